@@ -1,0 +1,68 @@
+package models
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Account is the read-only projection of the bank's customer record that
+// verification needs.
+type Account struct {
+	No         AccountNo
+	HolderName string
+	NationalID string // stored in full; shown masked
+	Email      string
+	Phone      string
+	TimeZone   string // IANA name, e.g. America/New_York
+	Language   string // customer's language for mail: "en" or "zh-CN"
+	ImportedAt time.Time
+}
+
+// LogValue keeps personal data out of logs.
+func (a Account) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account", MaskAccountNo(a.No)))
+}
+
+// ImageKind says what an account image is.
+type ImageKind string
+
+// Account image kinds.
+const (
+	ImagePhoto     ImageKind = "photo"     // reference photo from account opening
+	ImageSignature ImageKind = "signature" // signature specimen
+)
+
+// AccountImage is a reference photo or signature specimen of an account.
+type AccountImage struct {
+	ID          int64
+	AccountNo   AccountNo
+	Kind        ImageKind
+	ContentType string
+	SHA256      string
+	Data        []byte
+	CreatedAt   time.Time
+	// Problem is set at import when the image is unusable (for photos: not
+	// exactly one usable face). Admins see it in the import report.
+	Problem string
+}
+
+// MaskNationalID shows only the first 3 and last 4 characters.
+func MaskNationalID(id string) string { return mask(id, 3, 4) }
+
+// MaskAccountNo shows only the last 4 digits.
+func MaskAccountNo(no AccountNo) string { return mask(string(no), 0, 4) }
+
+func mask(s string, head, tail int) string {
+	r := []rune(s)
+	if len(r) <= head+tail {
+		out := make([]rune, len(r))
+		for i := range out {
+			out[i] = '*'
+		}
+		return string(out)
+	}
+	for i := head; i < len(r)-tail; i++ {
+		r[i] = '*'
+	}
+	return string(r)
+}

@@ -1,0 +1,73 @@
+package models
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Role is a staff role. One person may hold several.
+type Role string
+
+// The staff roles.
+const (
+	RoleClerk      Role = "clerk"      // runs calls and checks
+	RoleSupervisor Role = "supervisor" // approves (four eyes)
+	RoleAuditor    Role = "auditor"    // reads cases and evidence, changes nothing
+	RoleAdmin      Role = "admin"      // manages staff, accounts and settings
+)
+
+// Roles lists every role in a stable order.
+var Roles = []Role{RoleClerk, RoleSupervisor, RoleAuditor, RoleAdmin}
+
+func (r Role) String() string { return string(r) }
+
+// ParseRole returns the role named s.
+func ParseRole(s string) (Role, error) {
+	r := Role(strings.ToLower(strings.TrimSpace(s)))
+	if !slices.Contains(Roles, r) {
+		return "", Errorf(EINVALID, "unknown role %q (want clerk, supervisor, auditor or admin)", s)
+	}
+	return r, nil
+}
+
+// Staff is a member of the bank's staff who can log in.
+type Staff struct {
+	ID           StaffID
+	Username     string
+	DisplayName  string
+	Roles        []Role
+	PasswordHash string // argon2id, PHC string format
+	DisabledAt   *time.Time
+	CreatedAt    time.Time
+}
+
+// Has reports whether the staff member holds role r.
+func (s *Staff) Has(r Role) bool { return slices.Contains(s.Roles, r) }
+
+// Active reports whether the staff member may log in.
+func (s *Staff) Active() bool { return s.DisabledAt == nil }
+
+// StaffSession is a server-side login session. Only the SHA-256 of the
+// session cookie's value is stored.
+type StaffSession struct {
+	IDHash    string // hex SHA-256 of the cookie value
+	StaffID   StaffID
+	CSRFToken string
+	CreatedAt time.Time
+	LastSeen  time.Time
+	// StepUpAt is the last time the user re-entered their password in this
+	// session (zero when never); approvals need a recent one.
+	StepUpAt time.Time
+}
+
+// APIToken is a bearer token for integrations. Only its SHA-256 is stored.
+type APIToken struct {
+	ID        TokenID
+	StaffID   StaffID
+	Name      string
+	Hash      string
+	CreatedAt time.Time
+	LastUsed  *time.Time
+	RevokedAt *time.Time
+}

@@ -1,0 +1,127 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the relational database: storage/sqlite (embedded default) and
+// storage/postgres implement it and pass storage/storagetest.
+type Store interface {
+	// Transact runs fn in one transaction: committed when fn returns nil,
+	// rolled back otherwise. Writers are serialized where the audit chain
+	// needs it (AuditHeadForUpdate).
+	Transact(ctx context.Context, fn func(tx Tx) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the connections.
+	Close() error
+}
+
+// Tx is everything a transaction can read and write. Methods return
+// ENOTFOUND for missing rows and ECONFLICT for uniqueness violations.
+type Tx interface {
+	StaffRepo
+	AccountRepo
+	CaseRepo
+	AuditRepo
+	EvidenceRepo
+}
+
+// StaffRepo stores staff, their sessions and API tokens.
+type StaffRepo interface {
+	CreateStaff(ctx context.Context, s *Staff) error
+	UpdateStaff(ctx context.Context, s *Staff) error
+	StaffByID(ctx context.Context, id StaffID) (*Staff, error)
+	StaffByUsername(ctx context.Context, username string) (*Staff, error)
+	ListStaff(ctx context.Context) ([]*Staff, error)
+
+	CreateSession(ctx context.Context, s *StaffSession) error
+	SessionByHash(ctx context.Context, idHash string) (*StaffSession, error)
+	TouchSession(ctx context.Context, idHash string, lastSeen time.Time) error
+	SetSessionStepUp(ctx context.Context, idHash string, at time.Time) error
+	DeleteSession(ctx context.Context, idHash string) error
+	DeleteStaffSessions(ctx context.Context, id StaffID) error
+
+	CreateAPIToken(ctx context.Context, t *APIToken) error
+	APITokenByHash(ctx context.Context, hash string) (*APIToken, error)
+	TouchAPIToken(ctx context.Context, id TokenID, at time.Time) error
+	RevokeAPIToken(ctx context.Context, id TokenID, at time.Time) error
+}
+
+// AccountRepo stores the account projection and its images.
+type AccountRepo interface {
+	// UpsertAccount inserts or replaces an account's fields (not its images).
+	UpsertAccount(ctx context.Context, a *Account) error
+	AccountByNo(ctx context.Context, no AccountNo) (*Account, error)
+	// SearchAccounts finds accounts whose number starts with q or whose
+	// holder name contains q.
+	SearchAccounts(ctx context.Context, q string, limit int) ([]*Account, error)
+	// AddAccountImage stores an image unless one with the same account, kind
+	// and SHA-256 exists (then it returns that one's ID).
+	AddAccountImage(ctx context.Context, img *AccountImage) error
+	AccountImages(ctx context.Context, no AccountNo, kind ImageKind) ([]*AccountImage, error)
+}
+
+// CaseRepo stores cases and invites.
+type CaseRepo interface {
+	CreateCase(ctx context.Context, c *Case) error
+	// UpdateCase writes c if its stored Version equals c.Version, and bumps
+	// it; ECONFLICT otherwise.
+	UpdateCase(ctx context.Context, c *Case) error
+	CaseByID(ctx context.Context, id CaseID) (*Case, error)
+	ListCases(ctx context.Context, f CaseFilter) ([]*Case, int, error)
+
+	CreateInvite(ctx context.Context, inv *Invite) error
+	InviteByHash(ctx context.Context, tokenHash string) (*Invite, error)
+	InvitesByCase(ctx context.Context, id CaseID) ([]*Invite, error)
+	// MarkInviteUsed sets UsedAt if it is still unset; ECONFLICT when another
+	// use won the race.
+	MarkInviteUsed(ctx context.Context, id InviteID, at time.Time) error
+	// RevokeInvites revokes every unrevoked invite of the case.
+	RevokeInvites(ctx context.Context, id CaseID, at time.Time) error
+}
+
+// AuditRepo stores the audit chain and its checkpoints. Hashing is the audit
+// package's job; the repository only keeps rows and serializes appenders.
+type AuditRepo interface {
+	// AuditHeadForUpdate returns the chain head and locks it until the
+	// transaction ends, so appends are serialized.
+	AuditHeadForUpdate(ctx context.Context) (AuditHead, error)
+	// InsertAuditEvent appends e and moves the head to it. e.Seq must be
+	// head+1 (ECONFLICT otherwise).
+	InsertAuditEvent(ctx context.Context, e *AuditEvent) error
+	// AuditEvents lists events in sequence order.
+	AuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+	InsertCheckpoint(ctx context.Context, cp *Checkpoint) error
+	Checkpoints(ctx context.Context) ([]*Checkpoint, error)
+}
+
+// EvidenceRepo stores evidence rows, which are also the archiver's outbox.
+type EvidenceRepo interface {
+	// AddEvidence records an artifact; if the case already has an item with
+	// the same key, it returns that one (filled into e) without error.
+	AddEvidence(ctx context.Context, e *Evidence) error
+	EvidenceByID(ctx context.Context, id EvidenceID) (*Evidence, error)
+	EvidenceByCase(ctx context.Context, id CaseID) ([]*Evidence, error)
+	EvidenceQueue
+}
+
+// EvidenceQueue is the archiver's view of the outbox.
+type EvidenceQueue interface {
+	// ClaimEvidence leases to owner, until leaseUntil, up to limit items that
+	// are not archived, are due (NextAttemptAt <= now) and are not leased by
+	// another owner whose lease is still running.
+	ClaimEvidence(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*Evidence, error)
+	// MarkArchived records the stored object's version and retention and
+	// clears the lease. ECONFLICT if owner no longer holds the lease.
+	MarkArchived(ctx context.Context, id EvidenceID, owner string, info ObjectInfo, at time.Time) error
+	// MarkFailed records an attempt's error and when to retry, and clears
+	// the lease.
+	MarkFailed(ctx context.Context, id EvidenceID, owner, errMsg string, next time.Time) error
+	// ReleaseLeases clears every lease held by owner (at shutdown).
+	ReleaseLeases(ctx context.Context, owner string) error
+	// EvidenceBacklog returns how many items wait and the oldest one's
+	// creation time (zero when none wait).
+	EvidenceBacklog(ctx context.Context) (pending int, oldest time.Time, err error)
+}
