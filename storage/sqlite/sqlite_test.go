@@ -1,0 +1,49 @@
+package sqlite_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"remoteidv/models"
+	"remoteidv/storage/sqlite"
+	"remoteidv/storage/storagetest"
+)
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) models.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "idv.db"), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+func TestMigrateTwice(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "idv.db")
+	log := slog.New(slog.DiscardHandler)
+	db, err := sqlite.Open(ctx, path, log)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	db.Close()
+	db, err = sqlite.Open(ctx, path, log)
+	if err != nil {
+		t.Fatalf("Open(again): %v", err)
+	}
+	defer db.Close()
+	n, err := db.Migrate(ctx, sqlite.Migrations())
+	if err != nil || n != 0 {
+		t.Fatalf("Migrate(migrated db) = %d, %v; want 0, nil", n, err)
+	}
+	for _, p := range []struct{ pragma, want string }{{"journal_mode", "wal"}, {"foreign_keys", "1"}, {"busy_timeout", "10000"}} {
+		var got string
+		if err := db.SQL().QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(&got); err != nil || got != p.want {
+			t.Errorf("PRAGMA %s = %q (%v), want %q", p.pragma, got, err, p.want)
+		}
+	}
+}
