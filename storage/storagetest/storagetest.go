@@ -307,7 +307,10 @@ func testAudit(t *testing.T, s models.Store) {
 		t.Fatalf("Verify(stored chain) = %+v (head %+v), want 4 good events", rep, head)
 	}
 	var forCase []*models.AuditEvent
-	tx(t, s, func(tx models.Tx) (err error) { forCase, err = tx.AuditEvents(ctx, models.AuditFilter{CaseID: "case_x"}); return })
+	tx(t, s, func(tx models.Tx) (err error) {
+		forCase, err = tx.AuditEvents(ctx, models.AuditFilter{CaseID: "case_x"})
+		return
+	})
 	if len(forCase) != 2 || forCase[0].Seq != 2 || forCase[1].Seq != 4 {
 		t.Fatalf("AuditEvents(case_x) = %d events, want seq 2 and 4", len(forCase))
 	}
@@ -407,7 +410,10 @@ func testEvidence(t *testing.T, s models.Store) {
 	// After the lease runs out, w2's item is claimable by w3; the failed
 	// one is not due yet; the archived one never again.
 	var c []*models.Evidence
-	tx(t, s, func(tx models.Tx) (err error) { c, err = tx.ClaimEvidence(ctx, "w3", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 10); return })
+	tx(t, s, func(tx models.Tx) (err error) {
+		c, err = tx.ClaimEvidence(ctx, "w3", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 10)
+		return
+	})
 	if len(c) != 1 || c[0].ID != b[0].ID {
 		t.Fatalf("ClaimEvidence(after lease expiry) = %d items, want only %s", len(c), b[0].ID)
 	}
