@@ -1,0 +1,226 @@
+// Package testenv starts the real services that integration tests need
+// (MinIO here) and stops them when the test ends. It is for tests only.
+//
+// A missing service binary is a test failure, never a skip: `make test`
+// builds or installs what is needed first.
+package testenv
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"go/build"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// MinIOBinEnv names the environment variable that can point at the minio
+// binary; without it the binary is looked up in $(go env GOPATH)/bin.
+const MinIOBinEnv = "IDV_MINIO_BIN"
+
+// MinIOServer is a MinIO server run by a test: single drive (which
+// supports versioning and Object Lock), listening on 127.0.0.1.
+type MinIOServer struct {
+	// Endpoint is host:port, without a scheme.
+	Endpoint string
+	// AccessKey and SecretKey are the root credentials.
+	AccessKey string
+	SecretKey string
+	// DataDir is the drive folder; it survives Stop and Start.
+	DataDir string
+
+	tb      testing.TB
+	bin     string
+	env     []string
+	logPath string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd exits
+}
+
+// MinIOOption changes how MinIO is started.
+type MinIOOption func(*MinIOServer)
+
+// WithKMS starts MinIO with a static KMS key so SSE-S3 works.
+func WithKMS() MinIOOption {
+	return func(m *MinIOServer) {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			panic(err)
+		}
+		m.env = append(m.env, "MINIO_KMS_SECRET_KEY=idv-test-key:"+base64.StdEncoding.EncodeToString(key))
+	}
+}
+
+// MinIOBinary returns the path of the minio binary, or an error telling how
+// to get it.
+func MinIOBinary() (string, error) {
+	bin := os.Getenv(MinIOBinEnv)
+	if bin == "" {
+		gopath := build.Default.GOPATH
+		if i := strings.IndexRune(gopath, os.PathListSeparator); i >= 0 {
+			gopath = gopath[:i]
+		}
+		bin = filepath.Join(gopath, "bin", "minio")
+	}
+	fi, err := os.Stat(bin)
+	if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("minio binary not found at %s (set %s or run `make test`, which builds it)", bin, MinIOBinEnv)
+	}
+	return bin, nil
+}
+
+// MinIO starts a MinIO server with a temporary data folder on a free port
+// and stops it when the test ends. It fails the test (never skips) when the
+// binary is missing or the server does not become ready.
+func MinIO(tb testing.TB, opts ...MinIOOption) *MinIOServer {
+	tb.Helper()
+	bin, err := MinIOBinary()
+	if err != nil {
+		tb.Fatalf("testenv.MinIO: %v", err)
+	}
+	secret := make([]byte, 16)
+	if _, err := rand.Read(secret); err != nil {
+		tb.Fatal(err)
+	}
+	dir := tb.TempDir()
+	m := &MinIOServer{
+		Endpoint:  "127.0.0.1:" + freePort(tb),
+		AccessKey: "idvroot",
+		SecretKey: hex.EncodeToString(secret),
+		DataDir:   filepath.Join(dir, "data"),
+		tb:        tb,
+		bin:       bin,
+		logPath:   filepath.Join(dir, "minio.log"),
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	if err := os.Mkdir(m.DataDir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(m.Stop)
+	m.Start()
+	return m
+}
+
+// URL returns the server's base URL.
+func (m *MinIOServer) URL() string { return "http://" + m.Endpoint }
+
+// Start starts the server (again) on the same port and data folder and
+// waits until it is ready. Starting a running server does nothing.
+func (m *MinIOServer) Start() {
+	m.tb.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd != nil {
+		return
+	}
+	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		m.tb.Fatal(err)
+	}
+	cmd := exec.Command(m.bin, "server", "--quiet", "--address", m.Endpoint, m.DataDir)
+	cmd.Env = append(os.Environ(),
+		"MINIO_ROOT_USER="+m.AccessKey,
+		"MINIO_ROOT_PASSWORD="+m.SecretKey,
+		"MINIO_BROWSER=off",
+		"MINIO_UPDATE=off",
+		"MINIO_CI_CD=1",
+	)
+	cmd.Env = append(cmd.Env, m.env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		m.tb.Fatalf("testenv.MinIO: start %s: %v", m.bin, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		logf.Close()
+		close(done)
+	}()
+	m.cmd, m.done = cmd, done
+	if err := m.waitReady(done, 60*time.Second); err != nil {
+		m.stopLocked()
+		m.tb.Fatalf("testenv.MinIO: %v\n%s", err, m.logTail())
+	}
+}
+
+// Stop stops the server and waits for it to exit; the data folder stays.
+// Stopping a stopped server does nothing.
+func (m *MinIOServer) Stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stopLocked()
+}
+
+func (m *MinIOServer) stopLocked() {
+	if m.cmd == nil {
+		return
+	}
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(10 * time.Second):
+		m.cmd.Process.Kill()
+		<-m.done
+	}
+	m.cmd, m.done = nil, nil
+}
+
+func (m *MinIOServer) waitReady(done <-chan struct{}, timeout time.Duration) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		select {
+		case <-done:
+			return errors.New("minio exited during start-up")
+		default:
+		}
+		resp, err := client.Get(m.URL() + "/minio/health/live")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("minio not ready at %s after %s (last error %v)", m.Endpoint, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (m *MinIOServer) logTail() string {
+	b, _ := os.ReadFile(m.logPath)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("testenv: find a free port: %v", err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
