@@ -1,0 +1,369 @@
+package access
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"remoteidv/audit"
+	"remoteidv/models"
+)
+
+// Principal is who makes a request: a staff member through a login session
+// or an API token.
+type Principal struct {
+	Staff   *models.Staff
+	Session *models.StaffSession // nil for API tokens
+	Token   *models.APIToken     // nil for sessions
+}
+
+// Actor names the principal in audit events.
+func (p *Principal) Actor() string {
+	if p.Token != nil {
+		return "token:" + string(p.Token.ID)
+	}
+	return "staff:" + string(p.Staff.ID)
+}
+
+// Service logs staff in and out and checks their credentials.
+type Service struct {
+	Store    models.Store
+	Chain    audit.Chain
+	Now      func() time.Time
+	Rand     io.Reader
+	Idle     time.Duration // idle timeout of a session
+	Absolute time.Duration // absolute lifetime of a session
+	Log      *slog.Logger
+}
+
+// dummyHash keeps the time of a login for an unknown user like that of a
+// wrong password.
+const dummyHash = "$argon2id$v=19$m=65536,t=3,p=2$c29tZXNhbHRzb21lc2FsdA$Y2xYRMfhZ6uJ0sBxwlJ9W4U/2wXfdf3L2ZbJx6VVPkc"
+
+// HashToken is how session cookies, API tokens and invite tokens are
+// stored: hex SHA-256.
+func HashToken(raw string) string {
+	s := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(s[:])
+}
+
+// NewToken returns prefix + 256 random bits in unpadded base64url.
+func NewToken(r io.Reader, prefix string) (string, error) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("new token: %w", err)
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func (s *Service) event(ctx context.Context, tx models.Tx, actor, action string, detail map[string]string) error {
+	return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: actor, Action: action, Detail: detail})
+}
+
+// recordFailure appends a security event in its own transaction.
+func (s *Service) recordFailure(ctx context.Context, actor, action string, detail map[string]string) {
+	err := s.Store.Transact(ctx, func(tx models.Tx) error { return s.event(ctx, tx, actor, action, detail) })
+	if err != nil {
+		s.Log.ErrorContext(ctx, "audit security event", "action", action, "err", err)
+	}
+}
+
+var errBadLogin = models.Errorf(models.EUNAUTHORIZED, "wrong username or password")
+
+// Login checks the password and opens a new session; any session the
+// browser still had (oldCookie) is ended, so the session ID rotates. It
+// returns the new cookie value.
+func (s *Service) Login(ctx context.Context, username, password, oldCookie, remote string) (string, *Principal, error) {
+	var st *models.Staff
+	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { st, err = tx.StaffByUsername(ctx, username); return })
+	if models.ErrorCodeOf(err) == models.ENOTFOUND {
+		CheckPassword(dummyHash, password)
+		s.recordFailure(ctx, "anonymous", "auth.login_failed", map[string]string{"username": username, "remote": remote, "reason": "unknown user"})
+		return "", nil, errBadLogin
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("login %q: %w", username, err)
+	}
+	if !CheckPassword(st.PasswordHash, password) || !st.Active() {
+		reason := "wrong password"
+		if !st.Active() {
+			reason = "disabled"
+		}
+		s.recordFailure(ctx, "staff:"+string(st.ID), "auth.login_failed", map[string]string{"username": username, "remote": remote, "reason": reason})
+		return "", nil, errBadLogin
+	}
+	cookie, err := NewToken(s.Rand, "")
+	if err != nil {
+		return "", nil, err
+	}
+	csrf, err := NewToken(s.Rand, "")
+	if err != nil {
+		return "", nil, err
+	}
+	now := s.Now().UTC()
+	sess := &models.StaffSession{IDHash: HashToken(cookie), StaffID: st.ID, CSRFToken: csrf, CreatedAt: now, LastSeen: now}
+	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		if oldCookie != "" {
+			if err := tx.DeleteSession(ctx, HashToken(oldCookie)); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, "staff:"+string(st.ID), "auth.login", map[string]string{"remote": remote})
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("login %q: %w", username, err)
+	}
+	return cookie, &Principal{Staff: st, Session: sess}, nil
+}
+
+var errNoSession = models.Errorf(models.EUNAUTHORIZED, "not logged in or session expired")
+
+// touchEvery limits how often a session's last-seen time is written.
+const touchEvery = 30 * time.Second
+
+// Authenticate returns the principal of a session cookie. Expired sessions
+// (idle or absolute) and sessions of disabled staff are deleted.
+func (s *Service) Authenticate(ctx context.Context, cookie string) (*Principal, error) {
+	if cookie == "" {
+		return nil, errNoSession
+	}
+	now := s.Now().UTC()
+	var p *Principal
+	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+		sess, err := tx.SessionByHash(ctx, HashToken(cookie))
+		if models.ErrorCodeOf(err) == models.ENOTFOUND {
+			return errNoSession
+		}
+		if err != nil {
+			return err
+		}
+		st, err := tx.StaffByID(ctx, sess.StaffID)
+		if err != nil {
+			return err
+		}
+		if !st.Active() || now.Sub(sess.LastSeen) > s.Idle || now.Sub(sess.CreatedAt) > s.Absolute {
+			if err := tx.DeleteSession(ctx, sess.IDHash); err != nil {
+				return err
+			}
+			p = nil
+			return nil
+		}
+		if now.Sub(sess.LastSeen) > touchEvery {
+			if err := tx.TouchSession(ctx, sess.IDHash, now); err != nil {
+				return err
+			}
+			sess.LastSeen = now
+		}
+		p = &Principal{Staff: st, Session: sess}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, errNoSession
+	}
+	return p, nil
+}
+
+// Logout ends the principal's session.
+func (s *Service) Logout(ctx context.Context, p *Principal) error {
+	if p.Session == nil {
+		return models.Errorf(models.EINVALID, "API tokens do not log out; revoke the token instead")
+	}
+	return s.Store.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.DeleteSession(ctx, p.Session.IDHash); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, p.Actor(), "auth.logout", nil)
+	})
+}
+
+// StepUp re-checks the password of a logged-in user, rotates the session
+// and records the time, so that approvals within StepUpWindow may proceed.
+// It returns the new cookie value.
+func (s *Service) StepUp(ctx context.Context, p *Principal, password string) (string, error) {
+	if p.Session == nil {
+		return "", models.Errorf(models.EFORBIDDEN, "step-up needs an interactive session")
+	}
+	if !CheckPassword(p.Staff.PasswordHash, password) {
+		s.recordFailure(ctx, p.Actor(), "auth.stepup_failed", nil)
+		return "", models.Errorf(models.EUNAUTHORIZED, "wrong password")
+	}
+	cookie, err := NewToken(s.Rand, "")
+	if err != nil {
+		return "", err
+	}
+	now := s.Now().UTC()
+	next := *p.Session
+	next.IDHash, next.StepUpAt, next.LastSeen = HashToken(cookie), now, now
+	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.DeleteSession(ctx, p.Session.IDHash); err != nil {
+			return err
+		}
+		if err := tx.CreateSession(ctx, &next); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, p.Actor(), "auth.stepup", nil)
+	})
+	if err != nil {
+		return "", fmt.Errorf("step up %s: %w", p.Staff.Username, err)
+	}
+	p.Session = &next
+	return cookie, nil
+}
+
+// StepUpWindow is how long a password re-entry authorizes approvals.
+const StepUpWindow = 5 * time.Minute
+
+// SteppedUp reports whether p re-entered their password within the window.
+func (s *Service) SteppedUp(p *Principal) bool {
+	return p.Session != nil && !p.Session.StepUpAt.IsZero() && s.Now().Sub(p.Session.StepUpAt) <= StepUpWindow
+}
+
+// AuthenticateToken returns the principal of a bearer token and records its
+// use.
+func (s *Service) AuthenticateToken(ctx context.Context, raw, remote string) (*Principal, error) {
+	if !strings.HasPrefix(raw, tokenPrefix) {
+		return nil, models.Errorf(models.EUNAUTHORIZED, "invalid API token")
+	}
+	now := s.Now().UTC()
+	var p *Principal
+	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+		tok, err := tx.APITokenByHash(ctx, HashToken(raw))
+		if models.ErrorCodeOf(err) == models.ENOTFOUND {
+			return models.Errorf(models.EUNAUTHORIZED, "invalid API token")
+		}
+		if err != nil {
+			return err
+		}
+		st, err := tx.StaffByID(ctx, tok.StaffID)
+		if err != nil {
+			return err
+		}
+		if tok.RevokedAt != nil || !st.Active() {
+			return models.Errorf(models.EUNAUTHORIZED, "API token revoked")
+		}
+		if err := tx.TouchAPIToken(ctx, tok.ID, now); err != nil {
+			return err
+		}
+		p = &Principal{Staff: st, Token: tok}
+		return s.event(ctx, tx, p.Actor(), "auth.token_used", map[string]string{"remote": remote})
+	})
+	if err != nil {
+		if models.ErrorCodeOf(err) == models.EUNAUTHORIZED {
+			s.recordFailure(ctx, "anonymous", "auth.token_rejected", map[string]string{"remote": remote})
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+const tokenPrefix = "idv_"
+
+// CreateToken issues an API token acting as the staff member username and
+// returns it; only its hash is kept.
+func (s *Service) CreateToken(ctx context.Context, actor, username, name string) (string, *models.APIToken, error) {
+	raw, err := NewToken(s.Rand, tokenPrefix)
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := models.NewID(s.Rand, "tok")
+	if err != nil {
+		return "", nil, err
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return "", nil, models.Errorf(models.EINVALID, "token name must be 1 to 100 characters")
+	}
+	tok := &models.APIToken{ID: models.TokenID(id), Name: name, Hash: HashToken(raw), CreatedAt: s.Now().UTC()}
+	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		st, err := tx.StaffByUsername(ctx, username)
+		if err != nil {
+			return err
+		}
+		tok.StaffID = st.ID
+		if err := tx.CreateAPIToken(ctx, tok); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, actor, "token.created", map[string]string{"token": id, "staff": string(st.ID), "name": name})
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("create token for %q: %w", username, err)
+	}
+	return raw, tok, nil
+}
+
+// CreateStaff adds a staff member.
+func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName, password string, roles []models.Role) (*models.Staff, error) {
+	username = strings.TrimSpace(username)
+	if username == "" || len(username) > 64 || strings.ContainsAny(username, " \t\r\n") {
+		return nil, models.Errorf(models.EINVALID, "username must be 1 to 64 characters without spaces")
+	}
+	if len(roles) == 0 {
+		return nil, models.Errorf(models.EINVALID, "at least one role is needed")
+	}
+	if displayName == "" {
+		displayName = username
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	id, err := models.NewID(s.Rand, "stf")
+	if err != nil {
+		return nil, err
+	}
+	st := &models.Staff{ID: models.StaffID(id), Username: username, DisplayName: displayName, Roles: roles, PasswordHash: hash, CreatedAt: s.Now().UTC()}
+	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.CreateStaff(ctx, st); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, actor, "staff.created", map[string]string{"staff": id, "username": username, "roles": rolesString(roles)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create staff %q: %w", username, err)
+	}
+	return st, nil
+}
+
+func rolesString(roles []models.Role) string {
+	parts := make([]string, len(roles))
+	for i, r := range roles {
+		parts[i] = string(r)
+	}
+	return strings.Join(parts, ",")
+}
+
+// SetDisabled disables (ending every session at once) or re-enables a staff
+// member.
+func (s *Service) SetDisabled(ctx context.Context, actor, username string, disabled bool) error {
+	return s.Store.Transact(ctx, func(tx models.Tx) error {
+		st, err := tx.StaffByUsername(ctx, username)
+		if err != nil {
+			return err
+		}
+		action := "staff.enabled"
+		st.DisabledAt = nil
+		if disabled {
+			now := s.Now().UTC()
+			st.DisabledAt, action = &now, "staff.disabled"
+			if err := tx.DeleteStaffSessions(ctx, st.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.UpdateStaff(ctx, st); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, actor, action, map[string]string{"staff": string(st.ID)})
+	})
+}
