@@ -79,8 +79,9 @@ func NewCalibration(hash ModelHash, cohort string, people, photos int, impostors
 	return c
 }
 
-// ThresholdFor returns the largest threshold (to 1e-4) at which at most
-// target x Impostors impostor pairs match.
+// ThresholdFor returns the largest threshold at which at most
+// target x Impostors impostor pairs match: midway between the largest
+// allowed impostor distance and the next larger one.
 func (c *Calibration) ThresholdFor(target float64) float64 {
 	if len(c.Tail) == 0 {
 		return 0
@@ -89,9 +90,16 @@ func (c *Calibration) ThresholdFor(target float64) float64 {
 	if k >= len(c.Tail) {
 		k = len(c.Tail) - 1
 	}
-	// Distances at or under the threshold match, so stay below Tail[k].
-	t := math.Floor(c.Tail[k]*1e4)/1e4 - 1e-4
-	return math.Max(t, 0)
+	// Distances at or under the threshold match, so stay below Tail[k],
+	// also past any ties with it.
+	j := k - 1
+	for j >= 0 && c.Tail[j] == c.Tail[k] {
+		j--
+	}
+	if j < 0 {
+		return math.Max(c.Tail[k]-1e-6, 0)
+	}
+	return (c.Tail[j] + c.Tail[k]) / 2
 }
 
 // FMRAt returns the expected false-match rate at threshold t.
@@ -109,7 +117,7 @@ func (c *Calibration) FMRAt(t float64) FMR {
 	} else {
 		z := 1.96
 		p := f.Rate
-		f.Upper95 = math.Min(1, (p+z*z/(2*n)+z*math.Sqrt(p*(1-p)/n+z*z/(4*n*n)))/(1+z*z/n))
+		f.Upper95 = math.Max(p, math.Min(1, (p+z*z/(2*n)+z*math.Sqrt(p*(1-p)/n+z*z/(4*n*n)))/(1+z*z/n)))
 	}
 	return f
 }
