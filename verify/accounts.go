@@ -1,0 +1,225 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // reference photos and specimens
+	_ "image/png"
+	"io"
+	"io/fs"
+	"net/mail"
+	"path"
+	"strconv"
+	"strings"
+
+	"remoteidv/models"
+)
+
+// PhotoChecker tells whether a reference photo has exactly one usable face.
+// The face engine implements it; a nil checker skips the check.
+type PhotoChecker interface {
+	// CheckReference returns "" for a usable photo, else why not.
+	CheckReference(ctx context.Context, img []byte) (problem string, err error)
+}
+
+// Import limits for reference images.
+const (
+	maxImageBytes  = 5 << 20
+	maxImagePixels = 4096 * 4096
+)
+
+// accountColumns is the CSV header `idv accounts import` expects. photos is a
+// ';'-separated list of files in the image folder; signature is one file.
+var accountColumns = []string{"account_no", "holder_name", "national_id", "email", "phone", "time_zone", "language", "photos", "signature"}
+
+// ImportRow is the outcome of one CSV line.
+type ImportRow struct {
+	Line      int      `json:"line"`
+	AccountNo string   `json:"account_no"`
+	Error     string   `json:"error,omitempty"`
+	Problems  []string `json:"problems,omitempty"` // images kept but flagged for the admin
+}
+
+// ImportReport sums up an import.
+type ImportReport struct {
+	Imported int         `json:"imported"`
+	Failed   int         `json:"failed"`
+	Rows     []ImportRow `json:"rows"`
+}
+
+// ImportAccounts reads accounts from CSV (header as accountColumns) and
+// their images from images. Each row is its own transaction: a bad row is
+// reported and skipped, good rows land. Re-importing is harmless.
+func (s *Service) ImportAccounts(ctx context.Context, actor string, r io.Reader, images fs.FS, checker PhotoChecker) (*ImportReport, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = len(accountColumns)
+	head, err := cr.Read()
+	if err != nil {
+		return nil, models.Errorf(models.EINVALID, "read CSV header: %v", err)
+	}
+	for i, c := range accountColumns {
+		if strings.TrimSpace(strings.TrimPrefix(head[i], "\ufeff")) != c {
+			return nil, models.Errorf(models.EINVALID, "CSV header column %d is %q, want %q (columns: %s)", i+1, head[i], c, strings.Join(accountColumns, ","))
+		}
+	}
+	rep := &ImportReport{}
+	for line := 2; ; line++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		row := ImportRow{Line: line}
+		if err != nil {
+			row.Error = err.Error()
+		} else {
+			row.AccountNo = rec[0]
+			row.Problems, err = s.importRow(ctx, actor, rec, images, checker)
+			if err != nil {
+				row.Error = models.ErrorMessageOf(err)
+				if models.ErrorCodeOf(err) == models.EINTERNAL {
+					row.Error = err.Error()
+				}
+			}
+		}
+		if row.Error != "" {
+			rep.Failed++
+		} else {
+			rep.Imported++
+		}
+		rep.Rows = append(rep.Rows, row)
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
+		}
+	}
+	return rep, nil
+}
+
+func (s *Service) importRow(ctx context.Context, actor string, rec []string, images fs.FS, checker PhotoChecker) ([]string, error) {
+	for i := range rec {
+		rec[i] = strings.TrimSpace(rec[i])
+	}
+	a := &models.Account{No: models.AccountNo(rec[0]), HolderName: rec[1], NationalID: rec[2], Email: rec[3], Phone: rec[4],
+		TimeZone: rec[5], Language: rec[6], ImportedAt: s.Now().UTC()}
+	if err := validateAccount(a); err != nil {
+		return nil, err
+	}
+	var imgs []*models.AccountImage
+	var problems []string
+	for _, name := range strings.Split(rec[7], ";") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		img, err := s.loadImage(images, name, a.No, models.ImagePhoto)
+		if err != nil {
+			return nil, err
+		}
+		if checker != nil {
+			p, err := checker.CheckReference(ctx, img.Data)
+			if err != nil {
+				return nil, fmt.Errorf("check photo %s: %w", name, err)
+			}
+			if p != "" {
+				img.Problem = p
+				problems = append(problems, name+": "+p)
+			}
+		}
+		imgs = append(imgs, img)
+	}
+	if len(imgs) == 0 {
+		return nil, models.Errorf(models.EINVALID, "at least one reference photo is required")
+	}
+	sig, err := s.loadImage(images, rec[8], a.No, models.ImageSignature)
+	if err != nil {
+		return nil, err
+	}
+	imgs = append(imgs, sig)
+	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.UpsertAccount(ctx, a); err != nil {
+			return err
+		}
+		for _, img := range imgs {
+			if err := tx.AddAccountImage(ctx, img); err != nil {
+				return err
+			}
+		}
+		return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: actor, Action: "account.imported", Detail: map[string]string{
+			"account": string(a.No), "photos": strconv.Itoa(len(imgs) - 1), "flagged": strconv.Itoa(len(problems)),
+		}})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("import account %s: %w", models.MaskAccountNo(a.No), err)
+	}
+	return problems, nil
+}
+
+func validateAccount(a *models.Account) error {
+	if len(a.No) < 4 || len(a.No) > 34 || strings.Trim(string(a.No), "0123456789") != "" {
+		return models.Errorf(models.EINVALID, "account_no must be 4 to 34 digits")
+	}
+	if a.HolderName == "" || len(a.HolderName) > 200 {
+		return models.Errorf(models.EINVALID, "holder_name must be 1 to 200 characters")
+	}
+	if len(a.NationalID) < 4 || len(a.NationalID) > 32 {
+		return models.Errorf(models.EINVALID, "national_id must be 4 to 32 characters")
+	}
+	if addr, err := mail.ParseAddress(a.Email); err != nil || addr.Address != a.Email {
+		return models.Errorf(models.EINVALID, "email %q is not a plain address", a.Email)
+	}
+	if _, err := LoadZone(a.TimeZone); err != nil {
+		return err
+	}
+	if a.Language != "en" && a.Language != "zh-CN" {
+		return models.Errorf(models.EINVALID, "language must be en or zh-CN")
+	}
+	return nil
+}
+
+func (s *Service) loadImage(images fs.FS, name string, no models.AccountNo, kind models.ImageKind) (*models.AccountImage, error) {
+	clean := path.Clean(name)
+	if !fs.ValidPath(clean) {
+		return nil, models.Errorf(models.EINVALID, "image name %q is not a plain relative path", name)
+	}
+	f, err := images.Open(clean)
+	if err != nil {
+		return nil, models.Errorf(models.EINVALID, "open image %s: %v", name, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxImageBytes+1))
+	if err != nil {
+		return nil, models.Errorf(models.EINVALID, "read image %s: %v", name, err)
+	}
+	ct, err := SniffImage(data)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", name, err)
+	}
+	sum := sha256.Sum256(data)
+	return &models.AccountImage{AccountNo: no, Kind: kind, ContentType: ct, SHA256: hex.EncodeToString(sum[:]), Data: data, CreatedAt: s.Now().UTC()}, nil
+}
+
+// SniffImage accepts a JPEG or PNG within the byte and pixel caps, checking
+// the header before any full decode, and returns its content type.
+func SniffImage(data []byte) (string, error) {
+	if len(data) > maxImageBytes {
+		return "", models.Errorf(models.ETOOLARGE, "image larger than %d MiB", maxImageBytes>>20)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return "", models.Errorf(models.EUNSUPPORTED, "not a JPEG or PNG image")
+	}
+	if format != "jpeg" && format != "png" {
+		return "", models.Errorf(models.EUNSUPPORTED, "%s images are not accepted (JPEG or PNG)", format)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxImagePixels {
+		return "", models.Errorf(models.ETOOLARGE, "image of %dx%d pixels is over the %d-pixel limit", cfg.Width, cfg.Height, maxImagePixels)
+	}
+	if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
+		return "", models.Errorf(models.EUNSUPPORTED, "image is damaged: %v", err)
+	}
+	return "image/" + format, nil
+}

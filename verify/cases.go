@@ -1,0 +1,299 @@
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+
+	"remoteidv/models"
+)
+
+// NewCase is what a clerk enters to open a case.
+type NewCase struct {
+	AccountNo  models.AccountNo
+	Purpose    models.Purpose
+	PeriodFrom string
+	PeriodTo   string
+	Slot       Slot
+}
+
+// CreateCase opens a case for an account and schedules its call. The clerk
+// who creates it runs it.
+func (s *Service) CreateCase(ctx context.Context, a Actor, in NewCase) (*models.Case, error) {
+	if in.Purpose != models.PurposeStatement {
+		return nil, models.Errorf(models.EINVALID, "purpose %q is not supported (want transaction_statement)", in.Purpose)
+	}
+	if err := models.ValidatePeriod(in.PeriodFrom, in.PeriodTo, s.Now()); err != nil {
+		return nil, err
+	}
+	slot, err := s.resolveSlot(in.Slot)
+	if err != nil {
+		return nil, err
+	}
+	id, err := models.NewID(s.Rand, "case")
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	c := &models.Case{ID: models.CaseID(id), AccountNo: in.AccountNo, Purpose: in.Purpose, PeriodFrom: in.PeriodFrom,
+		PeriodTo: in.PeriodTo, State: models.StateScheduled, ClerkID: a.StaffID, SlotAt: slot, CustomerTZ: in.Slot.TimeZone,
+		CreatedAt: now, UpdatedAt: now}
+	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		if _, err := tx.AccountByNo(ctx, in.AccountNo); err != nil {
+			if models.ErrorCodeOf(err) == models.ENOTFOUND {
+				return models.Errorf(models.EINVALID, "account %s is not known", models.MaskAccountNo(in.AccountNo))
+			}
+			return err
+		}
+		if err := tx.CreateCase(ctx, c); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, a.Name, c.ID, "case.created", map[string]string{
+			"account": string(c.AccountNo), "purpose": string(c.Purpose), "period": c.PeriodFrom + "/" + c.PeriodTo,
+			"slot": slot.Format("2006-01-02T15:04:05Z"), "customer_tz": c.CustomerTZ,
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create case: %w", err)
+	}
+	return c, nil
+}
+
+// Case returns a case the actor may see.
+func (s *Service) Case(ctx context.Context, a Actor, id models.CaseID) (*models.Case, error) {
+	var c *models.Case
+	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { c, err = s.visibleCase(ctx, tx, a, id); return })
+	return c, err
+}
+
+func (s *Service) visibleCase(ctx context.Context, tx models.Tx, a Actor, id models.CaseID) (*models.Case, error) {
+	if !models.ValidID("case", string(id)) {
+		return nil, models.Errorf(models.ENOTFOUND, "case %s not found", id)
+	}
+	c, err := tx.CaseByID(ctx, id)
+	if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && !a.canSee(c)) {
+		return nil, models.Errorf(models.ENOTFOUND, "case %s not found", id)
+	}
+	return c, err
+}
+
+// ListCases returns a page of the cases the actor may see. Clerks see their
+// own.
+func (s *Service) ListCases(ctx context.Context, a Actor, f models.CaseFilter) ([]*models.Case, int, error) {
+	if err := f.Validate(); err != nil {
+		return nil, 0, err
+	}
+	if !a.has(models.RoleSupervisor) && !a.has(models.RoleAuditor) {
+		f.ClerkID = a.StaffID
+	}
+	var out []*models.Case
+	var total int
+	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { out, total, err = tx.ListCases(ctx, f); return })
+	if err != nil {
+		return nil, 0, fmt.Errorf("list cases: %w", err)
+	}
+	return out, total, nil
+}
+
+// change applies event to a visible case, lets edit adjust it, stores it and
+// appends the audit event, all in one transaction.
+func (s *Service) change(ctx context.Context, a Actor, id models.CaseID, ev models.CaseEvent, detail map[string]string, edit func(tx models.Tx, c *models.Case) error) (*models.Case, error) {
+	var out *models.Case
+	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+		c, err := s.visibleCase(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		from := c.State
+		to, err := models.Transition(c.State, ev)
+		if err != nil {
+			return err
+		}
+		c.State, c.UpdatedAt = to, s.Now().UTC()
+		if edit != nil {
+			if err := edit(tx, c); err != nil {
+				return err
+			}
+		}
+		if err := tx.UpdateCase(ctx, c); err != nil {
+			return err
+		}
+		d := map[string]string{"from": string(from), "to": string(to)}
+		for k, v := range detail {
+			d[k] = v
+		}
+		if err := s.event(ctx, tx, a.Name, c.ID, "case."+string(ev), d); err != nil {
+			return err
+		}
+		out = c
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s case %s: %w", ev, id, err)
+	}
+	return out, nil
+}
+
+// Reschedule moves the call to a new slot; invites for the old slot stop
+// working.
+func (s *Service) Reschedule(ctx context.Context, a Actor, id models.CaseID, sl Slot) (*models.Case, error) {
+	if !a.has(models.RoleClerk) {
+		return nil, models.Errorf(models.EFORBIDDEN, "only the case's clerk can reschedule")
+	}
+	slot, err := s.resolveSlot(sl)
+	if err != nil {
+		return nil, err
+	}
+	detail := map[string]string{"slot": slot.Format("2006-01-02T15:04:05Z"), "customer_tz": sl.TimeZone}
+	return s.change(ctx, a, id, models.EventReschedule, detail, func(tx models.Tx, c *models.Case) error {
+		c.SlotAt, c.CustomerTZ = slot, sl.TimeZone
+		return tx.RevokeInvites(ctx, c.ID, s.Now().UTC())
+	})
+}
+
+// Cancel withdraws a case with a reason; its invites stop working.
+func (s *Service) Cancel(ctx context.Context, a Actor, id models.CaseID, reason string) (*models.Case, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > 1000 {
+		return nil, models.Errorf(models.EINVALID, "a reason of 1 to 1000 characters is required")
+	}
+	return s.change(ctx, a, id, models.EventCancel, map[string]string{"reason": reason}, func(tx models.Tx, c *models.Case) error {
+		c.Reason = reason
+		return tx.RevokeInvites(ctx, c.ID, s.Now().UTC())
+	})
+}
+
+// Invite is an issued invite: the raw token exists only here, in the link
+// and in the calendar file.
+type Invite struct {
+	Invite *models.Invite
+	Link   string
+	ICS    []byte
+}
+
+// inviteTokenPrefix marks remoteidv invite tokens (version 1).
+const inviteTokenPrefix = "iv1_"
+
+// ParseInviteToken checks an invite token's shape and returns the hash under
+// which it is stored. Malformed tokens get the same answer as unknown ones.
+func ParseInviteToken(tok string) (string, error) {
+	raw, ok := strings.CutPrefix(tok, inviteTokenPrefix)
+	if !ok || len(raw) != 43 {
+		return "", models.ErrInviteGone
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) != 32 {
+		return "", models.ErrInviteGone
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// IssueInvite creates a single-use link valid from 15 minutes before to 30
+// minutes after the slot, revoking earlier invites of the case.
+func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*Invite, error) {
+	if !a.has(models.RoleClerk) {
+		return nil, models.Errorf(models.EFORBIDDEN, "only the case's clerk can issue invites")
+	}
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(s.Rand, b); err != nil {
+		return nil, fmt.Errorf("issue invite: %w", err)
+	}
+	tok := inviteTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	hash, err := ParseInviteToken(tok)
+	if err != nil {
+		return nil, fmt.Errorf("issue invite: %w", err)
+	}
+	iid, err := models.NewID(s.Rand, "inv")
+	if err != nil {
+		return nil, err
+	}
+	var out *Invite
+	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		c, err := s.visibleCase(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		if c.State != models.StateScheduled {
+			return models.Errorf(models.ECONFLICT, "case is %s: invites are issued for scheduled cases", c.State)
+		}
+		if _, notAfter := models.InviteWindow(c.SlotAt); notAfter.Before(s.Now()) {
+			return models.Errorf(models.ECONFLICT, "the slot has passed; reschedule first")
+		}
+		acct, err := tx.AccountByNo(ctx, c.AccountNo)
+		if err != nil {
+			return err
+		}
+		now := s.Now().UTC()
+		if err := tx.RevokeInvites(ctx, c.ID, now); err != nil {
+			return err
+		}
+		nb, na := models.InviteWindow(c.SlotAt)
+		inv := &models.Invite{ID: models.InviteID(iid), CaseID: c.ID, TokenHash: hash, NotBefore: nb, NotAfter: na, CreatedAt: now}
+		if err := tx.CreateInvite(ctx, inv); err != nil {
+			return err
+		}
+		clerk, err := tx.StaffByID(ctx, c.ClerkID)
+		if err != nil {
+			return err
+		}
+		link := strings.TrimRight(s.Cfg.PublicURL, "/") + "/join/" + tok
+		out = &Invite{Invite: inv, Link: link, ICS: s.calendar(c, inv, acct, clerk, link)}
+		return s.event(ctx, tx, a.Name, c.ID, "invite.issued", map[string]string{
+			"invite": iid, "token_sha256_prefix": hash[:12], "not_before": nb.Format("2006-01-02T15:04:05Z"), "not_after": na.Format("2006-01-02T15:04:05Z"),
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("issue invite for %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// RevokeInvites stops every live link of the case (a live call ends within
+// seconds once the media layer sees it).
+func (s *Service) RevokeInvites(ctx context.Context, a Actor, id models.CaseID) error {
+	return s.Store.Transact(ctx, func(tx models.Tx) error {
+		c, err := s.visibleCase(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.RevokeInvites(ctx, c.ID, s.Now().UTC()); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, a.Name, c.ID, "invite.revoked", nil)
+	})
+}
+
+// ResolveInvite returns the invite and case of a usable token. Every
+// failure (malformed, unknown, expired, used, revoked) is the same EGONE.
+func (s *Service) ResolveInvite(ctx context.Context, tok string) (*models.Invite, *models.Case, error) {
+	hash, err := ParseInviteToken(tok)
+	if err != nil {
+		return nil, nil, err
+	}
+	var inv *models.Invite
+	var c *models.Case
+	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		found, err := tx.InviteByHash(ctx, hash)
+		if models.ErrorCodeOf(err) == models.ENOTFOUND {
+			return models.ErrInviteGone
+		}
+		if err != nil {
+			return err
+		}
+		if err := found.Usable(s.Now()); err != nil {
+			return err
+		}
+		inv = found
+		c, err = tx.CaseByID(ctx, inv.CaseID)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return inv, c, nil
+}
