@@ -7,13 +7,13 @@ package facecli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"remoteidv/verify/face"
 )
@@ -86,4 +86,5 @@ func RunModelsFetch(ctx context.Context, args []string, stdout, stderr io.Writer
 	return nil
 }
 
-var errUsage = errors.New("usage")
+// timeNow is the clock; a variable only so tests can read the same value.
+var timeNow = time.Now
