@@ -191,18 +191,32 @@ func (m *MinIOServer) waitReady(done <-chan struct{}, timeout time.Duration) err
 			return errors.New("minio exited during start-up")
 		default:
 		}
-		resp, err := client.Get(m.URL() + "/minio/health/live")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		// live answers once HTTP is up; cluster only once the drive is
+		// initialized and writable, which S3 calls need.
+		ok, err := healthy(client, m.URL()+"/minio/health/live")
+		if ok {
+			ok, err = healthy(client, m.URL()+"/minio/health/cluster")
+		}
+		if ok {
+			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("minio not ready at %s after %s (last error %v)", m.Endpoint, timeout, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func healthy(c *http.Client, url string) (bool, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return true, nil
 }
 
 func (m *MinIOServer) logTail() string {
