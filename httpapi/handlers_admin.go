@@ -1,0 +1,196 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"remoteidv/audit"
+	"remoteidv/models"
+)
+
+type accountView struct {
+	No         string `json:"account_no"` // masked
+	Ref        string `json:"ref"`        // the full number, for creating a case
+	HolderName string `json:"holder_name"`
+	NationalID string `json:"national_id"` // masked
+	Email      string `json:"email"`
+	TimeZone   string `json:"time_zone"`
+	Language   string `json:"language"`
+}
+
+func viewAccount(a *models.Account) accountView {
+	return accountView{No: models.MaskAccountNo(a.No), Ref: string(a.No), HolderName: a.HolderName, NationalID: models.MaskNationalID(a.NationalID),
+		Email: a.Email, TimeZone: a.TimeZone, Language: a.Language}
+}
+
+func (s *Server) searchAccounts(c *gin.Context) {
+	q := strings.TrimSpace(c.Query("q"))
+	if len([]rune(q)) < 2 || len(q) > 64 {
+		s.fail(c, models.Errorf(models.EINVALID, "q must be 2 to 64 characters"))
+		return
+	}
+	limit, err := intQuery(c, "limit", 20, 1, 100)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	var accts []*models.Account
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { accts, err = tx.SearchAccounts(ctx, q, limit); return }); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]accountView, 0, len(accts))
+	for _, a := range accts {
+		out = append(out, viewAccount(a))
+	}
+	c.JSON(http.StatusOK, gin.H{"accounts": out})
+}
+
+func (s *Server) getAccount(c *gin.Context) {
+	ctx := c.Request.Context()
+	var a *models.Account
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { a, err = tx.AccountByNo(ctx, models.AccountNo(c.Param("no"))); return }); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, viewAccount(a))
+}
+
+type staffView struct {
+	ID          models.StaffID `json:"id"`
+	Username    string         `json:"username"`
+	DisplayName string         `json:"display_name"`
+	Roles       []models.Role  `json:"roles"`
+	Disabled    bool           `json:"disabled"`
+	CreatedAt   time.Time      `json:"created_at"`
+}
+
+func (s *Server) listStaff(c *gin.Context) {
+	ctx := c.Request.Context()
+	var all []*models.Staff
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { all, err = tx.ListStaff(ctx); return }); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]staffView, 0, len(all))
+	for _, st := range all {
+		out = append(out, staffView{ID: st.ID, Username: st.Username, DisplayName: st.DisplayName, Roles: st.Roles, Disabled: !st.Active(), CreatedAt: st.CreatedAt})
+	}
+	c.JSON(http.StatusOK, gin.H{"staff": out})
+}
+
+type newStaffRequest struct {
+	Username    string   `json:"username"`
+	DisplayName string   `json:"display_name"`
+	Password    string   `json:"password"`
+	Roles       []string `json:"roles"`
+}
+
+func (s *Server) createStaff(c *gin.Context) {
+	var req newStaffRequest
+	if err := decode(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	var roles []models.Role
+	for _, r := range req.Roles {
+		role, err := models.ParseRole(r)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		roles = append(roles, role)
+	}
+	st, err := s.access.CreateStaff(c.Request.Context(), principal(c).Actor(), req.Username, req.DisplayName, req.Password, roles)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, staffView{ID: st.ID, Username: st.Username, DisplayName: st.DisplayName, Roles: st.Roles, CreatedAt: st.CreatedAt})
+}
+
+func (s *Server) setDisabled(disabled bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		if disabled && c.Param("username") == p.Staff.Username {
+			s.fail(c, models.Errorf(models.ECONFLICT, "you cannot disable yourself"))
+			return
+		}
+		if err := s.access.SetDisabled(c.Request.Context(), p.Actor(), c.Param("username"), disabled); err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	}
+}
+
+type newTokenRequest struct {
+	Username string `json:"username"`
+	Name     string `json:"name"`
+}
+
+func (s *Server) createToken(c *gin.Context) {
+	var req newTokenRequest
+	if err := decode(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	raw, tok, err := s.access.CreateToken(c.Request.Context(), principal(c).Actor(), req.Username, req.Name)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": tok.ID, "name": tok.Name, "token": raw, "note": "shown once; only its hash is kept"})
+}
+
+func (s *Server) auditEvents(c *gin.Context) {
+	after, err := intQuery(c, "after_seq", 0, 0, 1<<62)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	limit, err := intQuery(c, "limit", 100, 1, 1000)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	var evs []*models.AuditEvent
+	f := models.AuditFilter{AfterSeq: int64(after), Limit: limit, CaseID: models.CaseID(c.Query("case_id"))}
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { evs, err = tx.AuditEvents(ctx, f); return }); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"events": eventViews(evs)})
+}
+
+func (s *Server) auditVerify(c *gin.Context) {
+	ctx := c.Request.Context()
+	var evs []*models.AuditEvent
+	var cps []*models.Checkpoint
+	var head models.AuditHead
+	err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
+		if head, err = tx.AuditHeadForUpdate(ctx); err != nil {
+			return err
+		}
+		if evs, err = tx.AuditEvents(ctx, models.AuditFilter{}); err != nil {
+			return err
+		}
+		cps, err = tx.Checkpoints(ctx)
+		return err
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rep := audit.Verify(evs, cps, s.cfg.AuditKey, head)
+	problems := make([]string, 0, len(rep.Problems))
+	for _, p := range rep.Problems {
+		problems = append(problems, p.String())
+	}
+	c.JSON(http.StatusOK, gin.H{"ok": rep.OK(), "events": rep.Events, "checkpoints": rep.Checkpoints, "head_seq": rep.Head.Seq, "head_hash": rep.Head.Hash, "problems": problems})
+}

@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+var pathParam = regexp.MustCompile(`:([a-z_]+)`)
+
+// openAPIPath turns a Gin path (/api/cases/:id) into OpenAPI's (/api/cases/{id}).
+func openAPIPath(p string) string { return pathParam.ReplaceAllString(p, "{$1}") }
+
+func obj(props map[string]any, required ...string) map[string]any {
+	o := map[string]any{"type": "object", "additionalProperties": false, "properties": props}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
+}
+
+var str = map[string]any{"type": "string"}
+
+// requestSchemas are the bodies named in the route table.
+var requestSchemas = map[string]any{
+	"Login":  obj(map[string]any{"username": str, "password": str}, "username", "password"),
+	"StepUp": obj(map[string]any{"password": str}, "password"),
+	"Slot": obj(map[string]any{
+		"local":     map[string]any{"type": "string", "example": "2026-12-01T09:00", "description": "wall-clock time in time_zone"},
+		"time_zone": map[string]any{"type": "string", "example": "America/New_York", "description": "IANA zone"},
+	}, "local", "time_zone"),
+	"NewCase": obj(map[string]any{
+		"account_no":  str,
+		"purpose":     map[string]any{"type": "string", "enum": []string{"transaction_statement"}},
+		"period_from": map[string]any{"type": "string", "format": "date"},
+		"period_to":   map[string]any{"type": "string", "format": "date"},
+		"slot":        map[string]any{"$ref": "#/components/schemas/Slot"},
+	}, "account_no", "purpose", "period_from", "period_to", "slot"),
+	"Reschedule": obj(map[string]any{"slot": map[string]any{"$ref": "#/components/schemas/Slot"}}, "slot"),
+	"Reason":     obj(map[string]any{"reason": str}, "reason"),
+	"NewStaff": obj(map[string]any{"username": str, "display_name": str, "password": str,
+		"roles": map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": []string{"clerk", "supervisor", "auditor", "admin"}}}},
+		"username", "password", "roles"),
+	"NewToken": obj(map[string]any{"username": str, "name": str}, "username", "name"),
+	"Error": obj(map[string]any{"error": obj(map[string]any{
+		"code": str, "message": str, "request_id": str,
+		"details": map[string]any{"type": "array", "items": str},
+	}, "code", "message", "request_id")}, "error"),
+}
+
+// OpenAPI returns the OpenAPI 3 document of every route in the table.
+func (s *Server) OpenAPI() map[string]any {
+	paths := map[string]any{}
+	for _, r := range s.routes {
+		p := openAPIPath(r.Path)
+		item, _ := paths[p].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[p] = item
+		}
+		op := map[string]any{
+			"summary":     r.Summary,
+			"operationId": strings.ToLower(r.Method) + strings.NewReplacer("/", "_", "{", "", "}", "", "-", "_", ".", "_").Replace(p),
+			"tags":        []string{r.Tag},
+			"responses": map[string]any{
+				"200":     map[string]any{"description": "success"},
+				"default": map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}},
+			},
+		}
+		var params []any
+		for _, m := range pathParam.FindAllStringSubmatch(r.Path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": str})
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if r.Body != "" {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/" + r.Body}}}}
+		}
+		if r.Public {
+			op["security"] = []any{}
+		} else {
+			roles := []string{"any staff"}
+			if len(r.Roles) > 0 {
+				roles = roles[:0]
+				for _, role := range r.Roles {
+					roles = append(roles, string(role))
+				}
+			}
+			op["x-roles"] = roles
+		}
+		item[strings.ToLower(r.Method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.0.3",
+		"info": map[string]any{"title": "remoteidv", "version": "1",
+			"description": "Remote identity verification of overseas customers over video. Staff authenticate with the session cookie (plus X-CSRF-Token on writes) or a bearer API token."},
+		"paths": paths,
+		"components": map[string]any{
+			"schemas": requestSchemas,
+			"securitySchemes": map[string]any{
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": s.cookieName()},
+				"bearer":  map[string]any{"type": "http", "scheme": "bearer"},
+			},
+		},
+		"security": []any{map[string]any{"session": []string{}}, map[string]any{"bearer": []string{}}},
+	}
+}
+
+func (s *Server) openAPI(c *gin.Context) { c.JSON(http.StatusOK, s.OpenAPI()) }

@@ -1,0 +1,65 @@
+package httpapi
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"remoteidv/models"
+)
+
+// route is one endpoint and its policy; the router, the policy check, the
+// OpenAPI document and the policy test are all made from this table.
+type route struct {
+	Method  string
+	Path    string
+	Public  bool          // no login needed
+	Roles   []models.Role // empty and not Public: any logged-in staff
+	Summary string
+	Tag     string
+	Body    string // name of the request schema in the OpenAPI document, "" for none
+	handler gin.HandlerFunc
+}
+
+var (
+	clerk      = []models.Role{models.RoleClerk}
+	clerkSup   = []models.Role{models.RoleClerk, models.RoleSupervisor}
+	caseReader = []models.Role{models.RoleClerk, models.RoleSupervisor, models.RoleAuditor}
+	admin      = []models.Role{models.RoleAdmin}
+	auditor    = []models.Role{models.RoleAuditor}
+	auditAdmin = []models.Role{models.RoleAuditor, models.RoleAdmin}
+)
+
+func (s *Server) routeTable() []route {
+	return []route{
+		{Method: "GET", Path: "/healthz", Public: true, Summary: "Liveness: the process answers", Tag: "operations", handler: s.health},
+		{Method: "GET", Path: "/readyz", Public: true, Summary: "Readiness: the database answers", Tag: "operations", handler: s.ready},
+		{Method: "GET", Path: "/metrics", Public: true, Summary: "Prometheus metrics", Tag: "operations", handler: s.metricsHandler()},
+		{Method: "GET", Path: "/api/openapi.json", Public: true, Summary: "This API's OpenAPI 3 document", Tag: "operations", handler: s.openAPI},
+		{Method: "GET", Path: "/join/:token", Public: true, Summary: "Customer's invite link: shows the call's time, or one answer for an expired, used or unknown link", Tag: "customer", handler: s.join},
+
+		{Method: "POST", Path: "/api/auth/login", Public: true, Summary: "Log in; sets the session cookie and returns the CSRF token", Tag: "auth", Body: "Login", handler: s.login},
+		{Method: "POST", Path: "/api/auth/logout", Summary: "Log out; the session ends on the server", Tag: "auth", handler: s.logout},
+		{Method: "GET", Path: "/api/auth/me", Summary: "Who is logged in, with roles and CSRF token", Tag: "auth", handler: s.me},
+		{Method: "POST", Path: "/api/auth/step-up", Summary: "Re-enter the password (needed within 5 minutes before approvals); rotates the session", Tag: "auth", Body: "StepUp", handler: s.stepUp},
+
+		{Method: "GET", Path: "/api/accounts", Roles: clerkSup, Summary: "Search accounts by number prefix or holder name (q, limit)", Tag: "accounts", handler: s.searchAccounts},
+		{Method: "GET", Path: "/api/accounts/:no", Roles: clerkSup, Summary: "One account, national ID masked", Tag: "accounts", handler: s.getAccount},
+
+		{Method: "POST", Path: "/api/cases", Roles: clerk, Summary: "Open and schedule a case", Tag: "cases", Body: "NewCase", handler: s.createCase},
+		{Method: "GET", Path: "/api/cases", Roles: caseReader, Summary: "List and search cases (state, account_no, clerk_id, slot_from, slot_to, limit, offset)", Tag: "cases", handler: s.listCases},
+		{Method: "GET", Path: "/api/cases/:id", Roles: caseReader, Summary: "One case with its slot in both zones and its invites", Tag: "cases", handler: s.getCase},
+		{Method: "POST", Path: "/api/cases/:id/reschedule", Roles: clerk, Summary: "Move the call; earlier invites stop working", Tag: "cases", Body: "Reschedule", handler: s.reschedule},
+		{Method: "POST", Path: "/api/cases/:id/cancel", Roles: clerkSup, Summary: "Cancel with a reason", Tag: "cases", Body: "Reason", handler: s.cancel},
+		{Method: "POST", Path: "/api/cases/:id/invite", Roles: clerk, Summary: "Issue the single-use invite link and its .ics (format=ics returns the calendar file)", Tag: "cases", handler: s.issueInvite},
+		{Method: "DELETE", Path: "/api/cases/:id/invite", Roles: clerkSup, Summary: "Revoke every live invite of the case", Tag: "cases", handler: s.revokeInvites},
+		{Method: "GET", Path: "/api/cases/:id/timeline", Roles: caseReader, Summary: "The case's audit events", Tag: "cases", handler: s.timeline},
+
+		{Method: "GET", Path: "/api/staff", Roles: admin, Summary: "List staff", Tag: "admin", handler: s.listStaff},
+		{Method: "POST", Path: "/api/staff", Roles: admin, Summary: "Add a staff member", Tag: "admin", Body: "NewStaff", handler: s.createStaff},
+		{Method: "POST", Path: "/api/staff/:username/disable", Roles: admin, Summary: "Disable a staff member; their sessions end at once", Tag: "admin", handler: s.setDisabled(true)},
+		{Method: "POST", Path: "/api/staff/:username/enable", Roles: admin, Summary: "Re-enable a staff member", Tag: "admin", handler: s.setDisabled(false)},
+		{Method: "POST", Path: "/api/tokens", Roles: admin, Summary: "Issue an API token for an integration, acting as a staff member", Tag: "admin", Body: "NewToken", handler: s.createToken},
+
+		{Method: "GET", Path: "/api/audit/events", Roles: auditor, Summary: "Audit events (after_seq, case_id, limit)", Tag: "audit", handler: s.auditEvents},
+		{Method: "GET", Path: "/api/audit/verify", Roles: auditAdmin, Summary: "Verify the whole audit chain and its signed checkpoints", Tag: "audit", handler: s.auditVerify},
+	}
+}

@@ -1,0 +1,120 @@
+// Package httpapi is remoteidv's HTTP interface (Gin): routes, middleware,
+// staff authentication and the role x route policy, error mapping and the
+// OpenAPI document. Handlers bind and validate input, call the services and
+// render; the rules live in the services.
+package httpapi
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"remoteidv/access"
+	"remoteidv/audit"
+	"remoteidv/models"
+	"remoteidv/verify"
+)
+
+// Config is what the HTTP layer needs from the service configuration.
+type Config struct {
+	TLS            bool     // served over TLS: Secure/__Host- cookies, HSTS
+	TrustedProxies []string // CIDRs or IPs whose X-Forwarded-For is believed
+	MaxBodyBytes   int64    // cap of JSON bodies
+	BankName       string
+	AuditKey       ed25519.PublicKey // verifies the chain's checkpoints
+}
+
+// Server holds the services the handlers call.
+type Server struct {
+	cfg     Config
+	access  *access.Service
+	verify  *verify.Service
+	store   models.Store
+	chain   audit.Chain
+	log     *slog.Logger
+	metrics *metrics
+	limiter *limiter
+	engine  *gin.Engine
+	routes  []route
+}
+
+// New builds the server and its router. extra collectors (archiver queue
+// depth, ...) join the /metrics registry.
+func New(cfg Config, acc *access.Service, ver *verify.Service, store models.Store, log *slog.Logger, extra ...prometheus.Collector) (*Server, error) {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{cfg: cfg, access: acc, verify: ver, store: store, chain: ver.Chain, log: log,
+		metrics: newMetrics(append(extra, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
+		limiter: newLimiter(20, time.Minute, acc.Now)}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	e.HandleMethodNotAllowed = true
+	e.Use(withRequestID(), accessLog(log), s.recovery(), s.securityHeaders(), s.metrics.middleware(), limitBody(cfg.MaxBodyBytes))
+	e.NoRoute(func(c *gin.Context) { s.fail(c, models.Errorf(models.ENOTFOUND, "no such endpoint")) })
+	e.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: models.EINVALID, Message: "method not allowed", RequestID: requestID(c)}})
+	})
+	s.routes = s.routeTable()
+	for _, r := range s.routes {
+		e.Handle(r.Method, r.Path, s.guard(r), r.handler)
+	}
+	s.engine = e
+	return s, nil
+}
+
+// Handler is the root http.Handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Routes lists every registered route with its policy (tests walk it).
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = RouteInfo{Method: r.Method, Path: r.Path, Public: r.Public, Roles: r.Roles}
+	}
+	return out
+}
+
+// RegisteredRoutes lists what the router actually serves.
+func (s *Server) RegisteredRoutes() []RouteInfo {
+	var out []RouteInfo
+	for _, r := range s.engine.Routes() {
+		out = append(out, RouteInfo{Method: r.Method, Path: r.Path})
+	}
+	return out
+}
+
+// RouteInfo is a route and who may call it.
+type RouteInfo struct {
+	Method, Path string
+	Public       bool
+	Roles        []models.Role // empty and not public: any logged-in staff
+}
+
+func (s *Server) health(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.fail(c, models.Errorf(models.EUNAVAILABLE, "database unreachable"))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+func (s *Server) metricsHandler() gin.HandlerFunc {
+	h := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+}

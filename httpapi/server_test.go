@@ -1,0 +1,489 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"remoteidv/access"
+	"remoteidv/audit"
+	"remoteidv/httpapi"
+	"remoteidv/models"
+	"remoteidv/storage/sqlite"
+	"remoteidv/verify"
+)
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+type env struct {
+	srv   *httpapi.Server
+	ts    *httptest.Server
+	store models.Store
+	acc   *access.Service
+	ver   *verify.Service
+	logs  *syncBuffer
+	now   time.Time
+}
+
+const password = "correct horse battery staple"
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := &env{store: db, logs: logs, now: time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)}
+	now := func() time.Time { return e.now }
+	chain := audit.Chain{Now: now}
+	e.acc = &access.Service{Store: db, Chain: chain, Now: now, Rand: rand.Reader, Idle: 15 * time.Minute, Absolute: 12 * time.Hour, Log: log}
+	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	e.ver = &verify.Service{Store: db, Chain: chain, Now: now, Rand: rand.Reader, Log: log, Cfg: verify.Config{
+		PublicURL: "http://127.0.0.1:8080", BankName: "Demo Bank", BranchTZ: shanghai, RegistryTZ: shanghai,
+		RegistryOpen: 7*time.Hour + 30*time.Minute, RegistryClose: 19 * time.Hour, MaxLead: 90 * 24 * time.Hour, CallLength: 30 * time.Minute}}
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub}, e.acc, e.ver, db, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ts = httptest.NewServer(e.srv.Handler())
+	t.Cleanup(e.ts.Close)
+	for _, r := range models.Roles {
+		if _, err := e.acc.CreateStaff(ctx, "system", string(r), "Demo "+string(r), password, []models.Role{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.acc.CreateStaff(ctx, "system", "clerk2", "Second clerk", password, []models.Role{models.RoleClerk}); err != nil {
+		t.Fatal(err)
+	}
+	img := pngFixture(t)
+	rep, err := e.ver.ImportAccounts(ctx, "system", strings.NewReader("account_no,holder_name,national_id,email,phone,time_zone,language,photos,signature\n"+
+		"6222000011112222,Li Wei,110101199003071234,li.wei@example.com,+1 212 555 0100,America/New_York,zh-CN,p.png,p.png\n"),
+		fstest.MapFS{"p.png": {Data: img}}, nil)
+	if err != nil || rep.Imported != 1 {
+		t.Fatalf("import: %+v %v", rep, err)
+	}
+	return e
+}
+
+// client is a browser-like session: cookie jar plus the CSRF token.
+type client struct {
+	t    testing.TB
+	base string
+	http *http.Client
+	csrf string
+}
+
+func (e *env) anon(t testing.TB) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: e.ts.URL, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (e *env) login(t testing.TB, user string) *client {
+	t.Helper()
+	c := e.anon(t)
+	var me struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	if code := c.do("POST", "/api/auth/login", map[string]string{"username": user, "password": password}, &me); code != 200 {
+		t.Fatalf("login %s: status %d", user, code)
+	}
+	c.csrf = me.CSRFToken
+	return c
+}
+
+// do sends body as JSON (nil for none) and decodes a JSON answer into out.
+func (c *client) do(method, path string, body any, out any) int {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	return c.raw(method, path, "application/json", r, out)
+}
+
+func (c *client) raw(method, path, ctype string, body io.Reader, out any) int {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if c.csrf != "" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func newCaseBody() map[string]any {
+	return map[string]any{"account_no": "6222000011112222", "purpose": "transaction_statement", "period_from": "2025-01-01", "period_to": "2025-12-31",
+		"slot": map[string]string{"local": "2026-12-01T09:00", "time_zone": "America/New_York"}}
+}
+
+func (e *env) createCase(t testing.TB, c *client) string {
+	t.Helper()
+	var cs struct{ ID string }
+	if code := c.do("POST", "/api/cases", newCaseBody(), &cs); code != 201 {
+		t.Fatalf("create case: status %d", code)
+	}
+	return cs.ID
+}
+
+// TestRolePolicy walks every registered route as every kind of caller:
+// allowed callers never get 401/403, others get exactly that.
+func TestRolePolicy(t *testing.T) {
+	e := newEnv(t)
+	policy := map[string]httpapi.RouteInfo{}
+	for _, r := range e.srv.Routes() {
+		policy[r.Method+" "+r.Path] = r
+	}
+	callers := map[string]*client{"anonymous": e.anon(t)}
+	for _, r := range models.Roles {
+		callers[string(r)] = e.login(t, string(r))
+	}
+	caseID := e.createCase(t, callers["clerk"])
+	params := strings.NewReplacer(":id", caseID, ":no", "6222000011112222", ":username", "nobody", ":token", "iv1_x")
+	routes := e.srv.RegisteredRoutes()
+	if len(routes) < 20 {
+		t.Fatalf("only %d routes registered", len(routes))
+	}
+	for _, rt := range routes {
+		pol, ok := policy[rt.Method+" "+rt.Path]
+		if !ok {
+			t.Errorf("%s %s is served but missing from the policy table", rt.Method, rt.Path)
+			continue
+		}
+		for _, who := range []string{"anonymous", "clerk", "supervisor", "auditor", "admin"} {
+			if rt.Path == "/api/auth/logout" {
+				continue // would end the session the rest of the walk uses; tested below
+			}
+			t.Run(fmt.Sprintf("%s %s as %s", rt.Method, rt.Path, who), func(t *testing.T) {
+				var body any
+				if rt.Method != "GET" && rt.Method != "DELETE" {
+					body = map[string]any{}
+				}
+				if rt.Path == "/api/auth/step-up" {
+					body = map[string]any{"password": password}
+				}
+				code := callers[who].do(rt.Method, params.Replace(rt.Path), body, nil)
+				var want []int // statuses that must NOT appear
+				switch {
+				case pol.Public:
+					want = nil
+				case who == "anonymous":
+					if code != 401 {
+						t.Fatalf("status %d, want 401", code)
+					}
+					return
+				case len(pol.Roles) == 0 || slices.Contains(pol.Roles, models.Role(who)):
+					want = []int{401, 403}
+				default:
+					if code != 403 {
+						t.Fatalf("status %d, want 403 (role %s not in policy %v)", code, who, pol.Roles)
+					}
+					return
+				}
+				if slices.Contains(want, code) || code >= 500 {
+					t.Fatalf("status %d for an allowed caller", code)
+				}
+			})
+		}
+	}
+}
+
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	e := newEnv(t)
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if code := e.anon(t).do("GET", "/api/openapi.json", nil, &doc); code != 200 || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi: status %d, version %q", code, doc.OpenAPI)
+	}
+	for _, r := range e.srv.RegisteredRoutes() {
+		p := r.Path
+		for _, part := range strings.Split(p, "/") {
+			if strings.HasPrefix(part, ":") {
+				p = strings.Replace(p, part, "{"+part[1:]+"}", 1)
+			}
+		}
+		if _, ok := doc.Paths[p][strings.ToLower(r.Method)]; !ok {
+			t.Errorf("%s %s is served but missing from /api/openapi.json", r.Method, r.Path)
+		}
+	}
+}
+
+func TestCaseFlowAndInvite(t *testing.T) {
+	e := newEnv(t)
+	clerk := e.login(t, "clerk")
+	id := e.createCase(t, clerk)
+	var cs struct {
+		State string
+		Slot  struct {
+			Customer, Branch string
+			Warnings         []string
+		}
+	}
+	if code := clerk.do("GET", "/api/cases/"+id, nil, &cs); code != 200 || cs.State != "scheduled" {
+		t.Fatalf("get case: %d %+v", code, cs)
+	}
+	if cs.Slot.Customer != "2026-12-01T09:00:00-05:00 America/New_York" || cs.Slot.Branch != "2026-12-01T22:00:00+08:00 Asia/Shanghai" || len(cs.Slot.Warnings) != 1 {
+		t.Fatalf("slot view = %+v", cs.Slot)
+	}
+	var inv struct{ Link, ICS string }
+	if code := clerk.do("POST", "/api/cases/"+id+"/invite", nil, &inv); code != 201 || !strings.Contains(inv.ICS, "BEGIN:VEVENT") {
+		t.Fatalf("invite: %d %+v", code, inv)
+	}
+	path := strings.TrimPrefix(inv.Link, "http://127.0.0.1:8080")
+	// Too early: the same 410 page as for an unknown link.
+	anon := e.anon(t)
+	early := anon.raw("GET", path, "", nil, nil)
+	if early != 410 {
+		t.Fatalf("join (too early) = %d, want 410", early)
+	}
+	e.now = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
+	clerk = e.login(t, "clerk")
+	if code := anon.raw("GET", path, "", nil, nil); code != 200 {
+		t.Fatalf("join (in window) = %d, want 200", code)
+	}
+	tok := path[strings.LastIndex(path, "/")+1:]
+	if strings.Contains(e.logs.String(), tok) {
+		t.Fatal("the invite token appears in the logs")
+	}
+	// The calendar file on its own.
+	req, _ := http.NewRequest("POST", e.ts.URL+"/api/cases/"+id+"/invite?format=ics", nil)
+	req.Header.Set("X-CSRF-Token", clerk.csrf)
+	resp, err := clerk.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/calendar") {
+		t.Fatalf("invite ics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var tl struct{ Events []struct{ Action string } }
+	if code := e.login(t, "auditor").do("GET", "/api/cases/"+id+"/timeline", nil, &tl); code != 200 || len(tl.Events) != 3 {
+		t.Fatalf("timeline: %d, %d events, want created + 2 invites", code, len(tl.Events))
+	}
+	var ver struct{ OK bool }
+	if code := e.login(t, "auditor").do("GET", "/api/audit/verify", nil, &ver); code != 200 || !ver.OK {
+		t.Fatalf("audit verify: %d %+v", code, ver)
+	}
+	// A second clerk cannot see or touch the case.
+	other := e.login(t, "clerk2")
+	if code := other.do("GET", "/api/cases/"+id, nil, nil); code != 404 {
+		t.Fatalf("other clerk GET case = %d, want 404", code)
+	}
+	if code := other.do("POST", "/api/cases/"+id+"/cancel", map[string]string{"reason": "x"}, nil); code != 404 {
+		t.Fatalf("other clerk cancel = %d, want 404", code)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	e := newEnv(t)
+	clerk := e.login(t, "clerk")
+	var before struct{ Total int }
+	clerk.do("GET", "/api/cases", nil, &before)
+	withSlot := func(local, tz string) map[string]any {
+		b := newCaseBody()
+		b["slot"] = map[string]string{"local": local, "time_zone": tz}
+		return b
+	}
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		ctype  string
+		body   string
+		want   int
+		code   string
+	}{
+		{"malformed JSON", "POST", "/api/cases", "application/json", `{"account_no":`, 400, "invalid"},
+		{"unknown field", "POST", "/api/cases", "application/json", `{"account_no":"1","bogus":1}`, 400, "invalid"},
+		{"two objects", "POST", "/api/cases", "application/json", `{} {}`, 400, "invalid"},
+		{"wrong type", "POST", "/api/cases", "application/json", `{"account_no":12}`, 400, "invalid"},
+		{"empty body", "POST", "/api/cases", "application/json", ``, 400, "invalid"},
+		{"not JSON content type", "POST", "/api/cases", "text/plain", `{}`, 415, "unsupported"},
+		{"oversized", "POST", "/api/cases", "application/json", `{"account_no":"` + strings.Repeat("9", 70<<10) + `"}`, 413, "too_large"},
+		{"bad zone", "POST", "/api/cases", "application/json", mustJSON(withSlot("2026-12-01T09:00", "Mars/Base")), 400, "invalid"},
+		{"past slot", "POST", "/api/cases", "application/json", mustJSON(withSlot("2026-11-01T09:00", "Europe/Paris")), 400, "invalid"},
+		{"unknown account", "POST", "/api/cases", "application/json", strings.Replace(mustJSON(newCaseBody()), "6222000011112222", "1234567890", 1), 400, "invalid"},
+		{"bad limit", "GET", "/api/cases?limit=0", "", "", 400, "invalid"},
+		{"huge limit", "GET", "/api/cases?limit=100000", "", "", 400, "invalid"},
+		{"negative offset", "GET", "/api/cases?offset=-1", "", "", 400, "invalid"},
+		{"limit not a number", "GET", "/api/cases?limit=1e3", "", "", 400, "invalid"},
+		{"bad state", "GET", "/api/cases?state=done", "", "", 400, "invalid"},
+		{"bad time", "GET", "/api/cases?slot_from=yesterday", "", "", 400, "invalid"},
+		{"unknown case", "GET", "/api/cases/case_aaaaaaaaaaaaaaaaaaaaaaaaaa", "", "", 404, "not_found"},
+		{"junk case id", "GET", "/api/cases/../../etc", "", "", 404, "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var body io.Reader
+			if tt.body != "" || tt.method == "POST" {
+				body = strings.NewReader(tt.body)
+			}
+			var out struct {
+				Error struct{ Code, Message, RequestID string } `json:"error"`
+			}
+			got := clerk.raw(tt.method, tt.path, tt.ctype, body, &out)
+			if got != tt.want || out.Error.Code != tt.code || out.Error.Message == "" {
+				t.Fatalf("status %d code %q (%q), want %d %q", got, out.Error.Code, out.Error.Message, tt.want, tt.code)
+			}
+		})
+	}
+	var after struct{ Total int }
+	clerk.do("GET", "/api/cases", nil, &after)
+	if after.Total != before.Total {
+		t.Fatalf("bad input changed state: %d cases, want %d", after.Total, before.Total)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestSessionSecurity(t *testing.T) {
+	e := newEnv(t)
+	clerk := e.login(t, "clerk")
+	// CSRF: a cookie-authenticated write without the header is refused.
+	noCSRF := *clerk
+	noCSRF.csrf = ""
+	if code := noCSRF.do("POST", "/api/cases", newCaseBody(), nil); code != 403 {
+		t.Fatalf("write without CSRF = %d, want 403", code)
+	}
+	// Logout ends the session; the old cookie is dead.
+	cookies := clerk.http.Jar.Cookies(mustURL(e.ts.URL))
+	if code := clerk.do("POST", "/api/auth/logout", nil, nil); code != 204 {
+		t.Fatalf("logout = %d", code)
+	}
+	replay := e.anon(t)
+	replay.http.Jar.SetCookies(mustURL(e.ts.URL), cookies)
+	if code := replay.do("GET", "/api/auth/me", nil, nil); code != 401 {
+		t.Fatalf("replayed cookie after logout = %d, want 401", code)
+	}
+	// Disabling a user ends their sessions at once.
+	sup := e.login(t, "supervisor")
+	adm := e.login(t, "admin")
+	if code := adm.do("POST", "/api/staff/supervisor/disable", nil, nil); code != 204 {
+		t.Fatalf("disable = %d", code)
+	}
+	if code := sup.do("GET", "/api/cases", nil, nil); code != 401 {
+		t.Fatalf("disabled user's request = %d, want 401", code)
+	}
+	// Idle timeout.
+	aud := e.login(t, "auditor")
+	e.now = e.now.Add(16 * time.Minute)
+	if code := aud.do("GET", "/api/cases", nil, nil); code != 401 {
+		t.Fatalf("request after 16 idle minutes = %d, want 401", code)
+	}
+	// Bearer tokens work without CSRF and are refused once revoked by disable.
+	adm = e.login(t, "admin")
+	var tok struct{ Token string }
+	if code := adm.do("POST", "/api/tokens", map[string]string{"username": "clerk", "name": "core banking"}, &tok); code != 201 {
+		t.Fatalf("create token = %d", code)
+	}
+	api := e.anon(t)
+	req, _ := http.NewRequest("POST", e.ts.URL+"/api/cases", strings.NewReader(mustJSON(newCaseBody())))
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := api.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("token write = %d, want 201", resp.StatusCode)
+	}
+	// Failed logins are rate limited per address.
+	bad := e.anon(t)
+	var last int
+	for range 25 {
+		last = bad.do("POST", "/api/auth/login", map[string]string{"username": "clerk", "password": "wrong wrong wrong"}, nil)
+	}
+	if last != 429 {
+		t.Fatalf("25th failed login = %d, want 429", last)
+	}
+}
+
+func TestSecurityHeadersAndHealth(t *testing.T) {
+	e := newEnv(t)
+	resp, err := http.Get(e.ts.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("readyz = %d", resp.StatusCode)
+	}
+	for h, want := range map[string]string{"Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"} {
+		if got := resp.Header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") || resp.Header.Get("X-Request-Id") == "" {
+		t.Errorf("CSP/request id missing: %v", resp.Header)
+	}
+	resp, err = http.Get(e.ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "idv_http_requests_total") {
+		t.Fatalf("metrics lack idv_http_requests_total")
+	}
+	e.store.Close()
+	resp, err = http.Get(e.ts.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Fatalf("readyz with the database closed = %d, want 503", resp.StatusCode)
+	}
+}
