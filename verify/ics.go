@@ -77,4 +77,3 @@ func fold(b *bytes.Buffer, line string) {
 	b.WriteString(line)
 	b.WriteString("\r\n")
 }
-
