@@ -433,6 +433,7 @@ func (e *Engine) Match(ctx context.Context, img []byte, refs []Reference) (Match
 		res.ExpectedFMR = &fmr
 	}
 	if a.Status != StatusOK {
+		e.log.DebugContext(ctx, "face match", "result", res)
 		return res, nil
 	}
 	res.Descriptor = a.Face.Descriptor
@@ -450,5 +451,6 @@ func (e *Engine) Match(ctx context.Context, img []byte, refs []Reference) (Match
 	if res.ExpectedFMR != nil {
 		res.ExpectedFMR.AtDistance = e.cfg.Calibration.FMRAt(res.Distance).Rate
 	}
+	e.log.DebugContext(ctx, "face match", "result", res)
 	return res, nil
 }

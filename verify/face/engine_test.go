@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -256,5 +257,44 @@ func TestContextCancelledWhileWaiting(t *testing.T) {
 	}
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Analyze(cancelled ctx, pool busy) = %v, want context.Canceled", err)
+	}
+}
+
+func TestFuse(t *testing.T) {
+	ok := func(d float64) MatchResult {
+		return MatchResult{Status: StatusOK, Distance: d, Threshold: 0.36, ModelHash: "h"}
+	}
+	bad := MatchResult{Status: StatusNoFace, Distance: math.Inf(1), Threshold: 0.36, ModelHash: "h"}
+	tests := []struct {
+		name     string
+		in       []MatchResult
+		captures int
+		distance float64
+		decision Decision
+	}{
+		{"mean under", []MatchResult{ok(0.2), ok(0.4), ok(0.3)}, 3, 0.3, DecisionMatch},
+		{"mean over", []MatchResult{ok(0.3), ok(0.5)}, 2, 0.4, DecisionNoMatch},
+		{"skips unusable", []MatchResult{ok(0.2), bad}, 1, 0.2, DecisionMatch},
+		{"none usable", []MatchResult{bad}, 0, math.Inf(1), DecisionUnusable},
+	}
+	for _, tt := range tests {
+		f, err := Fuse(tt.in)
+		if err != nil || f.Captures != tt.captures || math.Abs(f.Distance-tt.distance) > 1e-12 && !math.IsInf(tt.distance, 1) || f.Decision != tt.decision {
+			t.Errorf("Fuse(%s) = %+v, %v, want %d captures, %v, %v", tt.name, f, err, tt.captures, tt.distance, tt.decision)
+		}
+	}
+	if _, err := Fuse([]MatchResult{ok(0.1), {Status: StatusOK, Threshold: 0.5, ModelHash: "h"}}); err == nil {
+		t.Errorf("Fuse(mixed thresholds) = nil error")
+	}
+}
+
+func TestLogValueRedactsDescriptors(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d := Descriptor{0.123456}
+	log.Info("x", "desc", d, "ref", Reference{ID: "r", Descriptor: d}, "match", MatchResult{Descriptor: d},
+		"enrol", Enrollment{Descriptor: d}, "face", Face{Descriptor: d})
+	if strings.Contains(buf.String(), "0.123") {
+		t.Errorf("log output shows a descriptor: %s", buf.String())
 	}
 }
