@@ -40,10 +40,11 @@ type MinIOServer struct {
 	// DataDir is the drive folder; it survives Stop and Start.
 	DataDir string
 
-	tb      testing.TB
-	bin     string
-	env     []string
-	logPath string
+	tb         testing.TB
+	bin        string
+	dataParent string
+	env        []string
+	logPath    string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -62,6 +63,13 @@ func WithKMS() MinIOOption {
 		}
 		m.env = append(m.env, "MINIO_KMS_SECRET_KEY=idv-test-key:"+base64.StdEncoding.EncodeToString(key))
 	}
+}
+
+// WithDataIn puts the data folder under parent (for example /dev/shm, so
+// a benchmark measures the client rather than the disk) instead of the
+// test's temporary folder; it is removed at cleanup.
+func WithDataIn(parent string) MinIOOption {
+	return func(m *MinIOServer) { m.dataParent = parent }
 }
 
 // MinIOBinary returns the path of the minio binary, or an error telling how
@@ -108,7 +116,14 @@ func MinIO(tb testing.TB, opts ...MinIOOption) *MinIOServer {
 	for _, o := range opts {
 		o(m)
 	}
-	if err := os.Mkdir(m.DataDir, 0o700); err != nil {
+	if m.dataParent != "" {
+		d, err := os.MkdirTemp(m.dataParent, "idv-minio-")
+		if err != nil {
+			tb.Fatalf("testenv.MinIO: %v", err)
+		}
+		tb.Cleanup(func() { os.RemoveAll(d) })
+		m.DataDir = d
+	} else if err := os.Mkdir(m.DataDir, 0o700); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(m.Stop)

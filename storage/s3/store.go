@@ -51,7 +51,7 @@ type Store struct {
 	locked bool // the bucket has Object Lock: objects carry retention
 
 	slots chan struct{} // one per part buffer in use, store-wide
-	bufs  sync.Pool     // of *[]byte
+	free  chan []byte   // part buffers kept for reuse
 
 	mu   sync.Mutex
 	keys map[string]*keyLock
@@ -93,6 +93,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		core:   minio.Core{Client: client},
 		log:    log,
 		slots:  make(chan struct{}, cfg.Parallel),
+		free:   make(chan []byte, cfg.Parallel),
 		keys:   make(map[string]*keyLock),
 	}
 	if cfg.SSE == SSES3 {
@@ -233,9 +234,10 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, size int64, su
 		ContentType:          contentType,
 		UserMetadata:         map[string]string{metaSHA256: sum},
 		ServerSideEncryption: s.sse,
-		// The payload hash we sign is the one we were given (single PUT)
-		// or computed per part, so the server checks it, and minio-go
-		// does not hash the body a second time.
+		// No streaming signature: a single PUT signs the SHA-256 we were
+		// given as its payload hash, parts carry a checksum header, and
+		// either way the server checks the bytes without minio-go
+		// hashing them a second time.
 		DisableContentSha256: true,
 	}
 	if s.locked {

@@ -459,9 +459,13 @@ func TestChecksumOnEveryPut(t *testing.T) {
 		t.Errorf("data PUTs = %d, want 4", len(w.puts))
 	}
 	for i, h := range w.puts {
-		if h.Get("X-Amz-Checksum-Sha256") == "" || len(h.Get("X-Amz-Content-Sha256")) != 64 {
-			t.Errorf("PUT #%d headers: checksum %q, content sha256 %q, want both", i, h.Get("X-Amz-Checksum-Sha256"), h.Get("X-Amz-Content-Sha256"))
+		if len(h.Get("X-Amz-Checksum-Sha256")) != 44 || !strings.Contains(h.Get("Authorization"), "x-amz-checksum-sha256") {
+			t.Errorf("PUT #%d headers: checksum %q, authorization %q, want a signed SHA-256 checksum", i, h.Get("X-Amz-Checksum-Sha256"), h.Get("Authorization"))
 		}
+	}
+	// The single PUT also signs the expected SHA-256 as its payload hash.
+	if got := w.puts[0].Get("X-Amz-Content-Sha256"); got != evidencetest.Sum(small) {
+		t.Errorf("single PUT X-Amz-Content-Sha256 = %q, want %s", got, evidencetest.Sum(small))
 	}
 	if h := w.puts[0]; h.Get("X-Amz-Object-Lock-Mode") != "COMPLIANCE" || h.Get("X-Amz-Object-Lock-Retain-Until-Date") == "" || h.Get("X-Amz-Meta-Sha256") != evidencetest.Sum(small) || h.Get("If-None-Match") != "*" {
 		t.Errorf("single PUT headers = %v, want lock mode, retain-until, sha256 metadata, If-None-Match", h)

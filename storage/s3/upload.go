@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,29 +31,43 @@ func (s *Store) partSize(size int64) int64 {
 	return ps
 }
 
-// getBuf waits for a free part buffer of at least n bytes; at most
-// cfg.Parallel exist at once in the store.
+// getBuf waits for a free part buffer of n bytes. At most cfg.Parallel
+// buffers are in use in the whole store; buffers of the configured part
+// size are kept for reuse (so a large upload makes no garbage), larger ones
+// (for objects over PartSize*10000 bytes) are dropped after use.
 func (s *Store) getBuf(ctx context.Context, n int64) ([]byte, error) {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if p, ok := s.bufs.Get().(*[]byte); ok && int64(cap(*p)) >= n {
-		return (*p)[:n], nil
+	if n <= s.cfg.PartSize {
+		select {
+		case b := <-s.free:
+			return b[:n], nil
+		default:
+			return make([]byte, n, s.cfg.PartSize), nil
+		}
 	}
 	return make([]byte, n), nil
 }
 
 func (s *Store) putBuf(b []byte) {
-	s.bufs.Put(&b)
+	if int64(cap(b)) == s.cfg.PartSize {
+		select {
+		case s.free <- b[:cap(b)]:
+		default:
+		}
+	}
 	<-s.slots
 }
 
 // putMultipart streams r in parts, Parallel at a time. Each part carries
-// its SHA-256 as the signed payload hash and as x-amz-checksum-sha256; the
-// upload is completed only when the whole body hashed to sum, and aborted
-// otherwise.
+// its SHA-256 in a signed x-amz-checksum-sha256 header that the server
+// verifies; the payload itself goes unsigned so each byte is hashed once per
+// side rather than twice (the header is signed, so the protection is the
+// same). The upload is completed only when
+// the whole body hashed to sum, and aborted otherwise.
 func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, size int64, sum string, opts minio.PutObjectOptions) (err error) {
 	opts.UserMetadata["x-amz-checksum-algorithm"] = "SHA256"
 	bucket := s.cfg.Bucket
@@ -109,7 +122,6 @@ func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, size 
 			h := sha256.Sum256(buf)
 			b64 := base64.StdEncoding.EncodeToString(h[:])
 			part, err := s.core.PutObjectPart(uctx, bucket, key, uploadID, i+1, bytes.NewReader(buf), n, minio.PutObjectPartOptions{
-				Sha256Hex:            hex.EncodeToString(h[:]),
 				CustomHeader:         http.Header{"X-Amz-Checksum-Sha256": []string{b64}},
 				DisableContentSha256: true,
 			})
