@@ -65,9 +65,12 @@ func (c Checkpointer) Checkpoint(ctx context.Context) (*models.Checkpoint, error
 	return out, nil
 }
 
-// Run writes a checkpoint every interval until ctx ends, and a last one
-// then.
+// Run writes a checkpoint at once, then every interval until ctx ends, and
+// a last one then.
 func (c Checkpointer) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
+	if _, err := c.Checkpoint(ctx); err != nil {
+		onErr(err)
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of `idv serve` (and the commands that open the
+// database). Defaults, then IDV_* environment variables, then flags.
+type Config struct {
+	Listen             string
+	PublicURL          string
+	DatabaseURL        string
+	DataDir            string
+	EvidenceDir        string
+	ModelsDir          string
+	SigningKey         string
+	TLSCert            string
+	TLSKey             string
+	TrustedProxies     string
+	BankName           string
+	BranchTZ           string
+	RegistryTZ         string
+	RegistryHours      string
+	SessionIdle        time.Duration
+	SessionMax         time.Duration
+	MaxBody            int64
+	CheckpointInterval time.Duration
+	SlotMaxLead        time.Duration
+	LogLevel           string
+	LogFormat          string
+	RequireModels      bool
+}
+
+// setting is one row of the configuration table: the flag, its variable,
+// its help, and where its value goes.
+type setting struct {
+	Flag, Env, Help string
+	value           flag.Value
+}
+
+func defaultConfig() Config {
+	return Config{
+		Listen:             "127.0.0.1:8080",
+		PublicURL:          "",
+		DatabaseURL:        "sqlite:./var/idv.db",
+		DataDir:            "./var",
+		EvidenceDir:        "./var/evidence",
+		ModelsDir:          "./var/models",
+		SigningKey:         "./var/keys/audit-ed25519.pem",
+		BankName:           "Demo Bank",
+		BranchTZ:           "Asia/Shanghai",
+		RegistryTZ:         "Asia/Shanghai",
+		RegistryHours:      "07:30-19:00",
+		SessionIdle:        15 * time.Minute,
+		SessionMax:         12 * time.Hour,
+		MaxBody:            1 << 20,
+		CheckpointInterval: time.Hour,
+		SlotMaxLead:        90 * 24 * time.Hour,
+		LogLevel:           "info",
+		LogFormat:          "text",
+		RequireModels:      true,
+	}
+}
+
+// settings lists every setting of c in README order.
+func (c *Config) settings() []setting {
+	return []setting{
+		{"listen", "IDV_LISTEN", "address the HTTP server listens on", (*strValue)(&c.Listen)},
+		{"public-url", "IDV_PUBLIC_URL", "base URL customers and staff reach (invite links); default http://<listen>", (*strValue)(&c.PublicURL)},
+		{"database-url", "IDV_DATABASE_URL", "sqlite:PATH (embedded default) or postgres://user@host:port/db", (*strValue)(&c.DatabaseURL)},
+		{"data-dir", "IDV_DATA_DIR", "folder for local state (staging, demo data)", (*strValue)(&c.DataDir)},
+		{"evidence-dir", "IDV_EVIDENCE_DIR", "local write-once evidence folder (embedded default store)", (*strValue)(&c.EvidenceDir)},
+		{"models-dir", "IDV_MODELS_DIR", "folder of the dlib model files (idv models fetch)", (*strValue)(&c.ModelsDir)},
+		{"signing-key", "IDV_SIGNING_KEY", "Ed25519 private key (PKCS #8 PEM) signing audit checkpoints; generated if missing", (*strValue)(&c.SigningKey)},
+		{"tls-cert", "IDV_TLS_CERT", "TLS certificate file (PEM); with tls-key serves HTTPS and sets Secure cookies", (*strValue)(&c.TLSCert)},
+		{"tls-key", "IDV_TLS_KEY", "TLS private key file (PEM)", (*strValue)(&c.TLSKey)},
+		{"trusted-proxies", "IDV_TRUSTED_PROXIES", "comma-separated IPs/CIDRs whose X-Forwarded-For is believed; empty trusts none", (*strValue)(&c.TrustedProxies)},
+		{"bank-name", "IDV_BANK_NAME", "bank name shown to customers", (*strValue)(&c.BankName)},
+		{"branch-tz", "IDV_BRANCH_TZ", "IANA time zone of the branch", (*strValue)(&c.BranchTZ)},
+		{"registry-tz", "IDV_REGISTRY_TZ", "IANA time zone of the ID registry's service hours", (*strValue)(&c.RegistryTZ)},
+		{"registry-hours", "IDV_REGISTRY_HOURS", "service hours of the national ID registry, HH:MM-HH:MM", (*strValue)(&c.RegistryHours)},
+		{"session-idle", "IDV_SESSION_IDLE", "staff session idle timeout (at most 15m)", (*durValue)(&c.SessionIdle)},
+		{"session-max", "IDV_SESSION_MAX", "staff session absolute lifetime (at most 12h)", (*durValue)(&c.SessionMax)},
+		{"max-body", "IDV_MAX_BODY", "largest JSON request body in bytes", (*intValue)(&c.MaxBody)},
+		{"checkpoint-interval", "IDV_CHECKPOINT_INTERVAL", "how often a signed checkpoint of the audit chain is written", (*durValue)(&c.CheckpointInterval)},
+		{"slot-max-lead", "IDV_SLOT_MAX_LEAD", "how far ahead a call may be scheduled", (*durValue)(&c.SlotMaxLead)},
+		{"log-level", "IDV_LOG_LEVEL", "debug, info, warn or error", (*strValue)(&c.LogLevel)},
+		{"log-format", "IDV_LOG_FORMAT", "text or json", (*strValue)(&c.LogFormat)},
+		{"require-models", "IDV_REQUIRE_MODELS", "refuse to start unless the face models are installed and intact", (*boolValue)(&c.RequireModels)},
+	}
+}
+
+// loadConfig applies the environment, then args, and validates the result.
+func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, *flag.FlagSet, error) {
+	c := defaultConfig()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, s := range c.settings() {
+		if v := getenv(s.Env); v != "" {
+			if err := s.value.Set(v); err != nil {
+				return c, fs, fmt.Errorf("setting %s=%q: %w", s.Env, v, err)
+			}
+		}
+		fs.Var(s.value, s.Flag, s.Help+" (env "+s.Env+")")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: idv %s [flags]\n\nEvery setting also reads an IDV_* environment variable; flags win.\n\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, fs, err
+	}
+	return c, fs, c.validate()
+}
+
+// validate checks every setting and names the bad one.
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(env, format string, args ...any) { errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, args...))) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("IDV_LISTEN", "%q is not host:port", c.Listen)
+	}
+	if c.PublicURL == "" {
+		scheme := "http"
+		if c.TLSCert != "" {
+			scheme = "https"
+		}
+		c.PublicURL = scheme + "://" + c.Listen
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("IDV_PUBLIC_URL", "%q is not an http(s) URL", c.PublicURL)
+	}
+	if _, _, err := c.database(); err != nil {
+		bad("IDV_DATABASE_URL", "%v", err)
+	}
+	for _, z := range []struct{ env, v string }{{"IDV_BRANCH_TZ", c.BranchTZ}, {"IDV_REGISTRY_TZ", c.RegistryTZ}} {
+		if _, err := time.LoadLocation(z.v); err != nil || z.v == "" || z.v == "Local" {
+			bad(z.env, "%q is not an IANA time zone", z.v)
+		}
+	}
+	if _, _, err := parseHours(c.RegistryHours); err != nil {
+		bad("IDV_REGISTRY_HOURS", "%v", err)
+	}
+	if c.SessionIdle <= 0 || c.SessionIdle > 15*time.Minute {
+		bad("IDV_SESSION_IDLE", "%v must be above 0 and at most 15m", c.SessionIdle)
+	}
+	if c.SessionMax < c.SessionIdle || c.SessionMax > 12*time.Hour {
+		bad("IDV_SESSION_MAX", "%v must be at least the idle timeout and at most 12h", c.SessionMax)
+	}
+	if c.MaxBody < 1024 || c.MaxBody > 64<<20 {
+		bad("IDV_MAX_BODY", "%d must be from 1024 to %d bytes", c.MaxBody, 64<<20)
+	}
+	if c.CheckpointInterval < time.Second || c.CheckpointInterval > 24*time.Hour {
+		bad("IDV_CHECKPOINT_INTERVAL", "%v must be from 1s to 24h", c.CheckpointInterval)
+	}
+	if c.SlotMaxLead < time.Hour {
+		bad("IDV_SLOT_MAX_LEAD", "%v must be at least 1h", c.SlotMaxLead)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("IDV_TLS_CERT", "IDV_TLS_CERT and IDV_TLS_KEY go together")
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("IDV_LOG_LEVEL", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("IDV_LOG_FORMAT", "%q is not text or json", c.LogFormat)
+	}
+	if c.BankName == "" {
+		bad("IDV_BANK_NAME", "must not be empty")
+	}
+	for _, p := range c.proxies() {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				bad("IDV_TRUSTED_PROXIES", "%q is not an IP or CIDR", p)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) proxies() []string {
+	var out []string
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// database returns the driver ("sqlite" or "postgres") and its address.
+func (c *Config) database() (string, string, error) {
+	switch u := c.DatabaseURL; {
+	case strings.HasPrefix(u, "sqlite:"):
+		p := strings.TrimPrefix(u, "sqlite:")
+		if p == "" {
+			return "", "", errors.New("sqlite: needs a file path, e.g. sqlite:./var/idv.db")
+		}
+		return "sqlite", p, nil
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		if _, err := url.Parse(u); err != nil {
+			return "", "", errors.New("not a valid postgres:// URL")
+		}
+		return "postgres", u, nil
+	}
+	return "", "", errors.New("must start with sqlite: or postgres://")
+}
+
+// parseHours reads "HH:MM-HH:MM" into offsets from midnight.
+func parseHours(s string) (time.Duration, time.Duration, error) {
+	from, to, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not HH:MM-HH:MM", s)
+	}
+	a, err1 := time.Parse("15:04", strings.TrimSpace(from))
+	b, err2 := time.Parse("15:04", strings.TrimSpace(to))
+	if err1 != nil || err2 != nil || !b.After(a) {
+		return 0, 0, fmt.Errorf("%q is not HH:MM-HH:MM with the end after the start", s)
+	}
+	return a.Sub(a.Truncate(24 * time.Hour)), b.Sub(b.Truncate(24 * time.Hour)), nil
+}
+
+type strValue string
+
+func (v *strValue) String() string     { return string(*v) }
+func (v *strValue) Set(s string) error { *v = strValue(s); return nil }
+
+type durValue time.Duration
+
+func (v *durValue) String() string { return time.Duration(*v).String() }
+func (v *durValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 15m or 12h", s)
+	}
+	*v = durValue(d)
+	return nil
+}
+
+type intValue int64
+
+func (v *intValue) String() string { return strconv.FormatInt(int64(*v), 10) }
+func (v *intValue) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+
+type boolValue bool
+
+func (v *boolValue) String() string { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	*v = boolValue(b)
+	return nil
+}
+func (v *boolValue) IsBoolFlag() bool { return true }

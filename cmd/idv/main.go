@@ -1,0 +1,108 @@
+// Command idv is remoteidv's single binary: the server (idv serve) and the
+// operator's tools (migrate, users, tokens, accounts import, audit verify,
+// demo, models fetch, face). It reads the configuration and wires the
+// concrete adapters; it is the only package that knows them all.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // IANA zones even on hosts without tzdata
+
+	"remoteidv/verify/face/facecli"
+)
+
+// command is one subcommand.
+type command struct {
+	name, help string
+	run        func(ctx context.Context, env *cliEnv, args []string) error
+}
+
+// cliEnv is what commands read and write, injected for tests.
+type cliEnv struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func commands() []command {
+	face := func(f func(context.Context, []string, io.Writer, io.Writer) error) func(context.Context, *cliEnv, []string) error {
+		return func(ctx context.Context, e *cliEnv, args []string) error { return f(ctx, args, e.stdout, e.stderr) }
+	}
+	return []command{
+		{"serve", "run the HTTP server", runServe},
+		{"migrate", "apply database migrations and exit", runMigrate},
+		{"users", "manage staff: users add|list|disable|enable", runUsers},
+		{"tokens", "issue an API token: tokens create --user NAME --name LABEL", runTokens},
+		{"accounts", "import accounts: accounts import --csv FILE --images DIR", runAccounts},
+		{"audit", "check the audit chain: audit verify", runAudit},
+		{"demo", "load demo staff, accounts and ledger: demo load", runDemo},
+		{"models", "install the face models: models fetch", func(ctx context.Context, e *cliEnv, args []string) error {
+			if len(args) == 0 || args[0] != "fetch" {
+				return usageError("usage: idv models fetch [-dir DIR]")
+			}
+			return facecli.RunModelsFetch(ctx, args[1:], e.stdout, e.stderr)
+		}},
+		{"face", "face engine tools: face info|eval DIR|calibrate DIR", func(ctx context.Context, e *cliEnv, args []string) error {
+			if len(args) == 0 {
+				return usageError("usage: idv face info|eval|calibrate ...")
+			}
+			switch args[0] {
+			case "info":
+				return face(facecli.RunInfo)(ctx, e, args[1:])
+			case "eval":
+				return face(facecli.RunEval)(ctx, e, args[1:])
+			case "calibrate":
+				return face(facecli.RunCalibrate)(ctx, e, args[1:])
+			}
+			return usageError("usage: idv face info|eval|calibrate ...")
+		}},
+	}
+}
+
+type usageError string
+
+func (u usageError) Error() string { return string(u) }
+
+func run(ctx context.Context, e *cliEnv, args []string) error {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(e.stderr, "usage: idv COMMAND [flags]\n\ncommands:")
+		for _, c := range cmds {
+			fmt.Fprintf(e.stderr, "  %-10s %s\n", c.name, c.help)
+		}
+		fmt.Fprintln(e.stderr, "\n`idv COMMAND -h` lists a command's flags.")
+		if len(args) == 0 {
+			return usageError("no command given")
+		}
+		return nil
+	}
+	for _, c := range cmds {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	return usageError(fmt.Sprintf("unknown command %q (idv help lists them)", args[0]))
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return
+	case errors.As(err, new(usageError)):
+		fmt.Fprintln(os.Stderr, "idv:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "idv:", err)
+		os.Exit(1)
+	}
+}
