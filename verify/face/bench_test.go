@@ -150,6 +150,41 @@ func BenchmarkPool(b *testing.B) {
 	}
 }
 
+// BenchmarkPoolInterleaved alternates one batch on a one-recognizer
+// engine with one batch on a one-per-core engine (OpenBLAS at 1 thread
+// for both), so drifts in machine load hit both; speedup is the ratio of
+// their times.
+func BenchmarkPoolInterleaved(b *testing.B) {
+	frame := frame640(b)
+	const batch = 16
+	one := benchEngine(b, 1, 1)
+	all := benchEngine(b, runtime.NumCPU(), 1)
+	run := func(e *Engine) time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i := 0; i < batch; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if a, err := e.Analyze(context.Background(), frame); err != nil || a.Status != StatusOK {
+					b.Errorf("Analyze = %v, %v", a.Status, err)
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	b.ReportAllocs()
+	var tOne, tAll time.Duration
+	for b.Loop() {
+		tOne += run(one)
+		tAll += run(all)
+	}
+	b.ReportMetric(tOne.Seconds()/tAll.Seconds(), "speedup")
+	b.ReportMetric(float64(b.N*batch)/tOne.Seconds(), "checks/s-1rec")
+	b.ReportMetric(float64(b.N*batch)/tAll.Seconds(), "checks/s-pool")
+}
+
 // descriptorGFLOP is the cost of one pass of dlib's ResNet (29 conv
 // layers on a 150x150 chip).
 const descriptorGFLOP = 0.51
