@@ -298,3 +298,21 @@ func TestLogValueRedactsDescriptors(t *testing.T) {
 		t.Errorf("log output shows a descriptor: %s", buf.String())
 	}
 }
+
+func TestDescriptorBinary(t *testing.T) {
+	var d Descriptor
+	for i := range d {
+		d[i] = float32(i)/128 - 0.5
+	}
+	b, err := d.MarshalBinary()
+	if err != nil || len(b) != 512 {
+		t.Fatalf("MarshalBinary = %d bytes, %v, want 512", len(b), err)
+	}
+	var back Descriptor
+	if err := back.UnmarshalBinary(b); err != nil || back != d {
+		t.Fatalf("UnmarshalBinary(MarshalBinary(d)) = %v, want d", err)
+	}
+	if err := back.UnmarshalBinary(b[:10]); err == nil {
+		t.Errorf("UnmarshalBinary(10 bytes) = nil error")
+	}
+}

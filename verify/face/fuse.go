@@ -1,7 +1,10 @@
 package face
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 )
@@ -82,3 +85,33 @@ func (f Face) LogValue() slog.Value {
 func (s Sample) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("person", s.Person), slog.String("path", s.Path), slog.String("status", s.Status.String()))
 }
+
+// MarshalBinary encodes the descriptor as 128 little-endian float32
+// (512 bytes), for storage next to its ModelHash.
+func (d Descriptor) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 4*len(d))
+	for _, v := range d {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes the MarshalBinary form.
+func (d *Descriptor) UnmarshalBinary(b []byte) error {
+	if len(b) != 4*len(d) {
+		return fmt.Errorf("decode descriptor: %d bytes, want %d", len(b), 4*len(d))
+	}
+	for i := range d {
+		d[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return nil
+}
+
+// Verifier is what the video session needs from the engine: matching
+// single frames and judging a liveness challenge. *Engine implements it.
+type Verifier interface {
+	Matcher
+	CheckLiveness(ctx context.Context, ch Challenge, caps []Capture, refs []Reference) (LivenessResult, error)
+}
+
+var _ Verifier = (*Engine)(nil)
