@@ -157,7 +157,7 @@ func (m *MinIOServer) Start() {
 	)
 	cmd.Env = append(cmd.Env, m.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		m.tb.Fatalf("testenv.MinIO: start %s: %v", m.bin, err)
