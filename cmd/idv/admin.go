@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"remoteidv/audit"
 	"remoteidv/models"
@@ -152,8 +153,22 @@ func runAccounts(ctx context.Context, e *cliEnv, args []string) error {
 }
 
 func runAudit(ctx context.Context, e *cliEnv, args []string) error {
+	if len(args) > 0 && args[0] == "checkpoint" {
+		return withApp(ctx, e, "audit checkpoint", args[1:], func(a *app, _ []string) error {
+			cp, err := audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now}.Checkpoint(ctx)
+			if err != nil {
+				return err
+			}
+			if cp == nil {
+				fmt.Fprintln(e.stdout, "the newest checkpoint already covers the chain head")
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "signed checkpoint of seq %d %s (key %s)\n", cp.Seq, cp.Hash, cp.KeyID)
+			return nil
+		})
+	}
 	if len(args) == 0 || args[0] != "verify" {
-		return usageError("usage: idv audit verify [-json]")
+		return usageError("usage: idv audit verify [-json] | idv audit checkpoint")
 	}
 	fs := subFlags("audit verify", e)
 	asJSON := fs.Bool("json", false, "print the report as JSON")

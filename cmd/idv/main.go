@@ -41,7 +41,7 @@ func commands() []command {
 		{"users", "manage staff: users add|list|disable|enable", runUsers},
 		{"tokens", "issue an API token: tokens create --user NAME --name LABEL", runTokens},
 		{"accounts", "import accounts: accounts import --csv FILE --images DIR", runAccounts},
-		{"audit", "check the audit chain: audit verify", runAudit},
+		{"audit", "audit chain: audit verify | audit checkpoint", runAudit},
 		{"demo", "load demo staff, accounts and ledger: demo load", runDemo},
 		{"models", "install the face models: models fetch", func(ctx context.Context, e *cliEnv, args []string) error {
 			if len(args) == 0 || args[0] != "fetch" {

