@@ -124,7 +124,9 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 // validate checks every setting and names the bad one.
 func (c *Config) validate() error {
 	var errs []error
-	bad := func(env, format string, args ...any) { errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, args...))) }
+	bad := func(env, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, args...)))
+	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("IDV_LISTEN", "%q is not host:port", c.Listen)
 	}

@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
 )
 
 // runCLI runs idv with args against a database and key in dir.
@@ -185,4 +184,3 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
-
