@@ -26,6 +26,7 @@ type Tx interface {
 	CaseRepo
 	AuditRepo
 	EvidenceRepo
+	CheckRepo
 }
 
 // StaffRepo stores staff, their sessions and API tokens.
@@ -124,4 +125,21 @@ type EvidenceQueue interface {
 	// EvidenceBacklog returns how many items wait and the oldest one's
 	// creation time (zero when none wait).
 	EvidenceBacklog(ctx context.Context) (pending int, oldest time.Time, err error)
+}
+
+// CheckRepo stores check outcomes and face reference descriptors.
+type CheckRepo interface {
+	CreateCheck(ctx context.Context, c *Check) error
+	// ConfirmCheck records the clerk's visual confirmation once; ECONFLICT
+	// when it was already recorded.
+	ConfirmCheck(ctx context.Context, id CheckID, by, confirmation, note string, at time.Time) error
+	CheckByID(ctx context.Context, id CheckID) (*Check, error)
+	ChecksByCase(ctx context.Context, id CaseID) ([]*Check, error)
+
+	// PutFaceReference stores (or replaces) the descriptor of an image for
+	// a model hash.
+	PutFaceReference(ctx context.Context, r *FaceReference) error
+	// FaceReferences returns the descriptors of an account's photos made
+	// with modelHash.
+	FaceReferences(ctx context.Context, no AccountNo, modelHash string) ([]*FaceReference, error)
 }

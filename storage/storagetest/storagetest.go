@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Audit", testAudit},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"Evidence", testEvidence},
+		{"Checks", testChecks},
 		{"Rollback", testRollback},
 		{"Constraints", testConstraints},
 	}
@@ -498,5 +499,61 @@ func testConstraints(t *testing.T, s models.Store) {
 		if err := s.Transact(ctx, tc.fn); err == nil {
 			t.Errorf("%s: accepted, want a constraint violation", tc.name)
 		}
+	}
+}
+
+func testChecks(t *testing.T, s models.Store) {
+	ctx := context.Background()
+	seed(t, s)
+	c := &models.Check{ID: "chk_1", CaseID: "case_a", Kind: models.CheckFaceMatch, Result: "MATCH", Detail: []byte(`{"distance":0.2}`), Actor: "staff:stf_clerk", CreatedAt: t0}
+	tx(t, s, func(tx models.Tx) error { return tx.CreateCheck(ctx, c) })
+	tx(t, s, func(tx models.Tx) error { return tx.ConfirmCheck(ctx, "chk_1", "staff:stf_clerk", "confirmed", "same person", t0.Add(time.Minute)) })
+	err := s.Transact(ctx, func(tx models.Tx) error { return tx.ConfirmCheck(ctx, "chk_1", "staff:stf_clerk", "rejected", "", t0) })
+	wantCode(t, "ConfirmCheck(twice)", err, models.ECONFLICT)
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.ConfirmCheck(ctx, "chk_none", "x", "confirmed", "", t0) })
+	wantCode(t, "ConfirmCheck(missing)", err, models.ENOTFOUND)
+	var got []*models.Check
+	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.ChecksByCase(ctx, "case_a"); return })
+	at := t0.Add(time.Minute)
+	want := *c
+	want.ConfirmedBy, want.ConfirmedAt, want.Confirmation, want.Note = "staff:stf_clerk", &at, "confirmed", "same person"
+	if diff := cmp.Diff([]*models.Check{&want}, got); diff != "" {
+		t.Fatalf("ChecksByCase (-want +got):\n%s", diff)
+	}
+	err = s.Transact(ctx, func(tx models.Tx) error {
+		bad := *c
+		bad.ID, bad.Kind = "chk_2", "horoscope"
+		return tx.CreateCheck(ctx, &bad)
+	})
+	if err == nil {
+		t.Fatal("CreateCheck(unknown kind) accepted")
+	}
+
+	img := &models.AccountImage{AccountNo: "6222000011112222", Kind: models.ImagePhoto, ContentType: "image/jpeg", SHA256: fmt.Sprintf("%064x", 3), Data: []byte{1}, CreatedAt: t0}
+	tx(t, s, func(tx models.Tx) error { return tx.AddAccountImage(ctx, img) })
+	desc := make([]byte, 512)
+	desc[0] = 7
+	for _, h := range []string{fmt.Sprintf("%064x", 1), fmt.Sprintf("%064x", 2)} {
+		tx(t, s, func(tx models.Tx) error {
+			return tx.PutFaceReference(ctx, &models.FaceReference{ImageID: img.ID, ModelHash: h, Descriptor: desc, CreatedAt: t0})
+		})
+	}
+	desc[0] = 9
+	tx(t, s, func(tx models.Tx) error {
+		return tx.PutFaceReference(ctx, &models.FaceReference{ImageID: img.ID, ModelHash: fmt.Sprintf("%064x", 1), Descriptor: desc, CreatedAt: t0})
+	})
+	var refs []*models.FaceReference
+	tx(t, s, func(tx models.Tx) (err error) {
+		refs, err = tx.FaceReferences(ctx, "6222000011112222", fmt.Sprintf("%064x", 1))
+		return
+	})
+	if len(refs) != 1 || refs[0].Descriptor[0] != 9 {
+		t.Fatalf("FaceReferences = %d refs, want 1 replaced descriptor", len(refs))
+	}
+	err = s.Transact(ctx, func(tx models.Tx) error {
+		return tx.PutFaceReference(ctx, &models.FaceReference{ImageID: img.ID, ModelHash: fmt.Sprintf("%064x", 3), Descriptor: []byte{1, 2}, CreatedAt: t0})
+	})
+	if err == nil {
+		t.Fatal("PutFaceReference(short descriptor) accepted")
 	}
 }

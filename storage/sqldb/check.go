@@ -1,0 +1,112 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"remoteidv/models"
+)
+
+const insertCheck = `INSERT INTO checks (id, case_id, kind, result, detail, evidence_id, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+// CreateCheck stores a check outcome.
+func (t *Tx) CreateCheck(ctx context.Context, c *models.Check) error {
+	if _, err := t.exec(ctx, insertCheck, c.ID, c.CaseID, string(c.Kind), c.Result, string(c.Detail), c.Evidence, c.Actor, us(c.CreatedAt)); err != nil {
+		return fmt.Errorf("create %s check for %s: %w", c.Kind, c.CaseID, err)
+	}
+	return nil
+}
+
+const confirmCheck = `UPDATE checks SET confirmed_by = ?, confirmed_at = ?, confirmation = ?, note = ? WHERE id = ? AND confirmation = ''`
+
+// ConfirmCheck records the clerk's visual confirmation once.
+func (t *Tx) ConfirmCheck(ctx context.Context, id models.CheckID, by, confirmation, note string, at time.Time) error {
+	r, err := t.exec(ctx, confirmCheck, by, us(at), confirmation, note, id)
+	if err != nil {
+		return fmt.Errorf("confirm check %s: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		if _, err := t.CheckByID(ctx, id); err != nil {
+			return err
+		}
+		return models.Errorf(models.ECONFLICT, "check %s was already confirmed or rejected", id)
+	}
+	return nil
+}
+
+const selectCheck = `SELECT id, case_id, kind, result, detail, evidence_id, actor, created_at, confirmed_by, confirmed_at, confirmation, note FROM checks `
+
+func scanCheck(row interface{ Scan(...any) error }) (*models.Check, error) {
+	var c models.Check
+	var detail string
+	var created int64
+	var confirmed sql.NullInt64
+	if err := row.Scan(&c.ID, &c.CaseID, &c.Kind, &c.Result, &detail, &c.Evidence, &c.Actor, &created, &c.ConfirmedBy, &confirmed, &c.Confirmation, &c.Note); err != nil {
+		return nil, err
+	}
+	c.Detail, c.CreatedAt, c.ConfirmedAt = []byte(detail), fromUS(created), fromNullUS(confirmed)
+	return &c, nil
+}
+
+// CheckByID returns a check.
+func (t *Tx) CheckByID(ctx context.Context, id models.CheckID) (*models.Check, error) {
+	c, err := scanCheck(t.queryRow(ctx, selectCheck+`WHERE id = ?`, id))
+	if err != nil {
+		return nil, fmt.Errorf("check %s: %w", id, t.db.translate(err))
+	}
+	return c, nil
+}
+
+// ChecksByCase lists a case's checks, oldest first.
+func (t *Tx) ChecksByCase(ctx context.Context, id models.CaseID) ([]*models.Check, error) {
+	rows, err := t.query(ctx, selectCheck+`WHERE case_id = ? ORDER BY created_at, id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("checks of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []*models.Check
+	for rows.Next() {
+		c, err := scanCheck(rows)
+		if err != nil {
+			return nil, fmt.Errorf("checks of %s: %w", id, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+const putFaceReference = `INSERT INTO face_references (image_id, model_hash, descriptor, created_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (image_id, model_hash) DO UPDATE SET descriptor = excluded.descriptor, created_at = excluded.created_at`
+
+// PutFaceReference stores an image's descriptor for a model hash.
+func (t *Tx) PutFaceReference(ctx context.Context, r *models.FaceReference) error {
+	if _, err := t.exec(ctx, putFaceReference, r.ImageID, r.ModelHash, r.Descriptor, us(r.CreatedAt)); err != nil {
+		return fmt.Errorf("store face reference of image %d: %w", r.ImageID, err)
+	}
+	return nil
+}
+
+const selectFaceReferences = `SELECT f.image_id, f.model_hash, f.descriptor, f.created_at FROM face_references f
+JOIN account_images i ON i.id = f.image_id WHERE i.account_no = ? AND f.model_hash = ? ORDER BY f.image_id`
+
+// FaceReferences returns an account's descriptors for a model hash.
+func (t *Tx) FaceReferences(ctx context.Context, no models.AccountNo, modelHash string) ([]*models.FaceReference, error) {
+	rows, err := t.query(ctx, selectFaceReferences, no, modelHash)
+	if err != nil {
+		return nil, fmt.Errorf("face references of %s: %w", models.MaskAccountNo(no), err)
+	}
+	defer rows.Close()
+	var out []*models.FaceReference
+	for rows.Next() {
+		var r models.FaceReference
+		var created int64
+		if err := rows.Scan(&r.ImageID, &r.ModelHash, &r.Descriptor, &created); err != nil {
+			return nil, fmt.Errorf("face references: %w", err)
+		}
+		r.CreatedAt = fromUS(created)
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
