@@ -507,7 +507,9 @@ func testChecks(t *testing.T, s models.Store) {
 	seed(t, s)
 	c := &models.Check{ID: "chk_1", CaseID: "case_a", Kind: models.CheckFaceMatch, Result: "MATCH", Detail: []byte(`{"distance":0.2}`), Actor: "staff:stf_clerk", CreatedAt: t0}
 	tx(t, s, func(tx models.Tx) error { return tx.CreateCheck(ctx, c) })
-	tx(t, s, func(tx models.Tx) error { return tx.ConfirmCheck(ctx, "chk_1", "staff:stf_clerk", "confirmed", "same person", t0.Add(time.Minute)) })
+	tx(t, s, func(tx models.Tx) error {
+		return tx.ConfirmCheck(ctx, "chk_1", "staff:stf_clerk", "confirmed", "same person", t0.Add(time.Minute))
+	})
 	err := s.Transact(ctx, func(tx models.Tx) error { return tx.ConfirmCheck(ctx, "chk_1", "staff:stf_clerk", "rejected", "", t0) })
 	wantCode(t, "ConfirmCheck(twice)", err, models.ECONFLICT)
 	err = s.Transact(ctx, func(tx models.Tx) error { return tx.ConfirmCheck(ctx, "chk_none", "x", "confirmed", "", t0) })
