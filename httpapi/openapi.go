@@ -43,6 +43,7 @@ var requestSchemas = map[string]any{
 	"NewStaff": obj(map[string]any{"username": str, "display_name": str, "password": str,
 		"roles": map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": []string{"clerk", "supervisor", "auditor", "admin"}}}},
 		"username", "password", "roles"),
+	"Confirm": obj(map[string]any{"confirmed": map[string]any{"type": "boolean"}, "note": str}, "confirmed"),
 	"NewToken": obj(map[string]any{"username": str, "name": str}, "username", "name"),
 	"Error": obj(map[string]any{"error": obj(map[string]any{
 		"code": str, "message": str, "request_id": str,
@@ -76,7 +77,10 @@ func (s *Server) OpenAPI() map[string]any {
 		if params != nil {
 			op["parameters"] = params
 		}
-		if r.Body != "" {
+		if r.Body == "Image" {
+			bin := map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"image/jpeg": bin, "image/png": bin}}
+		} else if r.Body != "" {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/" + r.Body}}}}
 		}
 		if r.Public {

@@ -16,6 +16,7 @@ type route struct {
 	Summary string
 	Tag     string
 	Body    string // name of the request schema in the OpenAPI document, "" for none
+	MaxBody int64  // body cap in bytes; 0 for the configured JSON cap
 	handler gin.HandlerFunc
 }
 
@@ -52,6 +53,11 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Path: "/api/cases/:id/invite", Roles: clerk, Summary: "Issue the single-use invite link and its .ics (format=ics returns the calendar file)", Tag: "cases", handler: s.issueInvite},
 		{Method: "DELETE", Path: "/api/cases/:id/invite", Roles: clerkSup, Summary: "Revoke every live invite of the case", Tag: "cases", handler: s.revokeInvites},
 		{Method: "GET", Path: "/api/cases/:id/timeline", Roles: caseReader, Summary: "The case's audit events", Tag: "cases", handler: s.timeline},
+
+		// face checks (verify/face)
+		{Method: "POST", Path: "/api/cases/:id/face-checks", Roles: clerk, Summary: "Match an uploaded photo (image/jpeg or image/png body, at most 5 MiB) against the account's reference photos", Tag: "checks", Body: "Image", MaxBody: maxImageBody, handler: s.faceCheck},
+		{Method: "GET", Path: "/api/cases/:id/checks", Roles: caseReader, Summary: "The case's checks with the engine's full answers", Tag: "checks", handler: s.listChecks},
+		{Method: "POST", Path: "/api/cases/:id/checks/:check/confirm", Roles: clerk, Summary: "The clerk's side-by-side visual confirmation (or rejection, with a note) of a face check", Tag: "checks", Body: "Confirm", handler: s.confirmCheck},
 
 		{Method: "GET", Path: "/api/staff", Roles: admin, Summary: "List staff", Tag: "admin", handler: s.listStaff},
 		{Method: "POST", Path: "/api/staff", Roles: admin, Summary: "Add a staff member", Tag: "admin", Body: "NewStaff", handler: s.createStaff},

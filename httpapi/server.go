@@ -61,14 +61,18 @@ func New(cfg Config, acc *access.Service, ver *verify.Service, store models.Stor
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	e.HandleMethodNotAllowed = true
-	e.Use(withRequestID(), accessLog(log), s.recovery(), s.securityHeaders(), s.metrics.middleware(), limitBody(cfg.MaxBodyBytes))
+	e.Use(withRequestID(), accessLog(log), s.recovery(), s.securityHeaders(), s.metrics.middleware())
 	e.NoRoute(func(c *gin.Context) { s.fail(c, models.Errorf(models.ENOTFOUND, "no such endpoint")) })
 	e.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: models.EINVALID, Message: "method not allowed", RequestID: requestID(c)}})
 	})
 	s.routes = s.routeTable()
 	for _, r := range s.routes {
-		e.Handle(r.Method, r.Path, s.guard(r), r.handler)
+		max := r.MaxBody
+		if max == 0 {
+			max = cfg.MaxBodyBytes
+		}
+		e.Handle(r.Method, r.Path, limitBody(max), s.guard(r), r.handler)
 	}
 	s.engine = e
 	return s, nil

@@ -35,6 +35,11 @@ type Service struct {
 	Now   func() time.Time
 	Rand  io.Reader
 	Log   *slog.Logger
+	// Face is the face engine; nil where no models are loaded (face
+	// checks then answer "unavailable").
+	Face FaceEngine
+	// Stager keeps artifacts until archived.
+	Stager Stager
 }
 
 // Actor is who asks, as the HTTP layer knows it.

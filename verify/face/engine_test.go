@@ -73,6 +73,8 @@ func TestAnalyzeStatuses(t *testing.T) {
 	}{
 		{"one face", simm, StatusOK, 1},
 		{"one face as png", encodePNG(t, decodeJPEG(t, simm)), StatusOK, 1},
+		{"one face in grayscale", encodeTestJPEG(t, grayOf(decodeJPEG(t, simm))), StatusOK, 1},
+		{"grayscale png without a face", encodePNG(t, grayOf(noise(320, 240, 7))), StatusNoFace, 0},
 		{"noise has no face", encodeTestJPEG(t, noise(320, 240, 7)), StatusNoFace, 0},
 		{"two people", encodeTestJPEG(t, side(decodeJPEG(t, simm), decodeJPEG(t, salley))), StatusMultipleFaces, 2},
 		{"not an image", []byte("hello, not an image"), StatusNotAnImage, 0},
@@ -315,4 +317,12 @@ func TestDescriptorBinary(t *testing.T) {
 	if err := back.UnmarshalBinary(b[:10]); err == nil {
 		t.Errorf("UnmarshalBinary(10 bytes) = nil error")
 	}
+}
+
+// grayOf converts img to 8-bit gray: go-face cannot load gray JPEGs, so the
+// gate must re-encode them in colour.
+func grayOf(img image.Image) *image.Gray {
+	g := image.NewGray(img.Bounds())
+	draw.Draw(g, g.Bounds(), img, img.Bounds().Min, draw.Src)
+	return g
 }

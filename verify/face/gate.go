@@ -144,12 +144,13 @@ func Gate(data []byte, lim Limits) (Gated, Status, string) {
 	return Gated{JPEG: out, Quality: q}, StatusOK, ""
 }
 
-// encodeJPEG re-encodes img. dlib's JPEG loader wants 8-bit RGB or gray
-// samples, which image/jpeg always writes; images other than YCbCr and
-// Gray are first drawn onto RGBA so alpha is flattened deterministically.
+// encodeJPEG re-encodes img. go-face's JPEG loader takes only 3-component
+// (colour) JPEGs: a grayscale JPEG fails with "unsupported pixel size", so
+// everything but YCbCr and RGBA, gray included, is first drawn onto RGBA
+// (which also flattens alpha deterministically).
 func encodeJPEG(img image.Image, quality int) ([]byte, error) {
 	switch img.(type) {
-	case *image.YCbCr, *image.Gray, *image.RGBA:
+	case *image.YCbCr, *image.RGBA:
 	default:
 		rgba := image.NewRGBA(img.Bounds())
 		draw.Draw(rgba, rgba.Bounds(), image.White, image.Point{}, draw.Src)

@@ -1,0 +1,122 @@
+package httpapi
+
+import (
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"remoteidv/models"
+	"remoteidv/verify/face"
+)
+
+// maxImageBody caps photo uploads (the face engine's own cap is 5 MiB).
+const maxImageBody = 5<<20 + 1
+
+type checkView struct {
+	ID           models.CheckID    `json:"id"`
+	Kind         models.CheckKind  `json:"kind"`
+	Result       string            `json:"result"`
+	Detail       any               `json:"detail"`
+	Evidence     models.EvidenceID `json:"evidence_id,omitempty"`
+	Actor        string            `json:"actor"`
+	CreatedAt    time.Time         `json:"created_at"`
+	Confirmation string            `json:"confirmation,omitempty"`
+	ConfirmedBy  string            `json:"confirmed_by,omitempty"`
+	ConfirmedAt  *time.Time        `json:"confirmed_at,omitempty"`
+	Note         string            `json:"note,omitempty"`
+}
+
+func viewCheck(c *models.Check) checkView {
+	return checkView{ID: c.ID, Kind: c.Kind, Result: c.Result, Detail: jsonRaw(c.Detail), Evidence: c.Evidence, Actor: c.Actor,
+		CreatedAt: c.CreatedAt, Confirmation: c.Confirmation, ConfirmedBy: c.ConfirmedBy, ConfirmedAt: c.ConfirmedAt, Note: c.Note}
+}
+
+type jsonRaw []byte
+
+func (j jsonRaw) MarshalJSON() ([]byte, error) {
+	if len(j) == 0 {
+		return []byte("null"), nil
+	}
+	return j, nil
+}
+
+func (s *Server) faceCheck(c *gin.Context) {
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if mt != "image/jpeg" && mt != "image/png" {
+		s.fail(c, models.Errorf(models.EUNSUPPORTED, "send the photo as the body with Content-Type image/jpeg or image/png"))
+		return
+	}
+	img, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if len(img) == 0 {
+		s.fail(c, models.Errorf(models.EINVALID, "the body is empty"))
+		return
+	}
+	fc, err := s.verify.RunFaceCheck(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), img)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	res := fc.Match
+	body := gin.H{
+		"check":                        viewCheck(fc.Check),
+		"decision":                     res.Decision,
+		"status":                       res.Status,
+		"threshold":                    res.Threshold,
+		"references":                   res.References,
+		"expected_fmr":                 res.ExpectedFMR,
+		"quality":                      res.Quality,
+		"requires_visual_confirmation": true,
+		"note":                         "the score is an aid: confirm side by side before it counts",
+	}
+	if !math.IsInf(res.Distance, 0) {
+		body["distance"] = res.Distance
+	}
+	if res.Status != face.StatusOK {
+		body["detail"] = res.Detail
+	}
+	c.JSON(http.StatusCreated, body)
+}
+
+func (s *Server) listChecks(c *gin.Context) {
+	checks, err := s.verify.Checks(c.Request.Context(), actor(c), models.CaseID(c.Param("id")))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]checkView, 0, len(checks))
+	for _, ch := range checks {
+		out = append(out, viewCheck(ch))
+	}
+	c.JSON(http.StatusOK, gin.H{"checks": out})
+}
+
+type confirmRequest struct {
+	Confirmed *bool  `json:"confirmed"`
+	Note      string `json:"note"`
+}
+
+func (s *Server) confirmCheck(c *gin.Context) {
+	var req confirmRequest
+	if err := decode(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if req.Confirmed == nil {
+		s.fail(c, models.Errorf(models.EINVALID, "confirmed (true or false) is required"))
+		return
+	}
+	chk, err := s.verify.ConfirmFace(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), models.CheckID(c.Param("check")), *req.Confirmed, req.Note)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, viewCheck(chk))
+}

@@ -1,0 +1,158 @@
+package verify_test
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"remoteidv/models"
+	"remoteidv/storage/archiver"
+	"remoteidv/verify"
+	"remoteidv/verify/face"
+)
+
+const johns = "/usr/share/doc/libdlib19.1/examples/johns"
+
+// stager adapts the archiver's staging folder to verify.Stager.
+type stager struct{ *archiver.Stager }
+
+var _ verify.Stager = stager{}
+
+func (s stager) Stage(ctx context.Context, c models.CaseID, kind models.EvidenceKind, ct string, b []byte, actor string) (*models.Evidence, error) {
+	return s.StageBytes(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: ct, Actor: actor}, b)
+}
+
+func modelsDir(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("IDV_MODELS_DIR"); d != "" {
+		return d
+	}
+	dir, _ := os.Getwd()
+	for ; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "var", "models")
+		}
+	}
+	t.Fatal("no go.mod above the test")
+	return ""
+}
+
+func johnsPhoto(t testing.TB, person string, i int) []byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(johns, person, "*.jpg"))
+	if err != nil || len(files) <= i {
+		t.Fatalf("johns photos of %s missing in %s: install Debian package libdlib-dev (libdlib19.1)", person, johns)
+	}
+	b, err := os.ReadFile(files[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestFaceCheck(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	eng, err := face.New(ctx, face.Config{ModelsDir: modelsDir(t), Recognizers: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("face engine: %v (run `go run ./cmd/idv models fetch`)", err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	st, err := archiver.NewStager(t.TempDir(), time.Now, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Face, f.svc.Stager = eng, stager{st}
+	// An account whose reference photos are two of John Salley's.
+	dir := t.TempDir()
+	for i, name := range []string{"a.jpg", "b.jpg"} {
+		if err := os.WriteFile(filepath.Join(dir, name), johnsPhoto(t, "John_Salley", i), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "s.png"), pngBytes(t, 80, 30), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.svc.ImportAccounts(ctx, "system", strings.NewReader(csvHead+
+		"6222333344445555,John Salley,A12345678,js@example.com,+1 555,America/Chicago,en,a.jpg;b.jpg,s.png\n"), os.DirFS(dir), nil)
+	if err != nil || rep.Imported != 1 {
+		t.Fatalf("import: %+v %v", rep, err)
+	}
+	in := goodCase()
+	in.AccountNo = "6222333344445555"
+	c, err := f.svc.CreateCase(ctx, f.clerk, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		img      []byte
+		decision string
+		code     models.ErrorCode
+	}{
+		{"same person, another photo", johnsPhoto(t, "John_Salley", 5), "MATCH", ""},
+		{"another person", johnsPhoto(t, "John_Simm", 0), "NO_MATCH", ""},
+		{"not an image", []byte("%PDF-1.4 not a photo"), "", models.EUNSUPPORTED},
+		{"blank frame", pngBytes(t, 200, 200), "UNUSABLE", ""},
+	}
+	var matched models.CheckID
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc, err := f.svc.RunFaceCheck(ctx, f.clerk, c.ID, tt.img)
+			if tt.code != "" {
+				if models.ErrorCodeOf(err) != tt.code {
+					t.Fatalf("RunFaceCheck = %v, want %s", err, tt.code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fc.Check.Result; got != tt.decision {
+				t.Fatalf("RunFaceCheck decision = %s (distance %.3f, status %s), want %s", got, fc.Match.Distance, fc.Match.Status, tt.decision)
+			}
+			if fc.Check.Evidence == "" || len(fc.Check.Detail) == 0 {
+				t.Fatalf("check lacks evidence or detail: %+v", fc.Check)
+			}
+			if tt.decision == "MATCH" {
+				matched = fc.Check.ID
+			}
+		})
+	}
+	// Descriptors were computed once and stored with the model hash.
+	var refs []*models.FaceReference
+	_ = f.svc.Store.Transact(ctx, func(tx models.Tx) (err error) {
+		refs, err = tx.FaceReferences(ctx, "6222333344445555", string(eng.ModelHash()))
+		return
+	})
+	if len(refs) != 2 {
+		t.Fatalf("stored references = %d, want 2", len(refs))
+	}
+	if _, err := f.svc.ConfirmFace(ctx, f.other, c.ID, matched, true, ""); models.ErrorCodeOf(err) != models.ENOTFOUND {
+		t.Fatalf("ConfirmFace(other clerk) = %v, want not found", err)
+	}
+	if _, err := f.svc.ConfirmFace(ctx, f.clerk, c.ID, matched, false, ""); models.ErrorCodeOf(err) != models.EINVALID {
+		t.Fatalf("ConfirmFace(reject without note) = %v, want invalid", err)
+	}
+	chk, err := f.svc.ConfirmFace(ctx, f.clerk, c.ID, matched, true, "same person side by side")
+	if err != nil || chk.Confirmation != "confirmed" {
+		t.Fatalf("ConfirmFace = %+v, %v", chk, err)
+	}
+	if _, err := f.svc.ConfirmFace(ctx, f.clerk, c.ID, matched, false, "changed my mind"); models.ErrorCodeOf(err) != models.ECONFLICT {
+		t.Fatalf("ConfirmFace(twice) = %v, want conflict", err)
+	}
+	all, err := f.svc.Checks(ctx, f.sup, c.ID)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("Checks = %d, %v; want 3 (the refused upload left none)", len(all), err)
+	}
+	var evs []*models.Evidence
+	_ = f.svc.Store.Transact(ctx, func(tx models.Tx) (err error) { evs, err = tx.EvidenceByCase(ctx, c.ID); return })
+	if len(evs) != 3 {
+		t.Fatalf("evidence rows = %d, want 3 captures", len(evs))
+	}
+}
