@@ -339,19 +339,19 @@ func TestStageRejectsBadCaseAndLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.StageBytes(context.Background(), archiver.Artifact{Case: "../etc", Kind: models.EvidenceCheck}, []byte("x")); err == nil {
-		t.Fatal("StageBytes(bad case id) = nil error")
+	if _, err := st.Stage(context.Background(), "../etc", models.EvidenceCheck, "text/plain", []byte("x"), "system"); err == nil {
+		t.Fatal("Stage(bad case id) = nil error")
 	}
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 0 {
 		t.Errorf("staging folder after a refused stage has %d files, want 0", len(ents))
 	}
-	ev, err := st.StageBytes(context.Background(), archiver.Artifact{Case: "case_x", Kind: models.EvidenceCheck, ContentType: "application/json"}, []byte(`{"ok":true}`))
+	ev, err := st.Stage(context.Background(), "case_x", models.EvidenceCheck, "application/json", []byte(`{"ok":true}`), "system")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ev.Size != 11 || ev.Key != "cases/case_x/check/"+ev.SHA256 {
-		t.Errorf("StageBytes = %+v; want size 11 and the deterministic key", ev)
+		t.Errorf("Stage = %+v; want size 11 and the deterministic key", ev)
 	}
 	if err := st.Discard(ev); err != nil {
 		t.Errorf("Discard: %v", err)

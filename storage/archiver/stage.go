@@ -49,12 +49,12 @@ type Artifact struct {
 	Actor       string // audit actor that produced it, e.g. "staff:stf_..."
 }
 
-// Stage streams r into a new staging file (create-exclusive, hashed while
+// StageReader streams r into a new staging file (create-exclusive, hashed while
 // written, fsynced) and returns the evidence row to insert, with
 // AddEvidence, in the same transaction as the event that produced the
 // artifact. Memory use does not depend on the size of r. If that
 // transaction fails, call Discard. ctx is checked between writes.
-func (s *Stager) Stage(ctx context.Context, a Artifact, r io.Reader) (*models.Evidence, error) {
+func (s *Stager) StageReader(ctx context.Context, a Artifact, r io.Reader) (*models.Evidence, error) {
 	id, err := models.NewID(s.rand, "evd")
 	if err != nil {
 		return nil, fmt.Errorf("stage %s of %s: %w", a.Kind, a.Case, err)
@@ -92,9 +92,10 @@ func (s *Stager) Stage(ctx context.Context, a Artifact, r io.Reader) (*models.Ev
 	}, nil
 }
 
-// StageBytes stages b; see Stage.
-func (s *Stager) StageBytes(ctx context.Context, a Artifact, b []byte) (*models.Evidence, error) {
-	return s.Stage(ctx, a, bytes.NewReader(b))
+// Stage stages data, produced by actor, as an artifact of kind for case c;
+// see StageReader. It implements verify.Stager.
+func (s *Stager) Stage(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType string, data []byte, actor string) (*models.Evidence, error) {
+	return s.StageReader(ctx, Artifact{Case: c, Kind: kind, ContentType: contentType, Actor: actor}, bytes.NewReader(data))
 }
 
 // Discard removes the staged file of an item whose transaction did not

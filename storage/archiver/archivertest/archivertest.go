@@ -96,7 +96,7 @@ func Stage(t testing.TB, db models.Store, st *archiver.Stager, c models.CaseID, 
 	ctx := context.Background()
 	var out []*models.Evidence
 	for i := range n {
-		e, err := st.Stage(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: "application/octet-stream", Actor: "staff:" + string(Clerk)},
+		e, err := st.StageReader(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: "application/octet-stream", Actor: "staff:" + string(Clerk)},
 			evidencetest.NewReader(seed+uint64(i), size))
 		if err != nil {
 			t.Fatalf("Stage #%d: %v", i, err)
