@@ -18,14 +18,7 @@ import (
 
 const johns = "/usr/share/doc/libdlib19.1/examples/johns"
 
-// stager adapts the archiver's staging folder to verify.Stager.
-type stager struct{ *archiver.Stager }
-
-var _ verify.Stager = stager{}
-
-func (s stager) Stage(ctx context.Context, c models.CaseID, kind models.EvidenceKind, ct string, b []byte, actor string) (*models.Evidence, error) {
-	return s.StageBytes(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: ct, Actor: actor}, b)
-}
+var _ verify.Stager = (*archiver.Stager)(nil)
 
 func modelsDir(t testing.TB) string {
 	t.Helper()
@@ -67,7 +60,7 @@ func TestFaceCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc.Face, f.svc.Stager = eng, stager{st}
+	f.svc.Face, f.svc.Stager = eng, st
 	// An account whose reference photos are two of John Salley's.
 	dir := t.TempDir()
 	for i, name := range []string{"a.jpg", "b.jpg"} {

@@ -37,6 +37,9 @@ type Config struct {
 	LogLevel           string
 	LogFormat          string
 	RequireModels      bool
+	FaceThreshold      float64
+	FaceRecognizers    int64
+	FaceCalibration    string
 }
 
 // setting is one row of the configuration table: the flag, its variable,
@@ -67,6 +70,7 @@ func defaultConfig() Config {
 		LogLevel:           "info",
 		LogFormat:          "text",
 		RequireModels:      true,
+		FaceThreshold:      0.36,
 	}
 }
 
@@ -95,6 +99,9 @@ func (c *Config) settings() []setting {
 		{"log-level", "IDV_LOG_LEVEL", "debug, info, warn or error", (*strValue)(&c.LogLevel)},
 		{"log-format", "IDV_LOG_FORMAT", "text or json", (*strValue)(&c.LogFormat)},
 		{"require-models", "IDV_REQUIRE_MODELS", "refuse to start unless the face models are installed and intact", (*boolValue)(&c.RequireModels)},
+		{"face-threshold", "IDV_FACE_THRESHOLD", "squared-distance threshold of a face match (0.36 = dlib's 0.6; calibrate with idv face calibrate)", (*floatValue)(&c.FaceThreshold)},
+		{"face-recognizers", "IDV_FACE_RECOGNIZERS", "face recognizers in the pool; 0 = one per core", (*intValue)(&c.FaceRecognizers)},
+		{"face-calibration", "IDV_FACE_CALIBRATION", "calibration file from idv face calibrate; gives every score its expected false-match rate", (*strValue)(&c.FaceCalibration)},
 	}
 }
 
@@ -177,6 +184,12 @@ func (c *Config) validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("IDV_LOG_FORMAT", "%q is not text or json", c.LogFormat)
 	}
+	if c.FaceThreshold <= 0 || c.FaceThreshold >= 2 {
+		bad("IDV_FACE_THRESHOLD", "%v must be between 0 and 2 (squared distance)", c.FaceThreshold)
+	}
+	if c.FaceRecognizers < 0 || c.FaceRecognizers > 64 {
+		bad("IDV_FACE_RECOGNIZERS", "%d must be from 0 to 64", c.FaceRecognizers)
+	}
 	if c.BankName == "" {
 		bad("IDV_BANK_NAME", "must not be empty")
 	}
@@ -258,6 +271,18 @@ func (v *intValue) Set(s string) error {
 		return fmt.Errorf("%q is not a whole number", s)
 	}
 	*v = intValue(n)
+	return nil
+}
+
+type floatValue float64
+
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+func (v *floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	*v = floatValue(f)
 	return nil
 }
 

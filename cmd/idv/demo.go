@@ -21,8 +21,6 @@ import (
 	"time"
 
 	"remoteidv/models"
-	"remoteidv/verify"
-	"remoteidv/verify/face"
 )
 
 // johnsDir holds real face photos from Debian's libdlib19.1 package.
@@ -243,33 +241,4 @@ func writeDemoLedger(path string) error {
 		return fmt.Errorf("demo ledger: %w", err)
 	}
 	return f.Sync()
-}
-
-// faceChecker flags reference photos without exactly one usable face.
-type faceChecker struct{ engine *face.Engine }
-
-func (c faceChecker) CheckReference(ctx context.Context, img []byte) (string, error) {
-	_, err := c.engine.Enroll(ctx, img)
-	var rej *face.RejectedError
-	if errors.As(err, &rej) {
-		return rej.Error(), nil
-	}
-	return "", err
-}
-
-// photoChecker loads the face engine for imports. Without models it checks
-// nothing, unless the configuration requires them.
-func (a *app) photoChecker(ctx context.Context) (verify.PhotoChecker, func(), error) {
-	if _, err := face.VerifyModels(a.cfg.ModelsDir); err != nil {
-		if a.cfg.RequireModels {
-			return nil, nil, fmt.Errorf("face models: %w (run `idv models fetch`)", err)
-		}
-		a.log.Warn("face models missing: reference photos are imported unchecked", "dir", a.cfg.ModelsDir)
-		return nil, func() {}, nil
-	}
-	eng, err := face.New(ctx, face.Config{ModelsDir: a.cfg.ModelsDir, Recognizers: 1, Logger: a.log})
-	if err != nil {
-		return nil, nil, err
-	}
-	return faceChecker{eng}, func() { eng.Close() }, nil
 }

@@ -13,7 +13,6 @@ import (
 
 	"remoteidv/audit"
 	"remoteidv/httpapi"
-	"remoteidv/verify/face"
 )
 
 func runServe(ctx context.Context, e *cliEnv, args []string) error {
@@ -22,13 +21,6 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		return err
 	}
 	log := newLogger(cfg, e.stderr)
-	if cfg.RequireModels {
-		set, err := face.VerifyModels(cfg.ModelsDir)
-		if err != nil {
-			return fmt.Errorf("serve: face models: %w (run `idv models fetch`, or `make run`)", err)
-		}
-		log.Info("face models verified", "dir", cfg.ModelsDir, "model_hash", set.Hash)
-	}
 	if err := os.MkdirAll(cfg.EvidenceDir, 0o750); err != nil {
 		return fmt.Errorf("serve: evidence folder: %w", err)
 	}
@@ -37,6 +29,11 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer a.Close()
+	closeFace, err := a.enableFace(ctx)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer closeFace()
 	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
 		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey)}, a.access, a.verify, a.store, log)
 	if err != nil {
