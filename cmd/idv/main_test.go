@@ -184,3 +184,30 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRefusesWithoutModels: a server that cannot run face checks must
+// not start silently.
+func TestServeRefusesWithoutModels(t *testing.T) {
+	dir := t.TempDir()
+	modelsDir := filepath.Join(dir, "models")
+	if err := os.MkdirAll(modelsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// One altered file is as bad as none.
+	if err := os.WriteFile(filepath.Join(modelsDir, "shape_predictor_5_face_landmarks.dat"), []byte("not the model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"IDV_DATABASE_URL": "sqlite:" + filepath.Join(dir, "idv.db"),
+		"IDV_SIGNING_KEY":  filepath.Join(dir, "key.pem"),
+		"IDV_DATA_DIR":     dir,
+		"IDV_EVIDENCE_DIR": filepath.Join(dir, "evidence"),
+		"IDV_MODELS_DIR":   modelsDir,
+		"IDV_LISTEN":       "127.0.0.1:0",
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &out, getenv: func(k string) string { return env[k] }}, []string{"serve"})
+	if err == nil || !strings.Contains(err.Error(), "shape_predictor_5_face_landmarks.dat") || !strings.Contains(err.Error(), "idv models fetch") {
+		t.Fatalf("serve without intact models = %v, want an error naming the file and the fix", err)
+	}
+}
