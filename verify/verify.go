@@ -6,6 +6,7 @@ package verify
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,6 +41,10 @@ type Service struct {
 	Face FaceEngine
 	// Stager keeps artifacts until archived.
 	Stager Stager
+	// Evidence is the write-once evidence store (sealing, auditor reads).
+	Evidence models.EvidenceStore
+	// Key signs case manifests (the same key signs audit checkpoints).
+	Key ed25519.PrivateKey
 }
 
 // Actor is who asks, as the HTTP layer knows it.

@@ -1,0 +1,194 @@
+package verify
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+
+	"remoteidv/audit"
+	"remoteidv/models"
+)
+
+// canReadEvidence: supervisors and auditors read evidence; admins do not
+// unless they also hold one of those roles.
+func (a Actor) canReadEvidence() bool {
+	return a.has(models.RoleSupervisor) || a.has(models.RoleAuditor)
+}
+
+// evidenceRead checks the actor may read the case's evidence and records
+// the read (who, what, when) in the audit chain before anything is
+// returned. fn runs in the same transaction.
+func (s *Service) evidenceRead(ctx context.Context, a Actor, id models.CaseID, action string, detail map[string]string, fn func(tx models.Tx, c *models.Case) error) error {
+	if !a.canReadEvidence() {
+		return models.Errorf(models.EFORBIDDEN, "only supervisors and auditors read evidence")
+	}
+	return s.Store.Transact(ctx, func(tx models.Tx) error {
+		c, err := s.visibleCase(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, c); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, a.Name, id, action, detail)
+	})
+}
+
+// EvidenceList returns the case's evidence rows (with their hashes and
+// archive state). The read is audited.
+func (s *Service) EvidenceList(ctx context.Context, a Actor, id models.CaseID) ([]*models.Evidence, error) {
+	var out []*models.Evidence
+	err := s.evidenceRead(ctx, a, id, "evidence.listed", nil, func(tx models.Tx, _ *models.Case) (err error) {
+		out, err = tx.EvidenceByCase(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list evidence of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// OpenEvidence audits the read, then opens one archived item from the
+// evidence store. The reader re-hashes what it returns: at the end it
+// fails with ECONFLICT if the bytes differ from the recorded size or
+// SHA-256 (the caller must abort the download and raise an alert).
+func (s *Service) OpenEvidence(ctx context.Context, a Actor, id models.CaseID, ev models.EvidenceID) (io.ReadCloser, *models.Evidence, error) {
+	if s.Evidence == nil {
+		return nil, nil, models.Errorf(models.EUNAVAILABLE, "no evidence store configured")
+	}
+	var e *models.Evidence
+	err := s.evidenceRead(ctx, a, id, "evidence.downloaded", map[string]string{"evidence": string(ev)}, func(tx models.Tx, _ *models.Case) (err error) {
+		if !models.ValidID("evd", string(ev)) {
+			return models.Errorf(models.ENOTFOUND, "evidence %s not found", ev)
+		}
+		e, err = tx.EvidenceByID(ctx, ev)
+		if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && e.CaseID != id) {
+			return models.Errorf(models.ENOTFOUND, "evidence %s not found", ev)
+		}
+		if err == nil && e.ArchivedAt == nil {
+			return models.Errorf(models.ECONFLICT, "evidence %s is not archived yet", ev)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open evidence %s: %w", ev, err)
+	}
+	r, _, err := s.Evidence.Get(ctx, e.Key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open evidence %s: %w", ev, err)
+	}
+	return &checkedReader{r: r, h: sha256.New(), key: e.Key, size: e.Size, sum: e.SHA256}, e, nil
+}
+
+// checkedReader hashes while reading and fails at EOF on a mismatch.
+type checkedReader struct {
+	r    io.ReadCloser
+	h    hash.Hash
+	n    int64
+	key  string
+	size int64
+	sum  string
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err == io.EOF {
+		if got := hex.EncodeToString(c.h.Sum(nil)); got != c.sum || c.n != c.size {
+			return n, models.Errorf(models.ECONFLICT, "%s: the store returned %d bytes with SHA-256 %s, recorded %d bytes with %s", c.key, c.n, got, c.size, c.sum)
+		}
+	}
+	return n, err
+}
+
+func (c *checkedReader) Close() error { return c.r.Close() }
+
+// WriteBundle audits the read and writes the sealed case's evidence bundle
+// to w (see audit.WriteBundle): the manifest re-read from the store and
+// checked, its signature, the public key, the audit chain from seq 1 to
+// the seal event (other cases' events redacted to their links), the
+// checkpoints in that range, and every artifact re-hashed while streamed.
+func (s *Service) WriteBundle(ctx context.Context, a Actor, id models.CaseID, w io.Writer) error {
+	if s.Evidence == nil || s.Key == nil {
+		return models.Errorf(models.EUNAVAILABLE, "no evidence store or signing key configured")
+	}
+	var rec *SealRecord
+	var events []*models.AuditEvent
+	var cps []*models.Checkpoint
+	err := s.evidenceRead(ctx, a, id, "evidence.bundle_downloaded", nil, func(tx models.Tx, c *models.Case) (err error) {
+		if rec, err = sealRecord(ctx, tx, id); err != nil {
+			return err
+		}
+		if events, err = tx.AuditEvents(ctx, models.AuditFilter{Limit: int(rec.Event.Seq)}); err != nil {
+			return err
+		}
+		cps, err = tx.Checkpoints(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("evidence bundle of %s: %w", id, err)
+	}
+	_, body, err := s.readManifest(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("evidence bundle of %s: %w", id, err)
+	}
+	err = audit.WriteBundle(w, audit.Bundle{Manifest: body, Signature: rec.Signature, PublicKey: s.Key.Public().(ed25519.PublicKey),
+		Events: events, Checkpoints: cps}, func(it audit.ManifestItem) (io.ReadCloser, error) {
+		r, _, err := s.Evidence.Get(ctx, it.Key)
+		return r, err
+	})
+	if err != nil {
+		return fmt.Errorf("evidence bundle of %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetLegalHold sets or clears the legal hold on one item (in the store)
+// and records it. Only admins may; the HTTP layer also demands a recent
+// step-up.
+func (s *Service) SetLegalHold(ctx context.Context, a Actor, id models.CaseID, ev models.EvidenceID, on bool, reason string) error {
+	if !a.has(models.RoleAdmin) {
+		return models.Errorf(models.EFORBIDDEN, "only admins set or clear legal holds")
+	}
+	if reason == "" || len(reason) > 1000 {
+		return models.Errorf(models.EINVALID, "a reason of 1 to 1000 characters is required")
+	}
+	if s.Evidence == nil {
+		return models.Errorf(models.EUNAVAILABLE, "no evidence store configured")
+	}
+	action := "evidence.legal_hold_cleared"
+	if on {
+		action = "evidence.legal_hold_set"
+	}
+	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+		if !models.ValidID("evd", string(ev)) {
+			return models.Errorf(models.ENOTFOUND, "evidence %s not found", ev)
+		}
+		e, err := tx.EvidenceByID(ctx, ev)
+		if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && e.CaseID != id) {
+			return models.Errorf(models.ENOTFOUND, "evidence %s not found", ev)
+		}
+		if err != nil {
+			return err
+		}
+		if e.ArchivedAt == nil {
+			return models.Errorf(models.ECONFLICT, "evidence %s is not archived yet", ev)
+		}
+		// The store call happens inside the transaction so that the audit
+		// event is kept only if the hold really changed.
+		if err := s.Evidence.SetLegalHold(ctx, e.Key, on); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, a.Name, id, action, map[string]string{"evidence": string(ev), "key": e.Key, "on": strconv.FormatBool(on), "reason": reason})
+	})
+	if err != nil {
+		return fmt.Errorf("legal hold on %s: %w", ev, err)
+	}
+	return nil
+}
