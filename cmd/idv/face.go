@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -13,45 +14,49 @@ import (
 	"remoteidv/verify/face"
 )
 
-// newEngine loads the face engine as configured, with recognizers in the
-// pool (0: the configured size).
-func (a *app) newEngine(ctx context.Context, recognizers int) (*face.Engine, error) {
+// loadEngine loads the face engine as configured, with recognizers in the
+// pool (0: the configured size). When the model files are missing or
+// altered it fails, naming the file, unless the configuration does not
+// require them: then it returns a nil engine and face checks answer
+// "unavailable".
+func loadEngine(ctx context.Context, cfg Config, log *slog.Logger, recognizers int) (*face.Engine, error) {
 	if recognizers == 0 {
-		recognizers = int(a.cfg.FaceRecognizers)
+		recognizers = int(cfg.FaceRecognizers)
 	}
-	cfg := face.Config{ModelsDir: a.cfg.ModelsDir, Recognizers: recognizers, Threshold: a.cfg.FaceThreshold, Logger: a.log}
-	if a.cfg.FaceCalibration != "" {
-		cal, err := face.LoadCalibration(a.cfg.FaceCalibration)
+	fc := face.Config{ModelsDir: cfg.ModelsDir, Recognizers: recognizers, Threshold: cfg.FaceThreshold, Logger: log}
+	if cfg.FaceCalibration != "" {
+		cal, err := face.LoadCalibration(cfg.FaceCalibration)
 		if err != nil {
 			return nil, fmt.Errorf("IDV_FACE_CALIBRATION: %w", err)
 		}
-		cfg.Calibration = cal
+		fc.Calibration = cal
 	}
-	return face.New(ctx, cfg)
+	eng, err := face.New(ctx, fc)
+	var me *face.ModelError
+	switch {
+	case errors.As(err, &me) && !cfg.RequireModels:
+		log.Warn("face models missing or altered: face checks are unavailable", "dir", cfg.ModelsDir, "err", err)
+		return nil, nil
+	case errors.As(err, &me):
+		return nil, fmt.Errorf("face models: %w (run `idv models fetch`)", err)
+	case err != nil:
+		return nil, fmt.Errorf("face engine: %w", err)
+	}
+	return eng, nil
 }
 
-// enableFace loads the engine and the staging folder into the workflow.
-// Without models it leaves face checks unavailable, unless the
-// configuration requires them.
-func (a *app) enableFace(ctx context.Context) (func(), error) {
+// enableCaptures gives the workflow its engine (nil: face checks
+// unavailable) and the staging folder for evidence.
+func (a *app) enableCaptures(eng *face.Engine) error {
 	st, err := archiver.NewStager(filepath.Join(a.cfg.DataDir, "staging"), time.Now, rand.Reader)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.verify.Stager = st
-	if _, err := face.VerifyModels(a.cfg.ModelsDir); err != nil {
-		if a.cfg.RequireModels {
-			return nil, fmt.Errorf("face models: %w (run `idv models fetch`)", err)
-		}
-		a.log.Warn("face models missing: face checks are unavailable", "dir", a.cfg.ModelsDir)
-		return func() {}, nil
+	if eng != nil {
+		a.verify.Face = eng
 	}
-	eng, err := a.newEngine(ctx, 0)
-	if err != nil {
-		return nil, err
-	}
-	a.verify.Face = eng
-	return func() { eng.Close() }, nil
+	return nil
 }
 
 // faceChecker flags reference photos without exactly one usable face.
@@ -66,19 +71,12 @@ func (c faceChecker) CheckReference(ctx context.Context, img []byte) (string, er
 	return "", err
 }
 
-// photoChecker loads the face engine for imports. Without models it checks
-// nothing, unless the configuration requires them.
+// photoChecker loads a one-recognizer engine for imports. Without models
+// it checks nothing, unless the configuration requires them.
 func (a *app) photoChecker(ctx context.Context) (verify.PhotoChecker, func(), error) {
-	if _, err := face.VerifyModels(a.cfg.ModelsDir); err != nil {
-		if a.cfg.RequireModels {
-			return nil, nil, fmt.Errorf("face models: %w (run `idv models fetch`)", err)
-		}
-		a.log.Warn("face models missing: reference photos are imported unchecked", "dir", a.cfg.ModelsDir)
-		return nil, func() {}, nil
-	}
-	eng, err := a.newEngine(ctx, 1)
-	if err != nil {
-		return nil, nil, err
+	eng, err := loadEngine(ctx, a.cfg, a.log, 1)
+	if err != nil || eng == nil {
+		return nil, func() {}, err
 	}
 	return faceChecker{eng}, func() { eng.Close() }, nil
 }

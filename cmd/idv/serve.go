@@ -24,16 +24,21 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if err := os.MkdirAll(cfg.EvidenceDir, 0o750); err != nil {
 		return fmt.Errorf("serve: evidence folder: %w", err)
 	}
+	eng, err := loadEngine(ctx, cfg, log, 0)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if eng != nil {
+		defer eng.Close()
+	}
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer a.Close()
-	closeFace, err := a.enableFace(ctx)
-	if err != nil {
+	if err := a.enableCaptures(eng); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	defer closeFace()
 	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
 		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey)}, a.access, a.verify, a.store, log)
 	if err != nil {
