@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"remoteidv/models"
+	"remoteidv/storage/verified"
 )
 
 // DefaultRoot is the folder used when Config.Root is empty.
@@ -138,7 +139,7 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, size int64, su
 	if !models.ValidSHA256(sum) {
 		return models.ObjectInfo{}, models.Errorf(models.EINVALID, "bad sha256 %q", sum)
 	}
-	if err := checkKey(key, sum); err != nil {
+	if err := models.CheckEvidenceKey(key, sum); err != nil {
 		return models.ObjectInfo{}, err
 	}
 	if size < 0 {
@@ -237,7 +238,7 @@ func (s *Store) writeTemp(ctx context.Context, r io.Reader, size int64, sum stri
 		}
 	}()
 	buf := make([]byte, 1<<20)
-	if _, err := io.CopyBuffer(onlyWriter{f}, newVerifier(ctx, r, size, sum), buf); err != nil {
+	if _, err := io.CopyBuffer(onlyWriter{f}, verified.NewReader(ctx, r, size, sum), buf); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return "", models.Errorf(models.EUNAVAILABLE, "%v", err)
 		}
@@ -322,7 +323,7 @@ func (s *Store) Stat(ctx context.Context, key string) (models.ObjectInfo, error)
 }
 
 func (s *Store) stat(ctx context.Context, key string) (models.ObjectInfo, error) {
-	if err := checkKey(key, ""); err != nil {
+	if err := models.CheckEvidenceKey(key, ""); err != nil {
 		return models.ObjectInfo{}, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -34,6 +34,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 
 	"remoteidv/models"
+	"remoteidv/storage/verified"
 )
 
 // metaSHA256 is the user-metadata name of the object's hex SHA-256
@@ -208,7 +209,7 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, size int64, su
 	if !models.ValidSHA256(sum) {
 		return models.ObjectInfo{}, models.Errorf(models.EINVALID, "bad sha256 %q", sum)
 	}
-	if err := checkKey(key, sum); err != nil {
+	if err := models.CheckEvidenceKey(key, sum); err != nil {
 		return models.ObjectInfo{}, err
 	}
 	if size < 0 {
@@ -287,10 +288,10 @@ func same(key string, info models.ObjectInfo, size int64, sum string) (models.Ob
 func (s *Store) putSingle(ctx context.Context, key string, r io.Reader, size int64, sum string, opts minio.PutObjectOptions) error {
 	raw, _ := hex.DecodeString(sum)
 	opts.UserMetadata["x-amz-checksum-sha256"] = base64.StdEncoding.EncodeToString(raw)
-	v := newVerifier(ctx, r, size, sum)
+	v := verified.NewReader(ctx, r, size, sum)
 	_, err := s.core.PutObject(ctx, s.cfg.Bucket, key, v, size, "", sum, opts)
-	if v.err != nil {
-		return classify(v.err)
+	if v.Err() != nil {
+		return classify(v.Err())
 	}
 	return classify(err)
 }
@@ -307,7 +308,7 @@ func (s *Store) Stat(ctx context.Context, key string) (models.ObjectInfo, error)
 }
 
 func (s *Store) stat(ctx context.Context, key string) (models.ObjectInfo, error) {
-	if err := checkKey(key, ""); err != nil {
+	if err := models.CheckEvidenceKey(key, ""); err != nil {
 		return models.ObjectInfo{}, err
 	}
 	oi, err := s.client.StatObject(ctx, s.cfg.Bucket, key, minio.StatObjectOptions{Checksum: true})

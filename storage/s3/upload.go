@@ -15,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"remoteidv/models"
+	"remoteidv/storage/verified"
 )
 
 // abortTimeout bounds the clean-up of a failed multipart upload, which runs
@@ -90,7 +91,7 @@ func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, size 
 	nparts := int((size + ps - 1) / ps)
 	parts := make([]minio.CompletePart, nparts)
 	sums := make([][]byte, nparts)
-	v := newVerifier(ctx, r, size, sum)
+	v := verified.NewReader(ctx, r, size, sum)
 
 	uctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -111,8 +112,8 @@ func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, size 
 		}
 		if _, err := io.ReadFull(v, buf); err != nil {
 			s.putBuf(buf)
-			if v.err != nil {
-				err = v.err
+			if v.Err() != nil {
+				err = v.Err()
 			}
 			fail(classify(err))
 			break
@@ -141,7 +142,7 @@ func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, size 
 	if firstErr != nil {
 		return firstErr
 	}
-	if !v.verified {
+	if !v.Verified() {
 		return fmt.Errorf("body not verified after %d parts", nparts)
 	}
 

@@ -1,4 +1,8 @@
-package localfs
+// Package verified streams an evidence object's bytes while checking them:
+// the declared size and SHA-256 must hold, or the last bytes are withheld
+// and the read fails. Both evidence stores use it, so that a mismatched
+// body can never be stored whole.
+package verified
 
 import (
 	"context"
@@ -7,58 +11,15 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"regexp"
-	"strings"
 
 	"remoteidv/models"
 )
 
-// maxKeyLen bounds a key; S3 allows 1024 bytes.
-const maxKeyLen = 1024
-
-var checkpointPart = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-
-// checkKey accepts the two key shapes the service writes:
-// cases/<case>/<kind>/<sha256> (whose last part must be sum when sum is not
-// empty) and checkpoints/<part>[/<part>...]. Anything else, and in particular
-// anything that could climb out of the root, is EINVALID.
-func checkKey(key, sum string) error {
-	if len(key) == 0 || len(key) > maxKeyLen {
-		return models.Errorf(models.EINVALID, "bad evidence key %q", key)
-	}
-	parts := strings.Split(key, "/")
-	switch parts[0] {
-	case "cases":
-		if len(parts) != 4 {
-			break
-		}
-		want, err := models.EvidenceKey(models.CaseID(parts[1]), models.EvidenceKind(parts[2]), parts[3])
-		if err != nil || want != key {
-			break
-		}
-		if sum != "" && parts[3] != sum {
-			return models.Errorf(models.EINVALID, "evidence key %q does not name sha256 %s", key, sum)
-		}
-		return nil
-	case "checkpoints":
-		if len(parts) < 2 || len(parts) > 8 {
-			break
-		}
-		for _, p := range parts[1:] {
-			if !checkpointPart.MatchString(p) || p == "." || p == ".." {
-				return models.Errorf(models.EINVALID, "bad evidence key %q", key)
-			}
-		}
-		return nil
-	}
-	return models.Errorf(models.EINVALID, "bad evidence key %q", key)
-}
-
-// verifier passes exactly size bytes of r through while hashing them, and
+// Reader passes exactly size bytes of r through while hashing them, and
 // withholds the last bytes unless they hash to want and r holds nothing
 // more. A consumer therefore never sees the complete body of a mismatched
 // upload: it fails with an EINVALID error instead.
-type verifier struct {
+type Reader struct {
 	ctx      context.Context
 	r        io.Reader
 	size     int64
@@ -69,11 +30,13 @@ type verifier struct {
 	err      error
 }
 
-func newVerifier(ctx context.Context, r io.Reader, size int64, want string) *verifier {
-	return &verifier{ctx: ctx, r: r, size: size, want: want, h: sha256.New()}
+// NewReader verifies r against size and the hex SHA-256 want.
+func NewReader(ctx context.Context, r io.Reader, size int64, want string) *Reader {
+	return &Reader{ctx: ctx, r: r, size: size, want: want, h: sha256.New()}
 }
 
-func (v *verifier) Read(p []byte) (int, error) {
+// Read implements io.Reader.
+func (v *Reader) Read(p []byte) (int, error) {
 	if v.err != nil {
 		return 0, v.err
 	}
@@ -113,7 +76,7 @@ func (v *verifier) Read(p []byte) (int, error) {
 }
 
 // finish checks that r is exhausted and that the hash matches.
-func (v *verifier) finish() error {
+func (v *Reader) finish() error {
 	var one [1]byte
 	m, err := io.ReadFull(v.r, one[:])
 	switch {
@@ -132,3 +95,10 @@ func (v *verifier) finish() error {
 	v.verified = true
 	return nil
 }
+
+// Err returns the error that stopped the reader, if any (a size or hash
+// mismatch, the reader's own error, or the context's).
+func (v *Reader) Err() error { return v.err }
+
+// Verified reports whether all size bytes were read and matched.
+func (v *Reader) Verified() bool { return v.verified }

@@ -1,0 +1,47 @@
+package models
+
+import (
+	"regexp"
+	"strings"
+)
+
+// maxEvidenceKeyLen bounds a key; S3 allows 1024 bytes.
+const maxEvidenceKeyLen = 1024
+
+var checkpointKeyPart = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// CheckEvidenceKey accepts the two key shapes the service writes:
+// cases/<case>/<kind>/<sha256> (whose last part must be sum when sum is not
+// empty) and checkpoints/<part>[/<part>...]. Anything else, and in particular
+// anything that could climb out of the root, is EINVALID.
+func CheckEvidenceKey(key, sum string) error {
+	if len(key) == 0 || len(key) > maxEvidenceKeyLen {
+		return Errorf(EINVALID, "bad evidence key %q", key)
+	}
+	parts := strings.Split(key, "/")
+	switch parts[0] {
+	case "cases":
+		if len(parts) != 4 {
+			break
+		}
+		want, err := EvidenceKey(CaseID(parts[1]), EvidenceKind(parts[2]), parts[3])
+		if err != nil || want != key {
+			break
+		}
+		if sum != "" && parts[3] != sum {
+			return Errorf(EINVALID, "evidence key %q does not name sha256 %s", key, sum)
+		}
+		return nil
+	case "checkpoints":
+		if len(parts) < 2 || len(parts) > 8 {
+			break
+		}
+		for _, p := range parts[1:] {
+			if !checkpointKeyPart.MatchString(p) || p == "." || p == ".." {
+				return Errorf(EINVALID, "bad evidence key %q", key)
+			}
+		}
+		return nil
+	}
+	return Errorf(EINVALID, "bad evidence key %q", key)
+}
