@@ -27,6 +27,7 @@ type Tx interface {
 	AuditRepo
 	EvidenceRepo
 	CheckRepo
+	CallRepo // customer sessions, consent, calls and segments (call.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

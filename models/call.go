@@ -1,0 +1,90 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// CustomerSessionID identifies a customer's session, made when the invite
+// link is first opened.
+type CustomerSessionID string
+
+// CallID identifies one video call of a case (a reconnect within the call
+// keeps the call and adds segments).
+type CallID string
+
+// CustomerSession is what the customer's browser holds after exchanging the
+// invite: only the SHA-256 of the cookie secret is stored.
+type CustomerSession struct {
+	ID         CustomerSessionID
+	CaseID     CaseID
+	InviteID   InviteID
+	SecretHash string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	// Consent to recording and biometric processing: the version and
+	// SHA-256 of the text shown, its locale and when it was accepted.
+	ConsentVersion string
+	ConsentSHA256  string
+	ConsentLocale  string
+	ConsentAt      *time.Time
+}
+
+// RecordingState says whether a call's recording is whole.
+type RecordingState string
+
+// Recording states.
+const (
+	RecordingActive     RecordingState = "recording"
+	RecordingComplete   RecordingState = "complete"
+	RecordingIncomplete RecordingState = "incomplete" // a recorder failed: the case cannot be submitted
+)
+
+// Call is one video call of a case.
+type Call struct {
+	ID        CallID
+	CaseID    CaseID
+	StartedAt time.Time
+	EndedAt   *time.Time
+	EndReason string
+	Recording RecordingState
+	Segments  []*CallSegment
+}
+
+// CallSegment is one recorded stream of one participant between a
+// (re)connect and the end or a drop; Seq numbers the segments of a call and
+// gaps show as time between one segment's end and the next one's start.
+type CallSegment struct {
+	CallID      CallID
+	Seq         int
+	Participant string // customer, clerk
+	Track       string // audio, video
+	Evidence    EvidenceID
+	SHA256      string
+	Size        int64
+	StartedAt   time.Time
+	EndedAt     time.Time
+}
+
+// CallRepo stores customer sessions, consent, calls and their segments.
+type CallRepo interface {
+	CreateCustomerSession(ctx context.Context, s *CustomerSession) error
+	// CustomerSessionByHash returns the session whose secret hashes to
+	// secretHash: ENOTFOUND when none.
+	CustomerSessionByHash(ctx context.Context, secretHash string) (*CustomerSession, error)
+	// RecordConsent sets the consent fields once: ECONFLICT when consent
+	// was already recorded, ENOTFOUND for an unknown session.
+	RecordConsent(ctx context.Context, id CustomerSessionID, version, sha256Hex, locale string, at time.Time) error
+	// CustomerSessionsByCase lists the case's customer sessions, oldest first.
+	CustomerSessionsByCase(ctx context.Context, id CaseID) ([]*CustomerSession, error)
+
+	CreateCall(ctx context.Context, c *Call) error
+	// EndCall sets the end, its reason and the recording state once:
+	// ECONFLICT when the call already ended.
+	EndCall(ctx context.Context, id CallID, at time.Time, reason string, rec RecordingState) error
+	// MarkRecordingIncomplete flags the call's recording as incomplete.
+	MarkRecordingIncomplete(ctx context.Context, id CallID) error
+	AddCallSegment(ctx context.Context, s *CallSegment) error
+	// CallsByCase lists the case's calls with their segments, oldest first.
+	CallsByCase(ctx context.Context, id CaseID) ([]*Call, error)
+}

@@ -1,0 +1,176 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"remoteidv/models"
+)
+
+const insertCustomerSession = `INSERT INTO customer_sessions (id, case_id, invite_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`
+
+// CreateCustomerSession stores a customer session (ECONFLICT when the invite
+// already has one).
+func (t *Tx) CreateCustomerSession(ctx context.Context, s *models.CustomerSession) error {
+	if _, err := t.exec(ctx, insertCustomerSession, s.ID, s.CaseID, s.InviteID, s.SecretHash, us(s.CreatedAt), us(s.ExpiresAt)); err != nil {
+		return fmt.Errorf("create customer session for %s: %w", s.CaseID, err)
+	}
+	return nil
+}
+
+const selectCustomerSession = `SELECT id, case_id, invite_id, secret_hash, created_at, expires_at, consent_version, consent_sha256, consent_locale, consent_at FROM customer_sessions `
+
+func scanCustomerSession(row interface{ Scan(...any) error }) (*models.CustomerSession, error) {
+	var s models.CustomerSession
+	var created, expires int64
+	var consent sql.NullInt64
+	if err := row.Scan(&s.ID, &s.CaseID, &s.InviteID, &s.SecretHash, &created, &expires, &s.ConsentVersion, &s.ConsentSHA256, &s.ConsentLocale, &consent); err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.ExpiresAt, s.ConsentAt = fromUS(created), fromUS(expires), fromNullUS(consent)
+	return &s, nil
+}
+
+// CustomerSessionByHash returns the session with the secret hash.
+func (t *Tx) CustomerSessionByHash(ctx context.Context, secretHash string) (*models.CustomerSession, error) {
+	s, err := scanCustomerSession(t.queryRow(ctx, selectCustomerSession+`WHERE secret_hash = ?`, secretHash))
+	if err != nil {
+		return nil, fmt.Errorf("customer session: %w", t.db.translate(err))
+	}
+	return s, nil
+}
+
+// CustomerSessionsByCase lists a case's customer sessions.
+func (t *Tx) CustomerSessionsByCase(ctx context.Context, id models.CaseID) ([]*models.CustomerSession, error) {
+	rows, err := t.query(ctx, selectCustomerSession+`WHERE case_id = ? ORDER BY created_at, id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("customer sessions of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []*models.CustomerSession
+	for rows.Next() {
+		s, err := scanCustomerSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("customer sessions of %s: %w", id, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+const recordConsent = `UPDATE customer_sessions SET consent_version = ?, consent_sha256 = ?, consent_locale = ?, consent_at = ? WHERE id = ? AND consent_at IS NULL`
+
+// RecordConsent stores the customer's consent once.
+func (t *Tx) RecordConsent(ctx context.Context, id models.CustomerSessionID, version, sha256Hex, locale string, at time.Time) error {
+	r, err := t.exec(ctx, recordConsent, version, sha256Hex, locale, us(at), id)
+	if err != nil {
+		return fmt.Errorf("record consent of %s: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		var one int
+		if err := t.queryRow(ctx, `SELECT 1 FROM customer_sessions WHERE id = ?`, id).Scan(&one); err != nil {
+			return fmt.Errorf("record consent of %s: %w", id, t.db.translate(err))
+		}
+		return models.Errorf(models.ECONFLICT, "consent of %s was already recorded", id)
+	}
+	return nil
+}
+
+const insertCall = `INSERT INTO calls (id, case_id, started_at, recording) VALUES (?, ?, ?, ?)`
+
+// CreateCall stores a new call.
+func (t *Tx) CreateCall(ctx context.Context, c *models.Call) error {
+	if _, err := t.exec(ctx, insertCall, c.ID, c.CaseID, us(c.StartedAt), string(c.Recording)); err != nil {
+		return fmt.Errorf("create call for %s: %w", c.CaseID, err)
+	}
+	return nil
+}
+
+const endCall = `UPDATE calls SET ended_at = ?, end_reason = ?, recording = CASE WHEN recording = 'incomplete' THEN 'incomplete' ELSE ? END WHERE id = ? AND ended_at IS NULL`
+
+// EndCall records the end of a call once; an incomplete recording stays
+// incomplete.
+func (t *Tx) EndCall(ctx context.Context, id models.CallID, at time.Time, reason string, rec models.RecordingState) error {
+	r, err := t.exec(ctx, endCall, us(at), reason, string(rec), id)
+	if err != nil {
+		return fmt.Errorf("end call %s: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		var one int
+		if err := t.queryRow(ctx, `SELECT 1 FROM calls WHERE id = ?`, id).Scan(&one); err != nil {
+			return fmt.Errorf("end call %s: %w", id, t.db.translate(err))
+		}
+		return models.Errorf(models.ECONFLICT, "call %s already ended", id)
+	}
+	return nil
+}
+
+// MarkRecordingIncomplete flags a call's recording as incomplete.
+func (t *Tx) MarkRecordingIncomplete(ctx context.Context, id models.CallID) error {
+	r, err := t.exec(ctx, `UPDATE calls SET recording = 'incomplete' WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("mark recording of %s incomplete: %w", id, err)
+	}
+	return mustAffect(r, "call "+string(id))
+}
+
+const insertSegment = `INSERT INTO call_segments (call_id, seq, participant, track, evidence_id, sha256, size, started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// AddCallSegment stores a recorded segment (ECONFLICT for a repeated number).
+func (t *Tx) AddCallSegment(ctx context.Context, s *models.CallSegment) error {
+	if _, err := t.exec(ctx, insertSegment, s.CallID, s.Seq, s.Participant, s.Track, s.Evidence, s.SHA256, s.Size, us(s.StartedAt), us(s.EndedAt)); err != nil {
+		return fmt.Errorf("add segment %d of call %s: %w", s.Seq, s.CallID, err)
+	}
+	return nil
+}
+
+const selectCalls = `SELECT id, case_id, started_at, ended_at, end_reason, recording FROM calls WHERE case_id = ? ORDER BY started_at, id`
+
+const selectSegments = `SELECT s.call_id, s.seq, s.participant, s.track, s.evidence_id, s.sha256, s.size, s.started_at, s.ended_at
+FROM call_segments s JOIN calls c ON c.id = s.call_id WHERE c.case_id = ? ORDER BY s.call_id, s.seq, s.participant, s.track`
+
+// CallsByCase lists a case's calls with their segments.
+func (t *Tx) CallsByCase(ctx context.Context, id models.CaseID) ([]*models.Call, error) {
+	rows, err := t.query(ctx, selectCalls, id)
+	if err != nil {
+		return nil, fmt.Errorf("calls of %s: %w", id, err)
+	}
+	var out []*models.Call
+	byID := map[models.CallID]*models.Call{}
+	for rows.Next() {
+		var c models.Call
+		var started int64
+		var ended sql.NullInt64
+		if err := rows.Scan(&c.ID, &c.CaseID, &started, &ended, &c.EndReason, &c.Recording); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("calls of %s: %w", id, err)
+		}
+		c.StartedAt, c.EndedAt = fromUS(started), fromNullUS(ended)
+		out = append(out, &c)
+		byID[c.ID] = &c
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, fmt.Errorf("calls of %s: %w", id, err)
+	}
+	rows.Close()
+	rows, err = t.query(ctx, selectSegments, id)
+	if err != nil {
+		return nil, fmt.Errorf("segments of %s: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s models.CallSegment
+		var started, ended int64
+		if err := rows.Scan(&s.CallID, &s.Seq, &s.Participant, &s.Track, &s.Evidence, &s.SHA256, &s.Size, &started, &ended); err != nil {
+			return nil, fmt.Errorf("segments of %s: %w", id, err)
+		}
+		s.StartedAt, s.EndedAt = fromUS(started), fromUS(ended)
+		if c := byID[s.CallID]; c != nil {
+			c.Segments = append(c.Segments, &s)
+		}
+	}
+	return out, rows.Err()
+}
