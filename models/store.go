@@ -27,7 +27,8 @@ type Tx interface {
 	AuditRepo
 	EvidenceRepo
 	CheckRepo
-	CallRepo // customer sessions, consent, calls and segments (call.go)
+	CallRepo   // customer sessions, consent, calls and segments (call.go)
+	ReviewRepo // letters, codes, approvals, ledger, mail outbox (review.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.
