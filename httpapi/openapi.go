@@ -43,8 +43,9 @@ var requestSchemas = map[string]any{
 	"NewStaff": obj(map[string]any{"username": str, "display_name": str, "password": str,
 		"roles": map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": []string{"clerk", "supervisor", "auditor", "admin"}}}},
 		"username", "password", "roles"),
-	"Confirm":  obj(map[string]any{"confirmed": map[string]any{"type": "boolean"}, "note": str}, "confirmed"),
-	"NewToken": obj(map[string]any{"username": str, "name": str}, "username", "name"),
+	"Confirm":   obj(map[string]any{"confirmed": map[string]any{"type": "boolean"}, "note": str}, "confirmed"),
+	"LegalHold": obj(map[string]any{"on": map[string]any{"type": "boolean"}, "reason": str}, "on", "reason"),
+	"NewToken":  obj(map[string]any{"username": str, "name": str}, "username", "name"),
 	"Error": obj(map[string]any{"error": obj(map[string]any{
 		"code": str, "message": str, "request_id": str,
 		"details": map[string]any{"type": "array", "items": str},

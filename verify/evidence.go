@@ -58,9 +58,6 @@ func (s *Service) EvidenceList(ctx context.Context, a Actor, id models.CaseID) (
 // fails with ECONFLICT if the bytes differ from the recorded size or
 // SHA-256 (the caller must abort the download and raise an alert).
 func (s *Service) OpenEvidence(ctx context.Context, a Actor, id models.CaseID, ev models.EvidenceID) (io.ReadCloser, *models.Evidence, error) {
-	if s.Evidence == nil {
-		return nil, nil, models.Errorf(models.EUNAVAILABLE, "no evidence store configured")
-	}
 	var e *models.Evidence
 	err := s.evidenceRead(ctx, a, id, "evidence.downloaded", map[string]string{"evidence": string(ev)}, func(tx models.Tx, _ *models.Case) (err error) {
 		if !models.ValidID("evd", string(ev)) {
@@ -77,6 +74,9 @@ func (s *Service) OpenEvidence(ctx context.Context, a Actor, id models.CaseID, e
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open evidence %s: %w", ev, err)
+	}
+	if s.Evidence == nil {
+		return nil, nil, models.Errorf(models.EUNAVAILABLE, "no evidence store configured")
 	}
 	r, _, err := s.Evidence.Get(ctx, e.Key)
 	if err != nil {
@@ -115,9 +115,6 @@ func (c *checkedReader) Close() error { return c.r.Close() }
 // the seal event (other cases' events redacted to their links), the
 // checkpoints in that range, and every artifact re-hashed while streamed.
 func (s *Service) WriteBundle(ctx context.Context, a Actor, id models.CaseID, w io.Writer) error {
-	if s.Evidence == nil || s.Key == nil {
-		return models.Errorf(models.EUNAVAILABLE, "no evidence store or signing key configured")
-	}
 	var rec *SealRecord
 	var events []*models.AuditEvent
 	var cps []*models.Checkpoint
@@ -133,6 +130,9 @@ func (s *Service) WriteBundle(ctx context.Context, a Actor, id models.CaseID, w 
 	})
 	if err != nil {
 		return fmt.Errorf("evidence bundle of %s: %w", id, err)
+	}
+	if s.Evidence == nil || s.Key == nil {
+		return models.Errorf(models.EUNAVAILABLE, "no evidence store or signing key configured")
 	}
 	_, body, err := s.readManifest(ctx, rec)
 	if err != nil {

@@ -1,0 +1,173 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"remoteidv/models"
+)
+
+var evidenceReader = []models.Role{models.RoleSupervisor, models.RoleAuditor}
+
+type evidenceView struct {
+	ID          models.EvidenceID   `json:"id"`
+	Kind        models.EvidenceKind `json:"kind"`
+	Key         string              `json:"key"`
+	SHA256      string              `json:"sha256"`
+	Size        int64               `json:"size"`
+	ContentType string              `json:"content_type"`
+	Actor       string              `json:"actor"`
+	CreatedAt   time.Time           `json:"created_at"`
+	ArchivedAt  *time.Time          `json:"archived_at,omitempty"`
+	VersionID   string              `json:"version_id,omitempty"`
+	RetainUntil *time.Time          `json:"retain_until,omitempty"`
+	Attempts    int                 `json:"attempts"`
+	LastError   string              `json:"last_error,omitempty"`
+}
+
+func (s *Server) listEvidence(c *gin.Context) {
+	items, err := s.verify.EvidenceList(c.Request.Context(), actor(c), models.CaseID(c.Param("id")))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]evidenceView, 0, len(items))
+	for _, e := range items {
+		out = append(out, evidenceView{ID: e.ID, Kind: e.Kind, Key: e.Key, SHA256: e.SHA256, Size: e.Size, ContentType: e.ContentType,
+			Actor: e.Actor, CreatedAt: e.CreatedAt, ArchivedAt: e.ArchivedAt, VersionID: e.VersionID, RetainUntil: e.RetainUntil,
+			Attempts: e.Attempts, LastError: e.LastError})
+	}
+	c.JSON(http.StatusOK, gin.H{"case_id": c.Param("id"), "evidence": out})
+}
+
+// downloadEvidence streams one item. The last chunk is held back until
+// the whole item has hashed to its recorded SHA-256, so a client never
+// receives a complete tampered file: on a mismatch the connection is cut
+// and a security alert logged.
+func (s *Server) downloadEvidence(c *gin.Context) {
+	ctx := c.Request.Context()
+	r, e, err := s.verify.OpenEvidence(ctx, actor(c), models.CaseID(c.Param("id")), models.EvidenceID(c.Param("evidence")))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	defer r.Close()
+	h := c.Writer.Header()
+	h.Set("Content-Type", e.ContentType)
+	h.Set("Content-Length", strconv.FormatInt(e.Size, 10))
+	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", string(e.Kind)+"-"+e.SHA256))
+	h.Set("X-Content-SHA256", e.SHA256)
+	h.Set("Cache-Control", "no-store")
+	c.Status(http.StatusOK)
+	if err := copyHeld(c.Writer, r); err != nil {
+		s.abortStream(c, "evidence download", err)
+	}
+}
+
+func (s *Server) downloadBundle(c *gin.Context) {
+	id := c.Param("id")
+	h := c.Writer.Header()
+	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "evidence-"+id+".zip"))
+	h.Set("Cache-Control", "no-store")
+	w := &lazyWriter{c: c}
+	if err := s.verify.WriteBundle(c.Request.Context(), actor(c), models.CaseID(id), w); err != nil {
+		if !w.started {
+			h.Del("Content-Disposition")
+			s.fail(c, err)
+			return
+		}
+		s.abortStream(c, "evidence bundle", err)
+	}
+}
+
+// abortStream ends a response whose body is already under way: a
+// mismatch with the recorded hash is a security alert.
+func (s *Server) abortStream(c *gin.Context, what string, err error) {
+	if models.ErrorCodeOf(err) == models.ECONFLICT {
+		s.log.ErrorContext(c.Request.Context(), "SECURITY ALERT: evidence does not match its recorded hash", "what", what,
+			"route", c.FullPath(), "case_id", c.Param("id"), "request_id", requestID(c), "err", err)
+	} else {
+		s.log.WarnContext(c.Request.Context(), what+" interrupted", "case_id", c.Param("id"), "request_id", requestID(c), "err", err)
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// lazyWriter sends the status line only with the first byte, so errors
+// before any output still get a JSON error answer.
+type lazyWriter struct {
+	c       *gin.Context
+	started bool
+}
+
+func (w *lazyWriter) Write(p []byte) (int, error) {
+	if !w.started {
+		w.started = true
+		w.c.Status(http.StatusOK)
+	}
+	return w.c.Writer.Write(p)
+}
+
+// copyHeld copies r to w, always holding back the latest chunk until the
+// next read succeeds: an error reported with the end of the data (a hash
+// mismatch) keeps the final bytes from the client.
+func copyHeld(w io.Writer, r io.Reader) error {
+	buf := make([]byte, 64<<10)
+	held := make([]byte, 0, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if n > 0 {
+			if len(held) > 0 {
+				if _, werr := w.Write(held); werr != nil {
+					return werr
+				}
+			}
+			held = append(held[:0], buf[:n]...)
+		}
+		if errors.Is(err, io.EOF) {
+			if len(held) > 0 {
+				if _, werr := w.Write(held); werr != nil {
+					return werr
+				}
+			}
+			return nil
+		}
+	}
+}
+
+type legalHoldRequest struct {
+	On     *bool  `json:"on"`
+	Reason string `json:"reason"`
+}
+
+// setLegalHold: admins only, after a step-up within the last 5 minutes.
+func (s *Server) setLegalHold(c *gin.Context) {
+	var req legalHoldRequest
+	if err := decode(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if req.On == nil || req.Reason == "" {
+		s.fail(c, models.Errorf(models.EINVALID, "on (true or false) and a reason are required"))
+		return
+	}
+	if !s.access.SteppedUp(principal(c)) {
+		s.fail(c, models.Errorf(models.EPRECONDITION, "re-enter your password (POST /api/auth/step-up) within 5 minutes before changing a legal hold"))
+		return
+	}
+	err := s.verify.SetLegalHold(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), models.EvidenceID(c.Param("evidence")), *req.On, req.Reason)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"evidence": c.Param("evidence"), "legal_hold": *req.On})
+}
