@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"crypto/ed25519"
 	"fmt"
 
@@ -86,4 +87,26 @@ func Verify(events []*models.AuditEvent, cps []*models.Checkpoint, pub ed25519.P
 		}
 	}
 	return r
+}
+
+// VerifyStore reads the whole chain, its checkpoints and the head row from
+// store in one transaction and verifies them with pub.
+func VerifyStore(ctx context.Context, store models.Store, pub ed25519.PublicKey) (Report, error) {
+	var evs []*models.AuditEvent
+	var cps []*models.Checkpoint
+	var head models.AuditHead
+	err := store.Transact(ctx, func(tx models.Tx) (err error) {
+		if head, err = tx.AuditHeadForUpdate(ctx); err != nil {
+			return err
+		}
+		if evs, err = tx.AuditEvents(ctx, models.AuditFilter{}); err != nil {
+			return err
+		}
+		cps, err = tx.Checkpoints(ctx)
+		return err
+	})
+	if err != nil {
+		return Report{}, fmt.Errorf("read audit chain: %w", err)
+	}
+	return Verify(evs, cps, pub, head), nil
 }

@@ -169,25 +169,11 @@ func (s *Server) auditEvents(c *gin.Context) {
 }
 
 func (s *Server) auditVerify(c *gin.Context) {
-	ctx := c.Request.Context()
-	var evs []*models.AuditEvent
-	var cps []*models.Checkpoint
-	var head models.AuditHead
-	err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
-		if head, err = tx.AuditHeadForUpdate(ctx); err != nil {
-			return err
-		}
-		if evs, err = tx.AuditEvents(ctx, models.AuditFilter{}); err != nil {
-			return err
-		}
-		cps, err = tx.Checkpoints(ctx)
-		return err
-	})
+	rep, err := audit.VerifyStore(c.Request.Context(), s.store, s.cfg.AuditKey)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	rep := audit.Verify(evs, cps, s.cfg.AuditKey, head)
 	problems := make([]string, 0, len(rep.Problems))
 	for _, p := range rep.Problems {
 		problems = append(problems, p.String())

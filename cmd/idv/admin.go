@@ -176,23 +176,10 @@ func runAudit(ctx context.Context, e *cliEnv, args []string) error {
 		return err
 	}
 	return withApp(ctx, e, "audit verify", fs.Args(), func(a *app, _ []string) error {
-		var evs []*models.AuditEvent
-		var cps []*models.Checkpoint
-		var head models.AuditHead
-		err := a.store.Transact(ctx, func(tx models.Tx) (err error) {
-			if head, err = tx.AuditHeadForUpdate(ctx); err != nil {
-				return err
-			}
-			if evs, err = tx.AuditEvents(ctx, models.AuditFilter{}); err != nil {
-				return err
-			}
-			cps, err = tx.Checkpoints(ctx)
-			return err
-		})
+		rep, err := audit.VerifyStore(ctx, a.store, a.key.Public().(ed25519.PublicKey))
 		if err != nil {
 			return fmt.Errorf("audit verify: %w", err)
 		}
-		rep := audit.Verify(evs, cps, a.key.Public().(ed25519.PublicKey), head)
 		if *asJSON {
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
