@@ -252,9 +252,13 @@ func (s *Server) join(c *gin.Context) {
 			data.OK, data.Customer, data.Branch, status = true, v.Customer, v.Branch, http.StatusOK
 		} else {
 			s.limiter.Fail("token:" + ip)
+			// A security event: logged with the remote address only, never
+			// the token (not even hashed: a guess is not worth keeping).
+			s.log.WarnContext(c.Request.Context(), "security: invite link refused", "request_id", requestID(c), "remote", ip)
 		}
 	} else {
 		status = http.StatusTooManyRequests
+		s.log.WarnContext(c.Request.Context(), "security: invite link attempts rate limited", "request_id", requestID(c), "remote", ip)
 	}
 	c.Status(status)
 	c.Header("Content-Type", "text/html; charset=utf-8")
