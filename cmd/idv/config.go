@@ -40,6 +40,16 @@ type Config struct {
 	FaceThreshold      float64
 	FaceRecognizers    int64
 	FaceCalibration    string
+	S3Endpoint         string
+	S3Bucket           string
+	S3AccessKey        string
+	S3SecretKey        string
+	S3TLS              bool
+	S3Region           string
+	S3RetentionDays    int64
+	S3AllowUnlocked    bool
+	S3SSE              string
+	SealInterval       time.Duration
 }
 
 // setting is one row of the configuration table: the flag, its variable,
@@ -71,6 +81,12 @@ func defaultConfig() Config {
 		LogFormat:          "text",
 		RequireModels:      true,
 		FaceThreshold:      0.36,
+		S3Bucket:           "idv-evidence",
+		S3TLS:              true,
+		S3Region:           "us-east-1",
+		S3RetentionDays:    5 * 365,
+		S3SSE:              "none",
+		SealInterval:       10 * time.Second,
 	}
 }
 
@@ -102,6 +118,16 @@ func (c *Config) settings() []setting {
 		{"face-threshold", "IDV_FACE_THRESHOLD", "squared-distance threshold of a face match (0.36 = dlib's 0.6; calibrate with idv face calibrate)", (*floatValue)(&c.FaceThreshold)},
 		{"face-recognizers", "IDV_FACE_RECOGNIZERS", "face recognizers in the pool; 0 = one per core", (*intValue)(&c.FaceRecognizers)},
 		{"face-calibration", "IDV_FACE_CALIBRATION", "calibration file from idv face calibrate; gives every score its expected false-match rate", (*strValue)(&c.FaceCalibration)},
+		{"s3-endpoint", "IDV_S3_ENDPOINT", "S3/MinIO host:port for evidence; empty keeps evidence in the local folder IDV_EVIDENCE_DIR", (*strValue)(&c.S3Endpoint)},
+		{"s3-bucket", "IDV_S3_BUCKET", "evidence bucket (created with Object Lock when missing)", (*strValue)(&c.S3Bucket)},
+		{"s3-access-key", "IDV_S3_ACCESS_KEY", "S3 access key", (*strValue)(&c.S3AccessKey)},
+		{"s3-secret-key", "IDV_S3_SECRET_KEY", "S3 secret key (never printed)", (*secretValue)(&c.S3SecretKey)},
+		{"s3-tls", "IDV_S3_TLS", "use https to reach S3", (*boolValue)(&c.S3TLS)},
+		{"s3-region", "IDV_S3_REGION", "S3 region", (*strValue)(&c.S3Region)},
+		{"s3-retention-days", "IDV_S3_RETENTION_DAYS", "COMPLIANCE retention of every evidence object, in days (also recorded by the local folder)", (*intValue)(&c.S3RetentionDays)},
+		{"s3-allow-unlocked", "IDV_S3_ALLOW_UNLOCKED", "development only: accept a bucket without Object Lock or in GOVERNANCE mode", (*boolValue)(&c.S3AllowUnlocked)},
+		{"s3-sse", "IDV_S3_SSE", "server-side encryption: none or sse-s3 (MinIO needs a KMS)", (*strValue)(&c.S3SSE)},
+		{"seal-interval", "IDV_SEAL_INTERVAL", "how often approved cases whose evidence is all archived are sealed", (*durValue)(&c.SealInterval)},
 	}
 }
 
@@ -192,6 +218,26 @@ func (c *Config) validate() error {
 	}
 	if c.BankName == "" {
 		bad("IDV_BANK_NAME", "must not be empty")
+	}
+	if c.S3Endpoint != "" {
+		if strings.Contains(c.S3Endpoint, "://") {
+			bad("IDV_S3_ENDPOINT", "%q must be host:port without a scheme (IDV_S3_TLS picks https)", c.S3Endpoint)
+		}
+		if c.S3Bucket == "" {
+			bad("IDV_S3_BUCKET", "must not be empty with IDV_S3_ENDPOINT")
+		}
+		if c.S3AccessKey == "" || c.S3SecretKey == "" {
+			bad("IDV_S3_ACCESS_KEY", "IDV_S3_ACCESS_KEY and IDV_S3_SECRET_KEY are required with IDV_S3_ENDPOINT")
+		}
+	}
+	if c.S3RetentionDays < 1 || c.S3RetentionDays > 100*365 {
+		bad("IDV_S3_RETENTION_DAYS", "%d must be from 1 to %d days", c.S3RetentionDays, 100*365)
+	}
+	if c.S3SSE != "none" && c.S3SSE != "sse-s3" {
+		bad("IDV_S3_SSE", "%q is not none or sse-s3", c.S3SSE)
+	}
+	if c.SealInterval < time.Second || c.SealInterval > time.Hour {
+		bad("IDV_SEAL_INTERVAL", "%v must be from 1s to 1h", c.SealInterval)
 	}
 	for _, p := range c.proxies() {
 		if net.ParseIP(p) == nil {
@@ -285,6 +331,18 @@ func (v *floatValue) Set(s string) error {
 	*v = floatValue(f)
 	return nil
 }
+
+// secretValue is a string setting whose value is never shown (flag help
+// prints a flag's value as its default).
+type secretValue string
+
+func (v *secretValue) String() string {
+	if *v == "" {
+		return ""
+	}
+	return "(set)"
+}
+func (v *secretValue) Set(s string) error { *v = secretValue(s); return nil }
 
 type boolValue bool
 

@@ -42,6 +42,7 @@ func commands() []command {
 		{"tokens", "issue an API token: tokens create --user NAME --name LABEL", runTokens},
 		{"accounts", "import accounts: accounts import --csv FILE --images DIR", runAccounts},
 		{"audit", "audit chain: audit verify | audit checkpoint", runAudit},
+		{"evidence", "check an evidence bundle offline: evidence verify [-key PEM] bundle.zip", runEvidence},
 		{"demo", "load demo staff, accounts and ledger: demo load", runDemo},
 		{"models", "install the face models: models fetch", func(ctx context.Context, e *cliEnv, args []string) error {
 			if len(args) == 0 || args[0] != "fetch" {

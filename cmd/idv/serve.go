@@ -39,8 +39,17 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if err := a.enableCaptures(eng); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	arc, err := a.startArchiver(ctx)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer func() {
+		if err := arc.Close(); err != nil {
+			log.Error("stop evidence archiver", "err", err)
+		}
+	}()
 	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
-		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey)}, a.access, a.verify, a.store, log)
+		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey)}, a.access, a.verify, a.store, log, arc.Collectors()...)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -57,6 +66,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	wg.Go(func() {
 		cp.Run(bg, cfg.CheckpointInterval, func(err error) { log.Error("audit checkpoint", "err", err) })
 	})
+	wg.Go(func() { a.runSealer(bg, cfg.SealInterval) })
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {

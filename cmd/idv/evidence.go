@@ -1,0 +1,127 @@
+package main
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"remoteidv/audit"
+	"remoteidv/models"
+	"remoteidv/storage/archiver"
+	"remoteidv/storage/localfs"
+	"remoteidv/storage/s3"
+)
+
+// runEvidence is `idv evidence verify bundle.zip [-key PEM]`: the offline
+// check an auditor runs. It needs no configuration, database or network.
+func runEvidence(_ context.Context, e *cliEnv, args []string) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return usageError("usage: idv evidence verify [-key trusted-public-key.pem] bundle.zip")
+	}
+	fs := subFlags("evidence verify", e)
+	keyPath := fs.String("key", "", "the bank's published public key (PEM); without it the bundled key is reported, not trusted")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError("usage: idv evidence verify [-key trusted-public-key.pem] bundle.zip")
+	}
+	var trusted ed25519.PublicKey
+	if *keyPath != "" {
+		b, err := os.ReadFile(*keyPath)
+		if err != nil {
+			return fmt.Errorf("evidence verify: %w", err)
+		}
+		if trusted, err = audit.ParsePublicKey(b); err != nil {
+			return fmt.Errorf("evidence verify: %s: %w", *keyPath, err)
+		}
+	}
+	zr, err := zip.OpenReader(fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("evidence verify: %w", err)
+	}
+	defer zr.Close()
+	rep := audit.VerifyBundle(zr, trusted)
+	fmt.Fprintf(e.stdout, "bundle %s: case %s, signing key %s, %d audit events\n", fs.Arg(0), rep.Case, rep.KeyID, rep.Events)
+	bad := 0
+	for _, it := range rep.Items {
+		if it.OK {
+			fmt.Fprintf(e.stdout, "OK       %-10s %10d  %s\n", it.Kind, it.Size, it.Key)
+		} else {
+			bad++
+			fmt.Fprintf(e.stdout, "MISMATCH %-10s %10d  %s: %s\n", it.Kind, it.Size, it.Key, it.Problem)
+		}
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(e.stdout, "PROBLEM  %s\n", p)
+	}
+	if !rep.OK() {
+		return fmt.Errorf("evidence verify: %d items mismatched, %d other problems", bad, len(rep.Problems))
+	}
+	if trusted == nil {
+		fmt.Fprintf(e.stdout, "note: compare key id %s with the one the bank publishes, or pass -key\n", rep.KeyID)
+	}
+	fmt.Fprintf(e.stdout, "verified: %d items, manifest signature, audit chain and seal event\n", len(rep.Items))
+	return nil
+}
+
+// openEvidenceStore returns the configured store: S3 when IDV_S3_ENDPOINT
+// is set (refusing a bucket without COMPLIANCE Object Lock unless
+// IDV_S3_ALLOW_UNLOCKED), else the local folder IDV_EVIDENCE_DIR.
+func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (models.EvidenceStore, string, error) {
+	retention := time.Duration(cfg.S3RetentionDays) * 24 * time.Hour
+	if cfg.S3Endpoint == "" {
+		st, err := localfs.New(localfs.Config{Root: cfg.EvidenceDir, Retention: retention}, log)
+		if err != nil {
+			return nil, "", fmt.Errorf("evidence store: %w", err)
+		}
+		return st, "local folder " + st.Root(), nil
+	}
+	sc := s3.Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+		UseTLS: cfg.S3TLS, Region: cfg.S3Region, RetentionPeriod: retention, AllowUnlocked: cfg.S3AllowUnlocked, SSE: s3.SSE(cfg.S3SSE)}
+	st, err := s3.New(ctx, sc, log)
+	if err != nil {
+		return nil, "", fmt.Errorf("evidence store: %w", err)
+	}
+	return st, sc.String(), nil
+}
+
+// startArchiver opens the evidence store, gives it to the workflow and
+// starts the outbox worker; the caller closes the archiver at shutdown.
+func (a *app) startArchiver(ctx context.Context) (*archiver.Archiver, error) {
+	store, name, err := openEvidenceStore(ctx, a.cfg, a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.verify.Evidence = store
+	a.verify.Key = a.key
+	arc, err := archiver.New(a.store, store, archiver.Config{Now: time.Now, Rand: rand.Reader}, a.log)
+	if err != nil {
+		return nil, err
+	}
+	arc.Start()
+	a.log.Info("evidence archiver started", "store", name, "owner", arc.Owner())
+	return arc, nil
+}
+
+// runSealer seals approved cases whose evidence is all archived, every
+// interval, until ctx ends.
+func (a *app) runSealer(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := a.verify.SealPending(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("seal pending cases", "err", err)
+			}
+		}
+	}
+}
