@@ -491,3 +491,29 @@ func TestSecurityHeadersAndHealth(t *testing.T) {
 		t.Fatalf("readyz with the database closed = %d, want 503", resp.StatusCode)
 	}
 }
+
+// TestInviteGuessingIsRateLimited: after 20 refused links in a minute an
+// address gets 429, and every refusal looks the same.
+func TestInviteGuessingIsRateLimited(t *testing.T) {
+	e := newEnv(t)
+	c := e.anon(t)
+	var codes []int
+	for i := range 22 {
+		codes = append(codes, c.raw("GET", fmt.Sprintf("/join/iv1_%043d", i), "", nil, nil))
+	}
+	for i, code := range codes[:20] {
+		if code != 410 {
+			t.Fatalf("attempt %d = %d, want 410", i+1, code)
+		}
+	}
+	if codes[21] != 429 {
+		t.Fatalf("attempt 22 = %d, want 429", codes[21])
+	}
+	if !strings.Contains(e.logs.String(), "security: invite link refused") {
+		t.Fatal("refused links are not logged as security events")
+	}
+	e.now = e.now.Add(61 * time.Second)
+	if code := c.raw("GET", "/join/iv1_x", "", nil, nil); code != 410 {
+		t.Fatalf("after a minute = %d, want 410 again", code)
+	}
+}
