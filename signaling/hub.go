@@ -1,0 +1,256 @@
+// Package signaling owns the video call: WebSocket signaling, one pion
+// PeerConnection per participant with the server in the middle, the relay
+// of the customer's media to the clerk (and an observing supervisor) and of
+// the clerk's to the customer, recording of both sides, quality sampling
+// and server-side key-frame captures. It is the only package that imports
+// pion. It reaches the case workflow through the Workflow interface.
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+
+	"remoteidv/models"
+)
+
+// Workflow is what the call needs from the case workflow
+// (*verify.Calls implements it). Errors carry models error kinds.
+type Workflow interface {
+	// StartCall moves the case into its call and opens a call record.
+	StartCall(ctx context.Context, c models.CaseID, actor string) (models.CallID, error)
+	// EndCall records the end of the call and whether its recording is whole.
+	EndCall(ctx context.Context, c models.CaseID, call models.CallID, reason string, recordingComplete bool) error
+	// RecordingFailed marks the call's recording incomplete.
+	RecordingFailed(ctx context.Context, c models.CaseID, call models.CallID, why string) error
+	// SaveSegment stores a recorded segment as evidence and lists it in
+	// the call record; it fills in the evidence, hash and size.
+	SaveSegment(ctx context.Context, c models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error
+	// FaceCapture matches a JPEG frame of the customer for the clerk actor.
+	FaceCapture(ctx context.Context, c models.CaseID, actor string, jpeg []byte) (*models.Check, error)
+	// StartLiveness issues a challenge: its ID and the poses to prompt.
+	StartLiveness(ctx context.Context, c models.CaseID) (string, []string, error)
+	// FinishLiveness judges one capture per prompt.
+	FinishLiveness(ctx context.Context, c models.CaseID, actor, id string, jpegs [][]byte, at []time.Time) (*models.Check, error)
+	// CustomerAllowed returns an error once the customer session may no
+	// longer take part (revoked invite, expired session, case closed).
+	CustomerAllowed(ctx context.Context, s models.CustomerSessionID, c models.CaseID) error
+}
+
+// Role is a participant's part in the call.
+type Role string
+
+// Roles.
+const (
+	RoleCustomer Role = "customer"
+	RoleClerk    Role = "clerk"
+	RoleObserver Role = "observer" // a supervisor, receive-only
+)
+
+// Participant is an authenticated party joining a case's call.
+type Participant struct {
+	Role     Role
+	CaseID   models.CaseID
+	Actor    string                   // audit actor: "customer:cus_..." or "staff:stf_..."
+	Customer models.CustomerSessionID // for RoleCustomer
+}
+
+// Config tunes the hub.
+type Config struct {
+	ICEServers []ICEServer
+	// MaxDuration ends a call that runs longer (default 1 h).
+	MaxDuration time.Duration
+	// RecordDir holds recordings while they are written (default: a
+	// folder in the system temp dir).
+	RecordDir string
+	// Loopback adds loopback ICE candidates (tests and single-host set-ups).
+	Loopback bool
+	// RevokePoll is how often a customer's right to stay is checked
+	// (default 2 s, so a revoked invite ends the call within 5 s).
+	RevokePoll time.Duration
+	// HandshakeTimeout bounds join and answer (default 15 s).
+	HandshakeTimeout time.Duration
+	// CaptureTimeout bounds waiting for a key frame (default 5 s).
+	CaptureTimeout time.Duration
+	// PromptDelay is how long the customer gets to follow each liveness
+	// prompt before the capture (default 2.5 s).
+	PromptDelay time.Duration
+	// QualityEvery is the quality sampling period (default 5 s).
+	QualityEvery time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func (c *Config) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	set(&c.MaxDuration, time.Hour)
+	set(&c.RevokePoll, 2*time.Second)
+	set(&c.HandshakeTimeout, 15*time.Second)
+	set(&c.CaptureTimeout, 5*time.Second)
+	set(&c.PromptDelay, 2500*time.Millisecond)
+	set(&c.QualityEvery, 5*time.Second)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.RecordDir == "" {
+		c.RecordDir = os.TempDir() + "/idv-recordings"
+	}
+}
+
+// Hub runs every live call of this node: one room per case.
+type Hub struct {
+	cfg      Config
+	wf       Workflow
+	log      *slog.Logger
+	api      *webrtc.API
+	upgrader websocket.Upgrader
+
+	mu     sync.Mutex
+	rooms  map[models.CaseID]*room
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New builds a hub; Close ends every call.
+func New(cfg Config, wf Workflow, log *slog.Logger) (*Hub, error) {
+	cfg.defaults()
+	if err := os.MkdirAll(cfg.RecordDir, 0o700); err != nil {
+		return nil, fmt.Errorf("signaling: recording folder: %w", err)
+	}
+	api, err := newAPI(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h := &Hub{cfg: cfg, wf: wf, log: log, api: api, rooms: map[models.CaseID]*room{}}
+	h.upgrader = websocket.Upgrader{ReadBufferSize: 8 << 10, WriteBufferSize: 8 << 10, HandshakeTimeout: 10 * time.Second}
+	return h, nil
+}
+
+// newAPI makes the one *webrtc.API: VP8 and Opus only, the default
+// interceptors (NACK, RTCP reports, TWCC).
+func newAPI(cfg Config) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb}, PayloadType: 96}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("signaling: register VP8: %w", err)
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("signaling: register Opus: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("signaling: interceptors: %w", err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(cfg.Loopback)
+	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// ErrClosed is returned once the hub is shutting down.
+var ErrClosed = errors.New("signaling: hub closed")
+
+// Serve upgrades the request to a WebSocket and runs participant p's side of
+// the call until it leaves. The caller has authenticated and authorized p.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, p Participant) {
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	h.serveConn(r.Context(), ws, p)
+}
+
+func (h *Hub) serveConn(reqCtx context.Context, ws *websocket.Conn, p Participant) {
+	log := h.log.With("case_id", p.CaseID, "role", p.Role)
+	rm, err := h.join(reqCtx, p)
+	if err != nil {
+		log.WarnContext(reqCtx, "join call", "err", err)
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "cannot join"), time.Now().Add(time.Second))
+		_ = ws.Close()
+		return
+	}
+	pe := newPeer(rm, ws, p, log)
+	rm.run(pe)
+}
+
+// join returns the case's room, creating it (and starting the call) first.
+func (h *Hub) join(ctx context.Context, p Participant) (*room, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	if rm := h.rooms[p.CaseID]; rm != nil && rm.ctx.Err() == nil {
+		return rm, nil
+	}
+	call, err := h.wf.StartCall(ctx, p.CaseID, p.Actor)
+	if err != nil {
+		return nil, err
+	}
+	rm, err := newRoom(h, p.CaseID, call)
+	if err != nil {
+		return nil, err
+	}
+	h.rooms[p.CaseID] = rm
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		rm.supervise()
+		h.mu.Lock()
+		if h.rooms[p.CaseID] == rm {
+			delete(h.rooms, p.CaseID)
+		}
+		h.mu.Unlock()
+	}()
+	return rm, nil
+}
+
+// Rooms returns how many calls are live.
+func (h *Hub) Rooms() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.rooms)
+}
+
+// End ends a case's live call, if any, with reason (e.g. the case was
+// cancelled), and waits until it is torn down.
+func (h *Hub) End(c models.CaseID, reason string) {
+	h.mu.Lock()
+	rm := h.rooms[c]
+	h.mu.Unlock()
+	if rm != nil {
+		rm.end(reason)
+		<-rm.done
+	}
+}
+
+// Close ends every call and waits until all are torn down and their
+// recordings handed over. It is idempotent.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, rm := range h.rooms {
+		rooms = append(rooms, rm)
+	}
+	h.mu.Unlock()
+	for _, rm := range rooms {
+		rm.end("server shutting down")
+	}
+	h.wg.Wait()
+	return nil
+}

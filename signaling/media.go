@@ -1,0 +1,308 @@
+package signaling
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"image/jpeg"
+	"io"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/ivfwriter"
+	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+	"golang.org/x/image/vp8"
+
+	"remoteidv/models"
+)
+
+// forward relays one remote track to the other side, records it, feeds
+// the capture grabber and the quality counters, until the track ends.
+func (pe *peer) forward(t *webrtc.TrackRemote) {
+	rm := pe.rm
+	video := t.Kind() == webrtc.RTPCodecTypeVideo
+	var dst *webrtc.TrackLocalStaticRTP
+	switch {
+	case pe.p.Role == RoleCustomer && video:
+		dst = rm.custVideo
+	case pe.p.Role == RoleCustomer:
+		dst = rm.custAudio
+	case video:
+		dst = rm.clerkVideo
+	default:
+		dst = rm.clerkAudio
+	}
+	if video {
+		pe.videoSSRC.Store(uint32(t.SSRC()))
+		pe.requestKeyFrame()
+	}
+	customer := pe.p.Role == RoleCustomer
+	kind := "audio"
+	if video {
+		kind = "video"
+	}
+	rec, err := newRecorder(rm.h.cfg.RecordDir, video)
+	if err != nil {
+		rm.recordingFailed("open recorder", err)
+	}
+	seg := &models.CallSegment{CallID: rm.call, Seq: rm.nextSeq(string(pe.p.Role), kind), Participant: string(pe.p.Role), Track: kind, StartedAt: rm.h.cfg.Now().UTC()}
+	for {
+		pkt, _, err := t.ReadRTP()
+		if err != nil {
+			break
+		}
+		if rec != nil {
+			if err := rec.write(pkt); err != nil {
+				rm.recordingFailed("write "+seg.Participant+" "+kind, err)
+				rec.abort()
+				rec = nil
+			}
+		}
+		if customer {
+			if video {
+				rm.grab.push(pkt, rm.h.cfg.Now())
+				rm.stats.video(pkt, time.Now())
+			} else {
+				rm.stats.audio(pkt)
+			}
+		}
+		if err := dst.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			pe.log.Debug("forward", "err", err)
+		}
+	}
+	if rec == nil {
+		return
+	}
+	seg.EndedAt = rm.h.cfg.Now().UTC()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := rec.save(ctx, rm, seg); err != nil {
+		rm.recordingFailed("save "+seg.Participant+" "+kind, err)
+	}
+}
+
+// writerRTP is what ivfwriter and oggwriter have in common.
+type writerRTP interface {
+	WriteRTP(*rtp.Packet) error
+	Close() error
+}
+
+// recorder writes one track to a temporary file (IVF for VP8, Ogg for
+// Opus), hashing while it writes.
+type recorder struct {
+	f           *os.File
+	h           hash.Hash
+	w           writerRTP
+	contentType string
+}
+
+func newRecorder(dir string, video bool) (*recorder, error) {
+	f, err := os.CreateTemp(dir, "segment-*")
+	if err != nil {
+		return nil, fmt.Errorf("new recorder: %w", err)
+	}
+	r := &recorder{f: f, h: sha256.New()}
+	out := io.MultiWriter(f, r.h) // not a WriteSeeker: headers are never rewritten behind the hash
+	if video {
+		r.contentType = "video/x-ivf"
+		r.w, err = ivfwriter.NewWith(out, ivfwriter.WithCodec(webrtc.MimeTypeVP8))
+	} else {
+		r.contentType = "audio/ogg"
+		r.w, err = oggwriter.NewWith(out, 48000, 2)
+	}
+	if err != nil {
+		r.abort()
+		return nil, fmt.Errorf("new recorder: %w", err)
+	}
+	return r, nil
+}
+
+func (r *recorder) write(p *rtp.Packet) error { return r.w.WriteRTP(p) }
+
+func (r *recorder) abort() {
+	_ = r.f.Close()
+	_ = os.Remove(r.f.Name())
+}
+
+// save closes the file and hands it to the workflow as evidence; the
+// stored hash must equal the one computed while writing.
+func (r *recorder) save(ctx context.Context, rm *room, seg *models.CallSegment) error {
+	defer r.abort()
+	if err := r.w.Close(); err != nil {
+		return fmt.Errorf("close %s segment %d: %w", seg.Track, seg.Seq, err)
+	}
+	if err := r.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s segment %d: %w", seg.Track, seg.Seq, err)
+	}
+	if _, err := r.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	sum := hex.EncodeToString(r.h.Sum(nil))
+	if err := rm.h.wf.SaveSegment(ctx, rm.caseID, seg, r.contentType, r.f); err != nil {
+		return err
+	}
+	if seg.SHA256 != sum {
+		return fmt.Errorf("segment %d %s: stored hash %s differs from the recorded %s", seg.Seq, seg.Track, seg.SHA256, sum)
+	}
+	return nil
+}
+
+// frame is a captured key frame.
+type frame struct {
+	jpeg []byte
+	at   time.Time
+	err  error
+}
+
+// grabber rebuilds the customer's next complete VP8 key frame from RTP
+// while it is armed, and delivers it decoded and re-encoded as JPEG.
+type grabber struct {
+	mu  sync.Mutex
+	out chan frame
+	sb  *samplebuilder.SampleBuilder
+	dec *vp8.Decoder
+}
+
+func newGrabber() *grabber { return &grabber{dec: vp8.NewDecoder()} }
+
+func (g *grabber) arm() chan frame {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.out = make(chan frame, 1)
+	g.sb = samplebuilder.New(1024, &codecs.VP8Packet{}, 90000)
+	return g.out
+}
+
+func (g *grabber) disarm(ch chan frame) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.out == ch {
+		g.out, g.sb = nil, nil
+	}
+}
+
+func (g *grabber) push(p *rtp.Packet, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.out == nil {
+		return
+	}
+	g.sb.Push(p)
+	for s := g.sb.Pop(); s != nil; s = g.sb.Pop() {
+		if len(s.Data) < 10 || s.Data[0]&1 != 0 {
+			continue // not a key frame
+		}
+		img, err := decodeKeyFrame(g.dec, s.Data)
+		if err != nil {
+			continue // a damaged frame: wait for the next one
+		}
+		g.out <- frame{jpeg: img, at: now}
+		g.out, g.sb = nil, nil
+		return
+	}
+}
+
+// decodeKeyFrame decodes a VP8 key frame and encodes it as JPEG. It never
+// panics on hostile input.
+func decodeKeyFrame(d *vp8.Decoder, data []byte) (out []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("decode key frame: %v", p)
+		}
+	}()
+	d.Init(bytes.NewReader(data), len(data))
+	fh, err := d.DecodeFrameHeader()
+	if err != nil {
+		return nil, fmt.Errorf("decode key frame header: %w", err)
+	}
+	if !fh.KeyFrame || fh.Width <= 0 || fh.Height <= 0 || fh.Width*fh.Height > 4096*4096 {
+		return nil, fmt.Errorf("decode key frame: not a usable key frame")
+	}
+	img, err := d.DecodeFrame()
+	if err != nil {
+		return nil, fmt.Errorf("decode key frame: %w", err)
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 92}); err != nil {
+		return nil, fmt.Errorf("encode capture: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// stats counts the customer's inbound media for quality samples.
+type stats struct {
+	mu                     sync.Mutex
+	videoBytes, audioBytes int64
+	frames                 int64
+	received, expected     int64
+	lastSeq                uint16
+	haveSeq                bool
+	width, height          int
+	jitter                 float64 // RFC 3550, in RTP units
+	lastTransit            float64
+	haveTransit            bool
+	last                   time.Time
+}
+
+func (s *stats) video(p *rtp.Packet, arrival time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.videoBytes += int64(len(p.Payload))
+	s.received++
+	if !s.haveSeq {
+		s.expected, s.lastSeq, s.haveSeq = s.expected+1, p.SequenceNumber, true
+	} else if d := p.SequenceNumber - s.lastSeq; d > 0 && d < 0x8000 {
+		s.expected += int64(d)
+		s.lastSeq = p.SequenceNumber
+	}
+	if p.Marker {
+		s.frames++
+	}
+	transit := float64(arrival.UnixNano())*90000/1e9 - float64(p.Timestamp)
+	if s.haveTransit {
+		s.jitter += (math.Abs(transit-s.lastTransit) - s.jitter) / 16
+	}
+	s.lastTransit, s.haveTransit = transit, true
+	var vp codecs.VP8Packet
+	if payload, err := vp.Unmarshal(p.Payload); err == nil && vp.S == 1 && vp.PID == 0 && len(payload) >= 10 && payload[0]&1 == 0 {
+		s.width = int(binary.LittleEndian.Uint16(payload[6:8]) & 0x3fff)
+		s.height = int(binary.LittleEndian.Uint16(payload[8:10]) & 0x3fff)
+	}
+}
+
+func (s *stats) audio(p *rtp.Packet) {
+	s.mu.Lock()
+	s.audioBytes += int64(len(p.Payload))
+	s.mu.Unlock()
+}
+
+// sample returns the quality since the last sample and resets the counters.
+func (s *stats) sample(now time.Time) Quality {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := Quality{At: now.UTC(), Width: s.width, Height: s.height, JitterMS: s.jitter / 90}
+	if !s.last.IsZero() {
+		if sec := now.Sub(s.last).Seconds(); sec > 0 {
+			q.FPS = float64(s.frames) / sec
+			q.VideoKbps = float64(s.videoBytes) * 8 / 1000 / sec
+			q.AudioKbps = float64(s.audioBytes) * 8 / 1000 / sec
+		}
+	}
+	if s.expected > 0 && s.expected > s.received {
+		q.LossPercent = float64(s.expected-s.received) * 100 / float64(s.expected)
+	}
+	s.last = now
+	s.videoBytes, s.audioBytes, s.frames, s.received, s.expected = 0, 0, 0, 0, 0
+	return q
+}

@@ -1,0 +1,145 @@
+package signaling
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ProtocolVersion is the "v" field of every signaling message.
+const ProtocolVersion = 1
+
+// Message types. See the README's "Call signaling protocol" section.
+const (
+	TypeJoin      = "join"      // client: ready; server: welcome (role, call, ICE servers)
+	TypeOffer     = "offer"     // server -> client: SDP offer
+	TypeAnswer    = "answer"    // client -> server: SDP answer
+	TypeCandidate = "candidate" // both ways: a trickled ICE candidate
+	TypeCapture   = "capture"   // clerk -> server: take a face capture now
+	TypeChallenge = "challenge" // clerk -> server: start liveness; server -> customer: a prompt
+	TypeResult    = "result"    // server -> clerk (and customer for liveness): a check's outcome
+	TypeQuality   = "quality"   // server -> clerk: the customer's media quality
+	TypeBye       = "bye"       // both ways: leaving (from the clerk: ending the call), with a reason
+	TypeError     = "error"     // server -> client: what went wrong; fatal ones close the socket
+)
+
+// Limits of one socket (RELIABILITY.md F.40).
+const (
+	MaxSDPBytes       = 64 << 10
+	MaxCandidates     = 50
+	MaxMessagesPerSec = 20
+	maxMessageBytes   = MaxSDPBytes + 4<<10 // an offer/answer with its JSON envelope
+)
+
+// Candidate is a trickled ICE candidate as browsers send it.
+type Candidate struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
+}
+
+// ICEServer is a STUN or TURN server the clients should use.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// Quality is a sample of the customer's inbound video and audio.
+type Quality struct {
+	At          time.Time `json:"at"`
+	Width       int       `json:"width"`
+	Height      int       `json:"height"`
+	FPS         float64   `json:"fps"`
+	VideoKbps   float64   `json:"video_kbps"`
+	AudioKbps   float64   `json:"audio_kbps"`
+	LossPercent float64   `json:"loss_percent"`
+	JitterMS    float64   `json:"jitter_ms"`
+}
+
+// Message is one signaling message; only the fields of its Type are set.
+type Message struct {
+	V         int             `json:"v"`
+	Type      string          `json:"type"`
+	Role      string          `json:"role,omitempty"`
+	Call      string          `json:"call,omitempty"`
+	SDP       string          `json:"sdp,omitempty"`
+	Candidate *Candidate      `json:"candidate,omitempty"`
+	ICE       []ICEServer     `json:"ice_servers,omitempty"`
+	Prompt    string          `json:"prompt,omitempty"`
+	Index     int             `json:"index,omitempty"`
+	Total     int             `json:"total,omitempty"`
+	Kind      string          `json:"kind,omitempty"`
+	Check     string          `json:"check,omitempty"`
+	Result    string          `json:"result,omitempty"`
+	Detail    json.RawMessage `json:"detail,omitempty"`
+	Quality   *Quality        `json:"quality,omitempty"`
+	Reason    string          `json:"reason,omitempty"`
+	Code      string          `json:"code,omitempty"`
+	Text      string          `json:"message,omitempty"`
+	Millis    int64           `json:"ms,omitempty"`
+}
+
+// ParseMessage decodes and validates a client's message: version, a known
+// client type, the SDP cap. It never panics on any input.
+func ParseMessage(b []byte) (*Message, error) {
+	if len(b) > maxMessageBytes {
+		return nil, fmt.Errorf("message of %d bytes exceeds %d", len(b), maxMessageBytes)
+	}
+	var m Message
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("malformed message: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("malformed message: trailing data")
+	}
+	if m.V != ProtocolVersion {
+		return nil, fmt.Errorf("protocol version %d not supported (want %d)", m.V, ProtocolVersion)
+	}
+	switch m.Type {
+	case TypeJoin, TypeCapture, TypeChallenge, TypeBye:
+	case TypeAnswer:
+		if m.SDP == "" {
+			return nil, fmt.Errorf("answer without sdp")
+		}
+		if len(m.SDP) > MaxSDPBytes {
+			return nil, fmt.Errorf("sdp of %d bytes exceeds %d", len(m.SDP), MaxSDPBytes)
+		}
+	case TypeCandidate:
+		if m.Candidate == nil || len(m.Candidate.Candidate) > 1024 {
+			return nil, fmt.Errorf("candidate missing or too long")
+		}
+	default:
+		return nil, fmt.Errorf("unknown message type %q", m.Type)
+	}
+	if len(m.Reason) > 500 {
+		return nil, fmt.Errorf("reason longer than 500 bytes")
+	}
+	return &m, nil
+}
+
+// rate is a token bucket: MaxMessagesPerSec per second, bursts of the same.
+type rate struct {
+	tokens float64
+	last   time.Time
+}
+
+func (r *rate) allow(now time.Time) bool {
+	if r.last.IsZero() {
+		r.tokens, r.last = MaxMessagesPerSec, now
+	}
+	r.tokens += now.Sub(r.last).Seconds() * MaxMessagesPerSec
+	if r.tokens > MaxMessagesPerSec {
+		r.tokens = MaxMessagesPerSec
+	}
+	r.last = now
+	if r.tokens < 1 {
+		return false
+	}
+	r.tokens--
+	return true
+}

@@ -1,0 +1,310 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// peer is one participant's WebSocket and the server's PeerConnection with
+// them. Writes to the socket are serialized; close is idempotent and waits
+// for every goroutine the peer started.
+type peer struct {
+	rm  *room
+	ws  *websocket.Conn
+	p   Participant
+	log *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wmu    sync.Mutex // serializes socket writes
+
+	// Read-loop state (only the read loop touches these).
+	candidates int
+	pending    []webrtc.ICECandidateInit
+	answered   bool
+	rate       rate
+
+	videoSSRC atomic.Uint32 // the participant's video, for PLIs
+	pc        atomic.Pointer[webrtc.PeerConnection]
+
+	mu      sync.Mutex
+	closing bool
+	wg      sync.WaitGroup
+	once    sync.Once
+	done    chan struct{}
+}
+
+func newPeer(rm *room, ws *websocket.Conn, p Participant, log *slog.Logger) *peer {
+	ctx, cancel := context.WithCancel(rm.ctx)
+	return &peer{rm: rm, ws: ws, p: p, log: log, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+}
+
+// goTracked starts fn unless the peer is closing.
+func (pe *peer) goTracked(fn func()) bool {
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	if pe.closing {
+		return false
+	}
+	pe.wg.Add(1)
+	go func() {
+		defer pe.wg.Done()
+		fn()
+	}()
+	return true
+}
+
+// send writes one message; a failed write ends the peer.
+func (pe *peer) send(m Message) {
+	m.V = ProtocolVersion
+	pe.wmu.Lock()
+	defer pe.wmu.Unlock()
+	_ = pe.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := pe.ws.WriteJSON(m); err != nil {
+		pe.cancel()
+	}
+}
+
+// close tears the peer down: bye to the client, socket and PeerConnection
+// closed, goroutines waited for (recordings are handed over by then).
+func (pe *peer) close(reason string) {
+	pe.once.Do(func() {
+		pe.mu.Lock()
+		pe.closing = true
+		pe.mu.Unlock()
+		pe.send(Message{Type: TypeBye, Reason: reason})
+		pe.cancel()
+		pe.wmu.Lock()
+		_ = pe.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		_ = pe.ws.Close()
+		pe.wmu.Unlock()
+		if pc := pe.pc.Load(); pc != nil {
+			if err := pc.Close(); err != nil {
+				pe.log.Warn("close peer connection", "err", err)
+			}
+		}
+		pe.wg.Wait()
+		close(pe.done)
+	})
+	<-pe.done
+}
+
+// fail tells the client why its socket is being closed.
+func (pe *peer) fail(code, text string) string {
+	pe.send(errorMessage(code, text))
+	return code + ": " + text
+}
+
+// run reads the socket until the peer leaves or breaks a rule, and returns
+// why it stopped.
+func (pe *peer) run() string {
+	pe.ws.SetReadLimit(maxMessageBytes)
+	deadline := time.Now().Add(pe.rm.h.cfg.HandshakeTimeout)
+	_ = pe.ws.SetReadDeadline(deadline)
+	if !pe.goTracked(func() {
+		<-pe.ctx.Done()
+		_ = pe.ws.SetReadDeadline(time.Now()) // unblocks the read below
+	}) {
+		return "closed"
+	}
+	for {
+		_, b, err := pe.ws.ReadMessage()
+		if err != nil {
+			switch {
+			case pe.ctx.Err() != nil:
+				return "ended"
+			case errors.Is(err, websocket.ErrReadLimit):
+				return pe.fail("too_large", "message larger than the limit")
+			case !pe.answered && isTimeout(err):
+				return pe.fail("timeout", "no answer in time")
+			}
+			return "connection closed"
+		}
+		if !pe.rate.allow(time.Now()) {
+			return pe.fail("rate_limited", "more than 20 messages per second")
+		}
+		m, err := ParseMessage(b)
+		if err != nil {
+			return pe.fail("invalid", err.Error())
+		}
+		if stop := pe.handle(m); stop != "" {
+			return stop
+		}
+		if pe.answered {
+			_ = pe.ws.SetReadDeadline(time.Time{})
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// handle acts on one message; a non-empty answer ends the peer.
+func (pe *peer) handle(m *Message) string {
+	switch m.Type {
+	case TypeJoin:
+		if pe.pc.Load() != nil {
+			return pe.fail("invalid", "already joined")
+		}
+		if err := pe.start(); err != nil {
+			pe.log.Warn("start peer connection", "err", err)
+			return pe.fail("internal", "could not start the media connection")
+		}
+	case TypeAnswer:
+		pc := pe.pc.Load()
+		if pc == nil || pe.answered {
+			return pe.fail("invalid", "unexpected answer")
+		}
+		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+			return pe.fail("invalid", "the answer was refused")
+		}
+		pe.answered = true
+		for _, c := range pe.pending {
+			if err := pc.AddICECandidate(c); err != nil {
+				return pe.fail("invalid", "bad ICE candidate")
+			}
+		}
+		pe.pending = nil
+	case TypeCandidate:
+		pe.candidates++
+		if pe.candidates > MaxCandidates {
+			return pe.fail("too_many", "more than 50 ICE candidates")
+		}
+		pc := pe.pc.Load()
+		if pc == nil {
+			return pe.fail("invalid", "candidate before join")
+		}
+		c := webrtc.ICECandidateInit{Candidate: m.Candidate.Candidate, SDPMid: m.Candidate.SDPMid, SDPMLineIndex: m.Candidate.SDPMLineIndex, UsernameFragment: m.Candidate.UsernameFragment}
+		if c.Candidate == "" {
+			return "" // end of candidates
+		}
+		if !pe.answered {
+			pe.pending = append(pe.pending, c)
+			return ""
+		}
+		if err := pc.AddICECandidate(c); err != nil {
+			return pe.fail("invalid", "bad ICE candidate")
+		}
+	case TypeCapture:
+		if pe.p.Role != RoleClerk {
+			return pe.fail("forbidden", "only the clerk takes captures")
+		}
+		pe.rm.capture(pe)
+	case TypeChallenge:
+		if pe.p.Role != RoleClerk {
+			return pe.fail("forbidden", "only the clerk starts the liveness challenge")
+		}
+		pe.rm.challenge(pe)
+	case TypeBye:
+		reason := m.Reason
+		if reason == "" {
+			reason = "left"
+		}
+		if pe.p.Role == RoleClerk {
+			pe.rm.end("clerk ended the call: " + reason)
+		}
+		return reason
+	}
+	return ""
+}
+
+// start creates the PeerConnection, sends the welcome and the offer.
+func (pe *peer) start() error {
+	h := pe.rm.h
+	conf := webrtc.Configuration{}
+	for _, s := range h.cfg.ICEServers {
+		conf.ICEServers = append(conf.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	pc, err := h.api.NewPeerConnection(conf)
+	if err != nil {
+		return err
+	}
+	pe.pc.Store(pc)
+	var out []*webrtc.TrackLocalStaticRTP
+	dir := webrtc.RTPTransceiverDirectionSendrecv
+	source := RoleCustomer // whose media this peer receives from us
+	switch pe.p.Role {
+	case RoleCustomer:
+		out, source = []*webrtc.TrackLocalStaticRTP{pe.rm.clerkAudio, pe.rm.clerkVideo}, RoleClerk
+	case RoleClerk:
+		out = []*webrtc.TrackLocalStaticRTP{pe.rm.custAudio, pe.rm.custVideo}
+	default:
+		out, dir = []*webrtc.TrackLocalStaticRTP{pe.rm.custAudio, pe.rm.custVideo}, webrtc.RTPTransceiverDirectionSendonly
+	}
+	for _, t := range out {
+		tr, err := pc.AddTransceiverFromTrack(t, webrtc.RTPTransceiverInit{Direction: dir})
+		if err != nil {
+			return err
+		}
+		sender := tr.Sender()
+		pe.goTracked(func() { pe.drainRTCP(sender, source) })
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		init := c.ToJSON()
+		pe.send(Message{Type: TypeCandidate, Candidate: &Candidate{Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex}})
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateFailed {
+			pe.log.Warn("ICE/DTLS failed: closing the participant")
+			pe.cancel()
+		}
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		if pe.p.Role == RoleObserver {
+			return // receive-only: nothing of theirs is relayed or recorded
+		}
+		pe.goTracked(func() { pe.forward(t) })
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return err
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	pe.send(Message{Type: TypeJoin, Role: string(pe.p.Role), Call: string(pe.rm.call), ICE: h.cfg.ICEServers})
+	pe.send(Message{Type: TypeOffer, SDP: pc.LocalDescription().SDP})
+	return nil
+}
+
+// drainRTCP reads a sender's RTCP (as pion requires) and forwards key
+// frame requests to the participant whose media the sender carries.
+func (pe *peer) drainRTCP(s *webrtc.RTPSender, source Role) {
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				pe.rm.pli(source)
+			}
+		}
+	}
+}
+
+// requestKeyFrame sends a PLI for the participant's video.
+func (pe *peer) requestKeyFrame() {
+	ssrc, pc := pe.videoSSRC.Load(), pe.pc.Load()
+	if ssrc == 0 || pc == nil {
+		return
+	}
+	if err := pc.WriteRTCP(pliPacket(ssrc)); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		pe.log.Debug("send PLI", "err", err)
+	}
+}

@@ -1,0 +1,370 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"remoteidv/models"
+)
+
+// room is one case's live call: its participants' peers, the four forwarded
+// tracks, the recorders' bookkeeping and the capture machinery. It owns a
+// context from the first join to the end; every goroutine it starts stops
+// with it.
+type room struct {
+	h      *Hub
+	caseID models.CaseID
+	call   models.CallID
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	// Forwarded media: the customer's to the clerk and observers, the
+	// clerk's to the customer.
+	custAudio, custVideo, clerkAudio, clerkVideo *webrtc.TrackLocalStaticRTP
+
+	grab  *grabber
+	stats *stats
+
+	mu        sync.Mutex
+	peers     map[*peer]struct{}
+	ended     bool
+	endReason string
+	seq       map[string]int
+	recFailed bool
+	busy      bool // a capture or challenge is running
+	quality   []Quality
+	wg        sync.WaitGroup
+}
+
+func newRoom(h *Hub, c models.CaseID, call models.CallID) (*room, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.MaxDuration)
+	rm := &room{h: h, caseID: c, call: call, log: h.log.With("case_id", c, "call", call), ctx: ctx, cancel: cancel,
+		done: make(chan struct{}), peers: map[*peer]struct{}{}, seq: map[string]int{}, grab: newGrabber(), stats: &stats{}}
+	var err error
+	mk := func(codec, id, stream string) *webrtc.TrackLocalStaticRTP {
+		if err != nil {
+			return nil
+		}
+		var t *webrtc.TrackLocalStaticRTP
+		cap := webrtc.RTPCodecCapability{MimeType: codec}
+		if codec == webrtc.MimeTypeOpus {
+			cap.ClockRate, cap.Channels = 48000, 2
+		} else {
+			cap.ClockRate = 90000
+		}
+		t, err = webrtc.NewTrackLocalStaticRTP(cap, id, stream)
+		return t
+	}
+	rm.custAudio = mk(webrtc.MimeTypeOpus, "customer-audio", "customer")
+	rm.custVideo = mk(webrtc.MimeTypeVP8, "customer-video", "customer")
+	rm.clerkAudio = mk(webrtc.MimeTypeOpus, "clerk-audio", "clerk")
+	rm.clerkVideo = mk(webrtc.MimeTypeVP8, "clerk-video", "clerk")
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("room %s: tracks: %w", c, err)
+	}
+	return rm, nil
+}
+
+// run serves one participant until it leaves; it is called on the
+// participant's HTTP handler goroutine.
+func (rm *room) run(pe *peer) {
+	rm.mu.Lock()
+	if rm.ended {
+		rm.mu.Unlock()
+		pe.close("call ended")
+		return
+	}
+	var replaced *peer
+	for other := range rm.peers {
+		if other.p.Role == pe.p.Role && pe.p.Role != RoleObserver {
+			replaced = other
+		}
+	}
+	rm.peers[pe] = struct{}{}
+	rm.wg.Add(1)
+	rm.mu.Unlock()
+	defer rm.wg.Done()
+	if replaced != nil {
+		replaced.close("replaced by a new connection")
+		rm.leave(replaced)
+	}
+	pe.log.InfoContext(rm.ctx, "participant joined")
+	reason := pe.run()
+	pe.close(reason)
+	pe.log.InfoContext(rm.ctx, "participant left", "reason", reason)
+	rm.leave(pe)
+}
+
+func (rm *room) leave(pe *peer) {
+	rm.mu.Lock()
+	delete(rm.peers, pe)
+	empty := len(rm.peers) == 0
+	rm.mu.Unlock()
+	if empty {
+		rm.end("everyone left")
+	}
+}
+
+// end ends the call (idempotent); supervise tears it down.
+func (rm *room) end(reason string) {
+	rm.mu.Lock()
+	if rm.endReason == "" {
+		rm.endReason = reason
+	}
+	rm.mu.Unlock()
+	rm.cancel()
+}
+
+func (rm *room) byRole(r Role) *peer {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	for pe := range rm.peers {
+		if pe.p.Role == r {
+			return pe
+		}
+	}
+	return nil
+}
+
+func (rm *room) broadcast(r Role, m Message) {
+	rm.mu.Lock()
+	var to []*peer
+	for pe := range rm.peers {
+		if pe.p.Role == r {
+			to = append(to, pe)
+		}
+	}
+	rm.mu.Unlock()
+	for _, pe := range to {
+		pe.send(m)
+	}
+}
+
+// supervise waits for the end (leave, bye, timeout, shutdown), polls the
+// customer's right to stay and samples quality, then tears everything down
+// and records the end.
+func (rm *room) supervise() {
+	defer close(rm.done)
+	revoke := time.NewTicker(rm.h.cfg.RevokePoll)
+	defer revoke.Stop()
+	quality := time.NewTicker(rm.h.cfg.QualityEvery)
+	defer quality.Stop()
+loop:
+	for {
+		select {
+		case <-rm.ctx.Done():
+			break loop
+		case <-revoke.C:
+			if cu := rm.byRole(RoleCustomer); cu != nil {
+				err := rm.h.wf.CustomerAllowed(rm.ctx, cu.p.Customer, rm.caseID)
+				if models.ErrorCodeOf(err) == models.EGONE {
+					rm.log.Warn("customer session no longer valid: ending the customer's call")
+					cu.close("invite revoked")
+				}
+			}
+		case <-quality.C:
+			q := rm.stats.sample(rm.h.cfg.Now())
+			rm.mu.Lock()
+			if len(rm.quality) < 10000 {
+				rm.quality = append(rm.quality, q)
+			}
+			rm.mu.Unlock()
+			rm.broadcast(RoleClerk, Message{V: ProtocolVersion, Type: TypeQuality, Quality: &q})
+		}
+	}
+	rm.mu.Lock()
+	rm.ended = true
+	reason := rm.endReason
+	if reason == "" {
+		reason = "maximum duration reached"
+		if !errors.Is(rm.ctx.Err(), context.DeadlineExceeded) {
+			reason = "ended"
+		}
+	}
+	var all []*peer
+	for pe := range rm.peers {
+		all = append(all, pe)
+	}
+	rm.mu.Unlock()
+	for _, pe := range all {
+		pe.close(reason)
+	}
+	rm.wg.Wait()
+	rm.mu.Lock()
+	complete := !rm.recFailed
+	rm.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := rm.h.wf.EndCall(ctx, rm.caseID, rm.call, reason, complete); err != nil {
+		rm.log.Error("record end of call", "err", err)
+	}
+	rm.log.Info("call ended", "reason", reason, "recording_complete", complete)
+}
+
+// nextSeq numbers a participant's segments of one kind: a reconnect makes
+// a new segment.
+func (rm *room) nextSeq(participant, track string) int {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	rm.seq[participant+"/"+track]++
+	return rm.seq[participant+"/"+track]
+}
+
+func (rm *room) recordingFailed(why string, err error) {
+	rm.mu.Lock()
+	first := !rm.recFailed
+	rm.recFailed = true
+	rm.mu.Unlock()
+	rm.log.Error("recorder failed: the recording is incomplete", "why", why, "err", err)
+	if first {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rm.h.wf.RecordingFailed(ctx, rm.caseID, rm.call, why); err != nil {
+			rm.log.Error("mark recording incomplete", "err", err)
+		}
+	}
+}
+
+// pli asks the participant in role for a key frame.
+func (rm *room) pli(r Role) {
+	if pe := rm.byRole(r); pe != nil {
+		pe.requestKeyFrame()
+	}
+}
+
+// keyFrame asks the customer for a key frame and returns it as JPEG.
+func (rm *room) keyFrame(ctx context.Context) ([]byte, time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, rm.h.cfg.CaptureTimeout)
+	defer cancel()
+	ch := rm.grab.arm()
+	defer rm.grab.disarm(ch)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	rm.pli(RoleCustomer)
+	for {
+		select {
+		case f := <-ch:
+			return f.jpeg, f.at, f.err
+		case <-t.C:
+			rm.pli(RoleCustomer)
+		case <-ctx.Done():
+			return nil, time.Time{}, fmt.Errorf("no key frame from the customer within %s", rm.h.cfg.CaptureTimeout)
+		}
+	}
+}
+
+func (rm *room) claim(pe *peer) bool {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if rm.busy || rm.ended {
+		return false
+	}
+	rm.busy = true
+	rm.wg.Add(1)
+	return true
+}
+
+func (rm *room) release() {
+	rm.mu.Lock()
+	rm.busy = false
+	rm.mu.Unlock()
+	rm.wg.Done()
+}
+
+func errorMessage(code, text string) Message {
+	return Message{V: ProtocolVersion, Type: TypeError, Code: code, Text: text}
+}
+
+// capture takes a key frame of the customer and runs a face check for the
+// clerk; the result goes to the clerk.
+func (rm *room) capture(clerk *peer) {
+	if !rm.claim(clerk) {
+		clerk.send(errorMessage("busy", "a capture or challenge is already running"))
+		return
+	}
+	go func() {
+		defer rm.release()
+		start := time.Now()
+		jpeg, _, err := rm.keyFrame(rm.ctx)
+		if err != nil {
+			clerk.send(errorMessage("capture", err.Error()))
+			return
+		}
+		chk, err := rm.h.wf.FaceCapture(rm.ctx, rm.caseID, clerk.p.Actor, jpeg)
+		if err != nil {
+			rm.log.Warn("face capture", "err", err)
+			clerk.send(errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
+			return
+		}
+		clerk.send(Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind), Check: string(chk.ID), Result: chk.Result,
+			Detail: json.RawMessage(chk.Detail), Millis: time.Since(start).Milliseconds()})
+	}()
+}
+
+// challenge runs an active liveness challenge: each prompt goes to the
+// customer, a key frame is taken after the prompt delay, and the captures
+// are judged together.
+func (rm *room) challenge(clerk *peer) {
+	if !rm.claim(clerk) {
+		clerk.send(errorMessage("busy", "a capture or challenge is already running"))
+		return
+	}
+	go func() {
+		defer rm.release()
+		start := time.Now()
+		id, prompts, err := rm.h.wf.StartLiveness(rm.ctx, rm.caseID)
+		if err != nil {
+			clerk.send(errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
+			return
+		}
+		var jpegs [][]byte
+		var at []time.Time
+		for i, p := range prompts {
+			m := Message{V: ProtocolVersion, Type: TypeChallenge, Prompt: p, Index: i + 1, Total: len(prompts)}
+			rm.broadcast(RoleCustomer, m)
+			clerk.send(m)
+			select {
+			case <-time.After(rm.h.cfg.PromptDelay):
+			case <-rm.ctx.Done():
+				return
+			}
+			jpeg, t, err := rm.keyFrame(rm.ctx)
+			if err != nil {
+				clerk.send(errorMessage("capture", err.Error()))
+				return
+			}
+			jpegs, at = append(jpegs, jpeg), append(at, t)
+		}
+		chk, err := rm.h.wf.FinishLiveness(rm.ctx, rm.caseID, clerk.p.Actor, id, jpegs, at)
+		if err != nil {
+			clerk.send(errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
+			return
+		}
+		rm.broadcast(RoleCustomer, Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind)})
+		clerk.send(Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind), Check: string(chk.ID), Result: chk.Result,
+			Detail: json.RawMessage(chk.Detail), Millis: time.Since(start).Milliseconds()})
+	}()
+}
+
+func orInternal(c models.ErrorCode) models.ErrorCode {
+	if c == "" {
+		return models.EINTERNAL
+	}
+	return c
+}
+
+// pliPacket is a picture loss indication for a media SSRC.
+func pliPacket(ssrc uint32) []rtcp.Packet {
+	return []rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}
+}

@@ -1,0 +1,573 @@
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"remoteidv/models"
+	"remoteidv/verify/face"
+)
+
+// StageStream streams an artifact into staging and returns its evidence row
+// (storage/archiver's Stager.StageReader, wrapped by cmd/idv). The caller
+// inserts the row with AddEvidence, or calls Stager.Discard.
+type StageStream func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType, actor string, r io.Reader) (*models.Evidence, error)
+
+// LivenessEngine judges an active liveness challenge; *face.Engine
+// implements it.
+type LivenessEngine interface {
+	CheckLiveness(ctx context.Context, ch face.Challenge, caps []face.Capture, refs []face.Reference) (face.LivenessResult, error)
+}
+
+// Calls is the part of the workflow that belongs to the video call: the
+// customer's session (invite exchange and consent) and the call's lifecycle,
+// recordings and server-side captures. signaling uses it through its
+// Workflow interface.
+type Calls struct {
+	*Service
+	// Stream stages recordings without holding them in memory.
+	Stream StageStream
+	// Liveness judges liveness challenges (nil: unavailable).
+	Liveness LivenessEngine
+	// SessionTTL is how long a customer session outlives its invite's
+	// window (default: 2 hours, the longest call).
+	SessionTTL time.Duration
+
+	mu         sync.Mutex
+	challenges map[string]pendingChallenge
+}
+
+type pendingChallenge struct {
+	caseID models.CaseID
+	ch     face.Challenge
+}
+
+// CustomerActor is the audit actor of a customer session.
+func CustomerActor(id models.CustomerSessionID) string { return "customer:" + string(id) }
+
+// Consent is a versioned consent text shown to the customer before the
+// call; SHA256 is the hash of Text, recorded with the acceptance.
+type Consent struct {
+	Version string `json:"version"`
+	Locale  string `json:"locale"`
+	Text    string `json:"text"`
+	SHA256  string `json:"sha256"`
+}
+
+// consentVersion names the current consent texts; a new wording gets a new
+// version so that stored hashes always identify what the customer read.
+const consentVersion = "2026-11-1"
+
+var consentTexts = map[string]string{
+	"en": "I agree that this video call, including my picture and voice, is recorded and kept by the bank as evidence " +
+		"for the period the law requires (5 years). I agree that the bank's server takes pictures of my face from the video, " +
+		"computes biometric face templates from them and compares them with the photos taken when I opened my account, " +
+		"and asks me to turn my head to check that I am present. The recordings, pictures and results are used only to verify " +
+		"my identity for this request. I may refuse; the bank then offers a verification at a branch instead.",
+	"zh-CN": "本人同意银行对本次视频通话（包括本人的影像和声音）进行录制，并按法律要求的期限（5年）作为证据保存。" +
+		"本人同意银行服务器从视频中截取本人面部图像，生成人脸生物特征模板，并与开户时留存的照片进行比对，" +
+		"并按提示转动头部以确认本人在场。录像、图像及比对结果仅用于本次业务的身份核验。本人可以拒绝；" +
+		"届时银行将提供到网点办理的核验方式。",
+}
+
+// ConsentText returns the current consent text in locale (English when the
+// locale has none).
+func ConsentText(locale string) Consent {
+	text, ok := consentTexts[locale]
+	if !ok {
+		locale, text = "en", consentTexts["en"]
+	}
+	sum := sha256.Sum256([]byte(consentVersion + "\n" + locale + "\n" + text))
+	return Consent{Version: consentVersion, Locale: locale, Text: text, SHA256: hex.EncodeToString(sum[:])}
+}
+
+func (c *Calls) ttl() time.Duration {
+	if c.SessionTTL > 0 {
+		return c.SessionTTL
+	}
+	return 2 * time.Hour
+}
+
+func secretHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// StartCustomerSession spends an invite token and opens the customer's
+// session; the returned secret goes into the customer's cookie (only its
+// hash is stored). Every failure, including losing a race for the same
+// invite, is the one EGONE answer.
+func (c *Calls) StartCustomerSession(ctx context.Context, tok string) (*models.CustomerSession, string, error) {
+	hash, err := ParseInviteToken(tok)
+	if err != nil {
+		return nil, "", err
+	}
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(c.Rand, b); err != nil {
+		return nil, "", fmt.Errorf("start customer session: %w", err)
+	}
+	secret := "cs1_" + base64.RawURLEncoding.EncodeToString(b)
+	id, err := models.NewID(c.Rand, "cus")
+	if err != nil {
+		return nil, "", err
+	}
+	var out *models.CustomerSession
+	err = c.Store.Transact(ctx, func(tx models.Tx) error {
+		inv, err := tx.InviteByHash(ctx, hash)
+		if models.ErrorCodeOf(err) == models.ENOTFOUND {
+			return models.ErrInviteGone
+		}
+		if err != nil {
+			return err
+		}
+		now := c.Now().UTC()
+		if err := inv.Usable(now); err != nil {
+			return err
+		}
+		cs, err := tx.CaseByID(ctx, inv.CaseID)
+		if err != nil {
+			return err
+		}
+		if cs.State != models.StateScheduled && cs.State != models.StateInSession {
+			return models.ErrInviteGone
+		}
+		if err := tx.MarkInviteUsed(ctx, inv.ID, now); err != nil {
+			if models.ErrorCodeOf(err) == models.ECONFLICT {
+				return models.ErrInviteGone
+			}
+			return err
+		}
+		out = &models.CustomerSession{ID: models.CustomerSessionID(id), CaseID: cs.ID, InviteID: inv.ID, SecretHash: secretHash(secret),
+			CreatedAt: now, ExpiresAt: inv.NotAfter.Add(c.ttl())}
+		if err := tx.CreateCustomerSession(ctx, out); err != nil {
+			if models.ErrorCodeOf(err) == models.ECONFLICT {
+				return models.ErrInviteGone
+			}
+			return err
+		}
+		return c.event(ctx, tx, CustomerActor(out.ID), cs.ID, "customer.session_started",
+			map[string]string{"invite": string(inv.ID), "session": id, "token_sha256_prefix": hash[:12]})
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("start customer session: %w", err)
+	}
+	return out, secret, nil
+}
+
+// CustomerSession returns the live session whose cookie secret is secret
+// and its case. It is EGONE when the session is unknown or expired, its
+// invite was revoked, or the case is no longer awaiting or in its call.
+func (c *Calls) CustomerSession(ctx context.Context, secret string) (*models.CustomerSession, *models.Case, error) {
+	if !strings.HasPrefix(secret, "cs1_") || len(secret) != 47 {
+		return nil, nil, models.ErrInviteGone
+	}
+	var sess *models.CustomerSession
+	var cs *models.Case
+	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+		found, err := tx.CustomerSessionByHash(ctx, secretHash(secret))
+		if models.ErrorCodeOf(err) == models.ENOTFOUND {
+			return models.ErrInviteGone
+		}
+		if err != nil {
+			return err
+		}
+		if cs, err = c.liveCustomer(ctx, tx, found); err != nil {
+			return err
+		}
+		sess = found
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, cs, nil
+}
+
+func (c *Calls) liveCustomer(ctx context.Context, tx models.Tx, sess *models.CustomerSession) (*models.Case, error) {
+	if c.Now().After(sess.ExpiresAt) {
+		return nil, models.ErrInviteGone
+	}
+	invs, err := tx.InvitesByCase(ctx, sess.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	revoked := true
+	for _, inv := range invs {
+		if inv.ID == sess.InviteID {
+			revoked = inv.RevokedAt != nil
+		}
+	}
+	if revoked {
+		return nil, models.ErrInviteGone
+	}
+	cs, err := tx.CaseByID(ctx, sess.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	if cs.State != models.StateScheduled && cs.State != models.StateInSession {
+		return nil, models.ErrInviteGone
+	}
+	return cs, nil
+}
+
+// CustomerAllowed returns nil while the customer session may stay in the
+// call (the media layer polls it: a revoked invite ends the call).
+func (c *Calls) CustomerAllowed(ctx context.Context, id models.CustomerSessionID, caseID models.CaseID) error {
+	return c.Store.Transact(ctx, func(tx models.Tx) error {
+		all, err := tx.CustomerSessionsByCase(ctx, caseID)
+		if err != nil {
+			return err
+		}
+		for _, s := range all {
+			if s.ID == id {
+				_, err := c.liveCustomer(ctx, tx, s)
+				return err
+			}
+		}
+		return models.ErrInviteGone
+	})
+}
+
+// RecordConsent stores the customer's acceptance of the consent text of
+// version and locale; the text's hash is kept with it, and the consent is
+// audited. Accepting again is harmless.
+func (c *Calls) RecordConsent(ctx context.Context, sess *models.CustomerSession, version, locale string) error {
+	want := ConsentText(locale)
+	if version != want.Version || locale != want.Locale {
+		return models.Errorf(models.EINVALID, "consent version %q (%s) is not the current text %q (%s); reload the page", version, locale, want.Version, want.Locale)
+	}
+	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+		now := c.Now().UTC()
+		if err := tx.RecordConsent(ctx, sess.ID, want.Version, want.SHA256, want.Locale, now); err != nil {
+			return err
+		}
+		return c.event(ctx, tx, CustomerActor(sess.ID), sess.CaseID, "customer.consent",
+			map[string]string{"version": want.Version, "locale": want.Locale, "text_sha256": want.SHA256})
+	})
+	if models.ErrorCodeOf(err) == models.ECONFLICT {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("record consent of %s: %w", sess.ID, err)
+	}
+	return nil
+}
+
+// ConsentRecorded reports whether the case's customer accepted the consent
+// text (a requirement for captures and for submission).
+func (c *Calls) ConsentRecorded(ctx context.Context, id models.CaseID) (bool, error) {
+	var ok bool
+	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+		all, err := tx.CustomerSessionsByCase(ctx, id)
+		for _, s := range all {
+			ok = ok || s.ConsentAt != nil
+		}
+		return err
+	})
+	return ok, err
+}
+
+// RecordingComplete reports whether the case had at least one call and
+// every call's recording is complete (a requirement for submission).
+func (c *Calls) RecordingComplete(ctx context.Context, id models.CaseID) (bool, error) {
+	var calls []*models.Call
+	err := c.Store.Transact(ctx, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, id); return })
+	if err != nil || len(calls) == 0 {
+		return false, err
+	}
+	for _, k := range calls {
+		if k.Recording != models.RecordingComplete {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// StartCall moves the case into its call (join; a reconnect keeps it
+// in_session) and opens a call record, audited as actor.
+func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (models.CallID, error) {
+	cid, err := models.NewID(c.Rand, "call")
+	if err != nil {
+		return "", err
+	}
+	err = c.Store.Transact(ctx, func(tx models.Tx) error {
+		cs, err := tx.CaseByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		from := cs.State
+		to, err := models.Transition(cs.State, models.EventJoin)
+		if err != nil {
+			return err
+		}
+		now := c.Now().UTC()
+		cs.State, cs.UpdatedAt = to, now
+		if err := tx.UpdateCase(ctx, cs); err != nil {
+			return err
+		}
+		if err := tx.CreateCall(ctx, &models.Call{ID: models.CallID(cid), CaseID: id, StartedAt: now, Recording: models.RecordingActive}); err != nil {
+			return err
+		}
+		return c.event(ctx, tx, actor, id, "case.join", map[string]string{"from": string(from), "to": string(to), "call": cid})
+	})
+	if err != nil {
+		return "", fmt.Errorf("start call of %s: %w", id, err)
+	}
+	return models.CallID(cid), nil
+}
+
+// EndCall records the end of a call, why it ended and whether its recording
+// is complete.
+func (c *Calls) EndCall(ctx context.Context, id models.CaseID, call models.CallID, reason string, recordingComplete bool) error {
+	rec := models.RecordingComplete
+	if !recordingComplete {
+		rec = models.RecordingIncomplete
+	}
+	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.EndCall(ctx, call, c.Now().UTC(), reason, rec); err != nil {
+			return err
+		}
+		return c.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(call), "reason": reason, "recording": string(rec)})
+	})
+	if err != nil {
+		return fmt.Errorf("end call %s: %w", call, err)
+	}
+	return nil
+}
+
+// RecordingFailed marks a call's recording incomplete (the case cannot be
+// submitted) and audits why.
+func (c *Calls) RecordingFailed(ctx context.Context, id models.CaseID, call models.CallID, why string) error {
+	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.MarkRecordingIncomplete(ctx, call); err != nil {
+			return err
+		}
+		return c.event(ctx, tx, "system:signaling", id, "call.recording_incomplete", map[string]string{"call": string(call), "why": why})
+	})
+	if err != nil {
+		return fmt.Errorf("mark recording of %s incomplete: %w", call, err)
+	}
+	return nil
+}
+
+// SaveSegment stages a recorded segment as evidence (kind recording) and
+// lists it in the call record, in one transaction. seg's evidence, hash and
+// size are filled in.
+func (c *Calls) SaveSegment(ctx context.Context, id models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error {
+	if c.Stream == nil {
+		return models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
+	}
+	actor := "system:recorder"
+	ev, err := c.Stream(ctx, id, models.EvidenceRecording, contentType, actor, r)
+	if err != nil {
+		return fmt.Errorf("save segment %d of call %s: %w", seg.Seq, seg.CallID, err)
+	}
+	staged := *ev
+	err = c.Store.Transact(ctx, func(tx models.Tx) error {
+		*ev = staged
+		if err := tx.AddEvidence(ctx, ev); err != nil {
+			return err
+		}
+		seg.Evidence, seg.SHA256, seg.Size = ev.ID, ev.SHA256, ev.Size
+		if err := tx.AddCallSegment(ctx, seg); err != nil {
+			return err
+		}
+		return c.event(ctx, tx, actor, id, "call.segment", map[string]string{"call": string(seg.CallID), "seq": strconv.Itoa(seg.Seq),
+			"participant": seg.Participant, "track": seg.Track, "sha256": ev.SHA256, "size": strconv.FormatInt(ev.Size, 10), "evidence": string(ev.ID)})
+	})
+	if err != nil || ev.ID != staged.ID {
+		if derr := c.Stager.Discard(&staged); derr != nil {
+			c.Log.ErrorContext(ctx, "discard staged segment", "err", derr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("save segment %d of call %s: %w", seg.Seq, seg.CallID, err)
+	}
+	return nil
+}
+
+// callClerk is the actor of captures taken in the call on the clerk's
+// request: the media layer has already checked that the clerk runs the call.
+func (c *Calls) callClerk(ctx context.Context, id models.CaseID, actor string) (Actor, error) {
+	if err := c.requireConsent(ctx, id); err != nil {
+		return Actor{}, err
+	}
+	var a Actor
+	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+		cs, err := tx.CaseByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if actor != "staff:"+string(cs.ClerkID) {
+			return models.Errorf(models.EFORBIDDEN, "only the case's clerk takes captures")
+		}
+		st, err := tx.StaffByID(ctx, cs.ClerkID)
+		if err != nil {
+			return err
+		}
+		a = Actor{Name: actor, StaffID: st.ID, Roles: st.Roles}
+		return nil
+	})
+	return a, err
+}
+
+func (c *Calls) requireConsent(ctx context.Context, id models.CaseID) error {
+	ok, err := c.ConsentRecorded(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return models.Errorf(models.EPRECONDITION, "the customer has not consented to biometric processing: no capture is taken")
+	}
+	return nil
+}
+
+// FaceCapture runs a face check on a frame the server took from the
+// customer's live video (JPEG), for the case's clerk (actor). The frame is
+// stored as evidence with the check.
+func (c *Calls) FaceCapture(ctx context.Context, id models.CaseID, actor string, jpeg []byte) (*models.Check, error) {
+	a, err := c.callClerk(ctx, id, actor)
+	if err != nil {
+		return nil, fmt.Errorf("face capture of %s: %w", id, err)
+	}
+	fc, err := c.RunFaceCheck(ctx, a, id, jpeg)
+	if err != nil {
+		return nil, err
+	}
+	return fc.Check, nil
+}
+
+// StartLiveness issues a liveness challenge for the case: random head poses
+// to prompt, in order. It returns the challenge's ID and the prompts.
+func (c *Calls) StartLiveness(ctx context.Context, id models.CaseID) (string, []string, error) {
+	if c.Liveness == nil {
+		return "", nil, models.Errorf(models.EUNAVAILABLE, "the face engine is not loaded")
+	}
+	if err := c.requireConsent(ctx, id); err != nil {
+		return "", nil, err
+	}
+	ch, err := face.Challenger{Rand: c.Rand, Now: c.Now}.Issue()
+	if err != nil {
+		return "", nil, fmt.Errorf("liveness challenge for %s: %w", id, err)
+	}
+	lid, err := models.NewID(c.Rand, "lv")
+	if err != nil {
+		return "", nil, err
+	}
+	prompts := make([]string, len(ch.Poses))
+	for i, p := range ch.Poses {
+		prompts[i] = p.String()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.challenges == nil {
+		c.challenges = map[string]pendingChallenge{}
+	}
+	now := c.Now()
+	for k, v := range c.challenges {
+		if now.After(v.ch.Expires) {
+			delete(c.challenges, k)
+		}
+	}
+	c.challenges[lid] = pendingChallenge{caseID: id, ch: ch}
+	return lid, prompts, nil
+}
+
+// FinishLiveness judges the captures (one JPEG per prompt, with the time
+// each was taken) of challenge lid and records a liveness check; the
+// captures are stored as evidence.
+func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid string, jpegs [][]byte, at []time.Time) (*models.Check, error) {
+	c.mu.Lock()
+	p, ok := c.challenges[lid]
+	delete(c.challenges, lid)
+	c.mu.Unlock()
+	if !ok || p.caseID != id {
+		return nil, models.Errorf(models.ENOTFOUND, "liveness challenge %s not found", lid)
+	}
+	if len(jpegs) != len(at) {
+		return nil, models.Errorf(models.EINVALID, "liveness: %d captures but %d times", len(jpegs), len(at))
+	}
+	a, err := c.callClerk(ctx, id, actor)
+	if err != nil {
+		return nil, fmt.Errorf("liveness of %s: %w", id, err)
+	}
+	cs, err := c.Case(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := c.References(ctx, cs.AccountNo)
+	if err != nil {
+		return nil, err
+	}
+	caps := make([]face.Capture, len(jpegs))
+	for i := range jpegs {
+		caps[i] = face.Capture{JPEG: jpegs[i], At: at[i]}
+	}
+	res, err := c.Liveness.CheckLiveness(ctx, p.ch, caps, refs)
+	if err != nil {
+		return nil, fmt.Errorf("liveness of %s: %w", id, err)
+	}
+	detail, err := json.Marshal(struct {
+		Challenge face.Challenge      `json:"challenge"`
+		Result    face.LivenessResult `json:"result"`
+	}{Challenge: p.ch, Result: res})
+	if err != nil {
+		return nil, fmt.Errorf("liveness of %s: %w", id, err)
+	}
+	var staged []*models.Evidence
+	defer func() {
+		for _, ev := range staged {
+			if ev != nil {
+				_ = c.Stager.Discard(ev)
+			}
+		}
+	}()
+	for _, j := range jpegs {
+		ev, err := c.Stager.Stage(ctx, id, models.EvidenceCapture, "image/jpeg", j, actor)
+		if err != nil {
+			return nil, fmt.Errorf("liveness of %s: stage capture: %w", id, err)
+		}
+		staged = append(staged, ev)
+	}
+	result := "FAIL"
+	if res.Passed {
+		result = "PASS"
+	}
+	chkID, err := models.NewID(c.Rand, "chk")
+	if err != nil {
+		return nil, err
+	}
+	chk := &models.Check{ID: models.CheckID(chkID), CaseID: id, Kind: models.CheckLiveness, Result: result, Detail: detail, Actor: actor, CreatedAt: c.Now().UTC()}
+	err = c.Store.Transact(ctx, func(tx models.Tx) error {
+		var sums []string
+		for _, s := range staged {
+			ev := *s
+			if err := tx.AddEvidence(ctx, &ev); err != nil {
+				return err
+			}
+			sums = append(sums, ev.SHA256)
+			if chk.Evidence == "" {
+				chk.Evidence = ev.ID
+			}
+		}
+		if err := tx.CreateCheck(ctx, chk); err != nil {
+			return err
+		}
+		return c.event(ctx, tx, actor, id, "check.liveness", map[string]string{"check": chkID, "result": result,
+			"failure": fmt.Sprint(res.Failure), "captures_sha256": strings.Join(sums, ",")})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("liveness of %s: %w", id, err)
+	}
+	staged = nil // kept
+	return chk, nil
+}
