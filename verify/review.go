@@ -1,0 +1,251 @@
+package verify
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"remoteidv/models"
+)
+
+// Desk is the review half of the workflow: the authorization letter, the
+// signature and registry checks, the customer's email code, submission,
+// the supervisor's decision, and the statement's release by mail. It
+// shares the Service's store, audit chain, clock, randomness, stager and
+// evidence store.
+type Desk struct {
+	*Service
+	// Registry is the national ID registry; nil answers "unavailable".
+	Registry models.Registry
+	// Mailer sends what the outbox holds; nil leaves mail queued.
+	Mailer models.MailSender
+	// MailFrom is the sender address of every message.
+	MailFrom string
+	// StepUpWindow is how recent the supervisor's password re-entry must be
+	// (default 5 minutes).
+	StepUpWindow time.Duration
+}
+
+// Step-up and review limits.
+const (
+	defaultStepUp = 5 * time.Minute
+	maxReason     = 1000
+)
+
+// requirements computes what DESIGN.md §3 asks before submission from what
+// the store holds about the case.
+func (d *Desk) requirements(ctx context.Context, tx models.Tx, c *models.Case) (models.Requirements, error) {
+	var r models.Requirements
+	sessions, err := tx.CustomerSessionsByCase(ctx, c.ID)
+	if err != nil {
+		return r, err
+	}
+	for _, s := range sessions {
+		r.ConsentRecorded = r.ConsentRecorded || s.ConsentAt != nil
+	}
+	calls, err := tx.CallsByCase(ctx, c.ID)
+	if err != nil {
+		return r, err
+	}
+	r.RecordingComplete = len(calls) > 0
+	for _, k := range calls {
+		if k.Recording != models.RecordingComplete {
+			r.RecordingComplete = false
+		}
+	}
+	checks, err := tx.ChecksByCase(ctx, c.ID)
+	if err != nil {
+		return r, err
+	}
+	// The latest signature and registry checks decide; any confirmed face
+	// match and any passed liveness challenge count.
+	for _, k := range checks {
+		switch k.Kind {
+		case models.CheckFaceMatch:
+			r.FaceMatchPassed = r.FaceMatchPassed || (k.Result == "MATCH" && k.Confirmation == "confirmed")
+		case models.CheckLiveness:
+			r.LivenessPassed = r.LivenessPassed || k.Result == "PASS"
+		case models.CheckSignature:
+			r.SignaturePassed = k.Result == "PASS"
+		case models.CheckRegistry:
+			r.RegistryPassed = k.Result == "PASS"
+		}
+	}
+	letters, err := tx.LettersByCase(ctx, c.ID)
+	if err != nil {
+		return r, err
+	}
+	for _, l := range letters {
+		r.LetterOnFile = r.LetterOnFile || (l.Scope != nil && scopeMismatch(c, *l.Scope) == "")
+	}
+	if r.OTPVerified, err = tx.EmailCodeVerified(ctx, c.ID); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// Requirements reports which submission requirements a visible case meets.
+func (d *Desk) Requirements(ctx context.Context, a Actor, id models.CaseID) (models.Requirements, error) {
+	var r models.Requirements
+	err := d.Store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.visibleCase(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		r, err = d.requirements(ctx, tx, c)
+		return err
+	})
+	if err != nil {
+		return r, fmt.Errorf("requirements of %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// Submit sends the case for review when every requirement holds; otherwise
+// EPRECONDITION lists exactly what is missing. Only the case's clerk
+// submits.
+func (d *Desk) Submit(ctx context.Context, a Actor, id models.CaseID) (*models.Case, error) {
+	return d.change(ctx, a, id, models.EventSubmit, nil, func(tx models.Tx, c *models.Case) error {
+		if c.ClerkID != a.StaffID || !a.has(models.RoleClerk) {
+			return models.Errorf(models.EFORBIDDEN, "only the case's clerk submits it")
+		}
+		r, err := d.requirements(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		return models.CheckSubmit(r)
+	})
+}
+
+// DecisionInput is a supervisor's decision.
+type DecisionInput struct {
+	Decision models.Decision
+	Reason   string
+	// StepUpAt is when the supervisor last re-entered their password
+	// (zero when never in this session).
+	StepUpAt time.Time
+}
+
+// Decide records a supervisor's approval or rejection of a submitted case.
+// The supervisor must not be the case's clerk (even holding both roles)
+// and must have re-entered their password within the step-up window. An
+// approval is bound to one action (this statement, account, period and
+// registered address) and is used once, by the release. The approval
+// record is evidence. A case has one decision: of two supervisors deciding
+// at once, exactly one wins and the other gets ECONFLICT.
+func (d *Desk) Decide(ctx context.Context, a Actor, id models.CaseID, in DecisionInput) (*models.Approval, *models.Case, error) {
+	if !a.has(models.RoleSupervisor) {
+		return nil, nil, models.Errorf(models.EFORBIDDEN, "only supervisors decide cases")
+	}
+	in.Reason = strings.TrimSpace(in.Reason)
+	if in.Reason == "" || len(in.Reason) > maxReason {
+		return nil, nil, models.Errorf(models.EINVALID, "a reason of 1 to %d characters is required", maxReason)
+	}
+	ev := models.EventApprove
+	switch in.Decision {
+	case models.DecisionApprove:
+	case models.DecisionReject:
+		ev = models.EventReject
+	default:
+		return nil, nil, models.Errorf(models.EINVALID, "decision must be approve or reject")
+	}
+	window := d.StepUpWindow
+	if window <= 0 {
+		window = defaultStepUp
+	}
+	if in.StepUpAt.IsZero() || d.Now().Sub(in.StepUpAt) > window || in.StepUpAt.After(d.Now()) {
+		return nil, nil, models.Errorf(models.EFORBIDDEN, "re-enter your password (POST /api/auth/step-up) within %d minutes before deciding", int(window.Minutes()))
+	}
+	if d.Stager == nil {
+		return nil, nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
+	}
+	aid, err := models.NewID(d.Rand, "apr")
+	if err != nil {
+		return nil, nil, err
+	}
+	var apr *models.Approval
+	var staged *models.Evidence
+	defer func() {
+		if staged != nil && (apr == nil || apr.ID == "") {
+			_ = d.Stager.Discard(staged)
+		}
+	}()
+	c, err := d.change(ctx, a, id, ev, map[string]string{"decision": string(in.Decision), "reason": in.Reason, "approval": aid}, func(tx models.Tx, c *models.Case) error {
+		if c.ClerkID == a.StaffID {
+			return models.Errorf(models.EFORBIDDEN, "you are this case's clerk: another supervisor must decide (four eyes)")
+		}
+		acct, err := tx.AccountByNo(ctx, c.AccountNo)
+		if err != nil {
+			return err
+		}
+		apr = &models.Approval{ID: aid, CaseID: c.ID, Supervisor: a.StaffID, Actor: a.Name, Decision: in.Decision, Reason: in.Reason,
+			Action: models.ApprovalAction{Purpose: c.Purpose, AccountNo: c.AccountNo, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo, Email: acct.Email},
+			CreatedAt: d.Now().UTC()}
+		if in.Decision == models.DecisionReject {
+			c.Reason = in.Reason
+		}
+		if err := tx.CreateApproval(ctx, apr); err != nil {
+			if models.ErrorCodeOf(err) == models.ECONFLICT {
+				return models.Errorf(models.ECONFLICT, "case %s was already decided", c.ID)
+			}
+			return err
+		}
+		body, err := json.Marshal(map[string]any{"approval": apr.ID, "case": c.ID, "decision": apr.Decision, "reason": apr.Reason,
+			"action": apr.Action, "supervisor": apr.Actor, "clerk": c.ClerkID, "at": apr.CreatedAt})
+		if err != nil {
+			return err
+		}
+		if staged == nil {
+			if staged, err = d.Stager.Stage(ctx, c.ID, models.EvidenceApproval, "application/json", body, a.Name); err != nil {
+				return err
+			}
+		}
+		e := *staged
+		return tx.AddEvidence(ctx, &e)
+	})
+	if err != nil {
+		apr = nil
+		return nil, nil, fmt.Errorf("decide case %s: %w", id, err)
+	}
+	if in.Decision == models.DecisionApprove && d.Evidence != nil && d.Key != nil {
+		// Sealing waits for the archiver; serve's SealPending retries.
+		if _, err := d.Seal(ctx, id); err != nil && models.ErrorCodeOf(err) != models.EPRECONDITION {
+			d.Log.WarnContext(ctx, "seal after approval", "case_id", id, "err", err)
+		}
+	}
+	return apr, c, nil
+}
+
+// readEvidence returns an item's bytes: from the staging folder while it
+// waits for the archiver, else from the evidence store. The bytes are
+// checked against the recorded SHA-256.
+func (d *Desk) readEvidence(ctx context.Context, e *models.Evidence) ([]byte, error) {
+	var b []byte
+	var err error
+	if e.Staged != "" && e.ArchivedAt == nil {
+		b, err = os.ReadFile(e.Staged)
+	}
+	if b == nil {
+		if d.Evidence == nil {
+			return nil, models.Errorf(models.EUNAVAILABLE, "evidence %s is archived but no evidence store is configured", e.ID)
+		}
+		r, _, gerr := d.Evidence.Get(ctx, e.Key)
+		if gerr != nil {
+			return nil, fmt.Errorf("read evidence %s: %w (staged: %v)", e.ID, gerr, err)
+		}
+		defer r.Close()
+		if b, err = readAllCapped(r, 64<<20); err != nil {
+			return nil, fmt.Errorf("read evidence %s: %w", e.ID, err)
+		}
+	}
+	sum := sha256.Sum256(b)
+	if !hmac.Equal([]byte(fmt.Sprintf("%x", sum)), []byte(e.SHA256)) {
+		return nil, models.Errorf(models.ECONFLICT, "evidence %s does not match its recorded SHA-256", e.ID)
+	}
+	return b, nil
+}

@@ -1,0 +1,253 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"strings"
+
+	"remoteidv/models"
+)
+
+// Region is a rectangle on the letter: pixels for image letters, PDF points
+// on the first page for PDF letters.
+type Region struct {
+	X int `json:"x"`
+	Y int `json:"y"`
+	W int `json:"w"`
+	H int `json:"h"`
+}
+
+// Signature verdicts.
+const (
+	VerdictPass         = "pass"
+	VerdictFail         = "fail"
+	VerdictInconclusive = "inconclusive"
+)
+
+// SignatureInput is the clerk's side-by-side comparison.
+type SignatureInput struct {
+	Letter  models.LetterID
+	Region  Region
+	Verdict string
+	Reason  string
+}
+
+// viewer may look at a case's letter and specimen: its clerk or a
+// supervisor.
+func (d *Desk) viewCase(ctx context.Context, tx models.Tx, a Actor, id models.CaseID) (*models.Case, error) {
+	c, err := d.visibleCase(ctx, tx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if !(a.has(models.RoleSupervisor) || (a.has(models.RoleClerk) && c.ClerkID == a.StaffID)) {
+		return nil, models.Errorf(models.EFORBIDDEN, "only the case's clerk and supervisors view letters and specimens")
+	}
+	return c, nil
+}
+
+// Specimen returns the account's signature specimen for a side-by-side
+// view. Every view is audited.
+func (d *Desk) Specimen(ctx context.Context, a Actor, id models.CaseID) (*models.AccountImage, error) {
+	var out *models.AccountImage
+	err := d.Store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.viewCase(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		imgs, err := tx.AccountImages(ctx, c.AccountNo, models.ImageSignature)
+		if err != nil {
+			return err
+		}
+		if len(imgs) == 0 {
+			return models.Errorf(models.ENOTFOUND, "the account has no signature specimen on file")
+		}
+		out = imgs[len(imgs)-1]
+		return d.event(ctx, tx, a.Name, c.ID, "specimen.viewed", map[string]string{"image": fmt.Sprint(out.ID), "sha256": out.SHA256})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("specimen for %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// LetterContent returns a letter's bytes and type for viewing. Every view
+// is audited.
+func (d *Desk) LetterContent(ctx context.Context, a Actor, id models.CaseID, letter models.LetterID) ([]byte, string, error) {
+	var e *models.Evidence
+	err := d.Store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.viewCase(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		l, err := d.letter(ctx, tx, c.ID, letter)
+		if err != nil {
+			return err
+		}
+		if e, err = tx.EvidenceByID(ctx, l.Evidence); err != nil {
+			return err
+		}
+		return d.event(ctx, tx, a.Name, c.ID, "letter.viewed", map[string]string{"letter": string(letter), "sha256": e.SHA256})
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("letter %s: %w", letter, err)
+	}
+	b, err := d.readEvidence(ctx, e)
+	if err != nil {
+		return nil, "", err
+	}
+	return b, e.ContentType, nil
+}
+
+// RecordSignature records the clerk's verdict on the letter's signature
+// against the specimen: the region marked on the letter, pass, fail or
+// inconclusive, and a reason (required). The crop of the region (image
+// letters), a copy of the specimen and the verdict are evidence. The
+// latest signature check of a case is the one that counts.
+func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, in SignatureInput) (*models.Check, error) {
+	in.Reason = strings.TrimSpace(in.Reason)
+	if in.Reason == "" || len(in.Reason) > maxReason {
+		return nil, models.Errorf(models.EINVALID, "a reason of 1 to %d characters is required", maxReason)
+	}
+	result := map[string]string{VerdictPass: "PASS", VerdictFail: "FAIL", VerdictInconclusive: "INCONCLUSIVE"}[in.Verdict]
+	if result == "" {
+		return nil, models.Errorf(models.EINVALID, "verdict must be pass, fail or inconclusive")
+	}
+	r := in.Region
+	if r.X < 0 || r.Y < 0 || r.W <= 0 || r.H <= 0 || r.W > 20000 || r.H > 20000 {
+		return nil, models.Errorf(models.EINVALID, "region x, y must be >= 0 and w, h > 0")
+	}
+	if d.Stager == nil {
+		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
+	}
+	var l *models.Letter
+	var letterEv *models.Evidence
+	var specimen *models.AccountImage
+	err := d.Store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.clerkCase(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		if l, err = d.letter(ctx, tx, c.ID, in.Letter); err != nil {
+			return err
+		}
+		if letterEv, err = tx.EvidenceByID(ctx, l.Evidence); err != nil {
+			return err
+		}
+		imgs, err := tx.AccountImages(ctx, c.AccountNo, models.ImageSignature)
+		if err != nil {
+			return err
+		}
+		if len(imgs) == 0 {
+			return models.Errorf(models.EPRECONDITION, "the account has no signature specimen on file")
+		}
+		specimen = imgs[len(imgs)-1]
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signature check of %s: %w", id, err)
+	}
+	var stagedItems []*models.Evidence
+	stage := func(kind models.EvidenceKind, ct string, b []byte) (*models.Evidence, error) {
+		e, err := d.Stager.Stage(ctx, id, kind, ct, b, a.Name)
+		if err == nil {
+			stagedItems = append(stagedItems, e)
+		}
+		return e, err
+	}
+	discard := func() {
+		for _, e := range stagedItems {
+			if derr := d.Stager.Discard(e); derr != nil {
+				d.Log.ErrorContext(ctx, "discard staged signature evidence", "err", derr)
+			}
+		}
+	}
+	detail := map[string]any{"letter": l.ID, "letter_sha256": letterEv.SHA256, "region": r, "verdict": in.Verdict, "reason": in.Reason,
+		"specimen_sha256": specimen.SHA256, "operator": a.Name, "at": d.Now().UTC()}
+	var crop *models.Evidence
+	if l.ContentType != "application/pdf" {
+		if r.X+r.W > l.Width || r.Y+r.H > l.Height {
+			return nil, models.Errorf(models.EINVALID, "region %dx%d+%d+%d lies outside the %dx%d letter", r.W, r.H, r.X, r.Y, l.Width, l.Height)
+		}
+		b, err := d.readEvidence(ctx, letterEv)
+		if err != nil {
+			return nil, fmt.Errorf("signature check of %s: %w", id, err)
+		}
+		img, _, err := image.Decode(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("signature check of %s: decode letter: %w", id, err)
+		}
+		sub, ok := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		})
+		if !ok {
+			return nil, fmt.Errorf("signature check of %s: letter image cannot be cropped", id)
+		}
+		min := img.Bounds().Min
+		var out bytes.Buffer
+		if err := png.Encode(&out, sub.SubImage(image.Rect(min.X+r.X, min.Y+r.Y, min.X+r.X+r.W, min.Y+r.Y+r.H))); err != nil {
+			return nil, fmt.Errorf("signature check of %s: crop: %w", id, err)
+		}
+		if crop, err = stage(models.EvidenceSignature, "image/png", out.Bytes()); err != nil {
+			discard()
+			return nil, fmt.Errorf("signature check of %s: stage crop: %w", id, err)
+		}
+		detail["crop_sha256"] = crop.SHA256
+	}
+	spec, err := stage(models.EvidenceSpecimen, specimen.ContentType, specimen.Data)
+	if err != nil {
+		discard()
+		return nil, fmt.Errorf("signature check of %s: stage specimen: %w", id, err)
+	}
+	verdictJSON, err := json.Marshal(detail)
+	if err != nil {
+		discard()
+		return nil, err
+	}
+	verdictEv, err := stage(models.EvidenceCheck, "application/json", verdictJSON)
+	if err != nil {
+		discard()
+		return nil, fmt.Errorf("signature check of %s: stage verdict: %w", id, err)
+	}
+	cid, err := models.NewID(d.Rand, "chk")
+	if err != nil {
+		discard()
+		return nil, err
+	}
+	chk := &models.Check{ID: models.CheckID(cid), CaseID: id, Kind: models.CheckSignature, Result: result, Detail: verdictJSON, Actor: a.Name, CreatedAt: d.Now().UTC()}
+	kept := map[*models.Evidence]bool{}
+	err = d.Store.Transact(ctx, func(tx models.Tx) error {
+		if _, err := d.clerkCase(ctx, tx, a, id); err != nil {
+			return err
+		}
+		for _, e := range []*models.Evidence{crop, spec, verdictEv} {
+			if e == nil {
+				continue
+			}
+			cp := *e
+			if err := tx.AddEvidence(ctx, &cp); err != nil {
+				return err
+			}
+			kept[e] = cp.ID == e.ID
+		}
+		chk.Evidence = verdictEv.ID
+		if err := tx.CreateCheck(ctx, chk); err != nil {
+			return err
+		}
+		return d.event(ctx, tx, a.Name, id, "check.signature", map[string]string{"check": cid, "letter": string(l.ID), "verdict": in.Verdict,
+			"region": fmt.Sprintf("%d,%d,%d,%d", r.X, r.Y, r.W, r.H), "verdict_sha256": verdictEv.SHA256})
+	})
+	if err != nil {
+		discard()
+		return nil, fmt.Errorf("signature check of %s: %w", id, err)
+	}
+	for _, e := range stagedItems {
+		if !kept[e] { // the same bytes were already on file
+			_ = d.Stager.Discard(e)
+		}
+	}
+	return chk, nil
+}
