@@ -184,7 +184,7 @@ func (d *Desk) Decide(ctx context.Context, a Actor, id models.CaseID, in Decisio
 			return err
 		}
 		apr = &models.Approval{ID: aid, CaseID: c.ID, Supervisor: a.StaffID, Actor: a.Name, Decision: in.Decision, Reason: in.Reason,
-			Action: models.ApprovalAction{Purpose: c.Purpose, AccountNo: c.AccountNo, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo, Email: acct.Email},
+			Action:    models.ApprovalAction{Purpose: c.Purpose, AccountNo: c.AccountNo, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo, Email: acct.Email},
 			CreatedAt: d.Now().UTC()}
 		if in.Decision == models.DecisionReject {
 			c.Reason = in.Reason
