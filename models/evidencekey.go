@@ -45,3 +45,19 @@ func CheckEvidenceKey(key, sum string) error {
 	}
 	return Errorf(EINVALID, "bad evidence key %q", key)
 }
+
+// CheckEvidencePut validates the arguments of EvidenceStore.Put: a
+// lower-case hex SHA-256, a key that names it, and a size that is not
+// negative. Both stores call it, so they refuse exactly the same input.
+func CheckEvidencePut(key string, size int64, sum string) error {
+	if !ValidSHA256(sum) {
+		return Errorf(EINVALID, "bad sha256 %q", sum)
+	}
+	if err := CheckEvidenceKey(key, sum); err != nil {
+		return err
+	}
+	if size < 0 {
+		return Errorf(EINVALID, "negative size %d", size)
+	}
+	return nil
+}

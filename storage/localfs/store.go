@@ -136,14 +136,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, su
 }
 
 func (s *Store) put(ctx context.Context, key string, r io.Reader, size int64, sum, contentType string) (models.ObjectInfo, error) {
-	if !models.ValidSHA256(sum) {
-		return models.ObjectInfo{}, models.Errorf(models.EINVALID, "bad sha256 %q", sum)
-	}
-	if err := models.CheckEvidenceKey(key, sum); err != nil {
+	if err := models.CheckEvidencePut(key, size, sum); err != nil {
 		return models.ObjectInfo{}, err
-	}
-	if size < 0 {
-		return models.ObjectInfo{}, models.Errorf(models.EINVALID, "negative size %d", size)
 	}
 	if err := ctx.Err(); err != nil {
 		return models.ObjectInfo{}, models.Errorf(models.EUNAVAILABLE, "%v", err)
