@@ -49,6 +49,7 @@ type env struct {
 	ver   *verify.Service
 	logs  *syncBuffer
 	now   time.Time
+	pub   ed25519.PublicKey
 }
 
 const password = "correct horse battery staple"
@@ -71,7 +72,8 @@ func newEnv(t *testing.T) *env {
 	e.ver = &verify.Service{Store: db, Chain: chain, Now: now, Rand: rand.Reader, Log: log, Cfg: verify.Config{
 		PublicURL: "http://127.0.0.1:8080", BankName: "Demo Bank", BranchTZ: shanghai, RegistryTZ: shanghai,
 		RegistryOpen: 7*time.Hour + 30*time.Minute, RegistryClose: 19 * time.Hour, MaxLead: 90 * 24 * time.Hour, CallLength: 30 * time.Minute}}
-	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	e.pub, e.ver.Key = pub, priv
 	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub}, e.acc, e.ver, db, log)
 	if err != nil {
 		t.Fatal(err)
