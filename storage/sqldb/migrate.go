@@ -20,7 +20,8 @@ type Migration struct {
 }
 
 // LoadMigrations reads NNN_name.sql files from fsys in order. Numbers must
-// start at 1 and have no gaps.
+// be unique; gaps are allowed (features developed side by side reserve
+// numbers), but Migrate never applies a number below one already applied.
 func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
@@ -39,10 +40,13 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 		}
 		out = append(out, Migration{Version: v, Name: e.Name(), SQL: string(b)})
 	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("read migrations: none found")
+	}
 	slices.SortFunc(out, func(a, b Migration) int { return a.Version - b.Version })
 	for i, m := range out {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected number %03d", m.Name, i+1)
+		if m.Version < 1 || (i > 0 && m.Version == out[i-1].Version) {
+			return nil, fmt.Errorf("migration %s: numbers must be unique and start at 001", m.Name)
 		}
 	}
 	return out, nil
@@ -71,8 +75,8 @@ func (db *DB) Migrate(ctx context.Context, fsys fs.FS) (int, error) {
 	if err := db.db.QueryRowContext(ctx, `SELECT COALESCE(max(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
 		return applied, fmt.Errorf("migrate: read version: %w", err)
 	}
-	if newest > len(ms) {
-		return applied, fmt.Errorf("migrate: database schema version %d is newer than this binary's %d; upgrade idv", newest, len(ms))
+	if last := ms[len(ms)-1].Version; newest > last {
+		return applied, fmt.Errorf("migrate: database schema version %d is newer than this binary's %d; upgrade idv", newest, last)
 	}
 	return applied, nil
 }
@@ -102,6 +106,13 @@ func (db *DB) applyMigration(ctx context.Context, m Migration) (bool, error) {
 	}
 	if n > 0 {
 		return false, nil
+	}
+	var newest int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(max(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
+		return false, fmt.Errorf("migrate %s: %w", m.Name, err)
+	}
+	if newest > m.Version {
+		return false, fmt.Errorf("migrate %s: the database already has the newer migration %03d; a migration cannot be slotted in below it", m.Name, newest)
 	}
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, fmt.Errorf("migrate %s: %w", m.Name, err)
