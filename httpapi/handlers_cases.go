@@ -239,6 +239,10 @@ var joinPage = template.Must(template.New("join").Parse(`<!doctype html>
 // join is the customer's landing on the invite link. The token is checked
 // but not spent here; the call page (video sessions) exchanges it.
 func (s *Server) join(c *gin.Context) {
+	if s.call.calls != nil {
+		s.exchangeInvite(c) // video sessions: spend the token for a cookie
+		return
+	}
 	ip := c.ClientIP()
 	data := struct {
 		Bank, Customer, Branch string

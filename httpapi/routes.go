@@ -73,5 +73,14 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence", Roles: evidenceReader, Summary: "Download one archived item, re-hashed while streamed (audited read; X-Content-SHA256 header)", Tag: "evidence", handler: s.downloadEvidence},
 		{Method: "GET", Path: "/api/cases/:id/bundle", Roles: evidenceReader, Summary: "Evidence bundle of a sealed case (zip: manifest, signature, public key, audit chain excerpt, artifacts); check it with idv evidence verify (audited read)", Tag: "evidence", handler: s.downloadBundle},
 		{Method: "POST", Path: "/api/cases/:id/evidence/:evidence/legal-hold", Roles: admin, Summary: "Set or clear a legal hold on one item (needs a step-up within 5 minutes; audited)", Tag: "evidence", Body: "LegalHold", handler: s.setLegalHold},
+
+		// video sessions (issue 5)
+		{Method: "GET", Path: "/call", Public: true, Summary: "Customer's call page (customer cookie): the recording and biometric consent until accepted, then the call; one 410 page otherwise", Tag: "customer", handler: s.callPage},
+		{Method: "POST", Path: "/call/consent", Public: true, Summary: "Customer accepts the versioned consent text (form: version, locale); stored with its SHA-256, locale and time", Tag: "customer", MaxBody: 4 << 10, handler: s.consent},
+		{Method: "GET", Path: "/call/ws", Public: true, Summary: "Customer's signaling WebSocket (customer cookie, consent required); protocol in the README", Tag: "customer", handler: s.customerSocket},
+		{Method: "GET", Path: "/static/call.js", Public: true, Summary: "Script of the customer's call page", Tag: "customer", handler: s.static()},
+		{Method: "GET", Path: "/static/call.css", Public: true, Summary: "Styles of the customer's call page", Tag: "customer", handler: s.static()},
+		{Method: "GET", Path: "/api/cases/:id/call/ws", Roles: clerkSup, Summary: "Staff signaling WebSocket: the case's clerk runs the call (capture, challenge, bye), a supervisor observes receive-only", Tag: "calls", handler: s.staffSocket},
+		{Method: "GET", Path: "/api/cases/:id/calls", Roles: caseReader, Summary: "The case's calls: start, end, reason, recording state and the recorded segments with their SHA-256", Tag: "calls", handler: s.listCalls},
 	}
 }

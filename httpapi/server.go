@@ -42,6 +42,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	limiter *limiter
+	call    callState // video sessions (handlers_call.go)
 	engine  *gin.Engine
 	routes  []route
 }

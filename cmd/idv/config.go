@@ -50,6 +50,10 @@ type Config struct {
 	S3AllowUnlocked    bool
 	S3SSE              string
 	SealInterval       time.Duration
+	ICEServers         string
+	ICEUsername        string
+	ICECredential      string
+	CallMaxDuration    time.Duration
 }
 
 // setting is one row of the configuration table: the flag, its variable,
@@ -87,6 +91,7 @@ func defaultConfig() Config {
 		S3RetentionDays:    5 * 365,
 		S3SSE:              "none",
 		SealInterval:       10 * time.Second,
+		CallMaxDuration:    time.Hour,
 	}
 }
 
@@ -128,6 +133,10 @@ func (c *Config) settings() []setting {
 		{"s3-allow-unlocked", "IDV_S3_ALLOW_UNLOCKED", "development only: accept a bucket without Object Lock or in GOVERNANCE mode", (*boolValue)(&c.S3AllowUnlocked)},
 		{"s3-sse", "IDV_S3_SSE", "server-side encryption: none or sse-s3 (MinIO needs a KMS)", (*strValue)(&c.S3SSE)},
 		{"seal-interval", "IDV_SEAL_INTERVAL", "how often approved cases whose evidence is all archived are sealed", (*durValue)(&c.SealInterval)},
+		{"ice-servers", "IDV_ICE_SERVERS", "comma-separated STUN/TURN URLs given to call participants (stun:host:3478,turn:host:3478?transport=udp)", (*strValue)(&c.ICEServers)},
+		{"ice-username", "IDV_ICE_USERNAME", "username for the TURN servers in ice-servers", (*strValue)(&c.ICEUsername)},
+		{"ice-credential", "IDV_ICE_CREDENTIAL", "credential for the TURN servers in ice-servers (never printed)", (*secretValue)(&c.ICECredential)},
+		{"call-max-duration", "IDV_CALL_MAX_DURATION", "a video call is ended after this long", (*durValue)(&c.CallMaxDuration)},
 	}
 }
 
@@ -235,6 +244,14 @@ func (c *Config) validate() error {
 	}
 	if c.S3SSE != "none" && c.S3SSE != "sse-s3" {
 		bad("IDV_S3_SSE", "%q is not none or sse-s3", c.S3SSE)
+	}
+	if c.CallMaxDuration < time.Minute || c.CallMaxDuration > 4*time.Hour {
+		bad("IDV_CALL_MAX_DURATION", "%v must be from 1m to 4h", c.CallMaxDuration)
+	}
+	for _, u := range c.iceURLs() {
+		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			bad("IDV_ICE_SERVERS", "%q is not a stun:, turn: or turns: URL", u)
+		}
 	}
 	if c.SealInterval < time.Second || c.SealInterval > time.Hour {
 		bad("IDV_SEAL_INTERVAL", "%v must be from 1s to 1h", c.SealInterval)

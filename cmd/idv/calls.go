@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"remoteidv/httpapi"
+	"remoteidv/models"
+	"remoteidv/signaling"
+	"remoteidv/storage/archiver"
+	"remoteidv/verify"
+	"remoteidv/verify/face"
+)
+
+// iceURLs splits the ice-servers setting.
+func (c Config) iceURLs() []string {
+	var out []string
+	for _, u := range strings.Split(c.ICEServers, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// enableCalls starts the signaling hub and mounts the customer's call pages
+// and the signaling sockets; the caller closes the hub at shutdown.
+func (a *app) enableCalls(cfg Config, eng *face.Engine, srv *httpapi.Server, log *slog.Logger) (*signaling.Hub, error) {
+	st, ok := a.verify.Stager.(*archiver.Stager)
+	if !ok {
+		return nil, fmt.Errorf("calls: evidence staging is not configured")
+	}
+	calls := &verify.Calls{Service: a.verify, SessionTTL: cfg.CallMaxDuration,
+		Stream: func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType, actor string, r io.Reader) (*models.Evidence, error) {
+			return st.StageReader(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: contentType, Actor: actor}, r)
+		}}
+	if eng != nil {
+		calls.Liveness = eng
+	}
+	var ice []signaling.ICEServer
+	if urls := cfg.iceURLs(); len(urls) > 0 {
+		ice = []signaling.ICEServer{{URLs: urls, Username: cfg.ICEUsername, Credential: cfg.ICECredential}}
+	}
+	host := strings.Split(cfg.Listen, ":")[0]
+	hub, err := signaling.New(signaling.Config{ICEServers: ice, MaxDuration: cfg.CallMaxDuration,
+		RecordDir: filepath.Join(cfg.DataDir, "recording"), Loopback: host == "127.0.0.1" || host == "localhost"}, calls, log.With("component", "signaling"))
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.EnableCalls(hub, calls); err != nil {
+		hub.Close()
+		return nil, err
+	}
+	return hub, nil
+}

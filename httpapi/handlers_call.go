@@ -1,0 +1,251 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"remoteidv/models"
+	"remoteidv/signaling"
+	"remoteidv/verify"
+	"remoteidv/web"
+)
+
+// callState is what the video-session handlers need; nil parts mean video
+// calls are not enabled on this server.
+type callState struct {
+	hub   *signaling.Hub
+	calls *verify.Calls
+	pages *web.Pages
+}
+
+// EnableCalls turns on the customer's call pages and the signaling sockets.
+func (s *Server) EnableCalls(hub *signaling.Hub, calls *verify.Calls) error {
+	pages, err := web.Load()
+	if err != nil {
+		return err
+	}
+	s.call = callState{hub: hub, calls: calls, pages: pages}
+	return nil
+}
+
+func (s *Server) customerCookie() string {
+	if s.cfg.TLS {
+		return "__Host-idv_customer"
+	}
+	return "idv_customer"
+}
+
+// exchangeInvite spends the invite token of the link for a customer
+// session cookie and redirects to the token-free call page (303), so the
+// token leaves the address bar, history and Referer.
+func (s *Server) exchangeInvite(c *gin.Context) {
+	ip := c.ClientIP()
+	if s.limiter.Blocked("token:" + ip) {
+		s.gonePage(c, http.StatusTooManyRequests)
+		return
+	}
+	sess, secret, err := s.call.calls.StartCustomerSession(c.Request.Context(), c.Param("token"))
+	if err != nil {
+		s.limiter.Fail("token:" + ip)
+		s.log.WarnContext(c.Request.Context(), "invalid invite link", "security", true, "remote", ip, "err", models.ErrorMessageOf(err))
+		s.gonePage(c, http.StatusGone)
+		return
+	}
+	maxAge := int(time.Until(sess.ExpiresAt).Seconds())
+	if maxAge < 60 {
+		maxAge = 60
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: s.customerCookie(), Value: secret, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: s.cfg.TLS, SameSite: http.SameSiteStrictMode})
+	c.Redirect(http.StatusSeeOther, "/call")
+}
+
+func (s *Server) gonePage(c *gin.Context, status int) {
+	c.Status(status)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	if s.call.pages == nil {
+		return
+	}
+	if err := s.call.pages.Render(c.Writer, "gone.html", struct{ Bank string }{s.cfg.BankName}); err != nil {
+		s.log.ErrorContext(c.Request.Context(), "render page", "err", err)
+	}
+}
+
+// customer authenticates the customer's cookie; on failure it has
+// answered with the one 410 page (or 429 past the failure limit).
+func (s *Server) customer(c *gin.Context) (*models.CustomerSession, *models.Case, bool) {
+	ip := c.ClientIP()
+	if s.call.calls == nil {
+		s.gonePage(c, http.StatusGone)
+		return nil, nil, false
+	}
+	if s.limiter.Blocked("token:" + ip) {
+		s.gonePage(c, http.StatusTooManyRequests)
+		return nil, nil, false
+	}
+	secret, _ := c.Cookie(s.customerCookie())
+	sess, cs, err := s.call.calls.CustomerSession(c.Request.Context(), secret)
+	if err != nil {
+		if models.ErrorCodeOf(err) == models.EGONE {
+			s.limiter.Fail("token:" + ip)
+			s.gonePage(c, http.StatusGone)
+		} else {
+			s.fail(c, err)
+		}
+		return nil, nil, false
+	}
+	return sess, cs, true
+}
+
+// callPage is the customer's page: the consent text until it is accepted,
+// then the call.
+func (s *Server) callPage(c *gin.Context) {
+	sess, cs, ok := s.customer(c)
+	if !ok {
+		return
+	}
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	bank := s.cfg.BankName
+	var err error
+	if sess.ConsentAt == nil {
+		locale := "en"
+		if strings.HasPrefix(c.GetHeader("Accept-Language"), "zh") {
+			locale = "zh-CN"
+		}
+		ct := verify.ConsentText(locale)
+		v := s.verify.ViewSlot(cs.SlotAt, cs.CustomerTZ)
+		err = s.call.pages.Render(c.Writer, "consent.html", struct{ Bank, Customer, Version, Locale, Text string }{bank, v.Customer, ct.Version, ct.Locale, ct.Text})
+	} else {
+		err = s.call.pages.Render(c.Writer, "call.html", struct{ Bank string }{bank})
+	}
+	if err != nil {
+		s.log.ErrorContext(c.Request.Context(), "render page", "err", err)
+	}
+}
+
+// sameOrigin refuses cross-site form posts: with a SameSite=Strict cookie
+// this is belt and braces.
+func sameOrigin(c *gin.Context) bool {
+	o := c.GetHeader("Origin")
+	if o == "" || o == "null" {
+		return o == ""
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == c.Request.Host
+}
+
+// consent records the customer's acceptance of the consent text.
+func (s *Server) consent(c *gin.Context) {
+	sess, _, ok := s.customer(c)
+	if !ok {
+		return
+	}
+	if !sameOrigin(c) {
+		s.fail(c, models.Errorf(models.EFORBIDDEN, "cross-site request refused"))
+		return
+	}
+	if err := s.call.calls.RecordConsent(c.Request.Context(), sess, c.PostForm("version"), c.PostForm("locale")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/call")
+}
+
+// customerSocket is the customer's signaling WebSocket.
+func (s *Server) customerSocket(c *gin.Context) {
+	sess, cs, ok := s.customer(c)
+	if !ok {
+		return
+	}
+	if sess.ConsentAt == nil {
+		s.fail(c, models.Errorf(models.EPRECONDITION, "accept the recording and biometric consent first"))
+		return
+	}
+	s.call.hub.Serve(c.Writer, c.Request, signaling.Participant{Role: signaling.RoleCustomer, CaseID: cs.ID,
+		Actor: verify.CustomerActor(sess.ID), Customer: sess.ID})
+}
+
+// staffSocket is the clerk's (runs the call) or a supervisor's (observes,
+// receive-only) signaling WebSocket for a case.
+func (s *Server) staffSocket(c *gin.Context) {
+	if s.call.hub == nil {
+		s.fail(c, models.Errorf(models.ENOTFOUND, "video calls are not enabled on this server"))
+		return
+	}
+	a := actor(c)
+	cs, err := s.verify.Case(c.Request.Context(), a, models.CaseID(c.Param("id")))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	role := signaling.RoleObserver
+	if cs.ClerkID == a.StaffID {
+		role = signaling.RoleClerk
+	} else if !principal(c).Staff.Has(models.RoleSupervisor) {
+		s.fail(c, models.Errorf(models.ENOTFOUND, "case %s not found", cs.ID))
+		return
+	}
+	if cs.State != models.StateScheduled && cs.State != models.StateInSession {
+		s.fail(c, models.Errorf(models.ECONFLICT, "case is %s: no call", cs.State))
+		return
+	}
+	s.call.hub.Serve(c.Writer, c.Request, signaling.Participant{Role: role, CaseID: cs.ID, Actor: a.Name})
+}
+
+type segmentView struct {
+	Seq         int       `json:"seq"`
+	Participant string    `json:"participant"`
+	Track       string    `json:"track"`
+	Evidence    string    `json:"evidence_id"`
+	SHA256      string    `json:"sha256"`
+	Size        int64     `json:"size"`
+	StartedAt   time.Time `json:"started_at"`
+	EndedAt     time.Time `json:"ended_at"`
+}
+
+type callView struct {
+	ID        string        `json:"id"`
+	StartedAt time.Time     `json:"started_at"`
+	EndedAt   *time.Time    `json:"ended_at,omitempty"`
+	EndReason string        `json:"end_reason,omitempty"`
+	Recording string        `json:"recording"`
+	Segments  []segmentView `json:"segments"`
+}
+
+// listCalls shows a case's calls with their recorded segments.
+func (s *Server) listCalls(c *gin.Context) {
+	ctx := c.Request.Context()
+	cs, err := s.verify.Case(ctx, actor(c), models.CaseID(c.Param("id")))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var calls []*models.Call
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, cs.ID); return }); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]callView, 0, len(calls))
+	for _, k := range calls {
+		v := callView{ID: string(k.ID), StartedAt: k.StartedAt, EndedAt: k.EndedAt, EndReason: k.EndReason, Recording: string(k.Recording), Segments: []segmentView{}}
+		for _, sg := range k.Segments {
+			v.Segments = append(v.Segments, segmentView{Seq: sg.Seq, Participant: sg.Participant, Track: sg.Track, Evidence: string(sg.Evidence),
+				SHA256: sg.SHA256, Size: sg.Size, StartedAt: sg.StartedAt, EndedAt: sg.EndedAt})
+		}
+		out = append(out, v)
+	}
+	c.JSON(http.StatusOK, gin.H{"case_id": cs.ID, "calls": out})
+}
+
+// static serves the embedded scripts and styles.
+func (s *Server) static() gin.HandlerFunc {
+	h := http.StripPrefix("/static/", http.FileServer(http.FS(web.Static())))
+	return func(c *gin.Context) {
+		c.Header("Cache-Control", "no-cache")
+		h.ServeHTTP(c.Writer, c.Request)
+	}
+}
