@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -82,11 +83,14 @@ type Message struct {
 	Millis    int64           `json:"ms,omitempty"`
 }
 
+// ErrTooLarge marks a message or SDP over its cap.
+var ErrTooLarge = errors.New("too large")
+
 // ParseMessage decodes and validates a client's message: version, a known
 // client type, the SDP cap. It never panics on any input.
 func ParseMessage(b []byte) (*Message, error) {
 	if len(b) > maxMessageBytes {
-		return nil, fmt.Errorf("message of %d bytes exceeds %d", len(b), maxMessageBytes)
+		return nil, fmt.Errorf("message of %d bytes exceeds %d: %w", len(b), maxMessageBytes, ErrTooLarge)
 	}
 	var m Message
 	dec := json.NewDecoder(strings.NewReader(string(b)))
@@ -107,7 +111,7 @@ func ParseMessage(b []byte) (*Message, error) {
 			return nil, fmt.Errorf("answer without sdp")
 		}
 		if len(m.SDP) > MaxSDPBytes {
-			return nil, fmt.Errorf("sdp of %d bytes exceeds %d", len(m.SDP), MaxSDPBytes)
+			return nil, fmt.Errorf("sdp of %d bytes exceeds %d: %w", len(m.SDP), MaxSDPBytes, ErrTooLarge)
 		}
 	case TypeCandidate:
 		if m.Candidate == nil || len(m.Candidate.Candidate) > 1024 {

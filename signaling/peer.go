@@ -36,6 +36,10 @@ type peer struct {
 	videoSSRC atomic.Uint32 // the participant's video, for PLIs
 	pc        atomic.Pointer[webrtc.PeerConnection]
 
+	cmu       sync.Mutex // guards offerSent and early
+	offerSent bool
+	early     []Message // our candidates gathered before the offer went out
+
 	mu      sync.Mutex
 	closing bool
 	wg      sync.WaitGroup
@@ -133,6 +137,9 @@ func (pe *peer) run() string {
 			return pe.fail("rate_limited", "more than 20 messages per second")
 		}
 		m, err := ParseMessage(b)
+		if errors.Is(err, ErrTooLarge) {
+			return pe.fail("too_large", err.Error())
+		}
 		if err != nil {
 			return pe.fail("invalid", err.Error())
 		}
@@ -255,7 +262,14 @@ func (pe *peer) start() error {
 			return
 		}
 		init := c.ToJSON()
-		pe.send(Message{Type: TypeCandidate, Candidate: &Candidate{Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex}})
+		m := Message{Type: TypeCandidate, Candidate: &Candidate{Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex}}
+		pe.cmu.Lock()
+		defer pe.cmu.Unlock()
+		if !pe.offerSent {
+			pe.early = append(pe.early, m)
+			return
+		}
+		pe.send(m)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateFailed {
@@ -277,7 +291,13 @@ func (pe *peer) start() error {
 		return err
 	}
 	pe.send(Message{Type: TypeJoin, Role: string(pe.p.Role), Call: string(pe.rm.call), ICE: h.cfg.ICEServers})
+	pe.cmu.Lock()
+	defer pe.cmu.Unlock()
 	pe.send(Message{Type: TypeOffer, SDP: pc.LocalDescription().SDP})
+	for _, m := range pe.early {
+		pe.send(m)
+	}
+	pe.offerSent, pe.early = true, nil
 	return nil
 }
 

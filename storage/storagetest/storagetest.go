@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"Evidence", testEvidence},
 		{"Checks", testChecks},
+		{"Calls", testCalls},
 		{"Rollback", testRollback},
 		{"Constraints", testConstraints},
 	}

@@ -1,0 +1,102 @@
+package signaling_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"remoteidv/internal/testenv"
+	"remoteidv/models"
+	"remoteidv/signaling"
+)
+
+// TestCall holds two calls at once through one hub: the customer of each
+// sends John Salley's face; the first case is his account, the second John
+// Savage's. Media flows both ways, the observer receives the customer, the
+// captures identify the right account and reject the wrong one, and the
+// recordings land as evidence with the hashes computed while writing.
+func TestCall(t *testing.T) {
+	f := newFixture(t, signaling.Config{})
+	customerMedia := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 320), ogg: testenv.OpusTone(t, 2)}
+	clerkMedia := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Schneider", 0), 2, 160), ogg: customerMedia.ogg}
+
+	tests := []struct {
+		account int
+		want    string
+	}{
+		{0, "MATCH"},
+		{1, "NO_MATCH"},
+	}
+	type call struct {
+		id                       models.CaseID
+		customer, clerk, observe *testPeer
+	}
+	calls := make([]call, len(tests))
+	for i, tt := range tests {
+		id, cu, cl, ob := f.newCall(tt.account)
+		calls[i] = call{id: id, customer: dial(t, cu, nil, customerMedia), clerk: dial(t, cl, nil, clerkMedia), observe: dial(t, ob, nil, source{})}
+	}
+	for i, tt := range tests {
+		c := calls[i]
+		waitCount(t, "clerk video packets", c.clerk.videoIn.Load, 30, 20*time.Second)
+		waitCount(t, "clerk audio packets", c.clerk.audioIn.Load, 30, 10*time.Second)
+		waitCount(t, "customer video packets", c.customer.videoIn.Load, 30, 10*time.Second)
+		waitCount(t, "customer audio packets", c.customer.audioIn.Load, 30, 10*time.Second)
+		waitCount(t, "observer video packets", c.observe.videoIn.Load, 30, 10*time.Second)
+
+		c.clerk.send(signaling.Message{Type: signaling.TypeCapture})
+		res, ok := c.clerk.waitFor(signaling.TypeResult, 30*time.Second)
+		if !ok {
+			t.Fatalf("account %d: no capture result", tt.account)
+		}
+		if res.Kind != string(models.CheckFaceMatch) || res.Result != tt.want {
+			t.Errorf("capture on account %d = %s %s (%s), want face_match %s", tt.account, res.Kind, res.Result, res.Detail, tt.want)
+		}
+		// The customer may not ask for captures: only that socket closes.
+		if i == 1 {
+			c.observe.send(signaling.Message{Type: signaling.TypeCapture})
+			if m, ok := c.observe.waitFor(signaling.TypeError, 5*time.Second); !ok || m.Code != "forbidden" {
+				t.Errorf("observer capture: %+v, want error forbidden", m)
+			}
+		}
+	}
+	for _, c := range calls {
+		c.observe.close("")
+		c.customer.close("done")
+		c.clerk.close("verified")
+	}
+	for i, c := range calls {
+		got := f.waitEnded(c.id, 30*time.Second)
+		if len(got) != 1 {
+			t.Fatalf("case %d: %d calls, want 1", i, len(got))
+		}
+		k := got[0]
+		if k.Recording != models.RecordingComplete || len(k.Segments) != 4 {
+			t.Fatalf("case %d: recording %s with %d segments, want complete with 4: %+v", i, k.Recording, len(k.Segments), k.Segments)
+		}
+		var evs []*models.Evidence
+		if err := f.store.Transact(context.Background(), func(tx models.Tx) (err error) { evs, err = tx.EvidenceByCase(context.Background(), c.id); return }); err != nil {
+			t.Fatal(err)
+		}
+		byID := map[models.EvidenceID]*models.Evidence{}
+		for _, e := range evs {
+			byID[e.ID] = e
+		}
+		for _, s := range k.Segments {
+			e := byID[s.Evidence]
+			if e == nil || e.Kind != models.EvidenceRecording || e.SHA256 != s.SHA256 || s.Size < 1000 {
+				t.Fatalf("segment %+v: evidence %+v", s, e)
+			}
+			if got := sha256File(t, e.Staged); got != s.SHA256 {
+				t.Errorf("segment %s/%s: file hash %s, recorded %s", s.Participant, s.Track, got, s.SHA256)
+			}
+		}
+		ok, err := f.calls.RecordingComplete(context.Background(), c.id)
+		if err != nil || !ok {
+			t.Errorf("RecordingComplete(%s) = %v, %v, want true", c.id, ok, err)
+		}
+	}
+	if n := f.hub.Rooms(); n != 0 {
+		t.Errorf("Rooms() = %d after every call ended, want 0", n)
+	}
+}
