@@ -149,10 +149,9 @@ func newFixture(t testing.TB, cfg signaling.Config) *fixture {
 	return f
 }
 
-// newCall opens a case for account i (0 John Salley, 1 John Savage), spends
-// its invite with consent, and returns the case and the socket paths of
-// customer, clerk and observer.
-func (f *fixture) newCall(i int) (models.CaseID, string, string, string) {
+// openCase opens a case for account i (0 John Salley, 1 John Savage) and
+// returns it with its invite token; the clock is then in the invite's window.
+func (f *fixture) openCase(i int) (models.CaseID, string) {
 	f.t.Helper()
 	ctx := context.Background()
 	f.mu.Lock()
@@ -170,7 +169,18 @@ func (f *fixture) newCall(i int) (models.CaseID, string, string, string) {
 	f.mu.Lock()
 	f.now = time.Date(2026, 12, 1, 13, 55, 0, 0, time.UTC)
 	f.mu.Unlock()
-	tok := inv.Link[strings.LastIndex(inv.Link, "/")+1:]
+	f.mu.Lock()
+	f.parts["/ws/"+string(c.ID)+"/clerk"] = signaling.Participant{Role: signaling.RoleClerk, CaseID: c.ID, Actor: f.clerk.Name}
+	f.mu.Unlock()
+	return c.ID, inv.Link[strings.LastIndex(inv.Link, "/")+1:]
+}
+
+// newCall opens a case for account i, spends its invite with consent, and
+// returns the case and the socket paths of customer, clerk and observer.
+func (f *fixture) newCall(i int) (models.CaseID, string, string, string) {
+	f.t.Helper()
+	ctx := context.Background()
+	id, tok := f.openCase(i)
 	sess, _, err := f.calls.StartCustomerSession(ctx, tok)
 	if err != nil {
 		f.t.Fatal(err)
@@ -178,13 +188,12 @@ func (f *fixture) newCall(i int) (models.CaseID, string, string, string) {
 	if err := f.calls.RecordConsent(ctx, sess, verify.ConsentText("en").Version, "en"); err != nil {
 		f.t.Fatal(err)
 	}
-	base := "/ws/" + string(c.ID)
+	base := "/ws/" + string(id)
 	f.mu.Lock()
-	f.parts[base+"/customer"] = signaling.Participant{Role: signaling.RoleCustomer, CaseID: c.ID, Actor: verify.CustomerActor(sess.ID), Customer: sess.ID}
-	f.parts[base+"/clerk"] = signaling.Participant{Role: signaling.RoleClerk, CaseID: c.ID, Actor: f.clerk.Name}
-	f.parts[base+"/observer"] = signaling.Participant{Role: signaling.RoleObserver, CaseID: c.ID, Actor: "staff:stf_sup"}
+	f.parts[base+"/customer"] = signaling.Participant{Role: signaling.RoleCustomer, CaseID: id, Actor: verify.CustomerActor(sess.ID), Customer: sess.ID}
+	f.parts[base+"/observer"] = signaling.Participant{Role: signaling.RoleObserver, CaseID: id, Actor: "staff:stf_sup"}
 	f.mu.Unlock()
-	return c.ID, wsURL(f.srv.URL, base+"/customer"), wsURL(f.srv.URL, base+"/clerk"), wsURL(f.srv.URL, base+"/observer")
+	return id, wsURL(f.srv.URL, base+"/customer"), wsURL(f.srv.URL, base+"/clerk"), wsURL(f.srv.URL, base+"/observer")
 }
 
 func (f *fixture) calls_(id models.CaseID) []*models.Call {
