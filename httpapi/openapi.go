@@ -23,6 +23,8 @@ func obj(props map[string]any, required ...string) map[string]any {
 
 var str = map[string]any{"type": "string"}
 
+var integer = map[string]any{"type": "integer"}
+
 // requestSchemas are the bodies named in the route table.
 var requestSchemas = map[string]any{
 	"Login":  obj(map[string]any{"username": str, "password": str}, "username", "password"),
@@ -45,7 +47,15 @@ var requestSchemas = map[string]any{
 		"username", "password", "roles"),
 	"Confirm":   obj(map[string]any{"confirmed": map[string]any{"type": "boolean"}, "note": str}, "confirmed"),
 	"LegalHold": obj(map[string]any{"on": map[string]any{"type": "boolean"}, "reason": str}, "on", "reason"),
-	"NewToken":  obj(map[string]any{"username": str, "name": str}, "username", "name"),
+	"Letter":    map[string]any{"type": "string", "format": "binary", "description": "the letter file: image/jpeg, image/png or application/pdf"},
+	"LetterScope": obj(map[string]any{"account_no": str, "service": map[string]any{"type": "string", "enum": []string{"transaction_statement"}},
+		"period_from": map[string]any{"type": "string", "format": "date"}, "period_to": map[string]any{"type": "string", "format": "date"},
+		"registered_email": map[string]any{"type": "boolean"}}, "account_no", "service", "period_from", "period_to", "registered_email"),
+	"SignatureCheck": obj(map[string]any{"letter_id": str, "region": obj(map[string]any{"x": integer, "y": integer, "w": integer, "h": integer}, "x", "y", "w", "h"),
+		"verdict": map[string]any{"type": "string", "enum": []string{"pass", "fail", "inconclusive"}}, "reason": str}, "letter_id", "region", "verdict", "reason"),
+	"Decision": obj(map[string]any{"decision": map[string]any{"type": "string", "enum": []string{"approve", "reject"}}, "reason": str}, "decision", "reason"),
+	"Code":     obj(map[string]any{"code": map[string]any{"type": "string", "pattern": "^[0-9]{6}$"}}, "code"),
+	"NewToken": obj(map[string]any{"username": str, "name": str}, "username", "name"),
 	"Error": obj(map[string]any{"error": obj(map[string]any{
 		"code": str, "message": str, "request_id": str,
 		"details": map[string]any{"type": "array", "items": str},

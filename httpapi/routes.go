@@ -82,5 +82,22 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/static/call.css", Public: true, Summary: "Styles of the customer's call page", Tag: "customer", handler: s.static()},
 		{Method: "GET", Path: "/api/cases/:id/call/ws", Roles: clerkSup, Summary: "Staff signaling WebSocket: the case's clerk runs the call (capture, challenge, bye), a supervisor observes receive-only", Tag: "calls", handler: s.staffSocket},
 		{Method: "GET", Path: "/api/cases/:id/calls", Roles: caseReader, Summary: "The case's calls: start, end, reason, recording state and the recorded segments with their SHA-256", Tag: "calls", handler: s.listCalls},
+
+		// checks, approval and statements (issue 6)
+		{Method: "POST", Path: "/api/cases/:id/letters", Roles: clerk, Summary: "Upload the signed authorization letter (body image/jpeg, image/png or application/pdf, at most 10 MiB; type sniffed, pixel-capped, PDFs checked well-formed, polyglots refused)", Tag: "review", Body: "Letter", MaxBody: maxLetterBody, handler: s.uploadLetter},
+		{Method: "GET", Path: "/api/cases/:id/letters", Roles: caseReader, Summary: "The case's letters and their recorded scope", Tag: "review", handler: s.listLetters},
+		{Method: "GET", Path: "/api/cases/:id/letters/:letter/content", Roles: clerkSup, Summary: "The letter itself, for the side-by-side signature comparison (audited view)", Tag: "review", handler: s.letterContent},
+		{Method: "POST", Path: "/api/cases/:id/letters/:letter/scope", Roles: clerk, Summary: "Record what the letter authorizes; it must match the case's account, service and period and ask for delivery to the registered email", Tag: "review", Body: "LetterScope", handler: s.letterScope},
+		{Method: "GET", Path: "/api/cases/:id/specimen", Roles: clerkSup, Summary: "The account's signature specimen image (staff only; audited view)", Tag: "review", handler: s.specimen},
+		{Method: "POST", Path: "/api/cases/:id/signature-check", Roles: clerk, Summary: "Record the signature verdict (pass, fail, inconclusive) with the region on the letter and a reason; crop, specimen copy and verdict become evidence", Tag: "review", Body: "SignatureCheck", handler: s.signatureCheck},
+		{Method: "POST", Path: "/api/cases/:id/registry-check", Roles: clerk, Summary: "Ask the national ID registry (ID number and name) and match its photo against the latest live capture; timeouts and errors are recorded as UNAVAILABLE, never a pass", Tag: "review", handler: s.registryCheck},
+		{Method: "GET", Path: "/api/cases/:id/requirements", Roles: caseReader, Summary: "What the case still lacks before submission, and the registry's service hours", Tag: "review", handler: s.requirements},
+		{Method: "POST", Path: "/api/cases/:id/submit", Roles: clerk, Summary: "Submit for review; 422 lists every missing requirement", Tag: "review", handler: s.submit},
+		{Method: "POST", Path: "/api/cases/:id/decision", Roles: supervisor, Summary: "Approve or reject with a reason (not the case's clerk; step-up within 5 minutes; Idempotency-Key header required)", Tag: "review", Body: "Decision", handler: s.decide},
+		{Method: "POST", Path: "/api/cases/:id/release", Roles: clerkSup, Summary: "Release the statement of a sealed case: PDF stored as evidence and mailed to the registered address only (Idempotency-Key header required)", Tag: "review", handler: s.release},
+		{Method: "GET", Path: "/api/cases/:id/statement", Roles: clerkSup, Summary: "Download the released statement PDF for printing (audited)", Tag: "review", handler: s.statementPDF},
+		{Method: "POST", Path: "/call/code", Public: true, Summary: "Customer (call page cookie): email a 6-digit code to the registered address (1 a minute, 5 an hour)", Tag: "customer", MaxBody: 1 << 10, handler: s.customerRequestCode},
+		{Method: "POST", Path: "/call/code/verify", Public: true, Summary: "Customer (call page cookie): check the code; 10 minutes, single use, 5 wrong tries lock the invite", Tag: "customer", Body: "Code", MaxBody: 1 << 10, handler: s.customerVerifyCode},
+		{Method: "POST", Path: "/call/letter", Public: true, Summary: "Customer (call page cookie): upload the signed authorization letter (same checks as the clerk's upload)", Tag: "customer", Body: "Letter", MaxBody: maxLetterBody, handler: s.customerUploadLetter},
 	}
 }

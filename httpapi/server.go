@@ -42,7 +42,8 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	limiter *limiter
-	call    callState // video sessions (handlers_call.go)
+	call    callState    // video sessions (handlers_call.go)
+	desk    *verify.Desk // review and release (handlers_review.go); nil: not enabled
 	engine  *gin.Engine
 	routes  []route
 }

@@ -24,6 +24,7 @@ import (
 	"remoteidv/audit"
 	"remoteidv/httpapi"
 	"remoteidv/models"
+	"remoteidv/storage/archiver"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
 )
@@ -78,6 +79,13 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stager, err := archiver.NewStager(filepath.Join(t.TempDir(), "staging"), now, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	review := *e.ver
+	review.Stager = stager
+	e.srv.EnableReview(&verify.Desk{Service: &review, MailFrom: "noreply@bank.example"})
 	e.ts = httptest.NewServer(e.srv.Handler())
 	t.Cleanup(e.ts.Close)
 	for _, r := range models.Roles {

@@ -36,8 +36,10 @@ func (s *Service) RegistryHours(t time.Time) (string, bool) {
 // (ID number and name), records the request, the response snapshot
 // (evidence), the time, the operator and the data's age, and matches the
 // registry photo against the case's latest live capture when there is one.
-// It passes only when the ID is valid, the name matches and the photo (if
-// both exist) matches. A timeout or error is recorded as UNAVAILABLE,
+// It passes only when the ID is valid, the name matches and the photo
+// matches when there is both a registry photo and a live capture; a
+// photo that does not match, or cannot be matched because the face engine
+// is down, fails. A timeout or error is recorded as UNAVAILABLE,
 // never as a pass.
 func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) (*RegistryCheck, error) {
 	if d.Stager == nil {
@@ -99,7 +101,7 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 		out.PhotoMatch = d.registryPhotoMatch(ctx, ans.Photo, capture)
 		snapshot["photo_match"] = out.PhotoMatch
 		result = "FAIL"
-		if ans.Status == models.RegistryValid && ans.NameMatch && (out.PhotoMatch == "MATCH" || out.PhotoMatch == "no_capture") {
+		if ans.Status == models.RegistryValid && ans.NameMatch && (out.PhotoMatch == "MATCH" || out.PhotoMatch == "no_capture" || out.PhotoMatch == "no_photo") {
 			result = "PASS"
 		}
 	}

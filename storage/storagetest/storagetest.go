@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Evidence", testEvidence},
 		{"Checks", testChecks},
 		{"Calls", testCalls},
+		{"Review", testReview},
 		{"Rollback", testRollback},
 		{"Constraints", testConstraints},
 	}
