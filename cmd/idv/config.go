@@ -54,6 +54,7 @@ type Config struct {
 	ICEUsername        string
 	ICECredential      string
 	CallMaxDuration    time.Duration
+	Review             ReviewConfig // mail, outbox and registry (review.go)
 }
 
 // setting is one row of the configuration table: the flag, its variable,
@@ -92,12 +93,13 @@ func defaultConfig() Config {
 		S3SSE:              "none",
 		SealInterval:       10 * time.Second,
 		CallMaxDuration:    time.Hour,
+		Review:             defaultReviewConfig(),
 	}
 }
 
 // settings lists every setting of c in README order.
 func (c *Config) settings() []setting {
-	return []setting{
+	return append([]setting{
 		{"listen", "IDV_LISTEN", "address the HTTP server listens on", (*strValue)(&c.Listen)},
 		{"public-url", "IDV_PUBLIC_URL", "base URL customers and staff reach (invite links); default http://<listen>", (*strValue)(&c.PublicURL)},
 		{"database-url", "IDV_DATABASE_URL", "sqlite:PATH (embedded default) or postgres://user@host:port/db", (*strValue)(&c.DatabaseURL)},
@@ -137,7 +139,7 @@ func (c *Config) settings() []setting {
 		{"ice-username", "IDV_ICE_USERNAME", "username for the TURN servers in ice-servers", (*strValue)(&c.ICEUsername)},
 		{"ice-credential", "IDV_ICE_CREDENTIAL", "credential for the TURN servers in ice-servers (never printed)", (*secretValue)(&c.ICECredential)},
 		{"call-max-duration", "IDV_CALL_MAX_DURATION", "a video call is ended after this long", (*durValue)(&c.CallMaxDuration)},
-	}
+	}, c.Review.settings()...)
 }
 
 // loadConfig applies the environment, then args, and validates the result.
@@ -263,6 +265,7 @@ func (c *Config) validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.Review.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -92,6 +92,14 @@ func runDemo(ctx context.Context, e *cliEnv, args []string) error {
 		if err := writeDemoLedger(filepath.Join(dir, "ledger.csv")); err != nil {
 			return err
 		}
+		if _, _, err := importLedger(ctx, a, "demo", filepath.Join(dir, "ledger.csv")); err != nil {
+			return err
+		}
+		regPath, err := writeDemoRegistry(dir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "reference registry records in %s (idv registry serve --records %s)\n", regPath, regPath)
 		fmt.Fprintf(e.stdout, "demo data ready: %d accounts (photos from %s), ledger in %s\n", rep.Imported, johnsDir, filepath.Join(dir, "ledger.csv"))
 		fmt.Fprintln(e.stdout, "demo logins (also in "+filepath.Join(dir, "passwords.txt")+"):")
 		for _, s := range demoStaff {

@@ -44,6 +44,8 @@ func commands() []command {
 		{"audit", "audit chain: audit verify | audit checkpoint", runAudit},
 		{"evidence", "check an evidence bundle offline: evidence verify [-key PEM] bundle.zip", runEvidence},
 		{"demo", "load demo staff, accounts and ledger: demo load", runDemo},
+		{"ledger", "import transactions for statements: ledger import --csv FILE", runLedger},
+		{"registry", "reference national ID registry for development: registry serve --records FILE", runRegistry},
 		{"models", "install the face models: models fetch", func(ctx context.Context, e *cliEnv, args []string) error {
 			if len(args) == 0 || args[0] != "fetch" {
 				return usageError("usage: idv models fetch [-dir DIR]")

@@ -58,6 +58,10 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer hub.Close()
+	desk, err := a.enableReview(srv)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	hs := &http.Server{Addr: cfg.Listen, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	hs.RegisterOnShutdown(func() { hub.Close() }) // tell call peers (hijacked sockets) and hand recordings over
@@ -73,6 +77,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		cp.Run(bg, cfg.CheckpointInterval, func(err error) { log.Error("audit checkpoint", "err", err) })
 	})
 	wg.Go(func() { a.runSealer(bg, cfg.SealInterval) })
+	wg.Go(func() { desk.RunMailOutbox(bg, "mail/"+ln.Addr().String(), cfg.Review.MailInterval) })
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
