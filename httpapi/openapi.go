@@ -25,6 +25,11 @@ var str = map[string]any{"type": "string"}
 
 var integer = map[string]any{"type": "integer"}
 
+func withDescription(o map[string]any, d string) map[string]any {
+	o["description"] = d
+	return o
+}
+
 // requestSchemas are the bodies named in the route table.
 var requestSchemas = map[string]any{
 	"Login":  obj(map[string]any{"username": str, "password": str}, "username", "password"),
@@ -54,6 +59,18 @@ var requestSchemas = map[string]any{
 	"SignatureCheck": obj(map[string]any{"letter_id": str, "region": obj(map[string]any{"x": integer, "y": integer, "w": integer, "h": integer}, "x", "y", "w", "h"),
 		"verdict": map[string]any{"type": "string", "enum": []string{"pass", "fail", "inconclusive"}}, "reason": str}, "letter_id", "region", "verdict", "reason"),
 	"Decision": obj(map[string]any{"decision": map[string]any{"type": "string", "enum": []string{"approve", "reject"}}, "reason": str}, "decision", "reason"),
+	// The national ID registry's contract (remoteidv is the client; the
+	// registry package and idv registry serve implement both sides).
+	"RegistryLookupRequest": withDescription(obj(map[string]any{"id_number": str, "name": str}, "id_number", "name"),
+		"Outbound: POST {IDV_REGISTRY_URL}/v1/lookup with Authorization: Bearer {IDV_REGISTRY_KEY}. 400 malformed query, 401 bad key."),
+	"RegistryLookupResponse": withDescription(obj(map[string]any{
+		"status":     map[string]any{"type": "string", "enum": []string{"valid", "invalid", "deceased"}},
+		"name_match": map[string]any{"type": "boolean"},
+		"photo":      map[string]any{"type": "string", "format": "byte", "description": "registry photo, base64 JPEG; may be empty"},
+		"data_as_of": map[string]any{"type": "string", "format": "date-time"},
+		"request_id": str,
+	}, "status", "name_match", "data_as_of"),
+		"The registry's 200 answer. Anything else (timeout after IDV_REGISTRY_TIMEOUT, 5xx, malformed JSON, unknown status) is recorded as UNAVAILABLE, never a pass."),
 	"Code":     obj(map[string]any{"code": map[string]any{"type": "string", "pattern": "^[0-9]{6}$"}}, "code"),
 	"NewToken": obj(map[string]any{"username": str, "name": str}, "username", "name"),
 	"Error": obj(map[string]any{"error": obj(map[string]any{
