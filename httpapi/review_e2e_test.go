@@ -1,0 +1,289 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"remoteidv/mail"
+	"remoteidv/mail/mailtest"
+	"remoteidv/models"
+	"remoteidv/registry"
+	"remoteidv/storage/archiver"
+	"remoteidv/storage/localfs"
+	"remoteidv/verify"
+)
+
+// letterPNG is a white page with a pen stroke where the signature is.
+func letterPNG(t testing.TB) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 600, 400))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	for x := 300; x < 420; x++ {
+		img.Set(x, 320+x%15, color.Black)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func getBytes(t *testing.T, c *client, path string) (int, []byte, http.Header) {
+	t.Helper()
+	resp, err := c.http.Get(c.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, resp.Header
+}
+
+// TestReviewThroughTheAPI takes a case from its invite to closed over HTTP:
+// the customer's consent and email code, the clerk's letter, scope,
+// signature verdict and registry check, submission, the supervisor's
+// approval after step-up, sealing, release with the SMTP server down
+// first, delivery to the registered address, and the printed copy. The
+// call itself and the face checks are recorded through the store (their
+// own tests drive them over the media path and the face engine).
+func TestReviewThroughTheAPI(t *testing.T) {
+	e := newEnv(t)
+	calls := e.enableCalls(t)
+	ctx := context.Background()
+	now := func() time.Time { return e.now }
+
+	// The review desk with real evidence storage, registry and SMTP.
+	store, err := localfs.New(localfs.Config{Root: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stager, err := archiver.NewStager(filepath.Join(t.TempDir(), "staging"), now, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch, err := archiver.New(e.store, store, archiver.Config{Rand: rand.Reader, Now: now}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jpg bytes.Buffer
+	_ = jpeg.Encode(&jpg, image.NewGray(image.Rect(0, 0, 16, 16)), nil)
+	reg := httptest.NewServer(registry.NewServer([]registry.Record{{IDNumber: "110101199003071234", Name: "Li Wei", Status: models.RegistryValid,
+		Photo: jpg.Bytes(), UpdatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}, "", slog.New(slog.DiscardHandler)))
+	defer reg.Close()
+	smtpSrv := mailtest.Start(t, mailtest.Options{})
+	smtp := func(addr string) *mail.SMTP {
+		s, err := mail.NewSMTP(mail.SMTPConfig{Addr: addr, TLS: mail.TLSNone, Timeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	svc := *e.ver
+	svc.Stager, svc.Evidence = stager, store
+	desk := &verify.Desk{Service: &svc, Registry: &registry.Client{BaseURL: reg.URL, Timeout: 2 * time.Second}, Mailer: smtp(smtpSrv.Addr), MailFrom: "noreply@bank.example"}
+	e.srv.EnableReview(desk)
+
+	id, link := e.invite(t)
+	clerk := e.login(t, "clerk")
+	sup := e.login(t, "supervisor")
+	base := "/api/cases/" + id
+
+	// The customer opens the link and consents (the video sessions' routes).
+	customer := e.anon(t)
+	if r := getNoFollow(t, customer, link, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("open invite: %d", r.StatusCode)
+	}
+	ct := verify.ConsentText("en")
+	if code := customer.raw("POST", "/call/consent", "application/x-www-form-urlencoded",
+		strings.NewReader(url.Values{"version": {ct.Version}, "locale": {"en"}}.Encode()), nil); code != http.StatusSeeOther {
+		t.Fatalf("consent: %d", code)
+	}
+	callID, err := calls.StartCall(ctx, models.CaseID(id), "staff:clerk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := calls.EndCall(ctx, models.CaseID(id), callID, "bye", true); err != nil {
+		t.Fatal(err)
+	}
+	err = e.store.Transact(ctx, func(tx models.Tx) error {
+		for i, k := range []struct {
+			kind   models.CheckKind
+			result string
+		}{{models.CheckFaceMatch, "MATCH"}, {models.CheckLiveness, "PASS"}} {
+			chk := &models.Check{ID: models.CheckID([]string{"chk_f", "chk_l"}[i]), CaseID: models.CaseID(id), Kind: k.kind, Result: k.result, Detail: []byte("{}"), Actor: "staff:clerk", CreatedAt: e.now}
+			if err := tx.CreateCheck(ctx, chk); err != nil {
+				return err
+			}
+		}
+		return tx.ConfirmCheck(ctx, "chk_f", "staff:clerk", "confirmed", "same person", e.now)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Letter, scope, signature, registry.
+	var l struct {
+		ID string `json:"id"`
+	}
+	if code := clerk.raw("POST", base+"/letters", "image/png", bytes.NewReader(letterPNG(t)), &l); code != 201 {
+		t.Fatalf("upload letter: %d", code)
+	}
+	scope := map[string]any{"account_no": "6222000011112222", "service": "transaction_statement", "period_from": "2025-01-01", "period_to": "2025-12-31", "registered_email": true}
+	wrong := map[string]any{"account_no": "6222000099998888", "service": "transaction_statement", "period_from": "2025-01-01", "period_to": "2025-12-31", "registered_email": true}
+	if code := clerk.do("POST", base+"/letters/"+l.ID+"/scope", wrong, nil); code != 400 {
+		t.Fatalf("scope for another account: %d, want 400", code)
+	}
+	if code := clerk.do("POST", base+"/letters/"+l.ID+"/scope", scope, nil); code != 200 {
+		t.Fatalf("scope: %d", code)
+	}
+	if code, b, _ := getBytes(t, clerk, base+"/letters/"+l.ID+"/content"); code != 200 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Fatalf("letter content: %d", code)
+	}
+	if code, _, h := getBytes(t, clerk, base+"/specimen"); code != 200 || h.Get("Content-Type") != "image/png" {
+		t.Fatalf("specimen: %d", code)
+	}
+	sig := map[string]any{"letter_id": l.ID, "region": map[string]int{"x": 280, "y": 300, "w": 160, "h": 60}, "verdict": "pass", "reason": "matches the specimen's letter forms"}
+	if code := clerk.do("POST", base+"/signature-check", sig, nil); code != 201 {
+		t.Fatalf("signature check: %d", code)
+	}
+	var rc struct {
+		Result     string `json:"result"`
+		PhotoMatch string `json:"photo_match"`
+		Hours      string `json:"service_hours"`
+	}
+	if code := clerk.do("POST", base+"/registry-check", nil, &rc); code != 201 || rc.Result != "PASS" || rc.Hours != "07:30-19:00 Asia/Shanghai" {
+		t.Fatalf("registry check: %d %+v", code, rc)
+	}
+
+	// The customer's email code.
+	if code := customer.do("POST", "/call/code", nil, nil); code != 202 {
+		t.Fatalf("request code: %d", code)
+	}
+	if n, err := desk.DeliverMail(ctx, "t"); n != 1 || err != nil {
+		t.Fatalf("deliver code: %d %v", n, err)
+	}
+	p, err := mailtest.Parse(smtpSrv.Wait(t, 1, 5*time.Second)[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(p.Text)
+	bad := "000000"
+	if code == bad {
+		bad = "000001"
+	}
+	if c := customer.do("POST", "/call/code/verify", map[string]string{"code": bad}, nil); c != 403 {
+		t.Fatalf("wrong code: %d, want 403", c)
+	}
+	if c := customer.do("POST", "/call/code/verify", map[string]string{"code": code}, nil); c != 200 {
+		t.Fatalf("right code: %d", c)
+	}
+	if c := customer.do("POST", "/call/code/verify", map[string]string{"code": code}, nil); c != 410 {
+		t.Fatalf("replayed code: %d, want 410", c)
+	}
+
+	// Submit, approve after step-up.
+	if c := clerk.do("POST", base+"/submit", nil, nil); c != 200 {
+		t.Fatalf("submit: %d", c)
+	}
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if c := sup.do("POST", "/api/auth/step-up", map[string]string{"password": password}, &me); c != 200 {
+		t.Fatalf("step-up: %d", c)
+	}
+	sup.csrf = me.CSRF
+	if c, b, _ := sup.keyed("POST", base+"/decision", "approve-1", []byte(`{"decision":"approve","reason":"all checks passed"}`)); c != 200 {
+		t.Fatalf("decision: %d %s", c, b)
+	}
+
+	// Seal once the archiver has stored everything.
+	if _, err := arch.Drain(ctx, "t/0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := desk.Seal(ctx, models.CaseID(id)); err != nil {
+		t.Fatalf("seal: %v", err)
+	}
+
+	// Release with the mail server down: the case is released, the mail waits.
+	down := mailtest.FreeAddr(t)
+	desk.Mailer = smtp(down)
+	c, first, _ := clerk.keyed("POST", base+"/release", "release-1", nil)
+	if c != 200 {
+		t.Fatalf("release: %d %s", c, first)
+	}
+	if c, again, _ := clerk.keyed("POST", base+"/release", "release-1", nil); c != 200 || !bytes.Equal(again, first) {
+		t.Fatalf("release replay: %d %s", c, again)
+	}
+	if c, b, _ := sup.keyed("POST", base+"/release", "release-2", nil); c != 409 {
+		t.Fatalf("second release: %d %s, want 409", c, b)
+	}
+	if n, _ := desk.DeliverMail(ctx, "t"); n != 0 {
+		t.Fatalf("delivered %d with the server down", n)
+	}
+	up := mailtest.Start(t, mailtest.Options{Addr: down})
+	e.now = e.now.Add(time.Minute)
+	if n, err := desk.DeliverMail(ctx, "t"); n != 1 || err != nil {
+		t.Fatalf("deliver statement: %d %v", n, err)
+	}
+	msgs := up.Wait(t, 1, 5*time.Second)
+	if !slices.Equal(msgs[0].To, []string{"li.wei@example.com"}) {
+		t.Fatalf("statement sent to %v", msgs[0].To)
+	}
+	p, err = mailtest.Parse(msgs[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pdf []byte
+	for _, b := range p.Attachments {
+		pdf = b
+	}
+	var cs struct {
+		State string `json:"state"`
+	}
+	if c := sup.do("GET", base, nil, &cs); c != 200 || cs.State != "closed" {
+		t.Fatalf("case after delivery: %d %+v, want closed", c, cs)
+	}
+	if c, printed, h := getBytes(t, clerk, base+"/statement"); c != 200 || !bytes.Equal(printed, pdf) || h.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("printed statement: %d, %d bytes (mailed %d)", c, len(printed), len(pdf))
+	}
+	var tl struct {
+		Events []struct {
+			Action string `json:"action"`
+		} `json:"events"`
+	}
+	if c := sup.do("GET", base+"/timeline", nil, &tl); c != 200 {
+		t.Fatalf("timeline: %d", c)
+	}
+	var actions []string
+	for _, ev := range tl.Events {
+		actions = append(actions, ev.Action)
+	}
+	for _, want := range []string{"case.submit", "case.approve", "case.seal", "case.release", "statement.delivered", "case.close", "statement.printed"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("timeline lacks %s: %v", want, actions)
+		}
+	}
+	raw, _ := json.Marshal(tl)
+	if strings.Contains(string(raw), code) {
+		t.Error("the timeline carries the email code")
+	}
+}
