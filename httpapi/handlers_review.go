@@ -421,3 +421,17 @@ func (s *Server) customerUploadLetter(c *gin.Context) {
 	}
 	c.JSON(http.StatusCreated, gin.H{"id": l.ID, "content_type": l.ContentType})
 }
+
+func (s *Server) mailInvite(c *gin.Context) {
+	d, ok := s.reviewDesk(c)
+	if !ok {
+		return
+	}
+	inv, m, err := d.MailInvite(c.Request.Context(), actor(c), caseID(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"invite_id": inv.ID, "not_before": inv.NotBefore, "not_after": inv.NotAfter,
+		"mail": gin.H{"id": m.ID, "to": m.To, "message_id": m.MessageID}})
+}

@@ -84,6 +84,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/cases/:id/calls", Roles: caseReader, Summary: "The case's calls: start, end, reason, recording state and the recorded segments with their SHA-256", Tag: "calls", handler: s.listCalls},
 
 		// checks, approval and statements (issue 6)
+		{Method: "POST", Path: "/api/cases/:id/invite/email", Roles: clerk, Summary: "Issue a new invite and email the link with its .ics to the registered address (through the mail outbox, in the customer's language)", Tag: "cases", handler: s.mailInvite},
 		{Method: "POST", Path: "/api/cases/:id/letters", Roles: clerk, Summary: "Upload the signed authorization letter (body image/jpeg, image/png or application/pdf, at most 10 MiB; type sniffed, pixel-capped, PDFs checked well-formed, polyglots refused)", Tag: "review", Body: "Letter", MaxBody: maxLetterBody, handler: s.uploadLetter},
 		{Method: "GET", Path: "/api/cases/:id/letters", Roles: caseReader, Summary: "The case's letters and their recorded scope", Tag: "review", handler: s.listLetters},
 		{Method: "GET", Path: "/api/cases/:id/letters/:letter/content", Roles: clerkSup, Summary: "The letter itself, for the side-by-side signature comparison (audited view)", Tag: "review", handler: s.letterContent},

@@ -711,3 +711,26 @@ func TestIdempotent(t *testing.T) {
 	_, err = f.desk.Idempotent(ctx, "", nil, fn)
 	wantErr(t, "Idempotent(no key)", err, models.EINVALID)
 }
+
+func TestMailInvite(t *testing.T) {
+	f := newDeskFixture(t)
+	ctx := context.Background()
+	inv, m, err := f.desk.MailInvite(ctx, f.clerk, f.caseID)
+	if err != nil || m.To != email {
+		t.Fatalf("MailInvite = %+v, %+v, %v", inv, m, err)
+	}
+	if _, err := f.desk.DeliverMail(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	msgs := f.smtp.Wait(t, 1, 5*time.Second)
+	p, err := mailtest.Parse(msgs[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(msgs[0].To, []string{email}) || !strings.Contains(p.Text, "https://idv.bank.example/join/iv1_") ||
+		!strings.Contains(p.Text, "2026-12-01 09:00 America/New_York") || !bytes.Contains(p.Attachments["call.ics"], []byte("BEGIN:VCALENDAR")) {
+		t.Fatalf("invite mail to %v: %q, attachments %v", msgs[0].To, p.Text, p.AttachTypes)
+	}
+	_, _, err = f.desk.MailInvite(ctx, f.sup, f.caseID)
+	wantErr(t, "MailInvite(supervisor)", err, models.EFORBIDDEN)
+}

@@ -1,0 +1,50 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"remoteidv/mail"
+	"remoteidv/models"
+)
+
+// MailInvite issues a new invite (revoking earlier ones) and emails the
+// link with its calendar file to the account's registered address through
+// the outbox, in the customer's language and zone. The raw link leaves the
+// service only in that message.
+func (d *Desk) MailInvite(ctx context.Context, a Actor, id models.CaseID) (*models.Invite, *models.OutboundMail, error) {
+	inv, err := d.IssueInvite(ctx, a, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out *models.OutboundMail
+	err = d.Store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.visibleCase(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		acct, err := tx.AccountByNo(ctx, c.AccountNo)
+		if err != nil {
+			return err
+		}
+		slot := c.SlotAt.UTC().Format("2006-01-02 15:04") + " UTC"
+		if loc, err := time.LoadLocation(c.CustomerTZ); err == nil {
+			slot = c.SlotAt.In(loc).Format("2006-01-02 15:04") + " " + c.CustomerTZ
+		}
+		if err := d.enqueue(ctx, tx, c.ID, mail.KindInvite, acct, mail.Data{Link: inv.Link, SlotLocal: slot},
+			[]mail.Attachment{{Name: "call.ics", ContentType: "text/calendar", Data: inv.ICS}}); err != nil {
+			return err
+		}
+		msgs, err := tx.MailByCase(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		out = msgs[len(msgs)-1]
+		return d.event(ctx, tx, a.Name, c.ID, "invite.mailed", map[string]string{"invite": string(inv.Invite.ID), "mail": out.ID, "message_id": out.MessageID})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("mail invite for %s: %w", id, err)
+	}
+	return inv.Invite, out, nil
+}
