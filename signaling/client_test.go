@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
@@ -37,9 +38,15 @@ type testPeer struct {
 
 	videoIn, audioIn atomic.Int64 // RTP packets received from the server
 	connected        chan struct{}
+	seq              seqRange // of the video received
+	pli              atomic.Bool
+	manual           chan *webrtc.TrackLocalStaticSample
 }
 
-type source struct{ ivf, ogg string }
+type source struct {
+	ivf, ogg string
+	manual   bool // a VP8 track the test writes itself (p.manual)
+}
 
 func wsURL(base, path string) string { return "ws" + strings.TrimPrefix(base, "http") + path }
 
@@ -55,7 +62,8 @@ func dial(t testing.TB, url string, header http.Header, m source) *testPeer {
 		resp.Body.Close()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &testPeer{t: t, ws: ws, msgs: make(chan signaling.Message, 64), closed: make(chan struct{}), ctx: ctx, cancel: cancel, connected: make(chan struct{})}
+	p := &testPeer{t: t, ws: ws, msgs: make(chan signaling.Message, 64), closed: make(chan struct{}), ctx: ctx, cancel: cancel, connected: make(chan struct{}),
+		manual: make(chan *webrtc.TrackLocalStaticSample, 1)}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	me := &webrtc.MediaEngine{}
@@ -74,15 +82,18 @@ func dial(t testing.TB, url string, header http.Header, m source) *testPeer {
 		}
 	})
 	p.pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		ctr := &p.audioIn
-		if tr.Kind() == webrtc.RTPCodecTypeVideo {
-			ctr = &p.videoIn
-		}
+		video := tr.Kind() == webrtc.RTPCodecTypeVideo
 		for {
-			if _, _, err := tr.ReadRTP(); err != nil {
+			pkt, _, err := tr.ReadRTP()
+			if err != nil {
 				return
 			}
-			ctr.Add(1)
+			if video {
+				p.videoIn.Add(1)
+				p.seq.add(pkt.SequenceNumber)
+			} else {
+				p.audioIn.Add(1)
+			}
 		}
 	})
 	p.pc.OnICECandidate(func(c *webrtc.ICECandidate) {
@@ -142,6 +153,18 @@ func (p *testPeer) answer(sdp string, m source) error {
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return err
 	}
+	if m.manual {
+		v, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "test")
+		if err != nil {
+			return err
+		}
+		s, err := p.pc.AddTrack(v)
+		if err != nil {
+			return err
+		}
+		p.drain(s)
+		p.manual <- v
+	}
 	if m.ivf != "" {
 		v, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "test")
 		if err != nil {
@@ -184,48 +207,104 @@ func (p *testPeer) drain(s *webrtc.RTPSender) {
 	go func() {
 		defer p.wg.Done()
 		for {
-			if _, _, err := s.ReadRTCP(); err != nil {
+			pkts, _, err := s.ReadRTCP()
+			if err != nil {
 				return
+			}
+			for _, pk := range pkts {
+				if _, ok := pk.(*rtcp.PictureLossIndication); ok {
+					p.pli.Store(true)
+				}
 			}
 		}
 	}()
 }
 
-// sendIVF loops over the file's frames at 15 frames per second.
-func (p *testPeer) sendIVF(tr *webrtc.TrackLocalStaticSample, path string) {
-	defer p.wg.Done()
+// readIVF returns the frames of an .ivf file.
+func readIVF(t testing.TB, path string) [][]byte {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
-		p.t.Error(err)
-		return
+		t.Fatal(err)
 	}
+	r, _, err := ivfreader.NewWith(strings.NewReader(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames [][]byte
+	for {
+		frame, _, err := r.ParseNextFrame()
+		if errors.Is(err, io.EOF) {
+			return frames
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, frame)
+	}
+}
+
+// sendIVF loops over the file's frames at 15 frames per second; like an
+// encoder it answers a PLI with the next key frame.
+func (p *testPeer) sendIVF(tr *webrtc.TrackLocalStaticSample, path string) {
+	defer p.wg.Done()
+	frames := readIVF(p.t, path)
 	tick := time.NewTicker(time.Second / 15)
 	defer tick.Stop()
-	for {
-		r, _, err := ivfreader.NewWith(strings.NewReader(string(data)))
-		if err != nil {
-			p.t.Error(err)
+	for i := 0; ; i = (i + 1) % len(frames) {
+		if p.pli.Swap(false) {
+			for frames[i][0]&1 != 0 {
+				i = (i + 1) % len(frames)
+			}
+		}
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := tr.WriteSample(media.Sample{Data: frames[i], Duration: time.Second / 15}); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			return
 		}
-		for {
-			frame, _, err := r.ParseNextFrame()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				p.t.Error(err)
-				return
-			}
-			select {
-			case <-p.ctx.Done():
-				return
-			case <-tick.C:
-			}
-			if err := tr.WriteSample(media.Sample{Data: frame, Duration: time.Second / 15}); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-				return
-			}
+	}
+}
+
+// seqRange counts received RTP sequence numbers to measure loss.
+type seqRange struct {
+	mu             sync.Mutex
+	first, highest int64
+	last           uint16
+	n              int64
+}
+
+func (s *seqRange) add(seq uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == 0 {
+		s.first, s.highest, s.last = int64(seq), int64(seq), seq
+	} else {
+		ext := s.highest + int64(int16(seq-s.last))
+		if ext > s.highest {
+			s.highest, s.last = ext, seq
 		}
 	}
+	s.n++
+}
+
+// reset starts counting afresh from the next packet.
+func (s *seqRange) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n, s.first = 0, s.highest+1
+}
+
+// loss returns the fraction of packets missing from the received range.
+func (s *seqRange) loss() (received, expected int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == 0 {
+		return 0, 0
+	}
+	return s.n, s.highest - s.first + 1
 }
 
 // sendOgg loops over the file's Opus pages every 20 ms.
@@ -264,7 +343,8 @@ func (p *testPeer) sendOgg(tr *webrtc.TrackLocalStaticSample, path string) {
 	}
 }
 
-// waitFor returns the next message of type typ (others are skipped).
+// waitFor returns the next message of type typ or an error message
+// (others are skipped).
 func (p *testPeer) waitFor(typ string, d time.Duration) (signaling.Message, bool) {
 	p.t.Helper()
 	timeout := time.After(d)
@@ -273,6 +353,9 @@ func (p *testPeer) waitFor(typ string, d time.Duration) (signaling.Message, bool
 		case m := <-p.msgs:
 			if m.Type == typ {
 				return m, true
+			}
+			if m.Type == signaling.TypeError && typ != signaling.TypeError {
+				return m, false
 			}
 		case <-timeout:
 			return signaling.Message{}, false

@@ -100,3 +100,30 @@ func TestCall(t *testing.T) {
 		t.Errorf("Rooms() = %d after every call ended, want 0", n)
 	}
 }
+
+// TestLiveness runs the active challenge: each random prompt reaches the
+// customer, a frame is captured per prompt, and a liveness check is
+// recorded. The customer here is a still photo, which cannot turn its
+// head, so the challenge must fail.
+func TestLiveness(t *testing.T) {
+	f := newFixture(t, signaling.Config{PromptDelay: 200 * time.Millisecond})
+	src := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 320), ogg: testenv.OpusTone(t, 2)}
+	id, cu, cl, _ := f.newCall(0)
+	customer, clerk := dial(t, cu, nil, src), dial(t, cl, nil, source{})
+	defer customer.close("")
+	defer clerk.close("")
+	waitCount(t, "clerk video packets", clerk.videoIn.Load, 30, 20*time.Second)
+	clerk.send(signaling.Message{Type: signaling.TypeChallenge})
+	first, ok := customer.waitFor(signaling.TypeChallenge, 10*time.Second)
+	if !ok || first.Prompt == "" || first.Index != 1 || first.Total < 2 {
+		t.Fatalf("first prompt to the customer = %+v", first)
+	}
+	res, ok := clerk.waitFor(signaling.TypeResult, 60*time.Second)
+	if !ok || res.Kind != string(models.CheckLiveness) || res.Result != "FAIL" {
+		t.Fatalf("liveness result = %+v, want liveness FAIL for a still photo", res)
+	}
+	checks, err := f.calls.Checks(context.Background(), f.clerk, id)
+	if err != nil || len(checks) != 1 || checks[0].Kind != models.CheckLiveness || checks[0].Evidence == "" {
+		t.Fatalf("checks = %+v, %v, want one liveness check with its captures", checks, err)
+	}
+}

@@ -275,10 +275,13 @@ func (rm *room) claim(pe *peer) bool {
 	return true
 }
 
-func (rm *room) release() {
+// finish ends a capture or challenge: the room is free again before the
+// outcome goes out, so the clerk may start the next one at once.
+func (rm *room) finish(to *peer, out Message) {
 	rm.mu.Lock()
 	rm.busy = false
 	rm.mu.Unlock()
+	to.send(out)
 	rm.wg.Done()
 }
 
@@ -294,20 +297,19 @@ func (rm *room) capture(clerk *peer) {
 		return
 	}
 	go func() {
-		defer rm.release()
 		start := time.Now()
 		jpeg, _, err := rm.keyFrame(rm.ctx)
 		if err != nil {
-			clerk.send(errorMessage("capture", err.Error()))
+			rm.finish(clerk, errorMessage("capture", err.Error()))
 			return
 		}
 		chk, err := rm.h.wf.FaceCapture(rm.ctx, rm.caseID, clerk.p.Actor, jpeg)
 		if err != nil {
 			rm.log.Warn("face capture", "err", err)
-			clerk.send(errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
+			rm.finish(clerk, errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
 			return
 		}
-		clerk.send(Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind), Check: string(chk.ID), Result: chk.Result,
+		rm.finish(clerk, Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind), Check: string(chk.ID), Result: chk.Result,
 			Detail: json.RawMessage(chk.Detail), Millis: time.Since(start).Milliseconds()})
 	}()
 }
@@ -321,11 +323,10 @@ func (rm *room) challenge(clerk *peer) {
 		return
 	}
 	go func() {
-		defer rm.release()
 		start := time.Now()
 		id, prompts, err := rm.h.wf.StartLiveness(rm.ctx, rm.caseID)
 		if err != nil {
-			clerk.send(errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
+			rm.finish(clerk, errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
 			return
 		}
 		var jpegs [][]byte
@@ -337,22 +338,23 @@ func (rm *room) challenge(clerk *peer) {
 			select {
 			case <-time.After(rm.h.cfg.PromptDelay):
 			case <-rm.ctx.Done():
+				rm.finish(clerk, errorMessage("ended", "the call ended during the challenge"))
 				return
 			}
 			jpeg, t, err := rm.keyFrame(rm.ctx)
 			if err != nil {
-				clerk.send(errorMessage("capture", err.Error()))
+				rm.finish(clerk, errorMessage("capture", err.Error()))
 				return
 			}
 			jpegs, at = append(jpegs, jpeg), append(at, t)
 		}
 		chk, err := rm.h.wf.FinishLiveness(rm.ctx, rm.caseID, clerk.p.Actor, id, jpegs, at)
 		if err != nil {
-			clerk.send(errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
+			rm.finish(clerk, errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
 			return
 		}
 		rm.broadcast(RoleCustomer, Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind)})
-		clerk.send(Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind), Check: string(chk.ID), Result: chk.Result,
+		rm.finish(clerk, Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind), Check: string(chk.ID), Result: chk.Result,
 			Detail: json.RawMessage(chk.Detail), Millis: time.Since(start).Milliseconds()})
 	}()
 }

@@ -1,0 +1,218 @@
+package signaling_test
+
+import (
+	"context"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"remoteidv/internal/testenv"
+	"remoteidv/signaling"
+)
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pace writes n frames at fps and returns when done.
+func pace(ctx context.Context, tr *webrtc.TrackLocalStaticSample, frames [][]byte, n, fps int) {
+	tick := time.NewTicker(time.Second / time.Duration(fps))
+	defer tick.Stop()
+	for i := 0; i < n; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		_ = tr.WriteSample(media.Sample{Data: frames[i%len(frames)], Duration: time.Second / time.Duration(fps)})
+	}
+}
+
+// reflector is a bare pion peer that only sends every packet back: the
+// baseline of BenchmarkForward.
+func reflector(b *testing.B) (client *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample, rx *seqRange, stop func()) {
+	b.Helper()
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	newPC := func() *webrtc.PeerConnection {
+		me := &webrtc.MediaEngine{}
+		if err := me.RegisterDefaultCodecs(); err != nil {
+			b.Fatal(err)
+		}
+		ir := &interceptor.Registry{}
+		if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+			b.Fatal(err)
+		}
+		pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return pc
+	}
+	client, server := newPC(), newPC()
+	track, _ = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "v", "s")
+	if _, err := client.AddTrack(track); err != nil {
+		b.Fatal(err)
+	}
+	echo, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "echo", "s")
+	sender, err := server.AddTrack(echo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() {
+		for {
+			if _, _, err := sender.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	server.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			p, _, err := t.ReadRTP()
+			if err != nil {
+				return
+			}
+			_ = echo.WriteRTP(p)
+		}
+	})
+	rx = &seqRange{}
+	client.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			p, _, err := t.ReadRTP()
+			if err != nil {
+				return
+			}
+			rx.add(p.SequenceNumber)
+		}
+	})
+	offer, _ := client.CreateOffer(nil)
+	done := webrtc.GatheringCompletePromise(client)
+	_ = client.SetLocalDescription(offer)
+	<-done
+	if err := server.SetRemoteDescription(*client.LocalDescription()); err != nil {
+		b.Fatal(err)
+	}
+	answer, _ := server.CreateAnswer(nil)
+	done = webrtc.GatheringCompletePromise(server)
+	_ = server.SetLocalDescription(answer)
+	<-done
+	if err := client.SetRemoteDescription(*server.LocalDescription()); err != nil {
+		b.Fatal(err)
+	}
+	return client, track, rx, func() { client.Close(); server.Close() }
+}
+
+// BenchmarkForward compares the CPU the process spends per video packet
+// through the server's relay (customer -> server -> clerk, recorded) with a
+// bare pion peer that reflects packets (same sender and receiver code).
+// Frames are paced at 150/s (several packets each).
+func BenchmarkForward(b *testing.B) {
+	frames := readIVF(b, testenv.VP8FromPhoto(b, testenv.JohnsPhoto(b, "John_Salley", 3), 2, 640))
+	report := func(b *testing.B, cpu time.Duration, rx *seqRange) {
+		got, want := rx.loss()
+		if got == 0 {
+			b.Fatal("nothing received")
+		}
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(got), "cpu-ns/pkt")
+		b.ReportMetric(100*float64(want-got)/float64(want), "loss-%")
+		b.ReportMetric(float64(got)/float64(b.N), "pkts/frame")
+	}
+	b.Run("reflect", func(b *testing.B) {
+		_, track, rx, stop := reflector(b)
+		defer stop()
+		pace(context.Background(), track, frames, 30, 150) // warm up: ICE, DTLS
+		time.Sleep(time.Second)
+		rx.reset()
+		b.ResetTimer()
+		c0 := cpuTime()
+		pace(context.Background(), track, frames, b.N, 150)
+		time.Sleep(300 * time.Millisecond)
+		report(b, cpuTime()-c0, rx)
+	})
+	b.Run("relay", func(b *testing.B) {
+		f := newFixture(b, signaling.Config{})
+		_, cu, cl, _ := f.newCall(0)
+		customer := dial(b, cu, nil, source{manual: true})
+		clerk := dial(b, cl, nil, source{})
+		defer customer.close("")
+		defer clerk.close("")
+		track := <-customer.manual
+		<-customer.connected
+		<-clerk.connected
+		pace(context.Background(), track, frames, 30, 150)
+		time.Sleep(time.Second)
+		clerk.seq.reset()
+		b.ResetTimer()
+		c0 := cpuTime()
+		pace(context.Background(), track, frames, b.N, 150)
+		time.Sleep(300 * time.Millisecond)
+		report(b, cpuTime()-c0, &clerk.seq)
+		b.StopTimer()
+	})
+}
+
+// BenchmarkCapture measures the clerk's capture from click to face result
+// (PLI, key frame rebuilt from RTP, VP8 decode, JPEG, face match, check and
+// evidence stored) against the face match alone on the same frame.
+func BenchmarkCapture(b *testing.B) {
+	f := newFixture(b, signaling.Config{})
+	src := source{ivf: testenv.VP8FromPhoto(b, testenv.JohnsPhoto(b, "John_Salley", 3), 2, 320), ogg: testenv.OpusTone(b, 2)}
+	_, cu, cl, _ := f.newCall(0)
+	customer, clerk := dial(b, cu, nil, src), dial(b, cl, nil, source{})
+	defer customer.close("")
+	defer clerk.close("")
+	waitCount(b, "clerk video packets", clerk.videoIn.Load, 30, 20*time.Second)
+	var e2e []time.Duration
+	b.Run("click-to-result", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			start := time.Now()
+			clerk.send(signaling.Message{Type: signaling.TypeCapture})
+			res, ok := clerk.waitFor(signaling.TypeResult, 30*time.Second)
+			if !ok || res.Result != "MATCH" {
+				b.Fatalf("capture %d: %+v", i, res)
+			}
+			e2e = append(e2e, time.Since(start))
+		}
+		reportPercentiles(b, e2e)
+	})
+	b.Run("face-match-only", func(b *testing.B) {
+		refs, err := f.calls.References(context.Background(), "6222333344445550")
+		if err != nil {
+			b.Fatal(err)
+		}
+		jpeg := keyFrameJPEG(b, src.ivf)
+		var d []time.Duration
+		for i := 0; i < b.N; i++ {
+			start := time.Now()
+			if _, err := faceEngine(b).Match(context.Background(), jpeg, refs); err != nil {
+				b.Fatal(err)
+			}
+			d = append(d, time.Since(start))
+		}
+		reportPercentiles(b, d)
+	})
+}
+
+func reportPercentiles(b *testing.B, d []time.Duration) {
+	slices.Sort(d)
+	p := func(q float64) float64 { return float64(d[int(q*float64(len(d)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(p(0.5), "p50-ms")
+	b.ReportMetric(p(0.95), "p95-ms")
+}
+
+// keyFrameJPEG decodes the first frame of an .ivf file (a key frame).
+func keyFrameJPEG(b *testing.B, ivf string) []byte {
+	b.Helper()
+	j, err := signaling.DecodeKeyFrame(readIVF(b, ivf)[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return j
+}
