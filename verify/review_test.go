@@ -35,6 +35,7 @@ import (
 	"remoteidv/storage/localfs"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
+	"remoteidv/verify/face"
 )
 
 const (
@@ -733,4 +734,45 @@ func TestMailInvite(t *testing.T) {
 	}
 	_, _, err = f.desk.MailInvite(ctx, f.sup, f.caseID)
 	wantErr(t, "MailInvite(supervisor)", err, models.EFORBIDDEN)
+}
+
+// TestRegistryPhotoMatchesLiveCapture runs the real face engine: the
+// registry photo is matched against the case's latest live capture.
+func TestRegistryPhotoMatchesLiveCapture(t *testing.T) {
+	f := newDeskFixture(t)
+	ctx := context.Background()
+	eng, err := face.New(ctx, face.Config{ModelsDir: modelsDir(t), Recognizers: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("face engine: %v (run `go run ./cmd/idv models fetch`)", err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	f.desk.Face = eng
+	ev, err := f.desk.Stager.Stage(ctx, f.caseID, models.EvidenceCapture, "image/jpeg", johnsPhoto(t, "John_Salley", 1), "system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tx(func(tx models.Tx) error { return tx.AddEvidence(ctx, ev) })
+	tests := []struct {
+		person     string
+		photoMatch string
+		result     string
+	}{
+		{"John_Salley", "MATCH", "PASS"},
+		{"John_Savage", "NO_MATCH", "FAIL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.person, func(t *testing.T) {
+			reg := httptest.NewServer(registry.NewServer([]registry.Record{{IDNumber: nationalID, Name: "Li Wei", Status: models.RegistryValid,
+				Photo: johnsPhoto(t, tt.person, 0), UpdatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}, "", slog.New(slog.DiscardHandler)))
+			defer reg.Close()
+			f.desk.Registry = &registry.Client{BaseURL: reg.URL, Timeout: 5 * time.Second}
+			rc, err := f.desk.RunRegistryCheck(ctx, f.clerk, f.caseID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rc.PhotoMatch != tt.photoMatch || rc.Check.Result != tt.result {
+				t.Errorf("RunRegistryCheck(registry photo of %s) = %s/%s, want %s/%s", tt.person, rc.PhotoMatch, rc.Check.Result, tt.photoMatch, tt.result)
+			}
+		})
+	}
 }
