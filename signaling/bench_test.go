@@ -2,7 +2,9 @@ package signaling_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -215,4 +217,59 @@ func keyFrameJPEG(b *testing.B, ivf string) []byte {
 		b.Fatal(err)
 	}
 	return j
+}
+
+// BenchmarkSessions runs n two-party calls at once (the customer sends about
+// 1.5 Mbps of VP8 key frames plus Opus; recording on) for 4 s and reports
+// the video loss at the clerks; the 1-call run is the baseline.
+func BenchmarkSessions(b *testing.B) {
+	frames := readIVF(b, testenv.VP8FromPhoto(b, testenv.JohnsPhoto(b, "John_Salley", 3), 1, 640))
+	var keys [][]byte
+	size := 0
+	for _, fr := range frames {
+		if fr[0]&1 == 0 {
+			keys, size = append(keys, fr), size+len(fr)
+		}
+	}
+	fps := max(1, 1_500_000/8/(size/len(keys)))
+	ogg := testenv.OpusTone(b, 2)
+	for _, n := range []int{1, 4, 8, 12, 16, 20} {
+		b.Run(fmt.Sprintf("calls=%d", n), func(b *testing.B) {
+			f := newFixture(b, signaling.Config{})
+			type pair struct{ customer, clerk *testPeer }
+			var pairs []pair
+			for i := 0; i < n; i++ {
+				_, cu, cl, _ := f.newCall(0)
+				p := pair{dial(b, cu, nil, source{manual: true, ogg: ogg}), dial(b, cl, nil, source{})}
+				pairs = append(pairs, p)
+				defer p.clerk.close("")
+				defer p.customer.close("")
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var wg sync.WaitGroup
+			for _, p := range pairs {
+				tr := <-p.customer.manual
+				wg.Go(func() { pace(ctx, tr, keys, fps*4, fps) })
+			}
+			time.Sleep(time.Second) // connect
+			for _, p := range pairs {
+				p.clerk.seq.reset()
+			}
+			b.ResetTimer()
+			wg.Wait()
+			time.Sleep(300 * time.Millisecond)
+			var got, want int64
+			for _, p := range pairs {
+				g, w := p.clerk.seq.loss()
+				got, want = got+g, want+w
+			}
+			if want == 0 {
+				b.Fatal("no video reached the clerks")
+			}
+			b.ReportMetric(100*float64(want-got)/float64(want), "loss-%")
+			b.ReportMetric(float64(got)/float64(n), "pkts/call")
+			b.ReportMetric(float64(size/len(keys))*8*float64(fps)/1e6, "Mbps/call")
+		})
+	}
 }
