@@ -268,17 +268,20 @@ func (s *Server) idempotent(c *gin.Context, body []byte, run func(c *gin.Context
 	c.Data(res.Status, "application/json; charset=utf-8", res.Body)
 }
 
-// errorAnswer renders err as the JSON body fail would send, for storing.
+// errorAnswer renders err as the JSON body fail would send, so that it
+// can be stored for replays (answers of 500 and above are not stored).
 func (s *Server) errorAnswer(c *gin.Context, err error) (int, any) {
 	code := models.ErrorCodeOf(err)
 	status, ok := statusOf[code]
-	if !ok || status >= 500 {
-		if code != models.EUNAVAILABLE {
-			s.log.ErrorContext(c.Request.Context(), "request failed", "request_id", requestID(c), "route", c.FullPath(), "err", err)
-		}
-		return max(status, http.StatusInternalServerError), nil
+	if !ok {
+		code, status = models.EINTERNAL, http.StatusInternalServerError
 	}
-	return status, errorBody{Error: errorDetail{Code: code, Message: models.ErrorMessageOf(err), Details: models.ErrorDetailsOf(err), RequestID: requestID(c)}}
+	msg := models.ErrorMessageOf(err)
+	if status >= 500 && code != models.EUNAVAILABLE {
+		s.log.ErrorContext(c.Request.Context(), "request failed", "request_id", requestID(c), "route", c.FullPath(), "err", err)
+		msg = "internal error; quote the request id to support"
+	}
+	return status, errorBody{Error: errorDetail{Code: code, Message: msg, Details: models.ErrorDetailsOf(err), RequestID: requestID(c)}}
 }
 
 func (s *Server) decide(c *gin.Context) {

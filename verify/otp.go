@@ -71,7 +71,7 @@ func liveInvite(ctx context.Context, tx models.Tx, id models.CaseID) (*models.In
 		}
 	}
 	if best == nil {
-		return nil, ErrCodeLocked
+		return nil, models.Errorf(models.EGONE, "this case has no live invite; ask the bank for a new one")
 	}
 	return best, nil
 }

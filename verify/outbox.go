@@ -120,16 +120,19 @@ func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMa
 		if err != nil {
 			return err
 		}
+		if err := d.event(ctx, tx, SystemActor, c.ID, "statement.delivered", det); err != nil {
+			return err
+		}
 		to, err := models.Transition(c.State, models.EventClose)
 		if err != nil {
-			return err
+			// The mail went out: record that whatever the case's state, so
+			// it is never sent twice; the state is for people to look at.
+			d.Log.WarnContext(ctx, "statement delivered but the case cannot close", "case_id", c.ID, "state", c.State)
+			return nil
 		}
 		from := c.State
 		c.State, c.UpdatedAt = to, at
 		if err := tx.UpdateCase(ctx, c); err != nil {
-			return err
-		}
-		if err := d.event(ctx, tx, SystemActor, c.ID, "statement.delivered", det); err != nil {
 			return err
 		}
 		return d.event(ctx, tx, SystemActor, c.ID, "case.close", map[string]string{"from": string(from), "to": string(to)})
