@@ -121,6 +121,14 @@ func TestReviewThroughTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.ver.Stager = stager
+	calls.Stream = func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, ct, actor string, r io.Reader) (*models.Evidence, error) {
+		return stager.StageReader(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: ct, Actor: actor}, r)
+	}
+	seg := &models.CallSegment{CallID: callID, Seq: 1, Participant: "customer", Track: "video", StartedAt: e.now, EndedAt: e.now.Add(5 * time.Minute)}
+	if err := calls.SaveSegment(ctx, models.CaseID(id), seg, "video/x-ivf", bytes.NewReader(bytes.Repeat([]byte("DKIF frame"), 300))); err != nil {
+		t.Fatal(err)
+	}
 	if err := calls.EndCall(ctx, models.CaseID(id), callID, "bye", true); err != nil {
 		t.Fatal(err)
 	}

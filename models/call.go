@@ -88,3 +88,20 @@ type CallRepo interface {
 	// CallsByCase lists the case's calls with their segments, oldest first.
 	CallsByCase(ctx context.Context, id CaseID) ([]*Call, error)
 }
+
+// RecordingDone reports whether calls recorded the verification: at least
+// one call, every call ended with its recording complete, and the
+// customer's video kept in at least one non-empty segment. A call whose
+// tracks never arrived is not a recording.
+func RecordingDone(calls []*Call) bool {
+	customerVideo := false
+	for _, c := range calls {
+		if c.EndedAt == nil || c.Recording != RecordingComplete {
+			return false
+		}
+		for _, s := range c.Segments {
+			customerVideo = customerVideo || (s.Participant == "customer" && s.Track == "video" && s.Size > 0)
+		}
+	}
+	return customerVideo
+}

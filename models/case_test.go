@@ -154,3 +154,34 @@ func TestMask(t *testing.T) {
 		t.Errorf("MaskAccountNo = %q", got)
 	}
 }
+
+func TestRecordingDone(t *testing.T) {
+	end := time.Date(2026, 12, 1, 14, 30, 0, 0, time.UTC)
+	video := &CallSegment{Participant: "customer", Track: "video", Size: 1 << 20}
+	call := func(rec RecordingState, ended bool, segs ...*CallSegment) *Call {
+		c := &Call{Recording: rec, Segments: segs}
+		if ended {
+			c.EndedAt = &end
+		}
+		return c
+	}
+	tests := []struct {
+		name  string
+		calls []*Call
+		want  bool
+	}{
+		{"no call", nil, false},
+		{"complete with customer video", []*Call{call(RecordingComplete, true, video)}, true},
+		{"complete but no segments", []*Call{call(RecordingComplete, true)}, false},
+		{"only the clerk's video", []*Call{call(RecordingComplete, true, &CallSegment{Participant: "clerk", Track: "video", Size: 10})}, false},
+		{"only customer audio", []*Call{call(RecordingComplete, true, &CallSegment{Participant: "customer", Track: "audio", Size: 10})}, false},
+		{"empty customer video", []*Call{call(RecordingComplete, true, &CallSegment{Participant: "customer", Track: "video"})}, false},
+		{"still running", []*Call{call(RecordingComplete, false, video)}, false},
+		{"one incomplete call", []*Call{call(RecordingComplete, true, video), call(RecordingIncomplete, true)}, false},
+	}
+	for _, tt := range tests {
+		if got := RecordingDone(tt.calls); got != tt.want {
+			t.Errorf("RecordingDone(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

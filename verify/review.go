@@ -52,12 +52,7 @@ func (d *Desk) requirements(ctx context.Context, tx models.Tx, c *models.Case) (
 	if err != nil {
 		return r, err
 	}
-	r.RecordingComplete = len(calls) > 0
-	for _, k := range calls {
-		if k.Recording != models.RecordingComplete {
-			r.RecordingComplete = false
-		}
-	}
+	r.RecordingComplete = models.RecordingDone(calls)
 	checks, err := tx.ChecksByCase(ctx, c.ID)
 	if err != nil {
 		return r, err

@@ -193,6 +193,10 @@ func (f *deskFixture) callFacts() {
 	f.t.Helper()
 	ctx := context.Background()
 	now := f.clock.Now()
+	rec, err := f.desk.Stager.Stage(ctx, f.caseID, models.EvidenceRecording, "video/x-ivf", bytes.Repeat([]byte("DKIF video"), 400), "system:recorder")
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	f.tx(func(tx models.Tx) error {
 		invs, err := tx.InvitesByCase(ctx, f.caseID)
 		if err != nil {
@@ -206,6 +210,14 @@ func (f *deskFixture) callFacts() {
 			return err
 		}
 		if err := tx.CreateCall(ctx, &models.Call{ID: "call_1", CaseID: f.caseID, StartedAt: now, Recording: models.RecordingActive}); err != nil {
+			return err
+		}
+		// The customer's video was recorded (a call without it does not count).
+		if err := tx.AddEvidence(ctx, rec); err != nil {
+			return err
+		}
+		if err := tx.AddCallSegment(ctx, &models.CallSegment{CallID: "call_1", Seq: 1, Participant: "customer", Track: "video", Evidence: rec.ID,
+			SHA256: rec.SHA256, Size: rec.Size, StartedAt: now, EndedAt: now.Add(10 * time.Minute)}); err != nil {
 			return err
 		}
 		if err := tx.EndCall(ctx, "call_1", now.Add(10*time.Minute), "bye", models.RecordingComplete); err != nil {

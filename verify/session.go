@@ -276,20 +276,12 @@ func (c *Calls) ConsentRecorded(ctx context.Context, id models.CaseID) (bool, er
 	return ok, err
 }
 
-// RecordingComplete reports whether the case had at least one call and
-// every call's recording is complete (a requirement for submission).
+// RecordingComplete reports whether the case's calls recorded the
+// verification (models.RecordingDone), a requirement for submission.
 func (c *Calls) RecordingComplete(ctx context.Context, id models.CaseID) (bool, error) {
 	var calls []*models.Call
 	err := c.Store.Transact(ctx, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, id); return })
-	if err != nil || len(calls) == 0 {
-		return false, err
-	}
-	for _, k := range calls {
-		if k.Recording != models.RecordingComplete {
-			return false, nil
-		}
-	}
-	return true, nil
+	return err == nil && models.RecordingDone(calls), err
 }
 
 // StartCall moves the case into its call (join; a reconnect keeps it
