@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"html/template"
 	"net/http"
 	"time"
@@ -151,16 +152,24 @@ type reasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (s *Server) cancel(c *gin.Context) {
+func (s *Server) cancel(c *gin.Context) { s.stopCase(c, s.verify.Cancel, "case cancelled") }
+
+func (s *Server) abort(c *gin.Context) { s.stopCase(c, s.verify.Abort, "case aborted") }
+
+// stopCase cancels or aborts a case and ends its live call, if any.
+func (s *Server) stopCase(c *gin.Context, stop func(context.Context, verify.Actor, models.CaseID, string) (*models.Case, error), why string) {
 	var req reasonRequest
 	if err := decode(c, &req); err != nil {
 		s.fail(c, err)
 		return
 	}
-	cs, err := s.verify.Cancel(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), req.Reason)
+	cs, err := stop(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), req.Reason)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	if s.call.hub != nil {
+		s.call.hub.End(cs.ID, why)
 	}
 	c.JSON(http.StatusOK, s.view(cs))
 }

@@ -50,6 +50,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/cases/:id", Roles: caseReader, Summary: "One case with its slot in both zones and its invites", Tag: "cases", handler: s.getCase},
 		{Method: "POST", Path: "/api/cases/:id/reschedule", Roles: clerk, Summary: "Move the call; earlier invites stop working", Tag: "cases", Body: "Reschedule", handler: s.reschedule},
 		{Method: "POST", Path: "/api/cases/:id/cancel", Roles: clerkSup, Summary: "Cancel with a reason", Tag: "cases", Body: "Reason", handler: s.cancel},
+		{Method: "POST", Path: "/api/cases/:id/abort", Roles: clerkSup, Summary: "Abort during verification (poor video, suspected fraud) with a reason; ends a live call", Tag: "cases", Body: "Reason", handler: s.abort},
 		{Method: "POST", Path: "/api/cases/:id/invite", Roles: clerk, Summary: "Issue the single-use invite link and its .ics (format=ics returns the calendar file)", Tag: "cases", handler: s.issueInvite},
 		{Method: "DELETE", Path: "/api/cases/:id/invite", Roles: clerkSup, Summary: "Revoke every live invite of the case", Tag: "cases", handler: s.revokeInvites},
 		{Method: "GET", Path: "/api/cases/:id/timeline", Roles: caseReader, Summary: "The case's audit events", Tag: "cases", handler: s.timeline},

@@ -157,11 +157,23 @@ func (s *Service) Reschedule(ctx context.Context, a Actor, id models.CaseID, sl 
 
 // Cancel withdraws a case with a reason; its invites stop working.
 func (s *Service) Cancel(ctx context.Context, a Actor, id models.CaseID, reason string) (*models.Case, error) {
+	return s.stop(ctx, a, id, models.EventCancel, reason)
+}
+
+// Abort ends a case during verification for a reason the clerk or the
+// supervisor gives (poor video, suspected fraud); its invites stop working.
+func (s *Service) Abort(ctx context.Context, a Actor, id models.CaseID, reason string) (*models.Case, error) {
+	return s.stop(ctx, a, id, models.EventAbort, reason)
+}
+
+// stop moves a case to cancelled or aborted with a mandatory reason and
+// revokes its invites. The HTTP layer also ends a live call.
+func (s *Service) stop(ctx context.Context, a Actor, id models.CaseID, ev models.CaseEvent, reason string) (*models.Case, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || len(reason) > 1000 {
 		return nil, models.Errorf(models.EINVALID, "a reason of 1 to 1000 characters is required")
 	}
-	return s.change(ctx, a, id, models.EventCancel, map[string]string{"reason": reason}, func(tx models.Tx, c *models.Case) error {
+	return s.change(ctx, a, id, ev, map[string]string{"reason": reason}, func(tx models.Tx, c *models.Case) error {
 		c.Reason = reason
 		return tx.RevokeInvites(ctx, c.ID, s.Now().UTC())
 	})

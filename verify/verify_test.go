@@ -292,3 +292,30 @@ func TestImportAccountsReportsBadRows(t *testing.T) {
 		t.Fatalf("ImportAccounts(bad header) = %v, want invalid", err)
 	}
 }
+
+func TestAbort(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	c, err := f.svc.CreateCase(ctx, f.clerk, goodCase())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := f.svc.IssueInvite(ctx, f.clerk, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Abort(ctx, f.clerk, c.ID, " "); models.ErrorCodeOf(err) != models.EINVALID {
+		t.Fatalf("Abort(no reason) = %v, want invalid", err)
+	}
+	got, err := f.svc.Abort(ctx, f.sup, c.ID, "the face on camera is a printed photo")
+	if err != nil || got.State != models.StateAborted || got.Reason == "" {
+		t.Fatalf("Abort = %+v, %v; want aborted with the reason", got, err)
+	}
+	f.clock.t = time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+	if _, _, err := f.svc.ResolveInvite(ctx, inv.Link[strings.LastIndex(inv.Link, "/")+1:]); err != models.ErrInviteGone {
+		t.Fatalf("ResolveInvite(after abort) = %v, want gone", err)
+	}
+	if _, err := f.svc.Abort(ctx, f.clerk, c.ID, "again"); models.ErrorCodeOf(err) != models.ECONFLICT {
+		t.Fatalf("Abort(aborted) = %v, want conflict", err)
+	}
+}
