@@ -31,6 +31,8 @@ type Workflow interface {
 	StartCall(ctx context.Context, c models.CaseID, actor string) (models.CallID, error)
 	// EndCall records the end of the call and whether its recording is whole.
 	EndCall(ctx context.Context, c models.CaseID, call models.CallID, reason string, recordingComplete bool) error
+	// SaveQuality keeps the call's quality samples (JSON) as evidence.
+	SaveQuality(ctx context.Context, c models.CaseID, call models.CallID, samples int, data []byte) error
 	// RecordingFailed marks the call's recording incomplete.
 	RecordingFailed(ctx context.Context, c models.CaseID, call models.CallID, why string) error
 	// SaveSegment stores a recorded segment as evidence and lists it in

@@ -1,7 +1,9 @@
 package signaling_test
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 // captures identify the right account and reject the wrong one, and the
 // recordings land as evidence with the hashes computed while writing.
 func TestCall(t *testing.T) {
-	f := newFixture(t, signaling.Config{})
+	f := newFixture(t, signaling.Config{QualityEvery: 300 * time.Millisecond})
 	customerMedia := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 320), ogg: testenv.OpusTone(t, 2)}
 	clerkMedia := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Schneider", 0), 2, 160), ogg: customerMedia.ogg}
 
@@ -44,6 +46,9 @@ func TestCall(t *testing.T) {
 		waitCount(t, "customer audio packets", c.customer.audioIn.Load, 30, 10*time.Second)
 		waitCount(t, "observer video packets", c.observe.videoIn.Load, 30, 10*time.Second)
 
+		if q, ok := c.clerk.waitFor(signaling.TypeQuality, 10*time.Second); !ok || q.Quality == nil || q.Quality.Width == 0 {
+			t.Errorf("account %d: clerk got no quality sample with a resolution: %+v", tt.account, q)
+		}
 		c.clerk.send(signaling.Message{Type: signaling.TypeCapture})
 		res, ok := c.clerk.waitFor(signaling.TypeResult, 30*time.Second)
 		if !ok {
@@ -91,6 +96,15 @@ func TestCall(t *testing.T) {
 				t.Errorf("segment %s/%s: file hash %s, recorded %s", s.Participant, s.Track, got, s.SHA256)
 			}
 		}
+		var quality []*models.Evidence
+		for _, e := range evs {
+			if e.Kind == models.EvidenceQuality {
+				quality = append(quality, e)
+			}
+		}
+		if len(quality) != 1 || !bytes.Contains(readFile(t, quality[0].Staged), []byte(`"width":`)) {
+			t.Errorf("case %d: %d quality evidence items, want 1 with samples", i, len(quality))
+		}
 		ok, err := f.calls.RecordingComplete(context.Background(), c.id)
 		if err != nil || !ok {
 			t.Errorf("RecordingComplete(%s) = %v, %v, want true", c.id, ok, err)
@@ -126,4 +140,13 @@ func TestLiveness(t *testing.T) {
 	if err != nil || len(checks) != 1 || checks[0].Kind != models.CheckLiveness || checks[0].Evidence == "" {
 		t.Fatalf("checks = %+v, %v, want one liveness check with its captures", checks, err)
 	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -206,10 +206,34 @@ loop:
 	rm.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	rm.saveQuality(ctx)
 	if err := rm.h.wf.EndCall(ctx, rm.caseID, rm.call, reason, complete); err != nil {
 		rm.log.Error("record end of call", "err", err)
 	}
 	rm.log.Info("call ended", "reason", reason, "recording_complete", complete)
+}
+
+// saveQuality hands the quality samples of the call to the workflow as
+// evidence. Losing them does not make the recording incomplete, but it is
+// logged.
+func (rm *room) saveQuality(ctx context.Context) {
+	rm.mu.Lock()
+	samples := rm.quality
+	rm.mu.Unlock()
+	if len(samples) == 0 {
+		return
+	}
+	data, err := json.Marshal(struct {
+		Call    models.CallID `json:"call"`
+		Case    models.CaseID `json:"case"`
+		Samples []Quality     `json:"samples"`
+	}{rm.call, rm.caseID, samples})
+	if err == nil {
+		err = rm.h.wf.SaveQuality(ctx, rm.caseID, rm.call, len(samples), data)
+	}
+	if err != nil {
+		rm.log.Error("save quality samples", "err", err)
+	}
 }
 
 // nextSeq numbers a participant's segments of one kind: a reconnect makes

@@ -351,6 +351,37 @@ func (c *Calls) RecordingFailed(ctx context.Context, id models.CaseID, call mode
 	return nil
 }
 
+// SaveQuality keeps a call's media-quality samples (JSON, as signaling
+// measured them every few seconds) as evidence of kind quality, with an
+// audit event, so reviewers can judge the video the clerk relied on.
+func (c *Calls) SaveQuality(ctx context.Context, id models.CaseID, call models.CallID, samples int, data []byte) error {
+	if c.Stager == nil {
+		return models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
+	}
+	ev, err := c.Stager.Stage(ctx, id, models.EvidenceQuality, "application/json", data, "system:signaling")
+	if err != nil {
+		return fmt.Errorf("save quality of call %s: %w", call, err)
+	}
+	staged := *ev
+	err = c.Store.Transact(ctx, func(tx models.Tx) error {
+		*ev = staged
+		if err := tx.AddEvidence(ctx, ev); err != nil {
+			return err
+		}
+		return c.event(ctx, tx, "system:signaling", id, "call.quality", map[string]string{"call": string(call),
+			"samples": strconv.Itoa(samples), "sha256": ev.SHA256, "evidence": string(ev.ID)})
+	})
+	if err != nil || ev.ID != staged.ID {
+		if derr := c.Stager.Discard(&staged); derr != nil {
+			c.Log.ErrorContext(ctx, "discard staged quality samples", "err", derr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("save quality of call %s: %w", call, err)
+	}
+	return nil
+}
+
 // SaveSegment stages a recorded segment as evidence (kind recording) and
 // lists it in the call record, in one transaction. seg's evidence, hash and
 // size are filled in.
