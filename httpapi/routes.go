@@ -101,5 +101,18 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Path: "/call/code", Public: true, Summary: "Customer (call page cookie): email a 6-digit code to the registered address (1 a minute, 5 an hour)", Tag: "customer", MaxBody: 1 << 10, handler: s.customerRequestCode},
 		{Method: "POST", Path: "/call/code/verify", Public: true, Summary: "Customer (call page cookie): check the code; 10 minutes, single use, 5 wrong tries lock the invite", Tag: "customer", Body: "Code", MaxBody: 1 << 10, handler: s.customerVerifyCode},
 		{Method: "POST", Path: "/call/letter", Public: true, Summary: "Customer (call page cookie): upload the signed authorization letter (same checks as the clerk's upload)", Tag: "customer", Body: "Letter", MaxBody: maxLetterBody, handler: s.customerUploadLetter},
+
+		// web pages (issue 7): Public routes that enforce the role of the API each page drives (handlers_pages.go):
+		// not signed in -> 303 to /login, another role -> the 403 page.
+		{Method: "GET", Path: "/", Public: true, Summary: "Staff start page: redirects to the signed-in role's page or to /login", Tag: "pages", handler: s.home},
+		{Method: "GET", Path: "/login", Public: true, Summary: "Staff login page", Tag: "pages", handler: s.staffPage(pageSpec{name: "login", title: "login.title", script: "login.js", roles: nil})},
+		{Method: "GET", Path: "/console", Public: true, Summary: "Clerk's console (page; clerk): today's calls in both zones, account look-up, new case", Tag: "pages", handler: s.staffPage(pageSpec{name: "console", title: "console.title", script: "console.js", back: "/console", roles: clerk})},
+		{Method: "GET", Path: "/console/cases/:id", Public: true, Summary: "Clerk's case page (page; clerk): requirements, invite, call, checks, letter and signature, registry, submit, cancel", Tag: "pages", handler: s.staffPage(pageSpec{name: "case", title: "case.title", script: "case.js", mode: "clerk", back: "/console", roles: clerk})},
+		{Method: "GET", Path: "/review", Public: true, Summary: "Supervisor's review queue (page; supervisor)", Tag: "pages", handler: s.staffPage(pageSpec{name: "review", tmpl: "queue", title: "review.title", script: "queue.js", back: "/review", roles: supervisor})},
+		{Method: "GET", Path: "/review/cases/:id", Public: true, Summary: "Supervisor's review of one case (page; supervisor): evidence, checks, decision after step-up", Tag: "pages", handler: s.staffPage(pageSpec{name: "case", title: "review.case", script: "case.js", mode: "review", back: "/review", roles: supervisor})},
+		{Method: "GET", Path: "/audit", Public: true, Summary: "Auditor's case search and chain verification (page; auditor)", Tag: "pages", handler: s.staffPage(pageSpec{name: "audit", tmpl: "queue", title: "audit.title", script: "queue.js", back: "/audit", roles: auditor, options: caseStates()})},
+		{Method: "GET", Path: "/audit/cases/:id", Public: true, Summary: "Auditor's case page (page; auditor): timeline, evidence with hashes, bundle download", Tag: "pages", handler: s.staffPage(pageSpec{name: "case", title: "case.title", script: "case.js", mode: "audit", back: "/audit", roles: auditor})},
+		{Method: "GET", Path: "/admin", Public: true, Summary: "Admin's staff page (page; admin): users, roles, disable and enable", Tag: "pages", handler: s.staffPage(pageSpec{name: "admin", title: "admin.title", script: "admin.js", back: "/admin", roles: admin, options: roleNames()})},
+		{Method: "GET", Path: "/static/staff/*file", Public: true, Summary: "Scripts, styles and images of the staff pages", Tag: "pages", handler: s.staffStatic()},
 	}
 }

@@ -1,7 +1,10 @@
 // Package web holds the pages and scripts served to browsers, embedded in
 // the binary: server-rendered HTML templates and ES-module JavaScript
 // (no inline script, no third-party origins, so the strict Content
-// Security Policy holds). So far: the customer's consent and call pages.
+// Security Policy holds): the customer's consent and call pages, and the
+// staff pages (login, clerk console and case page, supervisor's review,
+// auditor's search and case, admin's staff list) in English and Simplified
+// Chinese (i18n.go).
 package web
 
 import (
@@ -29,7 +32,8 @@ func Load() (*Pages, error) {
 	return &Pages{t: t}, nil
 }
 
-// Render writes the named page ("consent.html", "call.html", "gone.html").
+// Render writes the named page ("consent.html", "call.html", "gone.html",
+// or a staff page "staff_<name>.html" with a Page as data).
 func (p *Pages) Render(w io.Writer, name string, data any) error {
 	return p.t.ExecuteTemplate(w, name, data)
 }
@@ -41,4 +45,59 @@ func Static() fs.FS {
 		panic(err) // the embedded folder exists at build time
 	}
 	return sub
+}
+
+// Page is the data of a staff page: the layout (layout.html) reads the
+// language, the signed-in user and the navigation from it; the page's
+// script reads the messages, the CSRF token and the case from the markup.
+type Page struct {
+	Name    string // staff_<Name>.html; also body[data-page]
+	Title   string // message key of the title
+	Script  string // module under /static/staff/, "" for none
+	Lang    string // one of Languages
+	Path    string // the page's path, for the language switch
+	Bank    string
+	User    string // display name; "" when nobody is signed in
+	Roles   []string
+	CSRF    string
+	CaseID  string
+	Mode    string   // case page: clerk, review or audit
+	Options []string // choices a form offers (case states, roles)
+	Back    string   // case page: the list it was opened from
+	Nav     []NavItem
+	Msgs    Catalogue
+}
+
+// NavItem is one link of the staff navigation.
+type NavItem struct {
+	Href, Key string
+	Current   bool
+}
+
+// LangLink is one entry of the language switch.
+type LangLink struct {
+	Lang, Label, Href string
+	Current           bool
+}
+
+// T translates key into the page's language.
+func (p Page) T(key string) string { return p.Msgs.T(p.Lang, key) }
+
+// Messages is the page language's catalogue, embedded as JSON for the script.
+func (p Page) Messages() map[string]string {
+	out := make(map[string]string, len(p.Msgs["en"]))
+	for _, k := range p.Msgs.Keys("en") {
+		out[k] = p.Msgs.T(p.Lang, k)
+	}
+	return out
+}
+
+// Switch is the language switch: each language links to the same page.
+func (p Page) Switch() []LangLink {
+	labels := map[string]string{"en": "English", "zh-CN": "简体中文"}
+	out := make([]LangLink, 0, len(Languages))
+	for _, l := range Languages {
+		out = append(out, LangLink{Lang: l, Label: labels[l], Href: p.Path + "?lang=" + l, Current: l == p.Lang})
+	}
+	return out
 }

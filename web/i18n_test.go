@@ -1,0 +1,75 @@
+package web
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestCatalogueComplete(t *testing.T) {
+	c := Messages()
+	for _, lang := range Languages {
+		for _, other := range Languages {
+			for _, k := range c.Keys(other) {
+				if strings.TrimSpace(c[lang][k]) == "" {
+					t.Errorf("%s lacks %q (present in %s)", lang, k, other)
+				}
+			}
+		}
+	}
+	if len(c.Keys("en")) < 100 {
+		t.Errorf("only %d messages", len(c.Keys("en")))
+	}
+}
+
+func TestNegotiate(t *testing.T) {
+	tests := []struct {
+		choice, accept, want string
+	}{
+		{"", "", "en"},
+		{"", "zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"},
+		{"", "zh-TW", "zh-CN"},
+		{"", "fr-FR,en;q=0.5,zh;q=0.4", "en"},
+		{"", "fr-FR,zh;q=0.6,en;q=0.5", "zh-CN"},
+		{"", "en;q=0,zh;q=0.1", "zh-CN"},
+		{"en", "zh-CN", "en"},
+		{"zh-CN", "en-US", "zh-CN"},
+		{"xx", "en-GB", "en"},
+	}
+	for _, tt := range tests {
+		if got := Negotiate(tt.choice, tt.accept); got != tt.want {
+			t.Errorf("Negotiate(%q, %q) = %q, want %q", tt.choice, tt.accept, got, tt.want)
+		}
+	}
+}
+
+// Every staff template renders in both languages without a missing key
+// (a missing key would show as the key itself, e.g. "case.title").
+func TestStaffPagesRender(t *testing.T) {
+	p, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Messages()
+	for _, name := range []string{"login", "console", "case", "queue", "admin", "forbidden"} {
+		for _, mode := range []string{"clerk", "review", "audit"} {
+			for _, lang := range Languages {
+				var b bytes.Buffer
+				data := Page{Name: name, Title: "app.name", Script: "common.js", Lang: lang, Path: "/x", Bank: "Demo Bank", User: "Clerk",
+					Mode: mode, CaseID: "case_1", Options: []string{"scheduled"}, Nav: []NavItem{{Href: "/console", Key: "nav.console"}}, Msgs: c}
+				if err := p.Render(&b, "staff_"+name+".html", data); err != nil {
+					t.Fatalf("render %s/%s/%s: %v", name, mode, lang, err)
+				}
+				html := b.String()
+				for _, k := range c.Keys("en") {
+					if strings.Contains(html, ">"+k+"<") {
+						t.Errorf("%s/%s/%s shows the raw key %s", name, mode, lang, k)
+					}
+				}
+				if strings.Contains(html, "style=") || strings.Contains(html, "onclick=") {
+					t.Errorf("%s/%s: inline style or handler breaks the CSP", name, mode)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,329 @@
+// One case, in three modes (body[data-mode]): the clerk runs it (invite,
+// call, checks, letter and signature, registry, submit, cancel), the
+// supervisor reviews and decides after a step-up, the auditor reads the
+// evidence with its hashes and downloads the bundle.
+import { api, el, fillTable, flash, guard, page, setCSRF, slotText, stateLabel, t, when } from './common.js';
+
+const id = page.case;
+const base = '/api/cases/' + encodeURIComponent(id);
+const mode = page.mode;
+const $ = (x) => document.getElementById(x);
+let current = null; // the case
+let letter = null; // the latest letter
+
+function fmr(f) {
+  if (!f) return t('case.not_calibrated');
+  return f.rate.toExponential(1) + ' (≤ ' + f.upper95.toExponential(1) + '); @' + (f.at_distance ?? 0).toExponential(1);
+}
+function num(x) { return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(4) : '–'; }
+
+async function loadCase() {
+  const c = await api('GET', base);
+  current = c;
+  const rows = [
+    [t('common.state'), el('strong', { id: 'state', 'data-state': c.state }, stateLabel(c.state))],
+    [t('common.account'), c.account_no],
+    [t('console.purpose'), c.purpose === 'transaction_statement' ? t('console.statement') : c.purpose],
+    [t('console.from') + ' – ' + t('console.to'), c.period_from + ' – ' + c.period_to],
+    [t('console.customer_tz'), slotText(c.slot.customer)],
+    [t('console.branch_tz'), slotText(c.slot.branch)],
+  ];
+  if (c.reason) rows.push([t('common.reason'), c.reason]);
+  const dl = $('summary');
+  dl.replaceChildren();
+  for (const [k, v] of rows) dl.append(el('dt', {}, k), el('dd', {}, v));
+  for (const w of c.slot.warnings || []) dl.append(el('dt', {}, '⚠'), el('dd', { class: 'warn' }, w));
+  if ($('scope-from') && !$('scope-from').value) {
+    $('scope-from').value = c.period_from;
+    $('scope-to').value = c.period_to;
+  }
+}
+
+async function loadRequirements() {
+  const r = await api('GET', base + '/requirements');
+  const all = ['consent', 'face_match', 'liveness', 'signature', 'authorization_letter', 'registry_check', 'email_code', 'recording'];
+  $('requirements').replaceChildren(...all.map((k) => {
+    const ok = !r.missing.includes(k);
+    return el('li', { class: ok ? 'done' : 'missing', 'data-req': k }, t('req.' + k) + ' — ' + t(ok ? 'req.done' : 'req.missing'));
+  }));
+  $('registry-hours').textContent = t('case.registry') + ': ' + r.registry_hours + (r.ready ? ' · ' + t('case.ready') : '');
+}
+
+function confirmButtons(ch) {
+  if (mode !== 'clerk' || ch.kind !== 'face_match' || ch.confirmation) return '';
+  const note = el('input', { id: 'note-' + ch.id, maxlength: '300', 'aria-label': t('case.confirm_note') + ' ' + ch.id });
+  const send = (confirmed) => guard(async () => {
+    await api('POST', base + '/checks/' + ch.id + '/confirm', { confirmed, note: note.value || (confirmed ? 'same person, side by side' : 'different person') });
+    await refresh();
+  });
+  return el('div', { class: 'row' }, note,
+    el('button', { type: 'button', class: 'confirm', 'data-check': ch.id, onclick: send(true) }, t('case.confirm')),
+    el('button', { type: 'button', class: 'secondary', onclick: send(false) }, t('case.reject')));
+}
+
+async function loadChecks() {
+  const r = await api('GET', base + '/checks');
+  fillTable($('checks'), r.checks.map((ch) => {
+    const d = ch.detail || {};
+    return el('tr', { 'data-kind': ch.kind, 'data-result': ch.result },
+      el('td', {}, ch.kind, el('div', { class: 'muted' }, when(ch.created_at))),
+      el('td', {}, el('span', { class: 'badge ' + (/^(MATCH|PASS)$/.test(ch.result) ? 'good' : 'bad') }, ch.result)),
+      el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ''),
+      el('td', {}, ch.kind === 'face_match' ? fmr(d.expected_fmr) : ''),
+      el('td', {}, ch.confirmation ? ch.confirmation + (ch.note ? ': ' + ch.note : '') : ''),
+      el('td', {}, confirmButtons(ch)));
+  }), 6);
+}
+
+async function loadLetters() {
+  if (!$('letter-img')) return;
+  const r = await api('GET', base + '/letters');
+  const list = r.letters || [];
+  letter = list.length ? list[list.length - 1] : null;
+  const img = $('letter-img');
+  if (!letter) {
+    $('letter-id').textContent = '— ' + t('case.no_letter');
+    return;
+  }
+  $('letter-id').textContent = letter.id + (letter.scope ? ' ✓' : '');
+  if (letter.content_type.startsWith('image/')) {
+    const src = base + '/letters/' + letter.id + '/content';
+    if (img.getAttribute('src') !== src) img.src = src;
+    img.hidden = false;
+  } else {
+    img.hidden = true;
+    $('letter-id').replaceChildren(el('a', { href: base + '/letters/' + letter.id + '/content' }, letter.id + ' (PDF)'));
+  }
+}
+
+async function loadTimeline() {
+  const r = await api('GET', base + '/timeline');
+  fillTable($('timeline'), r.events.slice().reverse().map((e) => el('tr', {},
+    el('td', {}, when(e.at)), el('td', {}, e.actor), el('td', {}, e.action),
+    mode === 'audit' ? el('td', { class: 'hash' }, e.hash) : undefined)), mode === 'audit' ? 4 : 3);
+}
+
+async function loadEvidence() {
+  if (!$('evidence')) return;
+  const r = await api('GET', base + '/evidence');
+  const items = r.evidence || r.items || [];
+  fillTable($('evidence'), items.map((e) => el('tr', { 'data-kind': e.kind },
+    el('td', {}, e.kind, el('div', { class: 'muted' }, e.content_type)),
+    el('td', { class: 'hash' }, e.archived_at ? el('a', { href: base + '/evidence/' + e.id }, e.sha256) : e.sha256),
+    el('td', {}, String(e.size)),
+    el('td', {}, e.archived_at ? when(e.archived_at) : '–'))), 4);
+}
+
+async function refresh() {
+  await Promise.all([loadCase(), loadRequirements(), loadChecks(), loadLetters(), loadTimeline()]);
+}
+
+// ---- clerk: invite, call, checks, letter, signature, registry, submit, cancel
+function clerk() {
+  $('invite-email').addEventListener('click', guard(async () => {
+    await api('POST', base + '/invite/email');
+    $('invite-out').textContent = t('case.invite_sent');
+    await loadTimeline();
+  }));
+  $('invite-issue').addEventListener('click', guard(async () => {
+    const r = await api('POST', base + '/invite');
+    $('invite-out').replaceChildren(t('case.invite_link') + ': ', el('span', { class: 'hash', id: 'invite-link' }, r.link));
+  }));
+
+  $('face-form').addEventListener('submit', guard(async () => {
+    const f = $('face-file').files[0];
+    if (!f) return;
+    const r = await api('POST', base + '/face-checks', f);
+    showFace(r, URL.createObjectURL(f));
+    await refresh();
+  }));
+
+  $('letter-form').addEventListener('submit', guard(async () => {
+    const f = $('letter-file').files[0];
+    if (!f) return;
+    await api('POST', base + '/letters', f);
+    await loadLetters();
+    await loadTimeline();
+  }));
+  $('scope-form').addEventListener('submit', guard(async () => {
+    if (!letter) throw new Error(t('case.no_letter'));
+    await api('POST', base + '/letters/' + letter.id + '/scope', {
+      account_no: $('scope-account').value.trim(), service: current.purpose,
+      period_from: $('scope-from').value, period_to: $('scope-to').value, registered_email: $('scope-email').checked,
+    });
+    flash(t('case.scope_saved'));
+    await refresh();
+  }));
+
+  markRegion();
+  for (const i of ['rx', 'ry', 'rw', 'rh']) $(i).addEventListener('input', drawRegion);
+  $('sig-form').addEventListener('submit', guard(async () => {
+    if (!letter) throw new Error(t('case.no_letter'));
+    await api('POST', base + '/signature-check', {
+      letter_id: letter.id, verdict: $('verdict').value, reason: $('sig-reason').value.trim(),
+      region: { x: +$('rx').value, y: +$('ry').value, w: +$('rw').value, h: +$('rh').value },
+    });
+    flash(t('case.sig_saved'));
+    await refresh();
+  }));
+
+  $('registry-run').addEventListener('click', guard(async () => {
+    const r = await api('POST', base + '/registry-check');
+    $('registry-out').className = r.result === 'PASS' ? 'good' : 'bad';
+    $('registry-out').textContent = r.result + ' · ' + r.status + ' · name ' + (r.name_match ? '✓' : '✗') + ' · photo ' + (r.photo_match || '–') +
+      ' · ' + r.elapsed_ms + ' ms · ' + r.service_hours + (r.within_service_hours ? '' : ' ⚠');
+    await refresh();
+  }));
+  $('submit-case').addEventListener('click', guard(async () => {
+    await api('POST', base + '/submit');
+    $('submit-out').textContent = t('case.submitted');
+    await refresh();
+  }));
+  $('cancel-form').addEventListener('submit', guard(async () => {
+    await api('POST', base + '/cancel', { reason: $('cancel-reason').value.trim() });
+    await refresh();
+  }));
+  setupCall();
+}
+
+// showFace puts the capture next to the numbers the engine gave.
+function showFace(r, src) {
+  const box = $('face-result');
+  box.replaceChildren(
+    src ? el('img', { src, alt: t('review.capture') }) : el('span'),
+    el('dl', { class: 'kv' },
+      el('dt', {}, t('case.decision')), el('dd', { id: 'face-decision' }, String(r.decision) + ' (' + r.status + ')'),
+      el('dt', {}, t('case.distance')), el('dd', {}, num(r.distance)),
+      el('dt', {}, t('case.threshold')), el('dd', {}, num(r.threshold)),
+      el('dt', {}, t('case.fmr')), el('dd', {}, fmr(r.expected_fmr)),
+      el('dt', {}, ''), el('dd', { class: 'muted' }, r.note || '')));
+}
+
+// Region marking: drag on the letter; the numbers are the letter's own pixels.
+function markRegion() {
+  const img = $('letter-img');
+  let start = null;
+  const pt = (ev) => {
+    const b = img.getBoundingClientRect();
+    const sx = img.naturalWidth / b.width;
+    const sy = img.naturalHeight / b.height;
+    return { x: Math.max(0, Math.round((ev.clientX - b.left) * sx)), y: Math.max(0, Math.round((ev.clientY - b.top) * sy)) };
+  };
+  img.addEventListener('pointerdown', (ev) => { ev.preventDefault(); start = pt(ev); });
+  img.addEventListener('pointermove', (ev) => { if (start) setRegion(start, pt(ev)); });
+  window.addEventListener('pointerup', (ev) => { if (start) { setRegion(start, pt(ev)); start = null; } });
+  img.addEventListener('load', drawRegion);
+}
+function setRegion(a, b) {
+  $('rx').value = Math.min(a.x, b.x);
+  $('ry').value = Math.min(a.y, b.y);
+  $('rw').value = Math.max(1, Math.abs(b.x - a.x));
+  $('rh').value = Math.max(1, Math.abs(b.y - a.y));
+  drawRegion();
+}
+function drawRegion() {
+  const img = $('letter-img');
+  const box = $('region-box');
+  if (img.hidden || !img.naturalWidth) { box.hidden = true; return; }
+  const k = img.clientWidth / img.naturalWidth;
+  box.style.left = (+$('rx').value * k) + 'px';
+  box.style.top = (+$('ry').value * k) + 'px';
+  box.style.width = (+$('rw').value * k) + 'px';
+  box.style.height = (+$('rh').value * k) + 'px';
+  box.hidden = false;
+}
+
+// ---- the call: the clerk's side of the signaling protocol (README, v1)
+function setupCall() {
+  let ws = null;
+  let pc = null;
+  let local = null;
+  const status = $('call-status');
+  const buttons = (on) => { $('call-capture').disabled = !on; $('call-challenge').disabled = !on; $('call-leave').disabled = !on; $('call-join').disabled = on; };
+  const send = (m) => { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ v: 1, ...m })); };
+  const stop = (text) => {
+    if (pc) pc.close();
+    if (ws) ws.close();
+    if (local) for (const tr of local.getTracks()) tr.stop();
+    pc = ws = local = null;
+    buttons(false);
+    document.body.dataset.call = 'ended';
+    if (text) status.textContent = text;
+  };
+  $('call-join').addEventListener('click', guard(async () => {
+    local = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+    $('call-self').srcObject = local;
+    ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + base + '/call/ws');
+    ws.onopen = () => send({ type: 'join' });
+    ws.onclose = () => { if (pc) stop('—'); };
+    ws.onmessage = (ev) => onMessage(JSON.parse(ev.data)).catch((e) => { status.textContent = e.message; });
+    buttons(true);
+    document.body.dataset.call = 'joining';
+  }));
+  async function onMessage(m) {
+    switch (m.type) {
+      case 'join':
+        pc = new RTCPeerConnection({ iceServers: m.ice_servers || [] });
+        pc.onicecandidate = (e) => { if (e.candidate) send({ type: 'candidate', candidate: e.candidate.toJSON() }); };
+        pc.ontrack = (e) => { $('call-remote').srcObject = e.streams[0] || new MediaStream([e.track]); };
+        pc.onconnectionstatechange = () => { status.textContent = pc ? pc.connectionState : ''; if (pc && pc.connectionState === 'connected') document.body.dataset.call = 'connected'; };
+        break;
+      case 'offer':
+        await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+        for (const tr of local.getTracks()) pc.addTrack(tr, local);
+        await pc.setLocalDescription(await pc.createAnswer());
+        send({ type: 'answer', sdp: pc.localDescription.sdp });
+        break;
+      case 'candidate':
+        await pc.addIceCandidate(m.candidate);
+        break;
+      case 'challenge':
+        $('call-prompt').textContent = m.prompt + ' (' + m.index + '/' + m.total + ')';
+        break;
+      case 'result':
+        $('call-prompt').textContent = m.kind + ': ' + m.result + (m.ms ? ' (' + m.ms + ' ms)' : '');
+        if (m.kind === 'face_match') showFace({ decision: m.result, status: m.detail || 'OK', note: '' }, '');
+        await refresh();
+        break;
+      case 'quality': {
+        const q = m.quality || {};
+        $('call-quality').textContent = q.width + '×' + q.height + ' · ' + Math.round(q.fps) + ' fps · ' + Math.round(q.video_kbps) + ' kbps · ' + (q.loss_percent ?? 0).toFixed(1) + '% loss';
+        break;
+      }
+      case 'bye':
+        stop(m.reason || 'bye');
+        break;
+      case 'error':
+        status.textContent = m.code + ': ' + m.message;
+        break;
+    }
+  }
+  $('call-capture').addEventListener('click', () => send({ type: 'capture' }));
+  $('call-challenge').addEventListener('click', () => send({ type: 'challenge' }));
+  $('call-leave').addEventListener('click', () => { send({ type: 'bye', reason: 'clerk ended the call' }); stop(t('case.call_leave')); });
+}
+
+// ---- supervisor: decision after step-up
+function review() {
+  $('decision-form').addEventListener('submit', guard(async () => {
+    const decision = document.querySelector('input[name="decision"]:checked')?.value;
+    const me = await api('POST', '/api/auth/step-up', { password: $('stepup-password').value });
+    setCSRF(me.csrf_token);
+    $('stepup-password').value = '';
+    const key = crypto.randomUUID();
+    await api('POST', base + '/decision', { decision, reason: $('decision-reason').value.trim() }, { 'Idempotency-Key': key });
+    $('decision-out').textContent = t('review.done');
+    await refresh();
+  }));
+}
+
+async function start() {
+  if (mode === 'clerk') clerk();
+  if (mode === 'review') review();
+  await refresh();
+  await loadEvidence();
+  if (mode === 'clerk') {
+    setInterval(() => { Promise.all([loadCase(), loadRequirements(), loadChecks()]).catch(() => {}); }, 4000);
+  }
+}
+start().catch((e) => flash(t('common.error') + ': ' + e.message, 'bad'));

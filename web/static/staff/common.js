@@ -1,0 +1,112 @@
+// Shared helpers of the staff pages: messages in the page's language, the
+// JSON API with the session's CSRF token, small DOM builders, logout.
+const msgs = JSON.parse(document.getElementById('msgs').textContent || '{}');
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content || '';
+
+export const page = document.body.dataset;
+
+export function t(key) { return msgs[key] || key; }
+
+export class APIError extends Error {
+  constructor(status, body) {
+    super((body && body.error && body.error.message) || ('HTTP ' + status));
+    this.status = status;
+    this.body = body;
+  }
+}
+
+// api calls the JSON API; body may be an object (sent as JSON), a Blob or
+// File (sent with its own type) or undefined.
+export async function api(method, path, body, headers = {}) {
+  const h = { Accept: 'application/json', ...headers };
+  if (method !== 'GET' && csrf) h['X-CSRF-Token'] = currentCSRF();
+  let payload;
+  if (body instanceof Blob) {
+    payload = body;
+    h['Content-Type'] = body.type || 'application/octet-stream';
+  } else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    h['Content-Type'] = 'application/json';
+  }
+  const r = await fetch(path, { method, headers: h, body: payload, credentials: 'same-origin' });
+  if (r.status === 401 && !path.startsWith('/api/auth/')) {
+    location.assign('/login');
+    throw new APIError(401, null);
+  }
+  const text = await r.text();
+  let data = null;
+  if (text) { try { data = JSON.parse(text); } catch { data = text; } }
+  if (!r.ok) throw new APIError(r.status, data);
+  return data;
+}
+
+let csrfNow = csrf;
+export function currentCSRF() { return csrfNow; }
+export function setCSRF(v) { if (v) csrfNow = v; }
+
+// el builds an element: el('td', {class: 'x'}, 'text', child...).
+export function el(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const k of kids) if (k !== undefined && k !== null) e.append(k instanceof Node ? k : String(k));
+  return e;
+}
+
+export function fillTable(table, rows, cols) {
+  const tb = table.tBodies[0];
+  tb.replaceChildren();
+  if (!rows.length) {
+    tb.append(el('tr', {}, el('td', { colspan: cols }, t('common.none'))));
+    return;
+  }
+  for (const r of rows) tb.append(r);
+}
+
+export function flash(text, kind = 'ok') {
+  const f = document.getElementById('flash');
+  if (!f) return;
+  f.textContent = text;
+  f.className = 'flash ' + kind;
+  f.hidden = !text;
+}
+
+export function showError(e) {
+  const detail = e.body && e.body.error && e.body.error.details ? ' (' + e.body.error.details.map((d) => t('req.' + d)).join(', ') + ')' : '';
+  flash(t('common.error') + ': ' + e.message + detail, 'bad');
+}
+
+// guard runs an async handler and shows its error.
+export function guard(fn) {
+  return async (ev) => {
+    if (ev && ev.preventDefault) ev.preventDefault();
+    try { await fn(ev); } catch (e) { if (!(e instanceof APIError && e.status === 401)) showError(e); }
+  };
+}
+
+export function stateLabel(s) { return t('state.' + s); }
+
+export function when(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return d.toLocaleString(page.lang || 'en', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+// slotText shows an RFC 3339 time with its zone name ("2026-12-01T09:00:00-05:00 America/New_York").
+export function slotText(s) {
+  if (!s) return '';
+  const [iso, zone] = s.split(' ');
+  return iso.slice(0, 10) + ' ' + iso.slice(11, 16) + ' ' + (zone || '');
+}
+
+const logout = document.getElementById('logout');
+if (logout) {
+  logout.addEventListener('click', guard(async () => {
+    await api('POST', '/api/auth/logout');
+    location.assign('/login');
+  }));
+}

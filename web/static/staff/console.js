@@ -1,0 +1,59 @@
+// Clerk's console: today's calls in both zones, account look-up, new case.
+import { api, el, fillTable, flash, guard, slotText, stateLabel, t } from './common.js';
+
+const table = document.getElementById('schedule');
+
+async function loadSchedule() {
+  const from = new Date();
+  from.setHours(0, 0, 0, 0);
+  const to = new Date(from.getTime() + 24 * 3600 * 1000);
+  const q = new URLSearchParams({ slot_from: from.toISOString().replace(/\.\d+Z$/, 'Z'), slot_to: to.toISOString().replace(/\.\d+Z$/, 'Z'), limit: '100' });
+  const r = await api('GET', '/api/cases?' + q);
+  const rows = r.cases.sort((a, b) => a.slot.utc.localeCompare(b.slot.utc)).map((c) => el('tr', {},
+    el('td', {}, el('a', { href: '/console/cases/' + c.id }, c.id)),
+    el('td', {}, c.account_no),
+    el('td', {}, slotText(c.slot.customer)),
+    el('td', {}, slotText(c.slot.branch), ...(c.slot.warnings || []).map((w) => el('div', { class: 'warn' }, w))),
+    el('td', {}, stateLabel(c.state))));
+  fillTable(table, rows, 5);
+}
+
+const account = document.getElementById('account');
+const tz = document.getElementById('slot-tz');
+let found = [];
+
+document.getElementById('lookup-form').addEventListener('submit', guard(async () => {
+  const q = document.getElementById('lookup-q').value.trim();
+  const r = await api('GET', '/api/accounts?q=' + encodeURIComponent(q));
+  found = r.accounts;
+  account.replaceChildren(...found.map((a) => el('option', { value: a.ref }, a.account_no + ' · ' + a.holder_name + ' · ' + a.time_zone)));
+  if (!found.length) account.append(el('option', { value: '' }, t('common.none')));
+  pick();
+  account.focus();
+}));
+
+function pick() {
+  const a = found.find((x) => x.ref === account.value);
+  if (a) tz.value = a.time_zone;
+}
+account.addEventListener('change', pick);
+
+// Defaults: last calendar year, a slot tomorrow at 09:00 the customer's time.
+const y = new Date().getFullYear() - 1;
+document.getElementById('period-from').value = y + '-01-01';
+document.getElementById('period-to').value = y + '-12-31';
+
+document.getElementById('case-form').addEventListener('submit', guard(async () => {
+  const body = {
+    account_no: account.value,
+    purpose: document.getElementById('purpose').value,
+    period_from: document.getElementById('period-from').value,
+    period_to: document.getElementById('period-to').value,
+    slot: { local: document.getElementById('slot-local').value.slice(0, 16), time_zone: tz.value.trim() },
+  };
+  const c = await api('POST', '/api/cases', body);
+  flash(t('console.created') + ': ' + c.id);
+  location.assign('/console/cases/' + c.id);
+}));
+
+loadSchedule().catch((e) => flash(t('common.error') + ': ' + e.message, 'bad'));
