@@ -13,9 +13,9 @@ export PATH="/usr/local/go/bin:$PATH:$(go env GOPATH 2>/dev/null || echo /root/g
 
 # Debian packages. Build: cgo toolchain, dlib (go-face) with an optimized
 # BLAS/LAPACK (OpenBLAS at run time; ATLAS only for the libcblas.so go-face
-# links against), libjpeg. Run and test: npm (model download), ffmpeg (test
+# links against), libjpeg, a CJK font for statements. Run and test: npm (model download), ffmpeg (test
 # media), chromium (browser tests), poppler-utils (PDF text), tzdata.
-RUN_PACKAGES=(build-essential pkg-config libdlib-dev libopenblas-dev liblapack-dev libatlas-base-dev libjpeg62-turbo-dev tzdata ca-certificates curl)
+RUN_PACKAGES=(build-essential pkg-config libdlib-dev libopenblas-dev liblapack-dev libatlas-base-dev libjpeg62-turbo-dev fonts-droid-fallback tzdata ca-certificates curl)
 TEST_PACKAGES=(ffmpeg chromium poppler-utils postgresql-client)
 
 # MinIO server for the evidence-store tests, built from source at a pinned version.

@@ -32,6 +32,10 @@ type Statement struct {
 	ManifestHash string
 	GeneratedAt  time.Time
 	BranchTZ     *time.Location
+	// UnicodeFont is a TrueType font (e.g. Debian's DroidSansFallbackFull)
+	// used for text the core PDF fonts cannot print, such as Chinese
+	// names. Without it such characters are replaced by placeholders.
+	UnicodeFont []byte
 }
 
 // Closing is the balance after the last entry.
@@ -44,8 +48,9 @@ func (s *Statement) Closing() int64 {
 }
 
 // Render draws the statement as an A4 PDF. Text outside Windows-1252 (for
-// example Chinese names) is printed as "?": the core PDF fonts carry no CJK
-// glyphs.
+// example Chinese names) is set in s.UnicodeFont; without one such
+// characters are replaced, since the core PDF fonts carry no CJK glyphs.
+// Descriptions are cut to their column's width.
 func Render(s *Statement) ([]byte, error) {
 	for _, e := range s.Entries {
 		if e.Currency != s.Currency {
@@ -66,6 +71,22 @@ func Render(s *Statement) ([]byte, error) {
 	pdf.SetMargins(15, 15, 15)
 	pdf.SetAutoPageBreak(true, 20)
 	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	if len(s.UnicodeFont) > 0 {
+		pdf.AddUTF8FontFromBytes(unicodeFont, "", s.UnicodeFont)
+		if err := pdf.Error(); err != nil {
+			return nil, fmt.Errorf("render statement %s: load unicode font: %w", s.CaseRef, err)
+		}
+	}
+	// text selects the font for v: Helvetica when Windows-1252 holds it,
+	// else the Unicode font (which has one style), and returns what to print.
+	text := func(style string, size float64, v string) string {
+		if len(s.UnicodeFont) > 0 && !latin(v) {
+			pdf.SetFont(unicodeFont, "", size)
+			return v
+		}
+		pdf.SetFont("Helvetica", style, size)
+		return tr(v)
+	}
 
 	const (
 		wDate, wDesc, wAmt, wBal = 28.0, 84.0, 34.0, 34.0
@@ -80,9 +101,22 @@ func Render(s *Statement) ([]byte, error) {
 		pdf.CellFormat(wBal, rowH, "Balance", "B", 1, "R", true, 0, "")
 		pdf.SetFont("Helvetica", "", 9)
 	}
+	// fit sets the font for v and cuts it, at a character, to width.
+	fit := func(v string, width float64) string {
+		r := []rune(v)
+		if len(r) > 80 {
+			r = r[:80]
+		}
+		for {
+			out := text("", 9, string(r))
+			if len(r) == 0 || pdf.GetStringWidth(out) <= width {
+				return out
+			}
+			r = r[:len(r)-1]
+		}
+	}
 	pdf.SetHeaderFunc(func() {
-		pdf.SetFont("Helvetica", "B", 14)
-		pdf.CellFormat(0, 8, tr(s.BankName), "", 1, "L", false, 0, "")
+		pdf.CellFormat(0, 8, text("B", 14, s.BankName), "", 1, "L", false, 0, "")
 		pdf.SetFont("Helvetica", "", 9)
 		pdf.CellFormat(0, 5, "Transaction statement", "", 1, "L", false, 0, "")
 		pdf.Ln(2)
@@ -101,8 +135,7 @@ func Render(s *Statement) ([]byte, error) {
 	line := func(label, value string) {
 		pdf.SetFont("Helvetica", "B", 10)
 		pdf.CellFormat(45, 6, label, "", 0, "L", false, 0, "")
-		pdf.SetFont("Helvetica", "", 10)
-		pdf.CellFormat(0, 6, tr(value), "", 1, "L", false, 0, "")
+		pdf.CellFormat(0, 6, text("", 10, value), "", 1, "L", false, 0, "")
 	}
 	line("Account holder", s.HolderName)
 	line("Account number", models.MaskAccountNo(s.AccountNo))
@@ -121,12 +154,9 @@ func Render(s *Statement) ([]byte, error) {
 	pdf.CellFormat(wBal, rowH, Money(bal), "", 1, "R", false, 0, "")
 	for _, e := range s.Entries {
 		bal += e.Amount
-		desc := e.Description
-		if len(desc) > 60 {
-			desc = desc[:60]
-		}
 		pdf.CellFormat(wDate, rowH, e.BookedAt.In(tz).Format("2006-01-02"), "", 0, "L", false, 0, "")
-		pdf.CellFormat(wDesc, rowH, tr(desc), "", 0, "L", false, 0, "")
+		pdf.CellFormat(wDesc, rowH, fit(e.Description, wDesc-2), "", 0, "L", false, 0, "")
+		pdf.SetFont("Helvetica", "", 9)
 		pdf.CellFormat(wAmt, rowH, Money(e.Amount), "", 0, "R", false, 0, "")
 		pdf.CellFormat(wBal, rowH, Money(bal), "", 1, "R", false, 0, "")
 	}
@@ -161,4 +191,17 @@ func Money(v int64) string {
 	}
 	fmt.Fprintf(&b, ".%02d", v%100)
 	return b.String()
+}
+
+// unicodeFont is the family name of Statement.UnicodeFont in the PDF.
+const unicodeFont = "unicode"
+
+// latin reports whether the core fonts' Windows-1252 encoding holds v.
+func latin(v string) bool {
+	for _, r := range v {
+		if r > 0xff && !strings.ContainsRune("€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ", r) {
+			return false
+		}
+	}
+	return true
 }

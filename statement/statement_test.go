@@ -167,3 +167,48 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+// cjkFont is Debian's fonts-droid-fallback, which scripts/setup.sh installs.
+const cjkFont = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
+
+// TestRenderChinese: Chinese names and descriptions print with the Unicode
+// font, and Latin text keeps the core font.
+func TestRenderChinese(t *testing.T) {
+	font, err := os.ReadFile(cjkFont)
+	if err != nil {
+		t.Fatalf("Unicode font missing (%v): install the Debian package fonts-droid-fallback (make test does)", err)
+	}
+	s := sample(3)
+	s.HolderName = "李伟"
+	s.Entries[0].Description = "工资转账 Salary"
+	s.Entries[1].Description = strings.Repeat("长", 80) // cut to the column, at a character
+	s.UnicodeFont = font
+	pdf, err := statement.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := pdfText(t, pdf)
+	for _, want := range []string{"李伟", "工资转账 Salary", strings.Repeat("长", 20), "Demo Bank", "Opening balance"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Render() text lacks %q:\n%s", want, text)
+		}
+	}
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, "长") && (strings.Contains(l, strings.Repeat("长", 35)) || !strings.Contains(l, "-20.04")) {
+			t.Errorf("long description not cut to its column: %q", l)
+		}
+	}
+	s.UnicodeFont = nil
+	if text := pdfText(t, mustRender(t, s)); strings.Contains(text, "李伟") || !strings.Contains(text, "Salary") {
+		t.Errorf("without the font Chinese cannot print, Latin still does; got:\n%s", text)
+	}
+}
+
+func mustRender(t *testing.T, s *statement.Statement) []byte {
+	t.Helper()
+	b, err := statement.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

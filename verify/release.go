@@ -62,6 +62,7 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 	if err := d.SealedAndVerified(ctx, id); err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
 	}
+	st.UnicodeFont = d.StatementFont
 	pdf, err := statement.Render(&st)
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)

@@ -26,6 +26,9 @@ type Desk struct {
 	Mailer models.MailSender
 	// MailFrom is the sender address of every message.
 	MailFrom string
+	// StatementFont is a TrueType font for statement text outside the core
+	// PDF fonts (Chinese names); nil prints such characters as placeholders.
+	StatementFont []byte
 	// StepUpWindow is how recent the supervisor's password re-entry must be
 	// (default 5 minutes).
 	StepUpWindow time.Duration

@@ -33,10 +33,12 @@ type ReviewConfig struct {
 	RegistryURL     string
 	RegistryKey     string
 	RegistryTimeout time.Duration
+	StatementFont   string
 }
 
 func defaultReviewConfig() ReviewConfig {
-	return ReviewConfig{SMTPTLS: idvmail.TLSStartTLS, MailFrom: "noreply@bank.example", MailInterval: 10 * time.Second, RegistryTimeout: 10 * time.Second}
+	return ReviewConfig{SMTPTLS: idvmail.TLSStartTLS, MailFrom: "noreply@bank.example", MailInterval: 10 * time.Second, RegistryTimeout: 10 * time.Second,
+		StatementFont: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"}
 }
 
 func (c *ReviewConfig) settings() []setting {
@@ -50,6 +52,7 @@ func (c *ReviewConfig) settings() []setting {
 		{"registry-url", "IDV_REGISTRY_URL", "base URL of the national ID registry (POST /v1/lookup); empty: registry checks are unavailable", (*strValue)(&c.RegistryURL)},
 		{"registry-key", "IDV_REGISTRY_KEY", "bearer API key for the registry (never printed)", (*secretValue)(&c.RegistryKey)},
 		{"registry-timeout", "IDV_REGISTRY_TIMEOUT", "registry lookups slower than this count as unavailable", (*durValue)(&c.RegistryTimeout)},
+		{"statement-font", "IDV_STATEMENT_FONT", "TrueType font for statement text the core PDF fonts lack (Chinese names; Debian fonts-droid-fallback); empty for none", (*strValue)(&c.StatementFont)},
 	}
 }
 
@@ -101,6 +104,13 @@ func (a *app) enableReview(srv *httpapi.Server) (*verify.Desk, error) {
 		d.Mailer = s
 	} else {
 		a.log.Warn("no mail server configured (IDV_SMTP_ADDR): mail stays queued in the outbox")
+	}
+	if c.StatementFont != "" {
+		font, err := os.ReadFile(c.StatementFont)
+		if err != nil {
+			return nil, fmt.Errorf("IDV_STATEMENT_FONT: %w (install Debian's fonts-droid-fallback, or set it empty to print Chinese as placeholders)", err)
+		}
+		d.StatementFont = font
 	}
 	srv.EnableReview(d)
 	return d, nil
