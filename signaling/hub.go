@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -31,6 +33,10 @@ type Workflow interface {
 	StartCall(ctx context.Context, c models.CaseID, actor string) (models.CallID, error)
 	// EndCall records the end of the call and whether its recording is whole.
 	EndCall(ctx context.Context, c models.CaseID, call models.CallID, reason string, recordingComplete bool) error
+	// RecoverSegment keeps a segment that a crashed process left half
+	// written (it is evidence all the same), marks the call's recording
+	// incomplete and ends the call if it is still open.
+	RecoverSegment(ctx context.Context, c models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error
 	// SaveQuality keeps the call's quality samples (JSON) as evidence.
 	SaveQuality(ctx context.Context, c models.CaseID, call models.CallID, samples int, data []byte) error
 	// RecordingFailed marks the call's recording incomplete.
@@ -70,6 +76,10 @@ type Participant struct {
 // Config tunes the hub.
 type Config struct {
 	ICEServers []ICEServer
+	// TURN, when set, runs the embedded TURN server with the hub; each
+	// participant gets fresh credentials for it with the ICE servers when
+	// joining. Its TTL defaults to MaxDuration + 15 min.
+	TURN *TURNConfig
 	// MaxDuration ends a call that runs longer (default 1 h).
 	MaxDuration time.Duration
 	// RecordDir holds recordings while they are written (default: a
@@ -111,6 +121,16 @@ func (c *Config) defaults() {
 	if c.RecordDir == "" {
 		c.RecordDir = os.TempDir() + "/idv-recordings"
 	}
+	if c.TURN != nil {
+		t := *c.TURN
+		if t.TTL <= 0 {
+			t.TTL = c.MaxDuration + 15*time.Minute
+		}
+		if t.Now == nil {
+			t.Now = c.Now
+		}
+		c.TURN = &t
+	}
 }
 
 // Hub runs every live call of this node: one room per case.
@@ -120,6 +140,7 @@ type Hub struct {
 	log      *slog.Logger
 	api      *webrtc.API
 	upgrader websocket.Upgrader
+	turn     *TURN // nil unless cfg.TURN
 
 	mu     sync.Mutex
 	rooms  map[models.CaseID]*room
@@ -139,6 +160,11 @@ func New(cfg Config, wf Workflow, log *slog.Logger) (*Hub, error) {
 	}
 	h := &Hub{cfg: cfg, wf: wf, log: log, api: api, rooms: map[models.CaseID]*room{}}
 	h.upgrader = websocket.Upgrader{ReadBufferSize: 8 << 10, WriteBufferSize: 8 << 10, HandshakeTimeout: 10 * time.Second}
+	if cfg.TURN != nil {
+		if h.turn, err = NewTURN(context.Background(), *cfg.TURN, log.With("component", "turn")); err != nil {
+			return nil, fmt.Errorf("signaling: %w", err)
+		}
+	}
 	return h, nil
 }
 
@@ -228,6 +254,59 @@ func (h *Hub) Rooms() int {
 	return len(h.rooms)
 }
 
+// Recover hands segments left in the recording folder by a process that
+// stopped mid-call to the workflow, then removes them. Call it at start-up,
+// before any call runs. It returns how many segments it recovered; a file
+// it cannot attribute or store stays for an operator and is reported.
+func (h *Hub) Recover(ctx context.Context) (int, error) {
+	entries, err := os.ReadDir(h.cfg.RecordDir)
+	if err != nil {
+		return 0, fmt.Errorf("recover recordings: %w", err)
+	}
+	var errs []error
+	n := 0
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		path := filepath.Join(h.cfg.RecordDir, e.Name())
+		c, seg, ok := parseSegmentFileName(e.Name())
+		if !ok {
+			errs = append(errs, fmt.Errorf("recover recordings: %s: not a segment file name; left in place", path))
+			continue
+		}
+		if err := h.recoverFile(ctx, c, seg, path); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+		h.log.Warn("recovered an interrupted recording segment", "case_id", c, "call", seg.CallID, "participant", seg.Participant, "track", seg.Track, "seq", seg.Seq)
+	}
+	return n, errors.Join(errs...)
+}
+
+func (h *Hub) recoverFile(ctx context.Context, c models.CaseID, seg *models.CallSegment, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("recover %s: %w", path, err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil {
+		seg.EndedAt = st.ModTime().UTC()
+	}
+	ct := "audio/ogg"
+	if seg.Track == "video" {
+		ct = "video/x-ivf"
+	}
+	if err := h.wf.RecoverSegment(ctx, c, seg, ct, f); err != nil {
+		return fmt.Errorf("recover %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("recover %s: stored, but not removed: %w", path, err)
+	}
+	return nil
+}
+
 // End ends a case's live call, if any, with reason (e.g. the case was
 // cancelled), and waits until it is torn down.
 func (h *Hub) End(c models.CaseID, reason string) {
@@ -240,8 +319,27 @@ func (h *Hub) End(c models.CaseID, reason string) {
 	}
 }
 
+// iceServers are the ICE servers participant p of room rm is told about:
+// the configured ones, and the embedded TURN server with credentials
+// naming the case, call and role.
+func (h *Hub) iceServers(rm *room, p Participant) []ICEServer {
+	if h.turn == nil {
+		return h.cfg.ICEServers
+	}
+	session := string(rm.caseID) + "." + string(rm.call) + "." + string(p.Role)
+	return append(append([]ICEServer(nil), h.cfg.ICEServers...), h.turn.Credentials(session))
+}
+
+// TURNAddr is the UDP address of the embedded TURN server, or nil.
+func (h *Hub) TURNAddr() net.Addr {
+	if h.turn == nil {
+		return nil
+	}
+	return h.turn.Addr()
+}
+
 // Close ends every call and waits until all are torn down and their
-// recordings handed over. It is idempotent.
+// recordings handed over, then stops the TURN server. It is idempotent.
 func (h *Hub) Close() error {
 	h.mu.Lock()
 	h.closed = true
@@ -254,5 +352,8 @@ func (h *Hub) Close() error {
 		rm.end("server shutting down")
 	}
 	h.wg.Wait()
+	if h.turn != nil {
+		return h.turn.Close()
+	}
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,11 +54,11 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 	if video {
 		kind = "video"
 	}
-	rec, err := newRecorder(rm.h.cfg.RecordDir, video)
+	seg := &models.CallSegment{CallID: rm.call, Seq: rm.nextSeq(string(pe.p.Role), kind), Participant: string(pe.p.Role), Track: kind, StartedAt: rm.h.cfg.Now().UTC()}
+	rec, err := newRecorder(rm.h.cfg.RecordDir, rm.caseID, seg)
 	if err != nil {
 		rm.recordingFailed("open recorder", err)
 	}
-	seg := &models.CallSegment{CallID: rm.call, Seq: rm.nextSeq(string(pe.p.Role), kind), Participant: string(pe.p.Role), Track: kind, StartedAt: rm.h.cfg.Now().UTC()}
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
@@ -92,6 +94,29 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 	}
 }
 
+// segmentFileName names a segment's file while it is written so that, after
+// a crash, Hub.Recover knows whose it is: rec.<case>.<call>.<participant>.
+// <track>.<seq>.<start µs>. (IDs hold only letters, digits and "_").
+func segmentFileName(c models.CaseID, seg *models.CallSegment) string {
+	return fmt.Sprintf("rec.%s.%s.%s.%s.%d.%d.", c, seg.CallID, seg.Participant, seg.Track, seg.Seq, seg.StartedAt.UnixMicro())
+}
+
+// parseSegmentFileName reverses segmentFileName.
+func parseSegmentFileName(name string) (models.CaseID, *models.CallSegment, bool) {
+	p := strings.Split(name, ".")
+	if len(p) != 8 || p[0] != "rec" || !models.ValidID("case", p[1]) || !models.ValidID("call", p[2]) ||
+		(p[3] != string(RoleCustomer) && p[3] != string(RoleClerk)) || (p[4] != "audio" && p[4] != "video") {
+		return "", nil, false
+	}
+	seq, err1 := strconv.Atoi(p[5])
+	start, err2 := strconv.ParseInt(p[6], 10, 64)
+	if err1 != nil || err2 != nil || seq < 1 {
+		return "", nil, false
+	}
+	return models.CaseID(p[1]), &models.CallSegment{CallID: models.CallID(p[2]), Participant: p[3], Track: p[4], Seq: seq,
+		StartedAt: time.UnixMicro(start).UTC()}, true
+}
+
 // writerRTP is what ivfwriter and oggwriter have in common.
 type writerRTP interface {
 	WriteRTP(*rtp.Packet) error
@@ -107,8 +132,9 @@ type recorder struct {
 	contentType string
 }
 
-func newRecorder(dir string, video bool) (*recorder, error) {
-	f, err := os.CreateTemp(dir, "segment-*")
+func newRecorder(dir string, c models.CaseID, seg *models.CallSegment) (*recorder, error) {
+	video := seg.Track == "video"
+	f, err := os.CreateTemp(dir, segmentFileName(c, seg)+"*")
 	if err != nil {
 		return nil, fmt.Errorf("new recorder: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -46,6 +47,11 @@ type ICEServer struct {
 	URLs       []string `json:"urls"`
 	Username   string   `json:"username,omitempty"`
 	Credential string   `json:"credential,omitempty"`
+}
+
+// LogValue keeps the credential out of logs.
+func (s ICEServer) LogValue() slog.Value {
+	return slog.GroupValue(slog.Any("urls", s.URLs), slog.String("username", s.Username), slog.Bool("credential", s.Credential != ""))
 }
 
 // Quality is a sample of the customer's inbound video and audio.

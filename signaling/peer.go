@@ -290,7 +290,7 @@ func (pe *peer) start() error {
 	if err := pc.SetLocalDescription(offer); err != nil {
 		return err
 	}
-	pe.send(Message{Type: TypeJoin, Role: string(pe.p.Role), Call: string(pe.rm.call), ICE: h.cfg.ICEServers})
+	pe.send(Message{Type: TypeJoin, Role: string(pe.p.Role), Call: string(pe.rm.call), ICE: h.iceServers(pe.rm, pe.p)})
 	pe.cmu.Lock()
 	defer pe.cmu.Unlock()
 	pe.send(Message{Type: TypeOffer, SDP: pc.LocalDescription().SDP})

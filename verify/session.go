@@ -351,6 +351,33 @@ func (c *Calls) RecordingFailed(ctx context.Context, id models.CaseID, call mode
 	return nil
 }
 
+// RecoverSegment keeps a segment left half written by a process that
+// stopped mid-call: it is stored as evidence like any segment, the call's
+// recording is marked incomplete (the case cannot be submitted on it) and
+// the call is ended if it is still open.
+func (c *Calls) RecoverSegment(ctx context.Context, id models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error {
+	if err := c.SaveSegment(ctx, id, seg, contentType, r); err != nil {
+		return err
+	}
+	if err := c.RecordingFailed(ctx, id, seg.CallID, "the server stopped during the call"); err != nil {
+		return err
+	}
+	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+		err := tx.EndCall(ctx, seg.CallID, c.Now().UTC(), "server restarted", models.RecordingIncomplete)
+		if models.ErrorCodeOf(err) == models.ECONFLICT {
+			return nil // already ended
+		}
+		if err != nil {
+			return err
+		}
+		return c.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(seg.CallID), "reason": "server restarted", "recording": string(models.RecordingIncomplete)})
+	})
+	if err != nil {
+		return fmt.Errorf("end interrupted call %s: %w", seg.CallID, err)
+	}
+	return nil
+}
+
 // SaveQuality keeps a call's media-quality samples (JSON, as signaling
 // measured them every few seconds) as evidence of kind quality, with an
 // audit event, so reviewers can judge the video the clerk relied on.

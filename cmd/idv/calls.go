@@ -27,9 +27,10 @@ func (c Config) iceURLs() []string {
 	return out
 }
 
-// enableCalls starts the signaling hub and mounts the customer's call pages
-// and the signaling sockets; the caller closes the hub at shutdown.
-func (a *app) enableCalls(cfg Config, eng *face.Engine, srv *httpapi.Server, log *slog.Logger) (*signaling.Hub, error) {
+// enableCalls starts the signaling hub, recovers recordings a stopped
+// process left behind, and mounts the customer's call pages and the
+// signaling sockets; the caller closes the hub at shutdown.
+func (a *app) enableCalls(ctx context.Context, cfg Config, eng *face.Engine, srv *httpapi.Server, log *slog.Logger) (*signaling.Hub, error) {
 	st, ok := a.verify.Stager.(*archiver.Stager)
 	if !ok {
 		return nil, fmt.Errorf("calls: evidence staging is not configured")
@@ -50,6 +51,10 @@ func (a *app) enableCalls(cfg Config, eng *face.Engine, srv *httpapi.Server, log
 		RecordDir: filepath.Join(cfg.DataDir, "recording"), Loopback: host == "127.0.0.1" || host == "localhost"}, calls, log.With("component", "signaling"))
 	if err != nil {
 		return nil, err
+	}
+	if n, err := hub.Recover(ctx); n > 0 || err != nil {
+		// Files that could not be stored stay in the folder; serving goes on.
+		log.Warn("recordings of interrupted calls", "recovered", n, "err", err)
 	}
 	if err := srv.EnableCalls(hub, calls); err != nil {
 		hub.Close()

@@ -53,7 +53,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	hub, err := a.enableCalls(cfg, eng, srv, log)
+	hub, err := a.enableCalls(ctx, cfg, eng, srv, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

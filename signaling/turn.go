@@ -1,0 +1,454 @@
+package signaling
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1" //nolint:gosec // TURN REST credentials are HMAC-SHA1 by definition (draft-uberti-behave-turn-rest)
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
+)
+
+// TURNConfig configures the embedded TURN server.
+type TURNConfig struct {
+	// Listen is the host:port of the TURN server, served on UDP and TCP
+	// (the same port). Port 0 picks a free one.
+	Listen string
+	// PublicIP is the address clients reach the server and its relays at
+	// (given in the ICE server URLs and as the relayed address). Default:
+	// the host of Listen, which then must not be unspecified.
+	PublicIP net.IP
+	// Realm of the long-term credentials (default "idv").
+	Realm string
+	// Secret keys the HMAC of the credentials; empty: 32 random bytes
+	// from Rand, so credentials die with the process.
+	Secret []byte
+	// TTL is how long issued credentials stay valid. Keep it about the
+	// longest call plus 15 minutes, never a day (RELIABILITY.md 39).
+	TTL time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Rand is the randomness of a generated secret (default crypto/rand).
+	Rand io.Reader
+}
+
+// LogValue keeps the secret out of logs.
+func (c TURNConfig) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("listen", c.Listen), slog.Any("public_ip", c.PublicIP),
+		slog.String("realm", c.Realm), slog.Duration("ttl", c.TTL), slog.String("secret", "(redacted)"))
+}
+
+// TURN is an embedded TURN server (pion/turn) handing out short-lived
+// credentials in the TURN REST API scheme and refusing relays to loopback,
+// private, link-local (cloud metadata), CGNAT, ULA and multicast peers.
+type TURN struct {
+	cfg  TURNConfig
+	log  *slog.Logger
+	srv  *turn.Server
+	urls []string
+	udp  net.Addr
+
+	live tracker // pion's read loops, TCP connections and relay sockets
+
+	once     sync.Once
+	closeErr error
+}
+
+// errNoTCPRelay answers RFC 6062 TCP allocations: browsers relay media
+// over UDP allocations (reached over UDP or TCP), so only those are offered.
+var errNoTCPRelay = errors.New("turn: TCP relay allocations are not offered")
+
+// NewTURN starts the TURN server on cfg.Listen (UDP and TCP); Close stops it.
+func NewTURN(ctx context.Context, cfg TURNConfig, log *slog.Logger) (*TURN, error) {
+	if cfg.Realm == "" {
+		cfg.Realm = "idv"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.TTL <= 0 {
+		return nil, fmt.Errorf("turn %s: credential lifetime must be positive", cfg.Listen)
+	}
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("turn %s: %w", cfg.Listen, err)
+	}
+	if cfg.PublicIP == nil {
+		cfg.PublicIP = net.ParseIP(host)
+	}
+	if cfg.PublicIP == nil || cfg.PublicIP.IsUnspecified() {
+		return nil, fmt.Errorf("turn %s: needs a public IP when listening on %q", cfg.Listen, host)
+	}
+	if len(cfg.Secret) == 0 {
+		cfg.Secret = make([]byte, 32)
+		if _, err := io.ReadFull(cfg.Rand, cfg.Secret); err != nil {
+			return nil, fmt.Errorf("turn %s: secret: %w", cfg.Listen, err)
+		}
+	}
+	t := &TURN{cfg: cfg, log: log}
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(ctx, "udp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("turn %s: listen udp: %w", cfg.Listen, err)
+	}
+	t.udp = pc.LocalAddr()
+	port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("turn %s: listen tcp: %w", cfg.Listen, err)
+	}
+	hp := net.JoinHostPort(cfg.PublicIP.String(), port)
+	t.urls = []string{"turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"}
+	relayHost := host
+	if relayHost == "" {
+		relayHost = "0.0.0.0"
+	}
+	gen := &relays{inner: &turn.RelayAddressGeneratorStatic{RelayAddress: cfg.PublicIP, Address: relayHost}, live: &t.live}
+	t.srv, err = turn.NewServer(turn.ServerConfig{
+		Realm:         cfg.Realm,
+		AuthHandler:   t.auth,
+		LoggerFactory: pionLogs{log},
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn: &loopConn{PacketConn: pc, done: t.live.add()}, RelayAddressGenerator: gen, PermissionHandler: t.permit,
+		}},
+		ListenerConfigs: []turn.ListenerConfig{{
+			Listener: &trackedListener{Listener: ln, live: &t.live, done: t.live.add()}, RelayAddressGenerator: gen, PermissionHandler: t.permit,
+		}},
+	})
+	if err != nil {
+		pc.Close()
+		ln.Close()
+		return nil, fmt.Errorf("turn %s: %w", cfg.Listen, err)
+	}
+	log.InfoContext(ctx, "TURN server listening", "udp", t.udp, "tcp", ln.Addr(), "public_ip", cfg.PublicIP, "realm", cfg.Realm, "ttl", cfg.TTL)
+	return t, nil
+}
+
+// Addr is the UDP address the server listens on.
+func (t *TURN) Addr() net.Addr { return t.udp }
+
+// Credentials returns the server's ICE entry with a fresh username
+// "<expiry-unix>:<session>" and password base64(HMAC-SHA1(secret, username))
+// valid for the configured TTL. session names the call participant.
+func (t *TURN) Credentials(session string) ICEServer {
+	user := strconv.FormatInt(t.cfg.Now().Add(t.cfg.TTL).Unix(), 10) + ":" + session
+	return ICEServer{URLs: append([]string(nil), t.urls...), Username: user, Credential: t.password(user)}
+}
+
+func (t *TURN) password(user string) string {
+	mac := hmac.New(sha1.New, t.cfg.Secret)
+	mac.Write([]byte(user))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// auth gives pion the long-term key of a REST API username; pion checks the
+// request's MESSAGE-INTEGRITY with it, so a forged password gets 401, and so
+// does an expired or malformed username (ok false).
+func (t *TURN) auth(ra *turn.RequestAttributes) (string, []byte, bool) {
+	exp, session, ok := strings.Cut(ra.Username, ":")
+	if !ok || session == "" || ra.Realm != t.cfg.Realm {
+		return "", nil, false
+	}
+	sec, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil {
+		return "", nil, false
+	}
+	now := t.cfg.Now()
+	// Expired, or claiming a lifetime this server never issues.
+	if sec <= now.Unix() || sec > now.Add(t.cfg.TTL+time.Minute).Unix() {
+		t.log.Debug("TURN credentials refused: expired or too long", "session", session, "src", ra.SrcAddr)
+		return "", nil, false
+	}
+	return session, turn.GenerateAuthKey(ra.Username, ra.Realm, t.password(ra.Username)), true
+}
+
+// permit is pion's permission handler: CreatePermission, ChannelBind and
+// Connect to a peer it refuses are answered with an error and nothing is
+// sent to the peer.
+func (t *TURN) permit(client net.Addr, peer net.IP) bool {
+	if allowedPeer(peer) {
+		return true
+	}
+	t.log.Info("TURN relay refused", "client", client, "peer", peer)
+	return false
+}
+
+// Close stops the server, ends its TCP connections and relays, and waits
+// for pion's goroutines. It is idempotent.
+func (t *TURN) Close() error {
+	t.once.Do(func() {
+		if err := t.srv.Close(); err != nil {
+			t.closeErr = fmt.Errorf("turn %s: close: %w", t.udp, err)
+		}
+		t.live.closeAll()
+		if err := t.live.wait(5 * time.Second); err != nil && t.closeErr == nil {
+			t.closeErr = fmt.Errorf("turn %s: close: %w", t.udp, err)
+		}
+	})
+	return t.closeErr
+}
+
+// blockedPeers are the networks a relay must never reach: the server's own
+// host, the private networks behind it, cloud metadata and the like.
+var blockedPeers = func() []*net.IPNet {
+	var nets []*net.IPNet
+	for _, s := range []string{
+		"0.0.0.0/8",         // "this network"
+		"10.0.0.0/8",        // RFC 1918
+		"100.64.0.0/10",     // CGNAT (RFC 6598)
+		"127.0.0.0/8",       // loopback
+		"169.254.0.0/16",    // link-local, incl. 169.254.169.254 metadata
+		"172.16.0.0/12",     // RFC 1918
+		"192.0.0.0/24",      // IETF protocol assignments
+		"192.168.0.0/16",    // RFC 1918
+		"198.18.0.0/15",     // benchmarking
+		"224.0.0.0/4",       // multicast
+		"240.0.0.0/4",       // reserved, incl. broadcast
+		"::/96",             // unspecified, loopback, IPv4-compatible
+		"100::/64",          // discard
+		"fc00::/7",          // ULA
+		"fe80::/10",         // link-local
+		"fec0::/10",         // site-local (deprecated)
+		"ff00::/8",          // multicast
+		"fd00:ec2::254/128", // AWS IPv6 metadata (inside ULA already)
+	} {
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			panic(err) // a constant above is wrong
+		}
+		nets = append(nets, n)
+	}
+	return nets
+}()
+
+// embedsIPv4 are IPv6 prefixes whose last 32 bits (NAT64) or bits 16-48
+// (6to4) carry an IPv4 address that must pass the IPv4 rules.
+var (
+	nat64a = &net.IPNet{IP: net.ParseIP("64:ff9b::"), Mask: net.CIDRMask(96, 128)}
+	nat64b = &net.IPNet{IP: net.ParseIP("64:ff9b:1::"), Mask: net.CIDRMask(48, 128)}
+	sixto4 = &net.IPNet{IP: net.ParseIP("2002::"), Mask: net.CIDRMask(16, 128)}
+)
+
+// allowedPeer reports whether the TURN server may relay to ip: only
+// globally routable unicast addresses. IPv4-mapped, NAT64 and 6to4 IPv6
+// addresses are judged by the IPv4 address inside them.
+func allowedPeer(ip net.IP) bool {
+	if ip == nil || (ip.To4() == nil && len(ip) != net.IPv6len) {
+		return false
+	}
+	if v4 := ip.To4(); v4 != nil {
+		ip = v4
+	} else {
+		switch {
+		case nat64a.Contains(ip), nat64b.Contains(ip):
+			return allowedPeer(net.IP(ip[12:16]))
+		case sixto4.Contains(ip):
+			return allowedPeer(net.IP(ip[2:6]))
+		}
+	}
+	if ip.IsUnspecified() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
+		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsMulticast() {
+		return false
+	}
+	for _, n := range blockedPeers {
+		if n.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// tracker counts live goroutine-owning resources handed to pion, which
+// itself does not wait for its goroutines on Close.
+type tracker struct {
+	mu     sync.Mutex
+	n      int
+	closed bool
+	conns  map[net.Conn]struct{}
+}
+
+// add counts one resource; the returned func (idempotent) releases it.
+func (tr *tracker) add() func() {
+	tr.mu.Lock()
+	tr.n++
+	tr.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			tr.mu.Lock()
+			tr.n--
+			tr.mu.Unlock()
+		})
+	}
+}
+
+// conn registers an accepted TCP connection so closeAll can end it.
+func (tr *tracker) conn(c net.Conn) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.closed {
+		return false
+	}
+	if tr.conns == nil {
+		tr.conns = map[net.Conn]struct{}{}
+	}
+	tr.conns[c] = struct{}{}
+	return true
+}
+
+func (tr *tracker) forget(c net.Conn) {
+	tr.mu.Lock()
+	delete(tr.conns, c)
+	tr.mu.Unlock()
+}
+
+// closeAll ends every TCP connection (pion leaves them to the client).
+func (tr *tracker) closeAll() {
+	tr.mu.Lock()
+	tr.closed = true
+	conns := tr.conns
+	tr.conns = nil
+	tr.mu.Unlock()
+	for c := range conns {
+		_ = c.Close()
+	}
+}
+
+// wait returns once nothing is live, or an error after d.
+func (tr *tracker) wait(d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		tr.mu.Lock()
+		n := tr.n
+		tr.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d relay resources still open after %v", n, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// loopConn is pion's listening socket, released when pion's read loop over
+// it ends (at its first read error pion returns).
+type loopConn struct {
+	net.PacketConn
+	done func()
+}
+
+func (c *loopConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := c.PacketConn.ReadFrom(b)
+	if err != nil {
+		c.done()
+	}
+	return n, addr, err
+}
+
+// trackedListener hands pion connections that are released when pion
+// closes them (after its read loop over them ends).
+type trackedListener struct {
+	net.Listener
+	live *tracker
+	done func()
+}
+
+func (l *trackedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		l.done()
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, live: l.live, done: l.live.add()}
+	if !l.live.conn(c) {
+		_ = c.Close() // accepted while closing: pion's loop ends at once
+	}
+	return tc, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	live *tracker
+	done func()
+}
+
+func (c *trackedConn) Close() error {
+	c.live.forget(c.Conn)
+	err := c.Conn.Close()
+	c.done()
+	return err
+}
+
+// relays wraps a relay address generator: UDP relays only, each relay
+// socket tracked until its allocation closes it.
+type relays struct {
+	inner turn.RelayAddressGenerator
+	live  *tracker
+}
+
+func (r *relays) Validate() error { return r.inner.Validate() }
+
+func (r *relays) AllocatePacketConn(c turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	pc, addr, err := r.inner.AllocatePacketConn(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &relayConn{PacketConn: pc, done: r.live.add()}, addr, nil
+}
+
+func (r *relays) AllocateListener(turn.AllocateListenerConfig) (net.Listener, net.Addr, error) {
+	return nil, nil, errNoTCPRelay
+}
+
+func (r *relays) AllocateConn(turn.AllocateConnConfig) (net.Conn, error) {
+	return nil, errNoTCPRelay
+}
+
+// relayConn is a relay socket, released when its allocation closes it.
+type relayConn struct {
+	net.PacketConn
+	done func()
+}
+
+func (c *relayConn) Close() error {
+	err := c.PacketConn.Close()
+	c.done()
+	return err
+}
+
+// pionLogs routes pion's logs to slog: its errors are mostly about clients'
+// bad requests, so they log at info, everything else at debug.
+type pionLogs struct{ log *slog.Logger }
+
+func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
+	return pionLog{f.log.With("pion", scope)}
+}
+
+type pionLog struct{ log *slog.Logger }
+
+func (l pionLog) Trace(msg string)                  { l.log.Debug(msg) }
+func (l pionLog) Tracef(format string, args ...any) { l.log.Debug(fmt.Sprintf(format, args...)) }
+func (l pionLog) Debug(msg string)                  { l.log.Debug(msg) }
+func (l pionLog) Debugf(format string, args ...any) { l.log.Debug(fmt.Sprintf(format, args...)) }
+func (l pionLog) Info(msg string)                   { l.log.Debug(msg) }
+func (l pionLog) Infof(format string, args ...any)  { l.log.Debug(fmt.Sprintf(format, args...)) }
+func (l pionLog) Warn(msg string)                   { l.log.Info(msg) }
+func (l pionLog) Warnf(format string, args ...any)  { l.log.Info(fmt.Sprintf(format, args...)) }
+func (l pionLog) Error(msg string)                  { l.log.Info(msg) }
+func (l pionLog) Errorf(format string, args ...any) { l.log.Info(fmt.Sprintf(format, args...)) }
