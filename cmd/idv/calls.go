@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"remoteidv/httpapi"
 	"remoteidv/models"
@@ -25,6 +27,20 @@ func (c Config) iceURLs() []string {
 		}
 	}
 	return out
+}
+
+// turn is the embedded TURN server's configuration, nil when off. Its
+// credentials live for the longest call plus 15 minutes (RELIABILITY.md 39).
+func (c Config) turn() *signaling.TURNConfig {
+	if c.TURNListen == "" {
+		return nil
+	}
+	t := &signaling.TURNConfig{Listen: c.TURNListen, PublicIP: net.ParseIP(c.TURNPublicIP), Realm: c.TURNRealm,
+		TTL: c.CallMaxDuration + 15*time.Minute}
+	if c.TURNSecret != "" {
+		t.Secret = []byte(c.TURNSecret)
+	}
+	return t
 }
 
 // enableCalls starts the signaling hub, recovers recordings a stopped
@@ -47,7 +63,7 @@ func (a *app) enableCalls(ctx context.Context, cfg Config, eng *face.Engine, srv
 		ice = []signaling.ICEServer{{URLs: urls, Username: cfg.ICEUsername, Credential: cfg.ICECredential}}
 	}
 	host := strings.Split(cfg.Listen, ":")[0]
-	hub, err := signaling.New(signaling.Config{ICEServers: ice, MaxDuration: cfg.CallMaxDuration,
+	hub, err := signaling.New(signaling.Config{ICEServers: ice, TURN: cfg.turn(), MaxDuration: cfg.CallMaxDuration,
 		RecordDir: filepath.Join(cfg.DataDir, "recording"), Loopback: host == "127.0.0.1" || host == "localhost"}, calls, log.With("component", "signaling"))
 	if err != nil {
 		return nil, err

@@ -54,6 +54,10 @@ type Config struct {
 	ICEUsername        string
 	ICECredential      string
 	CallMaxDuration    time.Duration
+	TURNListen         string
+	TURNPublicIP       string
+	TURNRealm          string
+	TURNSecret         string
 	Review             ReviewConfig // mail, outbox and registry (review.go)
 }
 
@@ -93,6 +97,7 @@ func defaultConfig() Config {
 		S3SSE:              "none",
 		SealInterval:       10 * time.Second,
 		CallMaxDuration:    time.Hour,
+		TURNRealm:          "idv",
 		Review:             defaultReviewConfig(),
 	}
 }
@@ -139,6 +144,10 @@ func (c *Config) settings() []setting {
 		{"ice-username", "IDV_ICE_USERNAME", "username for the TURN servers in ice-servers", (*strValue)(&c.ICEUsername)},
 		{"ice-credential", "IDV_ICE_CREDENTIAL", "credential for the TURN servers in ice-servers (never printed)", (*secretValue)(&c.ICECredential)},
 		{"call-max-duration", "IDV_CALL_MAX_DURATION", "a video call is ended after this long", (*durValue)(&c.CallMaxDuration)},
+		{"turn-listen", "IDV_TURN_LISTEN", "host:port of the embedded TURN server (UDP and TCP), e.g. 0.0.0.0:3478; empty: off", (*strValue)(&c.TURNListen)},
+		{"turn-public-ip", "IDV_TURN_PUBLIC_IP", "IP address clients reach the TURN server and its relays at; default the turn-listen host", (*strValue)(&c.TURNPublicIP)},
+		{"turn-realm", "IDV_TURN_REALM", "realm of the TURN credentials", (*strValue)(&c.TURNRealm)},
+		{"turn-secret", "IDV_TURN_SECRET", "HMAC secret of the TURN credentials, at least 16 bytes (never printed); empty: random at each start", (*secretValue)(&c.TURNSecret)},
 	}, c.Review.settings()...)
 }
 
@@ -253,6 +262,25 @@ func (c *Config) validate() error {
 	for _, u := range c.iceURLs() {
 		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
 			bad("IDV_ICE_SERVERS", "%q is not a stun:, turn: or turns: URL", u)
+		}
+	}
+	if c.TURNListen != "" {
+		host, _, err := net.SplitHostPort(c.TURNListen)
+		if err != nil {
+			bad("IDV_TURN_LISTEN", "%q is not host:port", c.TURNListen)
+		}
+		pub := c.TURNPublicIP
+		if pub == "" {
+			pub = host
+		}
+		if ip := net.ParseIP(pub); ip == nil || ip.IsUnspecified() {
+			bad("IDV_TURN_PUBLIC_IP", "%q is not an IP address clients can reach (required when IDV_TURN_LISTEN has no specific host)", pub)
+		}
+		if c.TURNSecret != "" && len(c.TURNSecret) < 16 {
+			bad("IDV_TURN_SECRET", "must be at least 16 bytes")
+		}
+		if c.TURNRealm == "" {
+			bad("IDV_TURN_REALM", "must not be empty")
 		}
 	}
 	if c.SealInterval < time.Second || c.SealInterval > time.Hour {
