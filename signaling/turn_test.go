@@ -223,3 +223,45 @@ func mustInt(t testing.TB, s string) int64 {
 	}
 	return n
 }
+
+// TestHubTURN: with the embedded TURN server on, a participant's join
+// welcome carries it with credentials naming the case, call and role and
+// living the longest call plus 15 minutes; they allocate a relay.
+func TestHubTURN(t *testing.T) {
+	f := newFixture(t, signaling.Config{MaxDuration: 30 * time.Minute, TURN: &signaling.TURNConfig{Listen: "127.0.0.1:0"}})
+	id, cu, _, _ := f.newCall(0)
+	p := dial(t, cu, nil, source{})
+	defer p.close("")
+	join, ok := p.waitFor(signaling.TypeJoin, 10*time.Second)
+	if !ok {
+		t.Fatal("no join welcome")
+	}
+	var ice *signaling.ICEServer
+	for i, s := range join.ICE {
+		if len(s.URLs) > 0 && strings.HasPrefix(s.URLs[0], "turn:") {
+			ice = &join.ICE[i]
+		}
+	}
+	if ice == nil {
+		t.Fatalf("join ICE servers = %+v, want the embedded TURN server", join.ICE)
+	}
+	exp, session, _ := strings.Cut(ice.Username, ":")
+	if want := string(id) + "." + join.Call + ".customer"; session != want {
+		t.Errorf("TURN username session = %q, want %q", session, want)
+	}
+	// The hub runs on the real clock (the fixture's is the workflow's).
+	if got, want := time.Unix(mustInt(t, exp), 0), time.Now().Add(45*time.Minute); got.Sub(want).Abs() > 5*time.Second {
+		t.Errorf("TURN credentials expire at %v, want %v", got, want)
+	}
+	c := turnClient(t, "udp", f.hub.TURNAddr(), ice.Username, ice.Credential)
+	relay, err := c.Allocate()
+	if err != nil {
+		t.Fatalf("Allocate() with the join credentials = %v", err)
+	}
+	relay.Close()
+	select {
+	case <-p.connected: // let the call settle before leaving
+	case <-time.After(10 * time.Second):
+		t.Error("customer never connected")
+	}
+}
