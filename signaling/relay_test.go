@@ -46,8 +46,15 @@ func TestCall(t *testing.T) {
 		waitCount(t, "customer audio packets", c.customer.audioIn.Load, 30, 10*time.Second)
 		waitCount(t, "observer video packets", c.observe.videoIn.Load, 30, 10*time.Second)
 
-		if q, ok := c.clerk.waitFor(signaling.TypeQuality, 10*time.Second); !ok || q.Quality == nil || q.Quality.Width == 0 {
-			t.Errorf("account %d: clerk got no quality sample with a resolution: %+v", tt.account, q)
+		// Samples come every 300 ms; the first ones may precede the first
+		// decoded key frame, so wait for one that knows the resolution.
+		sized := false
+		for deadline := time.Now().Add(15 * time.Second); !sized && time.Now().Before(deadline); {
+			q, ok := c.clerk.waitFor(signaling.TypeQuality, 5*time.Second)
+			sized = ok && q.Quality != nil && q.Quality.Width > 0
+		}
+		if !sized {
+			t.Errorf("account %d: clerk got no quality sample with a resolution", tt.account)
 		}
 		c.clerk.send(signaling.Message{Type: signaling.TypeCapture})
 		res, ok := c.clerk.waitFor(signaling.TypeResult, 30*time.Second)
