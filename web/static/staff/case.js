@@ -33,6 +33,10 @@ async function loadCase() {
   dl.replaceChildren();
   for (const [k, v] of rows) dl.append(el('dt', {}, k), el('dd', {}, v));
   for (const w of c.slot.warnings || []) dl.append(el('dt', {}, '⚠'), el('dd', { class: 'warn' }, w));
+  if ($('release')) {
+    $('release').disabled = c.state !== 'sealed';
+    $('statement-link').hidden = !['released', 'closed'].includes(c.state);
+  }
   if ($('scope-from') && !$('scope-from').value) {
     $('scope-from').value = c.period_from;
     $('scope-to').value = c.period_to;
@@ -61,8 +65,11 @@ function confirmButtons(ch) {
     el('button', { type: 'button', class: 'secondary', onclick: send(false) }, t('case.reject')));
 }
 
+let lastFace = null; // the latest face check, shown with its numbers
+
 async function loadChecks() {
   const r = await api('GET', base + '/checks');
+  lastFace = r.checks.filter((c) => c.kind === 'face_match').pop() || null;
   fillTable($('checks'), r.checks.map((ch) => {
     const d = ch.detail || {};
     return el('tr', { 'data-kind': ch.kind, 'data-result': ch.result },
@@ -112,6 +119,9 @@ async function loadEvidence() {
     el('td', { class: 'hash' }, e.archived_at ? el('a', { href: base + '/evidence/' + e.id }, e.sha256) : e.sha256),
     el('td', {}, String(e.size)),
     el('td', {}, e.archived_at ? when(e.archived_at) : '–'))), 4);
+  // The supervisor and the auditor see the live capture itself beside the engine's numbers.
+  const frame = lastFace && items.find((e) => e.id === lastFace.evidence_id && e.archived_at);
+  if (frame) showFace({ ...lastFace.detail, decision: lastFace.result, note: '' }, base + '/evidence/' + frame.id);
 }
 
 async function refresh() {
@@ -192,7 +202,7 @@ function showFace(r, src) {
   box.replaceChildren(
     src ? el('img', { src, alt: t('review.capture') }) : el('span'),
     el('dl', { class: 'kv' },
-      el('dt', {}, t('case.decision')), el('dd', { id: 'face-decision' }, String(r.decision) + ' (' + r.status + ')'),
+      el('dt', {}, t('case.decision')), el('dd', { id: 'face-decision' }, String(r.decision) + (r.status ? ' (' + r.status + ')' : '')),
       el('dt', {}, t('case.distance')), el('dd', {}, num(r.distance)),
       el('dt', {}, t('case.threshold')), el('dd', {}, num(r.threshold)),
       el('dt', {}, t('case.fmr')), el('dd', {}, fmr(r.expected_fmr)),
@@ -213,6 +223,7 @@ function markRegion() {
   img.addEventListener('pointermove', (ev) => { if (start) setRegion(start, pt(ev)); });
   window.addEventListener('pointerup', (ev) => { if (start) { setRegion(start, pt(ev)); start = null; } });
   img.addEventListener('load', drawRegion);
+  new ResizeObserver(drawRegion).observe(img);
 }
 function setRegion(a, b) {
   $('rx').value = Math.min(a.x, b.x);
@@ -282,8 +293,8 @@ function setupCall() {
         break;
       case 'result':
         $('call-prompt').textContent = m.kind + ': ' + m.result + (m.ms ? ' (' + m.ms + ' ms)' : '');
-        if (m.kind === 'face_match') showFace({ decision: m.result, status: m.detail || 'OK', note: '' }, '');
         await refresh();
+        if (m.kind === 'face_match' && lastFace) showFace({ ...lastFace.detail, decision: lastFace.result, note: '' }, '');
         break;
       case 'quality': {
         const q = m.quality || {};
@@ -317,13 +328,22 @@ function review() {
   }));
 }
 
+function release() {
+  if (!$('release')) return;
+  $('release').addEventListener('click', guard(async () => {
+    await api('POST', base + '/release', undefined, { 'Idempotency-Key': crypto.randomUUID() });
+    $('release-out').textContent = t('case.released');
+    await refresh();
+  }));
+}
+
 async function start() {
+  release();
   if (mode === 'clerk') clerk();
   if (mode === 'review') review();
   await refresh();
   await loadEvidence();
-  if (mode === 'clerk') {
-    setInterval(() => { Promise.all([loadCase(), loadRequirements(), loadChecks()]).catch(() => {}); }, 4000);
-  }
+  // Live state: the case and its checks change under the call and the sealer.
+  setInterval(() => { Promise.all([loadCase(), loadRequirements(), loadChecks()]).catch(() => {}); }, 3000);
 }
 start().catch((e) => flash(t('common.error') + ': ' + e.message, 'bad'));

@@ -1,0 +1,482 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"remoteidv/audit"
+	"remoteidv/internal/testenv"
+	"remoteidv/mail/mailtest"
+	"remoteidv/models"
+	"remoteidv/storage/sqlite"
+)
+
+const e2ePassword = "correct horse battery staple"
+
+// freeAddr returns a free 127.0.0.1 port.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// waitHTTP waits until url answers.
+func waitHTTP(t *testing.T, url string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if r, err := http.Get(url); err == nil {
+			r.Body.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered", url)
+}
+
+// e2eLetter is a signed authorization letter scan: a white page with a
+// pen stroke where the signature is.
+func e2eLetter(t *testing.T, dir string) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 600, 400))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	for x := 300; x < 420; x++ {
+		for w := 0; w < 3; w++ {
+			img.Set(x, 320+x%15+w, color.Black)
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "letter.png")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// mailWith waits for a message to rcpt whose text matches re and returns the match.
+func mailWith(t *testing.T, smtp *mailtest.Server, re *regexp.Regexp, d time.Duration) (string, *mailtest.Parsed) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, m := range smtp.Messages() {
+			p, err := mailtest.Parse(m.Data)
+			if err != nil {
+				continue
+			}
+			if s := re.FindString(p.Text); s != "" {
+				return s, p
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no mail matching %s within %v (%d messages)", re, d, len(smtp.Messages()))
+	return "", nil
+}
+
+// statementMail waits for the mail carrying the statement PDF and returns its recipients.
+func statementMail(t *testing.T, smtp *mailtest.Server, d time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, m := range smtp.Messages() {
+			p, err := mailtest.Parse(m.Data)
+			if err != nil {
+				continue
+			}
+			for _, b := range p.Attachments {
+				if bytes.HasPrefix(b, []byte("%PDF-")) {
+					return m.To
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no statement PDF mailed within %v (%d messages)", d, len(smtp.Messages()))
+	return nil
+}
+
+// TestWebStory runs the whole story through the web pages in headless
+// Chromium against the real `idv serve` wiring (SQLite, local evidence
+// folder, face engine, signaling hub, archiver, sealer, mail outbox) with
+// the reference registry and an in-process SMTP server:
+//
+//   - a clerk logs in, looks up the account and schedules a case, then
+//     emails the invite from the case page;
+//   - the customer (fake camera showing the account holder) opens the
+//     emailed link, consents, asks for and enters the emailed code, and
+//     joins; a second browser with the same link is refused;
+//   - the clerk joins the call from the case page, captures (server-side
+//     face match: MATCH) and confirms it side by side, runs the liveness
+//     challenge (a still photo: FAIL), ends the call (recording complete);
+//   - the clerk uploads the letter, records its scope, marks the signature
+//     region and records the verdict, runs the registry check, submits;
+//   - a supervisor approves in the browser after re-entering the password;
+//     the sealer seals; the supervisor releases the statement, which
+//     arrives at the SMTP server; the case closes;
+//   - an auditor finds the case, verifies the audit chain and downloads the
+//     evidence bundle, which audit.VerifyBundle accepts.
+//
+// Every main page is checked at 390x844 and 1366x768 (labels, no page
+// wider than the screen) and saved as a screenshot under var/screenshots;
+// no tab may log a console error or request another origin.
+//
+// The liveness PASS that submission needs is recorded through the store:
+// the fake camera shows a still photo, which (rightly) fails the challenge.
+func TestWebStory(t *testing.T) {
+	start := time.Now()
+	modelDir := modelsDir(t)
+	shots, err := filepath.Abs(filepath.Join("..", "..", "var", "screenshots"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, stop := context.WithCancel(context.Background())
+
+	// Staff with known passwords, the demo accounts (johns photos) and registry records.
+	if err := os.MkdirAll(filepath.Join(dir, "demo"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	var pw strings.Builder
+	for _, s := range demoStaff {
+		fmt.Fprintf(&pw, "%s %s\n", s.user, e2ePassword)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "demo", "passwords.txt"), []byte(pw.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	listen := freeAddr(t)
+	origin := "http://" + listen
+	smtp := mailtest.Start(t, mailtest.Options{})
+	regAddr := freeAddr(t)
+	env := map[string]string{
+		"IDV_DATABASE_URL": "sqlite:" + filepath.Join(dir, "idv.db"), "IDV_SIGNING_KEY": filepath.Join(dir, "key.pem"),
+		"IDV_DATA_DIR": dir, "IDV_EVIDENCE_DIR": filepath.Join(dir, "evidence"), "IDV_MODELS_DIR": modelDir,
+		"IDV_LISTEN": listen, "IDV_PUBLIC_URL": origin, "IDV_LOG_LEVEL": "warn", "IDV_FACE_RECOGNIZERS": "2",
+		"IDV_SMTP_ADDR": smtp.Addr, "IDV_SMTP_TLS": "none", "IDV_MAIL_INTERVAL": "1s", "IDV_SEAL_INTERVAL": "1s",
+		"IDV_REGISTRY_URL": "http://" + regAddr, "IDV_REGISTRY_KEY": "e2e-key",
+		// The slot is a few minutes from now: keep the registry's service hours from warning.
+		"IDV_REGISTRY_HOURS": "00:00-23:59",
+	}
+	cli := func(args ...string) error {
+		var out bytes.Buffer
+		return run(ctx, &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &out, getenv: func(k string) string { return env[k] }}, args)
+	}
+	if err := cli("demo", "load"); err != nil {
+		t.Fatalf("demo load: %v", err)
+	}
+	done := make(chan error, 2)
+	go func() {
+		done <- cli("registry", "serve", "--records", filepath.Join(dir, "demo", "registry.json"), "--listen", regAddr, "--api-key", "e2e-key")
+	}()
+	go func() { done <- cli("serve") }()
+	t.Cleanup(func() {
+		stop()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("server: %v", err)
+			}
+		}
+	})
+	waitHTTP(t, origin+"/healthz", 60*time.Second)
+	waitHTTP(t, "http://"+regAddr+"/", 10*time.Second)
+
+	// The fake camera shows John Salley, the photos on file for Li Wei's account.
+	y4m := testenv.Y4MFromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 320)
+	browser := testenv.Chromium(t, y4m)
+	var tabs []*testenv.Tab
+	tab := func(name string) *testenv.Tab {
+		tb := testenv.NewTab(t, browser, name, origin)
+		tabs = append(tabs, tb)
+		return tb
+	}
+	login := func(tb *testenv.Tab, user, landing string) {
+		t.Helper()
+		tb.Do(t, "log in as "+user, 20*time.Second,
+			chromedp.Navigate(origin+"/"),
+			chromedp.WaitVisible("#login-form"),
+			chromedp.SendKeys("#username", user),
+			chromedp.SendKeys("#password", e2ePassword),
+			chromedp.Click("#login-submit"),
+			chromedp.WaitVisible("#logout"),
+		)
+		if loc := testenv.Eval[string](t, tb, "location.pathname"); loc != landing {
+			t.Fatalf("%s landed on %s, want %s", user, loc, landing)
+		}
+	}
+
+	// 1. The clerk: login page (in Chinese first: the switch), console, new case.
+	clerk := tab("clerk")
+	clerk.Do(t, "login page", 10*time.Second, chromedp.Navigate(origin+"/login?lang=zh-CN"), chromedp.WaitVisible("#login-form"))
+	if h := testenv.Eval[string](t, clerk, "document.querySelector('h1').textContent"); h != "员工登录" {
+		t.Errorf("login page in Chinese: h1 = %q", h)
+	}
+	clerk.CheckPage(t, shots, "login-zh")
+	clerk.Do(t, "back to English", 10*time.Second, chromedp.Navigate(origin+"/login?lang=en"), chromedp.WaitVisible("#login-form"))
+	clerk.CheckPage(t, shots, "login")
+	login(clerk, "clerk", "/console")
+	ny, _ := time.LoadLocation("America/New_York")
+	slot := time.Now().In(ny).Add(3 * time.Minute).Format("2006-01-02T15:04")
+	clerk.Do(t, "look up the account and create the case", 30*time.Second,
+		chromedp.WaitVisible("#lookup-q"),
+		chromedp.SendKeys("#lookup-q", "Li Wei"),
+		chromedp.Click("#lookup-form button"),
+		chromedp.WaitReady(`#account option[value="6222020200112233"]`),
+		chromedp.SetValue("#slot-local", slot),
+	)
+	clerk.CheckPage(t, shots, "console")
+	clerk.Do(t, "create the case", 20*time.Second,
+		chromedp.Click("#create-case"),
+		chromedp.WaitVisible(`#state[data-state="scheduled"]`),
+	)
+	caseID := testenv.Eval[string](t, clerk, "document.body.dataset.case")
+	clerk.Do(t, "email the invite", 20*time.Second, chromedp.Click("#invite-email"), chromedp.WaitVisible("#invite-out"))
+	link, _ := mailWith(t, smtp, regexp.MustCompile(`https?://\S+/join/[A-Za-z0-9_\-]+`), 30*time.Second)
+	if !strings.HasPrefix(link, origin+"/join/") {
+		t.Fatalf("invite link %q is not on %s", link, origin)
+	}
+
+	// 2. The customer: link, consent, code, call. A second browser is refused.
+	customer := tab("customer")
+	customer.Do(t, "open the invite and consent", 30*time.Second,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible("#accept"),
+	)
+	if loc := testenv.Eval[string](t, customer, "location.href"); loc != origin+"/call" {
+		t.Errorf("the token stays in the address bar: %s", loc)
+	}
+	customer.CheckPage(t, shots, "customer-consent")
+	customer.Do(t, "accept", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitVisible("#remote"))
+	second := tab("second-browser")
+	second.Do(t, "open the same link again", 20*time.Second, chromedp.Navigate(link), chromedp.WaitVisible("main"))
+	if txt := testenv.Eval[string](t, second, "document.body.innerText"); !strings.Contains(txt, "not valid") {
+		t.Errorf("a second browser with the same link was not refused: %.300s", txt)
+	}
+	second.CheckPage(t, shots, "customer-link-refused")
+	if st := testenv.Eval[int](t, customer, "fetch('/call/code', {method: 'POST'}).then((r) => r.status)"); st != 202 {
+		t.Fatalf("request the email code: %d", st)
+	}
+	code, _ := mailWith(t, smtp, regexp.MustCompile(`\b[0-9]{6}\b`), 30*time.Second)
+	verify := fmt.Sprintf("fetch('/call/code/verify', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({code: %q})}).then((r) => r.status)", code)
+	if st := testenv.Eval[int](t, customer, verify); st != 200 {
+		t.Fatalf("verify the email code: %d", st)
+	}
+
+	// 3. The clerk joins the call from the case page, captures and confirms.
+	clerk.Do(t, "join the call", 40*time.Second,
+		chromedp.Click("#call-join"),
+		chromedp.WaitVisible(`body[data-call="connected"]`),
+	)
+	customer.Do(t, "customer connected", 30*time.Second, chromedp.WaitVisible(`body[data-state="connected"]`))
+	customer.CheckPage(t, shots, "customer-call")
+	clerk.Do(t, "capture: the server matches the live frame", 60*time.Second,
+		chromedp.Sleep(2*time.Second),
+		chromedp.Click("#call-capture"),
+		chromedp.WaitVisible(`#checks tr[data-kind="face_match"][data-result="MATCH"] button.confirm`),
+	)
+	clerk.CheckPage(t, shots, "clerk-call")
+	clerk.Do(t, "confirm the match", 20*time.Second,
+		chromedp.Click(`#checks tr[data-kind="face_match"][data-result="MATCH"] button.confirm`),
+		chromedp.WaitVisible(`li.done[data-req="face_match"]`),
+	)
+	clerk.Do(t, "liveness challenge of a still photo fails", 90*time.Second,
+		chromedp.Click("#call-challenge"),
+		chromedp.WaitVisible(`#checks tr[data-kind="liveness"]`),
+	)
+	if r := testenv.Eval[string](t, clerk, `document.querySelector('#checks tr[data-kind="liveness"]').dataset.result`); r == "PASS" {
+		t.Errorf("the liveness challenge of a still photo passed")
+	}
+	clerk.Do(t, "end the call", 60*time.Second,
+		chromedp.Click("#call-leave"),
+		chromedp.WaitVisible(`li.done[data-req="recording"]`),
+	)
+	customer.Do(t, "customer sees the end", 20*time.Second, chromedp.WaitVisible(`body[data-state="ended"]`))
+	recordLiveness(t, ctx, filepath.Join(dir, "idv.db"), caseID)
+
+	// 4. Letter, scope, signature, registry, submit.
+	clerk.Do(t, "upload the letter and record its scope", 30*time.Second,
+		chromedp.SetUploadFiles("#letter-file", []string{e2eLetter(t, dir)}),
+		chromedp.Click("#letter-form button"),
+		chromedp.WaitVisible("#letter-img"),
+		chromedp.SendKeys("#scope-account", "6222020200112233"),
+		chromedp.Click("#scope-email"),
+		chromedp.Click("#scope-submit"),
+		chromedp.WaitVisible(`li.done[data-req="authorization_letter"]`),
+	)
+	// Mark the signature region by dragging on the letter (page pixels -> letter pixels).
+	clerk.Do(t, "mark the signature region and record the verdict", 30*time.Second,
+		chromedp.ScrollIntoView("#letter-img"),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			b, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64]("(() => { const b = document.getElementById('letter-img').getBoundingClientRect(); const k = b.width / 600; return [b.left + 280 * k, b.top + 300 * k, b.left + 440 * k, b.top + 360 * k]; })()"))
+			if err != nil {
+				return err
+			}
+			return chromedp.Do(ctx, chromedp.DragAndDropXY(b[0], b[1], b[2], b[3], 5))
+		}),
+		chromedp.SendKeys("#sig-reason", "letter forms and slant match the specimen"),
+	)
+	if rx := testenv.Eval[int](t, clerk, "+document.getElementById('rx').value"); rx < 270 || rx > 290 {
+		t.Errorf("region marked by dragging starts at x = %d, want about 280", rx)
+	}
+	clerk.CheckPage(t, shots, "clerk-signature")
+	clerk.Do(t, "record the signature verdict, run the registry check", 40*time.Second,
+		chromedp.Click("#sig-submit"),
+		chromedp.WaitVisible(`li.done[data-req="signature"]`),
+		chromedp.Click("#registry-run"),
+		chromedp.WaitVisible(`li.done[data-req="registry_check"]`),
+		chromedp.WaitVisible(`li.done[data-req="email_code"]`),
+		chromedp.WaitVisible(`li.done[data-req="liveness"]`),
+	)
+	clerk.CheckPage(t, shots, "clerk-case")
+	clerk.Do(t, "submit", 20*time.Second,
+		chromedp.Click("#submit-case"),
+		chromedp.WaitVisible(`#state[data-state="pending_review"]`),
+	)
+
+	// 5. The supervisor approves after the step-up, then releases.
+	sup := tab("supervisor")
+	login(sup, "supervisor", "/review")
+	sup.Do(t, "the queue lists the case", 20*time.Second, chromedp.WaitVisible(`#cases a[href="/review/cases/`+caseID+`"]`))
+	sup.CheckPage(t, shots, "review-queue")
+	sup.Do(t, "open the case", 20*time.Second,
+		chromedp.Click(`#cases a[href="/review/cases/`+caseID+`"]`),
+		chromedp.WaitVisible(`#evidence tr[data-kind]`),
+		chromedp.WaitVisible(`#checks tr[data-kind="face_match"]`),
+	)
+	sup.Do(t, "approve after re-entering the password", 30*time.Second,
+		chromedp.Click("#d-approve"),
+		chromedp.SendKeys("#decision-reason", "all checks passed; capture and signature reviewed"),
+		chromedp.SendKeys("#stepup-password", e2ePassword),
+	)
+	sup.CheckPage(t, shots, "review-case")
+	sup.Do(t, "send the decision; the case is sealed", 60*time.Second,
+		chromedp.Click("#decision-send"),
+		chromedp.WaitVisible(`#state[data-state="sealed"]`),
+		chromedp.WaitEnabled("#release"),
+		chromedp.Click("#release"),
+		chromedp.WaitVisible(`#state[data-state="released"], #state[data-state="closed"]`),
+	)
+	if to := statementMail(t, smtp, 30*time.Second); !slices.Equal(to, []string{"li.wei@example.com"}) {
+		t.Errorf("the statement went to %v, want only the registered address", to)
+	}
+	sup.Do(t, "the case closes once delivered", 30*time.Second, chromedp.WaitVisible(`#state[data-state="closed"]`))
+
+	// 6. The auditor: search, chain, case, bundle.
+	aud := tab("auditor")
+	login(aud, "auditor", "/audit")
+	aud.Do(t, "search and verify the chain", 30*time.Second,
+		chromedp.SendKeys("#q-account", "6222020200112233"),
+		chromedp.SetValue("#q-state", "closed"),
+		chromedp.Click("#search-form button"),
+		chromedp.WaitVisible(`#cases a[href="/audit/cases/`+caseID+`"]`),
+		chromedp.Click("#verify-chain"),
+		chromedp.WaitVisible("#chain-result.good"),
+	)
+	aud.CheckPage(t, shots, "audit-search")
+	aud.Do(t, "open the case", 20*time.Second,
+		chromedp.Click(`#cases a[href="/audit/cases/`+caseID+`"]`),
+		chromedp.WaitVisible(`#evidence tr[data-kind="manifest"]`),
+		chromedp.WaitVisible(`#timeline td.hash`),
+	)
+	aud.CheckPage(t, shots, "audit-case")
+	b64 := testenv.Eval[string](t, aud, `fetch(document.getElementById('bundle-link').href).then((r) => r.ok ? r.arrayBuffer() : Promise.reject(new Error('HTTP ' + r.status)))
+		.then((b) => { let s = ''; const u = new Uint8Array(b); for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode(...u.subarray(i, i + 0x8000)); return btoa(s); })`)
+	bundle, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(bundle), int64(len(bundle)))
+	if err != nil {
+		t.Fatalf("bundle is not a zip: %v", err)
+	}
+	if rep := audit.VerifyBundle(zr, nil); !rep.OK() {
+		t.Errorf("bundle verification: %+v", rep.Problems)
+	} else {
+		t.Logf("bundle of %s: %d items verified", caseID, len(rep.Items))
+	}
+
+	// 7. The admin's staff page.
+	adm := tab("admin")
+	login(adm, "admin", "/admin")
+	adm.Do(t, "staff list", 20*time.Second, chromedp.WaitVisible(`#staff button[data-user="clerk2"]`))
+	adm.Do(t, "disable and enable clerk2", 20*time.Second,
+		chromedp.Click(`#staff button[data-user="clerk2"]`),
+		chromedp.WaitVisible(`#staff tr .badge.bad`),
+		chromedp.Click(`#staff button[data-user="clerk2"]`),
+		chromedp.WaitNotPresent(`#staff tr .badge.bad`),
+	)
+	adm.CheckPage(t, shots, "admin-staff")
+	// A role that may not open a page gets the 403 page, not the page.
+	adm.Do(t, "admin opens the console", 10*time.Second, chromedp.Navigate(origin+"/console"), chromedp.WaitVisible("h1"))
+	if h := testenv.Eval[string](t, adm, "document.querySelector('h1').textContent"); h != "Not allowed" {
+		t.Errorf("admin on /console sees %q, want the 403 page", h)
+	}
+
+	for _, tb := range tabs {
+		// The refused link and the 403 page are answered with error statuses, which Chromium logs.
+		for _, p := range tb.Problems("410", "403", "Gone", "Forbidden") {
+			t.Error(p)
+		}
+	}
+	t.Logf("whole story in %v; screenshots in %s", time.Since(start).Round(time.Second), shots)
+}
+
+// modelsDir is the folder of the dlib models: IDV_MODELS_DIR or the repository's var/models.
+func modelsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("IDV_MODELS_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "var", "models")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(abs, "dlib_face_recognition_resnet_model_v1.dat")); err != nil {
+		t.Fatalf("face models missing in %s: run idv models fetch (make test does)", abs)
+	}
+	return abs
+}
+
+// recordLiveness records a passed liveness check through the store: the
+// fake camera shows a still photo, which cannot pass the real challenge.
+func recordLiveness(t *testing.T, ctx context.Context, path, caseID string) {
+	t.Helper()
+	db, err := sqlite.Open(ctx, path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Transact(ctx, func(tx models.Tx) error {
+		return tx.CreateCheck(ctx, &models.Check{ID: models.CheckID("chk_e2e_liveness"), CaseID: models.CaseID(caseID), Kind: models.CheckLiveness,
+			Result: "PASS", Detail: []byte(`{"note":"recorded by the web test: the fake camera is a still photo"}`), Actor: "staff:clerk", CreatedAt: time.Now()})
+	})
+	if err != nil {
+		t.Fatalf("record liveness: %v", err)
+	}
+}
