@@ -50,7 +50,8 @@ async function loadRequirements() {
     const ok = !r.missing.includes(k);
     return el('li', { class: ok ? 'done' : 'missing', 'data-req': k }, t('req.' + k) + ' — ' + t(ok ? 'req.done' : 'req.missing'));
   }));
-  $('registry-hours').textContent = t('case.registry') + ': ' + r.registry_hours + (r.ready ? ' · ' + t('case.ready') : '');
+  const open = current && ['scheduled', 'in_session'].includes(current.state);
+  $('registry-hours').textContent = t('case.registry') + ': ' + r.registry_hours + (r.ready && open ? ' · ' + t('case.ready') : '');
 }
 
 function confirmButtons(ch) {
