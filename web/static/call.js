@@ -6,7 +6,7 @@ const status = document.getElementById('status');
 const prompt = document.getElementById('prompt');
 const self = document.getElementById('self');
 const remote = document.getElementById('remote');
-const words = { left: 'Turn your head slowly to your LEFT', right: 'Turn your head slowly to your RIGHT', front: 'Look straight at the camera', up: 'Tilt your head UP', down: 'Tilt your head DOWN' };
+const words = { left: 'Turn your head slowly to your LEFT', right: 'Turn your head slowly to your RIGHT', center: 'Look straight at the camera', front: 'Look straight at the camera', up: 'Tilt your head UP', down: 'Tilt your head DOWN' };
 
 function setState(state, text) {
   document.body.dataset.state = state;
@@ -80,6 +80,32 @@ async function start() {
   ws.onmessage = (ev) => { onMessage(ev).catch((e) => setState('error', 'Problem: ' + e.message)); };
   ws.onclose = () => { if (document.body.dataset.state !== 'ended') setState('ended', 'The call has ended.'); };
 }
+
+// The email code and the letter (the review endpoints, customer cookie).
+async function post(path, body, type) {
+  const r = await fetch(path, { method: 'POST', headers: type ? { 'Content-Type': type } : {}, body, credentials: 'same-origin' });
+  let m = '';
+  if (!r.ok) { try { m = (await r.json()).error.message; } catch { m = 'HTTP ' + r.status; } }
+  return { ok: r.ok, message: m };
+}
+const codeStatus = document.getElementById('code-status');
+document.getElementById('code-send').addEventListener('click', async () => {
+  const r = await post('/call/code');
+  codeStatus.textContent = r.ok ? 'We sent a code to your registered email address.' : 'Problem: ' + r.message;
+});
+document.getElementById('code-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const r = await post('/call/code/verify', JSON.stringify({ code: document.getElementById('code').value.trim() }), 'application/json');
+  codeStatus.textContent = r.ok ? 'Thank you: the code is correct.' : 'Problem: ' + r.message;
+  if (r.ok) document.body.dataset.code = 'verified';
+});
+document.getElementById('letter-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = document.getElementById('letter').files[0];
+  if (!f) return;
+  const r = await post('/call/letter', f, f.type || 'application/octet-stream');
+  document.getElementById('letter-status').textContent = r.ok ? 'Thank you: the bank has your letter.' : 'Problem: ' + r.message;
+});
 
 document.getElementById('leave').addEventListener('click', () => { send({ type: 'bye', reason: 'customer left' }); end('You left the call.'); });
 start();
