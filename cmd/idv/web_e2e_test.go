@@ -278,7 +278,7 @@ func TestWebStory(t *testing.T) {
 	simm := testenv.Johns + "/John_Simm/"
 	testenv.PoseCamera(t, customer, map[string]testenv.PosePhoto{
 		"center": {Path: simm + "000300_00470148.jpg"},
-		"left":   {Path: simm + "000306_00470222.jpg"},                // yaw +0.17
+		"left":   {Path: simm + "000306_00470222.jpg"},               // yaw +0.17
 		"right":  {Path: simm + "000306_00470223.jpg", Mirror: true}, // mirrored: yaw -0.11
 	})
 	customer.Do(t, "open the invite and consent", 30*time.Second,
