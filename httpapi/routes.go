@@ -115,6 +115,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/audit", Public: true, Summary: "Auditor's case search and chain verification (page; auditor)", Tag: "pages", handler: s.staffPage(pageSpec{name: "audit", tmpl: "queue", title: "audit.title", script: "queue.js", back: "/audit", roles: auditor, options: caseStates()})},
 		{Method: "GET", Path: "/audit/cases/:id", Public: true, Summary: "Auditor's case page (page; auditor): timeline, evidence with hashes, bundle download", Tag: "pages", handler: s.staffPage(pageSpec{name: "case", title: "case.title", script: "case.js", mode: "audit", back: "/audit", roles: auditor})},
 		{Method: "GET", Path: "/admin", Public: true, Summary: "Admin's staff page (page; admin): users, roles, disable and enable", Tag: "pages", handler: s.staffPage(pageSpec{name: "admin", title: "admin.title", script: "admin.js", back: "/admin", roles: admin, options: roleNames()})},
+		{Method: "GET", Path: "/api/cases/:id/references/:n", Roles: clerkSup, Summary: "The n-th reference photo of the case's account (0, 1, ...), for the side-by-side comparison with the live capture (audited view)", Tag: "checks", handler: s.referencePhoto},
 		{Method: "GET", Path: "/favicon.ico", Public: true, Summary: "No icon (204), so browsers log no error", Tag: "pages", handler: func(c *gin.Context) { c.Status(http.StatusNoContent) }},
 		{Method: "GET", Path: "/static/staff/*file", Public: true, Summary: "Scripts, styles and images of the staff pages", Tag: "pages", handler: s.staffStatic()},
 	}

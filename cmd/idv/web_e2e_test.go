@@ -42,8 +42,14 @@ func freeAddr(t *testing.T) string {
 // waitText waits until element id's text contains want.
 func waitText(t *testing.T, tab *testenv.Tab, id, want string) bool {
 	t.Helper()
+	return waitTrue(t, tab, fmt.Sprintf("document.getElementById(%q).textContent.includes(%q)", id, want))
+}
+
+// waitTrue waits up to 10 s until the JavaScript expression is true.
+func waitTrue(t *testing.T, tab *testenv.Tab, expr string) bool {
+	t.Helper()
 	for range 100 {
-		if strings.Contains(testenv.Eval[string](t, tab, "document.getElementById('"+id+"').textContent"), want) {
+		if testenv.Eval[bool](t, tab, expr) {
 			return true
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -321,6 +327,10 @@ func TestWebStory(t *testing.T) {
 		chromedp.Click("#call-capture"),
 		chromedp.WaitVisible(`#checks tr[data-kind="face_match"][data-result="MATCH"] button.confirm`),
 	)
+	clerk.Do(t, "the reference photos beside the result", 20*time.Second, chromedp.WaitVisible(`#face-result img[src$="/references/0"]`))
+	if !waitTrue(t, clerk, `document.querySelector('#face-result img[src$="/references/0"]').naturalWidth > 0`) {
+		t.Error("the clerk's page shows no reference photo beside the capture result")
+	}
 	clerk.CheckPage(t, shots, "clerk-call")
 	clerk.Do(t, "confirm the match", 20*time.Second,
 		chromedp.Click(`#checks tr[data-kind="face_match"][data-result="MATCH"] button.confirm`),
@@ -464,6 +474,21 @@ func TestWebStory(t *testing.T) {
 	if h := testenv.Eval[string](t, adm, "document.querySelector('h1').textContent"); h != "Not allowed" {
 		t.Errorf("admin on /console sees %q, want the 403 page", h)
 	}
+
+	// The clerk aborts another case, flagging suspected fraud.
+	clerk.Do(t, "abort a second case", 40*time.Second,
+		chromedp.Navigate(origin+"/console"),
+		chromedp.WaitVisible("#lookup-q"),
+		chromedp.SendKeys("#lookup-q", "Wang Jun"),
+		chromedp.Click("#lookup-form button"),
+		chromedp.WaitReady(`#account option[value="6222020200778899"]`),
+		chromedp.SetValue("#slot-local", time.Now().Add(48*time.Hour).Format("2006-01-02")+"T10:00"),
+		chromedp.Click("#create-case"),
+		chromedp.WaitVisible(`#state[data-state="scheduled"]`),
+		chromedp.SendKeys("#cancel-reason", "caller's voice does not match the branch's notes; suspected fraud"),
+		chromedp.Click("#abort-case"),
+		chromedp.WaitVisible(`#state[data-state="aborted"]`),
+	)
 
 	for _, tb := range tabs {
 		// The refused link and the 403 page are answered with error statuses, which Chromium logs.

@@ -190,8 +190,9 @@ function clerk() {
     $('submit-out').textContent = t('case.submitted');
     await refresh();
   }));
-  $('cancel-form').addEventListener('submit', guard(async () => {
-    await api('POST', base + '/cancel', { reason: $('cancel-reason').value.trim() });
+  $('cancel-form').addEventListener('submit', guard(async (ev) => {
+    const how = ev.submitter && ev.submitter.id === 'abort-case' ? '/abort' : '/cancel';
+    await api('POST', base + how, { reason: $('cancel-reason').value.trim() });
     await refresh();
   }));
   setupCall();
@@ -200,8 +201,14 @@ function clerk() {
 // showFace puts the capture next to the numbers the engine gave.
 function showFace(r, src) {
   const box = $('face-result');
+  // The reference photos from account opening, each with its distance (staff who run or review the case).
+  const refs = mode === 'audit' ? [] : (r.references || []).map((ref, i) => el('figure', {},
+    el('img', { src: base + '/references/' + i, alt: t('case.reference') + ' ' + (i + 1) }),
+    el('figcaption', {}, t('case.reference') + ' ' + (i + 1) + ' · ' + num(ref.distance))));
   box.replaceChildren(
-    src ? el('img', { src, alt: t('review.capture') }) : el('span'),
+    el('div', { class: 'faces' },
+      src ? el('figure', {}, el('img', { src, alt: t('review.capture') }), el('figcaption', {}, t('review.capture'))) : el('figure', {}, el('figcaption', {}, t('case.capture_live'))),
+      ...refs),
     el('dl', { class: 'kv' },
       el('dt', {}, t('case.decision')), el('dd', { id: 'face-decision' }, String(r.decision) + (r.status ? ' (' + r.status + ')' : '')),
       el('dt', {}, t('case.distance')), el('dd', {}, num(r.distance)),
