@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -70,7 +69,10 @@ func (s *Server) gonePage(c *gin.Context, status int) {
 	if s.call.pages == nil {
 		return
 	}
-	if err := s.call.pages.Render(c.Writer, "gone.html", struct{ Bank string }{s.cfg.BankName}); err != nil {
+	// The language switch links to /call, never to the link itself (it carries the token).
+	data := web.CustomerPage{Page: s.customerPage(c, "gone", "cust.title", "")}
+	data.Path = "/call"
+	if err := s.call.pages.Render(c.Writer, "gone.html", data); err != nil {
 		s.log.ErrorContext(c.Request.Context(), "render page", "err", err)
 	}
 }
@@ -109,18 +111,16 @@ func (s *Server) callPage(c *gin.Context) {
 		return
 	}
 	c.Header("Content-Type", "text/html; charset=utf-8")
-	bank := s.cfg.BankName
 	var err error
 	if sess.ConsentAt == nil {
-		locale := "en"
-		if strings.HasPrefix(c.GetHeader("Accept-Language"), "zh") {
-			locale = "zh-CN"
-		}
-		ct := verify.ConsentText(locale)
+		data := web.CustomerPage{Page: s.customerPage(c, "consent", "cust.consent_title", "")}
+		ct := verify.ConsentText(data.Lang)
 		v := s.verify.ViewSlot(cs.SlotAt, cs.CustomerTZ)
-		err = s.call.pages.Render(c.Writer, "consent.html", struct{ Bank, Customer, Version, Locale, Text string }{bank, v.Customer, ct.Version, ct.Locale, ct.Text})
+		data.Customer, data.Branch, data.Version, data.Text = v.Customer, v.Branch, ct.Version, ct.Text
+		data.Clerk = s.clerkName(c, cs.ClerkID)
+		err = s.call.pages.Render(c.Writer, "consent.html", data)
 	} else {
-		err = s.call.pages.Render(c.Writer, "call.html", struct{ Bank string }{bank})
+		err = s.call.pages.Render(c.Writer, "call.html", web.CustomerPage{Page: s.customerPage(c, "call", "cust.title", "call.js")})
 	}
 	if err != nil {
 		s.log.ErrorContext(c.Request.Context(), "render page", "err", err)

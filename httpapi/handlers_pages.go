@@ -200,3 +200,22 @@ func (s *Server) referencePhoto(c *gin.Context) {
 	}
 	sendFile(c, img.ContentType, "", img.Data)
 }
+
+// customerPage is the layout data of a customer page, in the language the
+// switch or the browser chose.
+func (s *Server) customerPage(c *gin.Context, name, title, script string) web.Page {
+	return web.Page{Name: name, Title: title, Script: script, Lang: s.pageLang(c), Path: c.Request.URL.Path,
+		Bank: s.cfg.BankName, Msgs: web.Messages()}
+}
+
+// clerkName is the display name of the case's clerk, shown to the
+// customer; "" when it cannot be read.
+func (s *Server) clerkName(c *gin.Context, id models.StaffID) string {
+	ctx := c.Request.Context()
+	var st *models.Staff
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { st, err = tx.StaffByID(ctx, id); return }); err != nil {
+		s.log.WarnContext(ctx, "clerk of the case", "err", err)
+		return ""
+	}
+	return st.DisplayName
+}

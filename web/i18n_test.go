@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"path"
 	"regexp"
 	"strings"
 	"testing"
@@ -83,21 +84,50 @@ func TestScriptKeysInCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := regexp.MustCompile(`\bt\('([a-z_]+\.[a-z_]+)'\)`)
-	n := 0
+	names := []string{"../call.js"}
 	for _, f := range files {
-		b, err := staticFiles.ReadFile("static/staff/" + f.Name())
+		names = append(names, f.Name())
+	}
+	call := regexp.MustCompile(`\bt\('([a-z_]+\.[a-z_.]+)'\)`)
+	n := 0
+	for _, name := range names {
+		b, err := staticFiles.ReadFile(path.Clean("static/staff/" + name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range call.FindAllStringSubmatch(string(b), -1) {
 			n++
 			if _, ok := c["en"][m[1]]; !ok {
-				t.Errorf("%s asks for %q, which is not in the catalogue", f.Name(), m[1])
+				t.Errorf("%s asks for %q, which is not in the catalogue", name, m[1])
 			}
 		}
 	}
 	if n < 20 {
 		t.Errorf("found only %d t() calls", n)
+	}
+}
+
+// The customer's pages render in both languages, with no raw key.
+func TestCustomerPagesRender(t *testing.T) {
+	p, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"consent", "call", "gone"} {
+		for _, lang := range Languages {
+			var b bytes.Buffer
+			data := CustomerPage{Page: Page{Name: name, Title: "cust.title", Script: "call.js", Lang: lang, Path: "/call", Bank: "Demo Bank", Msgs: Messages()},
+				Customer: "2026-12-01T09:00:00-05:00 America/New_York", Branch: "2026-12-01T22:00:00+08:00 Asia/Shanghai", Clerk: "Clerk", Version: "v1", Text: "text"}
+			if err := p.Render(&b, name+".html", data); err != nil {
+				t.Fatalf("render %s/%s: %v", name, lang, err)
+			}
+			html := b.String()
+			if k := rawKey.FindString(html); k != "" {
+				t.Errorf("%s/%s shows a message key instead of a message: %s", name, lang, k)
+			}
+			if !strings.Contains(html, `lang="`+lang+`"`) || strings.Contains(html, "style=") {
+				t.Errorf("%s/%s: wrong lang attribute or inline style", name, lang)
+			}
+		}
 	}
 }

@@ -101,3 +101,12 @@ func (p Page) Switch() []LangLink {
 	}
 	return out
 }
+
+// CustomerPage is the data of the customer's pages (consent.html,
+// call.html, gone.html): the layout's language and switch, plus the call's
+// slot in both zones, the clerk, and the consent text in the page's language.
+type CustomerPage struct {
+	Page
+	Customer, Branch, Clerk string
+	Version, Text           string
+}

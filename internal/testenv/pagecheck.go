@@ -20,6 +20,7 @@ import (
 // context), watched for console errors and for requests leaving origin.
 type Tab struct {
 	Ctx    context.Context
+	Close  context.CancelFunc // closes the tab early (it closes with the test anyway)
 	Name   string
 	origin string
 	mu     sync.Mutex
@@ -33,7 +34,7 @@ func NewTab(t testing.TB, browser context.Context, name, origin string) *Tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	tab := &Tab{Ctx: ctx, Name: name, origin: origin}
+	tab := &Tab{Ctx: ctx, Close: cancel, Name: name, origin: origin}
 	if _, err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("open tab %s: %v", name, err)
 	}

@@ -6,7 +6,10 @@ const status = document.getElementById('status');
 const prompt = document.getElementById('prompt');
 const self = document.getElementById('self');
 const remote = document.getElementById('remote');
-const words = { left: 'Turn your head slowly to your LEFT', right: 'Turn your head slowly to your RIGHT', center: 'Look straight at the camera', front: 'Look straight at the camera', up: 'Tilt your head UP', down: 'Tilt your head DOWN' };
+// Messages in the page's language (web/i18n.go), embedded as a JSON data block.
+const msgs = JSON.parse(document.getElementById('msgs').textContent || '{}');
+const t = (k) => msgs[k] || k;
+const word = (p) => msgs['cust.prompt.' + p] || p;
 
 function setState(state, text) {
   document.body.dataset.state = state;
@@ -30,8 +33,8 @@ async function onMessage(ev) {
       pc.onicecandidate = (e) => { if (e.candidate) send({ type: 'candidate', candidate: e.candidate.toJSON() }); };
       pc.ontrack = (e) => { remote.srcObject = e.streams[0] || new MediaStream([e.track]); };
       pc.onconnectionstatechange = () => {
-        if (pc.connectionState === 'connected') setState('connected', 'Connected. The bank clerk can see and hear you.');
-        if (pc.connectionState === 'failed') setState('failed', 'The connection failed. Please reload the page.');
+        if (pc.connectionState === 'connected') setState('connected', t('cust.connected'));
+        if (pc.connectionState === 'failed') setState('failed', t('cust.failed'));
       };
       break;
     case 'offer':
@@ -44,17 +47,17 @@ async function onMessage(ev) {
       await pc.addIceCandidate(m.candidate);
       break;
     case 'challenge':
-      prompt.textContent = (words[m.prompt] || m.prompt) + ' (' + m.index + '/' + m.total + ')';
+      prompt.textContent = word(m.prompt) + ' (' + m.index + '/' + m.total + ')';
       document.body.dataset.prompt = m.prompt;
       break;
     case 'result':
-      prompt.textContent = 'Thank you.';
+      prompt.textContent = t('cust.thanks');
       break;
     case 'bye':
-      end('The call has ended' + (m.reason ? ': ' + m.reason : '') + '.');
+      end(t('cust.ended'));
       break;
     case 'error':
-      setState('error', 'Problem: ' + m.message);
+      setState('error', t('cust.problem') + ': ' + m.message);
       break;
   }
 }
@@ -66,19 +69,43 @@ function end(text) {
   if (local) for (const t of local.getTracks()) t.stop();
 }
 
+// micLevel shows the microphone's level, so the customer sees it works.
+function micLevel(stream) {
+  const meter = document.getElementById('mic');
+  if (!meter || !window.AudioContext || !stream.getAudioTracks().length) return;
+  const ac = new AudioContext();
+  const an = ac.createAnalyser();
+  an.fftSize = 512;
+  ac.createMediaStreamSource(stream).connect(an);
+  const buf = new Uint8Array(an.fftSize);
+  const tick = () => {
+    an.getByteTimeDomainData(buf);
+    let peak = 0;
+    for (const v of buf) peak = Math.max(peak, Math.abs(v - 128) / 128);
+    meter.value = peak;
+    if (document.body.dataset.state !== 'ended') setTimeout(tick, 100);
+  };
+  tick();
+}
+
 async function start() {
+  if (!window.RTCPeerConnection || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.WebSocket) {
+    setState('unsupported', t('cust.unsupported'));
+    return;
+  }
   try {
     local = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
   } catch (e) {
-    setState('error', 'We need your camera and microphone: ' + e.message);
+    setState('denied', t('cust.camera_denied') + ' (' + e.name + ')');
     return;
   }
   self.srcObject = local;
-  setState('connecting', 'Connecting to the bank…');
+  micLevel(local);
+  setState('connecting', t('cust.connecting'));
   ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/call/ws');
   ws.onopen = () => send({ type: 'join' });
   ws.onmessage = (ev) => { onMessage(ev).catch((e) => setState('error', 'Problem: ' + e.message)); };
-  ws.onclose = () => { if (document.body.dataset.state !== 'ended') setState('ended', 'The call has ended.'); };
+  ws.onclose = () => { if (document.body.dataset.state !== 'ended') setState('ended', t('cust.ended')); };
 }
 
 // The email code and the letter (the review endpoints, customer cookie).
@@ -91,12 +118,12 @@ async function post(path, body, type) {
 const codeStatus = document.getElementById('code-status');
 document.getElementById('code-send').addEventListener('click', async () => {
   const r = await post('/call/code');
-  codeStatus.textContent = r.ok ? 'We sent a code to your registered email address.' : 'Problem: ' + r.message;
+  codeStatus.textContent = r.ok ? t('cust.code_sent') : t('cust.problem') + ': ' + r.message;
 });
 document.getElementById('code-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const r = await post('/call/code/verify', JSON.stringify({ code: document.getElementById('code').value.trim() }), 'application/json');
-  codeStatus.textContent = r.ok ? 'Thank you: the code is correct.' : 'Problem: ' + r.message;
+  codeStatus.textContent = r.ok ? t('cust.code_ok') : t('cust.problem') + ': ' + r.message;
   if (r.ok) document.body.dataset.code = 'verified';
 });
 document.getElementById('letter-form').addEventListener('submit', async (ev) => {
@@ -104,8 +131,8 @@ document.getElementById('letter-form').addEventListener('submit', async (ev) => 
   const f = document.getElementById('letter').files[0];
   if (!f) return;
   const r = await post('/call/letter', f, f.type || 'application/octet-stream');
-  document.getElementById('letter-status').textContent = r.ok ? 'Thank you: the bank has your letter.' : 'Problem: ' + r.message;
+  document.getElementById('letter-status').textContent = r.ok ? t('cust.letter_ok') : t('cust.problem') + ': ' + r.message;
 });
 
-document.getElementById('leave').addEventListener('click', () => { send({ type: 'bye', reason: 'customer left' }); end('You left the call.'); });
+document.getElementById('leave').addEventListener('click', () => { send({ type: 'bye', reason: 'customer left' }); end(t('cust.left')); });
 start();
