@@ -115,8 +115,8 @@ func (s *Server) callPage(c *gin.Context) {
 	if sess.ConsentAt == nil {
 		data := web.CustomerPage{Page: s.customerPage(c, "consent", "cust.consent_title", "")}
 		ct := verify.ConsentText(data.Lang)
-		v := s.verify.ViewSlot(cs.SlotAt, cs.CustomerTZ)
-		data.Customer, data.Branch, data.Version, data.Text = v.Customer, v.Branch, ct.Version, ct.Text
+		data.Customer, data.Branch = slotText(cs.SlotAt, cs.CustomerTZ, data.Lang), slotText(cs.SlotAt, s.verify.Cfg.BranchTZ.String(), data.Lang)
+		data.Version, data.Text = ct.Version, ct.Text
 		data.Clerk = s.clerkName(c, cs.ClerkID)
 		err = s.call.pages.Render(c.Writer, "consent.html", data)
 	} else {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -218,4 +219,17 @@ func (s *Server) clerkName(c *gin.Context, id models.StaffID) string {
 		return ""
 	}
 	return st.DisplayName
+}
+
+// slotText shows a slot in a zone the way people read it, in lang.
+func slotText(at time.Time, zone, lang string) string {
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc, zone = time.UTC, "UTC"
+	}
+	t := at.In(loc)
+	if lang == "zh-CN" {
+		return t.Format("2006年1月2日 15:04") + "（" + zone + "）"
+	}
+	return t.Format("Mon 2 Jan 2006, 15:04") + " (" + zone + ")"
 }
