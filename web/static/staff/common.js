@@ -64,7 +64,12 @@ export function fillTable(table, rows, cols) {
     tb.append(el('tr', {}, el('td', { colspan: cols }, t('common.none'))));
     return;
   }
-  for (const r of rows) tb.append(r);
+  // On a phone the table stacks (staff.css): each cell is labelled with its column's heading.
+  const heads = [...table.tHead.rows[0].cells].map((th) => th.textContent);
+  for (const r of rows) {
+    [...r.cells].forEach((td, i) => td.setAttribute('data-label', heads[i] || ''));
+    tb.append(r);
+  }
 }
 
 export function flash(text, kind = 'ok') {
