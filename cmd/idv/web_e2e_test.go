@@ -326,7 +326,12 @@ func TestWebStory(t *testing.T) {
 		chromedp.Click("#call-join"),
 		chromedp.WaitVisible(`body[data-call="connected"]`),
 	)
-	customer.Do(t, "customer connected", 30*time.Second, chromedp.WaitVisible(`body[data-state="connected"]`))
+	customer.Do(t, "customer connected after the device check", 30*time.Second,
+		chromedp.WaitVisible(`body[data-state="connected"]`),
+		chromedp.WaitVisible(`li.ok[data-check="camera"]`),
+		chromedp.WaitVisible(`li.ok[data-check="mic"]`),
+		chromedp.WaitVisible(`li.ok[data-check="net"]`),
+	)
 	customer.CheckPage(t, shots, "customer-call")
 	clerk.Do(t, "capture: the server matches the live frame", 60*time.Second,
 		chromedp.Sleep(2*time.Second),

@@ -88,6 +88,29 @@ function micLevel(stream) {
   tick();
 }
 
+// deviceCheck shows what the browser found before joining: the camera
+// (with its resolution), the microphone, and a round trip to the server.
+async function deviceCheck(stream) {
+  const list = document.getElementById('device-checks');
+  if (!list) return;
+  const row = (key, ok, detail) => {
+    const li = document.createElement('li');
+    li.className = ok ? 'ok' : 'bad';
+    li.dataset.check = key;
+    li.textContent = (ok ? '✓ ' : '✗ ') + t('cust.check_' + key) + (detail ? ': ' + detail : '');
+    list.append(li);
+  };
+  const v = stream.getVideoTracks()[0];
+  const s = v ? v.getSettings() : {};
+  row('camera', !!v, v ? (s.width || '?') + '×' + (s.height || '?') : t('cust.check_missing'));
+  const a = stream.getAudioTracks()[0];
+  row('mic', !!a, a ? a.label : t('cust.check_missing'));
+  const t0 = performance.now();
+  let ok = false;
+  try { ok = (await fetch('/healthz', { cache: 'no-store' })).ok; } catch { ok = false; }
+  row('net', ok, Math.round(performance.now() - t0) + ' ms');
+}
+
 async function start() {
   if (!window.RTCPeerConnection || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.WebSocket) {
     setState('unsupported', t('cust.unsupported'));
@@ -101,6 +124,7 @@ async function start() {
   }
   self.srcObject = local;
   micLevel(local);
+  await deviceCheck(local);
   setState('connecting', t('cust.connecting'));
   ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/call/ws');
   ws.onopen = () => send({ type: 'join' });
