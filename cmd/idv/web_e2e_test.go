@@ -333,6 +333,20 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible(`li.ok[data-check="net"]`),
 	)
 	customer.CheckPage(t, shots, "customer-call")
+
+	// A supervisor observes the live call (receive-only).
+	sup := tab("supervisor")
+	login(sup, "supervisor", "/review")
+	sup.Do(t, "observe the call", 40*time.Second,
+		chromedp.Navigate(origin+"/review/cases/"+caseID),
+		chromedp.WaitVisible(`#state[data-state="in_session"]`),
+		chromedp.Click("#call-join"),
+		chromedp.WaitVisible(`body[data-call="connected"]`),
+	)
+	if !waitTrue(t, sup, "document.getElementById('call-remote').videoWidth > 0") {
+		t.Error("the observing supervisor never saw the customer's video")
+	}
+	sup.Do(t, "stop observing", 10*time.Second, chromedp.Click("#call-leave"), chromedp.WaitVisible(`body[data-call="ended"]`))
 	clerk.Do(t, "capture: the server matches the live frame", 60*time.Second,
 		chromedp.Sleep(2*time.Second),
 		chromedp.Click("#call-capture"),
@@ -412,9 +426,7 @@ func TestWebStory(t *testing.T) {
 	)
 
 	// 5. The supervisor approves after the step-up, then releases.
-	sup := tab("supervisor")
-	login(sup, "supervisor", "/review")
-	sup.Do(t, "the queue lists the case", 20*time.Second, chromedp.WaitVisible(`#cases a[href="/review/cases/`+caseID+`"]`))
+	sup.Do(t, "the queue lists the case", 20*time.Second, chromedp.Navigate(origin+"/review"), chromedp.WaitVisible(`#cases a[href="/review/cases/`+caseID+`"]`))
 	sup.CheckPage(t, shots, "review-queue")
 	sup.Do(t, "open the case", 20*time.Second,
 		chromedp.Click(`#cases a[href="/review/cases/`+caseID+`"]`),

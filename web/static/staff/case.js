@@ -260,7 +260,12 @@ function setupCall() {
   let pc = null;
   let local = null;
   const status = $('call-status');
-  const buttons = (on) => { $('call-capture').disabled = !on; $('call-challenge').disabled = !on; $('call-leave').disabled = !on; $('call-join').disabled = on; };
+  // A supervisor observes: receive-only, no camera, no capture (the server decides the role).
+  const observer = mode !== 'clerk';
+  const buttons = (on) => {
+    for (const b of ['call-capture', 'call-challenge', 'call-leave']) if ($(b)) $(b).disabled = !on;
+    $('call-join').disabled = on;
+  };
   const send = (m) => { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ v: 1, ...m })); };
   const stop = (text) => {
     if (pc) pc.close();
@@ -272,8 +277,10 @@ function setupCall() {
     if (text) status.textContent = text;
   };
   $('call-join').addEventListener('click', guard(async () => {
-    local = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
-    $('call-self').srcObject = local;
+    if (!observer) {
+      local = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+      $('call-self').srcObject = local;
+    }
     ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + base + '/call/ws');
     ws.onopen = () => send({ type: 'join' });
     ws.onclose = () => { if (pc) stop('—'); };
@@ -291,7 +298,7 @@ function setupCall() {
         break;
       case 'offer':
         await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
-        for (const tr of local.getTracks()) pc.addTrack(tr, local);
+        if (local) for (const tr of local.getTracks()) pc.addTrack(tr, local);
         await pc.setLocalDescription(await pc.createAnswer());
         send({ type: 'answer', sdp: pc.localDescription.sdp });
         break;
@@ -319,13 +326,19 @@ function setupCall() {
         break;
     }
   }
-  $('call-capture').addEventListener('click', () => send({ type: 'capture' }));
-  $('call-challenge').addEventListener('click', () => send({ type: 'challenge' }));
-  $('call-leave').addEventListener('click', () => { send({ type: 'bye', reason: 'clerk ended the call' }); stop(t('case.call_leave')); });
+  if (!observer) {
+    $('call-capture').addEventListener('click', () => send({ type: 'capture' }));
+    $('call-challenge').addEventListener('click', () => send({ type: 'challenge' }));
+  }
+  $('call-leave').addEventListener('click', () => {
+    if (!observer) send({ type: 'bye', reason: 'clerk ended the call' });
+    stop(t('case.call_leave'));
+  });
 }
 
 // ---- supervisor: decision after step-up
 function review() {
+  setupCall();
   $('decision-form').addEventListener('submit', guard(async () => {
     const decision = document.querySelector('input[name="decision"]:checked')?.value;
     const me = await api('POST', '/api/auth/step-up', { password: $('stepup-password').value });
