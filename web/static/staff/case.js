@@ -33,6 +33,9 @@ async function loadCase() {
   dl.replaceChildren();
   for (const [k, v] of rows) dl.append(el('dt', {}, k), el('dd', {}, v));
   for (const w of c.slot.warnings || []) dl.append(el('dt', {}, '⚠'), el('dd', { class: 'warn' }, w));
+  // The call section is for a call that can still run; a supervisor sees it only then.
+  const callOpen = ['scheduled', 'in_session'].includes(c.state);
+  if ($('call-join') && mode === 'review') $('call-join').closest('section').hidden = !callOpen && document.body.dataset.call !== 'connected';
   if ($('release')) {
     $('release').disabled = c.state !== 'sealed';
     $('statement-link').hidden = !['released', 'closed'].includes(c.state);
