@@ -337,7 +337,7 @@ func TestWebStory(t *testing.T) {
 	// A supervisor observes the live call (receive-only).
 	sup := tab("supervisor")
 	login(sup, "supervisor", "/review")
-	sup.Do(t, "observe the call", 40*time.Second,
+	sup.Do(t, "observe the call", 60*time.Second,
 		chromedp.Navigate(origin+"/review/cases/"+caseID),
 		chromedp.WaitVisible(`#state[data-state="in_session"]`),
 		chromedp.Click("#call-join"),
