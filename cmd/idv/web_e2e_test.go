@@ -432,6 +432,7 @@ func TestWebStory(t *testing.T) {
 		chromedp.Click(`#cases a[href="/review/cases/`+caseID+`"]`),
 		chromedp.WaitVisible(`#evidence tr[data-kind]`),
 		chromedp.WaitVisible(`#checks tr[data-kind="face_match"]`),
+		chromedp.WaitVisible("#region-box"), // the region the clerk marked, on the letter
 	)
 	sup.Do(t, "approve after re-entering the password", 30*time.Second,
 		chromedp.Click("#d-approve"),
@@ -518,6 +519,8 @@ func TestWebStory(t *testing.T) {
 		chromedp.SetValue("#slot-local", time.Now().Add(48*time.Hour).Format("2006-01-02")+"T10:00"),
 		chromedp.Click("#create-case"),
 		chromedp.WaitVisible(`#state[data-state="scheduled"]`),
+		chromedp.Click("#invite-issue"),
+		chromedp.WaitVisible("#invite-ics"),
 		chromedp.SendKeys("#cancel-reason", "caller's voice does not match the branch's notes; suspected fraud"),
 		chromedp.Click("#abort-case"),
 		chromedp.WaitVisible(`#state[data-state="aborted"]`),

@@ -74,6 +74,12 @@ let lastFace = null; // the latest face check, shown with its numbers
 async function loadChecks() {
   const r = await api('GET', base + '/checks');
   lastFace = r.checks.filter((c) => c.kind === 'face_match').pop() || null;
+  const sig = r.checks.filter((c) => c.kind === 'signature').pop();
+  if (mode === 'review' && sig && sig.detail && sig.detail.region) {
+    const g = sig.detail.region;
+    shownRegion = { x: g.x ?? g.X, y: g.y ?? g.Y, w: g.w ?? g.W, h: g.h ?? g.H };
+    drawRegion();
+  }
   fillTable($('checks'), r.checks.map((ch) => {
     const d = ch.detail || {};
     return el('tr', { 'data-kind': ch.kind, 'data-result': ch.result },
@@ -143,7 +149,9 @@ function clerk() {
   }));
   $('invite-issue').addEventListener('click', guard(async () => {
     const r = await api('POST', base + '/invite');
-    $('invite-out').replaceChildren(t('case.invite_link') + ': ', el('span', { class: 'hash', id: 'invite-link' }, r.link));
+    const ics = URL.createObjectURL(new Blob([r.ics], { type: 'text/calendar' }));
+    $('invite-out').replaceChildren(t('case.invite_link') + ': ', el('span', { class: 'hash', id: 'invite-link' }, r.link), ' ',
+      el('a', { href: ics, download: 'remoteidv-call.ics', id: 'invite-ics' }, t('case.invite_ics')));
   }));
 
   $('face-form').addEventListener('submit', guard(async () => {
@@ -245,15 +253,19 @@ function setRegion(a, b) {
   $('rh').value = Math.max(1, Math.abs(b.y - a.y));
   drawRegion();
 }
+let shownRegion = null; // review: the region the clerk marked, from the latest signature check
+
 function drawRegion() {
   const img = $('letter-img');
   const box = $('region-box');
-  if (img.hidden || !img.naturalWidth) { box.hidden = true; return; }
+  if (!img || !box) return;
+  const r = $('rx') ? { x: +$('rx').value, y: +$('ry').value, w: +$('rw').value, h: +$('rh').value } : shownRegion;
+  if (!r || img.hidden || !img.naturalWidth) { box.hidden = true; return; }
   const k = img.clientWidth / img.naturalWidth;
-  box.style.left = (+$('rx').value * k) + 'px';
-  box.style.top = (+$('ry').value * k) + 'px';
-  box.style.width = (+$('rw').value * k) + 'px';
-  box.style.height = (+$('rh').value * k) + 'px';
+  box.style.left = (r.x * k) + 'px';
+  box.style.top = (r.y * k) + 'px';
+  box.style.width = (r.w * k) + 'px';
+  box.style.height = (r.h * k) + 'px';
   box.hidden = false;
 }
 
@@ -342,6 +354,8 @@ function setupCall() {
 // ---- supervisor: decision after step-up
 function review() {
   setupCall();
+  $('letter-img').addEventListener('load', drawRegion);
+  new ResizeObserver(drawRegion).observe($('letter-img'));
   $('decision-form').addEventListener('submit', guard(async () => {
     const decision = document.querySelector('input[name="decision"]:checked')?.value;
     const me = await api('POST', '/api/auth/step-up', { password: $('stepup-password').value });
