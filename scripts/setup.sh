@@ -138,7 +138,10 @@ test)
 	lint
 	log "running the whole suite with -race"
 	export IDV_MODELS_DIR="${IDV_MODELS_DIR:-$PWD/var/models}"
-	go test -race -count=1 -timeout 75m ./...
+	# One package at a time: the browser and media tests measure timing-sensitive
+	# behaviour (liveness prompts, relays) that a second package's -race build
+	# would starve on two cores. The suite takes about ten minutes this way.
+	go test -race -count=1 -p 1 -timeout 80m ./...
 	;;
 *)
 	echo "usage: scripts/setup.sh run|test|deps" >&2
