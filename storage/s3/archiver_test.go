@@ -21,7 +21,6 @@ import (
 	"remoteidv/models"
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/archiver/archivertest"
-	"remoteidv/storage/evidencetest"
 	"remoteidv/verify"
 )
 
@@ -209,25 +208,7 @@ func TestArchiverCrashAndTwoProcesses(t *testing.T) {
 //
 //	go test -run '^$' -bench ArchiverLarge -benchtime 3x ./storage/s3
 func BenchmarkArchiverLarge(b *testing.B) {
-	var opts []testenv.MinIOOption
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		opts = append(opts, testenv.WithDataIn("/dev/shm"))
-	}
-	m := testenv.MinIO(b, opts...)
-	s := newTestStore(b, testConfig(m, newBucketName()))
-	dir := b.TempDir()
-	path := filepath.Join(dir, "recording.webm")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := io.Copy(f, evidencetest.NewReader(201, benchSize)); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		b.Fatal(err)
-	}
-	sum := evidencetest.SumReader(201, benchSize)
+	s, path, sum := benchSetup(b, 201)
 	ctx := context.Background()
 	db := archivertest.Databases()[0].Open(b)
 
@@ -267,7 +248,7 @@ func BenchmarkArchiverLarge(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			b.StopTimer()
 			c := archivertest.SeedCase(b, db, models.StateInSession)
-			staged := filepath.Join(dir, fmt.Sprintf("staged-%d", i))
+			staged := filepath.Join(filepath.Dir(path), fmt.Sprintf("staged-%d", i))
 			if err := os.Link(path, staged); err != nil { // the archiver removes it
 				b.Fatal(err)
 			}

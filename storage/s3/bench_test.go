@@ -66,15 +66,12 @@ func (h *heapPeak) extra() uint64 {
 	return h.peak - h.base
 }
 
-// BenchmarkArchiveLarge stores a 200 MB file through Store.Put and, as the
-// baseline in the same run, through a raw minio-go PutObject into the same
-// locked bucket. Read the throughput ratio store/raw and the peak-extra-MiB
-// metric (the most the heap grew above its level before the upload).
-//
-//	go test -run '^$' -bench ArchiveLarge -benchtime 3x ./storage/s3
-func BenchmarkArchiveLarge(b *testing.B) {
-	// The drive is in memory when /dev/shm exists, so the numbers compare
-	// the client paths rather than the disk's write-back.
+// benchSetup starts MinIO (its drive in memory when /dev/shm exists, so the
+// numbers compare client paths rather than the disk's write-back), opens a
+// store on a new locked bucket, and writes a benchSize file generated from
+// seed; it returns the store, the file and its SHA-256.
+func benchSetup(b *testing.B, seed uint64) (*Store, string, string) {
+	b.Helper()
 	var opts []testenv.MinIOOption
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
 		opts = append(opts, testenv.WithDataIn("/dev/shm"))
@@ -86,13 +83,23 @@ func BenchmarkArchiveLarge(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := io.Copy(f, evidencetest.NewReader(200, benchSize)); err != nil {
+	if _, err := io.Copy(f, evidencetest.NewReader(seed, benchSize)); err != nil {
 		b.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
 		b.Fatal(err)
 	}
-	sum := evidencetest.SumReader(200, benchSize)
+	return s, path, evidencetest.SumReader(seed, benchSize)
+}
+
+// BenchmarkArchiveLarge stores a 200 MB file through Store.Put and, as the
+// baseline in the same run, through a raw minio-go PutObject into the same
+// locked bucket. Read the throughput ratio store/raw and the peak-extra-MiB
+// metric (the most the heap grew above its level before the upload).
+//
+//	go test -run '^$' -bench ArchiveLarge -benchtime 3x ./storage/s3
+func BenchmarkArchiveLarge(b *testing.B) {
+	s, path, sum := benchSetup(b, 200)
 	ctx := context.Background()
 
 	var mu sync.Mutex
