@@ -52,7 +52,8 @@ type StaffRepo interface {
 	RevokeAPIToken(ctx context.Context, id TokenID, at time.Time) error
 }
 
-// AccountRepo stores the account projection and its images.
+// AccountRepo stores the account projection, its images and the runs of
+// the account import.
 type AccountRepo interface {
 	// UpsertAccount inserts or replaces an account's fields (not its images).
 	UpsertAccount(ctx context.Context, a *Account) error
@@ -64,6 +65,17 @@ type AccountRepo interface {
 	// and SHA-256 exists (then it returns that one's ID).
 	AddAccountImage(ctx context.Context, img *AccountImage) error
 	AccountImages(ctx context.Context, no AccountNo, kind ImageKind) ([]*AccountImage, error)
+	// AccountStatuses returns one page of accounts, by number, with the
+	// state of their images (flagged photos, signature specimen, photos
+	// enrolled for f.ModelHash), and how many accounts match f in all.
+	AccountStatuses(ctx context.Context, f AccountStatusFilter) ([]*AccountStatus, int, error)
+
+	// CreateImportRun records a finished import run with its rows;
+	// ECONFLICT when the ID exists.
+	CreateImportRun(ctx context.Context, r *ImportRun) error
+	// ImportRuns returns one page of import runs, newest first, and how
+	// many there are in all.
+	ImportRuns(ctx context.Context, limit, offset int) ([]*ImportRun, int, error)
 }
 
 // CaseRepo stores cases and invites.

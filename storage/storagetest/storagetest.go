@@ -28,6 +28,8 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Sessions", testSessions},
 		{"APITokens", testAPITokens},
 		{"Accounts", testAccounts},
+		{"AccountStatuses", testAccountStatuses},
+		{"ImportRuns", testImportRuns},
 		{"Cases", testCases},
 		{"Invites", testInvites},
 		{"Audit", testAudit},
