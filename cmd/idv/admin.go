@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -132,19 +133,22 @@ func runAccounts(ctx context.Context, e *cliEnv, args []string) error {
 			return fmt.Errorf("accounts import: %w", err)
 		}
 		defer closeChecker()
-		rep, err := a.verify.ImportAccounts(ctx, "cli", f, os.DirFS(*images), checker)
-		if err != nil {
+		rep, err := a.verify.ImportAccountsFrom(ctx, "cli", filepath.Base(*csvPath), f, os.DirFS(*images), checker)
+		if err != nil && rep == nil {
 			return fmt.Errorf("accounts import: %w", err)
 		}
 		for _, r := range rep.Rows {
 			switch {
 			case r.Error != "":
-				fmt.Fprintf(e.stdout, "line %d %s: FAILED: %s\n", r.Line, models.MaskAccountNo(models.AccountNo(r.AccountNo)), r.Error)
+				fmt.Fprintf(e.stdout, "line %d %s: FAILED: %s\n", r.Line, models.MaskAccountNo(r.AccountNo), r.Error)
 			case len(r.Problems) > 0:
-				fmt.Fprintf(e.stdout, "line %d %s: imported, FLAGGED for review: %s\n", r.Line, models.MaskAccountNo(models.AccountNo(r.AccountNo)), strings.Join(r.Problems, "; "))
+				fmt.Fprintf(e.stdout, "line %d %s: imported, FLAGGED for review: %s\n", r.Line, models.MaskAccountNo(r.AccountNo), strings.Join(r.Problems, "; "))
 			}
 		}
-		fmt.Fprintf(e.stdout, "imported %d accounts, %d failed\n", rep.Imported, rep.Failed)
+		fmt.Fprintf(e.stdout, "imported %d accounts (%d flagged), %d failed; recorded as import run %s\n", rep.Imported, rep.Flagged, rep.Failed, rep.Run)
+		if err != nil {
+			return fmt.Errorf("accounts import: %w", err)
+		}
 		if rep.Failed > 0 {
 			return fmt.Errorf("accounts import: %d rows failed", rep.Failed)
 		}

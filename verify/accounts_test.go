@@ -1,0 +1,115 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"remoteidv/models"
+	"remoteidv/verify"
+)
+
+// flagChecker flags the photos whose bytes are bad.
+type flagChecker struct{ bad []byte }
+
+func (c flagChecker) CheckReference(_ context.Context, img []byte) (string, error) {
+	if bytes.Equal(img, c.bad) {
+		return "face image rejected: NO_FACE", nil
+	}
+	return "", nil
+}
+
+// cancelAfter cancels its context when the import checks the nth photo.
+type cancelAfter struct {
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) CheckReference(context.Context, []byte) (string, error) {
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+	return "", nil
+}
+
+func TestImportRunRecorded(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	good, flagged := pngBytes(t, 64, 64), pngBytes(t, 48, 48)
+	images := fstest.MapFS{"p.png": {Data: good}, "f.png": {Data: flagged}, "s.png": {Data: pngBytes(t, 80, 30)}}
+	f.clock.t = f.clock.t.Add(time.Minute)
+	started := f.clock.t
+	rows := csvHead +
+		"12345678,Ann Lee,A1234567,ann@example.com,+44,Europe/London,en,p.png;f.png,s.png\n" +
+		"12345679,Bad Zone,A1234567,b@example.com,+44,Nowhere/City,en,p.png,s.png\n" +
+		"12345680,Bo Li,A1234567,bo@example.com,+44,Europe/London,en,p.png,s.png\n"
+	rep, err := f.svc.ImportAccountsFrom(ctx, "cli", "accounts.csv", strings.NewReader(rows), images, flagChecker{bad: flagged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows := []verify.ImportRow{
+		{Line: 2, AccountNo: "12345678", Problems: []string{"f.png: face image rejected: NO_FACE"}},
+		{Line: 3, AccountNo: "12345679", Error: `time zone "Nowhere/City" is not an IANA zone name such as America/New_York`},
+		{Line: 4, AccountNo: "12345680"},
+	}
+	if rep.Imported != 2 || rep.Failed != 1 || rep.Flagged != 1 || rep.Run == "" {
+		t.Fatalf("ImportAccountsFrom = %+v, want 2 imported (1 flagged), 1 failed, a run ID", rep)
+	}
+	var runs []*models.ImportRun
+	var total int
+	var events []*models.AuditEvent
+	err = f.svc.Store.Transact(ctx, func(tx models.Tx) (err error) {
+		if runs, total, err = tx.ImportRuns(ctx, 10, 0); err != nil {
+			return err
+		}
+		events, err = tx.AuditEvents(ctx, models.AuditFilter{Limit: 1000})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fixture's own import is the older run.
+	if total != 2 || len(runs) != 2 {
+		t.Fatalf("ImportRuns = %d runs of %d, want 2", len(runs), total)
+	}
+	want := &models.ImportRun{ID: rep.Run, StartedAt: started, FinishedAt: started, Actor: "cli", Source: "accounts.csv",
+		Imported: 2, Failed: 1, Flagged: 1, Rows: wantRows}
+	if diff := cmp.Diff(want, runs[0]); diff != "" {
+		t.Errorf("recorded run (-want +got):\n%s", diff)
+	}
+	if runs[1].Source != verify.DefaultImportSource || runs[1].Actor != "system" {
+		t.Errorf("fixture's run = %+v, want source %q by system", runs[1], verify.DefaultImportSource)
+	}
+	last := events[len(events)-1]
+	wantDetail := map[string]string{"run": string(rep.Run), "source": "accounts.csv", "imported": "2", "failed": "1", "flagged": "1"}
+	if last.Action != "accounts.import_run" || last.Actor != "cli" || !cmp.Equal(last.Detail, wantDetail) {
+		t.Errorf("last audit event = %s by %s %v, want accounts.import_run by cli %v", last.Action, last.Actor, last.Detail, wantDetail)
+	}
+}
+
+// An import stopped halfway (Ctrl-C) is still recorded, with the rows it
+// got to.
+func TestImportRunRecordedWhenCancelled(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	images := fstest.MapFS{"p.png": {Data: pngBytes(t, 64, 64)}, "s.png": {Data: pngBytes(t, 80, 30)}}
+	rows := csvHead +
+		"12345678,Ann Lee,A1234567,ann@example.com,+44,Europe/London,en,p.png,s.png\n" +
+		"12345680,Bo Li,A1234567,bo@example.com,+44,Europe/London,en,p.png,s.png\n"
+	f.clock.t = f.clock.t.Add(time.Minute)
+	rep, err := f.svc.ImportAccountsFrom(ctx, "cli", "big.csv", strings.NewReader(rows), images, &cancelAfter{n: 1, cancel: cancel})
+	if err == nil || rep == nil || len(rep.Rows) != 1 || rep.Run == "" {
+		t.Fatalf("ImportAccountsFrom(cancelled) = %+v, %v; want one row, a run and the context's error", rep, err)
+	}
+	var runs []*models.ImportRun
+	err = f.svc.Store.Transact(context.Background(), func(tx models.Tx) (err error) { runs, _, err = tx.ImportRuns(context.Background(), 1, 0); return })
+	if err != nil || len(runs) != 1 || runs[0].ID != rep.Run || len(runs[0].Rows) != 1 {
+		t.Fatalf("ImportRuns after a cancelled import = %+v, %v; want the run with its one row", runs, err)
+	}
+}
