@@ -26,6 +26,7 @@ type Config struct {
 	RegistryClose time.Duration  // since local midnight, e.g. 19h
 	MaxLead       time.Duration  // how far ahead a slot may be (default 90 days)
 	CallLength    time.Duration  // calendar entry length (default 30 min)
+	Face          FaceConfig     // as configured, for the admin's report
 }
 
 // Service runs the case workflow.

@@ -45,6 +45,24 @@ func loadEngine(ctx context.Context, cfg Config, log *slog.Logger, recognizers i
 	return eng, nil
 }
 
+// faceConfig is the face configuration the admin's report shows: the
+// engine's calibration, or with no engine loaded (models missing) the
+// configured file read again.
+func faceConfig(cfg Config, eng *face.Engine) (verify.FaceConfig, error) {
+	fc := verify.FaceConfig{Threshold: cfg.FaceThreshold, Recognizers: int(cfg.FaceRecognizers), CalibrationFile: cfg.FaceCalibration}
+	switch {
+	case eng != nil:
+		fc.Calibration = eng.Calibration()
+	case cfg.FaceCalibration != "":
+		cal, err := face.LoadCalibration(cfg.FaceCalibration)
+		if err != nil {
+			return fc, fmt.Errorf("IDV_FACE_CALIBRATION: %w", err)
+		}
+		fc.Calibration = cal
+	}
+	return fc, nil
+}
+
 // enableCaptures gives the workflow its engine (nil: face checks
 // unavailable) and the staging folder for evidence.
 func (a *app) enableCaptures(eng *face.Engine) error {

@@ -39,6 +39,9 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if err := a.enableCaptures(eng); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	if a.verify.Cfg.Face, err = faceConfig(cfg, eng); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	arc, err := a.startArchiver(ctx)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -119,11 +119,18 @@ type Challenge struct {
 	Expires time.Time `json:"expires"`
 }
 
+// DefaultChallengeWindow is how long a challenge's captures may take.
+const DefaultChallengeWindow = time.Minute
+
+// ChallengePoses returns the poses a challenge prompts (Issue shuffles
+// them).
+func ChallengePoses() []Pose { return []Pose{PoseLeft, PoseRight, PoseCenter} }
+
 // Challenger issues challenges. Rand and Now are injected for tests.
 type Challenger struct {
 	Rand   io.Reader        // e.g. crypto/rand.Reader
 	Now    func() time.Time // e.g. time.Now
-	Window time.Duration    // default 60 s
+	Window time.Duration    // default DefaultChallengeWindow
 }
 
 // Issue returns left, right and center in a uniformly random order.
@@ -133,9 +140,9 @@ func (c Challenger) Issue() (Challenge, error) {
 	}
 	w := c.Window
 	if w <= 0 {
-		w = time.Minute
+		w = DefaultChallengeWindow
 	}
-	poses := []Pose{PoseLeft, PoseRight, PoseCenter}
+	poses := ChallengePoses()
 	for i := len(poses) - 1; i > 0; i-- {
 		j, err := uniform(c.Rand, uint32(i+1))
 		if err != nil {

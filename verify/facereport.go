@@ -1,0 +1,115 @@
+package verify
+
+import (
+	"context"
+	"strings"
+
+	"remoteidv/verify/face"
+)
+
+// FaceConfig is the face engine's configuration as set (IDV_FACE_*). The
+// admin's report shows it even when the engine could not be loaded.
+type FaceConfig struct {
+	Threshold       float64
+	Recognizers     int               // 0: one per core
+	CalibrationFile string            // "" when none is configured
+	Calibration     *face.Calibration // read from CalibrationFile
+}
+
+// FaceReport is what an admin reads about the face engine: the threshold
+// in force, the engine's pool and models, the BLAS the process uses, the
+// liveness settings and what the calibration says about the threshold.
+type FaceReport struct {
+	// Loaded is false when the models are missing: face checks and
+	// liveness then answer "unavailable".
+	Loaded      bool    `json:"loaded"`
+	Threshold   float64 `json:"threshold"`
+	Recognizers int     `json:"recognizers"` // 0 (not loaded): one per core once loaded
+	Jitter      int     `json:"jitter"`
+	// ModelHash is the loaded models' hash, or the pinned models' (the
+	// only ones the engine accepts) when none are loaded.
+	ModelHash face.ModelHash   `json:"model_hash"`
+	BLAS      BLASReport       `json:"blas"`
+	Liveness  LivenessSettings `json:"liveness"`
+	// CalibrationFile is the configured file; with none, Calibration is
+	// nil and `idv face calibrate` makes one.
+	CalibrationFile string                   `json:"calibration_file,omitempty"`
+	Calibration     *face.CalibrationSummary `json:"calibration,omitempty"`
+}
+
+// BLASReport is the BLAS and LAPACK the process actually loaded (as `idv
+// face info` prints them).
+type BLASReport struct {
+	Libraries       []string          `json:"libraries"` // "mapped path -> resolved path"
+	Providers       map[string]string `json:"providers"` // routine dlib calls -> library
+	OpenBLAS        string            `json:"openblas,omitempty"`
+	OpenBLASThreads int               `json:"openblas_threads"` // -1 without OpenBLAS
+	Error           string            `json:"error,omitempty"`  // why the process could not be inspected
+}
+
+// LivenessSettings are the active liveness challenge's rules.
+type LivenessSettings struct {
+	Poses         []string `json:"poses"` // prompted in a random order
+	WindowSeconds float64  `json:"window_seconds"`
+	CenterMaxYaw  float64  `json:"center_max_yaw"` // |yaw| at or under it: facing the camera
+	TurnMinYaw    float64  `json:"turn_min_yaw"`   // |yaw| at or over it: turned
+}
+
+// engineInfo is what *face.Engine tells about itself beyond FaceEngine.
+type engineInfo interface {
+	Settings() face.Settings
+	Calibration() *face.Calibration
+}
+
+// ModelHash is the hash reference descriptors must carry to be used: the
+// loaded engine's, else the pinned models'.
+func (s *Service) ModelHash() face.ModelHash {
+	if s.Face != nil {
+		return s.Face.ModelHash()
+	}
+	return face.PinnedModelHash()
+}
+
+// FaceReport describes the face engine for the admin page. The
+// calibration's distance tail stays on the server.
+func (s *Service) FaceReport(ctx context.Context) *FaceReport {
+	fc := s.Cfg.Face
+	r := &FaceReport{Threshold: fc.Threshold, Recognizers: fc.Recognizers, ModelHash: s.ModelHash(), CalibrationFile: fc.CalibrationFile,
+		Liveness: LivenessSettings{WindowSeconds: face.DefaultChallengeWindow.Seconds(), CenterMaxYaw: face.DefaultCenterMax, TurnMinYaw: face.DefaultTurnMin}}
+	if r.Threshold <= 0 {
+		r.Threshold = face.DefaultThreshold
+	}
+	for _, p := range face.ChallengePoses() {
+		r.Liveness.Poses = append(r.Liveness.Poses, p.String())
+	}
+	cal := fc.Calibration
+	if s.Face != nil {
+		r.Loaded = true
+		if e, ok := s.Face.(engineInfo); ok {
+			st := e.Settings()
+			r.Threshold, r.Recognizers, r.Jitter = st.Threshold, st.Recognizers, st.Jitter
+			r.Liveness.CenterMaxYaw, r.Liveness.TurnMinYaw = st.Yaw.CenterMax, st.Yaw.TurnMin
+			if c := e.Calibration(); c != nil {
+				cal = c
+			}
+		}
+	}
+	if cal != nil {
+		sum := cal.Summary(r.Threshold, r.ModelHash)
+		r.Calibration = &sum
+	}
+	info, err := face.ReadBLASInfo()
+	if err != nil {
+		s.Log.WarnContext(ctx, "inspect BLAS libraries", "err", err)
+		r.BLAS.Error = err.Error()
+	}
+	r.BLAS.Libraries, r.BLAS.Providers = info.LibraryList(), info.Providers
+	r.BLAS.OpenBLAS, r.BLAS.OpenBLASThreads = strings.TrimSpace(info.OpenBLASConfig), info.OpenBLASThreads
+	if r.BLAS.Libraries == nil {
+		r.BLAS.Libraries = []string{}
+	}
+	if r.BLAS.Providers == nil {
+		r.BLAS.Providers = map[string]string{}
+	}
+	return r
+}
