@@ -21,7 +21,10 @@ func TestFaceReport(t *testing.T) {
 	}
 	cal := face.NewCalibration(face.PinnedModelHash(), "bank cohort", 120, 360, imp, 1e-3, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	liveness := verify.LivenessSettings{Poses: []string{"left", "right", "center"}, WindowSeconds: 60, CenterMaxYaw: face.DefaultCenterMax, TurnMinYaw: face.DefaultTurnMin}
-	summary := func(threshold float64) *face.CalibrationSummary { s := cal.Summary(threshold, face.PinnedModelHash()); return &s }
+	summary := func(threshold float64) *face.CalibrationSummary {
+		s := cal.Summary(threshold, face.PinnedModelHash())
+		return &s
+	}
 	tests := []struct {
 		name   string
 		cfg    verify.FaceConfig
