@@ -180,3 +180,120 @@ func (s *Server) auditVerify(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"ok": rep.OK(), "events": rep.Events, "checkpoints": rep.Checkpoints, "head_seq": rep.Head.Seq, "head_hash": rep.Head.Hash, "problems": problems})
 }
+
+// importRowView is a failed or flagged CSV row of an import run.
+type importRowView struct {
+	Line      int      `json:"line"`
+	AccountNo string   `json:"account_no"` // masked
+	Error     string   `json:"error,omitempty"`
+	Problems  []string `json:"problems,omitempty"`
+}
+
+type importRunView struct {
+	ID         models.ImportRunID `json:"id"`
+	StartedAt  time.Time          `json:"started_at"`
+	FinishedAt time.Time          `json:"finished_at"`
+	Actor      string             `json:"actor"`
+	Source     string             `json:"source"`
+	Imported   int                `json:"imported"`
+	Failed     int                `json:"failed"`
+	Flagged    int                `json:"flagged"`
+	// Rows are the rows that failed or were flagged; good rows are only
+	// counted, so a large import stays a small answer.
+	Rows []importRowView `json:"rows"`
+}
+
+func viewImportRun(r *models.ImportRun) importRunView {
+	v := importRunView{ID: r.ID, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Actor: r.Actor, Source: r.Source,
+		Imported: r.Imported, Failed: r.Failed, Flagged: r.Flagged, Rows: []importRowView{}}
+	for _, row := range r.Rows {
+		if row.Error != "" || len(row.Problems) > 0 {
+			v.Rows = append(v.Rows, importRowView{Line: row.Line, AccountNo: models.MaskAccountNo(row.AccountNo), Error: row.Error, Problems: row.Problems})
+		}
+	}
+	return v
+}
+
+func (s *Server) importRuns(c *gin.Context) {
+	limit, err := intQuery(c, "limit", 10, 1, 100)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	offset, err := intQuery(c, "offset", 0, 0, 1_000_000)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	var runs []*models.ImportRun
+	var total int
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { runs, total, err = tx.ImportRuns(ctx, limit, offset); return }); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]importRunView, 0, len(runs))
+	for _, r := range runs {
+		out = append(out, viewImportRun(r))
+	}
+	c.JSON(http.StatusOK, gin.H{"runs": out, "total": total})
+}
+
+type accountStatusView struct {
+	No         string    `json:"account_no"` // masked
+	HolderName string    `json:"holder_name"`
+	ImportedAt time.Time `json:"imported_at"`
+	Photos     int       `json:"photos"`
+	Flagged    int       `json:"flagged"`
+	Problems   []string  `json:"problems"`
+	Signature  bool      `json:"signature"`
+	Enrolled   int       `json:"enrolled"`
+	// Attention lists why the account needs an admin (models.Attention*);
+	// empty when it is ready.
+	Attention []string `json:"attention"`
+}
+
+func (s *Server) accountStatuses(c *gin.Context) {
+	f := models.AccountStatusFilter{ModelHash: string(s.verify.ModelHash())}
+	switch c.Query("attention") {
+	case "", "0", "false":
+	case "1", "true":
+		f.Attention = true
+	default:
+		s.fail(c, models.Errorf(models.EINVALID, "attention must be 1 or 0"))
+		return
+	}
+	var err error
+	if f.Limit, err = intQuery(c, "limit", 50, 1, 200); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if f.Offset, err = intQuery(c, "offset", 0, 0, 1_000_000); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	var list []*models.AccountStatus
+	var total int
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { list, total, err = tx.AccountStatuses(ctx, f); return }); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]accountStatusView, 0, len(list))
+	for _, a := range list {
+		v := accountStatusView{No: models.MaskAccountNo(a.No), HolderName: a.HolderName, ImportedAt: a.ImportedAt, Photos: a.Photos, Flagged: a.Flagged,
+			Problems: a.Problems, Signature: a.Signature, Enrolled: a.Enrolled, Attention: a.Attention()}
+		if v.Problems == nil {
+			v.Problems = []string{}
+		}
+		if v.Attention == nil {
+			v.Attention = []string{}
+		}
+		out = append(out, v)
+	}
+	c.JSON(http.StatusOK, gin.H{"accounts": out, "total": total, "model_hash": f.ModelHash})
+}
+
+func (s *Server) faceReport(c *gin.Context) {
+	c.JSON(http.StatusOK, s.verify.FaceReport(c.Request.Context()))
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"maps"
 	"net/http"
 	"regexp"
 	"strings"
@@ -79,6 +80,56 @@ var requestSchemas = map[string]any{
 	}, "code", "message", "request_id")}, "error"),
 }
 
+var (
+	number   = map[string]any{"type": "number"}
+	boolean  = map[string]any{"type": "boolean"}
+	dateTime = map[string]any{"type": "string", "format": "date-time"}
+	strList  = map[string]any{"type": "array", "items": str}
+)
+
+func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+
+func arrayOf(items any) map[string]any { return map[string]any{"type": "array", "items": items} }
+
+// responseSchemas are the 200 answers named in the route table.
+var responseSchemas = map[string]any{
+	"ImportRuns": obj(map[string]any{"runs": arrayOf(ref("ImportRun")), "total": integer}, "runs", "total"),
+	"ImportRun": obj(map[string]any{"id": str, "started_at": dateTime, "finished_at": dateTime, "actor": str,
+		"source":   withDescription(map[string]any{"type": "string"}, "label of the input, e.g. the CSV file's name"),
+		"imported": integer, "failed": integer, "flagged": withDescription(map[string]any{"type": "integer"}, "imported rows with a flagged image"),
+		"rows": withDescription(arrayOf(ref("ImportRow")), "the rows that failed or were flagged; good rows are only counted")},
+		"id", "started_at", "finished_at", "actor", "source", "imported", "failed", "flagged", "rows"),
+	"ImportRow": obj(map[string]any{"line": integer, "account_no": withDescription(map[string]any{"type": "string"}, "masked"), "error": str,
+		"problems": withDescription(arrayOf(str), "flagged images, \"file: why\"")}, "line", "account_no"),
+	"AccountStatuses": obj(map[string]any{"accounts": arrayOf(ref("AccountStatus")), "total": integer,
+		"model_hash": withDescription(map[string]any{"type": "string"}, "the running face models' hash that enrolled descriptors must have")},
+		"accounts", "total", "model_hash"),
+	"AccountStatus": obj(map[string]any{"account_no": withDescription(map[string]any{"type": "string"}, "masked"), "holder_name": str, "imported_at": dateTime,
+		"photos": integer, "flagged": integer, "problems": strList, "signature": boolean,
+		"enrolled":  withDescription(map[string]any{"type": "integer"}, "usable photos with a descriptor for the running models"),
+		"attention": arrayOf(map[string]any{"type": "string", "enum": []string{"no_photo", "flagged_photo", "no_signature", "not_enrolled"}})},
+		"account_no", "holder_name", "imported_at", "photos", "flagged", "problems", "signature", "enrolled", "attention"),
+	"FaceReport": obj(map[string]any{
+		"loaded":      withDescription(map[string]any{"type": "boolean"}, "false: the models are missing and face checks answer unavailable"),
+		"threshold":   number,
+		"recognizers": integer,
+		"jitter":      integer,
+		"model_hash":  str,
+		"blas": obj(map[string]any{"libraries": strList, "providers": map[string]any{"type": "object", "additionalProperties": str},
+			"openblas": str, "openblas_threads": integer, "error": str}, "libraries", "providers", "openblas_threads"),
+		"liveness": obj(map[string]any{"poses": strList, "window_seconds": number, "center_max_yaw": number, "turn_min_yaw": number},
+			"poses", "window_seconds", "center_max_yaw", "turn_min_yaw"),
+		"calibration_file": str,
+		"calibration":      withDescription(ref("CalibrationSummary"), "absent without IDV_FACE_CALIBRATION (make one with idv face calibrate)"),
+	}, "loaded", "threshold", "recognizers", "jitter", "model_hash", "blas", "liveness"),
+	"CalibrationSummary": obj(map[string]any{"version": integer, "created": dateTime, "cohort": str, "people": integer, "photos": integer,
+		"impostor_pairs": integer, "target_fmr": number, "proposed_threshold": number, "supported": boolean, "model_hash": str,
+		"model_matches": withDescription(map[string]any{"type": "boolean"}, "made with the running models"),
+		"at_threshold": withDescription(obj(map[string]any{"threshold": number, "rate": number, "upper95": number, "matches": integer, "impostors": integer, "at_distance": number}),
+			"expected false-match rate at the configured threshold with its 95% upper bound")},
+		"version", "created", "cohort", "people", "photos", "impostor_pairs", "target_fmr", "proposed_threshold", "supported", "model_hash", "model_matches"),
+}
+
 // OpenAPI returns the OpenAPI 3 document of every route in the table.
 func (s *Server) OpenAPI() map[string]any {
 	paths := map[string]any{}
@@ -97,6 +148,10 @@ func (s *Server) OpenAPI() map[string]any {
 				"200":     map[string]any{"description": "success"},
 				"default": map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}},
 			},
+		}
+		if r.Response != "" {
+			op["responses"].(map[string]any)["200"] = map[string]any{"description": "success",
+				"content": map[string]any{"application/json": map[string]any{"schema": ref(r.Response)}}}
 		}
 		var params []any
 		for _, m := range pathParam.FindAllStringSubmatch(r.Path, -1) {
@@ -125,13 +180,16 @@ func (s *Server) OpenAPI() map[string]any {
 		}
 		item[strings.ToLower(r.Method)] = op
 	}
+	schemas := map[string]any{}
+	maps.Copy(schemas, requestSchemas)
+	maps.Copy(schemas, responseSchemas)
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "remoteidv", "version": "1",
 			"description": "Remote identity verification of overseas customers over video. Staff authenticate with the session cookie (plus X-CSRF-Token on writes) or a bearer API token."},
 		"paths": paths,
 		"components": map[string]any{
-			"schemas": requestSchemas,
+			"schemas": schemas,
 			"securitySchemes": map[string]any{
 				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": s.cookieName()},
 				"bearer":  map[string]any{"type": "http", "scheme": "bearer"},

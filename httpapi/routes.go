@@ -18,8 +18,11 @@ type route struct {
 	Summary string
 	Tag     string
 	Body    string // name of the request schema in the OpenAPI document, "" for none
-	MaxBody int64  // body cap in bytes; 0 for the configured JSON cap
-	handler gin.HandlerFunc
+	// Response names the schema of the 200 answer in the OpenAPI
+	// document (responseSchemas), "" where it is not described.
+	Response string
+	MaxBody  int64 // body cap in bytes; 0 for the configured JSON cap
+	handler  gin.HandlerFunc
 }
 
 var (
@@ -67,6 +70,9 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Path: "/api/staff/:username/disable", Roles: admin, Summary: "Disable a staff member; their sessions end at once", Tag: "admin", handler: s.setDisabled(true)},
 		{Method: "POST", Path: "/api/staff/:username/enable", Roles: admin, Summary: "Re-enable a staff member", Tag: "admin", handler: s.setDisabled(false)},
 		{Method: "POST", Path: "/api/tokens", Roles: admin, Summary: "Issue an API token for an integration, acting as a staff member", Tag: "admin", Body: "NewToken", handler: s.createToken},
+		{Method: "GET", Path: "/api/admin/imports", Roles: admin, Summary: "Account import runs, newest first (limit, offset): who, when, from which file, counts, and the rows that failed or were flagged (account numbers masked)", Tag: "admin", Response: "ImportRuns", handler: s.importRuns},
+		{Method: "GET", Path: "/api/admin/accounts", Roles: admin, Summary: "Accounts with their reference photos, flagged photos and why, signature specimen, and photos enrolled for the running face models (attention=1: only accounts needing attention; limit, offset; numbers masked)", Tag: "admin", Response: "AccountStatuses", handler: s.accountStatuses},
+		{Method: "GET", Path: "/api/admin/face", Roles: admin, Summary: "Face engine settings: threshold, recognizers, model hash, the BLAS/LAPACK loaded, liveness rules, and the calibration summary with the expected false-match rate at the threshold", Tag: "admin", Response: "FaceReport", handler: s.faceReport},
 
 		{Method: "GET", Path: "/api/audit/events", Roles: auditor, Summary: "Audit events (after_seq, case_id, limit)", Tag: "audit", handler: s.auditEvents},
 		{Method: "GET", Path: "/api/audit/verify", Roles: auditAdmin, Summary: "Verify the whole audit chain and its signed checkpoints", Tag: "audit", handler: s.auditVerify},
@@ -114,7 +120,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/review/cases/:id", Public: true, Summary: "Supervisor's review of one case (page; supervisor): evidence, checks, decision after step-up", Tag: "pages", handler: s.staffPage(pageSpec{name: "case", title: "review.case", script: "case.js", mode: "review", back: "/review", roles: supervisor})},
 		{Method: "GET", Path: "/audit", Public: true, Summary: "Auditor's case search and chain verification (page; auditor)", Tag: "pages", handler: s.staffPage(pageSpec{name: "audit", tmpl: "queue", title: "audit.title", script: "queue.js", back: "/audit", roles: auditor, options: caseStates()})},
 		{Method: "GET", Path: "/audit/cases/:id", Public: true, Summary: "Auditor's case page (page; auditor): timeline, evidence with hashes, bundle download", Tag: "pages", handler: s.staffPage(pageSpec{name: "case", title: "case.title", script: "case.js", mode: "audit", back: "/audit", roles: auditor})},
-		{Method: "GET", Path: "/admin", Public: true, Summary: "Admin's staff page (page; admin): users, roles, disable and enable", Tag: "pages", handler: s.staffPage(pageSpec{name: "admin", title: "admin.title", script: "admin.js", back: "/admin", roles: admin, options: roleNames()})},
+		{Method: "GET", Path: "/admin", Public: true, Summary: "Admin's page (page; admin): staff users, roles, disable and enable; account import runs and accounts needing attention; face threshold and calibration", Tag: "pages", handler: s.staffPage(pageSpec{name: "admin", title: "admin.title", script: "admin.js", back: "/admin", roles: admin, options: roleNames()})},
 		{Method: "GET", Path: "/api/cases/:id/references/:n", Roles: clerkSup, Summary: "The n-th reference photo of the case's account (0, 1, ...), for the side-by-side comparison with the live capture (audited view)", Tag: "checks", handler: s.referencePhoto},
 		{Method: "GET", Path: "/favicon.ico", Public: true, Summary: "No icon (204), so browsers log no error", Tag: "pages", handler: func(c *gin.Context) { c.Status(http.StatusNoContent) }},
 		{Method: "GET", Path: "/static/staff/*file", Public: true, Summary: "Scripts, styles and images of the staff pages", Tag: "pages", handler: s.staffStatic()},

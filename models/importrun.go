@@ -45,12 +45,37 @@ type AccountStatus struct {
 	Enrolled int
 }
 
-// NeedsAttention reports whether an admin should look at the account: a
-// flagged photo, no photo, no signature specimen, or a usable photo not
-// yet enrolled for the running models.
-func (s AccountStatus) NeedsAttention() bool {
-	return s.Photos == 0 || s.Flagged > 0 || !s.Signature || s.Enrolled < s.Photos-s.Flagged
+// Reasons an account needs an admin's attention, as AccountStatus.Attention
+// lists them.
+const (
+	AttentionNoPhoto      = "no_photo"      // no reference photo
+	AttentionFlaggedPhoto = "flagged_photo" // a photo has no single usable face
+	AttentionNoSignature  = "no_signature"  // no signature specimen
+	AttentionNotEnrolled  = "not_enrolled"  // a usable photo has no descriptor for the running models
+)
+
+// Attention lists why an admin should look at the account; none when it
+// is ready for remote verification.
+func (s AccountStatus) Attention() []string {
+	var out []string
+	if s.Photos == 0 {
+		out = append(out, AttentionNoPhoto)
+	}
+	if s.Flagged > 0 {
+		out = append(out, AttentionFlaggedPhoto)
+	}
+	if !s.Signature {
+		out = append(out, AttentionNoSignature)
+	}
+	if s.Enrolled < s.Photos-s.Flagged {
+		out = append(out, AttentionNotEnrolled)
+	}
+	return out
 }
+
+// NeedsAttention reports whether Attention lists anything. The store's
+// attention filter applies the same rules in SQL.
+func (s AccountStatus) NeedsAttention() bool { return len(s.Attention()) > 0 }
 
 // AccountStatusFilter selects and pages account statuses.
 type AccountStatusFilter struct {
