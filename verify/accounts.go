@@ -29,6 +29,17 @@ type PhotoChecker interface {
 	CheckReference(ctx context.Context, img []byte) (problem string, err error)
 }
 
+// ReferenceEnroller is a PhotoChecker that also returns the descriptor it
+// computed for a usable photo. The import stores it with the photo, so the
+// account is enrolled for those models at once rather than at its first
+// face check (References), and the admin page shows it ready.
+type ReferenceEnroller interface {
+	PhotoChecker
+	// EnrollReference returns "" and the descriptor (ModelHash and
+	// Descriptor set) for a usable photo, else why it is not usable.
+	EnrollReference(ctx context.Context, img []byte) (problem string, ref *models.FaceReference, err error)
+}
+
 // Import limits for reference images.
 const (
 	maxImageBytes  = 5 << 20
@@ -165,7 +176,9 @@ func (s *Service) importRow(ctx context.Context, actor string, rec []string, ima
 		return nil, err
 	}
 	var imgs []*models.AccountImage
+	refs := map[*models.AccountImage]*models.FaceReference{} // descriptors computed by the checker
 	var problems []string
+	enroller, _ := checker.(ReferenceEnroller)
 	for _, name := range strings.Split(rec[7], ";") {
 		if name = strings.TrimSpace(name); name == "" {
 			continue
@@ -174,15 +187,23 @@ func (s *Service) importRow(ctx context.Context, actor string, rec []string, ima
 		if err != nil {
 			return nil, err
 		}
-		if checker != nil {
-			p, err := checker.CheckReference(ctx, img.Data)
-			if err != nil {
-				return nil, fmt.Errorf("check photo %s: %w", name, err)
+		var p string
+		switch {
+		case enroller != nil:
+			var ref *models.FaceReference
+			p, ref, err = enroller.EnrollReference(ctx, img.Data)
+			if ref != nil && p == "" {
+				refs[img] = ref
 			}
-			if p != "" {
-				img.Problem = p
-				problems = append(problems, name+": "+p)
-			}
+		case checker != nil:
+			p, err = checker.CheckReference(ctx, img.Data)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("check photo %s: %w", name, err)
+		}
+		if p != "" {
+			img.Problem = p
+			problems = append(problems, name+": "+p)
 		}
 		imgs = append(imgs, img)
 	}
@@ -202,9 +223,16 @@ func (s *Service) importRow(ctx context.Context, actor string, rec []string, ima
 			if err := tx.AddAccountImage(ctx, img); err != nil {
 				return err
 			}
+			if ref := refs[img]; ref != nil {
+				ref.ImageID, ref.CreatedAt = img.ID, img.CreatedAt
+				if err := tx.PutFaceReference(ctx, ref); err != nil {
+					return err
+				}
+			}
 		}
 		return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: actor, Action: "account.imported", Detail: map[string]string{
 			"account": string(a.No), "photos": strconv.Itoa(len(imgs) - 1), "flagged": strconv.Itoa(len(problems)),
+			"enrolled": strconv.Itoa(len(refs)),
 		}})
 	})
 	if err != nil {

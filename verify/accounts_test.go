@@ -113,3 +113,43 @@ func TestImportRunRecordedWhenCancelled(t *testing.T) {
 		t.Fatalf("ImportRuns after a cancelled import = %+v, %v; want the run with its one row", runs, err)
 	}
 }
+
+// enrollChecker is a ReferenceEnroller: it flags the bad photo and gives
+// every other one a descriptor for its model hash.
+type enrollChecker struct {
+	flagChecker
+	hash string
+}
+
+func (c enrollChecker) EnrollReference(ctx context.Context, img []byte) (string, *models.FaceReference, error) {
+	if p, err := c.CheckReference(ctx, img); p != "" || err != nil {
+		return p, nil, err
+	}
+	return "", &models.FaceReference{ModelHash: c.hash, Descriptor: make([]byte, 512)}, nil
+}
+
+// A checker that computes descriptors enrolls the account at import.
+func TestImportEnrollsReferences(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	flagged := pngBytes(t, 48, 48)
+	images := fstest.MapFS{"a.png": {Data: pngBytes(t, 64, 64)}, "b.png": {Data: pngBytes(t, 56, 56)}, "f.png": {Data: flagged}, "s.png": {Data: pngBytes(t, 80, 30)}}
+	hash := strings.Repeat("ab", 32)
+	rep, err := f.svc.ImportAccounts(ctx, "cli", strings.NewReader(csvHead+
+		"12345678,Ann Lee,A1234567,ann@example.com,+44,Europe/London,en,a.png;f.png;b.png,s.png\n"), images, enrollChecker{flagChecker{bad: flagged}, hash})
+	if err != nil || rep.Imported != 1 || rep.Flagged != 1 {
+		t.Fatalf("ImportAccounts = %+v, %v; want 1 imported, flagged", rep, err)
+	}
+	var st []*models.AccountStatus
+	err = f.svc.Store.Transact(ctx, func(tx models.Tx) (err error) {
+		st, _, err = tx.AccountStatuses(ctx, models.AccountStatusFilter{ModelHash: hash, Limit: 10})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fixture's account (imported without a checker) is not enrolled.
+	if len(st) != 2 || st[0].No != "12345678" || st[0].Photos != 3 || st[0].Flagged != 1 || st[0].Enrolled != 2 || st[1].Enrolled != 0 {
+		t.Fatalf("AccountStatuses = %+v, %+v; want Ann Lee's two usable photos enrolled", st[0], st[1:])
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"remoteidv/models"
 	"remoteidv/storage/archiver"
 	"remoteidv/verify"
 	"remoteidv/verify/face"
@@ -77,16 +78,31 @@ func (a *app) enableCaptures(eng *face.Engine) error {
 	return nil
 }
 
-// faceChecker flags reference photos without exactly one usable face.
+// faceChecker flags reference photos without exactly one usable face and
+// hands over the descriptors of the others, which the import stores.
 type faceChecker struct{ engine *face.Engine }
 
+var _ verify.ReferenceEnroller = faceChecker{}
+
 func (c faceChecker) CheckReference(ctx context.Context, img []byte) (string, error) {
-	_, err := c.engine.Enroll(ctx, img)
+	p, _, err := c.EnrollReference(ctx, img)
+	return p, err
+}
+
+func (c faceChecker) EnrollReference(ctx context.Context, img []byte) (string, *models.FaceReference, error) {
+	en, err := c.engine.Enroll(ctx, img)
 	var rej *face.RejectedError
 	if errors.As(err, &rej) {
-		return rej.Error(), nil
+		return rej.Error(), nil, nil
 	}
-	return "", err
+	if err != nil {
+		return "", nil, err
+	}
+	desc, err := en.Descriptor.MarshalBinary()
+	if err != nil {
+		return "", nil, fmt.Errorf("enroll reference: %w", err)
+	}
+	return "", &models.FaceReference{ModelHash: string(en.ModelHash), Descriptor: desc}, nil
 }
 
 // photoChecker loads a one-recognizer engine for imports. Without models
