@@ -142,7 +142,11 @@ func newRecorder(dir string, c models.CaseID, seg *models.CallSegment) (*recorde
 	out := io.MultiWriter(f, r.h) // not a WriteSeeker: headers are never rewritten behind the hash
 	if video {
 		r.contentType = "video/x-ivf"
-		r.w, err = ivfwriter.NewWith(out, ivfwriter.WithCodec(webrtc.MimeTypeVP8))
+		// Frame times are the RTP clock (90 kHz) from the first frame, and
+		// the header says so (time base 1/90000): any IVF reader gets them
+		// right. (ivfwriter's default writes milliseconds/30 under a 1/30
+		// time base, which plays 10% slow.)
+		r.w, err = ivfwriter.NewWith(out, ivfwriter.WithCodec(webrtc.MimeTypeVP8), ivfwriter.WithDirectPTS(), ivfwriter.WithFrameRate(1, 90000))
 	} else {
 		r.contentType = "audio/ogg"
 		r.w, err = oggwriter.NewWith(out, 48000, 2)

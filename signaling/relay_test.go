@@ -3,6 +3,7 @@ package signaling_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
 	"remoteidv/signaling"
+	"remoteidv/signaling/replay"
 )
 
 // TestCall holds two calls at once through one hub: the customer of each
@@ -102,6 +104,9 @@ func TestCall(t *testing.T) {
 			if got := sha256File(t, e.Staged); got != s.SHA256 {
 				t.Errorf("segment %s/%s: file hash %s, recorded %s", s.Participant, s.Track, got, s.SHA256)
 			}
+			if s.Track == "video" {
+				checkReplay(t, e.Staged, map[string]int{"customer": 320, "clerk": 160}[s.Participant])
+			}
 		}
 		var quality []*models.Evidence
 		for _, e := range evs {
@@ -156,4 +161,26 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// checkReplay converts a recorded video segment to WebM for playback: the
+// picture is the sender's size and the frame times (from the RTP clock)
+// give the 15 frames per second the test peers send.
+func checkReplay(t *testing.T, ivf string, size int) {
+	t.Helper()
+	f, err := os.Open(ivf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := replay.IVFToWebM(io.Discard, f)
+	if err != nil {
+		t.Fatalf("replay %s: %v", ivf, err)
+	}
+	if st.Width != size || st.Height != size || st.Frames < 10 || st.Truncated {
+		t.Fatalf("replay %s: %+v, want %dx%d with frames", ivf, st, size, size)
+	}
+	if fps := float64(st.Frames-1) * 1000 / float64(st.DurationMS); fps < 14.5 || fps > 15.5 {
+		t.Errorf("replay %s: %d frames in %d ms = %.2f fps, want 15", ivf, st.Frames, st.DurationMS, fps)
+	}
 }

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -63,4 +64,46 @@ func Y4MFromPhoto(t testing.TB, photo string, seconds, size int) string {
 	scale := "scale=" + strconv.Itoa(size) + ":" + strconv.Itoa(size) + ",format=yuv420p"
 	ffmpeg(t, "-loop", "1", "-framerate", "15", "-i", photo, "-t", strconv.Itoa(seconds), "-vf", scale, "-pix_fmt", "yuv420p", out)
 	return out
+}
+
+// Probe is what ffprobe reads of a media file's first stream.
+type Probe struct {
+	Codec         string
+	Width, Height int
+	Frames        int     // decoded frames (ffprobe -count_frames)
+	Duration      float64 // seconds, of the container
+}
+
+// FFprobe reads path with ffprobe, decoding every frame, and fails the
+// test if ffprobe cannot.
+func FFprobe(t testing.TB, path string) Probe {
+	t.Helper()
+	bin, err := exec.LookPath("ffprobe")
+	if err != nil {
+		t.Fatal("ffprobe not found: install the Debian package ffmpeg (scripts/setup.sh does)")
+	}
+	out, err := exec.Command(bin, "-v", "error", "-count_frames", "-select_streams", "0",
+		"-show_entries", "stream=codec_name,width,height,nb_read_frames:format=duration", "-of", "json", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	var r struct {
+		Streams []struct {
+			Codec  string `json:"codec_name"`
+			Width  int    `json:"width"`
+			Height int    `json:"height"`
+			Frames string `json:"nb_read_frames"`
+		} `json:"streams"`
+		Format struct {
+			Duration string `json:"duration"`
+		} `json:"format"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil || len(r.Streams) == 0 {
+		t.Fatalf("ffprobe %s: %v: %s", path, err, out)
+	}
+	s := r.Streams[0]
+	p := Probe{Codec: s.Codec, Width: s.Width, Height: s.Height}
+	p.Frames, _ = strconv.Atoi(s.Frames)
+	p.Duration, _ = strconv.ParseFloat(r.Format.Duration, 64)
+	return p
 }
