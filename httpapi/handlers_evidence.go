@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"remoteidv/models"
+	"remoteidv/signaling/replay"
 )
 
 var evidenceReader = []models.Role{models.RoleSupervisor, models.RoleAuditor}
@@ -67,6 +68,34 @@ func (s *Server) downloadEvidence(c *gin.Context) {
 	c.Status(http.StatusOK)
 	if err := copyHeld(c.Writer, r); err != nil {
 		s.abortStream(c, "evidence download", err)
+	}
+}
+
+// playRecording streams a recorded video segment as WebM (remuxed, not
+// re-encoded) for the page's player; the source is re-hashed while read,
+// and its recorded hash is in X-Source-SHA256.
+func (s *Server) playRecording(c *gin.Context) {
+	ctx := c.Request.Context()
+	r, e, err := s.verify.OpenRecording(ctx, actor(c), models.CaseID(c.Param("id")), models.EvidenceID(c.Param("evidence")))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	defer r.Close()
+	h := c.Writer.Header()
+	h.Set("Content-Type", replay.ContentType)
+	h.Set("X-Source-SHA256", e.SHA256)
+	h.Set("Cache-Control", "no-store")
+	w := &lazyWriter{c: c}
+	if _, err := replay.IVFToWebM(w, r); err != nil {
+		if !w.started {
+			if errors.Is(err, replay.ErrNotIVF) || errors.Is(err, replay.ErrUnsupported) || errors.Is(err, replay.ErrNoKeyFrame) {
+				err = models.Errorf(models.EUNSUPPORTED, "recording %s cannot be played: %v", e.ID, err)
+			}
+			s.fail(c, err)
+			return
+		}
+		s.abortStream(c, "recording playback", err)
 	}
 }
 

@@ -58,8 +58,19 @@ func (s *Service) EvidenceList(ctx context.Context, a Actor, id models.CaseID) (
 // fails with ECONFLICT if the bytes differ from the recorded size or
 // SHA-256 (the caller must abort the download and raise an alert).
 func (s *Service) OpenEvidence(ctx context.Context, a Actor, id models.CaseID, ev models.EvidenceID) (io.ReadCloser, *models.Evidence, error) {
+	return s.openEvidence(ctx, a, id, ev, "evidence.downloaded", "")
+}
+
+// OpenRecording is OpenEvidence for watching a recorded video segment
+// (VP8 in IVF) in the browser: the read is audited as a playback, and any
+// other item is refused.
+func (s *Service) OpenRecording(ctx context.Context, a Actor, id models.CaseID, ev models.EvidenceID) (io.ReadCloser, *models.Evidence, error) {
+	return s.openEvidence(ctx, a, id, ev, "evidence.played", "video/x-ivf")
+}
+
+func (s *Service) openEvidence(ctx context.Context, a Actor, id models.CaseID, ev models.EvidenceID, action, onlyType string) (io.ReadCloser, *models.Evidence, error) {
 	var e *models.Evidence
-	err := s.evidenceRead(ctx, a, id, "evidence.downloaded", map[string]string{"evidence": string(ev)}, func(tx models.Tx, _ *models.Case) (err error) {
+	err := s.evidenceRead(ctx, a, id, action, map[string]string{"evidence": string(ev)}, func(tx models.Tx, _ *models.Case) (err error) {
 		if !models.ValidID("evd", string(ev)) {
 			return models.Errorf(models.ENOTFOUND, "evidence %s not found", ev)
 		}
@@ -67,10 +78,16 @@ func (s *Service) OpenEvidence(ctx context.Context, a Actor, id models.CaseID, e
 		if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && e.CaseID != id) {
 			return models.Errorf(models.ENOTFOUND, "evidence %s not found", ev)
 		}
-		if err == nil && e.ArchivedAt == nil {
+		if err != nil {
+			return err
+		}
+		if onlyType != "" && e.ContentType != onlyType {
+			return models.Errorf(models.EUNSUPPORTED, "evidence %s is %s, not a recorded video; download it instead", ev, e.ContentType)
+		}
+		if e.ArchivedAt == nil {
 			return models.Errorf(models.ECONFLICT, "evidence %s is not archived yet", ev)
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open evidence %s: %w", ev, err)

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,6 +94,24 @@ func e2eLetter(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// syncBuffer is a bytes.Buffer safe for the servers' goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // mailWith waits for a message to rcpt whose text matches re and returns the match.
@@ -200,9 +219,15 @@ func TestWebStory(t *testing.T) {
 		// The slot is a few minutes from now: keep the registry's service hours from warning.
 		"IDV_REGISTRY_HOURS": "00:00-23:59",
 	}
+	// The servers' log (warnings and errors) is shown when the test fails.
+	var serverLog syncBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", serverLog.String())
+		}
+	})
 	cli := func(args ...string) error {
-		var out bytes.Buffer
-		return run(ctx, &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &out, getenv: func(k string) string { return env[k] }}, args)
+		return run(ctx, &cliEnv{stdin: strings.NewReader(""), stdout: &serverLog, stderr: &serverLog, getenv: func(k string) string { return env[k] }}, args)
 	}
 	if err := cli("demo", "load"); err != nil {
 		t.Fatalf("demo load: %v", err)
@@ -273,7 +298,10 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible(`#state[data-state="scheduled"]`),
 	)
 	caseID := testenv.Eval[string](t, clerk, "document.body.dataset.case")
-	clerk.Do(t, "email the invite", 20*time.Second, chromedp.Click("#invite-email"), chromedp.WaitVisible("#invite-out"))
+	clerk.Do(t, "email the invite", 20*time.Second, chromedp.Click("#invite-email"))
+	if !waitText(t, clerk, "invite-out", "on its way") {
+		t.Fatalf("the invite was not queued: %q", testenv.Eval[string](t, clerk, "document.body.innerText"))
+	}
 	link, _ := mailWith(t, smtp, regexp.MustCompile(`https?://\S+/join/[A-Za-z0-9_\-]+`), 30*time.Second)
 	if !strings.HasPrefix(link, origin+"/join/") {
 		t.Fatalf("invite link %q is not on %s", link, origin)
@@ -492,6 +520,15 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible(`#evidence tr[data-kind="manifest"]`),
 		chromedp.WaitVisible(`#timeline td.hash`),
 	)
+	// Every recorded video segment plays (the server's WebM remux of the IVF).
+	if n := testenv.Eval[int](t, aud, `Promise.all([...document.querySelectorAll('#evidence video.recording')].map((v) => new Promise((ok, bad) => {
+			v.addEventListener('loadeddata', () => (v.videoWidth > 0 ? ok(1) : bad(new Error('no picture'))), { once: true });
+			v.addEventListener('error', () => bad(new Error('video error ' + (v.error && v.error.code))), { once: true });
+			setTimeout(() => bad(new Error('no video data in 20 s')), 20000);
+			v.preload = 'auto'; v.load();
+		}))).then((a) => a.length)`); n < 2 {
+		t.Errorf("%d recorded video segments played on the auditor's page, want at least 2 (customer and clerk)", n)
+	}
 	aud.CheckPage(t, shots, "audit-case")
 	b64 := testenv.Eval[string](t, aud, `fetch(document.getElementById('bundle-link').href).then((r) => r.ok ? r.arrayBuffer() : Promise.reject(new Error('HTTP ' + r.status)))
 		.then((b) => { let s = ''; const u = new Uint8Array(b); for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode(...u.subarray(i, i + 0x8000)); return btoa(s); })`)

@@ -127,8 +127,10 @@ async function loadEvidence() {
   fillTable($('evidence'), items.map((e) => el('tr', { 'data-kind': e.kind },
     el('td', {}, e.kind, el('div', { class: 'muted' }, e.content_type)),
     el('td', { class: 'hash' }, e.archived_at ? el('a', { href: base + '/evidence/' + e.id }, e.sha256) : e.sha256,
-      // Recorded audio (Ogg/Opus) plays in the browser; the VP8 video (IVF) is downloaded.
-      e.archived_at && e.content_type === 'audio/ogg' ? el('audio', { controls: true, preload: 'none', src: base + '/evidence/' + e.id, 'aria-label': t('case.play') + ' ' + e.kind }) : undefined),
+      // Recorded audio (Ogg/Opus) plays as stored; recorded VP8 video (IVF)
+      // plays through the server's WebM remux (/play); the hash is the stored file's.
+      e.archived_at && e.content_type === 'audio/ogg' ? el('audio', { controls: true, preload: 'none', src: base + '/evidence/' + e.id, 'aria-label': t('case.play') + ' ' + e.kind }) : undefined,
+      e.archived_at && e.content_type === 'video/x-ivf' ? el('video', { controls: true, preload: 'none', class: 'recording', src: base + '/evidence/' + e.id + '/play', 'aria-label': t('case.play') + ' ' + e.kind }) : undefined),
     el('td', {}, String(e.size)),
     el('td', {}, e.archived_at ? when(e.archived_at) : '–'))), 4);
   // The supervisor and the auditor see the live capture itself beside the engine's numbers.
