@@ -27,6 +27,13 @@ const (
 	EUNPROCESSABLE ErrorCode = "unprocessable" // well-formed but cannot be processed (e.g. idempotency key reused with another body)
 )
 
+// ErrorCodes lists every code, for the tables keyed by code (HTTP status,
+// the pages' messages) and the tests that keep them complete.
+func ErrorCodes() []ErrorCode {
+	return []ErrorCode{EINVALID, ENOTFOUND, ECONFLICT, EUNAUTHORIZED, EFORBIDDEN, EGONE, ETOOLARGE, EUNSUPPORTED,
+		ERATELIMIT, EUNAVAILABLE, EINTERNAL, EPRECONDITION, EUNPROCESSABLE}
+}
+
 // Error is a domain error with a kind, a message for people, and optional
 // details (for example the list of missing requirements).
 type Error struct {

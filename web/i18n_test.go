@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"remoteidv/models"
 )
 
 // rawKey finds a message key shown as text (T falls back to the key).
@@ -127,6 +129,19 @@ func TestCustomerPagesRender(t *testing.T) {
 			}
 			if !strings.Contains(html, `lang="`+lang+`"`) || strings.Contains(html, "style=") {
 				t.Errorf("%s/%s: wrong lang attribute or inline style", name, lang)
+			}
+		}
+	}
+}
+
+// Every error code has a message in every language: the pages show it
+// before the server's (English) detail.
+func TestErrorMessagesComplete(t *testing.T) {
+	c := Messages()
+	for _, lang := range Languages {
+		for _, code := range models.ErrorCodes() {
+			if _, ok := c[lang]["err."+string(code)]; !ok {
+				t.Errorf("%s: no message err.%s", lang, code)
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -338,7 +339,13 @@ func TestWebStory(t *testing.T) {
 	second.CheckPage(t, shots, "customer-link-refused")
 	customer.Do(t, "ask for the email code", 20*time.Second, chromedp.Click("#code-send"), chromedp.WaitVisible("#code-status"))
 	code, _ := mailWith(t, smtp, regexp.MustCompile(`\b[0-9]{6}\b`), 30*time.Second)
+	n, _ := strconv.Atoi(code)
+	customer.Do(t, "a wrong code first", 20*time.Second, chromedp.SendKeys("#code", fmt.Sprintf("%06d", (n+1)%1000000)), chromedp.Click("#code-check"))
+	if !waitText(t, customer, "code-status", "That code is not correct. (wrong code; 4 tries left)") {
+		t.Errorf("a wrong code: %q", testenv.Eval[string](t, customer, "document.getElementById('code-status').textContent"))
+	}
 	customer.Do(t, "enter the email code, upload the letter", 20*time.Second,
+		chromedp.SetValue("#code", ""),
 		chromedp.SendKeys("#code", code),
 		chromedp.Click("#code-check"),
 		chromedp.WaitVisible(`body[data-code="verified"]`),

@@ -10,6 +10,8 @@ const remote = document.getElementById('remote');
 const msgs = JSON.parse(document.getElementById('msgs').textContent || '{}');
 const t = (k) => msgs[k] || k;
 const word = (p) => msgs['cust.prompt.' + p] || p;
+// An error code's message in the page's language, then the server's text.
+const errText = (code, message) => (msgs['err.' + code] ? msgs['err.' + code] + (message ? ' (' + message + ')' : '') : message || code);
 
 function setState(state, text) {
   document.body.dataset.state = state;
@@ -57,7 +59,7 @@ async function onMessage(ev) {
       end(t('cust.ended'));
       break;
     case 'error':
-      setState('error', t('cust.problem') + ': ' + m.message);
+      setState('error', t('cust.problem') + ': ' + errText(m.code, m.message));
       break;
   }
 }
@@ -128,16 +130,23 @@ async function start() {
   setState('connecting', t('cust.connecting'));
   ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/call/ws');
   ws.onopen = () => send({ type: 'join' });
-  ws.onmessage = (ev) => { onMessage(ev).catch((e) => setState('error', 'Problem: ' + e.message)); };
+  ws.onmessage = (ev) => { onMessage(ev).catch((e) => setState('error', t('cust.problem') + ': ' + e.message)); };
   ws.onclose = () => { if (document.body.dataset.state !== 'ended') setState('ended', t('cust.ended')); };
 }
 
 // The email code and the letter (the review endpoints, customer cookie).
 async function post(path, body, type) {
-  const r = await fetch(path, { method: 'POST', headers: type ? { 'Content-Type': type } : {}, body, credentials: 'same-origin' });
+  let r;
+  try {
+    r = await fetch(path, { method: 'POST', headers: type ? { 'Content-Type': type } : {}, body, credentials: 'same-origin' });
+  } catch {
+    return { ok: false, message: t('err.network') };
+  }
   let m = '';
-  if (!r.ok) { try { m = (await r.json()).error.message; } catch { m = 'HTTP ' + r.status; } }
-  return { ok: r.ok, message: m };
+  let code = '';
+  let detail = '';
+  if (!r.ok) { try { const e = (await r.json()).error; code = e.code; detail = e.message || ''; m = errText(e.code, e.message); } catch { m = 'HTTP ' + r.status; } }
+  return { ok: r.ok, code, detail, message: m };
 }
 const codeStatus = document.getElementById('code-status');
 document.getElementById('code-send').addEventListener('click', async () => {
@@ -147,7 +156,9 @@ document.getElementById('code-send').addEventListener('click', async () => {
 document.getElementById('code-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const r = await post('/call/code/verify', JSON.stringify({ code: document.getElementById('code').value.trim() }), 'application/json');
-  codeStatus.textContent = r.ok ? t('cust.code_ok') : t('cust.problem') + ': ' + r.message;
+  // A wrong code is refused (403) with the tries left in the server's text.
+  if (!r.ok && r.code === 'forbidden') codeStatus.textContent = t('cust.code_wrong') + (r.detail ? ' (' + r.detail + ')' : '');
+  else codeStatus.textContent = r.ok ? t('cust.code_ok') : t('cust.problem') + ': ' + r.message;
   if (r.ok) document.body.dataset.code = 'verified';
 });
 document.getElementById('letter-form').addEventListener('submit', async (ev) => {

@@ -2,7 +2,7 @@
 // call, checks, letter and signature, registry, submit, cancel), the
 // supervisor reviews and decides after a step-up, the auditor reads the
 // evidence with its hashes and downloads the bundle.
-import { api, el, fillTable, flash, guard, page, setCSRF, slotText, stateLabel, t, when } from './common.js';
+import { api, el, errText, fillTable, flash, guard, page, setCSRF, slotText, stateLabel, t, when } from './common.js';
 
 const id = page.case;
 const base = '/api/cases/' + encodeURIComponent(id);
@@ -339,7 +339,7 @@ function setupCall() {
         stop(m.reason || 'bye');
         break;
       case 'error':
-        status.textContent = m.code + ': ' + m.message;
+        status.textContent = errText(m.code, m.message);
         break;
     }
   }

@@ -7,9 +7,17 @@ export const page = document.body.dataset;
 
 export function t(key) { return msgs[key] || key; }
 
+// errText puts an error code's message in the page's language before the
+// server's own (English) text; unknown codes show the server's text.
+export function errText(code, message) {
+  const m = msgs['err.' + code];
+  if (!m) return message || code;
+  return message ? m + ' (' + message + ')' : m;
+}
+
 export class APIError extends Error {
   constructor(status, body) {
-    super((body && body.error && body.error.message) || ('HTTP ' + status));
+    super(body && body.error ? errText(body.error.code, body.error.message) : ('HTTP ' + status));
     this.status = status;
     this.body = body;
   }
@@ -28,7 +36,12 @@ export async function api(method, path, body, headers = {}) {
     payload = JSON.stringify(body);
     h['Content-Type'] = 'application/json';
   }
-  const r = await fetch(path, { method, headers: h, body: payload, credentials: 'same-origin' });
+  let r;
+  try {
+    r = await fetch(path, { method, headers: h, body: payload, credentials: 'same-origin' });
+  } catch {
+    throw new Error(t('err.network'));
+  }
   if (r.status === 401 && !path.startsWith('/api/auth/')) {
     location.assign('/login');
     throw new APIError(401, null);
