@@ -109,4 +109,8 @@ type EvidenceStore interface {
 	Get(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error)
 	// SetLegalHold sets or clears a legal hold on the object.
 	SetLegalHold(ctx context.Context, key string, on bool) error
+	// Expire deletes the object once its retention has passed and no legal
+	// hold is set: ECONFLICT while it is retained or held (on S3 the
+	// bucket's Object Lock refuses as well), ENOTFOUND when absent.
+	Expire(ctx context.Context, key string) error
 }

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.EvidenceStore) {
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
 	t.Run("BadKeys", func(t *testing.T) { testBadKeys(t, newStore(t)) })
 	t.Run("LegalHold", func(t *testing.T) { testLegalHold(t, newStore(t)) })
+	t.Run("ExpireRetained", func(t *testing.T) { testExpireRetained(t, newStore(t)) })
 	t.Run("Large", func(t *testing.T) { testLarge(t, newStore(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore(t)) })
 	t.Run("Canceled", func(t *testing.T) { testCanceled(t, newStore(t)) })
@@ -349,6 +350,33 @@ func testLegalHold(t *testing.T, s models.EvidenceStore) {
 	// A held object is still the same object for an idempotent Put.
 	if info := put(t, s, key, body, "application/pdf"); !info.LegalHold {
 		t.Errorf("Put(%s) of held object: LegalHold = false, want true", key)
+	}
+}
+
+// testExpireRetained: an object within its retention is not deleted, held
+// or not; absent keys and bad keys get their own answers.
+func testExpireRetained(t *testing.T, s models.EvidenceStore) {
+	ctx := context.Background()
+	body := []byte("a capture within its retention")
+	key := Key(t, "case_expire", models.EvidenceCapture, Sum(body))
+	put(t, s, key, body, "image/jpeg")
+	for _, hold := range []bool{false, true} {
+		if err := s.SetLegalHold(ctx, key, hold); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Expire(ctx, key); models.ErrorCodeOf(err) != models.ECONFLICT {
+			t.Errorf("Expire(%s) within retention, hold %t = %v, want conflict", key, hold, err)
+		}
+		if got, _, _ := readBack(t, s, key); got != Sum(body) {
+			t.Fatalf("after a refused Expire the object reads %s", got)
+		}
+	}
+	absent := Key(t, "case_expire", models.EvidenceCapture, Sum([]byte("never stored")))
+	if err := s.Expire(ctx, absent); models.ErrorCodeOf(err) != models.ENOTFOUND {
+		t.Errorf("Expire(absent) = %v, want not found", err)
+	}
+	if err := s.Expire(ctx, "cases/../etc/passwd"); models.ErrorCodeOf(err) != models.EINVALID {
+		t.Errorf("Expire(bad key) = %v, want invalid", err)
 	}
 }
 

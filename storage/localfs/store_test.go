@@ -122,3 +122,61 @@ func TestTamperDetectedByStat(t *testing.T) {
 		t.Errorf("Stat(deleted bytes) = %v, want a not-exist error", err)
 	}
 }
+
+// TestExpire: after its retention an object is deleted (bytes and
+// metadata), unless a legal hold is set; a crash between removing the
+// bytes and the metadata is finished by the next Expire.
+func TestExpire(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	s, err := New(Config{Root: t.TempDir(), Retention: 48 * time.Hour, Now: func() time.Time { return now }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(body string) string {
+		key := evidencetest.Key(t, "case_exp", models.EvidenceCapture, evidencetest.Sum([]byte(body)))
+		if _, err := s.Put(ctx, key, bytes.NewReader([]byte(body)), int64(len(body)), evidencetest.Sum([]byte(body)), "image/jpeg"); err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	held, free, torn := put("held"), put("free"), put("torn")
+	if err := s.SetLegalHold(ctx, held, true); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(48*time.Hour - time.Second)
+	if err := s.Expire(ctx, free); models.ErrorCodeOf(err) != models.ECONFLICT {
+		t.Fatalf("Expire a second before the end of retention = %v, want conflict", err)
+	}
+	now = now.Add(time.Second)
+	if err := s.Expire(ctx, held); models.ErrorCodeOf(err) != models.ECONFLICT {
+		t.Errorf("Expire(held) = %v, want conflict", err)
+	}
+	if err := s.Expire(ctx, free); err != nil {
+		t.Fatalf("Expire(free) after retention = %v", err)
+	}
+	if _, err := s.Stat(ctx, free); models.ErrorCodeOf(err) != models.ENOTFOUND {
+		t.Errorf("Stat(expired) = %v, want not found", err)
+	}
+	for _, p := range []string{s.dataPath(free), s.metaPath(free)} {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s still there after Expire: %v", p, err)
+		}
+	}
+	if err := s.Expire(ctx, free); models.ErrorCodeOf(err) != models.ENOTFOUND {
+		t.Errorf("Expire twice = %v, want not found", err)
+	}
+	// A crash after the bytes went: Stat reports damage, Expire finishes.
+	if err := os.Remove(s.dataPath(torn)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(ctx, torn); err == nil {
+		t.Error("Stat of an object without bytes succeeded")
+	}
+	if err := s.Expire(ctx, torn); err != nil {
+		t.Fatalf("Expire(torn) = %v", err)
+	}
+	if _, err := s.Stat(ctx, held); err != nil {
+		t.Errorf("the held object is gone: %v", err)
+	}
+}

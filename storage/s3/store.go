@@ -398,6 +398,44 @@ func (s *Store) setLegalHold(ctx context.Context, key string, on bool) error {
 	return nil
 }
 
+// Expire deletes the object's version once its retention has passed and
+// no legal hold is set; see models.EvidenceStore. The bucket's Object Lock
+// has the last word: a refusal (retention by the server's clock) is
+// ECONFLICT too. The version itself is removed, not hidden behind a delete
+// marker.
+func (s *Store) Expire(ctx context.Context, key string) error {
+	if err := s.expire(ctx, key); err != nil {
+		return fmt.Errorf("expire evidence %s: %w", key, err)
+	}
+	return nil
+}
+
+func (s *Store) expire(ctx context.Context, key string) error {
+	unlock := s.lockKey(key)
+	defer unlock()
+	info, err := s.stat(ctx, key)
+	if err != nil {
+		return err
+	}
+	if info.LegalHold {
+		return models.Errorf(models.ECONFLICT, "evidence %s is under a legal hold", key)
+	}
+	if s.cfg.Now().Before(info.RetainUntil) {
+		return models.Errorf(models.ECONFLICT, "evidence %s is retained until %s", key, info.RetainUntil.Format(time.RFC3339))
+	}
+	err = s.client.RemoveObject(ctx, s.cfg.Bucket, key, minio.RemoveObjectOptions{VersionID: info.VersionID})
+	// AWS refuses a locked version with AccessDenied, MinIO with
+	// InvalidRequest ("Object is WORM protected").
+	if code := minio.ToErrorResponse(err).Code; code == "AccessDenied" || code == "InvalidRequest" {
+		return models.Errorf(models.ECONFLICT, "the bucket's Object Lock keeps evidence %s: %v", key, err)
+	}
+	if err != nil {
+		return classify(err)
+	}
+	s.log.InfoContext(ctx, "evidence expired and deleted", "key", key, "version_id", info.VersionID, "retained_until", info.RetainUntil)
+	return nil
+}
+
 // isPreconditionFailed reports whether err is a failed If-None-Match.
 func isPreconditionFailed(err error) bool {
 	var e *errPrecondition

@@ -691,3 +691,43 @@ func TestOutageMidUpload(t *testing.T) {
 		t.Errorf("versions after retry = %d, want exactly 1", len(v))
 	}
 }
+
+// TestExpire: an object whose retention has passed (by the server's clock)
+// is deleted, its version removed rather than hidden behind a delete
+// marker; before that the bucket's Object Lock refuses even when the
+// store's own clock says the time has come.
+func TestExpire(t *testing.T) {
+	ctx := context.Background()
+	m := testenv.MinIO(t)
+	var offset atomic.Int64 // the store's clock minus the real one
+	cfg := testConfig(m, newBucketName())
+	cfg.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	s := newTestStore(t, cfg)
+	// Stored "a day minus three seconds ago": retained for three more seconds.
+	offset.Store(int64(-testRetention + 3*time.Second))
+	body := []byte("a capture at the end of its retention")
+	key := evidencetest.Key(t, "case_expire", models.EvidenceCapture, evidencetest.Sum(body))
+	info := putBytes(t, s, key, body)
+	if left := time.Until(info.RetainUntil); left <= 0 || left > 4*time.Second {
+		t.Fatalf("retain-until %v is %v away, want about 3 s", info.RetainUntil, left)
+	}
+	// The store's clock runs ahead: the bucket still refuses.
+	offset.Store(int64(time.Hour))
+	if err := s.Expire(ctx, key); models.ErrorCodeOf(err) != models.ECONFLICT {
+		t.Fatalf("Expire before the server's retain-until = %v, want conflict", err)
+	}
+	if _, err := s.Stat(ctx, key); err != nil {
+		t.Fatalf("refused Expire lost the object: %v", err)
+	}
+	offset.Store(0)
+	time.Sleep(time.Until(info.RetainUntil) + time.Second)
+	if err := s.Expire(ctx, key); err != nil {
+		t.Fatalf("Expire after retention = %v", err)
+	}
+	if _, err := s.Stat(ctx, key); models.ErrorCodeOf(err) != models.ENOTFOUND {
+		t.Errorf("Stat(expired) = %v, want not found", err)
+	}
+	if v := listVersions(t, s.client, cfg.Bucket, key); len(v) != 0 {
+		t.Errorf("%d versions (or delete markers) left after Expire, want none: %+v", len(v), v)
+	}
+}
