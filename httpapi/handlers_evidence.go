@@ -30,6 +30,7 @@ type evidenceView struct {
 	RetainUntil *time.Time          `json:"retain_until,omitempty"`
 	Attempts    int                 `json:"attempts"`
 	LastError   string              `json:"last_error,omitempty"`
+	ExpiredAt   *time.Time          `json:"expired_at,omitempty"` // deleted from the store after its retention
 }
 
 func (s *Server) listEvidence(c *gin.Context) {
@@ -42,7 +43,7 @@ func (s *Server) listEvidence(c *gin.Context) {
 	for _, e := range items {
 		out = append(out, evidenceView{ID: e.ID, Kind: e.Kind, Key: e.Key, SHA256: e.SHA256, Size: e.Size, ContentType: e.ContentType,
 			Actor: e.Actor, CreatedAt: e.CreatedAt, ArchivedAt: e.ArchivedAt, VersionID: e.VersionID, RetainUntil: e.RetainUntil,
-			Attempts: e.Attempts, LastError: e.LastError})
+			Attempts: e.Attempts, LastError: e.LastError, ExpiredAt: e.ExpiredAt})
 	}
 	c.JSON(http.StatusOK, gin.H{"case_id": c.Param("id"), "evidence": out})
 }

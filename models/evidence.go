@@ -69,6 +69,9 @@ type Evidence struct {
 	LeaseOwner    string
 	LeaseUntil    *time.Time
 	LastError     string
+	// ExpiredAt is when the expiry job deleted the bytes from the store
+	// after their retention; the row and its hash stay.
+	ExpiredAt *time.Time
 }
 
 // RetentionMode is an S3 Object Lock retention mode.

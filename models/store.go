@@ -119,6 +119,14 @@ type EvidenceRepo interface {
 	AddEvidence(ctx context.Context, e *Evidence) error
 	EvidenceByID(ctx context.Context, id EvidenceID) (*Evidence, error)
 	EvidenceByCase(ctx context.Context, id CaseID) ([]*Evidence, error)
+	// DueForExpiry returns up to limit archived, not yet expired items whose
+	// retention ended at or before now, in (retain-until, id) order after
+	// the item after (nil: from the start), so a run pages past the items
+	// a legal hold keeps.
+	DueForExpiry(ctx context.Context, now time.Time, after *Evidence, limit int) ([]*Evidence, error)
+	// MarkExpired records that the item's bytes were deleted after its
+	// retention; ECONFLICT if it is not archived or already expired.
+	MarkExpired(ctx context.Context, id EvidenceID, at time.Time) error
 	EvidenceQueue
 }
 

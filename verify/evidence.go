@@ -81,6 +81,9 @@ func (s *Service) openEvidence(ctx context.Context, a Actor, id models.CaseID, e
 		if err != nil {
 			return err
 		}
+		if e.ExpiredAt != nil {
+			return models.Errorf(models.EGONE, "evidence %s passed its retention and was deleted on %s", ev, e.ExpiredAt.Format("2006-01-02"))
+		}
 		if onlyType != "" && e.ContentType != onlyType {
 			return models.Errorf(models.EUNSUPPORTED, "evidence %s is %s, not a recorded video; download it instead", ev, e.ContentType)
 		}
@@ -138,6 +141,15 @@ func (s *Service) WriteBundle(ctx context.Context, a Actor, id models.CaseID, w 
 	err := s.evidenceRead(ctx, a, id, "evidence.bundle_downloaded", nil, func(tx models.Tx, c *models.Case) (err error) {
 		if rec, err = sealRecord(ctx, tx, id); err != nil {
 			return err
+		}
+		items, err := tx.EvidenceByCase(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, e := range items {
+			if e.ExpiredAt != nil {
+				return models.Errorf(models.EGONE, "the case's evidence passed its retention and was deleted on %s: no bundle can be made", e.ExpiredAt.Format("2006-01-02"))
+			}
 		}
 		if events, err = tx.AuditEvents(ctx, models.AuditFilter{Limit: int(rec.Event.Seq)}); err != nil {
 			return err

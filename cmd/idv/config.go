@@ -50,6 +50,7 @@ type Config struct {
 	S3AllowUnlocked    bool
 	S3SSE              string
 	SealInterval       time.Duration
+	ExpiryInterval     time.Duration
 	ICEServers         string
 	ICEUsername        string
 	ICECredential      string
@@ -96,6 +97,7 @@ func defaultConfig() Config {
 		S3RetentionDays:    5 * 365,
 		S3SSE:              "none",
 		SealInterval:       10 * time.Second,
+		ExpiryInterval:     time.Hour,
 		CallMaxDuration:    time.Hour,
 		TURNRealm:          "idv",
 		Review:             defaultReviewConfig(),
@@ -140,6 +142,7 @@ func (c *Config) settings() []setting {
 		{"s3-allow-unlocked", "IDV_S3_ALLOW_UNLOCKED", "development only: accept a bucket without Object Lock or in GOVERNANCE mode", (*boolValue)(&c.S3AllowUnlocked)},
 		{"s3-sse", "IDV_S3_SSE", "server-side encryption: none or sse-s3 (MinIO needs a KMS)", (*strValue)(&c.S3SSE)},
 		{"seal-interval", "IDV_SEAL_INTERVAL", "how often approved cases whose evidence is all archived are sealed", (*durValue)(&c.SealInterval)},
+		{"expiry-interval", "IDV_EXPIRY_INTERVAL", "how often evidence past its retention is deleted from the store (unless under a legal hold) and the deletion recorded in the audit trail", (*durValue)(&c.ExpiryInterval)},
 		{"ice-servers", "IDV_ICE_SERVERS", "comma-separated STUN/TURN URLs given to call participants (stun:host:3478,turn:host:3478?transport=udp)", (*strValue)(&c.ICEServers)},
 		{"ice-username", "IDV_ICE_USERNAME", "username for the TURN servers in ice-servers", (*strValue)(&c.ICEUsername)},
 		{"ice-credential", "IDV_ICE_CREDENTIAL", "credential for the TURN servers in ice-servers (never printed)", (*secretValue)(&c.ICECredential)},
@@ -285,6 +288,9 @@ func (c *Config) validate() error {
 	}
 	if c.SealInterval < time.Second || c.SealInterval > time.Hour {
 		bad("IDV_SEAL_INTERVAL", "%v must be from 1s to 1h", c.SealInterval)
+	}
+	if c.ExpiryInterval < time.Second || c.ExpiryInterval > 7*24*time.Hour {
+		bad("IDV_EXPIRY_INTERVAL", "%v must be from 1s to 168h", c.ExpiryInterval)
 	}
 	for _, p := range c.proxies() {
 		if net.ParseIP(p) == nil {

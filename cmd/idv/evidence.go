@@ -109,6 +109,27 @@ func (a *app) startArchiver(ctx context.Context) (*archiver.Archiver, error) {
 	return arc, nil
 }
 
+// runExpiry deletes evidence past its retention every interval (the first
+// run at start) until ctx ends.
+func (a *app) runExpiry(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		rep, err := a.verify.ExpireEvidence(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("expire evidence past retention", "err", err)
+		}
+		if rep.Deleted+rep.Kept+rep.Failed > 0 {
+			a.log.Info("evidence retention", "deleted", rep.Deleted, "kept_by_hold", rep.Kept, "failed", rep.Failed)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // runSealer seals approved cases whose evidence is all archived, every
 // interval, until ctx ends.
 func (a *app) runSealer(ctx context.Context, interval time.Duration) {

@@ -80,6 +80,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		cp.Run(bg, cfg.CheckpointInterval, func(err error) { log.Error("audit checkpoint", "err", err) })
 	})
 	wg.Go(func() { a.runSealer(bg, cfg.SealInterval) })
+	wg.Go(func() { a.runExpiry(bg, cfg.ExpiryInterval) })
 	wg.Go(func() { desk.RunMailOutbox(bg, "mail/"+ln.Addr().String(), cfg.Review.MailInterval) })
 	errc := make(chan error, 1)
 	go func() {

@@ -11,18 +11,18 @@ import (
 )
 
 const evidenceCols = `id, case_id, kind, key, sha256, size, content_type, actor, created_at, staged,
-	archived_at, version_id, retain_until, attempts, next_attempt_at, lease_owner, lease_until, last_error`
+	archived_at, version_id, retain_until, attempts, next_attempt_at, lease_owner, lease_until, last_error, expired_at`
 
 func scanEvidence(row interface{ Scan(...any) error }) (*models.Evidence, error) {
 	var e models.Evidence
 	var created, next int64
-	var archived, retain, lease sql.NullInt64
+	var archived, retain, lease, expired sql.NullInt64
 	if err := row.Scan(&e.ID, &e.CaseID, &e.Kind, &e.Key, &e.SHA256, &e.Size, &e.ContentType, &e.Actor, &created, &e.Staged,
-		&archived, &e.VersionID, &retain, &e.Attempts, &next, &e.LeaseOwner, &lease, &e.LastError); err != nil {
+		&archived, &e.VersionID, &retain, &e.Attempts, &next, &e.LeaseOwner, &lease, &e.LastError, &expired); err != nil {
 		return nil, err
 	}
 	e.CreatedAt, e.NextAttemptAt = fromUS(created), fromUS(next)
-	e.ArchivedAt, e.RetainUntil, e.LeaseUntil = fromNullUS(archived), fromNullUS(retain), fromNullUS(lease)
+	e.ArchivedAt, e.RetainUntil, e.LeaseUntil, e.ExpiredAt = fromNullUS(archived), fromNullUS(retain), fromNullUS(lease), fromNullUS(expired)
 	return &e, nil
 }
 
@@ -73,6 +73,30 @@ func (t *Tx) EvidenceByID(ctx context.Context, id models.EvidenceID) (*models.Ev
 // EvidenceByCase lists a case's items in creation order.
 func (t *Tx) EvidenceByCase(ctx context.Context, id models.CaseID) ([]*models.Evidence, error) {
 	return t.evidenceList(ctx, "evidence of "+string(id), `SELECT `+evidenceCols+` FROM evidence WHERE case_id = ? ORDER BY created_at, id`, id)
+}
+
+// DueForExpiry lists archived items whose retention has ended.
+func (t *Tx) DueForExpiry(ctx context.Context, now time.Time, after *models.Evidence, limit int) ([]*models.Evidence, error) {
+	q := `SELECT ` + evidenceCols + ` FROM evidence
+WHERE archived_at IS NOT NULL AND expired_at IS NULL AND retain_until IS NOT NULL AND retain_until <= ?`
+	args := []any{us(now)}
+	if after != nil && after.RetainUntil != nil {
+		q += ` AND (retain_until > ? OR (retain_until = ? AND id > ?))`
+		args = append(args, us(*after.RetainUntil), us(*after.RetainUntil), after.ID)
+	}
+	return t.evidenceList(ctx, "evidence due for expiry", q+` ORDER BY retain_until, id LIMIT ?`, append(args, limit)...)
+}
+
+// MarkExpired records the deletion of an archived item's bytes.
+func (t *Tx) MarkExpired(ctx context.Context, id models.EvidenceID, at time.Time) error {
+	r, err := t.exec(ctx, `UPDATE evidence SET expired_at = ? WHERE id = ? AND archived_at IS NOT NULL AND expired_at IS NULL`, us(at), id)
+	if err != nil {
+		return fmt.Errorf("mark %s expired: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		return models.Errorf(models.ECONFLICT, "evidence %s is not archived or already expired", id)
+	}
+	return nil
 }
 
 // ClaimEvidence leases due, unarchived, unleased items to owner.

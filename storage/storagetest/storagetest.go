@@ -444,6 +444,36 @@ func testEvidence(t *testing.T, s models.Store) {
 	if len(all) != 3 {
 		t.Fatalf("EvidenceByCase = %d, want 3", len(all))
 	}
+
+	// Expiry: only the archived item, only once its retention has ended, once.
+	due := func(at time.Time) (d []*models.Evidence) {
+		tx(t, s, func(tx models.Tx) (err error) { d, err = tx.DueForExpiry(ctx, at, nil, 10); return })
+		return d
+	}
+	if d := due(info.RetainUntil.Add(-time.Second)); len(d) != 0 {
+		t.Fatalf("DueForExpiry(before retain-until) = %d items, want none", len(d))
+	}
+	if d := due(info.RetainUntil); len(d) != 1 || d[0].ID != a[0].ID {
+		t.Fatalf("DueForExpiry(at retain-until) = %+v, want only %s", d, a[0].ID)
+	}
+	var next []*models.Evidence
+	tx(t, s, func(tx models.Tx) (err error) { next, err = tx.DueForExpiry(ctx, info.RetainUntil, got, 10); return })
+	if len(next) != 0 {
+		t.Fatalf("DueForExpiry(after the only due item) = %d items, want none", len(next))
+	}
+	gone := info.RetainUntil.Add(time.Hour)
+	tx(t, s, func(tx models.Tx) error { return tx.MarkExpired(ctx, a[0].ID, gone) })
+	for _, id := range []models.EvidenceID{a[0].ID, a[1].ID} {
+		err := s.Transact(ctx, func(tx models.Tx) error { return tx.MarkExpired(ctx, id, gone) })
+		wantCode(t, "MarkExpired(expired or unarchived "+string(id)+")", err, models.ECONFLICT)
+	}
+	if d := due(gone.AddDate(1, 0, 0)); len(d) != 0 {
+		t.Fatalf("DueForExpiry after MarkExpired = %d items, want none", len(d))
+	}
+	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.EvidenceByID(ctx, a[0].ID); return })
+	if got.ExpiredAt == nil || !got.ExpiredAt.Equal(gone) {
+		t.Fatalf("EvidenceByID(expired).ExpiredAt = %v, want %v", got.ExpiredAt, gone)
+	}
 }
 
 func testRollback(t *testing.T, s models.Store) {
