@@ -29,16 +29,7 @@ import (
 func TestAuditorBundleOverHTTP(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	log := slog.New(slog.DiscardHandler)
-	store, err := localfs.New(localfs.Config{Root: filepath.Join(t.TempDir(), "evidence"), Now: time.Now}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := archiver.NewStager(filepath.Join(t.TempDir(), "staging"), time.Now, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ver.Evidence, e.ver.Stager = store, st
+	store, st, _ := withEvidence(t, e)
 	id := e.createCase(t, e.login(t, "clerk"))
 
 	// Two artifacts, staged and recorded as the workflow does, then archived.
@@ -51,16 +42,9 @@ func TestAuditorBundleOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	arc, err := archiver.New(e.store, store, archiver.Config{Rand: rand.Reader}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer arc.Close()
-	if n, err := arc.Drain(ctx, "test"); err != nil || n != 2 {
-		t.Fatalf("Drain = %d, %v; want 2 archived", n, err)
-	}
+	archiveAll(t, e, store, 2)
 	// Approval belongs to the review feature; set the state directly.
-	err = e.store.Transact(ctx, func(tx models.Tx) error {
+	err := e.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := tx.CaseByID(ctx, models.CaseID(id))
 		if err != nil {
 			return err
@@ -155,17 +139,7 @@ func get(t *testing.T, c *client, path string) ([]byte, http.Header) {
 func TestRecordingPlayback(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	log := slog.New(slog.DiscardHandler)
-	root := filepath.Join(t.TempDir(), "evidence")
-	store, err := localfs.New(localfs.Config{Root: root, Now: time.Now}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := archiver.NewStager(filepath.Join(t.TempDir(), "staging"), time.Now, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ver.Evidence, e.ver.Stager = store, st
+	store, st, root := withEvidence(t, e)
 	id := e.createCase(t, e.login(t, "clerk"))
 	video, err := os.ReadFile(testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Simm", 0), 2, 160))
 	if err != nil {
@@ -191,14 +165,7 @@ func TestRecordingPlayback(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	arc, err := archiver.New(e.store, store, archiver.Config{Rand: rand.Reader}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer arc.Close()
-	if n, err := arc.Drain(ctx, "test"); err != nil || n != len(items) {
-		t.Fatalf("Drain = %d, %v; want %d archived", n, err, len(items))
-	}
+	archiveAll(t, e, store, len(items))
 
 	auditor := e.login(t, "auditor")
 	play := func(i int) (int, http.Header, []byte, error) {
@@ -265,5 +232,35 @@ func TestRecordingPlayback(t *testing.T) {
 	}
 	if code, _, _, err := play(0); code != 200 || err == nil {
 		t.Errorf("play an altered recording: %d, read error %v; want the stream broken", code, err)
+	}
+}
+
+// withEvidence gives e's service a local evidence folder (returned with
+// its root) and a staging folder.
+func withEvidence(t *testing.T, e *env) (*localfs.Store, *archiver.Stager, string) {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "evidence")
+	store, err := localfs.New(localfs.Config{Root: root, Now: time.Now}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := archiver.NewStager(filepath.Join(t.TempDir(), "staging"), time.Now, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ver.Evidence, e.ver.Stager = store, st
+	return store, st, root
+}
+
+// archiveAll archives what is staged and checks that n items went.
+func archiveAll(t *testing.T, e *env, store *localfs.Store, n int) {
+	t.Helper()
+	arc, err := archiver.New(e.store, store, archiver.Config{Rand: rand.Reader}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer arc.Close()
+	if got, err := arc.Drain(context.Background(), "test"); err != nil || got != n {
+		t.Fatalf("Drain = %d, %v; want %d archived", got, err, n)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -23,24 +22,12 @@ import (
 	"remoteidv/access"
 	"remoteidv/audit"
 	"remoteidv/httpapi"
+	"remoteidv/internal/testenv"
 	"remoteidv/models"
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
 )
-
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type env struct {
 	srv   *httpapi.Server
@@ -48,7 +35,7 @@ type env struct {
 	store models.Store
 	acc   *access.Service
 	ver   *verify.Service
-	logs  *syncBuffer
+	logs  *testenv.SyncBuffer
 	now   time.Time
 	pub   ed25519.PublicKey
 }
@@ -58,7 +45,7 @@ const password = "correct horse battery staple"
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), log)
 	if err != nil {

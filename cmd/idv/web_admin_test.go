@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -43,36 +41,13 @@ func noisePNG(t *testing.T, path string) {
 // then reads the import runs, the accounts needing attention and the face
 // report in headless Chromium, in English and in Chinese.
 func TestWebAdmin(t *testing.T) {
-	modelDir := modelsDir(t)
 	shots, err := filepath.Abs(filepath.Join("..", "..", "var", "screenshots"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	ctx, stop := context.WithCancel(context.Background())
-	if err := os.MkdirAll(filepath.Join(dir, "demo"), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	var pw strings.Builder
-	for _, s := range demoStaff {
-		fmt.Fprintf(&pw, "%s %s\n", s.user, e2ePassword)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "demo", "passwords.txt"), []byte(pw.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	listen := freeAddr(t)
-	origin := "http://" + listen
+	idv := newE2EIDV(t, nil)
+	dir, origin, modelDir, cli := idv.dir, idv.origin, idv.env["IDV_MODELS_DIR"], idv.cli
 	calibration := filepath.Join(dir, "face-calibration.json")
-	env := map[string]string{
-		"IDV_DATABASE_URL": "sqlite:" + filepath.Join(dir, "idv.db"), "IDV_SIGNING_KEY": filepath.Join(dir, "key.pem"),
-		"IDV_DATA_DIR": dir, "IDV_EVIDENCE_DIR": filepath.Join(dir, "evidence"), "IDV_MODELS_DIR": modelDir,
-		"IDV_LISTEN": listen, "IDV_PUBLIC_URL": origin, "IDV_LOG_LEVEL": "warn", "IDV_FACE_RECOGNIZERS": "2",
-	}
-	cli := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &out, getenv: func(k string) string { return env[k] }}, args)
-		return out.String(), err
-	}
 	if out, err := cli("demo", "load"); err != nil {
 		t.Fatalf("demo load: %v\n%s", err, out)
 	}
@@ -107,31 +82,12 @@ func TestWebAdmin(t *testing.T) {
 	if out, err := cli("face", "calibrate", "-models", modelDir, "-recognizers", "2", "-o", calibration, testenv.Johns); err != nil {
 		t.Fatalf("face calibrate: %v\n%s", err, out)
 	}
-	env["IDV_FACE_CALIBRATION"] = calibration
-
-	done := make(chan error, 1)
-	go func() { _, err := cli("serve"); done <- err }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
-	waitHTTP(t, origin+"/healthz", 60*time.Second)
+	idv.env["IDV_FACE_CALIBRATION"] = calibration
+	idv.serve()
 
 	browser := testenv.Chromium(t, testenv.Y4MFromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 0), 1, 160))
 	adm := testenv.NewTab(t, browser, "admin", origin)
-	adm.Do(t, "log in as admin", 20*time.Second,
-		chromedp.Navigate(origin+"/login?lang=en"),
-		chromedp.WaitVisible("#login-form"),
-		chromedp.SendKeys("#username", "admin"),
-		chromedp.SendKeys("#password", e2ePassword),
-		chromedp.Click("#login-submit"),
-		chromedp.WaitVisible("#logout"),
-	)
-	if loc := testenv.Eval[string](t, adm, "location.pathname"); loc != "/admin" {
-		t.Fatalf("admin landed on %s, want /admin", loc)
-	}
+	e2eLogin(t, adm, origin, "admin", "/admin")
 
 	// Import runs: the branch file's run first, its two rows folded out.
 	adm.Do(t, "import runs", 20*time.Second,

@@ -9,15 +9,12 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,19 +24,6 @@ import (
 	"remoteidv/internal/testenv"
 	"remoteidv/mail/mailtest"
 )
-
-const e2ePassword = "correct horse battery staple"
-
-// freeAddr returns a free 127.0.0.1 port.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // waitText waits until element id's text contains want.
 func waitText(t *testing.T, tab *testenv.Tab, id, want string) bool {
@@ -57,20 +41,6 @@ func waitTrue(t *testing.T, tab *testenv.Tab, expr string) bool {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return false
-}
-
-// waitHTTP waits until url answers.
-func waitHTTP(t *testing.T, url string, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if r, err := http.Get(url); err == nil {
-			r.Body.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s never answered", url)
 }
 
 // e2eLetter is a signed authorization letter scan: a white page with a
@@ -95,24 +65,6 @@ func e2eLetter(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// syncBuffer is a bytes.Buffer safe for the servers' goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // mailWith waits for a message to rcpt whose text matches re and returns the match.
@@ -188,65 +140,26 @@ func statementMail(t *testing.T, smtp *mailtest.Server, d time.Duration) []strin
 // photo, it fails.
 func TestWebStory(t *testing.T) {
 	start := time.Now()
-	modelDir := modelsDir(t)
 	shots, err := filepath.Abs(filepath.Join("..", "..", "var", "screenshots"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	ctx, stop := context.WithCancel(context.Background())
-
-	// Staff with known passwords, the demo accounts (johns photos) and registry records.
-	if err := os.MkdirAll(filepath.Join(dir, "demo"), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	var pw strings.Builder
-	for _, s := range demoStaff {
-		fmt.Fprintf(&pw, "%s %s\n", s.user, e2ePassword)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "demo", "passwords.txt"), []byte(pw.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	listen := freeAddr(t)
-	origin := "http://" + listen
+	// Staff with known passwords, the demo accounts (johns photos) and
+	// registry records; mail to an SMTP server in the test.
 	smtp := mailtest.Start(t, mailtest.Options{})
 	regAddr := freeAddr(t)
-	env := map[string]string{
-		"IDV_DATABASE_URL": "sqlite:" + filepath.Join(dir, "idv.db"), "IDV_SIGNING_KEY": filepath.Join(dir, "key.pem"),
-		"IDV_DATA_DIR": dir, "IDV_EVIDENCE_DIR": filepath.Join(dir, "evidence"), "IDV_MODELS_DIR": modelDir,
-		"IDV_LISTEN": listen, "IDV_PUBLIC_URL": origin, "IDV_LOG_LEVEL": "warn", "IDV_FACE_RECOGNIZERS": "2",
+	idv := newE2EIDV(t, map[string]string{
 		"IDV_SMTP_ADDR": smtp.Addr, "IDV_SMTP_TLS": "none", "IDV_MAIL_INTERVAL": "1s", "IDV_SEAL_INTERVAL": "1s",
 		"IDV_REGISTRY_URL": "http://" + regAddr, "IDV_REGISTRY_KEY": "e2e-key",
 		// The slot is a few minutes from now: keep the registry's service hours from warning.
 		"IDV_REGISTRY_HOURS": "00:00-23:59",
-	}
-	// The servers' log (warnings and errors) is shown when the test fails.
-	var serverLog syncBuffer
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("server log:\n%s", serverLog.String())
-		}
 	})
-	cli := func(args ...string) error {
-		return run(ctx, &cliEnv{stdin: strings.NewReader(""), stdout: &serverLog, stderr: &serverLog, getenv: func(k string) string { return env[k] }}, args)
+	dir, origin := idv.dir, idv.origin
+	if out, err := idv.cli("demo", "load"); err != nil {
+		t.Fatalf("demo load: %v\n%s", err, out)
 	}
-	if err := cli("demo", "load"); err != nil {
-		t.Fatalf("demo load: %v", err)
-	}
-	done := make(chan error, 2)
-	go func() {
-		done <- cli("registry", "serve", "--records", filepath.Join(dir, "demo", "registry.json"), "--listen", regAddr, "--api-key", "e2e-key")
-	}()
-	go func() { done <- cli("serve") }()
-	t.Cleanup(func() {
-		stop()
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Errorf("server: %v", err)
-			}
-		}
-	})
-	waitHTTP(t, origin+"/healthz", 60*time.Second)
+	idv.start("registry", "serve", "--records", filepath.Join(dir, "demo", "registry.json"), "--listen", regAddr, "--api-key", "e2e-key")
+	idv.serve()
 	waitHTTP(t, "http://"+regAddr+"/", 10*time.Second)
 
 	// The clerk's fake camera shows John Salley; the customer's camera shows
@@ -261,17 +174,7 @@ func TestWebStory(t *testing.T) {
 	}
 	login := func(tb *testenv.Tab, user, landing string) {
 		t.Helper()
-		tb.Do(t, "log in as "+user, 20*time.Second,
-			chromedp.Navigate(origin+"/"),
-			chromedp.WaitVisible("#login-form"),
-			chromedp.SendKeys("#username", user),
-			chromedp.SendKeys("#password", e2ePassword),
-			chromedp.Click("#login-submit"),
-			chromedp.WaitVisible("#logout"),
-		)
-		if loc := testenv.Eval[string](t, tb, "location.pathname"); loc != landing {
-			t.Fatalf("%s landed on %s, want %s", user, loc, landing)
-		}
+		e2eLogin(t, tb, origin, user, landing)
 	}
 
 	// 1. The clerk: login page (in Chinese first: the switch), console, new case.
