@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"remoteidv/models"
 )
 
@@ -26,6 +28,7 @@ const (
 	BundlePublicKey   = "public-key.pem" // the service's key (PKIX PEM)
 	BundleEvents      = "audit/events.jsonl"
 	BundleCheckpoints = "audit/checkpoints.json"
+	BundleProof       = "audit/seal.tlog-proof" // C2SP tlog-proof of the seal event
 	BundleItems       = "items/"
 	BundleReadme      = "README.txt"
 )
@@ -66,6 +69,10 @@ type Bundle struct {
 	// events of other cases are written redacted.
 	Events      []*models.AuditEvent
 	Checkpoints []*models.Checkpoint
+	// Proof is the C2SP tlog-proof (FormatProof, Checkpointer.Prove) that
+	// the seal event's hash is leaf seq-1 of the Merkle log, ending with
+	// the signed checkpoint note it verifies against.
+	Proof []byte
 }
 
 // OpenFunc opens an artifact's stored bytes.
@@ -79,7 +86,11 @@ manifest.sig             base64 Ed25519 signature of manifest.json ("remoteidv c
 public-key.pem           the service's public key; compare its key id with the one the bank publishes
 audit/events.jsonl       the audit chain from seq 1 to the case's seal event; other cases' events are
                          redacted to (seq, prev_hash, hash) so the links can be checked without their data
-audit/checkpoints.json   signed checkpoints of the chain head within that range
+audit/checkpoints.json   signed checkpoints of the chain head within that range (with the Merkle log's
+                         size, root and C2SP signed note, for those made since the log existed)
+audit/seal.tlog-proof    C2SP tlog-proof: the seal event's hash is leaf (seq - 1) of the RFC 6962 Merkle
+                         log; the RFC 6962 inclusion proof; the signed checkpoint note (origin
+                         remoteidv/audit, tree size, root) it leads to, signed by the same key
 items/<key>              the artifacts
 
 Check it offline with: idv evidence verify bundle.zip [-key trusted-public-key.pem]
@@ -93,6 +104,9 @@ func WriteBundle(w io.Writer, b Bundle, open OpenFunc) error {
 	m, err := DecodeManifest(b.Manifest)
 	if err != nil {
 		return fmt.Errorf("write bundle: %w", err)
+	}
+	if len(b.Proof) == 0 {
+		return models.Errorf(models.EINVALID, "write bundle of %s: no inclusion proof of the seal event", m.Case.ID)
 	}
 	pem, err := MarshalPublicKey(b.PublicKey)
 	if err != nil {
@@ -137,6 +151,7 @@ func WriteBundle(w io.Writer, b Bundle, open OpenFunc) error {
 		{BundlePublicKey, pem},
 		{BundleEvents, events.Bytes()},
 		{BundleCheckpoints, cps},
+		{BundleProof, b.Proof},
 	} {
 		fw, err := zw.Create(f.name)
 		if err == nil {
@@ -190,10 +205,16 @@ type ItemResult struct {
 
 // BundleReport is what VerifyBundle found.
 type BundleReport struct {
-	Case     models.CaseID
-	KeyID    string
-	Items    []ItemResult
-	Events   int // audit events in the bundle (redacted ones included)
+	Case   models.CaseID
+	KeyID  string
+	Items  []ItemResult
+	Events int // audit events in the bundle (redacted ones included)
+	// SealSeq is the seal event's sequence number; LogSize and LogRoot
+	// (hex) the signed checkpoint its inclusion proof verified against
+	// (zero when it did not).
+	SealSeq  int64
+	LogSize  int64
+	LogRoot  string
 	Problems []string
 }
 
@@ -216,8 +237,11 @@ func (r *BundleReport) OK() bool {
 // the manifest's; the audit events as one unbroken chain from seq 1 (full
 // events re-hashed, redacted ones checked by their links); that the
 // manifest's audit head is in that chain; that the case's seal event
-// records the manifest's SHA-256 and signature; and the checkpoints'
-// signatures and hashes. It names every problem.
+// records the manifest's SHA-256 and signature; the checkpoints'
+// signatures and hashes, and their notes' roots against the Merkle log
+// recomputed from the bundled events; and the seal event's inclusion
+// proof: leaf seq-1, proof, checkpoint note signed by the (trusted) key.
+// It names every problem.
 //
 // It cannot tell whether the bundled key is the bank's: pass trusted, or
 // compare the reported key id with the one the bank publishes.
@@ -273,7 +297,7 @@ func VerifyBundle(fsys fs.FS, trusted ed25519.PublicKey) *BundleReport {
 		}
 		return nil
 	})
-	r.Events = verifyBundleChain(fsys, m, mb, sig, verifyWith, bad)
+	r.Events = verifyBundleChain(fsys, m, mb, sig, verifyWith, r, bad)
 	return r
 }
 
@@ -300,7 +324,7 @@ func checkBundleItem(fsys fs.FS, it ManifestItem) ItemResult {
 	return res
 }
 
-func verifyBundleChain(fsys fs.FS, m *Manifest, mb, sig []byte, pub ed25519.PublicKey, bad func(string, ...any)) int {
+func verifyBundleChain(fsys fs.FS, m *Manifest, mb, sig []byte, pub ed25519.PublicKey, r *BundleReport, bad func(string, ...any)) int {
 	f, err := fsys.Open(BundleEvents)
 	if err != nil {
 		bad("%s: missing: %v", BundleEvents, err)
@@ -311,6 +335,7 @@ func verifyBundleChain(fsys fs.FS, m *Manifest, mb, sig []byte, pub ed25519.Publ
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	prev, n := ZeroHash, int64(0)
 	hashAt := map[int64]string{}
+	var leaves []string
 	var seal *models.AuditEvent
 	for sc.Scan() {
 		n++
@@ -338,6 +363,7 @@ func verifyBundleChain(fsys fs.FS, m *Manifest, mb, sig []byte, pub ed25519.Publ
 			}
 		}
 		hashAt[be.Seq] = be.Hash
+		leaves = append(leaves, be.Hash)
 		prev = be.Hash
 	}
 	if err := sc.Err(); err != nil {
@@ -353,6 +379,13 @@ func verifyBundleChain(fsys fs.FS, m *Manifest, mb, sig []byte, pub ed25519.Publ
 		bad("audit seq %d: the seal event records another signature than %s", seal.Seq, BundleSignature)
 	case seal.Seq <= m.AuditHead.Seq:
 		bad("audit seq %d: the seal event is not after the manifest's head %d", seal.Seq, m.AuditHead.Seq)
+	}
+	tree := newMemTree(leaves)
+	if seal != nil {
+		r.SealSeq = seal.Seq
+	}
+	if t, ok := verifyBundleProof(fsys, seal, pub, tree, bad); ok {
+		r.LogSize, r.LogRoot = t.N, hex.EncodeToString(t.Hash[:])
 	}
 	cb, err := fs.ReadFile(fsys, BundleCheckpoints)
 	if err != nil {
@@ -374,7 +407,56 @@ func verifyBundleChain(fsys fs.FS, m *Manifest, mb, sig []byte, pub ed25519.Publ
 			bad("checkpoint seq %d: beyond the bundled chain", cp.Seq)
 		case h != cp.Hash:
 			bad("checkpoint seq %d: hash differs from the chain's (history rewritten)", cp.Seq)
+		case cp.Note == "":
+		default:
+			t, err := OpenCheckpointNote(pub, []byte(cp.Note))
+			switch {
+			case err != nil:
+				bad("checkpoint seq %d: %s", cp.Seq, problemText(err))
+			case t.N != cp.Seq || hex.EncodeToString(t.Hash[:]) != cp.Root || t.N > tree.n:
+				bad("checkpoint seq %d: its note is for size %d root %x, the checkpoint says %s", cp.Seq, t.N, t.Hash[:], cp.Root)
+			case tree.root(t.N) != t.Hash:
+				bad("checkpoint seq %d: note root differs from the merkle log of the bundled events", cp.Seq)
+			}
 		}
 	}
 	return int(n)
+}
+
+// verifyBundleProof checks the seal event's inclusion proof: manifest
+// hash -> seal event -> leaf -> proof -> signed checkpoint -> pub. When
+// the checkpoint's tree is no larger than the bundled chain, its root must
+// also equal the one recomputed from the bundled events.
+func verifyBundleProof(fsys fs.FS, seal *models.AuditEvent, pub ed25519.PublicKey, tree *memTree, bad func(string, ...any)) (tlog.Tree, bool) {
+	b, err := fs.ReadFile(fsys, BundleProof)
+	if err != nil {
+		bad("%s: missing: %v", BundleProof, err)
+		return tlog.Tree{}, false
+	}
+	index, proof, cp, err := ParseProof(b)
+	if err != nil {
+		bad("%s: %s", BundleProof, problemText(err))
+		return tlog.Tree{}, false
+	}
+	if pub == nil || seal == nil {
+		return tlog.Tree{}, false // reported already: no key, or no seal event to prove
+	}
+	t, err := OpenCheckpointNote(pub, cp)
+	if err != nil {
+		bad("%s: %s", BundleProof, problemText(err))
+		return tlog.Tree{}, false
+	}
+	if index != seal.Seq-1 {
+		bad("%s: proves leaf %d, the seal event is leaf %d", BundleProof, index, seal.Seq-1)
+		return tlog.Tree{}, false
+	}
+	if err := CheckInclusion(t, index, seal.Hash, proof); err != nil {
+		bad("%s: %s (tampered proof or checkpoint)", BundleProof, problemText(err))
+		return tlog.Tree{}, false
+	}
+	if t.N <= tree.n && tree.root(t.N) != t.Hash {
+		bad("%s: checkpoint root differs from the merkle log of the bundled events", BundleProof)
+		return tlog.Tree{}, false
+	}
+	return t, true
 }

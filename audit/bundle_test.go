@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -24,6 +25,8 @@ type testBundle struct {
 	events    []*models.AuditEvent
 	artifacts map[string][]byte
 	cps       []*models.Checkpoint
+	proof     []byte // of the seal event, against a checkpoint one event past it
+	later     []*models.AuditEvent
 }
 
 func newTestBundle(t *testing.T) *testBundle {
@@ -68,7 +71,28 @@ func newTestBundle(t *testing.T) *testBundle {
 	tb.sig = audit.SignManifest(key, tb.manifest)
 	add(c.ID, audit.SealAction, map[string]string{audit.DetailManifestSHA256: audit.SHA256Hex(tb.manifest),
 		audit.DetailManifestSignature: base64.StdEncoding.EncodeToString(tb.sig), audit.DetailKeyID: m.KeyID})
-	tb.cps = []*models.Checkpoint{audit.SignCheckpoint(key, head, now.Add(3*time.Hour))}
+	// The chain goes on past the seal (the bundle download itself is an
+	// event); the newest checkpoint covers it.
+	sealEvents := len(tb.events)
+	add("case_other", "case.created", nil)
+	var hashes []string
+	for _, e := range tb.events {
+		hashes = append(hashes, e.Hash)
+	}
+	sign := func(n int, at time.Time) *models.Checkpoint {
+		cp, err := audit.SignCheckpoint(key, models.AuditHead{Seq: int64(n), Hash: hashes[n-1]}, audit.RootOf(hashes[:n]), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp
+	}
+	tb.cps = []*models.Checkpoint{sign(3, now.Add(time.Hour)), sign(sealEvents, now.Add(3*time.Hour)), sign(len(hashes), now.Add(4*time.Hour))}
+	p, err := audit.InclusionProof(hashes, int64(len(hashes)), int64(sealEvents))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.proof = audit.FormatProof(int64(sealEvents-1), p, []byte(tb.cps[2].Note))
+	tb.events, tb.later = tb.events[:sealEvents], tb.events[sealEvents:]
 	return tb
 }
 
@@ -76,7 +100,7 @@ func (tb *testBundle) zip(t *testing.T) map[string][]byte {
 	t.Helper()
 	var buf bytes.Buffer
 	err := audit.WriteBundle(&buf, audit.Bundle{Manifest: tb.manifest, Signature: tb.sig, PublicKey: tb.key.Public().(ed25519.PublicKey),
-		Events: tb.events, Checkpoints: tb.cps}, func(it audit.ManifestItem) (io.ReadCloser, error) {
+		Events: tb.events, Checkpoints: tb.cps, Proof: tb.proof}, func(it audit.ManifestItem) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(tb.artifacts[it.Key])), nil
 	})
 	if err != nil {
@@ -150,6 +174,25 @@ func TestVerifyBundle(t *testing.T) {
 			lines := strings.SplitAfter(string(f[audit.BundleEvents]), "\n")
 			f[audit.BundleEvents] = []byte(strings.Join(append(lines[:2:2], lines[3:]...), ""))
 		}, nil, "out of sequence"},
+		{"no inclusion proof", func(f map[string][]byte) { delete(f, audit.BundleProof) }, nil, "seal.tlog-proof: missing"},
+		{"proof hash bit flipped", func(f map[string][]byte) { flipProofLine(f, 2) }, nil, "does not verify"},
+		{"proof index changed", func(f map[string][]byte) {
+			f[audit.BundleProof] = bytes.Replace(f[audit.BundleProof], []byte("index 5\n"), []byte("index 4\n"), 1)
+		}, nil, "the seal event is leaf 5"},
+		{"proof hash dropped", func(f map[string][]byte) {
+			lines := strings.SplitAfter(string(f[audit.BundleProof]), "\n")
+			f[audit.BundleProof] = []byte(strings.Join(append(lines[:2:2], lines[3:]...), ""))
+		}, nil, "does not verify"},
+		{"proof checkpoint root changed", func(f map[string][]byte) { flipProofLine(f, -1) }, nil, "not signed by key"},
+		{"proof checkpoint by another key", func(f map[string][]byte) {
+			tb2 := newTestBundle(t)
+			_, _, cp, _ := audit.ParseProof(tb2.proof)
+			head, _, _ := bytes.Cut(f[audit.BundleProof], []byte("\n\n"))
+			f[audit.BundleProof] = append(append(head, "\n\n"...), cp...)
+		}, tb.key.Public().(ed25519.PublicKey), "not signed by key"},
+		{"checkpoint note of another log", func(f map[string][]byte) {
+			f[audit.BundleCheckpoints] = bytes.Replace(f[audit.BundleCheckpoints], []byte(`"Root": "`), []byte(`"Root": "0`), 1)
+		}, nil, "its note"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			files := tb.zip(t)
@@ -174,6 +217,22 @@ func TestVerifyBundle(t *testing.T) {
 	}
 }
 
+// flipProofLine flips a bit in line i of the bundled proof (-1: the
+// checkpoint's root line).
+func flipProofLine(f map[string][]byte, i int) {
+	lines := strings.Split(string(f[audit.BundleProof]), "\n")
+	if i < 0 {
+		i = len(lines) - 4 // root, empty line, signature, final newline
+	}
+	b, err := base64.StdEncoding.DecodeString(lines[i])
+	if err != nil {
+		panic(fmt.Sprintf("proof line %d %q: %v", i, lines[i], err))
+	}
+	b[7] ^= 0x10
+	lines[i] = base64.StdEncoding.EncodeToString(b)
+	f[audit.BundleProof] = []byte(strings.Join(lines, "\n"))
+}
+
 func TestBundleRedactsOtherCases(t *testing.T) {
 	files := newTestBundle(t).zip(t)
 	if ev := string(files[audit.BundleEvents]); strings.Contains(ev, "6222999999999999") || !strings.Contains(ev, `"redacted":true`) {
@@ -184,7 +243,7 @@ func TestBundleRedactsOtherCases(t *testing.T) {
 func TestWriteBundleRefusesCorruptArtifact(t *testing.T) {
 	tb := newTestBundle(t)
 	err := audit.WriteBundle(io.Discard, audit.Bundle{Manifest: tb.manifest, Signature: tb.sig, PublicKey: tb.key.Public().(ed25519.PublicKey),
-		Events: tb.events}, func(it audit.ManifestItem) (io.ReadCloser, error) {
+		Events: tb.events, Proof: tb.proof}, func(it audit.ManifestItem) (io.ReadCloser, error) {
 		return io.NopCloser(strings.NewReader("tampered")), nil
 	})
 	if models.ErrorCodeOf(err) != models.ECONFLICT || !strings.Contains(err.Error(), "cases/case_one/") {

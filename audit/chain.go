@@ -1,7 +1,8 @@
 // Package audit owns the tamper-evident audit trail: the canonical encoding
 // and hash chain of events (hash_i = SHA-256(hash_{i-1} || canonical(event_i))),
-// the service's Ed25519 key, signed checkpoints of the chain head, and the
-// pure, offline verification of a chain against its checkpoints.
+// the RFC 6962 Merkle log whose leaves are those hashes, the service's
+// Ed25519 key, signed checkpoints (C2SP checkpoint notes) of the log, the
+// evidence bundle, and the pure, offline verification of all of them.
 package audit
 
 import (
@@ -67,10 +68,15 @@ type Chain struct {
 }
 
 // Append links e after the current head and stores it in the same
-// transaction as the change it records. It fills Seq, At, PrevHash and Hash.
+// transaction as the change it records, together with its leaf of the
+// Merkle log (see log.go; events from before the log are added first). It
+// fills Seq, At, PrevHash and Hash.
 func (c Chain) Append(ctx context.Context, tx models.AuditRepo, e *models.AuditEvent) error {
 	head, err := tx.AuditHeadForUpdate(ctx)
 	if err != nil {
+		return fmt.Errorf("append audit %s: %w", e.Action, err)
+	}
+	if _, err := SyncTree(ctx, tx, head); err != nil {
 		return fmt.Errorf("append audit %s: %w", e.Action, err)
 	}
 	e.Seq = head.Seq + 1
@@ -78,6 +84,9 @@ func (c Chain) Append(ctx context.Context, tx models.AuditRepo, e *models.AuditE
 	e.PrevHash = head.Hash
 	e.Hash = Hash(head.Hash, e)
 	if err := tx.InsertAuditEvent(ctx, e); err != nil {
+		return fmt.Errorf("append audit %s: %w", e.Action, err)
+	}
+	if err := appendLeaf(ctx, tx, e); err != nil {
 		return fmt.Errorf("append audit %s: %w", e.Action, err)
 	}
 	return nil

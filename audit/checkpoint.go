@@ -3,8 +3,11 @@ package audit
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"fmt"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"remoteidv/models"
 )
@@ -14,23 +17,37 @@ func checkpointMessage(seq int64, hash string, at time.Time) []byte {
 	return fmt.Appendf(nil, "remoteidv audit checkpoint v1\n%d\n%s\n%s\n", seq, hash, at.UTC().Format("2006-01-02T15:04:05.000000Z"))
 }
 
-// SignCheckpoint signs the head at time at.
-func SignCheckpoint(key ed25519.PrivateKey, head models.AuditHead, at time.Time) *models.Checkpoint {
+// SignCheckpoint signs the head at time at, together with root, the hex
+// root hash of the Merkle log of the chain's first head.Seq events: once
+// over (seq, head hash, time) as before the log existed, and once as a
+// C2SP checkpoint note (SignCheckpointNote) of (head.Seq, root).
+func SignCheckpoint(key ed25519.PrivateKey, head models.AuditHead, root string, at time.Time) (*models.Checkpoint, error) {
+	r, err := hex.DecodeString(root)
+	if err != nil || len(r) != tlog.HashSize {
+		return nil, fmt.Errorf("sign checkpoint %d: root %q is not a hex SHA-256 hash", head.Seq, root)
+	}
+	n, err := SignCheckpointNote(key, tlog.Tree{N: head.Seq, Hash: tlog.Hash(r)})
+	if err != nil {
+		return nil, fmt.Errorf("sign checkpoint %d: %w", head.Seq, err)
+	}
 	at = at.UTC().Truncate(time.Microsecond)
 	return &models.Checkpoint{
 		Seq: head.Seq, Hash: head.Hash, At: at,
 		KeyID:     KeyID(key.Public().(ed25519.PublicKey)),
 		Signature: ed25519.Sign(key, checkpointMessage(head.Seq, head.Hash, at)),
-	}
+		Root:      root, Note: string(n),
+	}, nil
 }
 
-// VerifyCheckpoint checks cp's signature with pub. It does not check that
-// the chain contains cp's head: Verify does.
+// VerifyCheckpoint checks cp's signature over (seq, hash, time) with pub.
+// It checks neither the note (OpenCheckpointNote) nor that the chain
+// contains cp's head: Verify does both.
 func VerifyCheckpoint(pub ed25519.PublicKey, cp *models.Checkpoint) bool {
 	return ed25519.Verify(pub, checkpointMessage(cp.Seq, cp.Hash, cp.At), cp.Signature)
 }
 
-// Checkpointer writes signed checkpoints of the chain head.
+// Checkpointer writes signed checkpoints of the chain head and the Merkle
+// log's root.
 type Checkpointer struct {
 	Store models.Store
 	Key   ed25519.PrivateKey
@@ -38,12 +55,17 @@ type Checkpointer struct {
 }
 
 // Checkpoint signs and stores the current head unless the newest checkpoint
-// already covers it. It returns the checkpoint written, or nil.
+// already covers it. It returns the checkpoint written, or nil. It first
+// brings the log up to the head (SyncTree) and refuses (ECONFLICT) to sign
+// a log that does not extend the newest signed root.
 func (c Checkpointer) Checkpoint(ctx context.Context) (*models.Checkpoint, error) {
 	var out *models.Checkpoint
 	err := c.Store.Transact(ctx, func(tx models.Tx) error {
 		head, err := tx.AuditHeadForUpdate(ctx)
 		if err != nil {
+			return err
+		}
+		if _, err := SyncTree(ctx, tx, head); err != nil {
 			return err
 		}
 		if head.Seq == 0 {
@@ -53,16 +75,77 @@ func (c Checkpointer) Checkpoint(ctx context.Context) (*models.Checkpoint, error
 		if err != nil {
 			return err
 		}
-		if n := len(cps); n > 0 && cps[n-1].Seq == head.Seq {
+		if n := len(cps); n > 0 && cps[n-1].Seq >= head.Seq {
 			return nil
 		}
-		out = SignCheckpoint(c.Key, head, c.Now())
+		if last := latestNoted(cps); last != nil {
+			r, err := TreeRoot(ctx, tx, last.Seq)
+			if err != nil {
+				return err
+			}
+			if hex.EncodeToString(r[:]) != last.Root {
+				return models.Errorf(models.ECONFLICT, "the stored merkle log at size %d no longer has the signed root %s; run idv audit verify", last.Seq, last.Root)
+			}
+		}
+		root, err := TreeRoot(ctx, tx, head.Seq)
+		if err != nil {
+			return err
+		}
+		if out, err = SignCheckpoint(c.Key, head, hex.EncodeToString(root[:]), c.Now()); err != nil {
+			return err
+		}
 		return tx.InsertCheckpoint(ctx, out)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("audit checkpoint: %w", err)
 	}
 	return out, nil
+}
+
+// latestNoted returns the last of cps (in order) that carries a note.
+func latestNoted(cps []*models.Checkpoint) *models.Checkpoint {
+	for i := len(cps) - 1; i >= 0; i-- {
+		if cps[i].Note != "" {
+			return cps[i]
+		}
+	}
+	return nil
+}
+
+// Prove returns a C2SP tlog-proof (FormatProof) that the event seq is in
+// the log: its inclusion proof against the newest checkpoint note, which
+// ends the proof. When no checkpoint covers seq yet, it writes one first.
+func (c Checkpointer) Prove(ctx context.Context, seq int64) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		var out []byte
+		err := c.Store.Transact(ctx, func(tx models.Tx) error {
+			cps, err := tx.Checkpoints(ctx)
+			if err != nil {
+				return err
+			}
+			cp := latestNoted(cps)
+			if cp == nil || cp.Seq < seq {
+				return nil
+			}
+			p, err := ProveInclusion(ctx, tx, cp.Seq, seq)
+			if err != nil {
+				return err
+			}
+			out = FormatProof(seq-1, p, []byte(cp.Note))
+			return nil
+		})
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("prove audit seq %d: %w", seq, err)
+		case out != nil:
+			return out, nil
+		case attempt > 0:
+			return nil, models.Errorf(models.ECONFLICT, "prove audit seq %d: no signed checkpoint covers it", seq)
+		}
+		if _, err := c.Checkpoint(ctx); err != nil {
+			return nil, fmt.Errorf("prove audit seq %d: %w", seq, err)
+		}
+	}
 }
 
 // Run writes a checkpoint at once, then every interval until ctx ends, and

@@ -24,12 +24,18 @@ type AuditHead struct {
 }
 
 // Checkpoint is a signed statement of the audit chain's head at a time.
+// Seq is also the size of the Merkle log (one leaf per event), Root its
+// RFC 6962 root hash at that size, and Note the same (size, root) as a
+// C2SP signed note (tlog-checkpoint). Checkpoints written before the log
+// existed have an empty Root and Note.
 type Checkpoint struct {
 	Seq       int64
 	Hash      string
 	At        time.Time
 	KeyID     string // hex SHA-256 of the Ed25519 public key, first 16 chars
-	Signature []byte
+	Signature []byte // over (Seq, Hash, At); see audit.SignCheckpoint
+	Root      string // hex
+	Note      string // signed note text
 }
 
 // AuditFilter selects audit events.

@@ -110,6 +110,20 @@ type AuditRepo interface {
 	AuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 	InsertCheckpoint(ctx context.Context, cp *Checkpoint) error
 	Checkpoints(ctx context.Context) ([]*Checkpoint, error)
+
+	// The Merkle log over the chain keeps RFC 6962 "stored hashes" (the
+	// audit package computes them with golang.org/x/mod/sumdb/tlog): hash
+	// number i is at index i, and they are only ever added in whole
+	// batches, one per event, in the event's transaction.
+
+	// AddTreeHashes stores hashes (32 bytes each) at indexes start,
+	// start+1, ...; start must be TreeHashCount (ECONFLICT otherwise).
+	AddTreeHashes(ctx context.Context, start int64, hashes [][]byte) error
+	// TreeHashes returns the stored hashes at indexes, in that order;
+	// ENOTFOUND when one is missing.
+	TreeHashes(ctx context.Context, indexes []int64) ([][]byte, error)
+	// TreeHashCount returns how many hashes are stored.
+	TreeHashCount(ctx context.Context) (int64, error)
 }
 
 // EvidenceRepo stores evidence rows, which are also the archiver's outbox.

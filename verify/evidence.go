@@ -133,7 +133,9 @@ func (c *checkedReader) Close() error { return c.r.Close() }
 // to w (see audit.WriteBundle): the manifest re-read from the store and
 // checked, its signature, the public key, the audit chain from seq 1 to
 // the seal event (other cases' events redacted to their links), the
-// checkpoints in that range, and every artifact re-hashed while streamed.
+// checkpoints in that range, the seal event's inclusion proof in the
+// Merkle log against the newest signed checkpoint, and every artifact
+// re-hashed while streamed.
 func (s *Service) WriteBundle(ctx context.Context, a Actor, id models.CaseID, w io.Writer) error {
 	var rec *SealRecord
 	var events []*models.AuditEvent
@@ -151,10 +153,7 @@ func (s *Service) WriteBundle(ctx context.Context, a Actor, id models.CaseID, w 
 				return models.Errorf(models.EGONE, "the case's evidence passed its retention and was deleted on %s: no bundle can be made", e.ExpiredAt.Format("2006-01-02"))
 			}
 		}
-		if events, err = tx.AuditEvents(ctx, models.AuditFilter{Limit: int(rec.Event.Seq)}); err != nil {
-			return err
-		}
-		cps, err = tx.Checkpoints(ctx)
+		events, err = tx.AuditEvents(ctx, models.AuditFilter{Limit: int(rec.Event.Seq)})
 		return err
 	})
 	if err != nil {
@@ -167,8 +166,17 @@ func (s *Service) WriteBundle(ctx context.Context, a Actor, id models.CaseID, w 
 	if err != nil {
 		return fmt.Errorf("evidence bundle of %s: %w", id, err)
 	}
+	// The seal event's inclusion proof, against the newest checkpoint
+	// (written now when none covers the seal yet).
+	proof, err := audit.Checkpointer{Store: s.Store, Key: s.Key, Now: s.Now}.Prove(ctx, rec.Event.Seq)
+	if err != nil {
+		return fmt.Errorf("evidence bundle of %s: %w", id, err)
+	}
+	if cps, err = s.checkpoints(ctx); err != nil {
+		return fmt.Errorf("evidence bundle of %s: %w", id, err)
+	}
 	err = audit.WriteBundle(w, audit.Bundle{Manifest: body, Signature: rec.Signature, PublicKey: s.Key.Public().(ed25519.PublicKey),
-		Events: events, Checkpoints: cps}, func(it audit.ManifestItem) (io.ReadCloser, error) {
+		Events: events, Checkpoints: cps, Proof: proof}, func(it audit.ManifestItem) (io.ReadCloser, error) {
 		r, _, err := s.Evidence.Get(ctx, it.Key)
 		return r, err
 	})
@@ -220,4 +228,13 @@ func (s *Service) SetLegalHold(ctx context.Context, a Actor, id models.CaseID, e
 		return fmt.Errorf("legal hold on %s: %w", ev, err)
 	}
 	return nil
+}
+
+func (s *Service) checkpoints(ctx context.Context) ([]*models.Checkpoint, error) {
+	var cps []*models.Checkpoint
+	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { cps, err = tx.Checkpoints(ctx); return })
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoints: %w", err)
+	}
+	return cps, nil
 }

@@ -156,6 +156,10 @@ func TestSealVerifyAndBundle(t *testing.T) {
 			if !rep.OK() || len(rep.Items) != 3 {
 				t.Fatalf("VerifyBundle(downloaded) ok %v, %d items, problems %v, items %+v; want ok with 3 items", rep.OK(), len(rep.Items), rep.Problems, rep.Items)
 			}
+			// No checkpoint covered the seal: the download wrote one.
+			if rep.SealSeq == 0 || rep.LogSize < rep.SealSeq {
+				t.Fatalf("VerifyBundle(downloaded): seal %d proven against a log of size %d, want a checkpoint covering the seal", rep.SealSeq, rep.LogSize)
+			}
 
 			if err := f.svc.SetLegalHold(ctx, f.auditor, c.ID, items[0].ID, true, "litigation"); models.ErrorCodeOf(err) != models.EFORBIDDEN {
 				t.Errorf("SetLegalHold(auditor) = %v, want EFORBIDDEN", err)

@@ -62,6 +62,14 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, err
 	}
+	// A database from before the Merkle log gets its leaves now. A broken
+	// chain cannot be backfilled: say so and go on, so that `idv audit
+	// verify` can still show what is wrong (appends then fail closed).
+	if n, err := audit.SyncStore(ctx, store); err != nil {
+		log.Error("audit merkle log backfill failed; run idv audit verify", "err", err)
+	} else if n > 0 {
+		log.Info("audit merkle log backfilled", "leaves", n)
+	}
 	branch, _ := time.LoadLocation(cfg.BranchTZ)
 	registry, _ := time.LoadLocation(cfg.RegistryTZ)
 	open, close, _ := parseHours(cfg.RegistryHours)

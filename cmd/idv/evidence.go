@@ -66,7 +66,8 @@ func runEvidence(_ context.Context, e *cliEnv, args []string) error {
 	if trusted == nil {
 		fmt.Fprintf(e.stdout, "note: compare key id %s with the one the bank publishes, or pass -key\n", rep.KeyID)
 	}
-	fmt.Fprintf(e.stdout, "verified: %d items, manifest signature, audit chain and seal event\n", len(rep.Items))
+	fmt.Fprintf(e.stdout, "seal event %d is leaf %d of the audit merkle log, proven against the signed checkpoint of size %d, root %s\n", rep.SealSeq, rep.SealSeq-1, rep.LogSize, rep.LogRoot)
+	fmt.Fprintf(e.stdout, "verified: %d items, manifest signature, audit chain, seal event and its inclusion proof\n", len(rep.Items))
 	return nil
 }
 

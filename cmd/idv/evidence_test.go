@@ -146,6 +146,10 @@ func TestEvidenceVerify(t *testing.T) {
 			f[audit.BundlePublicKey] = otherPEM
 			return "not the trusted key"
 		}, bankKey},
+		{"tampered inclusion proof", func(f map[string][]byte) string {
+			f[audit.BundleProof] = bytes.Replace(f[audit.BundleProof], []byte("\nindex "), []byte("\nindex 1"), 1)
+			return "seal.tlog-proof"
+		}, bankKey},
 		{"wrong key, no trusted key", func(f map[string][]byte) string {
 			f[audit.BundlePublicKey] = otherPEM
 			return "manifest signature does not verify"
@@ -165,7 +169,7 @@ func TestEvidenceVerify(t *testing.T) {
 			}
 			out, err := runCLI(t, dir, append(args, path)...)
 			if want == "" {
-				if err != nil || !strings.Contains(out, "verified: 3 items") || strings.Count(out, "\nOK ") != 3 {
+				if err != nil || !strings.Contains(out, "verified: 3 items") || strings.Count(out, "\nOK ") != 3 || !strings.Contains(out, "proven against the signed checkpoint") {
 					t.Fatalf("evidence verify(intact) = %v\n%s\nwant success with 3 OK items", err, out)
 				}
 				return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"remoteidv/models"
 )
@@ -78,8 +79,8 @@ func (t *Tx) AuditEvents(ctx context.Context, f models.AuditFilter) ([]*models.A
 
 // InsertCheckpoint stores a signed checkpoint.
 func (t *Tx) InsertCheckpoint(ctx context.Context, cp *models.Checkpoint) error {
-	_, err := t.exec(ctx, `INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES (?, ?, ?, ?, ?)`,
-		cp.Seq, cp.Hash, us(cp.At), cp.KeyID, cp.Signature)
+	_, err := t.exec(ctx, `INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature, root_hash, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		cp.Seq, cp.Hash, us(cp.At), cp.KeyID, cp.Signature, cp.Root, cp.Note)
 	if err != nil {
 		return fmt.Errorf("insert checkpoint %d: %w", cp.Seq, err)
 	}
@@ -88,7 +89,7 @@ func (t *Tx) InsertCheckpoint(ctx context.Context, cp *models.Checkpoint) error 
 
 // Checkpoints lists every checkpoint by sequence.
 func (t *Tx) Checkpoints(ctx context.Context) ([]*models.Checkpoint, error) {
-	rows, err := t.query(ctx, `SELECT seq, hash, at, key_id, signature FROM audit_checkpoints ORDER BY seq`)
+	rows, err := t.query(ctx, `SELECT seq, hash, at, key_id, signature, root_hash, note FROM audit_checkpoints ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoints: %w", err)
 	}
@@ -97,11 +98,87 @@ func (t *Tx) Checkpoints(ctx context.Context) ([]*models.Checkpoint, error) {
 	for rows.Next() {
 		var cp models.Checkpoint
 		var at int64
-		if err := rows.Scan(&cp.Seq, &cp.Hash, &at, &cp.KeyID, &cp.Signature); err != nil {
+		if err := rows.Scan(&cp.Seq, &cp.Hash, &at, &cp.KeyID, &cp.Signature, &cp.Root, &cp.Note); err != nil {
 			return nil, fmt.Errorf("checkpoints: %w", err)
 		}
 		cp.At = fromUS(at)
 		out = append(out, &cp)
 	}
 	return out, rows.Err()
+}
+
+// AddTreeHashes stores the Merkle log's hashes from index start on.
+func (t *Tx) AddTreeHashes(ctx context.Context, start int64, hashes [][]byte) error {
+	n, err := t.TreeHashCount(ctx)
+	if err != nil {
+		return err
+	}
+	if n != start {
+		return models.Errorf(models.ECONFLICT, "tree hashes from %d: the log stores %d", start, n)
+	}
+	for i, h := range hashes {
+		if _, err := t.exec(ctx, `INSERT INTO audit_tree_hashes (idx, hash) VALUES (?, ?)`, start+int64(i), h); err != nil {
+			return fmt.Errorf("insert tree hash %d: %w", start+int64(i), err)
+		}
+	}
+	return nil
+}
+
+// treeHashBatch keeps IN lists well below every driver's parameter limit.
+const treeHashBatch = 500
+
+// TreeHashes reads stored hashes by index.
+func (t *Tx) TreeHashes(ctx context.Context, indexes []int64) ([][]byte, error) {
+	found := make(map[int64][]byte, len(indexes))
+	for lo := 0; lo < len(indexes); lo += treeHashBatch {
+		batch := indexes[lo:min(lo+treeHashBatch, len(indexes))]
+		args := make([]any, len(batch))
+		for i, x := range batch {
+			args[i] = x
+		}
+		q := `SELECT idx, hash FROM audit_tree_hashes WHERE idx IN (?` + strings.Repeat(", ?", len(batch)-1) + `)`
+		if err := t.scanTreeHashes(ctx, q, args, found); err != nil {
+			return nil, err
+		}
+	}
+	out := make([][]byte, len(indexes))
+	for i, x := range indexes {
+		h, ok := found[x]
+		if !ok {
+			return nil, models.Errorf(models.ENOTFOUND, "tree hash %d: not stored", x)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+func (t *Tx) scanTreeHashes(ctx context.Context, q string, args []any, into map[int64][]byte) error {
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("tree hashes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idx int64
+		var h []byte
+		if err := rows.Scan(&idx, &h); err != nil {
+			return fmt.Errorf("tree hashes: %w", err)
+		}
+		into[idx] = h
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("tree hashes: %w", err)
+	}
+	return nil
+}
+
+// TreeHashCount returns the number of stored hashes. They are added
+// without gaps, so it is the highest index plus one (an index lookup, where
+// count(*) would scan).
+func (t *Tx) TreeHashCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := t.queryRow(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_tree_hashes`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("tree hash count: %w", t.db.translate(err))
+	}
+	return n, nil
 }

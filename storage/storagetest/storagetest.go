@@ -34,6 +34,9 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Invites", testInvites},
 		{"Audit", testAudit},
 		{"AuditConcurrentAppends", testAuditConcurrent},
+		{"TreeHashes", testTreeHashes},
+		{"MerkleLog", testMerkleLog},
+		{"MerkleLogBackfill", testMerkleBackfill},
 		{"Evidence", testEvidence},
 		{"Checks", testChecks},
 		{"Calls", testCalls},
@@ -307,7 +310,10 @@ func testAudit(t *testing.T, s models.Store) {
 		events, err = tx.AuditEvents(ctx, models.AuditFilter{})
 		return err
 	})
-	pub, priv, _ := ed25519.GenerateKey(nil)
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rep := audit.Verify(events, nil, pub, head); !rep.OK() || rep.Events != 4 || head.Seq != 4 {
 		t.Fatalf("Verify(stored chain) = %+v (head %+v), want 4 good events", rep, head)
 	}
@@ -320,13 +326,20 @@ func testAudit(t *testing.T, s models.Store) {
 		t.Fatalf("AuditEvents(case_x) = %d events, want seq 2 and 4", len(forCase))
 	}
 	// An event that does not follow the head is refused.
-	err := s.Transact(ctx, func(tx models.Tx) error {
+	err = s.Transact(ctx, func(tx models.Tx) error {
 		e := &models.AuditEvent{Seq: 9, At: t0, Actor: "x", Action: "y", PrevHash: head.Hash, Hash: fmt.Sprintf("%064x", 1)}
 		return tx.InsertAuditEvent(ctx, e)
 	})
 	wantCode(t, "InsertAuditEvent(gap)", err, models.ECONFLICT)
 
-	cp := audit.SignCheckpoint(priv, head, t0.Add(time.Hour))
+	var hashes []string
+	for _, e := range events {
+		hashes = append(hashes, e.Hash)
+	}
+	cp, err := audit.SignCheckpoint(priv, head, audit.RootOf(hashes), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("SignCheckpoint: %v", err)
+	}
 	tx(t, s, func(tx models.Tx) error { return tx.InsertCheckpoint(ctx, cp) })
 	var cps []*models.Checkpoint
 	tx(t, s, func(tx models.Tx) (err error) { cps, err = tx.Checkpoints(ctx); return })
