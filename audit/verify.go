@@ -251,3 +251,40 @@ func problemText(err error) string {
 	}
 	return err.Error()
 }
+
+// VerifyKept checks that the store's newest checkpoint extends kept, a
+// checkpoint note an auditor saved earlier (from GET
+// /api/audit/checkpoints/latest, or a bundle): a consistency proof is made
+// from the stored log and checked with VerifyNewer against both signed
+// roots. It returns the newest tree, or ECONFLICT for a log that was
+// rolled back or forked since kept.
+func VerifyKept(ctx context.Context, store models.Store, pub ed25519.PublicKey, kept []byte) (tlog.Tree, error) {
+	old, err := OpenCheckpointNote(pub, kept)
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("kept checkpoint: %w", err)
+	}
+	var latest *models.Checkpoint
+	var proof tlog.TreeProof
+	err = store.Transact(ctx, func(tx models.Tx) error {
+		cps, err := tx.Checkpoints(ctx)
+		if err != nil {
+			return err
+		}
+		if latest = latestNoted(cps); latest == nil {
+			return models.Errorf(models.ECONFLICT, "the log has no signed checkpoint, the kept one is of size %d (rolled back)", old.N)
+		}
+		if old.N < 1 || old.N >= latest.Seq {
+			return nil // nothing to prove: CheckConsistency judges equal or smaller sizes
+		}
+		proof, err = ProveConsistency(ctx, tx, old.N, latest.Seq)
+		return err
+	})
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("check kept checkpoint of size %d: %w", old.N, err)
+	}
+	t, err := VerifyNewer(pub, kept, []byte(latest.Note), proof)
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("check kept checkpoint of size %d: %w", old.N, err)
+	}
+	return t, nil
+}

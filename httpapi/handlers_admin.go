@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"time"
@@ -178,7 +180,87 @@ func (s *Server) auditVerify(c *gin.Context) {
 	for _, p := range rep.Problems {
 		problems = append(problems, p.String())
 	}
-	c.JSON(http.StatusOK, gin.H{"ok": rep.OK(), "events": rep.Events, "checkpoints": rep.Checkpoints, "head_seq": rep.Head.Seq, "head_hash": rep.Head.Hash, "problems": problems})
+	out := gin.H{"ok": rep.OK(), "events": rep.Events, "checkpoints": rep.Checkpoints, "head_seq": rep.Head.Seq, "head_hash": rep.Head.Hash,
+		"tree_size": rep.TreeSize, "root_hash": rep.Root, "latest_checkpoint": nil, "problems": problems}
+	if cp := rep.Latest; cp != nil {
+		out["latest_checkpoint"] = checkpointView{TreeSize: cp.Seq, RootHash: cp.Root, HeadHash: cp.Hash, At: cp.At, KeyID: cp.KeyID, Note: cp.Note}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// checkpointView is a signed checkpoint as auditors read it; Note is the
+// C2SP signed note that audit.OpenCheckpointNote verifies.
+type checkpointView struct {
+	TreeSize int64     `json:"tree_size"`
+	RootHash string    `json:"root_hash"` // hex
+	HeadHash string    `json:"head_hash"` // the chain hash of event tree_size
+	At       time.Time `json:"at"`
+	KeyID    string    `json:"key_id"`
+	Note     string    `json:"note"`
+}
+
+// latestCheckpoint reads the newest checkpoint that has a note.
+func (s *Server) latestCheckpoint(ctx context.Context) (*models.Checkpoint, error) {
+	var cps []*models.Checkpoint
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { cps, err = tx.Checkpoints(ctx); return }); err != nil {
+		return nil, err
+	}
+	for i := len(cps) - 1; i >= 0; i-- {
+		if cps[i].Note != "" {
+			return cps[i], nil
+		}
+	}
+	return nil, models.Errorf(models.ENOTFOUND, "no signed checkpoint of the audit log yet")
+}
+
+// auditCheckpointLatest answers the newest signed checkpoint note as text,
+// exactly as signed, for auditors to keep and compare later.
+func (s *Server) auditCheckpointLatest(c *gin.Context) {
+	cp, err := s.latestCheckpoint(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(cp.Note))
+}
+
+// auditConsistency answers the proof that the newest checkpoint's log
+// extends the log of size "from" (the size of a checkpoint the auditor
+// kept), for audit.VerifyNewer.
+func (s *Server) auditConsistency(c *gin.Context) {
+	from, err := intQuery(c, "from", 0, 1, 1<<62)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if from == 0 {
+		s.fail(c, models.Errorf(models.EINVALID, "from (the size of the checkpoint you hold) is required"))
+		return
+	}
+	ctx := c.Request.Context()
+	cp, err := s.latestCheckpoint(ctx)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if int64(from) > cp.Seq {
+		s.fail(c, models.Errorf(models.ECONFLICT, "the newest checkpoint has size %d, smaller than %d: the log you hold is not this one, or it was rolled back", cp.Seq, from))
+		return
+	}
+	var proof []string
+	err = s.store.Transact(ctx, func(tx models.Tx) error {
+		p, err := audit.ProveConsistency(ctx, tx, int64(from), cp.Seq)
+		for _, h := range p {
+			proof = append(proof, base64.StdEncoding.EncodeToString(h[:]))
+		}
+		return err
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"from": from, "to": cp.Seq, "checkpoint": cp.Note, "proof": proof})
 }
 
 // importRowView is a failed or flagged CSV row of an import run.

@@ -167,15 +167,16 @@ func runAudit(ctx context.Context, e *cliEnv, args []string) error {
 				fmt.Fprintln(e.stdout, "the newest checkpoint already covers the chain head")
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "signed checkpoint of seq %d %s (key %s)\n", cp.Seq, cp.Hash, cp.KeyID)
+			fmt.Fprintf(e.stdout, "signed checkpoint of seq %d %s (key %s), merkle log size %d root %s:\n%s", cp.Seq, cp.Hash, cp.KeyID, cp.Seq, cp.Root, cp.Note)
 			return nil
 		})
 	}
 	if len(args) == 0 || args[0] != "verify" {
-		return usageError("usage: idv audit verify [-json] | idv audit checkpoint")
+		return usageError("usage: idv audit verify [-json] [-kept checkpoint.note] | idv audit checkpoint")
 	}
 	fs := subFlags("audit verify", e)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	keptPath := fs.String("kept", "", "a checkpoint note saved earlier (GET /api/audit/checkpoints/latest): the log must still extend it")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -195,10 +196,27 @@ func runAudit(ctx context.Context, e *cliEnv, args []string) error {
 				fmt.Fprintln(e.stdout, "PROBLEM", p)
 			}
 		}
+		if *keptPath != "" {
+			kept, err := os.ReadFile(*keptPath)
+			if err != nil {
+				return fmt.Errorf("audit verify: %w", err)
+			}
+			if _, err := audit.VerifyKept(ctx, a.store, a.key.Public().(ed25519.PublicKey), kept); err != nil {
+				fmt.Fprintln(e.stdout, "PROBLEM", models.ErrorMessageOf(err))
+				return fmt.Errorf("audit verify: the log does not extend the kept checkpoint %s: %w", *keptPath, err)
+			}
+		}
 		if !rep.OK() {
 			return fmt.Errorf("audit verify: %d problems in %d events and %d checkpoints", len(rep.Problems), rep.Events, rep.Checkpoints)
 		}
 		fmt.Fprintf(e.stdout, "OK: %d events, %d signed checkpoints, head %d %s\n", rep.Events, rep.Checkpoints, rep.Head.Seq, rep.Head.Hash)
+		fmt.Fprintf(e.stdout, "merkle log: size %d, root %s (recomputed from the events; matches the stored log)\n", rep.TreeSize, rep.Root)
+		if cp := rep.Latest; cp != nil {
+			fmt.Fprintf(e.stdout, "latest signed checkpoint: size %d at %s, consistent with every earlier one\n", cp.Seq, cp.At.Format(time.RFC3339))
+		}
+		if *keptPath != "" {
+			fmt.Fprintf(e.stdout, "the log extends the kept checkpoint %s\n", *keptPath)
+		}
 		return nil
 	})
 }

@@ -79,6 +79,13 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 			`UPDATE audit_events SET seq = 3 WHERE seq = 1000`,
 		}, "prev_hash does not match"},
 		{"rewrite a checkpoint", []string{`UPDATE audit_checkpoints SET hash = (SELECT hash FROM audit_events WHERE seq = 4), seq = 4`}, "signature invalid"},
+		{"edit a merkle log hash", []string{`UPDATE audit_tree_hashes SET hash = zeroblob(32) WHERE idx = 0`}, "tree hashes edited"},
+		{"edit a checkpoint note", []string{`UPDATE audit_checkpoints SET note = replace(note, char(10) || '5' || char(10), char(10) || '4' || char(10))`}, "not signed by key"},
+		{"roll back events, head and log", []string{
+			`DELETE FROM audit_events WHERE seq >= 5`,
+			`UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_events WHERE seq = 4)`,
+			`DELETE FROM audit_tree_hashes`, // rebuilt from the 4 events at start-up
+		}, "rolled back"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,6 +115,92 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 			}
 			if !strings.Contains(out, tt.want) {
 				t.Fatalf("audit verify report lacks %q:\n%s", tt.want, out)
+			}
+		})
+	}
+}
+
+// copyDB copies a seeded database and key to a new folder and runs sql on it.
+func copyDB(t *testing.T, from string, sqls ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"idv.db", "key.pem"} {
+		b, err := os.ReadFile(filepath.Join(from, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, "idv.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range sqls {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return dir
+}
+
+// An auditor kept the checkpoint of size 5; later the operator serves a
+// log that was rolled back, or rolled back and rewritten (a fork). Each
+// is consistent on its own, so only the kept checkpoint reveals it.
+func TestAuditVerifyKeptCheckpoint(t *testing.T) {
+	clean := seedChain(t)
+	var note string
+	db, err := sql.Open("sqlite", filepath.Join(clean, "idv.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.QueryRow(`SELECT note FROM audit_checkpoints ORDER BY seq DESC LIMIT 1`).Scan(&note)
+	db.Close()
+	if err != nil || !strings.HasPrefix(note, "remoteidv/audit\n5\n") {
+		t.Fatalf("kept note = %q, %v; want the checkpoint of size 5", note, err)
+	}
+	kept := filepath.Join(t.TempDir(), "kept.note")
+	if err := os.WriteFile(kept, []byte(note), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, clean, "audit", "checkpoint"); err != nil || !strings.Contains(out, "merkle log size 6") {
+		t.Fatalf("audit checkpoint: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, clean, "audit", "verify", "-kept", kept); err != nil || !strings.Contains(out, "extends the kept checkpoint") || !strings.Contains(out, "merkle log: size 6") {
+		t.Fatalf("audit verify -kept (honest) = %v\n%s", err, out)
+	}
+	rollBack := []string{
+		`DELETE FROM audit_events WHERE seq >= 3`,
+		`UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_events WHERE seq = 2)`,
+		`DELETE FROM audit_tree_hashes`,
+		`DELETE FROM audit_checkpoints`,
+	}
+	for _, tt := range []struct {
+		name  string
+		users int // added after the roll-back
+		want  string
+	}{
+		{"rolled back", 0, "rolled back"},
+		{"forked", 4, "forked"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := copyDB(t, clean, rollBack...)
+			for i := range tt.users {
+				if out, err := runCLI(t, dir, "users", "add", "--username", fmt.Sprintf("other%d", i), "--role", "clerk"); err != nil {
+					t.Fatalf("users add: %v\n%s", err, out)
+				}
+			}
+			if out, err := runCLI(t, dir, "audit", "checkpoint"); err != nil {
+				t.Fatalf("audit checkpoint: %v\n%s", err, out)
+			}
+			if out, err := runCLI(t, dir, "audit", "verify"); err != nil {
+				t.Fatalf("audit verify (no kept checkpoint) = %v, want the rewritten log to pass on its own:\n%s", err, out)
+			}
+			out, err := runCLI(t, dir, "audit", "verify", "-kept", kept)
+			if err == nil || !strings.Contains(out, tt.want) {
+				t.Fatalf("audit verify -kept (%s) = %v\n%s\nwant a failure naming %q", tt.name, err, out, tt.want)
 			}
 		})
 	}
