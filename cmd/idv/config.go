@@ -124,7 +124,7 @@ func (c *Config) settings() []setting {
 		{"session-idle", "IDV_SESSION_IDLE", "staff session idle timeout (at most 15m)", (*durValue)(&c.SessionIdle)},
 		{"session-max", "IDV_SESSION_MAX", "staff session absolute lifetime (at most 12h)", (*durValue)(&c.SessionMax)},
 		{"max-body", "IDV_MAX_BODY", "largest JSON request body in bytes", (*intValue)(&c.MaxBody)},
-		{"checkpoint-interval", "IDV_CHECKPOINT_INTERVAL", "how often a signed checkpoint of the audit chain is written", (*durValue)(&c.CheckpointInterval)},
+		{"checkpoint-interval", "IDV_CHECKPOINT_INTERVAL", "how often a signed checkpoint of the audit chain and its Merkle log is written", (*durValue)(&c.CheckpointInterval)},
 		{"slot-max-lead", "IDV_SLOT_MAX_LEAD", "how far ahead a call may be scheduled", (*durValue)(&c.SlotMaxLead)},
 		{"log-level", "IDV_LOG_LEVEL", "debug, info, warn or error", (*strValue)(&c.LogLevel)},
 		{"log-format", "IDV_LOG_FORMAT", "text or json", (*strValue)(&c.LogFormat)},
