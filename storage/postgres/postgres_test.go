@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
 	"remoteidv/storage/postgres"
+	"remoteidv/storage/sqldb"
 	"remoteidv/storage/storagetest"
 )
 
@@ -44,4 +46,14 @@ func TestConcurrentMigrate(t *testing.T) {
 			t.Errorf("Open #%d: %v", i, err)
 		}
 	}
+}
+
+// A database from before the Merkle log (migration 007) gets it backfilled.
+func TestLegacyMerkleLog(t *testing.T) {
+	sdb, err := sql.Open("pgx", testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	storagetest.RunLegacyLog(t, sqldb.New(sdb, postgres.Dialect(), slog.New(slog.DiscardHandler)), postgres.Migrations())
 }

@@ -2,11 +2,13 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"path/filepath"
 	"testing"
 
 	"remoteidv/models"
+	"remoteidv/storage/sqldb"
 	"remoteidv/storage/sqlite"
 	"remoteidv/storage/storagetest"
 )
@@ -46,4 +48,14 @@ func TestMigrateTwice(t *testing.T) {
 			t.Errorf("PRAGMA %s = %q (%v), want %q", p.pragma, got, err, p.want)
 		}
 	}
+}
+
+// A database from before the Merkle log (migration 007) gets it backfilled.
+func TestLegacyMerkleLog(t *testing.T) {
+	sdb, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	storagetest.RunLegacyLog(t, sqldb.New(sdb, sqlite.Dialect(), slog.New(slog.DiscardHandler)), sqlite.Migrations())
 }

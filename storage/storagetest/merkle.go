@@ -7,8 +7,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -296,5 +298,101 @@ func testMerkleBackfill(t *testing.T, s models.Store) {
 	hs = chainHashes(t, s)
 	if got := storedRoot(t, s, n+1); got != audit.RootOf(hs) {
 		t.Fatalf("root after an append to an old database = %s, want %s", got, audit.RootOf(hs))
+	}
+}
+
+// Migrator is a store that can apply a chosen set of migrations, as the
+// SQL stores can.
+type Migrator interface {
+	models.Store
+	Migrate(ctx context.Context, fsys fs.FS) (int, error)
+	SQL() *sql.DB
+	Dialect() string
+}
+
+// RunLegacyLog migrates db (empty, unmigrated) only up to before the
+// Merkle log (migration 007), writes a chain and a checkpoint the way the
+// service did then, applies the rest of migrations, and checks that the
+// start-up backfill gives the log built fresh and that verification and
+// new checkpoints work on top of the old one.
+func RunLegacyLog(t *testing.T, db Migrator, migrations fs.FS) {
+	ctx := context.Background()
+	old := fstest.MapFS{}
+	entries, err := fs.ReadDir(migrations, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() < "007" {
+			b, err := fs.ReadFile(migrations, e.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			old[e.Name()] = &fstest.MapFile{Data: b}
+		}
+	}
+	if _, err := db.Migrate(ctx, old); err != nil {
+		t.Fatalf("Migrate(before 007): %v", err)
+	}
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 25
+	head := models.AuditHead{Hash: audit.ZeroHash}
+	var hashes []string
+	for i := range n {
+		e := &models.AuditEvent{Seq: head.Seq + 1, At: t0.Add(time.Duration(i) * time.Second), Actor: "system", Action: "test.legacy",
+			Detail: map[string]string{"i": fmt.Sprint(i)}, PrevHash: head.Hash}
+		e.Hash = audit.Hash(head.Hash, e)
+		if _, err := db.SQL().ExecContext(ctx, rebindFor(db, `INSERT INTO audit_events (seq, at, actor, action, case_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, '', ?, ?, ?)`),
+			e.Seq, e.At.UnixMicro(), e.Actor, e.Action, fmt.Sprintf(`{"i":"%d"}`, i), e.PrevHash, e.Hash); err != nil {
+			t.Fatalf("insert legacy event: %v", err)
+		}
+		head = models.AuditHead{Seq: e.Seq, Hash: e.Hash}
+		hashes = append(hashes, e.Hash)
+	}
+	if _, err := db.SQL().ExecContext(ctx, rebindFor(db, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`), head.Seq, head.Hash); err != nil {
+		t.Fatal(err)
+	}
+	// The old checkpoint: signature over (seq, hash, time), no root, no note.
+	cp, err := audit.SignCheckpoint(priv, head, audit.RootOf(hashes), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, rebindFor(db, `INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES (?, ?, ?, ?, ?)`),
+		cp.Seq, cp.Hash, cp.At.UnixMicro(), cp.KeyID, cp.Signature); err != nil {
+		t.Fatalf("insert legacy checkpoint: %v", err)
+	}
+
+	if n, err := db.Migrate(ctx, migrations); err != nil || n == 0 {
+		t.Fatalf("Migrate(all) = %d, %v; want 007 applied", n, err)
+	}
+	if added, err := audit.SyncStore(ctx, db); err != nil || added != n {
+		t.Fatalf("SyncStore = %d, %v; want %d leaves backfilled", added, err, n)
+	}
+	if added, err := audit.SyncStore(ctx, db); err != nil || added != 0 {
+		t.Fatalf("SyncStore(again) = %d, %v; want 0", added, err)
+	}
+	if got := storedRoot(t, db, n); got != audit.RootOf(hashes) {
+		t.Fatalf("backfilled root = %s, want %s", got, audit.RootOf(hashes))
+	}
+	// VerifyStore compares every stored hash with the log recomputed
+	// from the events, i.e. with the log built fresh.
+	rep, err := audit.VerifyStore(ctx, db, pub)
+	if err != nil || !rep.OK() || rep.Latest != nil || rep.TreeSize != n {
+		t.Fatalf("VerifyStore(backfilled) = %+v, %v; want OK, size %d, no noted checkpoint yet", rep, err, n)
+	}
+	cpr := audit.Checkpointer{Store: db, Key: priv, Now: func() time.Time { return t0.Add(2 * time.Hour) }}
+	if got, err := cpr.Checkpoint(ctx); got != nil || err != nil {
+		t.Fatalf("Checkpoint(head already checkpointed before the log) = %+v, %v; want nil, nil", got, err)
+	}
+	appendEvents(t, db, audit.Chain{Now: func() time.Time { return t0.Add(3 * time.Hour) }}, 1, 1)
+	if got, err := cpr.Checkpoint(ctx); err != nil || got == nil || got.Seq != n+1 {
+		t.Fatalf("Checkpoint(after an append) = %+v, %v; want one of size %d", got, err, n+1)
+	}
+	rep, err = audit.VerifyStore(ctx, db, pub)
+	if err != nil || !rep.OK() || rep.Checkpoints != 2 || rep.Latest == nil || rep.Latest.Seq != n+1 {
+		t.Fatalf("VerifyStore(old and new checkpoints) = %+v, %v; want OK with 2 checkpoints, latest %d", rep, err, n+1)
 	}
 }
