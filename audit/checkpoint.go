@@ -57,7 +57,8 @@ type Checkpointer struct {
 // Checkpoint signs and stores the current head unless the newest checkpoint
 // already covers it. It returns the checkpoint written, or nil. It first
 // brings the log up to the head (SyncTree) and refuses (ECONFLICT) to sign
-// a log that does not extend the newest signed root.
+// a head behind the newest checkpoint or a log that does not extend the
+// newest signed root.
 func (c Checkpointer) Checkpoint(ctx context.Context) (*models.Checkpoint, error) {
 	var out *models.Checkpoint
 	err := c.Store.Transact(ctx, func(tx models.Tx) error {
@@ -75,8 +76,13 @@ func (c Checkpointer) Checkpoint(ctx context.Context) (*models.Checkpoint, error
 		if err != nil {
 			return err
 		}
-		if n := len(cps); n > 0 && cps[n-1].Seq >= head.Seq {
-			return nil
+		if n := len(cps); n > 0 {
+			switch newest := cps[n-1].Seq; {
+			case newest == head.Seq:
+				return nil
+			case newest > head.Seq:
+				return models.Errorf(models.ECONFLICT, "the chain head %d is behind the newest checkpoint %d (rolled back); run idv audit verify", head.Seq, newest)
+			}
 		}
 		if last := latestNoted(cps); last != nil {
 			r, err := TreeRoot(ctx, tx, last.Seq)

@@ -212,6 +212,17 @@ func testMerkleLog(t *testing.T, s models.Store) {
 		t.Fatalf("VerifyNewer(checkpoint 20 -> 23, stored proof) = %s", cons)
 	}
 
+	// A head moved back behind the newest checkpoint is not signed over.
+	sqlDB := sqlOf(t, s)
+	if _, err := sqlDB.ExecContext(ctx, rebindFor(s, `UPDATE audit_head SET seq = 21, hash = ? WHERE id = 1`), hs[20]); err != nil {
+		t.Fatalf("move head back: %v", err)
+	}
+	_, err = cpr.Checkpoint(ctx)
+	wantCode(t, "Checkpoint(head behind the newest checkpoint)", err, models.ECONFLICT)
+	if _, err := sqlDB.ExecContext(ctx, rebindFor(s, `UPDATE audit_head SET seq = 23, hash = ? WHERE id = 1`), hs[22]); err != nil {
+		t.Fatalf("restore head: %v", err)
+	}
+
 	// Someone with database access edits a stored tree hash.
 	if _, err := sqlOf(t, s).ExecContext(ctx, rebindFor(s, `UPDATE audit_tree_hashes SET hash = ? WHERE idx = 0`), make([]byte, 32)); err != nil {
 		t.Fatalf("edit tree hash: %v", err)
