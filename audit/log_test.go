@@ -280,6 +280,13 @@ func TestProofFormat(t *testing.T) {
 	if diff := cmp.Diff(p, got); diff != "" {
 		t.Errorf("ParseProof hashes (-want +got):\n%s", diff)
 	}
+	cp46, _ := audit.ConsistencyProof(hs, 4, 6)
+	if got, err := audit.DecodeTreeProof(audit.EncodeTreeProof(cp46)); err != nil || !cmp.Equal(got, cp46) {
+		t.Errorf("DecodeTreeProof(EncodeTreeProof(p)) = %v, %v; want p", got, err)
+	}
+	if _, err := audit.DecodeTreeProof([]string{"AAAA"}); models.ErrorCodeOf(err) != models.EINVALID {
+		t.Errorf("DecodeTreeProof(short hash) = %v, want EINVALID", err)
+	}
 	for _, bad := range []string{
 		"", "c2sp.org/tlog-proof@v2\nindex 1\n\nx", audit.ProofHeader + "\nindex 01\n\nx",
 		audit.ProofHeader + "\nindex -1\n\nx", audit.ProofHeader + "\nindex 1\nnot base64\n\nx", audit.ProofHeader + "\n\nx",

@@ -162,3 +162,26 @@ func ParseProof(b []byte) (index int64, proof tlog.RecordProof, checkpoint []byt
 	}
 	return index, proof, cp, nil
 }
+
+// EncodeTreeProof writes a consistency proof as base64 hashes, as GET
+// /api/audit/checkpoints/consistency answers it.
+func EncodeTreeProof(p tlog.TreeProof) []string {
+	out := make([]string, len(p))
+	for i, h := range p {
+		out[i] = base64.StdEncoding.EncodeToString(h[:])
+	}
+	return out
+}
+
+// DecodeTreeProof reads what EncodeTreeProof wrote (EINVALID otherwise).
+func DecodeTreeProof(hashes []string) (tlog.TreeProof, error) {
+	p := make(tlog.TreeProof, len(hashes))
+	for i, s := range hashes {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(b) != tlog.HashSize {
+			return nil, models.Errorf(models.EINVALID, "consistency proof: %q is not a base64 SHA-256 hash", s)
+		}
+		p[i] = tlog.Hash(b)
+	}
+	return p, nil
+}

@@ -2,14 +2,11 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/base64"
 	"io"
 	"net/http"
 	"strconv"
 	"testing"
 	"time"
-
-	"golang.org/x/mod/sumdb/tlog"
 
 	"remoteidv/audit"
 )
@@ -58,10 +55,9 @@ func TestAuditCheckpointsOverHTTP(t *testing.T) {
 	if code := aud.do("GET", "/api/audit/checkpoints/consistency?from="+itoa(old.N), nil, &cons); code != 200 || cons.To <= old.N {
 		t.Fatalf("GET consistency = %d %+v, want a proof to a larger log than %d", code, cons, old.N)
 	}
-	var proof tlog.TreeProof
-	for _, s := range cons.Proof {
-		b, _ := base64.StdEncoding.DecodeString(s)
-		proof = append(proof, tlog.Hash(b))
+	proof, err := audit.DecodeTreeProof(cons.Proof)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := audit.VerifyNewer(e.pub, []byte(kept), []byte(cons.Checkpoint), proof); err != nil {
 		t.Fatalf("VerifyNewer(kept, served) = %v", err)

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/base64"
 	"net/http"
 	"strings"
 	"time"
@@ -251,9 +250,7 @@ func (s *Server) auditConsistency(c *gin.Context) {
 	var proof []string
 	err = s.store.Transact(ctx, func(tx models.Tx) error {
 		p, err := audit.ProveConsistency(ctx, tx, int64(from), cp.Seq)
-		for _, h := range p {
-			proof = append(proof, base64.StdEncoding.EncodeToString(h[:]))
-		}
+		proof = audit.EncodeTreeProof(p)
 		return err
 	})
 	if err != nil {
