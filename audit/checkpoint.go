@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -52,6 +53,42 @@ type Checkpointer struct {
 	Store models.Store
 	Key   ed25519.PrivateKey
 	Now   func() time.Time
+	// Publish, when set, receives a copy of each newest checkpoint note
+	// (Run calls PublishLatest): a write-once store outside the database,
+	// which refuses a second, different note of the same size.
+	Publish models.EvidenceStore
+}
+
+// CheckpointKey is where PublishLatest puts the note of a log of size n;
+// the size is zero-padded so that keys sort by size.
+func CheckpointKey(n int64) string {
+	return fmt.Sprintf("checkpoints/audit/%020d.note", n)
+}
+
+// PublishLatest puts the newest checkpoint note into c.Publish, under
+// CheckpointKey. Putting the same note again is harmless, so a failed
+// publication is made good by the next call; a different note already
+// published for that size is an ECONFLICT (a forked log).
+func (c Checkpointer) PublishLatest(ctx context.Context) error {
+	if c.Publish == nil {
+		return nil
+	}
+	var cps []*models.Checkpoint
+	if err := c.Store.Transact(ctx, func(tx models.Tx) (err error) { cps, err = tx.Checkpoints(ctx); return }); err != nil {
+		return fmt.Errorf("publish checkpoint: %w", err)
+	}
+	cp := latestNoted(cps)
+	if cp == nil {
+		return nil
+	}
+	key, note := CheckpointKey(cp.Seq), []byte(cp.Note)
+	if _, err := c.Publish.Put(ctx, key, bytes.NewReader(note), int64(len(note)), SHA256Hex(note), "text/plain; charset=utf-8"); err != nil {
+		if models.ErrorCodeOf(err) == models.ECONFLICT {
+			return fmt.Errorf("publish checkpoint %d: %w", cp.Seq, models.Errorf(models.ECONFLICT, "%s already holds another checkpoint of size %d (forked log); run idv audit verify", key, cp.Seq))
+		}
+		return fmt.Errorf("publish checkpoint %d: %w", cp.Seq, err)
+	}
+	return nil
 }
 
 // Checkpoint signs and stores the current head unless the newest checkpoint
@@ -154,27 +191,29 @@ func (c Checkpointer) Prove(ctx context.Context, seq int64) ([]byte, error) {
 	}
 }
 
-// Run writes a checkpoint at once, then every interval until ctx ends, and
-// a last one then.
+// Run writes (and publishes, see PublishLatest) a checkpoint at once,
+// then every interval until ctx ends, and a last one then.
 func (c Checkpointer) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
-	if _, err := c.Checkpoint(ctx); err != nil {
-		onErr(err)
+	once := func(ctx context.Context) {
+		if _, err := c.Checkpoint(ctx); err != nil {
+			onErr(err)
+		}
+		if err := c.PublishLatest(ctx); err != nil {
+			onErr(err)
+		}
 	}
+	once(ctx)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if _, err := c.Checkpoint(final); err != nil {
-				onErr(err)
-			}
+			once(final)
 			cancel()
 			return
 		case <-t.C:
-			if _, err := c.Checkpoint(ctx); err != nil {
-				onErr(err)
-			}
+			once(ctx)
 		}
 	}
 }

@@ -75,7 +75,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-	cp := audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now}
+	cp := audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: a.verify.Evidence}
 	wg.Go(func() {
 		cp.Run(bg, cfg.CheckpointInterval, func(err error) { log.Error("audit checkpoint", "err", err) })
 	})
