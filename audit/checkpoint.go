@@ -77,7 +77,7 @@ func (c Checkpointer) PublishLatest(ctx context.Context) error {
 	if err := c.Store.Transact(ctx, func(tx models.Tx) (err error) { cps, err = tx.Checkpoints(ctx); return }); err != nil {
 		return fmt.Errorf("publish checkpoint: %w", err)
 	}
-	cp := latestNoted(cps)
+	cp := LatestCheckpoint(cps)
 	if cp == nil {
 		return nil
 	}
@@ -121,7 +121,7 @@ func (c Checkpointer) Checkpoint(ctx context.Context) (*models.Checkpoint, error
 				return models.Errorf(models.ECONFLICT, "the chain head %d is behind the newest checkpoint %d (rolled back); run idv audit verify", head.Seq, newest)
 			}
 		}
-		if last := latestNoted(cps); last != nil {
+		if last := LatestCheckpoint(cps); last != nil {
 			r, err := TreeRoot(ctx, tx, last.Seq)
 			if err != nil {
 				return err
@@ -145,8 +145,9 @@ func (c Checkpointer) Checkpoint(ctx context.Context) (*models.Checkpoint, error
 	return out, nil
 }
 
-// latestNoted returns the last of cps (in order) that carries a note.
-func latestNoted(cps []*models.Checkpoint) *models.Checkpoint {
+// LatestCheckpoint returns the last of cps (in their order, oldest first)
+// that carries a note, or nil.
+func LatestCheckpoint(cps []*models.Checkpoint) *models.Checkpoint {
 	for i := len(cps) - 1; i >= 0; i-- {
 		if cps[i].Note != "" {
 			return cps[i]
@@ -166,7 +167,7 @@ func (c Checkpointer) Prove(ctx context.Context, seq int64) ([]byte, error) {
 			if err != nil {
 				return err
 			}
-			cp := latestNoted(cps)
+			cp := LatestCheckpoint(cps)
 			if cp == nil || cp.Seq < seq {
 				return nil
 			}

@@ -270,7 +270,7 @@ func VerifyKept(ctx context.Context, store models.Store, pub ed25519.PublicKey, 
 		if err != nil {
 			return err
 		}
-		if latest = latestNoted(cps); latest == nil {
+		if latest = LatestCheckpoint(cps); latest == nil {
 			return models.Errorf(models.ECONFLICT, "the log has no signed checkpoint, the kept one is of size %d (rolled back)", old.N)
 		}
 		if old.N < 1 || old.N >= latest.Seq {

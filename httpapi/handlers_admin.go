@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -202,12 +203,10 @@ type checkpointView struct {
 func (s *Server) latestCheckpoint(ctx context.Context) (*models.Checkpoint, error) {
 	var cps []*models.Checkpoint
 	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { cps, err = tx.Checkpoints(ctx); return }); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read checkpoints: %w", err)
 	}
-	for i := len(cps) - 1; i >= 0; i-- {
-		if cps[i].Note != "" {
-			return cps[i], nil
-		}
+	if cp := audit.LatestCheckpoint(cps); cp != nil {
+		return cp, nil
 	}
 	return nil, models.Errorf(models.ENOTFOUND, "no signed checkpoint of the audit log yet")
 }
