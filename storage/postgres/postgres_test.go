@@ -48,7 +48,7 @@ func TestConcurrentMigrate(t *testing.T) {
 	}
 }
 
-// A database from before the Merkle log (migration 007) gets it backfilled.
+// A database from before the Merkle log (migration 009) gets it backfilled.
 func TestLegacyMerkleLog(t *testing.T) {
 	sdb, err := sql.Open("pgx", testenv.PostgresURL(t))
 	if err != nil {

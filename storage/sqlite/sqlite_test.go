@@ -50,7 +50,7 @@ func TestMigrateTwice(t *testing.T) {
 	}
 }
 
-// A database from before the Merkle log (migration 007) gets it backfilled.
+// A database from before the Merkle log (migration 009) gets it backfilled.
 func TestLegacyMerkleLog(t *testing.T) {
 	sdb, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "old.db"))
 	if err != nil {

@@ -247,7 +247,7 @@ func rebindFor(s models.Store, q string) string {
 }
 
 // testMerkleBackfill plays a database from before the Merkle log (events,
-// no tree hashes: what migration 007 leaves) and checks that both the
+// no tree hashes: what migration 009 leaves) and checks that both the
 // start-up backfill and the first append build exactly the log that
 // appending with the log in place built.
 func testMerkleBackfill(t *testing.T, s models.Store) {
@@ -319,7 +319,7 @@ type Migrator interface {
 }
 
 // RunLegacyLog migrates db (empty, unmigrated) only up to before the
-// Merkle log (migration 007), writes a chain and a checkpoint the way the
+// Merkle log (migration 009), writes a chain and a checkpoint the way the
 // service did then, applies the rest of migrations, and checks that the
 // start-up backfill gives the log built fresh and that verification and
 // new checkpoints work on top of the old one.
@@ -331,7 +331,7 @@ func RunLegacyLog(t *testing.T, db Migrator, migrations fs.FS) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.Name() < "007" {
+		if e.Name() < "009" {
 			b, err := fs.ReadFile(migrations, e.Name())
 			if err != nil {
 				t.Fatal(err)
@@ -340,7 +340,7 @@ func RunLegacyLog(t *testing.T, db Migrator, migrations fs.FS) {
 		}
 	}
 	if _, err := db.Migrate(ctx, old); err != nil {
-		t.Fatalf("Migrate(before 007): %v", err)
+		t.Fatalf("Migrate(before 009): %v", err)
 	}
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
@@ -374,7 +374,7 @@ func RunLegacyLog(t *testing.T, db Migrator, migrations fs.FS) {
 	}
 
 	if n, err := db.Migrate(ctx, migrations); err != nil || n == 0 {
-		t.Fatalf("Migrate(all) = %d, %v; want 007 applied", n, err)
+		t.Fatalf("Migrate(all) = %d, %v; want 009 applied", n, err)
 	}
 	if added, err := audit.SyncStore(ctx, db); err != nil || added != n {
 		t.Fatalf("SyncStore = %d, %v; want %d leaves backfilled", added, err, n)
