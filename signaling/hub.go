@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -161,7 +162,11 @@ func New(cfg Config, wf Workflow, log *slog.Logger) (*Hub, error) {
 	h := &Hub{cfg: cfg, wf: wf, log: log, api: api, rooms: map[models.CaseID]*room{}}
 	h.upgrader = websocket.Upgrader{ReadBufferSize: 8 << 10, WriteBufferSize: 8 << 10, HandshakeTimeout: 10 * time.Second}
 	if cfg.TURN != nil {
-		if h.turn, err = NewTURN(context.Background(), *cfg.TURN, log.With("component", "turn")); err != nil {
+		tc := *cfg.TURN
+		if tc.Live == nil {
+			tc.Live = h.liveSession
+		}
+		if h.turn, err = NewTURN(context.Background(), tc, log.With("component", "turn")); err != nil {
 			return nil, fmt.Errorf("signaling: %w", err)
 		}
 	}
@@ -328,6 +333,21 @@ func (h *Hub) iceServers(rm *room, p Participant) []ICEServer {
 	}
 	session := string(rm.caseID) + "." + string(rm.call) + "." + string(p.Role)
 	return append(append([]ICEServer(nil), h.cfg.ICEServers...), h.turn.Credentials(session))
+}
+
+// liveSession tells whether the TURN session "<case>.<call>.<role>" names
+// a call that is running now: once it ends, its credentials stop working
+// (new allocations and refreshes get 401), before they expire.
+func (h *Hub) liveSession(session string) bool {
+	c, rest, ok := strings.Cut(session, ".")
+	call, _, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rm := h.rooms[models.CaseID(c)]
+	return rm != nil && rm.ctx.Err() == nil && string(rm.call) == call
 }
 
 // TURNAddr is the UDP address of the embedded TURN server, or nil.

@@ -41,6 +41,10 @@ type TURNConfig struct {
 	Now func() time.Time
 	// Rand is the randomness of a generated secret (default crypto/rand).
 	Rand io.Reader
+	// Live, when set, tells whether the session a username names is still
+	// running; credentials of ended sessions are refused (401) before
+	// they expire. The hub sets it to its live calls.
+	Live func(session string) bool
 }
 
 // LogValue keeps the secret out of logs.
@@ -172,6 +176,10 @@ func (t *TURN) auth(ra *turn.RequestAttributes) (string, []byte, bool) {
 	// Expired, or claiming a lifetime this server never issues.
 	if sec <= now.Unix() || sec > now.Add(t.cfg.TTL+time.Minute).Unix() {
 		t.log.Debug("TURN credentials refused: expired or too long", "session", session, "src", ra.SrcAddr)
+		return "", nil, false
+	}
+	if t.cfg.Live != nil && !t.cfg.Live(session) {
+		t.log.Info("TURN credentials refused: the call has ended", "session", session, "src", ra.SrcAddr)
 		return "", nil, false
 	}
 	return session, turn.GenerateAuthKey(ra.Username, ra.Realm, t.password(ra.Username)), true

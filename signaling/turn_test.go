@@ -264,4 +264,12 @@ func TestHubTURN(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("customer never connected")
 	}
+	// Once the call has ended, its credentials are refused before they expire.
+	f.hub.End(id, "test over")
+	f.waitEnded(id, 30*time.Second)
+	late := turnClient(t, "udp", f.hub.TURNAddr(), ice.Username, ice.Credential)
+	if relay, err := late.Allocate(); err == nil {
+		relay.Close()
+		t.Error("Allocate() with the credentials of an ended call succeeded")
+	}
 }
