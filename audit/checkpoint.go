@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -59,10 +61,13 @@ type Checkpointer struct {
 	Publish models.EvidenceStore
 }
 
+// PublishedFolder is where PublishLatest puts checkpoint notes.
+const PublishedFolder = "checkpoints/audit/"
+
 // CheckpointKey is where PublishLatest puts the note of a log of size n;
 // the size is zero-padded so that keys sort by size.
 func CheckpointKey(n int64) string {
-	return fmt.Sprintf("checkpoints/audit/%020d.note", n)
+	return fmt.Sprintf("%s%020d.note", PublishedFolder, n)
 }
 
 // PublishLatest puts the newest checkpoint note into c.Publish, under
@@ -217,4 +222,44 @@ func (c Checkpointer) Run(ctx context.Context, interval time.Duration, onErr fun
 			once(ctx)
 		}
 	}
+}
+
+// maxNote caps a published checkpoint note read back.
+const maxNote = 64 << 10
+
+// VerifyPublished checks every checkpoint note published to the
+// write-once store against the log in store: each must be signed with pub
+// and extended by the store's newest checkpoint (VerifyKept). A database
+// rewritten after a note was published (rolled back or forked) fails here
+// even when its own checkpoints were rewritten to match. It returns how
+// many notes it checked and the largest size among them.
+func VerifyPublished(ctx context.Context, store models.Store, pub ed25519.PublicKey, published models.EvidenceStore) (n int, newest int64, err error) {
+	keys, err := published.List(ctx, PublishedFolder)
+	if err != nil {
+		return 0, 0, fmt.Errorf("published checkpoints: %w", err)
+	}
+	var bad []error
+	for _, key := range keys {
+		r, _, err := published.Get(ctx, key)
+		if err != nil {
+			return n, newest, fmt.Errorf("published checkpoint %s: %w", key, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(r, maxNote))
+		r.Close()
+		if err != nil {
+			return n, newest, fmt.Errorf("published checkpoint %s: %w", key, err)
+		}
+		if _, err := VerifyKept(ctx, store, pub, b); err != nil {
+			bad = append(bad, fmt.Errorf("published checkpoint %s: %w", key, err))
+			continue
+		}
+		n++
+		if kept, err := OpenCheckpointNote(pub, b); err == nil && kept.N > newest {
+			newest = kept.N
+		}
+	}
+	if len(bad) > 0 {
+		return n, newest, models.Errorf(models.ECONFLICT, "%d of %d published checkpoints are not extended by the log: %v", len(bad), len(keys), errors.Join(bad...))
+	}
+	return n, newest, nil
 }

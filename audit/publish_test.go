@@ -1,13 +1,17 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"remoteidv/audit"
 	"remoteidv/models"
@@ -90,5 +94,81 @@ func TestPublishLatest(t *testing.T) {
 	}
 	if audit.CheckpointKey(12) >= audit.CheckpointKey(100) || audit.CheckpointKey(3) != "checkpoints/audit/00000000000000000003.note" {
 		t.Errorf("CheckpointKey does not sort by size: %s, %s", audit.CheckpointKey(12), audit.CheckpointKey(100))
+	}
+}
+
+// VerifyPublished checks every published note against the log: all fine
+// while the log extends them; a note of another history (a fork the
+// database no longer shows) or under another key fails it.
+func TestVerifyPublished(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ev, err := localfs.New(localfs.Config{Root: t.TempDir()}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, key, _ := ed25519.GenerateKey(nil)
+	now := func() time.Time { return time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC) }
+	cpr := audit.Checkpointer{Store: db, Key: key, Now: now, Publish: ev}
+	step := func(events int, publish bool) {
+		t.Helper()
+		for range events {
+			if err := db.Transact(ctx, func(tx models.Tx) error {
+				return audit.Chain{Now: now}.Append(ctx, tx, &models.AuditEvent{Actor: "system", Action: "test.published"})
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := cpr.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if publish {
+			if err := cpr.PublishLatest(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n, newest, err := audit.VerifyPublished(ctx, db, pub, ev); err != nil || n != 0 || newest != 0 {
+		t.Fatalf("VerifyPublished(nothing published) = %d, %d, %v", n, newest, err)
+	}
+	step(3, true)
+	step(2, true)
+	step(1, false) // a newer checkpoint not yet published
+	if n, newest, err := audit.VerifyPublished(ctx, db, pub, ev); err != nil || n != 2 || newest != 5 {
+		t.Fatalf("VerifyPublished = %d, %d, %v; want 2 notes, newest of size 5", n, newest, err)
+	}
+
+	putNote := func(size int64, k ed25519.PrivateKey) {
+		t.Helper()
+		var root tlog.Hash
+		root[0] = 0x42 // not this log's root at that size
+		note, err := audit.SignCheckpointNote(k, tlog.Tree{N: size, Hash: root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ev.Put(ctx, audit.CheckpointKey(size), bytes.NewReader(note), int64(len(note)), audit.SHA256Hex(note), "text/plain"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A note of another history at size 4 (published before the database was rewritten).
+	putNote(4, key)
+	if _, _, err := audit.VerifyPublished(ctx, db, pub, ev); models.ErrorCodeOf(err) != models.ECONFLICT || !strings.Contains(err.Error(), audit.CheckpointKey(4)) {
+		t.Errorf("VerifyPublished with a forked note = %v, want a conflict naming %s", err, audit.CheckpointKey(4))
+	}
+	// A note under another key.
+	ev2, err := localfs.New(localfs.Config{Root: t.TempDir()}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev = ev2
+	_, other, _ := ed25519.GenerateKey(nil)
+	putNote(2, other)
+	if _, _, err := audit.VerifyPublished(ctx, db, pub, ev); models.ErrorCodeOf(err) != models.ECONFLICT {
+		t.Errorf("VerifyPublished with a note under another key = %v, want a conflict", err)
 	}
 }

@@ -112,6 +112,9 @@ type EvidenceStore interface {
 	Get(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error)
 	// SetLegalHold sets or clears a legal hold on the object.
 	SetLegalHold(ctx context.Context, key string, on bool) error
+	// List returns the keys of the objects directly in folder (a key
+	// prefix ending in "/", e.g. "checkpoints/audit/"), sorted.
+	List(ctx context.Context, folder string) ([]string, error)
 	// Expire deletes the object once its retention has passed and no legal
 	// hold is set: ECONFLICT while it is retained or held (on S3 the
 	// bucket's Object Lock refuses as well), ENOTFOUND when absent.

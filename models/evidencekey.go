@@ -46,6 +46,23 @@ func CheckEvidenceKey(key, sum string) error {
 	return Errorf(EINVALID, "bad evidence key %q", key)
 }
 
+// CheckEvidenceFolder validates the folder of EvidenceStore.List: the
+// parts of a key before its last one, ending in "/" (for example
+// "checkpoints/audit/" or "cases/<case>/<kind>/").
+func CheckEvidenceFolder(folder string) error {
+	if !strings.HasSuffix(folder, "/") {
+		return Errorf(EINVALID, "bad evidence folder %q", folder)
+	}
+	probe := folder + "x"
+	if strings.HasPrefix(folder, "cases/") {
+		probe = folder + strings.Repeat("0", 64)
+	}
+	if err := CheckEvidenceKey(probe, ""); err != nil {
+		return Errorf(EINVALID, "bad evidence folder %q", folder)
+	}
+	return nil
+}
+
 // CheckEvidencePut validates the arguments of EvidenceStore.Put: a
 // lower-case hex SHA-256, a key that names it, and a size that is not
 // negative. Both stores call it, so they refuse exactly the same input.

@@ -159,24 +159,35 @@ func runAccounts(ctx context.Context, e *cliEnv, args []string) error {
 func runAudit(ctx context.Context, e *cliEnv, args []string) error {
 	if len(args) > 0 && args[0] == "checkpoint" {
 		return withApp(ctx, e, "audit checkpoint", args[1:], func(a *app, _ []string) error {
-			cp, err := audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now}.Checkpoint(ctx)
+			// Like idv serve, publish the newest note to the write-once store.
+			store, name, err := openEvidenceStore(ctx, a.cfg, a.log)
+			if err != nil {
+				return fmt.Errorf("audit checkpoint: %w", err)
+			}
+			cpr := audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: store}
+			cp, err := cpr.Checkpoint(ctx)
 			if err != nil {
 				return err
 			}
 			if cp == nil {
 				fmt.Fprintln(e.stdout, "the newest checkpoint already covers the chain head")
-				return nil
+			} else {
+				fmt.Fprintf(e.stdout, "signed checkpoint of seq %d %s (key %s), merkle log size %d root %s:\n%s", cp.Seq, cp.Hash, cp.KeyID, cp.Seq, cp.Root, cp.Note)
 			}
-			fmt.Fprintf(e.stdout, "signed checkpoint of seq %d %s (key %s), merkle log size %d root %s:\n%s", cp.Seq, cp.Hash, cp.KeyID, cp.Seq, cp.Root, cp.Note)
+			if err := cpr.PublishLatest(ctx); err != nil {
+				return fmt.Errorf("audit checkpoint: %w", err)
+			}
+			fmt.Fprintf(e.stdout, "published to %s\n", name)
 			return nil
 		})
 	}
 	if len(args) == 0 || args[0] != "verify" {
-		return usageError("usage: idv audit verify [-json] [-kept checkpoint.note] | idv audit checkpoint")
+		return usageError("usage: idv audit verify [-json] [-kept checkpoint.note] [-published=false] | idv audit checkpoint")
 	}
 	fs := subFlags("audit verify", e)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	keptPath := fs.String("kept", "", "a checkpoint note saved earlier (GET /api/audit/checkpoints/latest): the log must still extend it")
+	published := fs.Bool("published", true, "also check every checkpoint note published to the evidence store: the log must extend each")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -209,6 +220,17 @@ func runAudit(ctx context.Context, e *cliEnv, args []string) error {
 		if !rep.OK() {
 			return fmt.Errorf("audit verify: %d problems in %d events and %d checkpoints", len(rep.Problems), rep.Events, rep.Checkpoints)
 		}
+		pubNotes, pubNewest := 0, int64(0)
+		if *published {
+			store, name, err := openEvidenceStore(ctx, a.cfg, a.log)
+			if err != nil {
+				return fmt.Errorf("audit verify: %w", err)
+			}
+			if pubNotes, pubNewest, err = audit.VerifyPublished(ctx, a.store, a.key.Public().(ed25519.PublicKey), store); err != nil {
+				fmt.Fprintln(e.stdout, "PROBLEM", models.ErrorMessageOf(err))
+				return fmt.Errorf("audit verify: checkpoints published to %s: %w", name, err)
+			}
+		}
 		fmt.Fprintf(e.stdout, "OK: %d events, %d signed checkpoints, head %d %s\n", rep.Events, rep.Checkpoints, rep.Head.Seq, rep.Head.Hash)
 		fmt.Fprintf(e.stdout, "merkle log: size %d, root %s (recomputed from the events; matches the stored log)\n", rep.TreeSize, rep.Root)
 		if cp := rep.Latest; cp != nil {
@@ -216,6 +238,9 @@ func runAudit(ctx context.Context, e *cliEnv, args []string) error {
 		}
 		if *keptPath != "" {
 			fmt.Fprintf(e.stdout, "the log extends the kept checkpoint %s\n", *keptPath)
+		}
+		if *published {
+			fmt.Fprintf(e.stdout, "published checkpoints: %d in the evidence store (newest of size %d), all extended by the log\n", pubNotes, pubNewest)
 		}
 		return nil
 	})

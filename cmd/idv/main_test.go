@@ -23,6 +23,7 @@ func runCLI(t *testing.T, dir string, args ...string) (string, error) {
 		"IDV_DATABASE_URL": "sqlite:" + filepath.Join(dir, "idv.db"),
 		"IDV_SIGNING_KEY":  filepath.Join(dir, "key.pem"),
 		"IDV_DATA_DIR":     dir,
+		"IDV_EVIDENCE_DIR": filepath.Join(dir, "evidence"),
 		"IDV_NEW_PASSWORD": "correct horse battery staple",
 		"IDV_LOG_LEVEL":    "warn",
 	}
@@ -203,6 +204,39 @@ func TestAuditVerifyKeptCheckpoint(t *testing.T) {
 				t.Fatalf("audit verify -kept (%s) = %v\n%s\nwant a failure naming %q", tt.name, err, out, tt.want)
 			}
 		})
+	}
+}
+
+// TestAuditVerifyPublished: a log rolled back and rewritten (a fork) that
+// passes on its own, and even re-signs its checkpoints, fails against the
+// checkpoint notes published earlier to the write-once evidence store.
+func TestAuditVerifyPublished(t *testing.T) {
+	clean := seedChain(t)
+	if out, err := runCLI(t, clean, "audit", "verify"); err != nil || !strings.Contains(out, "published checkpoints: 1 in the evidence store (newest of size 5)") {
+		t.Fatalf("audit verify (honest) = %v\n%s", err, out)
+	}
+	dir := copyDB(t, clean,
+		`DELETE FROM audit_events WHERE seq >= 3`,
+		`UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_events WHERE seq = 2)`,
+		`DELETE FROM audit_tree_hashes`,
+		`DELETE FROM audit_checkpoints`)
+	if err := os.CopyFS(filepath.Join(dir, "evidence"), os.DirFS(filepath.Join(clean, "evidence"))); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if out, err := runCLI(t, dir, "users", "add", "--username", fmt.Sprintf("other%d", i), "--role", "clerk"); err != nil {
+			t.Fatalf("users add: %v\n%s", err, out)
+		}
+	}
+	if out, err := runCLI(t, dir, "audit", "checkpoint"); err != nil {
+		t.Fatalf("audit checkpoint of the rewritten log: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, dir, "audit", "verify", "-published=false"); err != nil {
+		t.Fatalf("audit verify -published=false = %v, want the rewritten log to pass on its own:\n%s", err, out)
+	}
+	out, err := runCLI(t, dir, "audit", "verify")
+	if err == nil || !strings.Contains(out, "PROBLEM") || !strings.Contains(out, "00000000000000000005.note") {
+		t.Fatalf("audit verify of a rewritten log against its published checkpoints = %v, want the size-5 note named:\n%s", err, out)
 	}
 }
 

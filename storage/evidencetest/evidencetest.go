@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.EvidenceStore) {
 	t.Run("BadKeys", func(t *testing.T) { testBadKeys(t, newStore(t)) })
 	t.Run("LegalHold", func(t *testing.T) { testLegalHold(t, newStore(t)) })
 	t.Run("ExpireRetained", func(t *testing.T) { testExpireRetained(t, newStore(t)) })
+	t.Run("List", func(t *testing.T) { testList(t, newStore(t)) })
 	t.Run("Large", func(t *testing.T) { testLarge(t, newStore(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore(t)) })
 	t.Run("Canceled", func(t *testing.T) { testCanceled(t, newStore(t)) })
@@ -377,6 +378,40 @@ func testExpireRetained(t *testing.T, s models.EvidenceStore) {
 	}
 	if err := s.Expire(ctx, "cases/../etc/passwd"); models.ErrorCodeOf(err) != models.EINVALID {
 		t.Errorf("Expire(bad key) = %v, want invalid", err)
+	}
+}
+
+// testList: the keys directly in a folder, sorted; not those of other
+// folders or of sub-folders; an empty or absent folder holds nothing; bad
+// folders are refused.
+func testList(t *testing.T, s models.EvidenceStore) {
+	ctx := context.Background()
+	if keys, err := s.List(ctx, "checkpoints/audit/"); err != nil || len(keys) != 0 {
+		t.Fatalf("List(empty) = %q, %v; want nothing", keys, err)
+	}
+	var want []string
+	for _, k := range []string{"checkpoints/audit/00000000000000000012.note", "checkpoints/audit/00000000000000000003.note",
+		"checkpoints/audit/sub/00000000000000000001.note", "checkpoints/other/1"} {
+		body := []byte("note " + k)
+		put(t, s, k, body, "text/plain")
+		if strings.Count(k, "/") == 2 && strings.HasPrefix(k, "checkpoints/audit/") {
+			want = append(want, k)
+		}
+	}
+	body := []byte("a capture")
+	capture := Key(t, "case_list", models.EvidenceCapture, Sum(body))
+	put(t, s, capture, body, "image/jpeg")
+	want = []string{want[1], want[0]}
+	if keys, err := s.List(ctx, "checkpoints/audit/"); err != nil || !cmp.Equal(keys, want) {
+		t.Errorf("List(checkpoints/audit/) = %q, %v; want %q", keys, err, want)
+	}
+	if keys, err := s.List(ctx, "cases/case_list/capture/"); err != nil || !cmp.Equal(keys, []string{capture}) {
+		t.Errorf("List(cases/case_list/capture/) = %q, %v; want %q", keys, err, capture)
+	}
+	for _, bad := range []string{"", "checkpoints/audit", "../", "checkpoints/../", "other/", "/checkpoints/"} {
+		if _, err := s.List(ctx, bad); models.ErrorCodeOf(err) != models.EINVALID {
+			t.Errorf("List(%q) = %v, want invalid", bad, err)
+		}
 	}
 }
 

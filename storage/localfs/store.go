@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -503,4 +504,29 @@ func (s *Store) expire(ctx context.Context, key string) error {
 	}
 	s.log.InfoContext(ctx, "evidence expired and deleted", "key", key, "retained_until", m.RetainUntil)
 	return nil
+}
+
+// List returns the keys of the objects directly in folder, sorted; see
+// models.EvidenceStore. A folder that does not exist holds nothing.
+func (s *Store) List(ctx context.Context, folder string) ([]string, error) {
+	if err := models.CheckEvidenceFolder(folder); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, models.Errorf(models.EUNAVAILABLE, "%v", err)
+	}
+	entries, err := os.ReadDir(filepath.Join(s.root, "meta", filepath.FromSlash(folder)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list evidence %s: %w", folder, err)
+	}
+	var keys []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && e.Type().IsRegular() {
+			keys = append(keys, folder+name)
+		}
+	}
+	return keys, nil
 }

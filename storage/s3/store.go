@@ -25,6 +25,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -396,6 +397,25 @@ func (s *Store) setLegalHold(ctx context.Context, key string, on bool) error {
 	}
 	s.log.InfoContext(ctx, "legal hold changed", "key", key, "version_id", info.VersionID, "on", on)
 	return nil
+}
+
+// List returns the keys of the objects directly in folder, sorted; see
+// models.EvidenceStore.
+func (s *Store) List(ctx context.Context, folder string) ([]string, error) {
+	if err := models.CheckEvidenceFolder(folder); err != nil {
+		return nil, err
+	}
+	var keys []string
+	for oi := range s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: folder}) {
+		if oi.Err != nil {
+			return nil, fmt.Errorf("list evidence %s: %w", folder, classify(oi.Err))
+		}
+		if !strings.HasSuffix(oi.Key, "/") { // a sub-folder
+			keys = append(keys, oi.Key)
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
 }
 
 // Expire deletes the object's version once its retention has passed and
