@@ -66,8 +66,12 @@ func (s *Service) ExpireEvidence(ctx context.Context) (ExpiryReport, error) {
 // between the two) is recorded too.
 func (s *Service) expireOne(ctx context.Context, e *models.Evidence) (kept string, err error) {
 	err = s.Evidence.Expire(ctx, e.Key)
+	gone := "false" // the store had the object and deleted it now
 	switch models.ErrorCodeOf(err) {
-	case "", models.ENOTFOUND:
+	case "":
+	case models.ENOTFOUND:
+		gone = "true" // a run that stopped after deleting, or a store that lost it: the trail says which
+		s.Log.WarnContext(ctx, "evidence past retention was already missing from the store", "case_id", e.CaseID, "evidence", e.ID, "key", e.Key)
 	case models.ECONFLICT:
 		return models.ErrorMessageOf(err), nil
 	default:
@@ -80,7 +84,7 @@ func (s *Service) expireOne(ctx context.Context, e *models.Evidence) (kept strin
 		}
 		return s.event(ctx, tx, SystemActor, e.CaseID, "evidence.expired", map[string]string{
 			"evidence": string(e.ID), "kind": string(e.Kind), "key": e.Key, "sha256": e.SHA256,
-			"version_id": e.VersionID, "retain_until": e.RetainUntil.UTC().Format(time.RFC3339),
+			"version_id": e.VersionID, "retain_until": e.RetainUntil.UTC().Format(time.RFC3339), "already_gone": gone,
 		})
 	})
 	if err != nil {

@@ -100,7 +100,7 @@ func TestExpireEvidence(t *testing.T) {
 			}
 			logged := 0
 			for _, e := range events {
-				if e.Action == "evidence.expired" && e.Actor == verify.SystemActor && e.Detail["sha256"] != "" {
+				if e.Action == "evidence.expired" && e.Actor == verify.SystemActor && e.Detail["sha256"] != "" && e.Detail["already_gone"] == "false" {
 					logged++
 				}
 			}
