@@ -90,7 +90,11 @@ func (s *Server) playRecording(c *gin.Context) {
 	w := &lazyWriter{c: c}
 	if _, err := replay.IVFToWebM(w, r); err != nil {
 		if !w.started {
-			if errors.Is(err, replay.ErrNotIVF) || errors.Is(err, replay.ErrUnsupported) || errors.Is(err, replay.ErrNoKeyFrame) {
+			switch {
+			case models.ErrorCodeOf(err) == models.ECONFLICT: // the stored bytes do not hash to the record
+				s.log.ErrorContext(ctx, "SECURITY ALERT: evidence does not match its recorded hash", "what", "recording playback",
+					"route", c.FullPath(), "case_id", c.Param("id"), "request_id", requestID(c), "err", err)
+			case errors.Is(err, replay.ErrNotIVF) || errors.Is(err, replay.ErrUnsupported) || errors.Is(err, replay.ErrNoKeyFrame):
 				err = models.Errorf(models.EUNSUPPORTED, "recording %s cannot be played: %v", e.ID, err)
 			}
 			s.fail(c, err)
