@@ -16,27 +16,37 @@ import (
 	"remoteidv/audit"
 	"remoteidv/models"
 	"remoteidv/storage/localfs"
+	"remoteidv/storage/sqldb"
 	"remoteidv/storage/sqlite"
 )
 
-// The newest checkpoint note is copied to the write-once evidence store,
-// which keeps it even if the database is rewritten, and refuses another
-// note of the same size.
-func TestPublishLatest(t *testing.T) {
+// newPublishing opens a SQLite store and a local evidence folder, and a
+// checkpointer signing with a new key that publishes to that folder.
+func newPublishing(t *testing.T) (*sqldb.DB, *localfs.Store, ed25519.PublicKey, audit.Checkpointer) {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	ev, err := localfs.New(localfs.Config{Root: t.TempDir()}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, key, _ := ed25519.GenerateKey(nil)
+	pub, key, _ := ed25519.GenerateKey(nil)
 	now := func() time.Time { return time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC) }
-	cpr := audit.Checkpointer{Store: db, Key: key, Now: now, Publish: ev}
+	return db, ev, pub, audit.Checkpointer{Store: db, Key: key, Now: now, Publish: ev}
+}
+
+// The newest checkpoint note is copied to the write-once evidence store,
+// which keeps it even if the database is rewritten, and refuses another
+// note of the same size.
+func TestPublishLatest(t *testing.T) {
+	ctx := context.Background()
+	db, ev, _, cpr := newPublishing(t)
+	now := cpr.Now
 	if err := cpr.PublishLatest(ctx); err != nil {
 		t.Fatalf("PublishLatest(no checkpoint) = %v, want nil", err)
 	}
@@ -102,19 +112,9 @@ func TestPublishLatest(t *testing.T) {
 // database no longer shows) or under another key fails it.
 func TestVerifyPublished(t *testing.T) {
 	ctx := context.Background()
+	db, ev, pub, cpr := newPublishing(t)
+	key, now := cpr.Key, cpr.Now
 	log := slog.New(slog.DiscardHandler)
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ev, err := localfs.New(localfs.Config{Root: t.TempDir()}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, key, _ := ed25519.GenerateKey(nil)
-	now := func() time.Time { return time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC) }
-	cpr := audit.Checkpointer{Store: db, Key: key, Now: now, Publish: ev}
 	step := func(events int, publish bool) {
 		t.Helper()
 		for range events {

@@ -90,26 +90,7 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for _, f := range []string{"idv.db", "key.pem"} {
-				b, err := os.ReadFile(filepath.Join(clean, f))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			db, err := sql.Open("sqlite", filepath.Join(dir, "idv.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, q := range tt.sql {
-				if _, err := db.Exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-			db.Close()
+			dir := copyDB(t, clean, tt.sql...)
 			out, err := runCLI(t, dir, "audit", "verify")
 			if err == nil {
 				t.Fatalf("audit verify accepted a tampered chain:\n%s", out)
@@ -118,6 +99,17 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 				t.Fatalf("audit verify report lacks %q:\n%s", tt.want, out)
 			}
 		})
+	}
+}
+
+// rollBackTo2 rolls a seeded database back to its second event, with its
+// log and checkpoints, as someone with write access to it could.
+func rollBackTo2() []string {
+	return []string{
+		`DELETE FROM audit_events WHERE seq >= 3`,
+		`UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_events WHERE seq = 2)`,
+		`DELETE FROM audit_tree_hashes`,
+		`DELETE FROM audit_checkpoints`,
 	}
 }
 
@@ -172,12 +164,7 @@ func TestAuditVerifyKeptCheckpoint(t *testing.T) {
 	if out, err := runCLI(t, clean, "audit", "verify", "-kept", kept); err != nil || !strings.Contains(out, "extends the kept checkpoint") || !strings.Contains(out, "merkle log: size 6") {
 		t.Fatalf("audit verify -kept (honest) = %v\n%s", err, out)
 	}
-	rollBack := []string{
-		`DELETE FROM audit_events WHERE seq >= 3`,
-		`UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_events WHERE seq = 2)`,
-		`DELETE FROM audit_tree_hashes`,
-		`DELETE FROM audit_checkpoints`,
-	}
+	rollBack := rollBackTo2()
 	for _, tt := range []struct {
 		name  string
 		users int // added after the roll-back
@@ -215,11 +202,7 @@ func TestAuditVerifyPublished(t *testing.T) {
 	if out, err := runCLI(t, clean, "audit", "verify"); err != nil || !strings.Contains(out, "published checkpoints: 1 in the evidence store (newest of size 5)") {
 		t.Fatalf("audit verify (honest) = %v\n%s", err, out)
 	}
-	dir := copyDB(t, clean,
-		`DELETE FROM audit_events WHERE seq >= 3`,
-		`UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_events WHERE seq = 2)`,
-		`DELETE FROM audit_tree_hashes`,
-		`DELETE FROM audit_checkpoints`)
+	dir := copyDB(t, clean, rollBackTo2()...)
 	if err := os.CopyFS(filepath.Join(dir, "evidence"), os.DirFS(filepath.Join(clean, "evidence"))); err != nil {
 		t.Fatal(err)
 	}
