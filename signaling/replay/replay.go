@@ -133,7 +133,10 @@ func newIVFReader(r io.Reader) (*ivfReader, error) {
 		return nil, fmt.Errorf("%w: header size %d", ErrNotIVF, size)
 	}
 	if _, err := io.CopyN(io.Discard, r, int64(size)-32); err != nil {
-		return nil, ErrNotIVF
+		if errors.Is(err, io.EOF) {
+			return nil, ErrNotIVF
+		}
+		return nil, fmt.Errorf("read IVF header: %w", err)
 	}
 	den, num := uint64(binary.LittleEndian.Uint32(h[16:20])), uint64(binary.LittleEndian.Uint32(h[20:24]))
 	if den == 0 || num == 0 {
