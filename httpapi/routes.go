@@ -89,7 +89,7 @@ func (s *Server) routeTable() []route {
 		// video sessions (issue 5)
 		{Method: "GET", Path: "/call", Public: true, Summary: "Customer's call page (customer cookie): the recording and biometric consent until accepted, then the call; one 410 page otherwise", Tag: "customer", handler: s.callPage},
 		{Method: "POST", Path: "/call/consent", Public: true, Summary: "Customer accepts the versioned consent text (form: version, locale); stored with its SHA-256, locale and time", Tag: "customer", MaxBody: 4 << 10, handler: s.consent},
-		{Method: "GET", Path: "/call/ws", Public: true, Summary: "Customer's signaling WebSocket (customer cookie, consent required); protocol in the README", Tag: "customer", handler: s.customerSocket},
+		{Method: "GET", Path: "/call/ws", Public: true, Summary: "Customer's signaling WebSocket (customer cookie, consent required); protocol in docs/calls.md", Tag: "customer", handler: s.customerSocket},
 		{Method: "GET", Path: "/static/call.js", Public: true, Summary: "Script of the customer's call page", Tag: "customer", handler: s.static()},
 		{Method: "GET", Path: "/static/call.css", Public: true, Summary: "Styles of the customer's call page", Tag: "customer", handler: s.static()},
 		{Method: "GET", Path: "/api/cases/:id/call/ws", Roles: clerkSup, Summary: "Staff signaling WebSocket: the case's clerk runs the call (capture, challenge, bye), a supervisor observes receive-only", Tag: "calls", handler: s.staffSocket},

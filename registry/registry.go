@@ -2,7 +2,7 @@
 // provides a reference registry server for development and tests
 // (`idv registry serve`).
 //
-// The contract (also in the README and the OpenAPI document):
+// The contract (also in docs/workflow.md and the OpenAPI document):
 //
 //	POST {base}/v1/lookup
 //	Authorization: Bearer <api key>          (when the registry requires one)

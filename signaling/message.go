@@ -12,7 +12,7 @@ import (
 // ProtocolVersion is the "v" field of every signaling message.
 const ProtocolVersion = 1
 
-// Message types. See the README's "Call signaling protocol" section.
+// Message types. docs/calls.md describes the protocol.
 const (
 	TypeJoin      = "join"      // client: ready; server: welcome (role, call, ICE servers)
 	TypeOffer     = "offer"     // server -> client: SDP offer

@@ -104,7 +104,7 @@ func defaultConfig() Config {
 	}
 }
 
-// settings lists every setting of c in README order.
+// settings lists every setting of c in the order of docs/configuration.md.
 func (c *Config) settings() []setting {
 	return append([]setting{
 		{"listen", "IDV_LISTEN", "address the HTTP server listens on", (*strValue)(&c.Listen)},

@@ -234,10 +234,10 @@ func TestAuditVerifyWrongKey(t *testing.T) {
 	}
 }
 
-// TestREADMEConfigTable keeps the README's configuration table in step
-// with the settings `idv serve -h` lists.
-func TestREADMEConfigTable(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+// TestConfigTable keeps the configuration table of docs/configuration.md
+// in step with the settings `idv serve -h` lists.
+func TestConfigTable(t *testing.T) {
+	b, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestREADMEConfigTable(t *testing.T) {
 	slices.Sort(got)
 	slices.Sort(want)
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("README configuration table differs from the settings (-want +got):\n%s\nThe rows should read:\n%s", diff, table.String())
+		t.Fatalf("docs/configuration.md: the table differs from the settings (-want +got):\n%s\nThe rows should read:\n%s", diff, table.String())
 	}
 }
 
