@@ -178,10 +178,18 @@ func (t *Tx) UseApproval(ctx context.Context, id string, at time.Time) error {
 	return nil
 }
 
-// BeginIdempotent stores an in-flight record.
+// BeginIdempotent stores an in-flight record. A taken key is reported
+// without failing the statement (ON CONFLICT DO NOTHING): PostgreSQL aborts
+// a transaction at a unique violation, and the caller goes on to read the
+// stored answer in the same transaction.
 func (t *Tx) BeginIdempotent(ctx context.Context, r *models.IdempotencyRecord) error {
-	if _, err := t.exec(ctx, `INSERT INTO idempotency_keys (key, request_hash, created_at) VALUES (?, ?, ?)`, r.Key, r.RequestHash, us(r.CreatedAt)); err != nil {
+	res, err := t.exec(ctx, `INSERT INTO idempotency_keys (key, request_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+		r.Key, r.RequestHash, us(r.CreatedAt))
+	if err != nil {
 		return fmt.Errorf("begin idempotency key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return models.Errorf(models.ECONFLICT, "idempotency key is taken")
 	}
 	return nil
 }

@@ -104,6 +104,8 @@ func testReview(t *testing.T, s models.Store) {
 	wantCode(t, "BeginIdempotent twice", err, models.ECONFLICT)
 	tx(t, s, func(tx models.Tx) error { return tx.CompleteIdempotent(ctx, "k1", 200, []byte(`{"ok":true}`), at) })
 	tx(t, s, func(tx models.Tx) error {
+		// A replay finds the key taken and reads it in the same transaction.
+		wantCode(t, "BeginIdempotent(taken key)", tx.BeginIdempotent(ctx, rec), models.ECONFLICT)
 		got, err := tx.IdempotencyByKey(ctx, "k1")
 		if err != nil {
 			return err
