@@ -175,6 +175,56 @@ func (s *Service) Authenticate(ctx context.Context, cookie string) (*Principal, 
 	return p, nil
 }
 
+// Revalidate tells whether principal p, authenticated earlier for a
+// connection that stays open (a call socket), may still act: its staff
+// member is enabled, and its session (now the one whose ID hash is
+// session: a step-up rotates it) is still live, or its API token is not
+// revoked. It returns EFORBIDDEN for a disabled staff member and
+// EUNAUTHORIZED for an ended or expired session or a revoked token. The
+// open connection counts as activity: the session's last-seen time is
+// renewed as Authenticate does, so a long call does not idle its staff out.
+func (s *Service) Revalidate(ctx context.Context, p *Principal, session string) error {
+	now := s.Now().UTC()
+	expired := false
+	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+		st, err := tx.StaffByID(ctx, p.Staff.ID)
+		if err != nil {
+			return err
+		}
+		if !st.Active() {
+			return models.Errorf(models.EFORBIDDEN, "staff member %s is disabled", st.Username)
+		}
+		if p.Token != nil {
+			tok, err := tx.APITokenByHash(ctx, p.Token.Hash)
+			if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && tok.RevokedAt != nil) {
+				return models.Errorf(models.EUNAUTHORIZED, "API token revoked")
+			}
+			return err
+		}
+		sess, err := tx.SessionByHash(ctx, session)
+		if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && sess.StaffID != st.ID) {
+			return errSessionEnded
+		}
+		if err != nil {
+			return err
+		}
+		if now.Sub(sess.LastSeen) > s.Idle || now.Sub(sess.CreatedAt) > s.Absolute {
+			expired = true // deleted, and the transaction commits
+			return tx.DeleteSession(ctx, sess.IDHash)
+		}
+		if now.Sub(sess.LastSeen) > touchEvery {
+			return tx.TouchSession(ctx, sess.IDHash, now)
+		}
+		return nil
+	})
+	if err == nil && expired {
+		err = errSessionEnded
+	}
+	return err
+}
+
+var errSessionEnded = models.Errorf(models.EUNAUTHORIZED, "the session ended (logged out, replaced or expired)")
+
 // Logout ends the principal's session.
 func (s *Service) Logout(ctx context.Context, p *Principal) error {
 	if p.Session == nil {

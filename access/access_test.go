@@ -182,3 +182,108 @@ func TestDisableEndsSessionsAndTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestRevalidate: a login behind an open call socket stays good while its
+// session lives (the socket keeps it from idling out, across a step-up's
+// rotation), and is refused once it is logged out, expires or its staff
+// member is disabled; an API token until it is revoked.
+func TestRevalidate(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		do   func(t *testing.T, s *access.Service, c *clock, db models.Store, p *access.Principal) string // returns the session to check
+		want models.ErrorCode
+	}{
+		{"live", func(t *testing.T, s *access.Service, c *clock, db models.Store, p *access.Principal) string {
+			return p.Session.IDHash
+		}, ""},
+		{"kept alive by the socket", func(t *testing.T, s *access.Service, c *clock, db models.Store, p *access.Principal) string {
+			for range 4 { // 40 minutes of call, checked every 10
+				c.t = c.t.Add(10 * time.Minute)
+				if err := s.Revalidate(ctx, p, p.Session.IDHash); err != nil {
+					t.Fatalf("Revalidate during the call = %v", err)
+				}
+			}
+			return p.Session.IDHash
+		}, ""},
+		{"rotated by a step-up", func(t *testing.T, s *access.Service, c *clock, db models.Store, p *access.Principal) string {
+			old := p.Session.IDHash
+			if _, err := s.StepUp(ctx, p, "correct horse battery"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Revalidate(ctx, p, old); models.ErrorCodeOf(err) != models.EUNAUTHORIZED {
+				t.Errorf("Revalidate(old session after step-up) = %v, want unauthorized", err)
+			}
+			return p.Session.IDHash
+		}, ""},
+		{"logged out", func(t *testing.T, s *access.Service, c *clock, db models.Store, p *access.Principal) string {
+			if err := s.Logout(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			return p.Session.IDHash
+		}, models.EUNAUTHORIZED},
+		{"idle", func(t *testing.T, s *access.Service, c *clock, db models.Store, p *access.Principal) string {
+			c.t = c.t.Add(16 * time.Minute)
+			return p.Session.IDHash
+		}, models.EUNAUTHORIZED},
+		{"past its absolute lifetime", func(t *testing.T, s *access.Service, c *clock, db models.Store, p *access.Principal) string {
+			for range 13 * 6 {
+				c.t = c.t.Add(10 * time.Minute)
+				_ = s.Revalidate(ctx, p, p.Session.IDHash)
+			}
+			return p.Session.IDHash
+		}, models.EUNAUTHORIZED},
+		{"disabled", func(t *testing.T, s *access.Service, c *clock, db models.Store, p *access.Principal) string {
+			if err := s.SetDisabled(ctx, "cli", "clerk1", true); err != nil {
+				t.Fatal(err)
+			}
+			return p.Session.IDHash
+		}, models.EFORBIDDEN},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, c, db := newService(t)
+			_, p, err := s.Login(ctx, "clerk1", "correct horse battery", "", "ip")
+			if err != nil {
+				t.Fatal(err)
+			}
+			session := tt.do(t, s, c, db, p)
+			if err := s.Revalidate(ctx, p, session); models.ErrorCodeOf(err) != tt.want {
+				t.Fatalf("Revalidate = %v, want %q", err, tt.want)
+			}
+			if tt.want == models.EUNAUTHORIZED {
+				var n int
+				_ = db.Transact(ctx, func(tx models.Tx) error {
+					_, err := tx.SessionByHash(ctx, session)
+					if err == nil {
+						n++
+					}
+					return nil
+				})
+				if n != 0 {
+					t.Error("the ended session is still stored")
+				}
+			}
+		})
+	}
+	t.Run("API token", func(t *testing.T) {
+		s, c, db := newService(t)
+		raw, tok, err := s.CreateToken(ctx, "system", "clerk1", "core banking")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.AuthenticateToken(ctx, raw, "ip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Revalidate(ctx, p, ""); err != nil {
+			t.Fatalf("Revalidate(live token) = %v", err)
+		}
+		if err := db.Transact(ctx, func(tx models.Tx) error { return tx.RevokeAPIToken(ctx, tok.ID, c.Now()) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Revalidate(ctx, p, ""); models.ErrorCodeOf(err) != models.EUNAUTHORIZED {
+			t.Fatalf("Revalidate(revoked token) = %v, want unauthorized", err)
+		}
+	})
+}

@@ -19,8 +19,17 @@ import (
 // tests stop before any capture).
 func (e *env) enableCalls(t *testing.T) *verify.Calls {
 	t.Helper()
+	calls, _ := e.enableCallsWith(t, signaling.Config{})
+	return calls
+}
+
+// enableCallsWith is enableCalls with the hub configured by cfg (its
+// recording folder and loopback candidates are set here).
+func (e *env) enableCallsWith(t *testing.T, cfg signaling.Config) (*verify.Calls, *signaling.Hub) {
+	t.Helper()
 	calls := &verify.Calls{Service: e.ver}
-	hub, err := signaling.New(signaling.Config{RecordDir: t.TempDir(), Loopback: true}, calls, slog.New(slog.DiscardHandler))
+	cfg.RecordDir, cfg.Loopback = t.TempDir(), true
+	hub, err := signaling.New(cfg, calls, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +37,7 @@ func (e *env) enableCalls(t *testing.T) *verify.Calls {
 	if err := e.srv.EnableCalls(hub, calls); err != nil {
 		t.Fatal(err)
 	}
-	return calls
+	return calls, hub
 }
 
 // invite opens a case, issues its invite and moves the clock into the

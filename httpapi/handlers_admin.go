@@ -122,9 +122,20 @@ func (s *Server) setDisabled(disabled bool) gin.HandlerFunc {
 			s.fail(c, models.Errorf(models.ECONFLICT, "you cannot disable yourself"))
 			return
 		}
-		if err := s.access.SetDisabled(c.Request.Context(), p.Actor(), c.Param("username"), disabled); err != nil {
+		ctx := c.Request.Context()
+		if err := s.access.SetDisabled(ctx, p.Actor(), c.Param("username"), disabled); err != nil {
 			s.fail(c, err)
 			return
+		}
+		if disabled && s.call.hub != nil {
+			// Their sessions are gone; their live call sockets go now too.
+			var st *models.Staff
+			err := s.store.Transact(ctx, func(tx models.Tx) (err error) { st, err = tx.StaffByUsername(ctx, c.Param("username")); return })
+			if err != nil {
+				s.fail(c, err)
+				return
+			}
+			s.call.hub.EndStaff(st.ID, "staff member disabled")
 		}
 		c.Status(http.StatusNoContent)
 	}

@@ -51,14 +51,21 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if old != "" && s.call.hub != nil {
+		s.call.hub.EndSession(access.HashToken(old), "signed in again")
+	}
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
 	c.JSON(http.StatusOK, meOf(p))
 }
 
 func (s *Server) logout(c *gin.Context) {
-	if err := s.access.Logout(c.Request.Context(), principal(c)); err != nil {
+	p := principal(c)
+	if err := s.access.Logout(c.Request.Context(), p); err != nil {
 		s.fail(c, err)
 		return
+	}
+	if s.call.hub != nil {
+		s.call.hub.EndSession(p.Session.IDHash, "logged out")
 	}
 	s.setSessionCookie(c, "", -1)
 	c.Status(http.StatusNoContent)
@@ -77,10 +84,17 @@ func (s *Server) stepUp(c *gin.Context) {
 		return
 	}
 	p := principal(c)
+	var old string
+	if p.Session != nil {
+		old = p.Session.IDHash
+	}
 	cookie, err := s.access.StepUp(c.Request.Context(), p, req.Password)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	if s.call.hub != nil {
+		s.call.hub.RotateSession(old, p.Session.IDHash) // the call sockets of this login stay
 	}
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
 	c.JSON(http.StatusOK, meOf(p))

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"time"
@@ -175,7 +176,9 @@ func (s *Server) customerSocket(c *gin.Context) {
 }
 
 // staffSocket is the clerk's (runs the call) or a supervisor's (observes,
-// receive-only) signaling WebSocket for a case.
+// receive-only) signaling WebSocket for a case. The socket closes when the
+// staff member is disabled or the login ends (logout, expiry), and the hub
+// checks the login again before every capture.
 func (s *Server) staffSocket(c *gin.Context) {
 	if s.call.hub == nil {
 		s.fail(c, models.Errorf(models.ENOTFOUND, "video calls are not enabled on this server"))
@@ -198,7 +201,13 @@ func (s *Server) staffSocket(c *gin.Context) {
 		s.fail(c, models.Errorf(models.ECONFLICT, "case is %s: no call", cs.State))
 		return
 	}
-	s.call.hub.Serve(c.Writer, c.Request, signaling.Participant{Role: role, CaseID: cs.ID, Actor: a.Name})
+	p := principal(c)
+	var session string
+	if p.Session != nil {
+		session = p.Session.IDHash
+	}
+	s.call.hub.Serve(c.Writer, c.Request, signaling.Participant{Role: role, CaseID: cs.ID, Actor: a.Name, Staff: p.Staff.ID, Session: session,
+		Allowed: func(ctx context.Context, session string) error { return s.access.Revalidate(ctx, p, session) }})
 }
 
 type segmentView struct {

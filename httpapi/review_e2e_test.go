@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -58,15 +59,35 @@ func getBytes(t *testing.T, c *client, path string) (int, []byte, http.Header) {
 	return resp.StatusCode, b, resp.Header
 }
 
-// TestReviewThroughTheAPI takes a case from its invite to closed over HTTP:
-// the customer's consent and email code, the clerk's letter, scope,
-// signature verdict and registry check, submission, the supervisor's
-// approval after step-up, sealing, release with the SMTP server down
-// first, delivery to the registered address, and the printed copy. The
-// call itself and the face checks are recorded through the store (their
-// own tests drive them over the media path and the face engine).
+// TestReviewThroughTheAPI takes a case from its invite to closed over HTTP
+// (see runReviewStory).
 func TestReviewThroughTheAPI(t *testing.T) {
-	e := newEnv(t)
+	runReviewStory(t, newEnv(t))
+}
+
+// reviewStory is what a full case leaves in the test's hands: the secrets
+// that must not rest in the database.
+type reviewStory struct {
+	caseID  string
+	link    string   // the invite link as mailed
+	token   string   // the invite token in it
+	codes   []string // email codes: one expired undelivered, one used
+	pdf     []byte   // the statement as mailed
+	mails   [][]byte // every message the SMTP servers received
+	cookies []string // session cookies of the customer and the staff
+}
+
+// runReviewStory takes a case from its invite to closed over HTTP: the
+// invite mailed to the customer, the customer's consent and email code
+// (a first code expires in the outbox while the mail server is down), the
+// clerk's letter, scope, signature verdict and registry check, submission,
+// the supervisor's approval after step-up, sealing, release with the SMTP
+// server down first, delivery to the registered address, and the printed
+// copy. The call itself and the face checks are recorded through the store
+// (their own tests drive them over the media path and the face engine).
+func runReviewStory(t *testing.T, e *env) *reviewStory {
+	t.Helper()
+	out := &reviewStory{}
 	calls := e.enableCalls(t)
 	ctx := context.Background()
 	now := func() time.Time { return e.now }
@@ -102,7 +123,29 @@ func TestReviewThroughTheAPI(t *testing.T) {
 	desk := &verify.Desk{Service: &svc, Registry: &registry.Client{BaseURL: reg.URL, Timeout: 2 * time.Second}, Mailer: smtp(smtpSrv.Addr), MailFrom: "noreply@bank.example"}
 	e.srv.EnableReview(desk)
 
-	id, link := e.invite(t)
+	// The invite goes out by mail; the customer opens the mailed link.
+	e.now = time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
+	inviter := e.login(t, "clerk")
+	id := e.createCase(t, inviter)
+	out.caseID = id
+	if code := inviter.do("POST", "/api/cases/"+id+"/invite/email", nil, nil); code != 201 {
+		t.Fatalf("mail invite: %d", code)
+	}
+	if n, err := desk.DeliverMail(ctx, "t"); n != 1 || err != nil {
+		t.Fatalf("deliver invite: %d %v", n, err)
+	}
+	p, err := mailtest.Parse(smtpSrv.Wait(t, 1, 5*time.Second)[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.link = regexp.MustCompile(`http://127\.0\.0\.1:8080/join/[A-Za-z0-9_-]+`).FindString(p.Text)
+	ics := strings.NewReplacer("\r\n ", "", "\n ", "").Replace(string(p.Attachments["call.ics"])) // unfolded
+	if out.link == "" || !strings.Contains(ics, out.link) {
+		t.Fatalf("invite mail without the link in text and calendar: %q", p.Text)
+	}
+	link := strings.TrimPrefix(out.link, "http://127.0.0.1:8080")
+	out.token = strings.TrimPrefix(link, "/join/")
+	e.now = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
 	clerk := e.login(t, "clerk")
 	sup := e.login(t, "supervisor")
 	base := "/api/cases/" + id
@@ -182,18 +225,52 @@ func TestReviewThroughTheAPI(t *testing.T) {
 		t.Fatalf("registry check: %d %+v", code, rc)
 	}
 
-	// The customer's email code.
+	// The customer's email code. The first one waits in the outbox while
+	// the mail server is down and expires there; the second arrives.
+	down := mailtest.FreeAddr(t)
+	desk.Mailer = smtp(down)
 	if code := customer.do("POST", "/call/code", nil, nil); code != 202 {
 		t.Fatalf("request code: %d", code)
+	}
+	if n, _ := desk.DeliverMail(ctx, "t"); n != 0 {
+		t.Fatalf("delivered %d codes with the server down", n)
+	}
+	err = e.store.Transact(ctx, func(tx models.Tx) error {
+		ms, err := tx.MailByCase(ctx, models.CaseID(id))
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(ms, func(m *models.OutboundMail) bool { return m.Kind == mail.KindCode })
+		if i < 0 {
+			return fmt.Errorf("no code mail queued")
+		}
+		queued, err := mailtest.Parse(ms[i].Raw)
+		if err != nil {
+			return err
+		}
+		out.codes = append(out.codes, regexp.MustCompile(`\b[0-9]{6}\b`).FindString(queued.Text))
+		return nil
+	})
+	if err != nil || out.codes[0] == "" {
+		t.Fatalf("queued code mail: %v", err)
+	}
+	e.now = e.now.Add(verify.CodeValidity)
+	if n, _ := desk.DeliverMail(ctx, "t"); n != 0 {
+		t.Fatalf("delivered %d codes with the server down", n)
+	}
+	desk.Mailer = smtp(smtpSrv.Addr)
+	if code := customer.do("POST", "/call/code", nil, nil); code != 202 {
+		t.Fatalf("request code again: %d", code)
 	}
 	if n, err := desk.DeliverMail(ctx, "t"); n != 1 || err != nil {
 		t.Fatalf("deliver code: %d %v", n, err)
 	}
-	p, err := mailtest.Parse(smtpSrv.Wait(t, 1, 5*time.Second)[0].Data)
+	p, err = mailtest.Parse(smtpSrv.Wait(t, 2, 5*time.Second)[1].Data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	code := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(p.Text)
+	out.codes = append(out.codes, code)
 	bad := "000000"
 	if code == bad {
 		bad = "000001"
@@ -232,7 +309,6 @@ func TestReviewThroughTheAPI(t *testing.T) {
 	}
 
 	// Release with the mail server down: the case is released, the mail waits.
-	down := mailtest.FreeAddr(t)
 	desk.Mailer = smtp(down)
 	c, first, _ := clerk.keyed("POST", base+"/release", "release-1", nil)
 	if c != 200 {
@@ -294,4 +370,15 @@ func TestReviewThroughTheAPI(t *testing.T) {
 	if strings.Contains(string(raw), code) {
 		t.Error("the timeline carries the email code")
 	}
+	out.pdf = pdf
+	for _, m := range append(smtpSrv.Messages(), up.Messages()...) {
+		out.mails = append(out.mails, m.Data)
+	}
+	for _, c := range []*client{customer, clerk, sup, inviter} {
+		u, _ := url.Parse(c.base)
+		for _, k := range c.http.Jar.Cookies(u) {
+			out.cookies = append(out.cookies, k.Value)
+		}
+	}
+	return out
 }

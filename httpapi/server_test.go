@@ -25,6 +25,8 @@ import (
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
 	"remoteidv/storage/archiver"
+	"remoteidv/storage/postgres"
+	"remoteidv/storage/sqldb"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
 )
@@ -44,10 +46,26 @@ const password = "correct horse battery staple"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvOn(t, "sqlite")
+}
+
+// newEnvOn is newEnv on a fresh database of the kind named: "sqlite" (a
+// file) or "postgres" (a schema of its own on the test server).
+func newEnvOn(t *testing.T, kind string) *env {
+	t.Helper()
 	ctx := context.Background()
 	logs := &testenv.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), log)
+	var db *sqldb.DB
+	var err error
+	switch kind {
+	case "sqlite":
+		db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), log)
+	case "postgres":
+		db, err = postgres.Open(ctx, testenv.PostgresURL(t), log)
+	default:
+		t.Fatalf("newEnvOn: unknown database %q", kind)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

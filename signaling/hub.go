@@ -54,6 +54,11 @@ type Workflow interface {
 	// CustomerAllowed returns an error once the customer session may no
 	// longer take part (revoked invite, expired session, case closed).
 	CustomerAllowed(ctx context.Context, s models.CustomerSessionID, c models.CaseID) error
+	// ObserveStarted audits an observer (a supervisor) joining the call;
+	// an error keeps the observer out, so no one watches unrecorded.
+	ObserveStarted(ctx context.Context, c models.CaseID, call models.CallID, actor string) error
+	// ObserveStopped audits the observer leaving the call, and why.
+	ObserveStopped(ctx context.Context, c models.CaseID, call models.CallID, actor, reason string) error
 }
 
 // Role is a participant's part in the call.
@@ -72,6 +77,28 @@ type Participant struct {
 	CaseID   models.CaseID
 	Actor    string                   // audit actor: "customer:cus_..." or "staff:stf_..."
 	Customer models.CustomerSessionID // for RoleCustomer
+
+	// Staff and Session name a clerk's or observer's login (Session is the
+	// ID hash of their session, "" for an API token): EndStaff and
+	// EndSession close the sockets opened with them.
+	Staff   models.StaffID
+	Session string
+	// Allowed, when set, tells whether the staff participant may still take
+	// part with the session now named session (step-up rotates it; see
+	// RotateSession): EUNAUTHORIZED or EFORBIDDEN once the session ended or
+	// the staff member was disabled; other errors count as passing
+	// trouble. The hub asks when the participant joins, before every
+	// capture or challenge, and every RevokePoll.
+	Allowed func(ctx context.Context, session string) error
+}
+
+// revoked reports whether an Allowed error means the participant is out.
+func revoked(err error) bool {
+	switch models.ErrorCodeOf(err) {
+	case models.EUNAUTHORIZED, models.EFORBIDDEN, models.EGONE:
+		return true
+	}
+	return false
 }
 
 // Config tunes the hub.
@@ -88,8 +115,9 @@ type Config struct {
 	RecordDir string
 	// Loopback adds loopback ICE candidates (tests and single-host set-ups).
 	Loopback bool
-	// RevokePoll is how often a customer's right to stay is checked
-	// (default 2 s, so a revoked invite ends the call within 5 s).
+	// RevokePoll is how often the participants' right to stay is checked
+	// (default 2 s, so a revoked invite, or a staff member disabled by
+	// another process, is out of the call within 5 s).
 	RevokePoll time.Duration
 	// HandshakeTimeout bounds join and answer (default 15 s).
 	HandshakeTimeout time.Duration
@@ -145,6 +173,7 @@ type Hub struct {
 
 	mu     sync.Mutex
 	rooms  map[models.CaseID]*room
+	staff  map[models.StaffID]map[*peer]struct{} // live sockets of staff participants
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -159,7 +188,7 @@ func New(cfg Config, wf Workflow, log *slog.Logger) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hub{cfg: cfg, wf: wf, log: log, api: api, rooms: map[models.CaseID]*room{}}
+	h := &Hub{cfg: cfg, wf: wf, log: log, api: api, rooms: map[models.CaseID]*room{}, staff: map[models.StaffID]map[*peer]struct{}{}}
 	h.upgrader = websocket.Upgrader{ReadBufferSize: 8 << 10, WriteBufferSize: 8 << 10, HandshakeTimeout: 10 * time.Second}
 	if cfg.TURN != nil {
 		tc := *cfg.TURN
@@ -209,6 +238,16 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, p Participant) {
 
 func (h *Hub) serveConn(reqCtx context.Context, ws *websocket.Conn, p Participant) {
 	log := h.log.With("case_id", p.CaseID, "role", p.Role)
+	if p.Allowed != nil {
+		// Checked again once the socket is tracked (see room.admit); this
+		// one keeps a refused participant from starting the call.
+		if err := p.Allowed(reqCtx, p.Session); err != nil {
+			log.WarnContext(reqCtx, "staff participant refused", "err", err)
+			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "not allowed"), time.Now().Add(time.Second))
+			_ = ws.Close()
+			return
+		}
+	}
 	rm, err := h.join(reqCtx, p)
 	if err != nil {
 		log.WarnContext(reqCtx, "join call", "err", err)
@@ -321,6 +360,95 @@ func (h *Hub) End(c models.CaseID, reason string) {
 	if rm != nil {
 		rm.end(reason)
 		<-rm.done
+	}
+}
+
+// track indexes a staff participant's peer, so that EndStaff and
+// EndSession find it.
+func (h *Hub) track(pe *peer) {
+	if pe.p.Staff == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.staff[pe.p.Staff] == nil {
+		h.staff[pe.p.Staff] = map[*peer]struct{}{}
+	}
+	h.staff[pe.p.Staff][pe] = struct{}{}
+	pe.session = pe.p.Session
+}
+
+func (h *Hub) untrack(pe *peer) {
+	if pe.p.Staff == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.staff[pe.p.Staff], pe)
+	if len(h.staff[pe.p.Staff]) == 0 {
+		delete(h.staff, pe.p.Staff)
+	}
+}
+
+// sessionOf is the session a tracked peer's login goes by now.
+func (h *Hub) sessionOf(pe *peer) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return pe.session
+}
+
+// endStaffPeers closes the tracked peers match selects, with reason, and
+// returns how many it closed once they are down.
+func (h *Hub) endStaffPeers(reason string, match func(pe *peer) bool) int {
+	h.mu.Lock()
+	var out []*peer
+	for _, peers := range h.staff {
+		for pe := range peers {
+			if match(pe) {
+				out = append(out, pe)
+			}
+		}
+	}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, pe := range out {
+		pe.log.Warn("closing a staff participant's socket", "staff", pe.p.Staff, "reason", reason)
+		wg.Go(func() { pe.close(reason) })
+	}
+	wg.Wait()
+	return len(out)
+}
+
+// EndStaff closes, at once, every call socket of staff member id (who was
+// disabled) and returns how many it closed.
+func (h *Hub) EndStaff(id models.StaffID, reason string) int {
+	return h.endStaffPeers(reason, func(pe *peer) bool { return pe.p.Staff == id })
+}
+
+// EndSession closes, at once, every call socket opened with the staff
+// session whose ID hash is session (logged out or replaced) and returns
+// how many it closed.
+func (h *Hub) EndSession(session, reason string) int {
+	if session == "" {
+		return 0
+	}
+	return h.endStaffPeers(reason, func(pe *peer) bool { return pe.session == session })
+}
+
+// RotateSession records that the staff session old now goes by new (a
+// step-up rotates the session ID), so its sockets stay in the call.
+func (h *Hub) RotateSession(old, new string) {
+	if old == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, peers := range h.staff {
+		for pe := range peers {
+			if pe.session == old {
+				pe.session = new
+			}
+		}
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"remoteidv/models"
 )
 
 // peer is one participant's WebSocket and the server's PeerConnection with
@@ -42,9 +44,12 @@ type peer struct {
 
 	mu      sync.Mutex
 	closing bool
+	reason  string // why the peer was closed (guarded by mu)
 	wg      sync.WaitGroup
 	once    sync.Once
 	done    chan struct{}
+
+	session string // a staff participant's session now (guarded by the hub's mu)
 }
 
 func newPeer(rm *room, ws *websocket.Conn, p Participant, log *slog.Logger) *peer {
@@ -83,7 +88,7 @@ func (pe *peer) send(m Message) {
 func (pe *peer) close(reason string) {
 	pe.once.Do(func() {
 		pe.mu.Lock()
-		pe.closing = true
+		pe.closing, pe.reason = true, reason
 		pe.mu.Unlock()
 		pe.send(Message{Type: TypeBye, Reason: reason})
 		pe.cancel()
@@ -100,6 +105,27 @@ func (pe *peer) close(reason string) {
 		close(pe.done)
 	})
 	<-pe.done
+}
+
+// closeReason is why the peer was closed ("" while it is open).
+func (pe *peer) closeReason() string {
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	return pe.reason
+}
+
+// allowed asks whether a staff participant may still take part (nil for
+// others and when the answer is passing trouble, which is logged).
+func (pe *peer) allowed(ctx context.Context) error {
+	if pe.p.Allowed == nil {
+		return nil
+	}
+	err := pe.p.Allowed(ctx, pe.rm.h.sessionOf(pe))
+	if err != nil && !revoked(err) {
+		pe.log.Warn("cannot check the staff participant's session; keeping them", "err", err)
+		return nil
+	}
+	return err
 }
 
 // fail tells the client why its socket is being closed.
@@ -207,10 +233,16 @@ func (pe *peer) handle(m *Message) string {
 		if pe.p.Role != RoleClerk {
 			return pe.fail("forbidden", "only the clerk takes captures")
 		}
+		if err := pe.allowed(pe.ctx); err != nil {
+			return pe.fail(string(models.ErrorCodeOf(err)), "capture refused: "+models.ErrorMessageOf(err))
+		}
 		pe.rm.capture(pe)
 	case TypeChallenge:
 		if pe.p.Role != RoleClerk {
 			return pe.fail("forbidden", "only the clerk starts the liveness challenge")
+		}
+		if err := pe.allowed(pe.ctx); err != nil {
+			return pe.fail(string(models.ErrorCodeOf(err)), "challenge refused: "+models.ErrorMessageOf(err))
 		}
 		pe.rm.challenge(pe)
 	case TypeBye:

@@ -99,11 +99,48 @@ func (rm *room) run(pe *peer) {
 		replaced.close("replaced by a new connection")
 		rm.leave(replaced)
 	}
+	rm.h.track(pe)
+	defer rm.h.untrack(pe)
+	if reason := rm.admit(pe); reason != "" {
+		pe.close(reason)
+		pe.log.WarnContext(rm.ctx, "participant refused", "reason", reason)
+		rm.leave(pe)
+		return
+	}
 	pe.log.InfoContext(rm.ctx, "participant joined")
 	reason := pe.run()
 	pe.close(reason)
+	if r := pe.closeReason(); r != "" {
+		reason = r // closed from outside (ended, disabled, logged out) before run saw why
+	}
 	pe.log.InfoContext(rm.ctx, "participant left", "reason", reason)
+	if pe.p.Role == RoleObserver {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := rm.h.wf.ObserveStopped(ctx, rm.caseID, rm.call, pe.p.Actor, reason); err != nil {
+			pe.log.Error("audit the end of an observation", "err", err)
+		}
+		cancel()
+	}
 	rm.leave(pe)
+}
+
+// admit checks, once the socket is tracked (so that a disable or logout
+// from now on finds it), that a staff participant is still allowed, and
+// audits an observer's start; it returns why the participant may not stay.
+func (rm *room) admit(pe *peer) string {
+	if err := pe.allowed(rm.ctx); err != nil {
+		pe.send(errorMessage(string(models.ErrorCodeOf(err)), models.ErrorMessageOf(err)))
+		return "not allowed: " + models.ErrorMessageOf(err)
+	}
+	if pe.p.Role != RoleObserver {
+		return ""
+	}
+	if err := rm.h.wf.ObserveStarted(rm.ctx, rm.caseID, rm.call, pe.p.Actor); err != nil {
+		pe.log.Error("audit the start of an observation", "err", err)
+		pe.send(errorMessage("internal", "the observation could not be recorded"))
+		return "observation not recorded"
+	}
+	return ""
 }
 
 func (rm *room) leave(pe *peer) {
@@ -173,6 +210,7 @@ loop:
 					cu.close("invite revoked")
 				}
 			}
+			rm.revokeStaff()
 		case <-quality.C:
 			q := rm.stats.sample(rm.h.cfg.Now())
 			rm.mu.Lock()
@@ -211,6 +249,25 @@ loop:
 		rm.log.Error("record end of call", "err", err)
 	}
 	rm.log.Info("call ended", "reason", reason, "recording_complete", complete)
+}
+
+// revokeStaff closes the sockets of staff participants who may no longer
+// take part (disabled or session ended, e.g. by another process).
+func (rm *room) revokeStaff() {
+	rm.mu.Lock()
+	var staff []*peer
+	for pe := range rm.peers {
+		if pe.p.Allowed != nil {
+			staff = append(staff, pe)
+		}
+	}
+	rm.mu.Unlock()
+	for _, pe := range staff {
+		if err := pe.allowed(rm.ctx); err != nil {
+			pe.log.Warn("staff participant no longer allowed: closing their socket", "err", err)
+			pe.close("not allowed: " + models.ErrorMessageOf(err))
+		}
+	}
 }
 
 // saveQuality hands the quality samples of the call to the workflow as

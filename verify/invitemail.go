@@ -12,7 +12,8 @@ import (
 // MailInvite issues a new invite (revoking earlier ones) and emails the
 // link with its calendar file to the account's registered address through
 // the outbox, in the customer's language and zone. The raw link leaves the
-// service only in that message.
+// service only in that message, and the outbox keeps the message only
+// until it is delivered or the link's validity ends.
 func (d *Desk) MailInvite(ctx context.Context, a Actor, id models.CaseID) (*models.Invite, *models.OutboundMail, error) {
 	inv, err := d.IssueInvite(ctx, a, id)
 	if err != nil {
@@ -33,7 +34,7 @@ func (d *Desk) MailInvite(ctx context.Context, a Actor, id models.CaseID) (*mode
 			slot = c.SlotAt.In(loc).Format("2006-01-02 15:04") + " " + c.CustomerTZ
 		}
 		if err := d.enqueue(ctx, tx, c.ID, mail.KindInvite, acct, mail.Data{Link: inv.Link, SlotLocal: slot},
-			[]mail.Attachment{{Name: "call.ics", ContentType: "text/calendar", Data: inv.ICS}}); err != nil {
+			[]mail.Attachment{{Name: "call.ics", ContentType: "text/calendar", Data: inv.ICS}}, &inv.Invite.NotAfter); err != nil {
 			return err
 		}
 		msgs, err := tx.MailByCase(ctx, c.ID)

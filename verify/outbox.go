@@ -2,6 +2,8 @@ package verify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/mail"
@@ -21,8 +23,10 @@ const (
 
 // enqueue renders a message for the account in its language, composes it
 // and puts it in the outbox in the caller's transaction. Mail goes only to
-// the account's registered address.
-func (d *Desk) enqueue(ctx context.Context, tx models.Tx, id models.CaseID, kind string, acct *models.Account, data idvmail.Data, att []idvmail.Attachment) error {
+// the account's registered address. expires is when what the message
+// carries stops being usable (nil: it is kept until delivered); past it,
+// the outbox drops the message undelivered.
+func (d *Desk) enqueue(ctx context.Context, tx models.Tx, id models.CaseID, kind string, acct *models.Account, data idvmail.Data, att []idvmail.Attachment, expires *time.Time) error {
 	data.BankName, data.HolderName = d.Cfg.BankName, acct.HolderName
 	subject, text, html, err := idvmail.Render(kind, acct.Language, data)
 	if err != nil {
@@ -43,16 +47,30 @@ func (d *Desk) enqueue(ctx context.Context, tx models.Tx, id models.CaseID, kind
 	if err != nil {
 		return models.Errorf(models.EINVALID, "compose %s mail: %v", kind, err)
 	}
+	if expires != nil {
+		e := expires.UTC()
+		expires = &e
+	}
 	return tx.EnqueueMail(ctx, &models.OutboundMail{ID: mid, CaseID: id, Kind: kind, To: acct.Email, From: from.Address,
-		MessageID: mid + "@" + domain, Raw: raw, CreatedAt: now, NextAttemptAt: now})
+		MessageID: mid + "@" + domain, Raw: raw, RawSHA256: sha256Hex(raw), CreatedAt: now, ExpiresAt: expires, NextAttemptAt: now})
 }
 
-// DeliverMail sends what is due in the outbox, as owner, and returns how
-// many messages went out. A failed attempt is retried with backoff (capped
-// at 30 minutes), indefinitely: an outage delays mail, never loses it. A
-// delivered statement gets its receipt (the server's reply and the
-// Message-ID) as evidence and closes the case.
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// DeliverMail drops what expired in the outbox (always, even without a mail
+// server), then sends what is due, as owner, and returns how many messages
+// went out. A failed attempt is retried with backoff (capped at 30
+// minutes) until the server accepts the message or what it carries
+// expires: an outage delays mail, never loses a message that is still
+// usable. A delivered statement gets its receipt (the server's reply and
+// the Message-ID) as evidence and closes the case.
 func (d *Desk) DeliverMail(ctx context.Context, owner string) (int, error) {
+	if err := d.expireMail(ctx); err != nil {
+		return 0, fmt.Errorf("deliver mail: %w", err)
+	}
 	if d.Mailer == nil {
 		return 0, nil
 	}
@@ -87,6 +105,38 @@ func (d *Desk) DeliverMail(ctx context.Context, owner string) (int, error) {
 	return sent, nil
 }
 
+// expireMail drops, undelivered, the queued messages whose payload expired
+// (an invite link past its end, a code past its 10 minutes), keeping their
+// hash and metadata; each is audited on its case.
+func (d *Desk) expireMail(ctx context.Context) error {
+	var gone []*models.OutboundMail
+	err := d.Store.Transact(ctx, func(tx models.Tx) (err error) {
+		if gone, err = tx.ExpireMail(ctx, d.Now().UTC()); err != nil {
+			return err
+		}
+		for _, m := range gone {
+			if m.CaseID == "" {
+				continue
+			}
+			det := map[string]string{"mail": m.ID, "kind": m.Kind, "message_id": m.MessageID, "attempts": fmt.Sprint(m.Attempts), "raw_sha256": m.RawSHA256}
+			if m.LastError != "" {
+				det["last_error"] = m.LastError
+			}
+			if err := d.event(ctx, tx, SystemActor, m.CaseID, "mail.expired", det); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("expire mail: %w", err)
+	}
+	for _, m := range gone {
+		d.Log.WarnContext(ctx, "mail expired undelivered: its body is dropped", "mail", m.ID, "kind", m.Kind, "case_id", m.CaseID, "attempts", m.Attempts)
+	}
+	return nil
+}
+
 func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMail, reply string) error {
 	at := d.Now().UTC()
 	var staged *models.Evidence
@@ -101,10 +151,10 @@ func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMa
 		}
 	}
 	err := d.Store.Transact(ctx, func(tx models.Tx) error {
-		if err := tx.MarkMailSent(ctx, m.ID, owner, reply, m.Kind == idvmail.KindCode, at); err != nil {
+		if err := tx.MarkMailSent(ctx, m.ID, owner, reply, sha256Hex(m.Raw), at); err != nil {
 			return err
 		}
-		det := map[string]string{"mail": m.ID, "kind": m.Kind, "message_id": m.MessageID, "smtp_reply": reply}
+		det := map[string]string{"mail": m.ID, "kind": m.Kind, "message_id": m.MessageID, "smtp_reply": reply, "raw_sha256": sha256Hex(m.Raw)}
 		if staged == nil {
 			if m.CaseID == "" {
 				return nil
@@ -143,7 +193,9 @@ func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMa
 	return err
 }
 
-// RunMailOutbox delivers mail every interval until ctx ends.
+// RunMailOutbox drops expired mail and delivers what is due every interval
+// until ctx ends; it runs whether or not a mail server is configured, so
+// that undelivered codes and links do not outlive their use.
 func (d *Desk) RunMailOutbox(ctx context.Context, owner string, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()

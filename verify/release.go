@@ -23,7 +23,8 @@ type Released struct {
 // must name exactly this statement, account, period and address), stores
 // the PDF as evidence, queues the mail (attachment, plain and HTML body in
 // the customer's language) and moves the case sealed -> released; the
-// outbox worker records the delivery receipt and closes the case. A second
+// outbox worker records the delivery receipt, drops the queued message
+// (the PDF stays only in the evidence store) and closes the case. A second
 // release is a conflict and changes nothing.
 func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Released, error) {
 	if !a.has(models.RoleClerk) && !a.has(models.RoleSupervisor) {
@@ -94,7 +95,7 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		}
 		name := fmt.Sprintf("statement-%s-%s.pdf", cur.PeriodFrom, cur.PeriodTo)
 		if err := d.enqueue(ctx, tx, cur.ID, mail.KindStatement, acct, mail.Data{PeriodFrom: cur.PeriodFrom, PeriodTo: cur.PeriodTo, CaseRef: string(cur.ID)},
-			[]mail.Attachment{{Name: name, ContentType: "application/pdf", Data: pdf}}); err != nil {
+			[]mail.Attachment{{Name: name, ContentType: "application/pdf", Data: pdf}}, nil); err != nil {
 			return err
 		}
 		from := cur.State

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"hash/crc32"
 	"image"
@@ -406,6 +408,26 @@ func TestReviewEndToEnd(t *testing.T) {
 	if got := f.state(); got != models.StateClosed {
 		t.Fatalf("state after delivery = %s, want closed", got)
 	}
+	// Delivered mail keeps its hash, addresses, times and the server's
+	// answer, never its body.
+	f.tx(func(tx models.Tx) error {
+		ms, err := tx.MailByCase(ctx, f.caseID)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(ms, func(m *models.OutboundMail) bool { return m.Kind == mail.KindStatement })
+		if i < 0 {
+			t.Fatal("no statement mail in the outbox")
+		}
+		st := ms[i]
+		sum := sha256.Sum256(got[0].Data)
+		if st.Kind != mail.KindStatement || st.Raw != nil || st.State() != models.MailSent || st.RawSHA256 != hex.EncodeToString(sum[:]) ||
+			st.To != email || st.SentAt == nil || !strings.HasPrefix(st.Reply, "250") {
+			t.Errorf("delivered statement row = kind %s, %d-byte body, state %s, hash %s (sent %x), to %s, reply %q; want no body and the hash of what was sent",
+				st.Kind, len(st.Raw), st.State(), st.RawSHA256, sum, st.To, st.Reply)
+		}
+		return nil
+	})
 	printed, ev, err := d.StatementPDF(ctx, f.clerk, f.caseID)
 	if err != nil || !bytes.Equal(printed, pdf) || ev.Kind != models.EvidenceStatement {
 		t.Fatalf("StatementPDF = %d bytes, %v; want the mailed PDF", len(printed), err)

@@ -447,6 +447,7 @@ func (c *Calls) SaveSegment(ctx context.Context, id models.CaseID, seg *models.C
 
 // callClerk is the actor of captures taken in the call on the clerk's
 // request: the media layer has already checked that the clerk runs the call.
+// A disabled clerk takes none (EFORBIDDEN).
 func (c *Calls) callClerk(ctx context.Context, id models.CaseID, actor string) (Actor, error) {
 	if err := c.requireConsent(ctx, id); err != nil {
 		return Actor{}, err
@@ -463,6 +464,9 @@ func (c *Calls) callClerk(ctx context.Context, id models.CaseID, actor string) (
 		st, err := tx.StaffByID(ctx, cs.ClerkID)
 		if err != nil {
 			return err
+		}
+		if !st.Active() {
+			return models.Errorf(models.EFORBIDDEN, "the case's clerk is disabled: no capture is taken")
 		}
 		a = Actor{Name: actor, StaffID: st.ID, Roles: st.Roles}
 		return nil

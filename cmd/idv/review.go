@@ -103,7 +103,7 @@ func (a *app) enableReview(srv *httpapi.Server) (*verify.Desk, error) {
 		}
 		d.Mailer = s
 	} else {
-		a.log.Warn("no mail server configured (IDV_SMTP_ADDR): mail stays queued in the outbox")
+		a.log.Warn("no mail server configured (IDV_SMTP_ADDR): mail stays queued in the outbox; invites and codes are dropped when they expire")
 	}
 	if c.StatementFont != "" {
 		font, err := os.ReadFile(c.StatementFont)

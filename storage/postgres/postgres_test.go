@@ -57,3 +57,13 @@ func TestLegacyMerkleLog(t *testing.T) {
 	t.Cleanup(func() { sdb.Close() })
 	storagetest.RunLegacyLog(t, sqldb.New(sdb, postgres.Dialect(), slog.New(slog.DiscardHandler)), postgres.Migrations())
 }
+
+// A database from before migration 010 loses the bodies of delivered mail.
+func TestLegacyOutbox(t *testing.T) {
+	sdb, err := sql.Open("pgx", testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	storagetest.RunLegacyOutbox(t, sqldb.New(sdb, postgres.Dialect(), slog.New(slog.DiscardHandler)), postgres.Migrations())
+}

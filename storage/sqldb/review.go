@@ -178,10 +178,18 @@ func (t *Tx) UseApproval(ctx context.Context, id string, at time.Time) error {
 	return nil
 }
 
-// BeginIdempotent stores an in-flight record.
+// BeginIdempotent stores an in-flight record. A taken key is reported
+// without failing the statement (ON CONFLICT DO NOTHING): PostgreSQL aborts
+// a transaction at a unique violation, and the caller goes on to read the
+// stored answer in the same transaction.
 func (t *Tx) BeginIdempotent(ctx context.Context, r *models.IdempotencyRecord) error {
-	if _, err := t.exec(ctx, `INSERT INTO idempotency_keys (key, request_hash, created_at) VALUES (?, ?, ?)`, r.Key, r.RequestHash, us(r.CreatedAt)); err != nil {
+	res, err := t.exec(ctx, `INSERT INTO idempotency_keys (key, request_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+		r.Key, r.RequestHash, us(r.CreatedAt))
+	if err != nil {
 		return fmt.Errorf("begin idempotency key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return models.Errorf(models.ECONFLICT, "idempotency key is taken")
 	}
 	return nil
 }
@@ -278,23 +286,29 @@ func (t *Tx) LedgerBalance(ctx context.Context, no models.AccountNo, before time
 	return out, rows.Err()
 }
 
-const mailCols = `id, case_id, kind, to_addr, from_addr, message_id, raw, created_at, attempts, next_attempt_at, lease_owner, lease_until, sent_at, reply, last_error`
+const mailCols = `id, case_id, kind, to_addr, from_addr, message_id, raw, raw_sha256, created_at, expires_at, attempts, next_attempt_at, lease_owner, lease_until,
+sent_at, expired_at, reply, last_error`
 
 func scanMail(row interface{ Scan(...any) error }) (*models.OutboundMail, error) {
 	var m models.OutboundMail
 	var created, next int64
-	var lease, sent sql.NullInt64
-	if err := row.Scan(&m.ID, &m.CaseID, &m.Kind, &m.To, &m.From, &m.MessageID, &m.Raw, &created, &m.Attempts, &next, &m.LeaseOwner, &lease, &sent, &m.Reply, &m.LastError); err != nil {
+	var expires, lease, sent, expired sql.NullInt64
+	if err := row.Scan(&m.ID, &m.CaseID, &m.Kind, &m.To, &m.From, &m.MessageID, &m.Raw, &m.RawSHA256, &created, &expires, &m.Attempts, &next,
+		&m.LeaseOwner, &lease, &sent, &expired, &m.Reply, &m.LastError); err != nil {
 		return nil, err
 	}
 	m.CreatedAt, m.NextAttemptAt, m.LeaseUntil, m.SentAt = fromUS(created), fromUS(next), fromNullUS(lease), fromNullUS(sent)
+	m.ExpiresAt, m.ExpiredAt = fromNullUS(expires), fromNullUS(expired)
 	return &m, nil
 }
 
+const insertMail = `INSERT INTO mail_outbox (id, case_id, kind, to_addr, from_addr, message_id, raw, raw_sha256, created_at, expires_at, next_attempt_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // EnqueueMail adds a message to the outbox.
 func (t *Tx) EnqueueMail(ctx context.Context, m *models.OutboundMail) error {
-	if _, err := t.exec(ctx, `INSERT INTO mail_outbox (id, case_id, kind, to_addr, from_addr, message_id, raw, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.CaseID, m.Kind, m.To, m.From, m.MessageID, m.Raw, us(m.CreatedAt), us(m.NextAttemptAt)); err != nil {
+	if _, err := t.exec(ctx, insertMail, m.ID, m.CaseID, m.Kind, m.To, m.From, m.MessageID, m.Raw, m.RawSHA256, us(m.CreatedAt), nullUS(m.ExpiresAt),
+		us(m.NextAttemptAt)); err != nil {
 		return fmt.Errorf("enqueue %s mail: %w", m.Kind, err)
 	}
 	return nil
@@ -331,48 +345,68 @@ func (t *Tx) MailByCase(ctx context.Context, id models.CaseID) ([]*models.Outbou
 	return t.mailList(ctx, "mail of "+string(id), `SELECT `+mailCols+` FROM mail_outbox WHERE case_id = ? ORDER BY created_at, id`, id)
 }
 
-const dueMail = `SELECT id FROM mail_outbox
-WHERE sent_at IS NULL AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)
-ORDER BY next_attempt_at, created_at LIMIT ?`
-
-// ClaimMail leases due, unsent messages to owner.
-func (t *Tx) ClaimMail(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*models.OutboundMail, error) {
-	rows, err := t.query(ctx, dueMail+t.db.dialect.SkipLocked, us(now), us(now), owner, limit)
+// leaseIDs selects the ids of query (which takes args) and gives them to
+// update, whose first arguments are updArgs; it returns the ids as
+// arguments and their placeholders, or nil when none matched.
+func (t *Tx) leaseIDs(ctx context.Context, what, query string, args []any, update string, updArgs ...any) ([]any, string, error) {
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("claim mail: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
 	var ids []any
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("claim mail: %w", err)
+			return nil, "", fmt.Errorf("%s: %w", what, err)
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil || len(ids) == 0 {
-		return nil, err
+		return nil, "", err
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	if _, err := t.exec(ctx, `UPDATE mail_outbox SET lease_owner = ?, lease_until = ? WHERE id IN (`+marks+`)`, append([]any{owner, us(leaseUntil)}, ids...)...); err != nil {
-		return nil, fmt.Errorf("claim mail: %w", err)
+	if _, err := t.exec(ctx, update+` WHERE id IN (`+marks+`)`, append(updArgs, ids...)...); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	return ids, marks, nil
+}
+
+const dueMail = `SELECT id FROM mail_outbox
+WHERE sent_at IS NULL AND expired_at IS NULL AND next_attempt_at <= ? AND (expires_at IS NULL OR expires_at > ?)
+AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)
+ORDER BY next_attempt_at, created_at LIMIT ?`
+
+// ClaimMail leases due, queued messages whose payload has not expired to owner.
+func (t *Tx) ClaimMail(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*models.OutboundMail, error) {
+	ids, marks, err := t.leaseIDs(ctx, "claim mail", dueMail+t.db.dialect.SkipLocked, []any{us(now), us(now), us(now), owner, limit},
+		`UPDATE mail_outbox SET lease_owner = ?, lease_until = ?`, owner, us(leaseUntil))
+	if err != nil || len(ids) == 0 {
+		return nil, err
 	}
 	return t.mailList(ctx, "claim mail", `SELECT `+mailCols+` FROM mail_outbox WHERE id IN (`+marks+`) ORDER BY created_at, id`, ids...)
 }
 
-// MarkMailSent records the server's reply and clears the lease.
-func (t *Tx) MarkMailSent(ctx context.Context, id, owner, reply string, clearRaw bool, at time.Time) error {
-	q := `UPDATE mail_outbox SET sent_at = ?, reply = ?, attempts = attempts + 1, lease_owner = '', lease_until = NULL, last_error = ''`
-	if clearRaw {
-		q += `, raw = ?`
+const expiredMail = `SELECT id FROM mail_outbox
+WHERE sent_at IS NULL AND expired_at IS NULL AND expires_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+ORDER BY expires_at, id`
+
+// ExpireMail drops the bodies of queued messages whose payload expired.
+func (t *Tx) ExpireMail(ctx context.Context, now time.Time) ([]*models.OutboundMail, error) {
+	ids, marks, err := t.leaseIDs(ctx, "expire mail", expiredMail+t.db.dialect.SkipLocked, []any{us(now), us(now)},
+		`UPDATE mail_outbox SET raw = NULL, expired_at = ?, lease_owner = '', lease_until = NULL`, us(now))
+	if err != nil || len(ids) == 0 {
+		return nil, err
 	}
-	q += ` WHERE id = ? AND lease_owner = ? AND sent_at IS NULL`
-	args := []any{us(at), truncate(reply, 1000)}
-	if clearRaw {
-		args = append(args, []byte{})
-	}
-	r, err := t.exec(ctx, q, append(args, id, owner)...)
+	return t.mailList(ctx, "expire mail", `SELECT `+mailCols+` FROM mail_outbox WHERE id IN (`+marks+`) ORDER BY created_at, id`, ids...)
+}
+
+// MarkMailSent records the server's reply and the hash of what was sent,
+// drops the body and clears the lease.
+func (t *Tx) MarkMailSent(ctx context.Context, id, owner, reply, rawSHA256 string, at time.Time) error {
+	r, err := t.exec(ctx, `UPDATE mail_outbox SET sent_at = ?, reply = ?, raw = NULL, raw_sha256 = ?, attempts = attempts + 1, lease_owner = '', lease_until = NULL,
+last_error = '' WHERE id = ? AND lease_owner = ? AND sent_at IS NULL AND expired_at IS NULL`, us(at), truncate(reply, 1000), rawSHA256, id, owner)
 	if err != nil {
 		return fmt.Errorf("mark mail %s sent: %w", id, err)
 	}

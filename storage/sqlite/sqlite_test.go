@@ -59,3 +59,13 @@ func TestLegacyMerkleLog(t *testing.T) {
 	t.Cleanup(func() { sdb.Close() })
 	storagetest.RunLegacyLog(t, sqldb.New(sdb, sqlite.Dialect(), slog.New(slog.DiscardHandler)), sqlite.Migrations())
 }
+
+// A database from before migration 010 loses the bodies of delivered mail.
+func TestLegacyOutbox(t *testing.T) {
+	sdb, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "legacy.db")+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	storagetest.RunLegacyOutbox(t, sqldb.New(sdb, sqlite.Dialect(), slog.New(slog.DiscardHandler)), sqlite.Migrations())
+}

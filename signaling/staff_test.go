@@ -1,0 +1,129 @@
+package signaling_test
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"remoteidv/models"
+	"remoteidv/signaling"
+)
+
+// TestStaffSockets: the hub closes a staff member's sockets when told their
+// session ended (EndSession, following a step-up's RotateSession) or they
+// were disabled (EndStaff), refuses a capture once Allowed says no, and
+// audits the observer's start and stop.
+func TestStaffSockets(t *testing.T) {
+	f := newFixture(t, signaling.Config{RevokePoll: time.Hour, CaptureTimeout: 300 * time.Millisecond})
+	ctx := context.Background()
+	id, _, clURL, obURL := f.newCall(0)
+	var clerkOut atomic.Bool
+	allowed := func(out *atomic.Bool) func(context.Context, string) error {
+		return func(context.Context, string) error {
+			if out.Load() {
+				return models.Errorf(models.EFORBIDDEN, "staff member c1 is disabled")
+			}
+			return nil
+		}
+	}
+	f.mu.Lock()
+	for path, p := range f.parts {
+		switch p.Role {
+		case signaling.RoleClerk:
+			p.Staff, p.Session, p.Allowed = "stf_c1", "sess-clerk", allowed(&clerkOut)
+		case signaling.RoleObserver:
+			p.Staff, p.Session, p.Allowed = "stf_sup", "sess-sup", allowed(new(atomic.Bool))
+		}
+		f.parts[path] = p
+	}
+	f.mu.Unlock()
+	clerk, observer := dial(t, clURL, nil, source{}), dial(t, obURL, nil, source{})
+	defer clerk.close("")
+	defer observer.close("")
+	for _, p := range []*testPeer{clerk, observer} {
+		if m, ok := p.waitFor(signaling.TypeJoin, 10*time.Second); !ok {
+			t.Fatalf("no welcome: %+v", m)
+		}
+	}
+
+	// A step-up rotates the supervisor's session: ending the old one
+	// closes nothing, ending the new one closes the observer.
+	f.hub.RotateSession("sess-sup", "sess-sup-2")
+	if n := f.hub.EndSession("sess-sup", "logged out"); n != 0 {
+		t.Errorf("EndSession(rotated away) closed %d sockets, want 0", n)
+	}
+	if n := f.hub.EndSession("sess-sup-2", "logged out"); n != 1 {
+		t.Errorf("EndSession(current) closed %d sockets, want 1", n)
+	}
+	select {
+	case <-observer.closed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the observer's socket is open after EndSession")
+	}
+
+	// Disabled elsewhere: the capture is refused and the socket closes.
+	clerkOut.Store(true)
+	clerk.send(signaling.Message{Type: signaling.TypeCapture})
+	if m, _ := clerk.waitFor(signaling.TypeError, 5*time.Second); m.Code != string(models.EFORBIDDEN) {
+		t.Errorf("capture after the clerk was disabled: %+v, want error forbidden", m)
+	}
+	select {
+	case <-clerk.closed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the clerk's socket is open after a refused capture")
+	}
+	if n := f.hub.EndStaff("stf_c1", "staff member disabled"); n != 0 {
+		t.Errorf("EndStaff after the socket closed = %d, want 0", n)
+	}
+	f.waitEnded(id, 10*time.Second)
+
+	var got []string
+	err := f.store.Transact(ctx, func(tx models.Tx) error {
+		evs, err := tx.AuditEvents(ctx, models.AuditFilter{CaseID: id})
+		for _, e := range evs {
+			if e.Actor == "staff:stf_sup" {
+				got = append(got, e.Action+" "+e.Detail["reason"])
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"call.observe_started ", "call.observe_stopped logged out"}; !slices.Equal(got, want) {
+		t.Errorf("observer's audit events = %q, want %q", got, want)
+	}
+}
+
+// TestEndStaff closes every socket of a disabled staff member at once.
+func TestEndStaff(t *testing.T) {
+	f := newFixture(t, signaling.Config{RevokePoll: time.Hour})
+	id, _, clURL, _ := f.newCall(0)
+	f.mu.Lock()
+	for path, p := range f.parts {
+		if p.Role == signaling.RoleClerk {
+			p.Staff, p.Session = "stf_c1", "sess-clerk"
+			f.parts[path] = p
+		}
+	}
+	f.mu.Unlock()
+	clerk := dial(t, clURL, nil, source{})
+	defer clerk.close("")
+	if m, ok := clerk.waitFor(signaling.TypeJoin, 10*time.Second); !ok {
+		t.Fatalf("no welcome: %+v", m)
+	}
+	if n := f.hub.EndStaff("stf_other", "staff member disabled"); n != 0 {
+		t.Errorf("EndStaff(someone else) = %d, want 0", n)
+	}
+	if n := f.hub.EndStaff("stf_c1", "staff member disabled"); n != 1 {
+		t.Errorf("EndStaff = %d, want 1", n)
+	}
+	select {
+	case <-clerk.closed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the clerk's socket is open after EndStaff")
+	}
+	f.waitEnded(id, 10*time.Second)
+}
