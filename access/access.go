@@ -26,9 +26,9 @@ type Principal struct {
 // Actor names the principal in audit events.
 func (p *Principal) Actor() string {
 	if p.Token != nil {
-		return "token:" + string(p.Token.ID)
+		return models.TokenActor(p.Token.ID)
 	}
-	return "staff:" + string(p.Staff.ID)
+	return models.StaffActor(p.Staff.ID)
 }
 
 // Service logs staff in and out and checks their credentials.
@@ -95,7 +95,7 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 		if !st.Active() {
 			reason = "disabled"
 		}
-		s.recordFailure(ctx, "staff:"+string(st.ID), "auth.login_failed", map[string]string{"username": username, "remote": remote, "reason": reason})
+		s.recordFailure(ctx, models.StaffActor(st.ID), "auth.login_failed", map[string]string{"username": username, "remote": remote, "reason": reason})
 		return "", nil, errBadLogin
 	}
 	cookie, err := NewToken(s.Rand, "")
@@ -117,7 +117,7 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, "staff:"+string(st.ID), "auth.login", map[string]string{"remote": remote})
+		return s.event(ctx, tx, models.StaffActor(st.ID), "auth.login", map[string]string{"remote": remote})
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("login %q: %w", username, err)

@@ -185,21 +185,14 @@ func (s *Server) staffSocket(c *gin.Context) {
 		return
 	}
 	a := actor(c)
-	cs, err := s.verify.Case(c.Request.Context(), a, models.CaseID(c.Param("id")))
+	cs, runs, err := s.verify.JoinCall(c.Request.Context(), a, models.CaseID(c.Param("id")))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	role := signaling.RoleObserver
-	if cs.ClerkID == a.StaffID {
+	if runs {
 		role = signaling.RoleClerk
-	} else if !principal(c).Staff.Has(models.RoleSupervisor) {
-		s.fail(c, models.Errorf(models.ENOTFOUND, "case %s not found", cs.ID))
-		return
-	}
-	if cs.State != models.StateScheduled && cs.State != models.StateInSession {
-		s.fail(c, models.Errorf(models.ECONFLICT, "case is %s: no call", cs.State))
-		return
 	}
 	p := principal(c)
 	var session string

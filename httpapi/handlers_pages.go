@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -170,33 +169,14 @@ func roleNames() []string {
 // comparison with the live capture. Every view is audited, like the
 // specimen's.
 func (s *Server) referencePhoto(c *gin.Context) {
-	ctx := c.Request.Context()
-	a := actor(c)
 	n, err := strconv.Atoi(c.Param("n"))
-	if err != nil || n < 0 {
+	if err != nil {
 		s.fail(c, models.Errorf(models.EINVALID, "n must be the photo's index: 0, 1, ..."))
 		return
 	}
-	cs, err := s.verify.Case(ctx, a, models.CaseID(c.Param("id")))
+	img, err := s.verify.ReferencePhoto(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), n)
 	if err != nil {
 		s.fail(c, err)
-		return
-	}
-	var img *models.AccountImage
-	err = s.store.Transact(ctx, func(tx models.Tx) error {
-		imgs, err := tx.AccountImages(ctx, cs.AccountNo, models.ImagePhoto)
-		if err != nil {
-			return err
-		}
-		if n >= len(imgs) {
-			return models.Errorf(models.ENOTFOUND, "the account has %d reference photos", len(imgs))
-		}
-		img = imgs[n]
-		return s.chain.Append(ctx, tx, &models.AuditEvent{Actor: a.Name, Action: "reference.viewed", CaseID: cs.ID,
-			Detail: map[string]string{"image": strconv.FormatInt(img.ID, 10), "sha256": img.SHA256}})
-	})
-	if err != nil {
-		s.fail(c, fmt.Errorf("reference photo %d of %s: %w", n, cs.ID, err))
 		return
 	}
 	sendFile(c, img.ContentType, "", img.Data)

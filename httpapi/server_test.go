@@ -192,7 +192,10 @@ func (e *env) createCase(t testing.TB, c *client) string {
 }
 
 // TestRolePolicy walks every registered route as every kind of caller:
-// allowed callers never get 401/403, others get exactly that.
+// allowed callers never get 401/403, others get exactly that. It checks
+// that the route table drives the guard, taking its expectations from that
+// table; the authority on who may do what is TestPolicyMatrix, whose
+// answers are written out by hand.
 func TestRolePolicy(t *testing.T) {
 	e := newEnv(t)
 	policy := map[string]httpapi.RouteInfo{}

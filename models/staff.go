@@ -61,6 +61,14 @@ type StaffSession struct {
 	StepUpAt time.Time
 }
 
+// StaffActor is the audit actor of a member of staff signed in with a
+// session.
+func StaffActor(id StaffID) string { return "staff:" + string(id) }
+
+// TokenActor is the audit actor of an API token; the token acts as its
+// staff member, so what it does counts as theirs.
+func TokenActor(id TokenID) string { return "token:" + string(id) }
+
 // APIToken is a bearer token for integrations. Only its SHA-256 is stored.
 type APIToken struct {
 	ID        TokenID

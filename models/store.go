@@ -48,6 +48,9 @@ type StaffRepo interface {
 
 	CreateAPIToken(ctx context.Context, t *APIToken) error
 	APITokenByHash(ctx context.Context, hash string) (*APIToken, error)
+	// APITokensByStaff lists every token acting as the staff member,
+	// revoked ones included, oldest first.
+	APITokensByStaff(ctx context.Context, id StaffID) ([]*APIToken, error)
 	TouchAPIToken(ctx context.Context, id TokenID, at time.Time) error
 	RevokeAPIToken(ctx context.Context, id TokenID, at time.Time) error
 }

@@ -63,7 +63,7 @@ func (s *Service) CreateCase(ctx context.Context, a Actor, in NewCase) (*models.
 	return c, nil
 }
 
-// Case returns a case the actor may see.
+// Case returns a case the actor may see (policy.go).
 func (s *Service) Case(ctx context.Context, a Actor, id models.CaseID) (*models.Case, error) {
 	var c *models.Case
 	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { c, err = s.visibleCase(ctx, tx, a, id); return })
@@ -87,7 +87,7 @@ func (s *Service) ListCases(ctx context.Context, a Actor, f models.CaseFilter) (
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
 	}
-	if !a.has(models.RoleSupervisor) && !a.has(models.RoleAuditor) {
+	if !a.seesAllCases() {
 		f.ClerkID = a.StaffID
 	}
 	var out []*models.Case
@@ -99,12 +99,13 @@ func (s *Service) ListCases(ctx context.Context, a Actor, f models.CaseFilter) (
 	return out, total, nil
 }
 
-// change applies event to a visible case, lets edit adjust it, stores it and
-// appends the audit event, all in one transaction.
-func (s *Service) change(ctx context.Context, a Actor, id models.CaseID, ev models.CaseEvent, detail map[string]string, edit func(tx models.Tx, c *models.Case) error) (*models.Case, error) {
+// change applies event to a case the actor may see and r lets them change,
+// lets edit adjust it, stores it and appends the audit event, all in one
+// transaction.
+func (s *Service) change(ctx context.Context, a Actor, id models.CaseID, ev models.CaseEvent, r rule, detail map[string]string, edit func(tx models.Tx, c *models.Case) error) (*models.Case, error) {
 	var out *models.Case
 	err := s.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := s.visibleCase(ctx, tx, a, id)
+		c, err := s.authorize(ctx, tx, a, id, r, string(ev)+" this case")
 		if err != nil {
 			return err
 		}
@@ -139,29 +140,28 @@ func (s *Service) change(ctx context.Context, a Actor, id models.CaseID, ev mode
 }
 
 // Reschedule moves the call to a new slot; invites for the old slot stop
-// working.
+// working. Only the case's clerk reschedules.
 func (s *Service) Reschedule(ctx context.Context, a Actor, id models.CaseID, sl Slot) (*models.Case, error) {
-	if !a.has(models.RoleClerk) {
-		return nil, models.Errorf(models.EFORBIDDEN, "only the case's clerk can reschedule")
-	}
 	slot, err := s.resolveSlot(sl)
 	if err != nil {
 		return nil, err
 	}
 	detail := map[string]string{"slot": slot.Format("2006-01-02T15:04:05Z"), "customer_tz": sl.TimeZone}
-	return s.change(ctx, a, id, models.EventReschedule, detail, func(tx models.Tx, c *models.Case) error {
+	return s.change(ctx, a, id, models.EventReschedule, clerkRule, detail, func(tx models.Tx, c *models.Case) error {
 		c.SlotAt, c.CustomerTZ = slot, sl.TimeZone
 		return tx.RevokeInvites(ctx, c.ID, s.Now().UTC())
 	})
 }
 
-// Cancel withdraws a case with a reason; its invites stop working.
+// Cancel withdraws a case with a reason; its invites stop working. The
+// case's clerk or a supervisor cancels.
 func (s *Service) Cancel(ctx context.Context, a Actor, id models.CaseID, reason string) (*models.Case, error) {
 	return s.stop(ctx, a, id, models.EventCancel, reason)
 }
 
 // Abort ends a case during verification for a reason the clerk or the
 // supervisor gives (poor video, suspected fraud); its invites stop working.
+// The case's clerk or a supervisor aborts.
 func (s *Service) Abort(ctx context.Context, a Actor, id models.CaseID, reason string) (*models.Case, error) {
 	return s.stop(ctx, a, id, models.EventAbort, reason)
 }
@@ -173,7 +173,7 @@ func (s *Service) stop(ctx context.Context, a Actor, id models.CaseID, ev models
 	if reason == "" || len(reason) > 1000 {
 		return nil, models.Errorf(models.EINVALID, "a reason of 1 to 1000 characters is required")
 	}
-	return s.change(ctx, a, id, ev, map[string]string{"reason": reason}, func(tx models.Tx, c *models.Case) error {
+	return s.change(ctx, a, id, ev, stopRule, map[string]string{"reason": reason}, func(tx models.Tx, c *models.Case) error {
 		c.Reason = reason
 		return tx.RevokeInvites(ctx, c.ID, s.Now().UTC())
 	})
@@ -206,11 +206,9 @@ func ParseInviteToken(tok string) (string, error) {
 }
 
 // IssueInvite creates a single-use link valid from 15 minutes before to 30
-// minutes after the slot, revoking earlier invites of the case.
+// minutes after the slot, revoking earlier invites of the case. Only the
+// case's clerk issues invites (the answer holds the customer's raw link).
 func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*Invite, error) {
-	if !a.has(models.RoleClerk) {
-		return nil, models.Errorf(models.EFORBIDDEN, "only the case's clerk can issue invites")
-	}
 	b := make([]byte, 32)
 	if _, err := io.ReadFull(s.Rand, b); err != nil {
 		return nil, fmt.Errorf("issue invite: %w", err)
@@ -226,7 +224,7 @@ func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*
 	}
 	var out *Invite
 	err = s.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := s.visibleCase(ctx, tx, a, id)
+		c, err := s.authorize(ctx, tx, a, id, clerkRule, "issue invites")
 		if err != nil {
 			return err
 		}
@@ -266,10 +264,11 @@ func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*
 }
 
 // RevokeInvites stops every live link of the case (a live call ends within
-// seconds once the media layer sees it).
+// seconds once the media layer sees it). The case's clerk or a supervisor
+// revokes.
 func (s *Service) RevokeInvites(ctx context.Context, a Actor, id models.CaseID) error {
 	return s.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := s.visibleCase(ctx, tx, a, id)
+		c, err := s.authorize(ctx, tx, a, id, stopRule, "revoke the case's invites")
 		if err != nil {
 			return err
 		}

@@ -14,12 +14,6 @@ import (
 	"remoteidv/models"
 )
 
-// canReadEvidence: supervisors and auditors read evidence; admins do not
-// unless they also hold one of those roles.
-func (a Actor) canReadEvidence() bool {
-	return a.has(models.RoleSupervisor) || a.has(models.RoleAuditor)
-}
-
 // evidenceRead checks the actor may read the case's evidence and records
 // the read (who, what, when) in the audit chain before anything is
 // returned. fn runs in the same transaction.

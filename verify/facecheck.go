@@ -99,15 +99,12 @@ func (s *Service) References(ctx context.Context, no models.AccountNo) ([]face.R
 // account's reference photos and records the outcome with the capture as
 // evidence. The score informs; the clerk must still confirm visually.
 func (s *Service) RunFaceCheck(ctx context.Context, a Actor, id models.CaseID, img []byte) (*FaceCheck, error) {
-	if !a.has(models.RoleClerk) {
-		return nil, models.Errorf(models.EFORBIDDEN, "only the case's clerk runs face checks")
+	c, err := s.authorized(ctx, a, id, clerkRule, "run face checks")
+	if err != nil {
+		return nil, err
 	}
 	if s.Stager == nil {
 		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
-	c, err := s.Case(ctx, a, id)
-	if err != nil {
-		return nil, err
 	}
 	if c.State != models.StateScheduled && c.State != models.StateInSession {
 		return nil, models.Errorf(models.ECONFLICT, "case is %s: face checks run before submission", c.State)
@@ -203,12 +200,9 @@ func (s *Service) ConfirmFace(ctx context.Context, a Actor, id models.CaseID, ch
 	}
 	var out *models.Check
 	err := s.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := s.visibleCase(ctx, tx, a, id)
+		c, err := s.authorize(ctx, tx, a, id, clerkRule, "confirm its face checks")
 		if err != nil {
 			return err
-		}
-		if c.ClerkID != a.StaffID {
-			return models.Errorf(models.EFORBIDDEN, "only the case's clerk confirms its face checks")
 		}
 		chk, err := tx.CheckByID(ctx, check)
 		if err != nil || chk.CaseID != c.ID || chk.Kind != models.CheckFaceMatch {

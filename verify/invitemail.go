@@ -21,7 +21,7 @@ func (d *Desk) MailInvite(ctx context.Context, a Actor, id models.CaseID) (*mode
 	}
 	var out *models.OutboundMail
 	err = d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.visibleCase(ctx, tx, a, id)
+		c, err := d.authorize(ctx, tx, a, id, clerkRule, "mail invites")
 		if err != nil {
 			return err
 		}

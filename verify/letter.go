@@ -169,17 +169,10 @@ func readAllCapped(r io.Reader, max int64) ([]byte, error) {
 }
 
 // UploadLetter stores the clerk's scan of the customer's signed letter as
-// evidence (kind letter).
+// evidence (kind letter). Only the case's clerk uploads letters.
 func (d *Desk) UploadLetter(ctx context.Context, a Actor, id models.CaseID, data []byte) (*models.Letter, error) {
-	if !a.has(models.RoleClerk) {
-		return nil, models.Errorf(models.EFORBIDDEN, "only the case's clerk uploads letters")
-	}
 	return d.storeLetter(ctx, id, data, LetterFromClerk, a.Name, func(tx models.Tx) (*models.Case, error) {
-		c, err := d.visibleCase(ctx, tx, a, id)
-		if err == nil && c.ClerkID != a.StaffID {
-			err = models.Errorf(models.EFORBIDDEN, "only the case's clerk uploads letters")
-		}
-		return c, err
+		return d.authorize(ctx, tx, a, id, clerkRule, "upload letters")
 	})
 }
 
@@ -296,15 +289,12 @@ func (d *Desk) Letters(ctx context.Context, a Actor, id models.CaseID) ([]*model
 	return out, err
 }
 
-// clerkCase returns the case if a is its clerk and it is still before
-// submission.
+// clerkCase returns the case if a runs it (policy.go) and it is still
+// before submission.
 func (d *Desk) clerkCase(ctx context.Context, tx models.Tx, a Actor, id models.CaseID) (*models.Case, error) {
-	c, err := d.visibleCase(ctx, tx, a, id)
+	c, err := d.authorize(ctx, tx, a, id, clerkRule, "record letters and checks")
 	if err != nil {
 		return nil, err
-	}
-	if !a.has(models.RoleClerk) || c.ClerkID != a.StaffID {
-		return nil, models.Errorf(models.EFORBIDDEN, "only the case's clerk does this")
 	}
 	if c.State != models.StateScheduled && c.State != models.StateInSession {
 		return nil, models.Errorf(models.ECONFLICT, "case is %s: checks are recorded before submission", c.State)

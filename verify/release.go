@@ -26,10 +26,9 @@ type Released struct {
 // outbox worker records the delivery receipt, drops the queued message
 // (the PDF stays only in the evidence store) and closes the case. A second
 // release is a conflict and changes nothing.
+//
+// The case's clerk or a supervisor releases (policy.go).
 func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Released, error) {
-	if !a.has(models.RoleClerk) && !a.has(models.RoleSupervisor) {
-		return nil, models.Errorf(models.EFORBIDDEN, "only clerks and supervisors release statements")
-	}
 	if d.Stager == nil {
 		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
 	}
@@ -38,7 +37,7 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 	var apr *models.Approval
 	var st statement.Statement
 	err := d.Store.Transact(ctx, func(tx models.Tx) (err error) {
-		if c, err = d.viewCase(ctx, tx, a, id); err != nil {
+		if c, err = d.authorize(ctx, tx, a, id, releaseRule, "release the statement"); err != nil {
 			return err
 		}
 		if _, err := models.Transition(c.State, models.EventRelease); err != nil {
@@ -75,7 +74,7 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 	staged := *ev
 	out := &Released{}
 	err = d.Store.Transact(ctx, func(tx models.Tx) error {
-		cur, err := d.viewCase(ctx, tx, a, id)
+		cur, err := d.authorize(ctx, tx, a, id, releaseRule, "release the statement")
 		if err != nil {
 			return err
 		}
@@ -178,12 +177,12 @@ func (d *Desk) statementFor(ctx context.Context, tx models.Tx, c *models.Case, a
 		Currency: cur, Opening: bal[cur], Entries: entries, CaseRef: c.ID, ManifestHash: manifest, GeneratedAt: d.Now().UTC(), BranchTZ: tz}, nil
 }
 
-// StatementPDF returns the released statement for printing; every download
-// is audited.
+// StatementPDF returns the released statement for printing, to the case's
+// clerk or a supervisor; every download is audited.
 func (d *Desk) StatementPDF(ctx context.Context, a Actor, id models.CaseID) ([]byte, *models.Evidence, error) {
 	var e *models.Evidence
 	err := d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.viewCase(ctx, tx, a, id)
+		c, err := d.authorize(ctx, tx, a, id, documentRule, "print the released statement")
 		if err != nil {
 			return err
 		}

@@ -108,10 +108,7 @@ func (d *Desk) Requirements(ctx context.Context, a Actor, id models.CaseID) (mod
 // EPRECONDITION lists exactly what is missing. Only the case's clerk
 // submits.
 func (d *Desk) Submit(ctx context.Context, a Actor, id models.CaseID) (*models.Case, error) {
-	return d.change(ctx, a, id, models.EventSubmit, nil, func(tx models.Tx, c *models.Case) error {
-		if c.ClerkID != a.StaffID || !a.has(models.RoleClerk) {
-			return models.Errorf(models.EFORBIDDEN, "only the case's clerk submits it")
-		}
+	return d.change(ctx, a, id, models.EventSubmit, clerkRule, nil, func(tx models.Tx, c *models.Case) error {
 		r, err := d.requirements(ctx, tx, c)
 		if err != nil {
 			return err
@@ -130,8 +127,10 @@ type DecisionInput struct {
 }
 
 // Decide records a supervisor's approval or rejection of a submitted case.
-// The supervisor must not be the case's clerk (even holding both roles)
-// and must have re-entered their password within the step-up window. An
+// The supervisor must not be the case's clerk (even holding both roles),
+// must have taken no action in the case other than observing it
+// (mayDecide: the case's audit trail is checked, not only its clerk) and
+// must have re-entered their password within the step-up window. An
 // approval is bound to one action (this statement, account, period and
 // registered address) and is used once, by the release. The approval
 // record is evidence. A case has one decision: of two supervisors deciding
@@ -173,9 +172,9 @@ func (d *Desk) Decide(ctx context.Context, a Actor, id models.CaseID, in Decisio
 			_ = d.Stager.Discard(staged)
 		}
 	}()
-	c, err := d.change(ctx, a, id, ev, map[string]string{"decision": string(in.Decision), "reason": in.Reason, "approval": aid}, func(tx models.Tx, c *models.Case) error {
-		if c.ClerkID == a.StaffID {
-			return models.Errorf(models.EFORBIDDEN, "you are this case's clerk: another supervisor must decide (four eyes)")
+	c, err := d.change(ctx, a, id, ev, decideRule, map[string]string{"decision": string(in.Decision), "reason": in.Reason, "approval": aid}, func(tx models.Tx, c *models.Case) error {
+		if err := d.mayDecide(ctx, tx, a, c); err != nil {
+			return err
 		}
 		acct, err := tx.AccountByNo(ctx, c.AccountNo)
 		if err != nil {

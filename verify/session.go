@@ -445,9 +445,24 @@ func (c *Calls) SaveSegment(ctx context.Context, id models.CaseID, seg *models.C
 	return nil
 }
 
+// JoinCall authorizes a member of staff to join the case's call: its
+// assigned clerk runs the call (runs is true), a supervisor observes it
+// receive-only (policy.go). The case must be awaiting or in its call.
+func (s *Service) JoinCall(ctx context.Context, a Actor, id models.CaseID) (c *models.Case, runs bool, err error) {
+	c, err = s.authorized(ctx, a, id, callRule, "join the call")
+	if err != nil {
+		return nil, false, err
+	}
+	if c.State != models.StateScheduled && c.State != models.StateInSession {
+		return nil, false, models.Errorf(models.ECONFLICT, "case is %s: no call", c.State)
+	}
+	return c, a.runsCase(c), nil
+}
+
 // callClerk is the actor of captures taken in the call on the clerk's
-// request: the media layer has already checked that the clerk runs the call.
-// A disabled clerk takes none (EFORBIDDEN).
+// request (the media layer sends only the clerk's requests): the named
+// member of staff, who must still run the case (policy.go) and still be
+// enabled (a disabled clerk takes none: EFORBIDDEN).
 func (c *Calls) callClerk(ctx context.Context, id models.CaseID, actor string) (Actor, error) {
 	if err := c.requireConsent(ctx, id); err != nil {
 		return Actor{}, err
@@ -458,17 +473,22 @@ func (c *Calls) callClerk(ctx context.Context, id models.CaseID, actor string) (
 		if err != nil {
 			return err
 		}
-		if actor != "staff:"+string(cs.ClerkID) {
-			return models.Errorf(models.EFORBIDDEN, "only the case's clerk takes captures")
+		for _, sid := range assignedClerks(cs) {
+			if actor != models.StaffActor(sid) {
+				continue
+			}
+			st, err := tx.StaffByID(ctx, sid)
+			if err != nil {
+				return err
+			}
+			if !st.Active() {
+				return models.Errorf(models.EFORBIDDEN, "the case's clerk is disabled: no capture is taken")
+			}
+			a = Actor{Name: actor, StaffID: st.ID, Roles: st.Roles}
 		}
-		st, err := tx.StaffByID(ctx, cs.ClerkID)
-		if err != nil {
-			return err
+		if !a.runsCase(cs) {
+			return models.Errorf(models.EFORBIDDEN, "only %s may take captures", clerkRule.who)
 		}
-		if !st.Active() {
-			return models.Errorf(models.EFORBIDDEN, "the case's clerk is disabled: no capture is taken")
-		}
-		a = Actor{Name: actor, StaffID: st.ID, Roles: st.Roles}
 		return nil
 	})
 	return a, err

@@ -36,25 +36,12 @@ type SignatureInput struct {
 	Reason  string
 }
 
-// viewer may look at a case's letter and specimen: its clerk or a
-// supervisor.
-func (d *Desk) viewCase(ctx context.Context, tx models.Tx, a Actor, id models.CaseID) (*models.Case, error) {
-	c, err := d.visibleCase(ctx, tx, a, id)
-	if err != nil {
-		return nil, err
-	}
-	if !(a.has(models.RoleSupervisor) || (a.has(models.RoleClerk) && c.ClerkID == a.StaffID)) {
-		return nil, models.Errorf(models.EFORBIDDEN, "only the case's clerk and supervisors view letters and specimens")
-	}
-	return c, nil
-}
-
 // Specimen returns the account's signature specimen for a side-by-side
-// view. Every view is audited.
+// view, to the case's clerk or a supervisor. Every view is audited.
 func (d *Desk) Specimen(ctx context.Context, a Actor, id models.CaseID) (*models.AccountImage, error) {
 	var out *models.AccountImage
 	err := d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.viewCase(ctx, tx, a, id)
+		c, err := d.authorize(ctx, tx, a, id, documentRule, "view the signature specimen")
 		if err != nil {
 			return err
 		}
@@ -74,12 +61,41 @@ func (d *Desk) Specimen(ctx context.Context, a Actor, id models.CaseID) (*models
 	return out, nil
 }
 
-// LetterContent returns a letter's bytes and type for viewing. Every view
-// is audited.
+// ReferencePhoto returns the n-th reference photo (0, 1, ...) of the case's
+// account, for the side-by-side comparison with a live capture, to the
+// case's clerk or a supervisor. Every view is audited.
+func (s *Service) ReferencePhoto(ctx context.Context, a Actor, id models.CaseID, n int) (*models.AccountImage, error) {
+	if n < 0 {
+		return nil, models.Errorf(models.EINVALID, "n must be the photo's index: 0, 1, ...")
+	}
+	var out *models.AccountImage
+	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+		c, err := s.authorize(ctx, tx, a, id, documentRule, "view the account's reference photos")
+		if err != nil {
+			return err
+		}
+		imgs, err := tx.AccountImages(ctx, c.AccountNo, models.ImagePhoto)
+		if err != nil {
+			return err
+		}
+		if n >= len(imgs) {
+			return models.Errorf(models.ENOTFOUND, "the account has %d reference photos", len(imgs))
+		}
+		out = imgs[n]
+		return s.event(ctx, tx, a.Name, c.ID, "reference.viewed", map[string]string{"image": fmt.Sprint(out.ID), "sha256": out.SHA256})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reference photo %d of %s: %w", n, id, err)
+	}
+	return out, nil
+}
+
+// LetterContent returns a letter's bytes and type for viewing, to the
+// case's clerk or a supervisor. Every view is audited.
 func (d *Desk) LetterContent(ctx context.Context, a Actor, id models.CaseID, letter models.LetterID) ([]byte, string, error) {
 	var e *models.Evidence
 	err := d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.viewCase(ctx, tx, a, id)
+		c, err := d.authorize(ctx, tx, a, id, documentRule, "view the case's letters")
 		if err != nil {
 			return err
 		}

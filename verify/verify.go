@@ -64,12 +64,6 @@ func (a Actor) has(r models.Role) bool {
 	return false
 }
 
-// canSee is the object-level rule: clerks see their own cases; supervisors
-// and auditors see all. Others get "not found", so IDs leak nothing.
-func (a Actor) canSee(c *models.Case) bool {
-	return a.has(models.RoleSupervisor) || a.has(models.RoleAuditor) || (a.has(models.RoleClerk) && c.ClerkID == a.StaffID)
-}
-
 func (s *Service) event(ctx context.Context, tx models.Tx, actor string, c models.CaseID, action string, detail map[string]string) error {
 	return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: actor, Action: action, CaseID: c, Detail: detail})
 }

@@ -207,6 +207,33 @@ func (t *Tx) APITokenByHash(ctx context.Context, hash string) (*models.APIToken,
 	return &tok, nil
 }
 
+const selectTokensByStaff = `SELECT id, staff_id, name, hash, created_at, last_used, revoked_at FROM api_tokens WHERE staff_id = ? ORDER BY created_at, id`
+
+// APITokensByStaff lists the tokens acting as a staff member, revoked ones
+// included.
+func (t *Tx) APITokensByStaff(ctx context.Context, id models.StaffID) ([]*models.APIToken, error) {
+	rows, err := t.query(ctx, selectTokensByStaff, id)
+	if err != nil {
+		return nil, fmt.Errorf("api tokens of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []*models.APIToken
+	for rows.Next() {
+		var tok models.APIToken
+		var created int64
+		var used, revoked sql.NullInt64
+		if err := rows.Scan(&tok.ID, &tok.StaffID, &tok.Name, &tok.Hash, &created, &used, &revoked); err != nil {
+			return nil, fmt.Errorf("api tokens of %s: %w", id, err)
+		}
+		tok.CreatedAt, tok.LastUsed, tok.RevokedAt = fromUS(created), fromNullUS(used), fromNullUS(revoked)
+		out = append(out, &tok)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("api tokens of %s: %w", id, err)
+	}
+	return out, nil
+}
+
 // TouchAPIToken records a use.
 func (t *Tx) TouchAPIToken(ctx context.Context, id models.TokenID, at time.Time) error {
 	if _, err := t.exec(ctx, `UPDATE api_tokens SET last_used = ? WHERE id = ?`, us(at), id); err != nil {

@@ -1,0 +1,655 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"remoteidv/mail/mailtest"
+	"remoteidv/models"
+	"remoteidv/verify"
+)
+
+// The policy matrix: every route of the server, called by every kind of
+// principal, on a case X run by clerk A and a case Y run by clerk B. The
+// expected answers are written out here, by hand, from the README's rules;
+// nothing is taken from routes.go, so a wrong role set there fails this
+// test.
+//
+// Principals (columns, in this order, grouped as written in the table):
+//
+//	anon cust | A B | S U M | CS CU SU MC MS MU | tA tB
+//
+//	anon  no credentials
+//	cust  the customer's cookie for case X (invite spent, consent given)
+//	A, B  clerks; A runs X, B runs Y
+//	S     supervisor; U auditor; M admin
+//	CS    clerk+supervisor    CU clerk+auditor     SU supervisor+auditor
+//	MC    admin+clerk         MS admin+supervisor  MU admin+auditor
+//	      (none of these runs X or Y)
+//	tA tB API tokens acting as clerk A and clerk B
+//
+// Outcomes:
+//
+//	o  let through: the policy allowed the call. Any status but 401, 403,
+//	   410, a 404 that hides the case ("case <id> not found"), a 303 to
+//	   /login, or a 5xx other than 503 (a missing engine or store is not a
+//	   policy answer). Bodies are valid, so most are 2xx.
+//	1  401: no staff credentials
+//	3  403: the role or the object-level rule refuses
+//	4  404 "case <id> not found": the case is hidden from this principal
+//	G  410: the customer pages' one answer without a valid customer cookie
+//	L  303 to /login: a staff page opened without a staff session
+var principalNames = []string{"anon", "cust", "A", "B", "S", "U", "M", "CS", "CU", "SU", "MC", "MS", "MU", "tA", "tB"}
+
+// Common rows, spelled out once to keep the table readable. Each is still a
+// literal answer per principal, not derived from any route's roles.
+const (
+	everyone     = "oo oo ooo oooooo oo"
+	staffOnly    = "11 oo ooo oooooo oo"
+	customerOnly = "Go GG GGG GGGGGG GG"
+	adminOnly    = "11 33 33o 333ooo 33"
+	// a case route readable by whoever sees the case: its clerk,
+	// supervisors and auditors (admins only with another role)
+	seeX = "11 o4 oo3 ooo4oo o4"
+	seeY = "11 4o oo3 ooo4oo 4o"
+	// a clerk action: only the case's own clerk (a supervisor or auditor
+	// role beside the clerk role does not help)
+	runX = "11 o4 333 333433 o4"
+	runY = "11 4o 333 333433 4o"
+	// the case's clerk or any supervisor (stop, view documents, observe
+	// the call, release)
+	clerkOrSupX = "11 o4 o33 o3o4o3 o4"
+	clerkOrSupY = "11 4o o33 o3o4o3 4o"
+	// supervisors and auditors, on every case
+	evidence = "11 33 oo3 ooo3oo 33"
+)
+
+type matrixRow struct {
+	method, path string
+	x, y         string // y is "" for routes without a case
+}
+
+var policyMatrix = []matrixRow{
+	{"GET", "/healthz", everyone, ""},
+	{"GET", "/readyz", everyone, ""},
+	{"GET", "/metrics", everyone, ""},
+	{"GET", "/api/openapi.json", everyone, ""},
+	{"GET", "/join/:token", "GG GG GGG GGGGGG GG", ""},
+
+	{"POST", "/api/auth/login", everyone, ""},
+	{"POST", "/api/auth/logout", staffOnly, ""}, // a token cannot log out (400), but is let through
+	{"GET", "/api/auth/me", staffOnly, ""},
+	{"POST", "/api/auth/step-up", "11 oo ooo oooooo 33", ""}, // a token has no password session
+
+	{"GET", "/api/accounts", "11 oo o33 ooooo3 oo", ""},
+	{"GET", "/api/accounts/:no", "11 oo o33 ooooo3 oo", ""},
+
+	{"POST", "/api/cases", "11 oo 333 oo3o33 oo", ""},
+	{"GET", "/api/cases", "11 oo oo3 oooooo oo", ""},
+	{"GET", "/api/cases/:id", seeX, seeY},
+	{"POST", "/api/cases/:id/reschedule", runX, runY},
+	{"POST", "/api/cases/:id/cancel", clerkOrSupX, clerkOrSupY},
+	{"POST", "/api/cases/:id/abort", clerkOrSupX, clerkOrSupY},
+	{"POST", "/api/cases/:id/invite", runX, runY},
+	{"DELETE", "/api/cases/:id/invite", clerkOrSupX, clerkOrSupY},
+	{"GET", "/api/cases/:id/timeline", seeX, seeY},
+
+	{"POST", "/api/cases/:id/face-checks", runX, runY},
+	{"GET", "/api/cases/:id/checks", seeX, seeY},
+	{"POST", "/api/cases/:id/checks/:check/confirm", runX, runY},
+
+	{"GET", "/api/staff", adminOnly, ""},
+	{"POST", "/api/staff", adminOnly, ""},
+	{"POST", "/api/staff/:username/disable", adminOnly, ""},
+	{"POST", "/api/staff/:username/enable", adminOnly, ""},
+	{"POST", "/api/tokens", adminOnly, ""},
+	{"GET", "/api/admin/imports", adminOnly, ""},
+	{"GET", "/api/admin/accounts", adminOnly, ""},
+	{"GET", "/api/admin/face", adminOnly, ""},
+
+	{"GET", "/api/audit/events", "11 33 3o3 3oo33o 33", ""},
+	{"GET", "/api/audit/verify", "11 33 3oo 3ooooo 33", ""},
+	{"GET", "/api/audit/checkpoints/latest", "11 33 3oo 3ooooo 33", ""},
+	{"GET", "/api/audit/checkpoints/consistency", "11 33 3oo 3ooooo 33", ""},
+
+	{"GET", "/api/cases/:id/evidence", evidence, evidence},
+	{"GET", "/api/cases/:id/evidence/:evidence", evidence, evidence},
+	{"GET", "/api/cases/:id/evidence/:evidence/play", evidence, evidence},
+	{"GET", "/api/cases/:id/bundle", evidence, evidence},
+	{"POST", "/api/cases/:id/evidence/:evidence/legal-hold", adminOnly, adminOnly},
+
+	{"GET", "/call", customerOnly, ""},
+	{"POST", "/call/consent", customerOnly, ""},
+	{"GET", "/call/ws", customerOnly, ""},
+	{"GET", "/static/call.js", everyone, ""},
+	{"GET", "/static/call.css", everyone, ""},
+	{"GET", "/api/cases/:id/call/ws", clerkOrSupX, clerkOrSupY}, // the clerk runs the call, a supervisor observes
+	{"GET", "/api/cases/:id/calls", seeX, seeY},
+
+	{"POST", "/api/cases/:id/invite/email", runX, runY},
+	{"POST", "/api/cases/:id/letters", runX, runY},
+	{"GET", "/api/cases/:id/letters", seeX, seeY},
+	{"GET", "/api/cases/:id/letters/:letter/content", clerkOrSupX, clerkOrSupY},
+	{"POST", "/api/cases/:id/letters/:letter/scope", runX, runY},
+	{"GET", "/api/cases/:id/specimen", clerkOrSupX, clerkOrSupY},
+	{"POST", "/api/cases/:id/signature-check", runX, runY},
+	{"POST", "/api/cases/:id/registry-check", runX, runY},
+	{"GET", "/api/cases/:id/requirements", seeX, seeY},
+	{"POST", "/api/cases/:id/submit", runX, runY},
+	{"POST", "/api/cases/:id/decision", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"}, // any supervisor who took no part
+	{"POST", "/api/cases/:id/release", clerkOrSupX, clerkOrSupY},
+	{"GET", "/api/cases/:id/statement", clerkOrSupX, clerkOrSupY},
+	{"POST", "/call/code", customerOnly, ""},
+	{"POST", "/call/code/verify", customerOnly, ""},
+	{"POST", "/call/letter", customerOnly, ""},
+
+	// Staff pages: not signed in (tokens included) -> /login; a role the
+	// page is not for -> the 403 page. A case page is an empty shell (the
+	// API it calls applies the case rules), so it shows for the role alone.
+	{"GET", "/", "LL oo ooo oooooo LL", ""},
+	{"GET", "/login", everyone, ""},
+	{"GET", "/console", "LL oo 333 oo3o33 LL", ""},
+	{"GET", "/console/cases/:id", "LL oo 333 oo3o33 LL", "LL oo 333 oo3o33 LL"},
+	{"GET", "/review", "LL 33 o33 o3o3o3 LL", ""},
+	{"GET", "/review/cases/:id", "LL 33 o33 o3o3o3 LL", "LL 33 o33 o3o3o3 LL"},
+	{"GET", "/audit", "LL 33 3o3 3oo33o LL", ""},
+	{"GET", "/audit/cases/:id", "LL 33 3o3 3oo33o LL", "LL 33 3o3 3oo33o LL"},
+	{"GET", "/admin", "LL 33 33o 333ooo LL", ""},
+	{"GET", "/api/cases/:id/references/:n", clerkOrSupX, clerkOrSupY},
+	{"GET", "/favicon.ico", everyone, ""},
+	{"GET", "/static/staff/*file", everyone, ""},
+}
+
+// expected parses a row's answers: one per principal, blanks ignored.
+func expected(t *testing.T, row string) []byte {
+	t.Helper()
+	out := []byte(strings.ReplaceAll(row, " ", ""))
+	if len(out) != len(principalNames) {
+		t.Fatalf("row %q has %d answers for %d principals", row, len(out), len(principalNames))
+	}
+	for _, c := range out {
+		if !strings.ContainsRune("o134GL", rune(c)) {
+			t.Fatalf("row %q: unknown outcome %q", row, c)
+		}
+	}
+	return out
+}
+
+// Rows whose allowed calls change the case beyond what the next row can
+// live with: each allowed call gets a case of its own in the given state
+// (refusals run on the shared X and Y, which they must leave unchanged).
+var freshCase = map[string]models.CaseState{
+	"POST /api/cases/:id/reschedule":   models.StateScheduled,
+	"POST /api/cases/:id/cancel":       models.StateScheduled,
+	"POST /api/cases/:id/abort":        models.StateScheduled,
+	"POST /api/cases/:id/invite":       models.StateScheduled, // would revoke the customer's invite on X
+	"DELETE /api/cases/:id/invite":     models.StateScheduled,
+	"POST /api/cases/:id/invite/email": models.StateScheduled,
+	"POST /api/cases/:id/submit":       models.StateInSession,
+	"POST /api/cases/:id/decision":     models.StatePendingReview,
+}
+
+// target is a case and the objects in it the routes name.
+type target struct {
+	id, letter, check, evidence string
+}
+
+type caller struct {
+	c      *client
+	bearer string
+}
+
+type matrix struct {
+	t        *testing.T
+	e        *env
+	callers  map[string]*caller
+	clerks   map[string]verify.Actor // the principals' staff as the workflow sees them
+	x, y     target
+	letter   []byte
+	keys     int
+	slotDays int
+}
+
+// TestPolicyMatrix walks every route as every principal (see policyMatrix).
+func TestPolicyMatrix(t *testing.T) {
+	m := newMatrix(t)
+
+	// The table and the router list the same routes.
+	served := map[string]bool{}
+	for _, r := range m.e.srv.RegisteredRoutes() {
+		served[r.Method+" "+r.Path] = true
+	}
+	listed := map[string]bool{}
+	for _, row := range policyMatrix {
+		k := row.method + " " + row.path
+		if listed[k] {
+			t.Errorf("%s is listed twice in the policy matrix", k)
+		}
+		listed[k] = true
+		if !served[k] {
+			t.Errorf("%s is in the policy matrix but not served", k)
+		}
+		if strings.Contains(row.path, ":id") != (row.y != "") {
+			t.Errorf("%s: a case route needs answers for X and Y, any other route only one", k)
+		}
+	}
+	for k := range served {
+		if !listed[k] {
+			t.Errorf("%s is served but missing from the policy matrix", k)
+		}
+	}
+
+	// Sub-objects are looked up inside the case in the path: another
+	// case's letter, check or evidence item is not found, for the case's
+	// own clerk and for a supervisor alike.
+	swapped := target{id: m.y.id, letter: m.x.letter, check: m.x.check, evidence: m.x.evidence}
+	for _, s := range []struct{ who, method, path string }{
+		{"B", "POST", "/api/cases/:id/letters/:letter/scope"},
+		{"B", "POST", "/api/cases/:id/checks/:check/confirm"},
+		{"B", "POST", "/api/cases/:id/signature-check"},
+		{"S", "GET", "/api/cases/:id/letters/:letter/content"},
+		{"S", "GET", "/api/cases/:id/evidence/:evidence"},
+		{"S", "GET", "/api/cases/:id/evidence/:evidence/play"},
+	} {
+		got, status, msg := m.call(s.who, s.method+" "+s.path, s.method, s.path, swapped)
+		if status != http.StatusNotFound || got == '4' {
+			t.Errorf("%s %s on Y naming X's objects as %s: %d %q, want 404 for the object", s.method, s.path, s.who, status, msg)
+		}
+	}
+
+	m.fourEyes()
+
+	// Logging out ends the principals' sessions: that row goes last.
+	rows := slices.Clone(policyMatrix)
+	last := func(r matrixRow) int {
+		if r.path == "/api/auth/logout" {
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(rows, func(a, b matrixRow) int { return cmp.Compare(last(a), last(b)) })
+	for _, row := range rows {
+		key := row.method + " " + row.path
+		if strings.HasPrefix(row.path, "/call") || strings.HasPrefix(row.path, "/join") {
+			// Every refused customer call counts against the address (20 a
+			// minute); each such row starts a new minute.
+			m.e.now = m.e.now.Add(61 * time.Second)
+		}
+		if key == "POST /api/cases/:id/decision" {
+			m.stepUpAll()
+		}
+		type onCase struct {
+			name string
+			tg   target
+			want []byte
+		}
+		targets := []onCase{{"X", m.x, expected(t, row.x)}}
+		if row.y != "" {
+			targets = append(targets, onCase{"Y", m.y, expected(t, row.y)})
+		}
+		for _, tgt := range targets {
+			for i, who := range principalNames {
+				want := tgt.want[i]
+				tg := tgt.tg
+				if st, ok := freshCase[key]; ok && want == 'o' {
+					owner := "A"
+					if tgt.name == "Y" {
+						owner = "B"
+					}
+					tg = m.fresh(owner, st)
+				}
+				got, status, msg := m.call(who, key, row.method, row.path, tg)
+				if got != want {
+					t.Errorf("%s on %s as %s: %d %q, want %s", key, tgt.name, who, status, msg, describe(want))
+				}
+			}
+		}
+	}
+}
+
+// matrixUser is the username of principal name's staff member.
+func matrixUser(name string) string { return "mx_" + strings.ToLower(name) }
+
+func describe(c byte) string {
+	return map[byte]string{'o': "let through", '1': "401", '3': "403", '4': "404 (case hidden)", 'G': "410", 'L': "303 to /login"}[c]
+}
+
+func newMatrix(t *testing.T) *matrix {
+	t.Helper()
+	ctx := context.Background()
+	e := newEnv(t)
+	e.enableCalls(t)
+	m := &matrix{t: t, e: e, callers: map[string]*caller{}, clerks: map[string]verify.Actor{}, letter: letterPNG(t)}
+	// The principals' staff, with argon2id hashes of the cheapest cost:
+	// each hash carries its parameters, and this test is about who may do
+	// what, not about password hashing (it logs in and steps up often).
+	salt := []byte("policy-matrix-16")
+	hash := fmt.Sprintf("$argon2id$v=%d$m=64,t=1,p=1$%s$%s", argon2.Version, base64.RawStdEncoding.EncodeToString(salt),
+		base64.RawStdEncoding.EncodeToString(argon2.IDKey([]byte(password), salt, 1, 64, 1, 32)))
+	for _, s := range []struct {
+		name  string
+		roles []models.Role
+	}{
+		{"A", []models.Role{models.RoleClerk}}, {"B", []models.Role{models.RoleClerk}},
+		{"S", []models.Role{models.RoleSupervisor}}, {"U", []models.Role{models.RoleAuditor}}, {"M", []models.Role{models.RoleAdmin}},
+		{"CS", []models.Role{models.RoleClerk, models.RoleSupervisor}}, {"CU", []models.Role{models.RoleClerk, models.RoleAuditor}},
+		{"SU", []models.Role{models.RoleSupervisor, models.RoleAuditor}}, {"MC", []models.Role{models.RoleAdmin, models.RoleClerk}},
+		{"MS", []models.Role{models.RoleAdmin, models.RoleSupervisor}}, {"MU", []models.Role{models.RoleAdmin, models.RoleAuditor}},
+		{"victim", []models.Role{models.RoleClerk}}, // logged in, disabled and enabled by the walk
+	} {
+		st := &models.Staff{ID: models.StaffID("stf_mx_" + strings.ToLower(s.name)), Username: matrixUser(s.name), DisplayName: s.name,
+			Roles: s.roles, PasswordHash: hash, CreatedAt: e.now}
+		if err := e.store.Transact(ctx, func(tx models.Tx) error { return tx.CreateStaff(ctx, st) }); err != nil {
+			t.Fatal(err)
+		}
+		m.clerks[s.name] = verify.Actor{Name: models.StaffActor(st.ID), StaffID: st.ID, Roles: st.Roles}
+	}
+
+	// X's customer: the invite is issued days ahead and spent in its window.
+	e.now = time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
+	x, err := e.ver.CreateCase(ctx, m.clerks["A"], verify.NewCase{AccountNo: "6222000011112222", Purpose: models.PurposeStatement,
+		PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", Slot: verify.Slot{Local: "2026-12-01T09:00", TimeZone: "America/New_York"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := e.ver.IssueInvite(ctx, m.clerks["A"], x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.now = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
+	cust := e.anon(t)
+	if r := getNoFollow(t, cust, strings.TrimPrefix(inv.Link, "http://127.0.0.1:8080"), nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("open X's invite: %d", r.StatusCode)
+	}
+	ct := verify.ConsentText("en")
+	if code := cust.raw("POST", "/call/consent", "application/x-www-form-urlencoded",
+		strings.NewReader(url.Values{"version": {ct.Version}, "locale": {"en"}}.Encode()), nil); code != http.StatusSeeOther {
+		t.Fatalf("consent: %d", code)
+	}
+	m.callers["anon"] = &caller{c: e.anon(t)}
+	m.callers["cust"] = &caller{c: cust}
+	for _, name := range []string{"A", "B", "S", "U", "M", "CS", "CU", "SU", "MC", "MS", "MU"} {
+		m.callers[name] = &caller{c: e.login(t, matrixUser(name))}
+	}
+	for _, name := range []string{"tA", "tB"} {
+		raw, _, err := e.acc.CreateToken(ctx, "system", matrixUser(name[1:]), "matrix "+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.callers[name] = &caller{c: e.anon(t), bearer: raw}
+	}
+
+	y, err := e.ver.CreateCase(ctx, m.clerks["B"], verify.NewCase{AccountNo: "6222000011112222", Purpose: models.PurposeStatement,
+		PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", Slot: verify.Slot{Local: "2026-12-10T09:00", TimeZone: "America/New_York"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.x, m.y = m.objects("A", string(x.ID)), m.objects("B", string(y.ID))
+	return m
+}
+
+// objects puts a letter (with its evidence item) and a face check into a
+// case, as its clerk would.
+func (m *matrix) objects(owner, id string) target {
+	m.t.Helper()
+	var l struct {
+		ID       string `json:"id"`
+		Evidence string `json:"evidence_id"`
+	}
+	if code := m.callers[owner].c.raw("POST", "/api/cases/"+id+"/letters", "image/png", bytes.NewReader(m.letter), &l); code != http.StatusCreated {
+		m.t.Fatalf("letter for %s: %d", id, code)
+	}
+	ctx := context.Background()
+	chk := models.CheckID("chk_" + strings.TrimPrefix(id, "case_"))
+	err := m.e.store.Transact(ctx, func(tx models.Tx) error {
+		return tx.CreateCheck(ctx, &models.Check{ID: chk, CaseID: models.CaseID(id), Kind: models.CheckFaceMatch, Result: "MATCH",
+			Detail: []byte("{}"), Actor: m.clerks[owner].Name, CreatedAt: m.e.now})
+	})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return target{id: id, letter: l.ID, check: string(chk), evidence: l.Evidence}
+}
+
+// fresh opens a case run by owner (A or B) in state, with a live invite.
+func (m *matrix) fresh(owner string, state models.CaseState) target {
+	m.t.Helper()
+	ctx := context.Background()
+	m.slotDays++
+	slot := time.Date(2026, 12, 10, 9, 0, 0, 0, time.UTC).AddDate(0, 0, m.slotDays%60).Format("2006-01-02T15:04")
+	c, err := m.e.ver.CreateCase(ctx, m.clerks[owner], verify.NewCase{AccountNo: "6222000011112222", Purpose: models.PurposeStatement,
+		PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", Slot: verify.Slot{Local: slot, TimeZone: "America/New_York"}})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if _, err := m.e.ver.IssueInvite(ctx, m.clerks[owner], c.ID); err != nil {
+		m.t.Fatal(err)
+	}
+	if state != models.StateScheduled {
+		err := m.e.store.Transact(ctx, func(tx models.Tx) error {
+			cs, err := tx.CaseByID(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			cs.State = state
+			return tx.UpdateCase(ctx, cs)
+		})
+		if err != nil {
+			m.t.Fatal(err)
+		}
+	}
+	return target{id: string(c.ID)}
+}
+
+// stepUpAll re-enters the password of every signed-in principal (decisions
+// need it within 5 minutes).
+func (m *matrix) stepUpAll() {
+	m.t.Helper()
+	for _, who := range principalNames {
+		cl := m.callers[who]
+		if cl.bearer != "" || cl.c.csrf == "" {
+			continue
+		}
+		if code := cl.c.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil); code != http.StatusOK {
+			m.t.Fatalf("step-up of %s: %d", who, code)
+		}
+	}
+}
+
+// request builds the call of route key on tg: the path with its
+// parameters and a valid body, so that only the policy can refuse it.
+func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
+	path = strings.NewReplacer(":id", tg.id, ":letter", tg.letter, ":check", tg.check, ":evidence", tg.evidence, ":n", "0",
+		":no", "6222000011112222", ":username", matrixUser("victim"), ":token", "iv1_"+strings.Repeat("A", 43), "*file", "common.js").Replace(path)
+	js := func(v any) (string, []byte) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		return "application/json", b
+	}
+	var ct string
+	var body []byte
+	switch key {
+	case "POST /api/auth/login":
+		ct, body = js(map[string]string{"username": matrixUser("victim"), "password": password})
+	case "POST /api/auth/step-up":
+		ct, body = js(map[string]string{"password": password})
+	case "POST /api/cases":
+		b := newCaseBody()
+		b["slot"] = map[string]string{"local": "2026-12-20T09:00", "time_zone": "America/New_York"}
+		ct, body = js(b)
+	case "POST /api/cases/:id/reschedule":
+		ct, body = js(map[string]any{"slot": map[string]string{"local": "2026-12-21T09:00", "time_zone": "America/New_York"}})
+	case "POST /api/cases/:id/cancel", "POST /api/cases/:id/abort":
+		ct, body = js(map[string]string{"reason": "policy matrix"})
+	case "POST /api/cases/:id/face-checks":
+		ct, body = "image/png", pngFixture(m.t)
+	case "POST /api/cases/:id/checks/:check/confirm":
+		ct, body = js(map[string]any{"confirmed": true})
+	case "POST /api/cases/:id/evidence/:evidence/legal-hold":
+		ct, body = js(map[string]any{"on": true, "reason": "policy matrix"})
+	case "POST /call/consent":
+		ct, body = "application/x-www-form-urlencoded", []byte(url.Values{"version": {verify.ConsentText("en").Version}, "locale": {"en"}}.Encode())
+	case "POST /call/code/verify":
+		ct, body = js(map[string]string{"code": m.emailedCode()})
+	case "POST /call/letter", "POST /api/cases/:id/letters":
+		ct, body = "image/png", m.letter
+	case "POST /api/cases/:id/letters/:letter/scope":
+		ct, body = js(map[string]any{"account_no": "6222000011112222", "service": "transaction_statement", "period_from": "2025-01-01",
+			"period_to": "2025-12-31", "registered_email": true})
+	case "POST /api/cases/:id/signature-check":
+		ct, body = js(map[string]any{"letter_id": tg.letter, "region": map[string]int{"x": 280, "y": 300, "w": 160, "h": 60}, "verdict": "pass",
+			"reason": "same letter forms"})
+	case "POST /api/cases/:id/decision":
+		ct, body = js(map[string]string{"decision": "approve", "reason": "policy matrix"})
+	default:
+		if strings.HasPrefix(key, "POST ") {
+			ct, body = js(map[string]any{})
+		}
+	}
+	return path, ct, body
+}
+
+// emailedCode is the code last mailed for case X (the row before asks for
+// one), read from the outbox.
+func (m *matrix) emailedCode() string {
+	m.t.Helper()
+	ctx := context.Background()
+	var msgs []*models.OutboundMail
+	if err := m.e.store.Transact(ctx, func(tx models.Tx) (err error) { msgs, err = tx.MailByCase(ctx, models.CaseID(m.x.id)); return }); err != nil {
+		m.t.Fatal(err)
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Kind != "code" {
+			continue
+		}
+		p, err := mailtest.Parse(msgs[i].Raw)
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		if code := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(p.Text); code != "" {
+			return code
+		}
+	}
+	return "000000" // none was mailed: the row fails on its answer
+}
+
+// call sends route key as who on tg and classifies the answer.
+func (m *matrix) call(who, key, method, path string, tg target) (byte, int, string) {
+	m.t.Helper()
+	cl := m.callers[who]
+	if key == "POST /api/auth/login" {
+		// Without the principal's cookie: logging in ends the session the
+		// request's cookie names (and would replace it in the jar).
+		cl = &caller{c: m.e.anon(m.t), bearer: cl.bearer}
+	}
+	p, ct, body := m.request(key, path, tg)
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, cl.c.base+p, r)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if cl.c.csrf != "" {
+		req.Header.Set("X-CSRF-Token", cl.c.csrf)
+	}
+	if cl.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+cl.bearer)
+	}
+	if key == "POST /api/cases/:id/decision" || key == "POST /api/cases/:id/release" {
+		m.keys++
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("matrix-%d", m.keys))
+	}
+	resp, err := cl.c.http.Do(req)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var eb struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(b, &eb)
+	msg := eb.Error.Message
+	switch s := resp.StatusCode; {
+	case s == http.StatusUnauthorized:
+		return '1', s, msg
+	case s == http.StatusForbidden:
+		return '3', s, msg
+	case s == http.StatusGone:
+		return 'G', s, msg
+	case s == http.StatusNotFound && tg.id != "" && strings.Contains(path, ":id") && msg == "case "+tg.id+" not found":
+		return '4', s, msg
+	case s == http.StatusSeeOther && resp.Header.Get("Location") == "/login":
+		return 'L', s, msg
+	case s >= 500 && s != http.StatusServiceUnavailable:
+		return 'E', s, msg
+	}
+	return 'o', resp.StatusCode, msg
+}
+
+// fourEyes: what a supervisor did through an API token counts as theirs
+// (the trail names the token, not the person); a supervisor who only
+// looked at the letter, the specimen and a reference photo may decide.
+func (m *matrix) fourEyes() {
+	t := m.t
+	t.Helper()
+	ctx := context.Background()
+	raw, _, err := m.e.acc.CreateToken(ctx, "system", matrixUser("S"), "desk script")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := &caller{c: m.e.anon(t), bearer: raw}
+	m.callers["tS"] = tok
+	defer delete(m.callers, "tS")
+	tg := m.objects("A", m.fresh("A", models.StateScheduled).id)
+	if got, status, msg := m.call("tS", "DELETE /api/cases/:id/invite", "DELETE", "/api/cases/:id/invite", tg); got != 'o' {
+		t.Fatalf("revoke through the supervisor's token: %d %q", status, msg)
+	}
+	for _, p := range []string{"/api/cases/:id/letters/:letter/content", "/api/cases/:id/specimen", "/api/cases/:id/references/:n"} {
+		if _, status, msg := m.call("SU", "GET "+p, "GET", p, tg); status != http.StatusOK {
+			t.Fatalf("GET %s as a supervisor: %d %q", p, status, msg)
+		}
+	}
+	err = m.e.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := tx.CaseByID(ctx, models.CaseID(tg.id))
+		if err != nil {
+			return err
+		}
+		c.State = models.StatePendingReview
+		return tx.UpdateCase(ctx, c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.stepUpAll()
+	key := "POST /api/cases/:id/decision"
+	if _, status, msg := m.call("S", key, "POST", "/api/cases/:id/decision", tg); status != http.StatusForbidden || !strings.Contains(msg, "invite.revoked as token:tok_") {
+		t.Errorf("decision by the supervisor whose token revoked the invites: %d %q, want 403 naming the revocation", status, msg)
+	}
+	if _, status, msg := m.call("SU", key, "POST", "/api/cases/:id/decision", tg); status != http.StatusOK {
+		t.Errorf("decision by the supervisor who only looked: %d %q, want 200", status, msg)
+	}
+}
