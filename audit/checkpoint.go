@@ -197,6 +197,47 @@ func (c Checkpointer) Prove(ctx context.Context, seq int64) ([]byte, error) {
 	}
 }
 
+// ProveFrom returns the proof (FormatConsistency) that the log of the
+// newest signed checkpoint extends the log of the first size events, and
+// that checkpoint. When no checkpoint covers size yet, it writes one
+// first. A bundle carries it: with the bundled leaves 1..size, it binds
+// every one of them to a note signed with the service key.
+func (c Checkpointer) ProveFrom(ctx context.Context, size int64) ([]byte, *models.Checkpoint, error) {
+	for attempt := 0; ; attempt++ {
+		var out []byte
+		var cp *models.Checkpoint
+		err := c.Store.Transact(ctx, func(tx models.Tx) error {
+			cps, err := tx.Checkpoints(ctx)
+			if err != nil {
+				return err
+			}
+			latest := LatestCheckpoint(cps)
+			if latest == nil || latest.Seq < size {
+				return nil
+			}
+			var p tlog.TreeProof
+			if size < latest.Seq {
+				if p, err = ProveConsistency(ctx, tx, size, latest.Seq); err != nil {
+					return err
+				}
+			}
+			out, cp = FormatConsistency(size, p, []byte(latest.Note)), latest
+			return nil
+		})
+		switch {
+		case err != nil:
+			return nil, nil, fmt.Errorf("prove the log extends size %d: %w", size, err)
+		case out != nil:
+			return out, cp, nil
+		case attempt > 0:
+			return nil, nil, models.Errorf(models.ECONFLICT, "prove the log extends size %d: no signed checkpoint covers it", size)
+		}
+		if _, err := c.Checkpoint(ctx); err != nil {
+			return nil, nil, fmt.Errorf("prove the log extends size %d: %w", size, err)
+		}
+	}
+}
+
 // Run writes (and publishes, see PublishLatest) a checkpoint at once,
 // then every interval until ctx ends, and a last one then.
 func (c Checkpointer) Run(ctx context.Context, interval time.Duration, onErr func(error)) {

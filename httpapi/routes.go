@@ -83,7 +83,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/cases/:id/evidence", Roles: evidenceReader, Summary: "The case's evidence items with SHA-256, size, version and archive state (audited read)", Tag: "evidence", handler: s.listEvidence},
 		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence", Roles: evidenceReader, Summary: "Download one archived item, re-hashed while streamed (audited read; X-Content-SHA256 header)", Tag: "evidence", handler: s.downloadEvidence},
 		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence/play", Roles: evidenceReader, Summary: "Watch a recorded video segment: the VP8 recording remuxed to WebM (not re-encoded), the source re-hashed while read (audited as evidence.played)", Tag: "evidence", handler: s.playRecording},
-		{Method: "GET", Path: "/api/cases/:id/bundle", Roles: evidenceReader, Summary: "Evidence bundle of a sealed case (zip: manifest, signature, public key, audit chain excerpt, artifacts); check it with idv evidence verify (audited read)", Tag: "evidence", handler: s.downloadBundle},
+		{Method: "GET", Path: "/api/cases/:id/bundle", Roles: evidenceReader, Summary: "Evidence bundle of a sealed case (zip, format 2: manifest, signature, public key, the audit Merkle log's leaves to the seal with the case's events in full, a consistency proof to a signed checkpoint, artifacts); check it with idv evidence verify -fingerprint (audited read)", Tag: "evidence", handler: s.downloadBundle},
 		{Method: "POST", Path: "/api/cases/:id/evidence/:evidence/legal-hold", Roles: admin, Summary: "Set or clear a legal hold on one item (needs a step-up within 5 minutes; audited)", Tag: "evidence", Body: "LegalHold", handler: s.setLegalHold},
 
 		// video sessions (issue 5)

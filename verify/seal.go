@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 
 	"remoteidv/audit"
 	"remoteidv/models"
@@ -24,7 +25,10 @@ const maxManifest = 16 << 20
 // it in the evidence store, and then, in one transaction, records it as an
 // evidence row (kind manifest, without a staged file: the archiver
 // confirms it by read-back), appends the case.seal event carrying its
-// SHA-256 and signature, and moves the case approved -> sealed.
+// SHA-256 and signature, and moves the case approved -> sealed. With the
+// chain head locked, the seal event also lists the seqs of every earlier
+// event of the case and digests the checkpoints signed so far
+// (audit.SealBinding): a bundle must hold exactly those.
 //
 // It returns EPRECONDITION listing the items not yet archived, ECONFLICT
 // when the case is not approved or its evidence changed meanwhile, and
@@ -108,12 +112,27 @@ func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, err
 			SHA256: sum, Size: int64(len(body)), ContentType: "application/json", Actor: SystemActor, CreatedAt: s.Now().UTC(), NextAttemptAt: s.Now().UTC()}); err != nil {
 			return err
 		}
-		if err := s.event(ctx, tx, SystemActor, id, audit.SealAction, map[string]string{
+		// With the head locked, no event or checkpoint can come between
+		// what the seal event records and the seal event itself.
+		if _, err := tx.AuditHeadForUpdate(ctx); err != nil {
+			return err
+		}
+		caseEvents, err := tx.AuditEvents(ctx, models.AuditFilter{CaseID: id})
+		if err != nil {
+			return err
+		}
+		cps, err := tx.Checkpoints(ctx)
+		if err != nil {
+			return err
+		}
+		detail := audit.SealBinding(caseEvents, cps)
+		maps.Copy(detail, map[string]string{
 			"from": string(cur.State), "to": string(to), "items": fmt.Sprint(len(m.Items)),
 			audit.DetailManifestKey: key, audit.DetailManifestSHA256: sum, audit.DetailKeyID: m.KeyID,
 			audit.DetailManifestSignature: base64.StdEncoding.EncodeToString(sig),
 			"audit_head_seq":              fmt.Sprint(head.Seq),
-		}); err != nil {
+		})
+		if err := s.event(ctx, tx, SystemActor, id, audit.SealAction, detail); err != nil {
 			return err
 		}
 		cur.State, cur.UpdatedAt = to, s.Now().UTC()

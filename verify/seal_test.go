@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -82,15 +83,20 @@ func (f *sealFixture) drain(t *testing.T) {
 	}
 }
 
-func caseActions(t *testing.T, db models.Store, id models.CaseID) []string {
+func caseEvents(t *testing.T, db models.Store, id models.CaseID) []*models.AuditEvent {
 	t.Helper()
 	ctx := context.Background()
 	var evs []*models.AuditEvent
 	if err := db.Transact(ctx, func(tx models.Tx) (err error) { evs, err = tx.AuditEvents(ctx, models.AuditFilter{CaseID: id}); return }); err != nil {
 		t.Fatal(err)
 	}
+	return evs
+}
+
+func caseActions(t *testing.T, db models.Store, id models.CaseID) []string {
+	t.Helper()
 	var out []string
-	for _, e := range evs {
+	for _, e := range caseEvents(t, db, id) {
 		out = append(out, e.Action)
 	}
 	return out
@@ -123,6 +129,20 @@ func TestSealVerifyAndBundle(t *testing.T) {
 			}
 			if err := f.svc.SealedAndVerified(ctx, c.ID); err != nil {
 				t.Fatalf("SealedAndVerified(sealed) = %v, want nil", err)
+			}
+			evs := caseEvents(t, f.db, c.ID)
+			seal := evs[len(evs)-1]
+			if seal.Action != audit.SealAction {
+				t.Fatalf("last event of the case = %s, want the seal event", seal.Action)
+			}
+			var before []string
+			for _, e := range evs {
+				if e.Seq < seal.Seq {
+					before = append(before, fmt.Sprint(e.Seq))
+				}
+			}
+			if got, want := seal.Detail[audit.DetailCaseEventSeqs], strings.Join(before, ","); got != want || seal.Detail[audit.DetailCheckpoints] == "" {
+				t.Fatalf("seal event records case events %q and %q checkpoints; want %q and a count", got, seal.Detail[audit.DetailCheckpoints], want)
 			}
 			f.drain(t) // the manifest row is confirmed by read-back
 			archivertest.WaitArchived(t, f.db, c.ID, time.Second)

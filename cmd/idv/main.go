@@ -42,7 +42,7 @@ func commands() []command {
 		{"tokens", "issue an API token: tokens create --user NAME --name LABEL", runTokens},
 		{"accounts", "import accounts: accounts import --csv FILE --images DIR", runAccounts},
 		{"audit", "audit chain: audit verify | audit checkpoint", runAudit},
-		{"evidence", "check an evidence bundle offline: evidence verify [-key PEM] bundle.zip", runEvidence},
+		{"evidence", "check an evidence bundle offline: evidence verify -key PEM|-fingerprint FP bundle.zip", runEvidence},
 		{"demo", "load demo staff, accounts and ledger: demo load", runDemo},
 		{"ledger", "import transactions for statements: ledger import --csv FILE", runLedger},
 		{"registry", "reference national ID registry for development: registry serve --records FILE", runRegistry},
