@@ -75,7 +75,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/admin/face", Roles: admin, Summary: "Face engine settings: threshold, recognizers, model hash, the BLAS/LAPACK loaded, liveness rules, and the calibration summary with the expected false-match rate at the threshold", Tag: "admin", Response: "FaceReport", handler: s.faceReport},
 
 		{Method: "GET", Path: "/api/audit/events", Roles: auditor, Summary: "Audit events (after_seq, case_id, limit)", Tag: "audit", handler: s.auditEvents},
-		{Method: "GET", Path: "/api/audit/verify", Roles: auditAdmin, Summary: "Verify the whole audit chain, the Merkle log recomputed from it and its signed checkpoints; answers the log's size and root and the latest checkpoint", Tag: "audit", handler: s.auditVerify},
+		{Method: "GET", Path: "/api/audit/verify", Roles: auditAdmin, Summary: "Verify the whole audit chain, the Merkle log recomputed from it and its signed checkpoints, and every checkpoint note published to the write-once evidence store (as idv audit verify); answers the log's size and root, the latest checkpoint, the published-notes result and the signing key's SHA-256 fingerprint", Tag: "audit", handler: s.auditVerify},
 		{Method: "GET", Path: "/api/audit/checkpoints/latest", Roles: auditAdmin, Summary: "The newest signed checkpoint of the audit Merkle log (C2SP signed note, text/plain): keep it to check later answers against", Tag: "audit", handler: s.auditCheckpointLatest},
 		{Method: "GET", Path: "/api/audit/checkpoints/consistency", Roles: auditAdmin, Summary: "Consistency proof (RFC 6962, base64 hashes) that the newest checkpoint's log extends the log of size from (a checkpoint you kept)", Tag: "audit", handler: s.auditConsistency},
 

@@ -44,14 +44,24 @@ const password = "correct horse battery staple"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvOn(t, nil)
+}
+
+// newEnvOn is newEnv on the given store (nil: a new SQLite database).
+func newEnvOn(t *testing.T, db models.Store) *env {
+	t.Helper()
 	ctx := context.Background()
 	logs := &testenv.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), log)
-	if err != nil {
-		t.Fatal(err)
+	if db == nil {
+		sdb, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sdb.Close() })
+		db = sdb
 	}
-	t.Cleanup(func() { db.Close() })
+	var err error
 	e := &env{store: db, logs: logs, now: time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)}
 	now := func() time.Time { return e.now }
 	chain := audit.Chain{Now: now}
@@ -259,6 +269,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 
 func TestCaseFlowAndInvite(t *testing.T) {
 	e := newEnv(t)
+	withEvidence(t, e) // the published checkpoints are part of GET /api/audit/verify
 	clerk := e.login(t, "clerk")
 	id := e.createCase(t, clerk)
 	var cs struct {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"time"
 
 	"remoteidv/audit"
 	"remoteidv/models"
@@ -19,6 +20,9 @@ const SystemActor = "system"
 // maxManifest caps what is read back as a manifest.
 const maxManifest = 16 << 20
 
+// checkpointTimeout bounds CheckpointNow.
+const checkpointTimeout = 30 * time.Second
+
 // Seal seals an approved case once every evidence item is archived: it
 // builds the manifest (every item's key, version, size, SHA-256, kind,
 // time and actor; the audit chain head; a case summary), signs it, stores
@@ -28,7 +32,8 @@ const maxManifest = 16 << 20
 // SHA-256 and signature, and moves the case approved -> sealed. With the
 // chain head locked, the seal event also lists the seqs of every earlier
 // event of the case and digests the checkpoints signed so far
-// (audit.SealBinding): a bundle must hold exactly those.
+// (audit.SealBinding): a bundle must hold exactly those. After the commit
+// it signs and publishes a checkpoint (CheckpointNow).
 //
 // It returns EPRECONDITION listing the items not yet archived, ECONFLICT
 // when the case is not approved or its evidence changed meanwhile, and
@@ -146,7 +151,27 @@ func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, err
 		return nil, fmt.Errorf("seal case %s: %w", id, err)
 	}
 	s.Log.InfoContext(ctx, "case sealed", "case_id", id, "manifest_sha256", sum, "items", len(m.Items))
+	s.CheckpointNow(ctx, "seal", id)
 	return c, nil
+}
+
+// CheckpointNow signs a checkpoint of the audit log and publishes it to
+// the evidence store (audit.Checkpointer.CheckpointAndPublish), as the
+// workflow does after each seal and decision: what was just committed is
+// then under a signature kept outside the database. It runs after the
+// commit and never fails the caller: an error is logged, and the
+// periodic checkpoint (idv serve) makes it good.
+func (s *Service) CheckpointNow(ctx context.Context, after string, id models.CaseID) {
+	if s.Key == nil {
+		return
+	}
+	// The change is committed: finish even if the caller has gone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+	defer cancel()
+	cpr := audit.Checkpointer{Store: s.Store, Key: s.Key, Now: s.Now, Publish: s.Evidence}
+	if err := cpr.CheckpointAndPublish(ctx); err != nil {
+		s.Log.WarnContext(ctx, "audit checkpoint after "+after, "case_id", id, "err", err)
+	}
 }
 
 // SealPending tries to seal every approved case and returns how many it

@@ -71,7 +71,9 @@ func sealedBundle(t *testing.T) (dir string, files, other map[string][]byte) {
 			t.Fatal(err)
 		}
 		if i == 1 || i == 4 {
-			checkpoint(t, cpr)
+			if err := cpr.CheckpointAndPublish(ctx); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	for _, id := range []models.CaseID{c.ID, c2.ID} {
@@ -94,7 +96,9 @@ func sealedBundle(t *testing.T) (dir string, files, other map[string][]byte) {
 	if _, err := a.verify.EvidenceList(ctx, auditor, c2.ID); err != nil {
 		t.Fatal(err)
 	}
-	checkpoint(t, cpr)
+	if err := cpr.CheckpointAndPublish(ctx); err != nil {
+		t.Fatal(err)
+	}
 	pem, err := audit.MarshalPublicKey(a.key.Public().(ed25519.PublicKey))
 	if err != nil {
 		t.Fatal(err)
@@ -120,17 +124,6 @@ func sealedBundle(t *testing.T) (dir string, files, other map[string][]byte) {
 		return files
 	}
 	return dir, bundle(c.ID), bundle(c2.ID)
-}
-
-// checkpoint signs and publishes a checkpoint, as idv serve does.
-func checkpoint(t *testing.T, cpr audit.Checkpointer) {
-	t.Helper()
-	if _, err := cpr.Checkpoint(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := cpr.PublishLatest(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func writeZip(t *testing.T, path string, files map[string][]byte) {

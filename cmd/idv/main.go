@@ -41,7 +41,7 @@ func commands() []command {
 		{"users", "manage staff: users add|list|disable|enable", runUsers},
 		{"tokens", "issue an API token: tokens create --user NAME --name LABEL", runTokens},
 		{"accounts", "import accounts: accounts import --csv FILE --images DIR", runAccounts},
-		{"audit", "audit chain: audit verify | audit checkpoint", runAudit},
+		{"audit", "audit chain: audit verify | audit checkpoint | audit key", runAudit},
 		{"evidence", "check an evidence bundle offline: evidence verify -key PEM|-fingerprint FP bundle.zip", runEvidence},
 		{"demo", "load demo staff, accounts and ledger: demo load", runDemo},
 		{"ledger", "import transactions for statements: ledger import --csv FILE", runLedger},
