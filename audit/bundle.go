@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,20 +24,30 @@ import (
 
 // Bundle file names. Artifacts are under BundleItems + their key.
 const (
+	BundleFormat      = "format.txt"
 	BundleManifest    = "manifest.json"
 	BundleSignature   = "manifest.sig"   // base64 Ed25519 signature of manifest.json
 	BundlePublicKey   = "public-key.pem" // the service's key (PKIX PEM)
 	BundleEvents      = "audit/events.jsonl"
+	BundleLeaves      = "audit/leaves.txt"
 	BundleCheckpoints = "audit/checkpoints.json"
-	BundleProof       = "audit/seal.tlog-proof" // C2SP tlog-proof of the seal event
+	BundleProof       = "audit/log.proof" // FormatConsistency: leaves -> signed checkpoint
 	BundleItems       = "items/"
 	BundleReadme      = "README.txt"
 )
 
+// BundleVersion is the bundle format: 2 authenticates every event of the
+// case through the Merkle log and binds what the bundle must hold in the
+// seal event; format 1 (redacted event lines, no format.txt) is refused.
+const BundleVersion = 2
+
+// bundleFormatLine is the content of BundleFormat.
+var bundleFormatLine = fmt.Sprintf("remoteidv evidence bundle %d", BundleVersion)
+
 // SealAction is the audit action of the event that records a manifest.
 const SealAction = "case.seal"
 
-// Seal event detail keys.
+// Seal event detail keys (see also SealBinding).
 const (
 	DetailManifestKey       = "manifest_key"
 	DetailManifestSHA256    = "manifest_sha256"
@@ -44,18 +55,15 @@ const (
 	DetailKeyID             = "key_id"
 )
 
-// bundleEvent is one line of audit/events.jsonl. Events of other cases are
-// redacted to their chain links (seq, prev_hash, hash): enough to check
-// that the case's events sit in one unbroken chain, without disclosing
-// other customers' data.
+// bundleEvent is one line of audit/events.jsonl: an event of the bundle's
+// case, in full. Other cases' events are only leaves (audit/leaves.txt).
 type bundleEvent struct {
 	Seq      int64             `json:"seq"`
-	Redacted bool              `json:"redacted,omitempty"`
-	At       *time.Time        `json:"at,omitempty"`
-	Actor    string            `json:"actor,omitempty"`
-	Action   string            `json:"action,omitempty"`
-	CaseID   models.CaseID     `json:"case_id,omitempty"`
-	Detail   map[string]string `json:"detail,omitempty"`
+	At       time.Time         `json:"at"`
+	Actor    string            `json:"actor"`
+	Action   string            `json:"action"`
+	CaseID   models.CaseID     `json:"case_id"`
+	Detail   map[string]string `json:"detail"`
 	PrevHash string            `json:"prev_hash"`
 	Hash     string            `json:"hash"`
 }
@@ -65,35 +73,42 @@ type Bundle struct {
 	Manifest  []byte // exactly as stored and signed
 	Signature []byte
 	PublicKey ed25519.PublicKey
-	// Events is the chain from seq 1 up to at least the case's seal event;
-	// events of other cases are written redacted.
-	Events      []*models.AuditEvent
+	// Events is the whole chain from seq 1 to the case's seal event, S.
+	// Their hashes become the bundle's leaves; only the case's own events
+	// are written in full.
+	Events []*models.AuditEvent
+	// Checkpoints are the stored ones: those of size at most S, and the
+	// one Proof leads to, are written.
 	Checkpoints []*models.Checkpoint
-	// Proof is the C2SP tlog-proof (FormatProof, Checkpointer.Prove) that
-	// the seal event's hash is leaf seq-1 of the Merkle log, ending with
-	// the signed checkpoint note it verifies against.
+	// Proof is Checkpointer.ProveFrom(S): the log of the S leaves is a
+	// prefix of the log of a signed checkpoint.
 	Proof []byte
 }
 
 // OpenFunc opens an artifact's stored bytes.
 type OpenFunc func(it ManifestItem) (io.ReadCloser, error)
 
-const bundleReadme = `remoteidv evidence bundle
+const bundleReadme = `remoteidv evidence bundle, format %d
 
+format.txt               the format: "remoteidv evidence bundle %d"
 manifest.json            every artifact of the case (key, version, size, SHA-256, kind, time, actor),
                          the audit chain head when sealed, and a case summary
 manifest.sig             base64 Ed25519 signature of manifest.json ("remoteidv case manifest v1\n" + bytes)
-public-key.pem           the service's public key; compare its key id with the one the bank publishes
-audit/events.jsonl       the audit chain from seq 1 to the case's seal event; other cases' events are
-                         redacted to (seq, prev_hash, hash) so the links can be checked without their data
-audit/checkpoints.json   signed checkpoints of the chain head within that range (with the Merkle log's
-                         size, root and C2SP signed note, for those made since the log existed)
-audit/seal.tlog-proof    C2SP tlog-proof: the seal event's hash is leaf (seq - 1) of the RFC 6962 Merkle
-                         log; the RFC 6962 inclusion proof; the signed checkpoint note (origin
-                         remoteidv/audit, tree size, root) it leads to, signed by the same key
+public-key.pem           the service's public key, SHA-256 fingerprint
+                         %s
+                         (hex SHA-256 of the 32-byte key); trust it only if the bank publishes the same
+audit/leaves.txt         the leaves of the audit Merkle log (RFC 6962) from seq 1 to the case's seal event:
+                         the hex chain hash of each event, one a line; other cases' events appear only here
+audit/events.jsonl       every event of this case in that range, in full; each hashes to its leaf
+                         (hash = SHA-256(prev_hash || canonical JSON)), its prev_hash is the leaf before it;
+                         the seal event lists the seqs of all of them and digests the checkpoints before it
+audit/log.proof          RFC 6962 consistency proof that the log of these leaves is a prefix of the log of
+                         a signed checkpoint note (origin remoteidv/audit, size, root), which ends the file
+audit/checkpoints.json   the signed checkpoints of the log up to the seal, and the one the proof leads to
 items/<key>              the artifacts
 
-Check it offline with: idv evidence verify bundle.zip [-key trusted-public-key.pem]
+Check it offline with: idv evidence verify -fingerprint %s bundle.zip
+(or -key bank-public-key.pem). Without a trusted key nothing here proves who made the bundle.
 `
 
 // WriteBundle writes b and every manifest artifact as a zip to w,
@@ -105,52 +120,73 @@ func WriteBundle(w io.Writer, b Bundle, open OpenFunc) error {
 	if err != nil {
 		return fmt.Errorf("write bundle: %w", err)
 	}
-	if len(b.Proof) == 0 {
-		return models.Errorf(models.EINVALID, "write bundle of %s: no inclusion proof of the seal event", m.Case.ID)
+	n := int64(len(b.Events))
+	if n == 0 {
+		return models.Errorf(models.EINVALID, "write bundle of %s: no audit events", m.Case.ID)
+	}
+	for i, e := range b.Events {
+		if e.Seq != int64(i+1) {
+			return models.Errorf(models.EINVALID, "write bundle of %s: audit event %d has seq %d; the chain must start at 1 without gaps", m.Case.ID, i+1, e.Seq)
+		}
+	}
+	if seal := b.Events[n-1]; seal.CaseID != m.Case.ID || seal.Action != SealAction || seal.Detail[DetailManifestSHA256] != SHA256Hex(b.Manifest) {
+		return models.Errorf(models.EINVALID, "write bundle of %s: the events must end with the seal event of this manifest", m.Case.ID)
+	}
+	old, _, note, err := ParseConsistency(b.Proof)
+	if err != nil {
+		return fmt.Errorf("write bundle of %s: %w", m.Case.ID, err)
+	}
+	if old != n {
+		return models.Errorf(models.EINVALID, "write bundle of %s: the proof starts at size %d, the seal event is %d", m.Case.ID, old, n)
+	}
+	cps := []*models.Checkpoint{}
+	proven := false
+	for _, cp := range b.Checkpoints {
+		switch {
+		case cp.Note == string(note):
+			proven = true
+			cps = append(cps, cp)
+		case cp.Seq <= n:
+			cps = append(cps, cp)
+		}
+	}
+	if !proven {
+		return models.Errorf(models.EINVALID, "write bundle of %s: no stored checkpoint is the one the proof leads to", m.Case.ID)
 	}
 	pem, err := MarshalPublicKey(b.PublicKey)
 	if err != nil {
 		return fmt.Errorf("write bundle: %w", err)
 	}
-	var events bytes.Buffer
+	var leaves, events bytes.Buffer
 	enc := json.NewEncoder(&events)
 	for _, e := range b.Events {
-		be := bundleEvent{Seq: e.Seq, PrevHash: e.PrevHash, Hash: e.Hash}
-		if e.CaseID == m.Case.ID {
-			at := e.At.UTC()
-			be.At, be.Actor, be.Action, be.CaseID, be.Detail = &at, e.Actor, e.Action, e.CaseID, e.Detail
-		} else {
-			be.Redacted = true
+		leaves.WriteString(e.Hash + "\n")
+		if e.CaseID != m.Case.ID {
+			continue
 		}
+		be := bundleEvent{Seq: e.Seq, At: e.At.UTC(), Actor: e.Actor, Action: e.Action, CaseID: e.CaseID, Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash}
 		if err := enc.Encode(be); err != nil {
 			return fmt.Errorf("write bundle: %w", err)
 		}
 	}
-	var last int64
-	if n := len(b.Events); n > 0 {
-		last = b.Events[n-1].Seq
-	}
-	inRange := []*models.Checkpoint{}
-	for _, cp := range b.Checkpoints {
-		if cp.Seq <= last {
-			inRange = append(inRange, cp)
-		}
-	}
-	cps, err := json.MarshalIndent(inRange, "", "  ")
+	cpsJSON, err := json.MarshalIndent(cps, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write bundle: %w", err)
 	}
+	fp := Fingerprint(b.PublicKey)
 	zw := zip.NewWriter(w)
 	for _, f := range []struct {
 		name string
 		body []byte
 	}{
-		{BundleReadme, []byte(bundleReadme)},
+		{BundleReadme, fmt.Appendf(nil, bundleReadme, BundleVersion, BundleVersion, fp, fp)},
+		{BundleFormat, []byte(bundleFormatLine + "\n")},
 		{BundleManifest, b.Manifest},
 		{BundleSignature, []byte(base64.StdEncoding.EncodeToString(b.Signature) + "\n")},
 		{BundlePublicKey, pem},
+		{BundleLeaves, leaves.Bytes()},
 		{BundleEvents, events.Bytes()},
-		{BundleCheckpoints, cps},
+		{BundleCheckpoints, cpsJSON},
 		{BundleProof, b.Proof},
 	} {
 		fw, err := zw.Create(f.name)
@@ -205,17 +241,26 @@ type ItemResult struct {
 
 // BundleReport is what VerifyBundle found.
 type BundleReport struct {
-	Case   models.CaseID
-	KeyID  string
-	Items  []ItemResult
-	Events int // audit events in the bundle (redacted ones included)
+	Case models.CaseID
+	// KeyID and Fingerprint name the bundled key; Trusted is whether it
+	// was checked against a key the caller trusts (it must be).
+	KeyID       string
+	Fingerprint string
+	Trusted     bool
+	Items       []ItemResult
+	Events      int   // the case's events in the bundle, each authenticated
+	Leaves      int64 // leaves of the Merkle log in the bundle: seq 1 to the seal
 	// SealSeq is the seal event's sequence number; LogSize and LogRoot
-	// (hex) the signed checkpoint its inclusion proof verified against
-	// (zero when it did not).
-	SealSeq  int64
-	LogSize  int64
-	LogRoot  string
-	Problems []string
+	// (hex) the signed checkpoint the bundled leaves are proven a prefix
+	// of (zero when they are not).
+	SealSeq     int64
+	LogSize     int64
+	LogRoot     string
+	Checkpoints int
+	Problems    []string
+	// Warnings do not fail the bundle: what it cannot prove, such as
+	// completeness for a case sealed before format 2.
+	Warnings []string
 }
 
 // OK reports whether nothing was wrong.
@@ -231,34 +276,48 @@ func (r *BundleReport) OK() bool {
 	return true
 }
 
-// VerifyBundle checks a bundle offline: the manifest's signature by the
-// bundled key (and, when trusted is not nil, that the bundled key is the
-// trusted one); every item's presence, size and SHA-256; no files beyond
-// the manifest's; the audit events as one unbroken chain from seq 1 (full
-// events re-hashed, redacted ones checked by their links); that the
-// manifest's audit head is in that chain; that the case's seal event
-// records the manifest's SHA-256 and signature; the checkpoints'
-// signatures and hashes, and their notes' roots against the Merkle log
-// recomputed from the bundled events; and the seal event's inclusion
-// proof: leaf seq-1, proof, checkpoint note signed by the (trusted) key.
-// It names every problem.
+// VerifyBundle checks a bundle offline against trusted, the key the
+// auditor trusts (the bank's published key, or the bundled key once its
+// Fingerprint matched the published one); without it the bundle fails,
+// since anyone can make a bundle that is consistent with its own key.
 //
-// It cannot tell whether the bundled key is the bank's: pass trusted, or
-// compare the reported key id with the one the bank publishes.
+// It checks: the format; the bundled key is trusted; the manifest's
+// signature; every item's presence, size and SHA-256 and no files beyond
+// the manifest's; the leaves (chain hashes of events 1..S, S the seal
+// event) form a log that the proof shows is a prefix of a checkpoint
+// note signed by trusted; every event of the case in the bundle hashes to
+// its leaf and its prev_hash is the leaf before it; the seal event is
+// leaf S, records this manifest's SHA-256 and signature, and lists the
+// seqs of the case's earlier events, each of which must be in the bundle;
+// the manifest's audit head is a leaf before the seal; and every
+// checkpoint in checkpoints.json is signed by trusted and, up to size S,
+// matches the leaves, the ones signed before the seal are exactly those
+// the seal event digests, and the proof's checkpoint is among them. It
+// names every problem.
 func VerifyBundle(fsys fs.FS, trusted ed25519.PublicKey) *BundleReport {
 	r := &BundleReport{}
 	bad := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
 
+	if b, err := fs.ReadFile(fsys, BundleFormat); err != nil {
+		bad("%s: missing: not a format %d bundle (download it again)", BundleFormat, BundleVersion)
+	} else if got := strings.TrimSpace(string(b)); got != bundleFormatLine {
+		bad("%s: %q, this verifier reads %q", BundleFormat, got, bundleFormatLine)
+	}
 	var pub ed25519.PublicKey
 	if b, err := fs.ReadFile(fsys, BundlePublicKey); err != nil {
 		bad("%s: missing: %v", BundlePublicKey, err)
 	} else if pub, err = ParsePublicKey(b); err != nil {
 		bad("%s: %v", BundlePublicKey, err)
 	} else {
-		r.KeyID = KeyID(pub)
+		r.KeyID, r.Fingerprint = KeyID(pub), Fingerprint(pub)
 	}
-	if trusted != nil && pub != nil && !pub.Equal(trusted) {
-		bad("%s: key %s is not the trusted key %s", BundlePublicKey, KeyID(pub), KeyID(trusted))
+	switch {
+	case trusted == nil:
+		bad("no trusted key: the bundle's own key proves nothing; pass the bank's public key or its SHA-256 fingerprint")
+	case pub != nil && !pub.Equal(trusted):
+		bad("%s: key with fingerprint %s is not the trusted key %s (bundle signed with another key)", BundlePublicKey, Fingerprint(pub), Fingerprint(trusted))
+	default:
+		r.Trusted = pub != nil
 	}
 	mb, err := fs.ReadFile(fsys, BundleManifest)
 	if err != nil {
@@ -297,7 +356,9 @@ func VerifyBundle(fsys fs.FS, trusted ed25519.PublicKey) *BundleReport {
 		}
 		return nil
 	})
-	r.Events = verifyBundleChain(fsys, m, mb, sig, verifyWith, r, bad)
+	if verifyWith != nil {
+		verifyBundleLog(fsys, m, mb, sig, verifyWith, r, bad)
+	}
 	return r
 }
 
@@ -324,139 +385,270 @@ func checkBundleItem(fsys fs.FS, it ManifestItem) ItemResult {
 	return res
 }
 
-func verifyBundleChain(fsys fs.FS, m *Manifest, mb, sig []byte, pub ed25519.PublicKey, r *BundleReport, bad func(string, ...any)) int {
-	f, err := fsys.Open(BundleEvents)
+// bundleLog is what verifyBundleLog reads and checks step by step.
+type bundleLog struct {
+	fsys   fs.FS
+	pub    ed25519.PublicKey
+	m      *Manifest
+	leaves []string
+	tree   *memTree
+	events []*models.AuditEvent // the case's, authenticated, in the bundle's order
+	lines  map[int64]bool       // seqs of the case's lines, authentic or not
+	seal   *models.AuditEvent
+	note   []byte    // the proof's checkpoint note
+	signed tlog.Tree // what it signs, when the proof verified
+	r      *BundleReport
+	bad    func(string, ...any)
+}
+
+func verifyBundleLog(fsys fs.FS, m *Manifest, mb, sig []byte, pub ed25519.PublicKey, r *BundleReport, bad func(string, ...any)) {
+	l := &bundleLog{fsys: fsys, pub: pub, m: m, r: r, bad: bad, lines: map[int64]bool{}}
+	if !l.readLeaves() {
+		return
+	}
+	l.readEvents()
+	l.checkSeal(mb, sig)
+	l.checkProof()
+	l.checkCheckpoints()
+}
+
+// readLeaves reads audit/leaves.txt: one hex SHA-256 chain hash a line.
+func (l *bundleLog) readLeaves() bool {
+	b, err := fs.ReadFile(l.fsys, BundleLeaves)
 	if err != nil {
-		bad("%s: missing: %v", BundleEvents, err)
-		return 0
+		l.bad("%s: missing: %v", BundleLeaves, err)
+		return false
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if h, err := hex.DecodeString(line); err != nil || len(h) != sha256.Size || hex.EncodeToString(h) != line {
+			l.bad("%s line %d: %q is not a lower-case hex SHA-256 hash", BundleLeaves, i+1, line)
+			return false
+		}
+		l.leaves = append(l.leaves, line)
+	}
+	l.tree = newMemTree(l.leaves)
+	l.r.Leaves = l.tree.n
+	return true
+}
+
+// leafBefore is the prev_hash the event at seq must have.
+func (l *bundleLog) leafBefore(seq int64) string {
+	if seq == 1 {
+		return ZeroHash
+	}
+	return l.leaves[seq-2]
+}
+
+// readEvents reads and authenticates the case's events: each hashes to
+// its leaf and links to the leaf before it.
+func (l *bundleLog) readEvents() {
+	f, err := l.fsys.Open(BundleEvents)
+	if err != nil {
+		l.bad("%s: missing: %v", BundleEvents, err)
+		return
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	prev, n := ZeroHash, int64(0)
-	hashAt := map[int64]string{}
-	var leaves []string
-	var seal *models.AuditEvent
+	var line int
+	var last int64
 	for sc.Scan() {
-		n++
+		line++
 		var be bundleEvent
-		if err := json.Unmarshal(sc.Bytes(), &be); err != nil {
-			bad("%s line %d: %v", BundleEvents, n, err)
-			return int(n)
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&be); err != nil {
+			l.bad("%s line %d: %v", BundleEvents, line, err)
+			continue
 		}
-		if be.Seq != n {
-			bad("audit seq %d: out of sequence at line %d (missing, inserted or reordered events)", be.Seq, n)
+		e := &models.AuditEvent{Seq: be.Seq, At: be.At, Actor: be.Actor, Action: be.Action, CaseID: be.CaseID, Detail: be.Detail, PrevHash: be.PrevHash, Hash: be.Hash}
+		if e.CaseID != l.m.Case.ID {
+			l.bad("audit seq %d (%s): an event of case %q; a bundle holds only its own case's events (others are leaves)", e.Seq, e.Action, e.CaseID)
+			continue
 		}
-		if be.PrevHash != prev {
-			bad("audit seq %d: prev_hash does not link to the event before it", be.Seq)
+		if e.Seq <= last {
+			l.bad("audit seq %d (%s): comes after seq %d in %s (events reordered or repeated)", e.Seq, e.Action, last, BundleEvents)
 		}
-		if !be.Redacted {
-			e := &models.AuditEvent{Seq: be.Seq, Actor: be.Actor, Action: be.Action, CaseID: be.CaseID, Detail: be.Detail, PrevHash: be.PrevHash, Hash: be.Hash}
-			if be.At != nil {
-				e.At = *be.At
-			}
-			if Hash(be.PrevHash, e) != be.Hash {
-				bad("audit seq %d (%s): content does not match its hash (event edited)", be.Seq, be.Action)
-			}
-			if e.CaseID == m.Case.ID && e.Action == SealAction && e.Detail[DetailManifestSHA256] == SHA256Hex(mb) {
-				seal = e
-			}
+		last = max(last, e.Seq)
+		l.lines[e.Seq] = true
+		if e.Seq < 1 || e.Seq > l.tree.n {
+			l.bad("audit seq %d (%s): outside the %d leaves of %s", e.Seq, e.Action, l.tree.n, BundleLeaves)
+			continue
 		}
-		hashAt[be.Seq] = be.Hash
-		leaves = append(leaves, be.Hash)
-		prev = be.Hash
+		switch {
+		case Hash(e.PrevHash, e) != e.Hash:
+			l.bad("audit seq %d (%s): content does not match its hash (event edited)", e.Seq, e.Action)
+		case e.Hash != l.leaves[e.Seq-1]:
+			l.bad("audit seq %d (%s): its hash is not leaf %d of the Merkle log (event rewritten)", e.Seq, e.Action, e.Seq-1)
+		case e.PrevHash != l.leafBefore(e.Seq):
+			l.bad("audit seq %d (%s): prev_hash is not the leaf before it (event rewritten)", e.Seq, e.Action)
+		default:
+			l.events = append(l.events, e)
+		}
 	}
 	if err := sc.Err(); err != nil {
-		bad("%s: %v", BundleEvents, err)
+		l.bad("%s: %v", BundleEvents, err)
 	}
-	if h, ok := hashAt[m.AuditHead.Seq]; m.AuditHead.Seq > 0 && (!ok || h != m.AuditHead.Hash) {
-		bad("manifest audit head seq %d is not in the bundled chain", m.AuditHead.Seq)
+	l.r.Events = len(l.events)
+}
+
+// checkSeal finds the seal event of this manifest and checks what it
+// records: the last leaf, the signature, the manifest's head before it,
+// and every earlier event of the case present.
+func (l *bundleLog) checkSeal(mb, sig []byte) {
+	for _, e := range l.events {
+		if e.Action == SealAction && e.Detail[DetailManifestSHA256] == SHA256Hex(mb) {
+			l.seal = e
+		}
 	}
-	switch {
-	case seal == nil:
-		bad("audit: no %s event of case %s records this manifest's SHA-256 %s", SealAction, m.Case.ID, SHA256Hex(mb))
-	case seal.Detail[DetailManifestSignature] != base64.StdEncoding.EncodeToString(sig):
-		bad("audit seq %d: the seal event records another signature than %s", seal.Seq, BundleSignature)
-	case seal.Seq <= m.AuditHead.Seq:
-		bad("audit seq %d: the seal event is not after the manifest's head %d", seal.Seq, m.AuditHead.Seq)
+	if l.seal == nil {
+		l.bad("audit: no authentic %s event of case %s records this manifest's SHA-256 %s", SealAction, l.m.Case.ID, SHA256Hex(mb))
+		return
 	}
-	tree := newMemTree(leaves)
-	if seal != nil {
-		r.SealSeq = seal.Seq
+	seal := l.seal
+	l.r.SealSeq = seal.Seq
+	if seal.Seq != l.tree.n {
+		l.bad("%s: %d leaves, but the seal event is seq %d: the leaves must end at the seal (trimmed or extended)", BundleLeaves, l.tree.n, seal.Seq)
 	}
-	if t, ok := verifyBundleProof(fsys, seal, pub, tree, bad); ok {
-		r.LogSize, r.LogRoot = t.N, hex.EncodeToString(t.Hash[:])
+	if seal.Detail[DetailManifestSignature] != base64.StdEncoding.EncodeToString(sig) {
+		l.bad("audit seq %d: the seal event records another signature than %s", seal.Seq, BundleSignature)
 	}
-	cb, err := fs.ReadFile(fsys, BundleCheckpoints)
+	switch head := l.m.AuditHead; {
+	case head.Seq >= seal.Seq:
+		l.bad("audit seq %d: the seal event is not after the manifest's head %d", seal.Seq, head.Seq)
+	case head.Seq > 0 && l.leaves[head.Seq-1] != head.Hash:
+		l.bad("manifest audit head seq %d: its hash is not leaf %d", head.Seq, head.Seq-1)
+	}
+	list, ok := seal.Detail[DetailCaseEventSeqs]
+	if !ok {
+		l.r.Warnings = append(l.r.Warnings, fmt.Sprintf("audit seq %d: the seal event predates bundle format %d and does not list the case's events: that none was left out is not proven", seal.Seq, BundleVersion))
+		return
+	}
+	want, err := parseSeqs(list)
 	if err != nil {
-		bad("%s: missing: %v", BundleCheckpoints, err)
-		return int(n)
+		l.bad("audit seq %d: the seal event's %s: %v", seal.Seq, DetailCaseEventSeqs, err)
+		return
+	}
+	recorded := map[int64]bool{}
+	for _, seq := range want {
+		recorded[seq] = true
+		if !l.lines[seq] { // a line that failed its checks is reported already
+			l.bad("audit seq %d: an event of the case that the seal event lists is missing from %s (left out, or hidden among other cases' leaves)", seq, BundleEvents)
+		}
+	}
+	for _, e := range l.events {
+		if e.Seq < seal.Seq && !recorded[e.Seq] {
+			l.bad("audit seq %d (%s): not among the case's events the seal event lists", e.Seq, e.Action)
+		}
+	}
+}
+
+// checkProof checks that the log of the leaves is a prefix of the log of
+// the signed checkpoint the proof ends with.
+func (l *bundleLog) checkProof() {
+	b, err := fs.ReadFile(l.fsys, BundleProof)
+	if err != nil {
+		l.bad("%s: missing: %v", BundleProof, err)
+		return
+	}
+	old, proof, note, err := ParseConsistency(b)
+	if err != nil {
+		l.bad("%s: %s", BundleProof, problemText(err))
+		return
+	}
+	l.note = note
+	t, err := OpenCheckpointNote(l.pub, note)
+	if err != nil {
+		l.bad("%s: %s", BundleProof, problemText(err))
+		return
+	}
+	if old != l.tree.n {
+		l.bad("%s: proves a log of %d leaves, the bundle has %d", BundleProof, old, l.tree.n)
+		return
+	}
+	if err := CheckConsistency(tlog.Tree{N: l.tree.n, Hash: l.tree.root(l.tree.n)}, t, proof); err != nil {
+		l.bad("%s: the log of the %d bundled leaves is not a prefix of the signed log of size %d: %s (a leaf altered, added or removed, or the proof tampered)", BundleProof, l.tree.n, t.N, problemText(err))
+		return
+	}
+	l.signed = t
+	l.r.LogSize, l.r.LogRoot = t.N, hex.EncodeToString(t.Hash[:])
+}
+
+// checkCheckpoints checks audit/checkpoints.json: present, each checkpoint
+// signed and, up to the leaves, matching them; the proof's checkpoint in
+// it; and those from before the seal exactly the ones it records.
+func (l *bundleLog) checkCheckpoints() {
+	cb, err := fs.ReadFile(l.fsys, BundleCheckpoints)
+	if err != nil {
+		l.bad("%s: missing: %v", BundleCheckpoints, err)
+		return
 	}
 	var cps []*models.Checkpoint
 	if err := json.Unmarshal(cb, &cps); err != nil {
-		bad("%s: %v", BundleCheckpoints, err)
-		return int(n)
+		l.bad("%s: %v", BundleCheckpoints, err)
+		return
 	}
-	sort.Slice(cps, func(i, j int) bool { return cps[i].Seq < cps[j].Seq })
-	for _, cp := range cps {
-		switch h, ok := hashAt[cp.Seq]; {
-		case pub == nil:
-		case !VerifyCheckpoint(pub, cp):
-			bad("checkpoint seq %d: signature invalid", cp.Seq)
-		case !ok:
-			bad("checkpoint seq %d: beyond the bundled chain", cp.Seq)
-		case h != cp.Hash:
-			bad("checkpoint seq %d: hash differs from the chain's (history rewritten)", cp.Seq)
+	l.r.Checkpoints = len(cps)
+	sort.SliceStable(cps, func(i, j int) bool { return cps[i].Seq < cps[j].Seq })
+	wantKey := KeyID(l.pub)
+	proven := false
+	var before []*models.Checkpoint
+	for i, cp := range cps {
+		if cp == nil {
+			l.bad("%s: a null checkpoint", BundleCheckpoints)
+			continue
+		}
+		if i > 0 && cps[i-1] != nil && cps[i-1].Seq == cp.Seq {
+			l.bad("checkpoint seq %d: listed twice in %s", cp.Seq, BundleCheckpoints)
+		}
+		if l.seal != nil && cp.Seq < l.seal.Seq {
+			before = append(before, cp)
+		}
+		isProofs := l.note != nil && cp.Note == string(l.note)
+		switch {
+		case cp.KeyID != wantKey:
+			l.bad("checkpoint seq %d: signed by key %s, expected %s", cp.Seq, cp.KeyID, wantKey)
+			continue
+		case !VerifyCheckpoint(l.pub, cp):
+			l.bad("checkpoint seq %d: signature invalid", cp.Seq)
+			continue
+		case cp.Seq < 1:
+			l.bad("checkpoint seq %d: not a log size", cp.Seq)
+			continue
+		case cp.Seq > l.tree.n && !isProofs:
+			l.bad("checkpoint seq %d: beyond the seal, and not the checkpoint %s leads to", cp.Seq, BundleProof)
+			continue
+		case cp.Seq <= l.tree.n && cp.Hash != l.leaves[cp.Seq-1]:
+			l.bad("checkpoint seq %d: its chain hash is not leaf %d (history rewritten)", cp.Seq, cp.Seq-1)
+			continue
 		case cp.Note == "":
+			continue // signed before the Merkle log existed
+		}
+		t, err := OpenCheckpointNote(l.pub, []byte(cp.Note))
+		switch {
+		case err != nil:
+			l.bad("checkpoint seq %d: %s", cp.Seq, problemText(err))
+		case t.N != cp.Seq || hex.EncodeToString(t.Hash[:]) != cp.Root:
+			l.bad("checkpoint seq %d: its note is for size %d root %x, the checkpoint says %s", cp.Seq, t.N, t.Hash[:], cp.Root)
+		case t.N <= l.tree.n && l.tree.root(t.N) != t.Hash:
+			l.bad("checkpoint seq %d: its note's root differs from the root of the bundled leaves at that size", cp.Seq)
 		default:
-			t, err := OpenCheckpointNote(pub, []byte(cp.Note))
-			switch {
-			case err != nil:
-				bad("checkpoint seq %d: %s", cp.Seq, problemText(err))
-			case t.N != cp.Seq || hex.EncodeToString(t.Hash[:]) != cp.Root || t.N > tree.n:
-				bad("checkpoint seq %d: its note is for size %d root %x, the checkpoint says %s", cp.Seq, t.N, t.Hash[:], cp.Root)
-			case tree.root(t.N) != t.Hash:
-				bad("checkpoint seq %d: note root differs from the merkle log of the bundled events", cp.Seq)
-			}
+			proven = proven || isProofs
 		}
 	}
-	return int(n)
-}
-
-// verifyBundleProof checks the seal event's inclusion proof: manifest
-// hash -> seal event -> leaf -> proof -> signed checkpoint -> pub. When
-// the checkpoint's tree is no larger than the bundled chain, its root must
-// also equal the one recomputed from the bundled events.
-func verifyBundleProof(fsys fs.FS, seal *models.AuditEvent, pub ed25519.PublicKey, tree *memTree, bad func(string, ...any)) (tlog.Tree, bool) {
-	b, err := fs.ReadFile(fsys, BundleProof)
-	if err != nil {
-		bad("%s: missing: %v", BundleProof, err)
-		return tlog.Tree{}, false
+	if l.note != nil && l.signed.N > 0 && !proven {
+		l.bad("%s: lacks the checkpoint of size %d that %s leads to (trimmed)", BundleCheckpoints, l.signed.N, BundleProof)
 	}
-	index, proof, cp, err := ParseProof(b)
-	if err != nil {
-		bad("%s: %s", BundleProof, problemText(err))
-		return tlog.Tree{}, false
+	if l.seal == nil {
+		return
 	}
-	if pub == nil || seal == nil {
-		return tlog.Tree{}, false // reported already: no key, or no seal event to prove
+	n, ok := l.seal.Detail[DetailCheckpoints]
+	if !ok {
+		l.r.Warnings = append(l.r.Warnings, fmt.Sprintf("audit seq %d: the seal event predates bundle format %d and does not record the checkpoints before it: that none was removed is not proven", l.seal.Seq, BundleVersion))
+		return
 	}
-	t, err := OpenCheckpointNote(pub, cp)
-	if err != nil {
-		bad("%s: %s", BundleProof, problemText(err))
-		return tlog.Tree{}, false
+	if got, sum := strconv.Itoa(len(before)), CheckpointsDigest(before); got != n || sum != l.seal.Detail[DetailCheckpointsSHA256] {
+		l.bad("%s: %s checkpoints from before the seal with digest %s; the seal event records %s with %s (checkpoints removed, added or altered)",
+			BundleCheckpoints, got, sum, n, l.seal.Detail[DetailCheckpointsSHA256])
 	}
-	if index != seal.Seq-1 {
-		bad("%s: proves leaf %d, the seal event is leaf %d", BundleProof, index, seal.Seq-1)
-		return tlog.Tree{}, false
-	}
-	if err := CheckInclusion(t, index, seal.Hash, proof); err != nil {
-		bad("%s: %s (tampered proof or checkpoint)", BundleProof, problemText(err))
-		return tlog.Tree{}, false
-	}
-	if t.N <= tree.n && tree.root(t.N) != t.Hash {
-		bad("%s: checkpoint root differs from the merkle log of the bundled events", BundleProof)
-		return tlog.Tree{}, false
-	}
-	return t, true
 }

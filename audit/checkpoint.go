@@ -197,6 +197,57 @@ func (c Checkpointer) Prove(ctx context.Context, seq int64) ([]byte, error) {
 	}
 }
 
+// ProveFrom returns the proof (FormatConsistency) that the log of the
+// newest signed checkpoint extends the log of the first size events, and
+// that checkpoint. When no checkpoint covers size yet, it writes one
+// first. A bundle carries it: with the bundled leaves 1..size, it binds
+// every one of them to a note signed with the service key.
+func (c Checkpointer) ProveFrom(ctx context.Context, size int64) ([]byte, *models.Checkpoint, error) {
+	for attempt := 0; ; attempt++ {
+		var out []byte
+		var cp *models.Checkpoint
+		err := c.Store.Transact(ctx, func(tx models.Tx) error {
+			cps, err := tx.Checkpoints(ctx)
+			if err != nil {
+				return err
+			}
+			latest := LatestCheckpoint(cps)
+			if latest == nil || latest.Seq < size {
+				return nil
+			}
+			var p tlog.TreeProof
+			if size < latest.Seq {
+				if p, err = ProveConsistency(ctx, tx, size, latest.Seq); err != nil {
+					return err
+				}
+			}
+			out, cp = FormatConsistency(size, p, []byte(latest.Note)), latest
+			return nil
+		})
+		switch {
+		case err != nil:
+			return nil, nil, fmt.Errorf("prove the log extends size %d: %w", size, err)
+		case out != nil:
+			return out, cp, nil
+		case attempt > 0:
+			return nil, nil, models.Errorf(models.ECONFLICT, "prove the log extends size %d: no signed checkpoint covers it", size)
+		}
+		if _, err := c.Checkpoint(ctx); err != nil {
+			return nil, nil, fmt.Errorf("prove the log extends size %d: %w", size, err)
+		}
+	}
+}
+
+// CheckpointAndPublish signs a checkpoint of the current head unless one
+// covers it (Checkpoint) and publishes the newest note (PublishLatest),
+// trying both; the errors are joined. The workflow calls it after every
+// seal and decision, so a rewrite of the database can go unsigned and
+// unpublished for one such event at most, not for a whole interval of Run.
+func (c Checkpointer) CheckpointAndPublish(ctx context.Context) error {
+	_, err := c.Checkpoint(ctx)
+	return errors.Join(err, c.PublishLatest(ctx))
+}
+
 // Run writes (and publishes, see PublishLatest) a checkpoint at once,
 // then every interval until ctx ends, and a last one then.
 func (c Checkpointer) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
@@ -229,37 +280,95 @@ const maxNote = 64 << 10
 
 // VerifyPublished checks every checkpoint note published to the
 // write-once store against the log in store: each must be signed with pub
-// and extended by the store's newest checkpoint (VerifyKept). A database
-// rewritten after a note was published (rolled back or forked) fails here
+// and stored under its size; the stored log must still have that many
+// leaves (else the database was rolled back) with that root at that size
+// (else its history was rewritten: a fork); and the database must still
+// hold that very checkpoint (else checkpoint rows were deleted or
+// re-signed). A database rewritten after a note was published fails here
 // even when its own checkpoints were rewritten to match. It returns how
-// many notes it checked and the largest size among them.
+// many notes passed and the largest size among them; ECONFLICT names
+// each note that did not.
+//
+// It compares with the stored log: VerifyStore checks that the stored log
+// is the one recomputed from the events, and callers run both (as `idv
+// audit verify` and GET /api/audit/verify do).
 func VerifyPublished(ctx context.Context, store models.Store, pub ed25519.PublicKey, published models.EvidenceStore) (n int, newest int64, err error) {
 	keys, err := published.List(ctx, PublishedFolder)
 	if err != nil {
 		return 0, 0, fmt.Errorf("published checkpoints: %w", err)
 	}
-	var bad []error
-	for _, key := range keys {
+	notes := make([][]byte, len(keys))
+	for i, key := range keys {
 		r, _, err := published.Get(ctx, key)
 		if err != nil {
-			return n, newest, fmt.Errorf("published checkpoint %s: %w", key, err)
+			return 0, 0, fmt.Errorf("published checkpoint %s: %w", key, err)
 		}
-		b, err := io.ReadAll(io.LimitReader(r, maxNote))
+		notes[i], err = io.ReadAll(io.LimitReader(r, maxNote))
 		r.Close()
 		if err != nil {
-			return n, newest, fmt.Errorf("published checkpoint %s: %w", key, err)
+			return 0, 0, fmt.Errorf("published checkpoint %s: %w", key, err)
 		}
-		if _, err := VerifyKept(ctx, store, pub, b); err != nil {
-			bad = append(bad, fmt.Errorf("published checkpoint %s: %w", key, err))
-			continue
+	}
+	var bad []error
+	err = store.Transact(ctx, func(tx models.Tx) error {
+		size, err := StoredTreeSize(ctx, tx)
+		if err != nil {
+			return err
 		}
-		n++
-		if kept, err := OpenCheckpointNote(pub, b); err == nil && kept.N > newest {
-			newest = kept.N
+		cps, err := tx.Checkpoints(ctx)
+		if err != nil {
+			return err
 		}
+		rows := make(map[int64]*models.Checkpoint, len(cps))
+		for _, cp := range cps {
+			rows[cp.Seq] = cp
+		}
+		for i, key := range keys {
+			t, problem, err := checkPublished(ctx, tx, pub, key, notes[i], size, rows)
+			if err != nil {
+				return err
+			}
+			if problem != "" {
+				bad = append(bad, fmt.Errorf("published checkpoint %s: %s", key, problem))
+				continue
+			}
+			n++
+			newest = max(newest, t.N)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("published checkpoints: %w", err)
 	}
 	if len(bad) > 0 {
-		return n, newest, models.Errorf(models.ECONFLICT, "%d of %d published checkpoints are not extended by the log: %v", len(bad), len(keys), errors.Join(bad...))
+		return n, newest, models.Errorf(models.ECONFLICT, "%d of %d published checkpoints do not match the log: %v", len(bad), len(keys), errors.Join(bad...))
 	}
 	return n, newest, nil
+}
+
+// checkPublished judges one published note; problem is "" when it holds.
+func checkPublished(ctx context.Context, tx models.Tx, pub ed25519.PublicKey, key string, note []byte, size int64, rows map[int64]*models.Checkpoint) (tlog.Tree, string, error) {
+	t, err := OpenCheckpointNote(pub, note)
+	switch {
+	case err != nil:
+		return t, problemText(err), nil
+	case key != CheckpointKey(t.N):
+		return t, fmt.Sprintf("holds the checkpoint of size %d, which belongs under %s", t.N, CheckpointKey(t.N)), nil
+	case t.N > size:
+		return t, fmt.Sprintf("the log has %d leaves, fewer than the %d this checkpoint signed (database rolled back)", size, t.N), nil
+	}
+	root, err := TreeRoot(ctx, tx, t.N)
+	if err != nil {
+		return t, "", err
+	}
+	row := rows[t.N]
+	switch {
+	case root != t.Hash:
+		return t, fmt.Sprintf("the log's root at size %d differs from the one published (history rewritten: a forked log)", t.N), nil
+	case row == nil:
+		return t, fmt.Sprintf("the database has no checkpoint of size %d though it was published (checkpoint rows deleted)", t.N), nil
+	case row.Note != string(note):
+		return t, fmt.Sprintf("the database's checkpoint of size %d is not the note published (checkpoint rows rewritten)", t.N), nil
+	}
+	return t, "", nil
 }

@@ -48,3 +48,46 @@ func FuzzProof(f *testing.F) {
 		}
 	})
 }
+
+// FuzzConsistency: any bytes either fail to parse with EINVALID, or parse
+// to a proof that writes back the same; a forged input never shows that a
+// log of other leaves is a prefix of the signed one.
+func FuzzConsistency(f *testing.F) {
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	hs := leaves(6, "fuzz")
+	note, err := audit.SignCheckpointNote(key, treeOf(f, hs))
+	if err != nil {
+		f.Fatal(err)
+	}
+	p, _ := audit.ConsistencyProof(hs, 3, 6)
+	good := audit.FormatConsistency(3, p, note)
+	for _, seed := range [][]byte{good, note, nil, audit.FormatConsistency(6, nil, note), bytes.Replace(good, []byte("old 3"), []byte("old 4"), 1)} {
+		f.Add(seed)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	other := treeOf(f, leaves(6, "other"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		old, proof, cp, err := audit.ParseConsistency(b)
+		if err != nil {
+			if models.ErrorCodeOf(err) != models.EINVALID {
+				t.Fatalf("ParseConsistency(%q) = %v, want EINVALID", b, err)
+			}
+			return
+		}
+		o2, p2, cp2, err := audit.ParseConsistency(audit.FormatConsistency(old, proof, cp))
+		if err != nil || o2 != old || len(p2) != len(proof) || !bytes.Equal(cp2, cp) {
+			t.Fatalf("ParseConsistency(FormatConsistency(ParseConsistency(%q))) = %d, %d hashes, %v; want the same proof", b, o2, len(p2), err)
+		}
+		signed, err := audit.OpenCheckpointNote(pub, cp)
+		if err != nil || old < 1 || old > 6 {
+			return
+		}
+		prefix := treeOf(t, leaves(6, "other")[:old])
+		if old == 6 {
+			prefix = other
+		}
+		if audit.CheckConsistency(prefix, signed, proof) == nil {
+			t.Fatalf("CheckConsistency accepted leaves of another log as a prefix of size %d of the signed one: %q", old, b)
+		}
+	})
+}

@@ -12,12 +12,40 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // KeyID names a public key: the first 16 hex characters of its SHA-256.
 func KeyID(pub ed25519.PublicKey) string {
 	s := sha256.Sum256(pub)
 	return hex.EncodeToString(s[:8])
+}
+
+// Fingerprint is how an auditor pins the bank's key: the hex SHA-256 of
+// the raw 32-byte Ed25519 public key, all 64 characters. KeyID is its first
+// 16 characters: enough to name a key, too short to trust one.
+// `idv audit key`, GET /api/audit/verify, the auditor's page, the bundle's
+// README and `idv evidence verify -fingerprint` all use this form.
+func Fingerprint(pub ed25519.PublicKey) string {
+	s := sha256.Sum256(pub)
+	return hex.EncodeToString(s[:])
+}
+
+// ParseFingerprint reads a fingerprint as a person may copy it: in upper
+// or lower case, with a "SHA256:" prefix, spaces or colons between groups.
+// It returns the Fingerprint form, or an error for anything that is not
+// 64 hex digits (a 16-digit key id included).
+func ParseFingerprint(s string) (string, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	t = strings.TrimPrefix(t, "sha256:")
+	t = strings.NewReplacer(" ", "", ":", "", "-", "").Replace(t)
+	if b, err := hex.DecodeString(t); err != nil || len(b) != sha256.Size {
+		if len(t) == 16 {
+			return "", fmt.Errorf("fingerprint %q: that is a key id (16 hex digits); give the full 64-digit fingerprint the bank publishes", s)
+		}
+		return "", fmt.Errorf("fingerprint %q: want the 64 hex digits of the key's SHA-256", s)
+	}
+	return t, nil
 }
 
 // LoadOrCreateKey reads the Ed25519 private key (PKCS #8 PEM) at path, or

@@ -296,3 +296,54 @@ func TestProofFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestConsistencyFormat(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(nil)
+	hs := leaves(9, "c")
+	cp, err := audit.SignCheckpointNote(priv, treeOf(t, hs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := audit.ConsistencyProof(hs, 4, 9)
+	old, got, gotCP, err := audit.ParseConsistency(audit.FormatConsistency(4, p, cp))
+	if err != nil || old != 4 || string(gotCP) != string(cp) {
+		t.Fatalf("ParseConsistency(FormatConsistency) = %d, %v, %q; want 4, the checkpoint", old, err, gotCP)
+	}
+	if diff := cmp.Diff(p, got); diff != "" {
+		t.Errorf("ParseConsistency hashes (-want +got):\n%s", diff)
+	}
+	if old, got, _, err := audit.ParseConsistency(audit.FormatConsistency(9, nil, cp)); err != nil || old != 9 || len(got) != 0 {
+		t.Errorf("ParseConsistency(empty proof) = %d, %d hashes, %v; want 9, none", old, len(got), err)
+	}
+	for _, bad := range []string{
+		"", audit.ConsistencyHeader + "\nold 4\nx", "remoteidv/audit consistency-proof v2\nold 4\n\nx", audit.ConsistencyHeader + "\nold 04\n\nx",
+		audit.ConsistencyHeader + "\nold 0\n\nx", audit.ConsistencyHeader + "\nold 4\nnot base64\n\nx", audit.ConsistencyHeader + "\n\nx",
+	} {
+		if _, _, _, err := audit.ParseConsistency([]byte(bad)); models.ErrorCodeOf(err) != models.EINVALID {
+			t.Errorf("ParseConsistency(%q) = %v, want EINVALID", bad, err)
+		}
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	pub, _, _ := ed25519.GenerateKey(nil)
+	fp := audit.Fingerprint(pub)
+	if len(fp) != 64 || !strings.HasPrefix(fp, audit.KeyID(pub)) {
+		t.Fatalf("Fingerprint = %q, want 64 hex digits starting with the key id %s", fp, audit.KeyID(pub))
+	}
+	for _, in := range []string{fp, strings.ToUpper(fp), "SHA256:" + fp, "sha256:" + fp[:32] + " " + fp[32:], " " + fp[:2] + ":" + fp[2:] + "\n"} {
+		if got, err := audit.ParseFingerprint(in); err != nil || got != fp {
+			t.Errorf("ParseFingerprint(%q) = %q, %v; want %s", in, got, err, fp)
+		}
+	}
+	for in, want := range map[string]string{
+		audit.KeyID(pub): "that is a key id",
+		fp[:63]:          "want the 64 hex digits",
+		fp[:63] + "g":    "want the 64 hex digits",
+		"":               "want the 64 hex digits",
+	} {
+		if _, err := audit.ParseFingerprint(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseFingerprint(%q) = %v, want an error saying %q", in, err, want)
+		}
+	}
+}

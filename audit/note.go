@@ -185,3 +185,54 @@ func DecodeTreeProof(hashes []string) (tlog.TreeProof, error) {
 	}
 	return p, nil
 }
+
+// ConsistencyHeader is the first line of a consistency proof file.
+const ConsistencyHeader = "remoteidv/audit consistency-proof v1"
+
+// FormatConsistency writes, in the style of a C2SP tlog-proof, the proof
+// that the signed log (the checkpoint note that ends it) extends the log
+// of size old: the header, "old N", the RFC 6962 consistency proof's
+// hashes in base64 one a line, an empty line, and the note. When old is
+// the note's size the proof has no hashes.
+func FormatConsistency(old int64, proof tlog.TreeProof, checkpoint []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\nold %d\n", ConsistencyHeader, old)
+	for _, h := range proof {
+		b.WriteString(base64.StdEncoding.EncodeToString(h[:]))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	b.Write(checkpoint)
+	return b.Bytes()
+}
+
+// ParseConsistency reads what FormatConsistency wrote. It checks the
+// format only (EINVALID otherwise): the caller opens the note with the
+// trusted key and checks the proof (CheckConsistency).
+func ParseConsistency(b []byte) (old int64, proof tlog.TreeProof, checkpoint []byte, err error) {
+	head, cp, ok := bytes.Cut(b, []byte("\n\n"))
+	if !ok {
+		return 0, nil, nil, models.Errorf(models.EINVALID, "consistency proof: no empty line before the checkpoint")
+	}
+	lines := strings.Split(string(head), "\n")
+	if lines[0] != ConsistencyHeader {
+		return 0, nil, nil, models.Errorf(models.EINVALID, "consistency proof: first line %q, want %q", lines[0], ConsistencyHeader)
+	}
+	if len(lines) < 2 || !strings.HasPrefix(lines[1], "old ") {
+		return 0, nil, nil, models.Errorf(models.EINVALID, "consistency proof: no \"old\" line")
+	}
+	n := strings.TrimPrefix(lines[1], "old ")
+	old, err = strconv.ParseInt(n, 10, 64)
+	if err != nil || old < 1 || strconv.FormatInt(old, 10) != n {
+		return 0, nil, nil, models.Errorf(models.EINVALID, "consistency proof: old size %q is not a positive decimal number", n)
+	}
+	proof = tlog.TreeProof{}
+	for _, l := range lines[2:] {
+		h, err := base64.StdEncoding.DecodeString(l)
+		if err != nil || len(h) != tlog.HashSize {
+			return 0, nil, nil, models.Errorf(models.EINVALID, "consistency proof: %q is not a base64 SHA-256 hash", l)
+		}
+		proof = append(proof, tlog.Hash(h))
+	}
+	return old, proof, cp, nil
+}

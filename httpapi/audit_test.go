@@ -2,19 +2,24 @@ package httpapi_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"remoteidv/audit"
+	"remoteidv/models"
+	"remoteidv/storage/archiver/archivertest"
 )
 
 // An auditor keeps the latest checkpoint, later fetches a newer one with
 // a consistency proof, and checks both offline with the bank's key.
 func TestAuditCheckpointsOverHTTP(t *testing.T) {
 	e := newEnv(t)
+	withEvidence(t, e)
 	ctx := context.Background()
 	aud := e.login(t, "auditor")
 	get := func(c *client, path string) (int, string) {
@@ -94,3 +99,118 @@ func TestAuditCheckpointsOverHTTP(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// auditVerifyAnswer is what GET /api/audit/verify answers.
+type auditVerifyAnswer struct {
+	OK             bool     `json:"ok"`
+	Problems       []string `json:"problems"`
+	KeyID          string   `json:"key_id"`
+	KeyFingerprint string   `json:"key_fingerprint"`
+	Published      struct {
+		OK      bool   `json:"ok"`
+		Notes   int    `json:"notes"`
+		Newest  int64  `json:"newest"`
+		Problem string `json:"problem"`
+	} `json:"published"`
+}
+
+// GET /api/audit/verify checks the notes published to the write-once
+// store as idv audit verify does: deleted checkpoint rows and a database
+// rolled back after publication fail it, though the database alone looks
+// intact; on SQLite and PostgreSQL.
+func TestAuditVerifyPublishedOverHTTP(t *testing.T) {
+	for _, d := range archivertest.Databases() {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnvOn(t, d.Name)
+			ev, _, _ := withEvidence(t, e)
+			aud := e.login(t, "auditor")
+			verify := func(what string) auditVerifyAnswer {
+				t.Helper()
+				var a auditVerifyAnswer
+				if code := aud.do("GET", "/api/audit/verify", nil, &a); code != http.StatusOK {
+					t.Fatalf("GET /api/audit/verify (%s) = %d", what, code)
+				}
+				return a
+			}
+			a := verify("nothing published")
+			if !a.OK || !a.Published.OK || a.Published.Notes != 0 || a.KeyFingerprint != audit.Fingerprint(e.pub) || a.KeyID != audit.KeyID(e.pub) {
+				t.Fatalf("GET /api/audit/verify (nothing published) = %+v; want OK with the key's fingerprint %s", a, audit.Fingerprint(e.pub))
+			}
+			cpr := audit.Checkpointer{Store: e.store, Key: e.ver.Key, Now: func() time.Time { return e.now }, Publish: ev}
+			if err := cpr.CheckpointAndPublish(ctx); err != nil {
+				t.Fatal(err)
+			}
+			first := headSeq(t, e)
+			e.login(t, "clerk") // more events
+			if err := cpr.CheckpointAndPublish(ctx); err != nil {
+				t.Fatal(err)
+			}
+			second := headSeq(t, e)
+			if a := verify("honest"); !a.OK || !a.Published.OK || a.Published.Notes != 2 || a.Published.Newest != second {
+				t.Fatalf("GET /api/audit/verify (honest) = %+v; want OK, 2 published notes, newest %d", a, second)
+			}
+
+			db := e.store.(interface{ SQL() *sql.DB }).SQL()
+			exec := func(qs ...string) {
+				t.Helper()
+				for _, q := range qs {
+					if _, err := db.ExecContext(ctx, q); err != nil {
+						t.Fatalf("%s: %v", q, err)
+					}
+				}
+			}
+			var rows []*models.Checkpoint
+			if err := e.store.Transact(ctx, func(tx models.Tx) (err error) { rows, err = tx.Checkpoints(ctx); return }); err != nil {
+				t.Fatal(err)
+			}
+			exec(`DELETE FROM audit_checkpoints`)
+			a = verify("checkpoint rows deleted")
+			if a.OK || a.Published.OK || len(a.Problems) != 0 || !strings.Contains(a.Published.Problem, audit.CheckpointKey(second)+": the database has no checkpoint of size "+itoa(second)+" though it was published (checkpoint rows deleted)") {
+				t.Fatalf("GET /api/audit/verify (checkpoint rows deleted) = %+v; want the published check alone to fail, naming the note of size %d", a, second)
+			}
+			if err := e.store.Transact(ctx, func(tx models.Tx) error {
+				for _, cp := range rows {
+					if err := tx.InsertCheckpoint(ctx, cp); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if a := verify("rows put back"); !a.OK {
+				t.Fatalf("GET /api/audit/verify (rows put back) = %+v; want OK", a)
+			}
+
+			// Rolled back to the first published size, the log rebuilt: the
+			// database alone is consistent.
+			exec(`DELETE FROM audit_events WHERE seq > `+itoa(first),
+				`UPDATE audit_head SET seq = `+itoa(first)+`, hash = (SELECT hash FROM audit_events WHERE seq = `+itoa(first)+`) WHERE id = 1`,
+				`DELETE FROM audit_tree_hashes`,
+				`DELETE FROM audit_checkpoints WHERE seq > `+itoa(first))
+			if _, err := audit.SyncStore(ctx, e.store); err != nil {
+				t.Fatal(err)
+			}
+			a = verify("rolled back")
+			if a.OK || len(a.Problems) != 0 || a.Published.Notes != 1 || !strings.Contains(a.Published.Problem, audit.CheckpointKey(second)+": the log has "+itoa(first)+" leaves") ||
+				!strings.Contains(a.Published.Problem, "(database rolled back)") {
+				t.Fatalf("GET /api/audit/verify (rolled back) = %+v; want the published check alone to fail, naming the note of size %d", a, second)
+			}
+			if !strings.Contains(e.logs.String(), "SECURITY ALERT: the audit log does not match its published checkpoints") {
+				t.Errorf("no security alert logged:\n%s", e.logs.String())
+			}
+		})
+	}
+}
+
+// headSeq is the chain's head.
+func headSeq(t *testing.T, e *env) int64 {
+	t.Helper()
+	var h models.AuditHead
+	ctx := context.Background()
+	if err := e.store.Transact(ctx, func(tx models.Tx) (err error) { h, err = tx.AuditHeadForUpdate(ctx); return }); err != nil {
+		t.Fatal(err)
+	}
+	return h.Seq
+}

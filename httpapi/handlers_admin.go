@@ -182,7 +182,8 @@ func (s *Server) auditEvents(c *gin.Context) {
 }
 
 func (s *Server) auditVerify(c *gin.Context) {
-	rep, err := audit.VerifyStore(c.Request.Context(), s.store, s.cfg.AuditKey)
+	ctx := c.Request.Context()
+	rep, err := audit.VerifyStore(ctx, s.store, s.cfg.AuditKey)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -191,12 +192,42 @@ func (s *Server) auditVerify(c *gin.Context) {
 	for _, p := range rep.Problems {
 		problems = append(problems, p.String())
 	}
-	out := gin.H{"ok": rep.OK(), "events": rep.Events, "checkpoints": rep.Checkpoints, "head_seq": rep.Head.Seq, "head_hash": rep.Head.Hash,
-		"tree_size": rep.TreeSize, "root_hash": rep.Root, "latest_checkpoint": nil, "problems": problems}
+	pub := s.publishedCheck(ctx)
+	out := gin.H{"ok": rep.OK() && pub.OK, "events": rep.Events, "checkpoints": rep.Checkpoints, "head_seq": rep.Head.Seq, "head_hash": rep.Head.Hash,
+		"tree_size": rep.TreeSize, "root_hash": rep.Root, "latest_checkpoint": nil, "problems": problems, "published": pub,
+		"key_id": audit.KeyID(s.cfg.AuditKey), "key_fingerprint": audit.Fingerprint(s.cfg.AuditKey)}
 	if cp := rep.Latest; cp != nil {
 		out["latest_checkpoint"] = checkpointView{TreeSize: cp.Seq, RootHash: cp.Root, HeadHash: cp.Hash, At: cp.At, KeyID: cp.KeyID, Note: cp.Note}
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// publishedView is the check of the checkpoint notes published to the
+// write-once evidence store, as `idv audit verify` makes it.
+type publishedView struct {
+	OK      bool   `json:"ok"`
+	Notes   int    `json:"notes"`  // notes that the log still matches
+	Newest  int64  `json:"newest"` // the largest size among them
+	Problem string `json:"problem,omitempty"`
+}
+
+// publishedCheck runs audit.VerifyPublished against the evidence store.
+// Without one nothing outside the database vouches for the log: that is
+// a failure, not a pass.
+func (s *Server) publishedCheck(ctx context.Context) publishedView {
+	if s.verify.Evidence == nil {
+		return publishedView{Problem: "no evidence store is configured: the published checkpoints cannot be checked"}
+	}
+	n, newest, err := audit.VerifyPublished(ctx, s.store, s.cfg.AuditKey, s.verify.Evidence)
+	switch {
+	case models.ErrorCodeOf(err) == models.ECONFLICT:
+		s.log.ErrorContext(ctx, "SECURITY ALERT: the audit log does not match its published checkpoints", "err", err)
+		return publishedView{Notes: n, Newest: newest, Problem: models.ErrorMessageOf(err)}
+	case err != nil:
+		s.log.WarnContext(ctx, "check published checkpoints", "err", err)
+		return publishedView{Problem: "the published checkpoints could not be checked: " + models.ErrorMessageOf(err)}
+	}
+	return publishedView{OK: true, Notes: n, Newest: newest}
 }
 
 // checkpointView is a signed checkpoint as auditors read it; Note is the

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"remoteidv/access"
+	"remoteidv/audit"
 	"remoteidv/models"
 	"remoteidv/web"
 )
@@ -100,6 +101,9 @@ func (s *Server) staffPage(spec pageSpec) gin.HandlerFunc {
 		lang := s.pageLang(c)
 		data := web.Page{Name: spec.name, Title: spec.title, Script: spec.script, Lang: lang, Path: c.Request.URL.Path,
 			Bank: s.cfg.BankName, Mode: spec.mode, Back: spec.back, Options: spec.options, CaseID: c.Param("id"), Msgs: msgs}
+		if s.cfg.AuditKey != nil {
+			data.KeyFingerprint = audit.Fingerprint(s.cfg.AuditKey)
+		}
 		status := http.StatusOK
 		p := s.pagePrincipal(c)
 		switch {

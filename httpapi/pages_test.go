@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"remoteidv/audit"
 )
 
 // TestStaffPages: each page follows the role policy of the API it drives
@@ -91,6 +93,29 @@ func TestStaffPages(t *testing.T) {
 	for _, asset := range []string{"/static/staff/staff.css", "/static/staff/common.js", "/static/staff/case.js"} {
 		if r, _ := page(callers["anonymous"], asset, nil); r.StatusCode != 200 {
 			t.Errorf("GET %s = %d", asset, r.StatusCode)
+		}
+	}
+}
+
+// The auditor's pages show the signing key's fingerprint, to pin it and
+// to verify a bundle with (idv evidence verify -fingerprint).
+func TestAuditPagesShowKeyFingerprint(t *testing.T) {
+	e := newEnv(t)
+	id := e.createCase(t, e.login(t, "clerk"))
+	aud := e.login(t, "auditor")
+	fp := audit.Fingerprint(e.pub)
+	for path, want := range map[string]string{
+		"/audit":             `<code id="key-fingerprint">` + fp + `</code>`,
+		"/audit/cases/" + id: `<code id="bundle-command">idv evidence verify -fingerprint ` + fp + ` bundle.zip</code>`,
+	} {
+		resp, err := aud.http.Get(aud.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s = %d, want a page with %s", path, resp.StatusCode, want)
 		}
 	}
 }

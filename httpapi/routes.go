@@ -75,7 +75,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/admin/face", Roles: admin, Summary: "Face engine settings: threshold, recognizers, model hash, the BLAS/LAPACK loaded, liveness rules, and the calibration summary with the expected false-match rate at the threshold", Tag: "admin", Response: "FaceReport", handler: s.faceReport},
 
 		{Method: "GET", Path: "/api/audit/events", Roles: auditor, Summary: "Audit events (after_seq, case_id, limit)", Tag: "audit", handler: s.auditEvents},
-		{Method: "GET", Path: "/api/audit/verify", Roles: auditAdmin, Summary: "Verify the whole audit chain, the Merkle log recomputed from it and its signed checkpoints; answers the log's size and root and the latest checkpoint", Tag: "audit", handler: s.auditVerify},
+		{Method: "GET", Path: "/api/audit/verify", Roles: auditAdmin, Summary: "Verify the whole audit chain, the Merkle log recomputed from it and its signed checkpoints, and every checkpoint note published to the write-once evidence store (as idv audit verify); answers the log's size and root, the latest checkpoint, the published-notes result and the signing key's SHA-256 fingerprint", Tag: "audit", handler: s.auditVerify},
 		{Method: "GET", Path: "/api/audit/checkpoints/latest", Roles: auditAdmin, Summary: "The newest signed checkpoint of the audit Merkle log (C2SP signed note, text/plain): keep it to check later answers against", Tag: "audit", handler: s.auditCheckpointLatest},
 		{Method: "GET", Path: "/api/audit/checkpoints/consistency", Roles: auditAdmin, Summary: "Consistency proof (RFC 6962, base64 hashes) that the newest checkpoint's log extends the log of size from (a checkpoint you kept)", Tag: "audit", handler: s.auditConsistency},
 
@@ -83,7 +83,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/cases/:id/evidence", Roles: evidenceReader, Summary: "The case's evidence items with SHA-256, size, version and archive state (audited read)", Tag: "evidence", handler: s.listEvidence},
 		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence", Roles: evidenceReader, Summary: "Download one archived item, re-hashed while streamed (audited read; X-Content-SHA256 header)", Tag: "evidence", handler: s.downloadEvidence},
 		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence/play", Roles: evidenceReader, Summary: "Watch a recorded video segment: the VP8 recording remuxed to WebM (not re-encoded), the source re-hashed while read (audited as evidence.played)", Tag: "evidence", handler: s.playRecording},
-		{Method: "GET", Path: "/api/cases/:id/bundle", Roles: evidenceReader, Summary: "Evidence bundle of a sealed case (zip: manifest, signature, public key, audit chain excerpt, artifacts); check it with idv evidence verify (audited read)", Tag: "evidence", handler: s.downloadBundle},
+		{Method: "GET", Path: "/api/cases/:id/bundle", Roles: evidenceReader, Summary: "Evidence bundle of a sealed case (zip, format 2: manifest, signature, public key, the audit Merkle log's leaves to the seal with the case's events in full, a consistency proof to a signed checkpoint, artifacts); check it with idv evidence verify -fingerprint (audited read)", Tag: "evidence", handler: s.downloadBundle},
 		{Method: "POST", Path: "/api/cases/:id/evidence/:evidence/legal-hold", Roles: admin, Summary: "Set or clear a legal hold on one item (needs a step-up within 5 minutes; audited)", Tag: "evidence", Body: "LegalHold", handler: s.setLegalHold},
 
 		// video sessions (issue 5)

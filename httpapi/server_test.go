@@ -280,6 +280,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 
 func TestCaseFlowAndInvite(t *testing.T) {
 	e := newEnv(t)
+	withEvidence(t, e) // the published checkpoints are part of GET /api/audit/verify
 	clerk := e.login(t, "clerk")
 	id := e.createCase(t, clerk)
 	var cs struct {

@@ -125,10 +125,10 @@ func (c *checkedReader) Close() error { return c.r.Close() }
 
 // WriteBundle audits the read and writes the sealed case's evidence bundle
 // to w (see audit.WriteBundle): the manifest re-read from the store and
-// checked, its signature, the public key, the audit chain from seq 1 to
-// the seal event (other cases' events redacted to their links), the
-// checkpoints in that range, the seal event's inclusion proof in the
-// Merkle log against the newest signed checkpoint, and every artifact
+// checked, its signature, the public key, the Merkle log's leaves from
+// seq 1 to the seal event with the case's events in full (other cases'
+// events only as leaves), the proof that this log is a prefix of the
+// newest signed checkpoint's, the checkpoints, and every artifact
 // re-hashed while streamed.
 func (s *Service) WriteBundle(ctx context.Context, a Actor, id models.CaseID, w io.Writer) error {
 	var rec *SealRecord
@@ -160,9 +160,9 @@ func (s *Service) WriteBundle(ctx context.Context, a Actor, id models.CaseID, w 
 	if err != nil {
 		return fmt.Errorf("evidence bundle of %s: %w", id, err)
 	}
-	// The seal event's inclusion proof, against the newest checkpoint
-	// (written now when none covers the seal yet).
-	proof, err := audit.Checkpointer{Store: s.Store, Key: s.Key, Now: s.Now}.Prove(ctx, rec.Event.Seq)
+	// The proof that the log up to the seal event is a prefix of the
+	// newest signed checkpoint's (written now when none covers the seal).
+	proof, _, err := audit.Checkpointer{Store: s.Store, Key: s.Key, Now: s.Now}.ProveFrom(ctx, rec.Event.Seq)
 	if err != nil {
 		return fmt.Errorf("evidence bundle of %s: %w", id, err)
 	}

@@ -209,6 +209,7 @@ func (d *Desk) Decide(ctx context.Context, a Actor, id models.CaseID, in Decisio
 		apr = nil
 		return nil, nil, fmt.Errorf("decide case %s: %w", id, err)
 	}
+	d.CheckpointNow(ctx, "decision", id)
 	if in.Decision == models.DecisionApprove && d.Evidence != nil && d.Key != nil {
 		// Sealing waits for the archiver; serve's SealPending retries.
 		if _, err := d.Seal(ctx, id); err != nil && models.ErrorCodeOf(err) != models.EPRECONDITION {

@@ -360,6 +360,9 @@ func TestReviewEndToEnd(t *testing.T) {
 	if err != nil || c.State != models.StateApproved || apr.Action.Email != email {
 		t.Fatalf("Decide = %+v, %+v, %v", apr, c, err)
 	}
+	if e := requirePublishedHead(t, f.db, d.Evidence, d.Key, "after the decision"); e.Action != "case."+string(models.EventApprove) {
+		t.Fatalf("head after the decision = %s, want the decision", e.Action)
+	}
 	_, _, err = d.Decide(ctx, f.sup2, f.caseID, approve)
 	wantErr(t, "Decide(second)", err, models.ECONFLICT)
 

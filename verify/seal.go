@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
+	"time"
 
 	"remoteidv/audit"
 	"remoteidv/models"
@@ -18,13 +20,20 @@ const SystemActor = "system"
 // maxManifest caps what is read back as a manifest.
 const maxManifest = 16 << 20
 
+// checkpointTimeout bounds CheckpointNow.
+const checkpointTimeout = 30 * time.Second
+
 // Seal seals an approved case once every evidence item is archived: it
 // builds the manifest (every item's key, version, size, SHA-256, kind,
 // time and actor; the audit chain head; a case summary), signs it, stores
 // it in the evidence store, and then, in one transaction, records it as an
 // evidence row (kind manifest, without a staged file: the archiver
 // confirms it by read-back), appends the case.seal event carrying its
-// SHA-256 and signature, and moves the case approved -> sealed.
+// SHA-256 and signature, and moves the case approved -> sealed. With the
+// chain head locked, the seal event also lists the seqs of every earlier
+// event of the case and digests the checkpoints signed so far
+// (audit.SealBinding): a bundle must hold exactly those. After the commit
+// it signs and publishes a checkpoint (CheckpointNow).
 //
 // It returns EPRECONDITION listing the items not yet archived, ECONFLICT
 // when the case is not approved or its evidence changed meanwhile, and
@@ -108,12 +117,27 @@ func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, err
 			SHA256: sum, Size: int64(len(body)), ContentType: "application/json", Actor: SystemActor, CreatedAt: s.Now().UTC(), NextAttemptAt: s.Now().UTC()}); err != nil {
 			return err
 		}
-		if err := s.event(ctx, tx, SystemActor, id, audit.SealAction, map[string]string{
+		// With the head locked, no event or checkpoint can come between
+		// what the seal event records and the seal event itself.
+		if _, err := tx.AuditHeadForUpdate(ctx); err != nil {
+			return err
+		}
+		caseEvents, err := tx.AuditEvents(ctx, models.AuditFilter{CaseID: id})
+		if err != nil {
+			return err
+		}
+		cps, err := tx.Checkpoints(ctx)
+		if err != nil {
+			return err
+		}
+		detail := audit.SealBinding(caseEvents, cps)
+		maps.Copy(detail, map[string]string{
 			"from": string(cur.State), "to": string(to), "items": fmt.Sprint(len(m.Items)),
 			audit.DetailManifestKey: key, audit.DetailManifestSHA256: sum, audit.DetailKeyID: m.KeyID,
 			audit.DetailManifestSignature: base64.StdEncoding.EncodeToString(sig),
 			"audit_head_seq":              fmt.Sprint(head.Seq),
-		}); err != nil {
+		})
+		if err := s.event(ctx, tx, SystemActor, id, audit.SealAction, detail); err != nil {
 			return err
 		}
 		cur.State, cur.UpdatedAt = to, s.Now().UTC()
@@ -127,7 +151,27 @@ func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, err
 		return nil, fmt.Errorf("seal case %s: %w", id, err)
 	}
 	s.Log.InfoContext(ctx, "case sealed", "case_id", id, "manifest_sha256", sum, "items", len(m.Items))
+	s.CheckpointNow(ctx, "seal", id)
 	return c, nil
+}
+
+// CheckpointNow signs a checkpoint of the audit log and publishes it to
+// the evidence store (audit.Checkpointer.CheckpointAndPublish), as the
+// workflow does after each seal and decision: what was just committed is
+// then under a signature kept outside the database. It runs after the
+// commit and never fails the caller: an error is logged, and the
+// periodic checkpoint (idv serve) makes it good.
+func (s *Service) CheckpointNow(ctx context.Context, after string, id models.CaseID) {
+	if s.Key == nil {
+		return
+	}
+	// The change is committed: finish even if the caller has gone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+	defer cancel()
+	cpr := audit.Checkpointer{Store: s.Store, Key: s.Key, Now: s.Now, Publish: s.Evidence}
+	if err := cpr.CheckpointAndPublish(ctx); err != nil {
+		s.Log.WarnContext(ctx, "audit checkpoint after "+after, "case_id", id, "err", err)
+	}
 }
 
 // SealPending tries to seal every approved case and returns how many it

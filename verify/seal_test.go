@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -82,18 +84,62 @@ func (f *sealFixture) drain(t *testing.T) {
 	}
 }
 
-func caseActions(t *testing.T, db models.Store, id models.CaseID) []string {
+func caseEvents(t *testing.T, db models.Store, id models.CaseID) []*models.AuditEvent {
 	t.Helper()
 	ctx := context.Background()
 	var evs []*models.AuditEvent
 	if err := db.Transact(ctx, func(tx models.Tx) (err error) { evs, err = tx.AuditEvents(ctx, models.AuditFilter{CaseID: id}); return }); err != nil {
 		t.Fatal(err)
 	}
+	return evs
+}
+
+func caseActions(t *testing.T, db models.Store, id models.CaseID) []string {
+	t.Helper()
 	var out []string
-	for _, e := range evs {
+	for _, e := range caseEvents(t, db, id) {
 		out = append(out, e.Action)
 	}
 	return out
+}
+
+// requirePublishedHead checks that the chain's head is covered by a
+// checkpoint signed with key and published to ev, as the workflow leaves
+// it after a seal or a decision, and returns the head event.
+func requirePublishedHead(t *testing.T, db models.Store, ev models.EvidenceStore, key ed25519.PrivateKey, what string) *models.AuditEvent {
+	t.Helper()
+	ctx := context.Background()
+	var head *models.AuditEvent
+	var cps []*models.Checkpoint
+	err := db.Transact(ctx, func(tx models.Tx) error {
+		h, err := tx.AuditHeadForUpdate(ctx)
+		if err != nil {
+			return err
+		}
+		evs, err := tx.AuditEvents(ctx, models.AuditFilter{AfterSeq: h.Seq - 1})
+		if err != nil || len(evs) != 1 {
+			return fmt.Errorf("head event %d: %d events, %w", h.Seq, len(evs), err)
+		}
+		head = evs[0]
+		cps, err = tx.Checkpoints(ctx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp := audit.LatestCheckpoint(cps); cp == nil || cp.Seq != head.Seq {
+		t.Fatalf("%s: newest checkpoint %+v, want one of the head %d", what, cp, head.Seq)
+	}
+	r, _, err := ev.Get(ctx, audit.CheckpointKey(head.Seq))
+	if err != nil {
+		t.Fatalf("%s: published note of size %d: %v", what, head.Seq, err)
+	}
+	defer r.Close()
+	note, _ := io.ReadAll(r)
+	if tree, err := audit.OpenCheckpointNote(key.Public().(ed25519.PublicKey), note); err != nil || tree.N != head.Seq {
+		t.Fatalf("%s: published note %q: %v; want one of size %d signed with the service key", what, note, err, head.Seq)
+	}
+	return head
 }
 
 func TestSealVerifyAndBundle(t *testing.T) {
@@ -123,6 +169,19 @@ func TestSealVerifyAndBundle(t *testing.T) {
 			}
 			if err := f.svc.SealedAndVerified(ctx, c.ID); err != nil {
 				t.Fatalf("SealedAndVerified(sealed) = %v, want nil", err)
+			}
+			seal := requirePublishedHead(t, f.db, f.store, f.svc.Key, "after the seal")
+			if seal.Action != audit.SealAction || seal.CaseID != c.ID {
+				t.Fatalf("head after sealing = %s of %s, want the seal event", seal.Action, seal.CaseID)
+			}
+			var before []string
+			for _, e := range caseEvents(t, f.db, c.ID) {
+				if e.Seq < seal.Seq {
+					before = append(before, fmt.Sprint(e.Seq))
+				}
+			}
+			if got, want := seal.Detail[audit.DetailCaseEventSeqs], strings.Join(before, ","); got != want || seal.Detail[audit.DetailCheckpoints] == "" {
+				t.Fatalf("seal event records case events %q and %q checkpoints; want %q and a count", got, seal.Detail[audit.DetailCheckpoints], want)
 			}
 			f.drain(t) // the manifest row is confirmed by read-back
 			archivertest.WaitArchived(t, f.db, c.ID, time.Second)

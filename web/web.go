@@ -64,8 +64,11 @@ type Page struct {
 	Mode    string   // case page: clerk, review or audit
 	Options []string // choices a form offers (case states, roles)
 	Back    string   // case page: the list it was opened from
-	Nav     []NavItem
-	Msgs    Catalogue
+	// KeyFingerprint is the SHA-256 fingerprint of the service's signing
+	// key (audit.Fingerprint), shown to auditors so they can pin it.
+	KeyFingerprint string
+	Nav            []NavItem
+	Msgs           Catalogue
 }
 
 // NavItem is one link of the staff navigation.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,7 +157,26 @@ func runAccounts(ctx context.Context, e *cliEnv, args []string) error {
 	})
 }
 
+// printKey prints the signing key's fingerprint, as auditors pin it.
+func printKey(w io.Writer, pub ed25519.PublicKey) {
+	fmt.Fprintf(w, "signing key: fingerprint %s (key id %s)\n", audit.Fingerprint(pub), audit.KeyID(pub))
+}
+
 func runAudit(ctx context.Context, e *cliEnv, args []string) error {
+	if len(args) > 0 && args[0] == "key" {
+		// What the bank publishes: auditors pass the fingerprint (or the
+		// PEM) to idv evidence verify.
+		return withApp(ctx, e, "audit key", args[1:], func(a *app, _ []string) error {
+			pub := a.key.Public().(ed25519.PublicKey)
+			pem, err := audit.MarshalPublicKey(pub)
+			if err != nil {
+				return fmt.Errorf("audit key: %w", err)
+			}
+			printKey(e.stdout, pub)
+			_, err = e.stdout.Write(pem)
+			return err
+		})
+	}
 	if len(args) > 0 && args[0] == "checkpoint" {
 		return withApp(ctx, e, "audit checkpoint", args[1:], func(a *app, _ []string) error {
 			// Like idv serve, publish the newest note to the write-once store.
@@ -169,6 +189,7 @@ func runAudit(ctx context.Context, e *cliEnv, args []string) error {
 			if err != nil {
 				return err
 			}
+			printKey(e.stdout, a.key.Public().(ed25519.PublicKey))
 			if cp == nil {
 				fmt.Fprintln(e.stdout, "the newest checkpoint already covers the chain head")
 			} else {
@@ -182,7 +203,7 @@ func runAudit(ctx context.Context, e *cliEnv, args []string) error {
 		})
 	}
 	if len(args) == 0 || args[0] != "verify" {
-		return usageError("usage: idv audit verify [-json] [-kept checkpoint.note] [-published=false] | idv audit checkpoint")
+		return usageError("usage: idv audit verify [-json] [-kept checkpoint.note] [-published=false] | idv audit checkpoint | idv audit key")
 	}
 	fs := subFlags("audit verify", e)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -232,6 +253,7 @@ func runAudit(ctx context.Context, e *cliEnv, args []string) error {
 			}
 		}
 		fmt.Fprintf(e.stdout, "OK: %d events, %d signed checkpoints, head %d %s\n", rep.Events, rep.Checkpoints, rep.Head.Seq, rep.Head.Hash)
+		printKey(e.stdout, a.key.Public().(ed25519.PublicKey))
 		fmt.Fprintf(e.stdout, "merkle log: size %d, root %s (recomputed from the events; matches the stored log)\n", rep.TreeSize, rep.Root)
 		if cp := rep.Latest; cp != nil {
 			fmt.Fprintf(e.stdout, "latest signed checkpoint: size %d at %s, consistent with every earlier one\n", cp.Seq, cp.At.Format(time.RFC3339))

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	iofs "io/fs"
 	"log/slog"
 	"os"
 	"time"
@@ -17,19 +18,32 @@ import (
 	"remoteidv/storage/s3"
 )
 
-// runEvidence is `idv evidence verify bundle.zip [-key PEM]`: the offline
-// check an auditor runs. It needs no configuration, database or network.
+// evidenceUsage says how to call `idv evidence verify`.
+const evidenceUsage = "usage: idv evidence verify (-key bank-public-key.pem | -fingerprint SHA256-OF-THE-BANK-KEY) bundle.zip"
+
+// errNoTrustedKey explains why a bundle is not checked without a key.
+const errNoTrustedKey = `evidence verify: a trusted key is required: pass -key with the bank's public key (PEM) or -fingerprint with its SHA-256 fingerprint (64 hex digits).
+A bundle carries its own key, and anyone can make a bundle that is consistent with its own key: only the bank's key proves the bank made it.
+The bank publishes the fingerprint; its staff see it on the auditor's page (/audit) and with "idv audit key".`
+
+// runEvidence is `idv evidence verify -key PEM|-fingerprint FP bundle.zip`:
+// the offline check an auditor runs. It needs no configuration, database
+// or network, but a key the auditor trusts.
 func runEvidence(_ context.Context, e *cliEnv, args []string) error {
 	if len(args) == 0 || args[0] != "verify" {
-		return usageError("usage: idv evidence verify [-key trusted-public-key.pem] bundle.zip")
+		return usageError(evidenceUsage)
 	}
 	fs := subFlags("evidence verify", e)
-	keyPath := fs.String("key", "", "the bank's published public key (PEM); without it the bundled key is reported, not trusted")
+	keyPath := fs.String("key", "", "the bank's published public key (PEM)")
+	fpFlag := fs.String("fingerprint", "", "the SHA-256 fingerprint of the bank's public key (64 hex digits), as the bank publishes it")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usageError("usage: idv evidence verify [-key trusted-public-key.pem] bundle.zip")
+		return usageError(evidenceUsage)
+	}
+	if *keyPath == "" && *fpFlag == "" {
+		return usageError(errNoTrustedKey)
 	}
 	var trusted ed25519.PublicKey
 	if *keyPath != "" {
@@ -46,8 +60,33 @@ func runEvidence(_ context.Context, e *cliEnv, args []string) error {
 		return fmt.Errorf("evidence verify: %w", err)
 	}
 	defer zr.Close()
+	if *fpFlag != "" {
+		want, err := audit.ParseFingerprint(*fpFlag)
+		if err != nil {
+			return fmt.Errorf("evidence verify: %w", err)
+		}
+		switch {
+		case trusted != nil && audit.Fingerprint(trusted) != want:
+			return fmt.Errorf("evidence verify: the key in %s has fingerprint %s, not %s", *keyPath, audit.Fingerprint(trusted), want)
+		case trusted == nil:
+			// The bundled key is trusted once its fingerprint is the bank's.
+			b, err := iofs.ReadFile(zr, audit.BundlePublicKey)
+			if err != nil {
+				return fmt.Errorf("evidence verify: %s: %w", audit.BundlePublicKey, err)
+			}
+			pub, err := audit.ParsePublicKey(b)
+			if err != nil {
+				return fmt.Errorf("evidence verify: %s: %w", audit.BundlePublicKey, err)
+			}
+			if got := audit.Fingerprint(pub); got != want {
+				fmt.Fprintf(e.stdout, "PROBLEM  %s: key fingerprint %s is not the trusted %s (bundle signed with another key)\n", audit.BundlePublicKey, got, want)
+				return fmt.Errorf("evidence verify: the bundle is not signed with the trusted key")
+			}
+			trusted = pub
+		}
+	}
 	rep := audit.VerifyBundle(zr, trusted)
-	fmt.Fprintf(e.stdout, "bundle %s: case %s, signing key %s, %d audit events\n", fs.Arg(0), rep.Case, rep.KeyID, rep.Events)
+	fmt.Fprintf(e.stdout, "bundle %s: case %s, key fingerprint %s, %d events of the case, %d log leaves\n", fs.Arg(0), rep.Case, rep.Fingerprint, rep.Events, rep.Leaves)
 	bad := 0
 	for _, it := range rep.Items {
 		if it.OK {
@@ -60,14 +99,15 @@ func runEvidence(_ context.Context, e *cliEnv, args []string) error {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(e.stdout, "PROBLEM  %s\n", p)
 	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(e.stdout, "WARNING  %s\n", w)
+	}
 	if !rep.OK() {
 		return fmt.Errorf("evidence verify: %d items mismatched, %d other problems", bad, len(rep.Problems))
 	}
-	if trusted == nil {
-		fmt.Fprintf(e.stdout, "note: compare key id %s with the one the bank publishes, or pass -key\n", rep.KeyID)
-	}
-	fmt.Fprintf(e.stdout, "seal event %d is leaf %d of the audit merkle log, proven against the signed checkpoint of size %d, root %s\n", rep.SealSeq, rep.SealSeq-1, rep.LogSize, rep.LogRoot)
-	fmt.Fprintf(e.stdout, "verified: %d items, manifest signature, audit chain, seal event and its inclusion proof\n", len(rep.Items))
+	fmt.Fprintf(e.stdout, "the %d leaves (seq 1 to the seal event) are a prefix of the audit merkle log of the checkpoint signed by the trusted key: size %d, root %s\n", rep.Leaves, rep.LogSize, rep.LogRoot)
+	fmt.Fprintf(e.stdout, "verified: %d items, manifest signature, %d events of the case (each a leaf of that log, none left out), seal event %d, %d checkpoints\n",
+		len(rep.Items), rep.Events, rep.SealSeq, rep.Checkpoints)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"fmt"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"remoteidv/audit"
 )
 
 // runCLI runs idv with args against a database and key in dir.
@@ -72,7 +75,7 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 		{"insert a row", []string{
 			`UPDATE audit_events SET seq = seq + 100 WHERE seq >= 3`,
 			`UPDATE audit_events SET seq = seq - 99 WHERE seq >= 103`,
-			`INSERT INTO audit_events (seq, at, actor, action, case_id, detail, prev_hash, hash) SELECT 3, at, 'staff:mallory', 'staff.created', '', '{}', hash, 'f' || substr(hash, 2) FROM audit_events WHERE seq = 2`,
+			`INSERT INTO audit_events (seq, at, actor, action, case_id, detail, prev_hash, hash) SELECT 3, at, 'staff:mallory', 'staff.created', '', '{}', hash, CASE WHEN substr(hash, 1, 1) = 'f' THEN 'e' ELSE 'f' END || substr(hash, 2) FROM audit_events WHERE seq = 2`,
 		}, "prev_hash does not match"},
 		{"reorder two rows", []string{
 			`UPDATE audit_events SET seq = 1000 WHERE seq = 2`,
@@ -220,6 +223,48 @@ func TestAuditVerifyPublished(t *testing.T) {
 	out, err := runCLI(t, dir, "audit", "verify")
 	if err == nil || !strings.Contains(out, "PROBLEM") || !strings.Contains(out, "00000000000000000005.note") {
 		t.Fatalf("audit verify of a rewritten log against its published checkpoints = %v, want the size-5 note named:\n%s", err, out)
+	}
+}
+
+// Checkpoint rows deleted from the database (which alone then looks
+// fine) contradict the notes published before.
+func TestAuditVerifyPublishedRowsDeleted(t *testing.T) {
+	clean := seedChain(t)
+	dir := copyDB(t, clean, `DELETE FROM audit_checkpoints`)
+	if err := os.CopyFS(filepath.Join(dir, "evidence"), os.DirFS(filepath.Join(clean, "evidence"))); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, dir, "audit", "verify", "-published=false"); err != nil {
+		t.Fatalf("audit verify -published=false = %v, want the database to pass on its own:\n%s", err, out)
+	}
+	out, err := runCLI(t, dir, "audit", "verify")
+	if err == nil || !strings.Contains(out, "00000000000000000005.note: the database has no checkpoint of size 5 though it was published (checkpoint rows deleted)") {
+		t.Fatalf("audit verify with checkpoint rows deleted = %v\n%s\nwant the size-5 note named", err, out)
+	}
+}
+
+// idv audit key prints what the bank publishes: the fingerprint auditors
+// pass to idv evidence verify, and the public key; idv audit verify and
+// checkpoint print the fingerprint too.
+func TestAuditKey(t *testing.T) {
+	dir := seedChain(t)
+	key, err := audit.LoadOrCreateKey(filepath.Join(dir, "key.pem"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	line := "signing key: fingerprint " + audit.Fingerprint(pub) + " (key id " + audit.KeyID(pub) + ")"
+	out, err := runCLI(t, dir, "audit", "key")
+	if err != nil || !strings.HasPrefix(out, line+"\n") {
+		t.Fatalf("audit key = %v\n%s\nwant it to start with %q", err, out, line)
+	}
+	if got, err := audit.ParsePublicKey([]byte(strings.TrimPrefix(out, line+"\n"))); err != nil || !got.Equal(pub) {
+		t.Fatalf("audit key printed a public key %v, %v; want the signing key's", got, err)
+	}
+	for _, args := range [][]string{{"audit", "verify"}, {"audit", "checkpoint"}} {
+		if out, err := runCLI(t, dir, args...); err != nil || !strings.Contains(out, line) {
+			t.Errorf("%v = %v\n%s\nwant %q", args, err, out, line)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
 	"image"
@@ -427,7 +428,20 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible(`#cases a[href="/audit/cases/`+caseID+`"]`),
 		chromedp.Click("#verify-chain"),
 		chromedp.WaitVisible("#chain-result.good"),
+		chromedp.WaitVisible("#published-result.good"),
 	)
+	// The page shows the key's fingerprint, which pins the bundle below.
+	key, err := audit.LoadOrCreateKey(filepath.Join(dir, "key.pem"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bankKey := key.Public().(ed25519.PublicKey)
+	if fp := testenv.Eval[string](t, aud, "document.getElementById('key-fingerprint').textContent"); fp != audit.Fingerprint(bankKey) {
+		t.Errorf("auditor page shows key fingerprint %q, want %s", fp, audit.Fingerprint(bankKey))
+	}
+	if pub := testenv.Eval[string](t, aud, "document.getElementById('published-result').textContent"); !strings.Contains(pub, "notes checked") {
+		t.Errorf("auditor page's published-checkpoint result = %q", pub)
+	}
 	aud.CheckPage(t, shots, "audit-search")
 	aud.Do(t, "open the case", 20*time.Second,
 		chromedp.Click(`#cases a[href="/audit/cases/`+caseID+`"]`),
@@ -454,8 +468,11 @@ func TestWebStory(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bundle is not a zip: %v", err)
 	}
-	if rep := audit.VerifyBundle(zr, nil); !rep.OK() {
-		t.Errorf("bundle verification: %+v", rep.Problems)
+	if cmd := testenv.Eval[string](t, aud, "document.getElementById('bundle-command').textContent"); !strings.Contains(cmd, "-fingerprint "+audit.Fingerprint(bankKey)) {
+		t.Errorf("auditor case page's verify command = %q, want the key's fingerprint", cmd)
+	}
+	if rep := audit.VerifyBundle(zr, bankKey); !rep.OK() || len(rep.Warnings) > 0 {
+		t.Errorf("bundle verification: %+v %+v", rep.Problems, rep.Warnings)
 	} else {
 		t.Logf("bundle of %s: %d items verified", caseID, len(rep.Items))
 	}

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"TreeHashes", testTreeHashes},
 		{"MerkleLog", testMerkleLog},
 		{"MerkleLogBackfill", testMerkleBackfill},
+		{"PublishedCheckpoints", testPublished},
 		{"Evidence", testEvidence},
 		{"Checks", testChecks},
 		{"Calls", testCalls},

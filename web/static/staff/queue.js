@@ -27,9 +27,17 @@ if (page.page === 'audit') {
   document.getElementById('verify-chain').addEventListener('click', guard(async () => {
     const r = await api('GET', '/api/audit/verify');
     const out = document.getElementById('chain-result');
-    out.className = r.ok ? 'good' : 'bad';
-    out.textContent = (r.ok ? t('audit.chain_ok') : t('audit.chain_bad')) + ': ' + r.events + ' ' + t('audit.events') +
-      ', head #' + r.head_seq + ' ' + r.head_hash + (r.problems.length ? ' — ' + r.problems.join('; ') : '');
+    const chainOK = r.problems.length === 0;
+    out.className = chainOK ? 'good' : 'bad';
+    out.textContent = (chainOK ? t('audit.chain_ok') : t('audit.chain_bad')) + ': ' + r.events + ' ' + t('audit.events') +
+      ', head #' + r.head_seq + ' ' + r.head_hash + (chainOK ? '' : ' — ' + r.problems.join('; '));
+    // The notes published to the write-once store, checked as idv audit verify does.
+    const pub = document.getElementById('published-result');
+    pub.className = r.published.ok ? 'good' : 'bad';
+    pub.textContent = (r.published.ok ? t('audit.published_ok') : t('audit.published_bad')) + ': ' + r.published.notes + ' ' +
+      t('audit.published_notes') + (r.published.newest ? ', ' + t('audit.published_newest') + ' ' + r.published.newest : '') +
+      (r.published.problem ? ' — ' + r.published.problem : '');
+    document.getElementById('key-fingerprint').textContent = r.key_fingerprint;
   }));
   load({}).catch((e) => flash(e.message, 'bad'));
 } else {
