@@ -47,7 +47,7 @@ var mayImport = map[string][]string{
 	"internal/layout":               {},
 	"internal/testenv":              {testOnly},
 	"mail/mailtest":                 {testOnly, "models"},
-	"storage/storagetest":           {testOnly, "models", "audit"},
+	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs"}, // publishes checkpoint notes to a real store
 	"storage/evidencetest":          {testOnly, "models"},
 	"storage/archiver/archivertest": {testOnly, "*"},
 }
