@@ -17,22 +17,35 @@ import (
 const maxImageBody = 5<<20 + 1
 
 type checkView struct {
-	ID           models.CheckID    `json:"id"`
-	Kind         models.CheckKind  `json:"kind"`
-	Result       string            `json:"result"`
-	Detail       any               `json:"detail"`
-	Evidence     models.EvidenceID `json:"evidence_id,omitempty"`
-	Actor        string            `json:"actor"`
-	CreatedAt    time.Time         `json:"created_at"`
-	Confirmation string            `json:"confirmation,omitempty"`
-	ConfirmedBy  string            `json:"confirmed_by,omitempty"`
-	ConfirmedAt  *time.Time        `json:"confirmed_at,omitempty"`
-	Note         string            `json:"note,omitempty"`
+	ID       models.CheckID    `json:"id"`
+	Kind     models.CheckKind  `json:"kind"`
+	Result   string            `json:"result"`
+	Detail   any               `json:"detail"`
+	Evidence models.EvidenceID `json:"evidence_id,omitempty"`
+	// Source says where a face check's image came from: live_call (a frame
+	// the server took in the recorded call; with its call, segment and
+	// media time) or upload (a clerk's photo, which never counts).
+	Source       models.CheckSource `json:"source,omitempty"`
+	Call         models.CallID      `json:"call_id,omitempty"`
+	Segment      int                `json:"segment,omitempty"`
+	MediaMS      *int64             `json:"media_ms,omitempty"`
+	Actor        string             `json:"actor"`
+	CreatedAt    time.Time          `json:"created_at"`
+	Confirmation string             `json:"confirmation,omitempty"`
+	ConfirmedBy  string             `json:"confirmed_by,omitempty"`
+	ConfirmedAt  *time.Time         `json:"confirmed_at,omitempty"`
+	Note         string             `json:"note,omitempty"`
 }
 
 func viewCheck(c *models.Check) checkView {
-	return checkView{ID: c.ID, Kind: c.Kind, Result: c.Result, Detail: jsonRaw(c.Detail), Evidence: c.Evidence, Actor: c.Actor,
-		CreatedAt: c.CreatedAt, Confirmation: c.Confirmation, ConfirmedBy: c.ConfirmedBy, ConfirmedAt: c.ConfirmedAt, Note: c.Note}
+	v := checkView{ID: c.ID, Kind: c.Kind, Result: c.Result, Detail: jsonRaw(c.Detail), Evidence: c.Evidence, Source: c.Source, Call: c.Call,
+		Segment: c.Segment, Actor: c.Actor, CreatedAt: c.CreatedAt, Confirmation: c.Confirmation, ConfirmedBy: c.ConfirmedBy,
+		ConfirmedAt: c.ConfirmedAt, Note: c.Note}
+	if c.Source == models.SourceLiveCall {
+		ms := c.MediaMS
+		v.MediaMS = &ms
+	}
+	return v
 }
 
 type jsonRaw []byte
@@ -66,15 +79,16 @@ func (s *Server) faceCheck(c *gin.Context) {
 	}
 	res := fc.Match
 	body := gin.H{
-		"check":                        viewCheck(fc.Check),
-		"decision":                     res.Decision,
-		"status":                       res.Status,
-		"threshold":                    res.Threshold,
-		"references":                   res.References,
-		"expected_fmr":                 res.ExpectedFMR,
-		"quality":                      res.Quality,
-		"requires_visual_confirmation": true,
-		"note":                         "the score is an aid: confirm side by side before it counts",
+		"check":        viewCheck(fc.Check),
+		"source":       fc.Check.Source,
+		"decision":     res.Decision,
+		"status":       res.Status,
+		"threshold":    res.Threshold,
+		"references":   res.References,
+		"expected_fmr": res.ExpectedFMR,
+		"quality":      res.Quality,
+		"counts":       false,
+		"note":         "an uploaded photo is a comparison aid: it never meets the face-match requirement; only a live capture taken in the recorded call does",
 	}
 	if !math.IsInf(res.Distance, 0) {
 		body["distance"] = res.Distance

@@ -200,9 +200,15 @@ func (s *Server) registryCheck(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	reasons := rc.Reasons
+	if reasons == nil {
+		reasons = []string{}
+	}
 	c.JSON(http.StatusCreated, gin.H{"check": viewCheck(rc.Check), "result": rc.Check.Result, "status": rc.Status, "name_match": rc.NameMatch,
-		"photo_match": rc.PhotoMatch, "data_age_seconds": int64(rc.DataAge.Seconds()), "elapsed_ms": rc.Elapsed.Milliseconds(),
-		"service_hours": rc.Hours, "within_service_hours": rc.WithinHours, "unavailable": rc.Unavailable, "snapshot_sha256": rc.SnapshotHash})
+		"photo_match": rc.PhotoMatch, "data_age_seconds": int64(rc.DataAge.Seconds()), "max_data_age_seconds": int64(rc.MaxDataAge.Seconds()),
+		"elapsed_ms": rc.Elapsed.Milliseconds(), "service_hours": rc.Hours, "within_service_hours": rc.WithinHours, "unavailable": rc.Unavailable,
+		"snapshot_sha256": rc.SnapshotHash, "capture_check": rc.CaptureCheck, "capture_sha256": rc.CaptureSHA256,
+		"capture_age_seconds": int64(rc.CaptureAge.Seconds()), "registry_photo_sha256": rc.RegistryPhotoSHA256, "reasons": reasons})
 }
 
 func (s *Server) requirements(c *gin.Context) {

@@ -68,7 +68,7 @@ var requestSchemas = map[string]any{
 		"status":     map[string]any{"type": "string", "enum": []string{"valid", "invalid", "deceased"}},
 		"name_match": map[string]any{"type": "boolean"},
 		"photo":      map[string]any{"type": "string", "format": "byte", "description": "registry photo, base64 JPEG; may be empty"},
-		"data_as_of": map[string]any{"type": "string", "format": "date-time"},
+		"data_as_of": map[string]any{"type": "string", "format": "date-time", "description": "the time as of which the answer's data is current; older than IDV_REGISTRY_MAX_DATA_AGE is not a pass"},
 		"request_id": str,
 	}, "status", "name_match", "data_as_of"),
 		"The registry's 200 answer. Anything else (timeout after IDV_REGISTRY_TIMEOUT, 5xx, malformed JSON, unknown status) is recorded as UNAVAILABLE, never a pass."),

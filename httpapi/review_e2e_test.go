@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"image/png"
 	"io"
 	"log/slog"
@@ -29,6 +28,7 @@ import (
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/localfs"
 	"remoteidv/verify"
+	"remoteidv/verify/verifytest"
 )
 
 // letterPNG is a white page with a pen stroke where the signature is.
@@ -83,11 +83,14 @@ type reviewStory struct {
 // clerk's letter, scope, signature verdict and registry check, submission,
 // the supervisor's approval after step-up, sealing, release with the SMTP
 // server down first, delivery to the registered address, and the printed
-// copy. The call itself and the face checks are recorded through the store
-// (their own tests drive them over the media path and the face engine).
+// copy. The call runs through verify.Calls without media (verifytest): a
+// live capture matched by the real face engine, confirmed over the API, and
+// a complete recording; the liveness check is recorded through the store
+// (signaling's tests drive it over the media path).
 func runReviewStory(t *testing.T, e *env) *reviewStory {
 	t.Helper()
 	out := &reviewStory{}
+	e.withFaces(t)
 	calls := e.enableCalls(t)
 	ctx := context.Background()
 	now := func() time.Time { return e.now }
@@ -105,10 +108,10 @@ func runReviewStory(t *testing.T, e *env) *reviewStory {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var jpg bytes.Buffer
-	_ = jpeg.Encode(&jpg, image.NewGray(image.Rect(0, 0, 16, 16)), nil)
-	reg := httptest.NewServer(registry.NewServer([]registry.Record{{IDNumber: "110101199003071234", Name: "Li Wei", Status: models.RegistryValid,
-		Photo: jpg.Bytes(), UpdatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}, "", slog.New(slog.DiscardHandler)))
+	regSrv := registry.NewServer([]registry.Record{{IDNumber: "110101199003071234", Name: "Li Wei", Status: models.RegistryValid,
+		Photo: readPhoto(t, "John_Salley", 2), UpdatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}, "", slog.New(slog.DiscardHandler))
+	regSrv.Now = now
+	reg := httptest.NewServer(regSrv)
 	defer reg.Close()
 	smtpSrv := mailtest.Start(t, mailtest.Options{})
 	smtp := func(addr string) *mail.SMTP {
@@ -160,36 +163,38 @@ func runReviewStory(t *testing.T, e *env) *reviewStory {
 		strings.NewReader(url.Values{"version": {ct.Version}, "locale": {"en"}}.Encode()), nil); code != http.StatusSeeOther {
 		t.Fatalf("consent: %d", code)
 	}
-	callID, err := calls.StartCall(ctx, models.CaseID(id), "staff:clerk")
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.ver.Stager = stager
 	calls.Stream = func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, ct, actor string, r io.Reader) (*models.Evidence, error) {
 		return stager.StageReader(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: ct, Actor: actor}, r)
 	}
-	seg := &models.CallSegment{CallID: callID, Seq: 1, Participant: "customer", Track: "video", StartedAt: e.now, EndedAt: e.now.Add(5 * time.Minute)}
-	if err := calls.SaveSegment(ctx, models.CaseID(id), seg, "video/x-ivf", bytes.NewReader(bytes.Repeat([]byte("DKIF frame"), 300))); err != nil {
-		t.Fatal(err)
+	call := verifytest.StartCall(t, calls, models.CaseID(id), e.clerkActor(t, id))
+	capture := call.Capture(e.clerkActor(t, id), readPhoto(t, "John_Salley", 3))
+	var checks struct {
+		Checks []struct {
+			ID      string `json:"id"`
+			Result  string `json:"result"`
+			Source  string `json:"source"`
+			Call    string `json:"call_id"`
+			Segment int    `json:"segment"`
+			MediaMS *int64 `json:"media_ms"`
+		} `json:"checks"`
 	}
-	if err := calls.EndCall(ctx, models.CaseID(id), callID, "bye", true); err != nil {
-		t.Fatal(err)
+	if code := clerk.do("GET", base+"/checks", nil, &checks); code != 200 || len(checks.Checks) != 1 {
+		t.Fatalf("checks: %d %+v", code, checks)
+	}
+	if k := checks.Checks[0]; k.ID != string(capture.ID) || k.Result != "MATCH" || k.Source != "live_call" || k.Call != string(call.ID) || k.Segment != 1 || k.MediaMS == nil {
+		t.Fatalf("the live capture over the API = %+v, want MATCH from live_call with its call, segment and media time", k)
+	}
+	if code := clerk.do("POST", base+"/checks/"+string(capture.ID)+"/confirm", map[string]any{"confirmed": true, "note": "same person"}, nil); code != 200 {
+		t.Fatalf("confirm the capture: %d", code)
 	}
 	err = e.store.Transact(ctx, func(tx models.Tx) error {
-		for i, k := range []struct {
-			kind   models.CheckKind
-			result string
-		}{{models.CheckFaceMatch, "MATCH"}, {models.CheckLiveness, "PASS"}} {
-			chk := &models.Check{ID: models.CheckID([]string{"chk_f", "chk_l"}[i]), CaseID: models.CaseID(id), Kind: k.kind, Result: k.result, Detail: []byte("{}"), Actor: "staff:clerk", CreatedAt: e.now}
-			if err := tx.CreateCheck(ctx, chk); err != nil {
-				return err
-			}
-		}
-		return tx.ConfirmCheck(ctx, "chk_f", "staff:clerk", "confirmed", "same person", e.now)
+		return tx.CreateCheck(ctx, &models.Check{ID: "chk_l", CaseID: models.CaseID(id), Kind: models.CheckLiveness, Result: "PASS", Detail: []byte("{}"), Actor: "staff:clerk", CreatedAt: e.now})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	call.End()
 
 	// Letter, scope, signature, registry.
 	var l struct {
@@ -217,11 +222,14 @@ func runReviewStory(t *testing.T, e *env) *reviewStory {
 		t.Fatalf("signature check: %d", code)
 	}
 	var rc struct {
-		Result     string `json:"result"`
-		PhotoMatch string `json:"photo_match"`
-		Hours      string `json:"service_hours"`
+		Result        string `json:"result"`
+		PhotoMatch    string `json:"photo_match"`
+		Hours         string `json:"service_hours"`
+		CaptureSHA256 string `json:"capture_sha256"`
+		PhotoSHA256   string `json:"registry_photo_sha256"`
 	}
-	if code := clerk.do("POST", base+"/registry-check", nil, &rc); code != 201 || rc.Result != "PASS" || rc.Hours != "07:30-19:00 Asia/Shanghai" {
+	if code := clerk.do("POST", base+"/registry-check", nil, &rc); code != 201 || rc.Result != "PASS" || rc.PhotoMatch != "MATCH" || rc.Hours != "07:30-19:00 Asia/Shanghai" ||
+		len(rc.CaptureSHA256) != 64 || len(rc.PhotoSHA256) != 64 {
 		t.Fatalf("registry check: %d %+v", code, rc)
 	}
 

@@ -66,6 +66,19 @@ type CallSegment struct {
 	EndedAt     time.Time
 }
 
+// LiveFrame is a key frame the server took from the customer's video
+// during a call, located in the recording: Segment is the Seq of the
+// customer's video segment being recorded when the frame arrived (0 when
+// nothing was being recorded) and MediaMS the frame's time in that
+// segment's file, in milliseconds from its first frame.
+type LiveFrame struct {
+	Call    CallID
+	Segment int
+	MediaMS int64
+	At      time.Time // when the server received the frame
+	JPEG    []byte
+}
+
 // CallRepo stores customer sessions, consent, calls and their segments.
 type CallRepo interface {
 	CreateCustomerSession(ctx context.Context, s *CustomerSession) error

@@ -122,7 +122,7 @@ func Transition(from CaseState, event CaseEvent) (CaseState, error) {
 // submitted for review (DESIGN.md §3).
 type Requirements struct {
 	ConsentRecorded   bool
-	FaceMatchPassed   bool // at least one passing server-side match against an account photo, visually confirmed by the clerk
+	FaceMatchPassed   bool // at least one live capture (a frame the server took in the recorded call, after consent) matching an account photo, visually confirmed by the clerk; never an uploaded photo
 	LivenessPassed    bool
 	SignaturePassed   bool
 	LetterOnFile      bool

@@ -13,6 +13,26 @@ const (
 	CheckRegistry  CheckKind = "registry"   // national ID registry
 )
 
+// CheckSource says where the image of a face check came from. Only a
+// live-call capture can meet the face-match requirement or serve as the
+// registry check's comparison photo.
+type CheckSource string
+
+// Check sources.
+const (
+	// SourceNone is a check without a capture (liveness, signature,
+	// registry) or a face check recorded before sources were kept.
+	SourceNone CheckSource = ""
+	// SourceLiveCall is a key frame the server took from the customer's
+	// video during a call whose recording was running, after consent.
+	SourceLiveCall CheckSource = "live_call"
+	// SourceUpload is a photo a clerk uploaded: a comparison aid that
+	// never meets a requirement.
+	SourceUpload CheckSource = "upload"
+)
+
+func (s CheckSource) String() string { return string(s) }
+
 // CheckID identifies a check.
 type CheckID string
 
@@ -27,6 +47,16 @@ type Check struct {
 	Evidence  EvidenceID
 	Actor     string
 	CreatedAt time.Time
+	// Source says where a face check's image came from; the workflow
+	// sets it, never the caller.
+	Source CheckSource
+	// Call, Segment and MediaMS locate a live-call capture in the
+	// recording: the call, the Seq of the customer's video segment being
+	// recorded, and the frame's time in that segment's file (milliseconds
+	// from its first frame, the IVF timestamp / 90). Zero otherwise.
+	Call    CallID
+	Segment int
+	MediaMS int64
 	// ConfirmedBy and ConfirmedAt record the clerk's own visual
 	// confirmation; a face score alone never moves a case forward.
 	ConfirmedBy  string

@@ -14,7 +14,8 @@ type EvidenceKind string
 // Evidence kinds.
 const (
 	EvidenceRecording  EvidenceKind = "recording"
-	EvidenceCapture    EvidenceKind = "capture"
+	EvidenceCapture    EvidenceKind = "capture" // a frame the server took from the live call
+	EvidenceUpload     EvidenceKind = "upload"  // a photo a clerk uploaded for comparison (never a live capture)
 	EvidenceLetter     EvidenceKind = "letter"
 	EvidenceSignature  EvidenceKind = "signature"
 	EvidenceSpecimen   EvidenceKind = "specimen"

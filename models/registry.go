@@ -29,7 +29,7 @@ type RegistryAnswer struct {
 	Status    string        // valid, invalid, deceased
 	NameMatch bool          // the name given matches the record
 	Photo     []byte        // the registry photo (JPEG), may be empty
-	DataAsOf  time.Time     // when the registry's record was last updated
+	DataAsOf  time.Time     // the time as of which the answer's data is current (the answer's age)
 	Elapsed   time.Duration // the registry's response time as measured by the client
 	Raw       []byte        // the response body as received: the evidence snapshot
 }

@@ -14,6 +14,11 @@
 //	     "request_id": "..."}
 //	400 malformed query; 401 bad key; 5xx registry trouble.
 //
+// data_as_of is the time as of which the answer's data is current (a live
+// lookup answers with the time of the lookup, a replica or cache with its
+// last synchronisation): the workflow refuses to pass an answer older than
+// its limit (IDV_REGISTRY_MAX_DATA_AGE).
+//
 // The client turns anything but a well-formed 200 (timeouts, refused
 // connections, 5xx, bad JSON, unknown status) into EUNAVAILABLE, so a
 // registry problem can never read as a pass.

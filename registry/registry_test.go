@@ -129,3 +129,23 @@ func TestLoadRecords(t *testing.T) {
 		t.Error("LoadRecords(unknown status) = nil error, want one")
 	}
 }
+
+// The reference registry's data_as_of is the time of its answer (less the
+// configured lag), not the record's last update: the workflow enforces the
+// answer's age with it.
+func TestDataAsOfIsTheAnswersAge(t *testing.T) {
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	for _, lag := range []time.Duration{0, 25 * time.Minute} {
+		s := registry.NewServer(records(), "", quiet())
+		s.Now, s.Lag = func() time.Time { return now }, lag
+		srv := httptest.NewServer(s)
+		a, err := (&registry.Client{BaseURL: srv.URL, Timeout: 2 * time.Second}).Lookup(context.Background(), models.RegistryQuery{NationalID: "110101198507150032", Name: "Li Wei"})
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := now.Add(-lag); !a.DataAsOf.Equal(want) {
+			t.Errorf("lag %s: DataAsOf = %s, want %s (not the record's updated_at %s)", lag, a.DataAsOf, want, t0)
+		}
+	}
+}

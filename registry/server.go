@@ -83,6 +83,13 @@ type Server struct {
 	log    *slog.Logger
 	// Delay, when set, is waited before every answer (to try timeouts).
 	Delay time.Duration
+	// Now is the clock (default time.Now). The answers' data_as_of is the
+	// time of the answer less Lag: the reference registry answers from its
+	// live records, and the record's updated_at is not the answer's age.
+	Now func() time.Time
+	// Lag, when set, makes the answers as stale as a lagging replica's
+	// (to try the check of the data's age).
+	Lag time.Duration
 }
 
 // NewServer serves recs; apiKey "" accepts any caller.
@@ -122,9 +129,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	a := Answer{Status: models.RegistryInvalid}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	a := Answer{Status: models.RegistryInvalid, DataAsOf: now().Add(-s.Lag).UTC()}
 	if rec, ok := s.byID[q.IDNumber]; ok {
-		a = Answer{Status: rec.Status, NameMatch: normalize(rec.Name) == normalize(q.Name), Photo: base64.StdEncoding.EncodeToString(rec.Photo), DataAsOf: rec.UpdatedAt.UTC()}
+		a = Answer{Status: rec.Status, NameMatch: normalize(rec.Name) == normalize(q.Name), Photo: base64.StdEncoding.EncodeToString(rec.Photo), DataAsOf: a.DataAsOf}
 	}
 	s.log.InfoContext(r.Context(), "registry lookup", "query", models.RegistryQuery{NationalID: q.IDNumber}, "status", a.Status)
 	w.Header().Set("Content-Type", "application/json")

@@ -45,8 +45,10 @@ type Workflow interface {
 	// SaveSegment stores a recorded segment as evidence and lists it in
 	// the call record; it fills in the evidence, hash and size.
 	SaveSegment(ctx context.Context, c models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error
-	// FaceCapture matches a JPEG frame of the customer for the clerk actor.
-	FaceCapture(ctx context.Context, c models.CaseID, actor string, jpeg []byte) (*models.Check, error)
+	// FaceCapture matches a key frame of the customer's video, located in
+	// the call's recording, for the clerk actor; EPRECONDITION without
+	// consent or while the call is not recorded.
+	FaceCapture(ctx context.Context, c models.CaseID, actor string, f models.LiveFrame) (*models.Check, error)
 	// StartLiveness issues a challenge: its ID and the poses to prompt.
 	StartLiveness(ctx context.Context, c models.CaseID) (string, []string, error)
 	// FinishLiveness judges one capture per prompt.

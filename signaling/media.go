@@ -59,6 +59,7 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 	if err != nil {
 		rm.recordingFailed("open recorder", err)
 	}
+	var pos mediaPos // where the packets land in the recording, once it has a frame
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
@@ -71,9 +72,13 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 				rec = nil
 			}
 		}
+		pos = mediaPos{}
+		if rec != nil && rec.started {
+			pos = mediaPos{seq: seg.Seq, origin: rec.origin, recording: true}
+		}
 		if customer {
 			if video {
-				rm.grab.push(pkt, rm.h.cfg.Now())
+				rm.grab.push(pkt, rm.h.cfg.Now(), pos)
 				rm.stats.video(pkt, time.Now())
 			} else {
 				rm.stats.audio(pkt)
@@ -129,8 +134,20 @@ type recorder struct {
 	f           *os.File
 	h           hash.Hash
 	w           writerRTP
+	n           counter // bytes written
 	contentType string
+	// started is set once the writer has stored a frame; origin is that
+	// frame's RTP timestamp, from which the IVF writer counts its frame
+	// timestamps (WithDirectPTS), so a packet's place in the file is
+	// (timestamp - origin) / 90 ms.
+	started bool
+	origin  uint32
 }
+
+// counter counts the bytes written through it.
+type counter int64
+
+func (c *counter) Write(p []byte) (int, error) { *c += counter(len(p)); return len(p), nil }
 
 func newRecorder(dir string, c models.CaseID, seg *models.CallSegment) (*recorder, error) {
 	video := seg.Track == "video"
@@ -139,7 +156,7 @@ func newRecorder(dir string, c models.CaseID, seg *models.CallSegment) (*recorde
 		return nil, fmt.Errorf("new recorder: %w", err)
 	}
 	r := &recorder{f: f, h: sha256.New()}
-	out := io.MultiWriter(f, r.h) // not a WriteSeeker: headers are never rewritten behind the hash
+	out := io.MultiWriter(f, r.h, &r.n) // not a WriteSeeker: headers are never rewritten behind the hash
 	if video {
 		r.contentType = "video/x-ivf"
 		// Frame times are the RTP clock (90 kHz) from the first frame, and
@@ -158,7 +175,17 @@ func newRecorder(dir string, c models.CaseID, seg *models.CallSegment) (*recorde
 	return r, nil
 }
 
-func (r *recorder) write(p *rtp.Packet) error { return r.w.WriteRTP(p) }
+// write records one packet. The packet that makes the writer store its
+// first frame sets origin: the IVF writer takes the same packet's
+// timestamp as its zero.
+func (r *recorder) write(p *rtp.Packet) error {
+	before := r.n
+	err := r.w.WriteRTP(p)
+	if !r.started && r.n > before {
+		r.started, r.origin = true, p.Timestamp
+	}
+	return err
+}
 
 func (r *recorder) abort() {
 	_ = r.f.Close()
@@ -188,11 +215,33 @@ func (r *recorder) save(ctx context.Context, rm *room, seg *models.CallSegment) 
 	return nil
 }
 
-// frame is a captured key frame.
+// frame is a captured key frame: seq is the customer's video segment it
+// was recorded in (0 when nothing was being recorded) and mediaMS its time
+// in that segment's file.
 type frame struct {
-	jpeg []byte
-	at   time.Time
-	err  error
+	jpeg    []byte
+	at      time.Time
+	seq     int
+	mediaMS int64
+	err     error
+}
+
+// mediaPos locates the customer's video packets in the recording: the
+// segment's Seq and the RTP timestamp of its first recorded frame.
+type mediaPos struct {
+	seq       int
+	origin    uint32
+	recording bool
+}
+
+// mediaMS is the time of RTP timestamp ts in the segment's file, in ms
+// (the IVF frame timestamp / 90); ok is false when ts is not in it.
+func (m mediaPos) mediaMS(ts uint32) (int64, bool) {
+	d := ts - m.origin
+	if !m.recording || d >= 1<<31 {
+		return 0, false
+	}
+	return int64(d) / 90, true
 }
 
 // grabber rebuilds the customer's next complete VP8 key frame from RTP
@@ -222,7 +271,7 @@ func (g *grabber) disarm(ch chan frame) {
 	}
 }
 
-func (g *grabber) push(p *rtp.Packet, now time.Time) {
+func (g *grabber) push(p *rtp.Packet, now time.Time, pos mediaPos) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.out == nil {
@@ -237,7 +286,11 @@ func (g *grabber) push(p *rtp.Packet, now time.Time) {
 		if err != nil {
 			continue // a damaged frame: wait for the next one
 		}
-		g.out <- frame{jpeg: img, at: now}
+		f := frame{jpeg: img, at: now}
+		if ms, ok := pos.mediaMS(s.PacketTimestamp); ok {
+			f.seq, f.mediaMS = pos.seq, ms
+		}
+		g.out <- f
 		g.out, g.sb = nil, nil
 		return
 	}

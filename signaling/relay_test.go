@@ -3,10 +3,18 @@ package signaling_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"image/jpeg"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/image/vp8"
 
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
@@ -121,6 +129,7 @@ func TestCall(t *testing.T) {
 		if err != nil || !ok {
 			t.Errorf("RecordingComplete(%s) = %v, %v, want true", c.id, ok, err)
 		}
+		checkCaptureInRecording(t, f, c.id, k, byID)
 	}
 	if n := f.hub.Rooms(); n != 0 {
 		t.Errorf("Rooms() = %d after every call ended, want 0", n)
@@ -154,6 +163,33 @@ func TestLiveness(t *testing.T) {
 	}
 }
 
+// TestCaptureRefusedWhileNotRecorded: when the recorders cannot write (the
+// recording folder is gone), the call goes on but the recording is
+// incomplete, and the clerk's capture is refused: no biometric check is
+// taken outside a recorded call.
+func TestCaptureRefusedWhileNotRecorded(t *testing.T) {
+	recDir := filepath.Join(t.TempDir(), "rec")
+	f := newFixture(t, signaling.Config{RecordDir: recDir})
+	if err := os.RemoveAll(recDir); err != nil {
+		t.Fatal(err)
+	}
+	src := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 320), ogg: testenv.OpusTone(t, 2)}
+	id, cu, cl, _ := f.newCall(0)
+	customer, clerk := dial(t, cu, nil, src), dial(t, cl, nil, source{})
+	defer customer.close("")
+	defer clerk.close("")
+	waitCount(t, "clerk video packets", clerk.videoIn.Load, 30, 20*time.Second)
+	clerk.send(signaling.Message{Type: signaling.TypeCapture})
+	m, ok := clerk.waitFor(signaling.TypeError, 30*time.Second)
+	if !ok || m.Code != string(models.EPRECONDITION) || !strings.Contains(m.Text, "record") {
+		t.Fatalf("capture while not recorded = %+v (ok %v), want a precondition error about the recording", m, ok)
+	}
+	checks, err := f.calls.Checks(context.Background(), f.clerk, id)
+	if err != nil || len(checks) != 0 {
+		t.Fatalf("checks = %+v, %v; want none", checks, err)
+	}
+}
+
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -183,4 +219,62 @@ func checkReplay(t *testing.T, ivf string, size int) {
 	if fps := float64(st.Frames-1) * 1000 / float64(st.DurationMS); fps < 14.5 || fps > 15.5 {
 		t.Errorf("replay %s: %d frames in %d ms = %.2f fps, want 15", ivf, st.Frames, st.DurationMS, fps)
 	}
+}
+
+// checkCaptureInRecording: the case's face check is a live capture naming
+// the call, the customer's video segment and the frame's media time, and
+// the key frame at that time in the recorded segment, decoded and encoded
+// as the server does, is byte for byte the stored capture.
+func checkCaptureInRecording(t *testing.T, f *fixture, id models.CaseID, call *models.Call, byID map[models.EvidenceID]*models.Evidence) {
+	t.Helper()
+	checks, err := f.calls.Checks(context.Background(), f.clerk, id)
+	if err != nil || len(checks) != 1 {
+		t.Fatalf("checks of %s = %d, %v; want the one capture", id, len(checks), err)
+	}
+	chk := checks[0]
+	if chk.Source != models.SourceLiveCall || chk.Call != call.ID || chk.Segment < 1 {
+		t.Fatalf("capture check source %q call %q segment %d, want live_call in %s with a segment", chk.Source, chk.Call, chk.Segment, call.ID)
+	}
+	var seg *models.CallSegment
+	for _, s := range call.Segments {
+		if s.Participant == "customer" && s.Track == "video" && s.Seq == chk.Segment {
+			seg = s
+		}
+	}
+	if seg == nil {
+		t.Fatalf("capture names customer video segment %d, not in the call: %+v", chk.Segment, call.Segments)
+	}
+	ivf := readFile(t, byID[seg.Evidence].Staged)
+	if len(ivf) < 32 || string(ivf[:4]) != "DKIF" {
+		t.Fatalf("segment %d is not IVF", seg.Seq)
+	}
+	for b := ivf[32:]; len(b) >= 12; {
+		size, pts := binary.LittleEndian.Uint32(b), binary.LittleEndian.Uint64(b[4:])
+		data := b[12 : 12+size]
+		b = b[12+size:]
+		if int64(pts/90) != chk.MediaMS {
+			continue
+		}
+		if data[0]&1 != 0 {
+			t.Fatalf("the frame at %d ms of segment %d is not a key frame", chk.MediaMS, seg.Seq)
+		}
+		d := vp8.NewDecoder()
+		d.Init(bytes.NewReader(data), len(data))
+		if _, err := d.DecodeFrameHeader(); err != nil {
+			t.Fatal(err)
+		}
+		img, err := d.DecodeFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var j bytes.Buffer
+		if err := jpeg.Encode(&j, img, &jpeg.Options{Quality: 92}); err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(j.Bytes()); hex.EncodeToString(sum[:]) != byID[chk.Evidence].SHA256 {
+			t.Errorf("the key frame at %d ms of segment %d is not the stored capture", chk.MediaMS, seg.Seq)
+		}
+		return
+	}
+	t.Errorf("no frame at %d ms in customer video segment %d", chk.MediaMS, seg.Seq)
 }

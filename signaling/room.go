@@ -324,8 +324,9 @@ func (rm *room) pli(r Role) {
 	}
 }
 
-// keyFrame asks the customer for a key frame and returns it as JPEG.
-func (rm *room) keyFrame(ctx context.Context) ([]byte, time.Time, error) {
+// keyFrame asks the customer for a key frame and returns it as JPEG with
+// its place in the recording.
+func (rm *room) keyFrame(ctx context.Context) (frame, error) {
 	ctx, cancel := context.WithTimeout(ctx, rm.h.cfg.CaptureTimeout)
 	defer cancel()
 	ch := rm.grab.arm()
@@ -336,11 +337,11 @@ func (rm *room) keyFrame(ctx context.Context) ([]byte, time.Time, error) {
 	for {
 		select {
 		case f := <-ch:
-			return f.jpeg, f.at, f.err
+			return f, f.err
 		case <-t.C:
 			rm.pli(RoleCustomer)
 		case <-ctx.Done():
-			return nil, time.Time{}, fmt.Errorf("no key frame from the customer within %s", rm.h.cfg.CaptureTimeout)
+			return frame{}, fmt.Errorf("no key frame from the customer within %s", rm.h.cfg.CaptureTimeout)
 		}
 	}
 }
@@ -371,7 +372,8 @@ func errorMessage(code, text string) Message {
 }
 
 // capture takes a key frame of the customer and runs a face check for the
-// clerk; the result goes to the clerk.
+// clerk, telling the workflow where the frame sits in the recording (call,
+// segment, media time); the result goes to the clerk.
 func (rm *room) capture(clerk *peer) {
 	if !rm.claim(clerk) {
 		clerk.send(errorMessage("busy", "a capture or challenge is already running"))
@@ -379,12 +381,13 @@ func (rm *room) capture(clerk *peer) {
 	}
 	go func() {
 		start := time.Now()
-		jpeg, _, err := rm.keyFrame(rm.ctx)
+		f, err := rm.keyFrame(rm.ctx)
 		if err != nil {
 			rm.finish(clerk, errorMessage("capture", err.Error()))
 			return
 		}
-		chk, err := rm.h.wf.FaceCapture(rm.ctx, rm.caseID, clerk.p.Actor, jpeg)
+		chk, err := rm.h.wf.FaceCapture(rm.ctx, rm.caseID, clerk.p.Actor,
+			models.LiveFrame{Call: rm.call, Segment: f.seq, MediaMS: f.mediaMS, At: f.at, JPEG: f.jpeg})
 		if err != nil {
 			rm.log.Warn("face capture", "err", err)
 			rm.finish(clerk, errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
@@ -422,12 +425,12 @@ func (rm *room) challenge(clerk *peer) {
 				rm.finish(clerk, errorMessage("ended", "the call ended during the challenge"))
 				return
 			}
-			jpeg, t, err := rm.keyFrame(rm.ctx)
+			f, err := rm.keyFrame(rm.ctx)
 			if err != nil {
 				rm.finish(clerk, errorMessage("capture", err.Error()))
 				return
 			}
-			jpegs, at = append(jpegs, jpeg), append(at, t)
+			jpegs, at = append(jpegs, f.jpeg), append(at, f.at)
 		}
 		chk, err := rm.h.wf.FinishLiveness(rm.ctx, rm.caseID, clerk.p.Actor, id, jpegs, at)
 		if err != nil {

@@ -24,6 +24,6 @@ func TestCaptureByDisabledClerk(t *testing.T) {
 		return tx.UpdateStaff(ctx, st)
 	})
 	calls := &verify.Calls{Service: f.desk.Service}
-	_, err := calls.FaceCapture(ctx, f.caseID, f.clerk.Name, jpegBytes(t))
+	_, err := calls.FaceCapture(ctx, f.caseID, f.clerk.Name, models.LiveFrame{JPEG: jpegBytes(t)})
 	wantErr(t, "FaceCapture(disabled clerk)", err, models.EFORBIDDEN)
 }

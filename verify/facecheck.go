@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"remoteidv/models"
 	"remoteidv/verify/face"
@@ -95,19 +96,99 @@ func (s *Service) References(ctx context.Context, no models.AccountNo) ([]face.R
 	return refs, nil
 }
 
-// RunFaceCheck matches a capture (JPEG or PNG) of the customer against the
-// account's reference photos and records the outcome with the capture as
-// evidence. The score informs; the clerk must still confirm visually.
+// RunFaceCheck matches a photo a clerk uploaded (JPEG or PNG) against the
+// account's reference photos, as a comparison aid (for instance a photo
+// the customer sent when the video is poor). The customer must have
+// consented to biometric processing first (EPRECONDITION otherwise, before
+// any face is processed). The check is labelled as uploaded everywhere:
+// source upload, evidence kind upload, audit event check.face_upload. It
+// never meets the face-match requirement, cannot be confirmed, and is never
+// the registry check's comparison photo: only a live capture
+// (Calls.FaceCapture) is.
 func (s *Service) RunFaceCheck(ctx context.Context, a Actor, id models.CaseID, img []byte) (*FaceCheck, error) {
 	c, err := s.authorized(ctx, a, id, clerkRule, "run face checks")
 	if err != nil {
 		return nil, err
 	}
+	return s.matchFace(ctx, a, c, img, nil)
+}
+
+// errNoConsent refuses biometric processing before the customer consented.
+var errNoConsent = models.Errorf(models.EPRECONDITION, "the customer has not consented to biometric processing: no face is matched")
+
+// consentAt returns when the case's customer first accepted the consent
+// text, or nil.
+func consentAt(ctx context.Context, tx models.Tx, id models.CaseID) (*time.Time, error) {
+	sessions, err := tx.CustomerSessionsByCase(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var first *time.Time
+	for _, s := range sessions {
+		if s.ConsentAt != nil && (first == nil || s.ConsentAt.Before(*first)) {
+			first = s.ConsentAt
+		}
+	}
+	return first, nil
+}
+
+// requireRecording returns nil when frame f was taken in a call of case id
+// that is running with its recording active, while a segment of the
+// customer's video was being recorded; else EPRECONDITION saying why.
+func requireRecording(ctx context.Context, tx models.Tx, id models.CaseID, f *models.LiveFrame) error {
+	if f.Call == "" || f.Segment < 1 {
+		return models.Errorf(models.EPRECONDITION, "the customer's video is not being recorded: a capture is taken only while the call is recorded")
+	}
+	calls, err := tx.CallsByCase(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, k := range calls {
+		if k.ID != f.Call {
+			continue
+		}
+		switch {
+		case k.EndedAt != nil:
+			return models.Errorf(models.EPRECONDITION, "call %s has ended: no capture is taken", k.ID)
+		case k.Recording != models.RecordingActive:
+			return models.Errorf(models.EPRECONDITION, "the recording of call %s is %s: a capture is taken only while the call is recorded", k.ID, k.Recording)
+		}
+		return nil
+	}
+	return models.Errorf(models.EPRECONDITION, "call %s is not a call of case %s", f.Call, id)
+}
+
+// matchFace runs and records a face check of img: a live capture when live
+// is set (taken by the media layer in the call), an uploaded photo
+// otherwise. Consent and, for a live capture, the running recording are
+// checked before the face engine sees the image and again in the
+// transaction that records the check.
+func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []byte, live *models.LiveFrame) (*FaceCheck, error) {
+	id := c.ID
 	if s.Stager == nil {
 		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
 	}
 	if c.State != models.StateScheduled && c.State != models.StateInSession {
 		return nil, models.Errorf(models.ECONFLICT, "case is %s: face checks run before submission", c.State)
+	}
+	if live != nil && live.MediaMS < 0 {
+		return nil, models.Errorf(models.EINVALID, "capture media time %d ms is negative", live.MediaMS)
+	}
+	preconditions := func(tx models.Tx) error {
+		at, err := consentAt(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if at == nil {
+			return errNoConsent
+		}
+		if live != nil {
+			return requireRecording(ctx, tx, id, live)
+		}
+		return nil
+	}
+	if err := s.Store.Transact(ctx, preconditions); err != nil {
+		return nil, fmt.Errorf("face check of %s: %w", id, err)
 	}
 	refs, err := s.References(ctx, c.AccountNo)
 	if err != nil {
@@ -136,7 +217,11 @@ func (s *Service) RunFaceCheck(ctx context.Context, a Actor, id models.CaseID, i
 	if err != nil {
 		return nil, fmt.Errorf("face check of %s: encode result: %w", id, err)
 	}
-	ev, err := s.Stager.Stage(ctx, c.ID, models.EvidenceCapture, contentType, img, a.Name)
+	kind, source, action, shaKey := models.EvidenceUpload, models.SourceUpload, "check.face_upload", "upload_sha256"
+	if live != nil {
+		kind, source, action, shaKey = models.EvidenceCapture, models.SourceLiveCall, "check.face_match", "capture_sha256"
+	}
+	ev, err := s.Stager.Stage(ctx, c.ID, kind, contentType, img, a.Name)
 	if err != nil {
 		return nil, fmt.Errorf("face check of %s: stage capture: %w", id, err)
 	}
@@ -145,23 +230,34 @@ func (s *Service) RunFaceCheck(ctx context.Context, a Actor, id models.CaseID, i
 		return nil, err
 	}
 	chk := &models.Check{ID: models.CheckID(cid), CaseID: c.ID, Kind: models.CheckFaceMatch, Result: res.Decision.String(),
-		Detail: detail, Evidence: ev.ID, Actor: a.Name, CreatedAt: s.Now().UTC()}
+		Detail: detail, Evidence: ev.ID, Actor: a.Name, Source: source}
+	if live != nil {
+		chk.Call, chk.Segment, chk.MediaMS = live.Call, live.Segment, live.MediaMS
+	}
 	staged := *ev
 	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		if err := preconditions(tx); err != nil {
+			return err
+		}
 		*ev = staged
 		if err := tx.AddEvidence(ctx, ev); err != nil {
 			return err
 		}
-		chk.Evidence = ev.ID
+		chk.Evidence, chk.CreatedAt = ev.ID, s.Now().UTC()
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
 		}
-		d := map[string]string{"check": cid, "decision": res.Decision.String(), "status": res.Status.String(),
-			"threshold": strconv.FormatFloat(res.Threshold, 'f', 4, 64), "model_hash": string(res.ModelHash), "capture_sha256": ev.SHA256}
+		d := map[string]string{"check": cid, "source": string(source), "decision": res.Decision.String(), "status": res.Status.String(),
+			"threshold": strconv.FormatFloat(res.Threshold, 'f', 4, 64), "model_hash": string(res.ModelHash), shaKey: ev.SHA256, "evidence": string(ev.ID)}
+		if live != nil {
+			d["call"], d["segment"], d["media_ms"] = string(live.Call), strconv.Itoa(live.Segment), strconv.FormatInt(live.MediaMS, 10)
+		} else {
+			d["counts"] = "no: an uploaded photo never meets the face-match requirement"
+		}
 		if !math.IsInf(res.Distance, 0) {
 			d["distance"] = strconv.FormatFloat(res.Distance, 'f', 4, 64)
 		}
-		return s.event(ctx, tx, a.Name, c.ID, "check.face_match", d)
+		return s.event(ctx, tx, a.Name, c.ID, action, d)
 	})
 	if err != nil || ev.ID != staged.ID { // not kept, or the same capture was already on file
 		if derr := s.Stager.Discard(&staged); derr != nil {
@@ -174,6 +270,38 @@ func (s *Service) RunFaceCheck(ctx context.Context, a Actor, id models.CaseID, i
 	return &FaceCheck{Check: chk, Match: res}, nil
 }
 
+// liveCapture reports whether face check k is a live capture that can
+// count: taken by the server in a call of the case (calls) whose recording
+// did not fail, after the customer's consent (consent), with the recorded
+// segment it came from on file once the call has ended. Only what the
+// workflow itself recorded is consulted.
+func liveCapture(k *models.Check, calls []*models.Call, consent *time.Time) bool {
+	if k.Kind != models.CheckFaceMatch || k.Source != models.SourceLiveCall || k.Call == "" || k.Segment < 1 || k.Evidence == "" {
+		return false
+	}
+	if consent == nil || k.CreatedAt.Before(*consent) {
+		return false
+	}
+	for _, call := range calls {
+		if call.ID != k.Call || call.CaseID != k.CaseID {
+			continue
+		}
+		if call.Recording == models.RecordingIncomplete || k.CreatedAt.Before(call.StartedAt) {
+			return false
+		}
+		if call.EndedAt == nil {
+			return true
+		}
+		for _, seg := range call.Segments {
+			if seg.Participant == "customer" && seg.Track == "video" && seg.Seq == k.Segment {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
 // jsonSafe replaces the +Inf distance of an unusable capture, which JSON
 // cannot carry, by 0 (the decision says UNUSABLE).
 func jsonSafe(r face.MatchResult) face.MatchResult {
@@ -183,9 +311,11 @@ func jsonSafe(r face.MatchResult) face.MatchResult {
 	return r
 }
 
-// ConfirmFace records the clerk's side-by-side visual judgement of a face
-// check: confirmed (same person) or rejected, with a note. A face check
-// counts towards submission only when it matched AND the clerk confirmed.
+// ConfirmFace records the clerk's side-by-side visual judgement of a live
+// capture's face check: confirmed (same person) or rejected, with a note.
+// A face check counts towards submission only when it is a live capture
+// (see liveCapture), it matched AND the clerk confirmed. Checks of uploaded
+// photos are refused (EPRECONDITION).
 func (s *Service) ConfirmFace(ctx context.Context, a Actor, id models.CaseID, check models.CheckID, confirmed bool, note string) (*models.Check, error) {
 	note = strings.TrimSpace(note)
 	if len(note) > 1000 {
@@ -207,6 +337,13 @@ func (s *Service) ConfirmFace(ctx context.Context, a Actor, id models.CaseID, ch
 		chk, err := tx.CheckByID(ctx, check)
 		if err != nil || chk.CaseID != c.ID || chk.Kind != models.CheckFaceMatch {
 			return models.Errorf(models.ENOTFOUND, "face check %s not found in case %s", check, id)
+		}
+		if chk.Source != models.SourceLiveCall {
+			src := "an uploaded photo"
+			if chk.Source == models.SourceNone {
+				src = "a capture of unknown origin"
+			}
+			return models.Errorf(models.EPRECONDITION, "face check %s is of %s, not a live capture from the recorded call: it is never confirmed and never counts; take a capture in the call", check, src)
 		}
 		now := s.Now().UTC()
 		if err := tx.ConfirmCheck(ctx, check, a.Name, verdict, note, now); err != nil {

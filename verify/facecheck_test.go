@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"remoteidv/storage/archiver"
 	"remoteidv/verify"
 	"remoteidv/verify/face"
+	"remoteidv/verify/verifytest"
 )
 
 const johns = "/usr/share/doc/libdlib19.1/examples/johns"
@@ -35,6 +37,25 @@ func modelsDir(t testing.TB) string {
 	return ""
 }
 
+var (
+	engineOnce sync.Once
+	engine     *face.Engine
+	engineErr  error
+)
+
+// sharedEngine is one face engine (real dlib models) for the package's
+// tests; it lives as long as the test process.
+func sharedEngine(t testing.TB) *face.Engine {
+	t.Helper()
+	engineOnce.Do(func() {
+		engine, engineErr = face.New(context.Background(), face.Config{ModelsDir: modelsDir(t), Recognizers: 1, Logger: slog.New(slog.DiscardHandler)})
+	})
+	if engineErr != nil {
+		t.Fatalf("face engine: %v (run `go run ./cmd/idv models fetch`)", engineErr)
+	}
+	return engine
+}
+
 func johnsPhoto(t testing.TB, person string, i int) []byte {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(johns, person, "*.jpg"))
@@ -48,14 +69,13 @@ func johnsPhoto(t testing.TB, person string, i int) []byte {
 	return b
 }
 
+// TestFaceCheck matches live captures (the server's key frames of the
+// customer's video, in a recorded call after consent) against the
+// account's reference photos with the real engine.
 func TestFaceCheck(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	eng, err := face.New(ctx, face.Config{ModelsDir: modelsDir(t), Recognizers: 1, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("face engine: %v (run `go run ./cmd/idv models fetch`)", err)
-	}
-	t.Cleanup(func() { eng.Close() })
+	eng := sharedEngine(t)
 	st, err := archiver.NewStager(t.TempDir(), time.Now, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +102,14 @@ func TestFaceCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	inv, err := f.svc.IssueInvite(ctx, f.clerk, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := &verify.Calls{Service: f.svc}
+	f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC) // in the invite's window
+	verifytest.Consent(t, calls, inv.Link)
+	call := verifytest.StartCall(t, calls, c.ID, f.clerk.Name)
 	tests := []struct {
 		name     string
 		img      []byte
@@ -96,24 +124,24 @@ func TestFaceCheck(t *testing.T) {
 	var matched models.CheckID
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fc, err := f.svc.RunFaceCheck(ctx, f.clerk, c.ID, tt.img)
+			chk, err := call.TryCapture(f.clerk.Name, tt.img)
 			if tt.code != "" {
 				if models.ErrorCodeOf(err) != tt.code {
-					t.Fatalf("RunFaceCheck = %v, want %s", err, tt.code)
+					t.Fatalf("FaceCapture = %v, want %s", err, tt.code)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := fc.Check.Result; got != tt.decision {
-				t.Fatalf("RunFaceCheck decision = %s (distance %.3f, status %s), want %s", got, fc.Match.Distance, fc.Match.Status, tt.decision)
+			if got := chk.Result; got != tt.decision {
+				t.Fatalf("FaceCapture decision = %s (%s), want %s", got, chk.Detail, tt.decision)
 			}
-			if fc.Check.Evidence == "" || len(fc.Check.Detail) == 0 {
-				t.Fatalf("check lacks evidence or detail: %+v", fc.Check)
+			if chk.Evidence == "" || len(chk.Detail) == 0 || chk.Source != models.SourceLiveCall || chk.Call != call.ID || chk.Segment != 1 {
+				t.Fatalf("check lacks evidence, detail or its place in the recording: %+v", chk)
 			}
 			if tt.decision == "MATCH" {
-				matched = fc.Check.ID
+				matched = chk.ID
 			}
 		})
 	}
@@ -141,11 +169,16 @@ func TestFaceCheck(t *testing.T) {
 	}
 	all, err := f.svc.Checks(ctx, f.sup, c.ID)
 	if err != nil || len(all) != 3 {
-		t.Fatalf("Checks = %d, %v; want 3 (the refused upload left none)", len(all), err)
+		t.Fatalf("Checks = %d, %v; want 3 (the refused frame left none)", len(all), err)
 	}
 	var evs []*models.Evidence
 	_ = f.svc.Store.Transact(ctx, func(tx models.Tx) (err error) { evs, err = tx.EvidenceByCase(ctx, c.ID); return })
 	if len(evs) != 3 {
 		t.Fatalf("evidence rows = %d, want 3 captures", len(evs))
+	}
+	for _, e := range evs {
+		if e.Kind != models.EvidenceCapture {
+			t.Errorf("evidence %s is a %s, want capture", e.ID, e.Kind)
+		}
 	}
 }

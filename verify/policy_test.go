@@ -109,7 +109,7 @@ func TestOnlyTheAssignedClerkRunsACase(t *testing.T) {
 			return err
 		}, refused, refused, refused, hidden},
 		{"FaceCapture", models.StateInSession, func(a verify.Actor, id models.CaseID, _ models.LetterID, _ models.CheckID) error {
-			_, err := calls.FaceCapture(ctx, id, a.Name, jpegBytes(t))
+			_, err := calls.FaceCapture(ctx, id, a.Name, models.LiveFrame{JPEG: jpegBytes(t)})
 			return err
 		}, refused, refused, refused, refused},
 		{"UploadLetter", models.StateScheduled, func(a verify.Actor, id models.CaseID, _ models.LetterID, _ models.CheckID) error {

@@ -32,6 +32,12 @@ type Desk struct {
 	// StepUpWindow is how recent the supervisor's password re-entry must be
 	// (default 5 minutes).
 	StepUpWindow time.Duration
+	// RegistryCaptureMaxAge is how recent the live capture the registry
+	// photo is compared with must be (default 30 minutes).
+	RegistryCaptureMaxAge time.Duration
+	// RegistryMaxDataAge is the oldest registry data (by its data_as_of)
+	// that may pass (default 10 minutes).
+	RegistryMaxDataAge time.Duration
 }
 
 // Step-up and review limits.
@@ -44,13 +50,11 @@ const (
 // the store holds about the case.
 func (d *Desk) requirements(ctx context.Context, tx models.Tx, c *models.Case) (models.Requirements, error) {
 	var r models.Requirements
-	sessions, err := tx.CustomerSessionsByCase(ctx, c.ID)
+	consent, err := consentAt(ctx, tx, c.ID)
 	if err != nil {
 		return r, err
 	}
-	for _, s := range sessions {
-		r.ConsentRecorded = r.ConsentRecorded || s.ConsentAt != nil
-	}
+	r.ConsentRecorded = consent != nil
 	calls, err := tx.CallsByCase(ctx, c.ID)
 	if err != nil {
 		return r, err
@@ -61,11 +65,12 @@ func (d *Desk) requirements(ctx context.Context, tx models.Tx, c *models.Case) (
 		return r, err
 	}
 	// The latest signature and registry checks decide; any confirmed face
-	// match and any passed liveness challenge count.
+	// match of a live capture (never an uploaded photo) and any passed
+	// liveness challenge count.
 	for _, k := range checks {
 		switch k.Kind {
 		case models.CheckFaceMatch:
-			r.FaceMatchPassed = r.FaceMatchPassed || (k.Result == "MATCH" && k.Confirmation == "confirmed")
+			r.FaceMatchPassed = r.FaceMatchPassed || (k.Result == "MATCH" && k.Confirmation == "confirmed" && liveCapture(k, calls, consent))
 		case models.CheckLiveness:
 			r.LivenessPassed = r.LivenessPassed || k.Result == "PASS"
 		case models.CheckSignature:

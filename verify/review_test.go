@@ -14,6 +14,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -37,7 +38,7 @@ import (
 	"remoteidv/storage/localfs"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
-	"remoteidv/verify/face"
+	"remoteidv/verify/verifytest"
 )
 
 const (
@@ -50,6 +51,9 @@ type deskFixture struct {
 	t      *testing.T
 	db     models.Store
 	desk   *verify.Desk
+	calls  *verify.Calls // the video-call half, on the desk's service
+	reg    *registry.Server
+	link   string // the case's invite link
 	clock  *clock
 	arch   *archiver.Archiver
 	smtp   *mailtest.Server
@@ -114,13 +118,21 @@ func newDeskFixture(t *testing.T) *deskFixture {
 		Stager: st, Evidence: store, Key: key,
 		Cfg: verify.Config{PublicURL: "https://idv.bank.example/", BankName: "Demo Bank", BranchTZ: shanghai, RegistryTZ: shanghai,
 			RegistryOpen: 7*time.Hour + 30*time.Minute, RegistryClose: 19 * time.Hour, MaxLead: 90 * 24 * time.Hour, CallLength: 30 * time.Minute}}
-	reg := httptest.NewServer(registry.NewServer([]registry.Record{
-		{IDNumber: nationalID, Name: "Li Wei", Status: models.RegistryValid, Photo: jpegBytes(t), UpdatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
-	}, "regkey", slog.New(slog.DiscardHandler)))
+	// The registry holds a photo of the account holder (John Salley's face
+	// stands for Li Wei's) and answers with data as of the fixture's clock.
+	regSrv := registry.NewServer([]registry.Record{
+		{IDNumber: nationalID, Name: "Li Wei", Status: models.RegistryValid, Photo: johnsPhoto(t, "John_Salley", 2), UpdatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}, "regkey", slog.New(slog.DiscardHandler))
+	regSrv.Now = c.Now
+	reg := httptest.NewServer(regSrv)
 	t.Cleanup(reg.Close)
 	smtpSrv := mailtest.Start(t, mailtest.Options{})
+	svc.Face = sharedEngine(t)
 	desk := &verify.Desk{Service: svc, Registry: &registry.Client{BaseURL: reg.URL, APIKey: "regkey", Timeout: 2 * time.Second},
 		Mailer: sender(t, smtpSrv.Addr), MailFrom: "noreply@bank.example"}
+	calls := &verify.Calls{Service: svc, Stream: func(ctx context.Context, cs models.CaseID, kind models.EvidenceKind, ct, actor string, r io.Reader) (*models.Evidence, error) {
+		return st.StageReader(ctx, archiver.Artifact{Case: cs, Kind: kind, ContentType: ct, Actor: actor}, r)
+	}}
 	err = db.Transact(ctx, func(tx models.Tx) error {
 		for _, s := range []*models.Staff{
 			{ID: "stf_c1", Username: "c1", DisplayName: "Clerk Wang", Roles: []models.Role{models.RoleClerk}},
@@ -138,9 +150,11 @@ func newDeskFixture(t *testing.T) *deskFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	images := fstest.MapFS{"p.png": {Data: pngBytes(t, 64, 64)}, "s.png": {Data: pngBytes(t, 80, 30)}}
+	// Li Wei's reference photos are two of John Salley's.
+	images := fstest.MapFS{"a.jpg": {Data: johnsPhoto(t, "John_Salley", 0)}, "b.jpg": {Data: johnsPhoto(t, "John_Salley", 1)},
+		"p.png": {Data: pngBytes(t, 64, 64)}, "s.png": {Data: pngBytes(t, 80, 30)}}
 	rep, err := svc.ImportAccounts(ctx, "system", strings.NewReader(csvHead+
-		acctNo+",Li Wei,"+nationalID+","+email+",+1 212 555 0100,America/New_York,zh-CN,p.png,s.png\n"+
+		acctNo+",Li Wei,"+nationalID+","+email+",+1 212 555 0100,America/New_York,zh-CN,a.jpg;b.jpg,s.png\n"+
 		"6222000033334444,Wang Jun,440305198811094455,wang.jun@example.com,+44 20 7946 0321,Europe/London,en,p.png,s.png\n"), images, nil)
 	if err != nil || rep.Imported != 2 {
 		t.Fatalf("ImportAccounts = %+v, %v", rep, err)
@@ -159,7 +173,7 @@ func newDeskFixture(t *testing.T) *deskFixture {
 	actor := func(id string, roles ...models.Role) verify.Actor {
 		return verify.Actor{Name: "staff:" + id, StaffID: models.StaffID(id), Roles: roles}
 	}
-	f := &deskFixture{t: t, db: db, desk: desk, clock: c, arch: arch, smtp: smtpSrv,
+	f := &deskFixture{t: t, db: db, desk: desk, calls: calls, reg: regSrv, clock: c, arch: arch, smtp: smtpSrv,
 		clerk: actor("stf_c1", models.RoleClerk), both: actor("stf_b", models.RoleClerk, models.RoleSupervisor),
 		sup: actor("stf_s1", models.RoleSupervisor), sup2: actor("stf_s2", models.RoleSupervisor), audit: actor("stf_a", models.RoleAuditor)}
 	cs, err := svc.CreateCase(ctx, f.clerk, verify.NewCase{AccountNo: acctNo, Purpose: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31",
@@ -168,9 +182,11 @@ func newDeskFixture(t *testing.T) *deskFixture {
 		t.Fatal(err)
 	}
 	f.caseID = cs.ID
-	if _, err := svc.IssueInvite(ctx, f.clerk, cs.ID); err != nil {
+	inv, err := svc.IssueInvite(ctx, f.clerk, cs.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
+	f.link = inv.Link
 	return f
 }
 
@@ -188,62 +204,37 @@ func (f *deskFixture) state() models.CaseState {
 	return c.State
 }
 
-// callFacts records what the video call leaves behind (consent, a complete
-// recording) and the face issue's checks, directly in the store: those
-// flows are tested in their own packages.
+// liveCall moves the clock into the invite's window (the slot is 14:00
+// UTC), has the customer consent and starts the case's call with its
+// recording running (verifytest drives verify.Calls as the call page and
+// signaling do).
+func (f *deskFixture) liveCall() *verifytest.Call {
+	f.t.Helper()
+	f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
+	verifytest.Consent(f.t, f.calls, f.link)
+	return verifytest.StartCall(f.t, f.calls, f.caseID, f.clerk.Name)
+}
+
+// callFacts holds the case's call as the video call leaves it: consent, a
+// live capture of the account holder matched by the face engine and
+// confirmed by the clerk, and a complete recording. The liveness check is
+// recorded directly in the store (its flow runs in signaling's tests).
 func (f *deskFixture) callFacts() {
 	f.t.Helper()
 	ctx := context.Background()
-	now := f.clock.Now()
-	rec, err := f.desk.Stager.Stage(ctx, f.caseID, models.EvidenceRecording, "video/x-ivf", bytes.Repeat([]byte("DKIF video"), 400), "system:recorder")
-	if err != nil {
+	call := f.liveCall()
+	chk := call.Capture(f.clerk.Name, johnsPhoto(f.t, "John_Salley", 3))
+	if chk.Result != "MATCH" {
+		f.t.Fatalf("live capture of the account holder = %s, want MATCH", chk.Result)
+	}
+	if _, err := f.desk.ConfirmFace(ctx, f.clerk, f.caseID, chk.ID, true, "same person"); err != nil {
 		f.t.Fatal(err)
 	}
 	f.tx(func(tx models.Tx) error {
-		invs, err := tx.InvitesByCase(ctx, f.caseID)
-		if err != nil {
-			return err
-		}
-		s := &models.CustomerSession{ID: "cs_1", CaseID: f.caseID, InviteID: invs[0].ID, SecretHash: strings.Repeat("a", 64), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		if err := tx.CreateCustomerSession(ctx, s); err != nil {
-			return err
-		}
-		if err := tx.RecordConsent(ctx, s.ID, "v1", strings.Repeat("b", 64), "zh-CN", now); err != nil {
-			return err
-		}
-		if err := tx.CreateCall(ctx, &models.Call{ID: "call_1", CaseID: f.caseID, StartedAt: now, Recording: models.RecordingActive}); err != nil {
-			return err
-		}
-		// The customer's video was recorded (a call without it does not count).
-		if err := tx.AddEvidence(ctx, rec); err != nil {
-			return err
-		}
-		if err := tx.AddCallSegment(ctx, &models.CallSegment{CallID: "call_1", Seq: 1, Participant: "customer", Track: "video", Evidence: rec.ID,
-			SHA256: rec.SHA256, Size: rec.Size, StartedAt: now, EndedAt: now.Add(10 * time.Minute)}); err != nil {
-			return err
-		}
-		if err := tx.EndCall(ctx, "call_1", now.Add(10*time.Minute), "bye", models.RecordingComplete); err != nil {
-			return err
-		}
-		c, err := tx.CaseByID(ctx, f.caseID)
-		if err != nil {
-			return err
-		}
-		c.State = models.StateInSession
-		if err := tx.UpdateCase(ctx, c); err != nil {
-			return err
-		}
-		for i, k := range []struct {
-			kind   models.CheckKind
-			result string
-		}{{models.CheckFaceMatch, "MATCH"}, {models.CheckLiveness, "PASS"}} {
-			chk := &models.Check{ID: models.CheckID("chk_" + string(rune('a'+i))), CaseID: f.caseID, Kind: k.kind, Result: k.result, Detail: []byte("{}"), Actor: f.clerk.Name, CreatedAt: now}
-			if err := tx.CreateCheck(ctx, chk); err != nil {
-				return err
-			}
-		}
-		return tx.ConfirmCheck(ctx, "chk_a", f.clerk.Name, "confirmed", "same person", now)
+		return tx.CreateCheck(ctx, &models.Check{ID: "chk_l", CaseID: f.caseID, Kind: models.CheckLiveness, Result: "PASS", Detail: []byte("{}"),
+			Actor: f.clerk.Name, CreatedAt: f.clock.Now()})
 	})
+	call.End()
 }
 
 func wantErr(t *testing.T, what string, err error, code models.ErrorCode) {
@@ -302,9 +293,9 @@ func TestReviewEndToEnd(t *testing.T) {
 		t.Fatalf("RecordSignature = %+v, %v", sig, err)
 	}
 
-	// Registry (no live capture in this test: the photo match is not run).
+	// Registry: its photo against the call's live capture.
 	rc, err := d.RunRegistryCheck(ctx, f.clerk, f.caseID)
-	if err != nil || rc.Check.Result != "PASS" || rc.PhotoMatch != "no_capture" || rc.DataAge <= 0 || rc.Hours != "07:30-19:00 Asia/Shanghai" {
+	if err != nil || rc.Check.Result != "PASS" || rc.PhotoMatch != "MATCH" || rc.DataAge != 0 || rc.Hours != "07:30-19:00 Asia/Shanghai" {
 		t.Fatalf("RunRegistryCheck = %+v, %v", rc, err)
 	}
 
@@ -597,6 +588,7 @@ func TestEmailCodeExpiresAndRateLimit(t *testing.T) {
 func TestRegistryUnavailableIsNeverAPass(t *testing.T) {
 	f := newDeskFixture(t)
 	ctx := context.Background()
+	f.liveCall().Capture(f.clerk.Name, johnsPhoto(t, "John_Salley", 3))
 	f.desk.Registry = &registry.Client{BaseURL: "http://" + mailtest.FreeAddr(t), Timeout: time.Second}
 	rc, err := f.desk.RunRegistryCheck(ctx, f.clerk, f.caseID)
 	if err != nil || rc.Check.Result != "UNAVAILABLE" || rc.Unavailable == "" {
@@ -778,17 +770,7 @@ func TestMailInvite(t *testing.T) {
 func TestRegistryPhotoMatchesLiveCapture(t *testing.T) {
 	f := newDeskFixture(t)
 	ctx := context.Background()
-	eng, err := face.New(ctx, face.Config{ModelsDir: modelsDir(t), Recognizers: 1, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("face engine: %v (run `go run ./cmd/idv models fetch`)", err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	f.desk.Face = eng
-	ev, err := f.desk.Stager.Stage(ctx, f.caseID, models.EvidenceCapture, "image/jpeg", johnsPhoto(t, "John_Salley", 1), "system")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.tx(func(tx models.Tx) error { return tx.AddEvidence(ctx, ev) })
+	f.liveCall().Capture(f.clerk.Name, johnsPhoto(t, "John_Salley", 3))
 	tests := []struct {
 		person     string
 		photoMatch string
@@ -799,8 +781,10 @@ func TestRegistryPhotoMatchesLiveCapture(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.person, func(t *testing.T) {
-			reg := httptest.NewServer(registry.NewServer([]registry.Record{{IDNumber: nationalID, Name: "Li Wei", Status: models.RegistryValid,
-				Photo: johnsPhoto(t, tt.person, 0), UpdatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}, "", slog.New(slog.DiscardHandler)))
+			srv := registry.NewServer([]registry.Record{{IDNumber: nationalID, Name: "Li Wei", Status: models.RegistryValid,
+				Photo: johnsPhoto(t, tt.person, 0), UpdatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}, "", slog.New(slog.DiscardHandler))
+			srv.Now = f.clock.Now
+			reg := httptest.NewServer(srv)
 			defer reg.Close()
 			f.desk.Registry = &registry.Client{BaseURL: reg.URL, Timeout: 5 * time.Second}
 			rc, err := f.desk.RunRegistryCheck(ctx, f.clerk, f.caseID)

@@ -505,15 +505,24 @@ func (c *Calls) requireConsent(ctx context.Context, id models.CaseID) error {
 	return nil
 }
 
-// FaceCapture runs a face check on a frame the server took from the
-// customer's live video (JPEG), for the case's clerk (actor). The frame is
-// stored as evidence with the check.
-func (c *Calls) FaceCapture(ctx context.Context, id models.CaseID, actor string, jpeg []byte) (*models.Check, error) {
+// FaceCapture runs a face check on a key frame the server took from the
+// customer's live video (JPEG), for the case's clerk (actor). It is refused
+// (EPRECONDITION) before the customer consented, and unless f was taken in
+// a running call of the case whose recording is active, while a segment of
+// the customer's video was recorded. The frame is stored as evidence
+// (kind capture) with the check, which records the call, the segment and
+// the frame's media time: only such checks meet the face-match requirement
+// and serve as the registry check's comparison photo.
+func (c *Calls) FaceCapture(ctx context.Context, id models.CaseID, actor string, f models.LiveFrame) (*models.Check, error) {
 	a, err := c.callClerk(ctx, id, actor)
 	if err != nil {
 		return nil, fmt.Errorf("face capture of %s: %w", id, err)
 	}
-	fc, err := c.RunFaceCheck(ctx, a, id, jpeg)
+	cs, err := c.Case(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	fc, err := c.matchFace(ctx, a, cs, f.JPEG, &f)
 	if err != nil {
 		return nil, err
 	}

@@ -33,11 +33,17 @@ type ReviewConfig struct {
 	RegistryURL     string
 	RegistryKey     string
 	RegistryTimeout time.Duration
-	StatementFont   string
+	// RegistryCaptureMaxAge is how recent the live capture the registry
+	// photo is compared with must be; RegistryMaxDataAge the oldest
+	// registry data (its data_as_of) that may pass.
+	RegistryCaptureMaxAge time.Duration
+	RegistryMaxDataAge    time.Duration
+	StatementFont         string
 }
 
 func defaultReviewConfig() ReviewConfig {
 	return ReviewConfig{SMTPTLS: idvmail.TLSStartTLS, MailFrom: "noreply@bank.example", MailInterval: 10 * time.Second, RegistryTimeout: 10 * time.Second,
+		RegistryCaptureMaxAge: 30 * time.Minute, RegistryMaxDataAge: 10 * time.Minute,
 		StatementFont: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"}
 }
 
@@ -52,6 +58,8 @@ func (c *ReviewConfig) settings() []setting {
 		{"registry-url", "IDV_REGISTRY_URL", "base URL of the national ID registry (POST /v1/lookup); empty: registry checks are unavailable", (*strValue)(&c.RegistryURL)},
 		{"registry-key", "IDV_REGISTRY_KEY", "bearer API key for the registry (never printed)", (*secretValue)(&c.RegistryKey)},
 		{"registry-timeout", "IDV_REGISTRY_TIMEOUT", "registry lookups slower than this count as unavailable", (*durValue)(&c.RegistryTimeout)},
+		{"registry-capture-max-age", "IDV_REGISTRY_CAPTURE_MAX_AGE", "the registry check needs a live capture of the case (taken in the recorded call) at most this old; the registry photo is compared with it", (*durValue)(&c.RegistryCaptureMaxAge)},
+		{"registry-max-data-age", "IDV_REGISTRY_MAX_DATA_AGE", "a registry answer whose data_as_of is older than this is not a pass", (*durValue)(&c.RegistryMaxDataAge)},
 		{"statement-font", "IDV_STATEMENT_FONT", "TrueType font for statement text the core PDF fonts lack (Chinese names; Debian fonts-droid-fallback); empty for none", (*strValue)(&c.StatementFont)},
 	}
 }
@@ -83,6 +91,12 @@ func (c *ReviewConfig) validate() []error {
 	if c.RegistryTimeout < 100*time.Millisecond || c.RegistryTimeout > time.Minute {
 		bad("IDV_REGISTRY_TIMEOUT", "%v must be from 100ms to 1m", c.RegistryTimeout)
 	}
+	if c.RegistryCaptureMaxAge < time.Minute || c.RegistryCaptureMaxAge > 2*time.Hour {
+		bad("IDV_REGISTRY_CAPTURE_MAX_AGE", "%v must be from 1m to 2h (a call lasts at most 2h)", c.RegistryCaptureMaxAge)
+	}
+	if c.RegistryMaxDataAge < time.Second || c.RegistryMaxDataAge > 24*time.Hour {
+		bad("IDV_REGISTRY_MAX_DATA_AGE", "%v must be from 1s to 24h", c.RegistryMaxDataAge)
+	}
 	return errs
 }
 
@@ -90,7 +104,7 @@ func (c *ReviewConfig) validate() []error {
 // turns on its endpoints.
 func (a *app) enableReview(srv *httpapi.Server) (*verify.Desk, error) {
 	c := a.cfg.Review
-	d := &verify.Desk{Service: a.verify, MailFrom: c.MailFrom}
+	d := &verify.Desk{Service: a.verify, MailFrom: c.MailFrom, RegistryCaptureMaxAge: c.RegistryCaptureMaxAge, RegistryMaxDataAge: c.RegistryMaxDataAge}
 	if c.RegistryURL != "" {
 		d.Registry = &registry.Client{BaseURL: c.RegistryURL, APIKey: c.RegistryKey, Timeout: c.RegistryTimeout, HTTP: &http.Client{Timeout: c.RegistryTimeout}}
 	} else {

@@ -29,6 +29,10 @@ func TestReviewConfigValidation(t *testing.T) {
 		{map[string]string{"IDV_MAIL_INTERVAL": "0s"}, "IDV_MAIL_INTERVAL"},
 		{map[string]string{"IDV_REGISTRY_URL": "ftp://registry"}, "IDV_REGISTRY_URL"},
 		{map[string]string{"IDV_REGISTRY_TIMEOUT": "5m"}, "IDV_REGISTRY_TIMEOUT"},
+		{map[string]string{"IDV_REGISTRY_CAPTURE_MAX_AGE": "45m", "IDV_REGISTRY_MAX_DATA_AGE": "2m"}, ""},
+		{map[string]string{"IDV_REGISTRY_CAPTURE_MAX_AGE": "0s"}, "IDV_REGISTRY_CAPTURE_MAX_AGE"},
+		{map[string]string{"IDV_REGISTRY_CAPTURE_MAX_AGE": "3h"}, "IDV_REGISTRY_CAPTURE_MAX_AGE"},
+		{map[string]string{"IDV_REGISTRY_MAX_DATA_AGE": "-1m"}, "IDV_REGISTRY_MAX_DATA_AGE"},
 	}
 	for _, tt := range tests {
 		_, _, err := loadConfig("serve", nil, func(k string) string { return tt.env[k] }, &bytes.Buffer{})

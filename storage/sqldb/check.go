@@ -9,11 +9,14 @@ import (
 	"remoteidv/models"
 )
 
-const insertCheck = `INSERT INTO checks (id, case_id, kind, result, detail, evidence_id, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+const insertCheck = `INSERT INTO checks (id, case_id, kind, result, detail, evidence_id, actor, created_at, source, call_id, segment_seq, media_ms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateCheck stores a check outcome.
 func (t *Tx) CreateCheck(ctx context.Context, c *models.Check) error {
-	if _, err := t.exec(ctx, insertCheck, c.ID, c.CaseID, string(c.Kind), c.Result, string(c.Detail), c.Evidence, c.Actor, us(c.CreatedAt)); err != nil {
+	call := sql.NullString{String: string(c.Call), Valid: c.Call != ""}
+	if _, err := t.exec(ctx, insertCheck, c.ID, c.CaseID, string(c.Kind), c.Result, string(c.Detail), c.Evidence, c.Actor, us(c.CreatedAt),
+		string(c.Source), call, c.Segment, c.MediaMS); err != nil {
 		return fmt.Errorf("create %s check for %s: %w", c.Kind, c.CaseID, err)
 	}
 	return nil
@@ -36,17 +39,20 @@ func (t *Tx) ConfirmCheck(ctx context.Context, id models.CheckID, by, confirmati
 	return nil
 }
 
-const selectCheck = `SELECT id, case_id, kind, result, detail, evidence_id, actor, created_at, confirmed_by, confirmed_at, confirmation, note FROM checks `
+const selectCheck = `SELECT id, case_id, kind, result, detail, evidence_id, actor, created_at, confirmed_by, confirmed_at, confirmation, note,
+source, call_id, segment_seq, media_ms FROM checks `
 
 func scanCheck(row interface{ Scan(...any) error }) (*models.Check, error) {
 	var c models.Check
 	var detail string
 	var created int64
 	var confirmed sql.NullInt64
-	if err := row.Scan(&c.ID, &c.CaseID, &c.Kind, &c.Result, &detail, &c.Evidence, &c.Actor, &created, &c.ConfirmedBy, &confirmed, &c.Confirmation, &c.Note); err != nil {
+	var call sql.NullString
+	if err := row.Scan(&c.ID, &c.CaseID, &c.Kind, &c.Result, &detail, &c.Evidence, &c.Actor, &created, &c.ConfirmedBy, &confirmed, &c.Confirmation, &c.Note,
+		&c.Source, &call, &c.Segment, &c.MediaMS); err != nil {
 		return nil, err
 	}
-	c.Detail, c.CreatedAt, c.ConfirmedAt = []byte(detail), fromUS(created), fromNullUS(confirmed)
+	c.Detail, c.CreatedAt, c.ConfirmedAt, c.Call = []byte(detail), fromUS(created), fromNullUS(confirmed), models.CallID(call.String)
 	return &c, nil
 }
 

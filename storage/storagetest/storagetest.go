@@ -593,6 +593,45 @@ func testChecks(t *testing.T, s models.Store) {
 		t.Fatal("CreateCheck(unknown kind) accepted")
 	}
 
+	// A live capture keeps where it sits in the recording; an upload says so.
+	tx(t, s, func(tx models.Tx) error {
+		return tx.CreateCall(ctx, &models.Call{ID: "call_1", CaseID: "case_a", StartedAt: t0, Recording: models.RecordingActive})
+	})
+	live := &models.Check{ID: "chk_live", CaseID: "case_a", Kind: models.CheckFaceMatch, Result: "MATCH", Detail: []byte(`{}`), Actor: "staff:stf_clerk",
+		CreatedAt: t0.Add(2 * time.Minute), Source: models.SourceLiveCall, Call: "call_1", Segment: 2, MediaMS: 61_234}
+	up := &models.Check{ID: "chk_up", CaseID: "case_a", Kind: models.CheckFaceMatch, Result: "MATCH", Detail: []byte(`{}`), Actor: "staff:stf_clerk",
+		CreatedAt: t0.Add(3 * time.Minute), Source: models.SourceUpload}
+	tx(t, s, func(tx models.Tx) error {
+		if err := tx.CreateCheck(ctx, live); err != nil {
+			return err
+		}
+		return tx.CreateCheck(ctx, up)
+	})
+	for _, w := range []*models.Check{live, up} {
+		var g *models.Check
+		tx(t, s, func(tx models.Tx) (err error) { g, err = tx.CheckByID(ctx, w.ID); return })
+		if diff := cmp.Diff(w, g); diff != "" {
+			t.Errorf("CheckByID(%s) (-want +got):\n%s", w.ID, diff)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		mod  func(c *models.Check)
+	}{
+		{"unknown source", func(c *models.Check) { c.Source = "selfie" }},
+		{"live capture without a call", func(c *models.Check) { c.Call, c.Segment = "", 1 }},
+		{"live capture without a segment", func(c *models.Check) { c.Segment = 0 }},
+		{"live capture of an unknown call", func(c *models.Check) { c.Call = "call_none" }},
+		{"negative media time", func(c *models.Check) { c.MediaMS = -1 }},
+	} {
+		bad := *live
+		bad.ID = "chk_bad"
+		tc.mod(&bad)
+		if err := s.Transact(ctx, func(tx models.Tx) error { return tx.CreateCheck(ctx, &bad) }); err == nil {
+			t.Errorf("CreateCheck(%s) accepted", tc.name)
+		}
+	}
+
 	img := &models.AccountImage{AccountNo: "6222000011112222", Kind: models.ImagePhoto, ContentType: "image/jpeg", SHA256: fmt.Sprintf("%064x", 3), Data: []byte{1}, CreatedAt: t0}
 	tx(t, s, func(tx models.Tx) error { return tx.AddAccountImage(ctx, img) })
 	desc := make([]byte, 512)

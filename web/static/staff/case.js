@@ -57,8 +57,19 @@ async function loadRequirements() {
   $('registry-hours').textContent = t('case.registry') + ': ' + r.registry_hours + (r.ready && open ? ' · ' + t('case.ready') : '');
 }
 
+// sourceLabel says where a face check's image came from: only a live
+// capture (with its call, recorded segment and media time) counts.
+function sourceLabel(ch) {
+  if (ch.kind !== 'face_match') return undefined;
+  if (ch.source === 'live_call') {
+    return el('div', { class: 'muted source', 'data-source': 'live_call' },
+      t('case.source_live') + ' · ' + ch.call_id + ' · ' + t('case.segment') + ' ' + ch.segment + ' · ' + ((ch.media_ms || 0) / 1000).toFixed(3) + ' s');
+  }
+  return el('div', { class: 'warn source', 'data-source': ch.source || 'unknown' }, t(ch.source === 'upload' ? 'case.source_upload' : 'case.source_unknown'));
+}
+
 function confirmButtons(ch) {
-  if (mode !== 'clerk' || ch.kind !== 'face_match' || ch.confirmation) return '';
+  if (mode !== 'clerk' || ch.kind !== 'face_match' || ch.source !== 'live_call' || ch.confirmation) return '';
   const note = el('input', { id: 'note-' + ch.id, maxlength: '300', 'aria-label': t('case.confirm_note') + ' ' + ch.id });
   const send = (confirmed) => guard(async () => {
     await api('POST', base + '/checks/' + ch.id + '/confirm', { confirmed, note: note.value || (confirmed ? 'same person, side by side' : 'different person') });
@@ -69,11 +80,12 @@ function confirmButtons(ch) {
     el('button', { type: 'button', class: 'secondary', onclick: send(false) }, t('case.reject')));
 }
 
-let lastFace = null; // the latest face check, shown with its numbers
+let lastFace = null; // the latest face check (a live capture when there is one), shown with its numbers
 
 async function loadChecks() {
   const r = await api('GET', base + '/checks');
-  lastFace = r.checks.filter((c) => c.kind === 'face_match').pop() || null;
+  const faces = r.checks.filter((c) => c.kind === 'face_match');
+  lastFace = faces.filter((c) => c.source === 'live_call').pop() || faces.pop() || null;
   const sig = r.checks.filter((c) => c.kind === 'signature').pop();
   if (mode === 'review' && sig && sig.detail && sig.detail.region) {
     const g = sig.detail.region;
@@ -82,8 +94,8 @@ async function loadChecks() {
   }
   fillTable($('checks'), r.checks.map((ch) => {
     const d = ch.detail || {};
-    return el('tr', { 'data-kind': ch.kind, 'data-result': ch.result },
-      el('td', {}, ch.kind, el('div', { class: 'muted' }, when(ch.created_at))),
+    return el('tr', { 'data-kind': ch.kind, 'data-result': ch.result, 'data-source': ch.source || '' },
+      el('td', {}, ch.kind, sourceLabel(ch), el('div', { class: 'muted' }, when(ch.created_at))),
       el('td', {}, el('span', { class: 'badge ' + (/^(MATCH|PASS)$/.test(ch.result) ? 'good' : 'bad') }, ch.result)),
       el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ''),
       el('td', {}, ch.kind === 'face_match' ? fmr(d.expected_fmr) : ''),
@@ -125,7 +137,8 @@ async function loadEvidence() {
   const r = await api('GET', base + '/evidence');
   const items = r.evidence || r.items || [];
   fillTable($('evidence'), items.map((e) => el('tr', { 'data-kind': e.kind },
-    el('td', {}, e.kind, el('div', { class: 'muted' }, e.content_type)),
+    el('td', {}, e.kind, ['capture', 'upload'].includes(e.kind) ? el('div', { class: e.kind === 'upload' ? 'warn' : 'muted' }, t('case.evidence_' + e.kind)) : undefined,
+      el('div', { class: 'muted' }, e.content_type)),
     el('td', { class: 'hash' }, e.archived_at ? el('a', { href: base + '/evidence/' + e.id }, e.sha256) : e.sha256,
       // Recorded audio (Ogg/Opus) plays as stored; recorded VP8 video (IVF)
       // plays through the server's WebM remux (/play); the hash is the stored file's.
@@ -135,7 +148,7 @@ async function loadEvidence() {
     el('td', {}, e.archived_at ? when(e.archived_at) : '–'))), 4);
   // The supervisor and the auditor see the live capture itself beside the engine's numbers.
   const frame = lastFace && items.find((e) => e.id === lastFace.evidence_id && e.archived_at);
-  if (frame) showFace({ ...lastFace.detail, decision: lastFace.result, note: '' }, base + '/evidence/' + frame.id);
+  if (frame) showFace({ ...lastFace.detail, decision: lastFace.result, note: '' }, base + '/evidence/' + frame.id, lastFace.source);
 }
 
 async function refresh() {
@@ -160,7 +173,7 @@ function clerk() {
     const f = $('face-file').files[0];
     if (!f) return;
     const r = await api('POST', base + '/face-checks', f);
-    showFace(r, URL.createObjectURL(f));
+    showFace(r, URL.createObjectURL(f), 'upload');
     await refresh();
   }));
 
@@ -197,7 +210,9 @@ function clerk() {
     const r = await api('POST', base + '/registry-check');
     $('registry-out').className = r.result === 'PASS' ? 'good' : 'bad';
     $('registry-out').textContent = r.result + ' · ' + r.status + ' · name ' + (r.name_match ? '✓' : '✗') + ' · photo ' + (r.photo_match || '–') +
-      ' · ' + r.elapsed_ms + ' ms · ' + r.service_hours + (r.within_service_hours ? '' : ' ⚠');
+      ' · ' + r.elapsed_ms + ' ms · ' + r.service_hours + (r.within_service_hours ? '' : ' ⚠') +
+      ' · ' + t('case.registry_capture') + ' ' + r.capture_check +
+      (r.reasons && r.reasons.length ? ' · ' + t('case.registry_why') + ': ' + r.reasons.join('; ') : '');
     await refresh();
   }));
   $('submit-case').addEventListener('click', guard(async () => {
@@ -213,8 +228,10 @@ function clerk() {
   setupCall();
 }
 
-// showFace puts the capture next to the numbers the engine gave.
-function showFace(r, src) {
+// showFace puts the capture (or the uploaded photo, labelled as such) next
+// to the numbers the engine gave.
+function showFace(r, src, source) {
+  const caption = source === 'upload' ? t('case.uploaded_photo') : t('review.capture');
   const box = $('face-result');
   // The reference photos from account opening, each with its distance (staff who run or review the case).
   const refs = mode === 'audit' ? [] : (r.references || []).map((ref, i) => el('figure', {},
@@ -222,10 +239,11 @@ function showFace(r, src) {
     el('figcaption', {}, t('case.reference') + ' ' + (i + 1) + ' · ' + num(ref.distance))));
   box.replaceChildren(
     el('div', { class: 'faces' },
-      src ? el('figure', {}, el('img', { src, alt: t('review.capture') }), el('figcaption', {}, t('review.capture'))) : el('figure', {}, el('figcaption', {}, t('case.capture_live'))),
+      src ? el('figure', { 'data-source': source || 'live_call' }, el('img', { src, alt: caption }), el('figcaption', {}, caption)) : el('figure', {}, el('figcaption', {}, t('case.capture_live'))),
       ...refs),
     el('dl', { class: 'kv' },
       el('dt', {}, t('case.decision')), el('dd', { id: 'face-decision' }, String(r.decision) + (r.status ? ' (' + r.status + ')' : '')),
+      source === 'upload' ? el('dt', {}, '⚠') : undefined, source === 'upload' ? el('dd', { class: 'warn' }, t('case.source_upload')) : undefined,
       el('dt', {}, t('case.distance')), el('dd', {}, num(r.distance)),
       el('dt', {}, t('case.threshold')), el('dd', {}, num(r.threshold)),
       el('dt', {}, t('case.fmr')), el('dd', {}, fmr(r.expected_fmr)),

@@ -1,0 +1,94 @@
+// Package verifytest drives the workflow's video-call path for the tests
+// of other packages: the customer's consent, a call whose recording runs,
+// live face captures and the end of the call with its recording complete.
+// It goes through verify.Calls exactly as the call page and signaling do;
+// only the media is left out (a capture's frame is given, as the media
+// layer would have grabbed it). Use it wherever a test needs the
+// face-match requirement met or a live capture for the registry check:
+// uploaded photos never count.
+package verifytest
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"remoteidv/models"
+	"remoteidv/verify"
+)
+
+// Call is one call of a case held through verify.Calls.
+type Call struct {
+	tb    testing.TB
+	calls *verify.Calls
+	Case  models.CaseID
+	ID    models.CallID
+	// Segment is the Seq of the customer's video segment being recorded
+	// (1: the call has had no reconnect).
+	Segment int
+	media   int64 // media time of the next capture, ms
+}
+
+// Consent spends the case's invite token (the last part of the invite
+// link) and records the customer's consent to the current English text,
+// as the call page does. The clock must lie in the invite's window.
+func Consent(tb testing.TB, calls *verify.Calls, link string) *models.CustomerSession {
+	tb.Helper()
+	ctx := context.Background()
+	sess, _, err := calls.StartCustomerSession(ctx, link[strings.LastIndex(link, "/")+1:])
+	if err != nil {
+		tb.Fatalf("verifytest: start customer session: %v", err)
+	}
+	if err := calls.RecordConsent(ctx, sess, verify.ConsentText("en").Version, "en"); err != nil {
+		tb.Fatalf("verifytest: consent: %v", err)
+	}
+	return sess
+}
+
+// StartCall opens a call of case id with its recording running, as the
+// media layer does when the first participant (actor) joins.
+func StartCall(tb testing.TB, calls *verify.Calls, id models.CaseID, actor string) *Call {
+	tb.Helper()
+	call, err := calls.StartCall(context.Background(), id, actor)
+	if err != nil {
+		tb.Fatalf("verifytest: start call of %s: %v", id, err)
+	}
+	return &Call{tb: tb, calls: calls, Case: id, ID: call, Segment: 1, media: 1500}
+}
+
+// TryCapture runs the clerk's (actor's) face check on jpeg as a key frame
+// the server took from the customer's video in the current segment of this
+// call, each capture a few seconds of media after the previous one. It
+// returns the workflow's answer as is, refusals included.
+func (c *Call) TryCapture(actor string, jpeg []byte) (*models.Check, error) {
+	f := models.LiveFrame{Call: c.ID, Segment: c.Segment, MediaMS: c.media, At: c.calls.Now().UTC(), JPEG: jpeg}
+	c.media += 4000
+	return c.calls.FaceCapture(context.Background(), c.Case, actor, f)
+}
+
+// Capture is TryCapture that fails the test on a refusal.
+func (c *Call) Capture(actor string, jpeg []byte) *models.Check {
+	c.tb.Helper()
+	chk, err := c.TryCapture(actor, jpeg)
+	if err != nil {
+		c.tb.Fatalf("verifytest: live capture in %s: %v", c.ID, err)
+	}
+	return chk
+}
+
+// End stores the customer's recorded video segment (calls.Stream must be
+// set) and ends the call with its recording complete, as the media layer
+// does when everyone has left.
+func (c *Call) End() {
+	c.tb.Helper()
+	ctx := context.Background()
+	now := c.calls.Now().UTC()
+	seg := &models.CallSegment{CallID: c.ID, Seq: c.Segment, Participant: "customer", Track: "video", StartedAt: now, EndedAt: now}
+	if err := c.calls.SaveSegment(ctx, c.Case, seg, "video/x-ivf", bytes.NewReader(bytes.Repeat([]byte("DKIF frame"), 300))); err != nil {
+		c.tb.Fatalf("verifytest: save segment of %s: %v", c.ID, err)
+	}
+	if err := c.calls.EndCall(ctx, c.Case, c.ID, "bye", true); err != nil {
+		c.tb.Fatalf("verifytest: end call %s: %v", c.ID, err)
+	}
+}
