@@ -154,6 +154,9 @@ var observing = map[string]bool{
 	// assigned clerk never decides); anyone else joins receive-only as an
 	// observer, and the first to join opens the call.
 	"case.join": true,
+	// A supervisor's observer socket opening and closing on a running call.
+	"call.observe_started": true,
+	"call.observe_stopped": true,
 }
 
 // mayDecide is the decider rule (four eyes), checked in the deciding

@@ -220,13 +220,13 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 	tests := []struct {
 		name    string
 		clerk   verify.Actor // opens and runs the case
-		before  func(id models.CaseID, l models.LetterID)
+		before  func(t *testing.T, id models.CaseID, l models.LetterID)
 		handTo  models.StaffID // the clerk the case is then handed to ("": none)
 		decider verify.Actor
 		want    models.ErrorCode // "" for a decision
 		because string           // the action the refusal names
 	}{
-		{"only looked at the letter, specimen and evidence", f.clerk, func(id models.CaseID, l models.LetterID) {
+		{"only looked at the letter, specimen and evidence", f.clerk, func(t *testing.T, id models.CaseID, l models.LetterID) {
 			if _, _, err := d.LetterContent(ctx, f.sup2, id, l); err != nil {
 				t.Fatal(err)
 			}
@@ -237,23 +237,35 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "", f.sup2, "", ""},
-		{"observed the call, joining it first", f.clerk, func(id models.CaseID, _ models.LetterID) {
+		{"observed the call, joining it first", f.clerk, func(t *testing.T, id models.CaseID, _ models.LetterID) {
 			if _, err := calls.StartCall(ctx, id, f.sup2.Name); err != nil {
 				t.Fatal(err)
 			}
 		}, "", f.sup2, "", ""},
-		{"revoked the case's invites", f.clerk, func(id models.CaseID, _ models.LetterID) {
+		{"observed the clerk's call from start to end", f.clerk, func(t *testing.T, id models.CaseID, _ models.LetterID) {
+			call, err := calls.StartCall(ctx, id, f.clerk.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := calls.ObserveStarted(ctx, id, call, f.sup2.Name); err != nil {
+				t.Fatal(err)
+			}
+			if err := calls.ObserveStopped(ctx, id, call, f.sup2.Name, "left"); err != nil {
+				t.Fatal(err)
+			}
+		}, "", f.sup2, "", ""},
+		{"revoked the case's invites", f.clerk, func(t *testing.T, id models.CaseID, _ models.LetterID) {
 			if err := d.RevokeInvites(ctx, f.sup2, id); err != nil {
 				t.Fatal(err)
 			}
 		}, "", f.sup2, models.EFORBIDDEN, "invite.revoked"},
-		{"revoked the invites through an API token", f.clerk, func(id models.CaseID, _ models.LetterID) {
+		{"revoked the invites through an API token", f.clerk, func(t *testing.T, id models.CaseID, _ models.LetterID) {
 			if err := d.RevokeInvites(ctx, tokenS2, id); err != nil {
 				t.Fatal(err)
 			}
 		}, "", f.sup2, models.EFORBIDDEN, "invite.revoked"},
-		{"ran the case before it was handed to another clerk", f.both, func(id models.CaseID, _ models.LetterID) {
-			if _, err := d.RunRegistryCheck(ctx, f.both, id); err != nil {
+		{"ran the case before it was handed to another clerk", f.both, func(t *testing.T, id models.CaseID, _ models.LetterID) {
+			if _, err := d.IssueInvite(ctx, f.both, id); err != nil {
 				t.Fatal(err)
 			}
 		}, f.clerk.StaffID, f.both, models.EFORBIDDEN, "case.created"},
@@ -263,7 +275,7 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			id, l, _ := f.freshCase(tt.clerk, models.StateScheduled)
 			if tt.before != nil {
-				tt.before(id, l)
+				tt.before(t, id, l)
 			}
 			if tt.handTo != "" {
 				handTo(id, tt.handTo)
