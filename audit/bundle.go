@@ -258,10 +258,16 @@ type BundleReport struct {
 	LogRoot     string
 	Checkpoints int
 	Problems    []string
-	// Warnings do not fail the bundle: what it cannot prove, such as
-	// completeness for a case sealed before format 2.
+	// Warnings are what the bundle cannot prove without anything being
+	// wrong, such as completeness for a case sealed before format 2: not
+	// OK's business, but such a bundle is not Proven.
 	Warnings []string
 }
+
+// Proven reports whether nothing was wrong and nothing was left unproven:
+// the verdict an auditor acts on (idv evidence verify exits non-zero
+// otherwise).
+func (r *BundleReport) Proven() bool { return r.OK() && len(r.Warnings) == 0 }
 
 // OK reports whether nothing was wrong.
 func (r *BundleReport) OK() bool {

@@ -353,7 +353,7 @@ func TestVerifyBundle(t *testing.T) {
 				}
 			}
 			if len(tc.want) == 0 {
-				if !r.OK() || len(r.Items) != 2 || r.Events != 4 || r.SealSeq != tbSeal || r.LogSize != tbProof || r.Checkpoints != 4 || len(r.Warnings) != 0 {
+				if !r.Proven() || len(r.Items) != 2 || r.Events != 4 || r.SealSeq != tbSeal || r.LogSize != tbProof || r.Checkpoints != 4 || len(r.Warnings) != 0 {
 					t.Fatalf("VerifyBundle(intact) = %+v, problems:\n%s; want ok, 2 items, 4 events, seal %d proven in %d, 4 checkpoints", r, all, tbSeal, tbProof)
 				}
 				return
@@ -388,14 +388,14 @@ func TestVerifyBundleProofAtSeal(t *testing.T) {
 }
 
 // A case sealed before format 2 has no list of its events in the seal
-// event: the bundle verifies, with a warning that completeness is not
-// proven.
+// event: nothing in the bundle is wrong, but completeness is not proven,
+// so the bundle is not Proven.
 func TestVerifyBundleSealedBeforeFormat2(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	tb := buildTestBundle(t, key, false)
 	r := audit.VerifyBundle(rezip(t, tb.zip(t)), key.Public().(ed25519.PublicKey))
-	if !r.OK() || len(r.Warnings) != 2 || !strings.Contains(r.Warnings[0], "that none was left out is not proven") {
-		t.Fatalf("VerifyBundle(sealed before format 2) = ok %v, problems %q, warnings %q; want OK with 2 warnings", r.OK(), r.Problems, r.Warnings)
+	if !r.OK() || r.Proven() || len(r.Warnings) != 2 || !strings.Contains(r.Warnings[0], "that none was left out is not proven") {
+		t.Fatalf("VerifyBundle(sealed before format 2) = ok %v, proven %v, problems %q, warnings %q; want OK, not proven, 2 warnings", r.OK(), r.Proven(), r.Problems, r.Warnings)
 	}
 }
 

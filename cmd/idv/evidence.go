@@ -105,6 +105,9 @@ func runEvidence(_ context.Context, e *cliEnv, args []string) error {
 	if !rep.OK() {
 		return fmt.Errorf("evidence verify: %d items mismatched, %d other problems", bad, len(rep.Problems))
 	}
+	if !rep.Proven() {
+		return fmt.Errorf("evidence verify: nothing is wrong, but %d things are not proven (see WARNING)", len(rep.Warnings))
+	}
 	fmt.Fprintf(e.stdout, "the %d leaves (seq 1 to the seal event) are a prefix of the audit merkle log of the checkpoint signed by the trusted key: size %d, root %s\n", rep.Leaves, rep.LogSize, rep.LogRoot)
 	fmt.Fprintf(e.stdout, "verified: %d items, manifest signature, %d events of the case (each a leaf of that log, none left out), seal event %d, %d checkpoints\n",
 		len(rep.Items), rep.Events, rep.SealSeq, rep.Checkpoints)
