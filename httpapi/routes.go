@@ -79,14 +79,14 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/audit/checkpoints/latest", Roles: auditAdmin, Summary: "The newest signed checkpoint of the audit Merkle log (C2SP signed note, text/plain): keep it to check later answers against", Tag: "audit", handler: s.auditCheckpointLatest},
 		{Method: "GET", Path: "/api/audit/checkpoints/consistency", Roles: auditAdmin, Summary: "Consistency proof (RFC 6962, base64 hashes) that the newest checkpoint's log extends the log of size from (a checkpoint you kept)", Tag: "audit", handler: s.auditConsistency},
 
-		// evidence and auditor access (issue 4)
+		// evidence and auditor access
 		{Method: "GET", Path: "/api/cases/:id/evidence", Roles: evidenceReader, Summary: "The case's evidence items with SHA-256, size, version and archive state (audited read)", Tag: "evidence", handler: s.listEvidence},
 		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence", Roles: evidenceReader, Summary: "Download one archived item, re-hashed while streamed (audited read; X-Content-SHA256 header)", Tag: "evidence", handler: s.downloadEvidence},
 		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence/play", Roles: evidenceReader, Summary: "Watch a recorded video segment: the VP8 recording remuxed to WebM (not re-encoded), the source re-hashed while read (audited as evidence.played)", Tag: "evidence", handler: s.playRecording},
 		{Method: "GET", Path: "/api/cases/:id/bundle", Roles: evidenceReader, Summary: "Evidence bundle of a sealed case (zip, format 2: manifest, signature, public key, the audit Merkle log's leaves to the seal with the case's events in full, a consistency proof to a signed checkpoint, artifacts); check it with idv evidence verify -fingerprint (audited read)", Tag: "evidence", handler: s.downloadBundle},
 		{Method: "POST", Path: "/api/cases/:id/evidence/:evidence/legal-hold", Roles: admin, Summary: "Set or clear a legal hold on one item (needs a step-up within 5 minutes; audited)", Tag: "evidence", Body: "LegalHold", handler: s.setLegalHold},
 
-		// video sessions (issue 5)
+		// video sessions
 		{Method: "GET", Path: "/call", Public: true, Summary: "Customer's call page (customer cookie): the recording and biometric consent until accepted, then the call; one 410 page otherwise", Tag: "customer", handler: s.callPage},
 		{Method: "POST", Path: "/call/consent", Public: true, Summary: "Customer accepts the versioned consent text (form: version, locale); stored with its SHA-256, locale and time", Tag: "customer", MaxBody: 4 << 10, handler: s.consent},
 		{Method: "GET", Path: "/call/ws", Public: true, Summary: "Customer's signaling WebSocket (customer cookie, consent required); protocol in docs/calls.md", Tag: "customer", handler: s.customerSocket},
@@ -95,7 +95,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/cases/:id/call/ws", Roles: clerkSup, Summary: "Staff signaling WebSocket: the case's clerk runs the call (capture, challenge, bye), a supervisor observes receive-only", Tag: "calls", handler: s.staffSocket},
 		{Method: "GET", Path: "/api/cases/:id/calls", Roles: caseReader, Summary: "The case's calls: start, end, reason, recording state and the recorded segments with their SHA-256", Tag: "calls", handler: s.listCalls},
 
-		// checks, approval and statements (issue 6)
+		// checks, approval and statements
 		{Method: "POST", Path: "/api/cases/:id/invite/email", Roles: clerk, Summary: "Issue a new invite and email the link with its .ics to the registered address (through the mail outbox, in the customer's language)", Tag: "cases", handler: s.mailInvite},
 		{Method: "POST", Path: "/api/cases/:id/letters", Roles: clerk, Summary: "Upload the signed authorization letter (body image/jpeg, image/png or application/pdf, at most 10 MiB; type sniffed, pixel-capped, PDFs checked well-formed, polyglots refused)", Tag: "review", Body: "Letter", MaxBody: maxLetterBody, handler: s.uploadLetter},
 		{Method: "GET", Path: "/api/cases/:id/letters", Roles: caseReader, Summary: "The case's letters and their recorded scope", Tag: "review", handler: s.listLetters},
@@ -113,7 +113,7 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Path: "/call/code/verify", Public: true, Summary: "Customer (call page cookie): check the code; 10 minutes, single use, 5 wrong tries lock the invite", Tag: "customer", Body: "Code", MaxBody: 1 << 10, handler: s.customerVerifyCode},
 		{Method: "POST", Path: "/call/letter", Public: true, Summary: "Customer (call page cookie): upload the signed authorization letter (same checks as the clerk's upload)", Tag: "customer", Body: "Letter", MaxBody: maxLetterBody, handler: s.customerUploadLetter},
 
-		// web pages (issue 7): Public routes that enforce the role of the API each page drives (handlers_pages.go):
+		// web pages: Public routes that enforce the role of the API each page drives (handlers_pages.go):
 		// not signed in -> 303 to /login, another role -> the 403 page.
 		{Method: "GET", Path: "/", Public: true, Summary: "Staff start page: redirects to the signed-in role's page or to /login", Tag: "pages", handler: s.home},
 		{Method: "GET", Path: "/login", Public: true, Summary: "Staff login page", Tag: "pages", handler: s.staffPage(pageSpec{name: "login", title: "login.title", script: "login.js", roles: nil})},

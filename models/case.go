@@ -6,7 +6,9 @@ import (
 	"time"
 )
 
-// CaseState is where a case stands. See DESIGN.md §3.
+// CaseState is where a case stands: scheduled -> in_session ->
+// pending_review -> approved -> sealed -> released -> closed, or ended early
+// as rejected, cancelled, expired or aborted (Transition holds the edges).
 type CaseState string
 
 // Case states.
@@ -119,7 +121,7 @@ func Transition(from CaseState, event CaseEvent) (CaseState, error) {
 }
 
 // Requirements are the facts that must all hold before a case may be
-// submitted for review (DESIGN.md §3).
+// submitted for review; CheckSubmit names every one that is missing.
 type Requirements struct {
 	ConsentRecorded   bool
 	FaceMatchPassed   bool // at least one live capture (a frame the server took in the recorded call, after consent) matching an account photo, visually confirmed by the clerk; never an uploaded photo

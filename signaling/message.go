@@ -26,7 +26,8 @@ const (
 	TypeError     = "error"     // server -> client: what went wrong; fatal ones close the socket
 )
 
-// Limits of one socket (RELIABILITY.md F.40).
+// Limits of one socket: input beyond them closes that socket only, never
+// the process or another call.
 const (
 	MaxSDPBytes       = 64 << 10
 	MaxCandidates     = 50

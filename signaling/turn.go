@@ -35,7 +35,7 @@ type TURNConfig struct {
 	// from Rand, so credentials die with the process.
 	Secret []byte
 	// TTL is how long issued credentials stay valid. Keep it about the
-	// longest call plus 15 minutes, never a day (RELIABILITY.md 39).
+	// longest call plus 15 minutes, never a day.
 	TTL time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time

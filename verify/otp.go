@@ -15,7 +15,8 @@ import (
 	"remoteidv/models"
 )
 
-// Email code rules (RELIABILITY.md A5).
+// Email code rules: a code lives 10 minutes and is used once; five wrong
+// tries lock the invite; codes are rate limited per invite.
 const (
 	CodeValidity    = 10 * time.Minute
 	CodeMaxFailures = 5                // wrong tries per invite before it is locked

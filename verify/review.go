@@ -46,8 +46,8 @@ const (
 	maxReason     = 1000
 )
 
-// requirements computes what DESIGN.md §3 asks before submission from what
-// the store holds about the case.
+// requirements computes what submission asks (models.Requirements) from
+// what the store holds about the case, never from what a client says.
 func (d *Desk) requirements(ctx context.Context, tx models.Tx, c *models.Case) (models.Requirements, error) {
 	var r models.Requirements
 	consent, err := consentAt(ctx, tx, c.ID)

@@ -30,7 +30,8 @@ func (c Config) iceURLs() []string {
 }
 
 // turn is the embedded TURN server's configuration, nil when off. Its
-// credentials live for the longest call plus 15 minutes (RELIABILITY.md 39).
+// credentials live for the longest call plus 15 minutes: long enough for a
+// call that runs its full length, never a day as TURN servers often allow.
 func (c Config) turn() *signaling.TURNConfig {
 	if c.TURNListen == "" {
 		return nil
