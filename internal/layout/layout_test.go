@@ -48,6 +48,7 @@ var mayImport = map[string][]string{
 	"internal/testenv":              {testOnly},
 	"mail/mailtest":                 {testOnly, "models"},
 	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs"}, // publishes checkpoint notes to a real store
+	"verify/verifytest":             {testOnly, "models", "verify"},
 	"storage/evidencetest":          {testOnly, "models"},
 	"storage/archiver/archivertest": {testOnly, "*"},
 }
