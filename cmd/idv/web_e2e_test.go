@@ -203,6 +203,7 @@ func TestWebStory(t *testing.T) {
 	clerk.Do(t, "create the case", 20*time.Second,
 		chromedp.Click("#create-case"),
 		chromedp.WaitVisible(`#state[data-state="scheduled"]`),
+		chromedp.WaitVisible(`body[data-ready]`), // the page has loaded everything: nothing moves under the click
 	)
 	caseID := testenv.Eval[string](t, clerk, "document.body.dataset.case")
 	clerk.Do(t, "email the invite", 20*time.Second, chromedp.Click("#invite-email"))
@@ -283,6 +284,7 @@ func TestWebStory(t *testing.T) {
 	sup.Do(t, "observe the call", 60*time.Second,
 		chromedp.Navigate(origin+"/review/cases/"+caseID),
 		chromedp.WaitVisible(`#state[data-state="in_session"]`),
+		chromedp.WaitVisible(`body[data-ready]`), // the page has loaded everything: nothing moves under the click
 		chromedp.Click("#call-join"),
 		chromedp.WaitVisible(`body[data-call="connected"]`),
 	)
@@ -394,6 +396,7 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible(`#evidence tr[data-kind]`),
 		chromedp.WaitVisible(`#checks tr[data-kind="face_match"]`),
 		chromedp.WaitVisible("#region-box"), // the region the clerk marked, on the letter
+		chromedp.WaitVisible(`body[data-ready]`),
 	)
 	sup.Do(t, "approve after re-entering the password", 30*time.Second,
 		chromedp.Click("#d-approve"),
@@ -505,6 +508,7 @@ func TestWebStory(t *testing.T) {
 		chromedp.SetValue("#slot-local", time.Now().Add(48*time.Hour).Format("2006-01-02")+"T10:00"),
 		chromedp.Click("#create-case"),
 		chromedp.WaitVisible(`#state[data-state="scheduled"]`),
+		chromedp.WaitVisible(`body[data-ready]`), // the page has loaded everything: nothing moves under the click
 		chromedp.Click("#invite-issue"),
 		chromedp.WaitVisible("#invite-ics"),
 		chromedp.SendKeys("#cancel-reason", "caller's voice does not match the branch's notes; suspected fraud"),

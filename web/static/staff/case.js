@@ -403,6 +403,10 @@ async function start() {
   if (mode === 'review') review();
   await refresh();
   await loadEvidence();
+  // Everything above the fold has its final height now: the requirements,
+  // checks and timeline no longer push the buttons around. Tests (and
+  // anything that clicks by position) wait for this.
+  document.body.dataset.ready = 'true';
   // Live state: the case and its checks change under the call and the sealer.
   setInterval(() => { Promise.all([loadCase(), loadRequirements(), loadChecks()]).catch(() => {}); }, 3000);
 }
