@@ -400,13 +400,14 @@ func (h *Hub) sessionOf(pe *peer) string {
 }
 
 // endStaffPeers closes the tracked peers match selects, with reason, and
-// returns how many it closed once they are down.
+// returns how many it closed once they are down. A peer already closing
+// (it stays tracked until its goroutine has finished) is not counted.
 func (h *Hub) endStaffPeers(reason string, match func(pe *peer) bool) int {
 	h.mu.Lock()
 	var out []*peer
 	for _, peers := range h.staff {
 		for pe := range peers {
-			if match(pe) {
+			if match(pe) && !pe.isClosing() {
 				out = append(out, pe)
 			}
 		}

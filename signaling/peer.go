@@ -108,6 +108,13 @@ func (pe *peer) close(reason string) {
 }
 
 // closeReason is why the peer was closed ("" while it is open).
+// isClosing reports whether close has begun.
+func (pe *peer) isClosing() bool {
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	return pe.closing
+}
+
 func (pe *peer) closeReason() string {
 	pe.mu.Lock()
 	defer pe.mu.Unlock()
