@@ -99,10 +99,3 @@ func withApp(ctx context.Context, e *cliEnv, name string, args []string, fn func
 	defer a.Close()
 	return fn(a, fs.Args())
 }
-
-func runMigrate(ctx context.Context, e *cliEnv, args []string) error {
-	return withApp(ctx, e, "migrate", args, func(a *app, _ []string) error {
-		fmt.Fprintln(e.stdout, "database is up to date")
-		return nil
-	})
-}

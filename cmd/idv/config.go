@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	idvmail "remoteidv/mail"
 )
 
 // Config is every setting of `idv serve` (and the commands that open the
@@ -410,3 +413,82 @@ func (v *boolValue) Set(s string) error {
 	return nil
 }
 func (v *boolValue) IsBoolFlag() bool { return true }
+
+// ReviewConfig holds the settings of the review half of the workflow: the
+// mail server and outbox, and the national ID registry.
+type ReviewConfig struct {
+	SMTPAddr        string
+	SMTPTLS         string
+	SMTPUsername    string
+	SMTPPassword    string
+	MailFrom        string
+	MailInterval    time.Duration
+	RegistryURL     string
+	RegistryKey     string
+	RegistryTimeout time.Duration
+	// RegistryCaptureMaxAge is how recent the live capture the registry
+	// photo is compared with must be; RegistryMaxDataAge the oldest
+	// registry data (its data_as_of) that may pass.
+	RegistryCaptureMaxAge time.Duration
+	RegistryMaxDataAge    time.Duration
+	StatementFont         string
+}
+
+func defaultReviewConfig() ReviewConfig {
+	return ReviewConfig{SMTPTLS: idvmail.TLSStartTLS, MailFrom: "noreply@bank.example", MailInterval: 10 * time.Second, RegistryTimeout: 10 * time.Second,
+		RegistryCaptureMaxAge: 30 * time.Minute, RegistryMaxDataAge: 10 * time.Minute,
+		StatementFont: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"}
+}
+
+func (c *ReviewConfig) settings() []setting {
+	return []setting{
+		{"smtp-addr", "IDV_SMTP_ADDR", "mail server host:port; empty keeps mail queued in the outbox until one is set", (*strValue)(&c.SMTPAddr)},
+		{"smtp-tls", "IDV_SMTP_TLS", "none, starttls (required) or tls (implicit, port 465)", (*strValue)(&c.SMTPTLS)},
+		{"smtp-username", "IDV_SMTP_USERNAME", "SMTP user for PLAIN authentication; empty for none", (*strValue)(&c.SMTPUsername)},
+		{"smtp-password", "IDV_SMTP_PASSWORD", "SMTP password (never printed)", (*secretValue)(&c.SMTPPassword)},
+		{"mail-from", "IDV_MAIL_FROM", "sender address of invites, codes and statements", (*strValue)(&c.MailFrom)},
+		{"mail-interval", "IDV_MAIL_INTERVAL", "how often the mail outbox is worked (failed sends back off up to 30m)", (*durValue)(&c.MailInterval)},
+		{"registry-url", "IDV_REGISTRY_URL", "base URL of the national ID registry (POST /v1/lookup); empty: registry checks are unavailable", (*strValue)(&c.RegistryURL)},
+		{"registry-key", "IDV_REGISTRY_KEY", "bearer API key for the registry (never printed)", (*secretValue)(&c.RegistryKey)},
+		{"registry-timeout", "IDV_REGISTRY_TIMEOUT", "registry lookups slower than this count as unavailable", (*durValue)(&c.RegistryTimeout)},
+		{"registry-capture-max-age", "IDV_REGISTRY_CAPTURE_MAX_AGE", "the registry check needs a live capture of the case (taken in the recorded call) at most this old; the registry photo is compared with it", (*durValue)(&c.RegistryCaptureMaxAge)},
+		{"registry-max-data-age", "IDV_REGISTRY_MAX_DATA_AGE", "a registry answer whose data_as_of is older than this is not a pass", (*durValue)(&c.RegistryMaxDataAge)},
+		{"statement-font", "IDV_STATEMENT_FONT", "TrueType font for statement text the core PDF fonts lack (Chinese names; Debian fonts-droid-fallback); empty for none", (*strValue)(&c.StatementFont)},
+	}
+}
+
+func (c *ReviewConfig) validate() []error {
+	var errs []error
+	bad := func(env, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, args...)))
+	}
+	if c.SMTPAddr != "" {
+		if _, err := idvmail.NewSMTP(idvmail.SMTPConfig{Addr: c.SMTPAddr, TLS: c.SMTPTLS, Username: c.SMTPUsername, Password: c.SMTPPassword}); err != nil {
+			bad("IDV_SMTP_ADDR", "%v", err)
+		}
+	}
+	if c.SMTPTLS != idvmail.TLSNone && c.SMTPTLS != idvmail.TLSStartTLS && c.SMTPTLS != idvmail.TLSImplicit {
+		bad("IDV_SMTP_TLS", "%q is not none, starttls or tls", c.SMTPTLS)
+	}
+	if a, err := mail.ParseAddress(c.MailFrom); err != nil || a.Name != "" {
+		bad("IDV_MAIL_FROM", "%q is not a plain email address", c.MailFrom)
+	}
+	if c.MailInterval < time.Second || c.MailInterval > time.Hour {
+		bad("IDV_MAIL_INTERVAL", "%v must be from 1s to 1h", c.MailInterval)
+	}
+	if c.RegistryURL != "" {
+		if u, err := url.Parse(c.RegistryURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("IDV_REGISTRY_URL", "%q is not an http(s) URL", c.RegistryURL)
+		}
+	}
+	if c.RegistryTimeout < 100*time.Millisecond || c.RegistryTimeout > time.Minute {
+		bad("IDV_REGISTRY_TIMEOUT", "%v must be from 100ms to 1m", c.RegistryTimeout)
+	}
+	if c.RegistryCaptureMaxAge < time.Minute || c.RegistryCaptureMaxAge > 2*time.Hour {
+		bad("IDV_REGISTRY_CAPTURE_MAX_AGE", "%v must be from 1m to 2h (a call lasts at most 2h)", c.RegistryCaptureMaxAge)
+	}
+	if c.RegistryMaxDataAge < time.Second || c.RegistryMaxDataAge > 24*time.Hour {
+		bad("IDV_REGISTRY_MAX_DATA_AGE", "%v must be from 1s to 24h", c.RegistryMaxDataAge)
+	}
+	return errs
+}

@@ -109,3 +109,12 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// subFlags splits "idv users add --role clerk ..." into the config flags
+// and the command's own: the command's flags come first, the rest (after
+// "--" or unknown) go to the configuration.
+func subFlags(name string, e *cliEnv) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}

@@ -115,3 +115,41 @@ func mustKind(cfg Config) string {
 	kind, _, _ := cfg.database()
 	return kind
 }
+
+// runExpiry deletes evidence past its retention every interval (the first
+// run at start) until ctx ends.
+func (a *app) runExpiry(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		rep, err := a.verify.ExpireEvidence(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("expire evidence past retention", "err", err)
+		}
+		if rep.Deleted+rep.Kept+rep.Failed > 0 {
+			a.log.Info("evidence retention", "deleted", rep.Deleted, "kept_by_hold", rep.Kept, "failed", rep.Failed)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// runSealer seals approved cases whose evidence is all archived, every
+// interval, until ctx ends.
+func (a *app) runSealer(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := a.verify.SealPending(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("seal pending cases", "err", err)
+			}
+		}
+	}
+}
