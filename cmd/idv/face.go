@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -13,7 +14,20 @@ import (
 	"remoteidv/storage/archiver"
 	"remoteidv/verify"
 	"remoteidv/verify/face"
+	"remoteidv/verify/face/facecli"
 )
+
+// runFace is `idv face info|eval DIR|calibrate DIR`: the face engine's
+// tools.
+func runFace(ctx context.Context, e *cliEnv, args []string) error {
+	tools := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"info": facecli.RunInfo, "eval": facecli.RunEval, "calibrate": facecli.RunCalibrate,
+	}
+	if len(args) == 0 || tools[args[0]] == nil {
+		return usageError("usage: idv face info|eval|calibrate ...")
+	}
+	return tools[args[0]](ctx, args[1:], e.stdout, e.stderr)
+}
 
 // loadEngine loads the face engine as configured, with recognizers in the
 // pool (0: the configured size). When the model files are missing or

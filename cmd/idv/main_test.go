@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +109,33 @@ func TestServeRefusesWithoutModels(t *testing.T) {
 	err := run(context.Background(), &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &out, getenv: func(k string) string { return env[k] }}, []string{"serve"})
 	if err == nil || !strings.Contains(err.Error(), "shape_predictor_5_face_landmarks.dat") || !strings.Contains(err.Error(), "idv models fetch") {
 		t.Fatalf("serve without intact models = %v, want an error naming the file and the fix", err)
+	}
+}
+
+// TestCommandUsage: every command answers a missing or unknown verb with
+// its usage (exit status 2), before it opens anything.
+func TestCommandUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"models"}, "usage: idv models fetch [-dir DIR]"},
+		{[]string{"models", "get"}, "usage: idv models fetch [-dir DIR]"},
+		{[]string{"face"}, "usage: idv face info|eval|calibrate ..."},
+		{[]string{"face", "bogus"}, "usage: idv face info|eval|calibrate ..."},
+		{[]string{"users"}, "usage: idv users add|list|disable|enable [flags] [-- config flags]"},
+		{[]string{"tokens", "list"}, "usage: idv tokens create --user NAME --name LABEL"},
+		{[]string{"accounts"}, "usage: idv accounts import --csv FILE --images DIR"},
+		{[]string{"ledger", "export"}, "usage: idv ledger import --csv FILE"},
+		{[]string{"registry"}, "usage: idv registry serve --records FILE [--listen 127.0.0.1:8090] [--api-key KEY]"},
+		{[]string{"demo"}, "usage: idv demo load [config flags]"},
+		{[]string{"evidence"}, evidenceUsage},
+		{[]string{"nope"}, `unknown command "nope" (idv help lists them)`},
+	}
+	for _, tt := range tests {
+		_, err := runCLI(t, t.TempDir(), tt.args...)
+		if !errors.As(err, new(usageError)) || err.Error() != tt.want {
+			t.Errorf("idv %s = %v, want the usage error %q", strings.Join(tt.args, " "), err, tt.want)
+		}
 	}
 }
