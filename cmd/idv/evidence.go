@@ -118,16 +118,16 @@ func runEvidence(_ context.Context, e *cliEnv, args []string) error {
 // is set (refusing a bucket without COMPLIANCE Object Lock unless
 // IDV_S3_ALLOW_UNLOCKED), else the local folder IDV_EVIDENCE_DIR.
 func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (models.EvidenceStore, string, error) {
-	retention := time.Duration(cfg.S3RetentionDays) * 24 * time.Hour
-	if cfg.S3Endpoint == "" {
+	retention := time.Duration(cfg.S3.RetentionDays) * 24 * time.Hour
+	if cfg.S3.Endpoint == "" {
 		st, err := localfs.New(localfs.Config{Root: cfg.EvidenceDir, Retention: retention}, log)
 		if err != nil {
 			return nil, "", fmt.Errorf("evidence store: %w", err)
 		}
 		return st, "local folder " + st.Root(), nil
 	}
-	sc := s3.Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
-		UseTLS: cfg.S3TLS, Region: cfg.S3Region, RetentionPeriod: retention, AllowUnlocked: cfg.S3AllowUnlocked, SSE: s3.SSE(cfg.S3SSE)}
+	sc := s3.Config{Endpoint: cfg.S3.Endpoint, Bucket: cfg.S3.Bucket, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
+		UseTLS: cfg.S3.TLS, Region: cfg.S3.Region, RetentionPeriod: retention, AllowUnlocked: cfg.S3.AllowUnlocked, SSE: s3.SSE(cfg.S3.SSE)}
 	st, err := s3.New(ctx, sc, log)
 	if err != nil {
 		return nil, "", fmt.Errorf("evidence store: %w", err)

@@ -14,15 +14,15 @@ import (
 // enableReview builds the review desk (registry client, mail sender) and
 // turns on its endpoints.
 func (a *app) enableReview(srv *httpapi.Server) (*verify.Desk, error) {
-	c := a.cfg.Review
-	d := &verify.Desk{Service: a.verify, MailFrom: c.MailFrom, RegistryCaptureMaxAge: c.RegistryCaptureMaxAge, RegistryMaxDataAge: c.RegistryMaxDataAge}
-	if c.RegistryURL != "" {
-		d.Registry = &registry.Client{BaseURL: c.RegistryURL, APIKey: c.RegistryKey, Timeout: c.RegistryTimeout, HTTP: &http.Client{Timeout: c.RegistryTimeout}}
+	mc, rc := a.cfg.Mail, a.cfg.Registry
+	d := &verify.Desk{Service: a.verify, MailFrom: mc.From, RegistryCaptureMaxAge: rc.CaptureMaxAge, RegistryMaxDataAge: rc.MaxDataAge}
+	if rc.URL != "" {
+		d.Registry = &registry.Client{BaseURL: rc.URL, APIKey: rc.Key, Timeout: rc.Timeout, HTTP: &http.Client{Timeout: rc.Timeout}}
 	} else {
 		a.log.Warn("no national ID registry configured (IDV_REGISTRY_URL): registry checks answer unavailable")
 	}
-	if c.SMTPAddr != "" {
-		s, err := idvmail.NewSMTP(idvmail.SMTPConfig{Addr: c.SMTPAddr, TLS: c.SMTPTLS, Username: c.SMTPUsername, Password: c.SMTPPassword})
+	if mc.SMTPAddr != "" {
+		s, err := idvmail.NewSMTP(idvmail.SMTPConfig{Addr: mc.SMTPAddr, TLS: mc.SMTPTLS, Username: mc.SMTPUsername, Password: mc.SMTPPassword})
 		if err != nil {
 			return nil, err
 		}
@@ -30,8 +30,8 @@ func (a *app) enableReview(srv *httpapi.Server) (*verify.Desk, error) {
 	} else {
 		a.log.Warn("no mail server configured (IDV_SMTP_ADDR): mail stays queued in the outbox; invites and codes are dropped when they expire")
 	}
-	if c.StatementFont != "" {
-		font, err := os.ReadFile(c.StatementFont)
+	if font := a.cfg.Statement.Font; font != "" {
+		font, err := os.ReadFile(font)
 		if err != nil {
 			return nil, fmt.Errorf("IDV_STATEMENT_FONT: %w (install Debian's fonts-droid-fallback, or set it empty to print Chinese as placeholders)", err)
 		}

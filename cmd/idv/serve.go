@@ -81,7 +81,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	})
 	wg.Go(func() { a.runSealer(bg, cfg.SealInterval) })
 	wg.Go(func() { a.runExpiry(bg, cfg.ExpiryInterval) })
-	wg.Go(func() { desk.RunMailOutbox(bg, "mail/"+ln.Addr().String(), cfg.Review.MailInterval) })
+	wg.Go(func() { desk.RunMailOutbox(bg, "mail/"+ln.Addr().String(), cfg.Mail.Interval) })
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
