@@ -50,6 +50,7 @@ var mayImport = map[string][]string{
 	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs"}, // publishes checkpoint notes to a real store
 	"storage/evidencetest":          {testOnly, "models"},
 	"storage/archiver/archivertest": {testOnly, "*"},
+	"verify/verifytest":             {testOnly, "models", "verify"}, // drives the workflow to a live capture for tests
 }
 
 // testOnly marks a package that production code must never import: test
