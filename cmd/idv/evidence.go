@@ -135,9 +135,9 @@ func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (model
 	return st, sc.String(), nil
 }
 
-// startArchiver opens the evidence store, gives it to the workflow and
-// starts the outbox worker; the caller closes the archiver at shutdown.
-func (a *app) startArchiver(ctx context.Context) (*archiver.Archiver, error) {
+// openArchiver opens the evidence store, gives it to the workflow and
+// makes the outbox worker, which the caller runs as a job.
+func (a *app) openArchiver(ctx context.Context) (*archiver.Archiver, error) {
 	store, name, err := openEvidenceStore(ctx, a.cfg, a.log)
 	if err != nil {
 		return nil, err
@@ -148,7 +148,6 @@ func (a *app) startArchiver(ctx context.Context) (*archiver.Archiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	arc.Start()
 	a.log.Info("evidence archiver started", "store", name, "owner", arc.Owner())
 	return arc, nil
 }

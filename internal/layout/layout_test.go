@@ -75,6 +75,7 @@ var libraryOwner = map[string][]string{
 	"github.com/emersion/go-sasl":         {"mail", "mail/mailtest"},
 	"golang.org/x/crypto":                 {"access"},
 	"golang.org/x/mod":                    {"audit"},
+	"golang.org/x/sync":                   {"cmd/idv"}, // errgroup: idv serve runs its server and background jobs in one group
 	"github.com/chromedp/":                {"internal/testenv"},
 	"github.com/google/go-cmp":            {"storage/storagetest", "storage/evidencetest"},
 	"github.com/prometheus/client_golang": {"httpapi", "storage/archiver"}, // the archiver owns its queue metrics; httpapi serves them
