@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"remoteidv/models"
 	"strings"
+
+	"remoteidv/models"
 )
 
 func runAccounts(ctx context.Context, e *cliEnv, args []string) error {

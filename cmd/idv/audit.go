@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
+
 	"remoteidv/audit"
 	"remoteidv/models"
-	"time"
 )
 
 // printKey prints the signing key's fingerprint, as auditors pin it.

@@ -6,10 +6,69 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"remoteidv/audit"
 	"strings"
 	"testing"
+
+	"remoteidv/audit"
 )
+
+// seedChain makes a database with a few audit events and a checkpoint.
+func seedChain(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, u := range []struct{ name, role string }{{"clerk", "clerk"}, {"sup", "supervisor"}, {"aud", "auditor"}, {"adm", "admin"}} {
+		if out, err := runCLI(t, dir, "users", "add", "--username", u.name, "--role", u.role); err != nil {
+			t.Fatalf("users add: %v\n%s", err, out)
+		}
+	}
+	if out, err := runCLI(t, dir, "tokens", "create", "--user", "clerk", "--name", "core banking"); err != nil {
+		t.Fatalf("tokens create: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, dir, "audit", "checkpoint"); err != nil || !strings.Contains(out, "signed checkpoint of seq 5") {
+		t.Fatalf("audit checkpoint = %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, dir, "users", "disable", "--username", "sup"); err != nil {
+		t.Fatalf("users disable: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// rollBackTo2 rolls a seeded database back to its second event, with its
+// log and checkpoints, as someone with write access to it could.
+func rollBackTo2() []string {
+	return []string{
+		`DELETE FROM audit_events WHERE seq >= 3`,
+		`UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_events WHERE seq = 2)`,
+		`DELETE FROM audit_tree_hashes`,
+		`DELETE FROM audit_checkpoints`,
+	}
+}
+
+// copyDB copies a seeded database and key to a new folder and runs sql on it.
+func copyDB(t *testing.T, from string, sqls ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"idv.db", "key.pem"} {
+		b, err := os.ReadFile(filepath.Join(from, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, "idv.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range sqls {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return dir
+}
 
 func TestAuditVerifyCatchesTampering(t *testing.T) {
 	clean := seedChain(t)

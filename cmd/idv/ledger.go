@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
 	"remoteidv/models"
 	"remoteidv/statement"
 )

@@ -5,10 +5,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"remoteidv/models"
 	"strings"
 	"testing"
 	"time"
+
+	"remoteidv/models"
 )
 
 func TestLedgerImport(t *testing.T) {

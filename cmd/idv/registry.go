@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"remoteidv/registry"
 	"time"
+
+	"remoteidv/registry"
 )
 
 func runRegistry(ctx context.Context, e *cliEnv, args []string) error {

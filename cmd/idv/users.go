@@ -4,8 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"remoteidv/models"
 	"strings"
+
+	"remoteidv/models"
 )
 
 func runUsers(ctx context.Context, e *cliEnv, args []string) error {
