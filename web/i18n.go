@@ -28,15 +28,16 @@ type Catalogue map[string]map[string]string
 //go:embed i18n/*.json
 var catalogueFiles embed.FS
 
-// catalogue is what the files hold, read once at start-up: a malformed
-// file, or a key missing in one language, stops the program before it
-// serves a page.
+// catalogue is what the files hold.
 type catalogue struct {
 	msgs  Catalogue
 	names map[string]string // each language's name in itself
 }
 
-var messages = mustLoadCatalogue(catalogueFiles)
+// embedded is the catalogue of catalogueFiles, read once when the program
+// starts: a malformed file, or a key missing in one language, stops it
+// (a panic at initialization) before it serves a page.
+var embedded = mustLoadCatalogue(catalogueFiles)
 
 func mustLoadCatalogue(fsys fs.FS) catalogue {
 	c, err := loadCatalogue(fsys)
@@ -48,8 +49,8 @@ func mustLoadCatalogue(fsys fs.FS) catalogue {
 
 // Messages returns the catalogue of the pages (a copy the caller may keep).
 func Messages() Catalogue {
-	out := make(Catalogue, len(messages.msgs))
-	for lang, m := range messages.msgs {
+	out := make(Catalogue, len(embedded.msgs))
+	for lang, m := range embedded.msgs {
 		out[lang] = maps.Clone(m)
 	}
 	return out

@@ -99,7 +99,7 @@ func (p Page) Messages() map[string]string {
 func (p Page) Switch() []LangLink {
 	out := make([]LangLink, 0, len(Languages))
 	for _, l := range Languages {
-		out = append(out, LangLink{Lang: l, Label: messages.names[l], Href: p.Path + "?lang=" + l, Current: l == p.Lang})
+		out = append(out, LangLink{Lang: l, Label: embedded.names[l], Href: p.Path + "?lang=" + l, Current: l == p.Lang})
 	}
 	return out
 }
