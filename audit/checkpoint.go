@@ -59,6 +59,11 @@ type Checkpointer struct {
 	// (Run calls PublishLatest): a write-once store outside the database,
 	// which refuses a second, different note of the same size.
 	Publish models.EvidenceStore
+	// Interval is how often Run writes a checkpoint.
+	Interval time.Duration
+	// OnError receives Run's failures to write or publish a checkpoint
+	// (nil: they are dropped); Run goes on and tries again.
+	OnError func(error)
 }
 
 // PublishedFolder is where PublishLatest puts checkpoint notes.
@@ -249,18 +254,23 @@ func (c Checkpointer) CheckpointAndPublish(ctx context.Context) error {
 }
 
 // Run writes (and publishes, see PublishLatest) a checkpoint at once,
-// then every interval until ctx ends, and a last one then.
-func (c Checkpointer) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
+// then every Interval until ctx ends, and a last one then; it returns nil.
+// A failed checkpoint goes to OnError and is tried again at the next
+// interval; only an Interval that is not positive is an error.
+func (c Checkpointer) Run(ctx context.Context) error {
+	if c.Interval <= 0 {
+		return fmt.Errorf("audit checkpointer: interval %v must be above 0", c.Interval)
+	}
 	once := func(ctx context.Context) {
-		if _, err := c.Checkpoint(ctx); err != nil {
-			onErr(err)
+		if _, err := c.Checkpoint(ctx); err != nil && c.OnError != nil {
+			c.OnError(err)
 		}
-		if err := c.PublishLatest(ctx); err != nil {
-			onErr(err)
+		if err := c.PublishLatest(ctx); err != nil && c.OnError != nil {
+			c.OnError(err)
 		}
 	}
 	once(ctx)
-	t := time.NewTicker(interval)
+	t := time.NewTicker(c.Interval)
 	defer t.Stop()
 	for {
 		select {
@@ -268,7 +278,7 @@ func (c Checkpointer) Run(ctx context.Context, interval time.Duration, onErr fun
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			once(final)
 			cancel()
-			return
+			return nil
 		case <-t.C:
 			once(ctx)
 		}

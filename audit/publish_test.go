@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,6 +105,67 @@ func TestPublishLatest(t *testing.T) {
 	}
 	if audit.CheckpointKey(12) >= audit.CheckpointKey(100) || audit.CheckpointKey(3) != "checkpoints/audit/00000000000000000003.note" {
 		t.Errorf("CheckpointKey does not sort by size: %s, %s", audit.CheckpointKey(12), audit.CheckpointKey(100))
+	}
+}
+
+// Run is the checkpointer as a job: a checkpoint at once, published; a
+// last one when its context ends, covering what was appended meanwhile;
+// then it returns nil. Without an interval it refuses to start.
+func TestCheckpointerRun(t *testing.T) {
+	ctx := context.Background()
+	db, ev, _, cpr := newPublishing(t)
+	appendOne := func() {
+		t.Helper()
+		if err := db.Transact(ctx, func(tx models.Tx) error {
+			return audit.Chain{Now: cpr.Now}.Append(ctx, tx, &models.AuditEvent{Actor: "system", Action: "test.run"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	published := func(n int64) bool {
+		r, _, err := ev.Get(ctx, audit.CheckpointKey(n))
+		if err != nil {
+			return false
+		}
+		r.Close()
+		return true
+	}
+	if err := cpr.Run(ctx); err == nil {
+		t.Fatal("Run(no interval) = nil, want an error")
+	}
+	appendOne()
+	appendOne()
+	var errs []error
+	var mu sync.Mutex
+	cpr.Interval = time.Hour
+	cpr.OnError = func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- cpr.Run(runCtx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !published(2) {
+		if time.Now().After(deadline) {
+			t.Fatal("Run wrote no checkpoint of size 2 at start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	appendOne()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run after cancel = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if !published(3) {
+		t.Error("no checkpoint of size 3 published when Run stopped, want a last one covering the head")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) != 0 {
+		t.Errorf("OnError got %v, want nothing", errs)
 	}
 }
 

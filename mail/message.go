@@ -2,8 +2,8 @@
 // text and HTML alternatives, attachments), the templates for invites, codes
 // and statements in English and Simplified Chinese, and an SMTP sender with
 // configurable STARTTLS and authentication. The outbox that makes delivery
-// survive SMTP outages lives in the database (models.ReviewRepo); its worker
-// is in verify.
+// survive SMTP outages lives in the database (models.MailOutboxRepo); its
+// worker is in verify.
 package mail
 
 import (

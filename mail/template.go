@@ -1,9 +1,14 @@
 package mail
 
 import (
-	"bytes"
+	"embed"
 	"fmt"
 	htmltemplate "html/template"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
 	texttemplate "text/template"
 )
 
@@ -33,47 +38,87 @@ type Data struct {
 	CaseRef    string
 }
 
+// kinds and languages every template file set must cover.
+var (
+	kinds     = []string{KindInvite, KindCode, KindStatement}
+	languages = []string{LangEnglish, LangChinese}
+	parts     = []string{"subject", "text", "html"}
+)
+
+// templateFiles holds one file per kind and language,
+// templates/KIND.LANG.tmpl, defining the templates "subject", "text" and
+// "html" (text/template syntax; the HTML part is escaped as HTML).
+//
+//go:embed templates/*.tmpl
+var templateFiles embed.FS
+
+// template is one kind's message in one language: subject and text parsed
+// as text, the body's HTML alternative as HTML.
 type template struct {
-	subject, text, html string
+	text *texttemplate.Template
+	html *htmltemplate.Template
 }
 
-var templates = map[string]map[string]template{
-	KindInvite: {
-		LangEnglish: {
-			subject: "{{.BankName}}: your video verification call",
-			text:    "Dear {{.HolderName}},\n\nyour video call with {{.BankName}} is at {{.SlotLocal}}.\nJoin from a browser with camera and microphone: {{.Link}}\nThe link works from 15 minutes before to 30 minutes after the call, once.\nThe calendar entry is attached.\n\n{{.BankName}}\n",
-			html:    "<p>Dear {{.HolderName}},</p><p>your video call with {{.BankName}} is at <b>{{.SlotLocal}}</b>.</p><p><a href=\"{{.Link}}\">Join the call</a> from a browser with camera and microphone. The link works from 15 minutes before to 30 minutes after the call, once.</p><p>{{.BankName}}</p>",
-		},
-		LangChinese: {
-			subject: "{{.BankName}}：您的视频核验通话",
-			text:    "{{.HolderName}}，您好：\n\n您与{{.BankName}}的视频通话时间为 {{.SlotLocal}}。\n请使用带摄像头和麦克风的浏览器打开：{{.Link}}\n链接在通话前15分钟至通话后30分钟内有效，仅可使用一次。日历文件见附件。\n\n{{.BankName}}\n",
-			html:    "<p>{{.HolderName}}，您好：</p><p>您与{{.BankName}}的视频通话时间为 <b>{{.SlotLocal}}</b>。</p><p>请使用带摄像头和麦克风的浏览器<a href=\"{{.Link}}\">加入通话</a>。链接在通话前15分钟至通话后30分钟内有效，仅可使用一次。</p><p>{{.BankName}}</p>",
-		},
-	},
-	KindCode: {
-		LangEnglish: {
-			subject: "{{.BankName}}: your verification code",
-			text:    "Your verification code is {{.Code}}.\nIt is valid for {{.Minutes}} minutes and can be used once. {{.BankName}} staff will never ask you for it.\n",
-			html:    "<p>Your verification code is <b>{{.Code}}</b>.</p><p>It is valid for {{.Minutes}} minutes and can be used once. {{.BankName}} staff will never ask you for it.</p>",
-		},
-		LangChinese: {
-			subject: "{{.BankName}}：您的验证码",
-			text:    "您的验证码是 {{.Code}}。\n{{.Minutes}}分钟内有效，仅可使用一次。{{.BankName}}工作人员不会向您索取验证码。\n",
-			html:    "<p>您的验证码是 <b>{{.Code}}</b>。</p><p>{{.Minutes}}分钟内有效，仅可使用一次。{{.BankName}}工作人员不会向您索取验证码。</p>",
-		},
-	},
-	KindStatement: {
-		LangEnglish: {
-			subject: "{{.BankName}}: your transaction statement {{.PeriodFrom}} to {{.PeriodTo}}",
-			text:    "Dear {{.HolderName}},\n\nas you authorized, your transaction statement for {{.PeriodFrom}} to {{.PeriodTo}} is attached (PDF).\nReference: {{.CaseRef}}\n\n{{.BankName}}\n",
-			html:    "<p>Dear {{.HolderName}},</p><p>as you authorized, your transaction statement for {{.PeriodFrom}} to {{.PeriodTo}} is attached (PDF).</p><p>Reference: {{.CaseRef}}</p><p>{{.BankName}}</p>",
-		},
-		LangChinese: {
-			subject: "{{.BankName}}：您的交易明细 {{.PeriodFrom}} 至 {{.PeriodTo}}",
-			text:    "{{.HolderName}}，您好：\n\n根据您的授权，附件为您 {{.PeriodFrom}} 至 {{.PeriodTo}} 的交易明细（PDF）。\n业务编号：{{.CaseRef}}\n\n{{.BankName}}\n",
-			html:    "<p>{{.HolderName}}，您好：</p><p>根据您的授权，附件为您 {{.PeriodFrom}} 至 {{.PeriodTo}} 的交易明细（PDF）。</p><p>业务编号：{{.CaseRef}}</p><p>{{.BankName}}</p>",
-		},
-	},
+// templates holds every kind's templates by language, parsed once at
+// start-up: a malformed or missing file stops the program before it
+// sends anything.
+var templates = mustParseTemplates(templateFiles)
+
+func mustParseTemplates(fsys fs.FS) map[string]map[string]template {
+	t, err := parseTemplates(fsys)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// parseTemplates parses templates/KIND.LANG.tmpl from fsys and checks that
+// every kind has a file in every language defining every part.
+func parseTemplates(fsys fs.FS) (map[string]map[string]template, error) {
+	files, err := fs.Glob(fsys, "templates/*")
+	if err != nil {
+		return nil, fmt.Errorf("mail templates: %w", err)
+	}
+	out := map[string]map[string]template{}
+	for _, name := range files {
+		base, ok := strings.CutSuffix(path.Base(name), ".tmpl")
+		kind, lang, _ := strings.Cut(base, ".")
+		if !ok || !slices.Contains(kinds, kind) || !slices.Contains(languages, lang) {
+			return nil, fmt.Errorf("mail template %s: not KIND.LANG.tmpl with a kind of %v and a language of %v", name, kinds, languages)
+		}
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("mail template %s: %w", name, err)
+		}
+		var t template
+		if t.text, err = texttemplate.New(base).Option("missingkey=error").Parse(string(b)); err != nil {
+			return nil, fmt.Errorf("mail template %s: %w", name, err)
+		}
+		if t.html, err = htmltemplate.New(base).Option("missingkey=error").Parse(string(b)); err != nil {
+			return nil, fmt.Errorf("mail template %s: %w", name, err)
+		}
+		for _, p := range parts {
+			if t.text.Lookup(p) == nil {
+				return nil, fmt.Errorf("mail template %s: defines no %q", name, p)
+			}
+		}
+		// A field Data lacks fails only when executed: try every part now.
+		if err := t.execute(io.Discard, io.Discard, io.Discard, Data{}); err != nil {
+			return nil, fmt.Errorf("mail template %s: %w", name, err)
+		}
+		if out[kind] == nil {
+			out[kind] = map[string]template{}
+		}
+		out[kind][lang] = t
+	}
+	for _, kind := range kinds {
+		for _, lang := range languages {
+			if _, ok := out[kind][lang]; !ok {
+				return nil, fmt.Errorf("mail templates: no %s template in %s (templates/%s.%s.tmpl)", kind, lang, kind, lang)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Render fills the kind's template in lang (English when the language has
@@ -88,33 +133,23 @@ func Render(kind, lang string, d Data) (subject, text, html string, err error) {
 	if !ok {
 		t = byLang[LangEnglish]
 	}
-	run := func(name, src string, html bool) (string, error) {
-		var b bytes.Buffer
-		var err error
-		if html {
-			var tpl *htmltemplate.Template
-			if tpl, err = htmltemplate.New(name).Option("missingkey=error").Parse(src); err == nil {
-				err = tpl.Execute(&b, d)
-			}
-		} else {
-			var tpl *texttemplate.Template
-			if tpl, err = texttemplate.New(name).Option("missingkey=error").Parse(src); err == nil {
-				err = tpl.Execute(&b, d)
-			}
-		}
-		if err != nil {
-			return "", fmt.Errorf("render %s mail %s: %w", kind, name, err)
-		}
-		return b.String(), nil
+	var sb, tb, hb strings.Builder
+	if err := t.execute(&sb, &tb, &hb, d); err != nil {
+		return "", "", "", fmt.Errorf("render %s mail %w", kind, err)
 	}
-	if subject, err = run("subject", t.subject, false); err != nil {
-		return "", "", "", err
+	return sb.String(), tb.String(), hb.String(), nil
+}
+
+// execute writes the subject, text and HTML of t filled with d.
+func (t template) execute(subject, text, html io.Writer, d Data) error {
+	if err := t.text.ExecuteTemplate(subject, "subject", d); err != nil {
+		return fmt.Errorf("subject: %w", err)
 	}
-	if text, err = run("text", t.text, false); err != nil {
-		return "", "", "", err
+	if err := t.text.ExecuteTemplate(text, "text", d); err != nil {
+		return fmt.Errorf("text: %w", err)
 	}
-	if html, err = run("html", t.html, true); err != nil {
-		return "", "", "", err
+	if err := t.html.ExecuteTemplate(html, "html", d); err != nil {
+		return fmt.Errorf("html: %w", err)
 	}
-	return subject, text, html, nil
+	return nil
 }

@@ -27,8 +27,13 @@ type Tx interface {
 	AuditRepo
 	EvidenceRepo
 	CheckRepo
-	CallRepo   // customer sessions, consent, calls and segments (call.go)
-	ReviewRepo // letters, codes, approvals, ledger, mail outbox (review.go)
+	CallRepo        // customer sessions, consent, calls and segments (call.go)
+	LetterRepo      // authorization letters and their scope (letter.go)
+	EmailCodeRepo   // customers' one-time email codes (emailcode.go)
+	ApprovalRepo    // supervisors' decisions (approval.go)
+	IdempotencyRepo // Idempotency-Key records of decisions (idempotency.go)
+	LedgerRepo      // booked transactions for statements (ledger.go)
+	MailOutboxRepo  // the mail outbox (mail.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

@@ -192,21 +192,3 @@ func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMa
 	}
 	return err
 }
-
-// RunMailOutbox drops expired mail and delivers what is due every interval
-// until ctx ends; it runs whether or not a mail server is configured, so
-// that undelivered codes and links do not outlive their use.
-func (d *Desk) RunMailOutbox(ctx context.Context, owner string, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := d.DeliverMail(ctx, owner); err != nil && ctx.Err() == nil {
-			d.Log.WarnContext(ctx, "mail outbox", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

@@ -54,42 +54,6 @@ type pendingChallenge struct {
 // CustomerActor is the audit actor of a customer session.
 func CustomerActor(id models.CustomerSessionID) string { return "customer:" + string(id) }
 
-// Consent is a versioned consent text shown to the customer before the
-// call; SHA256 is the hash of Text, recorded with the acceptance.
-type Consent struct {
-	Version string `json:"version"`
-	Locale  string `json:"locale"`
-	Text    string `json:"text"`
-	SHA256  string `json:"sha256"`
-}
-
-// consentVersion names the current consent texts; a new wording gets a new
-// version so that stored hashes always identify what the customer read.
-const consentVersion = "2026-11-1"
-
-var consentTexts = map[string]string{
-	"en": "I agree that this video call, including my picture and voice, is recorded and kept by the bank as evidence " +
-		"for the period the law requires (5 years). I agree that the bank's server takes pictures of my face from the video, " +
-		"computes biometric face templates from them and compares them with the photos taken when I opened my account, " +
-		"and asks me to turn my head to check that I am present. The recordings, pictures and results are used only to verify " +
-		"my identity for this request. I may refuse; the bank then offers a verification at a branch instead.",
-	"zh-CN": "本人同意银行对本次视频通话（包括本人的影像和声音）进行录制，并按法律要求的期限（5年）作为证据保存。" +
-		"本人同意银行服务器从视频中截取本人面部图像，生成人脸生物特征模板，并与开户时留存的照片进行比对，" +
-		"并按提示转动头部以确认本人在场。录像、图像及比对结果仅用于本次业务的身份核验。本人可以拒绝；" +
-		"届时银行将提供到网点办理的核验方式。",
-}
-
-// ConsentText returns the current consent text in locale (English when the
-// locale has none).
-func ConsentText(locale string) Consent {
-	text, ok := consentTexts[locale]
-	if !ok {
-		locale, text = "en", consentTexts["en"]
-	}
-	sum := sha256.Sum256([]byte(consentVersion + "\n" + locale + "\n" + text))
-	return Consent{Version: consentVersion, Locale: locale, Text: text, SHA256: hex.EncodeToString(sum[:])}
-}
-
 func (c *Calls) ttl() time.Duration {
 	if c.SessionTTL > 0 {
 		return c.SessionTTL

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"remoteidv/models"
 )
@@ -144,5 +145,67 @@ func TestErrorMessagesComplete(t *testing.T) {
 				t.Errorf("%s: no message err.%s", lang, code)
 			}
 		}
+	}
+}
+
+// A malformed catalogue file, or a key missing in one language, is
+// refused (at start-up: the embedded files are read when the program
+// starts).
+func TestLoadCatalogue(t *testing.T) {
+	const (
+		en = `{"language": "English", "messages": {"a.b": "A", "c.d": "C"}}`
+		zh = `{"language": "简体中文", "messages": {"a.b": "甲", "c.d": "丙"}}`
+	)
+	files := func(en, zh string, extra ...string) fstest.MapFS {
+		m := fstest.MapFS{}
+		if en != "" {
+			m["i18n/en.json"] = &fstest.MapFile{Data: []byte(en)}
+		}
+		if zh != "" {
+			m["i18n/zh-CN.json"] = &fstest.MapFile{Data: []byte(zh)}
+		}
+		for i := 0; i+1 < len(extra); i += 2 {
+			m[extra[i]] = &fstest.MapFile{Data: []byte(extra[i+1])}
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		fsys fstest.MapFS
+		want string // "" for valid
+	}{
+		{"valid", files(en, zh), ""},
+		{"a language missing", files(en, ""), "no file for zh-CN"},
+		{"a key missing in one language", files(en, `{"language": "简体中文", "messages": {"a.b": "甲"}}`), `i18n/zh-CN.json lacks "c.d"`},
+		{"a key only in one language", files(en, `{"language": "简体中文", "messages": {"a.b": "甲", "c.d": "丙", "e.f": "戊"}}`), `i18n/en.json lacks "e.f"`},
+		{"a key written twice", files(`{"language": "English", "messages": {"a.b": "A", "c.d": "C", "a.b": "B"}}`, zh), `"a.b" written twice`},
+		{"an empty message", files(`{"language": "English", "messages": {"a.b": " ", "c.d": "C"}}`, zh), `"a.b" is empty`},
+		{"a message not a string", files(`{"language": "English", "messages": {"a.b": 1, "c.d": "C"}}`, zh), `message "a.b"`},
+		{"no language name", files(`{"messages": {"a.b": "A", "c.d": "C"}}`, zh), `no "language"`},
+		{"unknown field", files(`{"language": "English", "msgs": {}}`, zh), "unknown field"},
+		{"not JSON", files(`{"language": "English", "messages": {"a.b": "A",}}`, zh), "i18n/en.json"},
+		{"an unknown language", files(en, zh, "i18n/fr.json", en), "not LANG.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := loadCatalogue(tt.fsys)
+			switch {
+			case tt.want == "" && (err != nil || c.msgs["zh-CN"]["c.d"] != "丙" || c.names["zh-CN"] != "简体中文"):
+				t.Errorf("loadCatalogue = %+v, %v; want the messages and names", c, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("loadCatalogue = %v, want an error saying %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := loadCatalogue(catalogueFiles); err != nil {
+		t.Errorf("embedded catalogue: %v", err)
+	}
+}
+
+// Messages hands out a copy: a caller changing it changes no page.
+func TestMessagesIsACopy(t *testing.T) {
+	Messages()["en"]["app.name"] = "changed"
+	if got := Messages().T("en", "app.name"); got != "Remote identity verification" {
+		t.Errorf(`Messages().T("en", "app.name") = %q after a caller changed its copy`, got)
 	}
 }

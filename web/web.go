@@ -4,7 +4,7 @@
 // Security Policy holds): the customer's consent and call pages, and the
 // staff pages (login, clerk console and case page, supervisor's review,
 // auditor's search and case, admin's staff list) in English and Simplified
-// Chinese (i18n.go).
+// Chinese (i18n.go, the messages in i18n/LANG.json).
 package web
 
 import (
@@ -97,10 +97,9 @@ func (p Page) Messages() map[string]string {
 
 // Switch is the language switch: each language links to the same page.
 func (p Page) Switch() []LangLink {
-	labels := map[string]string{"en": "English", "zh-CN": "简体中文"}
 	out := make([]LangLink, 0, len(Languages))
 	for _, l := range Languages {
-		out = append(out, LangLink{Lang: l, Label: labels[l], Href: p.Path + "?lang=" + l, Current: l == p.Lang})
+		out = append(out, LangLink{Lang: l, Label: embedded.names[l], Href: p.Path + "?lang=" + l, Current: l == p.Lang})
 	}
 	return out
 }

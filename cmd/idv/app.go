@@ -31,9 +31,9 @@ type app struct {
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.Log.Level)))
 	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
+	if cfg.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
@@ -71,8 +71,8 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		log.Info("audit merkle log backfilled", "leaves", n)
 	}
 	branch, _ := time.LoadLocation(cfg.BranchTZ)
-	registry, _ := time.LoadLocation(cfg.RegistryTZ)
-	open, close, _ := parseHours(cfg.RegistryHours)
+	registry, _ := time.LoadLocation(cfg.Registry.TZ)
+	open, close, _ := parseHours(cfg.Registry.Hours)
 	chain := audit.Chain{Now: time.Now}
 	a := &app{cfg: cfg, log: log, store: store, key: key, chain: chain}
 	a.access = &access.Service{Store: store, Chain: chain, Now: time.Now, Rand: rand.Reader, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax, Log: log}
@@ -98,11 +98,4 @@ func withApp(ctx context.Context, e *cliEnv, name string, args []string, fn func
 	}
 	defer a.Close()
 	return fn(a, fs.Args())
-}
-
-func runMigrate(ctx context.Context, e *cliEnv, args []string) error {
-	return withApp(ctx, e, "migrate", args, func(a *app, _ []string) error {
-		fmt.Fprintln(e.stdout, "database is up to date")
-		return nil
-	})
 }

@@ -21,7 +21,7 @@ import (
 // iceURLs splits the ice-servers setting.
 func (c Config) iceURLs() []string {
 	var out []string
-	for _, u := range strings.Split(c.ICEServers, ",") {
+	for _, u := range strings.Split(c.ICE.Servers, ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			out = append(out, u)
 		}
@@ -33,13 +33,13 @@ func (c Config) iceURLs() []string {
 // credentials live for the longest call plus 15 minutes: long enough for a
 // call that runs its full length, never a day as TURN servers often allow.
 func (c Config) turn() *signaling.TURNConfig {
-	if c.TURNListen == "" {
+	if c.TURN.Listen == "" {
 		return nil
 	}
-	t := &signaling.TURNConfig{Listen: c.TURNListen, PublicIP: net.ParseIP(c.TURNPublicIP), Realm: c.TURNRealm,
+	t := &signaling.TURNConfig{Listen: c.TURN.Listen, PublicIP: net.ParseIP(c.TURN.PublicIP), Realm: c.TURN.Realm,
 		TTL: c.CallMaxDuration + 15*time.Minute}
-	if c.TURNSecret != "" {
-		t.Secret = []byte(c.TURNSecret)
+	if c.TURN.Secret != "" {
+		t.Secret = []byte(c.TURN.Secret)
 	}
 	return t
 }
@@ -61,7 +61,7 @@ func (a *app) enableCalls(ctx context.Context, cfg Config, eng *face.Engine, srv
 	}
 	var ice []signaling.ICEServer
 	if urls := cfg.iceURLs(); len(urls) > 0 {
-		ice = []signaling.ICEServer{{URLs: urls, Username: cfg.ICEUsername, Credential: cfg.ICECredential}}
+		ice = []signaling.ICEServer{{URLs: urls, Username: cfg.ICE.Username, Credential: cfg.ICE.Credential}}
 	}
 	host := strings.Split(cfg.Listen, ":")[0]
 	hub, err := signaling.New(signaling.Config{ICEServers: ice, TURN: cfg.turn(), MaxDuration: cfg.CallMaxDuration,

@@ -6,60 +6,122 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	idvmail "remoteidv/mail"
 )
 
 // Config is every setting of `idv serve` (and the commands that open the
-// database). Defaults, then IDV_* environment variables, then flags.
+// database). Defaults, then IDV_* environment variables, then flags. The
+// settings of one part of the service are grouped in a section; the
+// variables and flags stay flat (IDV_S3_BUCKET is S3.Bucket).
 type Config struct {
 	Listen             string
 	PublicURL          string
 	DatabaseURL        string
 	DataDir            string
 	EvidenceDir        string
-	ModelsDir          string
 	SigningKey         string
 	TLSCert            string
 	TLSKey             string
 	TrustedProxies     string
 	BankName           string
 	BranchTZ           string
-	RegistryTZ         string
-	RegistryHours      string
 	SessionIdle        time.Duration
 	SessionMax         time.Duration
 	MaxBody            int64
 	CheckpointInterval time.Duration
 	SlotMaxLead        time.Duration
-	LogLevel           string
-	LogFormat          string
-	RequireModels      bool
-	FaceThreshold      float64
-	FaceRecognizers    int64
-	FaceCalibration    string
-	S3Endpoint         string
-	S3Bucket           string
-	S3AccessKey        string
-	S3SecretKey        string
-	S3TLS              bool
-	S3Region           string
-	S3RetentionDays    int64
-	S3AllowUnlocked    bool
-	S3SSE              string
 	SealInterval       time.Duration
 	ExpiryInterval     time.Duration
-	ICEServers         string
-	ICEUsername        string
-	ICECredential      string
 	CallMaxDuration    time.Duration
-	TURNListen         string
-	TURNPublicIP       string
-	TURNRealm          string
-	TURNSecret         string
-	Review             ReviewConfig // mail, outbox and registry (review.go)
+	Log                LogConfig
+	Face               FaceConfig
+	S3                 S3Config
+	ICE                ICEConfig
+	TURN               TURNConfig
+	Mail               MailConfig
+	Registry           RegistryConfig
+	Statement          StatementConfig
+}
+
+// LogConfig is how the service logs.
+type LogConfig struct {
+	Level  string // debug, info, warn or error
+	Format string // text or json
+}
+
+// FaceConfig is the face engine: its model files, the match threshold, the
+// recognizer pool and the calibration.
+type FaceConfig struct {
+	ModelsDir   string
+	Require     bool // refuse to start without intact models
+	Threshold   float64
+	Recognizers int64 // 0: one per core
+	Calibration string
+}
+
+// S3Config is the S3/MinIO evidence store; with no Endpoint evidence stays
+// in the local folder Config.EvidenceDir.
+type S3Config struct {
+	Endpoint      string
+	Bucket        string
+	AccessKey     string
+	SecretKey     string
+	TLS           bool
+	Region        string
+	RetentionDays int64 // also recorded by the local folder
+	AllowUnlocked bool
+	SSE           string
+}
+
+// ICEConfig is the STUN/TURN servers given to call participants.
+type ICEConfig struct {
+	Servers    string // comma-separated URLs
+	Username   string
+	Credential string
+}
+
+// TURNConfig is the embedded TURN server (off without Listen).
+type TURNConfig struct {
+	Listen   string
+	PublicIP string
+	Realm    string
+	Secret   string
+}
+
+// MailConfig is the mail server and the outbox worker.
+type MailConfig struct {
+	SMTPAddr     string
+	SMTPTLS      string
+	SMTPUsername string
+	SMTPPassword string
+	From         string
+	Interval     time.Duration
+}
+
+// RegistryConfig is the national ID registry: its service hours, where it
+// answers, and which answers a check accepts.
+type RegistryConfig struct {
+	TZ      string
+	Hours   string // HH:MM-HH:MM
+	URL     string
+	Key     string
+	Timeout time.Duration
+	// CaptureMaxAge is how recent the live capture the registry photo is
+	// compared with must be; MaxDataAge the oldest registry data (its
+	// data_as_of) that may pass.
+	CaptureMaxAge time.Duration
+	MaxDataAge    time.Duration
+}
+
+// StatementConfig is how statement PDFs are made.
+type StatementConfig struct {
+	Font string // TrueType file for what the core PDF fonts lack
 }
 
 // setting is one row of the configuration table: the flag, its variable,
@@ -76,82 +138,88 @@ func defaultConfig() Config {
 		DatabaseURL:        "sqlite:./var/idv.db",
 		DataDir:            "./var",
 		EvidenceDir:        "./var/evidence",
-		ModelsDir:          "./var/models",
 		SigningKey:         "./var/keys/audit-ed25519.pem",
 		BankName:           "Demo Bank",
 		BranchTZ:           "Asia/Shanghai",
-		RegistryTZ:         "Asia/Shanghai",
-		RegistryHours:      "07:30-19:00",
 		SessionIdle:        15 * time.Minute,
 		SessionMax:         12 * time.Hour,
 		MaxBody:            1 << 20,
 		CheckpointInterval: time.Hour,
 		SlotMaxLead:        90 * 24 * time.Hour,
-		LogLevel:           "info",
-		LogFormat:          "text",
-		RequireModels:      true,
-		FaceThreshold:      0.36,
-		S3Bucket:           "idv-evidence",
-		S3TLS:              true,
-		S3Region:           "us-east-1",
-		S3RetentionDays:    5 * 365,
-		S3SSE:              "none",
 		SealInterval:       10 * time.Second,
 		ExpiryInterval:     time.Hour,
 		CallMaxDuration:    time.Hour,
-		TURNRealm:          "idv",
-		Review:             defaultReviewConfig(),
+		Log:                LogConfig{Level: "info", Format: "text"},
+		Face:               FaceConfig{ModelsDir: "./var/models", Require: true, Threshold: 0.36},
+		S3:                 S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "none"},
+		TURN:               TURNConfig{Realm: "idv"},
+		Mail:               MailConfig{SMTPTLS: idvmail.TLSStartTLS, From: "noreply@bank.example", Interval: 10 * time.Second},
+		Registry: RegistryConfig{TZ: "Asia/Shanghai", Hours: "07:30-19:00", Timeout: 10 * time.Second,
+			CaptureMaxAge: 30 * time.Minute, MaxDataAge: 10 * time.Minute},
+		Statement: StatementConfig{Font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"},
 	}
 }
 
 // settings lists every setting of c in the order of docs/configuration.md.
 func (c *Config) settings() []setting {
-	return append([]setting{
+	return []setting{
 		{"listen", "IDV_LISTEN", "address the HTTP server listens on", (*strValue)(&c.Listen)},
 		{"public-url", "IDV_PUBLIC_URL", "base URL customers and staff reach (invite links); default http://<listen>", (*strValue)(&c.PublicURL)},
 		{"database-url", "IDV_DATABASE_URL", "sqlite:PATH (embedded default) or postgres://user@host:port/db", (*strValue)(&c.DatabaseURL)},
 		{"data-dir", "IDV_DATA_DIR", "folder for local state (staging, demo data)", (*strValue)(&c.DataDir)},
 		{"evidence-dir", "IDV_EVIDENCE_DIR", "local write-once evidence folder (embedded default store)", (*strValue)(&c.EvidenceDir)},
-		{"models-dir", "IDV_MODELS_DIR", "folder of the dlib model files (idv models fetch)", (*strValue)(&c.ModelsDir)},
+		{"models-dir", "IDV_MODELS_DIR", "folder of the dlib model files (idv models fetch)", (*strValue)(&c.Face.ModelsDir)},
 		{"signing-key", "IDV_SIGNING_KEY", "Ed25519 private key (PKCS #8 PEM) signing audit checkpoints; generated if missing", (*strValue)(&c.SigningKey)},
 		{"tls-cert", "IDV_TLS_CERT", "TLS certificate file (PEM); with tls-key serves HTTPS and sets Secure cookies", (*strValue)(&c.TLSCert)},
 		{"tls-key", "IDV_TLS_KEY", "TLS private key file (PEM)", (*strValue)(&c.TLSKey)},
 		{"trusted-proxies", "IDV_TRUSTED_PROXIES", "comma-separated IPs/CIDRs whose X-Forwarded-For is believed; empty trusts none", (*strValue)(&c.TrustedProxies)},
 		{"bank-name", "IDV_BANK_NAME", "bank name shown to customers", (*strValue)(&c.BankName)},
 		{"branch-tz", "IDV_BRANCH_TZ", "IANA time zone of the branch", (*strValue)(&c.BranchTZ)},
-		{"registry-tz", "IDV_REGISTRY_TZ", "IANA time zone of the ID registry's service hours", (*strValue)(&c.RegistryTZ)},
-		{"registry-hours", "IDV_REGISTRY_HOURS", "service hours of the national ID registry, HH:MM-HH:MM", (*strValue)(&c.RegistryHours)},
+		{"registry-tz", "IDV_REGISTRY_TZ", "IANA time zone of the ID registry's service hours", (*strValue)(&c.Registry.TZ)},
+		{"registry-hours", "IDV_REGISTRY_HOURS", "service hours of the national ID registry, HH:MM-HH:MM", (*strValue)(&c.Registry.Hours)},
 		{"session-idle", "IDV_SESSION_IDLE", "staff session idle timeout (at most 15m)", (*durValue)(&c.SessionIdle)},
 		{"session-max", "IDV_SESSION_MAX", "staff session absolute lifetime (at most 12h)", (*durValue)(&c.SessionMax)},
 		{"max-body", "IDV_MAX_BODY", "largest JSON request body in bytes", (*intValue)(&c.MaxBody)},
 		{"checkpoint-interval", "IDV_CHECKPOINT_INTERVAL", "how often a signed checkpoint of the audit chain and its Merkle log is written", (*durValue)(&c.CheckpointInterval)},
 		{"slot-max-lead", "IDV_SLOT_MAX_LEAD", "how far ahead a call may be scheduled", (*durValue)(&c.SlotMaxLead)},
-		{"log-level", "IDV_LOG_LEVEL", "debug, info, warn or error", (*strValue)(&c.LogLevel)},
-		{"log-format", "IDV_LOG_FORMAT", "text or json", (*strValue)(&c.LogFormat)},
-		{"require-models", "IDV_REQUIRE_MODELS", "refuse to start unless the face models are installed and intact", (*boolValue)(&c.RequireModels)},
-		{"face-threshold", "IDV_FACE_THRESHOLD", "squared-distance threshold of a face match (0.36 = dlib's 0.6; calibrate with idv face calibrate)", (*floatValue)(&c.FaceThreshold)},
-		{"face-recognizers", "IDV_FACE_RECOGNIZERS", "face recognizers in the pool; 0 = one per core", (*intValue)(&c.FaceRecognizers)},
-		{"face-calibration", "IDV_FACE_CALIBRATION", "calibration file from idv face calibrate; gives every score its expected false-match rate", (*strValue)(&c.FaceCalibration)},
-		{"s3-endpoint", "IDV_S3_ENDPOINT", "S3/MinIO host:port for evidence; empty keeps evidence in the local folder IDV_EVIDENCE_DIR", (*strValue)(&c.S3Endpoint)},
-		{"s3-bucket", "IDV_S3_BUCKET", "evidence bucket (created with Object Lock when missing)", (*strValue)(&c.S3Bucket)},
-		{"s3-access-key", "IDV_S3_ACCESS_KEY", "S3 access key", (*strValue)(&c.S3AccessKey)},
-		{"s3-secret-key", "IDV_S3_SECRET_KEY", "S3 secret key (never printed)", (*secretValue)(&c.S3SecretKey)},
-		{"s3-tls", "IDV_S3_TLS", "use https to reach S3", (*boolValue)(&c.S3TLS)},
-		{"s3-region", "IDV_S3_REGION", "S3 region", (*strValue)(&c.S3Region)},
-		{"s3-retention-days", "IDV_S3_RETENTION_DAYS", "COMPLIANCE retention of every evidence object, in days (also recorded by the local folder)", (*intValue)(&c.S3RetentionDays)},
-		{"s3-allow-unlocked", "IDV_S3_ALLOW_UNLOCKED", "development only: accept a bucket without Object Lock or in GOVERNANCE mode", (*boolValue)(&c.S3AllowUnlocked)},
-		{"s3-sse", "IDV_S3_SSE", "server-side encryption: none or sse-s3 (MinIO needs a KMS)", (*strValue)(&c.S3SSE)},
+		{"log-level", "IDV_LOG_LEVEL", "debug, info, warn or error", (*strValue)(&c.Log.Level)},
+		{"log-format", "IDV_LOG_FORMAT", "text or json", (*strValue)(&c.Log.Format)},
+		{"require-models", "IDV_REQUIRE_MODELS", "refuse to start unless the face models are installed and intact", (*boolValue)(&c.Face.Require)},
+		{"face-threshold", "IDV_FACE_THRESHOLD", "squared-distance threshold of a face match (0.36 = dlib's 0.6; calibrate with idv face calibrate)", (*floatValue)(&c.Face.Threshold)},
+		{"face-recognizers", "IDV_FACE_RECOGNIZERS", "face recognizers in the pool; 0 = one per core", (*intValue)(&c.Face.Recognizers)},
+		{"face-calibration", "IDV_FACE_CALIBRATION", "calibration file from idv face calibrate; gives every score its expected false-match rate", (*strValue)(&c.Face.Calibration)},
+		{"s3-endpoint", "IDV_S3_ENDPOINT", "S3/MinIO host:port for evidence; empty keeps evidence in the local folder IDV_EVIDENCE_DIR", (*strValue)(&c.S3.Endpoint)},
+		{"s3-bucket", "IDV_S3_BUCKET", "evidence bucket (created with Object Lock when missing)", (*strValue)(&c.S3.Bucket)},
+		{"s3-access-key", "IDV_S3_ACCESS_KEY", "S3 access key", (*strValue)(&c.S3.AccessKey)},
+		{"s3-secret-key", "IDV_S3_SECRET_KEY", "S3 secret key (never printed)", (*secretValue)(&c.S3.SecretKey)},
+		{"s3-tls", "IDV_S3_TLS", "use https to reach S3", (*boolValue)(&c.S3.TLS)},
+		{"s3-region", "IDV_S3_REGION", "S3 region", (*strValue)(&c.S3.Region)},
+		{"s3-retention-days", "IDV_S3_RETENTION_DAYS", "COMPLIANCE retention of every evidence object, in days (also recorded by the local folder)", (*intValue)(&c.S3.RetentionDays)},
+		{"s3-allow-unlocked", "IDV_S3_ALLOW_UNLOCKED", "development only: accept a bucket without Object Lock or in GOVERNANCE mode", (*boolValue)(&c.S3.AllowUnlocked)},
+		{"s3-sse", "IDV_S3_SSE", "server-side encryption: none or sse-s3 (MinIO needs a KMS)", (*strValue)(&c.S3.SSE)},
 		{"seal-interval", "IDV_SEAL_INTERVAL", "how often approved cases whose evidence is all archived are sealed", (*durValue)(&c.SealInterval)},
 		{"expiry-interval", "IDV_EXPIRY_INTERVAL", "how often evidence past its retention is deleted from the store (unless under a legal hold) and the deletion recorded in the audit trail", (*durValue)(&c.ExpiryInterval)},
-		{"ice-servers", "IDV_ICE_SERVERS", "comma-separated STUN/TURN URLs given to call participants (stun:host:3478,turn:host:3478?transport=udp)", (*strValue)(&c.ICEServers)},
-		{"ice-username", "IDV_ICE_USERNAME", "username for the TURN servers in ice-servers", (*strValue)(&c.ICEUsername)},
-		{"ice-credential", "IDV_ICE_CREDENTIAL", "credential for the TURN servers in ice-servers (never printed)", (*secretValue)(&c.ICECredential)},
+		{"ice-servers", "IDV_ICE_SERVERS", "comma-separated STUN/TURN URLs given to call participants (stun:host:3478,turn:host:3478?transport=udp)", (*strValue)(&c.ICE.Servers)},
+		{"ice-username", "IDV_ICE_USERNAME", "username for the TURN servers in ice-servers", (*strValue)(&c.ICE.Username)},
+		{"ice-credential", "IDV_ICE_CREDENTIAL", "credential for the TURN servers in ice-servers (never printed)", (*secretValue)(&c.ICE.Credential)},
 		{"call-max-duration", "IDV_CALL_MAX_DURATION", "a video call is ended after this long", (*durValue)(&c.CallMaxDuration)},
-		{"turn-listen", "IDV_TURN_LISTEN", "host:port of the embedded TURN server (UDP and TCP), e.g. 0.0.0.0:3478; empty: off", (*strValue)(&c.TURNListen)},
-		{"turn-public-ip", "IDV_TURN_PUBLIC_IP", "IP address clients reach the TURN server and its relays at; default the turn-listen host", (*strValue)(&c.TURNPublicIP)},
-		{"turn-realm", "IDV_TURN_REALM", "realm of the TURN credentials", (*strValue)(&c.TURNRealm)},
-		{"turn-secret", "IDV_TURN_SECRET", "HMAC secret of the TURN credentials, at least 16 bytes (never printed); empty: random at each start", (*secretValue)(&c.TURNSecret)},
-	}, c.Review.settings()...)
+		{"turn-listen", "IDV_TURN_LISTEN", "host:port of the embedded TURN server (UDP and TCP), e.g. 0.0.0.0:3478; empty: off", (*strValue)(&c.TURN.Listen)},
+		{"turn-public-ip", "IDV_TURN_PUBLIC_IP", "IP address clients reach the TURN server and its relays at; default the turn-listen host", (*strValue)(&c.TURN.PublicIP)},
+		{"turn-realm", "IDV_TURN_REALM", "realm of the TURN credentials", (*strValue)(&c.TURN.Realm)},
+		{"turn-secret", "IDV_TURN_SECRET", "HMAC secret of the TURN credentials, at least 16 bytes (never printed); empty: random at each start", (*secretValue)(&c.TURN.Secret)},
+		{"smtp-addr", "IDV_SMTP_ADDR", "mail server host:port; empty keeps mail queued in the outbox until one is set", (*strValue)(&c.Mail.SMTPAddr)},
+		{"smtp-tls", "IDV_SMTP_TLS", "none, starttls (required) or tls (implicit, port 465)", (*strValue)(&c.Mail.SMTPTLS)},
+		{"smtp-username", "IDV_SMTP_USERNAME", "SMTP user for PLAIN authentication; empty for none", (*strValue)(&c.Mail.SMTPUsername)},
+		{"smtp-password", "IDV_SMTP_PASSWORD", "SMTP password (never printed)", (*secretValue)(&c.Mail.SMTPPassword)},
+		{"mail-from", "IDV_MAIL_FROM", "sender address of invites, codes and statements", (*strValue)(&c.Mail.From)},
+		{"mail-interval", "IDV_MAIL_INTERVAL", "how often the mail outbox is worked (failed sends back off up to 30m)", (*durValue)(&c.Mail.Interval)},
+		{"registry-url", "IDV_REGISTRY_URL", "base URL of the national ID registry (POST /v1/lookup); empty: registry checks are unavailable", (*strValue)(&c.Registry.URL)},
+		{"registry-key", "IDV_REGISTRY_KEY", "bearer API key for the registry (never printed)", (*secretValue)(&c.Registry.Key)},
+		{"registry-timeout", "IDV_REGISTRY_TIMEOUT", "registry lookups slower than this count as unavailable", (*durValue)(&c.Registry.Timeout)},
+		{"registry-capture-max-age", "IDV_REGISTRY_CAPTURE_MAX_AGE", "the registry check needs a live capture of the case (taken in the recorded call) at most this old; the registry photo is compared with it", (*durValue)(&c.Registry.CaptureMaxAge)},
+		{"registry-max-data-age", "IDV_REGISTRY_MAX_DATA_AGE", "a registry answer whose data_as_of is older than this is not a pass", (*durValue)(&c.Registry.MaxDataAge)},
+		{"statement-font", "IDV_STATEMENT_FONT", "TrueType font for statement text the core PDF fonts lack (Chinese names; Debian fonts-droid-fallback); empty for none", (*strValue)(&c.Statement.Font)},
+	}
 }
 
 // loadConfig applies the environment, then args, and validates the result.
@@ -199,12 +267,12 @@ func (c *Config) validate() error {
 	if _, _, err := c.database(); err != nil {
 		bad("IDV_DATABASE_URL", "%v", err)
 	}
-	for _, z := range []struct{ env, v string }{{"IDV_BRANCH_TZ", c.BranchTZ}, {"IDV_REGISTRY_TZ", c.RegistryTZ}} {
+	for _, z := range []struct{ env, v string }{{"IDV_BRANCH_TZ", c.BranchTZ}, {"IDV_REGISTRY_TZ", c.Registry.TZ}} {
 		if _, err := time.LoadLocation(z.v); err != nil || z.v == "" || z.v == "Local" {
 			bad(z.env, "%q is not an IANA time zone", z.v)
 		}
 	}
-	if _, _, err := parseHours(c.RegistryHours); err != nil {
+	if _, _, err := parseHours(c.Registry.Hours); err != nil {
 		bad("IDV_REGISTRY_HOURS", "%v", err)
 	}
 	if c.SessionIdle <= 0 || c.SessionIdle > 15*time.Minute {
@@ -225,39 +293,39 @@ func (c *Config) validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("IDV_TLS_CERT", "IDV_TLS_CERT and IDV_TLS_KEY go together")
 	}
-	switch strings.ToLower(c.LogLevel) {
+	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":
 	default:
-		bad("IDV_LOG_LEVEL", "%q is not debug, info, warn or error", c.LogLevel)
+		bad("IDV_LOG_LEVEL", "%q is not debug, info, warn or error", c.Log.Level)
 	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		bad("IDV_LOG_FORMAT", "%q is not text or json", c.LogFormat)
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("IDV_LOG_FORMAT", "%q is not text or json", c.Log.Format)
 	}
-	if c.FaceThreshold <= 0 || c.FaceThreshold >= 2 {
-		bad("IDV_FACE_THRESHOLD", "%v must be between 0 and 2 (squared distance)", c.FaceThreshold)
+	if c.Face.Threshold <= 0 || c.Face.Threshold >= 2 {
+		bad("IDV_FACE_THRESHOLD", "%v must be between 0 and 2 (squared distance)", c.Face.Threshold)
 	}
-	if c.FaceRecognizers < 0 || c.FaceRecognizers > 64 {
-		bad("IDV_FACE_RECOGNIZERS", "%d must be from 0 to 64", c.FaceRecognizers)
+	if c.Face.Recognizers < 0 || c.Face.Recognizers > 64 {
+		bad("IDV_FACE_RECOGNIZERS", "%d must be from 0 to 64", c.Face.Recognizers)
 	}
 	if c.BankName == "" {
 		bad("IDV_BANK_NAME", "must not be empty")
 	}
-	if c.S3Endpoint != "" {
-		if strings.Contains(c.S3Endpoint, "://") {
-			bad("IDV_S3_ENDPOINT", "%q must be host:port without a scheme (IDV_S3_TLS picks https)", c.S3Endpoint)
+	if c.S3.Endpoint != "" {
+		if strings.Contains(c.S3.Endpoint, "://") {
+			bad("IDV_S3_ENDPOINT", "%q must be host:port without a scheme (IDV_S3_TLS picks https)", c.S3.Endpoint)
 		}
-		if c.S3Bucket == "" {
+		if c.S3.Bucket == "" {
 			bad("IDV_S3_BUCKET", "must not be empty with IDV_S3_ENDPOINT")
 		}
-		if c.S3AccessKey == "" || c.S3SecretKey == "" {
+		if c.S3.AccessKey == "" || c.S3.SecretKey == "" {
 			bad("IDV_S3_ACCESS_KEY", "IDV_S3_ACCESS_KEY and IDV_S3_SECRET_KEY are required with IDV_S3_ENDPOINT")
 		}
 	}
-	if c.S3RetentionDays < 1 || c.S3RetentionDays > 100*365 {
-		bad("IDV_S3_RETENTION_DAYS", "%d must be from 1 to %d days", c.S3RetentionDays, 100*365)
+	if c.S3.RetentionDays < 1 || c.S3.RetentionDays > 100*365 {
+		bad("IDV_S3_RETENTION_DAYS", "%d must be from 1 to %d days", c.S3.RetentionDays, 100*365)
 	}
-	if c.S3SSE != "none" && c.S3SSE != "sse-s3" {
-		bad("IDV_S3_SSE", "%q is not none or sse-s3", c.S3SSE)
+	if c.S3.SSE != "none" && c.S3.SSE != "sse-s3" {
+		bad("IDV_S3_SSE", "%q is not none or sse-s3", c.S3.SSE)
 	}
 	if c.CallMaxDuration < time.Minute || c.CallMaxDuration > 4*time.Hour {
 		bad("IDV_CALL_MAX_DURATION", "%v must be from 1m to 4h", c.CallMaxDuration)
@@ -267,22 +335,22 @@ func (c *Config) validate() error {
 			bad("IDV_ICE_SERVERS", "%q is not a stun:, turn: or turns: URL", u)
 		}
 	}
-	if c.TURNListen != "" {
-		host, _, err := net.SplitHostPort(c.TURNListen)
+	if c.TURN.Listen != "" {
+		host, _, err := net.SplitHostPort(c.TURN.Listen)
 		if err != nil {
-			bad("IDV_TURN_LISTEN", "%q is not host:port", c.TURNListen)
+			bad("IDV_TURN_LISTEN", "%q is not host:port", c.TURN.Listen)
 		}
-		pub := c.TURNPublicIP
+		pub := c.TURN.PublicIP
 		if pub == "" {
 			pub = host
 		}
 		if ip := net.ParseIP(pub); ip == nil || ip.IsUnspecified() {
 			bad("IDV_TURN_PUBLIC_IP", "%q is not an IP address clients can reach (required when IDV_TURN_LISTEN has no specific host)", pub)
 		}
-		if c.TURNSecret != "" && len(c.TURNSecret) < 16 {
+		if c.TURN.Secret != "" && len(c.TURN.Secret) < 16 {
 			bad("IDV_TURN_SECRET", "must be at least 16 bytes")
 		}
-		if c.TURNRealm == "" {
+		if c.TURN.Realm == "" {
 			bad("IDV_TURN_REALM", "must not be empty")
 		}
 	}
@@ -299,7 +367,34 @@ func (c *Config) validate() error {
 			}
 		}
 	}
-	errs = append(errs, c.Review.validate()...)
+	if c.Mail.SMTPAddr != "" {
+		if _, err := idvmail.NewSMTP(idvmail.SMTPConfig{Addr: c.Mail.SMTPAddr, TLS: c.Mail.SMTPTLS, Username: c.Mail.SMTPUsername, Password: c.Mail.SMTPPassword}); err != nil {
+			bad("IDV_SMTP_ADDR", "%v", err)
+		}
+	}
+	if c.Mail.SMTPTLS != idvmail.TLSNone && c.Mail.SMTPTLS != idvmail.TLSStartTLS && c.Mail.SMTPTLS != idvmail.TLSImplicit {
+		bad("IDV_SMTP_TLS", "%q is not none, starttls or tls", c.Mail.SMTPTLS)
+	}
+	if a, err := mail.ParseAddress(c.Mail.From); err != nil || a.Name != "" {
+		bad("IDV_MAIL_FROM", "%q is not a plain email address", c.Mail.From)
+	}
+	if c.Mail.Interval < time.Second || c.Mail.Interval > time.Hour {
+		bad("IDV_MAIL_INTERVAL", "%v must be from 1s to 1h", c.Mail.Interval)
+	}
+	if c.Registry.URL != "" {
+		if u, err := url.Parse(c.Registry.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("IDV_REGISTRY_URL", "%q is not an http(s) URL", c.Registry.URL)
+		}
+	}
+	if c.Registry.Timeout < 100*time.Millisecond || c.Registry.Timeout > time.Minute {
+		bad("IDV_REGISTRY_TIMEOUT", "%v must be from 100ms to 1m", c.Registry.Timeout)
+	}
+	if c.Registry.CaptureMaxAge < time.Minute || c.Registry.CaptureMaxAge > 2*time.Hour {
+		bad("IDV_REGISTRY_CAPTURE_MAX_AGE", "%v must be from 1m to 2h (a call lasts at most 2h)", c.Registry.CaptureMaxAge)
+	}
+	if c.Registry.MaxDataAge < time.Second || c.Registry.MaxDataAge > 24*time.Hour {
+		bad("IDV_REGISTRY_MAX_DATA_AGE", "%v must be from 1s to 24h", c.Registry.MaxDataAge)
+	}
 	return errors.Join(errs...)
 }
 

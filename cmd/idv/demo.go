@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -249,4 +250,30 @@ func writeDemoLedger(path string) error {
 		return fmt.Errorf("demo ledger: %w", err)
 	}
 	return f.Sync()
+}
+
+// writeDemoRegistry writes registry records for the demo accounts, with the
+// first johns photo of each as the registry photo.
+func writeDemoRegistry(dir string) (string, error) {
+	type rec struct {
+		IDNumber  string    `json:"id_number"`
+		Name      string    `json:"name"`
+		Status    string    `json:"status"`
+		PhotoFile string    `json:"photo_file"`
+		UpdatedAt time.Time `json:"updated_at"`
+	}
+	var recs []rec
+	for _, a := range demoAccounts {
+		recs = append(recs, rec{IDNumber: a.nationalID, Name: a.name, Status: models.RegistryValid,
+			PhotoFile: filepath.Join("images", a.no+"-photo-1.jpg"), UpdatedAt: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)})
+	}
+	b, err := json.MarshalIndent(recs, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "registry.json")
+	if err := os.WriteFile(path, b, 0o640); err != nil {
+		return "", fmt.Errorf("demo registry: %w", err)
+	}
+	return path, nil
 }

@@ -118,16 +118,16 @@ func runEvidence(_ context.Context, e *cliEnv, args []string) error {
 // is set (refusing a bucket without COMPLIANCE Object Lock unless
 // IDV_S3_ALLOW_UNLOCKED), else the local folder IDV_EVIDENCE_DIR.
 func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (models.EvidenceStore, string, error) {
-	retention := time.Duration(cfg.S3RetentionDays) * 24 * time.Hour
-	if cfg.S3Endpoint == "" {
+	retention := time.Duration(cfg.S3.RetentionDays) * 24 * time.Hour
+	if cfg.S3.Endpoint == "" {
 		st, err := localfs.New(localfs.Config{Root: cfg.EvidenceDir, Retention: retention}, log)
 		if err != nil {
 			return nil, "", fmt.Errorf("evidence store: %w", err)
 		}
 		return st, "local folder " + st.Root(), nil
 	}
-	sc := s3.Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
-		UseTLS: cfg.S3TLS, Region: cfg.S3Region, RetentionPeriod: retention, AllowUnlocked: cfg.S3AllowUnlocked, SSE: s3.SSE(cfg.S3SSE)}
+	sc := s3.Config{Endpoint: cfg.S3.Endpoint, Bucket: cfg.S3.Bucket, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
+		UseTLS: cfg.S3.TLS, Region: cfg.S3.Region, RetentionPeriod: retention, AllowUnlocked: cfg.S3.AllowUnlocked, SSE: s3.SSE(cfg.S3.SSE)}
 	st, err := s3.New(ctx, sc, log)
 	if err != nil {
 		return nil, "", fmt.Errorf("evidence store: %w", err)
@@ -135,9 +135,9 @@ func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (model
 	return st, sc.String(), nil
 }
 
-// startArchiver opens the evidence store, gives it to the workflow and
-// starts the outbox worker; the caller closes the archiver at shutdown.
-func (a *app) startArchiver(ctx context.Context) (*archiver.Archiver, error) {
+// openArchiver opens the evidence store, gives it to the workflow and
+// makes the outbox worker, which the caller runs as a job.
+func (a *app) openArchiver(ctx context.Context) (*archiver.Archiver, error) {
 	store, name, err := openEvidenceStore(ctx, a.cfg, a.log)
 	if err != nil {
 		return nil, err
@@ -148,45 +148,6 @@ func (a *app) startArchiver(ctx context.Context) (*archiver.Archiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	arc.Start()
 	a.log.Info("evidence archiver started", "store", name, "owner", arc.Owner())
 	return arc, nil
-}
-
-// runExpiry deletes evidence past its retention every interval (the first
-// run at start) until ctx ends.
-func (a *app) runExpiry(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		rep, err := a.verify.ExpireEvidence(ctx)
-		if err != nil && ctx.Err() == nil {
-			a.log.Warn("expire evidence past retention", "err", err)
-		}
-		if rep.Deleted+rep.Kept+rep.Failed > 0 {
-			a.log.Info("evidence retention", "deleted", rep.Deleted, "kept_by_hold", rep.Kept, "failed", rep.Failed)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// runSealer seals approved cases whose evidence is all archived, every
-// interval, until ctx ends.
-func (a *app) runSealer(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := a.verify.SealPending(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("seal pending cases", "err", err)
-			}
-		}
-	}
 }

@@ -46,10 +46,11 @@ func sealedBundle(t *testing.T) (dir string, files, other map[string][]byte) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	arc, err := a.startArchiver(ctx)
+	arc, err := a.openArchiver(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	arc.Start()
 	defer arc.Close()
 	st, err := archiver.NewStager(filepath.Join(dir, "staging"), time.Now, rand.Reader)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -13,7 +14,20 @@ import (
 	"remoteidv/storage/archiver"
 	"remoteidv/verify"
 	"remoteidv/verify/face"
+	"remoteidv/verify/face/facecli"
 )
+
+// runFace is `idv face info|eval DIR|calibrate DIR`: the face engine's
+// tools.
+func runFace(ctx context.Context, e *cliEnv, args []string) error {
+	tools := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"info": facecli.RunInfo, "eval": facecli.RunEval, "calibrate": facecli.RunCalibrate,
+	}
+	if len(args) == 0 || tools[args[0]] == nil {
+		return usageError("usage: idv face info|eval|calibrate ...")
+	}
+	return tools[args[0]](ctx, args[1:], e.stdout, e.stderr)
+}
 
 // loadEngine loads the face engine as configured, with recognizers in the
 // pool (0: the configured size). When the model files are missing or
@@ -22,11 +36,11 @@ import (
 // "unavailable".
 func loadEngine(ctx context.Context, cfg Config, log *slog.Logger, recognizers int) (*face.Engine, error) {
 	if recognizers == 0 {
-		recognizers = int(cfg.FaceRecognizers)
+		recognizers = int(cfg.Face.Recognizers)
 	}
-	fc := face.Config{ModelsDir: cfg.ModelsDir, Recognizers: recognizers, Threshold: cfg.FaceThreshold, Logger: log}
-	if cfg.FaceCalibration != "" {
-		cal, err := face.LoadCalibration(cfg.FaceCalibration)
+	fc := face.Config{ModelsDir: cfg.Face.ModelsDir, Recognizers: recognizers, Threshold: cfg.Face.Threshold, Logger: log}
+	if cfg.Face.Calibration != "" {
+		cal, err := face.LoadCalibration(cfg.Face.Calibration)
 		if err != nil {
 			return nil, fmt.Errorf("IDV_FACE_CALIBRATION: %w", err)
 		}
@@ -35,8 +49,8 @@ func loadEngine(ctx context.Context, cfg Config, log *slog.Logger, recognizers i
 	eng, err := face.New(ctx, fc)
 	var me *face.ModelError
 	switch {
-	case errors.As(err, &me) && !cfg.RequireModels:
-		log.Warn("face models missing or altered: face checks are unavailable", "dir", cfg.ModelsDir, "err", err)
+	case errors.As(err, &me) && !cfg.Face.Require:
+		log.Warn("face models missing or altered: face checks are unavailable", "dir", cfg.Face.ModelsDir, "err", err)
 		return nil, nil
 	case errors.As(err, &me):
 		return nil, fmt.Errorf("face models: %w (run `idv models fetch`)", err)
@@ -50,12 +64,12 @@ func loadEngine(ctx context.Context, cfg Config, log *slog.Logger, recognizers i
 // engine's calibration, or with no engine loaded (models missing) the
 // configured file read again.
 func faceConfig(cfg Config, eng *face.Engine) (verify.FaceConfig, error) {
-	fc := verify.FaceConfig{Threshold: cfg.FaceThreshold, Recognizers: int(cfg.FaceRecognizers), CalibrationFile: cfg.FaceCalibration}
+	fc := verify.FaceConfig{Threshold: cfg.Face.Threshold, Recognizers: int(cfg.Face.Recognizers), CalibrationFile: cfg.Face.Calibration}
 	switch {
 	case eng != nil:
 		fc.Calibration = eng.Calibration()
-	case cfg.FaceCalibration != "":
-		cal, err := face.LoadCalibration(cfg.FaceCalibration)
+	case cfg.Face.Calibration != "":
+		cal, err := face.LoadCalibration(cfg.Face.Calibration)
 		if err != nil {
 			return fc, fmt.Errorf("IDV_FACE_CALIBRATION: %w", err)
 		}

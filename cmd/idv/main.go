@@ -14,8 +14,6 @@ import (
 	"os/signal"
 	"syscall"
 	_ "time/tzdata" // IANA zones even on hosts without tzdata
-
-	"remoteidv/verify/face/facecli"
 )
 
 // command is one subcommand.
@@ -32,9 +30,6 @@ type cliEnv struct {
 }
 
 func commands() []command {
-	face := func(f func(context.Context, []string, io.Writer, io.Writer) error) func(context.Context, *cliEnv, []string) error {
-		return func(ctx context.Context, e *cliEnv, args []string) error { return f(ctx, args, e.stdout, e.stderr) }
-	}
 	return []command{
 		{"serve", "run the HTTP server", runServe},
 		{"migrate", "apply database migrations and exit", runMigrate},
@@ -46,26 +41,8 @@ func commands() []command {
 		{"demo", "load demo staff, accounts and ledger: demo load", runDemo},
 		{"ledger", "import transactions for statements: ledger import --csv FILE", runLedger},
 		{"registry", "reference national ID registry for development: registry serve --records FILE", runRegistry},
-		{"models", "install the face models: models fetch", func(ctx context.Context, e *cliEnv, args []string) error {
-			if len(args) == 0 || args[0] != "fetch" {
-				return usageError("usage: idv models fetch [-dir DIR]")
-			}
-			return facecli.RunModelsFetch(ctx, args[1:], e.stdout, e.stderr)
-		}},
-		{"face", "face engine tools: face info|eval DIR|calibrate DIR", func(ctx context.Context, e *cliEnv, args []string) error {
-			if len(args) == 0 {
-				return usageError("usage: idv face info|eval|calibrate ...")
-			}
-			switch args[0] {
-			case "info":
-				return face(facecli.RunInfo)(ctx, e, args[1:])
-			case "eval":
-				return face(facecli.RunEval)(ctx, e, args[1:])
-			case "calibrate":
-				return face(facecli.RunCalibrate)(ctx, e, args[1:])
-			}
-			return usageError("usage: idv face info|eval|calibrate ...")
-		}},
+		{"models", "install the face models: models fetch", runModels},
+		{"face", "face engine tools: face info|eval DIR|calibrate DIR", runFace},
 	}
 }
 
@@ -108,4 +85,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "idv:", err)
 		os.Exit(1)
 	}
+}
+
+// subFlags splits "idv users add --role clerk ..." into the config flags
+// and the command's own: the command's flags come first, the rest (after
+// "--" or unknown) go to the configuration.
+func subFlags(name string, e *cliEnv) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
 }

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"remoteidv/audit"
@@ -42,15 +40,10 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if a.verify.Cfg.Face, err = faceConfig(cfg, eng); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	arc, err := a.startArchiver(ctx)
+	arc, err := a.openArchiver(ctx)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	defer func() {
-		if err := arc.Close(); err != nil {
-			log.Error("stop evidence archiver", "err", err)
-		}
-	}()
 	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
 		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey)}, a.access, a.verify, a.store, log, arc.Collectors()...)
 	if err != nil {
@@ -72,40 +65,21 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	var wg sync.WaitGroup
-	bg, stopBG := context.WithCancel(ctx)
-	defer stopBG()
-	cp := audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: a.verify.Evidence}
-	wg.Go(func() {
-		cp.Run(bg, cfg.CheckpointInterval, func(err error) { log.Error("audit checkpoint", "err", err) })
-	})
-	wg.Go(func() { a.runSealer(bg, cfg.SealInterval) })
-	wg.Go(func() { a.runExpiry(bg, cfg.ExpiryInterval) })
-	wg.Go(func() { desk.RunMailOutbox(bg, "mail/"+ln.Addr().String(), cfg.Review.MailInterval) })
-	errc := make(chan error, 1)
-	go func() {
-		if cfg.TLSCert != "" {
-			errc <- hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
-		} else {
-			errc <- hs.Serve(ln)
-		}
-	}()
-	log.Info("remoteidv serving", "url", cfg.PublicURL, "listen", ln.Addr().String(), "database", mustKind(cfg))
-	select {
-	case err := <-errc:
-		stopBG()
-		wg.Wait()
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
+	jobs := []job{
+		arc,
+		audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: a.verify.Evidence, Interval: cfg.CheckpointInterval,
+			OnError: func(err error) { log.Error("audit checkpoint", "err", err) }},
+		a.sealer(cfg.SealInterval),
+		a.expiry(cfg.ExpiryInterval),
+		mailOutbox(desk, "mail/"+ln.Addr().String(), cfg.Mail.Interval, log),
 	}
-	log.Info("shutting down: draining requests (at most 25s)")
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 25*time.Second)
-	defer cancel()
-	err = hs.Shutdown(shutdown)
-	stopBG()
-	wg.Wait()
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: shutdown: %w", err)
+	serve := func() error { return hs.Serve(ln) }
+	if cfg.TLSCert != "" {
+		serve = func() error { return hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) }
+	}
+	log.Info("remoteidv serving", "url", cfg.PublicURL, "listen", ln.Addr().String(), "database", mustKind(cfg))
+	if err := serveAndRun(ctx, log, hs, serve, func() { hub.Close() }, jobs); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("stopped")
 	return nil

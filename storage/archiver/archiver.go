@@ -165,6 +165,20 @@ func (a *Archiver) Start() {
 	})
 }
 
+// Run is the archiver as a background job of the server: it starts the
+// workers, works until ctx ends, then stops them and releases their leases
+// (Close). A failure to release them is logged, not returned: the leases
+// run out by themselves (Config.Lease), so it is not fatal; Run returns
+// nil.
+func (a *Archiver) Run(ctx context.Context) error {
+	a.Start()
+	<-ctx.Done()
+	if err := a.Close(); err != nil {
+		a.log.Error("stop evidence archiver", "err", err)
+	}
+	return nil
+}
+
 // Kick wakes an idle worker now (for example after a transaction added
 // evidence). It never blocks.
 func (a *Archiver) Kick() {

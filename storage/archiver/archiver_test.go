@@ -291,6 +291,59 @@ func TestCloseReleasesLeases(t *testing.T) {
 	}
 }
 
+// stuck is a store whose uploads hang until they are cancelled.
+type stuck struct {
+	models.EvidenceStore
+	entered chan struct{}
+}
+
+func (s *stuck) Put(ctx context.Context, key string, r io.Reader, size int64, sum, ct string) (models.ObjectInfo, error) {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return models.ObjectInfo{}, ctx.Err()
+}
+
+// Run is the archiver as a job: it works until its context ends, then
+// returns nil, its upload in flight cancelled and its lease released.
+func TestRunUntilCancelled(t *testing.T) {
+	e := newEnv(t, archivertest.Databases()[0].Open)
+	c := archivertest.SeedCase(t, e.db, models.StateInSession)
+	archivertest.Stage(t, e.db, e.stager, c.ID, models.EvidenceCheck, 1, 10, 500)
+	st := &stuck{EvidenceStore: e.store, entered: make(chan struct{}, 1)}
+	a := e.archiver(t, st, "job")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	select {
+	case <-st.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not start uploading")
+	}
+	if it := archivertest.Items(t, e.db, c.ID)[0]; it.LeaseOwner == "" {
+		t.Fatalf("item during its upload: no lease owner, want a worker of job")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned %v before its context ended", err)
+	default:
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run after cancel = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if it := archivertest.Items(t, e.db, c.ID)[0]; it.LeaseOwner != "" || it.ArchivedAt != nil {
+		t.Errorf("item after Run: lease owner %q, archived %v; want no lease, not archived", it.LeaseOwner, it.ArchivedAt)
+	}
+}
+
 func TestBackoff(t *testing.T) {
 	a, err := archiver.New(nil, nil, archiver.Config{Rand: rand.Reader, MinBackoff: time.Second, MaxBackoff: 5 * time.Minute}, nil)
 	if err != nil {

@@ -17,11 +17,14 @@ const (
 	hashB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 )
 
-// testOutbox covers the mail outbox: claims with leases, failure and
+// testMailOutbox covers MailOutboxRepo: claims with leases, failure and
 // retry, delivery once (dropping the body, keeping its hash) and the
 // expiry of undelivered messages whose payload is no longer usable.
-func testOutbox(t *testing.T, s models.Store, c models.CaseID, at time.Time) {
+func testMailOutbox(t *testing.T, s models.Store) {
 	ctx := context.Background()
+	seed(t, s)
+	c := models.CaseID("case_a")
+	at := t0.Add(time.Hour)
 	ptr := func(t time.Time) *time.Time { return &t }
 	m := &models.OutboundMail{ID: "mail_1", CaseID: c, Kind: "statement", To: "li.wei@example.com", From: "noreply@bank.example", MessageID: "mail_1@bank.example",
 		Raw: []byte("raw"), RawSHA256: hashA, CreatedAt: t0, NextAttemptAt: t0}

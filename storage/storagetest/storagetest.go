@@ -41,7 +41,12 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Evidence", testEvidence},
 		{"Checks", testChecks},
 		{"Calls", testCalls},
-		{"Review", testReview},
+		{"Letters", testLetters},
+		{"EmailCodes", testEmailCodes},
+		{"Approvals", testApprovals},
+		{"Idempotency", testIdempotency},
+		{"Ledger", testLedger},
+		{"MailOutbox", testMailOutbox},
 		{"Rollback", testRollback},
 		{"Constraints", testConstraints},
 	}

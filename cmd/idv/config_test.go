@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestMailAndRegistryConfigValidation(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string // "" for valid
+	}{
+		{map[string]string{"IDV_SMTP_ADDR": "mail.bank.example:587", "IDV_SMTP_USERNAME": "u", "IDV_SMTP_PASSWORD": "p"}, ""},
+		{map[string]string{"IDV_SMTP_ADDR": "mail.bank.example"}, "IDV_SMTP_ADDR"},
+		{map[string]string{"IDV_SMTP_ADDR": "mail.bank.example:25", "IDV_SMTP_TLS": "none", "IDV_SMTP_USERNAME": "u"}, "IDV_SMTP_ADDR"},
+		{map[string]string{"IDV_SMTP_TLS": "ssl"}, "IDV_SMTP_TLS"},
+		{map[string]string{"IDV_MAIL_FROM": "Bank <x@y>"}, "IDV_MAIL_FROM"},
+		{map[string]string{"IDV_MAIL_INTERVAL": "0s"}, "IDV_MAIL_INTERVAL"},
+		{map[string]string{"IDV_REGISTRY_URL": "ftp://registry"}, "IDV_REGISTRY_URL"},
+		{map[string]string{"IDV_REGISTRY_TIMEOUT": "5m"}, "IDV_REGISTRY_TIMEOUT"},
+		{map[string]string{"IDV_REGISTRY_CAPTURE_MAX_AGE": "45m", "IDV_REGISTRY_MAX_DATA_AGE": "2m"}, ""},
+		{map[string]string{"IDV_REGISTRY_CAPTURE_MAX_AGE": "0s"}, "IDV_REGISTRY_CAPTURE_MAX_AGE"},
+		{map[string]string{"IDV_REGISTRY_CAPTURE_MAX_AGE": "3h"}, "IDV_REGISTRY_CAPTURE_MAX_AGE"},
+		{map[string]string{"IDV_REGISTRY_MAX_DATA_AGE": "-1m"}, "IDV_REGISTRY_MAX_DATA_AGE"},
+	}
+	for _, tt := range tests {
+		_, _, err := loadConfig("serve", nil, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("loadConfig(%v) = %v, want valid", tt.env, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("loadConfig(%v) = %v, want an error naming %s", tt.env, err, tt.want)
+		}
+	}
+}
+
+// TestConfigTable keeps the configuration table of docs/configuration.md
+// in step with the settings `idv serve -h` lists.
+func TestConfigTable(t *testing.T) {
+	b, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `(IDV_[A-Z0-9_]+)` \\| `-([a-z0-9-]+)` \\| (`[^`]+`|\\(none\\)) \\|")
+	var got []string
+	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+		got = append(got, m[1]+" -"+m[2]+" "+strings.Trim(m[3], "`"))
+	}
+	c := defaultConfig()
+	var want []string
+	var table strings.Builder
+	for _, s := range c.settings() {
+		def := "`" + s.value.String() + "`"
+		if s.value.String() == "" {
+			def = "(none)"
+		}
+		want = append(want, s.Env+" -"+s.Flag+" "+strings.Trim(def, "`"))
+		fmt.Fprintf(&table, "| `%s` | `-%s` | %s | %s |\n", s.Env, s.Flag, def, s.Help)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("docs/configuration.md: the table differs from the settings (-want +got):\n%s\nThe rows should read:\n%s", diff, table.String())
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		args []string
+		want string // "" for valid
+	}{
+		{nil, nil, ""},
+		{map[string]string{"IDV_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test"}, nil, ""},
+		{map[string]string{"IDV_DATABASE_URL": "mysql://x"}, nil, "IDV_DATABASE_URL"},
+		{map[string]string{"IDV_SESSION_IDLE": "1h"}, nil, "IDV_SESSION_IDLE"},
+		{map[string]string{"IDV_SESSION_MAX": "24h"}, nil, "IDV_SESSION_MAX"},
+		{map[string]string{"IDV_BRANCH_TZ": "Mars/Base"}, nil, "IDV_BRANCH_TZ"},
+		{map[string]string{"IDV_REGISTRY_HOURS": "19:00-07:30"}, nil, "IDV_REGISTRY_HOURS"},
+		{map[string]string{"IDV_LISTEN": "8080"}, nil, "IDV_LISTEN"},
+		{map[string]string{"IDV_TLS_CERT": "c.pem"}, nil, "IDV_TLS_CERT"},
+		{map[string]string{"IDV_TRUSTED_PROXIES": "10.0.0.0/8,bogus"}, nil, "IDV_TRUSTED_PROXIES"},
+		{map[string]string{"IDV_LOG_LEVEL": "loud"}, nil, "IDV_LOG_LEVEL"},
+		{map[string]string{"IDV_SESSION_IDLE": "1h"}, []string{"-session-idle", "10m"}, ""},
+		{nil, []string{"-max-body", "12"}, "IDV_MAX_BODY"},
+	}
+	for _, tt := range tests {
+		_, _, err := loadConfig("serve", tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("loadConfig(%v, %v) = %v, want valid", tt.env, tt.args, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("loadConfig(%v, %v) = %v, want an error naming %s", tt.env, tt.args, err, tt.want)
+		}
+	}
+}
+
+// TestConfigSections: each variable lands in the field of its section that
+// the wiring reads (IDV_S3_BUCKET is S3.Bucket, IDV_SMTP_ADDR Mail.SMTPAddr).
+func TestConfigSections(t *testing.T) {
+	env := map[string]string{
+		"IDV_LISTEN": "127.0.0.1:9000", "IDV_PUBLIC_URL": "https://idv.bank.example", "IDV_DATABASE_URL": "sqlite:/tmp/x.db",
+		"IDV_DATA_DIR": "/d", "IDV_EVIDENCE_DIR": "/e", "IDV_MODELS_DIR": "/m", "IDV_SIGNING_KEY": "/k.pem",
+		"IDV_TLS_CERT": "c.pem", "IDV_TLS_KEY": "k.pem", "IDV_TRUSTED_PROXIES": "10.0.0.1", "IDV_BANK_NAME": "Bank",
+		"IDV_BRANCH_TZ": "Europe/London", "IDV_REGISTRY_TZ": "Asia/Tokyo", "IDV_REGISTRY_HOURS": "08:00-18:00",
+		"IDV_SESSION_IDLE": "14m", "IDV_SESSION_MAX": "11h", "IDV_MAX_BODY": "2048", "IDV_CHECKPOINT_INTERVAL": "2h",
+		"IDV_SLOT_MAX_LEAD": "48h", "IDV_LOG_LEVEL": "debug", "IDV_LOG_FORMAT": "json", "IDV_REQUIRE_MODELS": "false",
+		"IDV_FACE_THRESHOLD": "0.3", "IDV_FACE_RECOGNIZERS": "3", "IDV_FACE_CALIBRATION": "/cal.json",
+		"IDV_S3_ENDPOINT": "minio:9000", "IDV_S3_BUCKET": "b", "IDV_S3_ACCESS_KEY": "ak", "IDV_S3_SECRET_KEY": "sk",
+		"IDV_S3_TLS": "false", "IDV_S3_REGION": "eu", "IDV_S3_RETENTION_DAYS": "30", "IDV_S3_ALLOW_UNLOCKED": "true", "IDV_S3_SSE": "sse-s3",
+		"IDV_SEAL_INTERVAL": "20s", "IDV_EXPIRY_INTERVAL": "3h",
+		"IDV_ICE_SERVERS": "stun:s:3478", "IDV_ICE_USERNAME": "iu", "IDV_ICE_CREDENTIAL": "ic", "IDV_CALL_MAX_DURATION": "2h",
+		"IDV_TURN_LISTEN": "10.0.0.2:3478", "IDV_TURN_PUBLIC_IP": "10.0.0.3", "IDV_TURN_REALM": "r", "IDV_TURN_SECRET": "0123456789abcdef",
+		"IDV_SMTP_ADDR": "mail:587", "IDV_SMTP_TLS": "tls", "IDV_SMTP_USERNAME": "su", "IDV_SMTP_PASSWORD": "sp",
+		"IDV_MAIL_FROM": "from@bank.example", "IDV_MAIL_INTERVAL": "30s",
+		"IDV_REGISTRY_URL": "https://registry", "IDV_REGISTRY_KEY": "rk", "IDV_REGISTRY_TIMEOUT": "5s",
+		"IDV_REGISTRY_CAPTURE_MAX_AGE": "20m", "IDV_REGISTRY_MAX_DATA_AGE": "1m", "IDV_STATEMENT_FONT": "/font.ttf",
+	}
+	c, _, err := loadConfig("serve", nil, func(k string) string { return env[k] }, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.settings()); n != len(env) {
+		t.Fatalf("%d settings, the test sets %d: add the new one here", n, len(env))
+	}
+	want := Config{
+		Listen: "127.0.0.1:9000", PublicURL: "https://idv.bank.example", DatabaseURL: "sqlite:/tmp/x.db", DataDir: "/d", EvidenceDir: "/e",
+		SigningKey: "/k.pem", TLSCert: "c.pem", TLSKey: "k.pem", TrustedProxies: "10.0.0.1", BankName: "Bank", BranchTZ: "Europe/London",
+		SessionIdle: 14 * time.Minute, SessionMax: 11 * time.Hour, MaxBody: 2048, CheckpointInterval: 2 * time.Hour, SlotMaxLead: 48 * time.Hour,
+		SealInterval: 20 * time.Second, ExpiryInterval: 3 * time.Hour, CallMaxDuration: 2 * time.Hour,
+		Log:       LogConfig{Level: "debug", Format: "json"},
+		Face:      FaceConfig{ModelsDir: "/m", Require: false, Threshold: 0.3, Recognizers: 3, Calibration: "/cal.json"},
+		S3:        S3Config{Endpoint: "minio:9000", Bucket: "b", AccessKey: "ak", SecretKey: "sk", TLS: false, Region: "eu", RetentionDays: 30, AllowUnlocked: true, SSE: "sse-s3"},
+		ICE:       ICEConfig{Servers: "stun:s:3478", Username: "iu", Credential: "ic"},
+		TURN:      TURNConfig{Listen: "10.0.0.2:3478", PublicIP: "10.0.0.3", Realm: "r", Secret: "0123456789abcdef"},
+		Mail:      MailConfig{SMTPAddr: "mail:587", SMTPTLS: "tls", SMTPUsername: "su", SMTPPassword: "sp", From: "from@bank.example", Interval: 30 * time.Second},
+		Registry:  RegistryConfig{TZ: "Asia/Tokyo", Hours: "08:00-18:00", URL: "https://registry", Key: "rk", Timeout: 5 * time.Second, CaptureMaxAge: 20 * time.Minute, MaxDataAge: time.Minute},
+		Statement: StatementConfig{Font: "/font.ttf"},
+	}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("loadConfig(every variable set) (-want +got):\n%s", diff)
+	}
+}

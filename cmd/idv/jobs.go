@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"remoteidv/verify"
+)
+
+// job is a background task of idv serve (the evidence archiver, the audit
+// checkpointer, the sealer, the evidence expiry, the mail outbox). Run
+// works until ctx ends and then returns nil; an error is fatal: it stops
+// the server.
+type job interface {
+	Run(ctx context.Context) error
+}
+
+// every is a job that calls do every interval (and at once when atStart)
+// until ctx ends. A failed round is logged under name and tried again at
+// the next interval; it does not stop the job.
+type every struct {
+	name     string
+	interval time.Duration
+	atStart  bool
+	do       func(ctx context.Context) error
+	log      *slog.Logger
+}
+
+func (e every) Run(ctx context.Context) error {
+	if e.interval <= 0 {
+		return fmt.Errorf("%s: interval %v must be above 0", e.name, e.interval)
+	}
+	t := time.NewTicker(e.interval)
+	defer t.Stop()
+	if e.atStart {
+		e.once(ctx)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			e.once(ctx)
+		}
+	}
+}
+
+func (e every) once(ctx context.Context) {
+	if err := e.do(ctx); err != nil && ctx.Err() == nil {
+		e.log.WarnContext(ctx, e.name, "err", err)
+	}
+}
+
+// sealer seals approved cases whose evidence is all archived, every
+// interval.
+func (a *app) sealer(interval time.Duration) job {
+	return every{name: "seal pending cases", interval: interval, log: a.log, do: func(ctx context.Context) error {
+		_, err := a.verify.SealPending(ctx)
+		return err
+	}}
+}
+
+// expiry deletes evidence past its retention every interval, the first
+// time at start.
+func (a *app) expiry(interval time.Duration) job {
+	return every{name: "expire evidence past retention", interval: interval, atStart: true, log: a.log, do: func(ctx context.Context) error {
+		rep, err := a.verify.ExpireEvidence(ctx)
+		if rep.Deleted+rep.Kept+rep.Failed > 0 {
+			a.log.Info("evidence retention", "deleted", rep.Deleted, "kept_by_hold", rep.Kept, "failed", rep.Failed)
+		}
+		return err
+	}}
+}
+
+// mailOutbox drops expired mail and delivers what is due, under the lease
+// owner owner, every interval, the first time at start. It runs whether or
+// not a mail server is configured, so that undelivered codes and links do
+// not outlive their use.
+func mailOutbox(d *verify.Desk, owner string, interval time.Duration, log *slog.Logger) job {
+	return every{name: "mail outbox", interval: interval, atStart: true, log: log, do: func(ctx context.Context) error {
+		_, err := d.DeliverMail(ctx, owner)
+		return err
+	}}
+}
+
+// serveAndRun serves HTTP (serve returns when the server is shut down) and
+// runs the jobs, all in one errgroup, until ctx ends or one of them fails.
+// Shutdown keeps the order the service needs: HTTP requests drain first
+// (at most 25s; the jobs still run, so what the requests did gets archived,
+// mailed and checkpointed), then drained runs (the calls end and hand
+// their recordings over), then the jobs stop: each finishes its round (the
+// checkpointer signs a last checkpoint, the archiver releases its leases).
+// A failure (of the listener or a job) shuts down in the same order. It
+// returns the first error: the listener's, a job's, or the drain's.
+func serveAndRun(ctx context.Context, log *slog.Logger, hs *http.Server, serve func() error, drained func(), jobs []job) error {
+	g, gctx := errgroup.WithContext(context.WithoutCancel(ctx))
+	// The jobs' context ends only after the drain, even when a failure
+	// cancelled gctx.
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopJobs()
+	for _, j := range jobs {
+		g.Go(func() error { return j.Run(jobsCtx) })
+	}
+	g.Go(func() error {
+		if err := serve(); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		defer stopJobs()
+		select {
+		case <-ctx.Done():
+		case <-gctx.Done(): // the listener or a job failed
+		}
+		log.Info("shutting down: draining requests (at most 25s)")
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 25*time.Second)
+		defer cancel()
+		err := hs.Shutdown(shutdown)
+		drained()
+		if err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		return nil
+	})
+	return g.Wait()
+}

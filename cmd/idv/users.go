@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+
+	"remoteidv/models"
+)
+
+func runUsers(ctx context.Context, e *cliEnv, args []string) error {
+	if len(args) == 0 {
+		return usageError("usage: idv users add|list|disable|enable [flags] [-- config flags]")
+	}
+	verb, args := args[0], args[1:]
+	fs := subFlags("users "+verb, e)
+	username := fs.String("username", "", "login name")
+	name := fs.String("name", "", "display name")
+	var roles []models.Role
+	fs.Func("role", "role: clerk, supervisor, auditor or admin (repeatable)", func(s string) error {
+		for _, part := range strings.Split(s, ",") {
+			r, err := models.ParseRole(part)
+			if err != nil {
+				return err
+			}
+			roles = append(roles, r)
+		}
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return withApp(ctx, e, "users "+verb, fs.Args(), func(a *app, _ []string) error {
+		switch verb {
+		case "add":
+			pw := e.getenv("IDV_NEW_PASSWORD")
+			if pw == "" {
+				fmt.Fprint(e.stderr, "password (at least 12 characters): ")
+				line, err := bufio.NewReader(e.stdin).ReadString('\n')
+				if err != nil && line == "" {
+					return fmt.Errorf("users add: read password: %w", err)
+				}
+				pw = strings.TrimRight(line, "\r\n")
+			}
+			st, err := a.access.CreateStaff(ctx, "cli", *username, *name, pw, roles)
+			if err != nil {
+				return fmt.Errorf("users add: %w", err)
+			}
+			fmt.Fprintf(e.stdout, "added %s (%s) with roles %v\n", st.Username, st.ID, st.Roles)
+		case "list":
+			var all []*models.Staff
+			if err := a.store.Transact(ctx, func(tx models.Tx) (err error) { all, err = tx.ListStaff(ctx); return }); err != nil {
+				return err
+			}
+			for _, st := range all {
+				state := "active"
+				if !st.Active() {
+					state = "disabled"
+				}
+				fmt.Fprintf(e.stdout, "%-20s %-28s %-8s %v\n", st.Username, st.DisplayName, state, st.Roles)
+			}
+		case "disable", "enable":
+			if err := a.access.SetDisabled(ctx, "cli", *username, verb == "disable"); err != nil {
+				return fmt.Errorf("users %s: %w", verb, err)
+			}
+			fmt.Fprintf(e.stdout, "%sd %s\n", verb, *username)
+		default:
+			return usageError("usage: idv users add|list|disable|enable")
+		}
+		return nil
+	})
+}

@@ -1,0 +1,50 @@
+package mail_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"remoteidv/mail"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of TestRenderGolden")
+
+// TestRenderGolden renders every kind in every language (and a language
+// without templates) with values that need escaping, and compares the
+// subject, text and HTML with testdata/render/KIND.LANG.golden: what the
+// customer receives changes only when a golden file does.
+func TestRenderGolden(t *testing.T) {
+	d := mail.Data{BankName: "Demo & Bank", HolderName: "Li <Wei>", Link: "https://idv.bank.example/join/t0k3n?a=1&b=2",
+		SlotLocal: "2026-12-01 09:00 America/New_York", Code: "042917", Minutes: 10, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", CaseRef: "case_7f3a"}
+	for _, kind := range []string{mail.KindInvite, mail.KindCode, mail.KindStatement} {
+		for _, lang := range []string{mail.LangEnglish, mail.LangChinese, "fr"} {
+			subject, text, html, err := mail.Render(kind, lang, d)
+			if err != nil {
+				t.Fatalf("Render(%s, %s) = %v", kind, lang, err)
+			}
+			got := "Subject: " + subject + "\n--- text\n" + text + "\n--- html\n" + html + "\n"
+			path := filepath.Join("testdata", "render", kind+"."+lang+".golden")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (go test -run TestRenderGolden -update writes it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("Render(%s, %s) differs from %s:\ngot:\n%s\nwant:\n%s", kind, lang, path, got, want)
+			}
+		}
+	}
+	if _, _, _, err := mail.Render("postcard", mail.LangEnglish, d); err == nil {
+		t.Error(`Render("postcard") = nil error, want unknown kind`)
+	}
+}
