@@ -48,7 +48,6 @@ var mayImport = map[string][]string{
 	"internal/testenv":              {testOnly},
 	"mail/mailtest":                 {testOnly, "models"},
 	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs"}, // publishes checkpoint notes to a real store
-	"verify/verifytest":             {testOnly, "models", "verify"},
 	"storage/evidencetest":          {testOnly, "models"},
 	"storage/archiver/archivertest": {testOnly, "*"},
 	"verify/verifytest":             {testOnly, "models", "verify"}, // drives the workflow to a live capture for tests
