@@ -413,7 +413,3 @@ func (s *Server) accountStatuses(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"accounts": out, "total": total, "model_hash": f.ModelHash})
 }
-
-func (s *Server) faceReport(c *gin.Context) {
-	c.JSON(http.StatusOK, s.verify.FaceReport(c.Request.Context()))
-}
