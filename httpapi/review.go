@@ -153,17 +153,3 @@ func (s *Server) statementPDF(c *gin.Context) error {
 	sendFile(c, "application/pdf", "statement-"+string(caseID(c))+".pdf", b)
 	return nil
 }
-
-func (s *Server) mailInvite(c *gin.Context) error {
-	d, err := s.reviewDesk()
-	if err != nil {
-		return err
-	}
-	inv, m, err := d.MailInvite(c.Request.Context(), actor(c), caseID(c))
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusCreated, gin.H{"invite_id": inv.ID, "not_before": inv.NotBefore, "not_after": inv.NotAfter,
-		"mail": gin.H{"id": m.ID, "to": m.To, "message_id": m.MessageID}})
-	return nil
-}

@@ -84,49 +84,49 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/openapi.json", Auth: authNone, Summary: "This API's OpenAPI 3 document", Tag: "operations", handler: s.openAPI},
 		{Method: "GET", Path: "/join/:token", Auth: authNone, Summary: "Customer's invite link: shows the call's time, or one answer for an expired, used or unknown link", Tag: "customer", handler: s.join},
 
-		{Method: "POST", Path: "/api/auth/login", Auth: authNone, Summary: "Log in; sets the session cookie and returns the CSRF token", Tag: "auth", Body: "Login", handler: legacy(s.login)},
-		{Method: "POST", Path: "/api/auth/logout", Auth: authStaff, Summary: "Log out; the session ends on the server", Tag: "auth", handler: legacy(s.logout)},
-		{Method: "GET", Path: "/api/auth/me", Auth: authStaff, Summary: "Who is logged in, with roles and CSRF token", Tag: "auth", handler: legacy(s.me)},
-		{Method: "POST", Path: "/api/auth/step-up", Auth: authStaff, Summary: "Re-enter the password (needed within 5 minutes before approvals); rotates the session", Tag: "auth", Body: "StepUp", handler: legacy(s.stepUp)},
+		{Method: "POST", Path: "/api/auth/login", Auth: authNone, Summary: "Log in; sets the session cookie and returns the CSRF token", Tag: "auth", Body: "Login", handler: s.login},
+		{Method: "POST", Path: "/api/auth/logout", Auth: authStaff, Summary: "Log out; the session ends on the server", Tag: "auth", handler: s.logout},
+		{Method: "GET", Path: "/api/auth/me", Auth: authStaff, Summary: "Who is logged in, with roles and CSRF token", Tag: "auth", handler: s.me},
+		{Method: "POST", Path: "/api/auth/step-up", Auth: authStaff, Summary: "Re-enter the password (needed within 5 minutes before approvals); rotates the session", Tag: "auth", Body: "StepUp", handler: s.stepUp},
 
-		{Method: "GET", Path: "/api/accounts", Auth: authStaff, Roles: clerkSup, Summary: "Search accounts by number prefix or holder name (q, limit)", Tag: "accounts", handler: legacy(s.searchAccounts)},
-		{Method: "GET", Path: "/api/accounts/:no", Auth: authStaff, Roles: clerkSup, Summary: "One account, national ID masked", Tag: "accounts", handler: legacy(s.getAccount)},
+		{Method: "GET", Path: "/api/accounts", Auth: authStaff, Roles: clerkSup, Summary: "Search accounts by number prefix or holder name (q, limit)", Tag: "accounts", handler: s.searchAccounts},
+		{Method: "GET", Path: "/api/accounts/:no", Auth: authStaff, Roles: clerkSup, Summary: "One account, national ID masked", Tag: "accounts", handler: s.getAccount},
 
-		{Method: "POST", Path: "/api/cases", Auth: authStaff, Roles: clerk, Summary: "Open and schedule a case", Tag: "cases", Body: "NewCase", handler: legacy(s.createCase)},
-		{Method: "GET", Path: "/api/cases", Auth: authStaff, Roles: caseReader, Summary: "List and search cases (state, account_no, clerk_id, slot_from, slot_to, limit, offset)", Tag: "cases", handler: legacy(s.listCases)},
-		{Method: "GET", Path: "/api/cases/:id", Auth: authStaff, Roles: caseReader, Summary: "One case with its slot in both zones and its invites", Tag: "cases", handler: legacy(s.getCase)},
-		{Method: "POST", Path: "/api/cases/:id/reschedule", Auth: authStaff, Roles: clerk, Summary: "Move the call; earlier invites stop working", Tag: "cases", Body: "Reschedule", handler: legacy(s.reschedule)},
-		{Method: "POST", Path: "/api/cases/:id/cancel", Auth: authStaff, Roles: clerkSup, Summary: "Cancel with a reason", Tag: "cases", Body: "Reason", handler: legacy(s.cancel)},
-		{Method: "POST", Path: "/api/cases/:id/abort", Auth: authStaff, Roles: clerkSup, Summary: "Abort during verification (poor video, suspected fraud) with a reason; ends a live call", Tag: "cases", Body: "Reason", handler: legacy(s.abort)},
-		{Method: "POST", Path: "/api/cases/:id/invite", Auth: authStaff, Roles: clerk, Summary: "Issue the single-use invite link and its .ics (format=ics returns the calendar file)", Tag: "cases", handler: legacy(s.issueInvite)},
-		{Method: "DELETE", Path: "/api/cases/:id/invite", Auth: authStaff, Roles: clerkSup, Summary: "Revoke every live invite of the case", Tag: "cases", handler: legacy(s.revokeInvites)},
-		{Method: "GET", Path: "/api/cases/:id/timeline", Auth: authStaff, Roles: caseReader, Summary: "The case's audit events", Tag: "cases", handler: legacy(s.timeline)},
+		{Method: "POST", Path: "/api/cases", Auth: authStaff, Roles: clerk, Summary: "Open and schedule a case", Tag: "cases", Body: "NewCase", handler: s.createCase},
+		{Method: "GET", Path: "/api/cases", Auth: authStaff, Roles: caseReader, Summary: "List and search cases (state, account_no, clerk_id, slot_from, slot_to, limit, offset)", Tag: "cases", handler: s.listCases},
+		{Method: "GET", Path: "/api/cases/:id", Auth: authStaff, Roles: caseReader, Summary: "One case with its slot in both zones and its invites", Tag: "cases", handler: s.getCase},
+		{Method: "POST", Path: "/api/cases/:id/reschedule", Auth: authStaff, Roles: clerk, Summary: "Move the call; earlier invites stop working", Tag: "cases", Body: "Reschedule", handler: s.reschedule},
+		{Method: "POST", Path: "/api/cases/:id/cancel", Auth: authStaff, Roles: clerkSup, Summary: "Cancel with a reason", Tag: "cases", Body: "Reason", handler: s.cancel},
+		{Method: "POST", Path: "/api/cases/:id/abort", Auth: authStaff, Roles: clerkSup, Summary: "Abort during verification (poor video, suspected fraud) with a reason; ends a live call", Tag: "cases", Body: "Reason", handler: s.abort},
+		{Method: "POST", Path: "/api/cases/:id/invite", Auth: authStaff, Roles: clerk, Summary: "Issue the single-use invite link and its .ics (format=ics returns the calendar file)", Tag: "cases", handler: s.issueInvite},
+		{Method: "DELETE", Path: "/api/cases/:id/invite", Auth: authStaff, Roles: clerkSup, Summary: "Revoke every live invite of the case", Tag: "cases", handler: s.revokeInvites},
+		{Method: "GET", Path: "/api/cases/:id/timeline", Auth: authStaff, Roles: caseReader, Summary: "The case's audit events", Tag: "cases", handler: s.timeline},
 
 		// face checks (verify/face)
 		{Method: "POST", Path: "/api/cases/:id/face-checks", Auth: authStaff, Roles: clerk, Summary: "Match an uploaded photo (image/jpeg or image/png body, at most 5 MiB) against the account's reference photos, as a comparison aid: needs the customer's consent, is labelled source upload, and never meets the face-match requirement nor serves the registry check (only a live capture taken in the recorded call does)", Tag: "checks", Body: "Image", MaxBody: maxImageBody, handler: s.faceCheck},
 		{Method: "GET", Path: "/api/cases/:id/checks", Auth: authStaff, Roles: caseReader, Summary: "The case's checks with the engine's full answers", Tag: "checks", handler: s.listChecks},
 		{Method: "POST", Path: "/api/cases/:id/checks/:check/confirm", Auth: authStaff, Roles: clerk, Summary: "The clerk's side-by-side visual confirmation (or rejection, with a note) of a face check", Tag: "checks", Body: "Confirm", handler: s.confirmCheck},
 
-		{Method: "GET", Path: "/api/staff", Auth: authStaff, Roles: admin, Summary: "List staff", Tag: "admin", handler: legacy(s.listStaff)},
-		{Method: "POST", Path: "/api/staff", Auth: authStaff, Roles: admin, Summary: "Add a staff member", Tag: "admin", Body: "NewStaff", handler: legacy(s.createStaff)},
-		{Method: "POST", Path: "/api/staff/:username/disable", Auth: authStaff, Roles: admin, Summary: "Disable a staff member; their sessions end at once", Tag: "admin", handler: legacy(s.setDisabled(true))},
-		{Method: "POST", Path: "/api/staff/:username/enable", Auth: authStaff, Roles: admin, Summary: "Re-enable a staff member", Tag: "admin", handler: legacy(s.setDisabled(false))},
-		{Method: "POST", Path: "/api/tokens", Auth: authStaff, Roles: admin, Summary: "Issue an API token for an integration, acting as a staff member", Tag: "admin", Body: "NewToken", handler: legacy(s.createToken)},
-		{Method: "GET", Path: "/api/admin/imports", Auth: authStaff, Roles: admin, Summary: "Account import runs, newest first (limit, offset): who, when, from which file, counts, and the rows that failed or were flagged (account numbers masked)", Tag: "admin", Response: "ImportRuns", handler: legacy(s.importRuns)},
-		{Method: "GET", Path: "/api/admin/accounts", Auth: authStaff, Roles: admin, Summary: "Accounts with their reference photos, flagged photos and why, signature specimen, and photos enrolled for the running face models (attention=1: only accounts needing attention; limit, offset; numbers masked)", Tag: "admin", Response: "AccountStatuses", handler: legacy(s.accountStatuses)},
+		{Method: "GET", Path: "/api/staff", Auth: authStaff, Roles: admin, Summary: "List staff", Tag: "admin", handler: s.listStaff},
+		{Method: "POST", Path: "/api/staff", Auth: authStaff, Roles: admin, Summary: "Add a staff member", Tag: "admin", Body: "NewStaff", handler: s.createStaff},
+		{Method: "POST", Path: "/api/staff/:username/disable", Auth: authStaff, Roles: admin, Summary: "Disable a staff member; their sessions end at once", Tag: "admin", handler: s.setDisabled(true)},
+		{Method: "POST", Path: "/api/staff/:username/enable", Auth: authStaff, Roles: admin, Summary: "Re-enable a staff member", Tag: "admin", handler: s.setDisabled(false)},
+		{Method: "POST", Path: "/api/tokens", Auth: authStaff, Roles: admin, Summary: "Issue an API token for an integration, acting as a staff member", Tag: "admin", Body: "NewToken", handler: s.createToken},
+		{Method: "GET", Path: "/api/admin/imports", Auth: authStaff, Roles: admin, Summary: "Account import runs, newest first (limit, offset): who, when, from which file, counts, and the rows that failed or were flagged (account numbers masked)", Tag: "admin", Response: "ImportRuns", handler: s.importRuns},
+		{Method: "GET", Path: "/api/admin/accounts", Auth: authStaff, Roles: admin, Summary: "Accounts with their reference photos, flagged photos and why, signature specimen, and photos enrolled for the running face models (attention=1: only accounts needing attention; limit, offset; numbers masked)", Tag: "admin", Response: "AccountStatuses", handler: s.accountStatuses},
 		{Method: "GET", Path: "/api/admin/face", Auth: authStaff, Roles: admin, Summary: "Face engine settings: threshold, recognizers, model hash, the BLAS/LAPACK loaded, liveness rules, and the calibration summary with the expected false-match rate at the threshold", Tag: "admin", Response: "FaceReport", handler: s.faceReport},
 
-		{Method: "GET", Path: "/api/audit/events", Auth: authStaff, Roles: auditor, Summary: "Audit events (after_seq, case_id, limit)", Tag: "audit", handler: legacy(s.auditEvents)},
-		{Method: "GET", Path: "/api/audit/verify", Auth: authStaff, Roles: auditAdmin, Summary: "Verify the whole audit chain, the Merkle log recomputed from it and its signed checkpoints, and every checkpoint note published to the write-once evidence store (as idv audit verify); answers the log's size and root, the latest checkpoint, the published-notes result and the signing key's SHA-256 fingerprint", Tag: "audit", handler: legacy(s.auditVerify)},
-		{Method: "GET", Path: "/api/audit/checkpoints/latest", Auth: authStaff, Roles: auditAdmin, Summary: "The newest signed checkpoint of the audit Merkle log (C2SP signed note, text/plain): keep it to check later answers against", Tag: "audit", handler: legacy(s.auditCheckpointLatest)},
-		{Method: "GET", Path: "/api/audit/checkpoints/consistency", Auth: authStaff, Roles: auditAdmin, Summary: "Consistency proof (RFC 6962, base64 hashes) that the newest checkpoint's log extends the log of size from (a checkpoint you kept)", Tag: "audit", handler: legacy(s.auditConsistency)},
+		{Method: "GET", Path: "/api/audit/events", Auth: authStaff, Roles: auditor, Summary: "Audit events (after_seq, case_id, limit)", Tag: "audit", handler: s.auditEvents},
+		{Method: "GET", Path: "/api/audit/verify", Auth: authStaff, Roles: auditAdmin, Summary: "Verify the whole audit chain, the Merkle log recomputed from it and its signed checkpoints, and every checkpoint note published to the write-once evidence store (as idv audit verify); answers the log's size and root, the latest checkpoint, the published-notes result and the signing key's SHA-256 fingerprint", Tag: "audit", handler: s.auditVerify},
+		{Method: "GET", Path: "/api/audit/checkpoints/latest", Auth: authStaff, Roles: auditAdmin, Summary: "The newest signed checkpoint of the audit Merkle log (C2SP signed note, text/plain): keep it to check later answers against", Tag: "audit", handler: s.auditCheckpointLatest},
+		{Method: "GET", Path: "/api/audit/checkpoints/consistency", Auth: authStaff, Roles: auditAdmin, Summary: "Consistency proof (RFC 6962, base64 hashes) that the newest checkpoint's log extends the log of size from (a checkpoint you kept)", Tag: "audit", handler: s.auditConsistency},
 
 		// evidence and auditor access
-		{Method: "GET", Path: "/api/cases/:id/evidence", Auth: authStaff, Roles: evidenceReader, Summary: "The case's evidence items with SHA-256, size, version and archive state (audited read)", Tag: "evidence", handler: legacy(s.listEvidence)},
-		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence", Auth: authStaff, Roles: evidenceReader, Summary: "Download one archived item, re-hashed while streamed (audited read; X-Content-SHA256 header)", Tag: "evidence", handler: legacy(s.downloadEvidence)},
-		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence/play", Auth: authStaff, Roles: evidenceReader, Summary: "Watch a recorded video segment: the VP8 recording remuxed to WebM (not re-encoded), the source re-hashed while read (audited as evidence.played)", Tag: "evidence", handler: legacy(s.playRecording)},
-		{Method: "GET", Path: "/api/cases/:id/bundle", Auth: authStaff, Roles: evidenceReader, Summary: "Evidence bundle of a sealed case (zip, format 2: manifest, signature, public key, the audit Merkle log's leaves to the seal with the case's events in full, a consistency proof to a signed checkpoint, artifacts); check it with idv evidence verify -fingerprint (audited read)", Tag: "evidence", handler: legacy(s.downloadBundle)},
-		{Method: "POST", Path: "/api/cases/:id/evidence/:evidence/legal-hold", Auth: authStaff, Roles: admin, Summary: "Set or clear a legal hold on one item (needs a step-up within 5 minutes; audited)", Tag: "evidence", Body: "LegalHold", handler: legacy(s.setLegalHold)},
+		{Method: "GET", Path: "/api/cases/:id/evidence", Auth: authStaff, Roles: evidenceReader, Summary: "The case's evidence items with SHA-256, size, version and archive state (audited read)", Tag: "evidence", handler: s.listEvidence},
+		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence", Auth: authStaff, Roles: evidenceReader, Summary: "Download one archived item, re-hashed while streamed (audited read; X-Content-SHA256 header)", Tag: "evidence", handler: s.downloadEvidence},
+		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence/play", Auth: authStaff, Roles: evidenceReader, Summary: "Watch a recorded video segment: the VP8 recording remuxed to WebM (not re-encoded), the source re-hashed while read (audited as evidence.played)", Tag: "evidence", handler: s.playRecording},
+		{Method: "GET", Path: "/api/cases/:id/bundle", Auth: authStaff, Roles: evidenceReader, Summary: "Evidence bundle of a sealed case (zip, format 2: manifest, signature, public key, the audit Merkle log's leaves to the seal with the case's events in full, a consistency proof to a signed checkpoint, artifacts); check it with idv evidence verify -fingerprint (audited read)", Tag: "evidence", handler: s.downloadBundle},
+		{Method: "POST", Path: "/api/cases/:id/evidence/:evidence/legal-hold", Auth: authStaff, Roles: admin, Summary: "Set or clear a legal hold on one item (needs a step-up within 5 minutes; audited)", Tag: "evidence", Body: "LegalHold", handler: s.setLegalHold},
 
 		// video sessions
 		{Method: "GET", Path: "/call", Auth: authCustomer, Summary: "Customer's call page (customer cookie): the recording and biometric consent until accepted, then the call; one 410 page otherwise", Tag: "customer", handler: s.callPage},
@@ -134,8 +134,8 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/call/ws", Auth: authCustomer, Summary: "Customer's signaling WebSocket (customer cookie, consent required); protocol in docs/calls.md", Tag: "customer", handler: s.customerSocket},
 		{Method: "GET", Path: "/static/call.js", Auth: authNone, Summary: "Script of the customer's call page", Tag: "customer", handler: s.static()},
 		{Method: "GET", Path: "/static/call.css", Auth: authNone, Summary: "Styles of the customer's call page", Tag: "customer", handler: s.static()},
-		{Method: "GET", Path: "/api/cases/:id/call/ws", Auth: authStaff, Roles: clerkSup, Summary: "Staff signaling WebSocket: the case's clerk runs the call (capture, challenge, bye), a supervisor observes receive-only", Tag: "calls", handler: legacy(s.staffSocket)},
-		{Method: "GET", Path: "/api/cases/:id/calls", Auth: authStaff, Roles: caseReader, Summary: "The case's calls: start, end, reason, recording state and the recorded segments with their SHA-256", Tag: "calls", handler: legacy(s.listCalls)},
+		{Method: "GET", Path: "/api/cases/:id/call/ws", Auth: authStaff, Roles: clerkSup, Summary: "Staff signaling WebSocket: the case's clerk runs the call (capture, challenge, bye), a supervisor observes receive-only", Tag: "calls", handler: s.staffSocket},
+		{Method: "GET", Path: "/api/cases/:id/calls", Auth: authStaff, Roles: caseReader, Summary: "The case's calls: start, end, reason, recording state and the recorded segments with their SHA-256", Tag: "calls", handler: s.listCalls},
 
 		// checks, approval and statements
 		{Method: "POST", Path: "/api/cases/:id/invite/email", Auth: authStaff, Roles: clerk, Summary: "Issue a new invite and email the link with its .ics to the registered address (through the mail outbox, in the customer's language)", Tag: "cases", handler: s.mailInvite},
@@ -168,13 +168,5 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/cases/:id/references/:n", Auth: authStaff, Roles: clerkSup, Summary: "The n-th reference photo of the case's account (0, 1, ...), for the side-by-side comparison with the live capture (audited view)", Tag: "checks", handler: s.referencePhoto},
 		{Method: "GET", Path: "/favicon.ico", Auth: authNone, Summary: "No icon (204), so browsers log no error", Tag: "pages", handler: s.favicon},
 		{Method: "GET", Path: "/static/staff/*file", Auth: authNone, Summary: "Scripts, styles and images of the staff pages", Tag: "pages", handler: s.static()},
-	}
-}
-
-// legacy adapts a handler that still answers its errors itself.
-func legacy(h gin.HandlerFunc) func(*gin.Context) error {
-	return func(c *gin.Context) error {
-		h(c)
-		return nil
 	}
 }

@@ -41,7 +41,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	limiter *limiter
-	call    callState    // video sessions (handlers_call.go)
+	call    callState    // video sessions (calls.go, customer.go)
 	desk    *verify.Desk // review and release (review.go); nil: not enabled
 	pages   *web.Pages   // the staff pages (pages.go)
 	msgs    web.Catalogue
@@ -69,7 +69,7 @@ func New(cfg Config, acc *access.Service, ver *verify.Service, store models.Stor
 	}
 	e.HandleMethodNotAllowed = true
 	e.Use(withRequestID(), accessLog(log), s.recovery(), s.securityHeaders(), s.metrics.middleware())
-	e.NoRoute(func(c *gin.Context) { s.fail(c, models.Errorf(models.ENOTFOUND, "no such endpoint")) })
+	e.NoRoute(s.handle(func(*gin.Context) error { return models.Errorf(models.ENOTFOUND, "no such endpoint") }))
 	e.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: models.EINVALID, Message: "method not allowed", RequestID: requestID(c)}})
 	})
@@ -83,7 +83,7 @@ func New(cfg Config, acc *access.Service, ver *verify.Service, store models.Stor
 		if r.page != nil {
 			h = s.staffPage(*r.page)
 		}
-		e.Handle(r.Method, r.Path, limitBody(max), s.guard(r), s.handle(h))
+		e.Handle(r.Method, r.Path, s.limitBody(max), s.guard(r), s.handle(h))
 	}
 	s.engine = e
 	return s, nil

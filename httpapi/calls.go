@@ -35,16 +35,14 @@ func (s *Server) EnableCalls(hub *signaling.Hub, calls *verify.Calls) error {
 // receive-only) signaling WebSocket for a case. The socket closes when the
 // staff member is disabled or the login ends (logout, expiry), and the hub
 // checks the login again before every capture.
-func (s *Server) staffSocket(c *gin.Context) {
+func (s *Server) staffSocket(c *gin.Context) error {
 	if s.call.hub == nil {
-		s.fail(c, models.Errorf(models.ENOTFOUND, "video calls are not enabled on this server"))
-		return
+		return models.Errorf(models.ENOTFOUND, "video calls are not enabled on this server")
 	}
 	a := actor(c)
 	cs, runs, err := s.verify.JoinCall(c.Request.Context(), a, models.CaseID(c.Param("id")))
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	role := signaling.RoleObserver
 	if runs {
@@ -57,6 +55,7 @@ func (s *Server) staffSocket(c *gin.Context) {
 	}
 	s.call.hub.Serve(c.Writer, c.Request, signaling.Participant{Role: role, CaseID: cs.ID, Actor: a.Name, Staff: p.Staff.ID, Session: session,
 		Allowed: func(ctx context.Context, session string) error { return s.access.Revalidate(ctx, p, session) }})
+	return nil
 }
 
 type segmentView struct {
@@ -80,17 +79,10 @@ type callView struct {
 }
 
 // listCalls shows a case's calls with their recorded segments.
-func (s *Server) listCalls(c *gin.Context) {
-	ctx := c.Request.Context()
-	cs, err := s.verify.Case(ctx, actor(c), models.CaseID(c.Param("id")))
+func (s *Server) listCalls(c *gin.Context) error {
+	cs, calls, err := s.verify.CaseCalls(c.Request.Context(), actor(c), models.CaseID(c.Param("id")))
 	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	var calls []*models.Call
-	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, cs.ID); return }); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	out := make([]callView, 0, len(calls))
 	for _, k := range calls {
@@ -102,4 +94,5 @@ func (s *Server) listCalls(c *gin.Context) {
 		out = append(out, v)
 	}
 	c.JSON(http.StatusOK, gin.H{"case_id": cs.ID, "calls": out})
+	return nil
 }
