@@ -61,7 +61,7 @@ func (s *Server) guard(r route) gin.HandlerFunc {
 		case authCustomer:
 			return s.authenticateCustomer(c)
 		}
-		return fmt.Errorf("route %s %s: unknown authentication %d", r.Method, r.Path, r.Auth)
+		return fmt.Errorf("route %s %s: unknown authentication %q", r.Method, r.Path, r.Auth)
 	})
 }
 

@@ -8,44 +8,28 @@ import (
 
 // authKind says who authenticates a route's callers and how a refusal is
 // answered; the guard (auth.go) does it, so handlers never authenticate.
-type authKind int
+type authKind string
 
 const (
 	// authNone: anyone. A handler may still take a credential the caller
 	// presents to exchange it (the login, the invite link).
-	authNone authKind = iota
+	authNone authKind = "none"
 	// authStaff: the staff API. A session cookie (plus X-CSRF-Token on
 	// writes) or a bearer API token, and one of Roles; refusals are the
 	// JSON 401 and 403.
-	authStaff
+	authStaff authKind = "staff"
 	// authStaffPage: a staff page. The session cookie only: a browser
 	// that is not signed in is sent to /login (303); a member of staff
 	// whose roles are not among Roles gets the 403 page.
-	authStaffPage
+	authStaffPage authKind = "staff page"
 	// authGuestPage: the login page. A signed-in member of staff is sent
 	// to their start page (303).
-	authGuestPage
+	authGuestPage authKind = "guest page"
 	// authCustomer: the customer's call page and its endpoints. The
 	// customer cookie (the spent invite link), same-origin on writes;
 	// refused: the one 410 page (429 past the failure limit).
-	authCustomer
+	authCustomer authKind = "customer"
 )
-
-func (k authKind) String() string {
-	switch k {
-	case authNone:
-		return "none"
-	case authStaff:
-		return "staff"
-	case authStaffPage:
-		return "staff page"
-	case authGuestPage:
-		return "guest page"
-	case authCustomer:
-		return "customer"
-	}
-	return "unknown"
-}
 
 // route is one endpoint and its policy; the router, the policy check, the
 // OpenAPI document and the policy test are all made from this table.

@@ -96,7 +96,7 @@ func (s *Server) Handler() http.Handler { return s.engine }
 func (s *Server) Routes() []RouteInfo {
 	out := make([]RouteInfo, len(s.routes))
 	for i, r := range s.routes {
-		out[i] = RouteInfo{Method: r.Method, Path: r.Path, Auth: r.Auth.String(), Roles: r.Roles}
+		out[i] = RouteInfo{Method: r.Method, Path: r.Path, Auth: string(r.Auth), Roles: r.Roles}
 	}
 	return out
 }
