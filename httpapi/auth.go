@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -30,6 +31,8 @@ func (s *Server) setSessionCookie(c *gin.Context, value string, maxAge int) {
 		HttpOnly: true, Secure: s.cfg.TLS, SameSite: http.SameSiteStrictMode})
 }
 
+// principal is the member of staff the guard signed in (authStaff and
+// authStaffPage routes).
 func principal(c *gin.Context) *access.Principal {
 	p, _ := c.Get(principalKey)
 	pr, _ := p.(*access.Principal)
@@ -42,49 +45,122 @@ func actor(c *gin.Context) verify.Actor {
 	return verify.Actor{Name: p.Actor(), StaffID: p.Staff.ID, Roles: p.Staff.Roles}
 }
 
-// guard enforces the route's policy: authentication (session cookie or
-// bearer token), the role check, and CSRF for cookie-authenticated writes.
+// guard authenticates the route's callers as its Auth says, before the
+// handler runs; a refusal ends the request.
 func (s *Server) guard(r route) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if r.Public {
-			c.Next()
-			return
+	return s.handle(func(c *gin.Context) error {
+		switch r.Auth {
+		case authNone:
+			return nil
+		case authStaff:
+			return s.authenticateStaff(c, r)
+		case authStaffPage:
+			return s.authenticateStaffPage(c, r)
+		case authGuestPage:
+			return s.guestPage(c)
+		case authCustomer:
+			return s.authenticateCustomer(c)
 		}
-		ctx := c.Request.Context()
-		var p *access.Principal
-		var err error
-		if h := c.GetHeader("Authorization"); h != "" {
-			raw, ok := strings.CutPrefix(h, "Bearer ")
-			if !ok {
-				s.fail(c, models.Errorf(models.EUNAUTHORIZED, "Authorization must be a Bearer token"))
-				return
+		return fmt.Errorf("route %s %s: unknown authentication %q", r.Method, r.Path, r.Auth)
+	})
+}
+
+// authenticateStaff is the staff API's policy: authentication (session
+// cookie or bearer token), CSRF for cookie-authenticated writes, and the
+// role check.
+func (s *Server) authenticateStaff(c *gin.Context, r route) error {
+	ctx := c.Request.Context()
+	var p *access.Principal
+	var err error
+	if h := c.GetHeader("Authorization"); h != "" {
+		raw, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return models.Errorf(models.EUNAUTHORIZED, "Authorization must be a Bearer token")
+		}
+		p, err = s.access.AuthenticateToken(ctx, strings.TrimSpace(raw), c.ClientIP())
+	} else {
+		cookie, _ := c.Cookie(s.cookieName())
+		p, err = s.access.Authenticate(ctx, cookie)
+		if err == nil && unsafeMethod(c.Request.Method) {
+			sent := c.GetHeader("X-CSRF-Token")
+			if subtle.ConstantTimeCompare([]byte(sent), []byte(p.Session.CSRFToken)) != 1 {
+				s.denied(c, p, "csrf")
+				return models.Errorf(models.EFORBIDDEN, "missing or wrong X-CSRF-Token header")
 			}
-			p, err = s.access.AuthenticateToken(ctx, strings.TrimSpace(raw), c.ClientIP())
-		} else {
-			cookie, _ := c.Cookie(s.cookieName())
-			p, err = s.access.Authenticate(ctx, cookie)
-			if err == nil && unsafeMethod(c.Request.Method) {
-				sent := c.GetHeader("X-CSRF-Token")
-				if subtle.ConstantTimeCompare([]byte(sent), []byte(p.Session.CSRFToken)) != 1 {
-					s.denied(c, p, "csrf")
-					s.fail(c, models.Errorf(models.EFORBIDDEN, "missing or wrong X-CSRF-Token header"))
-					return
-				}
-			}
 		}
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.Set(principalKey, p)
-		c.Set(actorKey, p.Actor())
-		if len(r.Roles) > 0 && !slices.ContainsFunc(r.Roles, func(role models.Role) bool { return p.Staff.Has(role) }) {
-			s.denied(c, p, "role")
-			s.fail(c, models.Errorf(models.EFORBIDDEN, "your role may not %s %s", r.Method, r.Path))
-			return
-		}
-		c.Next()
 	}
+	if err != nil {
+		return err
+	}
+	s.signIn(c, p)
+	if !mayUse(r, p) {
+		s.denied(c, p, "role")
+		return models.Errorf(models.EFORBIDDEN, "your role may not %s %s", r.Method, r.Path)
+	}
+	return nil
+}
+
+// authenticateStaffPage is a staff page's policy: the session cookie only
+// (a browser sends no token); a browser that is not signed in goes to
+// /login, a member of staff of another role gets the 403 page.
+func (s *Server) authenticateStaffPage(c *gin.Context, r route) error {
+	noStore(c)
+	if r.page != nil {
+		s.pageLang(c) // the language switch is remembered on the way to /login too
+	}
+	p := s.pagePrincipal(c)
+	if p == nil {
+		c.Redirect(http.StatusSeeOther, "/login")
+		c.Abort()
+		return nil
+	}
+	s.signIn(c, p)
+	if !mayUse(r, p) {
+		s.denied(c, p, "role")
+		err := models.Errorf(models.EFORBIDDEN, "your role may not %s %s", r.Method, r.Path)
+		if r.page == nil {
+			return err
+		}
+		return &pageError{err: err, render: s.forbiddenPage(*r.page, p)}
+	}
+	return nil
+}
+
+// guestPage sends a signed-in member of staff from the login page to
+// their start page.
+func (s *Server) guestPage(c *gin.Context) error {
+	noStore(c)
+	s.pageLang(c)
+	if p := s.pagePrincipal(c); p != nil {
+		c.Redirect(http.StatusSeeOther, homeOf(p.Staff))
+		c.Abort()
+	}
+	return nil
+}
+
+// pagePrincipal is the member of staff signed in by the session cookie,
+// or nil.
+func (s *Server) pagePrincipal(c *gin.Context) *access.Principal {
+	cookie, _ := c.Cookie(s.cookieName())
+	if cookie == "" {
+		return nil
+	}
+	p, err := s.access.Authenticate(c.Request.Context(), cookie)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+func (s *Server) signIn(c *gin.Context, p *access.Principal) {
+	c.Set(principalKey, p)
+	c.Set(actorKey, p.Actor())
+}
+
+// mayUse reports whether p holds one of the route's roles (any role when
+// it names none).
+func mayUse(r route, p *access.Principal) bool {
+	return len(r.Roles) == 0 || slices.ContainsFunc(r.Roles, p.Staff.Has)
 }
 
 func unsafeMethod(m string) bool {
@@ -94,11 +170,7 @@ func unsafeMethod(m string) bool {
 // denied records a refused request in the audit chain.
 func (s *Server) denied(c *gin.Context, p *access.Principal, why string) {
 	ctx := c.Request.Context()
-	err := s.store.Transact(ctx, func(tx models.Tx) error {
-		return s.chain.Append(ctx, tx, &models.AuditEvent{Actor: p.Actor(), Action: "auth.permission_denied",
-			Detail: map[string]string{"method": c.Request.Method, "route": c.FullPath(), "why": why}})
-	})
-	if err != nil {
+	if err := s.access.RecordDenied(ctx, p, c.Request.Method, c.FullPath(), why); err != nil {
 		s.log.ErrorContext(ctx, "audit permission denied", "err", err)
 	}
 }

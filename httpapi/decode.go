@@ -74,3 +74,16 @@ func intQuery(c *gin.Context, name string, def, min, max int) (int, error) {
 	}
 	return n, nil
 }
+
+// readUpload reads a raw upload body whose Content-Type is one of types.
+func readUpload(c *gin.Context, types ...string) ([]byte, error) {
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	ok := false
+	for _, t := range types {
+		ok = ok || mt == t
+	}
+	if !ok {
+		return nil, models.Errorf(models.EUNSUPPORTED, "send the file as the body with Content-Type image/jpeg, image/png or application/pdf")
+	}
+	return io.ReadAll(c.Request.Body)
+}

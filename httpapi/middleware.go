@@ -90,16 +90,14 @@ func (s *Server) securityHeaders() gin.HandlerFunc {
 
 // limitBody caps every request body; handlers see a *http.MaxBytesError
 // past the cap, which renders as 413.
-func limitBody(max int64) gin.HandlerFunc {
-	return func(c *gin.Context) {
+func (s *Server) limitBody(max int64) gin.HandlerFunc {
+	return s.handle(func(c *gin.Context) error {
 		if c.Request.ContentLength > max {
-			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, errorBody{Error: errorDetail{
-				Code: models.ETOOLARGE, Message: fmt.Sprintf("request body larger than %d bytes", max), RequestID: requestID(c)}})
-			return
+			return models.Errorf(models.ETOOLARGE, "request body larger than %d bytes", max)
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
-		c.Next()
-	}
+		return nil
+	})
 }
 
 // metrics holds the server's Prometheus collectors, on its own registry.

@@ -166,7 +166,9 @@ func (s *Server) OpenAPI() map[string]any {
 		} else if r.Body != "" {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/" + r.Body}}}}
 		}
-		if r.Public {
+		if r.Auth != authStaff {
+			// Not the staff API's credentials: no login, a page's own
+			// redirect, or the customer's cookie.
 			op["security"] = []any{}
 		} else {
 			roles := []string{"any staff"}
@@ -199,4 +201,7 @@ func (s *Server) OpenAPI() map[string]any {
 	}
 }
 
-func (s *Server) openAPI(c *gin.Context) { c.JSON(http.StatusOK, s.OpenAPI()) }
+func (s *Server) openAPI(c *gin.Context) error {
+	c.JSON(http.StatusOK, s.OpenAPI())
+	return nil
+}

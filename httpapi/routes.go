@@ -1,11 +1,34 @@
 package httpapi
 
 import (
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 
 	"remoteidv/models"
+)
+
+// authKind says who authenticates a route's callers and how a refusal is
+// answered; the guard (auth.go) does it, so handlers never authenticate.
+type authKind string
+
+const (
+	// authNone: anyone. A handler may still take a credential the caller
+	// presents to exchange it (the login, the invite link).
+	authNone authKind = "none"
+	// authStaff: the staff API. A session cookie (plus X-CSRF-Token on
+	// writes) or a bearer API token, and one of Roles; refusals are the
+	// JSON 401 and 403.
+	authStaff authKind = "staff"
+	// authStaffPage: a staff page. The session cookie only: a browser
+	// that is not signed in is sent to /login (303); a member of staff
+	// whose roles are not among Roles gets the 403 page.
+	authStaffPage authKind = "staff page"
+	// authGuestPage: the login page. A signed-in member of staff is sent
+	// to their start page (303).
+	authGuestPage authKind = "guest page"
+	// authCustomer: the customer's call page and its endpoints. The
+	// customer cookie (the spent invite link), same-origin on writes;
+	// refused: the one 410 page (429 past the failure limit).
+	authCustomer authKind = "customer"
 )
 
 // route is one endpoint and its policy; the router, the policy check, the
@@ -13,8 +36,8 @@ import (
 type route struct {
 	Method  string
 	Path    string
-	Public  bool          // no login needed
-	Roles   []models.Role // empty and not Public: any logged-in staff
+	Auth    authKind      // who authenticates the caller
+	Roles   []models.Role // authStaff, authStaffPage: empty for any signed-in staff
 	Summary string
 	Tag     string
 	Body    string // name of the request schema in the OpenAPI document, "" for none
@@ -22,7 +45,10 @@ type route struct {
 	// document (responseSchemas), "" where it is not described.
 	Response string
 	MaxBody  int64 // body cap in bytes; 0 for the configured JSON cap
-	handler  gin.HandlerFunc
+	// page is a staff page: it is the handler (staffPage) and the guard
+	// answers another role with its 403 page. nil for other routes.
+	page    *pageSpec
+	handler func(*gin.Context) error
 }
 
 var (
@@ -36,96 +62,95 @@ var (
 
 func (s *Server) routeTable() []route {
 	return []route{
-		{Method: "GET", Path: "/healthz", Public: true, Summary: "Liveness: the process answers", Tag: "operations", handler: s.health},
-		{Method: "GET", Path: "/readyz", Public: true, Summary: "Readiness: the database answers", Tag: "operations", handler: s.ready},
-		{Method: "GET", Path: "/metrics", Public: true, Summary: "Prometheus metrics", Tag: "operations", handler: s.metricsHandler()},
-		{Method: "GET", Path: "/api/openapi.json", Public: true, Summary: "This API's OpenAPI 3 document", Tag: "operations", handler: s.openAPI},
-		{Method: "GET", Path: "/join/:token", Public: true, Summary: "Customer's invite link: shows the call's time, or one answer for an expired, used or unknown link", Tag: "customer", handler: s.join},
+		{Method: "GET", Path: "/healthz", Auth: authNone, Summary: "Liveness: the process answers", Tag: "operations", handler: s.health},
+		{Method: "GET", Path: "/readyz", Auth: authNone, Summary: "Readiness: the database answers", Tag: "operations", handler: s.ready},
+		{Method: "GET", Path: "/metrics", Auth: authNone, Summary: "Prometheus metrics", Tag: "operations", handler: s.metricsHandler()},
+		{Method: "GET", Path: "/api/openapi.json", Auth: authNone, Summary: "This API's OpenAPI 3 document", Tag: "operations", handler: s.openAPI},
+		{Method: "GET", Path: "/join/:token", Auth: authNone, Summary: "Customer's invite link: shows the call's time, or one answer for an expired, used or unknown link", Tag: "customer", handler: s.join},
 
-		{Method: "POST", Path: "/api/auth/login", Public: true, Summary: "Log in; sets the session cookie and returns the CSRF token", Tag: "auth", Body: "Login", handler: s.login},
-		{Method: "POST", Path: "/api/auth/logout", Summary: "Log out; the session ends on the server", Tag: "auth", handler: s.logout},
-		{Method: "GET", Path: "/api/auth/me", Summary: "Who is logged in, with roles and CSRF token", Tag: "auth", handler: s.me},
-		{Method: "POST", Path: "/api/auth/step-up", Summary: "Re-enter the password (needed within 5 minutes before approvals); rotates the session", Tag: "auth", Body: "StepUp", handler: s.stepUp},
+		{Method: "POST", Path: "/api/auth/login", Auth: authNone, Summary: "Log in; sets the session cookie and returns the CSRF token", Tag: "auth", Body: "Login", handler: s.login},
+		{Method: "POST", Path: "/api/auth/logout", Auth: authStaff, Summary: "Log out; the session ends on the server", Tag: "auth", handler: s.logout},
+		{Method: "GET", Path: "/api/auth/me", Auth: authStaff, Summary: "Who is logged in, with roles and CSRF token", Tag: "auth", handler: s.me},
+		{Method: "POST", Path: "/api/auth/step-up", Auth: authStaff, Summary: "Re-enter the password (needed within 5 minutes before approvals); rotates the session", Tag: "auth", Body: "StepUp", handler: s.stepUp},
 
-		{Method: "GET", Path: "/api/accounts", Roles: clerkSup, Summary: "Search accounts by number prefix or holder name (q, limit)", Tag: "accounts", handler: s.searchAccounts},
-		{Method: "GET", Path: "/api/accounts/:no", Roles: clerkSup, Summary: "One account, national ID masked", Tag: "accounts", handler: s.getAccount},
+		{Method: "GET", Path: "/api/accounts", Auth: authStaff, Roles: clerkSup, Summary: "Search accounts by number prefix or holder name (q, limit)", Tag: "accounts", handler: s.searchAccounts},
+		{Method: "GET", Path: "/api/accounts/:no", Auth: authStaff, Roles: clerkSup, Summary: "One account, national ID masked", Tag: "accounts", handler: s.getAccount},
 
-		{Method: "POST", Path: "/api/cases", Roles: clerk, Summary: "Open and schedule a case", Tag: "cases", Body: "NewCase", handler: s.createCase},
-		{Method: "GET", Path: "/api/cases", Roles: caseReader, Summary: "List and search cases (state, account_no, clerk_id, slot_from, slot_to, limit, offset)", Tag: "cases", handler: s.listCases},
-		{Method: "GET", Path: "/api/cases/:id", Roles: caseReader, Summary: "One case with its slot in both zones and its invites", Tag: "cases", handler: s.getCase},
-		{Method: "POST", Path: "/api/cases/:id/reschedule", Roles: clerk, Summary: "Move the call; earlier invites stop working", Tag: "cases", Body: "Reschedule", handler: s.reschedule},
-		{Method: "POST", Path: "/api/cases/:id/cancel", Roles: clerkSup, Summary: "Cancel with a reason", Tag: "cases", Body: "Reason", handler: s.cancel},
-		{Method: "POST", Path: "/api/cases/:id/abort", Roles: clerkSup, Summary: "Abort during verification (poor video, suspected fraud) with a reason; ends a live call", Tag: "cases", Body: "Reason", handler: s.abort},
-		{Method: "POST", Path: "/api/cases/:id/invite", Roles: clerk, Summary: "Issue the single-use invite link and its .ics (format=ics returns the calendar file)", Tag: "cases", handler: s.issueInvite},
-		{Method: "DELETE", Path: "/api/cases/:id/invite", Roles: clerkSup, Summary: "Revoke every live invite of the case", Tag: "cases", handler: s.revokeInvites},
-		{Method: "GET", Path: "/api/cases/:id/timeline", Roles: caseReader, Summary: "The case's audit events", Tag: "cases", handler: s.timeline},
+		{Method: "POST", Path: "/api/cases", Auth: authStaff, Roles: clerk, Summary: "Open and schedule a case", Tag: "cases", Body: "NewCase", handler: s.createCase},
+		{Method: "GET", Path: "/api/cases", Auth: authStaff, Roles: caseReader, Summary: "List and search cases (state, account_no, clerk_id, slot_from, slot_to, limit, offset)", Tag: "cases", handler: s.listCases},
+		{Method: "GET", Path: "/api/cases/:id", Auth: authStaff, Roles: caseReader, Summary: "One case with its slot in both zones and its invites", Tag: "cases", handler: s.getCase},
+		{Method: "POST", Path: "/api/cases/:id/reschedule", Auth: authStaff, Roles: clerk, Summary: "Move the call; earlier invites stop working", Tag: "cases", Body: "Reschedule", handler: s.reschedule},
+		{Method: "POST", Path: "/api/cases/:id/cancel", Auth: authStaff, Roles: clerkSup, Summary: "Cancel with a reason", Tag: "cases", Body: "Reason", handler: s.cancel},
+		{Method: "POST", Path: "/api/cases/:id/abort", Auth: authStaff, Roles: clerkSup, Summary: "Abort during verification (poor video, suspected fraud) with a reason; ends a live call", Tag: "cases", Body: "Reason", handler: s.abort},
+		{Method: "POST", Path: "/api/cases/:id/invite", Auth: authStaff, Roles: clerk, Summary: "Issue the single-use invite link and its .ics (format=ics returns the calendar file)", Tag: "cases", handler: s.issueInvite},
+		{Method: "DELETE", Path: "/api/cases/:id/invite", Auth: authStaff, Roles: clerkSup, Summary: "Revoke every live invite of the case", Tag: "cases", handler: s.revokeInvites},
+		{Method: "GET", Path: "/api/cases/:id/timeline", Auth: authStaff, Roles: caseReader, Summary: "The case's audit events", Tag: "cases", handler: s.timeline},
 
 		// face checks (verify/face)
-		{Method: "POST", Path: "/api/cases/:id/face-checks", Roles: clerk, Summary: "Match an uploaded photo (image/jpeg or image/png body, at most 5 MiB) against the account's reference photos, as a comparison aid: needs the customer's consent, is labelled source upload, and never meets the face-match requirement nor serves the registry check (only a live capture taken in the recorded call does)", Tag: "checks", Body: "Image", MaxBody: maxImageBody, handler: s.faceCheck},
-		{Method: "GET", Path: "/api/cases/:id/checks", Roles: caseReader, Summary: "The case's checks with the engine's full answers", Tag: "checks", handler: s.listChecks},
-		{Method: "POST", Path: "/api/cases/:id/checks/:check/confirm", Roles: clerk, Summary: "The clerk's side-by-side visual confirmation (or rejection, with a note) of a face check", Tag: "checks", Body: "Confirm", handler: s.confirmCheck},
+		{Method: "POST", Path: "/api/cases/:id/face-checks", Auth: authStaff, Roles: clerk, Summary: "Match an uploaded photo (image/jpeg or image/png body, at most 5 MiB) against the account's reference photos, as a comparison aid: needs the customer's consent, is labelled source upload, and never meets the face-match requirement nor serves the registry check (only a live capture taken in the recorded call does)", Tag: "checks", Body: "Image", MaxBody: maxImageBody, handler: s.faceCheck},
+		{Method: "GET", Path: "/api/cases/:id/checks", Auth: authStaff, Roles: caseReader, Summary: "The case's checks with the engine's full answers", Tag: "checks", handler: s.listChecks},
+		{Method: "POST", Path: "/api/cases/:id/checks/:check/confirm", Auth: authStaff, Roles: clerk, Summary: "The clerk's side-by-side visual confirmation (or rejection, with a note) of a face check", Tag: "checks", Body: "Confirm", handler: s.confirmCheck},
 
-		{Method: "GET", Path: "/api/staff", Roles: admin, Summary: "List staff", Tag: "admin", handler: s.listStaff},
-		{Method: "POST", Path: "/api/staff", Roles: admin, Summary: "Add a staff member", Tag: "admin", Body: "NewStaff", handler: s.createStaff},
-		{Method: "POST", Path: "/api/staff/:username/disable", Roles: admin, Summary: "Disable a staff member; their sessions end at once", Tag: "admin", handler: s.setDisabled(true)},
-		{Method: "POST", Path: "/api/staff/:username/enable", Roles: admin, Summary: "Re-enable a staff member", Tag: "admin", handler: s.setDisabled(false)},
-		{Method: "POST", Path: "/api/tokens", Roles: admin, Summary: "Issue an API token for an integration, acting as a staff member", Tag: "admin", Body: "NewToken", handler: s.createToken},
-		{Method: "GET", Path: "/api/admin/imports", Roles: admin, Summary: "Account import runs, newest first (limit, offset): who, when, from which file, counts, and the rows that failed or were flagged (account numbers masked)", Tag: "admin", Response: "ImportRuns", handler: s.importRuns},
-		{Method: "GET", Path: "/api/admin/accounts", Roles: admin, Summary: "Accounts with their reference photos, flagged photos and why, signature specimen, and photos enrolled for the running face models (attention=1: only accounts needing attention; limit, offset; numbers masked)", Tag: "admin", Response: "AccountStatuses", handler: s.accountStatuses},
-		{Method: "GET", Path: "/api/admin/face", Roles: admin, Summary: "Face engine settings: threshold, recognizers, model hash, the BLAS/LAPACK loaded, liveness rules, and the calibration summary with the expected false-match rate at the threshold", Tag: "admin", Response: "FaceReport", handler: s.faceReport},
+		{Method: "GET", Path: "/api/staff", Auth: authStaff, Roles: admin, Summary: "List staff", Tag: "admin", handler: s.listStaff},
+		{Method: "POST", Path: "/api/staff", Auth: authStaff, Roles: admin, Summary: "Add a staff member", Tag: "admin", Body: "NewStaff", handler: s.createStaff},
+		{Method: "POST", Path: "/api/staff/:username/disable", Auth: authStaff, Roles: admin, Summary: "Disable a staff member; their sessions end at once", Tag: "admin", handler: s.setDisabled(true)},
+		{Method: "POST", Path: "/api/staff/:username/enable", Auth: authStaff, Roles: admin, Summary: "Re-enable a staff member", Tag: "admin", handler: s.setDisabled(false)},
+		{Method: "POST", Path: "/api/tokens", Auth: authStaff, Roles: admin, Summary: "Issue an API token for an integration, acting as a staff member", Tag: "admin", Body: "NewToken", handler: s.createToken},
+		{Method: "GET", Path: "/api/admin/imports", Auth: authStaff, Roles: admin, Summary: "Account import runs, newest first (limit, offset): who, when, from which file, counts, and the rows that failed or were flagged (account numbers masked)", Tag: "admin", Response: "ImportRuns", handler: s.importRuns},
+		{Method: "GET", Path: "/api/admin/accounts", Auth: authStaff, Roles: admin, Summary: "Accounts with their reference photos, flagged photos and why, signature specimen, and photos enrolled for the running face models (attention=1: only accounts needing attention; limit, offset; numbers masked)", Tag: "admin", Response: "AccountStatuses", handler: s.accountStatuses},
+		{Method: "GET", Path: "/api/admin/face", Auth: authStaff, Roles: admin, Summary: "Face engine settings: threshold, recognizers, model hash, the BLAS/LAPACK loaded, liveness rules, and the calibration summary with the expected false-match rate at the threshold", Tag: "admin", Response: "FaceReport", handler: s.faceReport},
 
-		{Method: "GET", Path: "/api/audit/events", Roles: auditor, Summary: "Audit events (after_seq, case_id, limit)", Tag: "audit", handler: s.auditEvents},
-		{Method: "GET", Path: "/api/audit/verify", Roles: auditAdmin, Summary: "Verify the whole audit chain, the Merkle log recomputed from it and its signed checkpoints, and every checkpoint note published to the write-once evidence store (as idv audit verify); answers the log's size and root, the latest checkpoint, the published-notes result and the signing key's SHA-256 fingerprint", Tag: "audit", handler: s.auditVerify},
-		{Method: "GET", Path: "/api/audit/checkpoints/latest", Roles: auditAdmin, Summary: "The newest signed checkpoint of the audit Merkle log (C2SP signed note, text/plain): keep it to check later answers against", Tag: "audit", handler: s.auditCheckpointLatest},
-		{Method: "GET", Path: "/api/audit/checkpoints/consistency", Roles: auditAdmin, Summary: "Consistency proof (RFC 6962, base64 hashes) that the newest checkpoint's log extends the log of size from (a checkpoint you kept)", Tag: "audit", handler: s.auditConsistency},
+		{Method: "GET", Path: "/api/audit/events", Auth: authStaff, Roles: auditor, Summary: "Audit events (after_seq, case_id, limit)", Tag: "audit", handler: s.auditEvents},
+		{Method: "GET", Path: "/api/audit/verify", Auth: authStaff, Roles: auditAdmin, Summary: "Verify the whole audit chain, the Merkle log recomputed from it and its signed checkpoints, and every checkpoint note published to the write-once evidence store (as idv audit verify); answers the log's size and root, the latest checkpoint, the published-notes result and the signing key's SHA-256 fingerprint", Tag: "audit", handler: s.auditVerify},
+		{Method: "GET", Path: "/api/audit/checkpoints/latest", Auth: authStaff, Roles: auditAdmin, Summary: "The newest signed checkpoint of the audit Merkle log (C2SP signed note, text/plain): keep it to check later answers against", Tag: "audit", handler: s.auditCheckpointLatest},
+		{Method: "GET", Path: "/api/audit/checkpoints/consistency", Auth: authStaff, Roles: auditAdmin, Summary: "Consistency proof (RFC 6962, base64 hashes) that the newest checkpoint's log extends the log of size from (a checkpoint you kept)", Tag: "audit", handler: s.auditConsistency},
 
 		// evidence and auditor access
-		{Method: "GET", Path: "/api/cases/:id/evidence", Roles: evidenceReader, Summary: "The case's evidence items with SHA-256, size, version and archive state (audited read)", Tag: "evidence", handler: s.listEvidence},
-		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence", Roles: evidenceReader, Summary: "Download one archived item, re-hashed while streamed (audited read; X-Content-SHA256 header)", Tag: "evidence", handler: s.downloadEvidence},
-		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence/play", Roles: evidenceReader, Summary: "Watch a recorded video segment: the VP8 recording remuxed to WebM (not re-encoded), the source re-hashed while read (audited as evidence.played)", Tag: "evidence", handler: s.playRecording},
-		{Method: "GET", Path: "/api/cases/:id/bundle", Roles: evidenceReader, Summary: "Evidence bundle of a sealed case (zip, format 2: manifest, signature, public key, the audit Merkle log's leaves to the seal with the case's events in full, a consistency proof to a signed checkpoint, artifacts); check it with idv evidence verify -fingerprint (audited read)", Tag: "evidence", handler: s.downloadBundle},
-		{Method: "POST", Path: "/api/cases/:id/evidence/:evidence/legal-hold", Roles: admin, Summary: "Set or clear a legal hold on one item (needs a step-up within 5 minutes; audited)", Tag: "evidence", Body: "LegalHold", handler: s.setLegalHold},
+		{Method: "GET", Path: "/api/cases/:id/evidence", Auth: authStaff, Roles: evidenceReader, Summary: "The case's evidence items with SHA-256, size, version and archive state (audited read)", Tag: "evidence", handler: s.listEvidence},
+		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence", Auth: authStaff, Roles: evidenceReader, Summary: "Download one archived item, re-hashed while streamed (audited read; X-Content-SHA256 header)", Tag: "evidence", handler: s.downloadEvidence},
+		{Method: "GET", Path: "/api/cases/:id/evidence/:evidence/play", Auth: authStaff, Roles: evidenceReader, Summary: "Watch a recorded video segment: the VP8 recording remuxed to WebM (not re-encoded), the source re-hashed while read (audited as evidence.played)", Tag: "evidence", handler: s.playRecording},
+		{Method: "GET", Path: "/api/cases/:id/bundle", Auth: authStaff, Roles: evidenceReader, Summary: "Evidence bundle of a sealed case (zip, format 2: manifest, signature, public key, the audit Merkle log's leaves to the seal with the case's events in full, a consistency proof to a signed checkpoint, artifacts); check it with idv evidence verify -fingerprint (audited read)", Tag: "evidence", handler: s.downloadBundle},
+		{Method: "POST", Path: "/api/cases/:id/evidence/:evidence/legal-hold", Auth: authStaff, Roles: admin, Summary: "Set or clear a legal hold on one item (needs a step-up within 5 minutes; audited)", Tag: "evidence", Body: "LegalHold", handler: s.setLegalHold},
 
 		// video sessions
-		{Method: "GET", Path: "/call", Public: true, Summary: "Customer's call page (customer cookie): the recording and biometric consent until accepted, then the call; one 410 page otherwise", Tag: "customer", handler: s.callPage},
-		{Method: "POST", Path: "/call/consent", Public: true, Summary: "Customer accepts the versioned consent text (form: version, locale); stored with its SHA-256, locale and time", Tag: "customer", MaxBody: 4 << 10, handler: s.consent},
-		{Method: "GET", Path: "/call/ws", Public: true, Summary: "Customer's signaling WebSocket (customer cookie, consent required); protocol in docs/calls.md", Tag: "customer", handler: s.customerSocket},
-		{Method: "GET", Path: "/static/call.js", Public: true, Summary: "Script of the customer's call page", Tag: "customer", handler: s.static()},
-		{Method: "GET", Path: "/static/call.css", Public: true, Summary: "Styles of the customer's call page", Tag: "customer", handler: s.static()},
-		{Method: "GET", Path: "/api/cases/:id/call/ws", Roles: clerkSup, Summary: "Staff signaling WebSocket: the case's clerk runs the call (capture, challenge, bye), a supervisor observes receive-only", Tag: "calls", handler: s.staffSocket},
-		{Method: "GET", Path: "/api/cases/:id/calls", Roles: caseReader, Summary: "The case's calls: start, end, reason, recording state and the recorded segments with their SHA-256", Tag: "calls", handler: s.listCalls},
+		{Method: "GET", Path: "/call", Auth: authCustomer, Summary: "Customer's call page (customer cookie): the recording and biometric consent until accepted, then the call; one 410 page otherwise", Tag: "customer", handler: s.callPage},
+		{Method: "POST", Path: "/call/consent", Auth: authCustomer, Summary: "Customer accepts the versioned consent text (form: version, locale); stored with its SHA-256, locale and time", Tag: "customer", MaxBody: 4 << 10, handler: s.consent},
+		{Method: "GET", Path: "/call/ws", Auth: authCustomer, Summary: "Customer's signaling WebSocket (customer cookie, consent required); protocol in docs/calls.md", Tag: "customer", handler: s.customerSocket},
+		{Method: "GET", Path: "/static/call.js", Auth: authNone, Summary: "Script of the customer's call page", Tag: "customer", handler: s.static()},
+		{Method: "GET", Path: "/static/call.css", Auth: authNone, Summary: "Styles of the customer's call page", Tag: "customer", handler: s.static()},
+		{Method: "GET", Path: "/api/cases/:id/call/ws", Auth: authStaff, Roles: clerkSup, Summary: "Staff signaling WebSocket: the case's clerk runs the call (capture, challenge, bye), a supervisor observes receive-only", Tag: "calls", handler: s.staffSocket},
+		{Method: "GET", Path: "/api/cases/:id/calls", Auth: authStaff, Roles: caseReader, Summary: "The case's calls: start, end, reason, recording state and the recorded segments with their SHA-256", Tag: "calls", handler: s.listCalls},
 
 		// checks, approval and statements
-		{Method: "POST", Path: "/api/cases/:id/invite/email", Roles: clerk, Summary: "Issue a new invite and email the link with its .ics to the registered address (through the mail outbox, in the customer's language)", Tag: "cases", handler: s.mailInvite},
-		{Method: "POST", Path: "/api/cases/:id/letters", Roles: clerk, Summary: "Upload the signed authorization letter (body image/jpeg, image/png or application/pdf, at most 10 MiB; type sniffed, pixel-capped, PDFs checked well-formed, polyglots refused)", Tag: "review", Body: "Letter", MaxBody: maxLetterBody, handler: s.uploadLetter},
-		{Method: "GET", Path: "/api/cases/:id/letters", Roles: caseReader, Summary: "The case's letters and their recorded scope", Tag: "review", handler: s.listLetters},
-		{Method: "GET", Path: "/api/cases/:id/letters/:letter/content", Roles: clerkSup, Summary: "The letter itself, for the side-by-side signature comparison (audited view)", Tag: "review", handler: s.letterContent},
-		{Method: "POST", Path: "/api/cases/:id/letters/:letter/scope", Roles: clerk, Summary: "Record what the letter authorizes; it must match the case's account, service and period and ask for delivery to the registered email", Tag: "review", Body: "LetterScope", handler: s.letterScope},
-		{Method: "GET", Path: "/api/cases/:id/specimen", Roles: clerkSup, Summary: "The account's signature specimen image (staff only; audited view)", Tag: "review", handler: s.specimen},
-		{Method: "POST", Path: "/api/cases/:id/signature-check", Roles: clerk, Summary: "Record the signature verdict (pass, fail, inconclusive) with the region on the letter and a reason; crop, specimen copy and verdict become evidence", Tag: "review", Body: "SignatureCheck", handler: s.signatureCheck},
-		{Method: "POST", Path: "/api/cases/:id/registry-check", Roles: clerk, Summary: "Ask the national ID registry (ID number and name) and match its photo against the case's latest live capture, which must be at most IDV_REGISTRY_CAPTURE_MAX_AGE old (else 412 and the registry is not asked); passes only for a valid ID, a matching name, a matching photo and data at most IDV_REGISTRY_MAX_DATA_AGE old; records both photos' SHA-256; timeouts and errors are recorded as UNAVAILABLE, never a pass", Tag: "review", handler: s.registryCheck},
-		{Method: "GET", Path: "/api/cases/:id/requirements", Roles: caseReader, Summary: "What the case still lacks before submission, and the registry's service hours", Tag: "review", handler: s.requirements},
-		{Method: "POST", Path: "/api/cases/:id/submit", Roles: clerk, Summary: "Submit for review; 422 lists every missing requirement", Tag: "review", handler: s.submit},
-		{Method: "POST", Path: "/api/cases/:id/decision", Roles: supervisor, Summary: "Approve or reject with a reason (not the case's clerk; step-up within 5 minutes; Idempotency-Key header required)", Tag: "review", Body: "Decision", handler: s.decide},
-		{Method: "POST", Path: "/api/cases/:id/release", Roles: clerkSup, Summary: "Release the statement of a sealed case: PDF stored as evidence and mailed to the registered address only (Idempotency-Key header required)", Tag: "review", handler: s.release},
-		{Method: "GET", Path: "/api/cases/:id/statement", Roles: clerkSup, Summary: "Download the released statement PDF for printing (audited)", Tag: "review", handler: s.statementPDF},
-		{Method: "POST", Path: "/call/code", Public: true, Summary: "Customer (call page cookie): email a 6-digit code to the registered address (1 a minute, 5 an hour)", Tag: "customer", MaxBody: 1 << 10, handler: s.customerRequestCode},
-		{Method: "POST", Path: "/call/code/verify", Public: true, Summary: "Customer (call page cookie): check the code; 10 minutes, single use, 5 wrong tries lock the invite", Tag: "customer", Body: "Code", MaxBody: 1 << 10, handler: s.customerVerifyCode},
-		{Method: "POST", Path: "/call/letter", Public: true, Summary: "Customer (call page cookie): upload the signed authorization letter (same checks as the clerk's upload)", Tag: "customer", Body: "Letter", MaxBody: maxLetterBody, handler: s.customerUploadLetter},
+		{Method: "POST", Path: "/api/cases/:id/invite/email", Auth: authStaff, Roles: clerk, Summary: "Issue a new invite and email the link with its .ics to the registered address (through the mail outbox, in the customer's language)", Tag: "cases", handler: s.mailInvite},
+		{Method: "POST", Path: "/api/cases/:id/letters", Auth: authStaff, Roles: clerk, Summary: "Upload the signed authorization letter (body image/jpeg, image/png or application/pdf, at most 10 MiB; type sniffed, pixel-capped, PDFs checked well-formed, polyglots refused)", Tag: "review", Body: "Letter", MaxBody: maxLetterBody, handler: s.uploadLetter},
+		{Method: "GET", Path: "/api/cases/:id/letters", Auth: authStaff, Roles: caseReader, Summary: "The case's letters and their recorded scope", Tag: "review", handler: s.listLetters},
+		{Method: "GET", Path: "/api/cases/:id/letters/:letter/content", Auth: authStaff, Roles: clerkSup, Summary: "The letter itself, for the side-by-side signature comparison (audited view)", Tag: "review", handler: s.letterContent},
+		{Method: "POST", Path: "/api/cases/:id/letters/:letter/scope", Auth: authStaff, Roles: clerk, Summary: "Record what the letter authorizes; it must match the case's account, service and period and ask for delivery to the registered email", Tag: "review", Body: "LetterScope", handler: s.letterScope},
+		{Method: "GET", Path: "/api/cases/:id/specimen", Auth: authStaff, Roles: clerkSup, Summary: "The account's signature specimen image (staff only; audited view)", Tag: "review", handler: s.specimen},
+		{Method: "POST", Path: "/api/cases/:id/signature-check", Auth: authStaff, Roles: clerk, Summary: "Record the signature verdict (pass, fail, inconclusive) with the region on the letter and a reason; crop, specimen copy and verdict become evidence", Tag: "review", Body: "SignatureCheck", handler: s.signatureCheck},
+		{Method: "POST", Path: "/api/cases/:id/registry-check", Auth: authStaff, Roles: clerk, Summary: "Ask the national ID registry (ID number and name) and match its photo against the case's latest live capture, which must be at most IDV_REGISTRY_CAPTURE_MAX_AGE old (else 412 and the registry is not asked); passes only for a valid ID, a matching name, a matching photo and data at most IDV_REGISTRY_MAX_DATA_AGE old; records both photos' SHA-256; timeouts and errors are recorded as UNAVAILABLE, never a pass", Tag: "review", handler: s.registryCheck},
+		{Method: "GET", Path: "/api/cases/:id/requirements", Auth: authStaff, Roles: caseReader, Summary: "What the case still lacks before submission, and the registry's service hours", Tag: "review", handler: s.requirements},
+		{Method: "POST", Path: "/api/cases/:id/submit", Auth: authStaff, Roles: clerk, Summary: "Submit for review; 422 lists every missing requirement", Tag: "review", handler: s.submit},
+		{Method: "POST", Path: "/api/cases/:id/decision", Auth: authStaff, Roles: supervisor, Summary: "Approve or reject with a reason (not the case's clerk; step-up within 5 minutes; Idempotency-Key header required)", Tag: "review", Body: "Decision", handler: s.decide},
+		{Method: "POST", Path: "/api/cases/:id/release", Auth: authStaff, Roles: clerkSup, Summary: "Release the statement of a sealed case: PDF stored as evidence and mailed to the registered address only (Idempotency-Key header required)", Tag: "review", handler: s.release},
+		{Method: "GET", Path: "/api/cases/:id/statement", Auth: authStaff, Roles: clerkSup, Summary: "Download the released statement PDF for printing (audited)", Tag: "review", handler: s.statementPDF},
+		{Method: "POST", Path: "/call/code", Auth: authCustomer, Summary: "Customer (call page cookie): email a 6-digit code to the registered address (1 a minute, 5 an hour)", Tag: "customer", MaxBody: 1 << 10, handler: s.customerRequestCode},
+		{Method: "POST", Path: "/call/code/verify", Auth: authCustomer, Summary: "Customer (call page cookie): check the code; 10 minutes, single use, 5 wrong tries lock the invite", Tag: "customer", Body: "Code", MaxBody: 1 << 10, handler: s.customerVerifyCode},
+		{Method: "POST", Path: "/call/letter", Auth: authCustomer, Summary: "Customer (call page cookie): upload the signed authorization letter (same checks as the clerk's upload)", Tag: "customer", Body: "Letter", MaxBody: maxLetterBody, handler: s.customerUploadLetter},
 
-		// web pages: Public routes that enforce the role of the API each page drives (handlers_pages.go):
-		// not signed in -> 303 to /login, another role -> the 403 page.
-		{Method: "GET", Path: "/", Public: true, Summary: "Staff start page: redirects to the signed-in role's page or to /login", Tag: "pages", handler: s.home},
-		{Method: "GET", Path: "/login", Public: true, Summary: "Staff login page", Tag: "pages", handler: s.staffPage(pageSpec{name: "login", title: "login.title", script: "login.js", roles: nil})},
-		{Method: "GET", Path: "/console", Public: true, Summary: "Clerk's console (page; clerk): today's calls in both zones, account look-up, new case", Tag: "pages", handler: s.staffPage(pageSpec{name: "console", title: "console.title", script: "console.js", back: "/console", roles: clerk})},
-		{Method: "GET", Path: "/console/cases/:id", Public: true, Summary: "Clerk's case page (page; clerk): requirements, invite, call, checks, letter and signature, registry, submit, cancel", Tag: "pages", handler: s.staffPage(pageSpec{name: "case", title: "case.title", script: "case.js", mode: "clerk", back: "/console", roles: clerk})},
-		{Method: "GET", Path: "/review", Public: true, Summary: "Supervisor's review queue (page; supervisor)", Tag: "pages", handler: s.staffPage(pageSpec{name: "review", tmpl: "queue", title: "review.title", script: "queue.js", back: "/review", roles: supervisor})},
-		{Method: "GET", Path: "/review/cases/:id", Public: true, Summary: "Supervisor's review of one case (page; supervisor): evidence, checks, decision after step-up", Tag: "pages", handler: s.staffPage(pageSpec{name: "case", title: "review.case", script: "case.js", mode: "review", back: "/review", roles: supervisor})},
-		{Method: "GET", Path: "/audit", Public: true, Summary: "Auditor's case search and chain verification (page; auditor)", Tag: "pages", handler: s.staffPage(pageSpec{name: "audit", tmpl: "queue", title: "audit.title", script: "queue.js", back: "/audit", roles: auditor, options: caseStates()})},
-		{Method: "GET", Path: "/audit/cases/:id", Public: true, Summary: "Auditor's case page (page; auditor): timeline, evidence with hashes, bundle download", Tag: "pages", handler: s.staffPage(pageSpec{name: "case", title: "case.title", script: "case.js", mode: "audit", back: "/audit", roles: auditor})},
-		{Method: "GET", Path: "/admin", Public: true, Summary: "Admin's page (page; admin): staff users, roles, disable and enable; account import runs and accounts needing attention; face threshold and calibration", Tag: "pages", handler: s.staffPage(pageSpec{name: "admin", title: "admin.title", script: "admin.js", back: "/admin", roles: admin, options: roleNames()})},
-		{Method: "GET", Path: "/api/cases/:id/references/:n", Roles: clerkSup, Summary: "The n-th reference photo of the case's account (0, 1, ...), for the side-by-side comparison with the live capture (audited view)", Tag: "checks", handler: s.referencePhoto},
-		{Method: "GET", Path: "/favicon.ico", Public: true, Summary: "No icon (204), so browsers log no error", Tag: "pages", handler: func(c *gin.Context) { c.Status(http.StatusNoContent) }},
-		{Method: "GET", Path: "/static/staff/*file", Public: true, Summary: "Scripts, styles and images of the staff pages", Tag: "pages", handler: s.staffStatic()},
+		// staff pages (pages.go): each allows exactly the roles of the API it drives.
+		{Method: "GET", Path: "/", Auth: authStaffPage, Summary: "Staff start page: redirects to the signed-in role's page or to /login", Tag: "pages", handler: s.home},
+		{Method: "GET", Path: "/login", Auth: authGuestPage, Summary: "Staff login page", Tag: "pages", page: &pageSpec{name: "login", title: "login.title", script: "login.js"}},
+		{Method: "GET", Path: "/console", Auth: authStaffPage, Roles: clerk, Summary: "Clerk's console (page; clerk): today's calls in both zones, account look-up, new case", Tag: "pages", page: &pageSpec{name: "console", title: "console.title", script: "console.js", back: "/console"}},
+		{Method: "GET", Path: "/console/cases/:id", Auth: authStaffPage, Roles: clerk, Summary: "Clerk's case page (page; clerk): requirements, invite, call, checks, letter and signature, registry, submit, cancel", Tag: "pages", page: &pageSpec{name: "case", title: "case.title", script: "case.js", mode: "clerk", back: "/console"}},
+		{Method: "GET", Path: "/review", Auth: authStaffPage, Roles: supervisor, Summary: "Supervisor's review queue (page; supervisor)", Tag: "pages", page: &pageSpec{name: "review", tmpl: "queue", title: "review.title", script: "queue.js", back: "/review"}},
+		{Method: "GET", Path: "/review/cases/:id", Auth: authStaffPage, Roles: supervisor, Summary: "Supervisor's review of one case (page; supervisor): evidence, checks, decision after step-up", Tag: "pages", page: &pageSpec{name: "case", title: "review.case", script: "case.js", mode: "review", back: "/review"}},
+		{Method: "GET", Path: "/audit", Auth: authStaffPage, Roles: auditor, Summary: "Auditor's case search and chain verification (page; auditor)", Tag: "pages", page: &pageSpec{name: "audit", tmpl: "queue", title: "audit.title", script: "queue.js", back: "/audit", options: caseStates()}},
+		{Method: "GET", Path: "/audit/cases/:id", Auth: authStaffPage, Roles: auditor, Summary: "Auditor's case page (page; auditor): timeline, evidence with hashes, bundle download", Tag: "pages", page: &pageSpec{name: "case", title: "case.title", script: "case.js", mode: "audit", back: "/audit"}},
+		{Method: "GET", Path: "/admin", Auth: authStaffPage, Roles: admin, Summary: "Admin's page (page; admin): staff users, roles, disable and enable; account import runs and accounts needing attention; face threshold and calibration", Tag: "pages", page: &pageSpec{name: "admin", title: "admin.title", script: "admin.js", back: "/admin", options: roleNames()}},
+		{Method: "GET", Path: "/api/cases/:id/references/:n", Auth: authStaff, Roles: clerkSup, Summary: "The n-th reference photo of the case's account (0, 1, ...), for the side-by-side comparison with the live capture (audited view)", Tag: "checks", handler: s.referencePhoto},
+		{Method: "GET", Path: "/favicon.ico", Auth: authNone, Summary: "No icon (204), so browsers log no error", Tag: "pages", handler: s.favicon},
+		{Method: "GET", Path: "/static/staff/*file", Auth: authNone, Summary: "Scripts, styles and images of the staff pages", Tag: "pages", handler: s.static()},
 	}
 }

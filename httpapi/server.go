@@ -18,9 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"remoteidv/access"
-	"remoteidv/audit"
 	"remoteidv/models"
 	"remoteidv/verify"
+	"remoteidv/web"
 )
 
 // Config is what the HTTP layer needs from the service configuration.
@@ -37,13 +37,14 @@ type Server struct {
 	cfg     Config
 	access  *access.Service
 	verify  *verify.Service
-	store   models.Store
-	chain   audit.Chain
+	store   models.Store // only for the readiness probe
 	log     *slog.Logger
 	metrics *metrics
 	limiter *limiter
-	call    callState    // video sessions (handlers_call.go)
-	desk    *verify.Desk // review and release (handlers_review.go); nil: not enabled
+	call    callState    // video sessions (calls.go, customer.go)
+	desk    *verify.Desk // review and release (review.go); nil: not enabled
+	pages   *web.Pages   // the staff pages (pages.go)
+	msgs    web.Catalogue
 	engine  *gin.Engine
 	routes  []route
 }
@@ -54,9 +55,13 @@ func New(cfg Config, acc *access.Service, ver *verify.Service, store models.Stor
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, access: acc, verify: ver, store: store, chain: ver.Chain, log: log,
+	pages, err := web.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load pages: %w", err)
+	}
+	s := &Server{cfg: cfg, access: acc, verify: ver, store: store, log: log,
 		metrics: newMetrics(append(extra, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
-		limiter: newLimiter(20, time.Minute, acc.Now)}
+		limiter: newLimiter(20, time.Minute, acc.Now), pages: pages, msgs: web.Messages()}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
@@ -64,7 +69,7 @@ func New(cfg Config, acc *access.Service, ver *verify.Service, store models.Stor
 	}
 	e.HandleMethodNotAllowed = true
 	e.Use(withRequestID(), accessLog(log), s.recovery(), s.securityHeaders(), s.metrics.middleware())
-	e.NoRoute(func(c *gin.Context) { s.fail(c, models.Errorf(models.ENOTFOUND, "no such endpoint")) })
+	e.NoRoute(s.handle(func(*gin.Context) error { return models.Errorf(models.ENOTFOUND, "no such endpoint") }))
 	e.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: models.EINVALID, Message: "method not allowed", RequestID: requestID(c)}})
 	})
@@ -74,7 +79,11 @@ func New(cfg Config, acc *access.Service, ver *verify.Service, store models.Stor
 		if max == 0 {
 			max = cfg.MaxBodyBytes
 		}
-		e.Handle(r.Method, r.Path, limitBody(max), s.guard(r), r.handler)
+		h := r.handler
+		if r.page != nil {
+			h = s.staffPage(*r.page)
+		}
+		e.Handle(r.Method, r.Path, s.limitBody(max), s.guard(r), s.handle(h))
 	}
 	s.engine = e
 	return s, nil
@@ -87,7 +96,7 @@ func (s *Server) Handler() http.Handler { return s.engine }
 func (s *Server) Routes() []RouteInfo {
 	out := make([]RouteInfo, len(s.routes))
 	for i, r := range s.routes {
-		out[i] = RouteInfo{Method: r.Method, Path: r.Path, Public: r.Public, Roles: r.Roles}
+		out[i] = RouteInfo{Method: r.Method, Path: r.Path, Auth: string(r.Auth), Roles: r.Roles}
 	}
 	return out
 }
@@ -104,23 +113,33 @@ func (s *Server) RegisteredRoutes() []RouteInfo {
 // RouteInfo is a route and who may call it.
 type RouteInfo struct {
 	Method, Path string
-	Public       bool
-	Roles        []models.Role // empty and not public: any logged-in staff
+	// Auth says who authenticates the callers: "none", "staff" (the API:
+	// 401 and 403 answers), "staff page" (303 to /login and the 403
+	// page), "guest page" (the login page) or "customer" (the call
+	// page's cookie; the 410 page).
+	Auth  string
+	Roles []models.Role // staff and staff page: empty for any logged-in staff
 }
 
-func (s *Server) health(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+func (s *Server) health(c *gin.Context) error {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	return nil
+}
 
-func (s *Server) ready(c *gin.Context) {
+func (s *Server) ready(c *gin.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		s.fail(c, models.Errorf(models.EUNAVAILABLE, "database unreachable"))
-		return
+		return models.Errorf(models.EUNAVAILABLE, "database unreachable")
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	return nil
 }
 
-func (s *Server) metricsHandler() gin.HandlerFunc {
+func (s *Server) metricsHandler() func(*gin.Context) error {
 	h := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
-	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+	return func(c *gin.Context) error {
+		h.ServeHTTP(c.Writer, c.Request)
+		return nil
+	}
 }

@@ -31,16 +31,14 @@ func meOf(p *access.Principal) meResponse {
 	return m
 }
 
-func (s *Server) login(c *gin.Context) {
+func (s *Server) login(c *gin.Context) error {
 	ip := c.ClientIP()
 	if s.limiter.Blocked("login:" + ip) {
-		s.fail(c, models.Errorf(models.ERATELIMIT, "too many failed logins; wait a minute"))
-		return
+		return models.Errorf(models.ERATELIMIT, "too many failed logins; wait a minute")
 	}
 	var req loginRequest
 	if err := decode(c, &req); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	old, _ := c.Cookie(s.cookieName())
 	cookie, p, err := s.access.Login(c.Request.Context(), req.Username, req.Password, old, ip)
@@ -48,40 +46,42 @@ func (s *Server) login(c *gin.Context) {
 		if models.ErrorCodeOf(err) == models.EUNAUTHORIZED {
 			s.limiter.Fail("login:" + ip)
 		}
-		s.fail(c, err)
-		return
+		return err
 	}
 	if old != "" && s.call.hub != nil {
 		s.call.hub.EndSession(access.HashToken(old), "signed in again")
 	}
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
 	c.JSON(http.StatusOK, meOf(p))
+	return nil
 }
 
-func (s *Server) logout(c *gin.Context) {
+func (s *Server) logout(c *gin.Context) error {
 	p := principal(c)
 	if err := s.access.Logout(c.Request.Context(), p); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	if s.call.hub != nil {
 		s.call.hub.EndSession(p.Session.IDHash, "logged out")
 	}
 	s.setSessionCookie(c, "", -1)
 	c.Status(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) me(c *gin.Context) { c.JSON(http.StatusOK, meOf(principal(c))) }
+func (s *Server) me(c *gin.Context) error {
+	c.JSON(http.StatusOK, meOf(principal(c)))
+	return nil
+}
 
 type stepUpRequest struct {
 	Password string `json:"password"`
 }
 
-func (s *Server) stepUp(c *gin.Context) {
+func (s *Server) stepUp(c *gin.Context) error {
 	var req stepUpRequest
 	if err := decode(c, &req); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	p := principal(c)
 	var old string
@@ -90,12 +90,12 @@ func (s *Server) stepUp(c *gin.Context) {
 	}
 	cookie, err := s.access.StepUp(c.Request.Context(), p, req.Password)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	if s.call.hub != nil {
 		s.call.hub.RotateSession(old, p.Session.IDHash) // the call sockets of this login stay
 	}
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
 	c.JSON(http.StatusOK, meOf(p))
+	return nil
 }

@@ -33,11 +33,10 @@ type evidenceView struct {
 	ExpiredAt   *time.Time          `json:"expired_at,omitempty"` // deleted from the store after its retention
 }
 
-func (s *Server) listEvidence(c *gin.Context) {
+func (s *Server) listEvidence(c *gin.Context) error {
 	items, err := s.verify.EvidenceList(c.Request.Context(), actor(c), models.CaseID(c.Param("id")))
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	out := make([]evidenceView, 0, len(items))
 	for _, e := range items {
@@ -46,18 +45,18 @@ func (s *Server) listEvidence(c *gin.Context) {
 			Attempts: e.Attempts, LastError: e.LastError, ExpiredAt: e.ExpiredAt})
 	}
 	c.JSON(http.StatusOK, gin.H{"case_id": c.Param("id"), "evidence": out})
+	return nil
 }
 
 // downloadEvidence streams one item. The last chunk is held back until
 // the whole item has hashed to its recorded SHA-256, so a client never
 // receives a complete tampered file: on a mismatch the connection is cut
 // and a security alert logged.
-func (s *Server) downloadEvidence(c *gin.Context) {
+func (s *Server) downloadEvidence(c *gin.Context) error {
 	ctx := c.Request.Context()
 	r, e, err := s.verify.OpenEvidence(ctx, actor(c), models.CaseID(c.Param("id")), models.EvidenceID(c.Param("evidence")))
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	defer r.Close()
 	h := c.Writer.Header()
@@ -70,17 +69,17 @@ func (s *Server) downloadEvidence(c *gin.Context) {
 	if err := copyHeld(c.Writer, r); err != nil {
 		s.abortStream(c, "evidence download", err)
 	}
+	return nil
 }
 
 // playRecording streams a recorded video segment as WebM (remuxed, not
 // re-encoded) for the page's player; the source is re-hashed while read,
 // and its recorded hash is in X-Source-SHA256.
-func (s *Server) playRecording(c *gin.Context) {
+func (s *Server) playRecording(c *gin.Context) error {
 	ctx := c.Request.Context()
 	r, e, err := s.verify.OpenRecording(ctx, actor(c), models.CaseID(c.Param("id")), models.EvidenceID(c.Param("evidence")))
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	defer r.Close()
 	h := c.Writer.Header()
@@ -97,14 +96,14 @@ func (s *Server) playRecording(c *gin.Context) {
 			case errors.Is(err, replay.ErrNotIVF) || errors.Is(err, replay.ErrUnsupported) || errors.Is(err, replay.ErrNoKeyFrame):
 				err = models.Errorf(models.EUNSUPPORTED, "recording %s cannot be played: %v", e.ID, err)
 			}
-			s.fail(c, err)
-			return
+			return err
 		}
 		s.abortStream(c, "recording playback", err)
 	}
+	return nil
 }
 
-func (s *Server) downloadBundle(c *gin.Context) {
+func (s *Server) downloadBundle(c *gin.Context) error {
 	id := c.Param("id")
 	h := c.Writer.Header()
 	h.Set("Content-Type", "application/zip")
@@ -114,11 +113,11 @@ func (s *Server) downloadBundle(c *gin.Context) {
 	if err := s.verify.WriteBundle(c.Request.Context(), actor(c), models.CaseID(id), w); err != nil {
 		if !w.started {
 			h.Del("Content-Disposition")
-			s.fail(c, err)
-			return
+			return err
 		}
 		s.abortStream(c, "evidence bundle", err)
 	}
+	return nil
 }
 
 // abortStream ends a response whose body is already under way: a
@@ -184,24 +183,21 @@ type legalHoldRequest struct {
 }
 
 // setLegalHold: admins only, after a step-up within the last 5 minutes.
-func (s *Server) setLegalHold(c *gin.Context) {
+func (s *Server) setLegalHold(c *gin.Context) error {
 	var req legalHoldRequest
 	if err := decode(c, &req); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	if req.On == nil || req.Reason == "" {
-		s.fail(c, models.Errorf(models.EINVALID, "on (true or false) and a reason are required"))
-		return
+		return models.Errorf(models.EINVALID, "on (true or false) and a reason are required")
 	}
 	if !s.access.SteppedUp(principal(c)) {
-		s.fail(c, models.Errorf(models.EPRECONDITION, "re-enter your password (POST /api/auth/step-up) within 5 minutes before changing a legal hold"))
-		return
+		return models.Errorf(models.EPRECONDITION, "re-enter your password (POST /api/auth/step-up) within 5 minutes before changing a legal hold")
 	}
 	err := s.verify.SetLegalHold(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), models.EvidenceID(c.Param("evidence")), *req.On, req.Reason)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, gin.H{"evidence": c.Param("evidence"), "legal_hold": *req.On})
+	return nil
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"html/template"
 	"net/http"
 	"time"
 
@@ -55,29 +54,27 @@ func (s *Server) view(c *models.Case) caseView {
 		Reason: c.Reason, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
 }
 
-func (s *Server) createCase(c *gin.Context) {
+func (s *Server) createCase(c *gin.Context) error {
 	var req newCaseRequest
 	if err := decode(c, &req); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	cs, err := s.verify.CreateCase(c.Request.Context(), actor(c), verify.NewCase{AccountNo: models.AccountNo(req.AccountNo), Purpose: req.Purpose,
 		PeriodFrom: req.PeriodFrom, PeriodTo: req.PeriodTo, Slot: verify.Slot(req.Slot)})
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	c.Header("Location", "/api/cases/"+string(cs.ID))
 	c.JSON(http.StatusCreated, s.view(cs))
+	return nil
 }
 
-func (s *Server) listCases(c *gin.Context) {
+func (s *Server) listCases(c *gin.Context) error {
 	f := models.CaseFilter{AccountNo: models.AccountNo(c.Query("account_no")), ClerkID: models.StaffID(c.Query("clerk_id"))}
 	var err error
 	if st := c.Query("state"); st != "" {
 		if f.State, err = models.ParseCaseState(st); err != nil {
-			s.fail(c, err)
-			return
+			return err
 		}
 	}
 	for _, q := range []struct {
@@ -86,196 +83,129 @@ func (s *Server) listCases(c *gin.Context) {
 	}{{"slot_from", &f.SlotFrom}, {"slot_to", &f.SlotTo}} {
 		if v := c.Query(q.name); v != "" {
 			if *q.dst, err = time.Parse(time.RFC3339, v); err != nil {
-				s.fail(c, models.Errorf(models.EINVALID, "%s must be an RFC 3339 time such as 2026-12-01T00:00:00Z", q.name))
-				return
+				return models.Errorf(models.EINVALID, "%s must be an RFC 3339 time such as 2026-12-01T00:00:00Z", q.name)
 			}
 		}
 	}
 	if f.Limit, err = intQuery(c, "limit", 50, 1, 200); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	if f.Offset, err = intQuery(c, "offset", 0, 0, 1_000_000); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	cases, total, err := s.verify.ListCases(c.Request.Context(), actor(c), f)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	out := make([]caseView, 0, len(cases))
 	for _, cs := range cases {
 		out = append(out, s.view(cs))
 	}
 	c.JSON(http.StatusOK, gin.H{"cases": out, "total": total, "limit": f.Limit, "offset": f.Offset})
+	return nil
 }
 
-func (s *Server) getCase(c *gin.Context) {
-	ctx := c.Request.Context()
-	cs, err := s.verify.Case(ctx, actor(c), models.CaseID(c.Param("id")))
+func (s *Server) getCase(c *gin.Context) error {
+	cs, invs, err := s.verify.CaseInvites(c.Request.Context(), actor(c), models.CaseID(c.Param("id")))
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	v := s.view(cs)
-	var invs []*models.Invite
-	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { invs, err = tx.InvitesByCase(ctx, cs.ID); return }); err != nil {
-		s.fail(c, err)
-		return
-	}
 	for _, inv := range invs {
 		v.Invites = append(v.Invites, inviteView{ID: inv.ID, NotBefore: inv.NotBefore, NotAfter: inv.NotAfter, UsedAt: inv.UsedAt, RevokedAt: inv.RevokedAt})
 	}
 	c.JSON(http.StatusOK, v)
+	return nil
 }
 
 type rescheduleRequest struct {
 	Slot slotJSON `json:"slot"`
 }
 
-func (s *Server) reschedule(c *gin.Context) {
+func (s *Server) reschedule(c *gin.Context) error {
 	var req rescheduleRequest
 	if err := decode(c, &req); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	cs, err := s.verify.Reschedule(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), verify.Slot(req.Slot))
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, s.view(cs))
+	return nil
 }
 
 type reasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (s *Server) cancel(c *gin.Context) { s.stopCase(c, s.verify.Cancel, "case cancelled") }
+func (s *Server) cancel(c *gin.Context) error {
+	return s.stopCase(c, s.verify.Cancel, "case cancelled")
+}
 
-func (s *Server) abort(c *gin.Context) { s.stopCase(c, s.verify.Abort, "case aborted") }
+func (s *Server) abort(c *gin.Context) error {
+	return s.stopCase(c, s.verify.Abort, "case aborted")
+}
 
 // stopCase cancels or aborts a case and ends its live call, if any.
-func (s *Server) stopCase(c *gin.Context, stop func(context.Context, verify.Actor, models.CaseID, string) (*models.Case, error), why string) {
+func (s *Server) stopCase(c *gin.Context, stop func(context.Context, verify.Actor, models.CaseID, string) (*models.Case, error), why string) error {
 	var req reasonRequest
 	if err := decode(c, &req); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	cs, err := stop(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), req.Reason)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	if s.call.hub != nil {
 		s.call.hub.End(cs.ID, why)
 	}
 	c.JSON(http.StatusOK, s.view(cs))
+	return nil
 }
 
-func (s *Server) issueInvite(c *gin.Context) {
+func (s *Server) issueInvite(c *gin.Context) error {
 	inv, err := s.verify.IssueInvite(c.Request.Context(), actor(c), models.CaseID(c.Param("id")))
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	if c.Query("format") == "ics" {
 		c.Header("Content-Disposition", `attachment; filename="remoteidv-call.ics"`)
 		c.Data(http.StatusCreated, "text/calendar; charset=utf-8", inv.ICS)
-		return
+		return nil
 	}
 	c.JSON(http.StatusCreated, gin.H{"invite_id": inv.Invite.ID, "link": inv.Link, "not_before": inv.Invite.NotBefore,
 		"not_after": inv.Invite.NotAfter, "ics": string(inv.ICS)})
+	return nil
 }
 
-func (s *Server) revokeInvites(c *gin.Context) {
+func (s *Server) revokeInvites(c *gin.Context) error {
 	if err := s.verify.RevokeInvites(c.Request.Context(), actor(c), models.CaseID(c.Param("id"))); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	c.Status(http.StatusNoContent)
+	return nil
 }
 
-type eventView struct {
-	Seq      int64             `json:"seq"`
-	At       time.Time         `json:"at"`
-	Actor    string            `json:"actor"`
-	Action   string            `json:"action"`
-	CaseID   models.CaseID     `json:"case_id,omitempty"`
-	Detail   map[string]string `json:"detail,omitempty"`
-	PrevHash string            `json:"prev_hash"`
-	Hash     string            `json:"hash"`
-}
-
-func eventViews(evs []*models.AuditEvent) []eventView {
-	out := make([]eventView, 0, len(evs))
-	for _, e := range evs {
-		out = append(out, eventView{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, CaseID: e.CaseID, Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash})
-	}
-	return out
-}
-
-func (s *Server) timeline(c *gin.Context) {
-	ctx := c.Request.Context()
-	cs, err := s.verify.Case(ctx, actor(c), models.CaseID(c.Param("id")))
+func (s *Server) mailInvite(c *gin.Context) error {
+	d, err := s.reviewDesk()
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
-	var evs []*models.AuditEvent
-	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
-		evs, err = tx.AuditEvents(ctx, models.AuditFilter{CaseID: cs.ID})
-		return
-	}); err != nil {
-		s.fail(c, err)
-		return
+	inv, m, err := d.MailInvite(c.Request.Context(), actor(c), caseID(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, gin.H{"invite_id": inv.ID, "not_before": inv.NotBefore, "not_after": inv.NotAfter,
+		"mail": gin.H{"id": m.ID, "to": m.To, "message_id": m.MessageID}})
+	return nil
+}
+
+func (s *Server) timeline(c *gin.Context) error {
+	cs, evs, err := s.verify.Timeline(c.Request.Context(), actor(c), models.CaseID(c.Param("id")))
+	if err != nil {
+		return err
 	}
 	c.JSON(http.StatusOK, gin.H{"case_id": cs.ID, "events": eventViews(evs)})
-}
-
-var joinPage = template.Must(template.New("join").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Bank}} video verification</title></head>
-<body><main>
-<h1>{{.Bank}}: identity verification call</h1>
-{{if .OK}}<p>Your video call is booked for <strong>{{.Customer}}</strong> (your time); at the branch it is {{.Branch}}.</p>
-<p>Open this link again at that time. It works once, from 15 minutes before the call until 30 minutes after it.</p>
-{{else}}<p>This link is not valid: it has expired, was already used, or does not exist.</p>
-<p>Please contact your branch to arrange a new call.</p>{{end}}
-</main></body></html>`))
-
-// join is the customer's landing on the invite link. The token is checked
-// but not spent here; the call page (video sessions) exchanges it.
-func (s *Server) join(c *gin.Context) {
-	if s.call.calls != nil {
-		s.exchangeInvite(c) // video sessions: spend the token for a cookie
-		return
-	}
-	ip := c.ClientIP()
-	data := struct {
-		Bank, Customer, Branch string
-		OK                     bool
-	}{Bank: s.cfg.BankName}
-	status := http.StatusGone
-	if !s.limiter.Blocked("token:" + ip) {
-		_, cs, err := s.verify.ResolveInvite(c.Request.Context(), c.Param("token"))
-		if err == nil {
-			v := s.verify.ViewSlot(cs.SlotAt, cs.CustomerTZ)
-			data.OK, data.Customer, data.Branch, status = true, v.Customer, v.Branch, http.StatusOK
-		} else {
-			s.limiter.Fail("token:" + ip)
-			// A security event: logged with the remote address only, never
-			// the token (not even hashed: a guess is not worth keeping).
-			s.log.WarnContext(c.Request.Context(), "security: invite link refused", "request_id", requestID(c), "remote", ip)
-		}
-	} else {
-		status = http.StatusTooManyRequests
-		s.log.WarnContext(c.Request.Context(), "security: invite link attempts rate limited", "request_id", requestID(c), "remote", ip)
-	}
-	c.Status(status)
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	if err := joinPage.Execute(c.Writer, data); err != nil {
-		s.log.ErrorContext(c.Request.Context(), "render join page", "err", err)
-	}
+	return nil
 }

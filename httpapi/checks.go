@@ -5,11 +5,13 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"remoteidv/models"
+	"remoteidv/verify"
 	"remoteidv/verify/face"
 )
 
@@ -57,25 +59,21 @@ func (j jsonRaw) MarshalJSON() ([]byte, error) {
 	return j, nil
 }
 
-func (s *Server) faceCheck(c *gin.Context) {
+func (s *Server) faceCheck(c *gin.Context) error {
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if mt != "image/jpeg" && mt != "image/png" {
-		s.fail(c, models.Errorf(models.EUNSUPPORTED, "send the photo as the body with Content-Type image/jpeg or image/png"))
-		return
+		return models.Errorf(models.EUNSUPPORTED, "send the photo as the body with Content-Type image/jpeg or image/png")
 	}
 	img, err := io.ReadAll(c.Request.Body)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	if len(img) == 0 {
-		s.fail(c, models.Errorf(models.EINVALID, "the body is empty"))
-		return
+		return models.Errorf(models.EINVALID, "the body is empty")
 	}
 	fc, err := s.verify.RunFaceCheck(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), img)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	res := fc.Match
 	body := gin.H{
@@ -97,19 +95,20 @@ func (s *Server) faceCheck(c *gin.Context) {
 		body["detail"] = res.Detail
 	}
 	c.JSON(http.StatusCreated, body)
+	return nil
 }
 
-func (s *Server) listChecks(c *gin.Context) {
+func (s *Server) listChecks(c *gin.Context) error {
 	checks, err := s.verify.Checks(c.Request.Context(), actor(c), models.CaseID(c.Param("id")))
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	out := make([]checkView, 0, len(checks))
 	for _, ch := range checks {
 		out = append(out, viewCheck(ch))
 	}
 	c.JSON(http.StatusOK, gin.H{"checks": out})
+	return nil
 }
 
 type confirmRequest struct {
@@ -117,20 +116,84 @@ type confirmRequest struct {
 	Note      string `json:"note"`
 }
 
-func (s *Server) confirmCheck(c *gin.Context) {
+func (s *Server) confirmCheck(c *gin.Context) error {
 	var req confirmRequest
 	if err := decode(c, &req); err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	if req.Confirmed == nil {
-		s.fail(c, models.Errorf(models.EINVALID, "confirmed (true or false) is required"))
-		return
+		return models.Errorf(models.EINVALID, "confirmed (true or false) is required")
 	}
 	chk, err := s.verify.ConfirmFace(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), models.CheckID(c.Param("check")), *req.Confirmed, req.Note)
 	if err != nil {
-		s.fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, viewCheck(chk))
+	return nil
+}
+
+// referencePhoto sends the n-th reference photo of the case's account
+// (from account opening), for the clerk's and the supervisor's side-by-side
+// comparison with the live capture. Every view is audited, like the
+// specimen's.
+func (s *Server) referencePhoto(c *gin.Context) error {
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil {
+		return models.Errorf(models.EINVALID, "n must be the photo's index: 0, 1, ...")
+	}
+	img, err := s.verify.ReferencePhoto(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), n)
+	if err != nil {
+		return err
+	}
+	sendFile(c, img.ContentType, "", img.Data)
+	return nil
+}
+
+func (s *Server) signatureCheck(c *gin.Context) error {
+	d, err := s.reviewDesk()
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Letter  models.LetterID `json:"letter_id"`
+		Region  verify.Region   `json:"region"`
+		Verdict string          `json:"verdict"`
+		Reason  string          `json:"reason"`
+	}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	chk, err := d.RecordSignature(c.Request.Context(), actor(c), caseID(c), verify.SignatureInput{Letter: req.Letter, Region: req.Region, Verdict: req.Verdict, Reason: req.Reason})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, viewCheck(chk))
+	return nil
+}
+
+func (s *Server) registryCheck(c *gin.Context) error {
+	d, err := s.reviewDesk()
+	if err != nil {
+		return err
+	}
+	rc, err := d.RunRegistryCheck(c.Request.Context(), actor(c), caseID(c))
+	if err != nil {
+		return err
+	}
+	reasons := rc.Reasons
+	if reasons == nil {
+		reasons = []string{}
+	}
+	c.JSON(http.StatusCreated, gin.H{"check": viewCheck(rc.Check), "result": rc.Check.Result, "status": rc.Status, "name_match": rc.NameMatch,
+		"photo_match": rc.PhotoMatch, "data_age_seconds": int64(rc.DataAge.Seconds()), "max_data_age_seconds": int64(rc.MaxDataAge.Seconds()),
+		"elapsed_ms": rc.Elapsed.Milliseconds(), "service_hours": rc.Hours, "within_service_hours": rc.WithinHours, "unavailable": rc.Unavailable,
+		"snapshot_sha256": rc.SnapshotHash, "capture_check": rc.CaptureCheck, "capture_sha256": rc.CaptureSHA256,
+		"capture_age_seconds": int64(rc.CaptureAge.Seconds()), "registry_photo_sha256": rc.RegistryPhotoSHA256, "reasons": reasons})
+	return nil
+}
+
+// faceReport is the face engine's settings and calibration, for admins.
+func (s *Server) faceReport(c *gin.Context) error {
+	c.JSON(http.StatusOK, s.verify.FaceReport(c.Request.Context()))
+	return nil
 }

@@ -1,0 +1,98 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"remoteidv/models"
+	"remoteidv/signaling"
+	"remoteidv/verify"
+	"remoteidv/web"
+)
+
+// callState is what the video-session handlers need; nil parts mean video
+// calls are not enabled on this server.
+type callState struct {
+	hub   *signaling.Hub
+	calls *verify.Calls
+	pages *web.Pages
+}
+
+// EnableCalls turns on the customer's call pages and the signaling sockets.
+func (s *Server) EnableCalls(hub *signaling.Hub, calls *verify.Calls) error {
+	pages, err := web.Load()
+	if err != nil {
+		return err
+	}
+	s.call = callState{hub: hub, calls: calls, pages: pages}
+	return nil
+}
+
+// staffSocket is the clerk's (runs the call) or a supervisor's (observes,
+// receive-only) signaling WebSocket for a case. The socket closes when the
+// staff member is disabled or the login ends (logout, expiry), and the hub
+// checks the login again before every capture.
+func (s *Server) staffSocket(c *gin.Context) error {
+	if s.call.hub == nil {
+		return models.Errorf(models.ENOTFOUND, "video calls are not enabled on this server")
+	}
+	a := actor(c)
+	cs, runs, err := s.verify.JoinCall(c.Request.Context(), a, models.CaseID(c.Param("id")))
+	if err != nil {
+		return err
+	}
+	role := signaling.RoleObserver
+	if runs {
+		role = signaling.RoleClerk
+	}
+	p := principal(c)
+	var session string
+	if p.Session != nil {
+		session = p.Session.IDHash
+	}
+	s.call.hub.Serve(c.Writer, c.Request, signaling.Participant{Role: role, CaseID: cs.ID, Actor: a.Name, Staff: p.Staff.ID, Session: session,
+		Allowed: func(ctx context.Context, session string) error { return s.access.Revalidate(ctx, p, session) }})
+	return nil
+}
+
+type segmentView struct {
+	Seq         int       `json:"seq"`
+	Participant string    `json:"participant"`
+	Track       string    `json:"track"`
+	Evidence    string    `json:"evidence_id"`
+	SHA256      string    `json:"sha256"`
+	Size        int64     `json:"size"`
+	StartedAt   time.Time `json:"started_at"`
+	EndedAt     time.Time `json:"ended_at"`
+}
+
+type callView struct {
+	ID        string        `json:"id"`
+	StartedAt time.Time     `json:"started_at"`
+	EndedAt   *time.Time    `json:"ended_at,omitempty"`
+	EndReason string        `json:"end_reason,omitempty"`
+	Recording string        `json:"recording"`
+	Segments  []segmentView `json:"segments"`
+}
+
+// listCalls shows a case's calls with their recorded segments.
+func (s *Server) listCalls(c *gin.Context) error {
+	cs, calls, err := s.verify.CaseCalls(c.Request.Context(), actor(c), models.CaseID(c.Param("id")))
+	if err != nil {
+		return err
+	}
+	out := make([]callView, 0, len(calls))
+	for _, k := range calls {
+		v := callView{ID: string(k.ID), StartedAt: k.StartedAt, EndedAt: k.EndedAt, EndReason: k.EndReason, Recording: string(k.Recording), Segments: []segmentView{}}
+		for _, sg := range k.Segments {
+			v.Segments = append(v.Segments, segmentView{Seq: sg.Seq, Participant: sg.Participant, Track: sg.Track, Evidence: string(sg.Evidence),
+				SHA256: sg.SHA256, Size: sg.Size, StartedAt: sg.StartedAt, EndedAt: sg.EndedAt})
+		}
+		out = append(out, v)
+	}
+	c.JSON(http.StatusOK, gin.H{"case_id": cs.ID, "calls": out})
+	return nil
+}

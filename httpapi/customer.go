@@ -1,0 +1,305 @@
+package httpapi
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"remoteidv/models"
+	"remoteidv/signaling"
+	"remoteidv/verify"
+	"remoteidv/web"
+)
+
+// The customer's side: the invite link, the call page and its endpoints.
+// The guard (authCustomer) authenticates the customer cookie that the
+// invite link was exchanged for; every refusal is the same 410 page, so a
+// stranger learns nothing about a link or a case.
+
+const customerKey = "customer"
+
+func (s *Server) customerCookie() string {
+	if s.cfg.TLS {
+		return "__Host-idv_customer"
+	}
+	return "idv_customer"
+}
+
+// customerAuth is what the guard found behind the customer cookie.
+type customerAuth struct {
+	session *models.CustomerSession
+	c       *models.Case
+}
+
+// customer is the customer session and its case (authCustomer routes).
+func customer(c *gin.Context) (*models.CustomerSession, *models.Case) {
+	v, _ := c.Get(customerKey)
+	a, _ := v.(customerAuth)
+	return a.session, a.c
+}
+
+// authenticateCustomer is the customer routes' policy: a live customer
+// session behind the cookie (a wrong one counts against the address like
+// a wrong link) and, on writes, a same-origin request.
+func (s *Server) authenticateCustomer(c *gin.Context) error {
+	ip := c.ClientIP()
+	if s.call.calls == nil {
+		return s.gone(models.Errorf(models.EGONE, "video calls are not enabled on this server"))
+	}
+	if s.limiter.Blocked("token:" + ip) {
+		return s.gone(models.Errorf(models.ERATELIMIT, "too many invalid links or sessions; wait a minute"))
+	}
+	secret, _ := c.Cookie(s.customerCookie())
+	sess, cs, err := s.call.calls.CustomerSession(c.Request.Context(), secret)
+	if err != nil {
+		if models.ErrorCodeOf(err) == models.EGONE {
+			s.limiter.Fail("token:" + ip)
+			return s.gone(err)
+		}
+		return err
+	}
+	c.Set(customerKey, customerAuth{session: sess, c: cs})
+	c.Set(actorKey, verify.CustomerActor(sess.ID))
+	if unsafeMethod(c.Request.Method) && !sameOrigin(c) {
+		return models.Errorf(models.EFORBIDDEN, "cross-site request refused")
+	}
+	return nil
+}
+
+// sameOrigin refuses cross-site form posts (with a SameSite=Strict cookie
+// this is belt and braces). Browsers send Sec-Fetch-Site; under our
+// no-referrer policy their Origin on a POST is "null", so it is only
+// compared when it names an origin.
+func sameOrigin(c *gin.Context) bool {
+	if site := c.GetHeader("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	o := c.GetHeader("Origin")
+	if o == "" || o == "null" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == c.Request.Host
+}
+
+// gone answers err with the customer's one 410 page (429 past the failure
+// limit: the status is statusOf's for err).
+func (s *Server) gone(err error) error {
+	return &pageError{err: err, render: s.renderGone}
+}
+
+func (s *Server) renderGone(c *gin.Context) error {
+	if s.call.pages == nil {
+		return nil
+	}
+	// The language switch links to /call, never to the link itself (it carries the token).
+	data := web.CustomerPage{Page: s.customerPage(c, "gone", "cust.title", "")}
+	data.Path = "/call"
+	return s.call.pages.Render(c.Writer, "gone.html", data)
+}
+
+// join is the customer's landing on the invite link. With video calls it
+// spends the token for a customer session cookie and redirects to the
+// token-free call page (303), so the token leaves the address bar,
+// history and Referer.
+func (s *Server) join(c *gin.Context) error {
+	if s.call.calls == nil {
+		return s.joinLanding(c)
+	}
+	ip := c.ClientIP()
+	if s.limiter.Blocked("token:" + ip) {
+		return s.gone(models.Errorf(models.ERATELIMIT, "too many invalid links; wait a minute"))
+	}
+	sess, secret, err := s.call.calls.StartCustomerSession(c.Request.Context(), c.Param("token"))
+	if err != nil {
+		s.limiter.Fail("token:" + ip)
+		s.log.WarnContext(c.Request.Context(), "invalid invite link", "security", true, "remote", ip, "err", models.ErrorMessageOf(err))
+		return s.gone(models.Errorf(models.EGONE, "this link is not valid"))
+	}
+	maxAge := int(time.Until(sess.ExpiresAt).Seconds())
+	if maxAge < 60 {
+		maxAge = 60
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: s.customerCookie(), Value: secret, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: s.cfg.TLS, SameSite: http.SameSiteStrictMode})
+	c.Redirect(http.StatusSeeOther, "/call")
+	return nil
+}
+
+var joinPage = template.Must(template.New("join").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Bank}} video verification</title></head>
+<body><main>
+<h1>{{.Bank}}: identity verification call</h1>
+{{if .OK}}<p>Your video call is booked for <strong>{{.Customer}}</strong> (your time); at the branch it is {{.Branch}}.</p>
+<p>Open this link again at that time. It works once, from 15 minutes before the call until 30 minutes after it.</p>
+{{else}}<p>This link is not valid: it has expired, was already used, or does not exist.</p>
+<p>Please contact your branch to arrange a new call.</p>{{end}}
+</main></body></html>`))
+
+type joinData struct {
+	Bank, Customer, Branch string
+	OK                     bool
+}
+
+// joinLanding is join without video calls: it shows the call's time; the
+// token is checked but not spent.
+func (s *Server) joinLanding(c *gin.Context) error {
+	ip := c.ClientIP()
+	refused := func(err error) error {
+		return &pageError{err: err, render: func(c *gin.Context) error { return joinPage.Execute(c.Writer, joinData{Bank: s.cfg.BankName}) }}
+	}
+	if s.limiter.Blocked("token:" + ip) {
+		s.log.WarnContext(c.Request.Context(), "security: invite link attempts rate limited", "request_id", requestID(c), "remote", ip)
+		return refused(models.Errorf(models.ERATELIMIT, "too many invalid links; wait a minute"))
+	}
+	_, cs, err := s.verify.ResolveInvite(c.Request.Context(), c.Param("token"))
+	if err != nil {
+		s.limiter.Fail("token:" + ip)
+		// A security event: logged with the remote address only, never
+		// the token (not even hashed: a guess is not worth keeping).
+		s.log.WarnContext(c.Request.Context(), "security: invite link refused", "request_id", requestID(c), "remote", ip)
+		return refused(models.Errorf(models.EGONE, "this link is not valid"))
+	}
+	v := s.verify.ViewSlot(cs.SlotAt, cs.CustomerTZ)
+	c.Status(http.StatusOK)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	if err := joinPage.Execute(c.Writer, joinData{Bank: s.cfg.BankName, Customer: v.Customer, Branch: v.Branch, OK: true}); err != nil {
+		s.log.ErrorContext(c.Request.Context(), "render join page", "err", err)
+	}
+	return nil
+}
+
+// callPage is the customer's page: the consent text until it is accepted,
+// then the call.
+func (s *Server) callPage(c *gin.Context) error {
+	sess, cs := customer(c)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	var err error
+	if sess.ConsentAt == nil {
+		data := web.CustomerPage{Page: s.customerPage(c, "consent", "cust.consent_title", "")}
+		ct := verify.ConsentText(data.Lang)
+		data.Customer, data.Branch = slotText(cs.SlotAt, cs.CustomerTZ, data.Lang), slotText(cs.SlotAt, s.verify.Cfg.BranchTZ.String(), data.Lang)
+		data.Version, data.Text = ct.Version, ct.Text
+		data.Clerk = s.clerkName(c, cs.ClerkID)
+		err = s.call.pages.Render(c.Writer, "consent.html", data)
+	} else {
+		err = s.call.pages.Render(c.Writer, "call.html", web.CustomerPage{Page: s.customerPage(c, "call", "cust.title", "call.js")})
+	}
+	if err != nil {
+		s.log.ErrorContext(c.Request.Context(), "render page", "err", err)
+	}
+	return nil
+}
+
+// consent records the customer's acceptance of the consent text.
+func (s *Server) consent(c *gin.Context) error {
+	sess, _ := customer(c)
+	if err := s.call.calls.RecordConsent(c.Request.Context(), sess, c.PostForm("version"), c.PostForm("locale")); err != nil {
+		return err
+	}
+	c.Redirect(http.StatusSeeOther, "/call")
+	return nil
+}
+
+// customerSocket is the customer's signaling WebSocket.
+func (s *Server) customerSocket(c *gin.Context) error {
+	sess, cs := customer(c)
+	if sess.ConsentAt == nil {
+		return models.Errorf(models.EPRECONDITION, "accept the recording and biometric consent first")
+	}
+	s.call.hub.Serve(c.Writer, c.Request, signaling.Participant{Role: signaling.RoleCustomer, CaseID: cs.ID,
+		Actor: verify.CustomerActor(sess.ID), Customer: sess.ID})
+	return nil
+}
+
+func (s *Server) customerRequestCode(c *gin.Context) error {
+	_, cs := customer(c)
+	d, err := s.reviewDesk()
+	if err != nil {
+		return err
+	}
+	exp, err := d.RequestCode(c.Request.Context(), cs.ID)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusAccepted, gin.H{"sent_to": "registered email", "expires_at": exp})
+	return nil
+}
+
+func (s *Server) customerVerifyCode(c *gin.Context) error {
+	_, cs := customer(c)
+	d, err := s.reviewDesk()
+	if err != nil {
+		return err
+	}
+	ip := c.ClientIP()
+	if s.limiter.Blocked("code:" + ip) {
+		return models.Errorf(models.ERATELIMIT, "too many attempts; wait a minute")
+	}
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := d.VerifyCode(c.Request.Context(), cs.ID, req.Code); err != nil {
+		s.limiter.Fail("code:" + ip)
+		s.log.WarnContext(c.Request.Context(), "email code refused", "case_id", cs.ID, "code", models.ErrorCodeOf(err), "ip", ip)
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"verified": true})
+	return nil
+}
+
+func (s *Server) customerUploadLetter(c *gin.Context) error {
+	sess, cs := customer(c)
+	d, err := s.reviewDesk()
+	if err != nil {
+		return err
+	}
+	data, err := readUpload(c, "image/jpeg", "image/png", "application/pdf")
+	if err != nil {
+		return err
+	}
+	l, err := d.CustomerUploadLetter(c.Request.Context(), cs.ID, verify.CustomerActor(sess.ID), data)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": l.ID, "content_type": l.ContentType})
+	return nil
+}
+
+// customerPage is the layout data of a customer page, in the language the
+// switch or the browser chose.
+func (s *Server) customerPage(c *gin.Context, name, title, script string) web.Page {
+	return web.Page{Name: name, Title: title, Script: script, Lang: s.pageLang(c), Path: c.Request.URL.Path,
+		Bank: s.cfg.BankName, Msgs: s.msgs}
+}
+
+// clerkName is the display name of the case's clerk, shown to the
+// customer; "" when it cannot be read.
+func (s *Server) clerkName(c *gin.Context, id models.StaffID) string {
+	st, err := s.access.StaffByID(c.Request.Context(), id)
+	if err != nil {
+		s.log.WarnContext(c.Request.Context(), "clerk of the case", "err", err)
+		return ""
+	}
+	return st.DisplayName
+}
+
+// slotText shows a slot in a zone the way people read it, in lang.
+func slotText(at time.Time, zone, lang string) string {
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc, zone = time.UTC, "UTC"
+	}
+	t := at.In(loc)
+	if lang == "zh-CN" {
+		return t.Format("2006年1月2日 15:04") + "（" + zone + "）"
+	}
+	return t.Format("Mon 2 Jan 2006, 15:04") + " (" + zone + ")"
+}

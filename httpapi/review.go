@@ -1,0 +1,155 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"remoteidv/models"
+	"remoteidv/verify"
+)
+
+// supervisor is the role set of the decision endpoint.
+var supervisor = []models.Role{models.RoleSupervisor}
+
+// EnableReview turns on the letter, signature, registry, email code,
+// submission, decision and release endpoints.
+func (s *Server) EnableReview(d *verify.Desk) { s.desk = d }
+
+// reviewDesk returns the desk, or ENOTFOUND when review is not enabled.
+func (s *Server) reviewDesk() (*verify.Desk, error) {
+	if s.desk == nil {
+		return nil, models.Errorf(models.ENOTFOUND, "review is not enabled on this server")
+	}
+	return s.desk, nil
+}
+
+func caseID(c *gin.Context) models.CaseID { return models.CaseID(c.Param("id")) }
+
+func (s *Server) requirements(c *gin.Context) error {
+	d, err := s.reviewDesk()
+	if err != nil {
+		return err
+	}
+	r, err := d.Requirements(c.Request.Context(), actor(c), caseID(c))
+	if err != nil {
+		return err
+	}
+	hours, open := d.RegistryHours(d.Now())
+	missing := r.Missing()
+	if missing == nil {
+		missing = []string{}
+	}
+	c.JSON(http.StatusOK, gin.H{"missing": missing, "ready": len(missing) == 0, "registry_hours": hours, "registry_open_now": open})
+	return nil
+}
+
+func (s *Server) submit(c *gin.Context) error {
+	d, err := s.reviewDesk()
+	if err != nil {
+		return err
+	}
+	cs, err := d.Submit(c.Request.Context(), actor(c), caseID(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"id": cs.ID, "state": cs.State})
+	return nil
+}
+
+// idempotent runs a decision endpoint under its Idempotency-Key: the key
+// is scoped by the caller and the route, and the stored answer (status and
+// JSON body: run's 200 answer or its error's, errorAnswer) is replayed for
+// the same key and body.
+func (s *Server) idempotent(c *gin.Context, body []byte, run func() (any, error)) error {
+	d, err := s.reviewDesk()
+	if err != nil {
+		return err
+	}
+	key := c.GetHeader("Idempotency-Key")
+	if len(key) == 0 || len(key) > 255 {
+		return models.Errorf(models.EINVALID, "an Idempotency-Key header of 1 to 255 characters is required")
+	}
+	scoped := principal(c).Actor() + " " + c.Request.Method + " " + c.Request.URL.Path + " " + key
+	res, err := d.Idempotent(c.Request.Context(), scoped, body, func() (int, []byte) {
+		status := http.StatusOK
+		v, err := run()
+		if err != nil {
+			var eb errorBody
+			status, eb = s.errorAnswer(c, err)
+			v = eb
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return http.StatusInternalServerError, nil
+		}
+		return status, b
+	})
+	if err != nil {
+		return err
+	}
+	if res.Replay {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.Data(res.Status, "application/json; charset=utf-8", res.Body)
+	return nil
+}
+
+func (s *Server) decide(c *gin.Context) error {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Decision models.Decision `json:"decision"`
+		Reason   string          `json:"reason"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return models.Errorf(models.EINVALID, "body must be JSON {\"decision\": \"approve\"|\"reject\", \"reason\": \"...\"}")
+	}
+	return s.idempotent(c, body, func() (any, error) {
+		p := principal(c)
+		in := verify.DecisionInput{Decision: req.Decision, Reason: req.Reason}
+		if p.Session != nil {
+			in.StepUpAt = p.Session.StepUpAt
+		}
+		apr, cs, err := s.desk.Decide(c.Request.Context(), actor(c), caseID(c), in)
+		if err != nil {
+			return nil, err
+		}
+		return gin.H{"id": cs.ID, "state": cs.State, "approval": gin.H{"id": apr.ID, "decision": apr.Decision, "reason": apr.Reason,
+			"action": apr.Action, "supervisor": apr.Actor, "created_at": apr.CreatedAt}}, nil
+	})
+}
+
+func (s *Server) release(c *gin.Context) error {
+	return s.idempotent(c, nil, func() (any, error) {
+		rel, err := s.desk.Release(c.Request.Context(), actor(c), caseID(c))
+		if err != nil {
+			return nil, err
+		}
+		return gin.H{"id": rel.Case.ID, "state": rel.Case.State, "statement": gin.H{"evidence_id": rel.Statement.ID, "sha256": rel.Statement.SHA256,
+			"size": rel.Statement.Size}, "mail": gin.H{"id": rel.Mail.ID, "to": rel.Mail.To, "message_id": rel.Mail.MessageID, "queued_at": rel.Mail.CreatedAt}}, nil
+	})
+}
+
+func (s *Server) statementPDF(c *gin.Context) error {
+	d, err := s.reviewDesk()
+	if err != nil {
+		return err
+	}
+	b, ev, err := d.StatementPDF(c.Request.Context(), actor(c), caseID(c))
+	if err != nil {
+		return err
+	}
+	c.Header("X-Content-SHA256", ev.SHA256)
+	c.Header("Content-Length", strconv.Itoa(len(b)))
+	sendFile(c, "application/pdf", "statement-"+string(caseID(c))+".pdf", b)
+	return nil
+}
