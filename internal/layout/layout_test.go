@@ -49,7 +49,6 @@ var mayImport = map[string][]string{
 	"mail/mailtest":                 {testOnly, "models"},
 	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs"}, // publishes checkpoint notes to a real store
 	"storage/evidencetest":          {testOnly, "models"},
-	"verify/verifytest":             {testOnly, "models", "verify"}, // drives the call path for other packages' tests
 	"storage/archiver/archivertest": {testOnly, "*"},
 	"verify/verifytest":             {testOnly, "models", "verify"}, // drives the workflow to a live capture for tests
 }
