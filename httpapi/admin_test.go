@@ -17,7 +17,7 @@ import (
 
 	"remoteidv/models"
 	"remoteidv/verify"
-	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
 // flagChecker flags the reference photos whose bytes are bad, as the face
@@ -212,7 +212,7 @@ func TestAdminImportsAndAccounts(t *testing.T) {
 		{AccountNo: "************4444", HolderName: "Zhang Min", Photos: 2, Flagged: 1, Problems: []string{"face image rejected: NO_FACE"}, Signature: true,
 			Attention: []string{models.AttentionFlaggedPhoto, models.AttentionNotEnrolled}},
 	}
-	if diff := cmp.Diff(want, accts.Accounts); diff != "" || accts.Total != 2 || accts.ModelHash != string(face.PinnedModelHash()) {
+	if diff := cmp.Diff(want, accts.Accounts); diff != "" || accts.Total != 2 || accts.ModelHash != string(facematch.PinnedModelHash()) {
 		t.Errorf("GET /api/admin/accounts: total %d, model hash %.8s; accounts (-want +got):\n%s", accts.Total, accts.ModelHash, diff)
 	}
 	if strings.Contains(raw, "6222000011112222") || strings.Contains(raw, "6222000033334444") {
@@ -262,8 +262,8 @@ func TestAdminFaceReport(t *testing.T) {
 			TargetFMR         float64 `json:"target_fmr"`
 			ProposedThreshold float64 `json:"proposed_threshold"`
 			Supported         bool
-			ModelMatches      bool      `json:"model_matches"`
-			AtThreshold       *face.FMR `json:"at_threshold"`
+			ModelMatches      bool           `json:"model_matches"`
+			AtThreshold       *facematch.FMR `json:"at_threshold"`
 		}
 	}
 	e.ver.Cfg.Face = verify.FaceConfig{Threshold: 0.36, Recognizers: 4}
@@ -272,7 +272,7 @@ func TestAdminFaceReport(t *testing.T) {
 	var generic map[string]any
 	_ = json.Unmarshal([]byte(raw), &generic)
 	checkSchema(t, schemas, map[string]any{"$ref": "#/components/schemas/FaceReport"}, generic, "face")
-	if got.Loaded || got.Threshold != 0.36 || got.Recognizers != 4 || got.ModelHash != string(face.PinnedModelHash()) || got.Calibration != nil || got.CalibrationFile != "" ||
+	if got.Loaded || got.Threshold != 0.36 || got.Recognizers != 4 || got.ModelHash != string(facematch.PinnedModelHash()) || got.Calibration != nil || got.CalibrationFile != "" ||
 		!slices.Equal(got.Liveness.Poses, []string{"left", "right", "center"}) || got.Liveness.WindowSeconds != 60 || len(got.BLAS.Libraries) == 0 {
 		t.Errorf("GET /api/admin/face without engine or calibration = %+v", got)
 	}
@@ -282,10 +282,10 @@ func TestAdminFaceReport(t *testing.T) {
 		imp[i] = 0.28 + float64(i)/40000 // 0.28 .. 0.48
 	}
 	path := filepath.Join(t.TempDir(), "calibration.json")
-	if err := face.NewCalibration(face.PinnedModelHash(), "branch customers 2026", 90, 400, imp, 1e-3, e.now).Save(path); err != nil {
+	if err := facematch.NewCalibration(facematch.PinnedModelHash(), "branch customers 2026", 90, 400, imp, 1e-3, e.now).Save(path); err != nil {
 		t.Fatal(err)
 	}
-	cal, err := face.LoadCalibration(path)
+	cal, err := facematch.LoadCalibration(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"remoteidv/models"
-	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
 // maxImageBody caps photo uploads (the face engine's own cap is 5 MiB).
@@ -93,7 +93,7 @@ func (s *Server) faceCheck(c *gin.Context) {
 	if !math.IsInf(res.Distance, 0) {
 		body["distance"] = res.Distance
 	}
-	if res.Status != face.StatusOK {
+	if res.Status != facematch.StatusOK {
 		body["detail"] = res.Detail
 	}
 	c.JSON(http.StatusCreated, body)

@@ -29,6 +29,7 @@ import (
 	"remoteidv/storage/sqldb"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
+	"remoteidv/verify/face"
 )
 
 type env struct {
@@ -79,7 +80,7 @@ func newEnvOn(t *testing.T, kind string) *env {
 		PublicURL: "http://127.0.0.1:8080", BankName: "Demo Bank", BranchTZ: shanghai, RegistryTZ: shanghai,
 		RegistryOpen: 7*time.Hour + 30*time.Minute, RegistryClose: 19 * time.Hour, MaxLead: 90 * 24 * time.Hour, CallLength: 30 * time.Minute}}
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	e.pub, e.ver.Key = pub, priv
+	e.pub, e.ver.Key, e.ver.ReadBLAS = pub, priv, face.ReadBLASInfo
 	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub}, e.acc, e.ver, db, log)
 	if err != nil {
 		t.Fatal(err)

@@ -11,15 +11,15 @@ import (
 	"time"
 
 	"remoteidv/models"
-	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
-// FaceEngine is the face engine as the workflow uses it; *face.Engine
+// FaceEngine is the face engine as the workflow uses it; *facematch.Engine
 // implements it.
 type FaceEngine interface {
-	Enroll(ctx context.Context, img []byte) (face.Enrollment, error)
-	Match(ctx context.Context, img []byte, refs []face.Reference) (face.MatchResult, error)
-	ModelHash() face.ModelHash
+	Enroll(ctx context.Context, img []byte) (facematch.Enrollment, error)
+	Match(ctx context.Context, img []byte, refs []facematch.Reference) (facematch.MatchResult, error)
+	ModelHash() facematch.ModelHash
 }
 
 // Stager keeps an artifact's bytes until the archiver stores them, and
@@ -34,14 +34,14 @@ type Stager interface {
 // FaceCheck is a recorded face match and the engine's full answer.
 type FaceCheck struct {
 	Check *models.Check
-	Match face.MatchResult
+	Match facematch.MatchResult
 }
 
 // References returns the descriptors of an account's usable reference
 // photos for the loaded models, computing and storing any that are missing
 // (first use, or the model files changed). Photos without exactly one
 // usable face are skipped and stay flagged.
-func (s *Service) References(ctx context.Context, no models.AccountNo) ([]face.Reference, error) {
+func (s *Service) References(ctx context.Context, no models.AccountNo) ([]facematch.Reference, error) {
 	if s.Face == nil {
 		return nil, models.Errorf(models.EUNAVAILABLE, "the face engine is not loaded")
 	}
@@ -62,7 +62,7 @@ func (s *Service) References(ctx context.Context, no models.AccountNo) ([]face.R
 	for _, r := range stored {
 		have[r.ImageID] = r.Descriptor
 	}
-	var refs []face.Reference
+	var refs []facematch.Reference
 	for _, p := range photos {
 		desc, ok := have[p.ID]
 		if !ok {
@@ -70,7 +70,7 @@ func (s *Service) References(ctx context.Context, no models.AccountNo) ([]face.R
 				continue
 			}
 			en, err := s.Face.Enroll(ctx, p.Data)
-			var rej *face.RejectedError
+			var rej *facematch.RejectedError
 			if errors.As(err, &rej) {
 				s.Log.WarnContext(ctx, "reference photo unusable", "account", models.MaskAccountNo(no), "image", p.ID, "status", rej.Status)
 				continue
@@ -87,11 +87,11 @@ func (s *Service) References(ctx context.Context, no models.AccountNo) ([]face.R
 				return nil, fmt.Errorf("store descriptor of photo %d: %w", p.ID, err)
 			}
 		}
-		var d face.Descriptor
+		var d facematch.Descriptor
 		if err := d.UnmarshalBinary(desc); err != nil {
 			return nil, fmt.Errorf("descriptor of photo %d: %w", p.ID, err)
 		}
-		refs = append(refs, face.Reference{ID: "photo:" + strconv.FormatInt(p.ID, 10), Descriptor: d, ModelHash: face.ModelHash(hash)})
+		refs = append(refs, facematch.Reference{ID: "photo:" + strconv.FormatInt(p.ID, 10), Descriptor: d, ModelHash: facematch.ModelHash(hash)})
 	}
 	return refs, nil
 }
@@ -204,9 +204,9 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	// Input that is not a usable image file is refused and not kept; a real
 	// photo without a usable face is recorded as an UNUSABLE check.
 	switch res.Status {
-	case face.StatusTooLarge, face.StatusTooManyPixels:
+	case facematch.StatusTooLarge, facematch.StatusTooManyPixels:
 		return nil, models.Errorf(models.ETOOLARGE, "capture refused: %s (%s)", res.Status, res.Detail)
-	case face.StatusNotAnImage, face.StatusUnsupportedFormat:
+	case facematch.StatusNotAnImage, facematch.StatusUnsupportedFormat:
 		return nil, models.Errorf(models.EUNSUPPORTED, "capture refused: %s: send a JPEG or PNG photo", res.Status)
 	}
 	contentType := "image/jpeg"
@@ -304,7 +304,7 @@ func liveCapture(k *models.Check, calls []*models.Call, consent *time.Time) bool
 
 // jsonSafe replaces the +Inf distance of an unusable capture, which JSON
 // cannot carry, by 0 (the decision says UNUSABLE).
-func jsonSafe(r face.MatchResult) face.MatchResult {
+func jsonSafe(r facematch.MatchResult) facematch.MatchResult {
 	if math.IsInf(r.Distance, 0) || math.IsNaN(r.Distance) {
 		r.Distance = 0
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"remoteidv/models"
-	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
 // Registry check limits (Desk.RegistryCaptureMaxAge and
@@ -85,7 +85,7 @@ func latestLiveCapture(ctx context.Context, tx models.Tx, id models.CaseID, now 
 	}
 	var latest *models.Check
 	for _, k := range checks { // oldest first
-		if liveCapture(k, calls, consent) && k.Result != face.DecisionUnusable.String() {
+		if liveCapture(k, calls, consent) && k.Result != facematch.DecisionUnusable.String() {
 			latest = k
 		}
 	}
@@ -197,7 +197,7 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 			sum := sha256.Sum256(ans.Photo)
 			out.RegistryPhotoSHA256 = hex.EncodeToString(sum[:])
 			out.PhotoMatch = d.registryPhotoMatch(ctx, ans.Photo, capture)
-			if out.PhotoMatch != face.DecisionMatch.String() {
+			if out.PhotoMatch != facematch.DecisionMatch.String() {
 				out.Reasons = append(out.Reasons, "registry photo against the live capture: "+out.PhotoMatch)
 			}
 		}
@@ -270,9 +270,9 @@ func (d *Desk) registryPhotoMatch(ctx context.Context, photo []byte, capture *mo
 	}
 	en, err := d.Face.Enroll(ctx, photo)
 	if err != nil {
-		return face.DecisionUnusable.String()
+		return facematch.DecisionUnusable.String()
 	}
-	res, err := d.Face.Match(ctx, img, []face.Reference{{ID: "registry", Descriptor: en.Descriptor, ModelHash: d.Face.ModelHash()}})
+	res, err := d.Face.Match(ctx, img, []facematch.Reference{{ID: "registry", Descriptor: en.Descriptor, ModelHash: d.Face.ModelHash()}})
 	if err != nil {
 		return "engine_unavailable"
 	}

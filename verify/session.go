@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"remoteidv/models"
-	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
 // StageStream streams an artifact into staging and returns its evidence row
@@ -22,10 +22,10 @@ import (
 // inserts the row with AddEvidence, or calls Stager.Discard.
 type StageStream func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType, actor string, r io.Reader) (*models.Evidence, error)
 
-// LivenessEngine judges an active liveness challenge; *face.Engine
+// LivenessEngine judges an active liveness challenge; *facematch.Engine
 // implements it.
 type LivenessEngine interface {
-	CheckLiveness(ctx context.Context, ch face.Challenge, caps []face.Capture, refs []face.Reference) (face.LivenessResult, error)
+	CheckLiveness(ctx context.Context, ch facematch.Challenge, caps []facematch.Capture, refs []facematch.Reference) (facematch.LivenessResult, error)
 }
 
 // Calls is the part of the workflow that belongs to the video call: the
@@ -48,7 +48,7 @@ type Calls struct {
 
 type pendingChallenge struct {
 	caseID models.CaseID
-	ch     face.Challenge
+	ch     facematch.Challenge
 }
 
 // CustomerActor is the audit actor of a customer session.
@@ -538,7 +538,7 @@ func (c *Calls) StartLiveness(ctx context.Context, id models.CaseID) (string, []
 	if err := c.requireConsent(ctx, id); err != nil {
 		return "", nil, err
 	}
-	ch, err := face.Challenger{Rand: c.Rand, Now: c.Now}.Issue()
+	ch, err := facematch.Challenger{Rand: c.Rand, Now: c.Now}.Issue()
 	if err != nil {
 		return "", nil, fmt.Errorf("liveness challenge for %s: %w", id, err)
 	}
@@ -591,17 +591,17 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 	if err != nil {
 		return nil, err
 	}
-	caps := make([]face.Capture, len(jpegs))
+	caps := make([]facematch.Capture, len(jpegs))
 	for i := range jpegs {
-		caps[i] = face.Capture{JPEG: jpegs[i], At: at[i]}
+		caps[i] = facematch.Capture{JPEG: jpegs[i], At: at[i]}
 	}
 	res, err := c.Liveness.CheckLiveness(ctx, p.ch, caps, refs)
 	if err != nil {
 		return nil, fmt.Errorf("liveness of %s: %w", id, err)
 	}
 	detail, err := json.Marshal(struct {
-		Challenge face.Challenge      `json:"challenge"`
-		Result    face.LivenessResult `json:"result"`
+		Challenge facematch.Challenge      `json:"challenge"`
+		Result    facematch.LivenessResult `json:"result"`
 	}{Challenge: p.ch, Result: res})
 	if err != nil {
 		return nil, fmt.Errorf("liveness of %s: %w", id, err)

@@ -14,6 +14,7 @@ import (
 
 	"remoteidv/audit"
 	"remoteidv/models"
+	"remoteidv/verify/facematch"
 )
 
 // Config is the part of the service configuration the workflow needs.
@@ -46,6 +47,9 @@ type Service struct {
 	Evidence models.EvidenceStore
 	// Key signs case manifests (the same key signs audit checkpoints).
 	Key ed25519.PrivateKey
+	// ReadBLAS tells which BLAS and LAPACK the process loaded, for the
+	// admin's face report (verify/face.ReadBLASInfo).
+	ReadBLAS func() (facematch.BLASInfo, error)
 }
 
 // Actor is who asks, as the HTTP layer knows it.

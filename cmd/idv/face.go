@@ -13,6 +13,7 @@ import (
 	"remoteidv/storage/archiver"
 	"remoteidv/verify"
 	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
 // loadEngine loads the face engine as configured, with recognizers in the
@@ -26,7 +27,7 @@ func loadEngine(ctx context.Context, cfg Config, log *slog.Logger, recognizers i
 	}
 	fc := face.Config{ModelsDir: cfg.ModelsDir, Recognizers: recognizers, Threshold: cfg.FaceThreshold, Logger: log}
 	if cfg.FaceCalibration != "" {
-		cal, err := face.LoadCalibration(cfg.FaceCalibration)
+		cal, err := facematch.LoadCalibration(cfg.FaceCalibration)
 		if err != nil {
 			return nil, fmt.Errorf("IDV_FACE_CALIBRATION: %w", err)
 		}
@@ -55,7 +56,7 @@ func faceConfig(cfg Config, eng *face.Engine) (verify.FaceConfig, error) {
 	case eng != nil:
 		fc.Calibration = eng.Calibration()
 	case cfg.FaceCalibration != "":
-		cal, err := face.LoadCalibration(cfg.FaceCalibration)
+		cal, err := facematch.LoadCalibration(cfg.FaceCalibration)
 		if err != nil {
 			return fc, fmt.Errorf("IDV_FACE_CALIBRATION: %w", err)
 		}
@@ -91,7 +92,7 @@ func (c faceChecker) CheckReference(ctx context.Context, img []byte) (string, er
 
 func (c faceChecker) EnrollReference(ctx context.Context, img []byte) (string, *models.FaceReference, error) {
 	en, err := c.engine.Enroll(ctx, img)
-	var rej *face.RejectedError
+	var rej *facematch.RejectedError
 	if errors.As(err, &rej) {
 		return rej.Error(), nil, nil
 	}

@@ -13,6 +13,7 @@ import (
 
 	"remoteidv/audit"
 	"remoteidv/httpapi"
+	"remoteidv/verify/face"
 )
 
 func runServe(ctx context.Context, e *cliEnv, args []string) error {
@@ -39,6 +40,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if err := a.enableCaptures(eng); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	a.verify.ReadBLAS = face.ReadBLASInfo
 	if a.verify.Cfg.Face, err = faceConfig(cfg, eng); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
