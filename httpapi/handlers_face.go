@@ -38,7 +38,7 @@ type checkView struct {
 }
 
 func viewCheck(c *models.Check) checkView {
-	v := checkView{ID: c.ID, Kind: c.Kind, Result: c.Result, Detail: jsonRaw(c.Detail), Evidence: c.Evidence, Source: c.Source, Call: c.Call,
+	v := checkView{ID: c.ID, Kind: c.Kind, Result: string(c.Result), Detail: jsonRaw(c.Detail), Evidence: c.Evidence, Source: c.Source, Call: c.Call,
 		Segment: c.Segment, Actor: c.Actor, CreatedAt: c.CreatedAt, Confirmation: c.Confirmation, ConfirmedBy: c.ConfirmedBy,
 		ConfirmedAt: c.ConfirmedAt, Note: c.Note}
 	if c.Source == models.SourceLiveCall {

@@ -168,7 +168,7 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	if s.Stager == nil {
 		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
 	}
-	if c.State != models.StateScheduled && c.State != models.StateInSession {
+	if !c.State.TakesChecks() {
 		return nil, models.Errorf(models.ECONFLICT, "case is %s: face checks run before submission", c.State)
 	}
 	if live != nil && live.MediaMS < 0 {
@@ -229,7 +229,7 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	if err != nil {
 		return nil, err
 	}
-	chk := &models.Check{ID: models.CheckID(cid), CaseID: c.ID, Kind: models.CheckFaceMatch, Result: res.Decision.String(),
+	chk := &models.Check{ID: models.CheckID(cid), CaseID: c.ID, Kind: models.CheckFaceMatch, Result: faceResult(res.Decision),
 		Detail: detail, Evidence: ev.ID, Actor: a.Name, Source: source}
 	if live != nil {
 		chk.Call, chk.Segment, chk.MediaMS = live.Call, live.Segment, live.MediaMS
@@ -301,6 +301,11 @@ func liveCapture(k *models.Check, calls []*models.Call, consent *time.Time) bool
 	}
 	return false
 }
+
+// faceResult is the check result of a face engine's decision.
+// facematch.Decision's names are the check results MATCH, NO_MATCH and
+// UNUSABLE.
+func faceResult(d facematch.Decision) models.CheckResult { return models.CheckResult(d.String()) }
 
 // jsonSafe replaces the +Inf distance of an unusable capture, which JSON
 // cannot carry, by 0 (the decision says UNUSABLE).

@@ -113,7 +113,7 @@ func TestFaceCheck(t *testing.T) {
 	tests := []struct {
 		name     string
 		img      []byte
-		decision string
+		decision models.CheckResult
 		code     models.ErrorCode
 	}{
 		{"same person, another photo", johnsPhoto(t, "John_Salley", 5), "MATCH", ""},

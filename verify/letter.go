@@ -196,7 +196,7 @@ func (d *Desk) storeLetter(ctx context.Context, id models.CaseID, data []byte, s
 	// Check the case before staging anything.
 	if err := d.Store.Transact(ctx, func(tx models.Tx) error {
 		c, err := load(tx)
-		if err == nil && c.State != models.StateScheduled && c.State != models.StateInSession {
+		if err == nil && !c.State.TakesChecks() {
 			err = models.Errorf(models.ECONFLICT, "case is %s: letters are taken before submission", c.State)
 		}
 		return err
@@ -218,7 +218,7 @@ func (d *Desk) storeLetter(ctx context.Context, id models.CaseID, data []byte, s
 		if err != nil {
 			return err
 		}
-		if c.State != models.StateScheduled && c.State != models.StateInSession {
+		if !c.State.TakesChecks() {
 			return models.Errorf(models.ECONFLICT, "case is %s: letters are taken before submission", c.State)
 		}
 		*ev = staged
@@ -296,7 +296,7 @@ func (d *Desk) clerkCase(ctx context.Context, tx models.Tx, a Actor, id models.C
 	if err != nil {
 		return nil, err
 	}
-	if c.State != models.StateScheduled && c.State != models.StateInSession {
+	if !c.State.TakesChecks() {
 		return nil, models.Errorf(models.ECONFLICT, "case is %s: checks are recorded before submission", c.State)
 	}
 	return c, nil

@@ -105,7 +105,7 @@ func (d *Desk) RequestCode(ctx context.Context, id models.CaseID) (time.Time, er
 		if err != nil {
 			return err
 		}
-		if c.State != models.StateScheduled && c.State != models.StateInSession {
+		if !c.State.TakesChecks() {
 			return models.Errorf(models.ECONFLICT, "case is %s: no code needed", c.State)
 		}
 		inv, err := liveInvite(ctx, tx, id)

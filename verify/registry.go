@@ -85,7 +85,7 @@ func latestLiveCapture(ctx context.Context, tx models.Tx, id models.CaseID, now 
 	}
 	var latest *models.Check
 	for _, k := range checks { // oldest first
-		if liveCapture(k, calls, consent) && k.Result != facematch.DecisionUnusable.String() {
+		if liveCapture(k, calls, consent) && k.Result != models.ResultUnusable {
 			latest = k
 		}
 	}
@@ -155,7 +155,7 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 	snapshot := map[string]any{"request": map[string]string{"id_number": q.NationalID, "name": q.Name}, "requested_at": now, "operator": a.Name,
 		"service_hours": out.Hours, "within_service_hours": out.WithinHours, "live_capture": captureInfo,
 		"max_data_age_seconds": int64(maxDataAge.Seconds()), "max_capture_age_seconds": int64(captureMaxAge.Seconds())}
-	result := "UNAVAILABLE"
+	result := models.ResultUnavailable
 	switch {
 	case err != nil:
 		out.Unavailable = models.ErrorMessageOf(err)
@@ -203,9 +203,9 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 		}
 		snapshot["registry_photo_sha256"] = out.RegistryPhotoSHA256
 		snapshot["photo_match"] = out.PhotoMatch
-		result = "FAIL"
+		result = models.ResultFail
 		if len(out.Reasons) == 0 {
-			result = "PASS"
+			result = models.ResultPass
 		}
 	}
 	if out.Unavailable != "" {
@@ -243,7 +243,7 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
 		}
-		return d.event(ctx, tx, a.Name, id, "check.registry", map[string]string{"check": cid, "result": result, "status": out.Status,
+		return d.event(ctx, tx, a.Name, id, "check.registry", map[string]string{"check": cid, "result": string(result), "status": out.Status,
 			"name_match": fmt.Sprint(out.NameMatch), "photo_match": out.PhotoMatch, "snapshot_sha256": ev.SHA256,
 			"capture_check": string(shot.ID), "capture_sha256": capture.SHA256, "registry_photo_sha256": out.RegistryPhotoSHA256,
 			"data_age_seconds": fmt.Sprint(int64(out.DataAge.Seconds())), "reasons": strings.Join(out.Reasons, "; ")})

@@ -70,13 +70,13 @@ func (d *Desk) requirements(ctx context.Context, tx models.Tx, c *models.Case) (
 	for _, k := range checks {
 		switch k.Kind {
 		case models.CheckFaceMatch:
-			r.FaceMatchPassed = r.FaceMatchPassed || (k.Result == "MATCH" && k.Confirmation == "confirmed" && liveCapture(k, calls, consent))
+			r.FaceMatchPassed = r.FaceMatchPassed || (k.Result == models.ResultMatch && k.Confirmation == "confirmed" && liveCapture(k, calls, consent))
 		case models.CheckLiveness:
-			r.LivenessPassed = r.LivenessPassed || k.Result == "PASS"
+			r.LivenessPassed = r.LivenessPassed || k.Result == models.ResultPass
 		case models.CheckSignature:
-			r.SignaturePassed = k.Result == "PASS"
+			r.SignaturePassed = k.Result == models.ResultPass
 		case models.CheckRegistry:
-			r.RegistryPassed = k.Result == "PASS"
+			r.RegistryPassed = k.Result == models.ResultPass
 		}
 	}
 	letters, err := tx.LettersByCase(ctx, c.ID)

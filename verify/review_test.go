@@ -774,7 +774,7 @@ func TestRegistryPhotoMatchesLiveCapture(t *testing.T) {
 	tests := []struct {
 		person     string
 		photoMatch string
-		result     string
+		result     models.CheckResult
 	}{
 		{"John_Salley", "MATCH", "PASS"},
 		{"John_Savage", "NO_MATCH", "FAIL"},

@@ -137,7 +137,7 @@ func (c *Calls) StartCustomerSession(ctx context.Context, tok string) (*models.C
 		if err != nil {
 			return err
 		}
-		if cs.State != models.StateScheduled && cs.State != models.StateInSession {
+		if !cs.State.TakesChecks() {
 			return models.ErrInviteGone
 		}
 		if err := tx.MarkInviteUsed(ctx, inv.ID, now); err != nil {
@@ -213,7 +213,7 @@ func (c *Calls) liveCustomer(ctx context.Context, tx models.Tx, sess *models.Cus
 	if err != nil {
 		return nil, err
 	}
-	if cs.State != models.StateScheduled && cs.State != models.StateInSession {
+	if !cs.State.TakesChecks() {
 		return nil, models.ErrInviteGone
 	}
 	return cs, nil
@@ -453,7 +453,7 @@ func (s *Service) JoinCall(ctx context.Context, a Actor, id models.CaseID) (c *m
 	if err != nil {
 		return nil, false, err
 	}
-	if c.State != models.StateScheduled && c.State != models.StateInSession {
+	if !c.State.TakesChecks() {
 		return nil, false, models.Errorf(models.ECONFLICT, "case is %s: no call", c.State)
 	}
 	return c, a.runsCase(c), nil
@@ -621,9 +621,9 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 		}
 		staged = append(staged, ev)
 	}
-	result := "FAIL"
+	result := models.ResultFail
 	if res.Passed {
-		result = "PASS"
+		result = models.ResultPass
 	}
 	chkID, err := models.NewID(c.Rand, "chk")
 	if err != nil {
@@ -645,7 +645,7 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
 		}
-		return c.event(ctx, tx, actor, id, "check.liveness", map[string]string{"check": chkID, "result": result,
+		return c.event(ctx, tx, actor, id, "check.liveness", map[string]string{"check": chkID, "result": string(result),
 			"failure": fmt.Sprint(res.Failure), "captures_sha256": strings.Join(sums, ",")})
 	})
 	if err != nil {

@@ -128,7 +128,7 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 	if in.Reason == "" || len(in.Reason) > maxReason {
 		return nil, models.Errorf(models.EINVALID, "a reason of 1 to %d characters is required", maxReason)
 	}
-	result := map[string]string{VerdictPass: "PASS", VerdictFail: "FAIL", VerdictInconclusive: "INCONCLUSIVE"}[in.Verdict]
+	result := map[string]models.CheckResult{VerdictPass: models.ResultPass, VerdictFail: models.ResultFail, VerdictInconclusive: models.ResultInconclusive}[in.Verdict]
 	if result == "" {
 		return nil, models.Errorf(models.EINVALID, "verdict must be pass, fail or inconclusive")
 	}
