@@ -164,9 +164,6 @@ func runReviewStory(t *testing.T, e *env) *reviewStory {
 		t.Fatalf("consent: %d", code)
 	}
 	e.ver.Stager = stager
-	calls.Stream = func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, ct, actor string, r io.Reader) (*models.Evidence, error) {
-		return stager.StageReader(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: ct, Actor: actor}, r)
-	}
 	call := verifytest.StartCall(t, calls, models.CaseID(id), e.clerkActor(t, id))
 	capture := call.Capture(e.clerkActor(t, id), readPhoto(t, "John_Salley", 3))
 	var checks struct {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -93,10 +92,7 @@ func newFixture(t testing.TB, cfg signaling.Config) *fixture {
 	svc := &verify.Service{Store: db, Chain: audit.Chain{Now: now}, Now: now, Rand: rand.Reader, Log: log, Stager: f.stage, Face: faceEngine(t),
 		Cfg: verify.Config{PublicURL: "https://idv.example", BankName: "Demo Bank", BranchTZ: shanghai, RegistryTZ: shanghai,
 			RegistryOpen: 7*time.Hour + 30*time.Minute, RegistryClose: 19 * time.Hour, MaxLead: 90 * 24 * time.Hour, CallLength: 30 * time.Minute}}
-	f.calls = &verify.Calls{Service: svc, Liveness: faceEngine(t),
-		Stream: func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType, actor string, r io.Reader) (*models.Evidence, error) {
-			return f.stage.StageReader(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: contentType, Actor: actor}, r)
-		}}
+	f.calls = &verify.Calls{Service: svc, Liveness: faceEngine(t)}
 	err = db.Transact(ctx, func(tx models.Tx) error {
 		return tx.CreateStaff(ctx, &models.Staff{ID: "stf_c1", Username: "c1", DisplayName: "Clerk Wang", Roles: []models.Role{models.RoleClerk}, PasswordHash: "$argon2id$x", CreatedAt: f.now})
 	})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -24,9 +25,13 @@ type FaceEngine interface {
 
 // Stager keeps an artifact's bytes until the archiver stores them, and
 // returns the evidence row the caller inserts in the same transaction as
-// the event that produced the artifact (storage/archiver implements it).
+// the event that produced the artifact (storage/archiver implements it;
+// the workflow uses it through recordEvidence).
 type Stager interface {
 	Stage(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType string, data []byte, actor string) (*models.Evidence, error)
+	// StageStream stages what r holds without holding it in memory
+	// (recordings).
+	StageStream(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType string, r io.Reader, actor string) (*models.Evidence, error)
 	// Discard removes a staged file whose row was not kept.
 	Discard(e *models.Evidence) error
 }
@@ -221,28 +226,20 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	if live != nil {
 		kind, source, action, shaKey = models.EvidenceCapture, models.SourceLiveCall, "check.face_match", "capture_sha256"
 	}
-	ev, err := s.Stager.Stage(ctx, c.ID, kind, contentType, img, a.Name)
-	if err != nil {
-		return nil, fmt.Errorf("face check of %s: stage capture: %w", id, err)
-	}
 	cid, err := models.NewID(s.Rand, "chk")
 	if err != nil {
 		return nil, err
 	}
 	chk := &models.Check{ID: models.CheckID(cid), CaseID: c.ID, Kind: models.CheckFaceMatch, Result: faceResult(res.Decision),
-		Detail: detail, Evidence: ev.ID, Actor: a.Name, Source: source}
+		Detail: detail, Actor: a.Name, Source: source}
 	if live != nil {
 		chk.Call, chk.Segment, chk.MediaMS = live.Call, live.Segment, live.MediaMS
 	}
-	staged := *ev
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	_, err = s.recordEvidence(ctx, c.ID, a.Name, []artifact{{Kind: kind, ContentType: contentType, Data: img}}, func(tx models.Tx, evs []*models.Evidence) error {
 		if err := preconditions(tx); err != nil {
 			return err
 		}
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
-			return err
-		}
+		ev := evs[0]
 		chk.Evidence, chk.CreatedAt = ev.ID, s.Now().UTC()
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
@@ -259,11 +256,6 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 		}
 		return s.event(ctx, tx, a.Name, c.ID, action, d)
 	})
-	if err != nil || ev.ID != staged.ID { // not kept, or the same capture was already on file
-		if derr := s.Stager.Discard(&staged); derr != nil {
-			s.Log.ErrorContext(ctx, "discard staged capture", "err", derr)
-		}
-	}
 	if err != nil {
 		return nil, fmt.Errorf("face check of %s: %w", id, err)
 	}

@@ -207,13 +207,8 @@ func (d *Desk) storeLetter(ctx context.Context, id models.CaseID, data []byte, s
 	if err != nil {
 		return nil, err
 	}
-	ev, err := d.Stager.Stage(ctx, id, models.EvidenceLetter, f.ContentType, f.Data, actor)
-	if err != nil {
-		return nil, fmt.Errorf("letter for %s: stage: %w", id, err)
-	}
-	staged := *ev
 	l := &models.Letter{ID: models.LetterID(lid), CaseID: id, ContentType: f.ContentType, Width: f.Width, Height: f.Height, Source: source, Actor: actor, CreatedAt: d.Now().UTC()}
-	err = d.Store.Transact(ctx, func(tx models.Tx) error {
+	_, err = d.recordEvidence(ctx, id, actor, []artifact{{Kind: models.EvidenceLetter, ContentType: f.ContentType, Data: f.Data}}, func(tx models.Tx, evs []*models.Evidence) error {
 		c, err := load(tx)
 		if err != nil {
 			return err
@@ -221,21 +216,13 @@ func (d *Desk) storeLetter(ctx context.Context, id models.CaseID, data []byte, s
 		if !c.State.TakesChecks() {
 			return models.Errorf(models.ECONFLICT, "case is %s: letters are taken before submission", c.State)
 		}
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
-			return err
-		}
+		ev := evs[0]
 		l.Evidence = ev.ID
 		if err := tx.CreateLetter(ctx, l); err != nil {
 			return err
 		}
 		return d.event(ctx, tx, actor, id, "letter.uploaded", map[string]string{"letter": lid, "source": source, "content_type": f.ContentType, "sha256": ev.SHA256})
 	})
-	if err != nil || ev.ID != staged.ID {
-		if derr := d.Stager.Discard(&staged); derr != nil {
-			d.Log.ErrorContext(ctx, "discard staged letter", "err", derr)
-		}
-	}
 	if err != nil {
 		return nil, fmt.Errorf("letter for %s: %w", id, err)
 	}

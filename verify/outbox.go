@@ -139,32 +139,28 @@ func (d *Desk) expireMail(ctx context.Context) error {
 
 func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMail, reply string) error {
 	at := d.Now().UTC()
-	var staged *models.Evidence
+	// A delivered statement's receipt is evidence of its case.
+	var receipt []artifact
 	if m.Kind == idvmail.KindStatement && m.CaseID != "" && d.Stager != nil {
-		receipt, err := json.Marshal(map[string]any{"mail": m.ID, "message_id": m.MessageID, "to": m.To, "from": m.From, "smtp_reply": reply,
+		b, err := json.Marshal(map[string]any{"mail": m.ID, "message_id": m.MessageID, "to": m.To, "from": m.From, "smtp_reply": reply,
 			"sent_at": at, "attempts": m.Attempts + 1})
 		if err != nil {
 			return err
 		}
-		if staged, err = d.Stager.Stage(ctx, m.CaseID, models.EvidenceReceipt, "application/json", receipt, SystemActor); err != nil {
-			return err
-		}
+		receipt = []artifact{{Kind: models.EvidenceReceipt, ContentType: "application/json", Data: b}}
 	}
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
+	_, err := d.recordEvidence(ctx, m.CaseID, SystemActor, receipt, func(tx models.Tx, evs []*models.Evidence) error {
 		if err := tx.MarkMailSent(ctx, m.ID, owner, reply, sha256Hex(m.Raw), at); err != nil {
 			return err
 		}
 		det := map[string]string{"mail": m.ID, "kind": m.Kind, "message_id": m.MessageID, "smtp_reply": reply, "raw_sha256": sha256Hex(m.Raw)}
-		if staged == nil {
+		if len(evs) == 0 {
 			if m.CaseID == "" {
 				return nil
 			}
 			return d.event(ctx, tx, SystemActor, m.CaseID, "mail.delivered", det)
 		}
-		e := *staged
-		if err := tx.AddEvidence(ctx, &e); err != nil {
-			return err
-		}
+		e := evs[0]
 		det["receipt_sha256"] = e.SHA256
 		c, err := tx.CaseByID(ctx, m.CaseID)
 		if err != nil {
@@ -187,9 +183,6 @@ func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMa
 		}
 		return d.event(ctx, tx, SystemActor, c.ID, "case.close", map[string]string{"from": string(from), "to": string(to)})
 	})
-	if err != nil && staged != nil {
-		_ = d.Stager.Discard(staged)
-	}
 	return err
 }
 

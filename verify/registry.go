@@ -216,29 +216,22 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 	if err != nil {
 		return nil, fmt.Errorf("registry check of %s: %w", id, err)
 	}
-	ev, err := d.Stager.Stage(ctx, id, models.EvidenceRegistry, "application/json", body, a.Name)
-	if err != nil {
-		return nil, fmt.Errorf("registry check of %s: stage snapshot: %w", id, err)
-	}
-	staged := *ev
+	snapshotSHA := sha256Hex(body)
 	detail, _ := json.Marshal(map[string]any{"status": out.Status, "name_match": out.NameMatch, "photo_match": out.PhotoMatch,
 		"data_age_seconds": int64(out.DataAge.Seconds()), "max_data_age_seconds": int64(maxDataAge.Seconds()), "elapsed_ms": out.Elapsed.Milliseconds(),
 		"service_hours": out.Hours, "within_service_hours": out.WithinHours, "unavailable": out.Unavailable, "operator": a.Name, "at": now,
-		"snapshot_sha256": ev.SHA256, "capture_check": shot.ID, "capture_sha256": capture.SHA256, "capture_age_seconds": int64(out.CaptureAge.Seconds()),
+		"snapshot_sha256": snapshotSHA, "capture_check": shot.ID, "capture_sha256": capture.SHA256, "capture_age_seconds": int64(out.CaptureAge.Seconds()),
 		"max_capture_age_seconds": int64(captureMaxAge.Seconds()), "registry_photo_sha256": out.RegistryPhotoSHA256, "reasons": out.Reasons})
 	cid, err := models.NewID(d.Rand, "chk")
 	if err != nil {
 		return nil, err
 	}
 	chk := &models.Check{ID: models.CheckID(cid), CaseID: id, Kind: models.CheckRegistry, Result: result, Detail: detail, Actor: a.Name, CreatedAt: now}
-	err = d.Store.Transact(ctx, func(tx models.Tx) error {
+	evs, err := d.recordEvidence(ctx, id, a.Name, []artifact{{Kind: models.EvidenceRegistry, ContentType: "application/json", Data: body}}, func(tx models.Tx, evs []*models.Evidence) error {
 		if _, err := d.clerkCase(ctx, tx, a, id); err != nil {
 			return err
 		}
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
-			return err
-		}
+		ev := evs[0]
 		chk.Evidence = ev.ID
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
@@ -248,13 +241,10 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 			"capture_check": string(shot.ID), "capture_sha256": capture.SHA256, "registry_photo_sha256": out.RegistryPhotoSHA256,
 			"data_age_seconds": fmt.Sprint(int64(out.DataAge.Seconds())), "reasons": strings.Join(out.Reasons, "; ")})
 	})
-	if err != nil || ev.ID != staged.ID {
-		_ = d.Stager.Discard(&staged)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("registry check of %s: %w", id, err)
 	}
-	out.Check, out.SnapshotHash = chk, ev.SHA256
+	out.Check, out.SnapshotHash = chk, evs[0].SHA256
 	return out, nil
 }
 

@@ -67,13 +67,9 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
 	}
-	ev, err := d.Stager.Stage(ctx, id, models.EvidenceStatement, "application/pdf", pdf, a.Name)
-	if err != nil {
-		return nil, fmt.Errorf("release %s: stage statement: %w", id, err)
-	}
-	staged := *ev
 	out := &Released{}
-	err = d.Store.Transact(ctx, func(tx models.Tx) error {
+	_, err = d.recordEvidence(ctx, id, a.Name, []artifact{{Kind: models.EvidenceStatement, ContentType: "application/pdf", Data: pdf}}, func(tx models.Tx, evs []*models.Evidence) error {
+		ev := evs[0]
 		cur, err := d.authorize(ctx, tx, a, id, releaseRule, "release the statement")
 		if err != nil {
 			return err
@@ -86,10 +82,6 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 			return err
 		}
 		if err := tx.UseApproval(ctx, apr.ID, d.Now().UTC()); err != nil {
-			return err
-		}
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
 			return err
 		}
 		name := fmt.Sprintf("statement-%s-%s.pdf", cur.PeriodFrom, cur.PeriodTo)
@@ -111,9 +103,6 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		return d.event(ctx, tx, a.Name, cur.ID, "case.release", map[string]string{"from": string(from), "to": string(to), "approval": apr.ID,
 			"statement_sha256": ev.SHA256, "message_id": out.Mail.MessageID, "to_address": acct.Email, "transactions": fmt.Sprint(len(st.Entries))})
 	})
-	if err != nil || ev.ID != staged.ID {
-		_ = d.Stager.Discard(&staged)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
 	}

@@ -171,12 +171,9 @@ func (d *Desk) Decide(ctx context.Context, a Actor, id models.CaseID, in Decisio
 		return nil, nil, err
 	}
 	var apr *models.Approval
-	var staged *models.Evidence
-	defer func() {
-		if staged != nil && (apr == nil || apr.ID == "") {
-			_ = d.Stager.Discard(staged)
-		}
-	}()
+	// The approval record is staged in the deciding transaction (it names
+	// what that transaction read), once.
+	batch := d.newEvidenceBatch(id, a.Name)
 	c, err := d.change(ctx, a, id, ev, decideRule, map[string]string{"decision": string(in.Decision), "reason": in.Reason, "approval": aid}, func(tx models.Tx, c *models.Case) error {
 		if err := d.mayDecide(ctx, tx, a, c); err != nil {
 			return err
@@ -202,16 +199,16 @@ func (d *Desk) Decide(ctx context.Context, a Actor, id models.CaseID, in Decisio
 		if err != nil {
 			return err
 		}
-		if staged == nil {
-			if staged, err = d.Stager.Stage(ctx, c.ID, models.EvidenceApproval, "application/json", body, a.Name); err != nil {
+		if len(batch.staged) == 0 {
+			if _, err := batch.stage(ctx, artifact{Kind: models.EvidenceApproval, ContentType: "application/json", Data: body}); err != nil {
 				return err
 			}
 		}
-		e := *staged
-		return tx.AddEvidence(ctx, &e)
+		_, err = batch.insert(ctx, tx, batch.staged[0])
+		return err
 	})
+	batch.done(ctx, err)
 	if err != nil {
-		apr = nil
 		return nil, nil, fmt.Errorf("decide case %s: %w", id, err)
 	}
 	d.CheckpointNow(ctx, "decision", id)

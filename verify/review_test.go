@@ -14,7 +14,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -56,6 +55,7 @@ type deskFixture struct {
 	link   string // the case's invite link
 	clock  *clock
 	arch   *archiver.Archiver
+	stage  *archiver.Stager
 	smtp   *mailtest.Server
 	clerk  verify.Actor
 	both   verify.Actor // holds clerk and supervisor roles
@@ -130,9 +130,7 @@ func newDeskFixture(t *testing.T) *deskFixture {
 	svc.Face = sharedEngine(t)
 	desk := &verify.Desk{Service: svc, Registry: &registry.Client{BaseURL: reg.URL, APIKey: "regkey", Timeout: 2 * time.Second},
 		Mailer: sender(t, smtpSrv.Addr), MailFrom: "noreply@bank.example"}
-	calls := &verify.Calls{Service: svc, Stream: func(ctx context.Context, cs models.CaseID, kind models.EvidenceKind, ct, actor string, r io.Reader) (*models.Evidence, error) {
-		return st.StageReader(ctx, archiver.Artifact{Case: cs, Kind: kind, ContentType: ct, Actor: actor}, r)
-	}}
+	calls := &verify.Calls{Service: svc}
 	err = db.Transact(ctx, func(tx models.Tx) error {
 		for _, s := range []*models.Staff{
 			{ID: "stf_c1", Username: "c1", DisplayName: "Clerk Wang", Roles: []models.Role{models.RoleClerk}},
@@ -173,7 +171,7 @@ func newDeskFixture(t *testing.T) *deskFixture {
 	actor := func(id string, roles ...models.Role) verify.Actor {
 		return verify.Actor{Name: "staff:" + id, StaffID: models.StaffID(id), Roles: roles}
 	}
-	f := &deskFixture{t: t, db: db, desk: desk, calls: calls, reg: regSrv, clock: c, arch: arch, smtp: smtpSrv,
+	f := &deskFixture{t: t, db: db, desk: desk, calls: calls, reg: regSrv, clock: c, arch: arch, stage: st, smtp: smtpSrv,
 		clerk: actor("stf_c1", models.RoleClerk), both: actor("stf_b", models.RoleClerk, models.RoleSupervisor),
 		sup: actor("stf_s1", models.RoleSupervisor), sup2: actor("stf_s2", models.RoleSupervisor), audit: actor("stf_a", models.RoleAuditor)}
 	cs, err := svc.CreateCase(ctx, f.clerk, verify.NewCase{AccountNo: acctNo, Purpose: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31",

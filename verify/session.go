@@ -17,11 +17,6 @@ import (
 	"remoteidv/verify/facematch"
 )
 
-// StageStream streams an artifact into staging and returns its evidence row
-// (storage/archiver's Stager.StageReader, wrapped by cmd/idv). The caller
-// inserts the row with AddEvidence, or calls Stager.Discard.
-type StageStream func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType, actor string, r io.Reader) (*models.Evidence, error)
-
 // LivenessEngine judges an active liveness challenge; *facematch.Engine
 // implements it.
 type LivenessEngine interface {
@@ -34,8 +29,6 @@ type LivenessEngine interface {
 // Workflow interface.
 type Calls struct {
 	*Service
-	// Stream stages recordings without holding them in memory.
-	Stream StageStream
 	// Liveness judges liveness challenges (nil: unavailable).
 	Liveness LivenessEngine
 	// SessionTTL is how long a customer session outlives its invite's
@@ -385,24 +378,11 @@ func (c *Calls) SaveQuality(ctx context.Context, id models.CaseID, call models.C
 	if c.Stager == nil {
 		return models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
 	}
-	ev, err := c.Stager.Stage(ctx, id, models.EvidenceQuality, "application/json", data, "system:signaling")
-	if err != nil {
-		return fmt.Errorf("save quality of call %s: %w", call, err)
-	}
-	staged := *ev
-	err = c.Store.Transact(ctx, func(tx models.Tx) error {
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
-			return err
-		}
+	_, err := c.recordEvidence(ctx, id, "system:signaling", []artifact{{Kind: models.EvidenceQuality, ContentType: "application/json", Data: data}}, func(tx models.Tx, evs []*models.Evidence) error {
+		ev := evs[0]
 		return c.event(ctx, tx, "system:signaling", id, "call.quality", map[string]string{"call": string(call),
 			"samples": strconv.Itoa(samples), "sha256": ev.SHA256, "evidence": string(ev.ID)})
 	})
-	if err != nil || ev.ID != staged.ID {
-		if derr := c.Stager.Discard(&staged); derr != nil {
-			c.Log.ErrorContext(ctx, "discard staged quality samples", "err", derr)
-		}
-	}
 	if err != nil {
 		return fmt.Errorf("save quality of call %s: %w", call, err)
 	}
@@ -413,20 +393,12 @@ func (c *Calls) SaveQuality(ctx context.Context, id models.CaseID, call models.C
 // lists it in the call record, in one transaction. seg's evidence, hash and
 // size are filled in.
 func (c *Calls) SaveSegment(ctx context.Context, id models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error {
-	if c.Stream == nil {
+	if c.Stager == nil {
 		return models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
 	}
 	actor := "system:recorder"
-	ev, err := c.Stream(ctx, id, models.EvidenceRecording, contentType, actor, r)
-	if err != nil {
-		return fmt.Errorf("save segment %d of call %s: %w", seg.Seq, seg.CallID, err)
-	}
-	staged := *ev
-	err = c.Store.Transact(ctx, func(tx models.Tx) error {
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
-			return err
-		}
+	_, err := c.recordEvidence(ctx, id, actor, []artifact{{Kind: models.EvidenceRecording, ContentType: contentType, Body: r}}, func(tx models.Tx, evs []*models.Evidence) error {
+		ev := evs[0]
 		seg.Evidence, seg.SHA256, seg.Size = ev.ID, ev.SHA256, ev.Size
 		if err := tx.AddCallSegment(ctx, seg); err != nil {
 			return err
@@ -434,11 +406,6 @@ func (c *Calls) SaveSegment(ctx context.Context, id models.CaseID, seg *models.C
 		return c.event(ctx, tx, actor, id, "call.segment", map[string]string{"call": string(seg.CallID), "seq": strconv.Itoa(seg.Seq),
 			"participant": seg.Participant, "track": seg.Track, "sha256": ev.SHA256, "size": strconv.FormatInt(ev.Size, 10), "evidence": string(ev.ID)})
 	})
-	if err != nil || ev.ID != staged.ID {
-		if derr := c.Stager.Discard(&staged); derr != nil {
-			c.Log.ErrorContext(ctx, "discard staged segment", "err", derr)
-		}
-	}
 	if err != nil {
 		return fmt.Errorf("save segment %d of call %s: %w", seg.Seq, seg.CallID, err)
 	}
@@ -606,20 +573,9 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 	if err != nil {
 		return nil, fmt.Errorf("liveness of %s: %w", id, err)
 	}
-	var staged []*models.Evidence
-	defer func() {
-		for _, ev := range staged {
-			if ev != nil {
-				_ = c.Stager.Discard(ev)
-			}
-		}
-	}()
-	for _, j := range jpegs {
-		ev, err := c.Stager.Stage(ctx, id, models.EvidenceCapture, "image/jpeg", j, actor)
-		if err != nil {
-			return nil, fmt.Errorf("liveness of %s: stage capture: %w", id, err)
-		}
-		staged = append(staged, ev)
+	arts := make([]artifact, len(jpegs))
+	for i, j := range jpegs {
+		arts[i] = artifact{Kind: models.EvidenceCapture, ContentType: "image/jpeg", Data: j}
 	}
 	result := models.ResultFail
 	if res.Passed {
@@ -630,13 +586,10 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 		return nil, err
 	}
 	chk := &models.Check{ID: models.CheckID(chkID), CaseID: id, Kind: models.CheckLiveness, Result: result, Detail: detail, Actor: actor, CreatedAt: c.Now().UTC()}
-	err = c.Store.Transact(ctx, func(tx models.Tx) error {
+	_, err = c.recordEvidence(ctx, id, actor, arts, func(tx models.Tx, evs []*models.Evidence) error {
 		var sums []string
-		for _, s := range staged {
-			ev := *s
-			if err := tx.AddEvidence(ctx, &ev); err != nil {
-				return err
-			}
+		chk.Evidence = ""
+		for _, ev := range evs {
 			sums = append(sums, ev.SHA256)
 			if chk.Evidence == "" {
 				chk.Evidence = ev.ID
@@ -651,6 +604,5 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 	if err != nil {
 		return nil, fmt.Errorf("liveness of %s: %w", id, err)
 	}
-	staged = nil // kept
 	return chk, nil
 }

@@ -166,24 +166,9 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 	if err != nil {
 		return nil, fmt.Errorf("signature check of %s: %w", id, err)
 	}
-	var stagedItems []*models.Evidence
-	stage := func(kind models.EvidenceKind, ct string, b []byte) (*models.Evidence, error) {
-		e, err := d.Stager.Stage(ctx, id, kind, ct, b, a.Name)
-		if err == nil {
-			stagedItems = append(stagedItems, e)
-		}
-		return e, err
-	}
-	discard := func() {
-		for _, e := range stagedItems {
-			if derr := d.Stager.Discard(e); derr != nil {
-				d.Log.ErrorContext(ctx, "discard staged signature evidence", "err", derr)
-			}
-		}
-	}
+	var arts []artifact // the crop (image letters), the specimen, the verdict
 	detail := map[string]any{"letter": l.ID, "letter_sha256": letterEv.SHA256, "region": r, "verdict": in.Verdict, "reason": in.Reason,
 		"specimen_sha256": specimen.SHA256, "operator": a.Name, "at": d.Now().UTC()}
-	var crop *models.Evidence
 	if l.ContentType != "application/pdf" {
 		if r.X+r.W > l.Width || r.Y+r.H > l.Height {
 			return nil, models.Errorf(models.EINVALID, "region %dx%d+%d+%d lies outside the %dx%d letter", r.W, r.H, r.X, r.Y, l.Width, l.Height)
@@ -207,48 +192,25 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 		if err := png.Encode(&out, sub.SubImage(image.Rect(min.X+r.X, min.Y+r.Y, min.X+r.X+r.W, min.Y+r.Y+r.H))); err != nil {
 			return nil, fmt.Errorf("signature check of %s: crop: %w", id, err)
 		}
-		if crop, err = stage(models.EvidenceSignature, "image/png", out.Bytes()); err != nil {
-			discard()
-			return nil, fmt.Errorf("signature check of %s: stage crop: %w", id, err)
-		}
-		detail["crop_sha256"] = crop.SHA256
+		arts = append(arts, artifact{Kind: models.EvidenceSignature, ContentType: "image/png", Data: out.Bytes()})
+		detail["crop_sha256"] = sha256Hex(out.Bytes())
 	}
-	spec, err := stage(models.EvidenceSpecimen, specimen.ContentType, specimen.Data)
-	if err != nil {
-		discard()
-		return nil, fmt.Errorf("signature check of %s: stage specimen: %w", id, err)
-	}
+	arts = append(arts, artifact{Kind: models.EvidenceSpecimen, ContentType: specimen.ContentType, Data: specimen.Data})
 	verdictJSON, err := json.Marshal(detail)
 	if err != nil {
-		discard()
 		return nil, err
 	}
-	verdictEv, err := stage(models.EvidenceCheck, "application/json", verdictJSON)
-	if err != nil {
-		discard()
-		return nil, fmt.Errorf("signature check of %s: stage verdict: %w", id, err)
-	}
+	arts = append(arts, artifact{Kind: models.EvidenceCheck, ContentType: "application/json", Data: verdictJSON})
 	cid, err := models.NewID(d.Rand, "chk")
 	if err != nil {
-		discard()
 		return nil, err
 	}
 	chk := &models.Check{ID: models.CheckID(cid), CaseID: id, Kind: models.CheckSignature, Result: result, Detail: verdictJSON, Actor: a.Name, CreatedAt: d.Now().UTC()}
-	kept := map[*models.Evidence]bool{}
-	err = d.Store.Transact(ctx, func(tx models.Tx) error {
+	_, err = d.recordEvidence(ctx, id, a.Name, arts, func(tx models.Tx, evs []*models.Evidence) error {
 		if _, err := d.clerkCase(ctx, tx, a, id); err != nil {
 			return err
 		}
-		for _, e := range []*models.Evidence{crop, spec, verdictEv} {
-			if e == nil {
-				continue
-			}
-			cp := *e
-			if err := tx.AddEvidence(ctx, &cp); err != nil {
-				return err
-			}
-			kept[e] = cp.ID == e.ID
-		}
+		verdictEv := evs[len(evs)-1]
 		chk.Evidence = verdictEv.ID
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
@@ -257,13 +219,7 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 			"region": fmt.Sprintf("%d,%d,%d,%d", r.X, r.Y, r.W, r.H), "verdict_sha256": verdictEv.SHA256})
 	})
 	if err != nil {
-		discard()
 		return nil, fmt.Errorf("signature check of %s: %w", id, err)
-	}
-	for _, e := range stagedItems {
-		if !kept[e] { // the same bytes were already on file
-			_ = d.Stager.Discard(e)
-		}
 	}
 	return chk, nil
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -11,9 +9,7 @@ import (
 	"time"
 
 	"remoteidv/httpapi"
-	"remoteidv/models"
 	"remoteidv/signaling"
-	"remoteidv/storage/archiver"
 	"remoteidv/verify"
 	"remoteidv/verify/face"
 )
@@ -48,14 +44,7 @@ func (c Config) turn() *signaling.TURNConfig {
 // process left behind, and mounts the customer's call pages and the
 // signaling sockets; the caller closes the hub at shutdown.
 func (a *app) enableCalls(ctx context.Context, cfg Config, eng *face.Engine, srv *httpapi.Server, log *slog.Logger) (*signaling.Hub, error) {
-	st, ok := a.verify.Stager.(*archiver.Stager)
-	if !ok {
-		return nil, fmt.Errorf("calls: evidence staging is not configured")
-	}
-	calls := &verify.Calls{Service: a.verify, SessionTTL: cfg.CallMaxDuration,
-		Stream: func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType, actor string, r io.Reader) (*models.Evidence, error) {
-			return st.StageReader(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: contentType, Actor: actor}, r)
-		}}
+	calls := &verify.Calls{Service: a.verify, SessionTTL: cfg.CallMaxDuration}
 	if eng != nil {
 		calls.Liveness = eng
 	}
