@@ -131,7 +131,7 @@ func TestAdminImportsAndAccounts(t *testing.T) {
 	}
 	e.now = e.now.Add(time.Hour)
 	good, flagged := grayPNG(t, 40), grayPNG(t, 41)
-	rep, err := e.ver.ImportAccountsFrom(ctx, "cli", "branch-7.csv", strings.NewReader(
+	rep, err := e.g.Accounts.ImportFrom(ctx, "cli", "branch-7.csv", strings.NewReader(
 		"account_no,holder_name,national_id,email,phone,time_zone,language,photos,signature\n"+
 			"6222000033334444,Zhang Min,110101199203041111,zhang.min@example.com,+1 416 555 0100,America/Toronto,zh-CN,a.png;b.png,s.png\n"+
 			"6222000055556666,Bad Zone,110101199203042222,bad@example.com,+44,Mars/Olympus,en,a.png,s.png\n"),
@@ -238,7 +238,7 @@ func TestAdminImportsAndAccounts(t *testing.T) {
 // The face report without and with a calibration file: the admin page
 // then says what the calibration expects at the configured threshold.
 func TestAdminFaceReport(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, "sqlite", envOptions{face: verify.FaceConfig{Threshold: 0.36, Recognizers: 4}})
 	admin := e.login(t, "admin")
 	schemas := openAPISchemas(t, e)
 
@@ -266,7 +266,6 @@ func TestAdminFaceReport(t *testing.T) {
 			AtThreshold       *facematch.FMR `json:"at_threshold"`
 		}
 	}
-	e.ver.Cfg.Face = verify.FaceConfig{Threshold: 0.36, Recognizers: 4}
 	var got report
 	raw := getJSON(t, admin, "/api/admin/face", &got)
 	var generic map[string]any
@@ -289,7 +288,9 @@ func TestAdminFaceReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.ver.Cfg.Face = verify.FaceConfig{Threshold: 0.3, CalibrationFile: path, Calibration: cal}
+	// The server as started with the calibration file.
+	e = newEnvWith(t, "sqlite", envOptions{face: verify.FaceConfig{Threshold: 0.3, CalibrationFile: path, Calibration: cal}})
+	admin = e.login(t, "admin")
 	got = report{}
 	raw = getJSON(t, admin, "/api/admin/face", &got)
 	generic = nil

@@ -51,7 +51,7 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if old != "" && s.call.hub != nil {
+	if old != "" {
 		s.call.hub.EndSession(access.HashToken(old), "signed in again")
 	}
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
@@ -64,9 +64,7 @@ func (s *Server) logout(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if s.call.hub != nil {
-		s.call.hub.EndSession(p.Session.IDHash, "logged out")
-	}
+	s.call.hub.EndSession(p.Session.IDHash, "logged out")
 	s.setSessionCookie(c, "", -1)
 	c.Status(http.StatusNoContent)
 }
@@ -93,9 +91,7 @@ func (s *Server) stepUp(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if s.call.hub != nil {
-		s.call.hub.RotateSession(old, p.Session.IDHash) // the call sockets of this login stay
-	}
+	s.call.hub.RotateSession(old, p.Session.IDHash) // the call sockets of this login stay
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
 	c.JSON(http.StatusOK, meOf(p))
 }

@@ -14,22 +14,11 @@ import (
 	"remoteidv/web"
 )
 
-// callState is what the video-session handlers need; nil parts mean video
-// calls are not enabled on this server.
+// callState is what the video-session handlers need.
 type callState struct {
 	hub   *signaling.Hub
 	calls *verify.Calls
 	pages *web.Pages
-}
-
-// EnableCalls turns on the customer's call pages and the signaling sockets.
-func (s *Server) EnableCalls(hub *signaling.Hub, calls *verify.Calls) error {
-	pages, err := web.Load()
-	if err != nil {
-		return err
-	}
-	s.call = callState{hub: hub, calls: calls, pages: pages}
-	return nil
 }
 
 func (s *Server) customerCookie() string {
@@ -39,10 +28,10 @@ func (s *Server) customerCookie() string {
 	return "idv_customer"
 }
 
-// exchangeInvite spends the invite token of the link for a customer
-// session cookie and redirects to the token-free call page (303), so the
-// token leaves the address bar, history and Referer.
-func (s *Server) exchangeInvite(c *gin.Context) {
+// join is the customer's landing on the invite link: it spends the token
+// for a customer session cookie and redirects to the token-free call page
+// (303), so the token leaves the address bar, history and Referer.
+func (s *Server) join(c *gin.Context) {
 	ip := c.ClientIP()
 	if s.limiter.Blocked("token:" + ip) {
 		s.gonePage(c, http.StatusTooManyRequests)
@@ -67,9 +56,6 @@ func (s *Server) exchangeInvite(c *gin.Context) {
 func (s *Server) gonePage(c *gin.Context, status int) {
 	c.Status(status)
 	c.Header("Content-Type", "text/html; charset=utf-8")
-	if s.call.pages == nil {
-		return
-	}
 	// The language switch links to /call, never to the link itself (it carries the token).
 	data := web.CustomerPage{Page: s.customerPage(c, "gone", "cust.title", "")}
 	data.Path = "/call"
@@ -82,10 +68,6 @@ func (s *Server) gonePage(c *gin.Context, status int) {
 // answered with the one 410 page (or 429 past the failure limit).
 func (s *Server) customer(c *gin.Context) (*models.CustomerSession, *models.Case, bool) {
 	ip := c.ClientIP()
-	if s.call.calls == nil {
-		s.gonePage(c, http.StatusGone)
-		return nil, nil, false
-	}
 	if s.limiter.Blocked("token:" + ip) {
 		s.gonePage(c, http.StatusTooManyRequests)
 		return nil, nil, false
@@ -116,7 +98,7 @@ func (s *Server) callPage(c *gin.Context) {
 	if sess.ConsentAt == nil {
 		data := web.CustomerPage{Page: s.customerPage(c, "consent", "cust.consent_title", "")}
 		ct := verify.ConsentText(data.Lang)
-		data.Customer, data.Branch = slotText(cs.SlotAt, cs.CustomerTZ, data.Lang), slotText(cs.SlotAt, s.verify.Cfg.BranchTZ.String(), data.Lang)
+		data.Customer, data.Branch = slotText(cs.SlotAt, cs.CustomerTZ, data.Lang), slotText(cs.SlotAt, s.verify.Config().BranchTZ.String(), data.Lang)
 		data.Version, data.Text = ct.Version, ct.Text
 		data.Clerk = s.clerkName(c, cs.ClerkID)
 		err = s.call.pages.Render(c.Writer, "consent.html", data)
@@ -180,10 +162,6 @@ func (s *Server) customerSocket(c *gin.Context) {
 // staff member is disabled or the login ends (logout, expiry), and the hub
 // checks the login again before every capture.
 func (s *Server) staffSocket(c *gin.Context) {
-	if s.call.hub == nil {
-		s.fail(c, models.Errorf(models.ENOTFOUND, "video calls are not enabled on this server"))
-		return
-	}
 	a := actor(c)
 	cs, runs, err := s.verify.JoinCall(c.Request.Context(), a, models.CaseID(c.Param("id")))
 	if err != nil {

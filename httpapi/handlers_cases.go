@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"html/template"
 	"net/http"
 	"time"
 
@@ -168,9 +167,7 @@ func (s *Server) stopCase(c *gin.Context, stop func(context.Context, verify.Acto
 		s.fail(c, err)
 		return
 	}
-	if s.call.hub != nil {
-		s.call.hub.End(cs.ID, why)
-	}
+	s.call.hub.End(cs.ID, why)
 	c.JSON(http.StatusOK, s.view(cs))
 }
 
@@ -232,50 +229,4 @@ func (s *Server) timeline(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"case_id": cs.ID, "events": eventViews(evs)})
-}
-
-var joinPage = template.Must(template.New("join").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Bank}} video verification</title></head>
-<body><main>
-<h1>{{.Bank}}: identity verification call</h1>
-{{if .OK}}<p>Your video call is booked for <strong>{{.Customer}}</strong> (your time); at the branch it is {{.Branch}}.</p>
-<p>Open this link again at that time. It works once, from 15 minutes before the call until 30 minutes after it.</p>
-{{else}}<p>This link is not valid: it has expired, was already used, or does not exist.</p>
-<p>Please contact your branch to arrange a new call.</p>{{end}}
-</main></body></html>`))
-
-// join is the customer's landing on the invite link. The token is checked
-// but not spent here; the call page (video sessions) exchanges it.
-func (s *Server) join(c *gin.Context) {
-	if s.call.calls != nil {
-		s.exchangeInvite(c) // video sessions: spend the token for a cookie
-		return
-	}
-	ip := c.ClientIP()
-	data := struct {
-		Bank, Customer, Branch string
-		OK                     bool
-	}{Bank: s.cfg.BankName}
-	status := http.StatusGone
-	if !s.limiter.Blocked("token:" + ip) {
-		_, cs, err := s.verify.ResolveInvite(c.Request.Context(), c.Param("token"))
-		if err == nil {
-			v := s.verify.ViewSlot(cs.SlotAt, cs.CustomerTZ)
-			data.OK, data.Customer, data.Branch, status = true, v.Customer, v.Branch, http.StatusOK
-		} else {
-			s.limiter.Fail("token:" + ip)
-			// A security event: logged with the remote address only, never
-			// the token (not even hashed: a guess is not worth keeping).
-			s.log.WarnContext(c.Request.Context(), "security: invite link refused", "request_id", requestID(c), "remote", ip)
-		}
-	} else {
-		status = http.StatusTooManyRequests
-		s.log.WarnContext(c.Request.Context(), "security: invite link attempts rate limited", "request_id", requestID(c), "remote", ip)
-	}
-	c.Status(status)
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	if err := joinPage.Execute(c.Writer, data); err != nil {
-		s.log.ErrorContext(c.Request.Context(), "render join page", "err", err)
-	}
 }

@@ -21,19 +21,6 @@ const maxLetterBody = verify.MaxLetterBytes + 1
 // supervisor is the role set of the decision endpoint.
 var supervisor = []models.Role{models.RoleSupervisor}
 
-// EnableReview turns on the letter, signature, registry, email code,
-// submission, decision and release endpoints.
-func (s *Server) EnableReview(d *verify.Desk) { s.desk = d }
-
-// reviewDesk returns the desk or answers 404 when review is not enabled.
-func (s *Server) reviewDesk(c *gin.Context) (*verify.Desk, bool) {
-	if s.desk == nil {
-		s.fail(c, models.Errorf(models.ENOTFOUND, "review is not enabled on this server"))
-		return nil, false
-	}
-	return s.desk, true
-}
-
 func caseID(c *gin.Context) models.CaseID { return models.CaseID(c.Param("id")) }
 
 type letterView struct {
@@ -68,10 +55,7 @@ func readUpload(c *gin.Context, types ...string) ([]byte, error) {
 }
 
 func (s *Server) uploadLetter(c *gin.Context) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	data, err := readUpload(c, "image/jpeg", "image/png", "application/pdf")
 	if err != nil {
 		s.fail(c, err)
@@ -86,10 +70,7 @@ func (s *Server) uploadLetter(c *gin.Context) {
 }
 
 func (s *Server) listLetters(c *gin.Context) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	ls, err := d.Letters(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		s.fail(c, err)
@@ -113,10 +94,7 @@ func sendFile(c *gin.Context, ct, name string, b []byte) {
 }
 
 func (s *Server) letterContent(c *gin.Context) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	b, ct, err := d.LetterContent(c.Request.Context(), actor(c), caseID(c), models.LetterID(c.Param("letter")))
 	if err != nil {
 		s.fail(c, err)
@@ -126,10 +104,7 @@ func (s *Server) letterContent(c *gin.Context) {
 }
 
 func (s *Server) letterScope(c *gin.Context) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	var req struct {
 		AccountNo       models.AccountNo `json:"account_no"`
 		Service         models.Purpose   `json:"service"`
@@ -155,10 +130,7 @@ func (s *Server) letterScope(c *gin.Context) {
 }
 
 func (s *Server) specimen(c *gin.Context) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	img, err := d.Specimen(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		s.fail(c, err)
@@ -168,10 +140,7 @@ func (s *Server) specimen(c *gin.Context) {
 }
 
 func (s *Server) signatureCheck(c *gin.Context) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	var req struct {
 		Letter  models.LetterID `json:"letter_id"`
 		Region  verify.Region   `json:"region"`
@@ -191,10 +160,7 @@ func (s *Server) signatureCheck(c *gin.Context) {
 }
 
 func (s *Server) registryCheck(c *gin.Context) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	rc, err := d.RunRegistryCheck(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		s.fail(c, err)
@@ -212,16 +178,13 @@ func (s *Server) registryCheck(c *gin.Context) {
 }
 
 func (s *Server) requirements(c *gin.Context) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	r, err := d.Requirements(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	hours, open := d.RegistryHours(d.Now())
+	hours, open := d.RegistryHours(s.verify.Now())
 	missing := r.Missing()
 	if missing == nil {
 		missing = []string{}
@@ -230,10 +193,7 @@ func (s *Server) requirements(c *gin.Context) {
 }
 
 func (s *Server) submit(c *gin.Context) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	cs, err := d.Submit(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		s.fail(c, err)
@@ -246,17 +206,13 @@ func (s *Server) submit(c *gin.Context) {
 // is scoped by the caller and the route, and the stored answer (status and
 // JSON body) is replayed for the same key and body.
 func (s *Server) idempotent(c *gin.Context, body []byte, run func(c *gin.Context) (int, any)) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
 	key := c.GetHeader("Idempotency-Key")
 	if len(key) == 0 || len(key) > 255 {
 		s.fail(c, models.Errorf(models.EINVALID, "an Idempotency-Key header of 1 to 255 characters is required"))
 		return
 	}
 	scoped := principal(c).Actor() + " " + c.Request.Method + " " + c.Request.URL.Path + " " + key
-	res, err := d.Idempotent(c.Request.Context(), scoped, body, func() (int, []byte) {
+	res, err := s.verify.Idempotent(c.Request.Context(), scoped, body, func() (int, []byte) {
 		status, v := run(c)
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -333,10 +289,7 @@ func (s *Server) release(c *gin.Context) {
 }
 
 func (s *Server) statementPDF(c *gin.Context) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	b, ev, err := d.StatementPDF(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		s.fail(c, err)
@@ -355,10 +308,7 @@ func (s *Server) customerRequestCode(c *gin.Context) {
 	if !ok {
 		return
 	}
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	if !sameOrigin(c) {
 		s.fail(c, models.Errorf(models.EFORBIDDEN, "cross-site request refused"))
 		return
@@ -376,10 +326,7 @@ func (s *Server) customerVerifyCode(c *gin.Context) {
 	if !ok {
 		return
 	}
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	if !sameOrigin(c) {
 		s.fail(c, models.Errorf(models.EFORBIDDEN, "cross-site request refused"))
 		return
@@ -410,10 +357,7 @@ func (s *Server) customerUploadLetter(c *gin.Context) {
 	if !ok {
 		return
 	}
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	if !sameOrigin(c) {
 		s.fail(c, models.Errorf(models.EFORBIDDEN, "cross-site request refused"))
 		return
@@ -432,10 +376,7 @@ func (s *Server) customerUploadLetter(c *gin.Context) {
 }
 
 func (s *Server) mailInvite(c *gin.Context) {
-	d, ok := s.reviewDesk(c)
-	if !ok {
-		return
-	}
+	d := s.desk
 	inv, m, err := d.MailInvite(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		s.fail(c, err)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -20,7 +21,9 @@ import (
 	"remoteidv/access"
 	"remoteidv/audit"
 	"remoteidv/models"
+	"remoteidv/signaling"
 	"remoteidv/verify"
+	"remoteidv/web"
 )
 
 // Config is what the HTTP layer needs from the service configuration.
@@ -32,31 +35,73 @@ type Config struct {
 	AuditKey       ed25519.PublicKey // verifies the chain's checkpoints
 }
 
-// Server holds the services the handlers call.
-type Server struct {
-	cfg     Config
-	access  *access.Service
-	verify  *verify.Service
-	store   models.Store
-	chain   audit.Chain
-	log     *slog.Logger
-	metrics *metrics
-	limiter *limiter
-	call    callState    // video sessions (handlers_call.go)
-	desk    *verify.Desk // review and release (handlers_review.go); nil: not enabled
-	engine  *gin.Engine
-	routes  []route
+// Services are what the handlers call, all required: the staff
+// sessions, the workflow with its desk and its calls, the signaling hub,
+// the store and audit chain, and the evidence store whose published
+// checkpoints the audit page checks.
+type Services struct {
+	Access   *access.Service
+	Verify   *verify.Service
+	Desk     *verify.Desk
+	Calls    *verify.Calls
+	Hub      *signaling.Hub
+	Store    models.Store
+	Chain    audit.Chain
+	Evidence models.EvidenceStore
+	Log      *slog.Logger
+	// Collectors (archiver queue depth, ...) join the /metrics registry.
+	Collectors []prometheus.Collector
 }
 
-// New builds the server and its router. extra collectors (archiver queue
-// depth, ...) join the /metrics registry.
-func New(cfg Config, acc *access.Service, ver *verify.Service, store models.Store, log *slog.Logger, extra ...prometheus.Collector) (*Server, error) {
+func (d Services) missing() []string {
+	var m []string
+	for _, dep := range []struct {
+		name string
+		nil  bool
+	}{{"Access", d.Access == nil}, {"Verify", d.Verify == nil}, {"Desk", d.Desk == nil}, {"Calls", d.Calls == nil}, {"Hub", d.Hub == nil},
+		{"Store", d.Store == nil}, {"Chain.Now", d.Chain.Now == nil}, {"Evidence", d.Evidence == nil}, {"Log", d.Log == nil}} {
+		if dep.nil {
+			m = append(m, dep.name)
+		}
+	}
+	return m
+}
+
+// Server holds the services the handlers call.
+type Server struct {
+	cfg      Config
+	access   *access.Service
+	verify   *verify.Service
+	store    models.Store
+	chain    audit.Chain
+	evidence models.EvidenceStore
+	log      *slog.Logger
+	metrics  *metrics
+	limiter  *limiter
+	call     callState    // video sessions (handlers_call.go)
+	desk     *verify.Desk // review and release (handlers_review.go)
+	engine   *gin.Engine
+	routes   []route
+}
+
+// New builds the server and its router over svc, every one of which is
+// required: the error names what is missing.
+func New(cfg Config, svc Services) (*Server, error) {
+	if m := svc.missing(); len(m) > 0 {
+		return nil, fmt.Errorf("new http server: missing %s", strings.Join(m, ", "))
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, access: acc, verify: ver, store: store, chain: ver.Chain, log: log,
-		metrics: newMetrics(append(extra, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
-		limiter: newLimiter(20, time.Minute, acc.Now)}
+	pages, err := web.Load()
+	if err != nil {
+		return nil, fmt.Errorf("new http server: %w", err)
+	}
+	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, chain: svc.Chain, evidence: svc.Evidence, log: svc.Log,
+		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
+		limiter: newLimiter(20, time.Minute, svc.Access.Now),
+		call:    callState{hub: svc.Hub, calls: svc.Calls, pages: pages}, desk: svc.Desk}
+	log := svc.Log
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {

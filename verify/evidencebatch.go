@@ -46,9 +46,9 @@ func (b *evidenceBatch) stage(ctx context.Context, a artifact) (*models.Evidence
 	var e *models.Evidence
 	var err error
 	if a.Body != nil {
-		e, err = b.s.Stager.StageStream(ctx, b.id, a.Kind, a.ContentType, a.Body, b.actor)
+		e, err = b.s.stager.StageStream(ctx, b.id, a.Kind, a.ContentType, a.Body, b.actor)
 	} else {
-		e, err = b.s.Stager.Stage(ctx, b.id, a.Kind, a.ContentType, a.Data, b.actor)
+		e, err = b.s.stager.Stage(ctx, b.id, a.Kind, a.ContentType, a.Data, b.actor)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: %w", a.Kind, err)
@@ -75,8 +75,8 @@ func (b *evidenceBatch) done(ctx context.Context, err error) {
 		if err == nil && b.kept[e] {
 			continue
 		}
-		if derr := b.s.Stager.Discard(e); derr != nil {
-			b.s.Log.ErrorContext(ctx, "discard staged evidence", "case_id", b.id, "kind", e.Kind, "err", derr)
+		if derr := b.s.stager.Discard(e); derr != nil {
+			b.s.log.ErrorContext(ctx, "discard staged evidence", "case_id", b.id, "kind", e.Kind, "err", derr)
 		}
 	}
 }
@@ -95,7 +95,7 @@ func (s *Service) recordEvidence(ctx context.Context, id models.CaseID, actor st
 				return err
 			}
 		}
-		return s.Store.Transact(ctx, func(tx models.Tx) error {
+		return s.store.Transact(ctx, func(tx models.Tx) error {
 			evs = evs[:0]
 			for _, e := range b.staged {
 				row, err := b.insert(ctx, tx, e)

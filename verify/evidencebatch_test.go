@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,7 +44,6 @@ func (f *deskFixture) stagedFiles() (inFolder, onFile []string) {
 func TestEvidenceLeavesNoStagedOrphans(t *testing.T) {
 	ctx := context.Background()
 	f := newDeskFixture(t)
-	f.calls.Liveness = sharedEngine(t)
 	call := f.liveCall()
 	frames := [][]byte{johnsPhoto(t, "John_Salley", 3), johnsPhoto(t, "John_Salley", 4), johnsPhoto(t, "John_Salley", 5)}
 	for i := 0; i < 2; i++ {
@@ -73,3 +73,27 @@ func TestEvidenceLeavesNoStagedOrphans(t *testing.T) {
 }
 
 func bytesReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// TestEvidenceSameBytesAtOnce: steps that keep the same bytes at the same
+// time all succeed; the case holds one row, and the staging folder only
+// that row's file.
+func TestEvidenceSameBytesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newDeskFixture(t)
+	call := f.liveCall()
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { errs[i] = f.calls.SaveQuality(ctx, f.caseID, call.ID, 1, []byte(`[{"rtt_ms":7}]`)) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("SaveQuality #%d: %v", i+1, err)
+		}
+	}
+	inFolder, onFile := f.stagedFiles()
+	if len(onFile) != 1 || !slices.Equal(inFolder, onFile) {
+		t.Fatalf("staging folder holds %v; the evidence rows name %v (want one row, its file alone)", inFolder, onFile)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -14,27 +13,6 @@ import (
 	"remoteidv/models"
 	"remoteidv/verify/facematch"
 )
-
-// FaceEngine is the face engine as the workflow uses it; *facematch.Engine
-// implements it.
-type FaceEngine interface {
-	Enroll(ctx context.Context, img []byte) (facematch.Enrollment, error)
-	Match(ctx context.Context, img []byte, refs []facematch.Reference) (facematch.MatchResult, error)
-	ModelHash() facematch.ModelHash
-}
-
-// Stager keeps an artifact's bytes until the archiver stores them, and
-// returns the evidence row the caller inserts in the same transaction as
-// the event that produced the artifact (storage/archiver implements it;
-// the workflow uses it through recordEvidence).
-type Stager interface {
-	Stage(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType string, data []byte, actor string) (*models.Evidence, error)
-	// StageStream stages what r holds without holding it in memory
-	// (recordings).
-	StageStream(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType string, r io.Reader, actor string) (*models.Evidence, error)
-	// Discard removes a staged file whose row was not kept.
-	Discard(e *models.Evidence) error
-}
 
 // FaceCheck is a recorded face match and the engine's full answer.
 type FaceCheck struct {
@@ -47,13 +25,13 @@ type FaceCheck struct {
 // (first use, or the model files changed). Photos without exactly one
 // usable face are skipped and stay flagged.
 func (s *Service) References(ctx context.Context, no models.AccountNo) ([]facematch.Reference, error) {
-	if s.Face == nil {
-		return nil, models.Errorf(models.EUNAVAILABLE, "the face engine is not loaded")
+	if err := faceLoaded(s.face); err != nil {
+		return nil, err
 	}
-	hash := string(s.Face.ModelHash())
+	hash := string(s.face.ModelHash())
 	var photos []*models.AccountImage
 	var stored []*models.FaceReference
-	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) {
+	err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
 		if photos, err = tx.AccountImages(ctx, no, models.ImagePhoto); err != nil {
 			return err
 		}
@@ -74,10 +52,10 @@ func (s *Service) References(ctx context.Context, no models.AccountNo) ([]facema
 			if p.Problem != "" {
 				continue
 			}
-			en, err := s.Face.Enroll(ctx, p.Data)
+			en, err := s.face.Enroll(ctx, p.Data)
 			var rej *facematch.RejectedError
 			if errors.As(err, &rej) {
-				s.Log.WarnContext(ctx, "reference photo unusable", "account", models.MaskAccountNo(no), "image", p.ID, "status", rej.Status)
+				s.log.WarnContext(ctx, "reference photo unusable", "account", models.MaskAccountNo(no), "image", p.ID, "status", rej.Status)
 				continue
 			}
 			if err != nil {
@@ -87,8 +65,8 @@ func (s *Service) References(ctx context.Context, no models.AccountNo) ([]facema
 			if err != nil {
 				return nil, err
 			}
-			ref := &models.FaceReference{ImageID: p.ID, ModelHash: hash, Descriptor: desc, CreatedAt: s.Now().UTC()}
-			if err := s.Store.Transact(ctx, func(tx models.Tx) error { return tx.PutFaceReference(ctx, ref) }); err != nil {
+			ref := &models.FaceReference{ImageID: p.ID, ModelHash: hash, Descriptor: desc, CreatedAt: s.now().UTC()}
+			if err := s.store.Transact(ctx, func(tx models.Tx) error { return tx.PutFaceReference(ctx, ref) }); err != nil {
 				return nil, fmt.Errorf("store descriptor of photo %d: %w", p.ID, err)
 			}
 		}
@@ -170,9 +148,6 @@ func requireRecording(ctx context.Context, tx models.Tx, id models.CaseID, f *mo
 // transaction that records the check.
 func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []byte, live *models.LiveFrame) (*FaceCheck, error) {
 	id := c.ID
-	if s.Stager == nil {
-		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
 	if !c.State.TakesChecks() {
 		return nil, models.Errorf(models.ECONFLICT, "case is %s: face checks run before submission", c.State)
 	}
@@ -192,7 +167,7 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 		}
 		return nil
 	}
-	if err := s.Store.Transact(ctx, preconditions); err != nil {
+	if err := s.store.Transact(ctx, preconditions); err != nil {
 		return nil, fmt.Errorf("face check of %s: %w", id, err)
 	}
 	refs, err := s.References(ctx, c.AccountNo)
@@ -202,7 +177,7 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	if len(refs) == 0 {
 		return nil, models.Errorf(models.EPRECONDITION, "the account has no reference photo with a usable face; an admin must re-import it")
 	}
-	res, err := s.Face.Match(ctx, img, refs)
+	res, err := s.face.Match(ctx, img, refs)
 	if err != nil {
 		return nil, fmt.Errorf("face check of %s: %w", id, err)
 	}
@@ -226,7 +201,7 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	if live != nil {
 		kind, source, action, shaKey = models.EvidenceCapture, models.SourceLiveCall, "check.face_match", "capture_sha256"
 	}
-	cid, err := models.NewID(s.Rand, "chk")
+	cid, err := models.NewID(s.rand, "chk")
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +215,7 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 			return err
 		}
 		ev := evs[0]
-		chk.Evidence, chk.CreatedAt = ev.ID, s.Now().UTC()
+		chk.Evidence, chk.CreatedAt = ev.ID, s.now().UTC()
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
 		}
@@ -326,7 +301,7 @@ func (s *Service) ConfirmFace(ctx context.Context, a Actor, id models.CaseID, ch
 		verdict = "confirmed"
 	}
 	var out *models.Check
-	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+	err := s.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := s.authorize(ctx, tx, a, id, clerkRule, "confirm its face checks")
 		if err != nil {
 			return err
@@ -342,7 +317,7 @@ func (s *Service) ConfirmFace(ctx context.Context, a Actor, id models.CaseID, ch
 			}
 			return models.Errorf(models.EPRECONDITION, "face check %s is of %s, not a live capture from the recorded call: it is never confirmed and never counts; take a capture in the call", check, src)
 		}
-		now := s.Now().UTC()
+		now := s.now().UTC()
 		if err := tx.ConfirmCheck(ctx, check, a.Name, verdict, note, now); err != nil {
 			return err
 		}
@@ -359,7 +334,7 @@ func (s *Service) ConfirmFace(ctx context.Context, a Actor, id models.CaseID, ch
 // Checks lists a visible case's checks.
 func (s *Service) Checks(ctx context.Context, a Actor, id models.CaseID) ([]*models.Check, error) {
 	var out []*models.Check
-	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+	err := s.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := s.visibleCase(ctx, tx, a, id)
 		if err != nil {
 			return err

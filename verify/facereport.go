@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"remoteidv/verify/facematch"
@@ -56,25 +55,14 @@ type LivenessSettings struct {
 	TurnMinYaw    float64  `json:"turn_min_yaw"`   // |yaw| at or over it: turned
 }
 
-// engineInfo is what *facematch.Engine tells about itself beyond FaceEngine.
-type engineInfo interface {
-	Settings() facematch.Settings
-	Calibration() *facematch.Calibration
-}
-
 // ModelHash is the hash reference descriptors must carry to be used: the
-// loaded engine's, else the pinned models'.
-func (s *Service) ModelHash() facematch.ModelHash {
-	if s.Face != nil {
-		return s.Face.ModelHash()
-	}
-	return facematch.PinnedModelHash()
-}
+// loaded engine's, else the pinned models' (NoFaceEngine's).
+func (s *Service) ModelHash() facematch.ModelHash { return s.face.ModelHash() }
 
 // FaceReport describes the face engine for the admin page. The
 // calibration's distance tail stays on the server.
 func (s *Service) FaceReport(ctx context.Context) *FaceReport {
-	fc := s.Cfg.Face
+	fc := s.cfg.Face
 	r := &FaceReport{Threshold: fc.Threshold, Recognizers: fc.Recognizers, ModelHash: s.ModelHash(), CalibrationFile: fc.CalibrationFile,
 		Liveness: LivenessSettings{WindowSeconds: facematch.DefaultChallengeWindow.Seconds(), CenterMaxYaw: facematch.DefaultCenterMax, TurnMinYaw: facematch.DefaultTurnMin}}
 	if r.Threshold <= 0 {
@@ -84,9 +72,9 @@ func (s *Service) FaceReport(ctx context.Context) *FaceReport {
 		r.Liveness.Poses = append(r.Liveness.Poses, p.String())
 	}
 	cal := fc.Calibration
-	if s.Face != nil {
+	if faceLoaded(s.face) == nil {
 		r.Loaded = true
-		if e, ok := s.Face.(engineInfo); ok {
+		if e, ok := s.face.(engineInfo); ok {
 			st := e.Settings()
 			r.Threshold, r.Recognizers, r.Jitter = st.Threshold, st.Recognizers, st.Jitter
 			r.Liveness.CenterMaxYaw, r.Liveness.TurnMinYaw = st.Yaw.CenterMax, st.Yaw.TurnMin
@@ -101,7 +89,7 @@ func (s *Service) FaceReport(ctx context.Context) *FaceReport {
 	}
 	info, err := s.readBLAS()
 	if err != nil {
-		s.Log.WarnContext(ctx, "inspect BLAS libraries", "err", err)
+		s.log.WarnContext(ctx, "inspect BLAS libraries", "err", err)
 		r.BLAS.Error = err.Error()
 	}
 	r.BLAS.Libraries, r.BLAS.Providers = info.LibraryList(), info.Providers
@@ -113,11 +101,4 @@ func (s *Service) FaceReport(ctx context.Context) *FaceReport {
 		r.BLAS.Providers = map[string]string{}
 	}
 	return r
-}
-
-func (s *Service) readBLAS() (facematch.BLASInfo, error) {
-	if s.ReadBLAS == nil {
-		return facematch.BLASInfo{}, errors.New("no BLAS inspection configured")
-	}
-	return s.ReadBLAS()
 }

@@ -12,6 +12,7 @@ import (
 	"remoteidv/verify"
 	"remoteidv/verify/face"
 	"remoteidv/verify/facematch"
+	"remoteidv/verify/verifytest"
 )
 
 func TestFaceReport(t *testing.T) {
@@ -45,8 +46,9 @@ func TestFaceReport(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
-			f.svc.Cfg.Face, f.svc.ReadBLAS = tt.cfg, face.ReadBLASInfo
+			cfg := verifytest.DefaultConfig()
+			cfg.Face = tt.cfg
+			o := verifytest.Options{Config: cfg, ReadBLAS: face.ReadBLASInfo}
 			if tt.engine {
 				eng, err := face.New(ctx, face.Config{ModelsDir: modelsDir(t), Recognizers: 1, Threshold: tt.cfg.Threshold, Calibration: tt.cfg.Calibration,
 					Logger: slog.New(slog.DiscardHandler)})
@@ -54,8 +56,9 @@ func TestFaceReport(t *testing.T) {
 					t.Fatalf("face engine: %v (run `go run ./cmd/idv models fetch`)", err)
 				}
 				t.Cleanup(func() { eng.Close() })
-				f.svc.Face = eng
+				o.Face = eng
 			}
+			f := newFixtureWith(t, o)
 			got := f.svc.FaceReport(ctx)
 			if diff := cmp.Diff(&tt.want, got, cmpopts.IgnoreFields(verify.FaceReport{}, "BLAS")); diff != "" {
 				t.Errorf("FaceReport (-want +got):\n%s", diff)

@@ -11,8 +11,8 @@ import (
 // call of case id: call.observe_started with the call. The media layer
 // keeps the observer out if this fails, so no one watches unrecorded.
 func (c *Calls) ObserveStarted(ctx context.Context, id models.CaseID, call models.CallID, actor string) error {
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
-		return c.event(ctx, tx, actor, id, "call.observe_started", map[string]string{"call": string(call)})
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		return c.svc.event(ctx, tx, actor, id, "call.observe_started", map[string]string{"call": string(call)})
 	})
 	if err != nil {
 		return fmt.Errorf("observe call %s: %w", call, err)
@@ -24,8 +24,8 @@ func (c *Calls) ObserveStarted(ctx context.Context, id models.CaseID, call model
 // call, and why (left, call ended, disabled, logged out, ...):
 // call.observe_stopped.
 func (c *Calls) ObserveStopped(ctx context.Context, id models.CaseID, call models.CallID, actor, reason string) error {
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
-		return c.event(ctx, tx, actor, id, "call.observe_stopped", map[string]string{"call": string(call), "reason": reason})
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		return c.svc.event(ctx, tx, actor, id, "call.observe_stopped", map[string]string{"call": string(call), "reason": reason})
 	})
 	if err != nil {
 		return fmt.Errorf("stop observing call %s: %w", call, err)

@@ -133,7 +133,7 @@ func (s *Service) authorize(ctx context.Context, tx models.Tx, a Actor, id model
 // authorized is authorize in a transaction of its own.
 func (s *Service) authorized(ctx context.Context, a Actor, id models.CaseID, r rule, what string) (*models.Case, error) {
 	var c *models.Case
-	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { c, err = s.authorize(ctx, tx, a, id, r, what); return })
+	err := s.store.Transact(ctx, func(tx models.Tx) (err error) { c, err = s.authorize(ctx, tx, a, id, r, what); return })
 	return c, err
 }
 

@@ -17,26 +17,28 @@ import (
 	"remoteidv/verify/facematch"
 )
 
-// LivenessEngine judges an active liveness challenge; *facematch.Engine
-// implements it.
-type LivenessEngine interface {
-	CheckLiveness(ctx context.Context, ch facematch.Challenge, caps []facematch.Capture, refs []facematch.Reference) (facematch.LivenessResult, error)
-}
-
 // Calls is the part of the workflow that belongs to the video call: the
 // customer's session (invite exchange and consent) and the call's lifecycle,
 // recordings and server-side captures. signaling uses it through its
 // Workflow interface.
 type Calls struct {
-	*Service
-	// Liveness judges liveness challenges (nil: unavailable).
-	Liveness LivenessEngine
-	// SessionTTL is how long a customer session outlives its invite's
-	// window (default: 2 hours, the longest call).
-	SessionTTL time.Duration
+	svc        *Service
+	sessionTTL time.Duration
 
 	mu         sync.Mutex
-	challenges map[string]pendingChallenge
+	challenges map[string]pendingChallenge // liveness challenges issued, by ID
+}
+
+// NewCalls returns the video-call half of the workflow over svc.
+func NewCalls(svc *Service, cfg CallsConfig) (*Calls, error) {
+	if svc == nil {
+		return nil, missingError("new calls", []string{"Service"})
+	}
+	c := &Calls{svc: svc, sessionTTL: cfg.SessionTTL, challenges: map[string]pendingChallenge{}}
+	if c.sessionTTL <= 0 {
+		c.sessionTTL = 2 * time.Hour
+	}
+	return c, nil
 }
 
 type pendingChallenge struct {
@@ -83,13 +85,6 @@ func ConsentText(locale string) Consent {
 	return Consent{Version: consentVersion, Locale: locale, Text: text, SHA256: hex.EncodeToString(sum[:])}
 }
 
-func (c *Calls) ttl() time.Duration {
-	if c.SessionTTL > 0 {
-		return c.SessionTTL
-	}
-	return 2 * time.Hour
-}
-
 func secretHash(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
@@ -105,16 +100,16 @@ func (c *Calls) StartCustomerSession(ctx context.Context, tok string) (*models.C
 		return nil, "", err
 	}
 	b := make([]byte, 32)
-	if _, err := io.ReadFull(c.Rand, b); err != nil {
+	if _, err := io.ReadFull(c.svc.rand, b); err != nil {
 		return nil, "", fmt.Errorf("start customer session: %w", err)
 	}
 	secret := "cs1_" + base64.RawURLEncoding.EncodeToString(b)
-	id, err := models.NewID(c.Rand, "cus")
+	id, err := models.NewID(c.svc.rand, "cus")
 	if err != nil {
 		return nil, "", err
 	}
 	var out *models.CustomerSession
-	err = c.Store.Transact(ctx, func(tx models.Tx) error {
+	err = c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		inv, err := tx.InviteByHash(ctx, hash)
 		if models.ErrorCodeOf(err) == models.ENOTFOUND {
 			return models.ErrInviteGone
@@ -122,7 +117,7 @@ func (c *Calls) StartCustomerSession(ctx context.Context, tok string) (*models.C
 		if err != nil {
 			return err
 		}
-		now := c.Now().UTC()
+		now := c.svc.now().UTC()
 		if err := inv.Usable(now); err != nil {
 			return err
 		}
@@ -140,14 +135,14 @@ func (c *Calls) StartCustomerSession(ctx context.Context, tok string) (*models.C
 			return err
 		}
 		out = &models.CustomerSession{ID: models.CustomerSessionID(id), CaseID: cs.ID, InviteID: inv.ID, SecretHash: secretHash(secret),
-			CreatedAt: now, ExpiresAt: inv.NotAfter.Add(c.ttl())}
+			CreatedAt: now, ExpiresAt: inv.NotAfter.Add(c.sessionTTL)}
 		if err := tx.CreateCustomerSession(ctx, out); err != nil {
 			if models.ErrorCodeOf(err) == models.ECONFLICT {
 				return models.ErrInviteGone
 			}
 			return err
 		}
-		return c.event(ctx, tx, CustomerActor(out.ID), cs.ID, "customer.session_started",
+		return c.svc.event(ctx, tx, CustomerActor(out.ID), cs.ID, "customer.session_started",
 			map[string]string{"invite": string(inv.ID), "session": id, "token_sha256_prefix": hash[:12]})
 	})
 	if err != nil {
@@ -165,7 +160,7 @@ func (c *Calls) CustomerSession(ctx context.Context, secret string) (*models.Cus
 	}
 	var sess *models.CustomerSession
 	var cs *models.Case
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		found, err := tx.CustomerSessionByHash(ctx, secretHash(secret))
 		if models.ErrorCodeOf(err) == models.ENOTFOUND {
 			return models.ErrInviteGone
@@ -186,7 +181,7 @@ func (c *Calls) CustomerSession(ctx context.Context, secret string) (*models.Cus
 }
 
 func (c *Calls) liveCustomer(ctx context.Context, tx models.Tx, sess *models.CustomerSession) (*models.Case, error) {
-	if c.Now().After(sess.ExpiresAt) {
+	if c.svc.now().After(sess.ExpiresAt) {
 		return nil, models.ErrInviteGone
 	}
 	invs, err := tx.InvitesByCase(ctx, sess.CaseID)
@@ -215,7 +210,7 @@ func (c *Calls) liveCustomer(ctx context.Context, tx models.Tx, sess *models.Cus
 // CustomerAllowed returns nil while the customer session may stay in the
 // call (the media layer polls it: a revoked invite ends the call).
 func (c *Calls) CustomerAllowed(ctx context.Context, id models.CustomerSessionID, caseID models.CaseID) error {
-	return c.Store.Transact(ctx, func(tx models.Tx) error {
+	return c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		all, err := tx.CustomerSessionsByCase(ctx, caseID)
 		if err != nil {
 			return err
@@ -238,12 +233,12 @@ func (c *Calls) RecordConsent(ctx context.Context, sess *models.CustomerSession,
 	if version != want.Version || locale != want.Locale {
 		return models.Errorf(models.EINVALID, "consent version %q (%s) is not the current text %q (%s); reload the page", version, locale, want.Version, want.Locale)
 	}
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
-		now := c.Now().UTC()
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		now := c.svc.now().UTC()
 		if err := tx.RecordConsent(ctx, sess.ID, want.Version, want.SHA256, want.Locale, now); err != nil {
 			return err
 		}
-		return c.event(ctx, tx, CustomerActor(sess.ID), sess.CaseID, "customer.consent",
+		return c.svc.event(ctx, tx, CustomerActor(sess.ID), sess.CaseID, "customer.consent",
 			map[string]string{"version": want.Version, "locale": want.Locale, "text_sha256": want.SHA256})
 	})
 	if models.ErrorCodeOf(err) == models.ECONFLICT {
@@ -259,7 +254,7 @@ func (c *Calls) RecordConsent(ctx context.Context, sess *models.CustomerSession,
 // text (a requirement for captures and for submission).
 func (c *Calls) ConsentRecorded(ctx context.Context, id models.CaseID) (bool, error) {
 	var ok bool
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		all, err := tx.CustomerSessionsByCase(ctx, id)
 		for _, s := range all {
 			ok = ok || s.ConsentAt != nil
@@ -273,18 +268,18 @@ func (c *Calls) ConsentRecorded(ctx context.Context, id models.CaseID) (bool, er
 // verification (models.RecordingDone), a requirement for submission.
 func (c *Calls) RecordingComplete(ctx context.Context, id models.CaseID) (bool, error) {
 	var calls []*models.Call
-	err := c.Store.Transact(ctx, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, id); return })
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, id); return })
 	return err == nil && models.RecordingDone(calls), err
 }
 
 // StartCall moves the case into its call (join; a reconnect keeps it
 // in_session) and opens a call record, audited as actor.
 func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (models.CallID, error) {
-	cid, err := models.NewID(c.Rand, "call")
+	cid, err := models.NewID(c.svc.rand, "call")
 	if err != nil {
 		return "", err
 	}
-	err = c.Store.Transact(ctx, func(tx models.Tx) error {
+	err = c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		cs, err := tx.CaseByID(ctx, id)
 		if err != nil {
 			return err
@@ -294,7 +289,7 @@ func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (
 		if err != nil {
 			return err
 		}
-		now := c.Now().UTC()
+		now := c.svc.now().UTC()
 		cs.State, cs.UpdatedAt = to, now
 		if err := tx.UpdateCase(ctx, cs); err != nil {
 			return err
@@ -302,7 +297,7 @@ func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (
 		if err := tx.CreateCall(ctx, &models.Call{ID: models.CallID(cid), CaseID: id, StartedAt: now, Recording: models.RecordingActive}); err != nil {
 			return err
 		}
-		return c.event(ctx, tx, actor, id, "case.join", map[string]string{"from": string(from), "to": string(to), "call": cid})
+		return c.svc.event(ctx, tx, actor, id, "case.join", map[string]string{"from": string(from), "to": string(to), "call": cid})
 	})
 	if err != nil {
 		return "", fmt.Errorf("start call of %s: %w", id, err)
@@ -317,11 +312,11 @@ func (c *Calls) EndCall(ctx context.Context, id models.CaseID, call models.CallI
 	if !recordingComplete {
 		rec = models.RecordingIncomplete
 	}
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
-		if err := tx.EndCall(ctx, call, c.Now().UTC(), reason, rec); err != nil {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.EndCall(ctx, call, c.svc.now().UTC(), reason, rec); err != nil {
 			return err
 		}
-		return c.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(call), "reason": reason, "recording": string(rec)})
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(call), "reason": reason, "recording": string(rec)})
 	})
 	if err != nil {
 		return fmt.Errorf("end call %s: %w", call, err)
@@ -332,11 +327,11 @@ func (c *Calls) EndCall(ctx context.Context, id models.CaseID, call models.CallI
 // RecordingFailed marks a call's recording incomplete (the case cannot be
 // submitted) and audits why.
 func (c *Calls) RecordingFailed(ctx context.Context, id models.CaseID, call models.CallID, why string) error {
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		if err := tx.MarkRecordingIncomplete(ctx, call); err != nil {
 			return err
 		}
-		return c.event(ctx, tx, "system:signaling", id, "call.recording_incomplete", map[string]string{"call": string(call), "why": why})
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.recording_incomplete", map[string]string{"call": string(call), "why": why})
 	})
 	if err != nil {
 		return fmt.Errorf("mark recording of %s incomplete: %w", call, err)
@@ -355,15 +350,15 @@ func (c *Calls) RecoverSegment(ctx context.Context, id models.CaseID, seg *model
 	if err := c.RecordingFailed(ctx, id, seg.CallID, "the server stopped during the call"); err != nil {
 		return err
 	}
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
-		err := tx.EndCall(ctx, seg.CallID, c.Now().UTC(), "server restarted", models.RecordingIncomplete)
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		err := tx.EndCall(ctx, seg.CallID, c.svc.now().UTC(), "server restarted", models.RecordingIncomplete)
 		if models.ErrorCodeOf(err) == models.ECONFLICT {
 			return nil // already ended
 		}
 		if err != nil {
 			return err
 		}
-		return c.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(seg.CallID), "reason": "server restarted", "recording": string(models.RecordingIncomplete)})
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(seg.CallID), "reason": "server restarted", "recording": string(models.RecordingIncomplete)})
 	})
 	if err != nil {
 		return fmt.Errorf("end interrupted call %s: %w", seg.CallID, err)
@@ -375,12 +370,9 @@ func (c *Calls) RecoverSegment(ctx context.Context, id models.CaseID, seg *model
 // measured them every few seconds) as evidence of kind quality, with an
 // audit event, so reviewers can judge the video the clerk relied on.
 func (c *Calls) SaveQuality(ctx context.Context, id models.CaseID, call models.CallID, samples int, data []byte) error {
-	if c.Stager == nil {
-		return models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
-	_, err := c.recordEvidence(ctx, id, "system:signaling", []artifact{{Kind: models.EvidenceQuality, ContentType: "application/json", Data: data}}, func(tx models.Tx, evs []*models.Evidence) error {
+	_, err := c.svc.recordEvidence(ctx, id, "system:signaling", []artifact{{Kind: models.EvidenceQuality, ContentType: "application/json", Data: data}}, func(tx models.Tx, evs []*models.Evidence) error {
 		ev := evs[0]
-		return c.event(ctx, tx, "system:signaling", id, "call.quality", map[string]string{"call": string(call),
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.quality", map[string]string{"call": string(call),
 			"samples": strconv.Itoa(samples), "sha256": ev.SHA256, "evidence": string(ev.ID)})
 	})
 	if err != nil {
@@ -393,17 +385,14 @@ func (c *Calls) SaveQuality(ctx context.Context, id models.CaseID, call models.C
 // lists it in the call record, in one transaction. seg's evidence, hash and
 // size are filled in.
 func (c *Calls) SaveSegment(ctx context.Context, id models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error {
-	if c.Stager == nil {
-		return models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
 	actor := "system:recorder"
-	_, err := c.recordEvidence(ctx, id, actor, []artifact{{Kind: models.EvidenceRecording, ContentType: contentType, Body: r}}, func(tx models.Tx, evs []*models.Evidence) error {
+	_, err := c.svc.recordEvidence(ctx, id, actor, []artifact{{Kind: models.EvidenceRecording, ContentType: contentType, Body: r}}, func(tx models.Tx, evs []*models.Evidence) error {
 		ev := evs[0]
 		seg.Evidence, seg.SHA256, seg.Size = ev.ID, ev.SHA256, ev.Size
 		if err := tx.AddCallSegment(ctx, seg); err != nil {
 			return err
 		}
-		return c.event(ctx, tx, actor, id, "call.segment", map[string]string{"call": string(seg.CallID), "seq": strconv.Itoa(seg.Seq),
+		return c.svc.event(ctx, tx, actor, id, "call.segment", map[string]string{"call": string(seg.CallID), "seq": strconv.Itoa(seg.Seq),
 			"participant": seg.Participant, "track": seg.Track, "sha256": ev.SHA256, "size": strconv.FormatInt(ev.Size, 10), "evidence": string(ev.ID)})
 	})
 	if err != nil {
@@ -435,7 +424,7 @@ func (c *Calls) callClerk(ctx context.Context, id models.CaseID, actor string) (
 		return Actor{}, err
 	}
 	var a Actor
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		cs, err := tx.CaseByID(ctx, id)
 		if err != nil {
 			return err
@@ -485,11 +474,11 @@ func (c *Calls) FaceCapture(ctx context.Context, id models.CaseID, actor string,
 	if err != nil {
 		return nil, fmt.Errorf("face capture of %s: %w", id, err)
 	}
-	cs, err := c.Case(ctx, a, id)
+	cs, err := c.svc.Case(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
-	fc, err := c.matchFace(ctx, a, cs, f.JPEG, &f)
+	fc, err := c.svc.matchFace(ctx, a, cs, f.JPEG, &f)
 	if err != nil {
 		return nil, err
 	}
@@ -499,17 +488,17 @@ func (c *Calls) FaceCapture(ctx context.Context, id models.CaseID, actor string,
 // StartLiveness issues a liveness challenge for the case: random head poses
 // to prompt, in order. It returns the challenge's ID and the prompts.
 func (c *Calls) StartLiveness(ctx context.Context, id models.CaseID) (string, []string, error) {
-	if c.Liveness == nil {
-		return "", nil, models.Errorf(models.EUNAVAILABLE, "the face engine is not loaded")
+	if err := faceLoaded(c.svc.face); err != nil {
+		return "", nil, err
 	}
 	if err := c.requireConsent(ctx, id); err != nil {
 		return "", nil, err
 	}
-	ch, err := facematch.Challenger{Rand: c.Rand, Now: c.Now}.Issue()
+	ch, err := facematch.Challenger{Rand: c.svc.rand, Now: c.svc.now}.Issue()
 	if err != nil {
 		return "", nil, fmt.Errorf("liveness challenge for %s: %w", id, err)
 	}
-	lid, err := models.NewID(c.Rand, "lv")
+	lid, err := models.NewID(c.svc.rand, "lv")
 	if err != nil {
 		return "", nil, err
 	}
@@ -519,10 +508,7 @@ func (c *Calls) StartLiveness(ctx context.Context, id models.CaseID) (string, []
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.challenges == nil {
-		c.challenges = map[string]pendingChallenge{}
-	}
-	now := c.Now()
+	now := c.svc.now()
 	for k, v := range c.challenges {
 		if now.After(v.ch.Expires) {
 			delete(c.challenges, k)
@@ -550,11 +536,11 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 	if err != nil {
 		return nil, fmt.Errorf("liveness of %s: %w", id, err)
 	}
-	cs, err := c.Case(ctx, a, id)
+	cs, err := c.svc.Case(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
-	refs, err := c.References(ctx, cs.AccountNo)
+	refs, err := c.svc.References(ctx, cs.AccountNo)
 	if err != nil {
 		return nil, err
 	}
@@ -562,7 +548,7 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 	for i := range jpegs {
 		caps[i] = facematch.Capture{JPEG: jpegs[i], At: at[i]}
 	}
-	res, err := c.Liveness.CheckLiveness(ctx, p.ch, caps, refs)
+	res, err := c.svc.face.CheckLiveness(ctx, p.ch, caps, refs)
 	if err != nil {
 		return nil, fmt.Errorf("liveness of %s: %w", id, err)
 	}
@@ -581,12 +567,12 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 	if res.Passed {
 		result = models.ResultPass
 	}
-	chkID, err := models.NewID(c.Rand, "chk")
+	chkID, err := models.NewID(c.svc.rand, "chk")
 	if err != nil {
 		return nil, err
 	}
-	chk := &models.Check{ID: models.CheckID(chkID), CaseID: id, Kind: models.CheckLiveness, Result: result, Detail: detail, Actor: actor, CreatedAt: c.Now().UTC()}
-	_, err = c.recordEvidence(ctx, id, actor, arts, func(tx models.Tx, evs []*models.Evidence) error {
+	chk := &models.Check{ID: models.CheckID(chkID), CaseID: id, Kind: models.CheckLiveness, Result: result, Detail: detail, Actor: actor, CreatedAt: c.svc.now().UTC()}
+	_, err = c.svc.recordEvidence(ctx, id, actor, arts, func(tx models.Tx, evs []*models.Evidence) error {
 		var sums []string
 		chk.Evidence = ""
 		for _, ev := range evs {
@@ -598,7 +584,7 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
 		}
-		return c.event(ctx, tx, actor, id, "check.liveness", map[string]string{"check": chkID, "result": string(result),
+		return c.svc.event(ctx, tx, actor, id, "check.liveness", map[string]string{"check": chkID, "result": string(result),
 			"failure": fmt.Sprint(res.Failure), "captures_sha256": strings.Join(sums, ",")})
 	})
 	if err != nil {

@@ -40,8 +40,8 @@ type SignatureInput struct {
 // view, to the case's clerk or a supervisor. Every view is audited.
 func (d *Desk) Specimen(ctx context.Context, a Actor, id models.CaseID) (*models.AccountImage, error) {
 	var out *models.AccountImage
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.authorize(ctx, tx, a, id, documentRule, "view the signature specimen")
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.svc.authorize(ctx, tx, a, id, documentRule, "view the signature specimen")
 		if err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func (d *Desk) Specimen(ctx context.Context, a Actor, id models.CaseID) (*models
 			return models.Errorf(models.ENOTFOUND, "the account has no signature specimen on file")
 		}
 		out = imgs[len(imgs)-1]
-		return d.event(ctx, tx, a.Name, c.ID, "specimen.viewed", map[string]string{"image": fmt.Sprint(out.ID), "sha256": out.SHA256})
+		return d.svc.event(ctx, tx, a.Name, c.ID, "specimen.viewed", map[string]string{"image": fmt.Sprint(out.ID), "sha256": out.SHA256})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("specimen for %s: %w", id, err)
@@ -69,7 +69,7 @@ func (s *Service) ReferencePhoto(ctx context.Context, a Actor, id models.CaseID,
 		return nil, models.Errorf(models.EINVALID, "n must be the photo's index: 0, 1, ...")
 	}
 	var out *models.AccountImage
-	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+	err := s.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := s.authorize(ctx, tx, a, id, documentRule, "view the account's reference photos")
 		if err != nil {
 			return err
@@ -94,8 +94,8 @@ func (s *Service) ReferencePhoto(ctx context.Context, a Actor, id models.CaseID,
 // case's clerk or a supervisor. Every view is audited.
 func (d *Desk) LetterContent(ctx context.Context, a Actor, id models.CaseID, letter models.LetterID) ([]byte, string, error) {
 	var e *models.Evidence
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.authorize(ctx, tx, a, id, documentRule, "view the case's letters")
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.svc.authorize(ctx, tx, a, id, documentRule, "view the case's letters")
 		if err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func (d *Desk) LetterContent(ctx context.Context, a Actor, id models.CaseID, let
 		if e, err = tx.EvidenceByID(ctx, l.Evidence); err != nil {
 			return err
 		}
-		return d.event(ctx, tx, a.Name, c.ID, "letter.viewed", map[string]string{"letter": string(letter), "sha256": e.SHA256})
+		return d.svc.event(ctx, tx, a.Name, c.ID, "letter.viewed", map[string]string{"letter": string(letter), "sha256": e.SHA256})
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("letter %s: %w", letter, err)
@@ -136,13 +136,10 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 	if r.X < 0 || r.Y < 0 || r.W <= 0 || r.H <= 0 || r.W > 20000 || r.H > 20000 {
 		return nil, models.Errorf(models.EINVALID, "region x, y must be >= 0 and w, h > 0")
 	}
-	if d.Stager == nil {
-		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
 	var l *models.Letter
 	var letterEv *models.Evidence
 	var specimen *models.AccountImage
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := d.clerkCase(ctx, tx, a, id)
 		if err != nil {
 			return err
@@ -168,7 +165,7 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 	}
 	var arts []artifact // the crop (image letters), the specimen, the verdict
 	detail := map[string]any{"letter": l.ID, "letter_sha256": letterEv.SHA256, "region": r, "verdict": in.Verdict, "reason": in.Reason,
-		"specimen_sha256": specimen.SHA256, "operator": a.Name, "at": d.Now().UTC()}
+		"specimen_sha256": specimen.SHA256, "operator": a.Name, "at": d.svc.now().UTC()}
 	if l.ContentType != "application/pdf" {
 		if r.X+r.W > l.Width || r.Y+r.H > l.Height {
 			return nil, models.Errorf(models.EINVALID, "region %dx%d+%d+%d lies outside the %dx%d letter", r.W, r.H, r.X, r.Y, l.Width, l.Height)
@@ -201,12 +198,12 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 		return nil, err
 	}
 	arts = append(arts, artifact{Kind: models.EvidenceCheck, ContentType: "application/json", Data: verdictJSON})
-	cid, err := models.NewID(d.Rand, "chk")
+	cid, err := models.NewID(d.svc.rand, "chk")
 	if err != nil {
 		return nil, err
 	}
-	chk := &models.Check{ID: models.CheckID(cid), CaseID: id, Kind: models.CheckSignature, Result: result, Detail: verdictJSON, Actor: a.Name, CreatedAt: d.Now().UTC()}
-	_, err = d.recordEvidence(ctx, id, a.Name, arts, func(tx models.Tx, evs []*models.Evidence) error {
+	chk := &models.Check{ID: models.CheckID(cid), CaseID: id, Kind: models.CheckSignature, Result: result, Detail: verdictJSON, Actor: a.Name, CreatedAt: d.svc.now().UTC()}
+	_, err = d.svc.recordEvidence(ctx, id, a.Name, arts, func(tx models.Tx, evs []*models.Evidence) error {
 		if _, err := d.clerkCase(ctx, tx, a, id); err != nil {
 			return err
 		}
@@ -215,7 +212,7 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
 		}
-		return d.event(ctx, tx, a.Name, id, "check.signature", map[string]string{"check": cid, "letter": string(l.ID), "verdict": in.Verdict,
+		return d.svc.event(ctx, tx, a.Name, id, "check.signature", map[string]string{"check": cid, "letter": string(l.ID), "verdict": in.Verdict,
 			"region": fmt.Sprintf("%d,%d,%d,%d", r.X, r.Y, r.W, r.H), "verdict_sha256": verdictEv.SHA256})
 	})
 	if err != nil {

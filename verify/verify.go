@@ -30,27 +30,59 @@ type Config struct {
 	Face          FaceConfig     // as configured, for the admin's report
 }
 
-// Service runs the case workflow.
+// Service runs the case workflow. Desk (review, decision, release) and
+// Calls (the customer's session and the video call) are built on it.
 type Service struct {
-	Store models.Store
-	Chain audit.Chain
-	Cfg   Config
-	Now   func() time.Time
-	Rand  io.Reader
-	Log   *slog.Logger
-	// Face is the face engine; nil where no models are loaded (face
-	// checks then answer "unavailable").
-	Face FaceEngine
-	// Stager keeps artifacts until archived.
-	Stager Stager
-	// Evidence is the write-once evidence store (sealing, auditor reads).
-	Evidence models.EvidenceStore
-	// Key signs case manifests (the same key signs audit checkpoints).
-	Key ed25519.PrivateKey
-	// ReadBLAS tells which BLAS and LAPACK the process loaded, for the
-	// admin's face report (verify/face.ReadBLASInfo).
-	ReadBLAS func() (facematch.BLASInfo, error)
+	store    models.Store
+	chain    audit.Chain
+	cfg      Config
+	now      func() time.Time
+	rand     io.Reader
+	log      *slog.Logger
+	face     FaceEngine
+	stager   Stager
+	evidence models.EvidenceStore
+	key      ed25519.PrivateKey
+	readBLAS func() (facematch.BLASInfo, error)
 }
+
+// New returns the workflow service over d, whose every field is required
+// (see Deps): the error names what is missing.
+func New(d Deps) (*Service, error) {
+	missing := d.Core.missing()
+	if d.Config.BranchTZ == nil {
+		missing = append(missing, "Config.BranchTZ")
+	}
+	if d.Config.RegistryTZ == nil {
+		missing = append(missing, "Config.RegistryTZ")
+	}
+	if d.Face == nil {
+		missing = append(missing, "Face (NoFaceEngine{} without face models)")
+	}
+	if d.Stager == nil {
+		missing = append(missing, "Stager")
+	}
+	if d.Evidence == nil {
+		missing = append(missing, "Evidence")
+	}
+	if len(d.Key) != ed25519.PrivateKeySize {
+		missing = append(missing, "Key")
+	}
+	if d.ReadBLAS == nil {
+		missing = append(missing, "ReadBLAS")
+	}
+	if err := missingError("new verify service", missing); err != nil {
+		return nil, err
+	}
+	return &Service{store: d.Store, chain: d.Chain, cfg: d.Config, now: d.Now, rand: d.Rand, log: d.Log,
+		face: d.Face, stager: d.Stager, evidence: d.Evidence, key: d.Key, readBLAS: d.ReadBLAS}, nil
+}
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// Config is the configuration the service was built with.
+func (s *Service) Config() Config { return s.cfg }
 
 // Actor is who asks, as the HTTP layer knows it.
 type Actor struct {
@@ -69,7 +101,7 @@ func (a Actor) has(r models.Role) bool {
 }
 
 func (s *Service) event(ctx context.Context, tx models.Tx, actor string, c models.CaseID, action string, detail map[string]string) error {
-	return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: actor, Action: action, CaseID: c, Detail: detail})
+	return s.chain.Append(ctx, tx, &models.AuditEvent{Actor: actor, Action: action, CaseID: c, Detail: detail})
 }
 
 // Slot is a call time as the clerk enters it: a wall-clock time in the
@@ -111,27 +143,27 @@ func (s *Service) resolveSlot(sl Slot) (time.Time, error) {
 	if t.Format("2006-01-02T15:04") != sl.Local {
 		return time.Time{}, models.Errorf(models.EINVALID, "slot %s does not exist in %s (daylight-saving change)", sl.Local, sl.TimeZone)
 	}
-	now := s.Now()
+	now := s.now()
 	if !t.After(now) {
 		return time.Time{}, models.Errorf(models.EINVALID, "slot %s %s is in the past", sl.Local, sl.TimeZone)
 	}
-	if t.Sub(now) > s.Cfg.MaxLead {
-		return time.Time{}, models.Errorf(models.EINVALID, "slot %s %s is more than %d days ahead", sl.Local, sl.TimeZone, int(s.Cfg.MaxLead.Hours()/24))
+	if t.Sub(now) > s.cfg.MaxLead {
+		return time.Time{}, models.Errorf(models.EINVALID, "slot %s %s is more than %d days ahead", sl.Local, sl.TimeZone, int(s.cfg.MaxLead.Hours()/24))
 	}
 	return t.UTC(), nil
 }
 
 // ViewSlot renders a stored slot for people on both sides.
 func (s *Service) ViewSlot(at time.Time, customerTZ string) SlotView {
-	v := SlotView{UTC: at.UTC(), Branch: at.In(s.Cfg.BranchTZ).Format(time.RFC3339) + " " + s.Cfg.BranchTZ.String()}
+	v := SlotView{UTC: at.UTC(), Branch: at.In(s.cfg.BranchTZ).Format(time.RFC3339) + " " + s.cfg.BranchTZ.String()}
 	if loc, err := time.LoadLocation(customerTZ); err == nil {
 		v.Customer = at.In(loc).Format(time.RFC3339) + " " + customerTZ
 	}
-	local := at.In(s.Cfg.RegistryTZ)
+	local := at.In(s.cfg.RegistryTZ)
 	since := time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute
-	if since < s.Cfg.RegistryOpen || since >= s.Cfg.RegistryClose {
+	if since < s.cfg.RegistryOpen || since >= s.cfg.RegistryClose {
 		v.Warnings = append(v.Warnings, fmt.Sprintf("outside the national ID registry's service hours (%s-%s %s): the registry check may be unavailable during the call",
-			clock(s.Cfg.RegistryOpen), clock(s.Cfg.RegistryClose), s.Cfg.RegistryTZ))
+			clock(s.cfg.RegistryOpen), clock(s.cfg.RegistryClose), s.cfg.RegistryTZ))
 	}
 	return v
 }

@@ -16,6 +16,7 @@ import (
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/localfs"
 	"remoteidv/storage/s3"
+	"remoteidv/verify"
 )
 
 // evidenceUsage says how to call `idv evidence verify`.
@@ -135,15 +136,9 @@ func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (model
 	return st, sc.String(), nil
 }
 
-// startArchiver opens the evidence store, gives it to the workflow and
-// starts the outbox worker; the caller closes the archiver at shutdown.
-func (a *app) startArchiver(ctx context.Context) (*archiver.Archiver, error) {
-	store, name, err := openEvidenceStore(ctx, a.cfg, a.log)
-	if err != nil {
-		return nil, err
-	}
-	a.verify.Evidence = store
-	a.verify.Key = a.key
+// startArchiver starts the outbox worker that moves staged evidence into
+// store (named name in the log); the caller closes it at shutdown.
+func (a *app) startArchiver(store models.EvidenceStore, name string) (*archiver.Archiver, error) {
 	arc, err := archiver.New(a.store, store, archiver.Config{Now: time.Now, Rand: rand.Reader}, a.log)
 	if err != nil {
 		return nil, err
@@ -155,11 +150,11 @@ func (a *app) startArchiver(ctx context.Context) (*archiver.Archiver, error) {
 
 // runExpiry deletes evidence past its retention every interval (the first
 // run at start) until ctx ends.
-func (a *app) runExpiry(ctx context.Context, interval time.Duration) {
+func (a *app) runExpiry(ctx context.Context, svc *verify.Service, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		rep, err := a.verify.ExpireEvidence(ctx)
+		rep, err := svc.ExpireEvidence(ctx)
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("expire evidence past retention", "err", err)
 		}
@@ -176,7 +171,7 @@ func (a *app) runExpiry(ctx context.Context, interval time.Duration) {
 
 // runSealer seals approved cases whose evidence is all archived, every
 // interval, until ctx ends.
-func (a *app) runSealer(ctx context.Context, interval time.Duration) {
+func (a *app) runSealer(ctx context.Context, svc *verify.Service, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -184,7 +179,7 @@ func (a *app) runSealer(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := a.verify.SealPending(ctx); err != nil && ctx.Err() == nil {
+			if _, err := svc.SealPending(ctx); err != nil && ctx.Err() == nil {
 				a.log.Warn("seal pending cases", "err", err)
 			}
 		}

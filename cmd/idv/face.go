@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
-	"time"
 
 	"remoteidv/models"
-	"remoteidv/storage/archiver"
 	"remoteidv/verify"
 	"remoteidv/verify/face"
 	"remoteidv/verify/facematch"
@@ -65,18 +61,14 @@ func faceConfig(cfg Config, eng *face.Engine) (verify.FaceConfig, error) {
 	return fc, nil
 }
 
-// enableCaptures gives the workflow its engine (nil: face checks
-// unavailable) and the staging folder for evidence.
-func (a *app) enableCaptures(eng *face.Engine) error {
-	st, err := archiver.NewStager(filepath.Join(a.cfg.DataDir, "staging"), time.Now, rand.Reader)
-	if err != nil {
-		return err
+// workflowEngine is the face engine the workflow gets: eng, or without
+// one (models missing and not required) verify.NoFaceEngine, which answers
+// "unavailable".
+func workflowEngine(eng *face.Engine) verify.FaceEngine {
+	if eng == nil {
+		return verify.NoFaceEngine{}
 	}
-	a.verify.Stager = st
-	if eng != nil {
-		a.verify.Face = eng
-	}
-	return nil
+	return eng
 }
 
 // faceChecker flags reference photos without exactly one usable face and

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"remoteidv/httpapi"
 	idvmail "remoteidv/mail"
 	"remoteidv/models"
 	"remoteidv/registry"
@@ -100,11 +99,13 @@ func (c *ReviewConfig) validate() []error {
 	return errs
 }
 
-// enableReview builds the review desk (registry client, mail sender) and
-// turns on its endpoints.
-func (a *app) enableReview(srv *httpapi.Server) (*verify.Desk, error) {
+// deskDeps are the review desk's registry client, mail sender and
+// statement font as configured; without a registry or a mail server they
+// are verify.NoRegistry and verify.NoMailer.
+func (a *app) deskDeps() (verify.DeskDeps, error) {
 	c := a.cfg.Review
-	d := &verify.Desk{Service: a.verify, MailFrom: c.MailFrom, RegistryCaptureMaxAge: c.RegistryCaptureMaxAge, RegistryMaxDataAge: c.RegistryMaxDataAge}
+	d := verify.DeskDeps{Registry: verify.NoRegistry{}, Mailer: verify.NoMailer{}, MailFrom: c.MailFrom,
+		RegistryCaptureMaxAge: c.RegistryCaptureMaxAge, RegistryMaxDataAge: c.RegistryMaxDataAge}
 	if c.RegistryURL != "" {
 		d.Registry = &registry.Client{BaseURL: c.RegistryURL, APIKey: c.RegistryKey, Timeout: c.RegistryTimeout, HTTP: &http.Client{Timeout: c.RegistryTimeout}}
 	} else {
@@ -113,7 +114,7 @@ func (a *app) enableReview(srv *httpapi.Server) (*verify.Desk, error) {
 	if c.SMTPAddr != "" {
 		s, err := idvmail.NewSMTP(idvmail.SMTPConfig{Addr: c.SMTPAddr, TLS: c.SMTPTLS, Username: c.SMTPUsername, Password: c.SMTPPassword})
 		if err != nil {
-			return nil, err
+			return d, err
 		}
 		d.Mailer = s
 	} else {
@@ -122,11 +123,10 @@ func (a *app) enableReview(srv *httpapi.Server) (*verify.Desk, error) {
 	if c.StatementFont != "" {
 		font, err := os.ReadFile(c.StatementFont)
 		if err != nil {
-			return nil, fmt.Errorf("IDV_STATEMENT_FONT: %w (install Debian's fonts-droid-fallback, or set it empty to print Chinese as placeholders)", err)
+			return d, fmt.Errorf("IDV_STATEMENT_FONT: %w (install Debian's fonts-droid-fallback, or set it empty to print Chinese as placeholders)", err)
 		}
 		d.StatementFont = font
 	}
-	srv.EnableReview(d)
 	return d, nil
 }
 

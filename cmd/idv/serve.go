@@ -13,7 +13,6 @@ import (
 
 	"remoteidv/audit"
 	"remoteidv/httpapi"
-	"remoteidv/verify/face"
 )
 
 func runServe(ctx context.Context, e *cliEnv, args []string) error {
@@ -37,14 +36,11 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer a.Close()
-	if err := a.enableCaptures(eng); err != nil {
+	wf, err := a.newWorkflow(ctx, eng)
+	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	a.verify.ReadBLAS = face.ReadBLASInfo
-	if a.verify.Cfg.Face, err = faceConfig(cfg, eng); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	arc, err := a.startArchiver(ctx)
+	arc, err := a.startArchiver(wf.evidence, wf.evidenceName)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -53,17 +49,15 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 			log.Error("stop evidence archiver", "err", err)
 		}
 	}()
-	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
-		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey)}, a.access, a.verify, a.store, log, arc.Collectors()...)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	hub, err := a.enableCalls(ctx, cfg, eng, srv, log)
+	hub, err := startHub(ctx, cfg, wf.calls, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer hub.Close()
-	desk, err := a.enableReview(srv)
+	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
+		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey)},
+		httpapi.Services{Access: a.access, Verify: wf.verify, Desk: wf.desk, Calls: wf.calls, Hub: hub, Store: a.store, Chain: a.chain,
+			Evidence: wf.evidence, Log: log, Collectors: arc.Collectors()})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -77,13 +71,13 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-	cp := audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: a.verify.Evidence}
+	cp := audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: wf.evidence}
 	wg.Go(func() {
 		cp.Run(bg, cfg.CheckpointInterval, func(err error) { log.Error("audit checkpoint", "err", err) })
 	})
-	wg.Go(func() { a.runSealer(bg, cfg.SealInterval) })
-	wg.Go(func() { a.runExpiry(bg, cfg.ExpiryInterval) })
-	wg.Go(func() { desk.RunMailOutbox(bg, "mail/"+ln.Addr().String(), cfg.Review.MailInterval) })
+	wg.Go(func() { a.runSealer(bg, wf.verify, cfg.SealInterval) })
+	wg.Go(func() { a.runExpiry(bg, wf.verify, cfg.ExpiryInterval) })
+	wg.Go(func() { wf.desk.RunMailOutbox(bg, "mail/"+ln.Addr().String(), cfg.Review.MailInterval) })
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {

@@ -43,7 +43,7 @@ var mayImport = map[string][]string{
 	"verify/face":                   {"verify/facematch"},
 	"verify/face/facecli":           {"verify/face", "verify/facematch"},
 	"verify":                        {"models", "audit", "mail", "statement", "verify/facematch"},
-	"verify/verifytest":             {testOnly, "models", "verify"},
+	"verify/verifytest":             {testOnly, "models", "audit", "verify", "verify/facematch", "storage/sqlite", "storage/localfs", "storage/archiver"},
 	"web":                           {},
 	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web"},
 	"cmd/idv":                       {"*"},
