@@ -70,26 +70,13 @@ func (s *Service) Case(ctx context.Context, a Actor, id models.CaseID) (*models.
 	return c, err
 }
 
-func (s *Service) visibleCase(ctx context.Context, tx models.Tx, a Actor, id models.CaseID) (*models.Case, error) {
-	if !models.ValidID("case", string(id)) {
-		return nil, models.Errorf(models.ENOTFOUND, "case %s not found", id)
-	}
-	c, err := tx.CaseByID(ctx, id)
-	if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && !a.canSee(c)) {
-		return nil, models.Errorf(models.ENOTFOUND, "case %s not found", id)
-	}
-	return c, err
-}
-
 // ListCases returns a page of the cases the actor may see. Clerks see their
 // own.
 func (s *Service) ListCases(ctx context.Context, a Actor, f models.CaseFilter) ([]*models.Case, int, error) {
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
 	}
-	if !a.seesAllCases() {
-		f.ClerkID = a.StaffID
-	}
+	f = a.visibleCases(f)
 	var out []*models.Case
 	var total int
 	err := s.store.Transact(ctx, func(tx models.Tx) (err error) { out, total, err = tx.ListCases(ctx, f); return })

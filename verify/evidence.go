@@ -14,15 +14,12 @@ import (
 	"remoteidv/models"
 )
 
-// evidenceRead checks the actor may read the case's evidence and records
-// the read (who, what, when) in the audit chain before anything is
-// returned. fn runs in the same transaction.
+// evidenceRead checks the actor may read the case's evidence
+// (evidenceCase) and records the read (who, what, when) in the audit chain
+// before anything is returned. fn runs in the same transaction.
 func (s *Service) evidenceRead(ctx context.Context, a Actor, id models.CaseID, action string, detail map[string]string, fn func(tx models.Tx, c *models.Case) error) error {
-	if !a.canReadEvidence() {
-		return models.Errorf(models.EFORBIDDEN, "only supervisors and auditors read evidence")
-	}
 	return s.store.Transact(ctx, func(tx models.Tx) error {
-		c, err := s.visibleCase(ctx, tx, a, id)
+		c, err := s.evidenceCase(ctx, tx, a, id)
 		if err != nil {
 			return err
 		}

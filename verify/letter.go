@@ -273,19 +273,6 @@ func (d *Desk) Letters(ctx context.Context, a Actor, id models.CaseID) ([]*model
 	return out, err
 }
 
-// clerkCase returns the case if a runs it (policy.go) and it is still
-// before submission.
-func (d *Desk) clerkCase(ctx context.Context, tx models.Tx, a Actor, id models.CaseID) (*models.Case, error) {
-	c, err := d.svc.authorize(ctx, tx, a, id, clerkRule, "record letters and checks")
-	if err != nil {
-		return nil, err
-	}
-	if !c.State.TakesChecks() {
-		return nil, models.Errorf(models.ECONFLICT, "case is %s: checks are recorded before submission", c.State)
-	}
-	return c, nil
-}
-
 func (d *Desk) letter(ctx context.Context, tx models.Tx, c models.CaseID, id models.LetterID) (*models.Letter, error) {
 	ls, err := tx.LettersByCase(ctx, c)
 	if err != nil {
