@@ -17,7 +17,7 @@ import (
 
 	"remoteidv/models"
 	"remoteidv/verify"
-	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
 // flagChecker flags the reference photos whose bytes are bad, as the face
@@ -131,7 +131,7 @@ func TestAdminImportsAndAccounts(t *testing.T) {
 	}
 	e.now = e.now.Add(time.Hour)
 	good, flagged := grayPNG(t, 40), grayPNG(t, 41)
-	rep, err := e.ver.ImportAccountsFrom(ctx, "cli", "branch-7.csv", strings.NewReader(
+	rep, err := e.g.Accounts.ImportFrom(ctx, "cli", "branch-7.csv", strings.NewReader(
 		"account_no,holder_name,national_id,email,phone,time_zone,language,photos,signature\n"+
 			"6222000033334444,Zhang Min,110101199203041111,zhang.min@example.com,+1 416 555 0100,America/Toronto,zh-CN,a.png;b.png,s.png\n"+
 			"6222000055556666,Bad Zone,110101199203042222,bad@example.com,+44,Mars/Olympus,en,a.png,s.png\n"),
@@ -212,7 +212,7 @@ func TestAdminImportsAndAccounts(t *testing.T) {
 		{AccountNo: "************4444", HolderName: "Zhang Min", Photos: 2, Flagged: 1, Problems: []string{"face image rejected: NO_FACE"}, Signature: true,
 			Attention: []string{models.AttentionFlaggedPhoto, models.AttentionNotEnrolled}},
 	}
-	if diff := cmp.Diff(want, accts.Accounts); diff != "" || accts.Total != 2 || accts.ModelHash != string(face.PinnedModelHash()) {
+	if diff := cmp.Diff(want, accts.Accounts); diff != "" || accts.Total != 2 || accts.ModelHash != string(facematch.PinnedModelHash()) {
 		t.Errorf("GET /api/admin/accounts: total %d, model hash %.8s; accounts (-want +got):\n%s", accts.Total, accts.ModelHash, diff)
 	}
 	if strings.Contains(raw, "6222000011112222") || strings.Contains(raw, "6222000033334444") {
@@ -238,7 +238,7 @@ func TestAdminImportsAndAccounts(t *testing.T) {
 // The face report without and with a calibration file: the admin page
 // then says what the calibration expects at the configured threshold.
 func TestAdminFaceReport(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, "sqlite", envOptions{face: verify.FaceConfig{Threshold: 0.36, Recognizers: 4}})
 	admin := e.login(t, "admin")
 	schemas := openAPISchemas(t, e)
 
@@ -262,17 +262,16 @@ func TestAdminFaceReport(t *testing.T) {
 			TargetFMR         float64 `json:"target_fmr"`
 			ProposedThreshold float64 `json:"proposed_threshold"`
 			Supported         bool
-			ModelMatches      bool      `json:"model_matches"`
-			AtThreshold       *face.FMR `json:"at_threshold"`
+			ModelMatches      bool           `json:"model_matches"`
+			AtThreshold       *facematch.FMR `json:"at_threshold"`
 		}
 	}
-	e.ver.Cfg.Face = verify.FaceConfig{Threshold: 0.36, Recognizers: 4}
 	var got report
 	raw := getJSON(t, admin, "/api/admin/face", &got)
 	var generic map[string]any
 	_ = json.Unmarshal([]byte(raw), &generic)
 	checkSchema(t, schemas, map[string]any{"$ref": "#/components/schemas/FaceReport"}, generic, "face")
-	if got.Loaded || got.Threshold != 0.36 || got.Recognizers != 4 || got.ModelHash != string(face.PinnedModelHash()) || got.Calibration != nil || got.CalibrationFile != "" ||
+	if got.Loaded || got.Threshold != 0.36 || got.Recognizers != 4 || got.ModelHash != string(facematch.PinnedModelHash()) || got.Calibration != nil || got.CalibrationFile != "" ||
 		!slices.Equal(got.Liveness.Poses, []string{"left", "right", "center"}) || got.Liveness.WindowSeconds != 60 || len(got.BLAS.Libraries) == 0 {
 		t.Errorf("GET /api/admin/face without engine or calibration = %+v", got)
 	}
@@ -282,14 +281,16 @@ func TestAdminFaceReport(t *testing.T) {
 		imp[i] = 0.28 + float64(i)/40000 // 0.28 .. 0.48
 	}
 	path := filepath.Join(t.TempDir(), "calibration.json")
-	if err := face.NewCalibration(face.PinnedModelHash(), "branch customers 2026", 90, 400, imp, 1e-3, e.now).Save(path); err != nil {
+	if err := facematch.NewCalibration(facematch.PinnedModelHash(), "branch customers 2026", 90, 400, imp, 1e-3, e.now).Save(path); err != nil {
 		t.Fatal(err)
 	}
-	cal, err := face.LoadCalibration(path)
+	cal, err := facematch.LoadCalibration(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.ver.Cfg.Face = verify.FaceConfig{Threshold: 0.3, CalibrationFile: path, Calibration: cal}
+	// The server as started with the calibration file.
+	e = newEnvWith(t, "sqlite", envOptions{face: verify.FaceConfig{Threshold: 0.3, CalibrationFile: path, Calibration: cal}})
+	admin = e.login(t, "admin")
 	got = report{}
 	raw = getJSON(t, admin, "/api/admin/face", &got)
 	generic = nil

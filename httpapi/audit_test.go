@@ -35,7 +35,7 @@ func TestAuditCheckpointsOverHTTP(t *testing.T) {
 	if code, _ := get(aud, "/api/audit/checkpoints/latest"); code != http.StatusNotFound {
 		t.Fatalf("GET checkpoints/latest (none yet) = %d, want 404", code)
 	}
-	cpr := audit.Checkpointer{Store: e.store, Key: e.ver.Key, Now: func() time.Time { return e.now }}
+	cpr := audit.Checkpointer{Store: e.store, Key: e.g.Key, Now: func() time.Time { return e.now }}
 	if _, err := cpr.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestAuditVerifyPublishedOverHTTP(t *testing.T) {
 			if !a.OK || !a.Published.OK || a.Published.Notes != 0 || a.KeyFingerprint != audit.Fingerprint(e.pub) || a.KeyID != audit.KeyID(e.pub) {
 				t.Fatalf("GET /api/audit/verify (nothing published) = %+v; want OK with the key's fingerprint %s", a, audit.Fingerprint(e.pub))
 			}
-			cpr := audit.Checkpointer{Store: e.store, Key: e.ver.Key, Now: func() time.Time { return e.now }, Publish: ev}
+			cpr := audit.Checkpointer{Store: e.store, Key: e.g.Key, Now: func() time.Time { return e.now }, Publish: ev}
 			if err := cpr.CheckpointAndPublish(ctx); err != nil {
 				t.Fatal(err)
 			}

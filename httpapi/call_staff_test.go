@@ -197,8 +197,7 @@ const noPoll = time.Hour
 func TestStaffSocketEndsWithTheLogin(t *testing.T) {
 	const bound = 3 * time.Second
 	t.Run("disabled by an admin", func(t *testing.T) {
-		e := newEnv(t)
-		e.enableCallsWith(t, signaling.Config{RevokePoll: noPoll})
+		e := newEnvWith(t, "sqlite", envOptions{signaling: signaling.Config{RevokePoll: noPoll}})
 		id := callCase(t, e)
 		clerk := e.login(t, "clerk")
 		p := dialStaff(t, e, clerk, id)
@@ -219,8 +218,7 @@ func TestStaffSocketEndsWithTheLogin(t *testing.T) {
 		}
 	})
 	t.Run("logged out", func(t *testing.T) {
-		e := newEnv(t)
-		e.enableCallsWith(t, signaling.Config{RevokePoll: noPoll})
+		e := newEnvWith(t, "sqlite", envOptions{signaling: signaling.Config{RevokePoll: noPoll}})
 		id := callCase(t, e)
 		clerk := e.login(t, "clerk")
 		other := e.login(t, "clerk") // a second login of the same clerk
@@ -265,8 +263,7 @@ func TestStaffSocketEndsWithTheLogin(t *testing.T) {
 func TestStaffDisabledElsewhere(t *testing.T) {
 	ctx := context.Background()
 	t.Run("capture refused", func(t *testing.T) {
-		e := newEnv(t)
-		e.enableCallsWith(t, signaling.Config{RevokePoll: noPoll, CaptureTimeout: 500 * time.Millisecond})
+		e := newEnvWith(t, "sqlite", envOptions{signaling: signaling.Config{RevokePoll: noPoll, CaptureTimeout: 500 * time.Millisecond}})
 		id := callCase(t, e)
 		p := dialStaff(t, e, e.login(t, "clerk"), id)
 		if err := e.acc.SetDisabled(ctx, "cli", "clerk", true); err != nil {
@@ -287,8 +284,7 @@ func TestStaffDisabledElsewhere(t *testing.T) {
 		}
 	})
 	t.Run("closed by the poll", func(t *testing.T) {
-		e := newEnv(t)
-		e.enableCallsWith(t, signaling.Config{RevokePoll: 100 * time.Millisecond})
+		e := newEnvWith(t, "sqlite", envOptions{signaling: signaling.Config{RevokePoll: 100 * time.Millisecond}})
 		id := callCase(t, e)
 		p := dialStaff(t, e, e.login(t, "clerk"), id)
 		if _, closed := p.closedWithin(500 * time.Millisecond); closed {
@@ -307,8 +303,7 @@ func TestStaffDisabledElsewhere(t *testing.T) {
 // call.observe_started and call.observe_stopped on the case, naming them
 // and the call.
 func TestObservationAudited(t *testing.T) {
-	e := newEnv(t)
-	e.enableCallsWith(t, signaling.Config{RevokePoll: noPoll})
+	e := newEnvWith(t, "sqlite", envOptions{signaling: signaling.Config{RevokePoll: noPoll}})
 	id := callCase(t, e)
 	clerk := dialStaff(t, e, e.login(t, "clerk"), id)
 	sup := e.login(t, "supervisor")

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -11,34 +10,8 @@ import (
 	"time"
 
 	"remoteidv/models"
-	"remoteidv/signaling"
 	"remoteidv/verify"
 )
-
-// enableCalls turns on the call pages with a hub (no face engine: these
-// tests stop before any capture).
-func (e *env) enableCalls(t *testing.T) *verify.Calls {
-	t.Helper()
-	calls, _ := e.enableCallsWith(t, signaling.Config{})
-	return calls
-}
-
-// enableCallsWith is enableCalls with the hub configured by cfg (its
-// recording folder and loopback candidates are set here).
-func (e *env) enableCallsWith(t *testing.T, cfg signaling.Config) (*verify.Calls, *signaling.Hub) {
-	t.Helper()
-	calls := &verify.Calls{Service: e.ver}
-	cfg.RecordDir, cfg.Loopback = t.TempDir(), true
-	hub, err := signaling.New(cfg, calls, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hub.Close() })
-	if err := e.srv.EnableCalls(hub, calls); err != nil {
-		t.Fatal(err)
-	}
-	return calls, hub
-}
 
 // invite opens a case, issues its invite and moves the clock into the
 // invite's window; it returns the case and the link's path.
@@ -72,7 +45,6 @@ func getNoFollow(t *testing.T, c *client, path string, header http.Header) *http
 
 func TestCustomerSession(t *testing.T) {
 	e := newEnv(t)
-	e.enableCalls(t)
 	id, link := e.invite(t)
 
 	// Two first uses at once: exactly one gets the cookie.
@@ -192,7 +164,6 @@ func body(t *testing.T, c *client, path string) string {
 // 20 failures a minute the address gets 429.
 func TestInvalidLinksRateLimited(t *testing.T) {
 	e := newEnv(t)
-	e.enableCalls(t)
 	jar, _ := cookiejar.New(nil)
 	c := &client{t: t, base: e.ts.URL, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	codes := map[int]int{}

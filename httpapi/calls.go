@@ -10,25 +10,12 @@ import (
 	"remoteidv/models"
 	"remoteidv/signaling"
 	"remoteidv/verify"
-	"remoteidv/web"
 )
 
-// callState is what the video-session handlers need; nil parts mean video
-// calls are not enabled on this server.
+// callState is what the video-session handlers need.
 type callState struct {
 	hub   *signaling.Hub
 	calls *verify.Calls
-	pages *web.Pages
-}
-
-// EnableCalls turns on the customer's call pages and the signaling sockets.
-func (s *Server) EnableCalls(hub *signaling.Hub, calls *verify.Calls) error {
-	pages, err := web.Load()
-	if err != nil {
-		return err
-	}
-	s.call = callState{hub: hub, calls: calls, pages: pages}
-	return nil
 }
 
 // staffSocket is the clerk's (runs the call) or a supervisor's (observes,
@@ -36,9 +23,6 @@ func (s *Server) EnableCalls(hub *signaling.Hub, calls *verify.Calls) error {
 // staff member is disabled or the login ends (logout, expiry), and the hub
 // checks the login again before every capture.
 func (s *Server) staffSocket(c *gin.Context) error {
-	if s.call.hub == nil {
-		return models.Errorf(models.ENOTFOUND, "video calls are not enabled on this server")
-	}
 	a := actor(c)
 	cs, runs, err := s.verify.JoinCall(c.Request.Context(), a, models.CaseID(c.Param("id")))
 	if err != nil {

@@ -157,9 +157,7 @@ func (s *Server) stopCase(c *gin.Context, stop func(context.Context, verify.Acto
 	if err != nil {
 		return err
 	}
-	if s.call.hub != nil {
-		s.call.hub.End(cs.ID, why)
-	}
+	s.call.hub.End(cs.ID, why)
 	c.JSON(http.StatusOK, s.view(cs))
 	return nil
 }
@@ -188,10 +186,7 @@ func (s *Server) revokeInvites(c *gin.Context) error {
 }
 
 func (s *Server) mailInvite(c *gin.Context) error {
-	d, err := s.reviewDesk()
-	if err != nil {
-		return err
-	}
+	d := s.desk
 	inv, m, err := d.MailInvite(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		return err

@@ -12,7 +12,7 @@ import (
 
 	"remoteidv/models"
 	"remoteidv/verify"
-	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
 // maxImageBody caps photo uploads (the face engine's own cap is 5 MiB).
@@ -40,7 +40,7 @@ type checkView struct {
 }
 
 func viewCheck(c *models.Check) checkView {
-	v := checkView{ID: c.ID, Kind: c.Kind, Result: c.Result, Detail: jsonRaw(c.Detail), Evidence: c.Evidence, Source: c.Source, Call: c.Call,
+	v := checkView{ID: c.ID, Kind: c.Kind, Result: string(c.Result), Detail: jsonRaw(c.Detail), Evidence: c.Evidence, Source: c.Source, Call: c.Call,
 		Segment: c.Segment, Actor: c.Actor, CreatedAt: c.CreatedAt, Confirmation: c.Confirmation, ConfirmedBy: c.ConfirmedBy,
 		ConfirmedAt: c.ConfirmedAt, Note: c.Note}
 	if c.Source == models.SourceLiveCall {
@@ -91,7 +91,7 @@ func (s *Server) faceCheck(c *gin.Context) error {
 	if !math.IsInf(res.Distance, 0) {
 		body["distance"] = res.Distance
 	}
-	if res.Status != face.StatusOK {
+	if res.Status != facematch.StatusOK {
 		body["detail"] = res.Detail
 	}
 	c.JSON(http.StatusCreated, body)
@@ -150,10 +150,7 @@ func (s *Server) referencePhoto(c *gin.Context) error {
 }
 
 func (s *Server) signatureCheck(c *gin.Context) error {
-	d, err := s.reviewDesk()
-	if err != nil {
-		return err
-	}
+	d := s.desk
 	var req struct {
 		Letter  models.LetterID `json:"letter_id"`
 		Region  verify.Region   `json:"region"`
@@ -172,10 +169,7 @@ func (s *Server) signatureCheck(c *gin.Context) error {
 }
 
 func (s *Server) registryCheck(c *gin.Context) error {
-	d, err := s.reviewDesk()
-	if err != nil {
-		return err
-	}
+	d := s.desk
 	rc, err := d.RunRegistryCheck(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"html/template"
 	"net/http"
 	"net/url"
 	"time"
@@ -46,9 +45,6 @@ func customer(c *gin.Context) (*models.CustomerSession, *models.Case) {
 // a wrong link) and, on writes, a same-origin request.
 func (s *Server) authenticateCustomer(c *gin.Context) error {
 	ip := c.ClientIP()
-	if s.call.calls == nil {
-		return s.gone(models.Errorf(models.EGONE, "video calls are not enabled on this server"))
-	}
 	if s.limiter.Blocked("token:" + ip) {
 		return s.gone(models.Errorf(models.ERATELIMIT, "too many invalid links or sessions; wait a minute"))
 	}
@@ -92,23 +88,16 @@ func (s *Server) gone(err error) error {
 }
 
 func (s *Server) renderGone(c *gin.Context) error {
-	if s.call.pages == nil {
-		return nil
-	}
 	// The language switch links to /call, never to the link itself (it carries the token).
 	data := web.CustomerPage{Page: s.customerPage(c, "gone", "cust.title", "")}
 	data.Path = "/call"
-	return s.call.pages.Render(c.Writer, "gone.html", data)
+	return s.pages.Render(c.Writer, "gone.html", data)
 }
 
-// join is the customer's landing on the invite link. With video calls it
-// spends the token for a customer session cookie and redirects to the
-// token-free call page (303), so the token leaves the address bar,
-// history and Referer.
+// join is the customer's landing on the invite link: it spends the token
+// for a customer session cookie and redirects to the token-free call page
+// (303), so the token leaves the address bar, history and Referer.
 func (s *Server) join(c *gin.Context) error {
-	if s.call.calls == nil {
-		return s.joinLanding(c)
-	}
 	ip := c.ClientIP()
 	if s.limiter.Blocked("token:" + ip) {
 		return s.gone(models.Errorf(models.ERATELIMIT, "too many invalid links; wait a minute"))
@@ -129,50 +118,6 @@ func (s *Server) join(c *gin.Context) error {
 	return nil
 }
 
-var joinPage = template.Must(template.New("join").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Bank}} video verification</title></head>
-<body><main>
-<h1>{{.Bank}}: identity verification call</h1>
-{{if .OK}}<p>Your video call is booked for <strong>{{.Customer}}</strong> (your time); at the branch it is {{.Branch}}.</p>
-<p>Open this link again at that time. It works once, from 15 minutes before the call until 30 minutes after it.</p>
-{{else}}<p>This link is not valid: it has expired, was already used, or does not exist.</p>
-<p>Please contact your branch to arrange a new call.</p>{{end}}
-</main></body></html>`))
-
-type joinData struct {
-	Bank, Customer, Branch string
-	OK                     bool
-}
-
-// joinLanding is join without video calls: it shows the call's time; the
-// token is checked but not spent.
-func (s *Server) joinLanding(c *gin.Context) error {
-	ip := c.ClientIP()
-	refused := func(err error) error {
-		return &pageError{err: err, render: func(c *gin.Context) error { return joinPage.Execute(c.Writer, joinData{Bank: s.cfg.BankName}) }}
-	}
-	if s.limiter.Blocked("token:" + ip) {
-		s.log.WarnContext(c.Request.Context(), "security: invite link attempts rate limited", "request_id", requestID(c), "remote", ip)
-		return refused(models.Errorf(models.ERATELIMIT, "too many invalid links; wait a minute"))
-	}
-	_, cs, err := s.verify.ResolveInvite(c.Request.Context(), c.Param("token"))
-	if err != nil {
-		s.limiter.Fail("token:" + ip)
-		// A security event: logged with the remote address only, never
-		// the token (not even hashed: a guess is not worth keeping).
-		s.log.WarnContext(c.Request.Context(), "security: invite link refused", "request_id", requestID(c), "remote", ip)
-		return refused(models.Errorf(models.EGONE, "this link is not valid"))
-	}
-	v := s.verify.ViewSlot(cs.SlotAt, cs.CustomerTZ)
-	c.Status(http.StatusOK)
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	if err := joinPage.Execute(c.Writer, joinData{Bank: s.cfg.BankName, Customer: v.Customer, Branch: v.Branch, OK: true}); err != nil {
-		s.log.ErrorContext(c.Request.Context(), "render join page", "err", err)
-	}
-	return nil
-}
-
 // callPage is the customer's page: the consent text until it is accepted,
 // then the call.
 func (s *Server) callPage(c *gin.Context) error {
@@ -182,12 +127,12 @@ func (s *Server) callPage(c *gin.Context) error {
 	if sess.ConsentAt == nil {
 		data := web.CustomerPage{Page: s.customerPage(c, "consent", "cust.consent_title", "")}
 		ct := verify.ConsentText(data.Lang)
-		data.Customer, data.Branch = slotText(cs.SlotAt, cs.CustomerTZ, data.Lang), slotText(cs.SlotAt, s.verify.Cfg.BranchTZ.String(), data.Lang)
+		data.Customer, data.Branch = slotText(cs.SlotAt, cs.CustomerTZ, data.Lang), slotText(cs.SlotAt, s.verify.Config().BranchTZ.String(), data.Lang)
 		data.Version, data.Text = ct.Version, ct.Text
 		data.Clerk = s.clerkName(c, cs.ClerkID)
-		err = s.call.pages.Render(c.Writer, "consent.html", data)
+		err = s.pages.Render(c.Writer, "consent.html", data)
 	} else {
-		err = s.call.pages.Render(c.Writer, "call.html", web.CustomerPage{Page: s.customerPage(c, "call", "cust.title", "call.js")})
+		err = s.pages.Render(c.Writer, "call.html", web.CustomerPage{Page: s.customerPage(c, "call", "cust.title", "call.js")})
 	}
 	if err != nil {
 		s.log.ErrorContext(c.Request.Context(), "render page", "err", err)
@@ -218,10 +163,7 @@ func (s *Server) customerSocket(c *gin.Context) error {
 
 func (s *Server) customerRequestCode(c *gin.Context) error {
 	_, cs := customer(c)
-	d, err := s.reviewDesk()
-	if err != nil {
-		return err
-	}
+	d := s.desk
 	exp, err := d.RequestCode(c.Request.Context(), cs.ID)
 	if err != nil {
 		return err
@@ -232,10 +174,7 @@ func (s *Server) customerRequestCode(c *gin.Context) error {
 
 func (s *Server) customerVerifyCode(c *gin.Context) error {
 	_, cs := customer(c)
-	d, err := s.reviewDesk()
-	if err != nil {
-		return err
-	}
+	d := s.desk
 	ip := c.ClientIP()
 	if s.limiter.Blocked("code:" + ip) {
 		return models.Errorf(models.ERATELIMIT, "too many attempts; wait a minute")
@@ -257,10 +196,7 @@ func (s *Server) customerVerifyCode(c *gin.Context) error {
 
 func (s *Server) customerUploadLetter(c *gin.Context) error {
 	sess, cs := customer(c)
-	d, err := s.reviewDesk()
-	if err != nil {
-		return err
-	}
+	d := s.desk
 	data, err := readUpload(c, "image/jpeg", "image/png", "application/pdf")
 	if err != nil {
 		return err

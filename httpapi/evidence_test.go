@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"remoteidv/audit"
 	"remoteidv/internal/testenv"
@@ -235,21 +234,15 @@ func TestRecordingPlayback(t *testing.T) {
 	}
 }
 
-// withEvidence gives e's service a local evidence folder (returned with
-// its root) and a staging folder.
+// withEvidence returns e's local evidence folder (with its root) and its
+// staging folder.
 func withEvidence(t *testing.T, e *env) (*localfs.Store, *archiver.Stager, string) {
 	t.Helper()
-	root := filepath.Join(t.TempDir(), "evidence")
-	store, err := localfs.New(localfs.Config{Root: root, Now: time.Now}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
+	store, ok := e.g.Evidence.(*localfs.Store)
+	if !ok {
+		t.Fatalf("the env's evidence store is a %T, want a local folder", e.g.Evidence)
 	}
-	st, err := archiver.NewStager(filepath.Join(t.TempDir(), "staging"), time.Now, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ver.Evidence, e.ver.Stager = store, st
-	return store, st, root
+	return store, e.g.Stager, e.evRoot
 }
 
 // archiveAll archives what is staged and checks that n items went.

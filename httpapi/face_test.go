@@ -16,9 +16,8 @@ import (
 // timeline say it was uploaded; it cannot be confirmed and the face-match
 // requirement stays unmet.
 func TestUploadedPhotoOverTheAPI(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, "sqlite", envOptions{faces: true})
 	e.withFaces(t)
-	e.enableCalls(t)
 	id, link := e.invite(t)
 	clerk := e.login(t, "clerk")
 	base := "/api/cases/" + id

@@ -3,22 +3,18 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"image"
 	"image/png"
 	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
-	"time"
 
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
-	"remoteidv/storage/archiver"
 	"remoteidv/verify/face"
 )
 
@@ -75,18 +71,13 @@ func readPhoto(t testing.TB, person string, i int) []byte {
 	return b
 }
 
-// withFaces loads the face engine and evidence staging into the service and
-// adds two of John Salley's photos to Li Wei's reference photos (his face
-// stands for hers).
+// withFaces adds two of John Salley's photos to Li Wei's reference photos
+// (his face stands for hers); e's server runs the face engine
+// (envOptions.faces).
 func (e *env) withFaces(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
-	stager, err := archiver.NewStager(filepath.Join(t.TempDir(), "faces"), func() time.Time { return e.now }, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ver.Face, e.ver.Stager = faceEngine(t), stager
-	rep, err := e.ver.ImportAccounts(ctx, "system", strings.NewReader("account_no,holder_name,national_id,email,phone,time_zone,language,photos,signature\n"+
+	rep, err := e.g.Accounts.Import(ctx, "system", strings.NewReader("account_no,holder_name,national_id,email,phone,time_zone,language,photos,signature\n"+
 		"6222000011112222,Li Wei,110101199003071234,li.wei@example.com,+1 212 555 0100,America/New_York,zh-CN,a.jpg;b.jpg,s.png\n"),
 		fstest.MapFS{"a.jpg": {Data: readPhoto(t, "John_Salley", 0)}, "b.jpg": {Data: readPhoto(t, "John_Salley", 1)}, "s.png": {Data: pngFixture(t)}}, nil)
 	if err != nil || rep.Imported != 1 {

@@ -48,7 +48,7 @@ func (s *Server) login(c *gin.Context) error {
 		}
 		return err
 	}
-	if old != "" && s.call.hub != nil {
+	if old != "" {
 		s.call.hub.EndSession(access.HashToken(old), "signed in again")
 	}
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
@@ -61,9 +61,7 @@ func (s *Server) logout(c *gin.Context) error {
 	if err := s.access.Logout(c.Request.Context(), p); err != nil {
 		return err
 	}
-	if s.call.hub != nil {
-		s.call.hub.EndSession(p.Session.IDHash, "logged out")
-	}
+	s.call.hub.EndSession(p.Session.IDHash, "logged out")
 	s.setSessionCookie(c, "", -1)
 	c.Status(http.StatusNoContent)
 	return nil
@@ -92,9 +90,7 @@ func (s *Server) stepUp(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.call.hub != nil {
-		s.call.hub.RotateSession(old, p.Session.IDHash) // the call sockets of this login stay
-	}
+	s.call.hub.RotateSession(old, p.Session.IDHash) // the call sockets of this login stay
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
 	c.JSON(http.StatusOK, meOf(p))
 	return nil

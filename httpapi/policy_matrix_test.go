@@ -332,7 +332,6 @@ func newMatrix(t *testing.T) *matrix {
 	t.Helper()
 	ctx := context.Background()
 	e := newEnv(t)
-	e.enableCalls(t)
 	m := &matrix{t: t, e: e, callers: map[string]*caller{}, clerks: map[string]verify.Actor{}, letter: letterPNG(t)}
 	// The principals' staff, with argon2id hashes of the cheapest cost:
 	// each hash carries its parameters, and this test is about who may do

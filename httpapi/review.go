@@ -16,30 +16,15 @@ import (
 // supervisor is the role set of the decision endpoint.
 var supervisor = []models.Role{models.RoleSupervisor}
 
-// EnableReview turns on the letter, signature, registry, email code,
-// submission, decision and release endpoints.
-func (s *Server) EnableReview(d *verify.Desk) { s.desk = d }
-
-// reviewDesk returns the desk, or ENOTFOUND when review is not enabled.
-func (s *Server) reviewDesk() (*verify.Desk, error) {
-	if s.desk == nil {
-		return nil, models.Errorf(models.ENOTFOUND, "review is not enabled on this server")
-	}
-	return s.desk, nil
-}
-
 func caseID(c *gin.Context) models.CaseID { return models.CaseID(c.Param("id")) }
 
 func (s *Server) requirements(c *gin.Context) error {
-	d, err := s.reviewDesk()
-	if err != nil {
-		return err
-	}
+	d := s.desk
 	r, err := d.Requirements(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		return err
 	}
-	hours, open := d.RegistryHours(d.Now())
+	hours, open := d.RegistryHours(s.verify.Now())
 	missing := r.Missing()
 	if missing == nil {
 		missing = []string{}
@@ -49,10 +34,7 @@ func (s *Server) requirements(c *gin.Context) error {
 }
 
 func (s *Server) submit(c *gin.Context) error {
-	d, err := s.reviewDesk()
-	if err != nil {
-		return err
-	}
+	d := s.desk
 	cs, err := d.Submit(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		return err
@@ -66,16 +48,12 @@ func (s *Server) submit(c *gin.Context) error {
 // JSON body: run's 200 answer or its error's, errorAnswer) is replayed for
 // the same key and body.
 func (s *Server) idempotent(c *gin.Context, body []byte, run func() (any, error)) error {
-	d, err := s.reviewDesk()
-	if err != nil {
-		return err
-	}
 	key := c.GetHeader("Idempotency-Key")
 	if len(key) == 0 || len(key) > 255 {
 		return models.Errorf(models.EINVALID, "an Idempotency-Key header of 1 to 255 characters is required")
 	}
 	scoped := principal(c).Actor() + " " + c.Request.Method + " " + c.Request.URL.Path + " " + key
-	res, err := d.Idempotent(c.Request.Context(), scoped, body, func() (int, []byte) {
+	res, err := s.verify.Idempotent(c.Request.Context(), scoped, body, func() (int, []byte) {
 		status := http.StatusOK
 		v, err := run()
 		if err != nil {
@@ -140,10 +118,7 @@ func (s *Server) release(c *gin.Context) error {
 }
 
 func (s *Server) statementPDF(c *gin.Context) error {
-	d, err := s.reviewDesk()
-	if err != nil {
-		return err
-	}
+	d := s.desk
 	b, ev, err := d.StatementPDF(c.Request.Context(), actor(c), caseID(c))
 	if err != nil {
 		return err

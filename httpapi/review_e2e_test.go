@@ -14,10 +14,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,9 +26,7 @@ import (
 	"remoteidv/models"
 	"remoteidv/registry"
 	"remoteidv/storage/archiver"
-	"remoteidv/storage/localfs"
 	"remoteidv/verify"
-	"remoteidv/verify/verifytest"
 )
 
 // letterPNG is a white page with a pen stroke where the signature is.
@@ -62,7 +60,59 @@ func getBytes(t *testing.T, c *client, path string) (int, []byte, http.Header) {
 // TestReviewThroughTheAPI takes a case from its invite to closed over HTTP
 // (see runReviewStory).
 func TestReviewThroughTheAPI(t *testing.T) {
-	runReviewStory(t, newEnv(t))
+	runReviewStory(t, newStoryEnv(t, "sqlite"))
+}
+
+// storyEnv is an env (on a database of the kind named) with the face
+// engine, a registry holding Li Wei with John Salley's face, and a real
+// SMTP server behind a mail sender the story can point elsewhere (a
+// server that is down).
+type storyEnv struct {
+	*env
+	smtpSrv *mailtest.Server
+	mailer  *switchMailer
+}
+
+func newStoryEnv(t *testing.T, kind string) *storyEnv {
+	t.Helper()
+	regSrv := registry.NewServer([]registry.Record{{IDNumber: "110101199003071234", Name: "Li Wei", Status: models.RegistryValid,
+		Photo: readPhoto(t, "John_Salley", 2), UpdatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}, "", slog.New(slog.DiscardHandler))
+	reg := httptest.NewServer(regSrv)
+	t.Cleanup(reg.Close)
+	se := &storyEnv{smtpSrv: mailtest.Start(t, mailtest.Options{})}
+	se.mailer = &switchMailer{to: smtpSender(t, se.smtpSrv.Addr)}
+	se.env = newEnvWith(t, kind, envOptions{faces: true, desk: verify.DeskDeps{Registry: &registry.Client{BaseURL: reg.URL, Timeout: 2 * time.Second},
+		Mailer: se.mailer, MailFrom: "noreply@bank.example"}})
+	regSrv.Now = func() time.Time { return se.env.now } // the registry answers with data as of the env's clock
+	return se
+}
+
+// switchMailer sends through the mail sender it is pointed at.
+type switchMailer struct {
+	mu sync.Mutex
+	to models.MailSender
+}
+
+func (m *switchMailer) point(to models.MailSender) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.to = to
+}
+
+func (m *switchMailer) Send(ctx context.Context, from string, to []string, raw []byte) (string, error) {
+	m.mu.Lock()
+	s := m.to
+	m.mu.Unlock()
+	return s.Send(ctx, from, to, raw)
+}
+
+func smtpSender(t testing.TB, addr string) *mail.SMTP {
+	t.Helper()
+	s, err := mail.NewSMTP(mail.SMTPConfig{Addr: addr, TLS: mail.TLSNone, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // reviewStory is what a full case leaves in the test's hands: the secrets
@@ -87,44 +137,20 @@ type reviewStory struct {
 // live capture matched by the real face engine, confirmed over the API, and
 // a complete recording; the liveness check is recorded through the store
 // (signaling's tests drive it over the media path).
-func runReviewStory(t *testing.T, e *env) *reviewStory {
+func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 	t.Helper()
+	e, desk, smtpSrv := se.env, se.g.Desk, se.smtpSrv
+	smtp := func(addr string) models.MailSender { return smtpSender(t, addr) }
 	out := &reviewStory{}
 	e.withFaces(t)
-	calls := e.enableCalls(t)
 	ctx := context.Background()
 	now := func() time.Time { return e.now }
 
-	// The review desk with real evidence storage, registry and SMTP.
-	store, err := localfs.New(localfs.Config{Root: t.TempDir()}, nil)
+	// The archiver moves the staged evidence into the env's evidence folder.
+	arch, err := archiver.New(e.store, e.g.Evidence, archiver.Config{Rand: rand.Reader, Now: now}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stager, err := archiver.NewStager(filepath.Join(t.TempDir(), "staging"), now, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch, err := archiver.New(e.store, store, archiver.Config{Rand: rand.Reader, Now: now}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	regSrv := registry.NewServer([]registry.Record{{IDNumber: "110101199003071234", Name: "Li Wei", Status: models.RegistryValid,
-		Photo: readPhoto(t, "John_Salley", 2), UpdatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}, "", slog.New(slog.DiscardHandler))
-	regSrv.Now = now
-	reg := httptest.NewServer(regSrv)
-	defer reg.Close()
-	smtpSrv := mailtest.Start(t, mailtest.Options{})
-	smtp := func(addr string) *mail.SMTP {
-		s, err := mail.NewSMTP(mail.SMTPConfig{Addr: addr, TLS: mail.TLSNone, Timeout: 2 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	svc := *e.ver
-	svc.Stager, svc.Evidence = stager, store
-	desk := &verify.Desk{Service: &svc, Registry: &registry.Client{BaseURL: reg.URL, Timeout: 2 * time.Second}, Mailer: smtp(smtpSrv.Addr), MailFrom: "noreply@bank.example"}
-	e.srv.EnableReview(desk)
 
 	// The invite goes out by mail; the customer opens the mailed link.
 	e.now = time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
@@ -163,11 +189,7 @@ func runReviewStory(t *testing.T, e *env) *reviewStory {
 		strings.NewReader(url.Values{"version": {ct.Version}, "locale": {"en"}}.Encode()), nil); code != http.StatusSeeOther {
 		t.Fatalf("consent: %d", code)
 	}
-	e.ver.Stager = stager
-	calls.Stream = func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, ct, actor string, r io.Reader) (*models.Evidence, error) {
-		return stager.StageReader(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: ct, Actor: actor}, r)
-	}
-	call := verifytest.StartCall(t, calls, models.CaseID(id), e.clerkActor(t, id))
+	call := e.g.StartCall(t, models.CaseID(id), e.clerkActor(t, id))
 	capture := call.Capture(e.clerkActor(t, id), readPhoto(t, "John_Salley", 3))
 	var checks struct {
 		Checks []struct {
@@ -236,7 +258,7 @@ func runReviewStory(t *testing.T, e *env) *reviewStory {
 	// The customer's email code. The first one waits in the outbox while
 	// the mail server is down and expires there; the second arrives.
 	down := mailtest.FreeAddr(t)
-	desk.Mailer = smtp(down)
+	se.mailer.point(smtp(down))
 	if code := customer.do("POST", "/call/code", nil, nil); code != 202 {
 		t.Fatalf("request code: %d", code)
 	}
@@ -266,7 +288,7 @@ func runReviewStory(t *testing.T, e *env) *reviewStory {
 	if n, _ := desk.DeliverMail(ctx, "t"); n != 0 {
 		t.Fatalf("delivered %d codes with the server down", n)
 	}
-	desk.Mailer = smtp(smtpSrv.Addr)
+	se.mailer.point(smtp(smtpSrv.Addr))
 	if code := customer.do("POST", "/call/code", nil, nil); code != 202 {
 		t.Fatalf("request code again: %d", code)
 	}
@@ -312,12 +334,12 @@ func runReviewStory(t *testing.T, e *env) *reviewStory {
 	if _, err := arch.Drain(ctx, "t/0"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := desk.Seal(ctx, models.CaseID(id)); err != nil {
+	if _, err := e.ver.Seal(ctx, models.CaseID(id)); err != nil {
 		t.Fatalf("seal: %v", err)
 	}
 
 	// Release with the mail server down: the case is released, the mail waits.
-	desk.Mailer = smtp(down)
+	se.mailer.point(smtp(down))
 	c, first, _ := clerk.keyed("POST", base+"/release", "release-1", nil)
 	if c != 200 {
 		t.Fatalf("release: %d %s", c, first)

@@ -66,7 +66,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/readyz", Auth: authNone, Summary: "Readiness: the database answers", Tag: "operations", handler: s.ready},
 		{Method: "GET", Path: "/metrics", Auth: authNone, Summary: "Prometheus metrics", Tag: "operations", handler: s.metricsHandler()},
 		{Method: "GET", Path: "/api/openapi.json", Auth: authNone, Summary: "This API's OpenAPI 3 document", Tag: "operations", handler: s.openAPI},
-		{Method: "GET", Path: "/join/:token", Auth: authNone, Summary: "Customer's invite link: shows the call's time, or one answer for an expired, used or unknown link", Tag: "customer", handler: s.join},
+		{Method: "GET", Path: "/join/:token", Auth: authNone, Summary: "Customer's invite link: spends the token for a session cookie and redirects (303) to /call, or one answer for an expired, used or unknown link", Tag: "customer", handler: s.join},
 
 		{Method: "POST", Path: "/api/auth/login", Auth: authNone, Summary: "Log in; sets the session cookie and returns the CSRF token", Tag: "auth", Body: "Login", handler: s.login},
 		{Method: "POST", Path: "/api/auth/logout", Auth: authStaff, Summary: "Log out; the session ends on the server", Tag: "auth", handler: s.logout},

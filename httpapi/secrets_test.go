@@ -22,13 +22,14 @@ import (
 func TestNoSecretAtRest(t *testing.T) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
-			e := newEnvOn(t, kind)
+			se := newStoryEnv(t, kind)
+			e := se.env
 			t.Cleanup(func() {
 				if t.Failed() {
 					t.Log(e.logs.String())
 				}
 			})
-			st := runReviewStory(t, e)
+			st := runReviewStory(t, se)
 			if len(st.codes) != 2 || st.token == "" || len(st.pdf) < 1000 || len(st.cookies) < 4 {
 				t.Fatalf("story left codes %q, token %q, a %d-byte PDF, %d cookies", st.codes, st.token, len(st.pdf), len(st.cookies))
 			}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,6 +20,7 @@ import (
 
 	"remoteidv/access"
 	"remoteidv/models"
+	"remoteidv/signaling"
 	"remoteidv/verify"
 	"remoteidv/web"
 )
@@ -32,6 +34,36 @@ type Config struct {
 	AuditKey       ed25519.PublicKey // verifies the chain's checkpoints
 }
 
+// Services are what the handlers call, all required: the staff
+// sessions, the workflow with its desk and its calls, the signaling hub,
+// and the store (only for the readiness probe: the handlers reach the
+// store and the audit chain through the services).
+type Services struct {
+	Access *access.Service
+	Verify *verify.Service
+	Desk   *verify.Desk
+	Calls  *verify.Calls
+	Hub    *signaling.Hub
+	Store  models.Store
+	Log    *slog.Logger
+	// Collectors (archiver queue depth, ...) join the /metrics registry.
+	Collectors []prometheus.Collector
+}
+
+func (d Services) missing() []string {
+	var m []string
+	for _, dep := range []struct {
+		name string
+		nil  bool
+	}{{"Access", d.Access == nil}, {"Verify", d.Verify == nil}, {"Desk", d.Desk == nil}, {"Calls", d.Calls == nil}, {"Hub", d.Hub == nil},
+		{"Store", d.Store == nil}, {"Log", d.Log == nil}} {
+		if dep.nil {
+			m = append(m, dep.name)
+		}
+	}
+	return m
+}
+
 // Server holds the services the handlers call.
 type Server struct {
 	cfg     Config
@@ -42,26 +74,31 @@ type Server struct {
 	metrics *metrics
 	limiter *limiter
 	call    callState    // video sessions (calls.go, customer.go)
-	desk    *verify.Desk // review and release (review.go); nil: not enabled
-	pages   *web.Pages   // the staff pages (pages.go)
+	desk    *verify.Desk // review and release (review.go, letters.go, checks.go, customer.go)
+	pages   *web.Pages   // the staff and customer pages (pages.go, customer.go)
 	msgs    web.Catalogue
 	engine  *gin.Engine
 	routes  []route
 }
 
-// New builds the server and its router. extra collectors (archiver queue
-// depth, ...) join the /metrics registry.
-func New(cfg Config, acc *access.Service, ver *verify.Service, store models.Store, log *slog.Logger, extra ...prometheus.Collector) (*Server, error) {
+// New builds the server and its router over svc, every one of which is
+// required: the error names what is missing.
+func New(cfg Config, svc Services) (*Server, error) {
+	if m := svc.missing(); len(m) > 0 {
+		return nil, fmt.Errorf("new http server: missing %s", strings.Join(m, ", "))
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	pages, err := web.Load()
 	if err != nil {
-		return nil, fmt.Errorf("load pages: %w", err)
+		return nil, fmt.Errorf("new http server: load pages: %w", err)
 	}
-	s := &Server{cfg: cfg, access: acc, verify: ver, store: store, log: log,
-		metrics: newMetrics(append(extra, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
-		limiter: newLimiter(20, time.Minute, acc.Now), pages: pages, msgs: web.Messages()}
+	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
+		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
+		limiter: newLimiter(20, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
+		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk}
+	log := svc.Log
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {

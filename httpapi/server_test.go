@@ -24,34 +24,55 @@ import (
 	"remoteidv/httpapi"
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
+	"remoteidv/signaling"
 	"remoteidv/storage/archiver"
+	"remoteidv/storage/localfs"
 	"remoteidv/storage/postgres"
 	"remoteidv/storage/sqldb"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
+	"remoteidv/verify/face"
+	"remoteidv/verify/verifytest"
 )
 
 type env struct {
-	srv   *httpapi.Server
-	ts    *httptest.Server
-	store models.Store
-	acc   *access.Service
-	ver   *verify.Service
-	logs  *testenv.SyncBuffer
-	now   time.Time
-	pub   ed25519.PublicKey
+	srv    *httpapi.Server
+	ts     *httptest.Server
+	store  models.Store
+	acc    *access.Service
+	g      *verifytest.Graph // the workflow's services, built at once
+	ver    *verify.Service
+	hub    *signaling.Hub
+	evRoot string // the root of the local evidence folder
+	logs   *testenv.SyncBuffer
+	now    time.Time
+	pub    ed25519.PublicKey
+}
+
+// envOptions are what a test chooses when the server is built.
+type envOptions struct {
+	faces     bool              // the real face engine (faceEngine) instead of none
+	face      verify.FaceConfig // the face configuration the admin's report shows
+	desk      verify.DeskDeps   // registry and mail server (default: none)
+	signaling signaling.Config  // the hub (its recording folder and loopback candidates are set here)
 }
 
 const password = "correct horse battery staple"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvOn(t, "sqlite")
+	return newEnvWith(t, "sqlite", envOptions{})
 }
 
 // newEnvOn is newEnv on a fresh database of the kind named: "sqlite" (a
 // file) or "postgres" (a schema of its own on the test server).
 func newEnvOn(t *testing.T, kind string) *env {
+	t.Helper()
+	return newEnvWith(t, kind, envOptions{})
+}
+
+// newEnvWith is newEnvOn with the server built as o says.
+func newEnvWith(t *testing.T, kind string, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	logs := &testenv.SyncBuffer{}
@@ -74,13 +95,11 @@ func newEnvOn(t *testing.T, kind string) *env {
 	now := func() time.Time { return e.now }
 	chain := audit.Chain{Now: now}
 	e.acc = &access.Service{Store: db, Chain: chain, Now: now, Rand: rand.Reader, Idle: 15 * time.Minute, Absolute: 12 * time.Hour, Log: log}
-	shanghai, _ := time.LoadLocation("Asia/Shanghai")
-	e.ver = &verify.Service{Store: db, Chain: chain, Now: now, Rand: rand.Reader, Log: log, Cfg: verify.Config{
-		PublicURL: "http://127.0.0.1:8080", BankName: "Demo Bank", BranchTZ: shanghai, RegistryTZ: shanghai,
-		RegistryOpen: 7*time.Hour + 30*time.Minute, RegistryClose: 19 * time.Hour, MaxLead: 90 * 24 * time.Hour, CallLength: 30 * time.Minute}}
+	cfg := verifytest.DefaultConfig()
+	cfg.PublicURL, cfg.Face = "http://127.0.0.1:8080", o.face
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	e.pub, e.ver.Key = pub, priv
-	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub}, e.acc, e.ver, db, log)
+	e.pub, e.evRoot = pub, filepath.Join(t.TempDir(), "evidence")
+	evidence, err := localfs.New(localfs.Config{Root: e.evRoot, Now: time.Now}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,9 +107,22 @@ func newEnvOn(t *testing.T, kind string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	review := *e.ver
-	review.Stager = stager
-	e.srv.EnableReview(&verify.Desk{Service: &review, MailFrom: "noreply@bank.example"})
+	gopts := verifytest.Options{Store: db, Now: now, Log: log, Config: cfg, ReadBLAS: face.ReadBLASInfo, Stager: stager, Evidence: evidence, Key: priv, Desk: o.desk}
+	if o.faces {
+		gopts.Face = faceEngine(t)
+	}
+	e.g = verifytest.New(t, gopts)
+	e.ver = e.g.Service
+	o.signaling.RecordDir, o.signaling.Loopback = t.TempDir(), true
+	if e.hub, err = signaling.New(o.signaling, e.g.Calls, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.hub.Close() })
+	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub}, httpapi.Services{Access: e.acc,
+		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.ts = httptest.NewServer(e.srv.Handler())
 	t.Cleanup(e.ts.Close)
 	for _, r := range models.Roles {
@@ -102,7 +134,7 @@ func newEnvOn(t *testing.T, kind string) *env {
 		t.Fatal(err)
 	}
 	img := pngFixture(t)
-	rep, err := e.ver.ImportAccounts(ctx, "system", strings.NewReader("account_no,holder_name,national_id,email,phone,time_zone,language,photos,signature\n"+
+	rep, err := e.g.Accounts.Import(ctx, "system", strings.NewReader("account_no,holder_name,national_id,email,phone,time_zone,language,photos,signature\n"+
 		"6222000011112222,Li Wei,110101199003071234,li.wei@example.com,+1 212 555 0100,America/New_York,zh-CN,p.png,p.png\n"),
 		fstest.MapFS{"p.png": {Data: img}}, nil)
 	if err != nil || rep.Imported != 1 {
@@ -330,8 +362,8 @@ func TestCaseFlowAndInvite(t *testing.T) {
 	}
 	e.now = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
 	clerk = e.login(t, "clerk")
-	if code := anon.raw("GET", path, "", nil, nil); code != 200 {
-		t.Fatalf("join (in window) = %d, want 200", code)
+	if r := getNoFollow(t, anon, path, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/call" {
+		t.Fatalf("join (in window) = %d to %q, want 303 to /call (the token spent for a session cookie)", r.StatusCode, r.Header.Get("Location"))
 	}
 	tok := path[strings.LastIndex(path, "/")+1:]
 	if strings.Contains(e.logs.String(), tok) {
@@ -349,8 +381,13 @@ func TestCaseFlowAndInvite(t *testing.T) {
 		t.Fatalf("invite ics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	var tl struct{ Events []struct{ Action string } }
-	if code := e.login(t, "auditor").do("GET", "/api/cases/"+id+"/timeline", nil, &tl); code != 200 || len(tl.Events) != 3 {
-		t.Fatalf("timeline: %d, %d events, want created + 2 invites", code, len(tl.Events))
+	var actions []string
+	code := e.login(t, "auditor").do("GET", "/api/cases/"+id+"/timeline", nil, &tl)
+	for _, ev := range tl.Events {
+		actions = append(actions, ev.Action)
+	}
+	if want := []string{"case.created", "invite.issued", "customer.session_started", "invite.issued"}; code != 200 || !slices.Equal(actions, want) {
+		t.Fatalf("timeline: %d, %v, want %v (created, invited, the link used, invited again)", code, actions, want)
 	}
 	var ver struct{ OK bool }
 	if code := e.login(t, "auditor").do("GET", "/api/audit/verify", nil, &ver); code != 200 || !ver.OK {
@@ -549,7 +586,7 @@ func TestInviteGuessingIsRateLimited(t *testing.T) {
 	if codes[21] != 429 {
 		t.Fatalf("attempt 22 = %d, want 429", codes[21])
 	}
-	if !strings.Contains(e.logs.String(), "security: invite link refused") {
+	if !strings.Contains(e.logs.String(), `msg="invalid invite link" security=true`) {
 		t.Fatal("refused links are not logged as security events")
 	}
 	e.now = e.now.Add(61 * time.Second)

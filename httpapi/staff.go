@@ -71,7 +71,7 @@ func (s *Server) setDisabled(disabled bool) func(*gin.Context) error {
 		if err := s.access.SetDisabled(ctx, p.Actor(), c.Param("username"), disabled); err != nil {
 			return err
 		}
-		if disabled && s.call.hub != nil {
+		if disabled {
 			// Their sessions are gone; their live call sockets go now too.
 			st, err := s.access.StaffByUsername(ctx, c.Param("username"))
 			if err != nil {

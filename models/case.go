@@ -49,6 +49,13 @@ func (s CaseState) Open() bool {
 	return s == StateScheduled || s == StateInSession || s == StatePendingReview
 }
 
+// TakesChecks reports whether a case in state s is still before
+// submission, awaiting or in its call: only then are its checks, captures,
+// letters, email code and customer session taken.
+func (s CaseState) TakesChecks() bool {
+	return s == StateScheduled || s == StateInSession
+}
+
 // Terminal reports whether no transition leaves s.
 func (s CaseState) Terminal() bool {
 	switch s {

@@ -62,6 +62,17 @@ func TestTransition(t *testing.T) {
 	}
 }
 
+// TestTakesChecks: only a case awaiting or in its call takes checks,
+// captures, letters and customer sessions; every state is listed.
+func TestTakesChecks(t *testing.T) {
+	want := map[CaseState]bool{StateScheduled: true, StateInSession: true}
+	for _, s := range CaseStates {
+		if got := s.TakesChecks(); got != want[s] {
+			t.Errorf("%s.TakesChecks() = %v, want %v", s, got, want[s])
+		}
+	}
+}
+
 func TestRequirements(t *testing.T) {
 	all := Requirements{true, true, true, true, true, true, true, true}
 	if err := CheckSubmit(all); err != nil {

@@ -33,6 +33,24 @@ const (
 
 func (s CheckSource) String() string { return string(s) }
 
+// CheckResult is the outcome a check records.
+type CheckResult string
+
+// Check results. A face check records the engine's decision (MATCH,
+// NO_MATCH or UNUSABLE); liveness, signature and registry checks PASS or
+// FAIL; a signature may be INCONCLUSIVE and a registry check UNAVAILABLE.
+const (
+	ResultMatch        CheckResult = "MATCH"
+	ResultNoMatch      CheckResult = "NO_MATCH"
+	ResultUnusable     CheckResult = "UNUSABLE"
+	ResultPass         CheckResult = "PASS"
+	ResultFail         CheckResult = "FAIL"
+	ResultInconclusive CheckResult = "INCONCLUSIVE"
+	ResultUnavailable  CheckResult = "UNAVAILABLE"
+)
+
+func (r CheckResult) String() string { return string(r) }
+
 // CheckID identifies a check.
 type CheckID string
 
@@ -42,7 +60,7 @@ type Check struct {
 	ID        CheckID
 	CaseID    CaseID
 	Kind      CheckKind
-	Result    string // e.g. MATCH, NO_MATCH, UNUSABLE, PASS, FAIL
+	Result    CheckResult
 	Detail    []byte // JSON
 	Evidence  EvidenceID
 	Actor     string

@@ -146,7 +146,7 @@ func TestRevokedInvite(t *testing.T) {
 	defer clerk.close("")
 	defer customer.close("")
 	waitCount(t, "clerk video packets", clerk.videoIn.Load, 20, 20*time.Second)
-	if err := f.calls.RevokeInvites(context.Background(), f.clerk, id); err != nil {
+	if err := f.svc.RevokeInvites(context.Background(), f.clerk, id); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

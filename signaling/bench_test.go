@@ -185,7 +185,7 @@ func BenchmarkCapture(b *testing.B) {
 		reportPercentiles(b, e2e)
 	})
 	b.Run("face-match-only", func(b *testing.B) {
-		refs, err := f.calls.References(context.Background(), "6222333344445550")
+		refs, err := f.svc.References(context.Background(), "6222333344445550")
 		if err != nil {
 			b.Fatal(err)
 		}

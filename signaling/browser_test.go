@@ -27,14 +27,12 @@ import (
 func TestBrowserCustomer(t *testing.T) {
 	f := newFixture(t, signaling.Config{})
 	log := slog.New(slog.DiscardHandler)
-	now := f.calls.Now
+	now := f.g.Now
 	acc := &access.Service{Store: f.store, Chain: audit.Chain{Now: now}, Now: now, Rand: rand.Reader, Idle: 15 * time.Minute, Absolute: 12 * time.Hour, Log: log}
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
-	srv, err := httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub}, acc, f.calls.Service, f.store, log)
+	srv, err := httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub}, httpapi.Services{Access: acc, Verify: f.svc,
+		Desk: f.g.Desk, Calls: f.calls, Hub: f.hub, Store: f.store, Log: log})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.EnableCalls(f.hub, f.calls); err != nil {
 		t.Fatal(err)
 	}
 	web := httptest.NewServer(srv.Handler())

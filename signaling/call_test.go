@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +17,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"remoteidv/audit"
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
 	"remoteidv/signaling"
@@ -26,6 +24,7 @@ import (
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
 	"remoteidv/verify/face"
+	"remoteidv/verify/verifytest"
 )
 
 func TestMain(m *testing.M) {
@@ -41,6 +40,8 @@ func TestMain(m *testing.M) {
 type fixture struct {
 	t     testing.TB
 	store models.Store
+	g     *verifytest.Graph
+	svc   *verify.Service
 	calls *verify.Calls
 	hub   *signaling.Hub
 	srv   *httptest.Server
@@ -89,14 +90,10 @@ func newFixture(t testing.TB, cfg signaling.Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shanghai, _ := time.LoadLocation("Asia/Shanghai")
-	svc := &verify.Service{Store: db, Chain: audit.Chain{Now: now}, Now: now, Rand: rand.Reader, Log: log, Stager: f.stage, Face: faceEngine(t),
-		Cfg: verify.Config{PublicURL: "https://idv.example", BankName: "Demo Bank", BranchTZ: shanghai, RegistryTZ: shanghai,
-			RegistryOpen: 7*time.Hour + 30*time.Minute, RegistryClose: 19 * time.Hour, MaxLead: 90 * 24 * time.Hour, CallLength: 30 * time.Minute}}
-	f.calls = &verify.Calls{Service: svc, Liveness: faceEngine(t),
-		Stream: func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType, actor string, r io.Reader) (*models.Evidence, error) {
-			return f.stage.StageReader(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: contentType, Actor: actor}, r)
-		}}
+	vcfg := verifytest.DefaultConfig()
+	vcfg.PublicURL = "https://idv.example"
+	f.g = verifytest.New(t, verifytest.Options{Store: db, Now: now, Log: log, Config: vcfg, Face: faceEngine(t), Stager: f.stage})
+	f.svc, f.calls = f.g.Service, f.g.Calls
 	err = db.Transact(ctx, func(tx models.Tx) error {
 		return tx.CreateStaff(ctx, &models.Staff{ID: "stf_c1", Username: "c1", DisplayName: "Clerk Wang", Roles: []models.Role{models.RoleClerk}, PasswordHash: "$argon2id$x", CreatedAt: f.now})
 	})
@@ -121,7 +118,7 @@ func newFixture(t testing.TB, cfg signaling.Config) *fixture {
 		rows.WriteString("622233334444555" + string(rune('0'+i)) + "," + strings.ReplaceAll(person, "_", " ") + ",A1234567" + string(rune('0'+i)) +
 			",x@example.com,+1 555,America/New_York,en," + person + "a.jpg;" + person + "b.jpg," + person + "a.jpg\n")
 	}
-	if rep, err := svc.ImportAccounts(ctx, "system", strings.NewReader(rows.String()), os.DirFS(dir), nil); err != nil || rep.Imported != 2 {
+	if rep, err := f.g.Accounts.Import(ctx, "system", strings.NewReader(rows.String()), os.DirFS(dir), nil); err != nil || rep.Imported != 2 {
 		t.Fatalf("import: %+v %v", rep, err)
 	}
 	if cfg.RecordDir == "" {
@@ -157,12 +154,12 @@ func (f *fixture) openCase(i int) (models.CaseID, string) {
 	f.mu.Lock()
 	f.now = time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
 	f.mu.Unlock()
-	c, err := f.calls.CreateCase(ctx, f.clerk, verify.NewCase{AccountNo: models.AccountNo("622233334444555" + string(rune('0'+i))), Purpose: models.PurposeStatement,
+	c, err := f.svc.CreateCase(ctx, f.clerk, verify.NewCase{AccountNo: models.AccountNo("622233334444555" + string(rune('0'+i))), Purpose: models.PurposeStatement,
 		PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", Slot: verify.Slot{Local: "2026-12-01T09:00", TimeZone: "America/New_York"}})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	inv, err := f.calls.IssueInvite(ctx, f.clerk, c.ID)
+	inv, err := f.svc.IssueInvite(ctx, f.clerk, c.ID)
 	if err != nil {
 		f.t.Fatal(err)
 	}

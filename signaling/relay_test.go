@@ -157,7 +157,7 @@ func TestLiveness(t *testing.T) {
 	if !ok || res.Kind != string(models.CheckLiveness) || res.Result != "FAIL" {
 		t.Fatalf("liveness result = %+v, want liveness FAIL for a still photo", res)
 	}
-	checks, err := f.calls.Checks(context.Background(), f.clerk, id)
+	checks, err := f.svc.Checks(context.Background(), f.clerk, id)
 	if err != nil || len(checks) != 1 || checks[0].Kind != models.CheckLiveness || checks[0].Evidence == "" {
 		t.Fatalf("checks = %+v, %v, want one liveness check with its captures", checks, err)
 	}
@@ -184,7 +184,7 @@ func TestCaptureRefusedWhileNotRecorded(t *testing.T) {
 	if !ok || m.Code != string(models.EPRECONDITION) || !strings.Contains(m.Text, "record") {
 		t.Fatalf("capture while not recorded = %+v (ok %v), want a precondition error about the recording", m, ok)
 	}
-	checks, err := f.calls.Checks(context.Background(), f.clerk, id)
+	checks, err := f.svc.Checks(context.Background(), f.clerk, id)
 	if err != nil || len(checks) != 0 {
 		t.Fatalf("checks = %+v, %v; want none", checks, err)
 	}
@@ -227,7 +227,7 @@ func checkReplay(t *testing.T, ivf string, size int) {
 // as the server does, is byte for byte the stored capture.
 func checkCaptureInRecording(t *testing.T, f *fixture, id models.CaseID, call *models.Call, byID map[models.EvidenceID]*models.Evidence) {
 	t.Helper()
-	checks, err := f.calls.Checks(context.Background(), f.clerk, id)
+	checks, err := f.svc.Checks(context.Background(), f.clerk, id)
 	if err != nil || len(checks) != 1 {
 		t.Fatalf("checks of %s = %d, %v; want the one capture", id, len(checks), err)
 	}

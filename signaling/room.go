@@ -393,7 +393,7 @@ func (rm *room) capture(clerk *peer) {
 			rm.finish(clerk, errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
 			return
 		}
-		rm.finish(clerk, Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind), Check: string(chk.ID), Result: chk.Result,
+		rm.finish(clerk, Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind), Check: string(chk.ID), Result: string(chk.Result),
 			Detail: json.RawMessage(chk.Detail), Millis: time.Since(start).Milliseconds()})
 	}()
 }
@@ -438,7 +438,7 @@ func (rm *room) challenge(clerk *peer) {
 			return
 		}
 		rm.broadcast(RoleCustomer, Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind)})
-		rm.finish(clerk, Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind), Check: string(chk.ID), Result: chk.Result,
+		rm.finish(clerk, Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind), Check: string(chk.ID), Result: string(chk.Result),
 			Detail: json.RawMessage(chk.Detail), Millis: time.Since(start).Milliseconds()})
 	}()
 }

@@ -15,7 +15,7 @@ import (
 // whose holder's name contains it.
 func (s *Service) SearchAccounts(ctx context.Context, q string, limit int) ([]*models.Account, error) {
 	var out []*models.Account
-	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { out, err = tx.SearchAccounts(ctx, q, limit); return }); err != nil {
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { out, err = tx.SearchAccounts(ctx, q, limit); return }); err != nil {
 		return nil, fmt.Errorf("search accounts: %w", err)
 	}
 	return out, nil
@@ -24,7 +24,7 @@ func (s *Service) SearchAccounts(ctx context.Context, q string, limit int) ([]*m
 // Account returns one account (ENOTFOUND when there is none).
 func (s *Service) Account(ctx context.Context, no models.AccountNo) (*models.Account, error) {
 	var a *models.Account
-	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { a, err = tx.AccountByNo(ctx, no); return }); err != nil {
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { a, err = tx.AccountByNo(ctx, no); return }); err != nil {
 		return nil, fmt.Errorf("account: %w", err)
 	}
 	return a, nil
@@ -35,7 +35,7 @@ func (s *Service) Account(ctx context.Context, no models.AccountNo) (*models.Acc
 func (s *Service) ImportRuns(ctx context.Context, limit, offset int) ([]*models.ImportRun, int, error) {
 	var runs []*models.ImportRun
 	var total int
-	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { runs, total, err = tx.ImportRuns(ctx, limit, offset); return }); err != nil {
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { runs, total, err = tx.ImportRuns(ctx, limit, offset); return }); err != nil {
 		return nil, 0, fmt.Errorf("import runs: %w", err)
 	}
 	return runs, total, nil
@@ -46,7 +46,7 @@ func (s *Service) ImportRuns(ctx context.Context, limit, offset int) ([]*models.
 func (s *Service) AccountStatuses(ctx context.Context, f models.AccountStatusFilter) ([]*models.AccountStatus, int, error) {
 	var list []*models.AccountStatus
 	var total int
-	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { list, total, err = tx.AccountStatuses(ctx, f); return }); err != nil {
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { list, total, err = tx.AccountStatuses(ctx, f); return }); err != nil {
 		return nil, 0, fmt.Errorf("account statuses: %w", err)
 	}
 	return list, total, nil

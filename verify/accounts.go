@@ -19,25 +19,27 @@ import (
 	"strings"
 	"time"
 
+	"remoteidv/audit"
 	"remoteidv/models"
 )
 
-// PhotoChecker tells whether a reference photo has exactly one usable face.
-// The face engine implements it; a nil checker skips the check.
-type PhotoChecker interface {
-	// CheckReference returns "" for a usable photo, else why not.
-	CheckReference(ctx context.Context, img []byte) (problem string, err error)
+// Accounts imports the bank's customer accounts (CSV with reference photos
+// and signature specimens) and records each run. It needs only the store:
+// the command line imports without the rest of the workflow.
+type Accounts struct {
+	store models.Store
+	chain audit.Chain
+	now   func() time.Time
+	rand  io.Reader
 }
 
-// ReferenceEnroller is a PhotoChecker that also returns the descriptor it
-// computed for a usable photo. The import stores it with the photo, so the
-// account is enrolled for those models at once rather than at its first
-// face check (References), and the admin page shows it ready.
-type ReferenceEnroller interface {
-	PhotoChecker
-	// EnrollReference returns "" and the descriptor (ModelHash and
-	// Descriptor set) for a usable photo, else why it is not usable.
-	EnrollReference(ctx context.Context, img []byte) (problem string, ref *models.FaceReference, err error)
+// NewAccounts returns the accounts import over core's store, audit chain,
+// clock and randomness.
+func NewAccounts(core Core) (*Accounts, error) {
+	if err := missingError("new accounts import", core.missing()); err != nil {
+		return nil, err
+	}
+	return &Accounts{store: core.Store, chain: core.Chain, now: core.Now, rand: core.Rand}, nil
 }
 
 // Import limits for reference images.
@@ -63,22 +65,22 @@ type ImportReport struct {
 	Rows     []ImportRow        `json:"rows"`
 }
 
-// DefaultImportSource labels the runs of ImportAccounts.
+// DefaultImportSource labels the runs of Import.
 const DefaultImportSource = "CSV"
 
-// ImportAccounts is ImportAccountsFrom with DefaultImportSource as the label.
-func (s *Service) ImportAccounts(ctx context.Context, actor string, r io.Reader, images fs.FS, checker PhotoChecker) (*ImportReport, error) {
-	return s.ImportAccountsFrom(ctx, actor, DefaultImportSource, r, images, checker)
+// Import is ImportFrom with DefaultImportSource as the label.
+func (ac *Accounts) Import(ctx context.Context, actor string, r io.Reader, images fs.FS, checker PhotoChecker) (*ImportReport, error) {
+	return ac.ImportFrom(ctx, actor, DefaultImportSource, r, images, checker)
 }
 
-// ImportAccountsFrom reads accounts from CSV (header as accountColumns)
+// ImportFrom reads accounts from CSV (header as accountColumns)
 // and their images from images. Each row is its own transaction: a bad row
 // is reported and skipped, good rows land. Re-importing is harmless. Once
 // past the header, the run is recorded with every row's outcome under the
 // label source (e.g. the CSV file's name), with an audit event, even when
 // ctx ends halfway (then with the rows done so far).
-func (s *Service) ImportAccountsFrom(ctx context.Context, actor, source string, r io.Reader, images fs.FS, checker PhotoChecker) (*ImportReport, error) {
-	started := s.Now().UTC()
+func (ac *Accounts) ImportFrom(ctx context.Context, actor, source string, r io.Reader, images fs.FS, checker PhotoChecker) (*ImportReport, error) {
+	started := ac.now().UTC()
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = len(accountColumns)
 	head, err := cr.Read()
@@ -91,8 +93,8 @@ func (s *Service) ImportAccountsFrom(ctx context.Context, actor, source string, 
 		}
 	}
 	rep := &ImportReport{}
-	err = s.importRows(ctx, actor, cr, images, checker, rep)
-	if rerr := s.recordImport(context.WithoutCancel(ctx), actor, source, started, rep); rerr != nil {
+	err = ac.importRows(ctx, actor, cr, images, checker, rep)
+	if rerr := ac.recordImport(context.WithoutCancel(ctx), actor, source, started, rep); rerr != nil {
 		return rep, errors.Join(err, rerr)
 	}
 	return rep, err
@@ -100,7 +102,7 @@ func (s *Service) ImportAccountsFrom(ctx context.Context, actor, source string, 
 
 // importRows imports every CSV row into rep; it stops early only when ctx
 // ends.
-func (s *Service) importRows(ctx context.Context, actor string, cr *csv.Reader, images fs.FS, checker PhotoChecker, rep *ImportReport) error {
+func (ac *Accounts) importRows(ctx context.Context, actor string, cr *csv.Reader, images fs.FS, checker PhotoChecker, rep *ImportReport) error {
 	for line := 2; ; line++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -111,7 +113,7 @@ func (s *Service) importRows(ctx context.Context, actor string, cr *csv.Reader, 
 			row.Error = err.Error()
 		} else {
 			row.AccountNo = models.AccountNo(rec[0])
-			row.Problems, err = s.importRow(ctx, actor, rec, images, checker)
+			row.Problems, err = ac.importRow(ctx, actor, rec, images, checker)
 			if err != nil {
 				row.Error = models.ErrorMessageOf(err)
 				if models.ErrorCodeOf(err) == models.EINTERNAL {
@@ -138,24 +140,24 @@ func (s *Service) importRows(ctx context.Context, actor string, cr *csv.Reader, 
 // recordImport stores the run in its own transaction with an audit event.
 // The caller passes a context that outlives a cancelled import, so the
 // rows that landed are still accounted for.
-func (s *Service) recordImport(ctx context.Context, actor, source string, started time.Time, rep *ImportReport) error {
+func (ac *Accounts) recordImport(ctx context.Context, actor, source string, started time.Time, rep *ImportReport) error {
 	if source = strings.TrimSpace(source); source == "" {
 		source = DefaultImportSource
 	}
 	if len(source) > 200 {
 		source = source[:200]
 	}
-	id, err := models.NewID(s.Rand, "imp")
+	id, err := models.NewID(ac.rand, "imp")
 	if err != nil {
 		return fmt.Errorf("record import run: %w", err)
 	}
-	run := &models.ImportRun{ID: models.ImportRunID(id), StartedAt: started, FinishedAt: s.Now().UTC(), Actor: actor, Source: source,
+	run := &models.ImportRun{ID: models.ImportRunID(id), StartedAt: started, FinishedAt: ac.now().UTC(), Actor: actor, Source: source,
 		Imported: rep.Imported, Failed: rep.Failed, Flagged: rep.Flagged, Rows: rep.Rows}
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	err = ac.store.Transact(ctx, func(tx models.Tx) error {
 		if err := tx.CreateImportRun(ctx, run); err != nil {
 			return err
 		}
-		return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: actor, Action: "accounts.import_run", Detail: map[string]string{
+		return ac.chain.Append(ctx, tx, &models.AuditEvent{Actor: actor, Action: "accounts.import_run", Detail: map[string]string{
 			"run": id, "source": source, "imported": strconv.Itoa(rep.Imported), "failed": strconv.Itoa(rep.Failed), "flagged": strconv.Itoa(rep.Flagged),
 		}})
 	})
@@ -166,12 +168,12 @@ func (s *Service) recordImport(ctx context.Context, actor, source string, starte
 	return nil
 }
 
-func (s *Service) importRow(ctx context.Context, actor string, rec []string, images fs.FS, checker PhotoChecker) ([]string, error) {
+func (ac *Accounts) importRow(ctx context.Context, actor string, rec []string, images fs.FS, checker PhotoChecker) ([]string, error) {
 	for i := range rec {
 		rec[i] = strings.TrimSpace(rec[i])
 	}
 	a := &models.Account{No: models.AccountNo(rec[0]), HolderName: rec[1], NationalID: rec[2], Email: rec[3], Phone: rec[4],
-		TimeZone: rec[5], Language: rec[6], ImportedAt: s.Now().UTC()}
+		TimeZone: rec[5], Language: rec[6], ImportedAt: ac.now().UTC()}
 	if err := validateAccount(a); err != nil {
 		return nil, err
 	}
@@ -183,7 +185,7 @@ func (s *Service) importRow(ctx context.Context, actor string, rec []string, ima
 		if name = strings.TrimSpace(name); name == "" {
 			continue
 		}
-		img, err := s.loadImage(images, name, a.No, models.ImagePhoto)
+		img, err := ac.loadImage(images, name, a.No, models.ImagePhoto)
 		if err != nil {
 			return nil, err
 		}
@@ -210,12 +212,12 @@ func (s *Service) importRow(ctx context.Context, actor string, rec []string, ima
 	if len(imgs) == 0 {
 		return nil, models.Errorf(models.EINVALID, "at least one reference photo is required")
 	}
-	sig, err := s.loadImage(images, rec[8], a.No, models.ImageSignature)
+	sig, err := ac.loadImage(images, rec[8], a.No, models.ImageSignature)
 	if err != nil {
 		return nil, err
 	}
 	imgs = append(imgs, sig)
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	err = ac.store.Transact(ctx, func(tx models.Tx) error {
 		if err := tx.UpsertAccount(ctx, a); err != nil {
 			return err
 		}
@@ -230,7 +232,7 @@ func (s *Service) importRow(ctx context.Context, actor string, rec []string, ima
 				}
 			}
 		}
-		return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: actor, Action: "account.imported", Detail: map[string]string{
+		return ac.chain.Append(ctx, tx, &models.AuditEvent{Actor: actor, Action: "account.imported", Detail: map[string]string{
 			"account": string(a.No), "photos": strconv.Itoa(len(imgs) - 1), "flagged": strconv.Itoa(len(problems)),
 			"enrolled": strconv.Itoa(len(refs)),
 		}})
@@ -263,7 +265,7 @@ func validateAccount(a *models.Account) error {
 	return nil
 }
 
-func (s *Service) loadImage(images fs.FS, name string, no models.AccountNo, kind models.ImageKind) (*models.AccountImage, error) {
+func (ac *Accounts) loadImage(images fs.FS, name string, no models.AccountNo, kind models.ImageKind) (*models.AccountImage, error) {
 	clean := path.Clean(name)
 	if !fs.ValidPath(clean) {
 		return nil, models.Errorf(models.EINVALID, "image name %q is not a plain relative path", name)
@@ -282,7 +284,7 @@ func (s *Service) loadImage(images fs.FS, name string, no models.AccountNo, kind
 		return nil, fmt.Errorf("image %s: %w", name, err)
 	}
 	sum := sha256.Sum256(data)
-	return &models.AccountImage{AccountNo: no, Kind: kind, ContentType: ct, SHA256: hex.EncodeToString(sum[:]), Data: data, CreatedAt: s.Now().UTC()}, nil
+	return &models.AccountImage{AccountNo: no, Kind: kind, ContentType: ct, SHA256: hex.EncodeToString(sum[:]), Data: data, CreatedAt: ac.now().UTC()}, nil
 }
 
 // SniffImage accepts a JPEG or PNG within the byte and pixel caps, checking

@@ -48,7 +48,7 @@ func TestImportRunRecorded(t *testing.T) {
 		"12345678,Ann Lee,A1234567,ann@example.com,+44,Europe/London,en,p.png;f.png,s.png\n" +
 		"12345679,Bad Zone,A1234567,b@example.com,+44,Nowhere/City,en,p.png,s.png\n" +
 		"12345680,Bo Li,A1234567,bo@example.com,+44,Europe/London,en,p.png,s.png\n"
-	rep, err := f.svc.ImportAccountsFrom(ctx, "cli", "accounts.csv", strings.NewReader(rows), images, flagChecker{bad: flagged})
+	rep, err := f.accounts.ImportFrom(ctx, "cli", "accounts.csv", strings.NewReader(rows), images, flagChecker{bad: flagged})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,12 +58,12 @@ func TestImportRunRecorded(t *testing.T) {
 		{Line: 4, AccountNo: "12345680"},
 	}
 	if rep.Imported != 2 || rep.Failed != 1 || rep.Flagged != 1 || rep.Run == "" {
-		t.Fatalf("ImportAccountsFrom = %+v, want 2 imported (1 flagged), 1 failed, a run ID", rep)
+		t.Fatalf("ImportFrom = %+v, want 2 imported (1 flagged), 1 failed, a run ID", rep)
 	}
 	var runs []*models.ImportRun
 	var total int
 	var events []*models.AuditEvent
-	err = f.svc.Store.Transact(ctx, func(tx models.Tx) (err error) {
+	err = f.g.Store.Transact(ctx, func(tx models.Tx) (err error) {
 		if runs, total, err = tx.ImportRuns(ctx, 10, 0); err != nil {
 			return err
 		}
@@ -103,12 +103,12 @@ func TestImportRunRecordedWhenCancelled(t *testing.T) {
 		"12345678,Ann Lee,A1234567,ann@example.com,+44,Europe/London,en,p.png,s.png\n" +
 		"12345680,Bo Li,A1234567,bo@example.com,+44,Europe/London,en,p.png,s.png\n"
 	f.clock.t = f.clock.t.Add(time.Minute)
-	rep, err := f.svc.ImportAccountsFrom(ctx, "cli", "big.csv", strings.NewReader(rows), images, &cancelAfter{n: 1, cancel: cancel})
+	rep, err := f.accounts.ImportFrom(ctx, "cli", "big.csv", strings.NewReader(rows), images, &cancelAfter{n: 1, cancel: cancel})
 	if err == nil || rep == nil || len(rep.Rows) != 1 || rep.Run == "" {
-		t.Fatalf("ImportAccountsFrom(cancelled) = %+v, %v; want one row, a run and the context's error", rep, err)
+		t.Fatalf("ImportFrom(cancelled) = %+v, %v; want one row, a run and the context's error", rep, err)
 	}
 	var runs []*models.ImportRun
-	err = f.svc.Store.Transact(context.Background(), func(tx models.Tx) (err error) { runs, _, err = tx.ImportRuns(context.Background(), 1, 0); return })
+	err = f.g.Store.Transact(context.Background(), func(tx models.Tx) (err error) { runs, _, err = tx.ImportRuns(context.Background(), 1, 0); return })
 	if err != nil || len(runs) != 1 || runs[0].ID != rep.Run || len(runs[0].Rows) != 1 {
 		t.Fatalf("ImportRuns after a cancelled import = %+v, %v; want the run with its one row", runs, err)
 	}
@@ -135,13 +135,13 @@ func TestImportEnrollsReferences(t *testing.T) {
 	flagged := pngBytes(t, 48, 48)
 	images := fstest.MapFS{"a.png": {Data: pngBytes(t, 64, 64)}, "b.png": {Data: pngBytes(t, 56, 56)}, "f.png": {Data: flagged}, "s.png": {Data: pngBytes(t, 80, 30)}}
 	hash := strings.Repeat("ab", 32)
-	rep, err := f.svc.ImportAccounts(ctx, "cli", strings.NewReader(csvHead+
+	rep, err := f.accounts.Import(ctx, "cli", strings.NewReader(csvHead+
 		"12345678,Ann Lee,A1234567,ann@example.com,+44,Europe/London,en,a.png;f.png;b.png,s.png\n"), images, enrollChecker{flagChecker{bad: flagged}, hash})
 	if err != nil || rep.Imported != 1 || rep.Flagged != 1 {
-		t.Fatalf("ImportAccounts = %+v, %v; want 1 imported, flagged", rep, err)
+		t.Fatalf("Import = %+v, %v; want 1 imported, flagged", rep, err)
 	}
 	var st []*models.AccountStatus
-	err = f.svc.Store.Transact(ctx, func(tx models.Tx) (err error) {
+	err = f.g.Store.Transact(ctx, func(tx models.Tx) (err error) {
 		st, _, err = tx.AccountStatuses(ctx, models.AccountStatusFilter{ModelHash: hash, Limit: 10})
 		return err
 	})

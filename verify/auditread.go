@@ -16,7 +16,7 @@ import (
 // AuditEvents lists audit events in sequence order.
 func (s *Service) AuditEvents(ctx context.Context, f models.AuditFilter) ([]*models.AuditEvent, error) {
 	var evs []*models.AuditEvent
-	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { evs, err = tx.AuditEvents(ctx, f); return }); err != nil {
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { evs, err = tx.AuditEvents(ctx, f); return }); err != nil {
 		return nil, fmt.Errorf("audit events: %w", err)
 	}
 	return evs, nil
@@ -25,7 +25,7 @@ func (s *Service) AuditEvents(ctx context.Context, f models.AuditFilter) ([]*mod
 // VerifyAudit verifies the whole stored chain, the Merkle log recomputed
 // from it and its signed checkpoints (audit.VerifyStore).
 func (s *Service) VerifyAudit(ctx context.Context, pub ed25519.PublicKey) (audit.Report, error) {
-	return audit.VerifyStore(ctx, s.Store, pub)
+	return audit.VerifyStore(ctx, s.store, pub)
 }
 
 // PublishedCheck is the check of the checkpoint notes published to the
@@ -37,21 +37,18 @@ type PublishedCheck struct {
 	Problem string
 }
 
-// CheckPublished runs audit.VerifyPublished against the evidence store.
-// Without one nothing outside the database vouches for the log: that is a
-// failure, not a pass. A log that does not match its published notes is
-// logged as a security alert.
+// CheckPublished runs audit.VerifyPublished against the evidence store (a
+// required dependency of the Service: nothing outside the database would
+// vouch for the log without it). A log that does not match its published
+// notes is logged as a security alert.
 func (s *Service) CheckPublished(ctx context.Context, pub ed25519.PublicKey) PublishedCheck {
-	if s.Evidence == nil {
-		return PublishedCheck{Problem: "no evidence store is configured: the published checkpoints cannot be checked"}
-	}
-	n, newest, err := audit.VerifyPublished(ctx, s.Store, pub, s.Evidence)
+	n, newest, err := audit.VerifyPublished(ctx, s.store, pub, s.evidence)
 	switch {
 	case models.ErrorCodeOf(err) == models.ECONFLICT:
-		s.Log.ErrorContext(ctx, "SECURITY ALERT: the audit log does not match its published checkpoints", "err", err)
+		s.log.ErrorContext(ctx, "SECURITY ALERT: the audit log does not match its published checkpoints", "err", err)
 		return PublishedCheck{Notes: n, Newest: newest, Problem: models.ErrorMessageOf(err)}
 	case err != nil:
-		s.Log.WarnContext(ctx, "check published checkpoints", "err", err)
+		s.log.WarnContext(ctx, "check published checkpoints", "err", err)
 		return PublishedCheck{Problem: "the published checkpoints could not be checked: " + models.ErrorMessageOf(err)}
 	}
 	return PublishedCheck{OK: true, Notes: n, Newest: newest}
@@ -84,7 +81,7 @@ func (s *Service) ConsistencyProof(ctx context.Context, from int64) (*models.Che
 		return nil, nil, models.Errorf(models.ECONFLICT, "the newest checkpoint has size %d, smaller than %d: the log you hold is not this one, or it was rolled back", cp.Seq, from)
 	}
 	var proof []string
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	err = s.store.Transact(ctx, func(tx models.Tx) error {
 		p, err := audit.ProveConsistency(ctx, tx, from, cp.Seq)
 		proof = audit.EncodeTreeProof(p)
 		return err

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"remoteidv/models"
-	"remoteidv/verify"
 )
 
 // TestCaptureByDisabledClerk: once the case's clerk is disabled, a capture
@@ -23,7 +22,6 @@ func TestCaptureByDisabledClerk(t *testing.T) {
 		st.DisabledAt = &now
 		return tx.UpdateStaff(ctx, st)
 	})
-	calls := &verify.Calls{Service: f.desk.Service}
-	_, err := calls.FaceCapture(ctx, f.caseID, f.clerk.Name, models.LiveFrame{JPEG: jpegBytes(t)})
+	_, err := f.calls.FaceCapture(ctx, f.caseID, f.clerk.Name, models.LiveFrame{JPEG: jpegBytes(t)})
 	wantErr(t, "FaceCapture(disabled clerk)", err, models.EFORBIDDEN)
 }

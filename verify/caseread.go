@@ -15,7 +15,7 @@ func (s *Service) CaseInvites(ctx context.Context, a Actor, id models.CaseID) (*
 		return nil, nil, err
 	}
 	var invs []*models.Invite
-	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { invs, err = tx.InvitesByCase(ctx, c.ID); return }); err != nil {
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { invs, err = tx.InvitesByCase(ctx, c.ID); return }); err != nil {
 		return nil, nil, fmt.Errorf("invites of case %s: %w", c.ID, err)
 	}
 	return c, invs, nil
@@ -29,7 +29,7 @@ func (s *Service) Timeline(ctx context.Context, a Actor, id models.CaseID) (*mod
 		return nil, nil, err
 	}
 	var evs []*models.AuditEvent
-	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) {
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
 		evs, err = tx.AuditEvents(ctx, models.AuditFilter{CaseID: c.ID})
 		return
 	}); err != nil {
@@ -46,7 +46,7 @@ func (s *Service) CaseCalls(ctx context.Context, a Actor, id models.CaseID) (*mo
 		return nil, nil, err
 	}
 	var calls []*models.Call
-	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, c.ID); return }); err != nil {
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, c.ID); return }); err != nil {
 		return nil, nil, fmt.Errorf("calls of case %s: %w", c.ID, err)
 	}
 	return c, calls, nil

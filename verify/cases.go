@@ -27,22 +27,22 @@ func (s *Service) CreateCase(ctx context.Context, a Actor, in NewCase) (*models.
 	if in.Purpose != models.PurposeStatement {
 		return nil, models.Errorf(models.EINVALID, "purpose %q is not supported (want transaction_statement)", in.Purpose)
 	}
-	if err := models.ValidatePeriod(in.PeriodFrom, in.PeriodTo, s.Now()); err != nil {
+	if err := models.ValidatePeriod(in.PeriodFrom, in.PeriodTo, s.now()); err != nil {
 		return nil, err
 	}
 	slot, err := s.resolveSlot(in.Slot)
 	if err != nil {
 		return nil, err
 	}
-	id, err := models.NewID(s.Rand, "case")
+	id, err := models.NewID(s.rand, "case")
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now().UTC()
+	now := s.now().UTC()
 	c := &models.Case{ID: models.CaseID(id), AccountNo: in.AccountNo, Purpose: in.Purpose, PeriodFrom: in.PeriodFrom,
 		PeriodTo: in.PeriodTo, State: models.StateScheduled, ClerkID: a.StaffID, SlotAt: slot, CustomerTZ: in.Slot.TimeZone,
 		CreatedAt: now, UpdatedAt: now}
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	err = s.store.Transact(ctx, func(tx models.Tx) error {
 		if _, err := tx.AccountByNo(ctx, in.AccountNo); err != nil {
 			if models.ErrorCodeOf(err) == models.ENOTFOUND {
 				return models.Errorf(models.EINVALID, "account %s is not known", models.MaskAccountNo(in.AccountNo))
@@ -66,18 +66,7 @@ func (s *Service) CreateCase(ctx context.Context, a Actor, in NewCase) (*models.
 // Case returns a case the actor may see (policy.go).
 func (s *Service) Case(ctx context.Context, a Actor, id models.CaseID) (*models.Case, error) {
 	var c *models.Case
-	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { c, err = s.visibleCase(ctx, tx, a, id); return })
-	return c, err
-}
-
-func (s *Service) visibleCase(ctx context.Context, tx models.Tx, a Actor, id models.CaseID) (*models.Case, error) {
-	if !models.ValidID("case", string(id)) {
-		return nil, models.Errorf(models.ENOTFOUND, "case %s not found", id)
-	}
-	c, err := tx.CaseByID(ctx, id)
-	if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && !a.canSee(c)) {
-		return nil, models.Errorf(models.ENOTFOUND, "case %s not found", id)
-	}
+	err := s.store.Transact(ctx, func(tx models.Tx) (err error) { c, err = s.visibleCase(ctx, tx, a, id); return })
 	return c, err
 }
 
@@ -87,12 +76,10 @@ func (s *Service) ListCases(ctx context.Context, a Actor, f models.CaseFilter) (
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
 	}
-	if !a.seesAllCases() {
-		f.ClerkID = a.StaffID
-	}
+	f = a.visibleCases(f)
 	var out []*models.Case
 	var total int
-	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { out, total, err = tx.ListCases(ctx, f); return })
+	err := s.store.Transact(ctx, func(tx models.Tx) (err error) { out, total, err = tx.ListCases(ctx, f); return })
 	if err != nil {
 		return nil, 0, fmt.Errorf("list cases: %w", err)
 	}
@@ -104,7 +91,7 @@ func (s *Service) ListCases(ctx context.Context, a Actor, f models.CaseFilter) (
 // transaction.
 func (s *Service) change(ctx context.Context, a Actor, id models.CaseID, ev models.CaseEvent, r rule, detail map[string]string, edit func(tx models.Tx, c *models.Case) error) (*models.Case, error) {
 	var out *models.Case
-	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+	err := s.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := s.authorize(ctx, tx, a, id, r, string(ev)+" this case")
 		if err != nil {
 			return err
@@ -114,7 +101,7 @@ func (s *Service) change(ctx context.Context, a Actor, id models.CaseID, ev mode
 		if err != nil {
 			return err
 		}
-		c.State, c.UpdatedAt = to, s.Now().UTC()
+		c.State, c.UpdatedAt = to, s.now().UTC()
 		if edit != nil {
 			if err := edit(tx, c); err != nil {
 				return err
@@ -149,7 +136,7 @@ func (s *Service) Reschedule(ctx context.Context, a Actor, id models.CaseID, sl 
 	detail := map[string]string{"slot": slot.Format("2006-01-02T15:04:05Z"), "customer_tz": sl.TimeZone}
 	return s.change(ctx, a, id, models.EventReschedule, clerkRule, detail, func(tx models.Tx, c *models.Case) error {
 		c.SlotAt, c.CustomerTZ = slot, sl.TimeZone
-		return tx.RevokeInvites(ctx, c.ID, s.Now().UTC())
+		return tx.RevokeInvites(ctx, c.ID, s.now().UTC())
 	})
 }
 
@@ -175,7 +162,7 @@ func (s *Service) stop(ctx context.Context, a Actor, id models.CaseID, ev models
 	}
 	return s.change(ctx, a, id, ev, stopRule, map[string]string{"reason": reason}, func(tx models.Tx, c *models.Case) error {
 		c.Reason = reason
-		return tx.RevokeInvites(ctx, c.ID, s.Now().UTC())
+		return tx.RevokeInvites(ctx, c.ID, s.now().UTC())
 	})
 }
 
@@ -210,7 +197,7 @@ func ParseInviteToken(tok string) (string, error) {
 // case's clerk issues invites (the answer holds the customer's raw link).
 func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*Invite, error) {
 	b := make([]byte, 32)
-	if _, err := io.ReadFull(s.Rand, b); err != nil {
+	if _, err := io.ReadFull(s.rand, b); err != nil {
 		return nil, fmt.Errorf("issue invite: %w", err)
 	}
 	tok := inviteTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
@@ -218,12 +205,12 @@ func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*
 	if err != nil {
 		return nil, fmt.Errorf("issue invite: %w", err)
 	}
-	iid, err := models.NewID(s.Rand, "inv")
+	iid, err := models.NewID(s.rand, "inv")
 	if err != nil {
 		return nil, err
 	}
 	var out *Invite
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	err = s.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := s.authorize(ctx, tx, a, id, clerkRule, "issue invites")
 		if err != nil {
 			return err
@@ -231,14 +218,14 @@ func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*
 		if c.State != models.StateScheduled {
 			return models.Errorf(models.ECONFLICT, "case is %s: invites are issued for scheduled cases", c.State)
 		}
-		if _, notAfter := models.InviteWindow(c.SlotAt); notAfter.Before(s.Now()) {
+		if _, notAfter := models.InviteWindow(c.SlotAt); notAfter.Before(s.now()) {
 			return models.Errorf(models.ECONFLICT, "the slot has passed; reschedule first")
 		}
 		acct, err := tx.AccountByNo(ctx, c.AccountNo)
 		if err != nil {
 			return err
 		}
-		now := s.Now().UTC()
+		now := s.now().UTC()
 		if err := tx.RevokeInvites(ctx, c.ID, now); err != nil {
 			return err
 		}
@@ -251,7 +238,7 @@ func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*
 		if err != nil {
 			return err
 		}
-		link := strings.TrimRight(s.Cfg.PublicURL, "/") + "/join/" + tok
+		link := strings.TrimRight(s.cfg.PublicURL, "/") + "/join/" + tok
 		out = &Invite{Invite: inv, Link: link, ICS: s.calendar(c, inv, acct, clerk, link)}
 		return s.event(ctx, tx, a.Name, c.ID, "invite.issued", map[string]string{
 			"invite": iid, "token_sha256_prefix": hash[:12], "not_before": nb.Format("2006-01-02T15:04:05Z"), "not_after": na.Format("2006-01-02T15:04:05Z"),
@@ -267,12 +254,12 @@ func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*
 // seconds once the media layer sees it). The case's clerk or a supervisor
 // revokes.
 func (s *Service) RevokeInvites(ctx context.Context, a Actor, id models.CaseID) error {
-	return s.Store.Transact(ctx, func(tx models.Tx) error {
+	return s.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := s.authorize(ctx, tx, a, id, stopRule, "revoke the case's invites")
 		if err != nil {
 			return err
 		}
-		if err := tx.RevokeInvites(ctx, c.ID, s.Now().UTC()); err != nil {
+		if err := tx.RevokeInvites(ctx, c.ID, s.now().UTC()); err != nil {
 			return err
 		}
 		return s.event(ctx, tx, a.Name, c.ID, "invite.revoked", nil)
@@ -288,7 +275,7 @@ func (s *Service) ResolveInvite(ctx context.Context, tok string) (*models.Invite
 	}
 	var inv *models.Invite
 	var c *models.Case
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	err = s.store.Transact(ctx, func(tx models.Tx) error {
 		found, err := tx.InviteByHash(ctx, hash)
 		if models.ErrorCodeOf(err) == models.ENOTFOUND {
 			return models.ErrInviteGone
@@ -296,7 +283,7 @@ func (s *Service) ResolveInvite(ctx context.Context, tok string) (*models.Invite
 		if err != nil {
 			return err
 		}
-		if err := found.Usable(s.Now()); err != nil {
+		if err := found.Usable(s.now()); err != nil {
 			return err
 		}
 		inv = found

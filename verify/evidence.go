@@ -14,15 +14,12 @@ import (
 	"remoteidv/models"
 )
 
-// evidenceRead checks the actor may read the case's evidence and records
-// the read (who, what, when) in the audit chain before anything is
-// returned. fn runs in the same transaction.
+// evidenceRead checks the actor may read the case's evidence
+// (evidenceCase) and records the read (who, what, when) in the audit chain
+// before anything is returned. fn runs in the same transaction.
 func (s *Service) evidenceRead(ctx context.Context, a Actor, id models.CaseID, action string, detail map[string]string, fn func(tx models.Tx, c *models.Case) error) error {
-	if !a.canReadEvidence() {
-		return models.Errorf(models.EFORBIDDEN, "only supervisors and auditors read evidence")
-	}
-	return s.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := s.visibleCase(ctx, tx, a, id)
+	return s.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := s.evidenceCase(ctx, tx, a, id)
 		if err != nil {
 			return err
 		}
@@ -89,10 +86,7 @@ func (s *Service) openEvidence(ctx context.Context, a Actor, id models.CaseID, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("open evidence %s: %w", ev, err)
 	}
-	if s.Evidence == nil {
-		return nil, nil, models.Errorf(models.EUNAVAILABLE, "no evidence store configured")
-	}
-	r, _, err := s.Evidence.Get(ctx, e.Key)
+	r, _, err := s.evidence.Get(ctx, e.Key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open evidence %s: %w", ev, err)
 	}
@@ -153,25 +147,22 @@ func (s *Service) WriteBundle(ctx context.Context, a Actor, id models.CaseID, w 
 	if err != nil {
 		return fmt.Errorf("evidence bundle of %s: %w", id, err)
 	}
-	if s.Evidence == nil || s.Key == nil {
-		return models.Errorf(models.EUNAVAILABLE, "no evidence store or signing key configured")
-	}
 	_, body, err := s.readManifest(ctx, rec)
 	if err != nil {
 		return fmt.Errorf("evidence bundle of %s: %w", id, err)
 	}
 	// The proof that the log up to the seal event is a prefix of the
 	// newest signed checkpoint's (written now when none covers the seal).
-	proof, _, err := audit.Checkpointer{Store: s.Store, Key: s.Key, Now: s.Now}.ProveFrom(ctx, rec.Event.Seq)
+	proof, _, err := audit.Checkpointer{Store: s.store, Key: s.key, Now: s.now}.ProveFrom(ctx, rec.Event.Seq)
 	if err != nil {
 		return fmt.Errorf("evidence bundle of %s: %w", id, err)
 	}
 	if cps, err = s.checkpoints(ctx); err != nil {
 		return fmt.Errorf("evidence bundle of %s: %w", id, err)
 	}
-	err = audit.WriteBundle(w, audit.Bundle{Manifest: body, Signature: rec.Signature, PublicKey: s.Key.Public().(ed25519.PublicKey),
+	err = audit.WriteBundle(w, audit.Bundle{Manifest: body, Signature: rec.Signature, PublicKey: s.key.Public().(ed25519.PublicKey),
 		Events: events, Checkpoints: cps, Proof: proof}, func(it audit.ManifestItem) (io.ReadCloser, error) {
-		r, _, err := s.Evidence.Get(ctx, it.Key)
+		r, _, err := s.evidence.Get(ctx, it.Key)
 		return r, err
 	})
 	if err != nil {
@@ -190,14 +181,11 @@ func (s *Service) SetLegalHold(ctx context.Context, a Actor, id models.CaseID, e
 	if reason == "" || len(reason) > 1000 {
 		return models.Errorf(models.EINVALID, "a reason of 1 to 1000 characters is required")
 	}
-	if s.Evidence == nil {
-		return models.Errorf(models.EUNAVAILABLE, "no evidence store configured")
-	}
 	action := "evidence.legal_hold_cleared"
 	if on {
 		action = "evidence.legal_hold_set"
 	}
-	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+	err := s.store.Transact(ctx, func(tx models.Tx) error {
 		if !models.ValidID("evd", string(ev)) {
 			return models.Errorf(models.ENOTFOUND, "evidence %s not found", ev)
 		}
@@ -213,7 +201,7 @@ func (s *Service) SetLegalHold(ctx context.Context, a Actor, id models.CaseID, e
 		}
 		// The store call happens inside the transaction so that the audit
 		// event is kept only if the hold really changed.
-		if err := s.Evidence.SetLegalHold(ctx, e.Key, on); err != nil {
+		if err := s.evidence.SetLegalHold(ctx, e.Key, on); err != nil {
 			return err
 		}
 		return s.event(ctx, tx, a.Name, id, action, map[string]string{"evidence": string(ev), "key": e.Key, "on": strconv.FormatBool(on), "reason": reason})
@@ -226,7 +214,7 @@ func (s *Service) SetLegalHold(ctx context.Context, a Actor, id models.CaseID, e
 
 func (s *Service) checkpoints(ctx context.Context) ([]*models.Checkpoint, error) {
 	var cps []*models.Checkpoint
-	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { cps, err = tx.Checkpoints(ctx); return })
+	err := s.store.Transact(ctx, func(tx models.Tx) (err error) { cps, err = tx.Checkpoints(ctx); return })
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoints: %w", err)
 	}

@@ -27,15 +27,12 @@ type ExpiryReport struct {
 // the next run; the errors are returned together.
 func (s *Service) ExpireEvidence(ctx context.Context) (ExpiryReport, error) {
 	var rep ExpiryReport
-	if s.Evidence == nil {
-		return rep, nil
-	}
-	now := s.Now().UTC()
+	now := s.now().UTC()
 	var after *models.Evidence
 	var errs []error
 	for {
 		var batch []*models.Evidence
-		err := s.Store.Transact(ctx, func(tx models.Tx) (err error) {
+		err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
 			batch, err = tx.DueForExpiry(ctx, now, after, expiryBatch)
 			return err
 		})
@@ -49,7 +46,7 @@ func (s *Service) ExpireEvidence(ctx context.Context) (ExpiryReport, error) {
 				errs = append(errs, err)
 			case kept != "":
 				rep.Kept++
-				s.Log.InfoContext(ctx, "evidence past retention kept", "case_id", e.CaseID, "evidence", e.ID, "reason", kept)
+				s.log.InfoContext(ctx, "evidence past retention kept", "case_id", e.CaseID, "evidence", e.ID, "reason", kept)
 			default:
 				rep.Deleted++
 			}
@@ -65,20 +62,20 @@ func (s *Service) ExpireEvidence(ctx context.Context) (ExpiryReport, error) {
 // store keeps it. An item already gone from the store (a run that stopped
 // between the two) is recorded too.
 func (s *Service) expireOne(ctx context.Context, e *models.Evidence) (kept string, err error) {
-	err = s.Evidence.Expire(ctx, e.Key)
+	err = s.evidence.Expire(ctx, e.Key)
 	gone := "false" // the store had the object and deleted it now
 	switch models.ErrorCodeOf(err) {
 	case "":
 	case models.ENOTFOUND:
 		gone = "true" // a run that stopped after deleting, or a store that lost it: the trail says which
-		s.Log.WarnContext(ctx, "evidence past retention was already missing from the store", "case_id", e.CaseID, "evidence", e.ID, "key", e.Key)
+		s.log.WarnContext(ctx, "evidence past retention was already missing from the store", "case_id", e.CaseID, "evidence", e.ID, "key", e.Key)
 	case models.ECONFLICT:
 		return models.ErrorMessageOf(err), nil
 	default:
 		return "", err
 	}
-	at := s.Now().UTC()
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	at := s.now().UTC()
+	err = s.store.Transact(ctx, func(tx models.Tx) error {
 		if err := tx.MarkExpired(ctx, e.ID, at); err != nil {
 			return err
 		}

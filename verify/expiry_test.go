@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"log/slog"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"remoteidv/storage/archiver/archivertest"
 	"remoteidv/storage/localfs"
 	"remoteidv/verify"
+	"remoteidv/verify/verifytest"
 )
 
 // TestExpireEvidence: after the retention the job deletes every item of a
@@ -43,8 +43,7 @@ func TestExpireEvidence(t *testing.T) {
 			}
 			defer arc.Close()
 			_, key, _ := ed25519.GenerateKey(rand.Reader)
-			svc := &verify.Service{Store: db, Chain: audit.Chain{Now: now}, Now: now, Rand: rand.Reader, Log: slog.New(slog.DiscardHandler),
-				Stager: st, Evidence: store, Key: key}
+			svc := verifytest.New(t, verifytest.Options{Store: db, Now: now, Stager: st, Evidence: store, Key: key}).Service
 			auditor := verify.Actor{Name: "staff:stf_aud", StaffID: "stf_aud", Roles: []models.Role{models.RoleAuditor}}
 
 			c := archivertest.SeedCase(t, db, models.StateInSession)

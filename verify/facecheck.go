@@ -11,44 +11,27 @@ import (
 	"time"
 
 	"remoteidv/models"
-	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
-
-// FaceEngine is the face engine as the workflow uses it; *face.Engine
-// implements it.
-type FaceEngine interface {
-	Enroll(ctx context.Context, img []byte) (face.Enrollment, error)
-	Match(ctx context.Context, img []byte, refs []face.Reference) (face.MatchResult, error)
-	ModelHash() face.ModelHash
-}
-
-// Stager keeps an artifact's bytes until the archiver stores them, and
-// returns the evidence row the caller inserts in the same transaction as
-// the event that produced the artifact (storage/archiver implements it).
-type Stager interface {
-	Stage(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType string, data []byte, actor string) (*models.Evidence, error)
-	// Discard removes a staged file whose row was not kept.
-	Discard(e *models.Evidence) error
-}
 
 // FaceCheck is a recorded face match and the engine's full answer.
 type FaceCheck struct {
 	Check *models.Check
-	Match face.MatchResult
+	Match facematch.MatchResult
 }
 
 // References returns the descriptors of an account's usable reference
 // photos for the loaded models, computing and storing any that are missing
 // (first use, or the model files changed). Photos without exactly one
 // usable face are skipped and stay flagged.
-func (s *Service) References(ctx context.Context, no models.AccountNo) ([]face.Reference, error) {
-	if s.Face == nil {
-		return nil, models.Errorf(models.EUNAVAILABLE, "the face engine is not loaded")
+func (s *Service) References(ctx context.Context, no models.AccountNo) ([]facematch.Reference, error) {
+	if err := faceLoaded(s.face); err != nil {
+		return nil, err
 	}
-	hash := string(s.Face.ModelHash())
+	hash := string(s.face.ModelHash())
 	var photos []*models.AccountImage
 	var stored []*models.FaceReference
-	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) {
+	err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
 		if photos, err = tx.AccountImages(ctx, no, models.ImagePhoto); err != nil {
 			return err
 		}
@@ -62,17 +45,17 @@ func (s *Service) References(ctx context.Context, no models.AccountNo) ([]face.R
 	for _, r := range stored {
 		have[r.ImageID] = r.Descriptor
 	}
-	var refs []face.Reference
+	var refs []facematch.Reference
 	for _, p := range photos {
 		desc, ok := have[p.ID]
 		if !ok {
 			if p.Problem != "" {
 				continue
 			}
-			en, err := s.Face.Enroll(ctx, p.Data)
-			var rej *face.RejectedError
+			en, err := s.face.Enroll(ctx, p.Data)
+			var rej *facematch.RejectedError
 			if errors.As(err, &rej) {
-				s.Log.WarnContext(ctx, "reference photo unusable", "account", models.MaskAccountNo(no), "image", p.ID, "status", rej.Status)
+				s.log.WarnContext(ctx, "reference photo unusable", "account", models.MaskAccountNo(no), "image", p.ID, "status", rej.Status)
 				continue
 			}
 			if err != nil {
@@ -82,16 +65,16 @@ func (s *Service) References(ctx context.Context, no models.AccountNo) ([]face.R
 			if err != nil {
 				return nil, err
 			}
-			ref := &models.FaceReference{ImageID: p.ID, ModelHash: hash, Descriptor: desc, CreatedAt: s.Now().UTC()}
-			if err := s.Store.Transact(ctx, func(tx models.Tx) error { return tx.PutFaceReference(ctx, ref) }); err != nil {
+			ref := &models.FaceReference{ImageID: p.ID, ModelHash: hash, Descriptor: desc, CreatedAt: s.now().UTC()}
+			if err := s.store.Transact(ctx, func(tx models.Tx) error { return tx.PutFaceReference(ctx, ref) }); err != nil {
 				return nil, fmt.Errorf("store descriptor of photo %d: %w", p.ID, err)
 			}
 		}
-		var d face.Descriptor
+		var d facematch.Descriptor
 		if err := d.UnmarshalBinary(desc); err != nil {
 			return nil, fmt.Errorf("descriptor of photo %d: %w", p.ID, err)
 		}
-		refs = append(refs, face.Reference{ID: "photo:" + strconv.FormatInt(p.ID, 10), Descriptor: d, ModelHash: face.ModelHash(hash)})
+		refs = append(refs, facematch.Reference{ID: "photo:" + strconv.FormatInt(p.ID, 10), Descriptor: d, ModelHash: facematch.ModelHash(hash)})
 	}
 	return refs, nil
 }
@@ -165,10 +148,7 @@ func requireRecording(ctx context.Context, tx models.Tx, id models.CaseID, f *mo
 // transaction that records the check.
 func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []byte, live *models.LiveFrame) (*FaceCheck, error) {
 	id := c.ID
-	if s.Stager == nil {
-		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
-	if c.State != models.StateScheduled && c.State != models.StateInSession {
+	if !c.State.TakesChecks() {
 		return nil, models.Errorf(models.ECONFLICT, "case is %s: face checks run before submission", c.State)
 	}
 	if live != nil && live.MediaMS < 0 {
@@ -187,7 +167,7 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 		}
 		return nil
 	}
-	if err := s.Store.Transact(ctx, preconditions); err != nil {
+	if err := s.store.Transact(ctx, preconditions); err != nil {
 		return nil, fmt.Errorf("face check of %s: %w", id, err)
 	}
 	refs, err := s.References(ctx, c.AccountNo)
@@ -197,16 +177,16 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	if len(refs) == 0 {
 		return nil, models.Errorf(models.EPRECONDITION, "the account has no reference photo with a usable face; an admin must re-import it")
 	}
-	res, err := s.Face.Match(ctx, img, refs)
+	res, err := s.face.Match(ctx, img, refs)
 	if err != nil {
 		return nil, fmt.Errorf("face check of %s: %w", id, err)
 	}
 	// Input that is not a usable image file is refused and not kept; a real
 	// photo without a usable face is recorded as an UNUSABLE check.
 	switch res.Status {
-	case face.StatusTooLarge, face.StatusTooManyPixels:
+	case facematch.StatusTooLarge, facematch.StatusTooManyPixels:
 		return nil, models.Errorf(models.ETOOLARGE, "capture refused: %s (%s)", res.Status, res.Detail)
-	case face.StatusNotAnImage, face.StatusUnsupportedFormat:
+	case facematch.StatusNotAnImage, facematch.StatusUnsupportedFormat:
 		return nil, models.Errorf(models.EUNSUPPORTED, "capture refused: %s: send a JPEG or PNG photo", res.Status)
 	}
 	contentType := "image/jpeg"
@@ -221,29 +201,21 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	if live != nil {
 		kind, source, action, shaKey = models.EvidenceCapture, models.SourceLiveCall, "check.face_match", "capture_sha256"
 	}
-	ev, err := s.Stager.Stage(ctx, c.ID, kind, contentType, img, a.Name)
-	if err != nil {
-		return nil, fmt.Errorf("face check of %s: stage capture: %w", id, err)
-	}
-	cid, err := models.NewID(s.Rand, "chk")
+	cid, err := models.NewID(s.rand, "chk")
 	if err != nil {
 		return nil, err
 	}
-	chk := &models.Check{ID: models.CheckID(cid), CaseID: c.ID, Kind: models.CheckFaceMatch, Result: res.Decision.String(),
-		Detail: detail, Evidence: ev.ID, Actor: a.Name, Source: source}
+	chk := &models.Check{ID: models.CheckID(cid), CaseID: c.ID, Kind: models.CheckFaceMatch, Result: faceResult(res.Decision),
+		Detail: detail, Actor: a.Name, Source: source}
 	if live != nil {
 		chk.Call, chk.Segment, chk.MediaMS = live.Call, live.Segment, live.MediaMS
 	}
-	staged := *ev
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	_, err = s.recordEvidence(ctx, c.ID, a.Name, []artifact{{Kind: kind, ContentType: contentType, Data: img}}, func(tx models.Tx, evs []*models.Evidence) error {
 		if err := preconditions(tx); err != nil {
 			return err
 		}
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
-			return err
-		}
-		chk.Evidence, chk.CreatedAt = ev.ID, s.Now().UTC()
+		ev := evs[0]
+		chk.Evidence, chk.CreatedAt = ev.ID, s.now().UTC()
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
 		}
@@ -259,11 +231,6 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 		}
 		return s.event(ctx, tx, a.Name, c.ID, action, d)
 	})
-	if err != nil || ev.ID != staged.ID { // not kept, or the same capture was already on file
-		if derr := s.Stager.Discard(&staged); derr != nil {
-			s.Log.ErrorContext(ctx, "discard staged capture", "err", derr)
-		}
-	}
 	if err != nil {
 		return nil, fmt.Errorf("face check of %s: %w", id, err)
 	}
@@ -302,9 +269,14 @@ func liveCapture(k *models.Check, calls []*models.Call, consent *time.Time) bool
 	return false
 }
 
+// faceResult is the check result of a face engine's decision.
+// facematch.Decision's names are the check results MATCH, NO_MATCH and
+// UNUSABLE.
+func faceResult(d facematch.Decision) models.CheckResult { return models.CheckResult(d.String()) }
+
 // jsonSafe replaces the +Inf distance of an unusable capture, which JSON
 // cannot carry, by 0 (the decision says UNUSABLE).
-func jsonSafe(r face.MatchResult) face.MatchResult {
+func jsonSafe(r facematch.MatchResult) facematch.MatchResult {
 	if math.IsInf(r.Distance, 0) || math.IsNaN(r.Distance) {
 		r.Distance = 0
 	}
@@ -329,7 +301,7 @@ func (s *Service) ConfirmFace(ctx context.Context, a Actor, id models.CaseID, ch
 		verdict = "confirmed"
 	}
 	var out *models.Check
-	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+	err := s.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := s.authorize(ctx, tx, a, id, clerkRule, "confirm its face checks")
 		if err != nil {
 			return err
@@ -345,7 +317,7 @@ func (s *Service) ConfirmFace(ctx context.Context, a Actor, id models.CaseID, ch
 			}
 			return models.Errorf(models.EPRECONDITION, "face check %s is of %s, not a live capture from the recorded call: it is never confirmed and never counts; take a capture in the call", check, src)
 		}
-		now := s.Now().UTC()
+		now := s.now().UTC()
 		if err := tx.ConfirmCheck(ctx, check, a.Name, verdict, note, now); err != nil {
 			return err
 		}
@@ -362,7 +334,7 @@ func (s *Service) ConfirmFace(ctx context.Context, a Actor, id models.CaseID, ch
 // Checks lists a visible case's checks.
 func (s *Service) Checks(ctx context.Context, a Actor, id models.CaseID) ([]*models.Check, error) {
 	var out []*models.Check
-	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+	err := s.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := s.visibleCase(ctx, tx, a, id)
 		if err != nil {
 			return err

@@ -74,13 +74,12 @@ func johnsPhoto(t testing.TB, person string, i int) []byte {
 // account's reference photos with the real engine.
 func TestFaceCheck(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
 	eng := sharedEngine(t)
 	st, err := archiver.NewStager(t.TempDir(), time.Now, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc.Face, f.svc.Stager = eng, st
+	f := newFixtureWith(t, verifytest.Options{Face: eng, Stager: st})
 	// An account whose reference photos are two of John Salley's.
 	dir := t.TempDir()
 	for i, name := range []string{"a.jpg", "b.jpg"} {
@@ -91,7 +90,7 @@ func TestFaceCheck(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "s.png"), pngBytes(t, 80, 30), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := f.svc.ImportAccounts(ctx, "system", strings.NewReader(csvHead+
+	rep, err := f.accounts.Import(ctx, "system", strings.NewReader(csvHead+
 		"6222333344445555,John Salley,A12345678,js@example.com,+1 555,America/Chicago,en,a.jpg;b.jpg,s.png\n"), os.DirFS(dir), nil)
 	if err != nil || rep.Imported != 1 {
 		t.Fatalf("import: %+v %v", rep, err)
@@ -106,14 +105,13 @@ func TestFaceCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls := &verify.Calls{Service: f.svc}
 	f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC) // in the invite's window
-	verifytest.Consent(t, calls, inv.Link)
-	call := verifytest.StartCall(t, calls, c.ID, f.clerk.Name)
+	f.g.Consent(t, inv.Link)
+	call := f.g.StartCall(t, c.ID, f.clerk.Name)
 	tests := []struct {
 		name     string
 		img      []byte
-		decision string
+		decision models.CheckResult
 		code     models.ErrorCode
 	}{
 		{"same person, another photo", johnsPhoto(t, "John_Salley", 5), "MATCH", ""},
@@ -147,7 +145,7 @@ func TestFaceCheck(t *testing.T) {
 	}
 	// Descriptors were computed once and stored with the model hash.
 	var refs []*models.FaceReference
-	_ = f.svc.Store.Transact(ctx, func(tx models.Tx) (err error) {
+	_ = f.g.Store.Transact(ctx, func(tx models.Tx) (err error) {
 		refs, err = tx.FaceReferences(ctx, "6222333344445555", string(eng.ModelHash()))
 		return
 	})
@@ -172,7 +170,7 @@ func TestFaceCheck(t *testing.T) {
 		t.Fatalf("Checks = %d, %v; want 3 (the refused frame left none)", len(all), err)
 	}
 	var evs []*models.Evidence
-	_ = f.svc.Store.Transact(ctx, func(tx models.Tx) (err error) { evs, err = tx.EvidenceByCase(ctx, c.ID); return })
+	_ = f.g.Store.Transact(ctx, func(tx models.Tx) (err error) { evs, err = tx.EvidenceByCase(ctx, c.ID); return })
 	if len(evs) != 3 {
 		t.Fatalf("evidence rows = %d, want 3 captures", len(evs))
 	}

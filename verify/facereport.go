@@ -4,16 +4,16 @@ import (
 	"context"
 	"strings"
 
-	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
 // FaceConfig is the face engine's configuration as set (IDV_FACE_*). The
 // admin's report shows it even when the engine could not be loaded.
 type FaceConfig struct {
 	Threshold       float64
-	Recognizers     int               // 0: one per core
-	CalibrationFile string            // "" when none is configured
-	Calibration     *face.Calibration // read from CalibrationFile
+	Recognizers     int                    // 0: one per core
+	CalibrationFile string                 // "" when none is configured
+	Calibration     *facematch.Calibration // read from CalibrationFile
 }
 
 // FaceReport is what an admin reads about the face engine: the threshold
@@ -28,13 +28,13 @@ type FaceReport struct {
 	Jitter      int     `json:"jitter"`
 	// ModelHash is the loaded models' hash, or the pinned models' (the
 	// only ones the engine accepts) when none are loaded.
-	ModelHash face.ModelHash   `json:"model_hash"`
-	BLAS      BLASReport       `json:"blas"`
-	Liveness  LivenessSettings `json:"liveness"`
+	ModelHash facematch.ModelHash `json:"model_hash"`
+	BLAS      BLASReport          `json:"blas"`
+	Liveness  LivenessSettings    `json:"liveness"`
 	// CalibrationFile is the configured file; with none, Calibration is
 	// nil and `idv face calibrate` makes one.
-	CalibrationFile string                   `json:"calibration_file,omitempty"`
-	Calibration     *face.CalibrationSummary `json:"calibration,omitempty"`
+	CalibrationFile string                        `json:"calibration_file,omitempty"`
+	Calibration     *facematch.CalibrationSummary `json:"calibration,omitempty"`
 }
 
 // BLASReport is the BLAS and LAPACK the process actually loaded (as `idv
@@ -55,37 +55,26 @@ type LivenessSettings struct {
 	TurnMinYaw    float64  `json:"turn_min_yaw"`   // |yaw| at or over it: turned
 }
 
-// engineInfo is what *face.Engine tells about itself beyond FaceEngine.
-type engineInfo interface {
-	Settings() face.Settings
-	Calibration() *face.Calibration
-}
-
 // ModelHash is the hash reference descriptors must carry to be used: the
-// loaded engine's, else the pinned models'.
-func (s *Service) ModelHash() face.ModelHash {
-	if s.Face != nil {
-		return s.Face.ModelHash()
-	}
-	return face.PinnedModelHash()
-}
+// loaded engine's, else the pinned models' (NoFaceEngine's).
+func (s *Service) ModelHash() facematch.ModelHash { return s.face.ModelHash() }
 
 // FaceReport describes the face engine for the admin page. The
 // calibration's distance tail stays on the server.
 func (s *Service) FaceReport(ctx context.Context) *FaceReport {
-	fc := s.Cfg.Face
+	fc := s.cfg.Face
 	r := &FaceReport{Threshold: fc.Threshold, Recognizers: fc.Recognizers, ModelHash: s.ModelHash(), CalibrationFile: fc.CalibrationFile,
-		Liveness: LivenessSettings{WindowSeconds: face.DefaultChallengeWindow.Seconds(), CenterMaxYaw: face.DefaultCenterMax, TurnMinYaw: face.DefaultTurnMin}}
+		Liveness: LivenessSettings{WindowSeconds: facematch.DefaultChallengeWindow.Seconds(), CenterMaxYaw: facematch.DefaultCenterMax, TurnMinYaw: facematch.DefaultTurnMin}}
 	if r.Threshold <= 0 {
-		r.Threshold = face.DefaultThreshold
+		r.Threshold = facematch.DefaultThreshold
 	}
-	for _, p := range face.ChallengePoses() {
+	for _, p := range facematch.ChallengePoses() {
 		r.Liveness.Poses = append(r.Liveness.Poses, p.String())
 	}
 	cal := fc.Calibration
-	if s.Face != nil {
+	if faceLoaded(s.face) == nil {
 		r.Loaded = true
-		if e, ok := s.Face.(engineInfo); ok {
+		if e, ok := s.face.(engineInfo); ok {
 			st := e.Settings()
 			r.Threshold, r.Recognizers, r.Jitter = st.Threshold, st.Recognizers, st.Jitter
 			r.Liveness.CenterMaxYaw, r.Liveness.TurnMinYaw = st.Yaw.CenterMax, st.Yaw.TurnMin
@@ -98,9 +87,9 @@ func (s *Service) FaceReport(ctx context.Context) *FaceReport {
 		sum := cal.Summary(r.Threshold, r.ModelHash)
 		r.Calibration = &sum
 	}
-	info, err := face.ReadBLASInfo()
+	info, err := s.readBLAS()
 	if err != nil {
-		s.Log.WarnContext(ctx, "inspect BLAS libraries", "err", err)
+		s.log.WarnContext(ctx, "inspect BLAS libraries", "err", err)
 		r.BLAS.Error = err.Error()
 	}
 	r.BLAS.Libraries, r.BLAS.Providers = info.LibraryList(), info.Providers

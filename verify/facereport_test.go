@@ -11,6 +11,8 @@ import (
 
 	"remoteidv/verify"
 	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
+	"remoteidv/verify/verifytest"
 )
 
 func TestFaceReport(t *testing.T) {
@@ -19,10 +21,10 @@ func TestFaceReport(t *testing.T) {
 	for i := range imp {
 		imp[i] = 0.3 + float64(i)/50000
 	}
-	cal := face.NewCalibration(face.PinnedModelHash(), "bank cohort", 120, 360, imp, 1e-3, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
-	liveness := verify.LivenessSettings{Poses: []string{"left", "right", "center"}, WindowSeconds: 60, CenterMaxYaw: face.DefaultCenterMax, TurnMinYaw: face.DefaultTurnMin}
-	summary := func(threshold float64) *face.CalibrationSummary {
-		s := cal.Summary(threshold, face.PinnedModelHash())
+	cal := facematch.NewCalibration(facematch.PinnedModelHash(), "bank cohort", 120, 360, imp, 1e-3, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	liveness := verify.LivenessSettings{Poses: []string{"left", "right", "center"}, WindowSeconds: 60, CenterMaxYaw: facematch.DefaultCenterMax, TurnMinYaw: facematch.DefaultTurnMin}
+	summary := func(threshold float64) *facematch.CalibrationSummary {
+		s := cal.Summary(threshold, facematch.PinnedModelHash())
 		return &s
 	}
 	tests := []struct {
@@ -32,20 +34,21 @@ func TestFaceReport(t *testing.T) {
 		want   verify.FaceReport
 	}{
 		{"not loaded, no calibration", verify.FaceConfig{Threshold: 0.4, Recognizers: 3},
-			false, verify.FaceReport{Threshold: 0.4, Recognizers: 3, ModelHash: face.PinnedModelHash(), Liveness: liveness}},
+			false, verify.FaceReport{Threshold: 0.4, Recognizers: 3, ModelHash: facematch.PinnedModelHash(), Liveness: liveness}},
 		{"not loaded, default threshold", verify.FaceConfig{},
-			false, verify.FaceReport{Threshold: face.DefaultThreshold, ModelHash: face.PinnedModelHash(), Liveness: liveness}},
+			false, verify.FaceReport{Threshold: facematch.DefaultThreshold, ModelHash: facematch.PinnedModelHash(), Liveness: liveness}},
 		{"not loaded, calibrated", verify.FaceConfig{Threshold: 0.31, CalibrationFile: "/etc/idv/cal.json", Calibration: cal},
-			false, verify.FaceReport{Threshold: 0.31, ModelHash: face.PinnedModelHash(), Liveness: liveness,
+			false, verify.FaceReport{Threshold: 0.31, ModelHash: facematch.PinnedModelHash(), Liveness: liveness,
 				CalibrationFile: "/etc/idv/cal.json", Calibration: summary(0.31)}},
 		{"loaded and calibrated", verify.FaceConfig{Threshold: 0.32, Recognizers: 0, CalibrationFile: "cal.json", Calibration: cal},
-			true, verify.FaceReport{Loaded: true, Threshold: 0.32, Recognizers: 1, ModelHash: face.PinnedModelHash(), Liveness: liveness,
+			true, verify.FaceReport{Loaded: true, Threshold: 0.32, Recognizers: 1, ModelHash: facematch.PinnedModelHash(), Liveness: liveness,
 				CalibrationFile: "cal.json", Calibration: summary(0.32)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
-			f.svc.Cfg.Face = tt.cfg
+			cfg := verifytest.DefaultConfig()
+			cfg.Face = tt.cfg
+			o := verifytest.Options{Config: cfg, ReadBLAS: face.ReadBLASInfo}
 			if tt.engine {
 				eng, err := face.New(ctx, face.Config{ModelsDir: modelsDir(t), Recognizers: 1, Threshold: tt.cfg.Threshold, Calibration: tt.cfg.Calibration,
 					Logger: slog.New(slog.DiscardHandler)})
@@ -53,8 +56,9 @@ func TestFaceReport(t *testing.T) {
 					t.Fatalf("face engine: %v (run `go run ./cmd/idv models fetch`)", err)
 				}
 				t.Cleanup(func() { eng.Close() })
-				f.svc.Face = eng
+				o.Face = eng
 			}
+			f := newFixtureWith(t, o)
 			got := f.svc.FaceReport(ctx)
 			if diff := cmp.Diff(&tt.want, got, cmpopts.IgnoreFields(verify.FaceReport{}, "BLAS")); diff != "" {
 				t.Errorf("FaceReport (-want +got):\n%s", diff)

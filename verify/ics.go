@@ -17,7 +17,7 @@ func (s *Service) calendar(c *models.Case, inv *models.Invite, acct *models.Acco
 		"Your time: %s\nBranch time: %s\nClerk: %s\n"+
 		"Join with this link (it works once, from 15 minutes before the call until 30 minutes after it): %s\n"+
 		"Have your ID and your signed authorization letter ready.",
-		s.Cfg.BankName, c.PeriodFrom, c.PeriodTo, view.Customer, view.Branch, clerk.DisplayName, link)
+		s.cfg.BankName, c.PeriodFrom, c.PeriodTo, view.Customer, view.Branch, clerk.DisplayName, link)
 	lines := []string{
 		"BEGIN:VCALENDAR",
 		"VERSION:2.0",
@@ -28,8 +28,8 @@ func (s *Service) calendar(c *models.Case, inv *models.Invite, acct *models.Acco
 		"UID:" + string(inv.ID) + "@remoteidv",
 		"DTSTAMP:" + inv.CreatedAt.UTC().Format(stamp),
 		"DTSTART:" + c.SlotAt.UTC().Format(stamp),
-		"DTEND:" + c.SlotAt.Add(s.Cfg.CallLength).UTC().Format(stamp),
-		"SUMMARY:" + icsText(s.Cfg.BankName+" identity verification call"),
+		"DTEND:" + c.SlotAt.Add(s.cfg.CallLength).UTC().Format(stamp),
+		"SUMMARY:" + icsText(s.cfg.BankName+" identity verification call"),
 		"DESCRIPTION:" + icsText(desc),
 		"URL:" + link,
 		"ATTENDEE;CN=" + icsParam(acct.HolderName) + ";ROLE=REQ-PARTICIPANT:mailto:" + acct.Email,
@@ -37,7 +37,7 @@ func (s *Service) calendar(c *models.Case, inv *models.Invite, acct *models.Acco
 		"TRANSP:OPAQUE",
 		"BEGIN:VALARM",
 		"ACTION:DISPLAY",
-		"DESCRIPTION:" + icsText(s.Cfg.BankName+" video call in 15 minutes"),
+		"DESCRIPTION:" + icsText(s.cfg.BankName+" video call in 15 minutes"),
 		"TRIGGER:-PT15M",
 		"END:VALARM",
 		"END:VEVENT",

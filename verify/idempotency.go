@@ -35,8 +35,8 @@ func (s *Service) Idempotent(ctx context.Context, key string, request []byte, fn
 	sum := sha256.Sum256(request)
 	hash := hex.EncodeToString(sum[:])
 	var replay *IdempotentResult
-	err := s.Store.Transact(ctx, func(tx models.Tx) error {
-		now := s.Now().UTC()
+	err := s.store.Transact(ctx, func(tx models.Tx) error {
+		now := s.now().UTC()
 		err := tx.BeginIdempotent(ctx, &models.IdempotencyRecord{Key: key, RequestHash: hash, CreatedAt: now})
 		if models.ErrorCodeOf(err) != models.ECONFLICT {
 			return err
@@ -70,14 +70,14 @@ func (s *Service) Idempotent(ctx context.Context, key string, request []byte, fn
 	status, body := fn()
 	// The answer is stored even when the caller has gone away.
 	ctx = context.WithoutCancel(ctx)
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	err = s.store.Transact(ctx, func(tx models.Tx) error {
 		if status >= 500 {
 			return tx.DeleteIdempotent(ctx, key)
 		}
-		return tx.CompleteIdempotent(ctx, key, status, body, s.Now().UTC())
+		return tx.CompleteIdempotent(ctx, key, status, body, s.now().UTC())
 	})
 	if err != nil {
-		s.Log.ErrorContext(ctx, "store idempotent answer", "err", err)
+		s.log.ErrorContext(ctx, "store idempotent answer", "err", err)
 	}
 	return &IdempotentResult{Status: status, Body: body}, nil
 }

@@ -15,13 +15,13 @@ import (
 // service only in that message, and the outbox keeps the message only
 // until it is delivered or the link's validity ends.
 func (d *Desk) MailInvite(ctx context.Context, a Actor, id models.CaseID) (*models.Invite, *models.OutboundMail, error) {
-	inv, err := d.IssueInvite(ctx, a, id)
+	inv, err := d.svc.IssueInvite(ctx, a, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out *models.OutboundMail
-	err = d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.authorize(ctx, tx, a, id, clerkRule, "mail invites")
+	err = d.svc.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.svc.authorize(ctx, tx, a, id, clerkRule, "mail invites")
 		if err != nil {
 			return err
 		}
@@ -42,7 +42,7 @@ func (d *Desk) MailInvite(ctx context.Context, a Actor, id models.CaseID) (*mode
 			return err
 		}
 		out = msgs[len(msgs)-1]
-		return d.event(ctx, tx, a.Name, c.ID, "invite.mailed", map[string]string{"invite": string(inv.Invite.ID), "mail": out.ID, "message_id": out.MessageID})
+		return d.svc.event(ctx, tx, a.Name, c.ID, "invite.mailed", map[string]string{"invite": string(inv.Invite.ID), "mail": out.ID, "message_id": out.MessageID})
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("mail invite for %s: %w", id, err)

@@ -172,7 +172,7 @@ func readAllCapped(r io.Reader, max int64) ([]byte, error) {
 // evidence (kind letter). Only the case's clerk uploads letters.
 func (d *Desk) UploadLetter(ctx context.Context, a Actor, id models.CaseID, data []byte) (*models.Letter, error) {
 	return d.storeLetter(ctx, id, data, LetterFromClerk, a.Name, func(tx models.Tx) (*models.Case, error) {
-		return d.authorize(ctx, tx, a, id, clerkRule, "upload letters")
+		return d.svc.authorize(ctx, tx, a, id, clerkRule, "upload letters")
 	})
 }
 
@@ -186,56 +186,40 @@ func (d *Desk) CustomerUploadLetter(ctx context.Context, id models.CaseID, actor
 }
 
 func (d *Desk) storeLetter(ctx context.Context, id models.CaseID, data []byte, source, actor string, load func(tx models.Tx) (*models.Case, error)) (*models.Letter, error) {
-	if d.Stager == nil {
-		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
 	f, err := CheckLetter(data)
 	if err != nil {
 		return nil, fmt.Errorf("letter for %s: %w", id, err)
 	}
 	// Check the case before staging anything.
-	if err := d.Store.Transact(ctx, func(tx models.Tx) error {
+	if err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := load(tx)
-		if err == nil && c.State != models.StateScheduled && c.State != models.StateInSession {
+		if err == nil && !c.State.TakesChecks() {
 			err = models.Errorf(models.ECONFLICT, "case is %s: letters are taken before submission", c.State)
 		}
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("letter for %s: %w", id, err)
 	}
-	lid, err := models.NewID(d.Rand, "let")
+	lid, err := models.NewID(d.svc.rand, "let")
 	if err != nil {
 		return nil, err
 	}
-	ev, err := d.Stager.Stage(ctx, id, models.EvidenceLetter, f.ContentType, f.Data, actor)
-	if err != nil {
-		return nil, fmt.Errorf("letter for %s: stage: %w", id, err)
-	}
-	staged := *ev
-	l := &models.Letter{ID: models.LetterID(lid), CaseID: id, ContentType: f.ContentType, Width: f.Width, Height: f.Height, Source: source, Actor: actor, CreatedAt: d.Now().UTC()}
-	err = d.Store.Transact(ctx, func(tx models.Tx) error {
+	l := &models.Letter{ID: models.LetterID(lid), CaseID: id, ContentType: f.ContentType, Width: f.Width, Height: f.Height, Source: source, Actor: actor, CreatedAt: d.svc.now().UTC()}
+	_, err = d.svc.recordEvidence(ctx, id, actor, []artifact{{Kind: models.EvidenceLetter, ContentType: f.ContentType, Data: f.Data}}, func(tx models.Tx, evs []*models.Evidence) error {
 		c, err := load(tx)
 		if err != nil {
 			return err
 		}
-		if c.State != models.StateScheduled && c.State != models.StateInSession {
+		if !c.State.TakesChecks() {
 			return models.Errorf(models.ECONFLICT, "case is %s: letters are taken before submission", c.State)
 		}
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
-			return err
-		}
+		ev := evs[0]
 		l.Evidence = ev.ID
 		if err := tx.CreateLetter(ctx, l); err != nil {
 			return err
 		}
-		return d.event(ctx, tx, actor, id, "letter.uploaded", map[string]string{"letter": lid, "source": source, "content_type": f.ContentType, "sha256": ev.SHA256})
+		return d.svc.event(ctx, tx, actor, id, "letter.uploaded", map[string]string{"letter": lid, "source": source, "content_type": f.ContentType, "sha256": ev.SHA256})
 	})
-	if err != nil || ev.ID != staged.ID {
-		if derr := d.Stager.Discard(&staged); derr != nil {
-			d.Log.ErrorContext(ctx, "discard staged letter", "err", derr)
-		}
-	}
 	if err != nil {
 		return nil, fmt.Errorf("letter for %s: %w", id, err)
 	}
@@ -248,7 +232,7 @@ func (d *Desk) storeLetter(ctx context.Context, id models.CaseID, data []byte, s
 // nothing is stored.
 func (d *Desk) RecordLetterScope(ctx context.Context, a Actor, id models.CaseID, letter models.LetterID, s models.LetterScope) (*models.Letter, error) {
 	var out *models.Letter
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := d.clerkCase(ctx, tx, a, id)
 		if err != nil {
 			return err
@@ -260,13 +244,13 @@ func (d *Desk) RecordLetterScope(ctx context.Context, a Actor, id models.CaseID,
 		if err != nil {
 			return err
 		}
-		now := d.Now().UTC()
+		now := d.svc.now().UTC()
 		if err := tx.SetLetterScope(ctx, l.ID, s, a.Name, now); err != nil {
 			return err
 		}
 		l.Scope, l.ScopeBy, l.ScopeAt = &s, a.Name, &now
 		out = l
-		return d.event(ctx, tx, a.Name, c.ID, "letter.scope_recorded", map[string]string{"letter": string(l.ID), "service": string(s.Service),
+		return d.svc.event(ctx, tx, a.Name, c.ID, "letter.scope_recorded", map[string]string{"letter": string(l.ID), "service": string(s.Service),
 			"period": s.PeriodFrom + "/" + s.PeriodTo, "registered_email": "true"})
 	})
 	if err != nil {
@@ -278,8 +262,8 @@ func (d *Desk) RecordLetterScope(ctx context.Context, a Actor, id models.CaseID,
 // Letters lists a visible case's letters.
 func (d *Desk) Letters(ctx context.Context, a Actor, id models.CaseID) ([]*models.Letter, error) {
 	var out []*models.Letter
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.visibleCase(ctx, tx, a, id)
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.svc.visibleCase(ctx, tx, a, id)
 		if err != nil {
 			return err
 		}
@@ -287,19 +271,6 @@ func (d *Desk) Letters(ctx context.Context, a Actor, id models.CaseID) ([]*model
 		return err
 	})
 	return out, err
-}
-
-// clerkCase returns the case if a runs it (policy.go) and it is still
-// before submission.
-func (d *Desk) clerkCase(ctx context.Context, tx models.Tx, a Actor, id models.CaseID) (*models.Case, error) {
-	c, err := d.authorize(ctx, tx, a, id, clerkRule, "record letters and checks")
-	if err != nil {
-		return nil, err
-	}
-	if c.State != models.StateScheduled && c.State != models.StateInSession {
-		return nil, models.Errorf(models.ECONFLICT, "case is %s: checks are recorded before submission", c.State)
-	}
-	return c, nil
 }
 
 func (d *Desk) letter(ctx context.Context, tx models.Tx, c models.CaseID, id models.LetterID) (*models.Letter, error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"remoteidv/models"
+	"remoteidv/verify"
 	"remoteidv/verify/verifytest"
 )
 
@@ -56,14 +57,14 @@ func TestUploadedPhotoNeverCounts(t *testing.T) {
 	ctx := context.Background()
 	ref := johnsPhoto(t, "John_Salley", 0) // byte for byte the account's reference photo
 
-	_, err := f.desk.RunFaceCheck(ctx, f.clerk, f.caseID, ref)
+	_, err := f.svc.RunFaceCheck(ctx, f.clerk, f.caseID, ref)
 	wantErr(t, "RunFaceCheck(before consent)", err, models.EPRECONDITION)
 	if n := len(f.checks()); n != 0 {
 		t.Fatalf("a refused upload left %d checks", n)
 	}
 
 	call := f.liveCall()
-	fc, err := f.desk.RunFaceCheck(ctx, f.clerk, f.caseID, ref)
+	fc, err := f.svc.RunFaceCheck(ctx, f.clerk, f.caseID, ref)
 	if err != nil {
 		t.Fatalf("RunFaceCheck(after consent): %v", err)
 	}
@@ -82,7 +83,7 @@ func TestUploadedPhotoNeverCounts(t *testing.T) {
 		t.Errorf("an upload was audited as a live face match: %+v", evs)
 	}
 
-	_, err = f.desk.ConfirmFace(ctx, f.clerk, f.caseID, fc.Check.ID, true, "same person")
+	_, err = f.svc.ConfirmFace(ctx, f.clerk, f.caseID, fc.Check.ID, true, "same person")
 	wantErr(t, "ConfirmFace(upload)", err, models.EPRECONDITION)
 	// Even confirmed behind the workflow's back, an upload does not count.
 	f.tx(func(tx models.Tx) error {
@@ -96,7 +97,7 @@ func TestUploadedPhotoNeverCounts(t *testing.T) {
 
 	// A live capture of the same person, confirmed, does.
 	chk := call.Capture(f.clerk.Name, johnsPhoto(t, "John_Salley", 3))
-	if _, err := f.desk.ConfirmFace(ctx, f.clerk, f.caseID, chk.ID, true, "same person"); err != nil {
+	if _, err := f.svc.ConfirmFace(ctx, f.clerk, f.caseID, chk.ID, true, "same person"); err != nil {
 		t.Fatal(err)
 	}
 	if r := f.requirements(); !r.FaceMatchPassed {
@@ -136,7 +137,7 @@ func TestLiveCaptureNeedsConsentAndRecording(t *testing.T) {
 				c = f.liveCall()
 			} else {
 				f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
-				c = verifytest.StartCall(t, f.calls, f.caseID, f.clerk.Name)
+				c = f.g.StartCall(t, f.caseID, f.clerk.Name)
 			}
 			if tt.before != nil {
 				tt.before(f, c)
@@ -169,7 +170,7 @@ func TestLiveCaptureNeedsConsentAndRecording(t *testing.T) {
 		if len(evs) != 1 || evs[0].Detail["source"] != "live_call" || evs[0].Detail["call"] != string(c.ID) || evs[0].Detail["segment"] != "1" || evs[0].Detail["media_ms"] != "83417" {
 			t.Fatalf("audit events check.face_match = %+v, want the capture's call, segment and media time", evs)
 		}
-		if _, err := f.desk.ConfirmFace(ctx, f.clerk, f.caseID, chk.ID, true, "same person"); err != nil {
+		if _, err := f.svc.ConfirmFace(ctx, f.clerk, f.caseID, chk.ID, true, "same person"); err != nil {
 			t.Fatal(err)
 		}
 		if r := f.requirements(); !r.FaceMatchPassed {
@@ -204,8 +205,8 @@ func TestRegistryNeedsFreshCaptureAndData(t *testing.T) {
 	ctx := context.Background()
 	t.Run("no live capture", func(t *testing.T) {
 		f := newDeskFixture(t)
-		reg := &countingRegistry{Registry: f.desk.Registry}
-		f.desk.Registry = reg
+		var reg *countingRegistry
+		f.editDesk(func(d *verify.DeskDeps) { reg = &countingRegistry{Registry: d.Registry}; d.Registry = reg })
 		f.liveCall()
 		_, err := f.desk.RunRegistryCheck(ctx, f.clerk, f.caseID)
 		wantErr(t, "RunRegistryCheck(no capture)", err, models.EPRECONDITION)
@@ -215,8 +216,8 @@ func TestRegistryNeedsFreshCaptureAndData(t *testing.T) {
 	})
 	t.Run("capture older than 30 min", func(t *testing.T) {
 		f := newDeskFixture(t)
-		reg := &countingRegistry{Registry: f.desk.Registry}
-		f.desk.Registry = reg
+		var reg *countingRegistry
+		f.editDesk(func(d *verify.DeskDeps) { reg = &countingRegistry{Registry: d.Registry}; d.Registry = reg })
 		f.liveCall().Capture(f.clerk.Name, johnsPhoto(t, "John_Salley", 3))
 		f.clock.t = f.clock.t.Add(30*time.Minute + time.Second)
 		_, err := f.desk.RunRegistryCheck(ctx, f.clerk, f.caseID)
@@ -225,7 +226,7 @@ func TestRegistryNeedsFreshCaptureAndData(t *testing.T) {
 			t.Fatalf("with an old capture: %d lookups; want the registry not asked and nothing passed", reg.n.Load())
 		}
 		// The limit is configurable.
-		f.desk.RegistryCaptureMaxAge = time.Hour
+		f.editDesk(func(d *verify.DeskDeps) { d.RegistryCaptureMaxAge = time.Hour })
 		if rc, err := f.desk.RunRegistryCheck(ctx, f.clerk, f.caseID); err != nil || rc.Check.Result != "PASS" {
 			t.Fatalf("RunRegistryCheck(capture 30m1s old, limit 1h) = %+v, %v; want PASS", rc, err)
 		}
@@ -241,7 +242,7 @@ func TestRegistryNeedsFreshCaptureAndData(t *testing.T) {
 		if f.requirements().RegistryPassed {
 			t.Fatal("stale registry data passed the requirement")
 		}
-		f.desk.RegistryMaxDataAge = 15 * time.Minute
+		f.editDesk(func(d *verify.DeskDeps) { d.RegistryMaxDataAge = 15 * time.Minute })
 		if rc, err := f.desk.RunRegistryCheck(ctx, f.clerk, f.caseID); err != nil || rc.Check.Result != "PASS" {
 			t.Fatalf("RunRegistryCheck(data 10m1s old, limit 15m) = %+v, %v; want PASS", rc, err)
 		}
@@ -249,7 +250,7 @@ func TestRegistryNeedsFreshCaptureAndData(t *testing.T) {
 	t.Run("no registry photo", func(t *testing.T) {
 		f := newDeskFixture(t)
 		f.liveCall().Capture(f.clerk.Name, johnsPhoto(t, "John_Salley", 3))
-		f.desk.Registry = photoless{f.desk.Registry}
+		f.editDesk(func(d *verify.DeskDeps) { d.Registry = photoless{d.Registry} })
 		rc, err := f.desk.RunRegistryCheck(ctx, f.clerk, f.caseID)
 		if err != nil || rc.Check.Result != "FAIL" || rc.PhotoMatch != "no_photo" {
 			t.Fatalf("RunRegistryCheck(no registry photo) = %+v, %v; want FAIL no_photo", rc, err)

@@ -33,9 +33,7 @@ var ErrCodeLocked = &models.Error{Code: models.EGONE, Message: "too many wrong c
 func (d *Desk) codeKey() []byte {
 	h := sha256.New()
 	h.Write([]byte(codeHashLabel))
-	if d.Key != nil {
-		h.Write(d.Key.Seed())
-	}
+	h.Write(d.svc.key.Seed())
 	return h.Sum(nil)
 }
 
@@ -90,22 +88,22 @@ func failures(codes []*models.EmailCode) int {
 // authenticated customer. At most one code a minute and five an hour;
 // an invite locked by wrong codes gets no more. Returns when it expires.
 func (d *Desk) RequestCode(ctx context.Context, id models.CaseID) (time.Time, error) {
-	code, err := sixDigits(d.Rand)
+	code, err := sixDigits(d.svc.rand)
 	if err != nil {
 		return time.Time{}, err
 	}
-	cid, err := models.NewID(d.Rand, "otp")
+	cid, err := models.NewID(d.svc.rand, "otp")
 	if err != nil {
 		return time.Time{}, err
 	}
-	now := d.Now().UTC()
+	now := d.svc.now().UTC()
 	exp := now.Add(CodeValidity)
-	err = d.Store.Transact(ctx, func(tx models.Tx) error {
+	err = d.svc.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := tx.CaseByID(ctx, id)
 		if err != nil {
 			return err
 		}
-		if c.State != models.StateScheduled && c.State != models.StateInSession {
+		if !c.State.TakesChecks() {
 			return models.Errorf(models.ECONFLICT, "case is %s: no code needed", c.State)
 		}
 		inv, err := liveInvite(ctx, tx, id)
@@ -144,7 +142,7 @@ func (d *Desk) RequestCode(ctx context.Context, id models.CaseID) (time.Time, er
 		if err := d.enqueue(ctx, tx, c.ID, mail.KindCode, acct, mail.Data{Code: code, Minutes: int(CodeValidity.Minutes())}, nil, &exp); err != nil {
 			return err
 		}
-		return d.event(ctx, tx, "system", id, "code.sent", map[string]string{"code_id": cid, "invite": string(inv.ID), "expires_at": exp.Format(time.RFC3339)})
+		return d.svc.event(ctx, tx, "system", id, "code.sent", map[string]string{"code_id": cid, "invite": string(inv.ID), "expires_at": exp.Format(time.RFC3339)})
 	})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("request code for %s: %w", id, err)
@@ -161,7 +159,7 @@ func (d *Desk) VerifyCode(ctx context.Context, id models.CaseID, code string) er
 		return models.Errorf(models.EINVALID, "the code is 6 digits")
 	}
 	var outcome error
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
 		outcome = nil
 		c, err := tx.CaseByID(ctx, id)
 		if err != nil {
@@ -182,13 +180,13 @@ func (d *Desk) VerifyCode(ctx context.Context, id models.CaseID, code string) er
 			return models.Errorf(models.ECONFLICT, "no code was sent; request one first")
 		}
 		newest := codes[0]
-		now := d.Now().UTC()
+		now := d.svc.now().UTC()
 		audit := func(action string, extra map[string]string) error {
 			det := map[string]string{"code_id": newest.ID, "invite": string(inv.ID)}
 			for k, v := range extra {
 				det[k] = v
 			}
-			return d.event(ctx, tx, "system", c.ID, action, det)
+			return d.svc.event(ctx, tx, "system", c.ID, action, det)
 		}
 		switch {
 		case newest.UsedAt != nil:

@@ -27,22 +27,22 @@ const (
 // carries stops being usable (nil: it is kept until delivered); past it,
 // the outbox drops the message undelivered.
 func (d *Desk) enqueue(ctx context.Context, tx models.Tx, id models.CaseID, kind string, acct *models.Account, data idvmail.Data, att []idvmail.Attachment, expires *time.Time) error {
-	data.BankName, data.HolderName = d.Cfg.BankName, acct.HolderName
+	data.BankName, data.HolderName = d.svc.cfg.BankName, acct.HolderName
 	subject, text, html, err := idvmail.Render(kind, acct.Language, data)
 	if err != nil {
 		return err
 	}
-	from, err := mail.ParseAddress(d.MailFrom)
+	from, err := mail.ParseAddress(d.mailFrom)
 	if err != nil {
-		return models.Errorf(models.EUNAVAILABLE, "mail sender address %q is not configured correctly", d.MailFrom)
+		return models.Errorf(models.EUNAVAILABLE, "mail sender address %q is not configured correctly", d.mailFrom)
 	}
-	mid, err := models.NewID(d.Rand, "mail")
+	mid, err := models.NewID(d.svc.rand, "mail")
 	if err != nil {
 		return err
 	}
 	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
-	now := d.Now().UTC()
-	raw, err := idvmail.Compose(idvmail.Message{From: (&mail.Address{Name: d.Cfg.BankName, Address: from.Address}).String(), To: []string{acct.Email},
+	now := d.svc.now().UTC()
+	raw, err := idvmail.Compose(idvmail.Message{From: (&mail.Address{Name: d.svc.cfg.BankName, Address: from.Address}).String(), To: []string{acct.Email},
 		Subject: subject, Text: text, HTML: html, Attachments: att, MessageID: mid + "@" + domain, Date: now})
 	if err != nil {
 		return models.Errorf(models.EINVALID, "compose %s mail: %v", kind, err)
@@ -71,12 +71,12 @@ func (d *Desk) DeliverMail(ctx context.Context, owner string) (int, error) {
 	if err := d.expireMail(ctx); err != nil {
 		return 0, fmt.Errorf("deliver mail: %w", err)
 	}
-	if d.Mailer == nil {
+	if mailQueued(d.mailer) {
 		return 0, nil
 	}
 	var batch []*models.OutboundMail
-	now := d.Now().UTC()
-	err := d.Store.Transact(ctx, func(tx models.Tx) (err error) {
+	now := d.svc.now().UTC()
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) (err error) {
 		batch, err = tx.ClaimMail(ctx, owner, now, now.Add(mailLease), mailBatch)
 		return err
 	})
@@ -85,19 +85,19 @@ func (d *Desk) DeliverMail(ctx context.Context, owner string) (int, error) {
 	}
 	sent := 0
 	for _, m := range batch {
-		reply, err := d.Mailer.Send(ctx, m.From, []string{m.To}, m.Raw)
+		reply, err := d.mailer.Send(ctx, m.From, []string{m.To}, m.Raw)
 		if err != nil {
 			backoff := min(mailMaxBackoff, 10*time.Second<<min(m.Attempts, 12))
-			if ferr := d.Store.Transact(ctx, func(tx models.Tx) error {
-				return tx.MarkMailFailed(ctx, m.ID, owner, err.Error(), d.Now().UTC().Add(backoff))
+			if ferr := d.svc.store.Transact(ctx, func(tx models.Tx) error {
+				return tx.MarkMailFailed(ctx, m.ID, owner, err.Error(), d.svc.now().UTC().Add(backoff))
 			}); ferr != nil {
-				d.Log.ErrorContext(ctx, "mark mail failed", "mail", m.ID, "err", ferr)
+				d.svc.log.ErrorContext(ctx, "mark mail failed", "mail", m.ID, "err", ferr)
 			}
-			d.Log.WarnContext(ctx, "mail not delivered; will retry", "mail", m.ID, "kind", m.Kind, "attempt", m.Attempts+1, "retry_in", backoff, "err", err)
+			d.svc.log.WarnContext(ctx, "mail not delivered; will retry", "mail", m.ID, "kind", m.Kind, "attempt", m.Attempts+1, "retry_in", backoff, "err", err)
 			continue
 		}
 		if err := d.delivered(ctx, owner, m, reply); err != nil {
-			d.Log.ErrorContext(ctx, "record mail delivery", "mail", m.ID, "err", err)
+			d.svc.log.ErrorContext(ctx, "record mail delivery", "mail", m.ID, "err", err)
 			continue
 		}
 		sent++
@@ -110,8 +110,8 @@ func (d *Desk) DeliverMail(ctx context.Context, owner string) (int, error) {
 // hash and metadata; each is audited on its case.
 func (d *Desk) expireMail(ctx context.Context) error {
 	var gone []*models.OutboundMail
-	err := d.Store.Transact(ctx, func(tx models.Tx) (err error) {
-		if gone, err = tx.ExpireMail(ctx, d.Now().UTC()); err != nil {
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) (err error) {
+		if gone, err = tx.ExpireMail(ctx, d.svc.now().UTC()); err != nil {
 			return err
 		}
 		for _, m := range gone {
@@ -122,7 +122,7 @@ func (d *Desk) expireMail(ctx context.Context) error {
 			if m.LastError != "" {
 				det["last_error"] = m.LastError
 			}
-			if err := d.event(ctx, tx, SystemActor, m.CaseID, "mail.expired", det); err != nil {
+			if err := d.svc.event(ctx, tx, SystemActor, m.CaseID, "mail.expired", det); err != nil {
 				return err
 			}
 		}
@@ -132,52 +132,48 @@ func (d *Desk) expireMail(ctx context.Context) error {
 		return fmt.Errorf("expire mail: %w", err)
 	}
 	for _, m := range gone {
-		d.Log.WarnContext(ctx, "mail expired undelivered: its body is dropped", "mail", m.ID, "kind", m.Kind, "case_id", m.CaseID, "attempts", m.Attempts)
+		d.svc.log.WarnContext(ctx, "mail expired undelivered: its body is dropped", "mail", m.ID, "kind", m.Kind, "case_id", m.CaseID, "attempts", m.Attempts)
 	}
 	return nil
 }
 
 func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMail, reply string) error {
-	at := d.Now().UTC()
-	var staged *models.Evidence
-	if m.Kind == idvmail.KindStatement && m.CaseID != "" && d.Stager != nil {
-		receipt, err := json.Marshal(map[string]any{"mail": m.ID, "message_id": m.MessageID, "to": m.To, "from": m.From, "smtp_reply": reply,
+	at := d.svc.now().UTC()
+	// A delivered statement's receipt is evidence of its case.
+	var receipt []artifact
+	if m.Kind == idvmail.KindStatement && m.CaseID != "" {
+		b, err := json.Marshal(map[string]any{"mail": m.ID, "message_id": m.MessageID, "to": m.To, "from": m.From, "smtp_reply": reply,
 			"sent_at": at, "attempts": m.Attempts + 1})
 		if err != nil {
 			return err
 		}
-		if staged, err = d.Stager.Stage(ctx, m.CaseID, models.EvidenceReceipt, "application/json", receipt, SystemActor); err != nil {
-			return err
-		}
+		receipt = []artifact{{Kind: models.EvidenceReceipt, ContentType: "application/json", Data: b}}
 	}
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
+	_, err := d.svc.recordEvidence(ctx, m.CaseID, SystemActor, receipt, func(tx models.Tx, evs []*models.Evidence) error {
 		if err := tx.MarkMailSent(ctx, m.ID, owner, reply, sha256Hex(m.Raw), at); err != nil {
 			return err
 		}
 		det := map[string]string{"mail": m.ID, "kind": m.Kind, "message_id": m.MessageID, "smtp_reply": reply, "raw_sha256": sha256Hex(m.Raw)}
-		if staged == nil {
+		if len(evs) == 0 {
 			if m.CaseID == "" {
 				return nil
 			}
-			return d.event(ctx, tx, SystemActor, m.CaseID, "mail.delivered", det)
+			return d.svc.event(ctx, tx, SystemActor, m.CaseID, "mail.delivered", det)
 		}
-		e := *staged
-		if err := tx.AddEvidence(ctx, &e); err != nil {
-			return err
-		}
+		e := evs[0]
 		det["receipt_sha256"] = e.SHA256
 		c, err := tx.CaseByID(ctx, m.CaseID)
 		if err != nil {
 			return err
 		}
-		if err := d.event(ctx, tx, SystemActor, c.ID, "statement.delivered", det); err != nil {
+		if err := d.svc.event(ctx, tx, SystemActor, c.ID, "statement.delivered", det); err != nil {
 			return err
 		}
 		to, err := models.Transition(c.State, models.EventClose)
 		if err != nil {
 			// The mail went out: record that whatever the case's state, so
 			// it is never sent twice; the state is for people to look at.
-			d.Log.WarnContext(ctx, "statement delivered but the case cannot close", "case_id", c.ID, "state", c.State)
+			d.svc.log.WarnContext(ctx, "statement delivered but the case cannot close", "case_id", c.ID, "state", c.State)
 			return nil
 		}
 		from := c.State
@@ -185,10 +181,7 @@ func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMa
 		if err := tx.UpdateCase(ctx, c); err != nil {
 			return err
 		}
-		return d.event(ctx, tx, SystemActor, c.ID, "case.close", map[string]string{"from": string(from), "to": string(to)})
+		return d.svc.event(ctx, tx, SystemActor, c.ID, "case.close", map[string]string{"from": string(from), "to": string(to)})
 	})
-	if err != nil && staged != nil {
-		_ = d.Stager.Discard(staged)
-	}
 	return err
 }

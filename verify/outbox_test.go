@@ -8,6 +8,7 @@ import (
 
 	"remoteidv/mail"
 	"remoteidv/models"
+	"remoteidv/verify"
 )
 
 // TestOutboxExpiry: with no mail server configured, an email code and an
@@ -17,8 +18,8 @@ import (
 func TestOutboxExpiry(t *testing.T) {
 	f := newDeskFixture(t)
 	ctx := context.Background()
+	f.editDesk(func(dd *verify.DeskDeps) { dd.Mailer = verify.NoMailer{} }) // no IDV_SMTP_ADDR
 	d := f.desk
-	d.Mailer = nil // no IDV_SMTP_ADDR
 	inv, invMail, err := d.MailInvite(ctx, f.clerk, f.caseID)
 	if err != nil {
 		t.Fatalf("MailInvite: %v", err)
@@ -74,7 +75,8 @@ func TestOutboxExpiry(t *testing.T) {
 	}
 
 	// A mail server now: nothing expired is sent.
-	d.Mailer = sender(t, f.smtp.Addr)
+	f.editDesk(func(dd *verify.DeskDeps) { dd.Mailer = sender(t, f.smtp.Addr) })
+	d = f.desk
 	deliver(0)
 	if got := f.smtp.Messages(); len(got) != 0 {
 		t.Errorf("the server received %d messages, want none", len(got))

@@ -47,6 +47,22 @@ import (
 // API tokens act as their staff member: the actor has the member's ID and
 // roles, so every rule treats a token exactly as that person.
 
+// Actor is who asks, as the HTTP layer knows it.
+type Actor struct {
+	Name    string // audit actor, e.g. "staff:stf_..."
+	StaffID models.StaffID
+	Roles   []models.Role
+}
+
+func (a Actor) has(r models.Role) bool {
+	for _, x := range a.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
 // assignedClerks lists the staff who run case c: its clerk. (A backup
 // clerk, when cases get one, is added here and counts the same everywhere.)
 func assignedClerks(c *models.Case) []models.StaffID { return []models.StaffID{c.ClerkID} }
@@ -133,7 +149,7 @@ func (s *Service) authorize(ctx context.Context, tx models.Tx, a Actor, id model
 // authorized is authorize in a transaction of its own.
 func (s *Service) authorized(ctx context.Context, a Actor, id models.CaseID, r rule, what string) (*models.Case, error) {
 	var c *models.Case
-	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { c, err = s.authorize(ctx, tx, a, id, r, what); return })
+	err := s.store.Transact(ctx, func(tx models.Tx) (err error) { c, err = s.authorize(ctx, tx, a, id, r, what); return })
 	return c, err
 }
 
@@ -189,4 +205,80 @@ func (s *Service) mayDecide(ctx context.Context, tx models.Tx, a Actor, c *model
 		}
 	}
 	return nil
+}
+
+// callClerk is the actor of captures taken in the call on the clerk's
+// request (the media layer sends only the clerk's requests): the named
+// member of staff, who must still run the case (runsCase) and still be
+// enabled (a disabled clerk takes none: EFORBIDDEN).
+func (c *Calls) callClerk(ctx context.Context, id models.CaseID, actor string) (Actor, error) {
+	var a Actor
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		cs, err := tx.CaseByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, sid := range assignedClerks(cs) {
+			if actor != models.StaffActor(sid) {
+				continue
+			}
+			st, err := tx.StaffByID(ctx, sid)
+			if err != nil {
+				return err
+			}
+			if !st.Active() {
+				return models.Errorf(models.EFORBIDDEN, "the case's clerk is disabled: no capture is taken")
+			}
+			a = Actor{Name: actor, StaffID: st.ID, Roles: st.Roles}
+		}
+		if !a.runsCase(cs) {
+			return models.Errorf(models.EFORBIDDEN, "only %s may take captures", clerkRule.who)
+		}
+		return nil
+	})
+	return a, err
+}
+
+// visibleCase returns case id if a may see it (canSee); a case a may not
+// see is ENOTFOUND, as one that does not exist.
+func (s *Service) visibleCase(ctx context.Context, tx models.Tx, a Actor, id models.CaseID) (*models.Case, error) {
+	if !models.ValidID("case", string(id)) {
+		return nil, models.Errorf(models.ENOTFOUND, "case %s not found", id)
+	}
+	c, err := tx.CaseByID(ctx, id)
+	if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && !a.canSee(c)) {
+		return nil, models.Errorf(models.ENOTFOUND, "case %s not found", id)
+	}
+	return c, err
+}
+
+// clerkCase returns the case if a runs it (clerkRule) and it still takes
+// checks.
+func (d *Desk) clerkCase(ctx context.Context, tx models.Tx, a Actor, id models.CaseID) (*models.Case, error) {
+	c, err := d.svc.authorize(ctx, tx, a, id, clerkRule, "record letters and checks")
+	if err != nil {
+		return nil, err
+	}
+	if !c.State.TakesChecks() {
+		return nil, models.Errorf(models.ECONFLICT, "case is %s: checks are recorded before submission", c.State)
+	}
+	return c, nil
+}
+
+// evidenceCase returns case id if a may read its evidence items
+// (canReadEvidence) and see it.
+func (s *Service) evidenceCase(ctx context.Context, tx models.Tx, a Actor, id models.CaseID) (*models.Case, error) {
+	if !a.canReadEvidence() {
+		return nil, models.Errorf(models.EFORBIDDEN, "only supervisors and auditors read evidence")
+	}
+	return s.visibleCase(ctx, tx, a, id)
+}
+
+// visibleCases narrows a case list to what a sees: a clerk's own cases,
+// unless a also sees every case.
+func (a Actor) visibleCases(f models.CaseFilter) models.CaseFilter {
+	if !a.seesAllCases() {
+		f.ClerkID = a.StaffID
+	}
+	return f
 }

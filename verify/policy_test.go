@@ -19,12 +19,12 @@ import (
 func (f *deskFixture) freshCase(clerk verify.Actor, state models.CaseState) (models.CaseID, models.LetterID, models.CheckID) {
 	f.t.Helper()
 	ctx := context.Background()
-	cs, err := f.desk.CreateCase(ctx, clerk, verify.NewCase{AccountNo: acctNo, Purpose: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31",
+	cs, err := f.svc.CreateCase(ctx, clerk, verify.NewCase{AccountNo: acctNo, Purpose: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31",
 		Slot: verify.Slot{Local: "2026-12-01T09:00", TimeZone: "America/New_York"}})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if _, err := f.desk.IssueInvite(ctx, clerk, cs.ID); err != nil {
+	if _, err := f.svc.IssueInvite(ctx, clerk, cs.ID); err != nil {
 		f.t.Fatal(err)
 	}
 	l, err := f.desk.UploadLetter(ctx, clerk, cs.ID, signedLetter(f.t, 600, 400))
@@ -71,7 +71,7 @@ func TestOnlyTheAssignedClerkRunsACase(t *testing.T) {
 	f := newDeskFixture(t)
 	ctx := context.Background()
 	d := f.desk
-	calls := &verify.Calls{Service: d.Service}
+	calls := f.calls
 	clerkAuditor := verify.Actor{Name: "staff:stf_ca", StaffID: "stf_ca", Roles: []models.Role{models.RoleClerk, models.RoleAuditor}}
 	adminClerk := verify.Actor{Name: "staff:stf_ac", StaffID: "stf_ac", Roles: []models.Role{models.RoleAdmin, models.RoleClerk}}
 	scope := models.LetterScope{AccountNo: acctNo, Service: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", RegisteredEmail: true}
@@ -89,11 +89,11 @@ func TestOnlyTheAssignedClerkRunsACase(t *testing.T) {
 		clerkSup, clerkAud, auditor, adminClerk string
 	}{
 		{"Reschedule", models.StateScheduled, func(a verify.Actor, id models.CaseID, _ models.LetterID, _ models.CheckID) error {
-			_, err := d.Reschedule(ctx, a, id, verify.Slot{Local: "2026-12-03T09:00", TimeZone: "America/New_York"})
+			_, err := f.svc.Reschedule(ctx, a, id, verify.Slot{Local: "2026-12-03T09:00", TimeZone: "America/New_York"})
 			return err
 		}, refused, refused, refused, hidden},
 		{"IssueInvite", models.StateScheduled, func(a verify.Actor, id models.CaseID, _ models.LetterID, _ models.CheckID) error {
-			_, err := d.IssueInvite(ctx, a, id)
+			_, err := f.svc.IssueInvite(ctx, a, id)
 			return err
 		}, refused, refused, refused, hidden},
 		{"MailInvite", models.StateScheduled, func(a verify.Actor, id models.CaseID, _ models.LetterID, _ models.CheckID) error {
@@ -101,11 +101,11 @@ func TestOnlyTheAssignedClerkRunsACase(t *testing.T) {
 			return err
 		}, refused, refused, refused, hidden},
 		{"RunFaceCheck", models.StateInSession, func(a verify.Actor, id models.CaseID, _ models.LetterID, _ models.CheckID) error {
-			_, err := d.RunFaceCheck(ctx, a, id, pngBytes(t, 64, 64))
+			_, err := f.svc.RunFaceCheck(ctx, a, id, pngBytes(t, 64, 64))
 			return err
 		}, refused, refused, refused, hidden},
 		{"ConfirmFace", models.StateInSession, func(a verify.Actor, id models.CaseID, _ models.LetterID, chk models.CheckID) error {
-			_, err := d.ConfirmFace(ctx, a, id, chk, true, "")
+			_, err := f.svc.ConfirmFace(ctx, a, id, chk, true, "")
 			return err
 		}, refused, refused, refused, hidden},
 		{"FaceCapture", models.StateInSession, func(a verify.Actor, id models.CaseID, _ models.LetterID, _ models.CheckID) error {
@@ -133,14 +133,14 @@ func TestOnlyTheAssignedClerkRunsACase(t *testing.T) {
 			return err
 		}, refused, refused, refused, hidden},
 		{"RevokeInvites", models.StateScheduled, func(a verify.Actor, id models.CaseID, _ models.LetterID, _ models.CheckID) error {
-			return d.RevokeInvites(ctx, a, id)
+			return f.svc.RevokeInvites(ctx, a, id)
 		}, allowed, refused, refused, hidden},
 		{"Cancel", models.StateScheduled, func(a verify.Actor, id models.CaseID, _ models.LetterID, _ models.CheckID) error {
-			_, err := d.Cancel(ctx, a, id, "test")
+			_, err := f.svc.Cancel(ctx, a, id, "test")
 			return err
 		}, allowed, refused, refused, hidden},
 		{"Abort", models.StateInSession, func(a verify.Actor, id models.CaseID, _ models.LetterID, _ models.CheckID) error {
-			_, err := d.Abort(ctx, a, id, "test")
+			_, err := f.svc.Abort(ctx, a, id, "test")
 			return err
 		}, allowed, refused, refused, hidden},
 		{"LetterContent", models.StateInSession, func(a verify.Actor, id models.CaseID, l models.LetterID, _ models.CheckID) error {
@@ -195,7 +195,7 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 	f := newDeskFixture(t)
 	ctx := context.Background()
 	d := f.desk
-	calls := &verify.Calls{Service: d.Service}
+	calls := f.calls
 	f.tx(func(tx models.Tx) error {
 		return tx.CreateAPIToken(ctx, &models.APIToken{ID: "tok_s2", StaffID: "stf_s2", Name: "desk script", Hash: strings.Repeat("d", 64), CreatedAt: f.clock.Now()})
 	})
@@ -233,7 +233,7 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 			if _, err := d.Specimen(ctx, f.sup2, id); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := d.EvidenceList(ctx, f.sup2, id); err != nil {
+			if _, err := f.svc.EvidenceList(ctx, f.sup2, id); err != nil {
 				t.Fatal(err)
 			}
 		}, "", f.sup2, "", ""},
@@ -255,17 +255,17 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 			}
 		}, "", f.sup2, "", ""},
 		{"revoked the case's invites", f.clerk, func(t *testing.T, id models.CaseID, _ models.LetterID) {
-			if err := d.RevokeInvites(ctx, f.sup2, id); err != nil {
+			if err := f.svc.RevokeInvites(ctx, f.sup2, id); err != nil {
 				t.Fatal(err)
 			}
 		}, "", f.sup2, models.EFORBIDDEN, "invite.revoked"},
 		{"revoked the invites through an API token", f.clerk, func(t *testing.T, id models.CaseID, _ models.LetterID) {
-			if err := d.RevokeInvites(ctx, tokenS2, id); err != nil {
+			if err := f.svc.RevokeInvites(ctx, tokenS2, id); err != nil {
 				t.Fatal(err)
 			}
 		}, "", f.sup2, models.EFORBIDDEN, "invite.revoked"},
 		{"ran the case before it was handed to another clerk", f.both, func(t *testing.T, id models.CaseID, _ models.LetterID) {
-			if _, err := d.IssueInvite(ctx, f.both, id); err != nil {
+			if _, err := f.svc.IssueInvite(ctx, f.both, id); err != nil {
 				t.Fatal(err)
 			}
 		}, f.clerk.StaffID, f.both, models.EFORBIDDEN, "case.created"},

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"remoteidv/models"
-	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
-// Registry check limits (Desk.RegistryCaptureMaxAge and
-// Desk.RegistryMaxDataAge override the first two).
+// Registry check limits (DeskDeps.RegistryCaptureMaxAge and
+// DeskDeps.RegistryMaxDataAge override the first two).
 const (
 	defaultRegistryCaptureMaxAge = 30 * time.Minute
 	defaultRegistryMaxDataAge    = 10 * time.Minute
@@ -50,21 +50,11 @@ type RegistryCheck struct {
 
 // RegistryHours describes the registry's service hours and whether t lies
 // within them.
-func (s *Service) RegistryHours(t time.Time) (string, bool) {
-	local := t.In(s.Cfg.RegistryTZ)
+func (d *Desk) RegistryHours(t time.Time) (string, bool) {
+	cfg := d.svc.cfg
+	local := t.In(cfg.RegistryTZ)
 	since := time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute
-	return fmt.Sprintf("%s-%s %s", clock(s.Cfg.RegistryOpen), clock(s.Cfg.RegistryClose), s.Cfg.RegistryTZ), since >= s.Cfg.RegistryOpen && since < s.Cfg.RegistryClose
-}
-
-func (d *Desk) registryLimits() (captureMaxAge, maxDataAge time.Duration) {
-	captureMaxAge, maxDataAge = d.RegistryCaptureMaxAge, d.RegistryMaxDataAge
-	if captureMaxAge <= 0 {
-		captureMaxAge = defaultRegistryCaptureMaxAge
-	}
-	if maxDataAge <= 0 {
-		maxDataAge = defaultRegistryMaxDataAge
-	}
-	return captureMaxAge, maxDataAge
+	return fmt.Sprintf("%s-%s %s", clock(cfg.RegistryOpen), clock(cfg.RegistryClose), cfg.RegistryTZ), since >= cfg.RegistryOpen && since < cfg.RegistryClose
 }
 
 // latestLiveCapture returns the case's latest live capture with a usable
@@ -85,7 +75,7 @@ func latestLiveCapture(ctx context.Context, tx models.Tx, id models.CaseID, now 
 	}
 	var latest *models.Check
 	for _, k := range checks { // oldest first
-		if liveCapture(k, calls, consent) && k.Result != face.DecisionUnusable.String() {
+		if liveCapture(k, calls, consent) && k.Result != models.ResultUnusable {
 			latest = k
 		}
 	}
@@ -118,15 +108,12 @@ func latestLiveCapture(ctx context.Context, tx models.Tx, id models.CaseID, now 
 // engine is down, fails, with the reasons recorded. A timeout or error is
 // recorded as UNAVAILABLE, never as a pass.
 func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) (*RegistryCheck, error) {
-	if d.Stager == nil {
-		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
-	captureMaxAge, maxDataAge := d.registryLimits()
-	now := d.Now().UTC()
+	captureMaxAge, maxDataAge := d.captureMaxAge, d.maxDataAge
+	now := d.svc.now().UTC()
 	var acct *models.Account
 	var shot *models.Check
 	var capture *models.Evidence
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := d.clerkCase(ctx, tx, a, id)
 		if err != nil {
 			return err
@@ -145,23 +132,19 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 	out.Hours, out.WithinHours = d.RegistryHours(now)
 	q := models.RegistryQuery{NationalID: acct.NationalID, Name: acct.HolderName}
 	var ans *models.RegistryAnswer
-	if d.Registry == nil {
-		err = models.Errorf(models.EUNAVAILABLE, "no registry is configured")
-	} else {
-		ans, err = d.Registry.Lookup(ctx, q)
-	}
+	ans, err = d.registry.Lookup(ctx, q)
 	captureInfo := map[string]any{"check": shot.ID, "evidence": capture.ID, "sha256": capture.SHA256, "taken_at": shot.CreatedAt,
 		"age_seconds": int64(out.CaptureAge.Seconds()), "call": shot.Call, "segment": shot.Segment, "media_ms": shot.MediaMS}
 	snapshot := map[string]any{"request": map[string]string{"id_number": q.NationalID, "name": q.Name}, "requested_at": now, "operator": a.Name,
 		"service_hours": out.Hours, "within_service_hours": out.WithinHours, "live_capture": captureInfo,
 		"max_data_age_seconds": int64(maxDataAge.Seconds()), "max_capture_age_seconds": int64(captureMaxAge.Seconds())}
-	result := "UNAVAILABLE"
+	result := models.ResultUnavailable
 	switch {
 	case err != nil:
 		out.Unavailable = models.ErrorMessageOf(err)
 		snapshot["error"] = out.Unavailable
 		if code := models.ErrorCodeOf(err); code != models.EUNAVAILABLE && code != models.EINVALID {
-			d.Log.WarnContext(ctx, "registry lookup", "case_id", id, "err", err)
+			d.svc.log.WarnContext(ctx, "registry lookup", "case_id", id, "err", err)
 		}
 	default:
 		out.Status, out.NameMatch, out.Elapsed = ans.Status, ans.NameMatch, ans.Elapsed
@@ -197,15 +180,15 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 			sum := sha256.Sum256(ans.Photo)
 			out.RegistryPhotoSHA256 = hex.EncodeToString(sum[:])
 			out.PhotoMatch = d.registryPhotoMatch(ctx, ans.Photo, capture)
-			if out.PhotoMatch != face.DecisionMatch.String() {
+			if out.PhotoMatch != facematch.DecisionMatch.String() {
 				out.Reasons = append(out.Reasons, "registry photo against the live capture: "+out.PhotoMatch)
 			}
 		}
 		snapshot["registry_photo_sha256"] = out.RegistryPhotoSHA256
 		snapshot["photo_match"] = out.PhotoMatch
-		result = "FAIL"
+		result = models.ResultFail
 		if len(out.Reasons) == 0 {
-			result = "PASS"
+			result = models.ResultPass
 		}
 	}
 	if out.Unavailable != "" {
@@ -216,63 +199,53 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 	if err != nil {
 		return nil, fmt.Errorf("registry check of %s: %w", id, err)
 	}
-	ev, err := d.Stager.Stage(ctx, id, models.EvidenceRegistry, "application/json", body, a.Name)
-	if err != nil {
-		return nil, fmt.Errorf("registry check of %s: stage snapshot: %w", id, err)
-	}
-	staged := *ev
+	snapshotSHA := sha256Hex(body)
 	detail, _ := json.Marshal(map[string]any{"status": out.Status, "name_match": out.NameMatch, "photo_match": out.PhotoMatch,
 		"data_age_seconds": int64(out.DataAge.Seconds()), "max_data_age_seconds": int64(maxDataAge.Seconds()), "elapsed_ms": out.Elapsed.Milliseconds(),
 		"service_hours": out.Hours, "within_service_hours": out.WithinHours, "unavailable": out.Unavailable, "operator": a.Name, "at": now,
-		"snapshot_sha256": ev.SHA256, "capture_check": shot.ID, "capture_sha256": capture.SHA256, "capture_age_seconds": int64(out.CaptureAge.Seconds()),
+		"snapshot_sha256": snapshotSHA, "capture_check": shot.ID, "capture_sha256": capture.SHA256, "capture_age_seconds": int64(out.CaptureAge.Seconds()),
 		"max_capture_age_seconds": int64(captureMaxAge.Seconds()), "registry_photo_sha256": out.RegistryPhotoSHA256, "reasons": out.Reasons})
-	cid, err := models.NewID(d.Rand, "chk")
+	cid, err := models.NewID(d.svc.rand, "chk")
 	if err != nil {
 		return nil, err
 	}
 	chk := &models.Check{ID: models.CheckID(cid), CaseID: id, Kind: models.CheckRegistry, Result: result, Detail: detail, Actor: a.Name, CreatedAt: now}
-	err = d.Store.Transact(ctx, func(tx models.Tx) error {
+	evs, err := d.svc.recordEvidence(ctx, id, a.Name, []artifact{{Kind: models.EvidenceRegistry, ContentType: "application/json", Data: body}}, func(tx models.Tx, evs []*models.Evidence) error {
 		if _, err := d.clerkCase(ctx, tx, a, id); err != nil {
 			return err
 		}
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
-			return err
-		}
+		ev := evs[0]
 		chk.Evidence = ev.ID
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
 		}
-		return d.event(ctx, tx, a.Name, id, "check.registry", map[string]string{"check": cid, "result": result, "status": out.Status,
+		return d.svc.event(ctx, tx, a.Name, id, "check.registry", map[string]string{"check": cid, "result": string(result), "status": out.Status,
 			"name_match": fmt.Sprint(out.NameMatch), "photo_match": out.PhotoMatch, "snapshot_sha256": ev.SHA256,
 			"capture_check": string(shot.ID), "capture_sha256": capture.SHA256, "registry_photo_sha256": out.RegistryPhotoSHA256,
 			"data_age_seconds": fmt.Sprint(int64(out.DataAge.Seconds())), "reasons": strings.Join(out.Reasons, "; ")})
 	})
-	if err != nil || ev.ID != staged.ID {
-		_ = d.Stager.Discard(&staged)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("registry check of %s: %w", id, err)
 	}
-	out.Check, out.SnapshotHash = chk, ev.SHA256
+	out.Check, out.SnapshotHash = chk, evs[0].SHA256
 	return out, nil
 }
 
 // registryPhotoMatch matches the registry photo against the live capture.
 func (d *Desk) registryPhotoMatch(ctx context.Context, photo []byte, capture *models.Evidence) string {
-	if d.Face == nil {
+	if faceLoaded(d.svc.face) != nil {
 		return "engine_unavailable"
 	}
 	img, err := d.readEvidence(ctx, capture)
 	if err != nil {
-		d.Log.WarnContext(ctx, "registry photo match: read capture", "err", err)
+		d.svc.log.WarnContext(ctx, "registry photo match: read capture", "err", err)
 		return "engine_unavailable"
 	}
-	en, err := d.Face.Enroll(ctx, photo)
+	en, err := d.svc.face.Enroll(ctx, photo)
 	if err != nil {
-		return face.DecisionUnusable.String()
+		return facematch.DecisionUnusable.String()
 	}
-	res, err := d.Face.Match(ctx, img, []face.Reference{{ID: "registry", Descriptor: en.Descriptor, ModelHash: d.Face.ModelHash()}})
+	res, err := d.svc.face.Match(ctx, img, []facematch.Reference{{ID: "registry", Descriptor: en.Descriptor, ModelHash: d.svc.face.ModelHash()}})
 	if err != nil {
 		return "engine_unavailable"
 	}

@@ -29,15 +29,12 @@ type Released struct {
 //
 // The case's clerk or a supervisor releases (policy.go).
 func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Released, error) {
-	if d.Stager == nil {
-		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
 	var c *models.Case
 	var acct *models.Account
 	var apr *models.Approval
 	var st statement.Statement
-	err := d.Store.Transact(ctx, func(tx models.Tx) (err error) {
-		if c, err = d.authorize(ctx, tx, a, id, releaseRule, "release the statement"); err != nil {
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) (err error) {
+		if c, err = d.svc.authorize(ctx, tx, a, id, releaseRule, "release the statement"); err != nil {
 			return err
 		}
 		if _, err := models.Transition(c.State, models.EventRelease); err != nil {
@@ -59,22 +56,18 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
 	}
-	if err := d.SealedAndVerified(ctx, id); err != nil {
+	if err := d.svc.SealedAndVerified(ctx, id); err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
 	}
-	st.UnicodeFont = d.StatementFont
+	st.UnicodeFont = d.statementFont
 	pdf, err := statement.Render(&st)
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
 	}
-	ev, err := d.Stager.Stage(ctx, id, models.EvidenceStatement, "application/pdf", pdf, a.Name)
-	if err != nil {
-		return nil, fmt.Errorf("release %s: stage statement: %w", id, err)
-	}
-	staged := *ev
 	out := &Released{}
-	err = d.Store.Transact(ctx, func(tx models.Tx) error {
-		cur, err := d.authorize(ctx, tx, a, id, releaseRule, "release the statement")
+	_, err = d.svc.recordEvidence(ctx, id, a.Name, []artifact{{Kind: models.EvidenceStatement, ContentType: "application/pdf", Data: pdf}}, func(tx models.Tx, evs []*models.Evidence) error {
+		ev := evs[0]
+		cur, err := d.svc.authorize(ctx, tx, a, id, releaseRule, "release the statement")
 		if err != nil {
 			return err
 		}
@@ -85,11 +78,7 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		if _, err := d.usableApproval(ctx, tx, cur, acct); err != nil {
 			return err
 		}
-		if err := tx.UseApproval(ctx, apr.ID, d.Now().UTC()); err != nil {
-			return err
-		}
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
+		if err := tx.UseApproval(ctx, apr.ID, d.svc.now().UTC()); err != nil {
 			return err
 		}
 		name := fmt.Sprintf("statement-%s-%s.pdf", cur.PeriodFrom, cur.PeriodTo)
@@ -98,7 +87,7 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 			return err
 		}
 		from := cur.State
-		cur.State, cur.UpdatedAt = to, d.Now().UTC()
+		cur.State, cur.UpdatedAt = to, d.svc.now().UTC()
 		if err := tx.UpdateCase(ctx, cur); err != nil {
 			return err
 		}
@@ -108,12 +97,9 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		}
 		out.Mail = msgs[len(msgs)-1]
 		out.Case, out.Statement = cur, ev
-		return d.event(ctx, tx, a.Name, cur.ID, "case.release", map[string]string{"from": string(from), "to": string(to), "approval": apr.ID,
+		return d.svc.event(ctx, tx, a.Name, cur.ID, "case.release", map[string]string{"from": string(from), "to": string(to), "approval": apr.ID,
 			"statement_sha256": ev.SHA256, "message_id": out.Mail.MessageID, "to_address": acct.Email, "transactions": fmt.Sprint(len(st.Entries))})
 	})
-	if err != nil || ev.ID != staged.ID {
-		_ = d.Stager.Discard(&staged)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
 	}
@@ -143,10 +129,7 @@ func (d *Desk) usableApproval(ctx context.Context, tx models.Tx, c *models.Case,
 // statementFor gathers the ledger of the case's period (dates in the
 // branch's zone).
 func (d *Desk) statementFor(ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account, manifest string) (statement.Statement, error) {
-	tz := d.Cfg.BranchTZ
-	if tz == nil {
-		tz = time.UTC
-	}
+	tz := d.svc.cfg.BranchTZ
 	from, err1 := time.ParseInLocation(models.DateLayout, c.PeriodFrom, tz)
 	to, err2 := time.ParseInLocation(models.DateLayout, c.PeriodTo, tz)
 	if err1 != nil || err2 != nil {
@@ -173,16 +156,16 @@ func (d *Desk) statementFor(ctx context.Context, tx models.Tx, c *models.Case, a
 	if len(bal) > 1 {
 		return statement.Statement{}, models.Errorf(models.EINVALID, "the account's ledger has %d currencies: one currency per statement", len(bal))
 	}
-	return statement.Statement{BankName: d.Cfg.BankName, HolderName: acct.HolderName, AccountNo: acct.No, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo,
-		Currency: cur, Opening: bal[cur], Entries: entries, CaseRef: c.ID, ManifestHash: manifest, GeneratedAt: d.Now().UTC(), BranchTZ: tz}, nil
+	return statement.Statement{BankName: d.svc.cfg.BankName, HolderName: acct.HolderName, AccountNo: acct.No, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo,
+		Currency: cur, Opening: bal[cur], Entries: entries, CaseRef: c.ID, ManifestHash: manifest, GeneratedAt: d.svc.now().UTC(), BranchTZ: tz}, nil
 }
 
 // StatementPDF returns the released statement for printing, to the case's
 // clerk or a supervisor; every download is audited.
 func (d *Desk) StatementPDF(ctx context.Context, a Actor, id models.CaseID) ([]byte, *models.Evidence, error) {
 	var e *models.Evidence
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.authorize(ctx, tx, a, id, documentRule, "print the released statement")
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.svc.authorize(ctx, tx, a, id, documentRule, "print the released statement")
 		if err != nil {
 			return err
 		}
@@ -198,7 +181,7 @@ func (d *Desk) StatementPDF(ctx context.Context, a Actor, id models.CaseID) ([]b
 		if e == nil {
 			return models.Errorf(models.ENOTFOUND, "case %s has no released statement", id)
 		}
-		return d.event(ctx, tx, a.Name, c.ID, "statement.printed", map[string]string{"evidence": string(e.ID), "sha256": e.SHA256})
+		return d.svc.event(ctx, tx, a.Name, c.ID, "statement.printed", map[string]string{"evidence": string(e.ID), "sha256": e.SHA256})
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("statement of %s: %w", id, err)

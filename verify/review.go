@@ -13,33 +13,6 @@ import (
 	"remoteidv/models"
 )
 
-// Desk is the review half of the workflow: the authorization letter, the
-// signature and registry checks, the customer's email code, submission,
-// the supervisor's decision, and the statement's release by mail. It
-// shares the Service's store, audit chain, clock, randomness, stager and
-// evidence store.
-type Desk struct {
-	*Service
-	// Registry is the national ID registry; nil answers "unavailable".
-	Registry models.Registry
-	// Mailer sends what the outbox holds; nil leaves mail queued.
-	Mailer models.MailSender
-	// MailFrom is the sender address of every message.
-	MailFrom string
-	// StatementFont is a TrueType font for statement text outside the core
-	// PDF fonts (Chinese names); nil prints such characters as placeholders.
-	StatementFont []byte
-	// StepUpWindow is how recent the supervisor's password re-entry must be
-	// (default 5 minutes).
-	StepUpWindow time.Duration
-	// RegistryCaptureMaxAge is how recent the live capture the registry
-	// photo is compared with must be (default 30 minutes).
-	RegistryCaptureMaxAge time.Duration
-	// RegistryMaxDataAge is the oldest registry data (by its data_as_of)
-	// that may pass (default 10 minutes).
-	RegistryMaxDataAge time.Duration
-}
-
 // Step-up and review limits.
 const (
 	defaultStepUp = 5 * time.Minute
@@ -70,13 +43,13 @@ func (d *Desk) requirements(ctx context.Context, tx models.Tx, c *models.Case) (
 	for _, k := range checks {
 		switch k.Kind {
 		case models.CheckFaceMatch:
-			r.FaceMatchPassed = r.FaceMatchPassed || (k.Result == "MATCH" && k.Confirmation == "confirmed" && liveCapture(k, calls, consent))
+			r.FaceMatchPassed = r.FaceMatchPassed || (k.Result == models.ResultMatch && k.Confirmation == "confirmed" && liveCapture(k, calls, consent))
 		case models.CheckLiveness:
-			r.LivenessPassed = r.LivenessPassed || k.Result == "PASS"
+			r.LivenessPassed = r.LivenessPassed || k.Result == models.ResultPass
 		case models.CheckSignature:
-			r.SignaturePassed = k.Result == "PASS"
+			r.SignaturePassed = k.Result == models.ResultPass
 		case models.CheckRegistry:
-			r.RegistryPassed = k.Result == "PASS"
+			r.RegistryPassed = k.Result == models.ResultPass
 		}
 	}
 	letters, err := tx.LettersByCase(ctx, c.ID)
@@ -95,8 +68,8 @@ func (d *Desk) requirements(ctx context.Context, tx models.Tx, c *models.Case) (
 // Requirements reports which submission requirements a visible case meets.
 func (d *Desk) Requirements(ctx context.Context, a Actor, id models.CaseID) (models.Requirements, error) {
 	var r models.Requirements
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.visibleCase(ctx, tx, a, id)
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.svc.visibleCase(ctx, tx, a, id)
 		if err != nil {
 			return err
 		}
@@ -113,7 +86,7 @@ func (d *Desk) Requirements(ctx context.Context, a Actor, id models.CaseID) (mod
 // EPRECONDITION lists exactly what is missing. Only the case's clerk
 // submits.
 func (d *Desk) Submit(ctx context.Context, a Actor, id models.CaseID) (*models.Case, error) {
-	return d.change(ctx, a, id, models.EventSubmit, clerkRule, nil, func(tx models.Tx, c *models.Case) error {
+	return d.svc.change(ctx, a, id, models.EventSubmit, clerkRule, nil, func(tx models.Tx, c *models.Case) error {
 		r, err := d.requirements(ctx, tx, c)
 		if err != nil {
 			return err
@@ -156,29 +129,23 @@ func (d *Desk) Decide(ctx context.Context, a Actor, id models.CaseID, in Decisio
 	default:
 		return nil, nil, models.Errorf(models.EINVALID, "decision must be approve or reject")
 	}
-	window := d.StepUpWindow
+	window := d.stepUp
 	if window <= 0 {
 		window = defaultStepUp
 	}
-	if in.StepUpAt.IsZero() || d.Now().Sub(in.StepUpAt) > window || in.StepUpAt.After(d.Now()) {
+	if in.StepUpAt.IsZero() || d.svc.now().Sub(in.StepUpAt) > window || in.StepUpAt.After(d.svc.now()) {
 		return nil, nil, models.Errorf(models.EFORBIDDEN, "re-enter your password (POST /api/auth/step-up) within %d minutes before deciding", int(window.Minutes()))
 	}
-	if d.Stager == nil {
-		return nil, nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
-	aid, err := models.NewID(d.Rand, "apr")
+	aid, err := models.NewID(d.svc.rand, "apr")
 	if err != nil {
 		return nil, nil, err
 	}
 	var apr *models.Approval
-	var staged *models.Evidence
-	defer func() {
-		if staged != nil && (apr == nil || apr.ID == "") {
-			_ = d.Stager.Discard(staged)
-		}
-	}()
-	c, err := d.change(ctx, a, id, ev, decideRule, map[string]string{"decision": string(in.Decision), "reason": in.Reason, "approval": aid}, func(tx models.Tx, c *models.Case) error {
-		if err := d.mayDecide(ctx, tx, a, c); err != nil {
+	// The approval record is staged in the deciding transaction (it names
+	// what that transaction read), once.
+	batch := d.svc.newEvidenceBatch(id, a.Name)
+	c, err := d.svc.change(ctx, a, id, ev, decideRule, map[string]string{"decision": string(in.Decision), "reason": in.Reason, "approval": aid}, func(tx models.Tx, c *models.Case) error {
+		if err := d.svc.mayDecide(ctx, tx, a, c); err != nil {
 			return err
 		}
 		acct, err := tx.AccountByNo(ctx, c.AccountNo)
@@ -187,7 +154,7 @@ func (d *Desk) Decide(ctx context.Context, a Actor, id models.CaseID, in Decisio
 		}
 		apr = &models.Approval{ID: aid, CaseID: c.ID, Supervisor: a.StaffID, Actor: a.Name, Decision: in.Decision, Reason: in.Reason,
 			Action:    models.ApprovalAction{Purpose: c.Purpose, AccountNo: c.AccountNo, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo, Email: acct.Email},
-			CreatedAt: d.Now().UTC()}
+			CreatedAt: d.svc.now().UTC()}
 		if in.Decision == models.DecisionReject {
 			c.Reason = in.Reason
 		}
@@ -202,23 +169,23 @@ func (d *Desk) Decide(ctx context.Context, a Actor, id models.CaseID, in Decisio
 		if err != nil {
 			return err
 		}
-		if staged == nil {
-			if staged, err = d.Stager.Stage(ctx, c.ID, models.EvidenceApproval, "application/json", body, a.Name); err != nil {
+		if len(batch.staged) == 0 {
+			if _, err := batch.stage(ctx, artifact{Kind: models.EvidenceApproval, ContentType: "application/json", Data: body}); err != nil {
 				return err
 			}
 		}
-		e := *staged
-		return tx.AddEvidence(ctx, &e)
+		_, err = batch.insert(ctx, tx, batch.staged[0])
+		return err
 	})
+	batch.done(ctx, err)
 	if err != nil {
-		apr = nil
 		return nil, nil, fmt.Errorf("decide case %s: %w", id, err)
 	}
-	d.CheckpointNow(ctx, "decision", id)
-	if in.Decision == models.DecisionApprove && d.Evidence != nil && d.Key != nil {
+	d.svc.CheckpointNow(ctx, "decision", id)
+	if in.Decision == models.DecisionApprove {
 		// Sealing waits for the archiver; serve's SealPending retries.
-		if _, err := d.Seal(ctx, id); err != nil && models.ErrorCodeOf(err) != models.EPRECONDITION {
-			d.Log.WarnContext(ctx, "seal after approval", "case_id", id, "err", err)
+		if _, err := d.svc.Seal(ctx, id); err != nil && models.ErrorCodeOf(err) != models.EPRECONDITION {
+			d.svc.log.WarnContext(ctx, "seal after approval", "case_id", id, "err", err)
 		}
 	}
 	return apr, c, nil
@@ -234,10 +201,7 @@ func (d *Desk) readEvidence(ctx context.Context, e *models.Evidence) ([]byte, er
 		b, err = os.ReadFile(e.Staged)
 	}
 	if b == nil {
-		if d.Evidence == nil {
-			return nil, models.Errorf(models.EUNAVAILABLE, "evidence %s is archived but no evidence store is configured", e.ID)
-		}
-		r, _, gerr := d.Evidence.Get(ctx, e.Key)
+		r, _, gerr := d.svc.evidence.Get(ctx, e.Key)
 		if gerr != nil {
 			return nil, fmt.Errorf("read evidence %s: %w (staged: %v)", e.ID, gerr, err)
 		}

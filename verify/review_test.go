@@ -3,7 +3,6 @@ package verify_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -14,7 +13,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -28,7 +26,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"remoteidv/audit"
 	"remoteidv/mail"
 	"remoteidv/mail/mailtest"
 	"remoteidv/models"
@@ -49,13 +46,16 @@ const (
 
 type deskFixture struct {
 	t      *testing.T
+	g      *verifytest.Graph
 	db     models.Store
+	svc    *verify.Service
 	desk   *verify.Desk
 	calls  *verify.Calls // the video-call half, on the desk's service
 	reg    *registry.Server
 	link   string // the case's invite link
 	clock  *clock
 	arch   *archiver.Archiver
+	stage  *archiver.Stager
 	smtp   *mailtest.Server
 	clerk  verify.Actor
 	both   verify.Actor // holds clerk and supervisor roles
@@ -93,6 +93,12 @@ func signedLetter(t testing.TB, w, h int) []byte {
 
 func newDeskFixture(t *testing.T) *deskFixture {
 	t.Helper()
+	return newDeskFixtureWith(t, sharedEngine(t))
+}
+
+// newDeskFixtureWith is newDeskFixture with the face engine eng.
+func newDeskFixtureWith(t *testing.T, eng verify.FaceEngine) *deskFixture {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -112,12 +118,6 @@ func newDeskFixture(t *testing.T) *deskFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	shanghai, _ := time.LoadLocation("Asia/Shanghai")
-	svc := &verify.Service{Store: db, Chain: audit.Chain{Now: c.Now}, Now: c.Now, Rand: rand.Reader, Log: slog.New(slog.DiscardHandler),
-		Stager: st, Evidence: store, Key: key,
-		Cfg: verify.Config{PublicURL: "https://idv.bank.example/", BankName: "Demo Bank", BranchTZ: shanghai, RegistryTZ: shanghai,
-			RegistryOpen: 7*time.Hour + 30*time.Minute, RegistryClose: 19 * time.Hour, MaxLead: 90 * 24 * time.Hour, CallLength: 30 * time.Minute}}
 	// The registry holds a photo of the account holder (John Salley's face
 	// stands for Li Wei's) and answers with data as of the fixture's clock.
 	regSrv := registry.NewServer([]registry.Record{
@@ -127,12 +127,10 @@ func newDeskFixture(t *testing.T) *deskFixture {
 	reg := httptest.NewServer(regSrv)
 	t.Cleanup(reg.Close)
 	smtpSrv := mailtest.Start(t, mailtest.Options{})
-	svc.Face = sharedEngine(t)
-	desk := &verify.Desk{Service: svc, Registry: &registry.Client{BaseURL: reg.URL, APIKey: "regkey", Timeout: 2 * time.Second},
-		Mailer: sender(t, smtpSrv.Addr), MailFrom: "noreply@bank.example"}
-	calls := &verify.Calls{Service: svc, Stream: func(ctx context.Context, cs models.CaseID, kind models.EvidenceKind, ct, actor string, r io.Reader) (*models.Evidence, error) {
-		return st.StageReader(ctx, archiver.Artifact{Case: cs, Kind: kind, ContentType: ct, Actor: actor}, r)
-	}}
+	g := verifytest.New(t, verifytest.Options{Store: db, Now: c.Now, Face: eng, Stager: st, Evidence: store,
+		Desk: verify.DeskDeps{Registry: &registry.Client{BaseURL: reg.URL, APIKey: "regkey", Timeout: 2 * time.Second},
+			Mailer: sender(t, smtpSrv.Addr), MailFrom: "noreply@bank.example"}})
+	svc := g.Service
 	err = db.Transact(ctx, func(tx models.Tx) error {
 		for _, s := range []*models.Staff{
 			{ID: "stf_c1", Username: "c1", DisplayName: "Clerk Wang", Roles: []models.Role{models.RoleClerk}},
@@ -153,11 +151,11 @@ func newDeskFixture(t *testing.T) *deskFixture {
 	// Li Wei's reference photos are two of John Salley's.
 	images := fstest.MapFS{"a.jpg": {Data: johnsPhoto(t, "John_Salley", 0)}, "b.jpg": {Data: johnsPhoto(t, "John_Salley", 1)},
 		"p.png": {Data: pngBytes(t, 64, 64)}, "s.png": {Data: pngBytes(t, 80, 30)}}
-	rep, err := svc.ImportAccounts(ctx, "system", strings.NewReader(csvHead+
+	rep, err := g.Accounts.Import(ctx, "system", strings.NewReader(csvHead+
 		acctNo+",Li Wei,"+nationalID+","+email+",+1 212 555 0100,America/New_York,zh-CN,a.jpg;b.jpg,s.png\n"+
 		"6222000033334444,Wang Jun,440305198811094455,wang.jun@example.com,+44 20 7946 0321,Europe/London,en,p.png,s.png\n"), images, nil)
 	if err != nil || rep.Imported != 2 {
-		t.Fatalf("ImportAccounts = %+v, %v", rep, err)
+		t.Fatalf("Import = %+v, %v", rep, err)
 	}
 	ledger, err := statement.ReadLedgerCSV(strings.NewReader("account_no,booked_at,description,amount,currency\n" +
 		acctNo + ",2024-12-30T09:00:00Z,Before the period,1000.00,CNY\n" +
@@ -173,7 +171,7 @@ func newDeskFixture(t *testing.T) *deskFixture {
 	actor := func(id string, roles ...models.Role) verify.Actor {
 		return verify.Actor{Name: "staff:" + id, StaffID: models.StaffID(id), Roles: roles}
 	}
-	f := &deskFixture{t: t, db: db, desk: desk, calls: calls, reg: regSrv, clock: c, arch: arch, smtp: smtpSrv,
+	f := &deskFixture{t: t, g: g, db: db, svc: svc, desk: g.Desk, calls: g.Calls, reg: regSrv, clock: c, arch: arch, stage: st, smtp: smtpSrv,
 		clerk: actor("stf_c1", models.RoleClerk), both: actor("stf_b", models.RoleClerk, models.RoleSupervisor),
 		sup: actor("stf_s1", models.RoleSupervisor), sup2: actor("stf_s2", models.RoleSupervisor), audit: actor("stf_a", models.RoleAuditor)}
 	cs, err := svc.CreateCase(ctx, f.clerk, verify.NewCase{AccountNo: acctNo, Purpose: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31",
@@ -188,6 +186,13 @@ func newDeskFixture(t *testing.T) *deskFixture {
 	}
 	f.link = inv.Link
 	return f
+}
+
+// editDesk rebuilds the fixture's desk with its dependencies changed by
+// edit.
+func (f *deskFixture) editDesk(edit func(*verify.DeskDeps)) {
+	f.t.Helper()
+	f.desk = f.g.EditDesk(f.t, edit)
 }
 
 func (f *deskFixture) tx(fn func(tx models.Tx) error) {
@@ -211,8 +216,8 @@ func (f *deskFixture) state() models.CaseState {
 func (f *deskFixture) liveCall() *verifytest.Call {
 	f.t.Helper()
 	f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
-	verifytest.Consent(f.t, f.calls, f.link)
-	return verifytest.StartCall(f.t, f.calls, f.caseID, f.clerk.Name)
+	f.g.Consent(f.t, f.link)
+	return f.g.StartCall(f.t, f.caseID, f.clerk.Name)
 }
 
 // callFacts holds the case's call as the video call leaves it: consent, a
@@ -227,7 +232,7 @@ func (f *deskFixture) callFacts() {
 	if chk.Result != "MATCH" {
 		f.t.Fatalf("live capture of the account holder = %s, want MATCH", chk.Result)
 	}
-	if _, err := f.desk.ConfirmFace(ctx, f.clerk, f.caseID, chk.ID, true, "same person"); err != nil {
+	if _, err := f.svc.ConfirmFace(ctx, f.clerk, f.caseID, chk.ID, true, "same person"); err != nil {
 		f.t.Fatal(err)
 	}
 	f.tx(func(tx models.Tx) error {
@@ -351,7 +356,7 @@ func TestReviewEndToEnd(t *testing.T) {
 	if err != nil || c.State != models.StateApproved || apr.Action.Email != email {
 		t.Fatalf("Decide = %+v, %+v, %v", apr, c, err)
 	}
-	if e := requirePublishedHead(t, f.db, d.Evidence, d.Key, "after the decision"); e.Action != "case."+string(models.EventApprove) {
+	if e := requirePublishedHead(t, f.db, f.g.Evidence, f.g.Key, "after the decision"); e.Action != "case."+string(models.EventApprove) {
 		t.Fatalf("head after the decision = %s, want the decision", e.Action)
 	}
 	_, _, err = d.Decide(ctx, f.sup2, f.caseID, approve)
@@ -363,13 +368,14 @@ func TestReviewEndToEnd(t *testing.T) {
 	if _, err := f.arch.Drain(ctx, "test/0"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Seal(ctx, f.caseID); err != nil {
+	if _, err := f.svc.Seal(ctx, f.caseID); err != nil {
 		t.Fatalf("Seal: %v", err)
 	}
 
 	// Release with the mail server down first: delayed, not lost.
 	down := mailtest.FreeAddr(t)
-	d.Mailer = sender(t, down)
+	f.editDesk(func(dd *verify.DeskDeps) { dd.Mailer = sender(t, down) })
+	d = f.desk
 	rel, err := d.Release(ctx, f.clerk, f.caseID)
 	if err != nil || rel.Case.State != models.StateReleased || rel.Mail.To != email {
 		t.Fatalf("Release = %+v, %v", rel, err)
@@ -468,7 +474,7 @@ func TestDecideRefusals(t *testing.T) {
 	stepUp := f.clock.Now()
 	in := verify.DecisionInput{Decision: models.DecisionApprove, Reason: "fine", StepUpAt: stepUp}
 	// A case whose clerk also holds the supervisor role.
-	cs, err := d.CreateCase(ctx, f.both, verify.NewCase{AccountNo: acctNo, Purpose: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-06-30",
+	cs, err := f.svc.CreateCase(ctx, f.both, verify.NewCase{AccountNo: acctNo, Purpose: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-06-30",
 		Slot: verify.Slot{Local: "2026-12-02T09:00", TimeZone: "America/New_York"}})
 	if err != nil {
 		t.Fatal(err)
@@ -589,12 +595,14 @@ func TestRegistryUnavailableIsNeverAPass(t *testing.T) {
 	f := newDeskFixture(t)
 	ctx := context.Background()
 	f.liveCall().Capture(f.clerk.Name, johnsPhoto(t, "John_Salley", 3))
-	f.desk.Registry = &registry.Client{BaseURL: "http://" + mailtest.FreeAddr(t), Timeout: time.Second}
+	f.editDesk(func(d *verify.DeskDeps) {
+		d.Registry = &registry.Client{BaseURL: "http://" + mailtest.FreeAddr(t), Timeout: time.Second}
+	})
 	rc, err := f.desk.RunRegistryCheck(ctx, f.clerk, f.caseID)
 	if err != nil || rc.Check.Result != "UNAVAILABLE" || rc.Unavailable == "" {
 		t.Fatalf("RunRegistryCheck(down) = %+v, %v; want an UNAVAILABLE check", rc, err)
 	}
-	f.desk.Registry = nil
+	f.editDesk(func(d *verify.DeskDeps) { d.Registry = verify.NoRegistry{} })
 	rc, err = f.desk.RunRegistryCheck(ctx, f.clerk, f.caseID)
 	if err != nil || rc.Check.Result != "UNAVAILABLE" {
 		t.Fatalf("RunRegistryCheck(none) = %+v, %v", rc, err)
@@ -716,29 +724,29 @@ func TestIdempotent(t *testing.T) {
 	ctx := context.Background()
 	calls := 0
 	fn := func() (int, []byte) { calls++; return 200, []byte(`{"n":1}`) }
-	r1, err := f.desk.Idempotent(ctx, "stf_s1:approve:k1", []byte(`{"a":1}`), fn)
+	r1, err := f.svc.Idempotent(ctx, "stf_s1:approve:k1", []byte(`{"a":1}`), fn)
 	if err != nil || r1.Replay || r1.Status != 200 {
 		t.Fatalf("Idempotent(first) = %+v, %v", r1, err)
 	}
-	r2, err := f.desk.Idempotent(ctx, "stf_s1:approve:k1", []byte(`{"a":1}`), fn)
+	r2, err := f.svc.Idempotent(ctx, "stf_s1:approve:k1", []byte(`{"a":1}`), fn)
 	if err != nil || !r2.Replay || string(r2.Body) != `{"n":1}` || calls != 1 {
 		t.Fatalf("Idempotent(same) = %+v, %v, %d calls; want the stored answer", r2, err, calls)
 	}
-	_, err = f.desk.Idempotent(ctx, "stf_s1:approve:k1", []byte(`{"a":2}`), fn)
+	_, err = f.svc.Idempotent(ctx, "stf_s1:approve:k1", []byte(`{"a":2}`), fn)
 	wantErr(t, "Idempotent(other body)", err, models.EUNPROCESSABLE)
-	_, err = f.desk.Idempotent(ctx, "stf_s1:approve:k2", nil, func() (int, []byte) {
-		_, inner := f.desk.Idempotent(ctx, "stf_s1:approve:k2", nil, fn)
+	_, err = f.svc.Idempotent(ctx, "stf_s1:approve:k2", nil, func() (int, []byte) {
+		_, inner := f.svc.Idempotent(ctx, "stf_s1:approve:k2", nil, fn)
 		wantErr(t, "Idempotent(in flight)", inner, models.ECONFLICT)
 		return 503, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r3, err := f.desk.Idempotent(ctx, "stf_s1:approve:k2", nil, fn)
+	r3, err := f.svc.Idempotent(ctx, "stf_s1:approve:k2", nil, fn)
 	if err != nil || r3.Replay {
 		t.Fatalf("Idempotent(after a 503) = %+v, %v; want a fresh run", r3, err)
 	}
-	_, err = f.desk.Idempotent(ctx, "", nil, fn)
+	_, err = f.svc.Idempotent(ctx, "", nil, fn)
 	wantErr(t, "Idempotent(no key)", err, models.EINVALID)
 }
 
@@ -774,7 +782,7 @@ func TestRegistryPhotoMatchesLiveCapture(t *testing.T) {
 	tests := []struct {
 		person     string
 		photoMatch string
-		result     string
+		result     models.CheckResult
 	}{
 		{"John_Salley", "MATCH", "PASS"},
 		{"John_Savage", "NO_MATCH", "FAIL"},
@@ -786,7 +794,7 @@ func TestRegistryPhotoMatchesLiveCapture(t *testing.T) {
 			srv.Now = f.clock.Now
 			reg := httptest.NewServer(srv)
 			defer reg.Close()
-			f.desk.Registry = &registry.Client{BaseURL: reg.URL, Timeout: 5 * time.Second}
+			f.editDesk(func(d *verify.DeskDeps) { d.Registry = &registry.Client{BaseURL: reg.URL, Timeout: 5 * time.Second} })
 			rc, err := f.desk.RunRegistryCheck(ctx, f.clerk, f.caseID)
 			if err != nil {
 				t.Fatal(err)

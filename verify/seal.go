@@ -44,13 +44,10 @@ const checkpointTimeout = 30 * time.Second
 // Approval belongs to a later issue; until then tests bring cases to
 // approved through the store (tx.UpdateCase).
 func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, error) {
-	if s.Evidence == nil || s.Key == nil {
-		return nil, models.Errorf(models.EUNAVAILABLE, "seal case %s: no evidence store or signing key configured", id)
-	}
 	var c *models.Case
 	var items []*models.Evidence
 	var head models.AuditHead
-	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) {
+	err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
 		if c, err = tx.CaseByID(ctx, id); err != nil {
 			return err
 		}
@@ -66,8 +63,8 @@ func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, err
 	if err != nil {
 		return nil, fmt.Errorf("seal case %s: %w", id, err)
 	}
-	pub := s.Key.Public().(ed25519.PublicKey)
-	m, err := audit.NewManifest(c, items, head, SystemActor, s.Now(), audit.KeyID(pub))
+	pub := s.key.Public().(ed25519.PublicKey)
+	m, err := audit.NewManifest(c, items, head, SystemActor, s.now(), audit.KeyID(pub))
 	if err != nil {
 		return nil, fmt.Errorf("seal case %s: %w", id, err)
 	}
@@ -75,16 +72,16 @@ func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, err
 	if err != nil {
 		return nil, err
 	}
-	sig := audit.SignManifest(s.Key, body)
+	sig := audit.SignManifest(s.key, body)
 	sum := audit.SHA256Hex(body)
 	key, err := models.EvidenceKey(id, models.EvidenceManifest, sum)
 	if err != nil {
 		return nil, fmt.Errorf("seal case %s: %w", id, err)
 	}
-	if _, err := s.Evidence.Put(ctx, key, bytes.NewReader(body), int64(len(body)), sum, "application/json"); err != nil {
+	if _, err := s.evidence.Put(ctx, key, bytes.NewReader(body), int64(len(body)), sum, "application/json"); err != nil {
 		return nil, fmt.Errorf("seal case %s: store manifest: %w", id, err)
 	}
-	evID, err := models.NewID(s.Rand, "evd")
+	evID, err := models.NewID(s.rand, "evd")
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +89,7 @@ func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, err
 	for _, it := range m.Items {
 		listed[it.ID] = true
 	}
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	err = s.store.Transact(ctx, func(tx models.Tx) error {
 		cur, err := tx.CaseByID(ctx, id)
 		if err != nil {
 			return err
@@ -114,7 +111,7 @@ func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, err
 			return err
 		}
 		if err := tx.AddEvidence(ctx, &models.Evidence{ID: models.EvidenceID(evID), CaseID: id, Kind: models.EvidenceManifest, Key: key,
-			SHA256: sum, Size: int64(len(body)), ContentType: "application/json", Actor: SystemActor, CreatedAt: s.Now().UTC(), NextAttemptAt: s.Now().UTC()}); err != nil {
+			SHA256: sum, Size: int64(len(body)), ContentType: "application/json", Actor: SystemActor, CreatedAt: s.now().UTC(), NextAttemptAt: s.now().UTC()}); err != nil {
 			return err
 		}
 		// With the head locked, no event or checkpoint can come between
@@ -140,7 +137,7 @@ func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, err
 		if err := s.event(ctx, tx, SystemActor, id, audit.SealAction, detail); err != nil {
 			return err
 		}
-		cur.State, cur.UpdatedAt = to, s.Now().UTC()
+		cur.State, cur.UpdatedAt = to, s.now().UTC()
 		if err := tx.UpdateCase(ctx, cur); err != nil {
 			return err
 		}
@@ -150,7 +147,7 @@ func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, err
 	if err != nil {
 		return nil, fmt.Errorf("seal case %s: %w", id, err)
 	}
-	s.Log.InfoContext(ctx, "case sealed", "case_id", id, "manifest_sha256", sum, "items", len(m.Items))
+	s.log.InfoContext(ctx, "case sealed", "case_id", id, "manifest_sha256", sum, "items", len(m.Items))
 	s.CheckpointNow(ctx, "seal", id)
 	return c, nil
 }
@@ -162,15 +159,12 @@ func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, err
 // commit and never fails the caller: an error is logged, and the
 // periodic checkpoint (idv serve) makes it good.
 func (s *Service) CheckpointNow(ctx context.Context, after string, id models.CaseID) {
-	if s.Key == nil {
-		return
-	}
 	// The change is committed: finish even if the caller has gone.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
 	defer cancel()
-	cpr := audit.Checkpointer{Store: s.Store, Key: s.Key, Now: s.Now, Publish: s.Evidence}
+	cpr := audit.Checkpointer{Store: s.store, Key: s.key, Now: s.now, Publish: s.evidence}
 	if err := cpr.CheckpointAndPublish(ctx); err != nil {
-		s.Log.WarnContext(ctx, "audit checkpoint after "+after, "case_id", id, "err", err)
+		s.log.WarnContext(ctx, "audit checkpoint after "+after, "case_id", id, "err", err)
 	}
 }
 
@@ -179,7 +173,7 @@ func (s *Service) CheckpointNow(ctx context.Context, after string, id models.Cas
 // failures are logged. `idv serve` runs it periodically.
 func (s *Service) SealPending(ctx context.Context) (int, error) {
 	var cases []*models.Case
-	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) {
+	err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
 		cases, _, err = tx.ListCases(ctx, models.CaseFilter{State: models.StateApproved, Limit: 100})
 		return err
 	})
@@ -193,7 +187,7 @@ func (s *Service) SealPending(ctx context.Context) (int, error) {
 			n++
 		case models.EPRECONDITION:
 		default:
-			s.Log.WarnContext(ctx, "seal case", "case_id", c.ID, "err", err)
+			s.log.WarnContext(ctx, "seal case", "case_id", c.ID, "err", err)
 		}
 	}
 	return n, nil
@@ -230,7 +224,7 @@ func sealRecord(ctx context.Context, tx models.Tx, id models.CaseID) (*SealRecor
 // readManifest re-reads the manifest from the store, checks its hash
 // against the seal event and its signature against the service key.
 func (s *Service) readManifest(ctx context.Context, rec *SealRecord) (*audit.Manifest, []byte, error) {
-	r, info, err := s.Evidence.Get(ctx, rec.Key)
+	r, info, err := s.evidence.Get(ctx, rec.Key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read manifest %s: %w", rec.Key, err)
 	}
@@ -245,7 +239,7 @@ func (s *Service) readManifest(ctx context.Context, rec *SealRecord) (*audit.Man
 	if info.Mode != models.RetentionNone && info.Mode != models.RetentionCompliance {
 		return nil, nil, models.Errorf(models.ECONFLICT, "manifest %s: retention %s, want COMPLIANCE", rec.Key, info.Mode)
 	}
-	m, err := audit.VerifyManifest(s.Key.Public().(ed25519.PublicKey), body, rec.Signature)
+	m, err := audit.VerifyManifest(s.key.Public().(ed25519.PublicKey), body, rec.Signature)
 	if err != nil {
 		return nil, nil, fmt.Errorf("manifest %s: %w", rec.Key, err)
 	}
@@ -261,11 +255,8 @@ func (s *Service) readManifest(ctx context.Context, rec *SealRecord) (*audit.Man
 // retention. Otherwise ECONFLICT names what is wrong, or EUNAVAILABLE
 // when the store cannot be reached: the statement stays locked.
 func (s *Service) SealedAndVerified(ctx context.Context, id models.CaseID) error {
-	if s.Evidence == nil || s.Key == nil {
-		return models.Errorf(models.EUNAVAILABLE, "case %s: no evidence store or signing key configured", id)
-	}
 	var rec *SealRecord
-	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+	err := s.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := tx.CaseByID(ctx, id)
 		if err != nil {
 			return err
@@ -289,7 +280,7 @@ func (s *Service) SealedAndVerified(ctx context.Context, id models.CaseID) error
 		return models.Errorf(models.ECONFLICT, "check seal of %s: manifest is for case %s", id, m.Case.ID)
 	}
 	for _, it := range m.Items {
-		info, err := s.Evidence.Stat(ctx, it.Key)
+		info, err := s.evidence.Stat(ctx, it.Key)
 		if err != nil {
 			return fmt.Errorf("check seal of %s: %s: %w", id, it.Key, err)
 		}

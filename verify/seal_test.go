@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"remoteidv/storage/archiver/archivertest"
 	"remoteidv/storage/localfs"
 	"remoteidv/verify"
+	"remoteidv/verify/verifytest"
 )
 
 type sealFixture struct {
@@ -29,6 +29,7 @@ type sealFixture struct {
 	stager  *archiver.Stager
 	arch    *archiver.Archiver
 	svc     *verify.Service
+	key     ed25519.PrivateKey
 	auditor verify.Actor
 	admin   verify.Actor
 	clerk   verify.Actor
@@ -50,9 +51,8 @@ func newSealFixture(t *testing.T, open func(testing.TB) models.Store) *sealFixtu
 		t.Fatal(err)
 	}
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	svc := &verify.Service{Store: db, Chain: audit.Chain{Now: time.Now}, Now: time.Now, Rand: rand.Reader, Log: slog.New(slog.DiscardHandler),
-		Stager: st, Evidence: store, Key: key}
-	return &sealFixture{db: db, store: store, stager: st, arch: a, svc: svc,
+	svc := verifytest.New(t, verifytest.Options{Store: db, Stager: st, Evidence: store, Key: key}).Service
+	return &sealFixture{db: db, store: store, stager: st, arch: a, svc: svc, key: key,
 		auditor: verify.Actor{Name: "staff:stf_aud", StaffID: "stf_aud", Roles: []models.Role{models.RoleAuditor}},
 		admin:   verify.Actor{Name: "staff:stf_adm", StaffID: "stf_adm", Roles: []models.Role{models.RoleAdmin}},
 		clerk:   verify.Actor{Name: "staff:" + string(archivertest.Clerk), StaffID: archivertest.Clerk, Roles: []models.Role{models.RoleClerk}},
@@ -170,7 +170,7 @@ func TestSealVerifyAndBundle(t *testing.T) {
 			if err := f.svc.SealedAndVerified(ctx, c.ID); err != nil {
 				t.Fatalf("SealedAndVerified(sealed) = %v, want nil", err)
 			}
-			seal := requirePublishedHead(t, f.db, f.store, f.svc.Key, "after the seal")
+			seal := requirePublishedHead(t, f.db, f.store, f.key, "after the seal")
 			if seal.Action != audit.SealAction || seal.CaseID != c.ID {
 				t.Fatalf("head after sealing = %s of %s, want the seal event", seal.Action, seal.CaseID)
 			}
@@ -211,7 +211,7 @@ func TestSealVerifyAndBundle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep := audit.VerifyBundle(zr, f.svc.Key.Public().(ed25519.PublicKey))
+			rep := audit.VerifyBundle(zr, f.key.Public().(ed25519.PublicKey))
 			if !rep.OK() || len(rep.Items) != 3 {
 				t.Fatalf("VerifyBundle(downloaded) ok %v, %d items, problems %v, items %+v; want ok with 3 items", rep.OK(), len(rep.Items), rep.Problems, rep.Items)
 			}

@@ -5,61 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"remoteidv/models"
-	"remoteidv/verify/face"
 )
-
-// StageStream streams an artifact into staging and returns its evidence row
-// (storage/archiver's Stager.StageReader, wrapped by cmd/idv). The caller
-// inserts the row with AddEvidence, or calls Stager.Discard.
-type StageStream func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType, actor string, r io.Reader) (*models.Evidence, error)
-
-// LivenessEngine judges an active liveness challenge; *face.Engine
-// implements it.
-type LivenessEngine interface {
-	CheckLiveness(ctx context.Context, ch face.Challenge, caps []face.Capture, refs []face.Reference) (face.LivenessResult, error)
-}
-
-// Calls is the part of the workflow that belongs to the video call: the
-// customer's session (invite exchange and consent) and the call's lifecycle,
-// recordings and server-side captures. signaling uses it through its
-// Workflow interface.
-type Calls struct {
-	*Service
-	// Stream stages recordings without holding them in memory.
-	Stream StageStream
-	// Liveness judges liveness challenges (nil: unavailable).
-	Liveness LivenessEngine
-	// SessionTTL is how long a customer session outlives its invite's
-	// window (default: 2 hours, the longest call).
-	SessionTTL time.Duration
-
-	mu         sync.Mutex
-	challenges map[string]pendingChallenge
-}
-
-type pendingChallenge struct {
-	caseID models.CaseID
-	ch     face.Challenge
-}
 
 // CustomerActor is the audit actor of a customer session.
 func CustomerActor(id models.CustomerSessionID) string { return "customer:" + string(id) }
-
-func (c *Calls) ttl() time.Duration {
-	if c.SessionTTL > 0 {
-		return c.SessionTTL
-	}
-	return 2 * time.Hour
-}
 
 func secretHash(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
@@ -76,16 +30,16 @@ func (c *Calls) StartCustomerSession(ctx context.Context, tok string) (*models.C
 		return nil, "", err
 	}
 	b := make([]byte, 32)
-	if _, err := io.ReadFull(c.Rand, b); err != nil {
+	if _, err := io.ReadFull(c.svc.rand, b); err != nil {
 		return nil, "", fmt.Errorf("start customer session: %w", err)
 	}
 	secret := "cs1_" + base64.RawURLEncoding.EncodeToString(b)
-	id, err := models.NewID(c.Rand, "cus")
+	id, err := models.NewID(c.svc.rand, "cus")
 	if err != nil {
 		return nil, "", err
 	}
 	var out *models.CustomerSession
-	err = c.Store.Transact(ctx, func(tx models.Tx) error {
+	err = c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		inv, err := tx.InviteByHash(ctx, hash)
 		if models.ErrorCodeOf(err) == models.ENOTFOUND {
 			return models.ErrInviteGone
@@ -93,7 +47,7 @@ func (c *Calls) StartCustomerSession(ctx context.Context, tok string) (*models.C
 		if err != nil {
 			return err
 		}
-		now := c.Now().UTC()
+		now := c.svc.now().UTC()
 		if err := inv.Usable(now); err != nil {
 			return err
 		}
@@ -101,7 +55,7 @@ func (c *Calls) StartCustomerSession(ctx context.Context, tok string) (*models.C
 		if err != nil {
 			return err
 		}
-		if cs.State != models.StateScheduled && cs.State != models.StateInSession {
+		if !cs.State.TakesChecks() {
 			return models.ErrInviteGone
 		}
 		if err := tx.MarkInviteUsed(ctx, inv.ID, now); err != nil {
@@ -111,14 +65,14 @@ func (c *Calls) StartCustomerSession(ctx context.Context, tok string) (*models.C
 			return err
 		}
 		out = &models.CustomerSession{ID: models.CustomerSessionID(id), CaseID: cs.ID, InviteID: inv.ID, SecretHash: secretHash(secret),
-			CreatedAt: now, ExpiresAt: inv.NotAfter.Add(c.ttl())}
+			CreatedAt: now, ExpiresAt: inv.NotAfter.Add(c.sessionTTL)}
 		if err := tx.CreateCustomerSession(ctx, out); err != nil {
 			if models.ErrorCodeOf(err) == models.ECONFLICT {
 				return models.ErrInviteGone
 			}
 			return err
 		}
-		return c.event(ctx, tx, CustomerActor(out.ID), cs.ID, "customer.session_started",
+		return c.svc.event(ctx, tx, CustomerActor(out.ID), cs.ID, "customer.session_started",
 			map[string]string{"invite": string(inv.ID), "session": id, "token_sha256_prefix": hash[:12]})
 	})
 	if err != nil {
@@ -136,7 +90,7 @@ func (c *Calls) CustomerSession(ctx context.Context, secret string) (*models.Cus
 	}
 	var sess *models.CustomerSession
 	var cs *models.Case
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		found, err := tx.CustomerSessionByHash(ctx, secretHash(secret))
 		if models.ErrorCodeOf(err) == models.ENOTFOUND {
 			return models.ErrInviteGone
@@ -157,7 +111,7 @@ func (c *Calls) CustomerSession(ctx context.Context, secret string) (*models.Cus
 }
 
 func (c *Calls) liveCustomer(ctx context.Context, tx models.Tx, sess *models.CustomerSession) (*models.Case, error) {
-	if c.Now().After(sess.ExpiresAt) {
+	if c.svc.now().After(sess.ExpiresAt) {
 		return nil, models.ErrInviteGone
 	}
 	invs, err := tx.InvitesByCase(ctx, sess.CaseID)
@@ -177,7 +131,7 @@ func (c *Calls) liveCustomer(ctx context.Context, tx models.Tx, sess *models.Cus
 	if err != nil {
 		return nil, err
 	}
-	if cs.State != models.StateScheduled && cs.State != models.StateInSession {
+	if !cs.State.TakesChecks() {
 		return nil, models.ErrInviteGone
 	}
 	return cs, nil
@@ -186,7 +140,7 @@ func (c *Calls) liveCustomer(ctx context.Context, tx models.Tx, sess *models.Cus
 // CustomerAllowed returns nil while the customer session may stay in the
 // call (the media layer polls it: a revoked invite ends the call).
 func (c *Calls) CustomerAllowed(ctx context.Context, id models.CustomerSessionID, caseID models.CaseID) error {
-	return c.Store.Transact(ctx, func(tx models.Tx) error {
+	return c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		all, err := tx.CustomerSessionsByCase(ctx, caseID)
 		if err != nil {
 			return err
@@ -209,12 +163,12 @@ func (c *Calls) RecordConsent(ctx context.Context, sess *models.CustomerSession,
 	if version != want.Version || locale != want.Locale {
 		return models.Errorf(models.EINVALID, "consent version %q (%s) is not the current text %q (%s); reload the page", version, locale, want.Version, want.Locale)
 	}
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
-		now := c.Now().UTC()
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		now := c.svc.now().UTC()
 		if err := tx.RecordConsent(ctx, sess.ID, want.Version, want.SHA256, want.Locale, now); err != nil {
 			return err
 		}
-		return c.event(ctx, tx, CustomerActor(sess.ID), sess.CaseID, "customer.consent",
+		return c.svc.event(ctx, tx, CustomerActor(sess.ID), sess.CaseID, "customer.consent",
 			map[string]string{"version": want.Version, "locale": want.Locale, "text_sha256": want.SHA256})
 	})
 	if models.ErrorCodeOf(err) == models.ECONFLICT {
@@ -230,7 +184,7 @@ func (c *Calls) RecordConsent(ctx context.Context, sess *models.CustomerSession,
 // text (a requirement for captures and for submission).
 func (c *Calls) ConsentRecorded(ctx context.Context, id models.CaseID) (bool, error) {
 	var ok bool
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		all, err := tx.CustomerSessionsByCase(ctx, id)
 		for _, s := range all {
 			ok = ok || s.ConsentAt != nil
@@ -238,383 +192,4 @@ func (c *Calls) ConsentRecorded(ctx context.Context, id models.CaseID) (bool, er
 		return err
 	})
 	return ok, err
-}
-
-// RecordingComplete reports whether the case's calls recorded the
-// verification (models.RecordingDone), a requirement for submission.
-func (c *Calls) RecordingComplete(ctx context.Context, id models.CaseID) (bool, error) {
-	var calls []*models.Call
-	err := c.Store.Transact(ctx, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, id); return })
-	return err == nil && models.RecordingDone(calls), err
-}
-
-// StartCall moves the case into its call (join; a reconnect keeps it
-// in_session) and opens a call record, audited as actor.
-func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (models.CallID, error) {
-	cid, err := models.NewID(c.Rand, "call")
-	if err != nil {
-		return "", err
-	}
-	err = c.Store.Transact(ctx, func(tx models.Tx) error {
-		cs, err := tx.CaseByID(ctx, id)
-		if err != nil {
-			return err
-		}
-		from := cs.State
-		to, err := models.Transition(cs.State, models.EventJoin)
-		if err != nil {
-			return err
-		}
-		now := c.Now().UTC()
-		cs.State, cs.UpdatedAt = to, now
-		if err := tx.UpdateCase(ctx, cs); err != nil {
-			return err
-		}
-		if err := tx.CreateCall(ctx, &models.Call{ID: models.CallID(cid), CaseID: id, StartedAt: now, Recording: models.RecordingActive}); err != nil {
-			return err
-		}
-		return c.event(ctx, tx, actor, id, "case.join", map[string]string{"from": string(from), "to": string(to), "call": cid})
-	})
-	if err != nil {
-		return "", fmt.Errorf("start call of %s: %w", id, err)
-	}
-	return models.CallID(cid), nil
-}
-
-// EndCall records the end of a call, why it ended and whether its recording
-// is complete.
-func (c *Calls) EndCall(ctx context.Context, id models.CaseID, call models.CallID, reason string, recordingComplete bool) error {
-	rec := models.RecordingComplete
-	if !recordingComplete {
-		rec = models.RecordingIncomplete
-	}
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
-		if err := tx.EndCall(ctx, call, c.Now().UTC(), reason, rec); err != nil {
-			return err
-		}
-		return c.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(call), "reason": reason, "recording": string(rec)})
-	})
-	if err != nil {
-		return fmt.Errorf("end call %s: %w", call, err)
-	}
-	return nil
-}
-
-// RecordingFailed marks a call's recording incomplete (the case cannot be
-// submitted) and audits why.
-func (c *Calls) RecordingFailed(ctx context.Context, id models.CaseID, call models.CallID, why string) error {
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
-		if err := tx.MarkRecordingIncomplete(ctx, call); err != nil {
-			return err
-		}
-		return c.event(ctx, tx, "system:signaling", id, "call.recording_incomplete", map[string]string{"call": string(call), "why": why})
-	})
-	if err != nil {
-		return fmt.Errorf("mark recording of %s incomplete: %w", call, err)
-	}
-	return nil
-}
-
-// RecoverSegment keeps a segment left half written by a process that
-// stopped mid-call: it is stored as evidence like any segment, the call's
-// recording is marked incomplete (the case cannot be submitted on it) and
-// the call is ended if it is still open.
-func (c *Calls) RecoverSegment(ctx context.Context, id models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error {
-	if err := c.SaveSegment(ctx, id, seg, contentType, r); err != nil {
-		return err
-	}
-	if err := c.RecordingFailed(ctx, id, seg.CallID, "the server stopped during the call"); err != nil {
-		return err
-	}
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
-		err := tx.EndCall(ctx, seg.CallID, c.Now().UTC(), "server restarted", models.RecordingIncomplete)
-		if models.ErrorCodeOf(err) == models.ECONFLICT {
-			return nil // already ended
-		}
-		if err != nil {
-			return err
-		}
-		return c.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(seg.CallID), "reason": "server restarted", "recording": string(models.RecordingIncomplete)})
-	})
-	if err != nil {
-		return fmt.Errorf("end interrupted call %s: %w", seg.CallID, err)
-	}
-	return nil
-}
-
-// SaveQuality keeps a call's media-quality samples (JSON, as signaling
-// measured them every few seconds) as evidence of kind quality, with an
-// audit event, so reviewers can judge the video the clerk relied on.
-func (c *Calls) SaveQuality(ctx context.Context, id models.CaseID, call models.CallID, samples int, data []byte) error {
-	if c.Stager == nil {
-		return models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
-	ev, err := c.Stager.Stage(ctx, id, models.EvidenceQuality, "application/json", data, "system:signaling")
-	if err != nil {
-		return fmt.Errorf("save quality of call %s: %w", call, err)
-	}
-	staged := *ev
-	err = c.Store.Transact(ctx, func(tx models.Tx) error {
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
-			return err
-		}
-		return c.event(ctx, tx, "system:signaling", id, "call.quality", map[string]string{"call": string(call),
-			"samples": strconv.Itoa(samples), "sha256": ev.SHA256, "evidence": string(ev.ID)})
-	})
-	if err != nil || ev.ID != staged.ID {
-		if derr := c.Stager.Discard(&staged); derr != nil {
-			c.Log.ErrorContext(ctx, "discard staged quality samples", "err", derr)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("save quality of call %s: %w", call, err)
-	}
-	return nil
-}
-
-// SaveSegment stages a recorded segment as evidence (kind recording) and
-// lists it in the call record, in one transaction. seg's evidence, hash and
-// size are filled in.
-func (c *Calls) SaveSegment(ctx context.Context, id models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error {
-	if c.Stream == nil {
-		return models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
-	actor := "system:recorder"
-	ev, err := c.Stream(ctx, id, models.EvidenceRecording, contentType, actor, r)
-	if err != nil {
-		return fmt.Errorf("save segment %d of call %s: %w", seg.Seq, seg.CallID, err)
-	}
-	staged := *ev
-	err = c.Store.Transact(ctx, func(tx models.Tx) error {
-		*ev = staged
-		if err := tx.AddEvidence(ctx, ev); err != nil {
-			return err
-		}
-		seg.Evidence, seg.SHA256, seg.Size = ev.ID, ev.SHA256, ev.Size
-		if err := tx.AddCallSegment(ctx, seg); err != nil {
-			return err
-		}
-		return c.event(ctx, tx, actor, id, "call.segment", map[string]string{"call": string(seg.CallID), "seq": strconv.Itoa(seg.Seq),
-			"participant": seg.Participant, "track": seg.Track, "sha256": ev.SHA256, "size": strconv.FormatInt(ev.Size, 10), "evidence": string(ev.ID)})
-	})
-	if err != nil || ev.ID != staged.ID {
-		if derr := c.Stager.Discard(&staged); derr != nil {
-			c.Log.ErrorContext(ctx, "discard staged segment", "err", derr)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("save segment %d of call %s: %w", seg.Seq, seg.CallID, err)
-	}
-	return nil
-}
-
-// JoinCall authorizes a member of staff to join the case's call: its
-// assigned clerk runs the call (runs is true), a supervisor observes it
-// receive-only (policy.go). The case must be awaiting or in its call.
-func (s *Service) JoinCall(ctx context.Context, a Actor, id models.CaseID) (c *models.Case, runs bool, err error) {
-	c, err = s.authorized(ctx, a, id, callRule, "join the call")
-	if err != nil {
-		return nil, false, err
-	}
-	if c.State != models.StateScheduled && c.State != models.StateInSession {
-		return nil, false, models.Errorf(models.ECONFLICT, "case is %s: no call", c.State)
-	}
-	return c, a.runsCase(c), nil
-}
-
-// callClerk is the actor of captures taken in the call on the clerk's
-// request (the media layer sends only the clerk's requests): the named
-// member of staff, who must still run the case (policy.go) and still be
-// enabled (a disabled clerk takes none: EFORBIDDEN).
-func (c *Calls) callClerk(ctx context.Context, id models.CaseID, actor string) (Actor, error) {
-	if err := c.requireConsent(ctx, id); err != nil {
-		return Actor{}, err
-	}
-	var a Actor
-	err := c.Store.Transact(ctx, func(tx models.Tx) error {
-		cs, err := tx.CaseByID(ctx, id)
-		if err != nil {
-			return err
-		}
-		for _, sid := range assignedClerks(cs) {
-			if actor != models.StaffActor(sid) {
-				continue
-			}
-			st, err := tx.StaffByID(ctx, sid)
-			if err != nil {
-				return err
-			}
-			if !st.Active() {
-				return models.Errorf(models.EFORBIDDEN, "the case's clerk is disabled: no capture is taken")
-			}
-			a = Actor{Name: actor, StaffID: st.ID, Roles: st.Roles}
-		}
-		if !a.runsCase(cs) {
-			return models.Errorf(models.EFORBIDDEN, "only %s may take captures", clerkRule.who)
-		}
-		return nil
-	})
-	return a, err
-}
-
-func (c *Calls) requireConsent(ctx context.Context, id models.CaseID) error {
-	ok, err := c.ConsentRecorded(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return models.Errorf(models.EPRECONDITION, "the customer has not consented to biometric processing: no capture is taken")
-	}
-	return nil
-}
-
-// FaceCapture runs a face check on a key frame the server took from the
-// customer's live video (JPEG), for the case's clerk (actor). It is refused
-// (EPRECONDITION) before the customer consented, and unless f was taken in
-// a running call of the case whose recording is active, while a segment of
-// the customer's video was recorded. The frame is stored as evidence
-// (kind capture) with the check, which records the call, the segment and
-// the frame's media time: only such checks meet the face-match requirement
-// and serve as the registry check's comparison photo.
-func (c *Calls) FaceCapture(ctx context.Context, id models.CaseID, actor string, f models.LiveFrame) (*models.Check, error) {
-	a, err := c.callClerk(ctx, id, actor)
-	if err != nil {
-		return nil, fmt.Errorf("face capture of %s: %w", id, err)
-	}
-	cs, err := c.Case(ctx, a, id)
-	if err != nil {
-		return nil, err
-	}
-	fc, err := c.matchFace(ctx, a, cs, f.JPEG, &f)
-	if err != nil {
-		return nil, err
-	}
-	return fc.Check, nil
-}
-
-// StartLiveness issues a liveness challenge for the case: random head poses
-// to prompt, in order. It returns the challenge's ID and the prompts.
-func (c *Calls) StartLiveness(ctx context.Context, id models.CaseID) (string, []string, error) {
-	if c.Liveness == nil {
-		return "", nil, models.Errorf(models.EUNAVAILABLE, "the face engine is not loaded")
-	}
-	if err := c.requireConsent(ctx, id); err != nil {
-		return "", nil, err
-	}
-	ch, err := face.Challenger{Rand: c.Rand, Now: c.Now}.Issue()
-	if err != nil {
-		return "", nil, fmt.Errorf("liveness challenge for %s: %w", id, err)
-	}
-	lid, err := models.NewID(c.Rand, "lv")
-	if err != nil {
-		return "", nil, err
-	}
-	prompts := make([]string, len(ch.Poses))
-	for i, p := range ch.Poses {
-		prompts[i] = p.String()
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.challenges == nil {
-		c.challenges = map[string]pendingChallenge{}
-	}
-	now := c.Now()
-	for k, v := range c.challenges {
-		if now.After(v.ch.Expires) {
-			delete(c.challenges, k)
-		}
-	}
-	c.challenges[lid] = pendingChallenge{caseID: id, ch: ch}
-	return lid, prompts, nil
-}
-
-// FinishLiveness judges the captures (one JPEG per prompt, with the time
-// each was taken) of challenge lid and records a liveness check; the
-// captures are stored as evidence.
-func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid string, jpegs [][]byte, at []time.Time) (*models.Check, error) {
-	c.mu.Lock()
-	p, ok := c.challenges[lid]
-	delete(c.challenges, lid)
-	c.mu.Unlock()
-	if !ok || p.caseID != id {
-		return nil, models.Errorf(models.ENOTFOUND, "liveness challenge %s not found", lid)
-	}
-	if len(jpegs) != len(at) {
-		return nil, models.Errorf(models.EINVALID, "liveness: %d captures but %d times", len(jpegs), len(at))
-	}
-	a, err := c.callClerk(ctx, id, actor)
-	if err != nil {
-		return nil, fmt.Errorf("liveness of %s: %w", id, err)
-	}
-	cs, err := c.Case(ctx, a, id)
-	if err != nil {
-		return nil, err
-	}
-	refs, err := c.References(ctx, cs.AccountNo)
-	if err != nil {
-		return nil, err
-	}
-	caps := make([]face.Capture, len(jpegs))
-	for i := range jpegs {
-		caps[i] = face.Capture{JPEG: jpegs[i], At: at[i]}
-	}
-	res, err := c.Liveness.CheckLiveness(ctx, p.ch, caps, refs)
-	if err != nil {
-		return nil, fmt.Errorf("liveness of %s: %w", id, err)
-	}
-	detail, err := json.Marshal(struct {
-		Challenge face.Challenge      `json:"challenge"`
-		Result    face.LivenessResult `json:"result"`
-	}{Challenge: p.ch, Result: res})
-	if err != nil {
-		return nil, fmt.Errorf("liveness of %s: %w", id, err)
-	}
-	var staged []*models.Evidence
-	defer func() {
-		for _, ev := range staged {
-			if ev != nil {
-				_ = c.Stager.Discard(ev)
-			}
-		}
-	}()
-	for _, j := range jpegs {
-		ev, err := c.Stager.Stage(ctx, id, models.EvidenceCapture, "image/jpeg", j, actor)
-		if err != nil {
-			return nil, fmt.Errorf("liveness of %s: stage capture: %w", id, err)
-		}
-		staged = append(staged, ev)
-	}
-	result := "FAIL"
-	if res.Passed {
-		result = "PASS"
-	}
-	chkID, err := models.NewID(c.Rand, "chk")
-	if err != nil {
-		return nil, err
-	}
-	chk := &models.Check{ID: models.CheckID(chkID), CaseID: id, Kind: models.CheckLiveness, Result: result, Detail: detail, Actor: actor, CreatedAt: c.Now().UTC()}
-	err = c.Store.Transact(ctx, func(tx models.Tx) error {
-		var sums []string
-		for _, s := range staged {
-			ev := *s
-			if err := tx.AddEvidence(ctx, &ev); err != nil {
-				return err
-			}
-			sums = append(sums, ev.SHA256)
-			if chk.Evidence == "" {
-				chk.Evidence = ev.ID
-			}
-		}
-		if err := tx.CreateCheck(ctx, chk); err != nil {
-			return err
-		}
-		return c.event(ctx, tx, actor, id, "check.liveness", map[string]string{"check": chkID, "result": result,
-			"failure": fmt.Sprint(res.Failure), "captures_sha256": strings.Join(sums, ",")})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("liveness of %s: %w", id, err)
-	}
-	staged = nil // kept
-	return chk, nil
 }

@@ -40,8 +40,8 @@ type SignatureInput struct {
 // view, to the case's clerk or a supervisor. Every view is audited.
 func (d *Desk) Specimen(ctx context.Context, a Actor, id models.CaseID) (*models.AccountImage, error) {
 	var out *models.AccountImage
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.authorize(ctx, tx, a, id, documentRule, "view the signature specimen")
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.svc.authorize(ctx, tx, a, id, documentRule, "view the signature specimen")
 		if err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func (d *Desk) Specimen(ctx context.Context, a Actor, id models.CaseID) (*models
 			return models.Errorf(models.ENOTFOUND, "the account has no signature specimen on file")
 		}
 		out = imgs[len(imgs)-1]
-		return d.event(ctx, tx, a.Name, c.ID, "specimen.viewed", map[string]string{"image": fmt.Sprint(out.ID), "sha256": out.SHA256})
+		return d.svc.event(ctx, tx, a.Name, c.ID, "specimen.viewed", map[string]string{"image": fmt.Sprint(out.ID), "sha256": out.SHA256})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("specimen for %s: %w", id, err)
@@ -69,7 +69,7 @@ func (s *Service) ReferencePhoto(ctx context.Context, a Actor, id models.CaseID,
 		return nil, models.Errorf(models.EINVALID, "n must be the photo's index: 0, 1, ...")
 	}
 	var out *models.AccountImage
-	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+	err := s.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := s.authorize(ctx, tx, a, id, documentRule, "view the account's reference photos")
 		if err != nil {
 			return err
@@ -94,8 +94,8 @@ func (s *Service) ReferencePhoto(ctx context.Context, a Actor, id models.CaseID,
 // case's clerk or a supervisor. Every view is audited.
 func (d *Desk) LetterContent(ctx context.Context, a Actor, id models.CaseID, letter models.LetterID) ([]byte, string, error) {
 	var e *models.Evidence
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.authorize(ctx, tx, a, id, documentRule, "view the case's letters")
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.svc.authorize(ctx, tx, a, id, documentRule, "view the case's letters")
 		if err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func (d *Desk) LetterContent(ctx context.Context, a Actor, id models.CaseID, let
 		if e, err = tx.EvidenceByID(ctx, l.Evidence); err != nil {
 			return err
 		}
-		return d.event(ctx, tx, a.Name, c.ID, "letter.viewed", map[string]string{"letter": string(letter), "sha256": e.SHA256})
+		return d.svc.event(ctx, tx, a.Name, c.ID, "letter.viewed", map[string]string{"letter": string(letter), "sha256": e.SHA256})
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("letter %s: %w", letter, err)
@@ -128,7 +128,7 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 	if in.Reason == "" || len(in.Reason) > maxReason {
 		return nil, models.Errorf(models.EINVALID, "a reason of 1 to %d characters is required", maxReason)
 	}
-	result := map[string]string{VerdictPass: "PASS", VerdictFail: "FAIL", VerdictInconclusive: "INCONCLUSIVE"}[in.Verdict]
+	result := map[string]models.CheckResult{VerdictPass: models.ResultPass, VerdictFail: models.ResultFail, VerdictInconclusive: models.ResultInconclusive}[in.Verdict]
 	if result == "" {
 		return nil, models.Errorf(models.EINVALID, "verdict must be pass, fail or inconclusive")
 	}
@@ -136,13 +136,10 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 	if r.X < 0 || r.Y < 0 || r.W <= 0 || r.H <= 0 || r.W > 20000 || r.H > 20000 {
 		return nil, models.Errorf(models.EINVALID, "region x, y must be >= 0 and w, h > 0")
 	}
-	if d.Stager == nil {
-		return nil, models.Errorf(models.EUNAVAILABLE, "evidence staging is not configured")
-	}
 	var l *models.Letter
 	var letterEv *models.Evidence
 	var specimen *models.AccountImage
-	err := d.Store.Transact(ctx, func(tx models.Tx) error {
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := d.clerkCase(ctx, tx, a, id)
 		if err != nil {
 			return err
@@ -166,24 +163,9 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 	if err != nil {
 		return nil, fmt.Errorf("signature check of %s: %w", id, err)
 	}
-	var stagedItems []*models.Evidence
-	stage := func(kind models.EvidenceKind, ct string, b []byte) (*models.Evidence, error) {
-		e, err := d.Stager.Stage(ctx, id, kind, ct, b, a.Name)
-		if err == nil {
-			stagedItems = append(stagedItems, e)
-		}
-		return e, err
-	}
-	discard := func() {
-		for _, e := range stagedItems {
-			if derr := d.Stager.Discard(e); derr != nil {
-				d.Log.ErrorContext(ctx, "discard staged signature evidence", "err", derr)
-			}
-		}
-	}
+	var arts []artifact // the crop (image letters), the specimen, the verdict
 	detail := map[string]any{"letter": l.ID, "letter_sha256": letterEv.SHA256, "region": r, "verdict": in.Verdict, "reason": in.Reason,
-		"specimen_sha256": specimen.SHA256, "operator": a.Name, "at": d.Now().UTC()}
-	var crop *models.Evidence
+		"specimen_sha256": specimen.SHA256, "operator": a.Name, "at": d.svc.now().UTC()}
 	if l.ContentType != "application/pdf" {
 		if r.X+r.W > l.Width || r.Y+r.H > l.Height {
 			return nil, models.Errorf(models.EINVALID, "region %dx%d+%d+%d lies outside the %dx%d letter", r.W, r.H, r.X, r.Y, l.Width, l.Height)
@@ -207,63 +189,34 @@ func (d *Desk) RecordSignature(ctx context.Context, a Actor, id models.CaseID, i
 		if err := png.Encode(&out, sub.SubImage(image.Rect(min.X+r.X, min.Y+r.Y, min.X+r.X+r.W, min.Y+r.Y+r.H))); err != nil {
 			return nil, fmt.Errorf("signature check of %s: crop: %w", id, err)
 		}
-		if crop, err = stage(models.EvidenceSignature, "image/png", out.Bytes()); err != nil {
-			discard()
-			return nil, fmt.Errorf("signature check of %s: stage crop: %w", id, err)
-		}
-		detail["crop_sha256"] = crop.SHA256
+		arts = append(arts, artifact{Kind: models.EvidenceSignature, ContentType: "image/png", Data: out.Bytes()})
+		detail["crop_sha256"] = sha256Hex(out.Bytes())
 	}
-	spec, err := stage(models.EvidenceSpecimen, specimen.ContentType, specimen.Data)
-	if err != nil {
-		discard()
-		return nil, fmt.Errorf("signature check of %s: stage specimen: %w", id, err)
-	}
+	arts = append(arts, artifact{Kind: models.EvidenceSpecimen, ContentType: specimen.ContentType, Data: specimen.Data})
 	verdictJSON, err := json.Marshal(detail)
 	if err != nil {
-		discard()
 		return nil, err
 	}
-	verdictEv, err := stage(models.EvidenceCheck, "application/json", verdictJSON)
+	arts = append(arts, artifact{Kind: models.EvidenceCheck, ContentType: "application/json", Data: verdictJSON})
+	cid, err := models.NewID(d.svc.rand, "chk")
 	if err != nil {
-		discard()
-		return nil, fmt.Errorf("signature check of %s: stage verdict: %w", id, err)
-	}
-	cid, err := models.NewID(d.Rand, "chk")
-	if err != nil {
-		discard()
 		return nil, err
 	}
-	chk := &models.Check{ID: models.CheckID(cid), CaseID: id, Kind: models.CheckSignature, Result: result, Detail: verdictJSON, Actor: a.Name, CreatedAt: d.Now().UTC()}
-	kept := map[*models.Evidence]bool{}
-	err = d.Store.Transact(ctx, func(tx models.Tx) error {
+	chk := &models.Check{ID: models.CheckID(cid), CaseID: id, Kind: models.CheckSignature, Result: result, Detail: verdictJSON, Actor: a.Name, CreatedAt: d.svc.now().UTC()}
+	_, err = d.svc.recordEvidence(ctx, id, a.Name, arts, func(tx models.Tx, evs []*models.Evidence) error {
 		if _, err := d.clerkCase(ctx, tx, a, id); err != nil {
 			return err
 		}
-		for _, e := range []*models.Evidence{crop, spec, verdictEv} {
-			if e == nil {
-				continue
-			}
-			cp := *e
-			if err := tx.AddEvidence(ctx, &cp); err != nil {
-				return err
-			}
-			kept[e] = cp.ID == e.ID
-		}
+		verdictEv := evs[len(evs)-1]
 		chk.Evidence = verdictEv.ID
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
 		}
-		return d.event(ctx, tx, a.Name, id, "check.signature", map[string]string{"check": cid, "letter": string(l.ID), "verdict": in.Verdict,
+		return d.svc.event(ctx, tx, a.Name, id, "check.signature", map[string]string{"check": cid, "letter": string(l.ID), "verdict": in.Verdict,
 			"region": fmt.Sprintf("%d,%d,%d,%d", r.X, r.Y, r.W, r.H), "verdict_sha256": verdictEv.SHA256})
 	})
 	if err != nil {
-		discard()
 		return nil, fmt.Errorf("signature check of %s: %w", id, err)
-	}
-	for _, e := range stagedItems {
-		if !kept[e] { // the same bytes were already on file
-			_ = d.Stager.Discard(e)
-		}
 	}
 	return chk, nil
 }

@@ -3,21 +3,17 @@ package verify_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"image"
 	"image/color"
 	"image/png"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
-	"remoteidv/audit"
 	"remoteidv/models"
-	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
+	"remoteidv/verify/verifytest"
 )
 
 type clock struct{ t time.Time }
@@ -25,11 +21,13 @@ type clock struct{ t time.Time }
 func (c *clock) Now() time.Time { return c.t }
 
 type fixture struct {
-	svc   *verify.Service
-	clock *clock
-	clerk verify.Actor
-	other verify.Actor
-	sup   verify.Actor
+	g        *verifytest.Graph
+	svc      *verify.Service
+	accounts *verify.Accounts
+	clock    *clock
+	clerk    verify.Actor
+	other    verify.Actor
+	sup      verify.Actor
 }
 
 func pngBytes(t testing.TB, w, h int) []byte {
@@ -50,18 +48,19 @@ const csvHead = "account_no,holder_name,national_id,email,phone,time_zone,langua
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, verifytest.Options{})
+}
+
+// newFixtureWith builds the fixture's service graph from o (its clock is
+// the fixture's), with two clerks and Li Wei's account.
+func newFixtureWith(t *testing.T, o verifytest.Options) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	shanghai, _ := time.LoadLocation("Asia/Shanghai")
 	c := &clock{t: time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)}
-	svc := &verify.Service{Store: db, Chain: audit.Chain{Now: c.Now}, Now: c.Now, Rand: rand.Reader, Log: slog.New(slog.DiscardHandler),
-		Cfg: verify.Config{PublicURL: "https://idv.bank.example/", BankName: "Demo Bank", BranchTZ: shanghai, RegistryTZ: shanghai,
-			RegistryOpen: 7*time.Hour + 30*time.Minute, RegistryClose: 19 * time.Hour, MaxLead: 90 * 24 * time.Hour, CallLength: 30 * time.Minute}}
-	err = db.Transact(ctx, func(tx models.Tx) error {
+	o.Now = c.Now
+	g := verifytest.New(t, o)
+	db := g.Store
+	err := db.Transact(ctx, func(tx models.Tx) error {
 		for _, st := range []*models.Staff{
 			{ID: "stf_c1", Username: "c1", DisplayName: "Clerk Wang", Roles: []models.Role{models.RoleClerk}, PasswordHash: "$argon2id$x", CreatedAt: c.t},
 			{ID: "stf_c2", Username: "c2", DisplayName: "Clerk Zhao", Roles: []models.Role{models.RoleClerk}, PasswordHash: "$argon2id$x", CreatedAt: c.t},
@@ -76,12 +75,12 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	images := fstest.MapFS{"p.png": {Data: pngBytes(t, 64, 64)}, "s.png": {Data: pngBytes(t, 80, 30)}}
-	rep, err := svc.ImportAccounts(ctx, "system", strings.NewReader(csvHead+
+	rep, err := g.Accounts.Import(ctx, "system", strings.NewReader(csvHead+
 		"6222000011112222,Li Wei,110101199003071234,li.wei@example.com,+1 212 555 0100,America/New_York,zh-CN,p.png,s.png\n"), images, nil)
 	if err != nil || rep.Imported != 1 {
-		t.Fatalf("ImportAccounts = %+v, %v", rep, err)
+		t.Fatalf("Import = %+v, %v", rep, err)
 	}
-	return &fixture{svc: svc, clock: c,
+	return &fixture{g: g, svc: g.Service, accounts: g.Accounts, clock: c,
 		clerk: verify.Actor{Name: "staff:stf_c1", StaffID: "stf_c1", Roles: []models.Role{models.RoleClerk}},
 		other: verify.Actor{Name: "staff:stf_c2", StaffID: "stf_c2", Roles: []models.Role{models.RoleClerk}},
 		sup:   verify.Actor{Name: "staff:stf_s", StaffID: "stf_s", Roles: []models.Role{models.RoleSupervisor}},
@@ -281,15 +280,15 @@ func TestImportAccountsReportsBadRows(t *testing.T) {
 		"12345680,Bad Image,A1234567,c@example.com,+44,Europe/London,en,x.txt,s.png\n" +
 		"12345681,Escape,A1234567,d@example.com,+44,Europe/London,en,../etc/passwd,s.png\n" +
 		"12345682,Bad Mail,A1234567,not-an-email,+44,Europe/London,en,p.png,s.png\n"
-	rep, err := f.svc.ImportAccounts(context.Background(), "system", strings.NewReader(rows), images, nil)
+	rep, err := f.accounts.Import(context.Background(), "system", strings.NewReader(rows), images, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Imported != 1 || rep.Failed != 4 {
-		t.Fatalf("ImportAccounts = %+v, want 1 imported and 4 failed", rep)
+		t.Fatalf("Import = %+v, want 1 imported and 4 failed", rep)
 	}
-	if _, err := f.svc.ImportAccounts(context.Background(), "system", strings.NewReader("a,b\n"), images, nil); models.ErrorCodeOf(err) != models.EINVALID {
-		t.Fatalf("ImportAccounts(bad header) = %v, want invalid", err)
+	if _, err := f.accounts.Import(context.Background(), "system", strings.NewReader("a,b\n"), images, nil); models.ErrorCodeOf(err) != models.EINVALID {
+		t.Fatalf("Import(bad header) = %v, want invalid", err)
 	}
 }
 

@@ -34,7 +34,7 @@ func runAccounts(ctx context.Context, e *cliEnv, args []string) error {
 			return fmt.Errorf("accounts import: %w", err)
 		}
 		defer closeChecker()
-		rep, err := a.verify.ImportAccountsFrom(ctx, "cli", filepath.Base(*csvPath), f, os.DirFS(*images), checker)
+		rep, err := a.accounts.ImportFrom(ctx, "cli", filepath.Base(*csvPath), f, os.DirFS(*images), checker)
 		if err != nil && rep == nil {
 			return fmt.Errorf("accounts import: %w", err)
 		}

@@ -7,26 +7,42 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"remoteidv/access"
 	"remoteidv/audit"
 	"remoteidv/models"
+	"remoteidv/storage/archiver"
 	"remoteidv/storage/postgres"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
+	"remoteidv/verify/face"
 )
 
-// app is the wired service: the store and the services over it.
+// app is what every command opens: the store, the signing key, the audit
+// chain, staff access and the accounts import. `idv serve` builds the
+// workflow over it (newWorkflow).
 type app struct {
-	cfg    Config
-	log    *slog.Logger
-	store  models.Store
-	key    ed25519.PrivateKey
-	chain  audit.Chain
-	access *access.Service
-	verify *verify.Service
+	cfg      Config
+	log      *slog.Logger
+	store    models.Store
+	key      ed25519.PrivateKey
+	chain    audit.Chain
+	access   *access.Service
+	accounts *verify.Accounts
+}
+
+// workflow is the service graph of `idv serve`, built at once: the
+// evidence store, and the workflow service with its desk and its calls,
+// each given everything it needs.
+type workflow struct {
+	evidence     models.EvidenceStore
+	evidenceName string // for the log
+	verify       *verify.Service
+	desk         *verify.Desk
+	calls        *verify.Calls
 }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
@@ -70,17 +86,61 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	} else if n > 0 {
 		log.Info("audit merkle log backfilled", "leaves", n)
 	}
-	branch, _ := time.LoadLocation(cfg.BranchTZ)
-	registry, _ := time.LoadLocation(cfg.Registry.TZ)
-	open, close, _ := parseHours(cfg.Registry.Hours)
 	chain := audit.Chain{Now: time.Now}
 	a := &app{cfg: cfg, log: log, store: store, key: key, chain: chain}
 	a.access = &access.Service{Store: store, Chain: chain, Now: time.Now, Rand: rand.Reader, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax, Log: log}
-	a.verify = &verify.Service{Store: store, Chain: chain, Now: time.Now, Rand: rand.Reader, Log: log, Cfg: verify.Config{
-		PublicURL: cfg.PublicURL, BankName: cfg.BankName, BranchTZ: branch, RegistryTZ: registry,
-		RegistryOpen: open, RegistryClose: close, MaxLead: cfg.SlotMaxLead, CallLength: 30 * time.Minute,
-	}}
+	if a.accounts, err = verify.NewAccounts(a.core()); err != nil {
+		store.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// core is what every part of the workflow works with.
+func (a *app) core() verify.Core {
+	return verify.Core{Store: a.store, Chain: a.chain, Now: time.Now, Rand: rand.Reader, Log: a.log}
+}
+
+// newWorkflow opens the evidence store and the staging folder and builds
+// the workflow's services over them, with the face engine eng (nil: the
+// models are missing and not required, so face checks answer
+// "unavailable").
+func (a *app) newWorkflow(ctx context.Context, eng *face.Engine) (*workflow, error) {
+	ev, name, err := openEvidenceStore(ctx, a.cfg, a.log)
+	if err != nil {
+		return nil, err
+	}
+	stager, err := archiver.NewStager(filepath.Join(a.cfg.DataDir, "staging"), time.Now, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	fc, err := faceConfig(a.cfg, eng)
+	if err != nil {
+		return nil, err
+	}
+	branch, _ := time.LoadLocation(a.cfg.BranchTZ)
+	registry, _ := time.LoadLocation(a.cfg.Registry.TZ)
+	open, close, _ := parseHours(a.cfg.Registry.Hours)
+	svc, err := verify.New(verify.Deps{Core: a.core(), Config: verify.Config{
+		PublicURL: a.cfg.PublicURL, BankName: a.cfg.BankName, BranchTZ: branch, RegistryTZ: registry,
+		RegistryOpen: open, RegistryClose: close, MaxLead: a.cfg.SlotMaxLead, CallLength: 30 * time.Minute, Face: fc,
+	}, Face: workflowEngine(eng), Stager: stager, Evidence: ev, Key: a.key, ReadBLAS: face.ReadBLASInfo})
+	if err != nil {
+		return nil, err
+	}
+	dd, err := a.deskDeps()
+	if err != nil {
+		return nil, err
+	}
+	desk, err := verify.NewDesk(svc, dd)
+	if err != nil {
+		return nil, err
+	}
+	calls, err := verify.NewCalls(svc, verify.CallsConfig{SessionTTL: a.cfg.CallMaxDuration})
+	if err != nil {
+		return nil, err
+	}
+	return &workflow{evidence: ev, evidenceName: name, verify: svc, desk: desk, calls: calls}, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }

@@ -2,20 +2,14 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"remoteidv/httpapi"
-	"remoteidv/models"
 	"remoteidv/signaling"
-	"remoteidv/storage/archiver"
 	"remoteidv/verify"
-	"remoteidv/verify/face"
 )
 
 // iceURLs splits the ice-servers setting.
@@ -44,21 +38,9 @@ func (c Config) turn() *signaling.TURNConfig {
 	return t
 }
 
-// enableCalls starts the signaling hub, recovers recordings a stopped
-// process left behind, and mounts the customer's call pages and the
-// signaling sockets; the caller closes the hub at shutdown.
-func (a *app) enableCalls(ctx context.Context, cfg Config, eng *face.Engine, srv *httpapi.Server, log *slog.Logger) (*signaling.Hub, error) {
-	st, ok := a.verify.Stager.(*archiver.Stager)
-	if !ok {
-		return nil, fmt.Errorf("calls: evidence staging is not configured")
-	}
-	calls := &verify.Calls{Service: a.verify, SessionTTL: cfg.CallMaxDuration,
-		Stream: func(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType, actor string, r io.Reader) (*models.Evidence, error) {
-			return st.StageReader(ctx, archiver.Artifact{Case: c, Kind: kind, ContentType: contentType, Actor: actor}, r)
-		}}
-	if eng != nil {
-		calls.Liveness = eng
-	}
+// startHub starts the signaling hub over calls and recovers recordings a
+// stopped process left behind; the caller closes the hub at shutdown.
+func startHub(ctx context.Context, cfg Config, calls *verify.Calls, log *slog.Logger) (*signaling.Hub, error) {
 	var ice []signaling.ICEServer
 	if urls := cfg.iceURLs(); len(urls) > 0 {
 		ice = []signaling.ICEServer{{URLs: urls, Username: cfg.ICE.Username, Credential: cfg.ICE.Credential}}
@@ -72,10 +54,6 @@ func (a *app) enableCalls(ctx context.Context, cfg Config, eng *face.Engine, srv
 	if n, err := hub.Recover(ctx); n > 0 || err != nil {
 		// Files that could not be stored stay in the folder; serving goes on.
 		log.Warn("recordings of interrupted calls", "recovered", n, "err", err)
-	}
-	if err := srv.EnableCalls(hub, calls); err != nil {
-		hub.Close()
-		return nil, err
 	}
 	return hub, nil
 }

@@ -83,7 +83,7 @@ func runDemo(ctx context.Context, e *cliEnv, args []string) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 		defer closeChecker()
-		rep, err := a.verify.ImportAccountsFrom(ctx, "demo", "idv demo load", f, os.DirFS(filepath.Join(dir, "images")), checker)
+		rep, err := a.accounts.ImportFrom(ctx, "demo", "idv demo load", f, os.DirFS(filepath.Join(dir, "images")), checker)
 		if err != nil {
 			return fmt.Errorf("demo accounts: %w", err)
 		}

@@ -135,15 +135,9 @@ func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (model
 	return st, sc.String(), nil
 }
 
-// openArchiver opens the evidence store, gives it to the workflow and
-// makes the outbox worker, which the caller runs as a job.
-func (a *app) openArchiver(ctx context.Context) (*archiver.Archiver, error) {
-	store, name, err := openEvidenceStore(ctx, a.cfg, a.log)
-	if err != nil {
-		return nil, err
-	}
-	a.verify.Evidence = store
-	a.verify.Key = a.key
+// openArchiver makes the outbox worker that moves staged evidence into
+// store (named name in the log), which the caller runs as a job.
+func (a *app) openArchiver(store models.EvidenceStore, name string) (*archiver.Archiver, error) {
 	arc, err := archiver.New(a.store, store, archiver.Config{Now: time.Now, Rand: rand.Reader}, a.log)
 	if err != nil {
 		return nil, err

@@ -46,7 +46,11 @@ func sealedBundle(t *testing.T) (dir string, files, other map[string][]byte) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	arc, err := a.openArchiver(ctx)
+	wf, err := a.newWorkflow(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arc, err := a.openArchiver(wf.evidence, wf.evidenceName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +61,7 @@ func sealedBundle(t *testing.T) (dir string, files, other map[string][]byte) {
 		t.Fatal(err)
 	}
 	auditor := verify.Actor{Name: "staff:stf_aud", StaffID: "stf_aud", Roles: []models.Role{models.RoleAuditor}}
-	cpr := audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: a.verify.Evidence}
+	cpr := audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: wf.evidence}
 	c := archivertest.SeedCase(t, a.store, models.StateInSession)
 	c2 := archivertest.SeedCase(t, a.store, models.StateInSession)
 	archivertest.Stage(t, a.store, st, c.ID, models.EvidenceCapture, 2, 20<<10, 1)
@@ -68,7 +72,7 @@ func sealedBundle(t *testing.T) (dir string, files, other map[string][]byte) {
 	archivertest.WaitArchived(t, a.store, c2.ID, 20*time.Second)
 	// Audited reads: the two cases' events interleaved, checkpoints between.
 	for i, id := range []models.CaseID{c.ID, c2.ID, c.ID, c2.ID, c2.ID, c.ID} {
-		if _, err := a.verify.EvidenceList(ctx, auditor, id); err != nil {
+		if _, err := wf.verify.EvidenceList(ctx, auditor, id); err != nil {
 			t.Fatal(err)
 		}
 		if i == 1 || i == 4 {
@@ -89,12 +93,12 @@ func sealedBundle(t *testing.T) (dir string, files, other map[string][]byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.verify.Seal(ctx, id); err != nil {
+		if _, err := wf.verify.Seal(ctx, id); err != nil {
 			t.Fatalf("Seal: %v", err)
 		}
 	}
 	// More events after the seals, signed: the bundle's proof spans them.
-	if _, err := a.verify.EvidenceList(ctx, auditor, c2.ID); err != nil {
+	if _, err := wf.verify.EvidenceList(ctx, auditor, c2.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := cpr.CheckpointAndPublish(ctx); err != nil {
@@ -109,7 +113,7 @@ func sealedBundle(t *testing.T) (dir string, files, other map[string][]byte) {
 	}
 	bundle := func(id models.CaseID) map[string][]byte {
 		var buf bytes.Buffer
-		if err := a.verify.WriteBundle(ctx, auditor, id, &buf); err != nil {
+		if err := wf.verify.WriteBundle(ctx, auditor, id, &buf); err != nil {
 			t.Fatalf("WriteBundle: %v", err)
 		}
 		zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))

@@ -2,19 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
-	"time"
 
 	"remoteidv/models"
-	"remoteidv/storage/archiver"
 	"remoteidv/verify"
 	"remoteidv/verify/face"
 	"remoteidv/verify/face/facecli"
+	"remoteidv/verify/facematch"
 )
 
 // runFace is `idv face info|eval DIR|calibrate DIR`: the face engine's
@@ -40,7 +37,7 @@ func loadEngine(ctx context.Context, cfg Config, log *slog.Logger, recognizers i
 	}
 	fc := face.Config{ModelsDir: cfg.Face.ModelsDir, Recognizers: recognizers, Threshold: cfg.Face.Threshold, Logger: log}
 	if cfg.Face.Calibration != "" {
-		cal, err := face.LoadCalibration(cfg.Face.Calibration)
+		cal, err := facematch.LoadCalibration(cfg.Face.Calibration)
 		if err != nil {
 			return nil, fmt.Errorf("IDV_FACE_CALIBRATION: %w", err)
 		}
@@ -69,7 +66,7 @@ func faceConfig(cfg Config, eng *face.Engine) (verify.FaceConfig, error) {
 	case eng != nil:
 		fc.Calibration = eng.Calibration()
 	case cfg.Face.Calibration != "":
-		cal, err := face.LoadCalibration(cfg.Face.Calibration)
+		cal, err := facematch.LoadCalibration(cfg.Face.Calibration)
 		if err != nil {
 			return fc, fmt.Errorf("IDV_FACE_CALIBRATION: %w", err)
 		}
@@ -78,18 +75,14 @@ func faceConfig(cfg Config, eng *face.Engine) (verify.FaceConfig, error) {
 	return fc, nil
 }
 
-// enableCaptures gives the workflow its engine (nil: face checks
-// unavailable) and the staging folder for evidence.
-func (a *app) enableCaptures(eng *face.Engine) error {
-	st, err := archiver.NewStager(filepath.Join(a.cfg.DataDir, "staging"), time.Now, rand.Reader)
-	if err != nil {
-		return err
+// workflowEngine is the face engine the workflow gets: eng, or without
+// one (models missing and not required) verify.NoFaceEngine, which answers
+// "unavailable".
+func workflowEngine(eng *face.Engine) verify.FaceEngine {
+	if eng == nil {
+		return verify.NoFaceEngine{}
 	}
-	a.verify.Stager = st
-	if eng != nil {
-		a.verify.Face = eng
-	}
-	return nil
+	return eng
 }
 
 // faceChecker flags reference photos without exactly one usable face and
@@ -105,7 +98,7 @@ func (c faceChecker) CheckReference(ctx context.Context, img []byte) (string, er
 
 func (c faceChecker) EnrollReference(ctx context.Context, img []byte) (string, *models.FaceReference, error) {
 	en, err := c.engine.Enroll(ctx, img)
-	var rej *face.RejectedError
+	var rej *facematch.RejectedError
 	if errors.As(err, &rej) {
 		return rej.Error(), nil, nil
 	}

@@ -59,20 +59,20 @@ func (e every) once(ctx context.Context) {
 
 // sealer seals approved cases whose evidence is all archived, every
 // interval.
-func (a *app) sealer(interval time.Duration) job {
-	return every{name: "seal pending cases", interval: interval, log: a.log, do: func(ctx context.Context) error {
-		_, err := a.verify.SealPending(ctx)
+func sealer(svc *verify.Service, interval time.Duration, log *slog.Logger) job {
+	return every{name: "seal pending cases", interval: interval, log: log, do: func(ctx context.Context) error {
+		_, err := svc.SealPending(ctx)
 		return err
 	}}
 }
 
 // expiry deletes evidence past its retention every interval, the first
 // time at start.
-func (a *app) expiry(interval time.Duration) job {
-	return every{name: "expire evidence past retention", interval: interval, atStart: true, log: a.log, do: func(ctx context.Context) error {
-		rep, err := a.verify.ExpireEvidence(ctx)
+func expiry(svc *verify.Service, interval time.Duration, log *slog.Logger) job {
+	return every{name: "expire evidence past retention", interval: interval, atStart: true, log: log, do: func(ctx context.Context) error {
+		rep, err := svc.ExpireEvidence(ctx)
 		if rep.Deleted+rep.Kept+rep.Failed > 0 {
-			a.log.Info("evidence retention", "deleted", rep.Deleted, "kept_by_hold", rep.Kept, "failed", rep.Failed)
+			log.Info("evidence retention", "deleted", rep.Deleted, "kept_by_hold", rep.Kept, "failed", rep.Failed)
 		}
 		return err
 	}}

@@ -5,17 +5,18 @@ import (
 	"net/http"
 	"os"
 
-	"remoteidv/httpapi"
 	idvmail "remoteidv/mail"
 	"remoteidv/registry"
 	"remoteidv/verify"
 )
 
-// enableReview builds the review desk (registry client, mail sender) and
-// turns on its endpoints.
-func (a *app) enableReview(srv *httpapi.Server) (*verify.Desk, error) {
+// deskDeps are the review desk's registry client, mail sender and
+// statement font as configured; without a registry or a mail server they
+// are verify.NoRegistry and verify.NoMailer.
+func (a *app) deskDeps() (verify.DeskDeps, error) {
 	mc, rc := a.cfg.Mail, a.cfg.Registry
-	d := &verify.Desk{Service: a.verify, MailFrom: mc.From, RegistryCaptureMaxAge: rc.CaptureMaxAge, RegistryMaxDataAge: rc.MaxDataAge}
+	d := verify.DeskDeps{Registry: verify.NoRegistry{}, Mailer: verify.NoMailer{}, MailFrom: mc.From,
+		RegistryCaptureMaxAge: rc.CaptureMaxAge, RegistryMaxDataAge: rc.MaxDataAge}
 	if rc.URL != "" {
 		d.Registry = &registry.Client{BaseURL: rc.URL, APIKey: rc.Key, Timeout: rc.Timeout, HTTP: &http.Client{Timeout: rc.Timeout}}
 	} else {
@@ -24,7 +25,7 @@ func (a *app) enableReview(srv *httpapi.Server) (*verify.Desk, error) {
 	if mc.SMTPAddr != "" {
 		s, err := idvmail.NewSMTP(idvmail.SMTPConfig{Addr: mc.SMTPAddr, TLS: mc.SMTPTLS, Username: mc.SMTPUsername, Password: mc.SMTPPassword})
 		if err != nil {
-			return nil, err
+			return d, err
 		}
 		d.Mailer = s
 	} else {
@@ -33,10 +34,9 @@ func (a *app) enableReview(srv *httpapi.Server) (*verify.Desk, error) {
 	if font := a.cfg.Statement.Font; font != "" {
 		font, err := os.ReadFile(font)
 		if err != nil {
-			return nil, fmt.Errorf("IDV_STATEMENT_FONT: %w (install Debian's fonts-droid-fallback, or set it empty to print Chinese as placeholders)", err)
+			return d, fmt.Errorf("IDV_STATEMENT_FONT: %w (install Debian's fonts-droid-fallback, or set it empty to print Chinese as placeholders)", err)
 		}
 		d.StatementFont = font
 	}
-	srv.EnableReview(d)
 	return d, nil
 }

@@ -34,27 +34,23 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer a.Close()
-	if err := a.enableCaptures(eng); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	if a.verify.Cfg.Face, err = faceConfig(cfg, eng); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	arc, err := a.openArchiver(ctx)
+	wf, err := a.newWorkflow(ctx, eng)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
-		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey)}, a.access, a.verify, a.store, log, arc.Collectors()...)
+	arc, err := a.openArchiver(wf.evidence, wf.evidenceName)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	hub, err := a.enableCalls(ctx, cfg, eng, srv, log)
+	hub, err := startHub(ctx, cfg, wf.calls, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer hub.Close()
-	desk, err := a.enableReview(srv)
+	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
+		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey)},
+		httpapi.Services{Access: a.access, Verify: wf.verify, Desk: wf.desk, Calls: wf.calls, Hub: hub, Store: a.store, Log: log,
+			Collectors: arc.Collectors()})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -67,11 +63,11 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	}
 	jobs := []job{
 		arc,
-		audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: a.verify.Evidence, Interval: cfg.CheckpointInterval,
+		audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: wf.evidence, Interval: cfg.CheckpointInterval,
 			OnError: func(err error) { log.Error("audit checkpoint", "err", err) }},
-		a.sealer(cfg.SealInterval),
-		a.expiry(cfg.ExpiryInterval),
-		mailOutbox(desk, "mail/"+ln.Addr().String(), cfg.Mail.Interval, log),
+		sealer(wf.verify, cfg.SealInterval, log),
+		expiry(wf.verify, cfg.ExpiryInterval, log),
+		mailOutbox(wf.desk, "mail/"+ln.Addr().String(), cfg.Mail.Interval, log),
 	}
 	serve := func() error { return hs.Serve(ln) }
 	if cfg.TLSCert != "" {

@@ -18,9 +18,10 @@ const module = "remoteidv"
 // adapters (storage, mail, registry, statement, signaling) know models and
 // their own helpers but not each other or the workflow; verify is the
 // workflow over models interfaces and the pure libraries (audit, mail
-// templates, statement rendering, face); httpapi is the HTTP edge over
-// verify, access and signaling; only cmd/idv wires concrete adapters and
-// may import anything. A package missing from this table fails the test:
+// templates, statement rendering, the face engine's cgo-free vocabulary in
+// verify/facematch); httpapi is the HTTP edge over verify, access and
+// signaling; only cmd/idv wires concrete adapters (the dlib engine in
+// verify/face among them) and may import anything. A package missing from this table fails the test:
 // add it with the rule it follows.
 var mayImport = map[string][]string{
 	"models":                        {},
@@ -38,11 +39,13 @@ var mayImport = map[string][]string{
 	"storage/localfs":               {"models", "storage/verified"},
 	"storage/s3":                    {"models", "storage/verified"},
 	"storage/archiver":              {"models"},
-	"verify/face":                   {},
-	"verify/face/facecli":           {"verify/face"},
-	"verify":                        {"models", "audit", "mail", "statement", "verify/face"},
+	"verify/facematch":              {},
+	"verify/face":                   {"verify/facematch"},
+	"verify/face/facecli":           {"verify/face", "verify/facematch"},
+	"verify":                        {"models", "audit", "mail", "statement", "verify/facematch"},
+	"verify/verifytest":             {testOnly, "models", "audit", "verify", "verify/facematch", "storage/sqlite", "storage/localfs", "storage/archiver"}, // builds the workflow graph and drives it to a live capture for tests
 	"web":                           {},
-	"httpapi":                       {"models", "audit", "access", "verify", "verify/face", "signaling", "signaling/replay", "web"},
+	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web"},
 	"cmd/idv":                       {"*"},
 	"internal/layout":               {},
 	"internal/testenv":              {testOnly},
@@ -50,7 +53,6 @@ var mayImport = map[string][]string{
 	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs"}, // publishes checkpoint notes to a real store
 	"storage/evidencetest":          {testOnly, "models"},
 	"storage/archiver/archivertest": {testOnly, "*"},
-	"verify/verifytest":             {testOnly, "models", "verify"}, // drives the workflow to a live capture for tests
 }
 
 // testOnly marks a package that production code must never import: test
@@ -206,6 +208,29 @@ func TestModelsImportsNothingOfOurs(t *testing.T) {
 	for _, dep := range strings.Fields(string(out)) {
 		if name, ok := ours(dep); ok && name != "models" {
 			t.Errorf("models depends on %s: models must import nothing of ours (move the type into models, or the code out of it)", name)
+		}
+	}
+}
+
+// cgoFree lists the packages that must build without cgo: none of them may
+// depend, even indirectly, on dlib (github.com/Kagami/go-face). The
+// workflow and the HTTP layer use the face engine's cgo-free vocabulary
+// (verify/facematch); only cmd/idv links the engine (verify/face).
+var cgoFree = []string{"verify", "verify/facematch", "httpapi"}
+
+// TestCgoFreePackages follows the dependencies of every package of cgoFree
+// all the way down: none may reach github.com/Kagami/go-face or
+// verify/face.
+func TestCgoFreePackages(t *testing.T) {
+	for _, name := range cgoFree {
+		out, err := exec.Command("go", "list", "-deps", module+"/"+name).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", name, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == "github.com/Kagami/go-face" || strings.HasPrefix(dep, "github.com/Kagami/go-face/") || dep == module+"/verify/face" {
+				t.Errorf("%s depends on %s: it must build without dlib; use verify/facematch's types and take the engine as an interface", name, dep)
+			}
 		}
 	}
 }

@@ -98,6 +98,13 @@ func (s *Stager) Stage(ctx context.Context, c models.CaseID, kind models.Evidenc
 	return s.StageReader(ctx, Artifact{Case: c, Kind: kind, ContentType: contentType, Actor: actor}, bytes.NewReader(data))
 }
 
+// StageStream stages what r holds, produced by actor, as an artifact of
+// kind for case c, without holding it in memory; see StageReader. It
+// implements verify.Stager.
+func (s *Stager) StageStream(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType string, r io.Reader, actor string) (*models.Evidence, error) {
+	return s.StageReader(ctx, Artifact{Case: c, Kind: kind, ContentType: contentType, Actor: actor}, r)
+}
+
 // Discard removes the staged file of an item whose transaction did not
 // commit. A missing file is not an error.
 func (s *Stager) Discard(e *models.Evidence) error {

@@ -16,12 +16,11 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"remoteidv/audit"
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/archiver/archivertest"
-	"remoteidv/verify"
+	"remoteidv/verify/verifytest"
 )
 
 // haltAfter stops MinIO right after the k-th successful Put.
@@ -97,8 +96,7 @@ func TestArchiverMinIOOutage(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, key, _ := ed25519.GenerateKey(rand.Reader)
-			svc := &verify.Service{Store: db, Chain: audit.Chain{Now: time.Now}, Now: time.Now, Rand: rand.Reader,
-				Log: slog.New(slog.DiscardHandler), Evidence: store, Key: key}
+			svc := verifytest.New(t, verifytest.Options{Store: db, Stager: st, Evidence: store, Key: key}).Service
 			c := archivertest.SeedCase(t, db, models.StateInSession)
 			items := archivertest.Stage(t, db, st, c.ID, models.EvidenceCapture, n, 256<<10, 40)
 			approve(t, db, c.ID)

@@ -15,7 +15,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 // CreateCheck stores a check outcome.
 func (t *Tx) CreateCheck(ctx context.Context, c *models.Check) error {
 	call := sql.NullString{String: string(c.Call), Valid: c.Call != ""}
-	if _, err := t.exec(ctx, insertCheck, c.ID, c.CaseID, string(c.Kind), c.Result, string(c.Detail), c.Evidence, c.Actor, us(c.CreatedAt),
+	if _, err := t.exec(ctx, insertCheck, c.ID, c.CaseID, string(c.Kind), string(c.Result), string(c.Detail), c.Evidence, c.Actor, us(c.CreatedAt),
 		string(c.Source), call, c.Segment, c.MediaMS); err != nil {
 		return fmt.Errorf("create %s check for %s: %w", c.Kind, c.CaseID, err)
 	}

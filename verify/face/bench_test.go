@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"remoteidv/verify/facematch"
+
 	goface "github.com/Kagami/go-face"
 )
 
@@ -53,7 +55,7 @@ func BenchmarkCheck(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	refs := []Reference{{ID: "ref", Descriptor: en.Descriptor, ModelHash: en.ModelHash}}
+	refs := []facematch.Reference{{ID: "ref", Descriptor: en.Descriptor, ModelHash: en.ModelHash}}
 	b.Run("baseline=gofaceRecognizeSingle", func(b *testing.B) {
 		rec, err := goface.NewRecognizer(e.models.Dir)
 		if err != nil {
@@ -72,7 +74,7 @@ func BenchmarkCheck(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			m, err := e.Match(context.Background(), frame, refs)
-			if err != nil || m.Decision != DecisionMatch {
+			if err != nil || m.Decision != facematch.DecisionMatch {
 				b.Fatalf("Match = %v %v, %v", m.Status, m.Decision, err)
 			}
 		}
@@ -93,7 +95,7 @@ func BenchmarkCheck(b *testing.B) {
 				b.Fatalf("RecognizeSingle = %v, %v", f, err)
 			}
 			t1 := time.Now()
-			if m, err := e.Match(context.Background(), frame, refs); err != nil || m.Decision != DecisionMatch {
+			if m, err := e.Match(context.Background(), frame, refs); err != nil || m.Decision != facematch.DecisionMatch {
 				b.Fatalf("Match = %v %v, %v", m.Status, m.Decision, err)
 			}
 			raw, full = raw+t1.Sub(t0), full+time.Since(t1)
@@ -105,7 +107,7 @@ func BenchmarkCheck(b *testing.B) {
 	b.Run("gateOnly", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, st, _ := Gate(frame, Limits{}); st != StatusOK {
+			if _, st, _ := Gate(frame, Limits{}); st != facematch.StatusOK {
 				b.Fatal(st)
 			}
 		}
@@ -138,7 +140,7 @@ func BenchmarkPool(b *testing.B) {
 					go func() {
 						defer wg.Done()
 						a, err := e.Analyze(context.Background(), frame)
-						if err != nil || a.Status != StatusOK {
+						if err != nil || a.Status != facematch.StatusOK {
 							b.Errorf("Analyze = %v, %v", a.Status, err)
 						}
 					}()
@@ -166,7 +168,7 @@ func BenchmarkPoolInterleaved(b *testing.B) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if a, err := e.Analyze(context.Background(), frame); err != nil || a.Status != StatusOK {
+				if a, err := e.Analyze(context.Background(), frame); err != nil || a.Status != facematch.StatusOK {
 					b.Errorf("Analyze = %v, %v", a.Status, err)
 				}
 			}()

@@ -36,28 +36,15 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"unsafe"
+
+	"remoteidv/verify/facematch"
 )
 
-// BLASInfo says which BLAS and LAPACK the running process actually uses.
-type BLASInfo struct {
-	// Libraries are the BLAS/LAPACK/ATLAS shared objects mapped into the
-	// process, as mapped path => resolved path (symlinks followed).
-	Libraries map[string]string
-	// Providers maps the routines dlib calls (cblas_sgemm, sgemm_,
-	// sgesvd_) to the resolved library that supplies them.
-	Providers map[string]string
-	// OpenBLASConfig is openblas_get_config(), empty without OpenBLAS.
-	OpenBLASConfig string
-	// OpenBLASThreads is openblas_get_num_threads(), -1 without OpenBLAS.
-	OpenBLASThreads int
-}
-
 // ReadBLASInfo inspects /proc/self/maps and the dynamic linker.
-func ReadBLASInfo() (BLASInfo, error) {
-	info := BLASInfo{Libraries: map[string]string{}, Providers: map[string]string{}}
+func ReadBLASInfo() (facematch.BLASInfo, error) {
+	info := facematch.BLASInfo{Libraries: map[string]string{}, Providers: map[string]string{}}
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
 		return info, err
@@ -92,20 +79,6 @@ func ReadBLASInfo() (BLASInfo, error) {
 	}
 	info.OpenBLASThreads = int(C.idv_openblas_get_threads())
 	return info, nil
-}
-
-// LibraryList returns the mapped libraries sorted, "path -> resolved".
-func (b BLASInfo) LibraryList() []string {
-	var out []string
-	for p, r := range b.Libraries {
-		if p == r {
-			out = append(out, p)
-		} else {
-			out = append(out, p+" -> "+r)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 func resolve(p string) string {

@@ -1,8 +1,9 @@
 // Package face is the face verification engine: it owns every call into
-// dlib (through github.com/Kagami/go-face, cgo), the pinned model files,
-// the input gates that run before any cgo call, a pool of recognizers,
-// matching with calibrated false-match rates, the geometry of the active
-// liveness challenge, and the evaluation and calibration tools.
+// dlib (through github.com/Kagami/go-face, cgo), the model folder, the
+// input gates that run before any cgo call, a pool of recognizers,
+// matching with calibrated false-match rates, judging the active liveness
+// challenge, and the evaluation and calibration tools. The types it takes
+// and returns live in verify/facematch, which builds without cgo.
 //
 // The score is an aid to the clerk, not a decision on its own: every
 // MatchResult carries the expected false-match rate at its threshold when
@@ -20,29 +21,10 @@ import (
 	"sync"
 	"time"
 
+	"remoteidv/verify/facematch"
+
 	goface "github.com/Kagami/go-face"
 )
-
-// Descriptor is dlib's 128-dimensional face descriptor. It is biometric
-// data: never log it (LogValue redacts it).
-type Descriptor [128]float32
-
-// LogValue redacts the descriptor in structured logs.
-func (Descriptor) LogValue() slog.Value { return slog.StringValue("[descriptor redacted]") }
-
-// SquaredDistance is the squared Euclidean distance between two
-// descriptors; dlib's usual 0.6 Euclidean threshold is 0.36 here.
-func SquaredDistance(a, b Descriptor) float64 {
-	var s float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		s += d * d
-	}
-	return s
-}
-
-// DefaultThreshold is the default squared-distance threshold (0.6²).
-const DefaultThreshold = 0.36
 
 // Config configures an Engine. Zero fields take their defaults.
 type Config struct {
@@ -62,10 +44,10 @@ type Config struct {
 	// Limits are the input gates.
 	Limits Limits
 	// Yaw holds the pose thresholds for liveness.
-	Yaw YawLimits
+	Yaw facematch.YawLimits
 	// Calibration, if set, gives every MatchResult its expected
 	// false-match rate. Its model hash must equal the models'.
-	Calibration *Calibration
+	Calibration *facematch.Calibration
 	// Logger receives operational messages (never images or descriptors).
 	Logger *slog.Logger
 	// Now is the clock used for timings. Default time.Now.
@@ -106,13 +88,13 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg.Recognizers = runtime.NumCPU()
 	}
 	if cfg.Threshold <= 0 {
-		cfg.Threshold = DefaultThreshold
+		cfg.Threshold = facematch.DefaultThreshold
 	}
 	if cfg.Jitter < 0 {
 		return nil, fmt.Errorf("new face engine: jitter %d < 0", cfg.Jitter)
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
-	cfg.Yaw = cfg.Yaw.withDefaults()
+	cfg.Yaw = cfg.Yaw.WithDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -183,13 +165,13 @@ func (e *Engine) Close() error {
 func (e *Engine) Models() ModelSet { return e.models }
 
 // ModelHash returns the combined hash of the loaded model files.
-func (e *Engine) ModelHash() ModelHash { return e.models.Hash }
+func (e *Engine) ModelHash() facematch.ModelHash { return e.models.Hash }
 
 // Threshold returns the configured squared-distance threshold.
 func (e *Engine) Threshold() float64 { return e.cfg.Threshold }
 
 // Calibration returns the loaded calibration, or nil.
-func (e *Engine) Calibration() *Calibration { return e.cfg.Calibration }
+func (e *Engine) Calibration() *facematch.Calibration { return e.cfg.Calibration }
 
 // enter registers a running call; leave must follow.
 func (e *Engine) enter() error {
@@ -216,31 +198,20 @@ func (e *Engine) acquire(ctx context.Context) (*goface.Recognizer, error) {
 
 // Face is one face found in an accepted image.
 type Face struct {
-	Descriptor Descriptor
-	Quality    Quality
+	Descriptor facematch.Descriptor
+	Quality    facematch.Quality
 	// Landmarks are dlib's five points: outer and inner corner of the eye
 	// on the image's right, outer and inner corner of the other eye, and
 	// the base of the nose.
-	Landmarks []Point
-}
-
-// Point is a pixel position.
-type Point struct{ X, Y int }
-
-// Timings break down one check.
-type Timings struct {
-	Gate      time.Duration `json:"gate"`      // pure-Go gates and re-encoding
-	Wait      time.Duration `json:"wait"`      // waiting for a free recognizer
-	Recognize time.Duration `json:"recognize"` // dlib detection, landmarks, descriptor
-	Total     time.Duration `json:"total"`
+	Landmarks []facematch.Point
 }
 
 // Analysis is the outcome of Analyze: a status, and a face when StatusOK.
 type Analysis struct {
-	Status  Status
+	Status  facematch.Status
 	Detail  string
-	Face    Face // valid when Status == StatusOK; Quality always filled
-	Timings Timings
+	Face    Face // valid when facematch.Status == facematch.StatusOK; facematch.Quality always filled
+	Timings facematch.Timings
 }
 
 // Analyze gates the image, then finds exactly one face and computes its
@@ -257,7 +228,7 @@ func (e *Engine) Analyze(ctx context.Context, img []byte) (Analysis, error) {
 	a.Face.Quality = g.Quality
 	t1 := e.cfg.Now()
 	a.Timings.Gate = t1.Sub(start)
-	if st != StatusOK {
+	if st != facematch.StatusOK {
 		a.Status, a.Detail = st, detail
 		a.Timings.Total = a.Timings.Gate
 		return a, nil
@@ -278,124 +249,50 @@ func (e *Engine) Analyze(ctx context.Context, img []byte) (Analysis, error) {
 	q.Faces = len(faces)
 	switch {
 	case len(faces) == 0:
-		a.Status = StatusNoFace
+		a.Status = facematch.StatusNoFace
 		return a, nil
 	case len(faces) > 1:
-		a.Status, a.Detail = StatusMultipleFaces, fmt.Sprintf("%d faces", len(faces))
+		a.Status, a.Detail = facematch.StatusMultipleFaces, fmt.Sprintf("%d faces", len(faces))
 		return a, nil
 	}
 	f := faces[0]
 	q.FaceBox = f.Rectangle
 	q.FaceSide = min(f.Rectangle.Dx(), f.Rectangle.Dy())
 	if q.FaceSide < e.cfg.Limits.MinFaceSide {
-		a.Status, a.Detail = StatusFaceTooSmall, fmt.Sprintf("face %d px, minimum %d", q.FaceSide, e.cfg.Limits.MinFaceSide)
+		a.Status, a.Detail = facematch.StatusFaceTooSmall, fmt.Sprintf("face %d px, minimum %d", q.FaceSide, e.cfg.Limits.MinFaceSide)
 		return a, nil
 	}
-	a.Face.Descriptor = Descriptor(f.Descriptor)
+	a.Face.Descriptor = facematch.Descriptor(f.Descriptor)
 	for _, p := range f.Shapes {
-		a.Face.Landmarks = append(a.Face.Landmarks, Point{p.X, p.Y})
+		a.Face.Landmarks = append(a.Face.Landmarks, facematch.Point{X: p.X, Y: p.Y})
 	}
-	if y, ok := EstimateYaw(a.Face.Landmarks); ok {
+	if y, ok := facematch.EstimateYaw(a.Face.Landmarks); ok {
 		q.Yaw = y
 	}
-	a.Status = StatusOK
+	a.Status = facematch.StatusOK
 	return a, nil
-}
-
-// Enrollment is a reference photo's descriptor, ready to store.
-type Enrollment struct {
-	Descriptor Descriptor
-	// ModelHash must be stored with the descriptor; a descriptor whose
-	// hash differs from Engine.ModelHash must be recomputed.
-	ModelHash ModelHash
-	Quality   Quality
 }
 
 // Enroll computes the descriptor of a reference photo (JPEG or PNG).
 // A photo without exactly one usable face returns a *RejectedError (use
 // errors.As) naming the status, with the Quality measured so far, so the
 // import can flag it to the admin.
-func (e *Engine) Enroll(ctx context.Context, img []byte) (Enrollment, error) {
+func (e *Engine) Enroll(ctx context.Context, img []byte) (facematch.Enrollment, error) {
 	a, err := e.Analyze(ctx, img)
 	if err != nil {
-		return Enrollment{Quality: a.Face.Quality}, fmt.Errorf("enroll face: %w", err)
+		return facematch.Enrollment{Quality: a.Face.Quality}, fmt.Errorf("enroll face: %w", err)
 	}
-	if a.Status != StatusOK {
-		return Enrollment{Quality: a.Face.Quality}, fmt.Errorf("enroll face: %w", &RejectedError{Status: a.Status, Detail: a.Detail})
+	if a.Status != facematch.StatusOK {
+		return facematch.Enrollment{Quality: a.Face.Quality}, fmt.Errorf("enroll face: %w", &facematch.RejectedError{Status: a.Status, Detail: a.Detail})
 	}
-	return Enrollment{Descriptor: a.Face.Descriptor, ModelHash: e.models.Hash, Quality: a.Face.Quality}, nil
-}
-
-// Reference is a stored descriptor of an account's reference photo.
-type Reference struct {
-	// ID identifies the reference photo to the caller (e.g. its evidence key).
-	ID         string
-	Descriptor Descriptor
-	ModelHash  ModelHash
-}
-
-// Decision is the matcher's verdict on one capture.
-type Decision int
-
-// Decision values.
-const (
-	// DecisionUnusable: the capture was rejected (see MatchResult.Status).
-	DecisionUnusable Decision = iota
-	// DecisionMatch: the best distance is at or under the threshold.
-	DecisionMatch
-	// DecisionNoMatch: the best distance is over the threshold.
-	DecisionNoMatch
-)
-
-// String returns "UNUSABLE", "MATCH" or "NO_MATCH".
-func (d Decision) String() string {
-	switch d {
-	case DecisionUnusable:
-		return "UNUSABLE"
-	case DecisionMatch:
-		return "MATCH"
-	case DecisionNoMatch:
-		return "NO_MATCH"
-	}
-	return fmt.Sprintf("Decision(%d)", int(d))
-}
-
-// MarshalText encodes the decision as its String form.
-func (d Decision) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// ReferenceDistance is the distance from the capture to one reference.
-type ReferenceDistance struct {
-	ID       string  `json:"id"`
-	Distance float64 `json:"distance"`
-}
-
-// MatchResult is everything a check records about one capture.
-type MatchResult struct {
-	Status   Status   `json:"status"`
-	Detail   string   `json:"detail,omitempty"`
-	Decision Decision `json:"decision"`
-	// Distance is the smallest squared distance to any reference; +Inf
-	// when the capture was unusable.
-	Distance  float64 `json:"distance"`
-	Threshold float64 `json:"threshold"`
-	// References lists the distance to each reference, in input order.
-	References []ReferenceDistance `json:"references"`
-	// ExpectedFMR is the calibrated false-match rate at Threshold and at
-	// Distance; nil when no calibration is loaded.
-	ExpectedFMR *FMR              `json:"expected_fmr,omitempty"`
-	ModelHash   ModelHash         `json:"model_hash"`
-	ModelFiles  map[string]string `json:"model_files"`
-	Quality     Quality           `json:"quality"`
-	Timings     Timings           `json:"timings"`
-	// Descriptor of the capture, for liveness cross-checks; never logged.
-	Descriptor Descriptor `json:"-"`
+	return facematch.Enrollment{Descriptor: a.Face.Descriptor, ModelHash: e.models.Hash, Quality: a.Face.Quality}, nil
 }
 
 // Matcher is what the video-session code calls with a JPEG frame taken
 // from the call. Match returns ErrClosed, ErrStaleReference (wrapped) or a
 // context error; a rejected capture is a result, not an error.
 type Matcher interface {
-	Match(ctx context.Context, jpeg []byte, refs []Reference) (MatchResult, error)
+	Match(ctx context.Context, jpeg []byte, refs []facematch.Reference) (facematch.MatchResult, error)
 }
 
 var _ Matcher = (*Engine)(nil)
@@ -404,27 +301,27 @@ var _ Matcher = (*Engine)(nil)
 // of the account. The decision uses the smallest distance: with several
 // reference photos of one person, the minimum separated genuine from
 // impostor pairs best in our evaluation (see the package README).
-func (e *Engine) Match(ctx context.Context, img []byte, refs []Reference) (MatchResult, error) {
+func (e *Engine) Match(ctx context.Context, img []byte, refs []facematch.Reference) (facematch.MatchResult, error) {
 	if len(refs) == 0 {
-		return MatchResult{}, errors.New("match capture: no references")
+		return facematch.MatchResult{}, errors.New("match capture: no references")
 	}
 	for _, r := range refs {
 		if r.ModelHash != e.models.Hash {
-			return MatchResult{}, fmt.Errorf("match capture: reference %q: %w (model hash %q, want %s)", r.ID, ErrStaleReference, r.ModelHash, e.models.Hash)
+			return facematch.MatchResult{}, fmt.Errorf("match capture: reference %q: %w (model hash %q, want %s)", r.ID, ErrStaleReference, r.ModelHash, e.models.Hash)
 		}
 	}
 	a, err := e.Analyze(ctx, img)
 	if err != nil {
-		return MatchResult{}, fmt.Errorf("match capture: %w", err)
+		return facematch.MatchResult{}, fmt.Errorf("match capture: %w", err)
 	}
-	res := MatchResult{
+	res := facematch.MatchResult{
 		Status:     a.Status,
 		Detail:     a.Detail,
-		Decision:   DecisionUnusable,
+		Decision:   facematch.DecisionUnusable,
 		Distance:   math.Inf(1),
 		Threshold:  e.cfg.Threshold,
 		ModelHash:  e.models.Hash,
-		ModelFiles: PinnedModels(),
+		ModelFiles: facematch.PinnedModels(),
 		Quality:    a.Face.Quality,
 		Timings:    a.Timings,
 	}
@@ -432,21 +329,21 @@ func (e *Engine) Match(ctx context.Context, img []byte, refs []Reference) (Match
 		fmr := c.FMRAt(e.cfg.Threshold)
 		res.ExpectedFMR = &fmr
 	}
-	if a.Status != StatusOK {
+	if a.Status != facematch.StatusOK {
 		e.log.DebugContext(ctx, "face match", "result", res)
 		return res, nil
 	}
 	res.Descriptor = a.Face.Descriptor
-	res.References = make([]ReferenceDistance, len(refs))
+	res.References = make([]facematch.ReferenceDistance, len(refs))
 	for i, r := range refs {
-		d := SquaredDistance(a.Face.Descriptor, r.Descriptor)
-		res.References[i] = ReferenceDistance{ID: r.ID, Distance: d}
+		d := facematch.SquaredDistance(a.Face.Descriptor, r.Descriptor)
+		res.References[i] = facematch.ReferenceDistance{ID: r.ID, Distance: d}
 		res.Distance = math.Min(res.Distance, d)
 	}
 	if res.Distance <= e.cfg.Threshold {
-		res.Decision = DecisionMatch
+		res.Decision = facematch.DecisionMatch
 	} else {
-		res.Decision = DecisionNoMatch
+		res.Decision = facematch.DecisionNoMatch
 	}
 	if res.ExpectedFMR != nil {
 		res.ExpectedFMR.AtDistance = e.cfg.Calibration.FMRAt(res.Distance).Rate

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"remoteidv/verify/facematch"
+
 	goface "github.com/Kagami/go-face"
 )
 
@@ -23,20 +25,20 @@ func TestVerifyModels(t *testing.T) {
 	if err != nil {
 		t.Fatalf("VerifyModels(%s) = %v", dir, err)
 	}
-	if set.Hash != PinnedModelHash() {
-		t.Errorf("VerifyModels(%s).Hash = %s, want %s", dir, set.Hash, PinnedModelHash())
+	if set.Hash != facematch.PinnedModelHash() {
+		t.Errorf("VerifyModels(%s).Hash = %s, want %s", dir, set.Hash, facematch.PinnedModelHash())
 	}
 
 	// A folder with one altered and two missing files names all three.
 	bad := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bad, ResNetFile), []byte("not a model"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(bad, facematch.ResNetFile), []byte("not a model"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err = VerifyModels(bad)
 	if err == nil {
 		t.Fatalf("VerifyModels(bad) = nil error, want missing and altered files")
 	}
-	for _, want := range []string{ShapePredictorFile + " missing", ResNetFile + " in " + bad + " altered", CNNDetectorFile + " missing", "go run ./cmd/idv models fetch"} {
+	for _, want := range []string{facematch.ShapePredictorFile + " missing", facematch.ResNetFile + " in " + bad + " altered", facematch.CNNDetectorFile + " missing", "go run ./cmd/idv models fetch"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("VerifyModels(bad) = %q, want it to contain %q", err, want)
 		}
@@ -68,16 +70,16 @@ func TestAnalyzeStatuses(t *testing.T) {
 	tests := []struct {
 		name  string
 		data  []byte
-		want  Status
+		want  facematch.Status
 		faces int
 	}{
-		{"one face", simm, StatusOK, 1},
-		{"one face as png", encodePNG(t, decodeJPEG(t, simm)), StatusOK, 1},
-		{"one face in grayscale", encodeTestJPEG(t, grayOf(decodeJPEG(t, simm))), StatusOK, 1},
-		{"grayscale png without a face", encodePNG(t, grayOf(noise(320, 240, 7))), StatusNoFace, 0},
-		{"noise has no face", encodeTestJPEG(t, noise(320, 240, 7)), StatusNoFace, 0},
-		{"two people", encodeTestJPEG(t, side(decodeJPEG(t, simm), decodeJPEG(t, salley))), StatusMultipleFaces, 2},
-		{"not an image", []byte("hello, not an image"), StatusNotAnImage, 0},
+		{"one face", simm, facematch.StatusOK, 1},
+		{"one face as png", encodePNG(t, decodeJPEG(t, simm)), facematch.StatusOK, 1},
+		{"one face in grayscale", encodeTestJPEG(t, grayOf(decodeJPEG(t, simm))), facematch.StatusOK, 1},
+		{"grayscale png without a face", encodePNG(t, grayOf(noise(320, 240, 7))), facematch.StatusNoFace, 0},
+		{"noise has no face", encodeTestJPEG(t, noise(320, 240, 7)), facematch.StatusNoFace, 0},
+		{"two people", encodeTestJPEG(t, side(decodeJPEG(t, simm), decodeJPEG(t, salley))), facematch.StatusMultipleFaces, 2},
+		{"not an image", []byte("hello, not an image"), facematch.StatusNotAnImage, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,7 +90,7 @@ func TestAnalyzeStatuses(t *testing.T) {
 			if a.Status != tt.want || a.Face.Quality.Faces != tt.faces {
 				t.Fatalf("Analyze(%s) = %v (%s) with %d faces, want %v with %d", tt.name, a.Status, a.Detail, a.Face.Quality.Faces, tt.want, tt.faces)
 			}
-			if tt.want == StatusOK && (len(a.Face.Landmarks) != 5 || a.Face.Quality.FaceSide < DefaultMinFaceSide) {
+			if tt.want == facematch.StatusOK && (len(a.Face.Landmarks) != 5 || a.Face.Quality.FaceSide < DefaultMinFaceSide) {
 				t.Errorf("Analyze(%s) landmarks %d, face side %d", tt.name, len(a.Face.Landmarks), a.Face.Quality.FaceSide)
 			}
 		})
@@ -101,7 +103,7 @@ func TestAnalyzeStatuses(t *testing.T) {
 		}
 		defer small.Close()
 		a, err := small.Analyze(ctx, simm)
-		if err != nil || a.Status != StatusFaceTooSmall || !strings.Contains(a.Detail, "minimum 200") {
+		if err != nil || a.Status != facematch.StatusFaceTooSmall || !strings.Contains(a.Detail, "minimum 200") {
 			t.Fatalf("Analyze(150 px photo, min face 200) = %v %q, %v, want FACE_TOO_SMALL", a.Status, a.Detail, err)
 		}
 	})
@@ -110,35 +112,35 @@ func TestAnalyzeStatuses(t *testing.T) {
 func TestEnrollAndMatch(t *testing.T) {
 	e := testEngine(t)
 	ctx := context.Background()
-	enroll := func(path string) Reference {
+	enroll := func(path string) facematch.Reference {
 		t.Helper()
 		en, err := e.Enroll(ctx, readFile(t, path))
 		if err != nil {
 			t.Fatalf("Enroll(%s) = %v", path, err)
 		}
-		if en.ModelHash != PinnedModelHash() {
-			t.Fatalf("Enroll(%s).ModelHash = %s, want %s", path, en.ModelHash, PinnedModelHash())
+		if en.ModelHash != facematch.PinnedModelHash() {
+			t.Fatalf("Enroll(%s).ModelHash = %s, want %s", path, en.ModelHash, facematch.PinnedModelHash())
 		}
-		return Reference{ID: filepath.Base(path), Descriptor: en.Descriptor, ModelHash: en.ModelHash}
+		return facematch.Reference{ID: filepath.Base(path), Descriptor: en.Descriptor, ModelHash: en.ModelHash}
 	}
-	refs := []Reference{
+	refs := []facematch.Reference{
 		enroll(johnsDir + "/John_Simm/000300_00470148.jpg"),
 		enroll(johnsDir + "/John_Simm/000305_00470717.jpg"),
 	}
 
 	_, err := e.Enroll(ctx, encodeTestJPEG(t, noise(200, 200, 3)))
-	var rej *RejectedError
-	if !errors.As(err, &rej) || rej.Status != StatusNoFace {
-		t.Errorf("Enroll(noise) = %v, want *RejectedError NO_FACE", err)
+	var rej *facematch.RejectedError
+	if !errors.As(err, &rej) || rej.Status != facematch.StatusNoFace {
+		t.Errorf("Enroll(noise) = %v, want *facematch.RejectedError NO_FACE", err)
 	}
 
 	tests := []struct {
 		name     string
 		path     string
-		decision Decision
+		decision facematch.Decision
 	}{
-		{"same person", johnsDir + "/John_Simm/000297_00470170.jpg", DecisionMatch},
-		{"other person", johnsDir + "/John_Shimkus/000373_03228153.jpg", DecisionNoMatch},
+		{"same person", johnsDir + "/John_Simm/000297_00470170.jpg", facematch.DecisionMatch},
+		{"other person", johnsDir + "/John_Shimkus/000373_03228153.jpg", facematch.DecisionNoMatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,13 +148,13 @@ func TestEnrollAndMatch(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Match(%s) = %v", tt.name, err)
 			}
-			if m.Decision != tt.decision || m.Status != StatusOK {
+			if m.Decision != tt.decision || m.Status != facematch.StatusOK {
 				t.Fatalf("Match(%s) = %v %v distance %.3f, want %v", tt.name, m.Status, m.Decision, m.Distance, tt.decision)
 			}
 			if len(m.References) != 2 || m.Distance != math.Min(m.References[0].Distance, m.References[1].Distance) {
 				t.Errorf("Match(%s) distances %+v, best %.3f", tt.name, m.References, m.Distance)
 			}
-			if m.ModelHash != PinnedModelHash() || m.Threshold != DefaultThreshold || m.ExpectedFMR != nil {
+			if m.ModelHash != facematch.PinnedModelHash() || m.Threshold != facematch.DefaultThreshold || m.ExpectedFMR != nil {
 				t.Errorf("Match(%s) = hash %s threshold %v fmr %v", tt.name, m.ModelHash, m.Threshold, m.ExpectedFMR)
 			}
 			if m.Timings.Recognize <= 0 || m.Timings.Total < m.Timings.Recognize {
@@ -163,14 +165,14 @@ func TestEnrollAndMatch(t *testing.T) {
 
 	t.Run("unusable capture", func(t *testing.T) {
 		m, err := e.Match(ctx, encodeTestJPEG(t, noise(200, 200, 4)), refs)
-		if err != nil || m.Decision != DecisionUnusable || m.Status != StatusNoFace || !math.IsInf(m.Distance, 1) {
+		if err != nil || m.Decision != facematch.DecisionUnusable || m.Status != facematch.StatusNoFace || !math.IsInf(m.Distance, 1) {
 			t.Fatalf("Match(noise) = %v %v %v, %v, want NO_FACE UNUSABLE", m.Status, m.Decision, m.Distance, err)
 		}
 	})
 	t.Run("stale reference", func(t *testing.T) {
 		stale := refs[0]
 		stale.ModelHash = "old"
-		_, err := e.Match(ctx, readFile(t, johnsDir+"/John_Simm/000297_00470170.jpg"), []Reference{stale})
+		_, err := e.Match(ctx, readFile(t, johnsDir+"/John_Simm/000297_00470170.jpg"), []facematch.Reference{stale})
 		if !errors.Is(err, ErrStaleReference) {
 			t.Fatalf("Match(stale ref) = %v, want ErrStaleReference", err)
 		}
@@ -183,16 +185,16 @@ func TestConcurrentMatches(t *testing.T) {
 	e := testEngine(t)
 	ctx := context.Background()
 	samples := testJohnsSamples(t)
-	ref := Reference{ID: "ref", Descriptor: samples[0].Descriptor, ModelHash: e.ModelHash()}
+	ref := facematch.Reference{ID: "ref", Descriptor: samples[0].Descriptor, ModelHash: e.ModelHash()}
 	const n = 32
 	var wg sync.WaitGroup
-	results := make([]MatchResult, n)
+	results := make([]facematch.MatchResult, n)
 	errs := make([]error, n)
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = e.Match(ctx, readFile(t, samples[i].Path), []Reference{ref})
+			results[i], errs[i] = e.Match(ctx, readFile(t, samples[i].Path), []facematch.Reference{ref})
 		}()
 	}
 	wg.Wait()
@@ -200,7 +202,7 @@ func TestConcurrentMatches(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("Match(%s) = %v", samples[i].Path, errs[i])
 		}
-		want := SquaredDistance(samples[i].Descriptor, ref.Descriptor)
+		want := facematch.SquaredDistance(samples[i].Descriptor, ref.Descriptor)
 		if got := results[i].Distance; math.Abs(got-want) > 1e-9 {
 			t.Errorf("concurrent Match(%s).Distance = %v, want %v (serial)", samples[i].Path, got, want)
 		}
@@ -262,60 +264,14 @@ func TestContextCancelledWhileWaiting(t *testing.T) {
 	}
 }
 
-func TestFuse(t *testing.T) {
-	ok := func(d float64) MatchResult {
-		return MatchResult{Status: StatusOK, Distance: d, Threshold: 0.36, ModelHash: "h"}
-	}
-	bad := MatchResult{Status: StatusNoFace, Distance: math.Inf(1), Threshold: 0.36, ModelHash: "h"}
-	tests := []struct {
-		name     string
-		in       []MatchResult
-		captures int
-		distance float64
-		decision Decision
-	}{
-		{"mean under", []MatchResult{ok(0.2), ok(0.4), ok(0.3)}, 3, 0.3, DecisionMatch},
-		{"mean over", []MatchResult{ok(0.3), ok(0.5)}, 2, 0.4, DecisionNoMatch},
-		{"skips unusable", []MatchResult{ok(0.2), bad}, 1, 0.2, DecisionMatch},
-		{"none usable", []MatchResult{bad}, 0, math.Inf(1), DecisionUnusable},
-	}
-	for _, tt := range tests {
-		f, err := Fuse(tt.in)
-		if err != nil || f.Captures != tt.captures || math.Abs(f.Distance-tt.distance) > 1e-12 && !math.IsInf(tt.distance, 1) || f.Decision != tt.decision {
-			t.Errorf("Fuse(%s) = %+v, %v, want %d captures, %v, %v", tt.name, f, err, tt.captures, tt.distance, tt.decision)
-		}
-	}
-	if _, err := Fuse([]MatchResult{ok(0.1), {Status: StatusOK, Threshold: 0.5, ModelHash: "h"}}); err == nil {
-		t.Errorf("Fuse(mixed thresholds) = nil error")
-	}
-}
-
 func TestLogValueRedactsDescriptors(t *testing.T) {
 	var buf strings.Builder
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d := Descriptor{0.123456}
-	log.Info("x", "desc", d, "ref", Reference{ID: "r", Descriptor: d}, "match", MatchResult{Descriptor: d},
-		"enrol", Enrollment{Descriptor: d}, "face", Face{Descriptor: d})
+	d := facematch.Descriptor{0.123456}
+	log.Info("x", "desc", d, "ref", facematch.Reference{ID: "r", Descriptor: d}, "match", facematch.MatchResult{Descriptor: d},
+		"enrol", facematch.Enrollment{Descriptor: d}, "face", Face{Descriptor: d})
 	if strings.Contains(buf.String(), "0.123") {
 		t.Errorf("log output shows a descriptor: %s", buf.String())
-	}
-}
-
-func TestDescriptorBinary(t *testing.T) {
-	var d Descriptor
-	for i := range d {
-		d[i] = float32(i)/128 - 0.5
-	}
-	b, err := d.MarshalBinary()
-	if err != nil || len(b) != 512 {
-		t.Fatalf("MarshalBinary = %d bytes, %v, want 512", len(b), err)
-	}
-	var back Descriptor
-	if err := back.UnmarshalBinary(b); err != nil || back != d {
-		t.Fatalf("UnmarshalBinary(MarshalBinary(d)) = %v, want d", err)
-	}
-	if err := back.UnmarshalBinary(b[:10]); err == nil {
-		t.Errorf("UnmarshalBinary(10 bytes) = nil error")
 	}
 }
 

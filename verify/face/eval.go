@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"remoteidv/verify/facematch"
 )
 
 // Photo is one labelled photo of a dataset.
@@ -77,10 +79,10 @@ func isPhoto(name string) bool {
 // Sample is a photo with its analysis.
 type Sample struct {
 	Photo
-	Status     Status
+	Status     facematch.Status
 	Detail     string
-	Descriptor Descriptor
-	Quality    Quality
+	Descriptor facematch.Descriptor
+	Quality    facematch.Quality
 }
 
 // DescribeAll analyses every photo using the whole pool concurrently.
@@ -147,14 +149,14 @@ func (e *Engine) DescribeAll(ctx context.Context, photos []Photo, progress func(
 // person) and impostor pair (different people) among the accepted samples.
 func PairDistances(samples []Sample) (genuine, impostor []float64) {
 	for i := range samples {
-		if samples[i].Status != StatusOK {
+		if samples[i].Status != facematch.StatusOK {
 			continue
 		}
 		for j := i + 1; j < len(samples); j++ {
-			if samples[j].Status != StatusOK {
+			if samples[j].Status != facematch.StatusOK {
 				continue
 			}
-			d := SquaredDistance(samples[i].Descriptor, samples[j].Descriptor)
+			d := facematch.SquaredDistance(samples[i].Descriptor, samples[j].Descriptor)
 			if samples[i].Person == samples[j].Person {
 				genuine = append(genuine, d)
 			} else {

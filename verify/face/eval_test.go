@@ -6,9 +6,10 @@ import (
 	"encoding/csv"
 	"image/png"
 	"math"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"remoteidv/verify/facematch"
 )
 
 // TestEvalJohns is the bar of the issue: on dlib's johns photos, all
@@ -16,7 +17,7 @@ import (
 func TestEvalJohns(t *testing.T) {
 	samples := testJohnsSamples(t)
 	for _, s := range samples {
-		if s.Status != StatusOK {
+		if s.Status != facematch.StatusOK {
 			t.Errorf("johns photo %s = %v %s, want OK", s.Path, s.Status, s.Detail)
 		}
 	}
@@ -24,7 +25,7 @@ func TestEvalJohns(t *testing.T) {
 	if len(gen) != 5*55 || len(imp) != 55*54/2-5*55 {
 		t.Fatalf("PairDistances(johns) = %d genuine, %d impostor, want 275, 1210", len(gen), len(imp))
 	}
-	ev := Evaluate(gen, imp, DefaultThreshold)
+	ev := Evaluate(gen, imp, facematch.DefaultThreshold)
 	t.Logf("johns: FAR %.4f FRR %.4f at %.2f; EER %.4f at %.3f; max genuine %.3f, min impostor %.3f, d' %.2f",
 		ev.At.FAR, ev.At.FRR, ev.At.Threshold, ev.EER, ev.EERThreshold, ev.MaxGenuine, ev.MinImpostor, ev.DPrime)
 	if ev.At.FAR != 0 || ev.At.FRR > 0.02 {
@@ -72,69 +73,24 @@ func TestEvaluateSynthetic(t *testing.T) {
 	}
 }
 
-func TestCalibration(t *testing.T) {
-	imp := make([]float64, 10000)
-	for i := range imp {
-		imp[i] = 0.3 + float64(i)/100000 // 0.3 .. 0.39999
-	}
-	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	c := NewCalibration(PinnedModelHash(), "synthetic", 100, 200, imp, 1e-3, now)
-	if !c.Supported || c.Impostors != 10000 {
-		t.Errorf("NewCalibration: supported %v impostors %d", c.Supported, c.Impostors)
-	}
-	// 1e-3 x 10000 = 10 pairs may match: between the 10th and 11th.
-	if got := c.ProposedThreshold; math.Abs(got-0.300095) > 1e-9 {
-		t.Errorf("ProposedThreshold = %v, want 0.300095", got)
-	}
-	if f := c.FMRAt(c.ProposedThreshold); f.Matches != 10 || f.Rate > 1e-3 {
-		t.Errorf("FMRAt(proposed) = %+v, want 10 matches", f)
-	}
-	tests := []struct {
-		t       float64
-		matches int
-	}{{0.2, 0}, {0.3, 1}, {0.35, 5001}, {1, 10000}}
-	for _, tt := range tests {
-		f := c.FMRAt(tt.t)
-		if f.Matches != tt.matches || f.Upper95 < f.Rate {
-			t.Errorf("FMRAt(%v) = %+v, want %d matches", tt.t, f, tt.matches)
-		}
-	}
-	if f := c.FMRAt(0.2); f.Upper95 != 3.0/10000 {
-		t.Errorf("FMRAt(0.2).Upper95 = %v, want rule of three 3e-4", f.Upper95)
-	}
-	small := NewCalibration(PinnedModelHash(), "tiny", 3, 6, imp[:100], 1e-3, now)
-	if small.Supported {
-		t.Errorf("NewCalibration(100 pairs, 1e-3).Supported = true, want false")
-	}
-
-	path := filepath.Join(t.TempDir(), "cal.json")
-	if err := c.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	back, err := LoadCalibration(path)
-	if err != nil || back.ProposedThreshold != c.ProposedThreshold || len(back.Tail) != len(c.Tail) {
-		t.Fatalf("LoadCalibration(Save(c)) = %+v, %v", back, err)
-	}
-}
-
 func TestMatchCarriesExpectedFMR(t *testing.T) {
 	samples := testJohnsSamples(t)
 	_, imp := PairDistances(samples)
-	cal := NewCalibration(PinnedModelHash(), "johns", 5, 55, imp, DefaultTargetFMR, time.Now())
-	t.Logf("johns cohort: %d impostor pairs, proposed threshold %.4f for FMR 1e-3, FMR at 0.36 = %+v",
-		cal.Impostors, cal.ProposedThreshold, cal.FMRAt(DefaultThreshold))
+	cal := facematch.NewCalibration(facematch.PinnedModelHash(), "johns", 5, 55, imp, facematch.DefaultTargetFMR, time.Now())
+	t.Logf("johns cohort: %d impostor pairs, proposed threshold %.4f for facematch.FMR 1e-3, facematch.FMR at 0.36 = %+v",
+		cal.Impostors, cal.ProposedThreshold, cal.FMRAt(facematch.DefaultThreshold))
 	ctx := context.Background()
 	e, err := New(ctx, Config{ModelsDir: testModelsDir(t), Recognizers: 1, Calibration: cal})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	ref := Reference{ID: "r", Descriptor: samples[0].Descriptor, ModelHash: e.ModelHash()}
-	m, err := e.Match(ctx, readFile(t, samples[1].Path), []Reference{ref})
+	ref := facematch.Reference{ID: "r", Descriptor: samples[0].Descriptor, ModelHash: e.ModelHash()}
+	m, err := e.Match(ctx, readFile(t, samples[1].Path), []facematch.Reference{ref})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.ExpectedFMR == nil || m.ExpectedFMR.Impostors != len(imp) || m.ExpectedFMR.Threshold != DefaultThreshold {
+	if m.ExpectedFMR == nil || m.ExpectedFMR.Impostors != len(imp) || m.ExpectedFMR.Threshold != facematch.DefaultThreshold {
 		t.Fatalf("Match with calibration: ExpectedFMR = %+v", m.ExpectedFMR)
 	}
 

@@ -5,6 +5,8 @@ import (
 	"image"
 	"image/jpeg"
 	"testing"
+
+	"remoteidv/verify/facematch"
 )
 
 // FuzzGate feeds arbitrary bytes to the input gate, which runs before any
@@ -19,14 +21,14 @@ func FuzzGate(f *testing.F) {
 	lim := Limits{MaxBytes: 1 << 20, MaxPixels: 256 * 256}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, st, detail := Gate(data, lim)
-		if st < StatusOK || st > StatusFaceTooSmall {
+		if st < facematch.StatusOK || st > facematch.StatusFaceTooSmall {
 			t.Fatalf("Gate = status %d", int(st))
 		}
 		if g.Quality.Bytes != len(data) {
-			t.Fatalf("Gate Quality.Bytes = %d, want %d", g.Quality.Bytes, len(data))
+			t.Fatalf("Gate facematch.Quality.Bytes = %d, want %d", g.Quality.Bytes, len(data))
 		}
-		if st != StatusOK {
-			if g.JPEG != nil || detail == "" && st != StatusOK {
+		if st != facematch.StatusOK {
+			if g.JPEG != nil || detail == "" && st != facematch.StatusOK {
 				t.Fatalf("Gate = %v %q with %d JPEG bytes", st, detail, len(g.JPEG))
 			}
 			return

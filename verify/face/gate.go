@@ -8,6 +8,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
+
+	"remoteidv/verify/facematch"
 )
 
 // Limits are the input gates applied to every image before any cgo call.
@@ -67,29 +69,11 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Quality holds what was measured on an image. Fields after a failing
-// gate stay zero.
-type Quality struct {
-	Bytes     int     `json:"bytes"`
-	Format    string  `json:"format,omitempty"`
-	Width     int     `json:"width,omitempty"`
-	Height    int     `json:"height,omitempty"`
-	Luminance float64 `json:"luminance"` // mean luma, 0..255
-	Sharpness float64 `json:"sharpness"` // variance of the Laplacian
-	Faces     int     `json:"faces"`     // faces found by the detector
-	// FaceBox is the detected face, in pixels of the image.
-	FaceBox image.Rectangle `json:"face_box"`
-	// FaceSide is the shorter side of FaceBox.
-	FaceSide int `json:"face_side"`
-	// Yaw is the head-turn estimate from the landmarks (see EstimateYaw).
-	Yaw float64 `json:"yaw"`
-}
-
 // Gated is an image that passed the gates before recognition.
 type Gated struct {
 	// JPEG is the re-encoded image handed to dlib: no metadata.
 	JPEG    []byte
-	Quality Quality
+	Quality facematch.Quality
 }
 
 // Gate runs the input gates, in order: byte size, header with pixel cap,
@@ -97,23 +81,23 @@ type Gated struct {
 // re-encoding as JPEG. It never calls cgo and is safe on hostile input.
 // On rejection it returns the status and a detail naming the measured
 // value; the Quality measured so far is returned either way.
-func Gate(data []byte, lim Limits) (Gated, Status, string) {
+func Gate(data []byte, lim Limits) (Gated, facematch.Status, string) {
 	lim = lim.withDefaults()
-	q := Quality{Bytes: len(data)}
+	q := facematch.Quality{Bytes: len(data)}
 	if len(data) > lim.MaxBytes {
-		return Gated{Quality: q}, StatusTooLarge, fmt.Sprintf("%d bytes, limit %d", len(data), lim.MaxBytes)
+		return Gated{Quality: q}, facematch.StatusTooLarge, fmt.Sprintf("%d bytes, limit %d", len(data), lim.MaxBytes)
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return Gated{Quality: q}, StatusNotAnImage, err.Error()
+		return Gated{Quality: q}, facematch.StatusNotAnImage, err.Error()
 	}
 	q.Format, q.Width, q.Height = format, cfg.Width, cfg.Height
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return Gated{Quality: q}, StatusNotAnImage, fmt.Sprintf("empty image %dx%d", cfg.Width, cfg.Height)
+		return Gated{Quality: q}, facematch.StatusNotAnImage, fmt.Sprintf("empty image %dx%d", cfg.Width, cfg.Height)
 	}
 	// Compare in int64 terms via division so huge dimensions cannot overflow.
 	if cfg.Width > lim.MaxPixels/cfg.Height {
-		return Gated{Quality: q}, StatusTooManyPixels, fmt.Sprintf("%dx%d, limit %d pixels", cfg.Width, cfg.Height, lim.MaxPixels)
+		return Gated{Quality: q}, facematch.StatusTooManyPixels, fmt.Sprintf("%dx%d, limit %d pixels", cfg.Width, cfg.Height, lim.MaxPixels)
 	}
 	var img image.Image
 	switch format {
@@ -122,26 +106,26 @@ func Gate(data []byte, lim Limits) (Gated, Status, string) {
 	case "png":
 		img, err = png.Decode(bytes.NewReader(data))
 	default:
-		return Gated{Quality: q}, StatusUnsupportedFormat, format
+		return Gated{Quality: q}, facematch.StatusUnsupportedFormat, format
 	}
 	if err != nil {
-		return Gated{Quality: q}, StatusNotAnImage, err.Error()
+		return Gated{Quality: q}, facematch.StatusNotAnImage, err.Error()
 	}
 	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
-		return Gated{Quality: q}, StatusNotAnImage, "header and image sizes differ"
+		return Gated{Quality: q}, facematch.StatusNotAnImage, "header and image sizes differ"
 	}
 	q.Luminance, q.Sharpness = measure(img)
 	if q.Luminance < lim.MinLuminance {
-		return Gated{Quality: q}, StatusTooDark, fmt.Sprintf("mean luminance %.1f, minimum %.1f", q.Luminance, lim.MinLuminance)
+		return Gated{Quality: q}, facematch.StatusTooDark, fmt.Sprintf("mean luminance %.1f, minimum %.1f", q.Luminance, lim.MinLuminance)
 	}
 	if q.Sharpness < lim.MinSharpness {
-		return Gated{Quality: q}, StatusTooBlurry, fmt.Sprintf("sharpness %.1f, minimum %.1f", q.Sharpness, lim.MinSharpness)
+		return Gated{Quality: q}, facematch.StatusTooBlurry, fmt.Sprintf("sharpness %.1f, minimum %.1f", q.Sharpness, lim.MinSharpness)
 	}
 	out, err := encodeJPEG(img, lim.JPEGQuality)
 	if err != nil {
-		return Gated{Quality: q}, StatusNotAnImage, err.Error()
+		return Gated{Quality: q}, facematch.StatusNotAnImage, err.Error()
 	}
-	return Gated{JPEG: out, Quality: q}, StatusOK, ""
+	return Gated{JPEG: out, Quality: q}, facematch.StatusOK, ""
 }
 
 // encodeJPEG re-encodes img. go-face's JPEG loader takes only 3-component

@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"remoteidv/verify/facematch"
 )
 
 // noise returns a bright, sharp image without any face.
@@ -105,37 +107,6 @@ func withEXIF(jpg []byte, payload string) []byte {
 	return append(out, jpg[2:]...)
 }
 
-func TestStatusString(t *testing.T) {
-	tests := []struct {
-		s    Status
-		want string
-	}{
-		{StatusOK, "OK"},
-		{StatusNotAnImage, "NOT_AN_IMAGE"},
-		{StatusTooLarge, "TOO_LARGE"},
-		{StatusTooManyPixels, "TOO_MANY_PIXELS"},
-		{StatusUnsupportedFormat, "UNSUPPORTED_FORMAT"},
-		{StatusNoFace, "NO_FACE"},
-		{StatusMultipleFaces, "MULTIPLE_FACES"},
-		{StatusFaceTooSmall, "FACE_TOO_SMALL"},
-		{StatusTooDark, "TOO_DARK"},
-		{StatusTooBlurry, "TOO_BLURRY"},
-		{Status(99), "Status(99)"},
-	}
-	for _, tt := range tests {
-		if got := tt.s.String(); got != tt.want {
-			t.Errorf("Status(%d).String() = %q, want %q", int(tt.s), got, tt.want)
-		}
-		if tt.s == Status(99) {
-			continue
-		}
-		var back Status
-		if err := back.UnmarshalText([]byte(tt.want)); err != nil || back != tt.s {
-			t.Errorf("UnmarshalText(%q) = %v, %v, want %v", tt.want, back, err, tt.s)
-		}
-	}
-}
-
 func TestGate(t *testing.T) {
 	photo := readFile(t, johnsDir+"/John_Simm/000300_00470148.jpg")
 	var gifBuf bytes.Buffer
@@ -146,23 +117,23 @@ func TestGate(t *testing.T) {
 		name   string
 		data   []byte
 		lim    Limits
-		want   Status
+		want   facematch.Status
 		detail string // substring of the detail
 	}{
-		{"johns jpeg", photo, Limits{}, StatusOK, ""},
-		{"png converted", encodePNG(t, decodeJPEG(t, photo)), Limits{}, StatusOK, ""},
-		{"empty", nil, Limits{}, StatusNotAnImage, ""},
-		{"text", []byte("hello, I am not an image"), Limits{}, StatusNotAnImage, "unknown format"},
-		{"truncated jpeg", photo[:len(photo)/2], Limits{}, StatusNotAnImage, ""},
-		{"over byte cap", photo, Limits{MaxBytes: 1000}, StatusTooLarge, "limit 1000"},
-		{"png bomb 100k x 100k", pngBomb(t, 100000, 100000), Limits{}, StatusTooManyPixels, "100000x100000"},
-		{"png 5000 x 4000", pngBomb(t, 5000, 4000), Limits{}, StatusTooManyPixels, "limit 16777216"},
-		{"pixel cap", photo, Limits{MaxPixels: 100 * 100}, StatusTooManyPixels, "150x150"},
-		{"gif", gifBuf.Bytes(), Limits{}, StatusUnsupportedFormat, "gif"},
-		{"black", encodeTestJPEG(t, uniformImage(200, 200, color.Black)), Limits{}, StatusTooDark, "mean luminance 0.0"},
-		{"flat grey", encodeTestJPEG(t, uniformImage(200, 200, color.Gray{128})), Limits{}, StatusTooBlurry, "sharpness 0.0"},
-		{"blurred photo", encodeTestJPEG(t, boxBlur(decodeJPEG(t, photo), 4)), Limits{}, StatusTooBlurry, "minimum 12.0"},
-		{"dark limit raised", photo, Limits{MinLuminance: 200}, StatusTooDark, "minimum 200.0"},
+		{"johns jpeg", photo, Limits{}, facematch.StatusOK, ""},
+		{"png converted", encodePNG(t, decodeJPEG(t, photo)), Limits{}, facematch.StatusOK, ""},
+		{"empty", nil, Limits{}, facematch.StatusNotAnImage, ""},
+		{"text", []byte("hello, I am not an image"), Limits{}, facematch.StatusNotAnImage, "unknown format"},
+		{"truncated jpeg", photo[:len(photo)/2], Limits{}, facematch.StatusNotAnImage, ""},
+		{"over byte cap", photo, Limits{MaxBytes: 1000}, facematch.StatusTooLarge, "limit 1000"},
+		{"png bomb 100k x 100k", pngBomb(t, 100000, 100000), Limits{}, facematch.StatusTooManyPixels, "100000x100000"},
+		{"png 5000 x 4000", pngBomb(t, 5000, 4000), Limits{}, facematch.StatusTooManyPixels, "limit 16777216"},
+		{"pixel cap", photo, Limits{MaxPixels: 100 * 100}, facematch.StatusTooManyPixels, "150x150"},
+		{"gif", gifBuf.Bytes(), Limits{}, facematch.StatusUnsupportedFormat, "gif"},
+		{"black", encodeTestJPEG(t, uniformImage(200, 200, color.Black)), Limits{}, facematch.StatusTooDark, "mean luminance 0.0"},
+		{"flat grey", encodeTestJPEG(t, uniformImage(200, 200, color.Gray{128})), Limits{}, facematch.StatusTooBlurry, "sharpness 0.0"},
+		{"blurred photo", encodeTestJPEG(t, boxBlur(decodeJPEG(t, photo), 4)), Limits{}, facematch.StatusTooBlurry, "minimum 12.0"},
+		{"dark limit raised", photo, Limits{MinLuminance: 200}, facematch.StatusTooDark, "minimum 200.0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,7 +141,7 @@ func TestGate(t *testing.T) {
 			if got != tt.want || !strings.Contains(detail, tt.detail) {
 				t.Fatalf("Gate(%s) = %v %q, want %v %q", tt.name, got, detail, tt.want, tt.detail)
 			}
-			if got != StatusOK {
+			if got != facematch.StatusOK {
 				if g.JPEG != nil {
 					t.Errorf("Gate(%s) returned JPEG bytes with status %v", tt.name, got)
 				}
@@ -190,7 +161,7 @@ func TestGateDropsMetadata(t *testing.T) {
 		t.Fatal("test photo lacks the metadata")
 	}
 	g, st, detail := Gate(photo, Limits{})
-	if st != StatusOK {
+	if st != facematch.StatusOK {
 		t.Fatalf("Gate(photo with exif) = %v %s, want OK", st, detail)
 	}
 	if bytes.Contains(g.JPEG, []byte("GPS secret")) || bytes.Contains(g.JPEG, []byte("Exif")) {

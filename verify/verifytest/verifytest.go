@@ -1,11 +1,13 @@
-// Package verifytest drives the workflow's video-call path for the tests
-// of other packages: the customer's consent, a call whose recording runs,
-// live face captures and the end of the call with its recording complete.
-// It goes through verify.Calls exactly as the call page and signaling do;
-// only the media is left out (a capture's frame is given, as the media
-// layer would have grabbed it). Use it wherever a test needs the
-// face-match requirement met or a live capture for the registry check:
-// uploaded photos never count.
+// Package verifytest builds the workflow's service graph for tests (New:
+// the accounts import, the service, its desk and its calls, as cmd/idv
+// builds them, with test defaults for what a test does not choose) and
+// drives its video-call path: the customer's consent, a call whose
+// recording runs, live face captures and the end of the call with its
+// recording complete. It goes through verify.Calls exactly as the call
+// page and signaling do; only the media is left out (a capture's frame is
+// given, as the media layer would have grabbed it). Use it wherever a test
+// needs the face-match requirement met or a live capture for the registry
+// check: uploaded photos never count.
 package verifytest
 
 import (
@@ -13,6 +15,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"remoteidv/models"
 	"remoteidv/verify"
@@ -22,6 +25,7 @@ import (
 type Call struct {
 	tb    testing.TB
 	calls *verify.Calls
+	now   func() time.Time
 	Case  models.CaseID
 	ID    models.CallID
 	// Segment is the Seq of the customer's video segment being recorded
@@ -33,14 +37,14 @@ type Call struct {
 // Consent spends the case's invite token (the last part of the invite
 // link) and records the customer's consent to the current English text,
 // as the call page does. The clock must lie in the invite's window.
-func Consent(tb testing.TB, calls *verify.Calls, link string) *models.CustomerSession {
+func (g *Graph) Consent(tb testing.TB, link string) *models.CustomerSession {
 	tb.Helper()
 	ctx := context.Background()
-	sess, _, err := calls.StartCustomerSession(ctx, link[strings.LastIndex(link, "/")+1:])
+	sess, _, err := g.Calls.StartCustomerSession(ctx, link[strings.LastIndex(link, "/")+1:])
 	if err != nil {
 		tb.Fatalf("verifytest: start customer session: %v", err)
 	}
-	if err := calls.RecordConsent(ctx, sess, verify.ConsentText("en").Version, "en"); err != nil {
+	if err := g.Calls.RecordConsent(ctx, sess, verify.ConsentText("en").Version, "en"); err != nil {
 		tb.Fatalf("verifytest: consent: %v", err)
 	}
 	return sess
@@ -48,13 +52,13 @@ func Consent(tb testing.TB, calls *verify.Calls, link string) *models.CustomerSe
 
 // StartCall opens a call of case id with its recording running, as the
 // media layer does when the first participant (actor) joins.
-func StartCall(tb testing.TB, calls *verify.Calls, id models.CaseID, actor string) *Call {
+func (g *Graph) StartCall(tb testing.TB, id models.CaseID, actor string) *Call {
 	tb.Helper()
-	call, err := calls.StartCall(context.Background(), id, actor)
+	call, err := g.Calls.StartCall(context.Background(), id, actor)
 	if err != nil {
 		tb.Fatalf("verifytest: start call of %s: %v", id, err)
 	}
-	return &Call{tb: tb, calls: calls, Case: id, ID: call, Segment: 1, media: 1500}
+	return &Call{tb: tb, calls: g.Calls, now: g.Now, Case: id, ID: call, Segment: 1, media: 1500}
 }
 
 // TryCapture runs the clerk's (actor's) face check on jpeg as a key frame
@@ -62,7 +66,7 @@ func StartCall(tb testing.TB, calls *verify.Calls, id models.CaseID, actor strin
 // call, each capture a few seconds of media after the previous one. It
 // returns the workflow's answer as is, refusals included.
 func (c *Call) TryCapture(actor string, jpeg []byte) (*models.Check, error) {
-	f := models.LiveFrame{Call: c.ID, Segment: c.Segment, MediaMS: c.media, At: c.calls.Now().UTC(), JPEG: jpeg}
+	f := models.LiveFrame{Call: c.ID, Segment: c.Segment, MediaMS: c.media, At: c.now().UTC(), JPEG: jpeg}
 	c.media += 4000
 	return c.calls.FaceCapture(context.Background(), c.Case, actor, f)
 }
@@ -77,13 +81,12 @@ func (c *Call) Capture(actor string, jpeg []byte) *models.Check {
 	return chk
 }
 
-// End stores the customer's recorded video segment (calls.Stream must be
-// set) and ends the call with its recording complete, as the media layer
+// End stores the customer's recorded video segment and ends the call with its recording complete, as the media layer
 // does when everyone has left.
 func (c *Call) End() {
 	c.tb.Helper()
 	ctx := context.Background()
-	now := c.calls.Now().UTC()
+	now := c.now().UTC()
 	seg := &models.CallSegment{CallID: c.ID, Seq: c.Segment, Participant: "customer", Track: "video", StartedAt: now, EndedAt: now}
 	if err := c.calls.SaveSegment(ctx, c.Case, seg, "video/x-ivf", bytes.NewReader(bytes.Repeat([]byte("DKIF frame"), 300))); err != nil {
 		c.tb.Fatalf("verifytest: save segment of %s: %v", c.ID, err)

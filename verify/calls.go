@@ -1,0 +1,370 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"remoteidv/models"
+	"remoteidv/verify/facematch"
+)
+
+// Calls is the part of the workflow that belongs to the video call: the
+// customer's session (invite exchange and consent) and the call's lifecycle,
+// recordings and server-side captures. signaling uses it through its
+// Workflow interface.
+type Calls struct {
+	svc        *Service
+	sessionTTL time.Duration
+
+	mu         sync.Mutex
+	challenges map[string]pendingChallenge // liveness challenges issued, by ID
+}
+
+// NewCalls returns the video-call half of the workflow over svc.
+func NewCalls(svc *Service, cfg CallsConfig) (*Calls, error) {
+	if svc == nil {
+		return nil, missingError("new calls", []string{"Service"})
+	}
+	c := &Calls{svc: svc, sessionTTL: cfg.SessionTTL, challenges: map[string]pendingChallenge{}}
+	if c.sessionTTL <= 0 {
+		c.sessionTTL = 2 * time.Hour
+	}
+	return c, nil
+}
+
+type pendingChallenge struct {
+	caseID models.CaseID
+	ch     facematch.Challenge
+}
+
+// RecordingComplete reports whether the case's calls recorded the
+// verification (models.RecordingDone), a requirement for submission.
+func (c *Calls) RecordingComplete(ctx context.Context, id models.CaseID) (bool, error) {
+	var calls []*models.Call
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, id); return })
+	return err == nil && models.RecordingDone(calls), err
+}
+
+// StartCall moves the case into its call (join; a reconnect keeps it
+// in_session) and opens a call record, audited as actor.
+func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (models.CallID, error) {
+	cid, err := models.NewID(c.svc.rand, "call")
+	if err != nil {
+		return "", err
+	}
+	err = c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		cs, err := tx.CaseByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		from := cs.State
+		to, err := models.Transition(cs.State, models.EventJoin)
+		if err != nil {
+			return err
+		}
+		now := c.svc.now().UTC()
+		cs.State, cs.UpdatedAt = to, now
+		if err := tx.UpdateCase(ctx, cs); err != nil {
+			return err
+		}
+		if err := tx.CreateCall(ctx, &models.Call{ID: models.CallID(cid), CaseID: id, StartedAt: now, Recording: models.RecordingActive}); err != nil {
+			return err
+		}
+		return c.svc.event(ctx, tx, actor, id, "case.join", map[string]string{"from": string(from), "to": string(to), "call": cid})
+	})
+	if err != nil {
+		return "", fmt.Errorf("start call of %s: %w", id, err)
+	}
+	return models.CallID(cid), nil
+}
+
+// EndCall records the end of a call, why it ended and whether its recording
+// is complete.
+func (c *Calls) EndCall(ctx context.Context, id models.CaseID, call models.CallID, reason string, recordingComplete bool) error {
+	rec := models.RecordingComplete
+	if !recordingComplete {
+		rec = models.RecordingIncomplete
+	}
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.EndCall(ctx, call, c.svc.now().UTC(), reason, rec); err != nil {
+			return err
+		}
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(call), "reason": reason, "recording": string(rec)})
+	})
+	if err != nil {
+		return fmt.Errorf("end call %s: %w", call, err)
+	}
+	return nil
+}
+
+// RecordingFailed marks a call's recording incomplete (the case cannot be
+// submitted) and audits why.
+func (c *Calls) RecordingFailed(ctx context.Context, id models.CaseID, call models.CallID, why string) error {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.MarkRecordingIncomplete(ctx, call); err != nil {
+			return err
+		}
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.recording_incomplete", map[string]string{"call": string(call), "why": why})
+	})
+	if err != nil {
+		return fmt.Errorf("mark recording of %s incomplete: %w", call, err)
+	}
+	return nil
+}
+
+// RecoverSegment keeps a segment left half written by a process that
+// stopped mid-call: it is stored as evidence like any segment, the call's
+// recording is marked incomplete (the case cannot be submitted on it) and
+// the call is ended if it is still open.
+func (c *Calls) RecoverSegment(ctx context.Context, id models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error {
+	if err := c.SaveSegment(ctx, id, seg, contentType, r); err != nil {
+		return err
+	}
+	if err := c.RecordingFailed(ctx, id, seg.CallID, "the server stopped during the call"); err != nil {
+		return err
+	}
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		err := tx.EndCall(ctx, seg.CallID, c.svc.now().UTC(), "server restarted", models.RecordingIncomplete)
+		if models.ErrorCodeOf(err) == models.ECONFLICT {
+			return nil // already ended
+		}
+		if err != nil {
+			return err
+		}
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(seg.CallID), "reason": "server restarted", "recording": string(models.RecordingIncomplete)})
+	})
+	if err != nil {
+		return fmt.Errorf("end interrupted call %s: %w", seg.CallID, err)
+	}
+	return nil
+}
+
+// SaveQuality keeps a call's media-quality samples (JSON, as signaling
+// measured them every few seconds) as evidence of kind quality, with an
+// audit event, so reviewers can judge the video the clerk relied on.
+func (c *Calls) SaveQuality(ctx context.Context, id models.CaseID, call models.CallID, samples int, data []byte) error {
+	_, err := c.svc.recordEvidence(ctx, id, "system:signaling", []artifact{{Kind: models.EvidenceQuality, ContentType: "application/json", Data: data}}, func(tx models.Tx, evs []*models.Evidence) error {
+		ev := evs[0]
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.quality", map[string]string{"call": string(call),
+			"samples": strconv.Itoa(samples), "sha256": ev.SHA256, "evidence": string(ev.ID)})
+	})
+	if err != nil {
+		return fmt.Errorf("save quality of call %s: %w", call, err)
+	}
+	return nil
+}
+
+// SaveSegment stages a recorded segment as evidence (kind recording) and
+// lists it in the call record, in one transaction. seg's evidence, hash and
+// size are filled in.
+func (c *Calls) SaveSegment(ctx context.Context, id models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error {
+	actor := "system:recorder"
+	_, err := c.svc.recordEvidence(ctx, id, actor, []artifact{{Kind: models.EvidenceRecording, ContentType: contentType, Body: r}}, func(tx models.Tx, evs []*models.Evidence) error {
+		ev := evs[0]
+		seg.Evidence, seg.SHA256, seg.Size = ev.ID, ev.SHA256, ev.Size
+		if err := tx.AddCallSegment(ctx, seg); err != nil {
+			return err
+		}
+		return c.svc.event(ctx, tx, actor, id, "call.segment", map[string]string{"call": string(seg.CallID), "seq": strconv.Itoa(seg.Seq),
+			"participant": seg.Participant, "track": seg.Track, "sha256": ev.SHA256, "size": strconv.FormatInt(ev.Size, 10), "evidence": string(ev.ID)})
+	})
+	if err != nil {
+		return fmt.Errorf("save segment %d of call %s: %w", seg.Seq, seg.CallID, err)
+	}
+	return nil
+}
+
+// JoinCall authorizes a member of staff to join the case's call: its
+// assigned clerk runs the call (runs is true), a supervisor observes it
+// receive-only (policy.go). The case must be awaiting or in its call.
+func (s *Service) JoinCall(ctx context.Context, a Actor, id models.CaseID) (c *models.Case, runs bool, err error) {
+	c, err = s.authorized(ctx, a, id, callRule, "join the call")
+	if err != nil {
+		return nil, false, err
+	}
+	if !c.State.TakesChecks() {
+		return nil, false, models.Errorf(models.ECONFLICT, "case is %s: no call", c.State)
+	}
+	return c, a.runsCase(c), nil
+}
+
+func (c *Calls) requireConsent(ctx context.Context, id models.CaseID) error {
+	ok, err := c.ConsentRecorded(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return models.Errorf(models.EPRECONDITION, "the customer has not consented to biometric processing: no capture is taken")
+	}
+	return nil
+}
+
+// FaceCapture runs a face check on a key frame the server took from the
+// customer's live video (JPEG), for the case's clerk (actor). It is refused
+// (EPRECONDITION) before the customer consented, and unless f was taken in
+// a running call of the case whose recording is active, while a segment of
+// the customer's video was recorded. The frame is stored as evidence
+// (kind capture) with the check, which records the call, the segment and
+// the frame's media time: only such checks meet the face-match requirement
+// and serve as the registry check's comparison photo.
+func (c *Calls) FaceCapture(ctx context.Context, id models.CaseID, actor string, f models.LiveFrame) (*models.Check, error) {
+	if err := c.requireConsent(ctx, id); err != nil {
+		return nil, fmt.Errorf("face capture of %s: %w", id, err)
+	}
+	a, err := c.callClerk(ctx, id, actor)
+	if err != nil {
+		return nil, fmt.Errorf("face capture of %s: %w", id, err)
+	}
+	cs, err := c.svc.Case(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	fc, err := c.svc.matchFace(ctx, a, cs, f.JPEG, &f)
+	if err != nil {
+		return nil, err
+	}
+	return fc.Check, nil
+}
+
+// StartLiveness issues a liveness challenge for the case: random head poses
+// to prompt, in order. It returns the challenge's ID and the prompts.
+func (c *Calls) StartLiveness(ctx context.Context, id models.CaseID) (string, []string, error) {
+	if err := faceLoaded(c.svc.face); err != nil {
+		return "", nil, err
+	}
+	if err := c.requireConsent(ctx, id); err != nil {
+		return "", nil, err
+	}
+	ch, err := facematch.Challenger{Rand: c.svc.rand, Now: c.svc.now}.Issue()
+	if err != nil {
+		return "", nil, fmt.Errorf("liveness challenge for %s: %w", id, err)
+	}
+	lid, err := models.NewID(c.svc.rand, "lv")
+	if err != nil {
+		return "", nil, err
+	}
+	prompts := make([]string, len(ch.Poses))
+	for i, p := range ch.Poses {
+		prompts[i] = p.String()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.svc.now()
+	for k, v := range c.challenges {
+		if now.After(v.ch.Expires) {
+			delete(c.challenges, k)
+		}
+	}
+	c.challenges[lid] = pendingChallenge{caseID: id, ch: ch}
+	return lid, prompts, nil
+}
+
+// FinishLiveness judges the captures (one JPEG per prompt, with the time
+// each was taken) of challenge lid and records a liveness check; the
+// captures are stored as evidence.
+func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid string, jpegs [][]byte, at []time.Time) (*models.Check, error) {
+	c.mu.Lock()
+	p, ok := c.challenges[lid]
+	delete(c.challenges, lid)
+	c.mu.Unlock()
+	if !ok || p.caseID != id {
+		return nil, models.Errorf(models.ENOTFOUND, "liveness challenge %s not found", lid)
+	}
+	if len(jpegs) != len(at) {
+		return nil, models.Errorf(models.EINVALID, "liveness: %d captures but %d times", len(jpegs), len(at))
+	}
+	if err := c.requireConsent(ctx, id); err != nil {
+		return nil, fmt.Errorf("liveness of %s: %w", id, err)
+	}
+	a, err := c.callClerk(ctx, id, actor)
+	if err != nil {
+		return nil, fmt.Errorf("liveness of %s: %w", id, err)
+	}
+	cs, err := c.svc.Case(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := c.svc.References(ctx, cs.AccountNo)
+	if err != nil {
+		return nil, err
+	}
+	caps := make([]facematch.Capture, len(jpegs))
+	for i := range jpegs {
+		caps[i] = facematch.Capture{JPEG: jpegs[i], At: at[i]}
+	}
+	res, err := c.svc.face.CheckLiveness(ctx, p.ch, caps, refs)
+	if err != nil {
+		return nil, fmt.Errorf("liveness of %s: %w", id, err)
+	}
+	detail, err := json.Marshal(struct {
+		Challenge facematch.Challenge      `json:"challenge"`
+		Result    facematch.LivenessResult `json:"result"`
+	}{Challenge: p.ch, Result: res})
+	if err != nil {
+		return nil, fmt.Errorf("liveness of %s: %w", id, err)
+	}
+	arts := make([]artifact, len(jpegs))
+	for i, j := range jpegs {
+		arts[i] = artifact{Kind: models.EvidenceCapture, ContentType: "image/jpeg", Data: j}
+	}
+	result := models.ResultFail
+	if res.Passed {
+		result = models.ResultPass
+	}
+	chkID, err := models.NewID(c.svc.rand, "chk")
+	if err != nil {
+		return nil, err
+	}
+	chk := &models.Check{ID: models.CheckID(chkID), CaseID: id, Kind: models.CheckLiveness, Result: result, Detail: detail, Actor: actor, CreatedAt: c.svc.now().UTC()}
+	_, err = c.svc.recordEvidence(ctx, id, actor, arts, func(tx models.Tx, evs []*models.Evidence) error {
+		var sums []string
+		chk.Evidence = ""
+		for _, ev := range evs {
+			sums = append(sums, ev.SHA256)
+			if chk.Evidence == "" {
+				chk.Evidence = ev.ID
+			}
+		}
+		if err := tx.CreateCheck(ctx, chk); err != nil {
+			return err
+		}
+		return c.svc.event(ctx, tx, actor, id, "check.liveness", map[string]string{"check": chkID, "result": string(result),
+			"failure": fmt.Sprint(res.Failure), "captures_sha256": strings.Join(sums, ",")})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("liveness of %s: %w", id, err)
+	}
+	return chk, nil
+}
+
+// ObserveStarted audits a supervisor (actor) starting to watch the live
+// call of case id: call.observe_started with the call. The media layer
+// keeps the observer out if this fails, so no one watches unrecorded.
+func (c *Calls) ObserveStarted(ctx context.Context, id models.CaseID, call models.CallID, actor string) error {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		return c.svc.event(ctx, tx, actor, id, "call.observe_started", map[string]string{"call": string(call)})
+	})
+	if err != nil {
+		return fmt.Errorf("observe call %s: %w", call, err)
+	}
+	return nil
+}
+
+// ObserveStopped audits the supervisor (actor) no longer watching the
+// call, and why (left, call ended, disabled, logged out, ...):
+// call.observe_stopped.
+func (c *Calls) ObserveStopped(ctx context.Context, id models.CaseID, call models.CallID, actor, reason string) error {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		return c.svc.event(ctx, tx, actor, id, "call.observe_stopped", map[string]string{"call": string(call), "reason": reason})
+	})
+	if err != nil {
+		return fmt.Errorf("stop observing call %s: %w", call, err)
+	}
+	return nil
+}
