@@ -163,6 +163,20 @@ func (rm *room) end(reason string) {
 	rm.cancel()
 }
 
+// why returns why the call ended, as its peers are told: the reason end
+// was given, else that its time was up, else "ended".
+func (rm *room) why() string {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	switch {
+	case rm.endReason != "":
+		return rm.endReason
+	case errors.Is(rm.ctx.Err(), context.DeadlineExceeded):
+		return "maximum duration reached"
+	}
+	return "ended"
+}
+
 func (rm *room) byRole(r Role) *peer {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
