@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -323,6 +324,15 @@ func (rm *room) recordingFailed(why string, err error) {
 	rm.mu.Unlock()
 	rm.log.Error("recorder failed: the recording is incomplete", "why", why, "err", err)
 	if first {
+		// The staff in the call learn it at once: what is said from now on
+		// is not recorded, and the case cannot be submitted on this call.
+		text := "the recording stopped (" + why + ")"
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			text += ": the server's disk is full"
+		}
+		text += "; this call can no longer be submitted: end it and schedule another"
+		rm.broadcast(RoleClerk, errorMessage(CodeRecordingStopped, text))
+		rm.broadcast(RoleObserver, errorMessage(CodeRecordingStopped, text))
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := rm.h.wf.RecordingFailed(ctx, rm.caseID, rm.call, why); err != nil {

@@ -33,16 +33,16 @@ type liveCall struct {
 	peers    map[string]*callPeer // "clerk", "customer"
 }
 
-// startCall opens a case for Li Wei's account (idv demo load), sends the
+// startCall opens a case for a demo account (idv demo load), sends the
 // invite, has the customer open the link and consent, and joins both to
 // the call with Go peers sending media; it returns once media flows both
 // ways.
-func startCall(t *testing.T, idv *e2eIDV) *liveCall {
+func startCall(t *testing.T, idv *e2eIDV, account string) *liveCall {
 	t.Helper()
 	ny, _ := time.LoadLocation("America/New_York")
 	lc := &liveCall{clerk: loginAPI(t, idv.origin, "clerk"), peers: map[string]*callPeer{}}
 	var cs struct{ ID models.CaseID }
-	b := lc.clerk.must(201, "POST", "/api/cases", map[string]any{"account_no": "6222020200112233", "purpose": "transaction_statement",
+	b := lc.clerk.must(201, "POST", "/api/cases", map[string]any{"account_no": account, "purpose": "transaction_statement",
 		"period_from": "2025-01-01", "period_to": "2025-12-31",
 		"slot": map[string]string{"local": time.Now().In(ny).Add(5 * time.Minute).Format("2006-01-02T15:04"), "time_zone": "America/New_York"}}, nil)
 	if err := json.Unmarshal(b, &cs); err != nil {
@@ -150,7 +150,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	}
 	p := idv.spawn("idv serve", nil, "serve")
 	p.serving(idv.origin, 60*time.Second)
-	lc := startCall(t, idv)
+	lc := startCall(t, idv, "6222020200112233")
 	time.Sleep(2 * time.Second) // some media recorded
 
 	const uploadTime = 4 * time.Second
