@@ -28,6 +28,7 @@ import (
 // both in it, sending media.
 type liveCall struct {
 	id       models.CaseID
+	link     string // the invite link the customer opened
 	clerk    *staffAPI
 	customer *http.Client
 	peers    map[string]*callPeer // "clerk", "customer"
@@ -53,6 +54,7 @@ func startCall(t *testing.T, idv *e2eIDV, account string) *liveCall {
 	if err := json.Unmarshal(lc.clerk.must(201, "POST", "/api/cases/"+string(cs.ID)+"/invite", nil, nil), &inv); err != nil {
 		t.Fatal(err)
 	}
+	lc.link = inv.Link
 	jar, _ := cookiejar.New(nil)
 	lc.customer = &http.Client{Jar: jar, Timeout: time.Minute}
 	resp, err := lc.customer.Get(inv.Link)
@@ -87,21 +89,26 @@ func startCall(t *testing.T, idv *e2eIDV, account string) *liveCall {
 	return lc
 }
 
-// slowUpload sends the clerk's letter (a PNG) to the case over d, a chunk
-// at a time, and returns the status the server answered; started tells
-// when the first bytes are on their way.
-func slowUpload(t *testing.T, c *staffAPI, id models.CaseID, d time.Duration, started chan<- struct{}) (int, error) {
+// noiseLetter is a 600x400 PNG of noise: large, and its bytes are unique.
+func noiseLetter(t *testing.T) []byte {
+	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 600, 400))
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range img.Pix {
-		img.Pix[i] = uint8(r.IntN(256)) // noise: the PNG stays large
+		img.Pix[i] = uint8(r.IntN(256))
 	}
 	img.Set(0, 0, color.Black)
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
-		return 0, err
+		t.Fatal(err)
 	}
-	body := buf.Bytes()
+	return buf.Bytes()
+}
+
+// slowUpload sends body (a PNG letter) to the case over d, a chunk at a
+// time, and returns the status the server answered; started tells when
+// the first bytes are on their way.
+func slowUpload(t *testing.T, c *staffAPI, id models.CaseID, body []byte, d time.Duration, started chan<- struct{}) (int, error) {
 	pr, pw := io.Pipe()
 	go func() {
 		const chunks = 20
@@ -141,9 +148,15 @@ func slowUpload(t *testing.T, c *staffAPI, id models.CaseID, d time.Duration, st
 // covering the last audit event, and exit 0, all within the HTTP drain
 // bound of serveAndRun (25 s, below the usual 30 s pod grace period); the
 // drain is measured. No half-written row is left (idv check).
+//
+// The server logs at debug level, and nothing it wrote to its standard
+// output or error (all of it, slog or not), nor any audit detail, holds a
+// secret the test used: the staff password, session cookies and CSRF
+// token, the invite link and token, the customer's cookie, national ID
+// numbers, the bytes of the uploaded letter.
 func TestSIGTERMUnderLoad(t *testing.T) {
 	const drainBound = 25 * time.Second // serveAndRun's HTTP drain (jobs.go)
-	idv := newE2EIDV(t, map[string]string{"IDV_REQUIRE_MODELS": "false", "IDV_MODELS_DIR": t.TempDir(), "IDV_LOG_LEVEL": "info",
+	idv := newE2EIDV(t, map[string]string{"IDV_REQUIRE_MODELS": "false", "IDV_MODELS_DIR": t.TempDir(), "IDV_LOG_LEVEL": "debug",
 		"IDV_REGISTRY_HOURS": "00:00-23:59"})
 	if out, err := idv.cli("demo", "load"); err != nil {
 		t.Fatalf("demo load: %v\n%s", err, out)
@@ -161,8 +174,9 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		at   time.Time
 	}
 	upload := make(chan answer, 1)
+	letter := noiseLetter(t)
 	go func() {
-		code, err := slowUpload(t, lc.clerk, lc.id, uploadTime, started)
+		code, err := slowUpload(t, lc.clerk, lc.id, letter, uploadTime, started)
 		upload <- answer{code, err, time.Now()}
 	}()
 	<-started
@@ -239,6 +253,26 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	}
 	t.Logf("audit head %d, %d checkpoints; %d evidence items of the case, %d waiting (not leased)", head.Seq, len(cps), len(items), pending)
 	idv.check("after SIGTERM")
+
+	secrets := &storySecrets{origin: idv.origin}
+	secrets.add(t, "the staff password", e2ePassword)
+	for _, a := range demoAccounts {
+		secrets.add(t, "the national ID number of "+a.name, a.nationalID)
+	}
+	secrets.add(t, "the invite link", lc.link)
+	secrets.add(t, "the invite token", lc.link[strings.LastIndex(lc.link, "/")+1:])
+	secrets.add(t, "the clerk's CSRF token", lc.clerk.csrf)
+	u, _ := url.Parse(idv.origin)
+	for who, jar := range map[string]http.CookieJar{"the clerk's": lc.clerk.http.Jar, "the customer's": lc.customer.Jar} {
+		for _, c := range jar.Cookies(u) {
+			secrets.add(t, who+" cookie "+c.Name, c.Value)
+		}
+	}
+	secrets.addBytes(t, "the bytes of the letter", letter)
+	trail, _ := auditText(t, idv)
+	if n := secrets.check(t, "the server's output", p.log.String()) + secrets.check(t, "the audit trail", trail); n == 0 {
+		t.Logf("no secret in %d lines of output (log level debug) nor in the audit trail (looked for %s)", strings.Count(p.log.String(), "\n"), secrets.kinds())
+	}
 }
 
 // calls0 returns the ID of the case's first call.
