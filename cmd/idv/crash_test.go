@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -145,4 +148,17 @@ func TestCrashRecovery(t *testing.T) {
 		t.Errorf("case has %d manifest and %d approval rows, want 1 each", manifests, approvals)
 	}
 	t.Logf("four crashes and recoveries in %v", time.Since(start).Round(time.Second))
+}
+
+// An unknown crash point stops serve before it opens anything.
+func TestCrashPointUnknown(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"IDV_DATABASE_URL": "sqlite:" + filepath.Join(dir, "idv.db"), "IDV_DATA_DIR": dir, "IDV_TEST_CRASH_AT": "archiving"}
+	err := run(context.Background(), &cliEnv{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return env[k] }}, []string{"serve"})
+	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "IDV_TEST_CRASH_AT=archiving: not a crash point") {
+		t.Errorf("serve with IDV_TEST_CRASH_AT=archiving = %v, want a usage error naming it", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "idv.db")); err == nil {
+		t.Error("serve opened the database before refusing the crash point")
+	}
 }
