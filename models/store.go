@@ -34,6 +34,7 @@ type Tx interface {
 	IdempotencyRepo // Idempotency-Key records of decisions (idempotency.go)
 	LedgerRepo      // booked transactions for statements (ledger.go)
 	MailOutboxRepo  // the mail outbox (mail.go)
+	InvariantRepo   // checks of the data as a whole (invariant.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

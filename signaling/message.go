@@ -26,6 +26,11 @@ const (
 	TypeError     = "error"     // server -> client: what went wrong; fatal ones close the socket
 )
 
+// CodeRecordingStopped is the code of the error message the clerk and any
+// observer get when the call's recording fails (a full disk, a writer
+// error): the call goes on, unrecorded, and cannot be submitted.
+const CodeRecordingStopped = "recording_stopped"
+
 // Limits of one socket: input beyond them closes that socket only, never
 // the process or another call.
 const (

@@ -158,7 +158,7 @@ func (pe *peer) run() string {
 		if err != nil {
 			switch {
 			case pe.ctx.Err() != nil:
-				return "ended"
+				return pe.rm.why() // the call ended: the peer is told why (shutdown, cancelled, time up)
 			case errors.Is(err, websocket.ErrReadLimit):
 				return pe.fail("too_large", "message larger than the limit")
 			case !pe.answered && isTimeout(err):

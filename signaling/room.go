@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -163,6 +164,20 @@ func (rm *room) end(reason string) {
 	rm.cancel()
 }
 
+// why returns why the call ended, as its peers are told: the reason end
+// was given, else that its time was up, else "ended".
+func (rm *room) why() string {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	switch {
+	case rm.endReason != "":
+		return rm.endReason
+	case errors.Is(rm.ctx.Err(), context.DeadlineExceeded):
+		return "maximum duration reached"
+	}
+	return "ended"
+}
+
 func (rm *room) byRole(r Role) *peer {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
@@ -309,6 +324,15 @@ func (rm *room) recordingFailed(why string, err error) {
 	rm.mu.Unlock()
 	rm.log.Error("recorder failed: the recording is incomplete", "why", why, "err", err)
 	if first {
+		// The staff in the call learn it at once: what is said from now on
+		// is not recorded, and the case cannot be submitted on this call.
+		text := "the recording stopped (" + why + ")"
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			text += ": the server's disk is full"
+		}
+		text += "; this call can no longer be submitted: end it and schedule another"
+		rm.broadcast(RoleClerk, errorMessage(CodeRecordingStopped, text))
+		rm.broadcast(RoleObserver, errorMessage(CodeRecordingStopped, text))
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := rm.h.wf.RecordingFailed(ctx, rm.caseID, rm.call, why); err != nil {

@@ -61,10 +61,16 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (models.Store,
 	if err != nil {
 		return nil, err
 	}
+	var db models.Store
 	if kind == "postgres" {
-		return postgres.Open(ctx, addr, log)
+		db, err = postgres.Open(ctx, addr, log)
+	} else {
+		db, err = sqlite.Open(ctx, addr, log)
 	}
-	return sqlite.Open(ctx, addr, log)
+	if err != nil {
+		return nil, err
+	}
+	return crasherOf(ctx).store(db), nil // a test hook; see crash.go
 }
 
 // openApp opens the store, loads the signing key and builds the services.

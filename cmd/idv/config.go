@@ -37,6 +37,7 @@ type Config struct {
 	CheckpointInterval time.Duration
 	SlotMaxLead        time.Duration
 	SealInterval       time.Duration
+	ArchiveLease       time.Duration
 	ExpiryInterval     time.Duration
 	CallMaxDuration    time.Duration
 	Log                LogConfig
@@ -147,6 +148,7 @@ func defaultConfig() Config {
 		CheckpointInterval: time.Hour,
 		SlotMaxLead:        90 * 24 * time.Hour,
 		SealInterval:       10 * time.Second,
+		ArchiveLease:       time.Minute,
 		ExpiryInterval:     time.Hour,
 		CallMaxDuration:    time.Hour,
 		Log:                LogConfig{Level: "info", Format: "text"},
@@ -198,6 +200,7 @@ func (c *Config) settings() []setting {
 		{"s3-allow-unlocked", "IDV_S3_ALLOW_UNLOCKED", "development only: accept a bucket without Object Lock or in GOVERNANCE mode", (*boolValue)(&c.S3.AllowUnlocked)},
 		{"s3-sse", "IDV_S3_SSE", "server-side encryption: none or sse-s3 (MinIO needs a KMS)", (*strValue)(&c.S3.SSE)},
 		{"seal-interval", "IDV_SEAL_INTERVAL", "how often approved cases whose evidence is all archived are sealed", (*durValue)(&c.SealInterval)},
+		{"archive-lease", "IDV_ARCHIVE_LEASE", "how long the archiver holds an item it is storing; after a crash that item waits this long before another process takes it", (*durValue)(&c.ArchiveLease)},
 		{"expiry-interval", "IDV_EXPIRY_INTERVAL", "how often evidence past its retention is deleted from the store (unless under a legal hold) and the deletion recorded in the audit trail", (*durValue)(&c.ExpiryInterval)},
 		{"ice-servers", "IDV_ICE_SERVERS", "comma-separated STUN/TURN URLs given to call participants (stun:host:3478,turn:host:3478?transport=udp)", (*strValue)(&c.ICE.Servers)},
 		{"ice-username", "IDV_ICE_USERNAME", "username for the TURN servers in ice-servers", (*strValue)(&c.ICE.Username)},
@@ -356,6 +359,9 @@ func (c *Config) validate() error {
 	}
 	if c.SealInterval < time.Second || c.SealInterval > time.Hour {
 		bad("IDV_SEAL_INTERVAL", "%v must be from 1s to 1h", c.SealInterval)
+	}
+	if c.ArchiveLease < 5*time.Second || c.ArchiveLease > time.Hour {
+		bad("IDV_ARCHIVE_LEASE", "%v must be from 5s to 1h", c.ArchiveLease)
 	}
 	if c.ExpiryInterval < time.Second || c.ExpiryInterval > 7*24*time.Hour {
 		bad("IDV_EXPIRY_INTERVAL", "%v must be from 1s to 168h", c.ExpiryInterval)

@@ -120,7 +120,7 @@ func TestConfigSections(t *testing.T) {
 		"IDV_ICE_SERVERS": "stun:s:3478", "IDV_ICE_USERNAME": "iu", "IDV_ICE_CREDENTIAL": "ic", "IDV_CALL_MAX_DURATION": "2h",
 		"IDV_TURN_LISTEN": "10.0.0.2:3478", "IDV_TURN_PUBLIC_IP": "10.0.0.3", "IDV_TURN_REALM": "r", "IDV_TURN_SECRET": "0123456789abcdef",
 		"IDV_SMTP_ADDR": "mail:587", "IDV_SMTP_TLS": "tls", "IDV_SMTP_USERNAME": "su", "IDV_SMTP_PASSWORD": "sp",
-		"IDV_MAIL_FROM": "from@bank.example", "IDV_MAIL_INTERVAL": "30s",
+		"IDV_MAIL_FROM": "from@bank.example", "IDV_MAIL_INTERVAL": "30s", "IDV_ARCHIVE_LEASE": "90s",
 		"IDV_REGISTRY_URL": "https://registry", "IDV_REGISTRY_KEY": "rk", "IDV_REGISTRY_TIMEOUT": "5s",
 		"IDV_REGISTRY_CAPTURE_MAX_AGE": "20m", "IDV_REGISTRY_MAX_DATA_AGE": "1m", "IDV_STATEMENT_FONT": "/font.ttf",
 	}
@@ -135,7 +135,7 @@ func TestConfigSections(t *testing.T) {
 		Listen: "127.0.0.1:9000", PublicURL: "https://idv.bank.example", DatabaseURL: "sqlite:/tmp/x.db", DataDir: "/d", EvidenceDir: "/e",
 		SigningKey: "/k.pem", TLSCert: "c.pem", TLSKey: "k.pem", TrustedProxies: "10.0.0.1", BankName: "Bank", BranchTZ: "Europe/London",
 		SessionIdle: 14 * time.Minute, SessionMax: 11 * time.Hour, MaxBody: 2048, CheckpointInterval: 2 * time.Hour, SlotMaxLead: 48 * time.Hour,
-		SealInterval: 20 * time.Second, ExpiryInterval: 3 * time.Hour, CallMaxDuration: 2 * time.Hour,
+		SealInterval: 20 * time.Second, ArchiveLease: 90 * time.Second, ExpiryInterval: 3 * time.Hour, CallMaxDuration: 2 * time.Hour,
 		Log:       LogConfig{Level: "debug", Format: "json"},
 		Face:      FaceConfig{ModelsDir: "/m", Require: false, Threshold: 0.3, Recognizers: 3, Calibration: "/cal.json"},
 		S3:        S3Config{Endpoint: "minio:9000", Bucket: "b", AccessKey: "ak", SecretKey: "sk", TLS: false, Region: "eu", RetentionDays: 30, AllowUnlocked: true, SSE: "sse-s3"},

@@ -124,7 +124,7 @@ func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (model
 		if err != nil {
 			return nil, "", fmt.Errorf("evidence store: %w", err)
 		}
-		return st, "local folder " + st.Root(), nil
+		return crasherOf(ctx).evidence(st), "local folder " + st.Root(), nil // a test hook; see crash.go
 	}
 	sc := s3.Config{Endpoint: cfg.S3.Endpoint, Bucket: cfg.S3.Bucket, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
 		UseTLS: cfg.S3.TLS, Region: cfg.S3.Region, RetentionPeriod: retention, AllowUnlocked: cfg.S3.AllowUnlocked, SSE: s3.SSE(cfg.S3.SSE)}
@@ -132,13 +132,13 @@ func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (model
 	if err != nil {
 		return nil, "", fmt.Errorf("evidence store: %w", err)
 	}
-	return st, sc.String(), nil
+	return crasherOf(ctx).evidence(st), sc.String(), nil
 }
 
 // openArchiver makes the outbox worker that moves staged evidence into
 // store (named name in the log), which the caller runs as a job.
 func (a *app) openArchiver(store models.EvidenceStore, name string) (*archiver.Archiver, error) {
-	arc, err := archiver.New(a.store, store, archiver.Config{Now: time.Now, Rand: rand.Reader}, a.log)
+	arc, err := archiver.New(a.store, store, archiver.Config{Now: time.Now, Rand: rand.Reader, Lease: a.cfg.ArchiveLease}, a.log)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 // Command idv is remoteidv's single binary: the server (idv serve) and the
 // operator's tools (migrate, users, tokens, accounts import, audit verify,
-// demo, models fetch, face). It reads the configuration and wires the
+// check, demo, models fetch, face). It reads the configuration and wires the
 // concrete adapters; it is the only package that knows them all.
 package main
 
@@ -37,6 +37,7 @@ func commands() []command {
 		{"tokens", "issue an API token: tokens create --user NAME --name LABEL", runTokens},
 		{"accounts", "import accounts: accounts import --csv FILE --images DIR", runAccounts},
 		{"audit", "audit chain: audit verify | audit checkpoint | audit key", runAudit},
+		{"check", "check the stored data's invariants, evidence objects and database integrity", runCheck},
 		{"evidence", "check an evidence bundle offline: evidence verify -key PEM|-fingerprint FP bundle.zip", runEvidence},
 		{"demo", "load demo staff, accounts and ledger: demo load", runDemo},
 		{"ledger", "import transactions for statements: ledger import --csv FILE", runLedger},

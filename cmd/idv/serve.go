@@ -19,6 +19,11 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		return err
 	}
 	log := newLogger(cfg, e.stderr)
+	crash, err := newCrasher(e.getenv("IDV_TEST_CRASH_AT"), log) // tests only: see crash.go
+	if err != nil {
+		return err
+	}
+	ctx = withCrasher(ctx, crash)
 	if err := os.MkdirAll(cfg.EvidenceDir, 0o750); err != nil {
 		return fmt.Errorf("serve: evidence folder: %w", err)
 	}

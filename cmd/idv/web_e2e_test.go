@@ -10,7 +10,10 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
+	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -138,6 +141,15 @@ func statementMail(t *testing.T, smtp *mailtest.Server, d time.Duration) []strin
 // wider than the screen) and saved as a screenshot under var/screenshots;
 // no tab may log a console error or request another origin.
 //
+// The server logs at debug level, and no log line nor audit detail may
+// hold a secret the story used (storySecrets): the tabs' session cookies
+// and CSRF tokens, the invite link and token, the email code, the demo
+// accounts' national ID numbers, the staff password typed into the login
+// and step-up forms, a bearer token (idv tokens create, used once and
+// refused once), and the bytes of the captures and the letter. The
+// refusals (the admin on /console, the clerk's token on /api/staff) are
+// in the audit trail as auth.permission_denied.
+//
 // The customer's camera is a canvas (testenv.PoseCamera) drawing the photo
 // of the prompted pose, so the liveness challenge can pass; frozen on one
 // photo, it fails.
@@ -156,14 +168,40 @@ func TestWebStory(t *testing.T) {
 		"IDV_REGISTRY_URL": "http://" + regAddr, "IDV_REGISTRY_KEY": "e2e-key",
 		// The slot is a few minutes from now: keep the registry's service hours from warning.
 		"IDV_REGISTRY_HOURS": "00:00-23:59",
+		"IDV_LOG_LEVEL":      "debug", // every line the server can write is searched for secrets
 	})
 	dir, origin := idv.dir, idv.origin
+	secrets := &storySecrets{origin: origin}
 	if out, err := idv.cli("demo", "load"); err != nil {
 		t.Fatalf("demo load: %v\n%s", err, out)
 	}
+	secrets.add(t, "the staff password", e2ePassword)
+	for _, a := range demoAccounts {
+		secrets.add(t, "the national ID number of "+a.name, a.nationalID)
+	}
+	out, err := idv.cli("tokens", "create", "--user", "clerk", "--name", "story")
+	lines := strings.Fields(out)
+	if err != nil || len(lines) == 0 {
+		t.Fatalf("tokens create: %v\n%s", err, out)
+	}
+	bearer := lines[len(lines)-1]
+	secrets.add(t, "the bearer token", bearer)
 	idv.start("registry", "serve", "--records", filepath.Join(dir, "demo", "registry.json"), "--listen", regAddr, "--api-key", "e2e-key")
 	idv.serve()
 	waitHTTP(t, "http://"+regAddr+"/", 10*time.Second)
+	// The integration's token works where its clerk may go, and is refused (and audited) elsewhere.
+	for _, tt := range []struct {
+		path string
+		want int
+	}{{"/api/cases?limit=5", 200}, {"/api/staff", 403}} {
+		req, _ := http.NewRequest("GET", origin+tt.path, nil)
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != tt.want {
+			t.Fatalf("GET %s with the bearer token = %v %v, want %d", tt.path, resp, err, tt.want)
+		}
+		resp.Body.Close()
+	}
 
 	// The clerk's fake camera shows John Salley; the customer's camera shows
 	// John Simm (the photos on file for Liu Yang's account), turning as prompted.
@@ -178,6 +216,9 @@ func TestWebStory(t *testing.T) {
 	login := func(tb *testenv.Tab, user, landing string) {
 		t.Helper()
 		e2eLogin(t, tb, origin, user, landing)
+		if secrets.tab(t, tb, true) == 0 {
+			t.Fatalf("%s has no session cookie after logging in", user)
+		}
 	}
 
 	// 1. The clerk: login page (in Chinese first: the switch), console, new case.
@@ -215,6 +256,8 @@ func TestWebStory(t *testing.T) {
 	if !strings.HasPrefix(link, origin+"/join/") {
 		t.Fatalf("invite link %q is not on %s", link, origin)
 	}
+	secrets.add(t, "the invite link", link)
+	secrets.add(t, "the invite token", strings.TrimPrefix(link, origin+"/join/"))
 
 	// 2. The customer: link, consent, code, call. A second browser is refused.
 	customer := tab("customer")
@@ -239,6 +282,9 @@ func TestWebStory(t *testing.T) {
 	customer.CheckPage(t, shots, "customer-consent-zh")
 	customer.Do(t, "back to English", 20*time.Second, chromedp.Click(`a[hreflang="en"]`), chromedp.WaitVisible(`html[lang="en"] #accept`))
 	customer.Do(t, "accept", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitVisible("#remote"))
+	if secrets.tab(t, customer, false) == 0 {
+		t.Fatal("the customer has no cookie after opening the invite link")
+	}
 	second := tab("second-browser")
 	second.Do(t, "open the same link again", 20*time.Second, chromedp.Navigate(link), chromedp.WaitVisible("main"))
 	if txt := testenv.Eval[string](t, second, "document.body.innerText"); !strings.Contains(txt, "not valid") {
@@ -248,6 +294,7 @@ func TestWebStory(t *testing.T) {
 	before := len(smtp.Messages())
 	customer.Do(t, "ask for the email code", 20*time.Second, chromedp.Click("#code-send"), chromedp.WaitVisible("#code-status"))
 	code, _ := mailWith(t, smtp, before, regexp.MustCompile(`\b[0-9]{6}\b`), 60*time.Second)
+	secrets.addCode("the email code", code)
 	n, _ := strconv.Atoi(code)
 	customer.Do(t, "a wrong code first", 20*time.Second, chromedp.SendKeys("#code", fmt.Sprintf("%06d", (n+1)%1000000)), chromedp.Click("#code-check"))
 	if !waitText(t, customer, "code-status", "That code is not correct. (wrong code; 4 tries left)") {
@@ -417,6 +464,9 @@ func TestWebStory(t *testing.T) {
 	sup.Do(t, "the case closes once delivered", 30*time.Second, chromedp.WaitVisible(`#state[data-state="closed"]`))
 
 	// Tabs done with stop polling, so the rest runs on a quieter machine.
+	secrets.tab(t, sup, true) // the step-up rotated the session
+	secrets.tab(t, customer, false)
+	secrets.tab(t, second, false)
 	customer.Close()
 	second.Close()
 	sup.Close()
@@ -474,6 +524,25 @@ func TestWebStory(t *testing.T) {
 	if cmd := testenv.Eval[string](t, aud, "document.getElementById('bundle-command').textContent"); !strings.Contains(cmd, "-fingerprint "+audit.Fingerprint(bankKey)) {
 		t.Errorf("auditor case page's verify command = %q, want the key's fingerprint", cmd)
 	}
+	images := 0
+	for _, f := range zr.File {
+		if strings.HasPrefix(f.Name, audit.BundleItems) && (strings.Contains(f.Name, "/capture/") || strings.Contains(f.Name, "/letter/")) {
+			r, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(r)
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			secrets.addBytes(t, "the bytes of "+path.Base(path.Dir(f.Name)), b)
+			images++
+		}
+	}
+	if images < 2 {
+		t.Errorf("the bundle holds %d captures and letters, want at least a capture and the letter", images)
+	}
 	if rep := audit.VerifyBundle(zr, bankKey); !rep.OK() || len(rep.Warnings) > 0 {
 		t.Errorf("bundle verification: %+v %+v", rep.Problems, rep.Warnings)
 	} else {
@@ -515,6 +584,21 @@ func TestWebStory(t *testing.T) {
 		chromedp.Click("#abort-case"),
 		chromedp.WaitVisible(`#state[data-state="aborted"]`),
 	)
+
+	// No secret in any log line or audit detail; the refusals are audited.
+	trail, events := auditText(t, idv)
+	if n := secrets.check(t, "the server's log", idv.log.String()) + secrets.check(t, "the audit trail", trail); n == 0 {
+		t.Logf("no secret in %d log lines and %d audit events (looked for %s)", strings.Count(idv.log.String(), "\n"), len(events), secrets.kinds())
+	}
+	var denied []string
+	for _, e := range events {
+		if e.Action == "auth.permission_denied" {
+			denied = append(denied, e.Detail["method"]+" "+e.Detail["route"]+" ("+e.Detail["why"]+")")
+		}
+	}
+	if !slices.Contains(denied, "GET /console (role)") || !slices.Contains(denied, "GET /api/staff (role)") {
+		t.Errorf("auth.permission_denied events = %q, want the admin's GET /console and the token's GET /api/staff", denied)
+	}
 
 	for _, tb := range tabs {
 		// The refused link and the 403 page are answered with error statuses, which Chromium logs.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"remoteidv/models"
@@ -62,7 +63,7 @@ func (s *Stager) StageReader(ctx context.Context, a Artifact, r io.Reader) (*mod
 	path := filepath.Join(s.dir, id)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("stage %s of %s: %w", a.Kind, a.Case, err)
+		return nil, fmt.Errorf("stage %s of %s: %w", a.Kind, a.Case, diskFull(err))
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, r})
@@ -77,7 +78,7 @@ func (s *Stager) StageReader(ctx context.Context, a Artifact, r io.Reader) (*mod
 	}
 	if err != nil {
 		os.Remove(path)
-		return nil, fmt.Errorf("stage %s of %s: %w", a.Kind, a.Case, err)
+		return nil, fmt.Errorf("stage %s of %s: %w", a.Kind, a.Case, diskFull(err))
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	key, err := models.EvidenceKey(a.Case, a.Kind, sum)
@@ -115,6 +116,15 @@ func (s *Stager) Discard(e *models.Evidence) error {
 		return fmt.Errorf("discard staged %s: %w", e.ID, err)
 	}
 	return nil
+}
+
+// diskFull gives a full staging disk (or quota) the kind EUNAVAILABLE
+// and a message people understand; the half-written file is gone by then.
+func diskFull(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", models.Errorf(models.EUNAVAILABLE, "the server's evidence staging disk is full: nothing was kept; try again once space is freed"), err)
+	}
+	return err
 }
 
 type ctxReader struct {

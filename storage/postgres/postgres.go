@@ -40,6 +40,7 @@ func Dialect() sqldb.Dialect {
 		IsUnique:       func(err error) bool { return pgCode(err) == "23505" },
 		IsUnavailable:  isUnavailable,
 		LockMigrations: "SELECT pg_advisory_xact_lock(7311)",
+		JSONText:       func(column, field string) string { return "(" + column + "::jsonb ->> '" + field + "')" },
 	}
 }
 

@@ -36,6 +36,14 @@ type Dialect struct {
 	// LockMigrations is run inside the migration transaction before
 	// anything else ("" for none).
 	LockMigrations string
+	// JSONText returns the SQL expression of the text of field in the
+	// JSON object stored as text in column (audit details), NULL when
+	// absent.
+	JSONText func(column, field string) string
+	// Integrity is a query whose rows (one text column) are the
+	// database's own complaints about the file ("" where the database
+	// has no such check).
+	Integrity string
 }
 
 // DB implements models.Store on a *sql.DB.

@@ -41,6 +41,11 @@ func Dialect() sqldb.Dialect {
 		Name:          "sqlite",
 		IsUnique:      isUnique,
 		IsUnavailable: isBusy,
+		JSONText:      func(column, field string) string { return "json_extract(" + column + ", '$." + field + "')" },
+		// "ok" is integrity_check's answer for a sound file; every
+		// foreign key pointing nowhere is a complaint too.
+		Integrity: `SELECT integrity_check FROM pragma_integrity_check WHERE integrity_check <> 'ok'
+UNION ALL SELECT 'foreign key: ' || "table" || ' row ' || coalesce(rowid, '?') || ' refers to a missing ' || parent FROM pragma_foreign_key_check`,
 	}
 }
 

@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"MailOutbox", testMailOutbox},
 		{"Rollback", testRollback},
 		{"Constraints", testConstraints},
+		{"Invariants", testInvariants},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
