@@ -123,6 +123,11 @@ type Config struct {
 	RevokePoll time.Duration
 	// HandshakeTimeout bounds join and answer (default 15 s).
 	HandshakeTimeout time.Duration
+	// MediaTimeout is how long a participant's media connection may go
+	// without a packet before it counts as failed and the participant is
+	// taken out of the call (default 15 s: disconnected after a third of
+	// it, failed after the rest).
+	MediaTimeout time.Duration
 	// CaptureTimeout bounds waiting for a key frame (default 5 s).
 	CaptureTimeout time.Duration
 	// PromptDelay is how long the customer gets to follow each liveness
@@ -143,6 +148,7 @@ func (c *Config) defaults() {
 	set(&c.MaxDuration, time.Hour)
 	set(&c.RevokePoll, 2*time.Second)
 	set(&c.HandshakeTimeout, 15*time.Second)
+	set(&c.MediaTimeout, 15*time.Second)
 	set(&c.CaptureTimeout, 5*time.Second)
 	set(&c.PromptDelay, 2500*time.Millisecond)
 	set(&c.QualityEvery, 5*time.Second)
@@ -221,7 +227,8 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(cfg.Loopback)
-	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	disconnected := cfg.MediaTimeout / 3
+	se.SetICETimeouts(disconnected, cfg.MediaTimeout-disconnected, min(2*time.Second, disconnected/2))
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
