@@ -65,7 +65,7 @@ func (a *app) enableCalls(ctx context.Context, cfg Config, eng *face.Engine, srv
 	}
 	host := strings.Split(cfg.Listen, ":")[0]
 	hub, err := signaling.New(signaling.Config{ICEServers: ice, TURN: cfg.turn(), MaxDuration: cfg.CallMaxDuration,
-		RecordDir: filepath.Join(cfg.DataDir, "recording"), Loopback: host == "127.0.0.1" || host == "localhost"}, calls, log.With("component", "signaling"))
+		MaxSocketsPerAddr: int(cfg.CallMaxSockets), RecordDir: filepath.Join(cfg.DataDir, "recording"), Loopback: host == "127.0.0.1" || host == "localhost"}, calls, log.With("component", "signaling"))
 	if err != nil {
 		return nil, err
 	}

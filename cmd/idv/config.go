@@ -39,6 +39,7 @@ type Config struct {
 	SealInterval       time.Duration
 	ExpiryInterval     time.Duration
 	CallMaxDuration    time.Duration
+	CallMaxSockets     int64
 	Log                LogConfig
 	Face               FaceConfig
 	S3                 S3Config
@@ -149,6 +150,7 @@ func defaultConfig() Config {
 		SealInterval:       10 * time.Second,
 		ExpiryInterval:     time.Hour,
 		CallMaxDuration:    time.Hour,
+		CallMaxSockets:     50,
 		Log:                LogConfig{Level: "info", Format: "text"},
 		Face:               FaceConfig{ModelsDir: "./var/models", Require: true, Threshold: 0.36},
 		S3:                 S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "none"},
@@ -203,6 +205,7 @@ func (c *Config) settings() []setting {
 		{"ice-username", "IDV_ICE_USERNAME", "username for the TURN servers in ice-servers", (*strValue)(&c.ICE.Username)},
 		{"ice-credential", "IDV_ICE_CREDENTIAL", "credential for the TURN servers in ice-servers (never printed)", (*secretValue)(&c.ICE.Credential)},
 		{"call-max-duration", "IDV_CALL_MAX_DURATION", "a video call is ended after this long", (*durValue)(&c.CallMaxDuration)},
+		{"call-max-sockets-per-addr", "IDV_CALL_MAX_SOCKETS_PER_ADDR", "call signaling sockets one client address may hold at once; more get 429 (raise it for staff behind one NAT address)", (*intValue)(&c.CallMaxSockets)},
 		{"turn-listen", "IDV_TURN_LISTEN", "host:port of the embedded TURN server (UDP and TCP), e.g. 0.0.0.0:3478; empty: off", (*strValue)(&c.TURN.Listen)},
 		{"turn-public-ip", "IDV_TURN_PUBLIC_IP", "IP address clients reach the TURN server and its relays at; default the turn-listen host", (*strValue)(&c.TURN.PublicIP)},
 		{"turn-realm", "IDV_TURN_REALM", "realm of the TURN credentials", (*strValue)(&c.TURN.Realm)},
@@ -326,6 +329,9 @@ func (c *Config) validate() error {
 	}
 	if c.S3.SSE != "none" && c.S3.SSE != "sse-s3" {
 		bad("IDV_S3_SSE", "%q is not none or sse-s3", c.S3.SSE)
+	}
+	if c.CallMaxSockets < 1 {
+		bad("IDV_CALL_MAX_SOCKETS_PER_ADDR", "%d must be at least 1", c.CallMaxSockets)
 	}
 	if c.CallMaxDuration < time.Minute || c.CallMaxDuration > 4*time.Hour {
 		bad("IDV_CALL_MAX_DURATION", "%v must be from 1m to 4h", c.CallMaxDuration)
