@@ -40,6 +40,8 @@ type Config struct {
 	ExpiryInterval     time.Duration
 	CallMaxDuration    time.Duration
 	CallMaxSockets     int64
+	ReadHeaderTimeout  time.Duration
+	ReadTimeout        time.Duration
 	Log                LogConfig
 	Face               FaceConfig
 	S3                 S3Config
@@ -151,6 +153,8 @@ func defaultConfig() Config {
 		ExpiryInterval:     time.Hour,
 		CallMaxDuration:    time.Hour,
 		CallMaxSockets:     50,
+		ReadHeaderTimeout:  10 * time.Second,
+		ReadTimeout:        2 * time.Minute,
 		Log:                LogConfig{Level: "info", Format: "text"},
 		Face:               FaceConfig{ModelsDir: "./var/models", Require: true, Threshold: 0.36},
 		S3:                 S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "none"},
@@ -182,6 +186,8 @@ func (c *Config) settings() []setting {
 		{"session-idle", "IDV_SESSION_IDLE", "staff session idle timeout (at most 15m)", (*durValue)(&c.SessionIdle)},
 		{"session-max", "IDV_SESSION_MAX", "staff session absolute lifetime (at most 12h)", (*durValue)(&c.SessionMax)},
 		{"max-body", "IDV_MAX_BODY", "largest JSON request body in bytes", (*intValue)(&c.MaxBody)},
+		{"read-header-timeout", "IDV_READ_HEADER_TIMEOUT", "a client that has not sent its request headers by then is cut off (slow-loris)", (*durValue)(&c.ReadHeaderTimeout)},
+		{"read-timeout", "IDV_READ_TIMEOUT", "a client that has not sent its whole request, body included, by then is cut off (a 10 MiB upload needs 0.7 Mbit/s at the default)", (*durValue)(&c.ReadTimeout)},
 		{"checkpoint-interval", "IDV_CHECKPOINT_INTERVAL", "how often a signed checkpoint of the audit chain and its Merkle log is written", (*durValue)(&c.CheckpointInterval)},
 		{"slot-max-lead", "IDV_SLOT_MAX_LEAD", "how far ahead a call may be scheduled", (*durValue)(&c.SlotMaxLead)},
 		{"log-level", "IDV_LOG_LEVEL", "debug, info, warn or error", (*strValue)(&c.Log.Level)},
@@ -329,6 +335,12 @@ func (c *Config) validate() error {
 	}
 	if c.S3.SSE != "none" && c.S3.SSE != "sse-s3" {
 		bad("IDV_S3_SSE", "%q is not none or sse-s3", c.S3.SSE)
+	}
+	if c.ReadHeaderTimeout < time.Second || c.ReadHeaderTimeout > time.Minute {
+		bad("IDV_READ_HEADER_TIMEOUT", "%v must be from 1s to 1m", c.ReadHeaderTimeout)
+	}
+	if c.ReadTimeout < time.Second || c.ReadTimeout > 30*time.Minute {
+		bad("IDV_READ_TIMEOUT", "%v must be from 1s to 30m", c.ReadTimeout)
 	}
 	if c.CallMaxSockets < 1 {
 		bad("IDV_CALL_MAX_SOCKETS_PER_ADDR", "%d must be at least 1", c.CallMaxSockets)

@@ -111,7 +111,7 @@ func TestConfigSections(t *testing.T) {
 		"IDV_DATA_DIR": "/d", "IDV_EVIDENCE_DIR": "/e", "IDV_MODELS_DIR": "/m", "IDV_SIGNING_KEY": "/k.pem",
 		"IDV_TLS_CERT": "c.pem", "IDV_TLS_KEY": "k.pem", "IDV_TRUSTED_PROXIES": "10.0.0.1", "IDV_BANK_NAME": "Bank",
 		"IDV_BRANCH_TZ": "Europe/London", "IDV_REGISTRY_TZ": "Asia/Tokyo", "IDV_REGISTRY_HOURS": "08:00-18:00",
-		"IDV_SESSION_IDLE": "14m", "IDV_SESSION_MAX": "11h", "IDV_MAX_BODY": "2048", "IDV_CHECKPOINT_INTERVAL": "2h",
+		"IDV_SESSION_IDLE": "14m", "IDV_SESSION_MAX": "11h", "IDV_MAX_BODY": "2048", "IDV_READ_HEADER_TIMEOUT": "3s", "IDV_READ_TIMEOUT": "90s", "IDV_CHECKPOINT_INTERVAL": "2h",
 		"IDV_SLOT_MAX_LEAD": "48h", "IDV_LOG_LEVEL": "debug", "IDV_LOG_FORMAT": "json", "IDV_REQUIRE_MODELS": "false",
 		"IDV_FACE_THRESHOLD": "0.3", "IDV_FACE_RECOGNIZERS": "3", "IDV_FACE_CALIBRATION": "/cal.json",
 		"IDV_S3_ENDPOINT": "minio:9000", "IDV_S3_BUCKET": "b", "IDV_S3_ACCESS_KEY": "ak", "IDV_S3_SECRET_KEY": "sk",
@@ -134,7 +134,7 @@ func TestConfigSections(t *testing.T) {
 	want := Config{
 		Listen: "127.0.0.1:9000", PublicURL: "https://idv.bank.example", DatabaseURL: "sqlite:/tmp/x.db", DataDir: "/d", EvidenceDir: "/e",
 		SigningKey: "/k.pem", TLSCert: "c.pem", TLSKey: "k.pem", TrustedProxies: "10.0.0.1", BankName: "Bank", BranchTZ: "Europe/London",
-		SessionIdle: 14 * time.Minute, SessionMax: 11 * time.Hour, MaxBody: 2048, CheckpointInterval: 2 * time.Hour, SlotMaxLead: 48 * time.Hour,
+		SessionIdle: 14 * time.Minute, SessionMax: 11 * time.Hour, MaxBody: 2048, ReadHeaderTimeout: 3 * time.Second, ReadTimeout: 90 * time.Second, CheckpointInterval: 2 * time.Hour, SlotMaxLead: 48 * time.Hour,
 		SealInterval: 20 * time.Second, ExpiryInterval: 3 * time.Hour, CallMaxDuration: 2 * time.Hour, CallMaxSockets: 7,
 		Log:       LogConfig{Level: "debug", Format: "json"},
 		Face:      FaceConfig{ModelsDir: "/m", Require: false, Threshold: 0.3, Recognizers: 3, Calibration: "/cal.json"},
