@@ -35,8 +35,9 @@ type hostileCall struct {
 // goroutine is left behind.
 func newHostileCall(t *testing.T, mediaTimeout time.Duration) *hostileCall {
 	t.Helper()
+	before := goleak.IgnoreCurrent() // the goroutines running now, not at the end
 	t.Cleanup(func() {
-		goleak.VerifyNone(t, goleak.IgnoreCurrent(),
+		goleak.VerifyNone(t, before,
 			goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"),
 			goleak.IgnoreAnyFunction("github.com/Kagami/go-face.(*Recognizer).Close"))
 	})
