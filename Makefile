@@ -1,6 +1,9 @@
 # The two commands of the README. Both install what is missing first
 # (scripts/setup.sh holds every provisioning step).
-.PHONY: run test deps bench
+.PHONY: run test deps bench fuzz
+
+# Every Fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for longer).
+FUZZTIME ?= 1m
 
 run:
 	./scripts/setup.sh run
@@ -13,3 +16,6 @@ deps:
 
 bench:
 	go test -run '^$$' -bench . -benchtime 3x ./...
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh

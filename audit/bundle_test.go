@@ -51,7 +51,7 @@ func newTestBundle(t *testing.T) *testBundle {
 
 // buildTestBundle makes the bundle; binding false makes a seal event as
 // sealed before format 2, without the list of case events and checkpoints.
-func buildTestBundle(t *testing.T, key ed25519.PrivateKey, binding bool) *testBundle {
+func buildTestBundle(t testing.TB, key ed25519.PrivateKey, binding bool) *testBundle {
 	t.Helper()
 	tb := &testBundle{key: key, artifacts: map[string][]byte{}}
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -131,7 +131,7 @@ func buildTestBundle(t *testing.T, key ed25519.PrivateKey, binding bool) *testBu
 	return tb
 }
 
-func (tb *testBundle) zip(t *testing.T) map[string][]byte {
+func (tb *testBundle) zip(t testing.TB) map[string][]byte {
 	t.Helper()
 	var buf bytes.Buffer
 	err := audit.WriteBundle(&buf, audit.Bundle{Manifest: tb.manifest, Signature: tb.sig, PublicKey: tb.key.Public().(ed25519.PublicKey),

@@ -157,7 +157,7 @@ func (s *Server) customerSocket(c *gin.Context) error {
 		return models.Errorf(models.EPRECONDITION, "accept the recording and biometric consent first")
 	}
 	s.call.hub.Serve(c.Writer, c.Request, signaling.Participant{Role: signaling.RoleCustomer, CaseID: cs.ID,
-		Actor: verify.CustomerActor(sess.ID), Customer: sess.ID})
+		Actor: verify.CustomerActor(sess.ID), Customer: sess.ID, Addr: c.ClientIP()})
 	return nil
 }
 

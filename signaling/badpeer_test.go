@@ -3,6 +3,7 @@ package signaling_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +163,76 @@ func TestRevokedInvite(t *testing.T) {
 	case <-clerk.closed:
 		t.Fatal("the clerk's socket closed too")
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// TestSocketsPerAddress: 500 signaling sockets from one address: past the
+// per-address cap the hub answers 429 without upgrading, quickly; the
+// sockets it took stay, a call from the same address keeps flowing, and
+// once sockets close the address may open new ones.
+func TestSocketsPerAddress(t *testing.T) {
+	const limit = 30
+	f := newFixture(t, signaling.Config{HandshakeTimeout: time.Minute, MaxSocketsPerAddr: limit})
+	src := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 160)}
+	_, cu, cl, _ := f.newCall(0)
+	customer, clerk := dial(t, cu, nil, src), dial(t, cl, nil, source{})
+	defer customer.close("")
+	defer clerk.close("")
+	waitCount(t, "clerk video packets", clerk.videoIn.Load, 20, 20*time.Second)
+
+	_, _, _, observer := f.newCall(1)
+	start := time.Now()
+	var open []*websocket.Conn
+	defer func() {
+		for _, ws := range open {
+			ws.Close()
+		}
+	}()
+	refused := 0
+	for i := range 500 {
+		ws, resp, err := websocket.DefaultDialer.Dial(observer, nil)
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		switch {
+		case err == nil:
+			open = append(open, ws)
+		case resp != nil && resp.StatusCode == http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Fatalf("socket %d: %v (status %v)", i+1, err, resp)
+		}
+	}
+	took := time.Since(start)
+	// The good call's two sockets count too: they come from 127.0.0.1.
+	if len(open) != limit-2 || refused != 500-(limit-2) {
+		t.Fatalf("500 sockets from one address: %d opened, %d refused with 429; want %d and %d", len(open), refused, limit-2, 500-(limit-2))
+	}
+	if took > 20*time.Second {
+		t.Errorf("500 sockets took %s, want the refusals quick (< 20s)", took)
+	}
+	t.Logf("500 sockets in %s: %d opened, %d refused with 429", took.Round(time.Millisecond), len(open), refused)
+	before := clerk.videoIn.Load()
+	waitCount(t, "clerk video packets during the flood", clerk.videoIn.Load, before+20, 10*time.Second)
+
+	// Closing sockets frees their places.
+	for _, ws := range open[:5] {
+		ws.Close()
+	}
+	open = open[5:]
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ws, resp, err := websocket.DefaultDialer.Dial(observer, nil)
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		if err == nil {
+			open = append(open, ws)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no socket accepted 10 s after 5 closed: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
@@ -40,7 +42,23 @@ type testPeer struct {
 	connected        chan struct{}
 	seq              seqRange // of the video received
 	pli              atomic.Bool
+	inject           chan []byte // RTP payloads sendIVFRTP slips in, with the padding bit set
 	manual           chan *webrtc.TrackLocalStaticSample
+	opts             peerOpts
+}
+
+// peerOpts make a test peer misbehave (hostile_test.go).
+type peerOpts struct {
+	// udp, when set, is the one socket ICE uses (a UDP mux), so that the
+	// test can send raw datagrams from the peer's own address.
+	udp net.PacketConn
+	// mungeAnswer rewrites the SDP answer before it is sent.
+	mungeAnswer func(sdp string) string
+	// rtpVideo sends the ivf as RTP packetized by the test (through
+	// p.rtp), so that it can slip in packets of its own making.
+	rtpVideo bool
+	// seq numbers the packets of rtpVideo (default: from a random start).
+	seq rtp.Sequencer
 }
 
 type source struct {
@@ -54,6 +72,12 @@ func wsURL(base, path string) string { return "ws" + strings.TrimPrefix(base, "h
 // sending m (if set).
 func dial(t testing.TB, url string, header http.Header, m source) *testPeer {
 	t.Helper()
+	return dialWith(t, url, header, m, peerOpts{})
+}
+
+// dialWith is dial with a misbehaving peer.
+func dialWith(t testing.TB, url string, header http.Header, m source, opts peerOpts) *testPeer {
+	t.Helper()
 	ws, resp, err := websocket.DefaultDialer.Dial(url, header)
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
@@ -63,9 +87,13 @@ func dial(t testing.TB, url string, header http.Header, m source) *testPeer {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &testPeer{t: t, ws: ws, msgs: make(chan signaling.Message, 64), closed: make(chan struct{}), ctx: ctx, cancel: cancel, connected: make(chan struct{}),
-		manual: make(chan *webrtc.TrackLocalStaticSample, 1)}
+		manual: make(chan *webrtc.TrackLocalStaticSample, 1), opts: opts, inject: make(chan []byte, 8)}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
+	if opts.udp != nil {
+		se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, opts.udp))
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -165,7 +193,19 @@ func (p *testPeer) answer(sdp string, m source) error {
 		p.drain(s)
 		p.manual <- v
 	}
-	if m.ivf != "" {
+	if m.ivf != "" && p.opts.rtpVideo {
+		v, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "test")
+		if err != nil {
+			return err
+		}
+		s, err := p.pc.AddTrack(v)
+		if err != nil {
+			return err
+		}
+		p.drain(s)
+		p.wg.Add(1)
+		go p.sendIVFRTP(v, m.ivf)
+	} else if m.ivf != "" {
 		v, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "test")
 		if err != nil {
 			return err
@@ -197,6 +237,9 @@ func (p *testPeer) answer(sdp string, m source) error {
 	}
 	if err := p.pc.SetLocalDescription(ans); err != nil {
 		return err
+	}
+	if p.opts.mungeAnswer != nil {
+		ans.SDP = p.opts.mungeAnswer(ans.SDP)
 	}
 	p.send(signaling.Message{Type: signaling.TypeAnswer, SDP: ans.SDP})
 	return nil

@@ -85,6 +85,10 @@ type Participant struct {
 	// EndSession close the sockets opened with them.
 	Staff   models.StaffID
 	Session string
+	// Addr is the client's IP address as the HTTP layer trusts it (behind
+	// a trusted proxy, the forwarded one); empty: the connection's peer.
+	// Hub.Serve caps the sockets of one address.
+	Addr string
 	// Allowed, when set, tells whether the staff participant may still take
 	// part with the session now named session (step-up rotates it; see
 	// RotateSession): EUNAUTHORIZED or EFORBIDDEN once the session ended or
@@ -121,8 +125,18 @@ type Config struct {
 	// (default 2 s, so a revoked invite, or a staff member disabled by
 	// another process, is out of the call within 5 s).
 	RevokePoll time.Duration
+	// MaxSocketsPerAddr caps the signaling sockets open at once from one
+	// client address (Participant.Addr); past it Serve answers 429
+	// (default 50: raise it for an office whose staff share one NAT
+	// address).
+	MaxSocketsPerAddr int
 	// HandshakeTimeout bounds join and answer (default 15 s).
 	HandshakeTimeout time.Duration
+	// MediaTimeout is how long a participant's media connection may go
+	// without a packet before it counts as failed and the participant is
+	// taken out of the call (default 15 s: disconnected after a third of
+	// it, failed after the rest).
+	MediaTimeout time.Duration
 	// CaptureTimeout bounds waiting for a key frame (default 5 s).
 	CaptureTimeout time.Duration
 	// PromptDelay is how long the customer gets to follow each liveness
@@ -143,9 +157,13 @@ func (c *Config) defaults() {
 	set(&c.MaxDuration, time.Hour)
 	set(&c.RevokePoll, 2*time.Second)
 	set(&c.HandshakeTimeout, 15*time.Second)
+	set(&c.MediaTimeout, 15*time.Second)
 	set(&c.CaptureTimeout, 5*time.Second)
 	set(&c.PromptDelay, 2500*time.Millisecond)
 	set(&c.QualityEvery, 5*time.Second)
+	if c.MaxSocketsPerAddr <= 0 {
+		c.MaxSocketsPerAddr = 50
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -173,11 +191,12 @@ type Hub struct {
 	upgrader websocket.Upgrader
 	turn     *TURN // nil unless cfg.TURN
 
-	mu     sync.Mutex
-	rooms  map[models.CaseID]*room
-	staff  map[models.StaffID]map[*peer]struct{} // live sockets of staff participants
-	closed bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	sockets map[string]int // open signaling sockets by client address
+	rooms   map[models.CaseID]*room
+	staff   map[models.StaffID]map[*peer]struct{} // live sockets of staff participants
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // New builds a hub; Close ends every call.
@@ -190,7 +209,7 @@ func New(cfg Config, wf Workflow, log *slog.Logger) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hub{cfg: cfg, wf: wf, log: log, api: api, rooms: map[models.CaseID]*room{}, staff: map[models.StaffID]map[*peer]struct{}{}}
+	h := &Hub{cfg: cfg, wf: wf, log: log, api: api, sockets: map[string]int{}, rooms: map[models.CaseID]*room{}, staff: map[models.StaffID]map[*peer]struct{}{}}
 	h.upgrader = websocket.Upgrader{ReadBufferSize: 8 << 10, WriteBufferSize: 8 << 10, HandshakeTimeout: 10 * time.Second}
 	if cfg.TURN != nil {
 		tc := *cfg.TURN
@@ -221,7 +240,8 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(cfg.Loopback)
-	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	disconnected := cfg.MediaTimeout / 3
+	se.SetICETimeouts(disconnected, cfg.MediaTimeout-disconnected, min(2*time.Second, disconnected/2))
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
@@ -230,12 +250,45 @@ var ErrClosed = errors.New("signaling: hub closed")
 
 // Serve upgrades the request to a WebSocket and runs participant p's side of
 // the call until it leaves. The caller has authenticated and authorized p.
+//
+// One client address may hold at most Config.MaxSocketsPerAddr sockets at
+// once: past that Serve answers 429 Too Many Requests without upgrading.
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, p Participant) {
+	addr := p.Addr
+	if addr == "" {
+		addr, _, _ = net.SplitHostPort(r.RemoteAddr)
+	}
+	if !h.acquireSocket(addr) {
+		h.log.WarnContext(r.Context(), "too many signaling sockets from one address", "addr", addr, "limit", h.cfg.MaxSocketsPerAddr)
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "too many call connections from this address", http.StatusTooManyRequests)
+		return
+	}
+	defer h.releaseSocket(addr)
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
 	h.serveConn(r.Context(), ws, p)
+}
+
+// acquireSocket counts a socket of addr, unless addr has its fill.
+func (h *Hub) acquireSocket(addr string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sockets[addr] >= h.cfg.MaxSocketsPerAddr {
+		return false
+	}
+	h.sockets[addr]++
+	return true
+}
+
+func (h *Hub) releaseSocket(addr string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sockets[addr]--; h.sockets[addr] <= 0 {
+		delete(h.sockets, addr)
+	}
 }
 
 func (h *Hub) serveConn(reqCtx context.Context, ws *websocket.Conn, p Participant) {

@@ -29,6 +29,9 @@ import (
 	"remoteidv/models"
 )
 
+// maxRTPPacket is the largest RTP packet read (pion's receive MTU).
+const maxRTPPacket = 1460
+
 // forward relays one remote track to the other side, records it, feeds
 // the capture grabber and the quality counters, until the track ends.
 func (pe *peer) forward(t *webrtc.TrackRemote) {
@@ -45,6 +48,7 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 	default:
 		dst = rm.clerkAudio
 	}
+	out := rm.relays[dst].source()
 	if video {
 		pe.videoSSRC.Store(uint32(t.SSRC()))
 		pe.requestKeyFrame()
@@ -60,10 +64,22 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 		rm.recordingFailed("open recorder", err)
 	}
 	var pos mediaPos // where the packets land in the recording, once it has a frame
+	var malformed int
 	for {
-		pkt, _, err := t.ReadRTP()
+		// Read, then parse: a packet that authenticates but does not parse
+		// as RTP (impossible padding, say) is the peer's own garbage and is
+		// dropped; only the end of the track ends the relay and recording.
+		buf := make([]byte, maxRTPPacket)
+		n, _, err := t.Read(buf)
 		if err != nil {
 			break
+		}
+		pkt := &rtp.Packet{}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			if malformed++; malformed == 1 || malformed%1000 == 0 {
+				pe.log.Warn("dropped malformed RTP packets", "track", kind, "count", malformed, "err", err)
+			}
+			continue
 		}
 		if rec != nil {
 			if err := rec.write(pkt); err != nil {
@@ -84,7 +100,7 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 				rm.stats.audio(pkt)
 			}
 		}
-		if err := dst.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		if err := out.write(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			pe.log.Debug("forward", "err", err)
 		}
 	}
@@ -97,6 +113,57 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 	if err := rec.save(ctx, rm, seg); err != nil {
 		rm.recordingFailed("save "+seg.Participant+" "+kind, err)
 	}
+}
+
+// relay writes one of the room's outgoing tracks. The participants who
+// feed it come and go, and each new connection is a source with its own
+// random first sequence number and timestamp: the relay renumbers each
+// source's packets to go on from the last one sent, since receivers drop
+// packets whose sequence number goes back (SRTP replay protection) and
+// would see nothing of a reconnected participant.
+type relay struct {
+	track *webrtc.TrackLocalStaticRTP
+	step  uint32 // timestamp gap between two sources (20 ms of the clock)
+
+	mu   sync.Mutex
+	sent bool
+	seq  uint16 // newest packet sent
+	ts   uint32
+}
+
+func newRelay(t *webrtc.TrackLocalStaticRTP, clockRate uint32) *relay {
+	return &relay{track: t, step: clockRate / 50}
+}
+
+// relaySource is one source's renumbering; one goroutine uses it.
+type relaySource struct {
+	r    *relay
+	init bool
+	dseq uint16
+	dts  uint32
+}
+
+func (r *relay) source() *relaySource { return &relaySource{r: r} }
+
+// write sends p, renumbered, on the relay's track (p itself is unchanged).
+func (s *relaySource) write(p *rtp.Packet) error {
+	r := s.r
+	r.mu.Lock()
+	if !s.init {
+		s.init = true
+		if r.sent {
+			s.dseq = r.seq + 1 - p.SequenceNumber
+			s.dts = r.ts + r.step - p.Timestamp
+		}
+	}
+	out := *p
+	out.SequenceNumber += s.dseq
+	out.Timestamp += s.dts
+	if !r.sent || int16(out.SequenceNumber-r.seq) > 0 {
+		r.sent, r.seq, r.ts = true, out.SequenceNumber, out.Timestamp
+	}
+	r.mu.Unlock()
+	return r.track.WriteRTP(&out)
 }
 
 // segmentFileName names a segment's file while it is written so that, after

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/pion/sdp/v3"
 )
 
 // ProtocolVersion is the "v" field of every signaling message.
@@ -125,6 +127,9 @@ func ParseMessage(b []byte) (*Message, error) {
 		if len(m.SDP) > MaxSDPBytes {
 			return nil, fmt.Errorf("sdp of %d bytes exceeds %d: %w", len(m.SDP), MaxSDPBytes, ErrTooLarge)
 		}
+		if err := checkAnswerSDP(m.SDP); err != nil {
+			return nil, err
+		}
 	case TypeCandidate:
 		if m.Candidate == nil || len(m.Candidate.Candidate) > 1024 {
 			return nil, fmt.Errorf("candidate missing or too long")
@@ -136,6 +141,33 @@ func ParseMessage(b []byte) (*Message, error) {
 		return nil, fmt.Errorf("reason longer than 500 bytes")
 	}
 	return &m, nil
+}
+
+// dtlsSRTP are the media transport profiles of DTLS-SRTP (RFC 5764).
+var dtlsSRTP = map[string]bool{"UDP/TLS/RTP/SAVPF": true, "TCP/TLS/RTP/SAVPF": true, "UDP/TLS/RTP/SAVP": true, "TCP/TLS/RTP/SAVP": true}
+
+// checkAnswerSDP refuses an answer that is not SDP, has no media, offers a
+// media profile other than DTLS-SRTP (plain RTP/AVP, SDES-keyed RTP/SAVP)
+// or names no DTLS certificate fingerprint: media is only ever DTLS-SRTP
+// with a certificate the answer pins.
+func checkAnswerSDP(s string) error {
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(s); err != nil {
+		return fmt.Errorf("answer: malformed sdp: %w", err)
+	}
+	if len(d.MediaDescriptions) == 0 {
+		return fmt.Errorf("answer: sdp without media")
+	}
+	_, sessionFP := d.Attribute("fingerprint")
+	for i, md := range d.MediaDescriptions {
+		if proto := strings.Join(md.MediaName.Protos, "/"); !dtlsSRTP[proto] {
+			return fmt.Errorf("answer: media %d uses %q: only DTLS-SRTP (UDP/TLS/RTP/SAVPF) is accepted", i, proto)
+		}
+		if _, ok := md.Attribute("fingerprint"); !ok && !sessionFP {
+			return fmt.Errorf("answer: media %d has no DTLS fingerprint", i)
+		}
+	}
+	return nil
 }
 
 // rate is a token bucket: MaxMessagesPerSec per second, bursts of the same.

@@ -37,6 +37,8 @@ type peer struct {
 
 	videoSSRC atomic.Uint32 // the participant's video, for PLIs
 	pc        atomic.Pointer[webrtc.PeerConnection]
+	downSeen  atomic.Bool // the PeerConnection failed or was closed under us
+	mediaDown atomic.Bool // ... and the participant is out for that
 
 	cmu       sync.Mutex // guards offerSent and early
 	offerSent bool
@@ -71,6 +73,10 @@ func (pe *peer) goTracked(fn func()) bool {
 	}()
 	return true
 }
+
+// mediaGrace is how long a participant whose media connection failed or
+// was closed keeps its socket (for a bye on its way).
+const mediaGrace = 2 * time.Second
 
 // send writes one message; a failed write ends the peer.
 func (pe *peer) send(m Message) {
@@ -157,6 +163,8 @@ func (pe *peer) run() string {
 		_, b, err := pe.ws.ReadMessage()
 		if err != nil {
 			switch {
+			case pe.mediaDown.Load():
+				return "media connection failed"
 			case pe.ctx.Err() != nil:
 				return pe.rm.why() // the call ended: the peer is told why (shutdown, cancelled, time up)
 			case errors.Is(err, websocket.ErrReadLimit):
@@ -311,10 +319,34 @@ func (pe *peer) start() error {
 		pe.send(m)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateFailed {
-			pe.log.Warn("ICE/DTLS failed: closing the participant")
-			pe.cancel()
+		// Failed: ICE or DTLS broke (the network is gone, or the DTLS
+		// certificate is not the one the answer's fingerprint names).
+		// Closed: pion closed the connection itself (the peer's DTLS
+		// close_notify, e.g. after it refused our certificate), or close
+		// did. Either way the participant has no media: they leave.
+		// After a close, a bye the peer sent just before closing its side
+		// may still be on its way over the socket: it gets mediaGrace.
+		if s != webrtc.PeerConnectionStateFailed && s != webrtc.PeerConnectionStateClosed {
+			return
 		}
+		if pe.isClosing() || !pe.downSeen.CompareAndSwap(false, true) {
+			return
+		}
+		pe.log.Warn("media connection "+s.String()+": closing the participant", "state", s.String())
+		grace := mediaGrace
+		if s == webrtc.PeerConnectionStateFailed {
+			grace = 0 // no packet for MediaTimeout: nothing is on its way
+		}
+		pe.goTracked(func() {
+			t := time.NewTimer(grace)
+			defer t.Stop()
+			select {
+			case <-pe.ctx.Done():
+			case <-t.C:
+				pe.mediaDown.Store(true)
+				pe.cancel()
+			}
+		})
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if pe.p.Role == RoleObserver {

@@ -32,6 +32,7 @@ type room struct {
 	// Forwarded media: the customer's to the clerk and observers, the
 	// clerk's to the customer.
 	custAudio, custVideo, clerkAudio, clerkVideo *webrtc.TrackLocalStaticRTP
+	relays                                       map[*webrtc.TrackLocalStaticRTP]*relay
 
 	grab  *grabber
 	stats *stats
@@ -73,6 +74,13 @@ func newRoom(h *Hub, c models.CaseID, call models.CallID) (*room, error) {
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("room %s: tracks: %w", c, err)
+	}
+	rm.relays = map[*webrtc.TrackLocalStaticRTP]*relay{}
+	for _, t := range []*webrtc.TrackLocalStaticRTP{rm.custAudio, rm.clerkAudio} {
+		rm.relays[t] = newRelay(t, 48000)
+	}
+	for _, t := range []*webrtc.TrackLocalStaticRTP{rm.custVideo, rm.clerkVideo} {
+		rm.relays[t] = newRelay(t, 90000)
 	}
 	return rm, nil
 }

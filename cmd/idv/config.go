@@ -40,6 +40,9 @@ type Config struct {
 	ArchiveLease       time.Duration
 	ExpiryInterval     time.Duration
 	CallMaxDuration    time.Duration
+	CallMaxSockets     int64
+	ReadHeaderTimeout  time.Duration
+	ReadTimeout        time.Duration
 	Log                LogConfig
 	Face               FaceConfig
 	S3                 S3Config
@@ -151,6 +154,9 @@ func defaultConfig() Config {
 		ArchiveLease:       time.Minute,
 		ExpiryInterval:     time.Hour,
 		CallMaxDuration:    time.Hour,
+		CallMaxSockets:     50,
+		ReadHeaderTimeout:  10 * time.Second,
+		ReadTimeout:        2 * time.Minute,
 		Log:                LogConfig{Level: "info", Format: "text"},
 		Face:               FaceConfig{ModelsDir: "./var/models", Require: true, Threshold: 0.36},
 		S3:                 S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "none"},
@@ -182,6 +188,8 @@ func (c *Config) settings() []setting {
 		{"session-idle", "IDV_SESSION_IDLE", "staff session idle timeout (at most 15m)", (*durValue)(&c.SessionIdle)},
 		{"session-max", "IDV_SESSION_MAX", "staff session absolute lifetime (at most 12h)", (*durValue)(&c.SessionMax)},
 		{"max-body", "IDV_MAX_BODY", "largest JSON request body in bytes", (*intValue)(&c.MaxBody)},
+		{"read-header-timeout", "IDV_READ_HEADER_TIMEOUT", "a client that has not sent its request headers by then is cut off (slow-loris)", (*durValue)(&c.ReadHeaderTimeout)},
+		{"read-timeout", "IDV_READ_TIMEOUT", "a client that has not sent its whole request, body included, by then is cut off (a 10 MiB upload needs 0.7 Mbit/s at the default)", (*durValue)(&c.ReadTimeout)},
 		{"checkpoint-interval", "IDV_CHECKPOINT_INTERVAL", "how often a signed checkpoint of the audit chain and its Merkle log is written", (*durValue)(&c.CheckpointInterval)},
 		{"slot-max-lead", "IDV_SLOT_MAX_LEAD", "how far ahead a call may be scheduled", (*durValue)(&c.SlotMaxLead)},
 		{"log-level", "IDV_LOG_LEVEL", "debug, info, warn or error", (*strValue)(&c.Log.Level)},
@@ -206,6 +214,7 @@ func (c *Config) settings() []setting {
 		{"ice-username", "IDV_ICE_USERNAME", "username for the TURN servers in ice-servers", (*strValue)(&c.ICE.Username)},
 		{"ice-credential", "IDV_ICE_CREDENTIAL", "credential for the TURN servers in ice-servers (never printed)", (*secretValue)(&c.ICE.Credential)},
 		{"call-max-duration", "IDV_CALL_MAX_DURATION", "a video call is ended after this long", (*durValue)(&c.CallMaxDuration)},
+		{"call-max-sockets-per-addr", "IDV_CALL_MAX_SOCKETS_PER_ADDR", "call signaling sockets one client address may hold at once; more get 429 (raise it for staff behind one NAT address)", (*intValue)(&c.CallMaxSockets)},
 		{"turn-listen", "IDV_TURN_LISTEN", "host:port of the embedded TURN server (UDP and TCP), e.g. 0.0.0.0:3478; empty: off", (*strValue)(&c.TURN.Listen)},
 		{"turn-public-ip", "IDV_TURN_PUBLIC_IP", "IP address clients reach the TURN server and its relays at; default the turn-listen host", (*strValue)(&c.TURN.PublicIP)},
 		{"turn-realm", "IDV_TURN_REALM", "realm of the TURN credentials", (*strValue)(&c.TURN.Realm)},
@@ -329,6 +338,15 @@ func (c *Config) validate() error {
 	}
 	if c.S3.SSE != "none" && c.S3.SSE != "sse-s3" {
 		bad("IDV_S3_SSE", "%q is not none or sse-s3", c.S3.SSE)
+	}
+	if c.ReadHeaderTimeout < time.Second || c.ReadHeaderTimeout > time.Minute {
+		bad("IDV_READ_HEADER_TIMEOUT", "%v must be from 1s to 1m", c.ReadHeaderTimeout)
+	}
+	if c.ReadTimeout < time.Second || c.ReadTimeout > 30*time.Minute {
+		bad("IDV_READ_TIMEOUT", "%v must be from 1s to 30m", c.ReadTimeout)
+	}
+	if c.CallMaxSockets < 1 {
+		bad("IDV_CALL_MAX_SOCKETS_PER_ADDR", "%d must be at least 1", c.CallMaxSockets)
 	}
 	if c.CallMaxDuration < time.Minute || c.CallMaxDuration > 4*time.Hour {
 		bad("IDV_CALL_MAX_DURATION", "%v must be from 1m to 4h", c.CallMaxDuration)
