@@ -63,6 +63,7 @@ type deskFixture struct {
 	sup2   verify.Actor
 	audit  verify.Actor
 	caseID models.CaseID
+	fault  *faultStore // the graph's store: db with an injectable fault
 }
 
 func sender(t testing.TB, addr string) *mail.SMTP {
@@ -127,7 +128,8 @@ func newDeskFixtureWith(t *testing.T, eng verify.FaceEngine) *deskFixture {
 	reg := httptest.NewServer(regSrv)
 	t.Cleanup(reg.Close)
 	smtpSrv := mailtest.Start(t, mailtest.Options{})
-	g := verifytest.New(t, verifytest.Options{Store: db, Now: c.Now, Face: eng, Stager: st, Evidence: store,
+	fault := &faultStore{Store: db}
+	g := verifytest.New(t, verifytest.Options{Store: fault, Now: c.Now, Face: eng, Stager: st, Evidence: store,
 		Desk: verify.DeskDeps{Registry: &registry.Client{BaseURL: reg.URL, APIKey: "regkey", Timeout: 2 * time.Second},
 			Mailer: sender(t, smtpSrv.Addr), MailFrom: "noreply@bank.example"}})
 	svc := g.Service
@@ -171,7 +173,7 @@ func newDeskFixtureWith(t *testing.T, eng verify.FaceEngine) *deskFixture {
 	actor := func(id string, roles ...models.Role) verify.Actor {
 		return verify.Actor{Name: "staff:" + id, StaffID: models.StaffID(id), Roles: roles}
 	}
-	f := &deskFixture{t: t, g: g, db: db, svc: svc, desk: g.Desk, calls: g.Calls, reg: regSrv, clock: c, arch: arch, stage: st, smtp: smtpSrv,
+	f := &deskFixture{t: t, g: g, db: db, fault: fault, svc: svc, desk: g.Desk, calls: g.Calls, reg: regSrv, clock: c, arch: arch, stage: st, smtp: smtpSrv,
 		clerk: actor("stf_c1", models.RoleClerk), both: actor("stf_b", models.RoleClerk, models.RoleSupervisor),
 		sup: actor("stf_s1", models.RoleSupervisor), sup2: actor("stf_s2", models.RoleSupervisor), audit: actor("stf_a", models.RoleAuditor)}
 	cs, err := svc.CreateCase(ctx, f.clerk, verify.NewCase{AccountNo: acctNo, Purpose: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31",
@@ -352,6 +354,7 @@ func TestReviewEndToEnd(t *testing.T) {
 	wantErr(t, "Decide(stale step-up)", err, models.EFORBIDDEN)
 	_, _, err = d.Decide(ctx, f.sup, f.caseID, verify.DecisionInput{Decision: models.DecisionApprove, StepUpAt: stepUp})
 	wantErr(t, "Decide(no reason)", err, models.EINVALID)
+	f.failsWhole(t, "case."+string(models.EventApprove), func() error { _, _, err := d.Decide(ctx, f.sup, f.caseID, approve); return err })
 	apr, c, err := d.Decide(ctx, f.sup, f.caseID, approve)
 	if err != nil || c.State != models.StateApproved || apr.Action.Email != email {
 		t.Fatalf("Decide = %+v, %+v, %v", apr, c, err)
@@ -376,6 +379,7 @@ func TestReviewEndToEnd(t *testing.T) {
 	down := mailtest.FreeAddr(t)
 	f.editDesk(func(dd *verify.DeskDeps) { dd.Mailer = sender(t, down) })
 	d = f.desk
+	f.failsWhole(t, "case.release", func() error { _, err := d.Release(ctx, f.clerk, f.caseID); return err })
 	rel, err := d.Release(ctx, f.clerk, f.caseID)
 	if err != nil || rel.Case.State != models.StateReleased || rel.Mail.To != email {
 		t.Fatalf("Release = %+v, %v", rel, err)
