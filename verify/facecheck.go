@@ -220,7 +220,7 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 			return err
 		}
 		d := map[string]string{"check": cid, "source": string(source), "decision": res.Decision.String(), "status": res.Status.String(),
-			"threshold": strconv.FormatFloat(res.Threshold, 'f', 4, 64), "model_hash": string(res.ModelHash), shaKey: ev.SHA256, "evidence": string(ev.ID)}
+			"threshold": strconv.FormatFloat(res.Threshold, 'f', 4, 64), "model_hash": string(res.ModelHash), "engine": res.Engine, shaKey: ev.SHA256, "evidence": string(ev.ID)}
 		if live != nil {
 			d["call"], d["segment"], d["media_ms"] = string(live.Call), strconv.Itoa(live.Segment), strconv.FormatInt(live.MediaMS, 10)
 		} else {

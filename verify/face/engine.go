@@ -322,6 +322,7 @@ func (e *Engine) Match(ctx context.Context, img []byte, refs []facematch.Referen
 		Threshold:  e.cfg.Threshold,
 		ModelHash:  e.models.Hash,
 		ModelFiles: facematch.PinnedModels(),
+		Engine:     engineVersion(),
 		Quality:    a.Face.Quality,
 		Timings:    a.Timings,
 	}

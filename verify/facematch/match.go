@@ -116,8 +116,11 @@ type MatchResult struct {
 	ExpectedFMR *FMR              `json:"expected_fmr,omitempty"`
 	ModelHash   ModelHash         `json:"model_hash"`
 	ModelFiles  map[string]string `json:"model_files"`
-	Quality     Quality           `json:"quality"`
-	Timings     Timings           `json:"timings"`
+	// Engine names the code that made the result: the go-face and dlib
+	// versions, e.g. "go-face v0.0.0-..., dlib 19.24.0".
+	Engine  string  `json:"engine"`
+	Quality Quality `json:"quality"`
+	Timings Timings `json:"timings"`
 	// Descriptor of the capture, for liveness cross-checks; never logged.
 	Descriptor Descriptor `json:"-"`
 }
