@@ -115,7 +115,17 @@ func verify(events []*models.AuditEvent, cps []*models.Checkpoint, pub ed25519.P
 			bad(cp.Seq, "checkpoint hash differs from the chain's hash at seq %d (history rewritten)", cp.Seq)
 		}
 		if cp.Note == "" {
-			continue // written before the Merkle log existed
+			// Written before the Merkle log existed, unless something
+			// says the log did exist: a root on the row, or an earlier
+			// checkpoint with a note. The row's own signature does not
+			// cover the note, so a removed note must be caught here.
+			switch {
+			case cp.Root != "":
+				bad(cp.Seq, "checkpoint has a Merkle root but no signed note (note removed)")
+			case prevNote != nil:
+				bad(cp.Seq, "checkpoint has no signed note though the one of seq %d has (note removed)", prevSeq)
+			}
+			continue
 		}
 		t, ok := checkNote(cp, pub, tree, bad)
 		if !ok {
