@@ -180,9 +180,25 @@ func TestCaptureRefusedWhileNotRecorded(t *testing.T) {
 	defer clerk.close("")
 	waitCount(t, "clerk video packets", clerk.videoIn.Load, 30, 20*time.Second)
 	clerk.send(signaling.Message{Type: signaling.TypeCapture})
-	m, ok := clerk.waitFor(signaling.TypeError, 30*time.Second)
-	if !ok || m.Code != string(models.EPRECONDITION) || !strings.Contains(m.Text, "record") {
-		t.Fatalf("capture while not recorded = %+v (ok %v), want a precondition error about the recording", m, ok)
+	// The clerk is told that the recording stopped (when its recorder
+	// failed) and then that the capture is refused, each as an error.
+	var codes []string
+	for {
+		m, ok := clerk.waitFor(signaling.TypeError, 30*time.Second)
+		if !ok {
+			t.Fatalf("capture while not recorded: errors %v, then nothing; want a precondition error about the recording", codes)
+		}
+		codes = append(codes, m.Code)
+		if m.Code == "recording_stopped" {
+			continue
+		}
+		if m.Code != string(models.EPRECONDITION) || !strings.Contains(m.Text, "record") {
+			t.Fatalf("capture while not recorded = %+v, want a precondition error about the recording", m)
+		}
+		break
+	}
+	if codes[0] != "recording_stopped" {
+		t.Errorf("errors to the clerk = %v, want recording_stopped first (the recorder failed before the capture)", codes)
 	}
 	checks, err := f.svc.Checks(context.Background(), f.clerk, id)
 	if err != nil || len(checks) != 0 {
