@@ -48,7 +48,8 @@ var mayImport = map[string][]string{
 	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web"},
 	"cmd/idv":                       {"*"},
 	"internal/layout":               {},
-	"internal/testenv":              {testOnly},
+	"internal/testenv":              {testOnly, "internal/synthcam"},
+	"internal/synthcam":             {}, // synthetic cameras (scripts for headless Chromium): the browser tests and idv demo customer
 	"mail/mailtest":                 {testOnly, "models"},
 	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs"}, // publishes checkpoint notes to a real store
 	"storage/evidencetest":          {testOnly, "models"},
@@ -78,7 +79,7 @@ var libraryOwner = map[string][]string{
 	"golang.org/x/crypto":                 {"access"},
 	"golang.org/x/mod":                    {"audit"},
 	"golang.org/x/sync":                   {"cmd/idv"}, // errgroup: idv serve runs its server and background jobs in one group
-	"github.com/chromedp/":                {"internal/testenv"},
+	"github.com/chromedp/":                {"internal/testenv", "internal/synthcam"},
 	"github.com/google/go-cmp":            {"storage/storagetest", "storage/evidencetest"},
 	"github.com/prometheus/client_golang": {"httpapi", "storage/archiver"}, // the archiver owns its queue metrics; httpapi serves them
 	"golang.org/x/image":                  {"signaling", "verify/face"},    // codecs and drawing, used where frames are decoded and marked
