@@ -96,6 +96,27 @@ type story struct {
 func (s *story) path(p string) string { return "/api/cases/" + string(s.caseID) + p }
 
 func (s *story) run(ctx context.Context) error {
+	if err := s.start(ctx); err != nil {
+		return err
+	}
+	link, err := s.schedule(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.call(ctx, link); err != nil {
+		return err
+	}
+	if err := s.review(ctx); err != nil {
+		return err
+	}
+	if err := s.decide(ctx); err != nil {
+		return err
+	}
+	return s.audit(ctx)
+}
+
+// start checks that the server is in demo mode and logs the clerk in.
+func (s *story) start(ctx context.Context) error {
 	acct := demoAccounts[s.acct]
 	s.clerk = newDemoClient(s.base)
 	if _, err := s.clerk.mailbox(ctx, "nobody@example.invalid"); err != nil {
@@ -106,13 +127,20 @@ func (s *story) run(ctx context.Context) error {
 		return err
 	}
 	s.print("clerk", "logged in")
+	return nil
+}
 
+// schedule opens the case at 09:00 in the customer's zone tomorrow (22:00
+// in Beijing when New York is on standard time), moves the slot to now,
+// emails the invite and returns its link from the demo mailbox.
+func (s *story) schedule(ctx context.Context) (string, error) {
+	acct := demoAccounts[s.acct]
 	// Schedule at 09:00 the customer's time next day, shown in the branch's
 	// zone, then move the slot to now: an invite is valid only from 15
 	// minutes before its slot.
 	zone, err := time.LoadLocation(acct.tz)
 	if err != nil {
-		return err
+		return "", err
 	}
 	tomorrow := time.Now().In(zone).AddDate(0, 0, 1)
 	var cs struct {
@@ -126,7 +154,7 @@ func (s *story) run(ctx context.Context) error {
 	body := map[string]any{"account_no": acct.no, "purpose": "transaction_statement", "period_from": "2025-01-01", "period_to": "2025-12-31",
 		"slot": map[string]string{"local": tomorrow.Format("2006-01-02") + "T09:00", "time_zone": acct.tz}}
 	if err := s.clerk.call(ctx, "POST", "/api/cases", body, &cs); err != nil {
-		return fmt.Errorf("schedule: %w", err)
+		return "", fmt.Errorf("schedule: %w", err)
 	}
 	s.caseID = cs.ID
 	s.print("clerk", fmt.Sprintf("scheduled case %s: %s = %s (branch)", cs.ID, cs.Slot.Customer, cs.Slot.Branch))
@@ -135,19 +163,25 @@ func (s *story) run(ctx context.Context) error {
 	}
 	now := time.Now().In(zone).Add(2 * time.Minute)
 	if err := s.clerk.call(ctx, "POST", s.path("/reschedule"), map[string]any{"slot": map[string]string{"local": now.Format("2006-01-02T15:04"), "time_zone": acct.tz}}, &cs); err != nil {
-		return fmt.Errorf("reschedule: %w", err)
+		return "", fmt.Errorf("reschedule: %w", err)
 	}
 	s.print("clerk", fmt.Sprintf("moved the slot to now for the demonstration: %s = %s (branch)", cs.Slot.Customer, cs.Slot.Branch))
 	sent := time.Now()
 	if err := s.clerk.call(ctx, "POST", s.path("/invite/email"), nil, nil); err != nil {
-		return fmt.Errorf("invite: %w", err)
+		return "", fmt.Errorf("invite: %w", err)
 	}
 	link, err := s.clerk.waitMail(ctx, acct.email, "invite", 90*time.Second, inviteLink(sent))
 	if err != nil {
-		return err
+		return "", err
 	}
 	s.print("clerk", "emailed the invite; it is in the demo mailbox for "+acct.email)
+	return link, nil
+}
 
+// call: the customer joins in a browser, the clerk joins from the case
+// page in the same browser, captures, confirms and runs the liveness
+// challenge, and ends the call.
+func (s *story) call(ctx context.Context, link string) error {
 	// The customer joins in a browser; the clerk's side of the call is the
 	// clerk's case page in the same browser.
 	b, err := demobrowser.Start(ctx, demobrowser.Options{})
@@ -221,13 +255,7 @@ func (s *story) run(ctx context.Context) error {
 		return err
 	}
 	s.print("clerk", "the call's recording is complete")
-	if err := s.review(ctx); err != nil {
-		return err
-	}
-	if err := s.decide(ctx); err != nil {
-		return err
-	}
-	return s.audit(ctx)
+	return nil
 }
 
 // capture takes a capture in the call, and confirms the match side by side.
