@@ -242,7 +242,12 @@ func (s *story) call(ctx context.Context, link string) error {
 		return err
 	}
 	if s.shots != "" {
-		_ = k.Screenshot(filepath.Join(s.shots, "clerk-call.png"))
+		if err := k.Screenshot(filepath.Join(s.shots, "clerk-call.png")); err != nil {
+			return err
+		}
+		if err := s.mailboxShots(ctx, b); err != nil {
+			return err
+		}
 	}
 	if err := k.Leave(); err != nil {
 		return err
@@ -508,6 +513,23 @@ func (s *story) audit(ctx context.Context) error {
 	s.print("auditor", fmt.Sprintf("downloaded the evidence bundle (%d KiB) and verified it offline against %s %s: %d items, manifest signature, %d events of the case, %d checkpoints",
 		len(bundle)/1024, how, fp, len(rep.Items), rep.Events, rep.Checkpoints))
 	s.print("story", "done: statement released, bundle verified")
+	return nil
+}
+
+// mailboxShots saves the demo mailbox and the invite as the customer got it.
+func (s *story) mailboxShots(ctx context.Context, b *demobrowser.Browser) error {
+	msgs, err := s.clerk.mailbox(ctx, demoAccounts[s.acct].email)
+	if err != nil {
+		return err
+	}
+	if err := b.Screenshot(s.base+"/demo/mailbox?lang=en", filepath.Join(s.shots, "demo-mailbox.png")); err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if inviteLink(time.Time{})(m) != "" {
+			return b.Screenshot(s.base+"/demo/mailbox/"+m.ID+"?lang=en", filepath.Join(s.shots, "demo-invite.png"))
+		}
+	}
 	return nil
 }
 

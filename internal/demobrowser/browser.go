@@ -128,3 +128,21 @@ func screenshot(tab context.Context) ([]byte, error) {
 	}
 	return png, nil
 }
+
+// Screenshot opens url in a tab of its own and saves what it shows as a
+// PNG at path.
+func (b *Browser) Screenshot(url, path string) error {
+	tab, cancel, err := b.tab()
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if err := run(tab, "open "+url, 30*time.Second, chromedp.Navigate(url), chromedp.WaitReady("body")); err != nil {
+		return err
+	}
+	png, err := screenshot(tab)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, png, 0o644)
+}

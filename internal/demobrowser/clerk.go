@@ -78,8 +78,11 @@ func (k *Clerk) Leave() error {
 	return run(k.tab, "end the call", 30*time.Second, chromedp.Click("#call-leave"), chromedp.WaitVisible(`body[data-call="ended"]`))
 }
 
-// Screenshot saves what the clerk's tab shows as a PNG at path.
+// Screenshot saves the clerk's call section as a PNG at path.
 func (k *Clerk) Screenshot(path string) error {
+	if _, err := eval[bool](k.tab, `(document.getElementById('call-join').closest('section').scrollIntoView(), true)`); err != nil {
+		return err
+	}
 	png, err := screenshot(k.tab)
 	if err != nil {
 		return err

@@ -138,6 +138,7 @@ func (c Customer) shot(tab context.Context, name string) {
 	if c.Screenshots == "" {
 		return
 	}
+	_, _ = eval[bool](tab, `(window.scrollTo(0, 0), true)`)
 	if png, err := screenshot(tab); err == nil {
 		_ = os.WriteFile(filepath.Join(c.Screenshots, name+".png"), png, 0o644)
 	}
