@@ -30,7 +30,14 @@ func demoIDV(t *testing.T, extra map[string]string) *e2eIDV {
 	if out, err := idv.cli("demo", "load"); err != nil {
 		t.Fatalf("idv demo load: %v\n%s", err, out)
 	}
-	idv.spawn("serve", nil, "serve").serving(idv.origin, 60*time.Second)
+	c := idv.spawn("serve", nil, "serve")
+	c.serving(idv.origin, 60*time.Second)
+	// The log says so at start, and the banner shows where to go.
+	for _, want := range []string{"DEMO MODE", idv.origin + "/demo/mailbox", idv.origin + "/login", "clerk " + e2ePassword, "idv demo customer --case"} {
+		if !strings.Contains(c.log.String(), want) {
+			t.Errorf("idv serve in demo mode did not print %q at start:\n%s", want, c.log.String())
+		}
+	}
 	return idv
 }
 
@@ -123,6 +130,9 @@ func TestDemoStory(t *testing.T) {
 func TestDemoStoryRefusesServerNotInDemoMode(t *testing.T) {
 	idv := newE2EIDV(t, map[string]string{"IDV_REQUIRE_MODELS": "false", "IDV_MODELS_DIR": t.TempDir()})
 	idv.serve()
+	if strings.Contains(idv.log.String(), "DEMO") {
+		t.Errorf("idv serve without demo mode logs demo mode:\n%s", idv.log.String())
+	}
 	out, err := idv.cli("demo", "story", "--url", idv.origin)
 	if !errors.Is(err, errNotDemo) || strings.Contains(out, "logged in") {
 		t.Fatalf("idv demo story against a server not in demo mode = %v, want %v before logging in\n%s", err, errNotDemo, out)

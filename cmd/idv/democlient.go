@@ -13,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,10 +175,24 @@ var (
 	sixDigit = regexp.MustCompile(`(?:^|\D)([0-9]{6})(?:\D|$)`)
 )
 
-// inviteLink picks an invite mail's link.
-func inviteLink(after time.Time) func(httpapi.DemoMail) string {
+// seen is the set of the messages to address now in the demo mailbox: a
+// message that arrives later is not in it (clocks play no part).
+func (c *demoClient) seen(ctx context.Context, address string) (map[string]bool, error) {
+	msgs, err := c.mailbox(ctx, address)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, m := range msgs {
+		out[m.ID] = true
+	}
+	return out, nil
+}
+
+// inviteLink picks the link of an invite mail not in seen.
+func inviteLink(seen map[string]bool) func(httpapi.DemoMail) string {
 	return func(m httpapi.DemoMail) string {
-		if m.Date.Before(after.Truncate(time.Second)) {
+		if seen[m.ID] {
 			return ""
 		}
 		for _, l := range m.Links {
@@ -189,14 +204,24 @@ func inviteLink(after time.Time) func(httpapi.DemoMail) string {
 	}
 }
 
-// emailCode picks the code of a code mail (no links, no attachments).
-func emailCode(after time.Time) func(httpapi.DemoMail) string {
+// emailCode picks the code of a code mail (no links, no attachments) not in seen.
+func emailCode(seen map[string]bool) func(httpapi.DemoMail) string {
 	return func(m httpapi.DemoMail) string {
-		if m.Date.Before(after.Truncate(time.Second)) || len(m.Links) > 0 || len(m.Attachments) > 0 {
+		if seen[m.ID] || len(m.Links) > 0 || len(m.Attachments) > 0 {
 			return ""
 		}
 		if s := sixDigit.FindStringSubmatch(m.Text); s != nil {
 			return s[1]
+		}
+		return ""
+	}
+}
+
+// statementPDFMail picks a mail with a PDF attached not in seen.
+func statementPDFMail(seen map[string]bool) func(httpapi.DemoMail) string {
+	return func(m httpapi.DemoMail) string {
+		if !seen[m.ID] && slices.ContainsFunc(m.Attachments, func(a string) bool { return strings.HasSuffix(strings.ToLower(a), ".pdf") }) {
+			return m.ID
 		}
 		return ""
 	}

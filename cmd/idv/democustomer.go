@@ -123,8 +123,15 @@ func demoCustomer(c *demoClient, i int, invite string, f customerFlags, step fun
 	}
 	return demobrowser.Customer{Invite: invite, Photos: photos, Frozen: f.frozen, NoCode: f.noCode, Letter: letter, Wait: f.wait,
 		Step: step, Screenshots: f.screenshots,
-		Code: func(ctx context.Context, since time.Time) (string, error) {
-			return c.waitMail(ctx, acct.email, "email code", 60*time.Second, emailCode(since))
+		Code: func(ctx context.Context, ask func() error) (string, error) {
+			before, err := c.seen(ctx, acct.email)
+			if err != nil {
+				return "", err
+			}
+			if err := ask(); err != nil {
+				return "", err
+			}
+			return c.waitMail(ctx, acct.email, "email code", 60*time.Second, emailCode(before))
 		}}, nil
 }
 
@@ -248,12 +255,15 @@ func inviteForCase(ctx context.Context, c *demoClient, pwFile string, id models.
 		if !ok {
 			return -1, "", fmt.Errorf("case %s is not for a demo account", id)
 		}
-		sent := time.Now()
+		before, err := c.seen(ctx, demoAccounts[i].email)
+		if err != nil {
+			return -1, "", err
+		}
 		if err := clerk.call(ctx, "POST", "/api/cases/"+string(id)+"/invite/email", nil, nil); err != nil {
 			return -1, "", err
 		}
 		print(s.user, "emailed a fresh invite for case "+string(id))
-		link, err := c.waitMail(ctx, demoAccounts[i].email, "invite", 90*time.Second, inviteLink(sent))
+		link, err := c.waitMail(ctx, demoAccounts[i].email, "invite", 90*time.Second, inviteLink(before))
 		return i, link, err
 	}
 	return -1, "", fmt.Errorf("case %s is no demo clerk's case", id)

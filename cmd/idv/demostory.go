@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"remoteidv/audit"
-	"remoteidv/httpapi"
 	"remoteidv/internal/demobrowser"
 	"remoteidv/models"
 )
@@ -166,11 +165,14 @@ func (s *story) schedule(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("reschedule: %w", err)
 	}
 	s.print("clerk", fmt.Sprintf("moved the slot to now for the demonstration: %s = %s (branch)", cs.Slot.Customer, cs.Slot.Branch))
-	sent := time.Now()
+	before, err := s.clerk.seen(ctx, acct.email)
+	if err != nil {
+		return "", err
+	}
 	if err := s.clerk.call(ctx, "POST", s.path("/invite/email"), nil, nil); err != nil {
 		return "", fmt.Errorf("invite: %w", err)
 	}
-	link, err := s.clerk.waitMail(ctx, acct.email, "invite", 90*time.Second, inviteLink(sent))
+	link, err := s.clerk.waitMail(ctx, acct.email, "invite", 90*time.Second, inviteLink(before))
 	if err != nil {
 		return "", err
 	}
@@ -435,6 +437,10 @@ func (s *story) decide(ctx context.Context) error {
 		return err
 	}
 	s.print("server", "sealed the case: every artifact archived write-once, manifest signed")
+	before, err := s.clerk.seen(ctx, demoAccounts[s.acct].email)
+	if err != nil {
+		return err
+	}
 	var rel struct {
 		State string `json:"state"`
 		Mail  struct {
@@ -445,12 +451,7 @@ func (s *story) decide(ctx context.Context) error {
 		return fmt.Errorf("release: %w", err)
 	}
 	s.print("supervisor", "released the statement to "+rel.Mail.To)
-	if _, err := s.clerk.waitMail(ctx, demoAccounts[s.acct].email, "statement", 2*time.Minute, func(m httpapi.DemoMail) string {
-		if slices.ContainsFunc(m.Attachments, func(a string) bool { return strings.HasSuffix(strings.ToLower(a), ".pdf") }) && m.Date.After(time.Now().Add(-10*time.Minute)) {
-			return m.ID
-		}
-		return ""
-	}); err != nil {
+	if _, err := s.clerk.waitMail(ctx, demoAccounts[s.acct].email, "statement", 2*time.Minute, statementPDFMail(before)); err != nil {
 		return err
 	}
 	s.print("server", "the statement PDF is in the demo mailbox of "+demoAccounts[s.acct].email)
@@ -526,7 +527,7 @@ func (s *story) mailboxShots(ctx context.Context, b *demobrowser.Browser) error 
 		return err
 	}
 	for _, m := range msgs {
-		if inviteLink(time.Time{})(m) != "" {
+		if inviteLink(nil)(m) != "" {
 			return b.Screenshot(s.base+"/demo/mailbox/"+m.ID+"?lang=en", filepath.Join(s.shots, "demo-invite.png"))
 		}
 	}

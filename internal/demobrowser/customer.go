@@ -21,9 +21,9 @@ type Customer struct {
 	Frozen bool
 	// NoCode never asks for nor enters the email code.
 	NoCode bool
-	// Code returns the email code mailed at or after since (the demo
-	// mailbox); required unless NoCode.
-	Code func(ctx context.Context, since time.Time) (string, error)
+	// Code has the code emailed (ask presses the page's button) and
+	// returns it, read from the demo mailbox; required unless NoCode.
+	Code func(ctx context.Context, ask func() error) (string, error)
 	// Letter is the signed authorization letter (PNG) uploaded from the
 	// call page; nil uploads none.
 	Letter []byte
@@ -80,12 +80,10 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 	}
 	step("accepted the recording and biometric consent; the call page is open")
 	if !c.NoCode {
-		since := time.Now().Add(-time.Second)
-		if err := run(tab, "ask for the email code", 20*time.Second, chromedp.Click("#code-send"),
-			chromedp.Poll[chromedp.Void](`document.getElementById('code-status').textContent !== ''`)); err != nil {
-			return fmt.Errorf("customer: %w", err)
-		}
-		code, err := c.Code(ctx, since)
+		code, err := c.Code(ctx, func() error {
+			return run(tab, "ask for the email code", 20*time.Second, chromedp.Click("#code-send"),
+				chromedp.Poll[chromedp.Void](`document.getElementById('code-status').textContent !== ''`))
+		})
 		if err != nil {
 			return fmt.Errorf("customer: the email code: %w", err)
 		}
