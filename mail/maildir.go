@@ -115,10 +115,13 @@ func (m *Maildir) List(ctx context.Context) ([]*Stored, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if !validID.MatchString(e.Name()) {
+			// A mail reader that has seen a message moves it to cur/ and
+			// appends its flags (":2,S"); the id is the name before them.
+			id, _, _ := strings.Cut(e.Name(), ":")
+			if !validID.MatchString(id) {
 				continue
 			}
-			s, err := m.read(filepath.Join(m.Dir, sub, e.Name()), e.Name())
+			s, err := m.read(filepath.Join(m.Dir, sub, e.Name()), id)
 			if err != nil {
 				return nil, err
 			}
@@ -134,14 +137,21 @@ func (m *Maildir) Get(ctx context.Context, id string) (*Stored, error) {
 	if !validID.MatchString(id) {
 		return nil, models.Errorf(models.ENOTFOUND, "no message %q", id)
 	}
-	for _, sub := range []string{"new", "cur"} {
-		s, err := m.read(filepath.Join(m.Dir, sub, id), id)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
+	s, err := m.read(filepath.Join(m.Dir, "new", id), id)
+	if !errors.Is(err, fs.ErrNotExist) {
 		return s, err
 	}
-	return nil, models.Errorf(models.ENOTFOUND, "no message %q", id)
+	seen, err := filepath.Glob(filepath.Join(m.Dir, "cur", id+":*")) // id is checked: no pattern characters
+	if err != nil {
+		return nil, fmt.Errorf("maildir get %s: %w", id, err)
+	}
+	if len(seen) == 0 {
+		if _, err := os.Stat(filepath.Join(m.Dir, "cur", id)); err != nil {
+			return nil, models.Errorf(models.ENOTFOUND, "no message %q", id)
+		}
+		seen = []string{filepath.Join(m.Dir, "cur", id)}
+	}
+	return m.read(seen[0], id)
 }
 
 func (m *Maildir) read(path, id string) (*Stored, error) {

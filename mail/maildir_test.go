@@ -59,6 +59,16 @@ func TestMaildir(t *testing.T) {
 		!slices.Equal(inv.To, []string{"li.wei@example.com"}) || inv.From != "noreply@bank.example" {
 		t.Errorf("Get(invite) = %+v", inv)
 	}
+	// A mail reader moves what it has seen to cur/ with its flags: still listed and shown.
+	if err := os.Rename(filepath.Join(dir, "new", inv.ID), filepath.Join(dir, "cur", inv.ID+":2,S")); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := md.Get(ctx, inv.ID); err != nil || again.Subject != inv.Subject {
+		t.Errorf("Get of a message a reader moved to cur/ = %+v, %v", again, err)
+	}
+	if list, err := md.List(ctx); err != nil || len(list) != 2 || list[1].ID != inv.ID {
+		t.Errorf("List after a reader moved a message to cur/ = %+v, %v", list, err)
+	}
 	for _, bad := range []string{"../../etc/passwd", "nope", list[0].ID + "x"} {
 		if _, err := md.Get(ctx, bad); models.ErrorCodeOf(err) != models.ENOTFOUND {
 			t.Errorf("Get(%q) = %v, want ENOTFOUND", bad, err)
