@@ -213,7 +213,7 @@ func (s *Server) customerUploadLetter(c *gin.Context) error {
 // switch or the browser chose.
 func (s *Server) customerPage(c *gin.Context, name, title, script string) web.Page {
 	return web.Page{Name: name, Title: title, Script: script, Lang: s.pageLang(c), Path: c.Request.URL.Path,
-		Bank: s.cfg.BankName, Msgs: s.msgs}
+		Bank: s.cfg.BankName, Msgs: s.msgs, Demo: s.cfg.Demo}
 }
 
 // clerkName is the display name of the case's clerk, shown to the

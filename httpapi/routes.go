@@ -61,7 +61,7 @@ var (
 )
 
 func (s *Server) routeTable() []route {
-	return []route{
+	rs := []route{
 		{Method: "GET", Path: "/healthz", Auth: authNone, Summary: "Liveness: the process answers", Tag: "operations", handler: s.health},
 		{Method: "GET", Path: "/readyz", Auth: authNone, Summary: "Readiness: the database answers", Tag: "operations", handler: s.ready},
 		{Method: "GET", Path: "/metrics", Auth: authNone, Summary: "Prometheus metrics", Tag: "operations", handler: s.metricsHandler()},
@@ -153,4 +153,8 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/favicon.ico", Auth: authNone, Summary: "No icon (204), so browsers log no error", Tag: "pages", handler: s.favicon},
 		{Method: "GET", Path: "/static/staff/*file", Auth: authNone, Summary: "Scripts, styles and images of the staff pages", Tag: "pages", handler: s.static()},
 	}
+	if s.cfg.Demo {
+		rs = append(rs, s.demoRoutes()...)
+	}
+	return rs
 }

@@ -32,6 +32,9 @@ type Config struct {
 	MaxBodyBytes   int64    // cap of JSON bodies
 	BankName       string
 	AuditKey       ed25519.PublicKey // verifies the chain's checkpoints
+	// Demo is the demonstration mode: a banner on every page and the demo
+	// mailbox (Services.Mailbox, then required); off, neither exists.
+	Demo bool
 }
 
 // Services are what the handlers call, all required: the staff
@@ -48,6 +51,8 @@ type Services struct {
 	Log    *slog.Logger
 	// Collectors (archiver queue depth, ...) join the /metrics registry.
 	Collectors []prometheus.Collector
+	// Mailbox is the demo mode's local mailbox; only with Config.Demo.
+	Mailbox DemoMailbox
 }
 
 func (d Services) missing() []string {
@@ -79,12 +84,17 @@ type Server struct {
 	msgs    web.Catalogue
 	engine  *gin.Engine
 	routes  []route
+	mailbox DemoMailbox // demo mode only (demo.go)
 }
 
 // New builds the server and its router over svc, every one of which is
 // required: the error names what is missing.
 func New(cfg Config, svc Services) (*Server, error) {
-	if m := svc.missing(); len(m) > 0 {
+	m := svc.missing()
+	if cfg.Demo && svc.Mailbox == nil {
+		m = append(m, "Mailbox (demo mode)")
+	}
+	if len(m) > 0 {
 		return nil, fmt.Errorf("new http server: missing %s", strings.Join(m, ", "))
 	}
 	if cfg.MaxBodyBytes <= 0 {
@@ -97,7 +107,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
 		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
 		limiter: newLimiter(20, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
-		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk}
+		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox}
 	log := svc.Log
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()

@@ -51,10 +51,11 @@ type env struct {
 
 // envOptions are what a test chooses when the server is built.
 type envOptions struct {
-	faces     bool              // the real face engine (faceEngine) instead of none
-	face      verify.FaceConfig // the face configuration the admin's report shows
-	desk      verify.DeskDeps   // registry and mail server (default: none)
-	signaling signaling.Config  // the hub (its recording folder and loopback candidates are set here)
+	faces     bool                // the real face engine (faceEngine) instead of none
+	face      verify.FaceConfig   // the face configuration the admin's report shows
+	desk      verify.DeskDeps     // registry and mail server (default: none)
+	signaling signaling.Config    // the hub (its recording folder and loopback candidates are set here)
+	mailbox   httpapi.DemoMailbox // demo mode with this mailbox; nil: demo mode off
 }
 
 const password = "correct horse battery staple"
@@ -118,8 +119,8 @@ func newEnvWith(t *testing.T, kind string, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.hub.Close() })
-	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub}, httpapi.Services{Access: e.acc,
-		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log})
+	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub, Demo: o.mailbox != nil}, httpapi.Services{Access: e.acc,
+		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log, Mailbox: o.mailbox})
 	if err != nil {
 		t.Fatal(err)
 	}

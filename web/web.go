@@ -69,6 +69,9 @@ type Page struct {
 	KeyFingerprint string
 	Nav            []NavItem
 	Msgs           Catalogue
+	// Demo is the demonstration mode (IDV_DEMO): every page shows a
+	// banner saying so, with a link to the demo mailbox.
+	Demo bool
 }
 
 // NavItem is one link of the staff navigation.
@@ -102,6 +105,21 @@ func (p Page) Switch() []LangLink {
 		out = append(out, LangLink{Lang: l, Label: embedded.names[l], Href: p.Path + "?lang=" + l, Current: l == p.Lang})
 	}
 	return out
+}
+
+// MailboxPage is the data of the demo mailbox (demo_mailbox.html): the
+// messages the service sent, or the one opened.
+type MailboxPage struct {
+	Page
+	Mails []MailView
+	Open  *MailView
+}
+
+// MailView is one message of the demo mailbox.
+type MailView struct {
+	ID, From, To, Subject, Date string
+	Text                        string
+	Links, Attachments          []string
 }
 
 // CustomerPage is the data of the customer's pages (consent.html,

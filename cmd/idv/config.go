@@ -43,14 +43,19 @@ type Config struct {
 	CallMaxSockets     int64
 	ReadHeaderTimeout  time.Duration
 	ReadTimeout        time.Duration
-	Log                LogConfig
-	Face               FaceConfig
-	S3                 S3Config
-	ICE                ICEConfig
-	TURN               TURNConfig
-	Mail               MailConfig
-	Registry           RegistryConfig
-	Statement          StatementConfig
+	// Demo is the demonstration mode `make run` turns on: a banner on
+	// every page, mail to a local Maildir (DataDir/mail) shown on the demo
+	// mailbox page, and the reference registry in-process over the demo
+	// records, unless a mail server or a registry is configured.
+	Demo      bool
+	Log       LogConfig
+	Face      FaceConfig
+	S3        S3Config
+	ICE       ICEConfig
+	TURN      TURNConfig
+	Mail      MailConfig
+	Registry  RegistryConfig
+	Statement StatementConfig
 }
 
 // LogConfig is how the service logs.
@@ -192,6 +197,7 @@ func (c *Config) settings() []setting {
 		{"read-timeout", "IDV_READ_TIMEOUT", "a client that has not sent its whole request, body included, by then is cut off (a 10 MiB upload needs 0.7 Mbit/s at the default)", (*durValue)(&c.ReadTimeout)},
 		{"checkpoint-interval", "IDV_CHECKPOINT_INTERVAL", "how often a signed checkpoint of the audit chain and its Merkle log is written", (*durValue)(&c.CheckpointInterval)},
 		{"slot-max-lead", "IDV_SLOT_MAX_LEAD", "how far ahead a call may be scheduled", (*durValue)(&c.SlotMaxLead)},
+		{"demo", "IDV_DEMO", "demonstration mode (make run): a banner on every page, mail to the Maildir <data-dir>/mail shown at /demo/mailbox, the reference registry in-process over <data-dir>/demo/registry.json; never in production", (*boolValue)(&c.Demo)},
 		{"log-level", "IDV_LOG_LEVEL", "debug, info, warn or error", (*strValue)(&c.Log.Level)},
 		{"log-format", "IDV_LOG_FORMAT", "text or json", (*strValue)(&c.Log.Format)},
 		{"require-models", "IDV_REQUIRE_MODELS", "refuse to start unless the face models are installed and intact", (*boolValue)(&c.Face.Require)},

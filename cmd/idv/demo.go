@@ -51,8 +51,14 @@ var demoStaff = []struct {
 }
 
 func runDemo(ctx context.Context, e *cliEnv, args []string) error {
+	if len(args) > 0 && args[0] == "customer" {
+		return runDemoCustomer(ctx, e, args[1:])
+	}
+	if len(args) > 0 && args[0] == "story" {
+		return runDemoStory(ctx, e, args[1:])
+	}
 	if len(args) == 0 || args[0] != "load" {
-		return usageError("usage: idv demo load [config flags]")
+		return usageError("usage: idv demo load|customer|story [flags] [config flags]")
 	}
 	return withApp(ctx, e, "demo load", args[1:], func(a *app, _ []string) error {
 		dir := filepath.Join(a.cfg.DataDir, "demo")
@@ -194,8 +200,23 @@ func writeDemoAccounts(dir string) (string, error) {
 	return path, f.Sync()
 }
 
-// writeSignature draws a pen stroke (a seeded sum of sines) on white.
+// writeSignature writes demoSignature(seed) as a PNG.
 func writeSignature(path string, seed int64) error {
+	img := demoSignature(seed)
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("demo signature: %w", err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		return fmt.Errorf("demo signature: %w", err)
+	}
+	return nil
+}
+
+// demoSignature draws a pen stroke (a seeded sum of sines) on white: the
+// signature specimen of demo account seed-1, and its letter's signature.
+func demoSignature(seed int64) *image.Gray {
 	img := image.NewGray(image.Rect(0, 0, 480, 160))
 	for i := range img.Pix {
 		img.Pix[i] = 255
@@ -210,15 +231,7 @@ func writeSignature(path string, seed int64) error {
 			}
 		}
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("demo signature: %w", err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		return fmt.Errorf("demo signature: %w", err)
-	}
-	return nil
+	return img
 }
 
 // writeDemoLedger writes a year of transactions per demo account, for the

@@ -19,6 +19,12 @@ func (a *app) deskDeps() (verify.DeskDeps, error) {
 		RegistryCaptureMaxAge: rc.CaptureMaxAge, RegistryMaxDataAge: rc.MaxDataAge}
 	if rc.URL != "" {
 		d.Registry = &registry.Client{BaseURL: rc.URL, APIKey: rc.Key, Timeout: rc.Timeout, HTTP: &http.Client{Timeout: rc.Timeout}}
+	} else if a.cfg.Demo {
+		reg, err := demoRegistry(a.cfg, a.log)
+		if err != nil {
+			return d, err
+		}
+		d.Registry = reg
 	} else {
 		a.log.Warn("no national ID registry configured (IDV_REGISTRY_URL): registry checks answer unavailable")
 	}
@@ -28,6 +34,12 @@ func (a *app) deskDeps() (verify.DeskDeps, error) {
 			return d, err
 		}
 		d.Mailer = s
+	} else if a.cfg.Demo {
+		md, err := idvmail.NewMaildir(demoMailDir(a.cfg))
+		if err != nil {
+			return d, err
+		}
+		d.Mailer = md
 	} else {
 		a.log.Warn("no mail server configured (IDV_SMTP_ADDR): mail stays queued in the outbox; invites and codes are dropped when they expire")
 	}

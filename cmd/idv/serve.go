@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"remoteidv/audit"
 	"remoteidv/httpapi"
+	idvmail "remoteidv/mail"
 )
 
 func runServe(ctx context.Context, e *cliEnv, args []string) error {
@@ -52,10 +54,18 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer hub.Close()
+	var mailbox httpapi.DemoMailbox
+	if cfg.Demo {
+		md, err := idvmail.NewMaildir(demoMailDir(cfg))
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		mailbox = demoMailbox{md}
+	}
 	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
-		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey)},
+		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo},
 		httpapi.Services{Access: a.access, Verify: wf.verify, Desk: wf.desk, Calls: wf.calls, Hub: hub, Store: a.store, Log: log,
-			Collectors: arc.Collectors()})
+			Collectors: arc.Collectors(), Mailbox: mailbox})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -78,7 +88,12 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if cfg.TLSCert != "" {
 		serve = func() error { return hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) }
 	}
-	log.Info("remoteidv serving", "url", cfg.PublicURL, "listen", ln.Addr().String(), "database", mustKind(cfg))
+	log.Info("remoteidv serving", "url", cfg.PublicURL, "listen", ln.Addr().String(), "database", mustKind(cfg), "demo", cfg.Demo)
+	if cfg.Demo {
+		log.Warn("DEMO MODE: demonstration data, mail to the local mailbox, reference registry; never in production",
+			"mailbox", strings.TrimSuffix(cfg.PublicURL, "/")+"/demo/mailbox", "maildir", demoMailDir(cfg), "registry_in_process", cfg.Registry.URL == "", "smtp", cfg.Mail.SMTPAddr != "")
+		demoBanner(e.stderr, cfg)
+	}
 	if err := serveAndRun(ctx, log, hs, serve, func() { hub.Close() }, jobs); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

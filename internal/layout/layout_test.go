@@ -54,6 +54,9 @@ var mayImport = map[string][]string{
 	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs"}, // publishes checkpoint notes to a real store
 	"storage/evidencetest":          {testOnly, "models"},
 	"storage/archiver/archivertest": {testOnly, "*"},
+
+	// headless Chromium for idv demo customer and idv demo story
+	"internal/demobrowser": {"internal/synthcam"},
 }
 
 // testOnly marks a package that production code must never import: test
@@ -79,7 +82,7 @@ var libraryOwner = map[string][]string{
 	"golang.org/x/crypto":                 {"access"},
 	"golang.org/x/mod":                    {"audit"},
 	"golang.org/x/sync":                   {"cmd/idv"}, // errgroup: idv serve runs its server and background jobs in one group
-	"github.com/chromedp/":                {"internal/testenv", "internal/synthcam"},
+	"github.com/chromedp/":                {"internal/testenv", "internal/synthcam", "internal/demobrowser"},
 	"github.com/google/go-cmp":            {"storage/storagetest", "storage/evidencetest"},
 	"github.com/prometheus/client_golang": {"httpapi", "storage/archiver"}, // the archiver owns its queue metrics; httpapi serves them
 	"golang.org/x/image":                  {"signaling", "verify/face"},    // codecs and drawing, used where frames are decoded and marked
