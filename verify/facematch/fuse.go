@@ -13,6 +13,8 @@ type Fused struct {
 	Distance  float64  `json:"distance"`
 	Threshold float64  `json:"threshold"`
 	Decision  Decision `json:"decision"`
+	// Agree is how many of the usable captures match on their own.
+	Agree int `json:"agree"`
 }
 
 // Fuse combines the results of several captures of one session against
@@ -37,6 +39,9 @@ func Fuse(results []MatchResult) (Fused, error) {
 		}
 		f.Captures++
 		sum += r.Distance
+		if r.Distance <= f.Threshold {
+			f.Agree++
+		}
 	}
 	if f.Captures == 0 {
 		return f, nil

@@ -113,9 +113,14 @@ type MatchResult struct {
 	References []ReferenceDistance `json:"references"`
 	// ExpectedFMR is the calibrated false-match rate at Threshold and at
 	// Distance; nil when no calibration is loaded.
-	ExpectedFMR *FMR              `json:"expected_fmr,omitempty"`
-	ModelHash   ModelHash         `json:"model_hash"`
-	ModelFiles  map[string]string `json:"model_files"`
+	ExpectedFMR *FMR `json:"expected_fmr,omitempty"`
+	// Assessment is what the calibration in force says about Distance:
+	// the chance a different customer scores this close, its bound, the
+	// calibration's number, and whether the score is weak evidence. Set by
+	// the workflow (Operating.Apply); nil from the engine alone.
+	Assessment *Assessment       `json:"assessment,omitempty"`
+	ModelHash  ModelHash         `json:"model_hash"`
+	ModelFiles map[string]string `json:"model_files"`
 	// Engine names the code that made the result: the go-face and dlib
 	// versions, e.g. "go-face v0.0.0-..., dlib 19.24.0".
 	Engine  string  `json:"engine"`
