@@ -5,19 +5,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"remoteidv/verify/facematch"
 )
 
-// PhotoPopulation builds a calibration population from photo folders:
-// labelled is a dataset (LoadDataset: a sub-folder or file-name prefix per
+// PhotoPopulation builds a calibration population from photos: labelled
+// is a dataset folder (LoadDataset: a sub-folder or file-name prefix per
 // person), each of whose usable photos is one face of its person; every
-// face found in the photos directly in groups (group photos, such as
-// dlib's examples/faces) counts as a different person, named after its
-// file and position. Photos without a usable face are skipped; skipped
-// counts them.
-func (e *Engine) PhotoPopulation(ctx context.Context, labelled, groups string) (people []facematch.Person, skipped int, err error) {
+// face found in the group photos (files, such as dlib's examples/faces)
+// counts as a different person, named after its file and position, so a
+// group photo must not show anyone twice or anyone of labelled. Photos
+// without a usable face are skipped; skipped counts them.
+func (e *Engine) PhotoPopulation(ctx context.Context, labelled string, groups []string) (people []facematch.Person, skipped int, err error) {
 	if labelled != "" {
 		photos, err := LoadDataset(labelled)
 		if err != nil {
@@ -42,18 +43,7 @@ func (e *Engine) PhotoPopulation(ctx context.Context, labelled, groups string) (
 			people[i].Descriptors = append(people[i].Descriptors, s.Descriptor)
 		}
 	}
-	if groups == "" {
-		return people, skipped, nil
-	}
-	names, err := filepath.Glob(filepath.Join(groups, "*"))
-	if err != nil {
-		return nil, 0, fmt.Errorf("photo population: %w", err)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if st, err := os.Stat(name); err != nil || st.IsDir() || !isPhoto(name) {
-			continue
-		}
+	for _, name := range groups {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			return nil, 0, fmt.Errorf("photo population: %w", err)
@@ -71,4 +61,22 @@ func (e *Engine) PhotoPopulation(ctx context.Context, labelled, groups string) (
 		}
 	}
 	return people, skipped, nil
+}
+
+// GroupPhotos lists the JPEG and PNG files directly in dir, sorted, leaving
+// out the file names in exclude.
+func GroupPhotos(dir string, exclude ...string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("group photos: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() || !isPhoto(e.Name()) || slices.Contains(exclude, e.Name()) {
+			continue
+		}
+		out = append(out, filepath.Join(dir, e.Name()))
+	}
+	sort.Strings(out)
+	return out, nil
 }

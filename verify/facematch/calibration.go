@@ -231,12 +231,17 @@ func (c *Calibration) Save(path string) error {
 // would tell the bank's customers' distance distribution to anyone who
 // reads it), judged against a threshold and the running models.
 type CalibrationSummary struct {
-	Version           int       `json:"version"`
+	Version int `json:"version"`
+	// ID is the calibration's number in the database (0: a file).
+	ID                int64     `json:"id,omitempty"`
+	Source            string    `json:"source,omitempty"`
 	Created           time.Time `json:"created"`
 	Cohort            string    `json:"cohort"`
 	People            int       `json:"people"`
 	Photos            int       `json:"photos"`
 	Impostors         int       `json:"impostor_pairs"`
+	PopulationPairs   int64     `json:"population_pairs"`
+	GenuinePairs      int       `json:"genuine_pairs"`
 	TargetFMR         float64   `json:"target_fmr"`
 	ProposedThreshold float64   `json:"proposed_threshold"`
 	// Supported is false when the cohort is too small to claim the
@@ -254,7 +259,7 @@ type CalibrationSummary struct {
 // Summary describes c at threshold (the configured one) for the models
 // with hash running.
 func (c *Calibration) Summary(threshold float64, running ModelHash) CalibrationSummary {
-	s := CalibrationSummary{Version: c.Version, Created: c.Created, Cohort: c.Cohort, People: c.People, Photos: c.Photos,
+	s := CalibrationSummary{Version: c.Version, ID: c.ID, Source: c.Source, PopulationPairs: c.PopulationPairs, GenuinePairs: len(c.Genuine), Created: c.Created, Cohort: c.Cohort, People: c.People, Photos: c.Photos,
 		Impostors: c.Impostors, TargetFMR: c.TargetFMR, ProposedThreshold: c.ProposedThreshold, Supported: c.Supported,
 		ModelHash: c.ModelHash, ModelMatches: c.ModelHash == running}
 	if c.Impostors > 0 {
