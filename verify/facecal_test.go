@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -208,5 +209,61 @@ func TestCalibrationInForce(t *testing.T) {
 	// a MATCH; a weak score alone meets nothing.
 	if f.requirements().FaceMatchPassed {
 		t.Errorf("face match requirement met without a confirmed capture")
+	}
+}
+
+// TestFusedCapture: several frames of one capture are matched one by one
+// and recorded as one face check whose distance is their mean (the
+// fusion rule), with how many agree, each frame kept as evidence once
+// and the check pointing at the closest; a frame without a face is
+// reported and left out of the mean.
+func TestFusedCapture(t *testing.T) {
+	f := newDeskFixture(t)
+	call := f.liveCall()
+	blank := pngBytes(t, 640, 480)
+	frames := [][]byte{johnsPhoto(t, "John_Salley", 3), johnsPhoto(t, "John_Salley", 4), johnsPhoto(t, "John_Salley", 4), johnsPhoto(t, "John_Salley", 5)}
+	var single []float64
+	for _, fr := range frames {
+		single = append(single, f.faceDetail(call.Capture(f.clerk.Name, fr).ID).Distance)
+	}
+	before := len(f.checks())
+	chk, err := call.CaptureFused(f.clerk.Name, append(frames, blank)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored *models.Check
+	f.tx(func(tx models.Tx) (err error) { stored, err = tx.CheckByID(context.Background(), chk.ID); return })
+	var d struct {
+		faceDetail
+		Fusion facematch.Fused `json:"fusion"`
+	}
+	if err := json.Unmarshal(stored.Detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	mean := (single[0] + single[1] + single[2] + single[3]) / 4
+	fu := d.Fusion
+	if len(f.checks()) != before+1 || stored.Result != "MATCH" || fu.Taken != 5 || fu.Captures != 4 || fu.Agree != 4 || fu.Rule != "mean" ||
+		math.Abs(d.Distance-mean) > 1e-9 || math.Abs(fu.Distance-mean) > 1e-9 || len(fu.Each) != 5 || fu.Each[4].Status != facematch.StatusNoFace {
+		t.Fatalf("fused check %s: distance %v (want the mean %v of %v), fusion %+v", stored.Result, d.Distance, mean, single, fu)
+	}
+	if d.Assessment == nil || d.Assessment.Distance != d.Distance {
+		t.Errorf("fused assessment %+v, want it at the fused distance %v", d.Assessment, d.Distance)
+	}
+	// Identical frames are kept once; the check points at the closest.
+	if fu.Each[1].Evidence != fu.Each[2].Evidence || fu.Each[0].Evidence == fu.Each[1].Evidence {
+		t.Errorf("evidence per capture %+v: want frames 2 and 3 (the same bytes) to share one item", fu.Each)
+	}
+	closest := 0
+	for i := range single {
+		if single[i] < single[closest] {
+			closest = i
+		}
+	}
+	if string(stored.Evidence) != fu.Each[closest].Evidence || stored.Source != models.SourceLiveCall {
+		t.Errorf("check evidence %s, want the closest capture's %s", stored.Evidence, fu.Each[closest].Evidence)
+	}
+	ev := f.events("check.face_match")
+	if got := ev[len(ev)-1].Detail["fusion"]; got != "mean of 4 usable of 5 captures, 4 agree" {
+		t.Errorf("audit detail fusion = %q", got)
 	}
 }

@@ -94,6 +94,17 @@ func (d Decision) String() string {
 // MarshalText encodes the decision as its String form.
 func (d Decision) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
+// UnmarshalText parses the String form of a decision.
+func (d *Decision) UnmarshalText(b []byte) error {
+	for _, v := range []Decision{DecisionUnusable, DecisionMatch, DecisionNoMatch} {
+		if v.String() == string(b) {
+			*d = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown face decision %q", b)
+}
+
 // ReferenceDistance is the distance from the capture to one reference.
 type ReferenceDistance struct {
 	ID       string  `json:"id"`
@@ -118,7 +129,10 @@ type MatchResult struct {
 	// the chance a different customer scores this close, its bound, the
 	// calibration's number, and whether the score is weak evidence. Set by
 	// the workflow (Operating.Apply); nil from the engine alone.
-	Assessment *Assessment       `json:"assessment,omitempty"`
+	Assessment *Assessment `json:"assessment,omitempty"`
+	// Fusion, when set, says this result fuses several captures: Distance
+	// is their mean best distance and References the mean per reference.
+	Fusion     *Fused            `json:"fusion,omitempty"`
 	ModelHash  ModelHash         `json:"model_hash"`
 	ModelFiles map[string]string `json:"model_files"`
 	// Engine names the code that made the result: the go-face and dlib
