@@ -22,7 +22,7 @@ type StudyRow struct {
 }
 
 func (r StudyRow) String() string {
-	return fmt.Sprintf("%-44s %5d %6d  d'=%5.2f  gap=%+5.2f  EER=%.4f", r.Method, r.Genuine, r.Impostor, r.DPrime, r.Gap, r.EER)
+	return fmt.Sprintf("%-48s %5d %6d  d'=%5.2f  gap=%+5.2f  EER=%.4f", r.Method, r.Genuine, r.Impostor, r.DPrime, r.Gap, r.EER)
 }
 
 func studyRow(method string, gen, imp []float64) StudyRow {
@@ -144,9 +144,9 @@ func SeparationStudy(samples, jittered []Sample) []StudyRow {
 		}
 	}
 	rows = append(rows,
-		studyRow("3 captures (mean distance) vs single reference", gMean, iMean),
-		studyRow("3 captures (median = 2-of-3 vote) vs single ref", gMed, iMed),
-		studyRow("3 captures (minimum distance) vs single ref", gMin3, iMin3))
+		studyRow("3 captures (mean distance) vs 1 reference", gMean, iMean),
+		studyRow("3 captures (median, 2-of-3 vote) vs 1 reference", gMed, iMed),
+		studyRow("3 captures (minimum distance) vs 1 reference", gMin3, iMin3))
 
 	// Cohort normalisation: z = (d - mean) / std of the reference's
 	// distances to photos of people other than the reference and probe.

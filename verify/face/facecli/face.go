@@ -157,7 +157,7 @@ func RunEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	je.Close()
 	fmt.Fprintf(stdout, "\nseparation study (jitter %d for the jittered row):\n", *studyJitter)
-	fmt.Fprintf(stdout, "%-44s %5s %6s\n", "method", "gen", "imp")
+	fmt.Fprintf(stdout, "%-48s %5s %6s\n", "method", "gen", "imp")
 	for _, r := range face.SeparationStudy(samples, jsamples) {
 		fmt.Fprintln(stdout, r)
 	}
