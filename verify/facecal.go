@@ -2,16 +2,15 @@ package verify
 
 import (
 	"context"
-	"log/slog"
-	"time"
-
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
-	"remoteidv/audit"
+	"log/slog"
 	"strconv"
+	"time"
 
+	"remoteidv/audit"
 	"remoteidv/models"
 	"remoteidv/verify/facematch"
 )
