@@ -539,6 +539,17 @@ func TestWebStory(t *testing.T) {
 	}
 	images := 0
 	for _, f := range zr.File {
+		if f.Name == audit.BundleEvents { // issue 12: the face score's rate, calibration and strength are in the bundle
+			r, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(r)
+			r.Close()
+			if !regexp.MustCompile(`"action":"check.face_match".*"calibration":"1".*"evidence_strength":"weak".*"fmr_upper95":"`).Match(b) {
+				t.Errorf("the bundle's check.face_match event lacks the calibration, strength and bound:\n%.3000s", b)
+			}
+		}
 		if strings.HasPrefix(f.Name, audit.BundleItems) && (strings.Contains(f.Name, "/capture/") || strings.Contains(f.Name, "/letter/")) {
 			r, err := f.Open()
 			if err != nil {

@@ -1,10 +1,13 @@
 // Package facematch is the face engine's vocabulary, without dlib: what a
 // face check is asked (references, descriptors, liveness challenges) and
 // what it answers (statuses, decisions, match and liveness results), the
-// pinned model hashes, and calibrations with their expected false-match
-// rates. The workflow (verify) and the HTTP layer use these types; the
-// engine that computes them (verify/face, cgo) is wired in by cmd/idv, so
-// both build and test without cgo.
+// pinned model hashes, and calibrations: the score distributions of a
+// population (CalibratePopulation), the operating point they give under a
+// policy (threshold from a target false-match rate, weak evidence) and
+// the assessment of each score (the chance a different customer scores
+// that close, with its bound). The workflow (verify) and the HTTP layer
+// use these types; the engine that computes them (verify/face, cgo) is
+// wired in by cmd/idv, so both build and test without cgo.
 package facematch
 
 import (
