@@ -47,3 +47,37 @@ func TestFusedCapture(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFusedCapture measures a fused capture of 5 key frames from
+// click to result (5 PLIs and key frames, 5 face matches, the fusion, the
+// check and its evidence) against a capture of 1 frame, the baseline, in
+// the same run. The spread is 0, so only the work is measured: in service
+// IDV_FACE_CAPTURE_SPREAD (2 s) is waited out on top.
+func BenchmarkFusedCapture(b *testing.B) {
+	src := source{ivf: testenv.VP8FromPhoto(b, testenv.JohnsPhoto(b, "John_Salley", 3), 2, 320), ogg: testenv.OpusTone(b, 2)}
+	for _, n := range []int{1, 5} {
+		f := newFixture(b, signaling.Config{Captures: n})
+		_, cu, cl, _ := f.newCall(0)
+		customer, clerk := dial(b, cu, nil, src), dial(b, cl, nil, source{})
+		waitCount(b, "clerk video packets", clerk.videoIn.Load, 30, 20*time.Second)
+		name := "baseline/1-frame"
+		if n > 1 {
+			name = "5-frames"
+		}
+		b.Run(name, func(b *testing.B) {
+			var d []time.Duration
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				clerk.send(signaling.Message{Type: signaling.TypeCapture})
+				res, ok := clerk.waitFor(signaling.TypeResult, 30*time.Second)
+				if !ok || res.Result != "MATCH" {
+					b.Fatalf("capture %d: %+v", i, res)
+				}
+				d = append(d, time.Since(start))
+			}
+			reportPercentiles(b, d)
+		})
+		customer.close("")
+		clerk.close("")
+	}
+}
