@@ -254,7 +254,8 @@ func TestAdminFaceReport(t *testing.T) {
 		BLAS struct {
 			Libraries []string
 		}
-		CalibrationFile string `json:"calibration_file"`
+		CalibrationFile string              `json:"calibration_file"`
+		Operating       facematch.Operating `json:"operating"`
 		Calibration     *struct {
 			Cohort            string
 			People, Photos    int
@@ -301,15 +302,20 @@ func TestAdminFaceReport(t *testing.T) {
 		c.TargetFMR != 1e-3 || c.ProposedThreshold != cal.ProposedThreshold || !c.Supported || !c.ModelMatches {
 		t.Fatalf("GET /api/admin/face calibrated = %+v / %+v", got, c)
 	}
-	// At 0.3, the impostor pairs from 0.28 to 0.3 (a tenth) match.
+	// The calibration supports 1e-3, so the threshold in force follows the
+	// target (not the configured 0.3): 8 of the 8,000 impostor pairs match.
+	op := got.Operating
+	if !op.FromTarget || op.Threshold != cal.ThresholdFor(1e-3) || !op.Weak || !slices.Equal(op.WeakReasons, []string{facematch.WeakFewGenuinePairs}) {
+		t.Errorf("operating point = %+v, want the target's threshold, weak for want of genuine pairs", op)
+	}
 	matches := 0
 	for _, d := range imp {
-		if d <= 0.3 {
+		if d <= op.Threshold {
 			matches++
 		}
 	}
-	if f := c.AtThreshold; f == nil || f.Threshold != 0.3 || f.Matches != matches || f.Impostors != 8000 || f.Rate != float64(matches)/8000 || f.Upper95 <= f.Rate {
-		t.Errorf("expected FMR at the configured threshold = %+v, want %d of 8000 pairs with an upper bound", f, matches)
+	if f := c.AtThreshold; f == nil || f.Threshold != op.Threshold || f.Matches != matches || matches != 8 || f.Impostors != 8000 || f.Rate != float64(matches)/8000 || f.Upper95 <= f.Rate {
+		t.Errorf("expected FMR at the threshold in force = %+v, want %d of 8000 pairs with an upper bound", f, matches)
 	}
 	if strings.Contains(raw, "tail") {
 		t.Errorf("the face report leaks the calibration's distance tail: %.300s", raw)

@@ -186,6 +186,15 @@ func (s *Server) registryCheck(c *gin.Context) error {
 	return nil
 }
 
+// faceCalibrate calibrates from the enrolled accounts on demand.
+func (s *Server) faceCalibrate(c *gin.Context) error {
+	if _, err := s.verify.Calibrator().CalibrateFaces(c.Request.Context(), actor(c).Name); err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, s.verify.FaceReport(c.Request.Context()))
+	return nil
+}
+
 // faceReport is the face engine's settings and calibration, for admins.
 func (s *Server) faceReport(c *gin.Context) error {
 	c.JSON(http.StatusOK, s.verify.FaceReport(c.Request.Context()))

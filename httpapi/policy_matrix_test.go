@@ -120,6 +120,7 @@ var policyMatrix = []matrixRow{
 	{"GET", "/api/admin/imports", adminOnly, ""},
 	{"GET", "/api/admin/accounts", adminOnly, ""},
 	{"GET", "/api/admin/face", adminOnly, ""},
+	{"POST", "/api/admin/face/calibrate", adminOnly, ""},
 
 	{"GET", "/api/audit/events", "11 33 3o3 3oo33o 33", ""},
 	{"GET", "/api/audit/verify", "11 33 3oo 3ooooo 33", ""},

@@ -86,8 +86,32 @@ type Check struct {
 // FaceReference is the stored descriptor of one reference photo, valid for
 // the model files whose combined hash it carries.
 type FaceReference struct {
-	ImageID    int64
+	ImageID int64
+	// AccountNo is the photo's account; set by AllFaceReferences only.
+	AccountNo  AccountNo
 	ModelHash  string
 	Descriptor []byte // 128 float32, little-endian
 	CreatedAt  time.Time
+}
+
+// FaceCalibration is a stored calibration of the face scores: the score
+// distributions of a population (the enrolled accounts, or the demo
+// photos) for one set of model files. ID numbers the calibrations of a
+// database (1, 2, ...); the newest for the running models' hash is in force.
+type FaceCalibration struct {
+	ID        int64
+	ModelHash string
+	CreatedAt time.Time
+	// Source is "accounts", "demo" or "folder".
+	Source string
+	Actor  string
+	People int
+	Photos int
+	// ImpostorPairs were measured, of PopulationPairs in the population
+	// (more: they were sampled).
+	ImpostorPairs   int
+	PopulationPairs int64
+	GenuinePairs    int
+	// Body is the calibration as JSON (verify/facematch.Calibration).
+	Body []byte
 }

@@ -187,4 +187,20 @@ type CheckRepo interface {
 	// FaceReferences returns the descriptors of an account's photos made
 	// with modelHash.
 	FaceReferences(ctx context.Context, no AccountNo, modelHash string) ([]*FaceReference, error)
+	// AllFaceReferences returns every usable reference descriptor made
+	// with modelHash, of every account, with AccountNo set, ordered by
+	// account and image: the population a calibration measures.
+	AllFaceReferences(ctx context.Context, modelHash string) ([]*FaceReference, error)
+	// ConfirmedLiveFaceChecks returns every face check of a live capture
+	// that its clerk confirmed as the account holder, oldest first: the
+	// genuine scores of real calls.
+	ConfirmedLiveFaceChecks(ctx context.Context) ([]*Check, error)
+
+	// CreateFaceCalibration stores c and sets c.ID to its number.
+	CreateFaceCalibration(ctx context.Context, c *FaceCalibration) error
+	// LatestFaceCalibration returns the newest calibration made with
+	// modelHash; ENOTFOUND when there is none.
+	LatestFaceCalibration(ctx context.Context, modelHash string) (*FaceCalibration, error)
+	// FaceCalibrationByID returns calibration id; ENOTFOUND when missing.
+	FaceCalibrationByID(ctx context.Context, id int64) (*FaceCalibration, error)
 }

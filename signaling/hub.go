@@ -61,6 +61,9 @@ type Workflow interface {
 	ObserveStarted(ctx context.Context, c models.CaseID, call models.CallID, actor string) error
 	// ObserveStopped audits the observer leaving the call, and why.
 	ObserveStopped(ctx context.Context, c models.CaseID, call models.CallID, actor, reason string) error
+	// FaceCaptures matches several key frames of the customer's video,
+	// taken over a short window, as one fused face check (as FaceCapture).
+	FaceCaptures(ctx context.Context, c models.CaseID, actor string, frames []models.LiveFrame) (*models.Check, error)
 }
 
 // Role is a participant's part in the call.
@@ -142,6 +145,10 @@ type Config struct {
 	// PromptDelay is how long the customer gets to follow each liveness
 	// prompt before the capture (default 2.5 s).
 	PromptDelay time.Duration
+	// Captures is how many key frames a face capture takes (default 1),
+	// spread evenly over CaptureSpread, and fuses into one face check.
+	Captures      int
+	CaptureSpread time.Duration
 	// QualityEvery is the quality sampling period (default 5 s).
 	QualityEvery time.Duration
 	// Now is the clock (default time.Now).
@@ -163,6 +170,9 @@ func (c *Config) defaults() {
 	set(&c.QualityEvery, 5*time.Second)
 	if c.MaxSocketsPerAddr <= 0 {
 		c.MaxSocketsPerAddr = 50
+	}
+	if c.Captures <= 0 {
+		c.Captures = 1
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -378,6 +378,34 @@ func (rm *room) keyFrame(ctx context.Context) (frame, error) {
 	}
 }
 
+// keyFrames takes n key frames of the customer, spread evenly over
+// spread (the first at once), each located in the recording, for a fused
+// face capture.
+func (rm *room) keyFrames(ctx context.Context, n int, spread time.Duration) ([]models.LiveFrame, error) {
+	var out []models.LiveFrame
+	var gap time.Duration
+	if n > 1 {
+		gap = spread / time.Duration(n-1)
+	}
+	next := time.Now()
+	for i := range n {
+		if i > 0 {
+			select {
+			case <-time.After(time.Until(next)):
+			case <-ctx.Done():
+				return nil, errors.New("the call ended during the capture")
+			}
+		}
+		f, err := rm.keyFrame(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, models.LiveFrame{Call: rm.call, Segment: f.seq, MediaMS: f.mediaMS, At: f.at, JPEG: f.jpeg})
+		next = next.Add(gap)
+	}
+	return out, nil
+}
+
 func (rm *room) claim(pe *peer) bool {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
@@ -413,13 +441,12 @@ func (rm *room) capture(clerk *peer) {
 	}
 	go func() {
 		start := time.Now()
-		f, err := rm.keyFrame(rm.ctx)
+		frames, err := rm.keyFrames(rm.ctx, rm.h.cfg.Captures, rm.h.cfg.CaptureSpread)
 		if err != nil {
 			rm.finish(clerk, errorMessage("capture", err.Error()))
 			return
 		}
-		chk, err := rm.h.wf.FaceCapture(rm.ctx, rm.caseID, clerk.p.Actor,
-			models.LiveFrame{Call: rm.call, Segment: f.seq, MediaMS: f.mediaMS, At: f.at, JPEG: f.jpeg})
+		chk, err := rm.h.wf.FaceCaptures(rm.ctx, rm.caseID, clerk.p.Actor, frames)
 		if err != nil {
 			rm.log.Warn("face capture", "err", err)
 			rm.finish(clerk, errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))

@@ -109,12 +109,38 @@ func missingError(what string, missing []string) error {
 
 // FaceEngine is the face engine as the workflow uses it: enrolling
 // reference photos, matching captures, judging liveness challenges.
-// *face.Engine implements it; NoFaceEngine stands in without models.
+// *face.Engine (dlib through go-face, cgo) implements it; NoFaceEngine
+// stands in without models. Everything it takes and returns is in
+// verify/facematch, which builds without cgo, so the workflow, the pages
+// and the calibration never see the engine's library.
+//
+// A second engine (for instance a licensed model a bank buys) implements
+// the same four methods, wired in by cmd/idv only, and must keep this
+// contract:
+//   - ModelHash names the engine and its weights: every stored descriptor
+//     and every calibration carries it, descriptors of another hash are
+//     recomputed (References) and calibrations of another hash are never
+//     used. A new engine or new weights start uncalibrated (weak evidence)
+//     until `idv face calibrate --accounts` measures them.
+//   - Enroll returns a descriptor (facematch.Descriptor, 128 float32:
+//     an engine with another size needs that type widened) or a
+//     *facematch.RejectedError for a photo without exactly one usable face.
+//   - Match returns, for a usable capture, a squared distance per
+//     reference, smaller meaning more alike, Distance their minimum, and
+//     Threshold/Decision at the engine's configured threshold; rejections
+//     are results (Status), not errors. The scale is the engine's own:
+//     only a calibration made with the same ModelHash turns it into a
+//     false-match rate (facematch.Operating.Apply, done by the workflow).
+//   - CheckLiveness judges a challenge's captures (poses from the engine's
+//     landmarks) and matches each against the references.
+//
+// Errors are models errors (EUNAVAILABLE without an engine) or faults.
 type FaceEngine interface {
 	Enroll(ctx context.Context, img []byte) (facematch.Enrollment, error)
 	Match(ctx context.Context, img []byte, refs []facematch.Reference) (facematch.MatchResult, error)
 	CheckLiveness(ctx context.Context, ch facematch.Challenge, caps []facematch.Capture, refs []facematch.Reference) (facematch.LivenessResult, error)
-	// ModelHash is the hash reference descriptors must carry.
+	// ModelHash is the hash reference descriptors and calibrations must
+	// carry.
 	ModelHash() facematch.ModelHash
 }
 

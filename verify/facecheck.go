@@ -181,6 +181,9 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	if err != nil {
 		return nil, fmt.Errorf("face check of %s: %w", id, err)
 	}
+	if err := s.assess(ctx, &res); err != nil {
+		return nil, fmt.Errorf("face check of %s: %w", id, err)
+	}
 	// Input that is not a usable image file is refused and not kept; a real
 	// photo without a usable face is recorded as an UNUSABLE check.
 	switch res.Status {
@@ -229,6 +232,7 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 		if !math.IsInf(res.Distance, 0) {
 			d["distance"] = strconv.FormatFloat(res.Distance, 'f', 4, 64)
 		}
+		assessDetail(d, res.Assessment)
 		return s.event(ctx, tx, a.Name, c.ID, action, d)
 	})
 	if err != nil {

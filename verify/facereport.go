@@ -14,6 +14,15 @@ type FaceConfig struct {
 	Recognizers     int                    // 0: one per core
 	CalibrationFile string                 // "" when none is configured
 	Calibration     *facematch.Calibration // read from CalibrationFile
+	// TargetFMR sets the threshold once calibrated (IDV_FACE_TARGET_FMR,
+	// default 1e-3); MaxGenuineFail and MinGenuinePairs say when scores are
+	// weak evidence (IDV_FACE_WEAK_GENUINE_FAIL, IDV_FACE_MIN_GENUINE_PAIRS);
+	// MaxPairs caps the impostor pairs a calibration measures
+	// (IDV_FACE_CALIBRATION_MAX_PAIRS). Zero: the facematch defaults.
+	TargetFMR       float64
+	MaxGenuineFail  float64
+	MinGenuinePairs int
+	MaxPairs        int
 }
 
 // FaceReport is what an admin reads about the face engine: the threshold
@@ -35,6 +44,10 @@ type FaceReport struct {
 	// nil and `idv face calibrate` makes one.
 	CalibrationFile string                        `json:"calibration_file,omitempty"`
 	Calibration     *facematch.CalibrationSummary `json:"calibration,omitempty"`
+	// Operating is where the calibration in force (the newest in the
+	// database, else the file's) puts the threshold, and whether face
+	// scores are weak evidence.
+	Operating facematch.Operating `json:"operating"`
 }
 
 // BLASReport is the BLAS and LAPACK the process actually loaded (as `idv
@@ -83,8 +96,14 @@ func (s *Service) FaceReport(ctx context.Context) *FaceReport {
 			}
 		}
 	}
+	if stored, err := s.calib.FaceCalibration(ctx); err != nil {
+		s.log.WarnContext(ctx, "read face calibration", "err", err)
+	} else if stored != nil && stored.ID > 0 {
+		cal = stored
+	}
+	r.Operating = facematch.OperatingFor(cal, s.calib.policy(r.Threshold))
 	if cal != nil {
-		sum := cal.Summary(r.Threshold, r.ModelHash)
+		sum := cal.Summary(r.Operating.Threshold, r.ModelHash)
 		r.Calibration = &sum
 	}
 	info, err := s.readBLAS()

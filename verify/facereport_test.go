@@ -23,8 +23,13 @@ func TestFaceReport(t *testing.T) {
 	}
 	cal := facematch.NewCalibration(facematch.PinnedModelHash(), "bank cohort", 120, 360, imp, 1e-3, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	liveness := verify.LivenessSettings{Poses: []string{"left", "right", "center"}, WindowSeconds: 60, CenterMaxYaw: facematch.DefaultCenterMax, TurnMinYaw: facematch.DefaultTurnMin}
-	summary := func(threshold float64) *facematch.CalibrationSummary {
-		s := cal.Summary(threshold, facematch.PinnedModelHash())
+	// With the calibration (5,000 pairs support 1e-3) the threshold in
+	// force follows the target, whatever the configured one.
+	op := func(c *facematch.Calibration, threshold float64) facematch.Operating {
+		return facematch.OperatingFor(c, facematch.Policy{Threshold: threshold})
+	}
+	summary := func() *facematch.CalibrationSummary {
+		s := cal.Summary(op(cal, 0.3).Threshold, facematch.PinnedModelHash())
 		return &s
 	}
 	tests := []struct {
@@ -34,15 +39,15 @@ func TestFaceReport(t *testing.T) {
 		want   verify.FaceReport
 	}{
 		{"not loaded, no calibration", verify.FaceConfig{Threshold: 0.4, Recognizers: 3},
-			false, verify.FaceReport{Threshold: 0.4, Recognizers: 3, ModelHash: facematch.PinnedModelHash(), Liveness: liveness}},
+			false, verify.FaceReport{Threshold: 0.4, Recognizers: 3, ModelHash: facematch.PinnedModelHash(), Liveness: liveness, Operating: op(nil, 0.4)}},
 		{"not loaded, default threshold", verify.FaceConfig{},
-			false, verify.FaceReport{Threshold: facematch.DefaultThreshold, ModelHash: facematch.PinnedModelHash(), Liveness: liveness}},
+			false, verify.FaceReport{Threshold: facematch.DefaultThreshold, ModelHash: facematch.PinnedModelHash(), Liveness: liveness, Operating: op(nil, 0.36)}},
 		{"not loaded, calibrated", verify.FaceConfig{Threshold: 0.31, CalibrationFile: "/etc/idv/cal.json", Calibration: cal},
 			false, verify.FaceReport{Threshold: 0.31, ModelHash: facematch.PinnedModelHash(), Liveness: liveness,
-				CalibrationFile: "/etc/idv/cal.json", Calibration: summary(0.31)}},
+				CalibrationFile: "/etc/idv/cal.json", Calibration: summary(), Operating: op(cal, 0.31)}},
 		{"loaded and calibrated", verify.FaceConfig{Threshold: 0.32, Recognizers: 0, CalibrationFile: "cal.json", Calibration: cal},
 			true, verify.FaceReport{Loaded: true, Threshold: 0.32, Recognizers: 1, ModelHash: facematch.PinnedModelHash(), Liveness: liveness,
-				CalibrationFile: "cal.json", Calibration: summary(0.32)}},
+				CalibrationFile: "cal.json", Calibration: summary(), Operating: op(cal, 0.32)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

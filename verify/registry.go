@@ -135,6 +135,7 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 	ans, err = d.registry.Lookup(ctx, q)
 	captureInfo := map[string]any{"check": shot.ID, "evidence": capture.ID, "sha256": capture.SHA256, "taken_at": shot.CreatedAt,
 		"age_seconds": int64(out.CaptureAge.Seconds()), "call": shot.Call, "segment": shot.Segment, "media_ms": shot.MediaMS}
+	var photoAssessment *facematch.Assessment // what the calibration says about the registry photo's score
 	snapshot := map[string]any{"request": map[string]string{"id_number": q.NationalID, "name": q.Name}, "requested_at": now, "operator": a.Name,
 		"service_hours": out.Hours, "within_service_hours": out.WithinHours, "live_capture": captureInfo,
 		"max_data_age_seconds": int64(maxDataAge.Seconds()), "max_capture_age_seconds": int64(captureMaxAge.Seconds())}
@@ -179,13 +180,14 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 		} else {
 			sum := sha256.Sum256(ans.Photo)
 			out.RegistryPhotoSHA256 = hex.EncodeToString(sum[:])
-			out.PhotoMatch = d.registryPhotoMatch(ctx, ans.Photo, capture)
+			out.PhotoMatch, photoAssessment = d.registryPhotoMatch(ctx, ans.Photo, capture)
 			if out.PhotoMatch != facematch.DecisionMatch.String() {
 				out.Reasons = append(out.Reasons, "registry photo against the live capture: "+out.PhotoMatch)
 			}
 		}
 		snapshot["registry_photo_sha256"] = out.RegistryPhotoSHA256
 		snapshot["photo_match"] = out.PhotoMatch
+		snapshot["photo_assessment"] = photoAssessment
 		result = models.ResultFail
 		if len(out.Reasons) == 0 {
 			result = models.ResultPass
@@ -204,7 +206,8 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 		"data_age_seconds": int64(out.DataAge.Seconds()), "max_data_age_seconds": int64(maxDataAge.Seconds()), "elapsed_ms": out.Elapsed.Milliseconds(),
 		"service_hours": out.Hours, "within_service_hours": out.WithinHours, "unavailable": out.Unavailable, "operator": a.Name, "at": now,
 		"snapshot_sha256": snapshotSHA, "capture_check": shot.ID, "capture_sha256": capture.SHA256, "capture_age_seconds": int64(out.CaptureAge.Seconds()),
-		"max_capture_age_seconds": int64(captureMaxAge.Seconds()), "registry_photo_sha256": out.RegistryPhotoSHA256, "reasons": out.Reasons})
+		"max_capture_age_seconds": int64(captureMaxAge.Seconds()), "registry_photo_sha256": out.RegistryPhotoSHA256, "reasons": out.Reasons,
+		"photo_assessment": photoAssessment})
 	cid, err := models.NewID(d.svc.rand, "chk")
 	if err != nil {
 		return nil, err
@@ -219,10 +222,17 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 		if err := tx.CreateCheck(ctx, chk); err != nil {
 			return err
 		}
-		return d.svc.event(ctx, tx, a.Name, id, "check.registry", map[string]string{"check": cid, "result": string(result), "status": out.Status,
+		ed := map[string]string{"check": cid, "result": string(result), "status": out.Status,
 			"name_match": fmt.Sprint(out.NameMatch), "photo_match": out.PhotoMatch, "snapshot_sha256": ev.SHA256,
 			"capture_check": string(shot.ID), "capture_sha256": capture.SHA256, "registry_photo_sha256": out.RegistryPhotoSHA256,
-			"data_age_seconds": fmt.Sprint(int64(out.DataAge.Seconds())), "reasons": strings.Join(out.Reasons, "; ")})
+			"data_age_seconds": fmt.Sprint(int64(out.DataAge.Seconds())), "reasons": strings.Join(out.Reasons, "; ")}
+		if photoAssessment != nil {
+			ed["photo_evidence_strength"] = "calibrated"
+			if photoAssessment.Weak {
+				ed["photo_evidence_strength"] = "weak"
+			}
+		}
+		return d.svc.event(ctx, tx, a.Name, id, "check.registry", ed)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("registry check of %s: %w", id, err)
@@ -231,23 +241,29 @@ func (d *Desk) RunRegistryCheck(ctx context.Context, a Actor, id models.CaseID) 
 	return out, nil
 }
 
-// registryPhotoMatch matches the registry photo against the live capture.
-func (d *Desk) registryPhotoMatch(ctx context.Context, photo []byte, capture *models.Evidence) string {
+// registryPhotoMatch matches the registry photo against the live capture,
+// decided at the threshold in force, with what the calibration says about
+// the score (nil when no score was made).
+func (d *Desk) registryPhotoMatch(ctx context.Context, photo []byte, capture *models.Evidence) (string, *facematch.Assessment) {
 	if faceLoaded(d.svc.face) != nil {
-		return "engine_unavailable"
+		return "engine_unavailable", nil
 	}
 	img, err := d.readEvidence(ctx, capture)
 	if err != nil {
 		d.svc.log.WarnContext(ctx, "registry photo match: read capture", "err", err)
-		return "engine_unavailable"
+		return "engine_unavailable", nil
 	}
 	en, err := d.svc.face.Enroll(ctx, photo)
 	if err != nil {
-		return facematch.DecisionUnusable.String()
+		return facematch.DecisionUnusable.String(), nil
 	}
 	res, err := d.svc.face.Match(ctx, img, []facematch.Reference{{ID: "registry", Descriptor: en.Descriptor, ModelHash: d.svc.face.ModelHash()}})
 	if err != nil {
-		return "engine_unavailable"
+		return "engine_unavailable", nil
 	}
-	return res.Decision.String()
+	if err := d.svc.assess(ctx, &res); err != nil {
+		d.svc.log.WarnContext(ctx, "registry photo match: calibration", "err", err)
+		return "engine_unavailable", nil
+	}
+	return res.Decision.String(), res.Assessment
 }

@@ -35,6 +35,7 @@ import (
 	"remoteidv/storage/localfs"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
+	"remoteidv/verify/facematch"
 	"remoteidv/verify/verifytest"
 )
 
@@ -805,6 +806,14 @@ func TestRegistryPhotoMatchesLiveCapture(t *testing.T) {
 			}
 			if rc.PhotoMatch != tt.photoMatch || rc.Check.Result != tt.result {
 				t.Errorf("RunRegistryCheck(registry photo of %s) = %s/%s, want %s/%s", tt.person, rc.PhotoMatch, rc.Check.Result, tt.photoMatch, tt.result)
+			}
+			// The photo's score says what the calibration says of it: here
+			// none, so weak evidence (issue 12).
+			var d struct {
+				A *facematch.Assessment `json:"photo_assessment"`
+			}
+			if err := json.Unmarshal(rc.Check.Detail, &d); err != nil || d.A == nil || !d.A.Weak || !d.A.Scored || d.A.References != 1 {
+				t.Errorf("registry check detail %s: photo assessment %+v, want a scored, weak (uncalibrated) one", rc.Check.Detail, d.A)
 			}
 		})
 	}

@@ -50,6 +50,7 @@ type Service struct {
 	evidence models.EvidenceStore
 	key      ed25519.PrivateKey
 	readBLAS func() (facematch.BLASInfo, error)
+	calib    *Calibrator
 }
 
 // New returns the workflow service over d, whose every field is required
@@ -80,8 +81,12 @@ func New(d Deps) (*Service, error) {
 	if err := missingError("new verify service", missing); err != nil {
 		return nil, err
 	}
+	calib, err := NewCalibrator(d.Core, d.Config.Face, d.Face.ModelHash())
+	if err != nil {
+		return nil, err
+	}
 	return &Service{store: d.Store, chain: d.Chain, cfg: d.Config, now: d.Now, rand: d.Rand, log: d.Log,
-		face: d.Face, stager: d.Stager, evidence: d.Evidence, key: d.Key, readBLAS: d.ReadBLAS}, nil
+		face: d.Face, stager: d.Stager, evidence: d.Evidence, key: d.Key, readBLAS: d.ReadBLAS, calib: calib}, nil
 }
 
 // Now is the service's clock.

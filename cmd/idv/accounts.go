@@ -50,6 +50,7 @@ func runAccounts(ctx context.Context, e *cliEnv, args []string) error {
 		if err != nil {
 			return fmt.Errorf("accounts import: %w", err)
 		}
+		calibrateAfterImport(ctx, a, e.stdout)
 		if rep.Failed > 0 {
 			return fmt.Errorf("accounts import: %d rows failed", rep.Failed)
 		}

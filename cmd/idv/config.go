@@ -72,6 +72,18 @@ type FaceConfig struct {
 	Threshold   float64
 	Recognizers int64 // 0: one per core
 	Calibration string
+	// TargetFMR sets the threshold once calibrated; WeakGenuineFail and
+	// MinGenuinePairs say when every score is weak evidence;
+	// CalibrationMaxPairs caps the impostor pairs measured (more are
+	// sampled).
+	TargetFMR           float64
+	WeakGenuineFail     float64
+	MinGenuinePairs     int64
+	CalibrationMaxPairs int64
+	// Captures is how many frames a face capture in a call takes, spread
+	// over CaptureSpread, and fuses into one result.
+	Captures      int64
+	CaptureSpread time.Duration
 }
 
 // S3Config is the S3/MinIO evidence store; with no Endpoint evidence stays
@@ -163,10 +175,11 @@ func defaultConfig() Config {
 		ReadHeaderTimeout:  10 * time.Second,
 		ReadTimeout:        2 * time.Minute,
 		Log:                LogConfig{Level: "info", Format: "text"},
-		Face:               FaceConfig{ModelsDir: "./var/models", Require: true, Threshold: 0.36},
-		S3:                 S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "none"},
-		TURN:               TURNConfig{Realm: "idv"},
-		Mail:               MailConfig{SMTPTLS: idvmail.TLSStartTLS, From: "noreply@bank.example", Interval: 10 * time.Second},
+		Face: FaceConfig{ModelsDir: "./var/models", Require: true, Threshold: 0.36, TargetFMR: 1e-3, WeakGenuineFail: 0.2, MinGenuinePairs: 10,
+			CalibrationMaxPairs: 2_000_000, Captures: 5, CaptureSpread: 2 * time.Second},
+		S3:   S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "none"},
+		TURN: TURNConfig{Realm: "idv"},
+		Mail: MailConfig{SMTPTLS: idvmail.TLSStartTLS, From: "noreply@bank.example", Interval: 10 * time.Second},
 		Registry: RegistryConfig{TZ: "Asia/Shanghai", Hours: "07:30-19:00", Timeout: 10 * time.Second,
 			CaptureMaxAge: 30 * time.Minute, MaxDataAge: 10 * time.Minute},
 		Statement: StatementConfig{Font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"},
@@ -203,7 +216,13 @@ func (c *Config) settings() []setting {
 		{"require-models", "IDV_REQUIRE_MODELS", "refuse to start unless the face models are installed and intact", (*boolValue)(&c.Face.Require)},
 		{"face-threshold", "IDV_FACE_THRESHOLD", "squared-distance threshold of a face match (0.36 = dlib's 0.6; calibrate with idv face calibrate)", (*floatValue)(&c.Face.Threshold)},
 		{"face-recognizers", "IDV_FACE_RECOGNIZERS", "face recognizers in the pool; 0 = one per core", (*intValue)(&c.Face.Recognizers)},
-		{"face-calibration", "IDV_FACE_CALIBRATION", "calibration file from idv face calibrate; gives every score its expected false-match rate", (*strValue)(&c.Face.Calibration)},
+		{"face-calibration", "IDV_FACE_CALIBRATION", "calibration file from idv face calibrate DIR, used until the database holds a calibration (idv face calibrate --accounts)", (*strValue)(&c.Face.Calibration)},
+		{"face-target-fmr", "IDV_FACE_TARGET_FMR", "false-match rate the threshold follows once calibrated (the configured threshold stands until then)", (*floatValue)(&c.Face.TargetFMR)},
+		{"face-weak-genuine-fail", "IDV_FACE_WEAK_GENUINE_FAIL", "share of the calibration's genuine pairs failing at the target's threshold above which every face score is weak evidence", (*floatValue)(&c.Face.WeakGenuineFail)},
+		{"face-min-genuine-pairs", "IDV_FACE_MIN_GENUINE_PAIRS", "fewer genuine pairs in the calibration make every face score weak evidence", (*intValue)(&c.Face.MinGenuinePairs)},
+		{"face-calibration-max-pairs", "IDV_FACE_CALIBRATION_MAX_PAIRS", "impostor pairs a calibration measures at most; a larger population is sampled (bounds widen to the sample)", (*intValue)(&c.Face.CalibrationMaxPairs)},
+		{"face-captures", "IDV_FACE_CAPTURES", "frames a face capture in a call takes and fuses (mean distance)", (*intValue)(&c.Face.Captures)},
+		{"face-capture-spread", "IDV_FACE_CAPTURE_SPREAD", "time over which a face capture's frames are spread", (*durValue)(&c.Face.CaptureSpread)},
 		{"s3-endpoint", "IDV_S3_ENDPOINT", "S3/MinIO host:port for evidence; empty keeps evidence in the local folder IDV_EVIDENCE_DIR", (*strValue)(&c.S3.Endpoint)},
 		{"s3-bucket", "IDV_S3_BUCKET", "evidence bucket (created with Object Lock when missing)", (*strValue)(&c.S3.Bucket)},
 		{"s3-access-key", "IDV_S3_ACCESS_KEY", "S3 access key", (*strValue)(&c.S3.AccessKey)},
@@ -321,6 +340,24 @@ func (c *Config) validate() error {
 	}
 	if c.Face.Threshold <= 0 || c.Face.Threshold >= 2 {
 		bad("IDV_FACE_THRESHOLD", "%v must be between 0 and 2 (squared distance)", c.Face.Threshold)
+	}
+	if c.Face.TargetFMR <= 0 || c.Face.TargetFMR >= 1 {
+		bad("IDV_FACE_TARGET_FMR", "%v must be between 0 and 1", c.Face.TargetFMR)
+	}
+	if c.Face.WeakGenuineFail <= 0 || c.Face.WeakGenuineFail >= 1 {
+		bad("IDV_FACE_WEAK_GENUINE_FAIL", "%v must be between 0 and 1", c.Face.WeakGenuineFail)
+	}
+	if c.Face.MinGenuinePairs < 1 {
+		bad("IDV_FACE_MIN_GENUINE_PAIRS", "%d must be at least 1", c.Face.MinGenuinePairs)
+	}
+	if c.Face.CalibrationMaxPairs < 1000 || c.Face.CalibrationMaxPairs > 1_000_000_000 {
+		bad("IDV_FACE_CALIBRATION_MAX_PAIRS", "%d must be from 1000 to 1000000000", c.Face.CalibrationMaxPairs)
+	}
+	if c.Face.Captures < 1 || c.Face.Captures > 20 {
+		bad("IDV_FACE_CAPTURES", "%d must be from 1 to 20", c.Face.Captures)
+	}
+	if c.Face.CaptureSpread < 0 || c.Face.CaptureSpread > 30*time.Second {
+		bad("IDV_FACE_CAPTURE_SPREAD", "%s must be from 0 to 30s", c.Face.CaptureSpread)
 	}
 	if c.Face.Recognizers < 0 || c.Face.Recognizers > 64 {
 		bad("IDV_FACE_RECOGNIZERS", "%d must be from 0 to 64", c.Face.Recognizers)

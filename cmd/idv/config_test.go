@@ -91,6 +91,9 @@ func TestConfigValidation(t *testing.T) {
 		{map[string]string{"IDV_LOG_LEVEL": "loud"}, nil, "IDV_LOG_LEVEL"},
 		{map[string]string{"IDV_SESSION_IDLE": "1h"}, []string{"-session-idle", "10m"}, ""},
 		{nil, []string{"-max-body", "12"}, "IDV_MAX_BODY"},
+		{map[string]string{"IDV_FACE_TARGET_FMR": "1"}, nil, "IDV_FACE_TARGET_FMR"},
+		{map[string]string{"IDV_FACE_WEAK_GENUINE_FAIL": "0"}, nil, "IDV_FACE_WEAK_GENUINE_FAIL"},
+		{map[string]string{"IDV_FACE_CAPTURES": "0"}, nil, "IDV_FACE_CAPTURES"},
 	}
 	for _, tt := range tests {
 		_, _, err := loadConfig("serve", tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
@@ -114,6 +117,8 @@ func TestConfigSections(t *testing.T) {
 		"IDV_SESSION_IDLE": "14m", "IDV_SESSION_MAX": "11h", "IDV_MAX_BODY": "2048", "IDV_READ_HEADER_TIMEOUT": "3s", "IDV_READ_TIMEOUT": "90s", "IDV_CHECKPOINT_INTERVAL": "2h",
 		"IDV_SLOT_MAX_LEAD": "48h", "IDV_DEMO": "true", "IDV_LOG_LEVEL": "debug", "IDV_LOG_FORMAT": "json", "IDV_REQUIRE_MODELS": "false",
 		"IDV_FACE_THRESHOLD": "0.3", "IDV_FACE_RECOGNIZERS": "3", "IDV_FACE_CALIBRATION": "/cal.json",
+		"IDV_FACE_TARGET_FMR": "1e-4", "IDV_FACE_WEAK_GENUINE_FAIL": "0.1", "IDV_FACE_MIN_GENUINE_PAIRS": "50", "IDV_FACE_CALIBRATION_MAX_PAIRS": "5000000",
+		"IDV_FACE_CAPTURES": "3", "IDV_FACE_CAPTURE_SPREAD": "1s",
 		"IDV_S3_ENDPOINT": "minio:9000", "IDV_S3_BUCKET": "b", "IDV_S3_ACCESS_KEY": "ak", "IDV_S3_SECRET_KEY": "sk",
 		"IDV_S3_TLS": "false", "IDV_S3_REGION": "eu", "IDV_S3_RETENTION_DAYS": "30", "IDV_S3_ALLOW_UNLOCKED": "true", "IDV_S3_SSE": "sse-s3",
 		"IDV_SEAL_INTERVAL": "20s", "IDV_EXPIRY_INTERVAL": "3h",
@@ -136,9 +141,10 @@ func TestConfigSections(t *testing.T) {
 		SigningKey: "/k.pem", TLSCert: "c.pem", TLSKey: "k.pem", TrustedProxies: "10.0.0.1", BankName: "Bank", BranchTZ: "Europe/London",
 		SessionIdle: 14 * time.Minute, SessionMax: 11 * time.Hour, MaxBody: 2048, ReadHeaderTimeout: 3 * time.Second, ReadTimeout: 90 * time.Second, CheckpointInterval: 2 * time.Hour, SlotMaxLead: 48 * time.Hour,
 		SealInterval: 20 * time.Second, ArchiveLease: 90 * time.Second, ExpiryInterval: 3 * time.Hour, CallMaxDuration: 2 * time.Hour, CallMaxSockets: 7,
-		Demo:      true,
-		Log:       LogConfig{Level: "debug", Format: "json"},
-		Face:      FaceConfig{ModelsDir: "/m", Require: false, Threshold: 0.3, Recognizers: 3, Calibration: "/cal.json"},
+		Demo: true,
+		Log:  LogConfig{Level: "debug", Format: "json"},
+		Face: FaceConfig{ModelsDir: "/m", Require: false, Threshold: 0.3, Recognizers: 3, Calibration: "/cal.json", TargetFMR: 1e-4, WeakGenuineFail: 0.1,
+			MinGenuinePairs: 50, CalibrationMaxPairs: 5_000_000, Captures: 3, CaptureSpread: time.Second},
 		S3:        S3Config{Endpoint: "minio:9000", Bucket: "b", AccessKey: "ak", SecretKey: "sk", TLS: false, Region: "eu", RetentionDays: 30, AllowUnlocked: true, SSE: "sse-s3"},
 		ICE:       ICEConfig{Servers: "stun:s:3478", Username: "iu", Credential: "ic"},
 		TURN:      TURNConfig{Listen: "10.0.0.2:3478", PublicIP: "10.0.0.3", Realm: "r", Secret: "0123456789abcdef"},

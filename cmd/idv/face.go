@@ -14,14 +14,17 @@ import (
 	"remoteidv/verify/facematch"
 )
 
-// runFace is `idv face info|eval DIR|calibrate DIR`: the face engine's
-// tools.
+// runFace is `idv face info|eval DIR|calibrate DIR|calibrate --accounts`:
+// the face engine's tools.
 func runFace(ctx context.Context, e *cliEnv, args []string) error {
 	tools := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"info": facecli.RunInfo, "eval": facecli.RunEval, "calibrate": facecli.RunCalibrate,
 	}
 	if len(args) == 0 || tools[args[0]] == nil {
 		return usageError("usage: idv face info|eval|calibrate ...")
+	}
+	if args[0] == "calibrate" && len(args) > 1 && (args[1] == "--accounts" || args[1] == "-accounts") {
+		return runCalibrateAccounts(ctx, e, args[2:])
 	}
 	return tools[args[0]](ctx, args[1:], e.stdout, e.stderr)
 }
@@ -61,7 +64,8 @@ func loadEngine(ctx context.Context, cfg Config, log *slog.Logger, recognizers i
 // engine's calibration, or with no engine loaded (models missing) the
 // configured file read again.
 func faceConfig(cfg Config, eng *face.Engine) (verify.FaceConfig, error) {
-	fc := verify.FaceConfig{Threshold: cfg.Face.Threshold, Recognizers: int(cfg.Face.Recognizers), CalibrationFile: cfg.Face.Calibration}
+	fc := verify.FaceConfig{Threshold: cfg.Face.Threshold, Recognizers: int(cfg.Face.Recognizers), CalibrationFile: cfg.Face.Calibration,
+		TargetFMR: cfg.Face.TargetFMR, MaxGenuineFail: cfg.Face.WeakGenuineFail, MinGenuinePairs: int(cfg.Face.MinGenuinePairs), MaxPairs: int(cfg.Face.CalibrationMaxPairs)}
 	switch {
 	case eng != nil:
 		fc.Calibration = eng.Calibration()

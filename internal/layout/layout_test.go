@@ -51,7 +51,7 @@ var mayImport = map[string][]string{
 	"internal/testenv":              {testOnly, "internal/synthcam"},
 	"internal/synthcam":             {}, // synthetic cameras (scripts for headless Chromium): the browser tests and idv demo customer
 	"mail/mailtest":                 {testOnly, "models"},
-	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs"}, // publishes checkpoint notes to a real store
+	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs", "verify/facematch"}, // publishes checkpoint notes to a real store; calibrates face populations
 	"storage/evidencetest":          {testOnly, "models"},
 	"storage/archiver/archivertest": {testOnly, "*"},
 

@@ -116,3 +116,91 @@ func (t *Tx) FaceReferences(ctx context.Context, no models.AccountNo, modelHash 
 	}
 	return out, rows.Err()
 }
+
+const selectAllFaceReferences = `SELECT f.image_id, i.account_no, f.model_hash, f.descriptor, f.created_at FROM face_references f
+JOIN account_images i ON i.id = f.image_id WHERE f.model_hash = ? AND i.kind = 'photo' AND i.problem = '' ORDER BY i.account_no, f.image_id`
+
+// AllFaceReferences returns every account's usable descriptors for a
+// model hash.
+func (t *Tx) AllFaceReferences(ctx context.Context, modelHash string) ([]*models.FaceReference, error) {
+	rows, err := t.query(ctx, selectAllFaceReferences, modelHash)
+	if err != nil {
+		return nil, fmt.Errorf("all face references: %w", err)
+	}
+	defer rows.Close()
+	var out []*models.FaceReference
+	for rows.Next() {
+		var r models.FaceReference
+		var created int64
+		if err := rows.Scan(&r.ImageID, &r.AccountNo, &r.ModelHash, &r.Descriptor, &created); err != nil {
+			return nil, fmt.Errorf("all face references: %w", err)
+		}
+		r.CreatedAt = fromUS(created)
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+// ConfirmedLiveFaceChecks returns the live captures' face checks their
+// clerk confirmed, oldest first.
+func (t *Tx) ConfirmedLiveFaceChecks(ctx context.Context) ([]*models.Check, error) {
+	rows, err := t.query(ctx, selectCheck+`WHERE kind = 'face_match' AND source = 'live_call' AND confirmation = 'confirmed' ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("confirmed live face checks: %w", err)
+	}
+	defer rows.Close()
+	var out []*models.Check
+	for rows.Next() {
+		c, err := scanCheck(rows)
+		if err != nil {
+			return nil, fmt.Errorf("confirmed live face checks: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+const insertFaceCalibration = `INSERT INTO face_calibrations (model_hash, created_at, source, actor, people, photos, impostor_pairs, population_pairs, genuine_pairs, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+// CreateFaceCalibration stores a calibration under the next number.
+func (t *Tx) CreateFaceCalibration(ctx context.Context, c *models.FaceCalibration) error {
+	err := t.queryRow(ctx, insertFaceCalibration, c.ModelHash, us(c.CreatedAt), c.Source, c.Actor, c.People, c.Photos,
+		c.ImpostorPairs, c.PopulationPairs, c.GenuinePairs, string(c.Body)).Scan(&c.ID)
+	if err != nil {
+		return fmt.Errorf("create face calibration: %w", t.db.translate(err))
+	}
+	return nil
+}
+
+const selectFaceCalibration = `SELECT id, model_hash, created_at, source, actor, people, photos, impostor_pairs, population_pairs, genuine_pairs, body
+FROM face_calibrations `
+
+func scanFaceCalibration(row *sql.Row) (*models.FaceCalibration, error) {
+	var c models.FaceCalibration
+	var created int64
+	var body string
+	if err := row.Scan(&c.ID, &c.ModelHash, &created, &c.Source, &c.Actor, &c.People, &c.Photos, &c.ImpostorPairs, &c.PopulationPairs, &c.GenuinePairs, &body); err != nil {
+		return nil, err
+	}
+	c.CreatedAt, c.Body = fromUS(created), []byte(body)
+	return &c, nil
+}
+
+// LatestFaceCalibration returns the newest calibration for a model hash.
+func (t *Tx) LatestFaceCalibration(ctx context.Context, modelHash string) (*models.FaceCalibration, error) {
+	c, err := scanFaceCalibration(t.queryRow(ctx, selectFaceCalibration+`WHERE model_hash = ? ORDER BY id DESC LIMIT 1`, modelHash))
+	if err != nil {
+		return nil, fmt.Errorf("latest face calibration: %w", t.db.translate(err))
+	}
+	return c, nil
+}
+
+// FaceCalibrationByID returns one calibration.
+func (t *Tx) FaceCalibrationByID(ctx context.Context, id int64) (*models.FaceCalibration, error) {
+	c, err := scanFaceCalibration(t.queryRow(ctx, selectFaceCalibration+`WHERE id = ?`, id))
+	if err != nil {
+		return nil, fmt.Errorf("face calibration %d: %w", id, t.db.translate(err))
+	}
+	return c, nil
+}

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Rollback", testRollback},
 		{"Constraints", testConstraints},
 		{"Invariants", testInvariants},
+		{"FaceCalibrations", testFaceCalibrations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

@@ -352,3 +352,39 @@ func (e *Engine) Match(ctx context.Context, img []byte, refs []facematch.Referen
 	e.log.DebugContext(ctx, "face match", "result", res)
 	return res, nil
 }
+
+// Faces gates the image and returns every face in it large enough to
+// describe (at least Limits.MinFaceSide), for building calibration
+// populations from group photos; a rejected image gives no face and its
+// status. The error is for faults (context, closed engine, dlib errors).
+func (e *Engine) Faces(ctx context.Context, img []byte) ([]Face, facematch.Status, error) {
+	if err := e.enter(); err != nil {
+		return nil, 0, err
+	}
+	defer e.active.Done()
+	g, st, _ := Gate(img, e.cfg.Limits)
+	if st != facematch.StatusOK {
+		return nil, st, nil
+	}
+	rec, err := e.acquire(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	faces, err := rec.Recognize(g.JPEG)
+	e.pool <- rec
+	if err != nil {
+		return nil, 0, fmt.Errorf("recognize faces: %w", err)
+	}
+	var out []Face
+	for _, f := range faces {
+		side := min(f.Rectangle.Dx(), f.Rectangle.Dy())
+		if side < e.cfg.Limits.MinFaceSide {
+			continue
+		}
+		out = append(out, Face{Descriptor: facematch.Descriptor(f.Descriptor), Quality: facematch.Quality{FaceBox: f.Rectangle, FaceSide: side, Faces: len(faces)}})
+	}
+	if len(out) == 0 {
+		return nil, facematch.StatusNoFace, nil
+	}
+	return out, facematch.StatusOK, nil
+}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"remoteidv/verify/facematch"
 )
@@ -274,4 +275,27 @@ func (ev Evaluation) WriteCSV(w io.Writer) error {
 		return fmt.Errorf("write evaluation csv: %w", err)
 	}
 	return nil
+}
+
+// TargetPoint is the operating point a target false-match rate picks on
+// an evaluation set: the same rule as a calibration's threshold.
+type TargetPoint struct {
+	TargetFMR float64 `json:"target_fmr"`
+	Threshold float64 `json:"threshold"`
+	// FMR is the measured false-match rate at Threshold, with its bound.
+	FMR facematch.FMR `json:"fmr"`
+	// FRR is the share of the set's genuine pairs over Threshold.
+	FRR float64 `json:"frr"`
+	// Supported is false with fewer than 3/TargetFMR impostor pairs.
+	Supported bool `json:"supported"`
+}
+
+// AtTarget returns the threshold target picks on this set and the FRR
+// there.
+func (ev Evaluation) AtTarget(target float64) TargetPoint {
+	cal := facematch.NewCalibration("", "eval", 0, 0, ev.Impostor, target, time.Time{})
+	p := TargetPoint{TargetFMR: target, Threshold: cal.ProposedThreshold, Supported: cal.Supported}
+	p.FMR = cal.FMRAt(p.Threshold)
+	p.FRR = ev.OperatingAt(p.Threshold).FRR
+	return p
 }

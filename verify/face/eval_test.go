@@ -100,3 +100,46 @@ func TestMatchCarriesExpectedFMR(t *testing.T) {
 		t.Errorf("New(calibration of other models) = nil error")
 	}
 }
+
+// TestSeparationStudyFewPhotos: people with fewer photos than references
+// (one has a single photo, so no genuine comparison against "the others")
+// must not turn the study's rows into NaN.
+func TestSeparationStudyFewPhotos(t *testing.T) {
+	desc := func(person, photo int) facematch.Descriptor {
+		var d facematch.Descriptor
+		d[person] = 0.5
+		d[100+photo] = 0.05 * float32(photo+1)
+		return d
+	}
+	var samples []Sample
+	for p, photos := range []int{1, 2, 4, 7} {
+		for i := range photos {
+			samples = append(samples, Sample{Photo: Photo{Person: string(rune('a' + p))}, Status: facematch.StatusOK, Descriptor: desc(p, i)})
+		}
+	}
+	rows := SeparationStudy(samples, nil)
+	if len(rows) != 11 {
+		t.Fatalf("SeparationStudy gave %d rows, want 11", len(rows))
+	}
+	for _, r := range rows {
+		if math.IsNaN(r.DPrime) || math.IsNaN(r.Gap) || math.IsInf(r.DPrime, 0) || math.IsInf(r.Gap, 0) || math.IsNaN(r.EER) {
+			t.Errorf("%s: d' %v gap %v EER %v, want numbers", r.Method, r.DPrime, r.Gap, r.EER)
+		}
+	}
+}
+
+func TestEvaluationAtTarget(t *testing.T) {
+	imp := make([]float64, 4000)
+	for i := range imp {
+		imp[i] = 0.2 + float64(i)/10000
+	}
+	gen := []float64{0.1, 0.15, 0.2003, 0.25}
+	p := Evaluate(gen, imp, 0.36).AtTarget(1e-3)
+	// 4 of 4,000 may match: between 0.2003 and 0.2004.
+	if !p.Supported || p.Threshold <= 0.2003 || p.Threshold >= 0.2004 || p.FMR.Matches != 4 || p.FRR != 0.25 {
+		t.Errorf("AtTarget(1e-3) = %+v, want threshold in (0.2003, 0.2004), 4 matches, FRR 0.25", p)
+	}
+	if p := Evaluate(gen, imp, 0.36).AtTarget(1e-4); p.Supported {
+		t.Errorf("AtTarget(1e-4) on 4,000 pairs = supported, want not")
+	}
+}

@@ -3,6 +3,7 @@ package face
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"remoteidv/verify/facematch"
 )
@@ -21,7 +22,7 @@ type StudyRow struct {
 }
 
 func (r StudyRow) String() string {
-	return fmt.Sprintf("%-44s %5d %6d  d'=%5.2f  gap=%+5.2f  EER=%.4f", r.Method, r.Genuine, r.Impostor, r.DPrime, r.Gap, r.EER)
+	return fmt.Sprintf("%-48s %5d %6d  d'=%5.2f  gap=%+5.2f  EER=%.4f", r.Method, r.Genuine, r.Impostor, r.DPrime, r.Gap, r.EER)
 }
 
 func studyRow(method string, gen, imp []float64) StudyRow {
@@ -82,6 +83,12 @@ func SeparationStudy(samples, jittered []Sample) []StudyRow {
 							refs = append(refs, r.Descriptor)
 						}
 					}
+					if len(refs) == 0 {
+						// The probe's person has no other photo: there is
+						// no genuine comparison to make (scoring it would
+						// put +Inf and NaN into the row).
+						continue
+					}
 					mn, mean := math.Inf(1), 0.0
 					var cen facematch.Descriptor
 					for _, r := range refs {
@@ -108,8 +115,10 @@ func SeparationStudy(samples, jittered []Sample) []StudyRow {
 	}
 
 	// Several captures: 3 captures of a person against one reference
-	// photo, scored by the mean distance (score fusion).
-	var gCap, iCap []float64
+	// photo, fused by the mean, the median or the minimum of their
+	// distances (score fusion). The median is also the 2-of-3 vote: it is
+	// under a threshold exactly when two of the three captures are.
+	var gMean, iMean, gMed, iMed, gMin3, iMin3 []float64
 	for _, p := range names {
 		ps := groups[p]
 		for start := 0; start+3 <= len(ps)-1; start += 3 {
@@ -119,20 +128,25 @@ func SeparationStudy(samples, jittered []Sample) []StudyRow {
 					if q == p && ri >= start && ri < start+3 {
 						continue
 					}
-					var d float64
-					for _, c := range caps {
-						d += facematch.SquaredDistance(c.Descriptor, r.Descriptor) / 3
+					var ds [3]float64
+					for i, c := range caps {
+						ds[i] = facematch.SquaredDistance(c.Descriptor, r.Descriptor)
 					}
+					sort.Float64s(ds[:])
+					mean := (ds[0] + ds[1] + ds[2]) / 3
 					if q == p {
-						gCap = append(gCap, d)
+						gMean, gMed, gMin3 = append(gMean, mean), append(gMed, ds[1]), append(gMin3, ds[0])
 					} else {
-						iCap = append(iCap, d)
+						iMean, iMed, iMin3 = append(iMean, mean), append(iMed, ds[1]), append(iMin3, ds[0])
 					}
 				}
 			}
 		}
 	}
-	rows = append(rows, studyRow("3 captures (mean distance) vs single reference", gCap, iCap))
+	rows = append(rows,
+		studyRow("3 captures (mean distance) vs 1 reference", gMean, iMean),
+		studyRow("3 captures (median, 2-of-3 vote) vs 1 reference", gMed, iMed),
+		studyRow("3 captures (minimum distance) vs 1 reference", gMin3, iMin3))
 
 	// Cohort normalisation: z = (d - mean) / std of the reference's
 	// distances to photos of people other than the reference and probe.

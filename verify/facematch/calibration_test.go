@@ -26,13 +26,13 @@ func TestCalibrationSummary(t *testing.T) {
 		running   ModelHash
 		want      CalibrationSummary
 	}{
-		{"same models", c, 0.35, PinnedModelHash(), CalibrationSummary{Version: 1, Created: now, Cohort: "synthetic", People: 100, Photos: 200,
-			Impostors: 10000, TargetFMR: 1e-3, ProposedThreshold: c.ProposedThreshold, Supported: true, ModelHash: PinnedModelHash(),
+		{"same models", c, 0.35, PinnedModelHash(), CalibrationSummary{Version: 1, Source: "folder", Created: now, Cohort: "synthetic", People: 100, Photos: 200,
+			Impostors: 10000, PopulationPairs: 10000, TargetFMR: 1e-3, ProposedThreshold: c.ProposedThreshold, Supported: true, ModelHash: PinnedModelHash(),
 			ModelMatches: true, AtThreshold: at(c.FMRAt(0.35))}},
-		{"other models", c, 0.2, other, CalibrationSummary{Version: 1, Created: now, Cohort: "synthetic", People: 100, Photos: 200,
-			Impostors: 10000, TargetFMR: 1e-3, ProposedThreshold: c.ProposedThreshold, Supported: true, ModelHash: PinnedModelHash(),
+		{"other models", c, 0.2, other, CalibrationSummary{Version: 1, Source: "folder", Created: now, Cohort: "synthetic", People: 100, Photos: 200,
+			Impostors: 10000, PopulationPairs: 10000, TargetFMR: 1e-3, ProposedThreshold: c.ProposedThreshold, Supported: true, ModelHash: PinnedModelHash(),
 			AtThreshold: at(c.FMRAt(0.2))}},
-		{"no impostor pairs", empty, 0.36, PinnedModelHash(), CalibrationSummary{Version: 1, Created: now, Cohort: "empty", People: 1, Photos: 1,
+		{"no impostor pairs", empty, 0.36, PinnedModelHash(), CalibrationSummary{Version: 1, Source: "folder", Created: now, Cohort: "empty", People: 1, Photos: 1,
 			TargetFMR: 1e-3, ModelHash: PinnedModelHash(), ModelMatches: true}},
 	}
 	for _, tt := range tests {

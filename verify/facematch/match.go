@@ -1,10 +1,13 @@
 // Package facematch is the face engine's vocabulary, without dlib: what a
 // face check is asked (references, descriptors, liveness challenges) and
 // what it answers (statuses, decisions, match and liveness results), the
-// pinned model hashes, and calibrations with their expected false-match
-// rates. The workflow (verify) and the HTTP layer use these types; the
-// engine that computes them (verify/face, cgo) is wired in by cmd/idv, so
-// both build and test without cgo.
+// pinned model hashes, and calibrations: the score distributions of a
+// population (CalibratePopulation), the operating point they give under a
+// policy (threshold from a target false-match rate, weak evidence) and
+// the assessment of each score (the chance a different customer scores
+// that close, with its bound). The workflow (verify) and the HTTP layer
+// use these types; the engine that computes them (verify/face, cgo) is
+// wired in by cmd/idv, so both build and test without cgo.
 package facematch
 
 import (
@@ -94,6 +97,17 @@ func (d Decision) String() string {
 // MarshalText encodes the decision as its String form.
 func (d Decision) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
+// UnmarshalText parses the String form of a decision.
+func (d *Decision) UnmarshalText(b []byte) error {
+	for _, v := range []Decision{DecisionUnusable, DecisionMatch, DecisionNoMatch} {
+		if v.String() == string(b) {
+			*d = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown face decision %q", b)
+}
+
 // ReferenceDistance is the distance from the capture to one reference.
 type ReferenceDistance struct {
 	ID       string  `json:"id"`
@@ -113,9 +127,17 @@ type MatchResult struct {
 	References []ReferenceDistance `json:"references"`
 	// ExpectedFMR is the calibrated false-match rate at Threshold and at
 	// Distance; nil when no calibration is loaded.
-	ExpectedFMR *FMR              `json:"expected_fmr,omitempty"`
-	ModelHash   ModelHash         `json:"model_hash"`
-	ModelFiles  map[string]string `json:"model_files"`
+	ExpectedFMR *FMR `json:"expected_fmr,omitempty"`
+	// Assessment is what the calibration in force says about Distance:
+	// the chance a different customer scores this close, its bound, the
+	// calibration's number, and whether the score is weak evidence. Set by
+	// the workflow (Operating.Apply); nil from the engine alone.
+	Assessment *Assessment `json:"assessment,omitempty"`
+	// Fusion, when set, says this result fuses several captures: Distance
+	// is their mean best distance and References the mean per reference.
+	Fusion     *Fused            `json:"fusion,omitempty"`
+	ModelHash  ModelHash         `json:"model_hash"`
+	ModelFiles map[string]string `json:"model_files"`
 	// Engine names the code that made the result: the go-face and dlib
 	// versions, e.g. "go-face v0.0.0-..., dlib 19.24.0".
 	Engine  string  `json:"engine"`

@@ -71,6 +71,19 @@ func (c *Call) TryCapture(actor string, jpeg []byte) (*models.Check, error) {
 	return c.calls.FaceCapture(context.Background(), c.Case, actor, f)
 }
 
+// CaptureFused runs the clerk's fused face check on jpegs as key frames
+// taken half a second of media apart, as signaling does with
+// IDV_FACE_CAPTURES frames.
+func (c *Call) CaptureFused(actor string, jpegs ...[]byte) (*models.Check, error) {
+	var frames []models.LiveFrame
+	for _, j := range jpegs {
+		frames = append(frames, models.LiveFrame{Call: c.ID, Segment: c.Segment, MediaMS: c.media, At: c.now().UTC(), JPEG: j})
+		c.media += 500
+	}
+	c.media += 4000
+	return c.calls.FaceCaptures(context.Background(), c.Case, actor, frames)
+}
+
 // Capture is TryCapture that fails the test on a refusal.
 func (c *Call) Capture(actor string, jpeg []byte) *models.Check {
 	c.tb.Helper()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -121,11 +122,15 @@ func RunEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	jitter := fs.Int("jitter", 0, "dlib jitter count per descriptor")
 	study := fs.Bool("study", false, "also compare scoring methods (jitter, several references or captures, cohort normalisation)")
 	studyJitter := fs.Int("study-jitter", 10, "jitter count used by -study")
+	target := fs.Float64("target", facematch.DefaultTargetFMR, "target false-match rate: report its threshold and the FRR there")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return errors.New("face eval: usage: idv face eval [flags] DIR")
+	}
+	if *target <= 0 || *target >= 1 {
+		return fmt.Errorf("face eval: -target %v outside (0, 1)", *target)
 	}
 	dir := fs.Arg(0)
 	cfg := face.Config{ModelsDir: *models, Recognizers: *recognizers, Jitter: *jitter, Threshold: *threshold}
@@ -137,6 +142,7 @@ func RunEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	gen, imp := face.PairDistances(samples)
 	ev := face.Evaluate(gen, imp, *threshold)
 	printEval(stdout, samples, ev)
+	printTarget(stdout, ev.AtTarget(*target))
 	if err := writeOutputs(*out, ev); err != nil {
 		return fmt.Errorf("face eval %s: %w", dir, err)
 	}
@@ -151,7 +157,7 @@ func RunEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	je.Close()
 	fmt.Fprintf(stdout, "\nseparation study (jitter %d for the jittered row):\n", *studyJitter)
-	fmt.Fprintf(stdout, "%-44s %5s %6s\n", "method", "gen", "imp")
+	fmt.Fprintf(stdout, "%-48s %5s %6s\n", "method", "gen", "imp")
 	for _, r := range face.SeparationStudy(samples, jsamples) {
 		fmt.Fprintln(stdout, r)
 	}
@@ -175,6 +181,14 @@ func printEval(w io.Writer, samples []face.Sample, ev face.Evaluation) {
 	for _, t := range []float64{0.2, 0.25, 0.3, 0.36, 0.4, 0.45, 0.5} {
 		o := ev.OperatingAt(t)
 		fmt.Fprintf(w, "  %.2f     %.4f   %.4f\n", t, o.FAR, o.FRR)
+	}
+}
+
+func printTarget(w io.Writer, p face.TargetPoint) {
+	fmt.Fprintf(w, "for target FMR %g: threshold %.4f, measured FMR %.2g (%d of %d impostor pairs, 95%% upper bound %.2g), FRR %.4f\n",
+		p.TargetFMR, p.Threshold, p.FMR.Rate, p.FMR.Matches, p.FMR.Impostors, p.FMR.Upper95, p.FRR)
+	if !p.Supported {
+		fmt.Fprintf(w, "WARNING: %d impostor pairs cannot support a target of %g (need %d)\n", p.FMR.Impostors, p.TargetFMR, int(math.Ceil(3/p.TargetFMR)))
 	}
 }
 

@@ -121,7 +121,8 @@ func TestRunEvalAndCalibrate(t *testing.T) {
 	if err := RunEval(ctx, []string{"-out", dir, johnsDir}, &out, &errOut); err != nil {
 		t.Fatalf("RunEval = %v", err)
 	}
-	for _, want := range []string{"275 genuine, 1210 impostor", "FAR 0.0000", "EER"} {
+	for _, want := range []string{"275 genuine, 1210 impostor", "FAR 0.0000", "EER",
+		"for target FMR 0.001: threshold 0.44", "(1 of 1210 impostor pairs", "FRR 0.0000", "WARNING: 1210 impostor pairs cannot support a target of 0.001 (need 3000)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("RunEval output lacks %q:\n%s", want, out.String())
 		}

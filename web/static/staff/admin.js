@@ -1,7 +1,7 @@
 // Admin: staff users and roles, disable and enable, add; account import
 // runs and the accounts needing attention; the face engine's threshold,
 // calibration and expected false-match rate.
-import { api, el, fillTable, guard, page, showError, t, when } from './common.js';
+import { api, el, errText, fillTable, guard, page, showError, t, when } from './common.js';
 
 const table = document.getElementById('staff');
 const lang = page.lang || 'en';
@@ -105,15 +105,45 @@ function kv(dl, label, value) {
   dl.append(el('dt', {}, label), el('dd', {}, value));
 }
 
+// calibrateNow (issue 12) calibrates from the enrolled accounts on demand.
+function calibrateNow() {
+  const out = el('span', { id: 'calibrate-out', class: 'muted', role: 'status' });
+  const btn = el('button', { type: 'button', id: 'calibrate-now', onclick: guard(async () => {
+    out.textContent = t('common.loading');
+    try {
+      calibration(await api('POST', '/api/admin/face/calibrate'));
+    } catch (e) {
+      out.textContent = errText(e.code, e.message);
+    }
+  }) }, t('cal12.calibrate_now'));
+  return el('p', { class: 'row' }, btn, ' ', out);
+}
+
+// operating (issue 12): the threshold in force and whether scores are weak.
+function operating(dl, o) {
+  if (!o) return;
+  kv(dl, t('cal12.threshold_in_force'), el('strong', { id: 'threshold-in-force' }, num(o.threshold) + ' (' + (o.from_target ? fill(t('cal12.from_target'), { target: o.target_fmr }) : t('cal12.configured')) + ')'));
+  if (o.calibrated) {
+    kv(dl, t('cal12.genuine'), o.genuine_pairs.toLocaleString(lang) + (o.genuine_fail >= 0 ? ' · ' + fill(t('cal12.genuine_fail'), { share: pct(o.genuine_fail) }) : ''));
+    if (o.population_pairs > o.impostor_pairs) kv(dl, t('cal12.sampled'), fill(t('cal12.sampled_text'), { n: o.impostor_pairs.toLocaleString(lang), of: o.population_pairs.toLocaleString(lang) }));
+  }
+  kv(dl, t('cal12.strength'), o.weak
+    ? el('span', { class: 'bad', id: 'evidence-strength', 'data-weak': 'true' }, t('fmr12.weak') + ' (' + (o.weak_reasons || []).map((r) => t('fmr12.reason_' + r)).join('; ') + ')')
+    : el('span', { class: 'badge good', id: 'evidence-strength', 'data-weak': 'false' }, t('cal12.strong')));
+}
+
 function calibration(f) {
   const box = document.getElementById('calibration');
   const c = f.calibration;
   if (!c) {
-    box.replaceChildren(el('p', { id: 'calibration-none' }, t('admin.cal_none') + ' ', el('code', {}, 'idv face calibrate DIR')));
+    const dl = el('dl', { class: 'kv report' });
+    operating(dl, f.operating);
+    box.replaceChildren(el('p', { id: 'calibration-none' }, t('cal12.none') + ' ', el('code', {}, 'idv face calibrate --accounts')), dl, calibrateNow());
     return;
   }
   const dl = el('dl', { class: 'kv report', id: 'calibration-summary' });
-  kv(dl, t('admin.cal_file'), el('span', { class: 'hash' }, f.calibration_file));
+  if (c.id) kv(dl, t('cal12.number'), el('strong', { id: 'calibration-id' }, '#' + c.id + ' (' + t('cal12.source_' + c.source) + ')'));
+  else kv(dl, t('admin.cal_file'), el('span', { class: 'hash' }, f.calibration_file));
   kv(dl, t('admin.cohort'), c.cohort + ' (' + when(c.created) + ')');
   kv(dl, t('admin.people'), String(c.people));
   kv(dl, t('admin.photos'), String(c.photos));
@@ -123,13 +153,14 @@ function calibration(f) {
   kv(dl, t('admin.supported'), c.supported ? t('common.yes') : el('span', { class: 'bad' }, t('admin.unsupported')));
   kv(dl, t('admin.model_match'), c.model_matches ? t('common.yes') : el('span', { class: 'bad' }, t('admin.model_mismatch')));
   const at = c.at_threshold;
-  kv(dl, fill(t('admin.fmr_at'), { threshold: num(f.threshold) }), el('strong', { id: 'fmr-at-threshold' }, at
+  operating(dl, f.operating);
+  kv(dl, fill(t('cal12.fmr_at'), { threshold: num(f.operating ? f.operating.threshold : f.threshold) }), el('strong', { id: 'fmr-at-threshold' }, at
     ? fill(t('admin.fmr_value'), { rate: pct(at.rate), matches: at.matches.toLocaleString(lang), pairs: at.impostors.toLocaleString(lang), upper: pct(at.upper95) })
     : t('admin.fmr_none')));
   const notes = [];
-  if (f.threshold > c.proposed_threshold) notes.push(el('p', { class: 'warn' }, t('admin.above_proposed')));
+  if (f.threshold > c.proposed_threshold && !(f.operating && f.operating.from_target)) notes.push(el('p', { class: 'warn' }, t('admin.above_proposed')));
   if (at && at.upper95 > c.target_fmr) notes.push(el('p', { class: 'warn' }, t('admin.upper_over_target')));
-  box.replaceChildren(dl, ...notes);
+  box.replaceChildren(dl, ...notes, calibrateNow());
 }
 
 async function loadFace() {

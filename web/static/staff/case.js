@@ -17,6 +17,43 @@ function fmr(f) {
 }
 function num(x) { return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(4) : '–'; }
 
+// ---- issue 12: what the calibration says about a face score, in words.
+// oneIn rounds 1/rate for people: 1 in 40, 1 in 1,200.
+function oneIn(rate) {
+  const n = 1 / rate;
+  const r = n >= 100 ? Number(n.toPrecision(2)) : Math.max(1, Math.round(n));
+  return r.toLocaleString(document.documentElement.lang || 'en');
+}
+function fill(key, vars) { return t(key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k])); }
+// fmrWords: the chance a different customer of the bank would score at least
+// this close, its 95% bound and the calibration it comes from.
+function fmrWords(a, legacy) {
+  if (!a) return legacy ? fmr(legacy) : t('case.not_calibrated');
+  if (!a.calibrated) return t('fmr12.not_calibrated');
+  if (!a.scored) return t('fmr12.unscored') + ' · ' + fill('fmr12.calibration', { id: a.calibration });
+  const words = a.rate > 0
+    ? fill('fmr12.one_in', { n: oneIn(a.rate), upper: oneIn(a.upper95) })
+    : fill('fmr12.none', { pairs: a.impostor_pairs.toLocaleString(), upper: oneIn(a.upper95) });
+  return words + ' · ' + fill('fmr12.calibration', { id: a.calibration });
+}
+// weakNote says, for a weak score, that it cannot carry the decision.
+function weakNote(a) {
+  if (!a || !a.weak) return undefined;
+  const why = (a.weak_reasons || []).map((r) => t('fmr12.reason_' + r)).join('; ');
+  return el('div', { class: 'warn weak', 'data-weak': 'true' }, t('fmr12.weak') + (why ? ' (' + why + ')' : ''));
+}
+function fusionWords(f) {
+  if (!f) return undefined;
+  return fill('fmr12.fused', { usable: f.captures, taken: f.taken, agree: f.agree });
+}
+// markWeak labels the face-match requirement when the latest face score is weak.
+function markWeak() {
+  const li = document.querySelector('#requirements li[data-req="face_match"]');
+  const a = lastFace && lastFace.detail && lastFace.detail.assessment;
+  if (!li || li.querySelector('.weak') || !a || !a.weak) return;
+  li.append(el('span', { class: 'warn weak', 'data-weak': 'true' }, ' — ' + t('fmr12.req_weak')));
+}
+
 async function loadCase() {
   const c = await api('GET', base);
   current = c;
@@ -53,6 +90,7 @@ async function loadRequirements() {
     const ok = !r.missing.includes(k);
     return el('li', { class: ok ? 'done' : 'missing', 'data-req': k }, t('req.' + k) + ' — ' + t(ok ? 'req.done' : 'req.missing'));
   }));
+  markWeak();
   const open = current && ['scheduled', 'in_session'].includes(current.state);
   $('registry-hours').textContent = t('case.registry') + ': ' + r.registry_hours + (r.ready && open ? ' · ' + t('case.ready') : '');
 }
@@ -98,10 +136,11 @@ async function loadChecks() {
       el('td', {}, ch.kind, sourceLabel(ch), el('div', { class: 'muted' }, when(ch.created_at))),
       el('td', {}, el('span', { class: 'badge ' + (/^(MATCH|PASS)$/.test(ch.result) ? 'good' : 'bad') }, ch.result)),
       el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ''),
-      el('td', {}, ch.kind === 'face_match' ? fmr(d.expected_fmr) : ''),
+      el('td', { class: 'fmr' }, ...(ch.kind === 'face_match' ? [fmrWords(d.assessment, d.expected_fmr), d.fusion ? el('div', { class: 'muted fusion' }, fusionWords(d.fusion)) : undefined, weakNote(d.assessment)] : [''])),
       el('td', {}, ch.confirmation ? ch.confirmation + (ch.note ? ': ' + ch.note : '') : ''),
       el('td', {}, confirmButtons(ch)));
   }), 6);
+  markWeak();
 }
 
 async function loadLetters() {
@@ -246,7 +285,9 @@ function showFace(r, src, source) {
       source === 'upload' ? el('dt', {}, '⚠') : undefined, source === 'upload' ? el('dd', { class: 'warn' }, t('case.source_upload')) : undefined,
       el('dt', {}, t('case.distance')), el('dd', {}, num(r.distance)),
       el('dt', {}, t('case.threshold')), el('dd', {}, num(r.threshold)),
-      el('dt', {}, t('case.fmr')), el('dd', {}, fmr(r.expected_fmr)),
+      el('dt', {}, t('case.fmr')), el('dd', { id: 'face-fmr' }, fmrWords(r.assessment, r.expected_fmr)),
+      r.fusion ? el('dt', {}, t('fmr12.fusion')) : undefined, r.fusion ? el('dd', { id: 'face-fusion' }, fusionWords(r.fusion)) : undefined,
+      r.assessment && r.assessment.weak ? el('dt', {}, '⚠') : undefined, r.assessment && r.assessment.weak ? el('dd', {}, weakNote(r.assessment)) : undefined,
       el('dt', {}, ''), el('dd', { class: 'muted' }, r.note || '')));
 }
 
