@@ -96,7 +96,7 @@ func runDemo(ctx context.Context, e *cliEnv, args []string) error {
 		if rep.Failed > 0 {
 			return fmt.Errorf("demo accounts: %d rows failed: %+v", rep.Failed, rep.Rows)
 		}
-		// Issue 12: the demo is calibrated out of the box (calibrate.go).
+		// The demo is calibrated out of the box (calibrate.go).
 		if err := calibrateDemo(ctx, a, e.stdout); err != nil {
 			return err
 		}

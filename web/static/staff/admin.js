@@ -115,21 +115,21 @@ function calibrateNow() {
     } catch (e) {
       out.textContent = errText(e.code, e.message);
     }
-  }) }, t('cal12.calibrate_now'));
+  }) }, t('calib.calibrate_now'));
   return el('p', { class: 'row' }, btn, ' ', out);
 }
 
 // operating (issue 12): the threshold in force and whether scores are weak.
 function operating(dl, o) {
   if (!o) return;
-  kv(dl, t('cal12.threshold_in_force'), el('strong', { id: 'threshold-in-force' }, num(o.threshold) + ' (' + (o.from_target ? fill(t('cal12.from_target'), { target: o.target_fmr }) : t('cal12.configured')) + ')'));
+  kv(dl, t('calib.threshold_in_force'), el('strong', { id: 'threshold-in-force' }, num(o.threshold) + ' (' + (o.from_target ? fill(t('calib.from_target'), { target: o.target_fmr }) : t('calib.configured')) + ')'));
   if (o.calibrated) {
-    kv(dl, t('cal12.genuine'), o.genuine_pairs.toLocaleString(lang) + (o.genuine_fail >= 0 ? ' · ' + fill(t('cal12.genuine_fail'), { share: pct(o.genuine_fail) }) : ''));
-    if (o.population_pairs > o.impostor_pairs) kv(dl, t('cal12.sampled'), fill(t('cal12.sampled_text'), { n: o.impostor_pairs.toLocaleString(lang), of: o.population_pairs.toLocaleString(lang) }));
+    kv(dl, t('calib.genuine'), o.genuine_pairs.toLocaleString(lang) + (o.genuine_fail >= 0 ? ' · ' + fill(t('calib.genuine_fail'), { share: pct(o.genuine_fail) }) : ''));
+    if (o.population_pairs > o.impostor_pairs) kv(dl, t('calib.sampled'), fill(t('calib.sampled_text'), { n: o.impostor_pairs.toLocaleString(lang), of: o.population_pairs.toLocaleString(lang) }));
   }
-  kv(dl, t('cal12.strength'), o.weak
-    ? el('span', { class: 'bad', id: 'evidence-strength', 'data-weak': 'true' }, t('fmr12.weak') + ' (' + (o.weak_reasons || []).map((r) => t('fmr12.reason_' + r)).join('; ') + ')')
-    : el('span', { class: 'badge good', id: 'evidence-strength', 'data-weak': 'false' }, t('cal12.strong')));
+  kv(dl, t('calib.strength'), o.weak
+    ? el('span', { class: 'bad', id: 'evidence-strength', 'data-weak': 'true' }, t('fmr.weak') + ' (' + (o.weak_reasons || []).map((r) => t('fmr.reason_' + r)).join('; ') + ')')
+    : el('span', { class: 'badge good', id: 'evidence-strength', 'data-weak': 'false' }, t('calib.strong')));
 }
 
 function calibration(f) {
@@ -138,11 +138,11 @@ function calibration(f) {
   if (!c) {
     const dl = el('dl', { class: 'kv report' });
     operating(dl, f.operating);
-    box.replaceChildren(el('p', { id: 'calibration-none' }, t('cal12.none') + ' ', el('code', {}, 'idv face calibrate --accounts')), dl, calibrateNow());
+    box.replaceChildren(el('p', { id: 'calibration-none' }, t('calib.none') + ' ', el('code', {}, 'idv face calibrate --accounts')), dl, calibrateNow());
     return;
   }
   const dl = el('dl', { class: 'kv report', id: 'calibration-summary' });
-  if (c.id) kv(dl, t('cal12.number'), el('strong', { id: 'calibration-id' }, '#' + c.id + ' (' + t('cal12.source_' + c.source) + ')'));
+  if (c.id) kv(dl, t('calib.number'), el('strong', { id: 'calibration-id' }, '#' + c.id + ' (' + t('calib.source_' + c.source) + ')'));
   else kv(dl, t('admin.cal_file'), el('span', { class: 'hash' }, f.calibration_file));
   kv(dl, t('admin.cohort'), c.cohort + ' (' + when(c.created) + ')');
   kv(dl, t('admin.people'), String(c.people));
@@ -154,7 +154,7 @@ function calibration(f) {
   kv(dl, t('admin.model_match'), c.model_matches ? t('common.yes') : el('span', { class: 'bad' }, t('admin.model_mismatch')));
   const at = c.at_threshold;
   operating(dl, f.operating);
-  kv(dl, fill(t('cal12.fmr_at'), { threshold: num(f.operating ? f.operating.threshold : f.threshold) }), el('strong', { id: 'fmr-at-threshold' }, at
+  kv(dl, fill(t('calib.fmr_at'), { threshold: num(f.operating ? f.operating.threshold : f.threshold) }), el('strong', { id: 'fmr-at-threshold' }, at
     ? fill(t('admin.fmr_value'), { rate: pct(at.rate), matches: at.matches.toLocaleString(lang), pairs: at.impostors.toLocaleString(lang), upper: pct(at.upper95) })
     : t('admin.fmr_none')));
   const notes = [];

@@ -29,29 +29,29 @@ function fill(key, vars) { return t(key).replace(/\{(\w+)\}/g, (_, k) => String(
 // this close, its 95% bound and the calibration it comes from.
 function fmrWords(a, legacy) {
   if (!a) return legacy ? fmr(legacy) : t('case.not_calibrated');
-  if (!a.calibrated) return t('fmr12.not_calibrated');
-  if (!a.scored) return t('fmr12.unscored') + ' · ' + fill('fmr12.calibration', { id: a.calibration });
+  if (!a.calibrated) return t('fmr.not_calibrated');
+  if (!a.scored) return t('fmr.unscored') + ' · ' + fill('fmr.calibration', { id: a.calibration });
   const words = a.rate > 0
-    ? fill('fmr12.one_in', { n: oneIn(a.rate), upper: oneIn(a.upper95) })
-    : fill('fmr12.none', { pairs: a.impostor_pairs.toLocaleString(), upper: oneIn(a.upper95) });
-  return words + ' · ' + fill('fmr12.calibration', { id: a.calibration });
+    ? fill('fmr.one_in', { n: oneIn(a.rate), upper: oneIn(a.upper95) })
+    : fill('fmr.none', { pairs: a.impostor_pairs.toLocaleString(), upper: oneIn(a.upper95) });
+  return words + ' · ' + fill('fmr.calibration', { id: a.calibration });
 }
 // weakNote says, for a weak score, that it cannot carry the decision.
 function weakNote(a) {
   if (!a || !a.weak) return undefined;
-  const why = (a.weak_reasons || []).map((r) => t('fmr12.reason_' + r)).join('; ');
-  return el('div', { class: 'warn weak', 'data-weak': 'true' }, t('fmr12.weak') + (why ? ' (' + why + ')' : ''));
+  const why = (a.weak_reasons || []).map((r) => t('fmr.reason_' + r)).join('; ');
+  return el('div', { class: 'warn weak', 'data-weak': 'true' }, t('fmr.weak') + (why ? ' (' + why + ')' : ''));
 }
 function fusionWords(f) {
   if (!f) return undefined;
-  return fill('fmr12.fused', { usable: f.captures, taken: f.taken, agree: f.agree });
+  return fill('fmr.fused', { usable: f.captures, taken: f.taken, agree: f.agree });
 }
 // markWeak labels the face-match requirement when the latest face score is weak.
 function markWeak() {
   const li = document.querySelector('#requirements li[data-req="face_match"]');
   const a = lastFace && lastFace.detail && lastFace.detail.assessment;
   if (!li || li.querySelector('.weak') || !a || !a.weak) return;
-  li.append(el('span', { class: 'warn weak', 'data-weak': 'true' }, ' — ' + t('fmr12.req_weak')));
+  li.append(el('span', { class: 'warn weak', 'data-weak': 'true' }, ' — ' + t('fmr.req_weak')));
 }
 
 async function loadCase() {
@@ -286,7 +286,7 @@ function showFace(r, src, source) {
       el('dt', {}, t('case.distance')), el('dd', {}, num(r.distance)),
       el('dt', {}, t('case.threshold')), el('dd', {}, num(r.threshold)),
       el('dt', {}, t('case.fmr')), el('dd', { id: 'face-fmr' }, fmrWords(r.assessment, r.expected_fmr)),
-      r.fusion ? el('dt', {}, t('fmr12.fusion')) : undefined, r.fusion ? el('dd', { id: 'face-fusion' }, fusionWords(r.fusion)) : undefined,
+      r.fusion ? el('dt', {}, t('fmr.fusion')) : undefined, r.fusion ? el('dd', { id: 'face-fusion' }, fusionWords(r.fusion)) : undefined,
       r.assessment && r.assessment.weak ? el('dt', {}, '⚠') : undefined, r.assessment && r.assessment.weak ? el('dd', {}, weakNote(r.assessment)) : undefined,
       el('dt', {}, ''), el('dd', { class: 'muted' }, r.note || '')));
 }
