@@ -281,7 +281,7 @@ func TestWebStory(t *testing.T) {
 	}
 	customer.CheckPage(t, shots, "customer-consent-zh")
 	customer.Do(t, "back to English", 20*time.Second, chromedp.Click(`a[hreflang="en"]`), chromedp.WaitVisible(`html[lang="en"] #accept`))
-	customer.Do(t, "accept", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitVisible("#remote"))
+	customer.Do(t, "accept", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitVisible("#remote"), chromedp.WaitReady(`body[data-ready]`))
 	if secrets.tab(t, customer, false) == 0 {
 		t.Fatal("the customer has no cookie after opening the invite link")
 	}

@@ -75,7 +75,8 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 	}
 	step("opened the invite link; the consent page is shown")
 	c.shot(tab, "customer-consent")
-	if err := run(tab, "accept the consent", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitVisible("#remote")); err != nil {
+	if err := run(tab, "accept the consent", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitVisible("#remote"),
+		chromedp.WaitReady(`body[data-ready]`)); err != nil {
 		return fmt.Errorf("customer: %w", err)
 	}
 	step("accepted the recording and biometric consent; the call page is open")

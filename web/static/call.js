@@ -171,3 +171,6 @@ document.getElementById('letter-form').addEventListener('submit', async (ev) => 
 
 document.getElementById('leave').addEventListener('click', () => { send({ type: 'bye', reason: 'customer left' }); end(t('cust.left')); });
 start();
+// Every control has its handler now: a click before this would submit a
+// form natively (reloading the page) and be lost.
+document.body.dataset.ready = 'true';
