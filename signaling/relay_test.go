@@ -141,7 +141,7 @@ func TestCall(t *testing.T) {
 // recorded. The customer here is a still photo, which cannot turn its
 // head, so the challenge must fail.
 func TestLiveness(t *testing.T) {
-	f := newFixture(t, signaling.Config{PromptDelay: 200 * time.Millisecond})
+	f := newFixture(t, signaling.Config{})
 	src := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 320), ogg: testenv.OpusTone(t, 2)}
 	id, cu, cl, _ := f.newCall(0)
 	customer, clerk := dial(t, cu, nil, src), dial(t, cl, nil, source{})

@@ -17,6 +17,19 @@ function fmr(f) {
 }
 function num(x) { return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(4) : '–'; }
 
+// livenessWords says in the page's language why a liveness challenge
+// passed or failed, with what was sampled; the technical reason is the
+// tooltip, and the note reminds the clerk that the decision is theirs.
+function livenessWords(d) {
+  const r = d.result || {};
+  const turns = (r.turns || []).map((x) => x.prompt + ' ' + (x.peak_yaw ?? 0).toFixed(2)).join(', ');
+  const summary = t('lv.summary').replace('{samples}', (r.samples || []).length).replace('{rate}', (r.sample_rate ?? 0).toFixed(1))
+    .replace('{turns}', turns || '–').replace('{corr}', ((r.light || {}).correlation ?? 0).toFixed(2));
+  const why = r.passed ? t('lv.passed') : t('lv.fail.' + r.failure);
+  return el('div', { class: 'liveness', title: r.reason || '' }, el('div', { 'data-failure': r.failure || '' }, why),
+    el('div', { class: 'muted' }, summary), el('div', { class: 'muted' }, t('lv.note')));
+}
+
 async function loadCase() {
   const c = await api('GET', base);
   current = c;
@@ -97,7 +110,7 @@ async function loadChecks() {
     return el('tr', { 'data-kind': ch.kind, 'data-result': ch.result, 'data-source': ch.source || '' },
       el('td', {}, ch.kind, sourceLabel(ch), el('div', { class: 'muted' }, when(ch.created_at))),
       el('td', {}, el('span', { class: 'badge ' + (/^(MATCH|PASS)$/.test(ch.result) ? 'good' : 'bad') }, ch.result)),
-      el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ''),
+      el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ch.kind === 'liveness' && d.result ? livenessWords(d) : ''),
       el('td', {}, ch.kind === 'face_match' ? fmr(d.expected_fmr) : ''),
       el('td', {}, ch.confirmation ? ch.confirmation + (ch.note ? ': ' + ch.note : '') : ''),
       el('td', {}, confirmButtons(ch)));
