@@ -85,8 +85,9 @@ var (
 // different directions, without harsh saturated flashes.
 var LightColours = []string{"#ffb8a0", "#b0f0b8", "#b0c0ff"}
 
-// ChallengePoses returns the poses a challenge may prompt.
-func ChallengePoses() []Pose { return []Pose{PoseLeft, PoseRight, PoseCenter} }
+// ChallengePoses returns the turns a challenge prompts, each side at
+// random (facing the camera comes between them).
+func ChallengePoses() []Pose { return []Pose{PoseLeft, PoseRight} }
 
 // Challenger issues challenges. Rand and Now are injected for tests.
 type Challenger struct {
