@@ -39,6 +39,8 @@ type livenessRun struct {
 	// long a stretch just before it (the same camera, no sampling).
 	challengeBytes, baselineBytes int64
 	challengeSecs, baselineSecs   float64
+	afterBytes                    int64 // and as long a stretch after it
+	afterSecs                     float64
 }
 
 // livenessSuite runs challenges against one fixture and one Chromium.
@@ -116,6 +118,14 @@ func (s *livenessSuite) run(name, script string) livenessRun {
 	if !ok {
 		t.Fatalf("%s: no liveness result", name)
 	}
+	// A second baseline after the challenge, when the sender's bandwidth
+	// estimate has settled (only when measuring for the README).
+	var ba, ta int64
+	if os.Getenv("IDV_LIVENESS_RUNS") != "" {
+		a0, at0 := clerk.videoBytes.Load(), time.Now()
+		time.Sleep(4 * time.Second)
+		ba, ta = clerk.videoBytes.Load()-a0, time.Since(at0).Milliseconds()
+	}
 	var d struct {
 		Result facematch.LivenessResult `json:"result"`
 	}
@@ -124,7 +134,7 @@ func (s *livenessSuite) run(name, script string) livenessRun {
 	}
 	r := livenessRun{result: res.Result, failure: d.Result.Failure.String(), reason: d.Result.Reason, detail: d.Result,
 		baselineBytes: bb - b0, baselineSecs: tb.Sub(t0).Seconds(), challengeBytes: b2 - b1,
-		challengeSecs: t2.Sub(t1).Seconds()}
+		challengeSecs: t2.Sub(t1).Seconds(), afterBytes: ba, afterSecs: float64(ta) / 1000}
 	r.livelog = testenv.Eval[[][3]any](t, tab, "window.__livelog || []")
 	return r
 }
@@ -216,7 +226,7 @@ func TestLivenessAttacks(t *testing.T) {
 	}
 	tallies := map[string]*tally{}
 	var order []string
-	var bwChallenge, bwBase, secsChallenge, secsBase float64
+	var bwChallenge, bwBase, bwAfter, secsChallenge, secsBase, secsAfter float64
 	var rates []float64
 	record := func(kind string, r livenessRun) {
 		tl := tallies[kind]
@@ -235,6 +245,8 @@ func TestLivenessAttacks(t *testing.T) {
 		bwBase += float64(r.baselineBytes)
 		secsChallenge += r.challengeSecs
 		secsBase += r.baselineSecs
+		bwAfter += float64(r.afterBytes)
+		secsAfter += r.afterSecs
 		rates = append(rates, r.detail.SampleRate)
 		t.Logf("%s: %s %s: %s (%d samples, %.1f/s)", kind, r.result, r.failure, r.reason, len(r.detail.Samples), r.detail.SampleRate)
 		if os.Getenv("IDV_LIVENESS_DUMP") != "" {
@@ -286,6 +298,9 @@ func TestLivenessAttacks(t *testing.T) {
 	lo, hi := sort64(rates)
 	fmt.Fprintf(&report, "sample rate %.2f..%.2f /s; clerk's video during the challenge %.0f kbit/s, before it %.0f kbit/s (ratio %.2f)\n",
 		lo, hi, bwChallenge*8/1000/secsChallenge, bwBase*8/1000/secsBase, (bwChallenge/secsChallenge)/(bwBase/secsBase))
+	if secsAfter > 0 {
+		fmt.Fprintf(&report, "clerk's video after the challenge %.0f kbit/s (ratio during/after %.2f)\n", bwAfter*8/1000/secsAfter, (bwChallenge/secsChallenge)/(bwAfter/secsAfter))
+	}
 	t.Logf("liveness attack suite:\n%s", report.String())
 	for _, kind := range order {
 		tl := tallies[kind]

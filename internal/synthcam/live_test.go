@@ -86,7 +86,7 @@ func TestLiveScriptTurns(t *testing.T) {
 		mid := measure(tt.prompt + " (turning)")
 		time.Sleep(1500 * time.Millisecond)
 		q := measure(tt.prompt)
-		t.Logf("%s: yaw %+.3f on the way, %+.3f settled", tt.prompt, mid.Yaw, q.Yaw)
+		t.Logf("%s: yaw %+.3f on the way, %+.3f settled (a frame drawn in %.1f ms)", tt.prompt, mid.Yaw, q.Yaw, testenv.Eval[float64](t, tab, "window.__drawms || 0"))
 		if got := lim.Pose(q.Yaw); got != tt.want {
 			t.Errorf("prompted %s: yaw %+.3f reads %v, want %v", tt.prompt, q.Yaw, got, tt.want)
 		}

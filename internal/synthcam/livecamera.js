@@ -136,6 +136,7 @@
         }
       }
       g.putImageData(out, 0, 0);
+      window.__drawms = performance.now() - now;
     };
     setInterval(draw, 66);
     window.__livecanvas = canvas;

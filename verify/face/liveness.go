@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"math"
 	"sort"
+	"sync"
 
 	"remoteidv/verify/facematch"
 )
@@ -27,45 +28,71 @@ func (e *Engine) CheckLiveness(ctx context.Context, ch facematch.Challenge, caps
 			return facematch.LivenessResult{}, fmt.Errorf("check liveness: reference %q: %w", r.ID, ErrStaleReference)
 		}
 	}
+	// Every sample is analysed on its own, as many at once as the pool has
+	// recognizers; the scene's change then needs them in order.
 	obs := make([]facematch.Observation, len(caps))
-	var prevThumb []float64
-	var prevHead image.Rectangle
+	frames := make([]frameInfo, len(caps))
+	errs := make([]error, len(caps))
+	sem := make(chan struct{}, max(1, e.cfg.Recognizers))
+	var wg sync.WaitGroup
 	for i, c := range caps {
-		a, err := e.Analyze(ctx, c.JPEG)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			obs[i], frames[i], errs[i] = e.observe(ctx, c, refs)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
 			return facematch.LivenessResult{}, fmt.Errorf("check liveness: sample %d: %w", i+1, err)
 		}
-		o := facematch.Observation{Offset: c.Offset, Status: a.Status, Detail: a.Detail, SceneStep: -1}
-		img, err := jpeg.Decode(bytes.NewReader(c.JPEG))
-		if err != nil {
-			if o.Status == facematch.StatusOK {
-				o.Status, o.Detail = facematch.StatusNotAnImage, err.Error()
-			}
-			obs[i] = o
-			continue
+		if p, f := frames[max(i-1, 0)], frames[i]; i > 0 && p.thumb != nil && f.thumb != nil && p.bounds == f.bounds {
+			obs[i].SceneStep = sceneStep(p.thumb, f.thumb, f.bounds, p.head, f.head)
 		}
-		head := image.Rectangle{}
-		if a.Status == facematch.StatusOK {
-			f := a.Face
-			o.Descriptor, o.Landmarks, o.FaceBox, o.Yaw = f.Descriptor, f.Landmarks, f.Quality.FaceBox, f.Quality.Yaw
-			o.Distance = math.Inf(1)
-			for _, r := range refs {
-				o.Distance = math.Min(o.Distance, facematch.SquaredDistance(f.Descriptor, r.Descriptor))
-			}
-			o.Face = meanChroma(img, inner(f.Quality.FaceBox))
-			head = headBox(f.Quality.FaceBox, img.Bounds())
-		}
-		o.Scene = sceneChroma(img, head)
-		thumb := thumbnail(img)
-		if prevThumb != nil {
-			o.SceneStep = sceneStep(prevThumb, thumb, img.Bounds(), prevHead, head)
-		}
-		prevThumb, prevHead = thumb, head
-		obs[i] = o
 	}
 	lim := facematch.DefaultLivenessLimits()
 	lim.Yaw = e.cfg.Yaw
 	return facematch.Judge(ch, obs, e.cfg.Threshold, lim), nil
+}
+
+// frameInfo is what the scene's change is measured on: a frame's grey
+// thumbnail, its size and the head's box in it.
+type frameInfo struct {
+	thumb        []float64
+	bounds, head image.Rectangle
+}
+
+// observe measures one sample: the face (when there is one usable) and
+// the colours, and returns what the scene's change needs.
+func (e *Engine) observe(ctx context.Context, c facematch.Capture, refs []facematch.Reference) (facematch.Observation, frameInfo, error) {
+	o := facematch.Observation{Offset: c.Offset, SceneStep: -1}
+	a, err := e.Analyze(ctx, c.JPEG)
+	if err != nil {
+		return o, frameInfo{}, err
+	}
+	o.Status, o.Detail = a.Status, a.Detail
+	img, err := jpeg.Decode(bytes.NewReader(c.JPEG))
+	if err != nil {
+		if o.Status == facematch.StatusOK {
+			o.Status, o.Detail = facematch.StatusNotAnImage, err.Error()
+		}
+		return o, frameInfo{}, nil
+	}
+	var head image.Rectangle
+	if a.Status == facematch.StatusOK {
+		f := a.Face
+		o.Descriptor, o.Landmarks, o.FaceBox, o.Yaw = f.Descriptor, f.Landmarks, f.Quality.FaceBox, f.Quality.Yaw
+		o.Distance = math.Inf(1)
+		for _, r := range refs {
+			o.Distance = math.Min(o.Distance, facematch.SquaredDistance(f.Descriptor, r.Descriptor))
+		}
+		o.Face = meanChroma(img, inner(f.Quality.FaceBox))
+		head = headBox(f.Quality.FaceBox, img.Bounds())
+	}
+	o.Scene = sceneChroma(img, head)
+	return o, frameInfo{thumb: thumbnail(img), bounds: img.Bounds(), head: head}, nil
 }
 
 // inner is the middle of a face box: cheeks, nose and mouth, where the
