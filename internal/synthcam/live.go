@@ -22,7 +22,7 @@ type LiveOptions struct {
 	// in the photo's pixels; with them the depth map's nose and eyes sit
 	// where the photo's are. Optional.
 	Landmarks []image.Point
-	// MaxYawDeg is how far the head turns (default 35 degrees) and
+	// MaxYawDeg is how far the head turns (default 28 degrees: further, dlib's frontal face detector starts to lose the face) and
 	// SpeedDeg how fast at most (default 60 degrees a second: the page asks to turn slowly).
 	MaxYawDeg, SpeedDeg float64
 	// Tint is how strongly the face takes the screen's colour, 0..1
