@@ -23,7 +23,7 @@ type LiveOptions struct {
 	// where the photo's are. Optional.
 	Landmarks []image.Point
 	// MaxYawDeg is how far the head turns (default 28 degrees: further, dlib's frontal face detector starts to lose the face) and
-	// SpeedDeg how fast at most (default 60 degrees a second: the page asks to turn slowly).
+	// SpeedDeg how fast at most (default 45 degrees a second: the page asks to turn slowly).
 	MaxYawDeg, SpeedDeg float64
 	// Tint is how strongly the face takes the screen's colour, 0..1
 	// (default 0.35; negative: not at all).

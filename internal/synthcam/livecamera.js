@@ -61,7 +61,7 @@
     };
     // Motion state.
     let yaw = 0, target = 0, targetSince = 0, lastPrompt = 'center', t0 = performance.now(), first = -1, last = t0;
-    const maxYaw = (opt.max_yaw_deg || 28) * Math.PI / 180, speed = (opt.speed_deg || 60) * Math.PI / 180;
+    const maxYaw = (opt.max_yaw_deg || 28) * Math.PI / 180, speed = (opt.speed_deg || 45) * Math.PI / 180;
     const reaction = 200 + random() * 200;
     const shown = (now) => {
       if (opt.replay) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"sort"
 	"time"
 )
 
@@ -110,6 +111,8 @@ type LivenessLimits struct {
 	SceneJump float64
 	// YawSpeed is the fastest yaw change accepted (per second).
 	YawSpeed float64
+	// MaxBaseYaw bounds BaseYaw.
+	MaxBaseYaw float64
 	// Settle is how long after a step starts its samples count for it
 	// (the customer reacting, the video's delay).
 	Settle time.Duration
@@ -138,6 +141,7 @@ func DefaultLivenessLimits() LivenessLimits {
 		ShiftSpeed:          6,
 		SceneJump:           12,
 		YawSpeed:            1.5,
+		MaxBaseYaw:          0.05,
 		Settle:              700 * time.Millisecond,
 		MinLightCorrelation: 0.7,
 		MinLightGain:        0.04,
@@ -163,6 +167,7 @@ func (l LivenessLimits) WithDefaults() LivenessLimits {
 	set(&l.ShiftSpeed, d.ShiftSpeed)
 	set(&l.SceneJump, d.SceneJump)
 	set(&l.YawSpeed, d.YawSpeed)
+	set(&l.MaxBaseYaw, d.MaxBaseYaw)
 	set(&l.MinLightCorrelation, d.MinLightCorrelation)
 	set(&l.MinLightGain, d.MinLightGain)
 	if l.Settle <= 0 {
@@ -233,10 +238,15 @@ type LivenessResult struct {
 	Failure    LivenessFailure `json:"failure"`
 	Reason     string          `json:"reason,omitempty"`
 	SampleRate float64         `json:"sample_rate"` // samples per second over the challenge
-	Samples    []SampleCheck   `json:"samples"`
-	Turns      []TurnCheck     `json:"turns"`
-	Light      LightCheck      `json:"light"`
-	Limits     LivenessLimits  `json:"limits"`
+	// BaseYaw is the customer's own yaw facing the camera (the median of
+	// the first step's settled samples, within +-MaxBaseYaw): poses are
+	// read relative to it, so a camera off to one side, or a face turned a
+	// little in its photo, does not count as a turn.
+	BaseYaw float64        `json:"base_yaw"`
+	Samples []SampleCheck  `json:"samples"`
+	Turns   []TurnCheck    `json:"turns"`
+	Light   LightCheck     `json:"light"`
+	Limits  LivenessLimits `json:"limits"`
 }
 
 // Judge decides a challenge from the observations of its samples, in
@@ -256,6 +266,8 @@ func Judge(ch Challenge, obs []Observation, threshold float64, lim LivenessLimit
 	if len(ch.Steps) == 0 || res.SampleRate < lim.MinRate {
 		fail(LivenessWrongCount, "%d samples in %.1f s (%.1f/s), fewer than %.1f/s: the video stalled or came too slowly", len(obs), dur.Seconds(), res.SampleRate, lim.MinRate)
 	}
+	res.BaseYaw = baseYaw(ch, obs, lim)
+	pose := func(yaw float64) Pose { return lim.Yaw.Pose(yaw - res.BaseYaw) }
 	// Samples: pose, match, continuity.
 	usable, matched := 0, 0
 	var prev *Observation
@@ -278,7 +290,7 @@ func Judge(ch Challenge, obs []Observation, threshold float64, lim LivenessLimit
 		}
 		if o.Status == StatusOK {
 			usable++
-			sc.Yaw, sc.Observed, sc.Distance = o.Yaw, lim.Yaw.Pose(o.Yaw), o.Distance
+			sc.Yaw, sc.Observed, sc.Distance = o.Yaw, pose(o.Yaw), o.Distance
 			sc.Matched = o.Distance <= threshold
 			if sc.Matched {
 				matched++
@@ -335,7 +347,7 @@ func Judge(ch Challenge, obs []Observation, threshold float64, lim LivenessLimit
 			break
 		}
 	}
-	judgeTurns(ch, obs, &res, lim, fail)
+	judgeTurns(ch, obs, &res, lim, pose, fail)
 	judgeLight(ch, obs, &res, lim, fail)
 	res.Passed = res.Failure == LivenessPassed
 	return res
@@ -374,7 +386,7 @@ func eyes(p []Point) (pointF, float64, bool) {
 // pose, the yaw passes through intermediate angles on the way out or back
 // (a real head moves; switched images jump), not faster than a head turns,
 // and the following centre step faces the camera again.
-func judgeTurns(ch Challenge, obs []Observation, res *LivenessResult, lim LivenessLimits, fail func(LivenessFailure, string, ...any)) {
+func judgeTurns(ch Challenge, obs []Observation, res *LivenessResult, lim LivenessLimits, pose func(float64) Pose, fail func(LivenessFailure, string, ...any)) {
 	for i, st := range ch.Steps {
 		if st.Colour != "" || (st.Pose != PoseCenter && st.Pose != PoseLeft && st.Pose != PoseRight) {
 			continue
@@ -383,7 +395,7 @@ func judgeTurns(ch Challenge, obs []Observation, res *LivenessResult, lim Livene
 		for _, o := range obs {
 			if o.Status == StatusOK && o.Offset >= st.At()+lim.Settle && o.Offset < st.End()+lim.Settle/2 {
 				settled++
-				if lim.Yaw.Pose(o.Yaw) == st.Pose {
+				if pose(o.Yaw) == st.Pose {
 					shown++
 				}
 			}
@@ -409,11 +421,13 @@ func judgeTurns(ch Challenge, obs []Observation, res *LivenessResult, lim Livene
 		for _, o := range obs {
 			if o.Status == StatusOK && o.Offset >= from && o.Offset < to+lim.Settle/2 {
 				span = append(span, o)
-				tc.PeakYaw = math.Max(tc.PeakYaw, sign*o.Yaw)
+				tc.PeakYaw = math.Max(tc.PeakYaw, sign*(o.Yaw-res.BaseYaw))
 			}
 		}
+		// Between facing the camera and the furthest turn: 20 % to 80 % of
+		// the way, from the customer's own centre.
 		for _, o := range span {
-			if y := sign * o.Yaw; y > 0.25*tc.PeakYaw && y < 0.75*tc.PeakYaw {
+			if y := sign * (o.Yaw - res.BaseYaw); y > 0.2*tc.PeakYaw && y < 0.8*tc.PeakYaw {
 				tc.Intermediate++
 			}
 		}
@@ -423,7 +437,7 @@ func judgeTurns(ch Challenge, obs []Observation, res *LivenessResult, lim Livene
 			for _, o := range obs {
 				if o.Status == StatusOK && o.Offset >= next.At()+lim.Settle && o.Offset < next.End()+lim.Settle/2 {
 					n++
-					if lim.Yaw.Pose(o.Yaw) == PoseCenter {
+					if pose(o.Yaw) == PoseCenter {
 						c++
 					}
 				}
@@ -447,6 +461,32 @@ func judgeTurns(ch Challenge, obs []Observation, res *LivenessResult, lim Livene
 			}
 		}
 	}
+}
+
+// baseYaw is the median yaw of the first step's settled usable samples
+// (all of them when none settled), within +-MaxBaseYaw; 0 without any.
+func baseYaw(ch Challenge, obs []Observation, lim LivenessLimits) float64 {
+	if len(ch.Steps) == 0 {
+		return 0
+	}
+	first := ch.Steps[0]
+	var all, settled []float64
+	for _, o := range obs {
+		if o.Status == StatusOK && o.Offset < first.End() {
+			all = append(all, o.Yaw)
+			if o.Offset >= first.At()+lim.Settle/2 {
+				settled = append(settled, o.Yaw)
+			}
+		}
+	}
+	if len(settled) == 0 {
+		settled = all
+	}
+	if len(settled) == 0 {
+		return 0
+	}
+	sort.Float64s(settled)
+	return math.Max(-lim.MaxBaseYaw, math.Min(lim.MaxBaseYaw, settled[len(settled)/2]))
 }
 
 // judgeLight correlates the face's chroma (relative to the scene around

@@ -68,6 +68,12 @@ func TestJudge(t *testing.T) {
 		reason string
 	}{
 		{"a live head", liveHead(ch), LivenessPassed, ""},
+		{"a live head, the camera off to one side", edit(func(o []Observation) []Observation {
+			for i := range o {
+				o[i].Yaw += 0.04 // facing the camera reads as yaw 0.04, a right turn as -0.16
+			}
+			return o
+		}), LivenessPassed, ""},
 		{"too few samples", edit(func(o []Observation) []Observation {
 			var out []Observation
 			for i := range o {
