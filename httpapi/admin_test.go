@@ -273,7 +273,7 @@ func TestAdminFaceReport(t *testing.T) {
 	_ = json.Unmarshal([]byte(raw), &generic)
 	checkSchema(t, schemas, map[string]any{"$ref": "#/components/schemas/FaceReport"}, generic, "face")
 	if got.Loaded || got.Threshold != 0.36 || got.Recognizers != 4 || got.ModelHash != string(facematch.PinnedModelHash()) || got.Calibration != nil || got.CalibrationFile != "" ||
-		!slices.Equal(got.Liveness.Poses, []string{"left", "right", "center"}) || got.Liveness.WindowSeconds != 60 || len(got.BLAS.Libraries) == 0 {
+		!slices.Equal(got.Liveness.Poses, []string{"left", "right"}) || got.Liveness.WindowSeconds != 60 || len(got.BLAS.Libraries) == 0 {
 		t.Errorf("GET /api/admin/face without engine or calibration = %+v", got)
 	}
 

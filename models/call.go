@@ -118,3 +118,38 @@ func RecordingDone(calls []*Call) bool {
 	}
 	return customerVideo
 }
+
+// LivenessPlan is a liveness challenge as the media layer runs it: each
+// step is sent to the customer's page when it starts (never before), and
+// the customer's video is sampled throughout.
+type LivenessPlan struct {
+	ID    string
+	Steps []LivenessStep
+}
+
+// LivenessStep is one step of a plan: a head pose ("center", "left",
+// "right") and, in the light phase, the screen colour ("#rrggbb"), from At
+// after the start for For.
+type LivenessStep struct {
+	Prompt string
+	Colour string
+	At     time.Duration
+	For    time.Duration
+}
+
+// Duration is how long the plan's steps take.
+func (p LivenessPlan) Duration() time.Duration {
+	if len(p.Steps) == 0 {
+		return 0
+	}
+	s := p.Steps[len(p.Steps)-1]
+	return s.At + s.For
+}
+
+// LivenessSample is a frame of the customer's video sampled during a
+// challenge: Offset from the plan's start (the media layer's clock), At
+// the wall-clock time it arrived, and where it sits in the recording.
+type LivenessSample struct {
+	LiveFrame
+	Offset time.Duration
+}

@@ -15,6 +15,7 @@ import (
 
 	"remoteidv/internal/testenv"
 	"remoteidv/signaling"
+	"remoteidv/verify/facematch"
 )
 
 func cpuTime() time.Duration {
@@ -272,4 +273,32 @@ func BenchmarkSessions(b *testing.B) {
 			b.ReportMetric(float64(size/len(keys))*8*float64(fps)/1e6, "Mbps/call")
 		})
 	}
+}
+
+// BenchmarkLivenessSample measures the server's CPU per liveness sample:
+// decoding a 480x480 VP8 key frame and encoding it as JPEG (what sampling
+// adds, about three times a second of the challenge), against the face
+// analysis every sample then needs anyway (detection, landmarks,
+// descriptor) on the same frame: the baseline the sampling's cost reads
+// against.
+func BenchmarkLivenessSample(b *testing.B) {
+	ivf := testenv.VP8FromPhoto(b, testenv.JohnsPhoto(b, "John_Salley", 3), 1, 480)
+	key := readIVF(b, ivf)[0]
+	jpeg := keyFrameJPEG(b, ivf)
+	b.Run("face-analysis", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if a, err := faceEngine(b).Analyze(context.Background(), jpeg); err != nil || a.Status != facematch.StatusOK {
+				b.Fatalf("Analyze = %v, %v", a.Status, err)
+			}
+		}
+	})
+	b.Run("decode-key-frame", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := signaling.DecodeKeyFrame(key); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -39,6 +39,7 @@ type testPeer struct {
 	wg     sync.WaitGroup
 
 	videoIn, audioIn atomic.Int64 // RTP packets received from the server
+	videoBytes       atomic.Int64 // RTP payload bytes of the video received
 	connected        chan struct{}
 	seq              seqRange // of the video received
 	pli              atomic.Bool
@@ -118,6 +119,7 @@ func dialWith(t testing.TB, url string, header http.Header, m source, opts peerO
 			}
 			if video {
 				p.videoIn.Add(1)
+				p.videoBytes.Add(int64(len(pkt.Payload)))
 				p.seq.add(pkt.SequenceNumber)
 			} else {
 				p.audioIn.Add(1)

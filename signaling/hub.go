@@ -49,10 +49,10 @@ type Workflow interface {
 	// the call's recording, for the clerk actor; EPRECONDITION without
 	// consent or while the call is not recorded.
 	FaceCapture(ctx context.Context, c models.CaseID, actor string, f models.LiveFrame) (*models.Check, error)
-	// StartLiveness issues a challenge: its ID and the poses to prompt.
-	StartLiveness(ctx context.Context, c models.CaseID) (string, []string, error)
-	// FinishLiveness judges one capture per prompt.
-	FinishLiveness(ctx context.Context, c models.CaseID, actor, id string, jpegs [][]byte, at []time.Time) (*models.Check, error)
+	// StartLiveness issues a challenge: the steps to play to the customer.
+	StartLiveness(ctx context.Context, c models.CaseID) (models.LivenessPlan, error)
+	// FinishLiveness judges the frames sampled through the challenge.
+	FinishLiveness(ctx context.Context, c models.CaseID, actor, id string, samples []models.LivenessSample) (*models.Check, error)
 	// CustomerAllowed returns an error once the customer session may no
 	// longer take part (revoked invite, expired session, case closed).
 	CustomerAllowed(ctx context.Context, s models.CustomerSessionID, c models.CaseID) error
@@ -142,13 +142,17 @@ type Config struct {
 	MediaTimeout time.Duration
 	// CaptureTimeout bounds waiting for a key frame (default 5 s).
 	CaptureTimeout time.Duration
-	// PromptDelay is how long the customer gets to follow each liveness
-	// prompt before the capture (default 2.5 s).
-	PromptDelay time.Duration
 	// Captures is how many key frames a face capture takes (default 1),
 	// spread evenly over CaptureSpread, and fuses into one face check.
 	Captures      int
 	CaptureSpread time.Duration
+	// SampleEvery is how often a key frame of the customer's video is
+	// asked for (a PLI) while a liveness challenge runs (default 25 ms).
+	// Chromium answers at most one every 300 ms (WebRTC's minimum key
+	// frame interval), so the samples come at about 3 a second whatever
+	// is asked; asking often keeps each gap close to those 300 ms (a PLI
+	// is a 12-byte RTCP packet).
+	SampleEvery time.Duration
 	// QualityEvery is the quality sampling period (default 5 s).
 	QualityEvery time.Duration
 	// Now is the clock (default time.Now).
@@ -166,7 +170,7 @@ func (c *Config) defaults() {
 	set(&c.HandshakeTimeout, 15*time.Second)
 	set(&c.MediaTimeout, 15*time.Second)
 	set(&c.CaptureTimeout, 5*time.Second)
-	set(&c.PromptDelay, 2500*time.Millisecond)
+	set(&c.SampleEvery, 25*time.Millisecond)
 	set(&c.QualityEvery, 5*time.Second)
 	if c.MaxSocketsPerAddr <= 0 {
 		c.MaxSocketsPerAddr = 50

@@ -287,6 +287,7 @@ func (r *recorder) save(ctx context.Context, rm *room, seg *models.CallSegment) 
 // in that segment's file.
 type frame struct {
 	jpeg    []byte
+	vp8     []byte // the key frame itself, undecoded (stream mode)
 	at      time.Time
 	seq     int
 	mediaMS int64
@@ -314,10 +315,11 @@ func (m mediaPos) mediaMS(ts uint32) (int64, bool) {
 // grabber rebuilds the customer's next complete VP8 key frame from RTP
 // while it is armed, and delivers it decoded and re-encoded as JPEG.
 type grabber struct {
-	mu  sync.Mutex
-	out chan frame
-	sb  *samplebuilder.SampleBuilder
-	dec *vp8.Decoder
+	mu     sync.Mutex
+	out    chan frame
+	stream bool // deliver every key frame undecoded until disarmed
+	sb     *samplebuilder.SampleBuilder
+	dec    *vp8.Decoder
 }
 
 func newGrabber() *grabber { return &grabber{dec: vp8.NewDecoder()} }
@@ -325,7 +327,18 @@ func newGrabber() *grabber { return &grabber{dec: vp8.NewDecoder()} }
 func (g *grabber) arm() chan frame {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.out = make(chan frame, 1)
+	g.out, g.stream = make(chan frame, 1), false
+	g.sb = samplebuilder.New(1024, &codecs.VP8Packet{}, 90000)
+	return g.out
+}
+
+// armStream delivers every complete key frame, undecoded (the receiver
+// decodes, so the media path never waits on it), until disarmed; frames
+// beyond the channel's room of n are dropped.
+func (g *grabber) armStream(n int) chan frame {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.out, g.stream = make(chan frame, n), true
 	g.sb = samplebuilder.New(1024, &codecs.VP8Packet{}, 90000)
 	return g.out
 }
@@ -348,6 +361,17 @@ func (g *grabber) push(p *rtp.Packet, now time.Time, pos mediaPos) {
 	for s := g.sb.Pop(); s != nil; s = g.sb.Pop() {
 		if len(s.Data) < 10 || s.Data[0]&1 != 0 {
 			continue // not a key frame
+		}
+		if g.stream {
+			f := frame{vp8: s.Data, at: now}
+			if ms, ok := pos.mediaMS(s.PacketTimestamp); ok {
+				f.seq, f.mediaMS = pos.seq, ms
+			}
+			select {
+			case g.out <- f:
+			default: // the receiver is behind: drop, never block the media
+			}
+			continue
 		}
 		img, err := decodeKeyFrame(g.dec, s.Data)
 		if err != nil {

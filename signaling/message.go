@@ -84,6 +84,7 @@ type Message struct {
 	Candidate *Candidate      `json:"candidate,omitempty"`
 	ICE       []ICEServer     `json:"ice_servers,omitempty"`
 	Prompt    string          `json:"prompt,omitempty"`
+	Colour    string          `json:"colour,omitempty"` // liveness: the screen colour to show with the prompt
 	Index     int             `json:"index,omitempty"`
 	Total     int             `json:"total,omitempty"`
 	Kind      string          `json:"kind,omitempty"`

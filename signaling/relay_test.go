@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"image/jpeg"
 	"io"
 	"os"
@@ -136,12 +137,13 @@ func TestCall(t *testing.T) {
 	}
 }
 
-// TestLiveness runs the active challenge: each random prompt reaches the
-// customer, a frame is captured per prompt, and a liveness check is
-// recorded. The customer here is a still photo, which cannot turn its
-// head, so the challenge must fail.
+// TestLiveness runs the active challenge: each random step reaches the
+// customer when it starts (turns, then screen colours), the customer's
+// key frames are sampled throughout, and a liveness check is recorded
+// with every sample reported. The customer here is a still photo, which
+// cannot turn its head, so the challenge must fail.
 func TestLiveness(t *testing.T) {
-	f := newFixture(t, signaling.Config{PromptDelay: 200 * time.Millisecond})
+	f := newFixture(t, signaling.Config{})
 	src := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 320), ogg: testenv.OpusTone(t, 2)}
 	id, cu, cl, _ := f.newCall(0)
 	customer, clerk := dial(t, cu, nil, src), dial(t, cl, nil, source{})
@@ -153,9 +155,26 @@ func TestLiveness(t *testing.T) {
 	if !ok || first.Prompt == "" || first.Index != 1 || first.Total < 2 {
 		t.Fatalf("first prompt to the customer = %+v", first)
 	}
+	colours := 0
+	for m, ok := first, true; ok && m.Index < m.Total; {
+		if m, ok = customer.waitFor(signaling.TypeChallenge, 5*time.Second); ok && m.Colour != "" {
+			colours++
+		}
+	}
+	if colours == 0 {
+		t.Errorf("the customer got no screen colour during the challenge")
+	}
 	res, ok := clerk.waitFor(signaling.TypeResult, 60*time.Second)
 	if !ok || res.Kind != string(models.CheckLiveness) || res.Result != "FAIL" {
 		t.Fatalf("liveness result = %+v, want liveness FAIL for a still photo", res)
+	}
+	var d struct {
+		Result struct {
+			Samples []json.RawMessage `json:"samples"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(res.Detail, &d); err != nil || len(d.Result.Samples) == 0 {
+		t.Errorf("liveness detail = %s (%v), want every sample reported", res.Detail, err)
 	}
 	checks, err := f.svc.Checks(context.Background(), f.clerk, id)
 	if err != nil || len(checks) != 1 || checks[0].Kind != models.CheckLiveness || checks[0].Evidence == "" {

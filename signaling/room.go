@@ -12,6 +12,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/image/vp8"
 
 	"remoteidv/models"
 )
@@ -457,9 +458,11 @@ func (rm *room) capture(clerk *peer) {
 	}()
 }
 
-// challenge runs an active liveness challenge: each prompt goes to the
-// customer, a key frame is taken after the prompt delay, and the captures
-// are judged together.
+// challenge runs an active liveness challenge: the workflow's plan is
+// played to the customer step by step, each step sent when it starts (the
+// page never knows the next one), while key frames of the customer's
+// video are asked for every SampleEvery and every one that arrives is kept
+// as a sample; the samples are then judged together.
 func (rm *room) challenge(clerk *peer) {
 	if !rm.claim(clerk) {
 		clerk.send(errorMessage("busy", "a capture or challenge is already running"))
@@ -467,32 +470,19 @@ func (rm *room) challenge(clerk *peer) {
 	}
 	go func() {
 		start := time.Now()
-		id, prompts, err := rm.h.wf.StartLiveness(rm.ctx, rm.caseID)
+		plan, err := rm.h.wf.StartLiveness(rm.ctx, rm.caseID)
 		if err != nil {
 			rm.finish(clerk, errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
 			return
 		}
-		var jpegs [][]byte
-		var at []time.Time
-		for i, p := range prompts {
-			m := Message{V: ProtocolVersion, Type: TypeChallenge, Prompt: p, Index: i + 1, Total: len(prompts)}
-			rm.broadcast(RoleCustomer, m)
-			clerk.send(m)
-			select {
-			case <-time.After(rm.h.cfg.PromptDelay):
-			case <-rm.ctx.Done():
-				rm.finish(clerk, errorMessage("ended", "the call ended during the challenge"))
-				return
-			}
-			f, err := rm.keyFrame(rm.ctx)
-			if err != nil {
-				rm.finish(clerk, errorMessage("capture", err.Error()))
-				return
-			}
-			jpegs, at = append(jpegs, f.jpeg), append(at, f.at)
-		}
-		chk, err := rm.h.wf.FinishLiveness(rm.ctx, rm.caseID, clerk.p.Actor, id, jpegs, at)
+		samples, err := rm.sample(plan, clerk)
 		if err != nil {
+			rm.finish(clerk, errorMessage("ended", err.Error()))
+			return
+		}
+		chk, err := rm.h.wf.FinishLiveness(rm.ctx, rm.caseID, clerk.p.Actor, plan.ID, samples)
+		if err != nil {
+			rm.broadcast(RoleCustomer, Message{V: ProtocolVersion, Type: TypeResult, Kind: string(models.CheckLiveness)})
 			rm.finish(clerk, errorMessage(string(orInternal(models.ErrorCodeOf(err))), models.ErrorMessageOf(err)))
 			return
 		}
@@ -500,6 +490,55 @@ func (rm *room) challenge(clerk *peer) {
 		rm.finish(clerk, Message{V: ProtocolVersion, Type: TypeResult, Kind: string(chk.Kind), Check: string(chk.ID), Result: string(chk.Result),
 			Detail: json.RawMessage(chk.Detail), Millis: time.Since(start).Milliseconds()})
 	}()
+}
+
+// sampleTail is how long sampling goes on after the last step, for the
+// frames still on their way.
+const sampleTail = 300 * time.Millisecond
+
+// sample plays plan to the customer (and shows the clerk each step) and
+// returns the key frames that arrived meanwhile, decoded as JPEG, with
+// their offsets from the start.
+func (rm *room) sample(plan models.LivenessPlan, clerk *peer) ([]models.LivenessSample, error) {
+	ch := rm.grab.armStream(64)
+	defer rm.grab.disarm(ch)
+	dec := vp8.NewDecoder()
+	now := rm.h.cfg.Now
+	start := now()
+	pli := time.NewTicker(rm.h.cfg.SampleEvery)
+	defer pli.Stop()
+	rm.pli(RoleCustomer)
+	step := time.NewTimer(0)
+	defer step.Stop()
+	end := time.NewTimer(plan.Duration() + sampleTail)
+	defer end.Stop()
+	next := 0
+	var out []models.LivenessSample
+	for {
+		select {
+		case <-step.C:
+			s := plan.Steps[next]
+			m := Message{V: ProtocolVersion, Type: TypeChallenge, Prompt: s.Prompt, Colour: s.Colour, Index: next + 1, Total: len(plan.Steps)}
+			rm.broadcast(RoleCustomer, m)
+			clerk.send(m)
+			if next++; next < len(plan.Steps) {
+				step.Reset(plan.Steps[next].At - now().Sub(start))
+			}
+		case <-pli.C:
+			rm.pli(RoleCustomer)
+		case f := <-ch:
+			img, err := decodeKeyFrame(dec, f.vp8)
+			if err != nil {
+				rm.log.Debug("liveness sample", "err", err)
+				continue
+			}
+			out = append(out, models.LivenessSample{LiveFrame: models.LiveFrame{Call: rm.call, Segment: f.seq, MediaMS: f.mediaMS, At: f.at, JPEG: img}, Offset: f.at.Sub(start)})
+		case <-end.C:
+			return out, nil
+		case <-rm.ctx.Done():
+			return nil, errors.New("the call ended during the challenge")
+		}
+	}
 }
 
 func orInternal(c models.ErrorCode) models.ErrorCode {

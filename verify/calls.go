@@ -232,26 +232,27 @@ func (c *Calls) FaceCapture(ctx context.Context, id models.CaseID, actor string,
 	return fc.Check, nil
 }
 
-// StartLiveness issues a liveness challenge for the case: random head poses
-// to prompt, in order. It returns the challenge's ID and the prompts.
-func (c *Calls) StartLiveness(ctx context.Context, id models.CaseID) (string, []string, error) {
+// StartLiveness issues a liveness challenge for the case: a random
+// sequence of head turns and screen colours with random timings (see
+// facematch.Challenger), which the media layer plays step by step.
+func (c *Calls) StartLiveness(ctx context.Context, id models.CaseID) (models.LivenessPlan, error) {
 	if err := faceLoaded(c.svc.face); err != nil {
-		return "", nil, err
+		return models.LivenessPlan{}, err
 	}
 	if err := c.requireConsent(ctx, id); err != nil {
-		return "", nil, err
+		return models.LivenessPlan{}, err
 	}
 	ch, err := facematch.Challenger{Rand: c.svc.rand, Now: c.svc.now}.Issue()
 	if err != nil {
-		return "", nil, fmt.Errorf("liveness challenge for %s: %w", id, err)
+		return models.LivenessPlan{}, fmt.Errorf("liveness challenge for %s: %w", id, err)
 	}
 	lid, err := models.NewID(c.svc.rand, "lv")
 	if err != nil {
-		return "", nil, err
+		return models.LivenessPlan{}, err
 	}
-	prompts := make([]string, len(ch.Poses))
-	for i, p := range ch.Poses {
-		prompts[i] = p.String()
+	plan := models.LivenessPlan{ID: lid}
+	for _, s := range ch.Steps {
+		plan.Steps = append(plan.Steps, models.LivenessStep{Prompt: s.Pose.String(), Colour: s.Colour, At: s.At(), For: s.End() - s.At()})
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -262,22 +263,20 @@ func (c *Calls) StartLiveness(ctx context.Context, id models.CaseID) (string, []
 		}
 	}
 	c.challenges[lid] = pendingChallenge{caseID: id, ch: ch}
-	return lid, prompts, nil
+	return plan, nil
 }
 
-// FinishLiveness judges the captures (one JPEG per prompt, with the time
-// each was taken) of challenge lid and records a liveness check; the
-// captures are stored as evidence.
-func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid string, jpegs [][]byte, at []time.Time) (*models.Check, error) {
+// FinishLiveness judges the frames sampled through challenge lid (in time
+// order) and records a liveness check: its detail holds the challenge and
+// the evidence of every sample, turn and colour (facematch.LivenessResult),
+// and the sampled frames are stored as evidence (kind capture).
+func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid string, samples []models.LivenessSample) (*models.Check, error) {
 	c.mu.Lock()
 	p, ok := c.challenges[lid]
 	delete(c.challenges, lid)
 	c.mu.Unlock()
 	if !ok || p.caseID != id {
 		return nil, models.Errorf(models.ENOTFOUND, "liveness challenge %s not found", lid)
-	}
-	if len(jpegs) != len(at) {
-		return nil, models.Errorf(models.EINVALID, "liveness: %d captures but %d times", len(jpegs), len(at))
 	}
 	if err := c.requireConsent(ctx, id); err != nil {
 		return nil, fmt.Errorf("liveness of %s: %w", id, err)
@@ -294,9 +293,9 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 	if err != nil {
 		return nil, err
 	}
-	caps := make([]facematch.Capture, len(jpegs))
-	for i := range jpegs {
-		caps[i] = facematch.Capture{JPEG: jpegs[i], At: at[i]}
+	caps := make([]facematch.Capture, len(samples))
+	for i, s := range samples {
+		caps[i] = facematch.Capture{JPEG: s.JPEG, At: s.At, Offset: s.Offset}
 	}
 	res, err := c.svc.face.CheckLiveness(ctx, p.ch, caps, refs)
 	if err != nil {
@@ -309,9 +308,9 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 	if err != nil {
 		return nil, fmt.Errorf("liveness of %s: %w", id, err)
 	}
-	arts := make([]artifact, len(jpegs))
-	for i, j := range jpegs {
-		arts[i] = artifact{Kind: models.EvidenceCapture, ContentType: "image/jpeg", Data: j}
+	arts := make([]artifact, len(samples))
+	for i, s := range samples {
+		arts[i] = artifact{Kind: models.EvidenceCapture, ContentType: "image/jpeg", Data: s.JPEG}
 	}
 	result := models.ResultFail
 	if res.Passed {
@@ -335,7 +334,7 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 			return err
 		}
 		return c.svc.event(ctx, tx, actor, id, "check.liveness", map[string]string{"check": chkID, "result": string(result),
-			"failure": fmt.Sprint(res.Failure), "captures_sha256": strings.Join(sums, ",")})
+			"failure": fmt.Sprint(res.Failure), "samples": strconv.Itoa(len(samples)), "captures_sha256": strings.Join(sums, ",")})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("liveness of %s: %w", id, err)

@@ -117,7 +117,7 @@ func TestWithoutFaceModels(t *testing.T) {
 	if _, err := f.svc.RunFaceCheck(ctx, f.clerk, f.caseID, jpegBytes(t)); models.ErrorCodeOf(err) != models.EUNAVAILABLE {
 		t.Errorf("RunFaceCheck(no engine) = %v, want EUNAVAILABLE", err)
 	}
-	if _, _, err := f.calls.StartLiveness(ctx, f.caseID); models.ErrorCodeOf(err) != models.EUNAVAILABLE {
+	if _, err := f.calls.StartLiveness(ctx, f.caseID); models.ErrorCodeOf(err) != models.EUNAVAILABLE {
 		t.Errorf("StartLiveness(no engine) = %v, want EUNAVAILABLE", err)
 	}
 	if r := f.svc.FaceReport(ctx); r.Loaded || r.ModelHash != facematch.PinnedModelHash() {

@@ -47,12 +47,15 @@ func TestEvidenceLeavesNoStagedOrphans(t *testing.T) {
 	call := f.liveCall()
 	frames := [][]byte{johnsPhoto(t, "John_Salley", 3), johnsPhoto(t, "John_Salley", 4), johnsPhoto(t, "John_Salley", 5)}
 	for i := 0; i < 2; i++ {
-		lid, prompts, err := f.calls.StartLiveness(ctx, f.caseID)
-		if err != nil || len(prompts) != len(frames) {
-			t.Fatalf("StartLiveness = %v, %v", prompts, err)
+		plan, err := f.calls.StartLiveness(ctx, f.caseID)
+		if err != nil || len(plan.Steps) == 0 {
+			t.Fatalf("StartLiveness = %+v, %v", plan, err)
 		}
-		at := []time.Time{f.clock.Now(), f.clock.Now(), f.clock.Now()}
-		if _, err := f.calls.FinishLiveness(ctx, f.caseID, f.clerk.Name, lid, frames, at); err != nil {
+		var samples []models.LivenessSample
+		for j, fr := range frames {
+			samples = append(samples, models.LivenessSample{LiveFrame: models.LiveFrame{At: f.clock.Now(), JPEG: fr}, Offset: time.Duration(j) * time.Second})
+		}
+		if _, err := f.calls.FinishLiveness(ctx, f.caseID, f.clerk.Name, plan.ID, samples); err != nil {
 			t.Fatalf("FinishLiveness #%d: %v", i+1, err)
 		}
 	}

@@ -62,7 +62,7 @@ type BLASReport struct {
 
 // LivenessSettings are the active liveness challenge's rules.
 type LivenessSettings struct {
-	Poses         []string `json:"poses"` // prompted in a random order
+	Poses         []string `json:"poses"` // the turns prompted, each side at random
 	WindowSeconds float64  `json:"window_seconds"`
 	CenterMaxYaw  float64  `json:"center_max_yaw"` // |yaw| at or under it: facing the camera
 	TurnMinYaw    float64  `json:"turn_min_yaw"`   // |yaw| at or over it: turned

@@ -22,7 +22,7 @@ func TestFaceReport(t *testing.T) {
 		imp[i] = 0.3 + float64(i)/50000
 	}
 	cal := facematch.NewCalibration(facematch.PinnedModelHash(), "bank cohort", 120, 360, imp, 1e-3, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
-	liveness := verify.LivenessSettings{Poses: []string{"left", "right", "center"}, WindowSeconds: 60, CenterMaxYaw: facematch.DefaultCenterMax, TurnMinYaw: facematch.DefaultTurnMin}
+	liveness := verify.LivenessSettings{Poses: []string{"left", "right"}, WindowSeconds: 60, CenterMaxYaw: facematch.DefaultCenterMax, TurnMinYaw: facematch.DefaultTurnMin}
 	// With the calibration (5,000 pairs support 1e-3) the threshold in
 	// force follows the target, whatever the configured one.
 	op := func(c *facematch.Calibration, threshold float64) facematch.Operating {

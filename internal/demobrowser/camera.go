@@ -17,14 +17,15 @@ type Photos struct {
 }
 
 // camera is the one place that chooses the synthetic camera the customer's
-// tab gets. Today it is synthcam.PoseScript: the prompted pose's photo on
-// a canvas. frozen shows the frontal photo whatever is prompted (a still
-// photo held up to the camera), which the liveness check must refuse.
+// tab gets: synthcam.LiveScript, a live customer rendered from the frontal
+// photo, turning through the prompted poses with parallax and taking the
+// colour of the screen-light challenge (docs/liveness.md). frozen shows
+// the frontal photo whatever is prompted (a still photo held up to the
+// camera), which the liveness check must refuse. The turned photos are
+// no longer shown: switching photos as prompted is attack A2.
 func camera(p Photos, frozen bool) (string, error) {
-	photos := map[string]synthcam.PosePhoto{"center": {JPEG: p.Center.JPEG, Mirror: p.Center.Mirror}}
-	if !frozen {
-		photos["left"] = synthcam.PosePhoto{JPEG: p.Left.JPEG, Mirror: p.Left.Mirror}
-		photos["right"] = synthcam.PosePhoto{JPEG: p.Right.JPEG, Mirror: p.Right.Mirror}
+	if frozen {
+		return synthcam.PoseScript(map[string]synthcam.PosePhoto{"center": {JPEG: p.Center.JPEG, Mirror: p.Center.Mirror}})
 	}
-	return synthcam.PoseScript(photos)
+	return synthcam.LiveScript(p.Center.JPEG, synthcam.LiveOptions{})
 }

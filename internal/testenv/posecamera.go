@@ -38,3 +38,24 @@ func PoseCamera(t testing.TB, tab *Tab, photos map[string]PosePhoto) {
 		t.Fatalf("pose camera: %v", err)
 	}
 }
+
+// LiveCamera makes the tab's camera a live customer rendered from the
+// frontal photo at path (synthcam.LiveScript): the head turns as the call
+// page prompts and the face takes the screen's colours; window.__still =
+// true freezes it into the photo. It must run before the call page loads.
+func LiveCamera(t testing.TB, tab *Tab, path string, opt synthcam.LiveOptions) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("live camera: %v", err)
+	}
+	src, err := synthcam.LiveScript(b, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(tab.Ctx, 10*time.Second)
+	defer cancel()
+	if err := synthcam.Install(ctx, src); err != nil {
+		t.Fatalf("live camera: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package facematch
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,26 +64,61 @@ func TestEstimateYawGeometry(t *testing.T) {
 	}
 }
 
+// TestChallengerIssue: the turns and the colours are drawn uniformly (a
+// replay matches a new challenge by chance once in 192), no colour shows
+// twice in a row, every colour stays at least 900 ms (the screen changes
+// at most 1.1 times a second), and the steps follow each other.
 func TestChallengerIssue(t *testing.T) {
 	now := time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC)
-	seen := map[string]bool{}
-	for seed := byte(0); seed < 64; seed++ {
-		c := Challenger{Rand: bytes.NewReader(bytes.Repeat([]byte{seed * 37, seed, 255 - seed, seed * 11}, 8)), Now: func() time.Time { return now }, Window: 30 * time.Second}
-		ch, err := c.Issue()
+	rng := rand.NewChaCha8([32]byte{1, 3})
+	turns, colours := map[string]int{}, map[string]int{}
+	const n = 4000
+	for i := 0; i < n; i++ {
+		ch, err := Challenger{Rand: rng, Now: func() time.Time { return now }, Window: 30 * time.Second}.Issue()
 		if err != nil {
 			t.Fatalf("Issue() = %v", err)
 		}
-		if len(ch.Poses) != 3 || !ch.Issued.Equal(now) || !ch.Expires.Equal(now.Add(30*time.Second)) {
+		if len(ch.Poses) != ChallengeTurns || !ch.Issued.Equal(now) || !ch.Expires.Equal(now.Add(30*time.Second)) {
 			t.Fatalf("Issue() = %+v", ch)
 		}
-		var key []string
-		for _, p := range ch.Poses {
-			key = append(key, p.String())
+		var tk, ck []string
+		var at int64
+		prev := ""
+		for j, st := range ch.Steps {
+			if st.AtMS != at || st.ForMS < 900 || st.ForMS > 2400 {
+				t.Fatalf("step %d = %+v, want it at %d ms lasting 900..2400 ms", j, st, at)
+			}
+			at += st.ForMS
+			if st.Pose != PoseCenter {
+				tk = append(tk, st.Pose.String())
+			}
+			if st.Colour != "" {
+				if st.Colour == prev || st.Pose != PoseCenter {
+					t.Fatalf("step %d = %+v after colour %q: a colour twice in a row, or a turn during the light", j, st, prev)
+				}
+				ck, prev = append(ck, st.Colour), st.Colour
+			}
 		}
-		seen[strings.Join(key, ",")] = true
+		if len(ck) != ChallengeColours {
+			t.Fatalf("Issue() has %d colours, want %d", len(ck), ChallengeColours)
+		}
+		turns[strings.Join(tk, ",")]++
+		colours[strings.Join(ck, ",")]++
 	}
-	if len(seen) != 6 {
-		t.Errorf("Issue() gave %d distinct orders over 64 seeds, want all 6: %v", len(seen), seen)
+	if len(turns) != 8 || len(colours) != 24 {
+		t.Fatalf("Issue() gave %d turn orders and %d colour orders over %d challenges, want 8 and 24", len(turns), len(colours), n)
+	}
+	// Uniform: each of the 192 combinations about n/192 = 21 times; no
+	// order of turns or colours more than 1.5 times its share.
+	for k, c := range turns {
+		if c > n/8*3/2 {
+			t.Errorf("turns %s drawn %d of %d times, want about %d", k, c, n, n/8)
+		}
+	}
+	for k, c := range colours {
+		if c > n/24*3/2 {
+			t.Errorf("colours %s drawn %d of %d times, want about %d", k, c, n, n/24)
+		}
 	}
 	if _, err := (Challenger{Rand: bytes.NewReader(nil), Now: time.Now}).Issue(); err == nil {
 		t.Errorf("Issue() with exhausted randomness = nil error")

@@ -1,12 +1,8 @@
 package facematch
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-	"time"
 )
 
 // Pose is a head pose prompted in a liveness challenge. Left and right
@@ -110,121 +106,13 @@ func EstimateYaw(p []Point) (yaw float64, ok bool) {
 	return (nx*dx + ny*dy) / (iod * iod), true
 }
 
-// Challenge is an active liveness challenge: poses to show, in order,
-// within a time window.
-type Challenge struct {
-	Poses   []Pose    `json:"poses"`
-	Issued  time.Time `json:"issued"`
-	Expires time.Time `json:"expires"`
-}
-
-// DefaultChallengeWindow is how long a challenge's captures may take.
-const DefaultChallengeWindow = time.Minute
-
-// ChallengePoses returns the poses a challenge prompts (Issue shuffles
-// them).
-func ChallengePoses() []Pose { return []Pose{PoseLeft, PoseRight, PoseCenter} }
-
-// Challenger issues challenges. Rand and Now are injected for tests.
-type Challenger struct {
-	Rand   io.Reader        // e.g. crypto/rand.Reader
-	Now    func() time.Time // e.g. time.Now
-	Window time.Duration    // default DefaultChallengeWindow
-}
-
-// Issue returns left, right and center in a uniformly random order.
-func (c Challenger) Issue() (Challenge, error) {
-	if c.Rand == nil || c.Now == nil {
-		return Challenge{}, errors.New("issue challenge: Rand and Now are required")
-	}
-	w := c.Window
-	if w <= 0 {
-		w = DefaultChallengeWindow
-	}
-	poses := ChallengePoses()
-	for i := len(poses) - 1; i > 0; i-- {
-		j, err := uniform(c.Rand, uint32(i+1))
-		if err != nil {
-			return Challenge{}, fmt.Errorf("issue challenge: %w", err)
-		}
-		poses[i], poses[j] = poses[j], poses[i]
-	}
-	now := c.Now()
-	return Challenge{Poses: poses, Issued: now, Expires: now.Add(w)}, nil
-}
-
-// uniform returns an unbiased value in [0, n) read from r.
-func uniform(r io.Reader, n uint32) (int, error) {
-	limit := math.MaxUint32 - math.MaxUint32%n
-	var b [4]byte
-	for {
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, err
-		}
-		if v := binary.BigEndian.Uint32(b[:]); v < limit {
-			return int(v % n), nil
+// UnmarshalText decodes the String form.
+func (p *Pose) UnmarshalText(b []byte) error {
+	for v := PoseUnknown; v <= PoseRight; v++ {
+		if v.String() == string(b) {
+			*p = v
+			return nil
 		}
 	}
-}
-
-// Capture is a frame taken by the server while a pose was prompted.
-type Capture struct {
-	JPEG []byte
-	At   time.Time
-}
-
-// LivenessFailure says why a challenge failed.
-type LivenessFailure int
-
-// LivenessFailure values.
-const (
-	LivenessPassed      LivenessFailure = iota
-	LivenessWrongCount                  // not one capture per prompt
-	LivenessOutOfWindow                 // a capture outside the window or out of order
-	LivenessUnusable                    // a capture was rejected (no face, too dark, ...)
-	LivenessNotSame                     // a capture does not match the reference
-	LivenessWrongPose                   // a capture does not show its prompted pose
-	LivenessStill                       // captures are the same frame or the same face image
-)
-
-// String returns the failure in upper snake case.
-func (f LivenessFailure) String() string {
-	switch f {
-	case LivenessPassed:
-		return "PASSED"
-	case LivenessWrongCount:
-		return "WRONG_COUNT"
-	case LivenessOutOfWindow:
-		return "OUT_OF_WINDOW"
-	case LivenessUnusable:
-		return "UNUSABLE_CAPTURE"
-	case LivenessNotSame:
-		return "NOT_SAME_PERSON"
-	case LivenessWrongPose:
-		return "WRONG_POSE"
-	case LivenessStill:
-		return "STILL_IMAGE"
-	}
-	return fmt.Sprintf("LivenessFailure(%d)", int(f))
-}
-
-// MarshalText encodes the failure as its String form.
-func (f LivenessFailure) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
-
-// CaptureCheck is the outcome for one capture of a challenge.
-type CaptureCheck struct {
-	Prompt   Pose        `json:"prompt"`
-	Observed Pose        `json:"observed"`
-	Yaw      float64     `json:"yaw"`
-	At       time.Time   `json:"at"`
-	Match    MatchResult `json:"match"`
-}
-
-// LivenessResult is the outcome of a challenge. Failure is the first
-// reason found; Reason explains it; Captures report every capture.
-type LivenessResult struct {
-	Passed   bool            `json:"passed"`
-	Failure  LivenessFailure `json:"failure"`
-	Reason   string          `json:"reason,omitempty"`
-	Captures []CaptureCheck  `json:"captures"`
+	return fmt.Errorf("unknown pose %q", b)
 }

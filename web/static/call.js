@@ -51,9 +51,11 @@ async function onMessage(ev) {
     case 'challenge':
       prompt.textContent = word(m.prompt) + ' (' + m.index + '/' + m.total + ')';
       document.body.dataset.prompt = m.prompt;
+      showLight(m.colour);
       break;
     case 'result':
       prompt.textContent = t('cust.thanks');
+      showLight('');
       break;
     case 'bye':
       end(t('cust.ended'));
@@ -64,7 +66,30 @@ async function onMessage(ev) {
   }
 }
 
+// showLight fills the screen with the colour the server sent for this
+// step of the liveness challenge (none: back to the page). The server
+// sends each colour when it starts; the page never knows the next one.
+let light;
+function showLight(colour) {
+  if (!colour) {
+    if (light) light.hidden = true;
+    delete document.body.dataset.light;
+    return;
+  }
+  if (!light) {
+    light = document.createElement('div');
+    light.id = 'light';
+    light.setAttribute('role', 'status');
+    document.body.appendChild(light);
+  }
+  light.textContent = t('lv.cust.light');
+  light.style.backgroundColor = colour;
+  light.hidden = false;
+  document.body.dataset.light = colour;
+}
+
 function end(text) {
+  showLight('');
   setState('ended', text);
   if (pc) pc.close();
   if (ws) ws.close();

@@ -17,7 +17,7 @@ function fmr(f) {
 }
 function num(x) { return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(4) : '–'; }
 
-// ---- issue 12: what the calibration says about a face score, in words.
+// What the calibration says about a face score, in words.
 // oneIn rounds 1/rate for people: 1 in 40, 1 in 1,200.
 function oneIn(rate) {
   const n = 1 / rate;
@@ -52,6 +52,19 @@ function markWeak() {
   const a = lastFace && lastFace.detail && lastFace.detail.assessment;
   if (!li || li.querySelector('.weak') || !a || !a.weak) return;
   li.append(el('span', { class: 'warn weak', 'data-weak': 'true' }, ' — ' + t('fmr.req_weak')));
+}
+
+// livenessWords says in the page's language why a liveness challenge
+// passed or failed, with what was sampled; the technical reason is the
+// tooltip, and the note reminds the clerk that the decision is theirs.
+function livenessWords(d) {
+  const r = d.result || {};
+  const turns = (r.turns || []).map((x) => x.prompt + ' ' + (x.peak_yaw ?? 0).toFixed(2)).join(', ');
+  const summary = t('lv.summary').replace('{samples}', (r.samples || []).length).replace('{rate}', (r.sample_rate ?? 0).toFixed(1))
+    .replace('{turns}', turns || '–').replace('{corr}', ((r.light || {}).correlation ?? 0).toFixed(2));
+  const why = r.passed ? t('lv.passed') : t('lv.fail.' + r.failure);
+  return el('div', { class: 'liveness', title: r.reason || '' }, el('div', { 'data-failure': r.failure || '' }, why),
+    el('div', { class: 'muted' }, summary), el('div', { class: 'muted' }, t('lv.note')));
 }
 
 async function loadCase() {
@@ -135,7 +148,7 @@ async function loadChecks() {
     return el('tr', { 'data-kind': ch.kind, 'data-result': ch.result, 'data-source': ch.source || '' },
       el('td', {}, ch.kind, sourceLabel(ch), el('div', { class: 'muted' }, when(ch.created_at))),
       el('td', {}, el('span', { class: 'badge ' + (/^(MATCH|PASS)$/.test(ch.result) ? 'good' : 'bad') }, ch.result)),
-      el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ''),
+      el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ch.kind === 'liveness' && d.result ? livenessWords(d) : ''),
       el('td', { class: 'fmr' }, ...(ch.kind === 'face_match' ? [fmrWords(d.assessment, d.expected_fmr), d.fusion ? el('div', { class: 'muted fusion' }, fusionWords(d.fusion)) : undefined, weakNote(d.assessment)] : [''])),
       el('td', {}, ch.confirmation ? ch.confirmation + (ch.note ? ': ' + ch.note : '') : ''),
       el('td', {}, confirmButtons(ch)));
