@@ -68,3 +68,27 @@ func Install(ctx context.Context, script string) error {
 	}
 	return nil
 }
+
+// ChromiumOptions are the flags a headless Chromium needs to play a
+// customer on this kind of machine: the binary at path, a fresh profile in
+// userDataDir, no background connections (a closed network refuses them
+// by the dozen), the fake media devices with their permission prompts
+// answered yes, and ICE over loopback. Callers add what is theirs (a fake
+// camera file, a window size).
+func ChromiumOptions(path, userDataDir string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", "new"),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.UserDataDir(userDataDir),
+	}
+}

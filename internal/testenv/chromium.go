@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"remoteidv/internal/synthcam"
 )
 
 // Chromium starts headless Chromium (the Debian package chromium) with a
@@ -18,22 +20,7 @@ func Chromium(t testing.TB, y4m string) context.Context {
 	if err != nil {
 		t.Fatal("chromium not found: install the Debian package chromium (scripts/setup.sh does)")
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.Flag("headless", "new"),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-file-for-fake-video-capture", y4m),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
+	opts := append(synthcam.ChromiumOptions(bin, t.TempDir()), chromedp.Flag("use-file-for-fake-video-capture", y4m))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {
