@@ -19,50 +19,29 @@ import (
 	"remoteidv/models"
 )
 
-// demoPose is one johns photo the synthetic camera shows for a pose.
-type demoPose struct {
-	file   string
-	mirror bool
+// demoFrontal is, per demo account holder, a frontal johns photo other
+// than the two on file (|yaw| <= 0.02 by dlib's five landmarks,
+// facematch.EstimateYaw): the synthetic camera renders the live customer
+// from it (synthcam.LiveScript), turning as the liveness prompts ask.
+var demoFrontal = map[string]string{
+	"John_Salley":    "000186_02159346.jpg",
+	"John_Savage":    "000290_01099067.jpg",
+	"John_Schneider": "000325_00925954.jpg",
+	"John_Shimkus":   "000388_03227773.jpg",
+	"John_Simm":      "000300_00470148.jpg",
 }
 
-// demoPoses are, per demo account holder, a frontal photo other than the
-// two on file, and a photo turned to one side shown as it is and mirrored
-// for the two turns. The yaw of each (dlib's five landmarks,
-// facematch.EstimateYaw) was measured on the johns photos: frontal ones
-// |yaw| <= 0.02, the turned ones 0.12 to 0.17, over the liveness limit of
-// 0.10. John Shimkus has no photo turned that far (at most 0.08), so Chen
-// Hao's synthetic customer cannot pass the liveness challenge.
-var demoPoses = map[string]struct{ center, left, right demoPose }{
-	"John_Salley":    {demoPose{"000186_02159346.jpg", false}, demoPose{"000194_02159572.jpg", false}, demoPose{"000194_02159572.jpg", true}},
-	"John_Savage":    {demoPose{"000290_01099067.jpg", false}, demoPose{"000299_01099008.jpg", false}, demoPose{"000291_01099023.jpg", true}},
-	"John_Schneider": {demoPose{"000325_00925954.jpg", false}, demoPose{"000326_00926128.jpg", true}, demoPose{"000326_00926128.jpg", false}},
-	"John_Shimkus":   {demoPose{"000388_03227773.jpg", false}, demoPose{"000383_03227939.jpg", false}, demoPose{"000383_03227939.jpg", true}},
-	"John_Simm":      {demoPose{"000300_00470148.jpg", false}, demoPose{"000306_00470222.jpg", false}, demoPose{"000306_00470223.jpg", true}},
-}
-
-// holderPhotos reads the synthetic camera's photos of person.
+// holderPhotos reads the synthetic camera's photo of person.
 func holderPhotos(person string) (demobrowser.Photos, error) {
-	p, ok := demoPoses[person]
+	file, ok := demoFrontal[person]
 	if !ok {
 		return demobrowser.Photos{}, fmt.Errorf("no demo photos of %s", person)
 	}
-	read := func(d demoPose) (demobrowser.Pose, error) {
-		b, err := os.ReadFile(filepath.Join(johnsDir, person, d.file))
-		if err != nil {
-			return demobrowser.Pose{}, fmt.Errorf("demo photos (Debian package libdlib-dev brings them): %w", err)
-		}
-		return demobrowser.Pose{JPEG: b, Mirror: d.mirror}, nil
+	b, err := os.ReadFile(filepath.Join(johnsDir, person, file))
+	if err != nil {
+		return demobrowser.Photos{}, fmt.Errorf("demo photos (Debian package libdlib-dev brings them): %w", err)
 	}
-	var out demobrowser.Photos
-	var err error
-	if out.Center, err = read(p.center); err != nil {
-		return out, err
-	}
-	if out.Left, err = read(p.left); err != nil {
-		return out, err
-	}
-	out.Right, err = read(p.right)
-	return out, err
+	return demobrowser.Photos{Center: demobrowser.Pose{JPEG: b}}, nil
 }
 
 // demoSignatureRegion is where demoLetter puts the signature.

@@ -10,10 +10,10 @@ type Pose struct {
 	Mirror bool // shown mirrored: a photo turned to one side becomes a turn to the other
 }
 
-// Photos are the account holder as the synthetic camera shows them:
-// facing the camera, and turned left and right for the liveness prompts.
+// Photos are the account holder as the synthetic camera shows them: a
+// photo facing the camera, which the live camera turns as prompted.
 type Photos struct {
-	Center, Left, Right Pose
+	Center Pose
 }
 
 // camera is the one place that chooses the synthetic camera the customer's
