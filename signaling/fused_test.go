@@ -14,7 +14,7 @@ import (
 // TestFusedCapture: with Captures 3 over CaptureSpread 600 ms, one capture
 // request takes three key frames at least the spread apart in time, each
 // located later in the recording than the one before, and the clerk gets
-// one face check fusing them (issue 12).
+// one face check fusing them.
 func TestFusedCapture(t *testing.T) {
 	f := newFixture(t, signaling.Config{Captures: 3, CaptureSpread: 600 * time.Millisecond})
 	media := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 320), ogg: testenv.OpusTone(t, 2)}

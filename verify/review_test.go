@@ -808,7 +808,7 @@ func TestRegistryPhotoMatchesLiveCapture(t *testing.T) {
 				t.Errorf("RunRegistryCheck(registry photo of %s) = %s/%s, want %s/%s", tt.person, rc.PhotoMatch, rc.Check.Result, tt.photoMatch, tt.result)
 			}
 			// The photo's score says what the calibration says of it: here
-			// none, so weak evidence (issue 12).
+			// none, so weak evidence.
 			var d struct {
 				A *facematch.Assessment `json:"photo_assessment"`
 			}

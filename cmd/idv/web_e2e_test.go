@@ -346,7 +346,7 @@ func TestWebStory(t *testing.T) {
 	if !waitTrue(t, clerk, `document.querySelector('#face-result img[src$="/references/0"]').naturalWidth > 0`) {
 		t.Error("the clerk's page shows no reference photo beside the capture result")
 	}
-	// Issue 12: the match fuses the call's captures (IDV_FACE_CAPTURES, 5)
+	// The match fuses the call's captures (IDV_FACE_CAPTURES, 5)
 	// and says, from the demo's calibration, how often another customer
 	// would score this close; the demo's population is too small for the
 	// target, so the score is labelled weak evidence.
@@ -457,7 +457,7 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible(`#checks tr[data-kind="face_match"]`),
 		chromedp.WaitVisible("#region-box"), // the region the clerk marked, on the letter
 		chromedp.WaitVisible(`body[data-ready]`),
-		chromedp.WaitVisible(`#checks tr[data-kind="face_match"] td.fmr .weak`), // issue 12: the score's rate and weakness
+		chromedp.WaitVisible(`#checks tr[data-kind="face_match"] td.fmr .weak`), // the score's rate and weakness
 	)
 	sup.Do(t, "approve after re-entering the password", 30*time.Second,
 		chromedp.Click("#d-approve"),
@@ -514,7 +514,7 @@ func TestWebStory(t *testing.T) {
 		chromedp.Click(`#cases a[href="/audit/cases/`+caseID+`"]`),
 		chromedp.WaitVisible(`#evidence tr[data-kind="manifest"]`),
 		chromedp.WaitVisible(`#timeline td.hash`),
-		chromedp.WaitVisible(`#checks tr[data-kind="face_match"] td.fmr .fusion`), // issue 12: fused and calibrated
+		chromedp.WaitVisible(`#checks tr[data-kind="face_match"] td.fmr .fusion`), // fused and calibrated
 	)
 	// Every recorded video segment plays (the server's WebM remux of the IVF).
 	if n := testenv.Eval[int](t, aud, `Promise.all([...document.querySelectorAll('#evidence video.recording')].map((v) => new Promise((ok, bad) => {
@@ -541,7 +541,7 @@ func TestWebStory(t *testing.T) {
 	}
 	images := 0
 	for _, f := range zr.File {
-		if f.Name == audit.BundleEvents { // issue 12: the face score's rate, calibration and strength are in the bundle
+		if f.Name == audit.BundleEvents { // the face score's rate, calibration and strength are in the bundle
 			r, err := f.Open()
 			if err != nil {
 				t.Fatal(err)

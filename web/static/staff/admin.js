@@ -105,7 +105,7 @@ function kv(dl, label, value) {
   dl.append(el('dt', {}, label), el('dd', {}, value));
 }
 
-// calibrateNow (issue 12) calibrates from the enrolled accounts on demand.
+// calibrateNow calibrates from the enrolled accounts on demand.
 function calibrateNow() {
   const out = el('span', { id: 'calibrate-out', class: 'muted', role: 'status' });
   const btn = el('button', { type: 'button', id: 'calibrate-now', onclick: guard(async () => {
@@ -119,7 +119,7 @@ function calibrateNow() {
   return el('p', { class: 'row' }, btn, ' ', out);
 }
 
-// operating (issue 12): the threshold in force and whether scores are weak.
+// operating: the threshold in force and whether scores are weak.
 function operating(dl, o) {
   if (!o) return;
   kv(dl, t('calib.threshold_in_force'), el('strong', { id: 'threshold-in-force' }, num(o.threshold) + ' (' + (o.from_target ? fill(t('calib.from_target'), { target: o.target_fmr }) : t('calib.configured')) + ')'));
