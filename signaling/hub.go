@@ -45,10 +45,6 @@ type Workflow interface {
 	// SaveSegment stores a recorded segment as evidence and lists it in
 	// the call record; it fills in the evidence, hash and size.
 	SaveSegment(ctx context.Context, c models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error
-	// FaceCapture matches a key frame of the customer's video, located in
-	// the call's recording, for the clerk actor; EPRECONDITION without
-	// consent or while the call is not recorded.
-	FaceCapture(ctx context.Context, c models.CaseID, actor string, f models.LiveFrame) (*models.Check, error)
 	// StartLiveness issues a challenge: the steps to play to the customer.
 	StartLiveness(ctx context.Context, c models.CaseID) (models.LivenessPlan, error)
 	// FinishLiveness judges the frames sampled through the challenge.
@@ -61,8 +57,10 @@ type Workflow interface {
 	ObserveStarted(ctx context.Context, c models.CaseID, call models.CallID, actor string) error
 	// ObserveStopped audits the observer leaving the call, and why.
 	ObserveStopped(ctx context.Context, c models.CaseID, call models.CallID, actor, reason string) error
-	// FaceCaptures matches several key frames of the customer's video,
-	// taken over a short window, as one fused face check (as FaceCapture).
+	// FaceCaptures matches key frames of the customer's video, taken over
+	// a short window and located in the call's recording, as one (fused)
+	// face check for the clerk actor; EPRECONDITION without consent or
+	// while the call is not recorded.
 	FaceCaptures(ctx context.Context, c models.CaseID, actor string, frames []models.LiveFrame) (*models.Check, error)
 }
 

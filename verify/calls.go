@@ -214,22 +214,7 @@ func (c *Calls) requireConsent(ctx context.Context, id models.CaseID) error {
 // the frame's media time: only such checks meet the face-match requirement
 // and serve as the registry check's comparison photo.
 func (c *Calls) FaceCapture(ctx context.Context, id models.CaseID, actor string, f models.LiveFrame) (*models.Check, error) {
-	if err := c.requireConsent(ctx, id); err != nil {
-		return nil, fmt.Errorf("face capture of %s: %w", id, err)
-	}
-	a, err := c.callClerk(ctx, id, actor)
-	if err != nil {
-		return nil, fmt.Errorf("face capture of %s: %w", id, err)
-	}
-	cs, err := c.svc.Case(ctx, a, id)
-	if err != nil {
-		return nil, err
-	}
-	fc, err := c.svc.matchFace(ctx, a, cs, f.JPEG, &f)
-	if err != nil {
-		return nil, err
-	}
-	return fc.Check, nil
+	return c.FaceCaptures(ctx, id, actor, []models.LiveFrame{f})
 }
 
 // StartLiveness issues a liveness challenge for the case: a random

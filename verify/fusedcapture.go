@@ -21,14 +21,11 @@ import (
 // distances, decided at the threshold in force, with how many captures
 // match on their own (agree). Each frame is kept as evidence (identical
 // frames once); the check points at the closest one (the registry check's
-// comparison photo). Preconditions as FaceCapture, for every frame. One
-// frame is FaceCapture.
+// comparison photo). Preconditions as FaceCapture, for every frame; one
+// frame is a plain face check.
 func (c *Calls) FaceCaptures(ctx context.Context, id models.CaseID, actor string, frames []models.LiveFrame) (*models.Check, error) {
-	switch len(frames) {
-	case 0:
+	if len(frames) == 0 {
 		return nil, models.Errorf(models.EINVALID, "face capture of %s: no frame", id)
-	case 1:
-		return c.FaceCapture(ctx, id, actor, frames[0])
 	}
 	if err := c.requireConsent(ctx, id); err != nil {
 		return nil, fmt.Errorf("face capture of %s: %w", id, err)
@@ -40,6 +37,13 @@ func (c *Calls) FaceCaptures(ctx context.Context, id models.CaseID, actor string
 	cs, err := c.svc.Case(ctx, a, id)
 	if err != nil {
 		return nil, err
+	}
+	if len(frames) == 1 {
+		fc, err := c.svc.matchFace(ctx, a, cs, frames[0].JPEG, &frames[0])
+		if err != nil {
+			return nil, err
+		}
+		return fc.Check, nil
 	}
 	return c.svc.matchFused(ctx, a, cs, frames)
 }
