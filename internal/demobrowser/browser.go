@@ -11,6 +11,7 @@ package demobrowser
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -132,4 +133,32 @@ func (b *Browser) Screenshot(url, path string) error {
 		return err
 	}
 	return os.WriteFile(path, png, 0o644)
+}
+
+// press clicks the element sel selects through the DOM (element.click()),
+// once it exists and is enabled. The call and case pages change their
+// layout while they run (the videos take their size when the stream
+// starts, the device checks and the checks table fill in), and a mouse
+// click at coordinates measured a moment before can land beside the
+// button: the click is then lost without an error. A DOM click runs the
+// same handlers wherever the button has moved.
+func press(sel string) chromedp.Action[chromedp.Void] {
+	q, _ := json.Marshal(sel) // a string always marshals
+	js := `(() => { const e = document.querySelector(` + string(q) + `); if (!e || e.disabled) return false; e.click(); return true; })()`
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for {
+			ok, err := chromedp.Evaluate[bool](js)(ctx, t)
+			if err != nil {
+				return chromedp.Void{}, fmt.Errorf("press %s: %w", sel, err)
+			}
+			if ok {
+				return chromedp.Void{}, nil
+			}
+			select {
+			case <-ctx.Done():
+				return chromedp.Void{}, fmt.Errorf("press %s: not there or disabled: %w", sel, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
 }
