@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"remoteidv/audit"
+	"remoteidv/internal/demobrowser"
 	"remoteidv/internal/synthcam"
 	"remoteidv/internal/testenv"
 	"remoteidv/mail/mailtest"
@@ -290,18 +291,18 @@ func TestWebStory(t *testing.T) {
 	}
 	second.CheckPage(t, shots, "customer-link-refused")
 	before := len(smtp.Messages())
-	customer.Do(t, "ask for the email code", 20*time.Second, chromedp.Click("#code-send"), chromedp.WaitVisible("#code-status"))
+	customer.Do(t, "ask for the email code", 20*time.Second, demobrowser.Press("#code-send"), chromedp.WaitVisible("#code-status"))
 	code, _ := mailWith(t, smtp, before, regexp.MustCompile(`\b[0-9]{6}\b`), 60*time.Second)
 	secrets.addCode("the email code", code)
 	n, _ := strconv.Atoi(code)
-	customer.Do(t, "a wrong code first", 20*time.Second, chromedp.SendKeys("#code", fmt.Sprintf("%06d", (n+1)%1000000)), chromedp.Click("#code-check"))
+	customer.Do(t, "a wrong code first", 20*time.Second, chromedp.SendKeys("#code", fmt.Sprintf("%06d", (n+1)%1000000)), demobrowser.Press("#code-check"))
 	if !waitText(t, customer, "code-status", "That code is not correct. (wrong code; 4 tries left)") {
 		t.Errorf("a wrong code: %q", testenv.Eval[string](t, customer, "document.getElementById('code-status').textContent"))
 	}
 	testenv.Eval[bool](t, customer, "(document.getElementById('code').value = '', true)")
 	customer.Do(t, "enter the email code, upload the letter", 20*time.Second,
 		chromedp.SendKeys("#code", code),
-		chromedp.Click("#code-check"),
+		demobrowser.Press("#code-check"),
 		chromedp.WaitVisible(`body[data-code="verified"]`),
 		chromedp.SetUploadFiles("#letter", []string{e2eLetter(t, dir)}),
 		chromedp.Click("#letter-upload"),

@@ -135,14 +135,14 @@ func (b *Browser) Screenshot(url, path string) error {
 	return os.WriteFile(path, png, 0o644)
 }
 
-// press clicks the element sel selects through the DOM (element.click()),
+// Press clicks the element sel selects through the DOM (element.click()),
 // once it exists and is enabled. The call and case pages change their
 // layout while they run (the videos take their size when the stream
 // starts, the device checks and the checks table fill in), and a mouse
 // click at coordinates measured a moment before can land beside the
 // button: the click is then lost without an error. A DOM click runs the
 // same handlers wherever the button has moved.
-func press(sel string) chromedp.Action[chromedp.Void] {
+func Press(sel string) chromedp.Action[chromedp.Void] {
 	q, _ := json.Marshal(sel) // a string always marshals
 	js := `(() => { const e = document.querySelector(` + string(q) + `); if (!e || e.disabled) return false; e.click(); return true; })()`
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {

@@ -41,7 +41,7 @@ func (k *Clerk) Close() { k.cancel() }
 // JoinCall opens the case page and joins its call.
 func (k *Clerk) JoinCall(caseID string) error {
 	return run(k.tab, "clerk joins the call", 60*time.Second, chromedp.Navigate(k.origin+"/console/cases/"+caseID),
-		chromedp.WaitVisible(`body[data-ready]`), press("#call-join"), chromedp.WaitVisible(`body[data-call="connected"]`))
+		chromedp.WaitVisible(`body[data-ready]`), Press("#call-join"), chromedp.WaitVisible(`body[data-call="connected"]`))
 }
 
 // rows counts the case page's check rows of kind.
@@ -55,7 +55,7 @@ func (k *Clerk) act(what, button, kind string, d time.Duration) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
-	if err := run(k.tab, what, d, press("#"+button),
+	if err := run(k.tab, what, d, Press("#"+button),
 		chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll('#checks tr[data-kind=%q]').length > %d`, kind, before))); err != nil {
 		return "", err
 	}
@@ -75,7 +75,7 @@ func (k *Clerk) Challenge() (string, error) {
 
 // Leave ends the call (the clerk's bye ends it for everyone).
 func (k *Clerk) Leave() error {
-	return run(k.tab, "end the call", 30*time.Second, press("#call-leave"), chromedp.WaitVisible(`body[data-call="ended"]`))
+	return run(k.tab, "end the call", 30*time.Second, Press("#call-leave"), chromedp.WaitVisible(`body[data-call="ended"]`))
 }
 
 // Screenshot saves the clerk's call section as a PNG at path.

@@ -82,14 +82,14 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 	step("accepted the recording and biometric consent; the call page is open")
 	if !c.NoCode {
 		code, err := c.Code(ctx, func() error {
-			return run(tab, "ask for the email code", 20*time.Second, press("#code-send"),
+			return run(tab, "ask for the email code", 20*time.Second, Press("#code-send"),
 				chromedp.Poll[chromedp.Void](`document.getElementById('code-status').textContent !== ''`))
 		})
 		if err != nil {
 			return fmt.Errorf("customer: the email code: %w", err)
 		}
 		step("read the email code from the demo mailbox")
-		if err := run(tab, "enter the email code", 20*time.Second, chromedp.SendKeys("#code", code), press("#code-check"),
+		if err := run(tab, "enter the email code", 20*time.Second, chromedp.SendKeys("#code", code), Press("#code-check"),
 			chromedp.WaitVisible(`body[data-code="verified"]`)); err != nil {
 			status, _ := eval[string](tab, `document.getElementById('code-status').textContent`)
 			return fmt.Errorf("customer: %w (%s)", err, status)
@@ -109,7 +109,7 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 			return fmt.Errorf("customer: %w", err)
 		}
 		const ok = `JSON.parse(document.getElementById('msgs').textContent)['cust.letter_ok']`
-		if err := run(tab, "upload the signed letter", 60*time.Second, chromedp.SetUploadFiles("#letter", []string{path}), press("#letter-upload"),
+		if err := run(tab, "upload the signed letter", 60*time.Second, chromedp.SetUploadFiles("#letter", []string{path}), Press("#letter-upload"),
 			chromedp.Poll[chromedp.Void](`document.getElementById('letter-status').textContent !== ''`)); err != nil {
 			return fmt.Errorf("customer: %w", err)
 		}
