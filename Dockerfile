@@ -1,7 +1,7 @@
 # remoteidv: build with cgo and dlib, run on slim Debian with the shared
 # libraries. Keep the package lists in step with scripts/setup.sh.
 
-FROM golang:1.26-bookworm AS build
+FROM golang:1.26.10-bookworm AS build
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         build-essential pkg-config libdlib-dev libopenblas-dev liblapack-dev libatlas-base-dev libjpeg62-turbo-dev \
     && rm -rf /var/lib/apt/lists/*

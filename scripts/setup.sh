@@ -7,9 +7,16 @@
 #   scripts/setup.sh run    build, migrate, load demo data, serve in demo mode on 127.0.0.1:8080
 #   scripts/setup.sh test   start PostgreSQL and MinIO, run the whole suite with -race
 #   scripts/setup.sh deps   install the Debian packages only
+#
+# `make test` also runs scripts/vulncheck.sh (govulncheck, offline database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH:$(go env GOPATH 2>/dev/null || echo /root/go)/bin"
+# The Go release every build, test and scan uses: the machine's go fetches it
+# once through the module proxy. A pinned patch release, because
+# scripts/vulncheck.sh fails the build on standard-library fixes a machine's
+# older patch lacks (go.mod's toolchain line says the same).
+export GOTOOLCHAIN=go1.26.10
 
 # Debian packages. Build: cgo toolchain, dlib (go-face) with an optimized
 # BLAS/LAPACK (OpenBLAS at run time; ATLAS only for the libcblas.so go-face
@@ -141,6 +148,7 @@ test)
 	postgres
 	minio
 	lint
+	./scripts/vulncheck.sh
 	log "running the whole suite with -race"
 	export IDV_MODELS_DIR="${IDV_MODELS_DIR:-$PWD/var/models}"
 	# One package at a time: the browser and media tests measure timing-sensitive
