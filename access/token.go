@@ -123,6 +123,9 @@ func (s *Service) createToken(ctx context.Context, actor string, member func(mod
 type TokenListing struct {
 	Token    *models.APIToken
 	Username string
+	// Roles is what the token may do now: its scope narrowed to the roles
+	// its member holds (none once the member is disabled).
+	Roles []models.Role
 }
 
 // ListTokens lists tokens, revoked and expired ones included, oldest
@@ -150,12 +153,19 @@ func (s *Service) ListTokens(ctx context.Context, p *Principal) ([]TokenListing,
 		if err != nil {
 			return err
 		}
-		names := map[models.StaffID]string{}
+		members := map[models.StaffID]*models.Staff{}
 		for _, st := range staff {
-			names[st.ID] = st.Username
+			members[st.ID] = st
 		}
 		for _, t := range toks {
-			out = append(out, TokenListing{Token: t, Username: names[t.StaffID]})
+			l := TokenListing{Token: t}
+			if st := members[t.StaffID]; st != nil {
+				l.Username = st.Username
+				if st.Active() {
+					l.Roles = t.EffectiveRoles(st)
+				}
+			}
+			out = append(out, l)
 		}
 		if !all {
 			return nil
