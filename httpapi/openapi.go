@@ -72,7 +72,7 @@ var requestSchemas = map[string]any{
 		"request_id": str,
 	}, "status", "name_match", "data_as_of"),
 		"The registry's 200 answer. Anything else (timeout after IDV_REGISTRY_TIMEOUT, 5xx, malformed JSON, unknown status) is recorded as UNAVAILABLE, never a pass."),
-	"Code":     obj(map[string]any{"code": map[string]any{"type": "string", "pattern": "^[0-9]{6}$"}}, "code"),
+	"Code": obj(map[string]any{"code": map[string]any{"type": "string", "pattern": "^[0-9]{6}$"}}, "code"),
 	"NewToken": obj(map[string]any{
 		"name":            str,
 		"scope":           withDescription(map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": []string{"clerk", "supervisor", "auditor", "admin"}}}, "one or more of your own roles"),
@@ -107,8 +107,8 @@ func nullable(o map[string]any) map[string]any {
 var responseSchemas = map[string]any{
 	"Tokens": obj(map[string]any{"tokens": arrayOf(ref("Token"))}, "tokens"),
 	"Token": obj(map[string]any{"id": str, "name": str, "staff_id": str, "username": str, "scope": strList,
-		"roles": withDescription(strList, "what the token may do now: its scope narrowed to the roles its member holds; empty unless live"),
-		"state": map[string]any{"type": "string", "enum": []string{"live", "expired", "revoked"}},
+		"roles":      withDescription(arrayOf(str), "what the token may do now: its scope narrowed to the roles its member holds; empty unless live"),
+		"state":      map[string]any{"type": "string", "enum": []string{"live", "expired", "revoked"}},
 		"created_at": dateTime, "expires_at": dateTime, "last_used": nullable(dateTime), "revoked_at": nullable(dateTime)},
 		"id", "name", "staff_id", "username", "scope", "roles", "state", "created_at", "expires_at", "last_used", "revoked_at"),
 	"ImportRuns": obj(map[string]any{"runs": arrayOf(ref("ImportRun")), "total": integer}, "runs", "total"),
