@@ -16,7 +16,10 @@ import (
 )
 
 // Principal is who makes a request: a staff member through a login session
-// or an API token.
+// or an API token. For a token, Staff.Roles holds what the token may do
+// now (models.APIToken.EffectiveRoles): the roles of its scope that the
+// member still holds, so every role check treats the token as a member
+// with those roles only.
 type Principal struct {
 	Staff   *models.Staff
 	Session *models.StaffSession // nil for API tokens
@@ -39,7 +42,10 @@ type Service struct {
 	Rand     io.Reader
 	Idle     time.Duration // idle timeout of a session
 	Absolute time.Duration // absolute lifetime of a session
-	Log      *slog.Logger
+	// TokenLifetime is the lifetime of a new API token and the longest
+	// one its creator may ask for; 0 is DefaultTokenLifetime.
+	TokenLifetime time.Duration
+	Log           *slog.Logger
 }
 
 // dummyHash keeps the time of a login for an unknown user like that of a
@@ -196,10 +202,16 @@ func (s *Service) Revalidate(ctx context.Context, p *Principal, session string) 
 		}
 		if p.Token != nil {
 			tok, err := tx.APITokenByHash(ctx, p.Token.Hash)
-			if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && tok.RevokedAt != nil) {
+			if models.ErrorCodeOf(err) == models.ENOTFOUND {
 				return models.Errorf(models.EUNAUTHORIZED, "API token revoked")
 			}
-			return err
+			if err != nil {
+				return err
+			}
+			if _, err := tokenRefusal(tok, now); err != nil {
+				return err
+			}
+			return nil
 		}
 		sess, err := tx.SessionByHash(ctx, session)
 		if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && sess.StaffID != st.ID) {
@@ -281,13 +293,15 @@ func (s *Service) SteppedUp(p *Principal) bool {
 }
 
 // AuthenticateToken returns the principal of a bearer token and records its
-// use.
+// use. A revoked or expired token, or one whose staff member is disabled,
+// is refused (EUNAUTHORIZED, saying which) and the refusal audited.
 func (s *Service) AuthenticateToken(ctx context.Context, raw, remote string) (*Principal, error) {
 	if !strings.HasPrefix(raw, tokenPrefix) {
 		return nil, models.Errorf(models.EUNAUTHORIZED, "invalid API token")
 	}
 	now := s.Now().UTC()
 	var p *Principal
+	rejected := map[string]string{"remote": remote}
 	err := s.Store.Transact(ctx, func(tx models.Tx) error {
 		tok, err := tx.APITokenByHash(ctx, HashToken(raw))
 		if models.ErrorCodeOf(err) == models.ENOTFOUND {
@@ -300,58 +314,44 @@ func (s *Service) AuthenticateToken(ctx context.Context, raw, remote string) (*P
 		if err != nil {
 			return err
 		}
-		if tok.RevokedAt != nil || !st.Active() {
-			return models.Errorf(models.EUNAUTHORIZED, "API token revoked")
+		if reason, err := tokenRefusal(tok, now); err != nil {
+			rejected["token"], rejected["reason"] = string(tok.ID), reason
+			return err
+		}
+		if !st.Active() {
+			rejected["token"], rejected["reason"] = string(tok.ID), "staff disabled"
+			return models.Errorf(models.EUNAUTHORIZED, "API token refused: its staff member is disabled")
 		}
 		if err := tx.TouchAPIToken(ctx, tok.ID, now); err != nil {
 			return err
 		}
-		p = &Principal{Staff: st, Token: tok}
+		view := *st
+		view.Roles = tok.EffectiveRoles(st)
+		p = &Principal{Staff: &view, Token: tok}
 		return s.event(ctx, tx, p.Actor(), "auth.token_used", map[string]string{"remote": remote})
 	})
 	if err != nil {
 		if models.ErrorCodeOf(err) == models.EUNAUTHORIZED {
-			s.recordFailure(ctx, "anonymous", "auth.token_rejected", map[string]string{"remote": remote})
+			s.recordFailure(ctx, "anonymous", "auth.token_rejected", rejected)
 		}
 		return nil, err
 	}
 	return p, nil
 }
 
-const tokenPrefix = "idv_"
-
-// CreateToken issues an API token acting as the staff member username and
-// returns it; only its hash is kept.
-func (s *Service) CreateToken(ctx context.Context, actor, username, name string) (string, *models.APIToken, error) {
-	raw, err := NewToken(s.Rand, tokenPrefix)
-	if err != nil {
-		return "", nil, err
+// tokenRefusal says why tok may not be used at now ("revoked",
+// "expired"), with the error its holder is answered; "", nil when it may.
+func tokenRefusal(tok *models.APIToken, now time.Time) (string, error) {
+	switch {
+	case tok.RevokedAt != nil:
+		return "revoked", models.Errorf(models.EUNAUTHORIZED, "API token %s was revoked at %s", tok.ID, tok.RevokedAt.UTC().Format(time.RFC3339))
+	case tok.Expired(now):
+		return "expired", models.Errorf(models.EUNAUTHORIZED, "API token %s expired at %s: mint a new one", tok.ID, tok.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	id, err := models.NewID(s.Rand, "tok")
-	if err != nil {
-		return "", nil, err
-	}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return "", nil, models.Errorf(models.EINVALID, "token name must be 1 to 100 characters")
-	}
-	tok := &models.APIToken{ID: models.TokenID(id), Name: name, Hash: HashToken(raw), CreatedAt: s.Now().UTC()}
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
-		st, err := tx.StaffByUsername(ctx, username)
-		if err != nil {
-			return err
-		}
-		tok.StaffID = st.ID
-		if err := tx.CreateAPIToken(ctx, tok); err != nil {
-			return err
-		}
-		return s.event(ctx, tx, actor, "token.created", map[string]string{"token": id, "staff": string(st.ID), "name": name})
-	})
-	if err != nil {
-		return "", nil, fmt.Errorf("create token for %q: %w", username, err)
-	}
-	return raw, tok, nil
+	return "", nil
 }
+
+const tokenPrefix = "idv_"
 
 // CreateStaff adds a staff member.
 func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName, password string, roles []models.Role) (*models.Staff, error) {

@@ -144,7 +144,7 @@ func TestDisableEndsSessionsAndTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _, err := s.CreateToken(ctx, "system", "clerk1", "core banking")
+	raw, _, err := s.CreateToken(ctx, "system", "clerk1", access.TokenRequest{Name: "core banking", Scope: []models.Role{models.RoleClerk}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestRevalidate(t *testing.T) {
 	}
 	t.Run("API token", func(t *testing.T) {
 		s, c, db := newService(t)
-		raw, tok, err := s.CreateToken(ctx, "system", "clerk1", "core banking")
+		raw, tok, err := s.CreateToken(ctx, "system", "clerk1", access.TokenRequest{Name: "core banking", Scope: []models.Role{models.RoleClerk}})
 		if err != nil {
 			t.Fatal(err)
 		}

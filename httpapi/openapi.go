@@ -72,8 +72,13 @@ var requestSchemas = map[string]any{
 		"request_id": str,
 	}, "status", "name_match", "data_as_of"),
 		"The registry's 200 answer. Anything else (timeout after IDV_REGISTRY_TIMEOUT, 5xx, malformed JSON, unknown status) is recorded as UNAVAILABLE, never a pass."),
-	"Code":     obj(map[string]any{"code": map[string]any{"type": "string", "pattern": "^[0-9]{6}$"}}, "code"),
-	"NewToken": obj(map[string]any{"username": str, "name": str}, "username", "name"),
+	"Code": obj(map[string]any{"code": map[string]any{"type": "string", "pattern": "^[0-9]{6}$"}}, "code"),
+	"NewToken": obj(map[string]any{
+		"name":            str,
+		"scope":           withDescription(map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": []string{"clerk", "supervisor", "auditor", "admin"}}}, "one or more of your own roles"),
+		"expires_in_days": withDescription(map[string]any{"type": "integer", "minimum": 1}, "at most IDV_TOKEN_LIFETIME, which is also the default"),
+		"username":        withDescription(map[string]any{"type": "string"}, "optional; only your own: a token acts as the member who mints it"),
+	}, "name", "scope"),
 	"Error": obj(map[string]any{"error": obj(map[string]any{
 		"code": str, "message": str, "request_id": str,
 		"details": map[string]any{"type": "array", "items": str},
@@ -91,8 +96,21 @@ func ref(name string) map[string]any { return map[string]any{"$ref": "#/componen
 
 func arrayOf(items any) map[string]any { return map[string]any{"type": "array", "items": items} }
 
+// nullable is schema o that may also be null (OpenAPI 3.0).
+func nullable(o map[string]any) map[string]any {
+	n := maps.Clone(o)
+	n["nullable"] = true
+	return n
+}
+
 // responseSchemas are the 200 answers named in the route table.
 var responseSchemas = map[string]any{
+	"Tokens": obj(map[string]any{"tokens": arrayOf(ref("Token"))}, "tokens"),
+	"Token": obj(map[string]any{"id": str, "name": str, "staff_id": str, "username": str, "scope": strList,
+		"roles":      withDescription(arrayOf(str), "what the token may do now: its scope narrowed to the roles its member holds; empty unless live"),
+		"state":      map[string]any{"type": "string", "enum": []string{"live", "expired", "revoked"}},
+		"created_at": dateTime, "expires_at": dateTime, "last_used": nullable(dateTime), "revoked_at": nullable(dateTime)},
+		"id", "name", "staff_id", "username", "scope", "roles", "state", "created_at", "expires_at", "last_used", "revoked_at"),
 	"ImportRuns": obj(map[string]any{"runs": arrayOf(ref("ImportRun")), "total": integer}, "runs", "total"),
 	"ImportRun": obj(map[string]any{"id": str, "started_at": dateTime, "finished_at": dateTime, "actor": str,
 		"source":   withDescription(map[string]any{"type": "string"}, "label of the input, e.g. the CSV file's name"),

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"remoteidv/access"
 	"remoteidv/mail/mailtest"
 	"remoteidv/models"
 	"remoteidv/verify"
@@ -40,7 +41,7 @@ import (
 //	CS    clerk+supervisor    CU clerk+auditor     SU supervisor+auditor
 //	MC    admin+clerk         MS admin+supervisor  MU admin+auditor
 //	      (none of these runs X or Y)
-//	tA tB API tokens acting as clerk A and clerk B
+//	tA tB API tokens of clerk A and clerk B, scoped to the clerk role
 //
 // Outcomes:
 //
@@ -116,7 +117,12 @@ var policyMatrix = []matrixRow{
 	{"POST", "/api/staff", adminOnly, ""},
 	{"POST", "/api/staff/:username/disable", adminOnly, ""},
 	{"POST", "/api/staff/:username/enable", adminOnly, ""},
-	{"POST", "/api/tokens", adminOnly, ""},
+	// Every member mints their own tokens (after a step-up; the body asks
+	// for the clerk scope, so only holders of the clerk role may), never
+	// a token; the owner and admins revoke (the row revokes A's token).
+	{"POST", "/api/tokens", "11 oo 333 oo3o33 33", ""},
+	{"GET", "/api/tokens", staffOnly, ""},
+	{"DELETE", "/api/tokens/:token_id", "11 o3 33o 333ooo o3", ""},
 	{"GET", "/api/admin/imports", adminOnly, ""},
 	{"GET", "/api/admin/accounts", adminOnly, ""},
 	{"GET", "/api/admin/face", adminOnly, ""},
@@ -204,9 +210,11 @@ var freshCase = map[string]models.CaseState{
 	"POST /api/cases/:id/decision":     models.StatePendingReview,
 }
 
-// target is a case and the objects in it the routes name.
+// target is a case and the objects in it the routes name, and the API
+// token the token routes name.
 type target struct {
 	id, letter, check, evidence string
+	token                       string
 }
 
 type caller struct {
@@ -223,6 +231,7 @@ type matrix struct {
 	letter   []byte
 	keys     int
 	slotDays int
+	tokA     string // the ID of tA's token
 }
 
 // TestPolicyMatrix walks every route as every principal (see policyMatrix).
@@ -290,7 +299,7 @@ func TestPolicyMatrix(t *testing.T) {
 			// minute); each such row starts a new minute.
 			m.e.now = m.e.now.Add(61 * time.Second)
 		}
-		if key == "POST /api/cases/:id/decision" {
+		if key == "POST /api/cases/:id/decision" || key == "POST /api/tokens" {
 			m.stepUpAll()
 		}
 		type onCase struct {
@@ -312,6 +321,15 @@ func TestPolicyMatrix(t *testing.T) {
 						owner = "B"
 					}
 					tg = m.fresh(owner, st)
+				}
+				if key == "DELETE /api/tokens/:token_id" {
+					// A refusal is tried on tA's own token, which every
+					// later call of tA needs; an allowed call revokes a
+					// new token of A's.
+					tg.token = m.tokA
+					if want == 'o' {
+						tg.token = m.freshToken("A")
+					}
 				}
 				got, status, msg := m.call(who, key, row.method, row.path, tg)
 				if got != want {
@@ -386,11 +404,14 @@ func newMatrix(t *testing.T) *matrix {
 		m.callers[name] = &caller{c: e.login(t, matrixUser(name))}
 	}
 	for _, name := range []string{"tA", "tB"} {
-		raw, _, err := e.acc.CreateToken(ctx, "system", matrixUser(name[1:]), "matrix "+name)
+		raw, tok, err := e.acc.CreateToken(ctx, "system", matrixUser(name[1:]), access.TokenRequest{Name: "matrix " + name, Scope: []models.Role{models.RoleClerk}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.callers[name] = &caller{c: e.anon(t), bearer: raw}
+		if name == "tA" {
+			m.tokA = string(tok.ID)
+		}
 	}
 
 	y, err := e.ver.CreateCase(ctx, m.clerks["B"], verify.NewCase{AccountNo: "6222000011112222", Purpose: models.PurposeStatement,
@@ -455,6 +476,17 @@ func (m *matrix) fresh(owner string, state models.CaseState) target {
 	return target{id: string(c.ID)}
 }
 
+// freshToken mints a new token of principal owner's staff member (clerk A
+// or B) and returns its ID.
+func (m *matrix) freshToken(owner string) string {
+	m.t.Helper()
+	_, tok, err := m.e.acc.CreateToken(context.Background(), "system", matrixUser(owner), access.TokenRequest{Name: "to revoke", Scope: []models.Role{models.RoleClerk}})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return string(tok.ID)
+}
+
 // stepUpAll re-enters the password of every signed-in principal (decisions
 // need it within 5 minutes).
 func (m *matrix) stepUpAll() {
@@ -473,7 +505,7 @@ func (m *matrix) stepUpAll() {
 // request builds the call of route key on tg: the path with its
 // parameters and a valid body, so that only the policy can refuse it.
 func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
-	path = strings.NewReplacer(":id", tg.id, ":letter", tg.letter, ":check", tg.check, ":evidence", tg.evidence, ":n", "0",
+	path = strings.NewReplacer(":token_id", tg.token, ":id", tg.id, ":letter", tg.letter, ":check", tg.check, ":evidence", tg.evidence, ":n", "0",
 		":no", "6222000011112222", ":username", matrixUser("victim"), ":token", "iv1_"+strings.Repeat("A", 43), "*file", "common.js").Replace(path)
 	js := func(v any) (string, []byte) {
 		b, err := json.Marshal(v)
@@ -517,6 +549,8 @@ func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
 			"reason": "same letter forms"})
 	case "POST /api/cases/:id/decision":
 		ct, body = js(map[string]string{"decision": "approve", "reason": "policy matrix"})
+	case "POST /api/tokens":
+		ct, body = js(map[string]any{"name": "policy matrix", "scope": []string{"clerk"}})
 	default:
 		if strings.HasPrefix(key, "POST ") {
 			ct, body = js(map[string]any{})
@@ -617,7 +651,7 @@ func (m *matrix) fourEyes() {
 	t := m.t
 	t.Helper()
 	ctx := context.Background()
-	raw, _, err := m.e.acc.CreateToken(ctx, "system", matrixUser("S"), "desk script")
+	raw, _, err := m.e.acc.CreateToken(ctx, "system", matrixUser("S"), access.TokenRequest{Name: "desk script", Scope: []models.Role{models.RoleSupervisor}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,16 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"remoteidv/access"
 	"remoteidv/models"
 )
 
-// Staff members and API tokens, for admins.
+// Staff members, for admins, and API tokens, for every member of staff.
 
 type staffView struct {
 	ID          models.StaffID `json:"id"`
@@ -85,19 +87,99 @@ func (s *Server) setDisabled(disabled bool) func(*gin.Context) error {
 }
 
 type newTokenRequest struct {
-	Username string `json:"username"`
-	Name     string `json:"name"`
+	Username      string   `json:"username"` // optional: the caller's own
+	Name          string   `json:"name"`
+	Scope         []string `json:"scope"`
+	ExpiresInDays int      `json:"expires_in_days"` // 0: the configured lifetime
 }
 
+// createToken mints a token acting as the caller, within their own roles,
+// after a step-up: a token outlives the session, so it takes the password.
 func (s *Server) createToken(c *gin.Context) error {
+	p := principal(c)
+	if p.Token != nil {
+		return models.Errorf(models.EFORBIDDEN, "an API token cannot mint tokens: sign in to mint one")
+	}
 	var req newTokenRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	raw, tok, err := s.access.CreateToken(c.Request.Context(), principal(c).Actor(), req.Username, req.Name)
+	if req.Username != "" && req.Username != p.Staff.Username {
+		return models.Errorf(models.EFORBIDDEN, "a token acts as the staff member who mints it: sign in as %s (or use idv tokens create)", req.Username)
+	}
+	if req.ExpiresInDays < 0 {
+		return models.Errorf(models.EINVALID, "expires_in_days must be positive")
+	}
+	tr := access.TokenRequest{Name: req.Name, Lifetime: time.Duration(req.ExpiresInDays) * 24 * time.Hour}
+	for _, r := range req.Scope {
+		role, err := models.ParseRole(r)
+		if err != nil {
+			return err
+		}
+		tr.Scope = append(tr.Scope, role)
+	}
+	if strings.TrimSpace(req.Name) == "" || len(tr.Scope) == 0 {
+		return models.Errorf(models.EINVALID, "name and scope (one or more of your roles) are required")
+	}
+	if !s.access.SteppedUp(p) {
+		return models.Errorf(models.EPRECONDITION, "re-enter your password (POST /api/auth/step-up) within 5 minutes before minting a token")
+	}
+	raw, tok, err := s.access.MintToken(c.Request.Context(), p, tr)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusCreated, gin.H{"id": tok.ID, "name": tok.Name, "token": raw, "note": "shown once; only its hash is kept"})
+	c.JSON(http.StatusCreated, gin.H{"id": tok.ID, "name": tok.Name, "scope": tok.Scope, "expires_at": tok.ExpiresAt, "token": raw,
+		"note": "shown once; only its hash is kept"})
+	return nil
+}
+
+type tokenView struct {
+	ID        models.TokenID `json:"id"`
+	Name      string         `json:"name"`
+	StaffID   models.StaffID `json:"staff_id"`
+	Username  string         `json:"username"`
+	Scope     []models.Role  `json:"scope"`
+	Roles     []models.Role  `json:"roles"` // what it may do now
+	State     string         `json:"state"` // live, expired or revoked
+	CreatedAt time.Time      `json:"created_at"`
+	ExpiresAt time.Time      `json:"expires_at"`
+	LastUsed  *time.Time     `json:"last_used"`
+	RevokedAt *time.Time     `json:"revoked_at"`
+}
+
+// listTokens: the caller's own tokens; an admin's list has everyone's.
+func (s *Server) listTokens(c *gin.Context) error {
+	ls, err := s.access.ListTokens(c.Request.Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	now := s.access.Now()
+	out := make([]tokenView, 0, len(ls))
+	for _, l := range ls {
+		t := l.Token
+		state := "live"
+		switch {
+		case t.RevokedAt != nil:
+			state = "revoked"
+		case t.Expired(now):
+			state = "expired"
+		}
+		roles := l.Roles
+		if state != "live" || roles == nil {
+			roles = []models.Role{}
+		}
+		out = append(out, tokenView{ID: t.ID, Name: t.Name, StaffID: t.StaffID, Username: l.Username, Scope: t.Scope, Roles: roles, State: state,
+			CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsed: t.LastUsed, RevokedAt: t.RevokedAt})
+	}
+	c.JSON(http.StatusOK, gin.H{"tokens": out})
+	return nil
+}
+
+// revokeToken: the token's owner or an admin.
+func (s *Server) revokeToken(c *gin.Context) error {
+	if err := s.access.RevokeToken(c.Request.Context(), principal(c), models.TokenID(c.Param("token_id"))); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -70,12 +70,32 @@ func StaffActor(id StaffID) string { return "staff:" + string(id) }
 func TokenActor(id TokenID) string { return "token:" + string(id) }
 
 // APIToken is a bearer token for integrations. Only its SHA-256 is stored.
+// It acts as its staff member (StaffID), with at most the roles of its
+// Scope: what it may do is Scope narrowed to the roles the member holds at
+// the time of each request (EffectiveRoles).
 type APIToken struct {
 	ID        TokenID
 	StaffID   StaffID
 	Name      string
 	Hash      string
+	Scope     []Role // never empty; a subset of the member's roles when minted
 	CreatedAt time.Time
+	ExpiresAt time.Time
 	LastUsed  *time.Time
 	RevokedAt *time.Time
+}
+
+// Expired reports whether the token's lifetime is over at now.
+func (t *APIToken) Expired(now time.Time) bool { return !now.Before(t.ExpiresAt) }
+
+// EffectiveRoles is what the token may do for st, its staff member, now:
+// the roles of its scope that st still holds, in the order of Roles.
+func (t *APIToken) EffectiveRoles(st *Staff) []Role {
+	var out []Role
+	for _, r := range Roles {
+		if slices.Contains(t.Scope, r) && st.Has(r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

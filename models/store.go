@@ -52,12 +52,21 @@ type StaffRepo interface {
 	DeleteSession(ctx context.Context, idHash string) error
 	DeleteStaffSessions(ctx context.Context, id StaffID) error
 
+	// CreateAPIToken stores a token and its scope (EINVALID for an empty
+	// scope).
 	CreateAPIToken(ctx context.Context, t *APIToken) error
+	// APITokenByHash and APITokenByID return one token (ENOTFOUND).
 	APITokenByHash(ctx context.Context, hash string) (*APIToken, error)
+	APITokenByID(ctx context.Context, id TokenID) (*APIToken, error)
 	// APITokensByStaff lists every token acting as the staff member,
 	// revoked ones included, oldest first.
 	APITokensByStaff(ctx context.Context, id StaffID) ([]*APIToken, error)
+	// ListAPITokens lists every token, revoked and expired ones included,
+	// oldest first.
+	ListAPITokens(ctx context.Context) ([]*APIToken, error)
 	TouchAPIToken(ctx context.Context, id TokenID, at time.Time) error
+	// RevokeAPIToken revokes a live token (ENOTFOUND when it does not exist
+	// or is already revoked).
 	RevokeAPIToken(ctx context.Context, id TokenID, at time.Time) error
 }
 

@@ -45,7 +45,10 @@ import (
 //     changes its retention, not the case).
 //
 // API tokens act as their staff member: the actor has the member's ID and
-// roles, so every rule treats a token exactly as that person.
+// the roles of the token's scope that the member still holds (access
+// narrows them), so every rule treats a token as that person holding only
+// those roles. A token's scope is a subset of its member's roles when
+// minted, so an admin cannot mint a token that reads evidence.
 
 // Actor is who asks, as the HTTP layer knows it.
 type Actor struct {

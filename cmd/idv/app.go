@@ -94,7 +94,8 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	chain := audit.Chain{Now: time.Now}
 	a := &app{cfg: cfg, log: log, store: store, key: key, chain: chain}
-	a.access = &access.Service{Store: store, Chain: chain, Now: time.Now, Rand: rand.Reader, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax, Log: log}
+	a.access = &access.Service{Store: store, Chain: chain, Now: time.Now, Rand: rand.Reader, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax,
+		TokenLifetime: cfg.TokenLifetime, Log: log}
 	if a.accounts, err = verify.NewAccounts(a.core()); err != nil {
 		store.Close()
 		return nil, err

@@ -21,7 +21,7 @@ func seedChain(t *testing.T) string {
 			t.Fatalf("users add: %v\n%s", err, out)
 		}
 	}
-	if out, err := runCLI(t, dir, "tokens", "create", "--user", "clerk", "--name", "core banking"); err != nil {
+	if out, err := runCLI(t, dir, "tokens", "create", "--user", "clerk", "--name", "core banking", "--scope", "clerk"); err != nil {
 		t.Fatalf("tokens create: %v\n%s", err, out)
 	}
 	if out, err := runCLI(t, dir, "audit", "checkpoint"); err != nil || !strings.Contains(out, "signed checkpoint of seq 5") {

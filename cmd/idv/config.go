@@ -33,6 +33,7 @@ type Config struct {
 	BranchTZ           string
 	SessionIdle        time.Duration
 	SessionMax         time.Duration
+	TokenLifetime      time.Duration
 	MaxBody            int64
 	CheckpointInterval time.Duration
 	SlotMaxLead        time.Duration
@@ -164,6 +165,7 @@ func defaultConfig() Config {
 		BranchTZ:           "Asia/Shanghai",
 		SessionIdle:        15 * time.Minute,
 		SessionMax:         12 * time.Hour,
+		TokenLifetime:      90 * 24 * time.Hour,
 		MaxBody:            1 << 20,
 		CheckpointInterval: time.Hour,
 		SlotMaxLead:        90 * 24 * time.Hour,
@@ -205,6 +207,7 @@ func (c *Config) settings() []setting {
 		{"registry-hours", "IDV_REGISTRY_HOURS", "service hours of the national ID registry, HH:MM-HH:MM", (*strValue)(&c.Registry.Hours)},
 		{"session-idle", "IDV_SESSION_IDLE", "staff session idle timeout (at most 15m)", (*durValue)(&c.SessionIdle)},
 		{"session-max", "IDV_SESSION_MAX", "staff session absolute lifetime (at most 12h)", (*durValue)(&c.SessionMax)},
+		{"token-lifetime", "IDV_TOKEN_LIFETIME", "lifetime of a new API token, and the longest its creator may ask for (1h to 8760h)", (*durValue)(&c.TokenLifetime)},
 		{"max-body", "IDV_MAX_BODY", "largest JSON request body in bytes", (*intValue)(&c.MaxBody)},
 		{"read-header-timeout", "IDV_READ_HEADER_TIMEOUT", "a client that has not sent its request headers by then is cut off (slow-loris)", (*durValue)(&c.ReadHeaderTimeout)},
 		{"read-timeout", "IDV_READ_TIMEOUT", "a client that has not sent its whole request, body included, by then is cut off (a 10 MiB upload needs 0.7 Mbit/s at the default)", (*durValue)(&c.ReadTimeout)},
@@ -317,6 +320,9 @@ func (c *Config) validate() error {
 	}
 	if c.SessionMax < c.SessionIdle || c.SessionMax > 12*time.Hour {
 		bad("IDV_SESSION_MAX", "%v must be at least the idle timeout and at most 12h", c.SessionMax)
+	}
+	if c.TokenLifetime < time.Hour || c.TokenLifetime > 365*24*time.Hour {
+		bad("IDV_TOKEN_LIFETIME", "%v must be from 1h to 8760h", c.TokenLifetime)
 	}
 	if c.MaxBody < 1024 || c.MaxBody > 64<<20 {
 		bad("IDV_MAX_BODY", "%d must be from 1024 to %d bytes", c.MaxBody, 64<<20)

@@ -34,7 +34,7 @@ func commands() []command {
 		{"serve", "run the HTTP server", runServe},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"users", "manage staff: users add|list|disable|enable", runUsers},
-		{"tokens", "issue an API token: tokens create --user NAME --name LABEL", runTokens},
+		{"tokens", "API tokens: tokens create --user NAME --name LABEL --scope ROLES | list | revoke ID", runTokens},
 		{"accounts", "import accounts: accounts import --csv FILE --images DIR", runAccounts},
 		{"audit", "audit chain: audit verify | audit checkpoint | audit key", runAudit},
 		{"check", "check the stored data's invariants, evidence objects and database integrity", runCheck},

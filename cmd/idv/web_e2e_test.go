@@ -182,7 +182,7 @@ func TestWebStory(t *testing.T) {
 	for _, a := range demoAccounts {
 		secrets.add(t, "the national ID number of "+a.name, a.nationalID)
 	}
-	out, err := idv.cli("tokens", "create", "--user", "clerk", "--name", "story")
+	out, err := idv.cli("tokens", "create", "--user", "clerk", "--name", "story", "--scope", "clerk")
 	lines := strings.Fields(out)
 	if err != nil || len(lines) == 0 {
 		t.Fatalf("tokens create: %v\n%s", err, out)

@@ -67,3 +67,13 @@ func TestLegacyOutbox(t *testing.T) {
 	t.Cleanup(func() { sdb.Close() })
 	storagetest.RunLegacyOutbox(t, sqldb.New(sdb, postgres.Dialect(), slog.New(slog.DiscardHandler)), postgres.Migrations())
 }
+
+// A database from before token scopes (migration 015) keeps its tokens.
+func TestLegacyTokens(t *testing.T) {
+	sdb, err := sql.Open("pgx", testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	storagetest.RunLegacyTokens(t, sqldb.New(sdb, postgres.Dialect(), slog.New(slog.DiscardHandler)), postgres.Migrations())
+}

@@ -183,55 +183,107 @@ func (t *Tx) DeleteStaffSessions(ctx context.Context, id models.StaffID) error {
 	return nil
 }
 
-const insertToken = `INSERT INTO api_tokens (id, staff_id, name, hash, created_at, last_used, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+const insertToken = `INSERT INTO api_tokens (id, staff_id, name, hash, created_at, expires_at, last_used, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
-// CreateAPIToken stores a bearer token's hash.
+// CreateAPIToken stores a bearer token's hash and its scope.
 func (t *Tx) CreateAPIToken(ctx context.Context, tok *models.APIToken) error {
-	if _, err := t.exec(ctx, insertToken, tok.ID, tok.StaffID, tok.Name, tok.Hash, us(tok.CreatedAt), nullUS(tok.LastUsed), nullUS(tok.RevokedAt)); err != nil {
+	if len(tok.Scope) == 0 {
+		return models.Errorf(models.EINVALID, "create api token %s: the scope is empty", tok.Name)
+	}
+	if _, err := t.exec(ctx, insertToken, tok.ID, tok.StaffID, tok.Name, tok.Hash, us(tok.CreatedAt), us(tok.ExpiresAt), nullUS(tok.LastUsed), nullUS(tok.RevokedAt)); err != nil {
 		return fmt.Errorf("create api token %s: %w", tok.Name, err)
+	}
+	for _, r := range tok.Scope {
+		if _, err := t.exec(ctx, `INSERT INTO api_token_roles (token_id, role) VALUES (?, ?)`, tok.ID, string(r)); err != nil {
+			return fmt.Errorf("create api token %s scope %s: %w", tok.Name, r, err)
+		}
 	}
 	return nil
 }
 
-const selectToken = `SELECT id, staff_id, name, hash, created_at, last_used, revoked_at FROM api_tokens WHERE hash = ?`
+const selectTokens = `SELECT t.id, t.staff_id, t.name, t.hash, t.created_at, t.expires_at, t.last_used, t.revoked_at,
+	COALESCE((SELECT ` + "%s" + ` FROM api_token_roles r WHERE r.token_id = t.id), '') FROM api_tokens t`
 
-// APITokenByHash returns a token by its hash.
-func (t *Tx) APITokenByHash(ctx context.Context, hash string) (*models.APIToken, error) {
-	var tok models.APIToken
-	var created int64
-	var used, revoked sql.NullInt64
-	if err := t.queryRow(ctx, selectToken, hash).Scan(&tok.ID, &tok.StaffID, &tok.Name, &tok.Hash, &created, &used, &revoked); err != nil {
-		return nil, fmt.Errorf("api token: %w", t.db.translate(err))
+func (t *Tx) tokenQuery(where string) string {
+	agg := "group_concat(r.role, ',')"
+	if t.db.dialect.Numbered {
+		agg = "string_agg(r.role, ',')"
 	}
-	tok.CreatedAt, tok.LastUsed, tok.RevokedAt = fromUS(created), fromNullUS(used), fromNullUS(revoked)
+	return fmt.Sprintf(selectTokens, agg) + " " + where
+}
+
+func scanToken(row interface{ Scan(...any) error }) (*models.APIToken, error) {
+	var tok models.APIToken
+	var created, expires int64
+	var used, revoked sql.NullInt64
+	var scope string
+	if err := row.Scan(&tok.ID, &tok.StaffID, &tok.Name, &tok.Hash, &created, &expires, &used, &revoked, &scope); err != nil {
+		return nil, err
+	}
+	tok.CreatedAt, tok.ExpiresAt, tok.LastUsed, tok.RevokedAt = fromUS(created), fromUS(expires), fromNullUS(used), fromNullUS(revoked)
+	for _, r := range strings.Split(scope, ",") {
+		if r != "" {
+			tok.Scope = append(tok.Scope, models.Role(r))
+		}
+	}
+	slices.SortFunc(tok.Scope, func(a, b models.Role) int {
+		return slices.Index(models.Roles, a) - slices.Index(models.Roles, b)
+	})
 	return &tok, nil
 }
 
-const selectTokensByStaff = `SELECT id, staff_id, name, hash, created_at, last_used, revoked_at FROM api_tokens WHERE staff_id = ? ORDER BY created_at, id`
+// APITokenByHash returns a token by its hash.
+func (t *Tx) APITokenByHash(ctx context.Context, hash string) (*models.APIToken, error) {
+	tok, err := scanToken(t.queryRow(ctx, t.tokenQuery("WHERE t.hash = ?"), hash))
+	if err != nil {
+		return nil, fmt.Errorf("api token: %w", t.db.translate(err))
+	}
+	return tok, nil
+}
+
+// APITokenByID returns a token by its ID.
+func (t *Tx) APITokenByID(ctx context.Context, id models.TokenID) (*models.APIToken, error) {
+	tok, err := scanToken(t.queryRow(ctx, t.tokenQuery("WHERE t.id = ?"), id))
+	if err != nil {
+		return nil, fmt.Errorf("api token %s: %w", id, t.db.translate(err))
+	}
+	return tok, nil
+}
 
 // APITokensByStaff lists the tokens acting as a staff member, revoked ones
 // included.
 func (t *Tx) APITokensByStaff(ctx context.Context, id models.StaffID) ([]*models.APIToken, error) {
-	rows, err := t.query(ctx, selectTokensByStaff, id)
+	out, err := t.tokens(ctx, "WHERE t.staff_id = ? ORDER BY t.created_at, t.id", id)
 	if err != nil {
 		return nil, fmt.Errorf("api tokens of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// ListAPITokens lists every token, oldest first.
+func (t *Tx) ListAPITokens(ctx context.Context) ([]*models.APIToken, error) {
+	out, err := t.tokens(ctx, "ORDER BY t.created_at, t.id")
+	if err != nil {
+		return nil, fmt.Errorf("list api tokens: %w", err)
+	}
+	return out, nil
+}
+
+func (t *Tx) tokens(ctx context.Context, where string, args ...any) ([]*models.APIToken, error) {
+	rows, err := t.query(ctx, t.tokenQuery(where), args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []*models.APIToken
 	for rows.Next() {
-		var tok models.APIToken
-		var created int64
-		var used, revoked sql.NullInt64
-		if err := rows.Scan(&tok.ID, &tok.StaffID, &tok.Name, &tok.Hash, &created, &used, &revoked); err != nil {
-			return nil, fmt.Errorf("api tokens of %s: %w", id, err)
+		tok, err := scanToken(rows)
+		if err != nil {
+			return nil, err
 		}
-		tok.CreatedAt, tok.LastUsed, tok.RevokedAt = fromUS(created), fromNullUS(used), fromNullUS(revoked)
-		out = append(out, &tok)
+		out = append(out, tok)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("api tokens of %s: %w", id, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // TouchAPIToken records a use.

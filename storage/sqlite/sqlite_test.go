@@ -69,3 +69,13 @@ func TestLegacyOutbox(t *testing.T) {
 	t.Cleanup(func() { sdb.Close() })
 	storagetest.RunLegacyOutbox(t, sqldb.New(sdb, sqlite.Dialect(), slog.New(slog.DiscardHandler)), sqlite.Migrations())
 }
+
+// A database from before token scopes (migration 015) keeps its tokens.
+func TestLegacyTokens(t *testing.T) {
+	sdb, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "legacy.db")+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	storagetest.RunLegacyTokens(t, sqldb.New(sdb, sqlite.Dialect(), slog.New(slog.DiscardHandler)), sqlite.Migrations())
+}

@@ -157,36 +157,6 @@ func testSessions(t *testing.T, s models.Store) {
 	wantCode(t, "TouchSession(deleted)", err, models.ENOTFOUND)
 }
 
-func testAPITokens(t *testing.T, s models.Store) {
-	ctx := context.Background()
-	seed(t, s)
-	tok := &models.APIToken{ID: "tok_1", StaffID: "stf_clerk", Name: "core banking", Hash: fmt.Sprintf("%064x", 7), CreatedAt: t0}
-	tx(t, s, func(tx models.Tx) error { return tx.CreateAPIToken(ctx, tok) })
-	tx(t, s, func(tx models.Tx) error { return tx.TouchAPIToken(ctx, "tok_1", t0.Add(time.Second)) })
-	tx(t, s, func(tx models.Tx) error { return tx.RevokeAPIToken(ctx, "tok_1", t0.Add(time.Hour)) })
-	var got *models.APIToken
-	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.APITokenByHash(ctx, tok.Hash); return })
-	if got.RevokedAt == nil || !got.RevokedAt.Equal(t0.Add(time.Hour)) || got.LastUsed == nil {
-		t.Fatalf("APITokenByHash after revoke = %+v, want revoked and used", got)
-	}
-	err := s.Transact(ctx, func(tx models.Tx) error { return tx.RevokeAPIToken(ctx, "tok_1", t0) })
-	wantCode(t, "RevokeAPIToken(twice)", err, models.ENOTFOUND)
-
-	// A staff member's tokens, revoked ones included (the four-eyes rule
-	// counts what they did as that member).
-	tok2 := &models.APIToken{ID: "tok_2", StaffID: "stf_clerk", Name: "second", Hash: fmt.Sprintf("%064x", 8), CreatedAt: t0.Add(time.Minute)}
-	tx(t, s, func(tx models.Tx) error { return tx.CreateAPIToken(ctx, tok2) })
-	var mine []*models.APIToken
-	tx(t, s, func(tx models.Tx) (err error) { mine, err = tx.APITokensByStaff(ctx, "stf_clerk"); return })
-	if len(mine) != 2 || mine[0].ID != "tok_1" || mine[0].RevokedAt == nil || mine[1].ID != "tok_2" || mine[1].StaffID != "stf_clerk" {
-		t.Fatalf("APITokensByStaff(stf_clerk) = %+v, want tok_1 (revoked) and tok_2", mine)
-	}
-	tx(t, s, func(tx models.Tx) (err error) { mine, err = tx.APITokensByStaff(ctx, "stf_nobody"); return })
-	if len(mine) != 0 {
-		t.Fatalf("APITokensByStaff(unknown) = %+v, want none", mine)
-	}
-}
-
 func testAccounts(t *testing.T, s models.Store) {
 	ctx := context.Background()
 	a := account("6222000011112222")
