@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"remoteidv/audit"
 	"remoteidv/models"
 	"remoteidv/storage/archiver"
+	"remoteidv/storage/encfile"
 	"remoteidv/storage/postgres"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
@@ -29,6 +29,7 @@ type app struct {
 	log      *slog.Logger
 	store    models.Store
 	key      ed25519.PrivateKey
+	staging  *encfile.Key // encrypts the staging folder
 	chain    audit.Chain
 	access   *access.Service
 	accounts *verify.Accounts
@@ -84,6 +85,11 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, err
 	}
+	staging, err := loadStagingKey(cfg, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	// A database from before the Merkle log gets its leaves now. A broken
 	// chain cannot be backfilled: say so and go on, so that `idv audit
 	// verify` can still show what is wrong (appends then fail closed).
@@ -93,7 +99,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		log.Info("audit merkle log backfilled", "leaves", n)
 	}
 	chain := audit.Chain{Now: time.Now}
-	a := &app{cfg: cfg, log: log, store: store, key: key, chain: chain}
+	a := &app{cfg: cfg, log: log, store: store, key: key, staging: staging, chain: chain}
 	a.access = &access.Service{Store: store, Chain: chain, Now: time.Now, Rand: rand.Reader, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax, Log: log}
 	if a.accounts, err = verify.NewAccounts(a.core()); err != nil {
 		store.Close()
@@ -116,9 +122,15 @@ func (a *app) newWorkflow(ctx context.Context, eng *face.Engine) (*workflow, err
 	if err != nil {
 		return nil, err
 	}
-	stager, err := archiver.NewStager(filepath.Join(a.cfg.DataDir, "staging"), time.Now, rand.Reader)
+	stager, err := archiver.NewStager(stagingDir(a.cfg), time.Now, rand.Reader, archiver.WithKey(a.staging))
 	if err != nil {
 		return nil, err
+	}
+	if foreign, err := stager.ForeignFiles(); err != nil {
+		return nil, err
+	} else if len(foreign) > 0 {
+		return nil, models.Errorf(models.EPRECONDITION, "%d staged evidence files (e.g. %s) are encrypted with another staging key than %s (id %s): set IDV_STAGING_KEY_FILE to the key they were written with; nothing was changed",
+			len(foreign), foreign[0], stagingKeyPath(a.cfg), a.staging.ID())
 	}
 	fc, err := faceConfig(a.cfg, eng)
 	if err != nil {
