@@ -404,7 +404,7 @@ type wireLog struct {
 }
 
 func (w *wireLog) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method == http.MethodPut && req.ContentLength > 0 && !req.URL.Query().Has("legal-hold") && !req.URL.Query().Has("retention") && !req.URL.Query().Has("object-lock") {
+	if req.Method == http.MethodPut && req.ContentLength > 0 && !req.URL.Query().Has("legal-hold") && !req.URL.Query().Has("retention") && !req.URL.Query().Has("object-lock") && !req.URL.Query().Has("encryption") {
 		w.mu.Lock()
 		w.puts = append(w.puts, req.Header.Clone())
 		n := len(w.puts)
