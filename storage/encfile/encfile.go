@@ -272,6 +272,18 @@ func Encrypted(path string) (bool, string, error) {
 // EPRECONDITION error wrapping ErrWrongKey; nothing is changed on disk.
 // A file that was altered or cut short fails on Read with ECONFLICT.
 func Open(path string, k *Key) (io.ReadCloser, error) {
+	return open(path, k, false)
+}
+
+// OpenPartial is Open for a file whose writer may have stopped before
+// Close (a process that crashed mid-recording): it reads every whole
+// chunk and ends, without an error, where the file was cut off. Only the
+// end may be missing: an altered chunk before it is still an error.
+func OpenPartial(path string, k *Key) (io.ReadCloser, error) {
+	return open(path, k, true)
+}
+
+func open(path string, k *Key, partial bool) (io.ReadCloser, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -292,7 +304,7 @@ func Open(path string, k *Key) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("open %s: %w: %w", path, models.Errorf(models.EPRECONDITION,
 			"file key id %x, configured key id %s: configure the staging key it was written with (IDV_STAGING_KEY_FILE); the file is kept", id, have), ErrWrongKey)
 	}
-	d := &reader{k: k, r: br, path: path}
+	d := &reader{k: k, r: br, path: path, partial: partial}
 	copy(d.header[:], head)
 	br.Discard(headerLen)
 	return readCloser{d, f}, nil
@@ -304,15 +316,16 @@ type readCloser struct {
 }
 
 type reader struct {
-	k      *Key
-	r      *bufio.Reader
-	path   string
-	header [headerLen]byte
-	in     []byte
-	plain  []byte // decrypted, not yet returned
-	n      uint32
-	done   bool
-	err    error
+	k       *Key
+	r       *bufio.Reader
+	path    string
+	partial bool
+	header  [headerLen]byte
+	in, out []byte
+	plain   []byte // decrypted, not yet returned
+	n       uint32
+	done    bool
+	err     error
 }
 
 func (d *reader) Read(p []byte) (int, error) {
@@ -333,7 +346,7 @@ func (d *reader) Read(p []byte) (int, error) {
 // next decrypts one chunk; the last is the one with nothing after it.
 func (d *reader) next() error {
 	if d.in == nil {
-		d.in = make([]byte, sealedSize)
+		d.in, d.out = make([]byte, sealedSize), make([]byte, 0, ChunkSize)
 	}
 	n, err := io.ReadFull(d.r, d.in)
 	final := false
@@ -349,7 +362,19 @@ func (d *reader) next() error {
 			return fmt.Errorf("decrypt %s: %w", d.path, perr)
 		}
 	}
-	plain, oerr := d.k.aead.Open(d.in[:0], nonce(d.header[:], d.n, final), d.in[:n], d.header[:])
+	plain, oerr := d.k.aead.Open(d.out[:0], nonce(d.header[:], d.n, final), d.in[:n], d.header[:])
+	if oerr != nil && d.partial && final {
+		// The writer stopped before Close: its last whole chunk was sealed
+		// as not the last, and a torn chunk after it is dropped.
+		d.done = true
+		if n == sealedSize {
+			if plain, oerr = d.k.aead.Open(d.out[:0], nonce(d.header[:], d.n, false), d.in[:n], d.header[:]); oerr == nil {
+				d.n++
+				d.plain = plain
+			}
+		}
+		return nil
+	}
 	if oerr != nil {
 		return fmt.Errorf("decrypt %s: %w", d.path, models.Errorf(models.ECONFLICT, "chunk %d was altered or the file was cut short", d.n))
 	}

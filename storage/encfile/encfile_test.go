@@ -191,3 +191,58 @@ func TestLoadOrCreateKey(t *testing.T) {
 		t.Errorf("LoadOrCreateKey(5-byte key) = %v, want kind %q", err, models.EINVALID)
 	}
 }
+
+// TestOpenPartial reads what a writer that never reached Close left: every
+// whole chunk, and nothing of a torn one; Open refuses the same file.
+func TestOpenPartial(t *testing.T) {
+	k := testKey(t, 1)
+	data := plaintext(3*ChunkSize + 100)
+	tests := []struct {
+		name string
+		cut  func(full []byte) []byte // the file a crash left
+		want int                      // plaintext bytes recovered
+	}{
+		{"stopped after two chunks", func(b []byte) []byte { return b[:headerLen+2*sealedSize] }, 2 * ChunkSize},
+		{"torn third chunk", func(b []byte) []byte { return b[:headerLen+2*sealedSize+999] }, 2 * ChunkSize},
+		{"header only", func(b []byte) []byte { return b[:headerLen] }, 0},
+		{"closed", func(b []byte) []byte { return b }, len(data)},
+	}
+	full, _ := os.ReadFile(writeFile(t, k, data))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "rec")
+			if err := os.WriteFile(path, tt.cut(full), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r, err := OpenPartial(path, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(r)
+			r.Close()
+			if err != nil || !bytes.Equal(got, data[:tt.want]) {
+				t.Errorf("OpenPartial = %d bytes, %v, want the first %d", len(got), err, tt.want)
+			}
+			if tt.want < len(data) {
+				if _, err := readFile(path, k); models.ErrorCodeOf(err) != models.ECONFLICT {
+					t.Errorf("Open(cut file) = %v, want kind %q", err, models.ECONFLICT)
+				}
+			}
+		})
+	}
+	// A chunk altered before the end is still an error.
+	bad := append([]byte(nil), full...)
+	bad[headerLen+10] ^= 1
+	path := filepath.Join(t.TempDir(), "bad")
+	if err := os.WriteFile(path, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenPartial(path, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := io.ReadAll(r); models.ErrorCodeOf(err) != models.ECONFLICT {
+		t.Errorf("OpenPartial(altered first chunk) read = %v, want kind %q", err, models.ECONFLICT)
+	}
+}
