@@ -16,6 +16,7 @@ import (
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/encfile"
 	"remoteidv/storage/postgres"
+	"remoteidv/storage/sqldb"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
 	"remoteidv/verify/face"
@@ -56,13 +57,14 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openStore opens (and migrates) the configured database.
-func openStore(ctx context.Context, cfg Config, log *slog.Logger) (models.Store, error) {
+// openStore opens (and migrates) the configured database; face
+// descriptors are stored encrypted with key.
+func openStore(ctx context.Context, cfg Config, key *encfile.Key, log *slog.Logger) (models.Store, error) {
 	kind, addr, err := cfg.database()
 	if err != nil {
 		return nil, err
 	}
-	var db models.Store
+	var db *sqldb.DB
 	if kind == "postgres" {
 		db, err = postgres.Open(ctx, addr, log)
 	} else {
@@ -71,21 +73,21 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (models.Store,
 	if err != nil {
 		return nil, err
 	}
+	db.SealDescriptors(key, rand.Reader)
 	return crasherOf(ctx).store(db), nil // a test hook; see crash.go
 }
 
 // openApp opens the store, loads the signing key and builds the services.
 func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
-	store, err := openStore(ctx, cfg, log)
+	staging, err := loadStagingKey(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	store, err := openStore(ctx, cfg, staging, log)
 	if err != nil {
 		return nil, err
 	}
 	key, err := audit.LoadOrCreateKey(cfg.SigningKey, rand.Reader)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	staging, err := loadStagingKey(cfg, log)
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -383,3 +383,40 @@ func (d *reader) next() error {
 	d.done = final
 	return nil
 }
+
+// blobVersion starts a sealed blob: version, key id, nonce, ciphertext.
+const blobVersion = 0x01
+
+// BlobOverhead is how much longer a sealed blob is than its plaintext.
+const BlobOverhead = 1 + keyIDLen + 12 + tagLen
+
+// SealBlob encrypts a small value (a database field) with a random nonce
+// from random, bound to ad (for example the row's key, so a value cannot
+// be moved to another row).
+func (k *Key) SealBlob(random io.Reader, plain, ad []byte) ([]byte, error) {
+	out := make([]byte, 1+keyIDLen+12, BlobOverhead+len(plain))
+	out[0] = blobVersion
+	copy(out[1:], k.id[:])
+	if _, err := io.ReadFull(random, out[1+keyIDLen:]); err != nil {
+		return nil, fmt.Errorf("seal: nonce: %w", err)
+	}
+	return k.aead.Seal(out, out[1+keyIDLen:], plain, ad), nil
+}
+
+// OpenBlob decrypts what SealBlob made with the same ad. Another key is
+// an EPRECONDITION error wrapping ErrWrongKey; an altered or moved value
+// is ECONFLICT.
+func (k *Key) OpenBlob(blob, ad []byte) ([]byte, error) {
+	if len(blob) < BlobOverhead || blob[0] != blobVersion {
+		return nil, models.Errorf(models.ECONFLICT, "not a sealed value")
+	}
+	if !bytes.Equal(blob[1:1+keyIDLen], k.id[:]) {
+		return nil, fmt.Errorf("%w: %w", models.Errorf(models.EPRECONDITION, "value key id %x, configured key id %s", blob[1:1+keyIDLen], k.ID()), ErrWrongKey)
+	}
+	nonce := blob[1+keyIDLen : 1+keyIDLen+12]
+	plain, err := k.aead.Open(nil, nonce, blob[1+keyIDLen+12:], ad)
+	if err != nil {
+		return nil, models.Errorf(models.ECONFLICT, "sealed value was altered or belongs to another row")
+	}
+	return plain, nil
+}

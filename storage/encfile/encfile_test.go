@@ -246,3 +246,37 @@ func TestOpenPartial(t *testing.T) {
 		t.Errorf("OpenPartial(altered first chunk) read = %v, want kind %q", err, models.ECONFLICT)
 	}
 }
+
+func TestBlob(t *testing.T) {
+	k := testKey(t, 1)
+	plain := plaintext(512)
+	blob, err := k.SealBlob(rand.Reader, plain, []byte("row 1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blob) != 512+BlobOverhead || bytes.Contains(blob, plain[:16]) {
+		t.Fatalf("SealBlob = %d bytes (want %d), plaintext visible %v", len(blob), 512+BlobOverhead, bytes.Contains(blob, plain[:16]))
+	}
+	if got, err := k.OpenBlob(blob, []byte("row 1")); err != nil || !bytes.Equal(got, plain) {
+		t.Errorf("OpenBlob = %d bytes, %v", len(got), err)
+	}
+	flipped := append([]byte(nil), blob...)
+	flipped[40] ^= 1
+	tests := []struct {
+		name string
+		key  *Key
+		blob []byte
+		ad   string
+		want models.ErrorCode
+	}{
+		{"other row", k, blob, "row 2", models.ECONFLICT},
+		{"altered", k, flipped, "row 1", models.ECONFLICT},
+		{"other key", testKey(t, 2), blob, "row 1", models.EPRECONDITION},
+		{"plaintext", k, plain, "row 1", models.ECONFLICT},
+	}
+	for _, tt := range tests {
+		if _, err := tt.key.OpenBlob(tt.blob, []byte(tt.ad)); models.ErrorCodeOf(err) != tt.want {
+			t.Errorf("OpenBlob(%s) = %v, want kind %q", tt.name, err, tt.want)
+		}
+	}
+}
