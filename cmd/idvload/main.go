@@ -258,7 +258,11 @@ func ratio(a, b time.Duration) string {
 	if b <= 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.1fx", float64(a)/float64(b))
+	r := float64(a) / float64(b)
+	if r < 1 {
+		return fmt.Sprintf("%.2fx", r)
+	}
+	return fmt.Sprintf("%.1fx", r)
 }
 
 // report prints the markdown table.
