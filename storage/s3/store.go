@@ -132,12 +132,19 @@ func (s *Store) prepareEncryption(ctx context.Context) error {
 		s.log.WarnContext(ctx, "server-side encryption of evidence is off (SSE none): objects are stored as sent")
 		return nil
 	}
-	have, err := s.client.GetBucketEncryption(ctx, s.cfg.Bucket)
-	if err == nil && len(have.Rules) == 1 && have.Rules[0].Apply == want.Rules[0].Apply {
-		return nil
-	}
+	// Set at every start, also when the bucket already says so: the
+	// server checks its KMS (and the key) only when asked.
 	if err := s.client.SetBucketEncryption(ctx, s.cfg.Bucket, want); err != nil {
 		resp := minio.ToErrorResponse(err)
+		if resp.Code == "AccessDenied" {
+			// Credentials without s3:PutEncryptionConfiguration: accept a
+			// bucket the bank has configured the same way itself.
+			have, gerr := s.client.GetBucketEncryption(ctx, s.cfg.Bucket)
+			if gerr == nil && len(have.Rules) == 1 && have.Rules[0].Apply == want.Rules[0].Apply {
+				s.log.InfoContext(ctx, "evidence bucket default encryption set by its owner", "sse", s.cfg.SSE)
+				return nil
+			}
+		}
 		// MinIO without a KMS answers 501 NotImplemented: a refusal, not
 		// an outage.
 		if resp.Code == "" || (resp.Code != "NotImplemented" && models.ErrorCodeOf(classify(err)) == models.EUNAVAILABLE) {

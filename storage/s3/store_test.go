@@ -734,12 +734,20 @@ func TestSSE(t *testing.T) {
 			t.Errorf("Get(%s, unencrypted) without the KMS = %d bytes, %v, want the body", o.key, len(got), err)
 		}
 	}
-	for _, sse := range []SSE{SSES3, ""} {
-		cfg := testConfig(m, newBucketName())
-		cfg.SSE = sse
+	for _, tt := range []struct {
+		name   string
+		bucket string
+		sse    SSE
+	}{
+		{"new bucket, sse-s3", newBucketName(), SSES3},
+		{"new bucket, default", newBucketName(), ""},
+		{"bucket already encrypted", objs[0].s.cfg.Bucket, SSES3},
+	} {
+		cfg := testConfig(m, tt.bucket)
+		cfg.SSE = tt.sse
 		_, err := New(ctx, cfg, testLogger(t))
 		if models.ErrorCodeOf(err) != models.EPRECONDITION || !strings.Contains(err.Error(), "refused server-side encryption") || !strings.Contains(err.Error(), "KMS") {
-			t.Errorf("New(SSE %q, MinIO without KMS) = %v, want a %q error saying the store refused encryption", sse, err, models.EPRECONDITION)
+			t.Errorf("New(%s, MinIO without KMS) = %v, want a %q error saying the store refused encryption", tt.name, err, models.EPRECONDITION)
 		}
 	}
 	cfg := testConfig(m, newBucketName())
