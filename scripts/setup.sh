@@ -6,6 +6,7 @@
 #
 #   scripts/setup.sh run    build, migrate, load demo data, serve in demo mode on 127.0.0.1:8080
 #   scripts/setup.sh test   start PostgreSQL and MinIO, run the whole suite with -race
+#   scripts/setup.sh load   start PostgreSQL, run the load generator (cmd/idvload) against a fresh idv serve
 #   scripts/setup.sh deps   install the Debian packages only
 #
 # `make test` also runs scripts/vulncheck.sh (govulncheck, offline database).
@@ -156,8 +157,23 @@ test)
 	# would starve on two cores. The suite takes about ten minutes this way.
 	go test -race -count=1 -p 1 -timeout 80m ./...
 	;;
+load)
+	check_go
+	install_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+	check_npm
+	build
+	models
+	postgres
+	go build -trimpath -o bin/idvload ./cmd/idvload
+	# The server loads the face models as `make run` does, so its memory is
+	# the service's. LOAD_FLAGS: see bin/idvload -h (rate, duration, max).
+	export IDV_MODELS_DIR="${IDV_MODELS_DIR:-$PWD/var/models}"
+	log "load test: bin/idvload ${LOAD_FLAGS:-}"
+	# shellcheck disable=SC2086
+	exec bin/idvload -idv bin/idv ${LOAD_FLAGS:-}
+	;;
 *)
-	echo "usage: scripts/setup.sh run|test|deps" >&2
+	echo "usage: scripts/setup.sh run|test|load|deps" >&2
 	exit 2
 	;;
 esac

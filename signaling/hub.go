@@ -25,6 +25,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"remoteidv/models"
+	"remoteidv/storage/encfile"
 )
 
 // Workflow is what the call needs from the case workflow
@@ -120,6 +121,9 @@ type Config struct {
 	// RecordDir holds recordings while they are written (default: a
 	// folder in the system temp dir).
 	RecordDir string
+	// RecordKey encrypts the recordings in RecordDir (see encfile); nil
+	// writes them as they are.
+	RecordKey *encfile.Key
 	// Loopback adds loopback ICE candidates (tests and single-host set-ups).
 	Loopback bool
 	// RevokePoll is how often the participants' right to stay is checked
@@ -397,14 +401,16 @@ func (h *Hub) Recover(ctx context.Context) (int, error) {
 }
 
 func (h *Hub) recoverFile(ctx context.Context, c models.CaseID, seg *models.CallSegment, path string) error {
-	f, err := os.Open(path)
+	if st, err := os.Stat(path); err == nil {
+		seg.EndedAt = st.ModTime().UTC()
+	}
+	// The writer stopped without sealing its last chunk: keep every whole
+	// one.
+	f, err := encfile.OpenPartial(path, h.cfg.RecordKey)
 	if err != nil {
 		return fmt.Errorf("recover %s: %w", path, err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil {
-		seg.EndedAt = st.ModTime().UTC()
-	}
 	ct := "audio/ogg"
 	if seg.Track == "video" {
 		ct = "video/x-ivf"

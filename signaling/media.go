@@ -3,6 +3,7 @@ package signaling
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -27,6 +28,7 @@ import (
 	"golang.org/x/image/vp8"
 
 	"remoteidv/models"
+	"remoteidv/storage/encfile"
 )
 
 // maxRTPPacket is the largest RTP packet read (pion's receive MTU).
@@ -59,7 +61,7 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 		kind = "video"
 	}
 	seg := &models.CallSegment{CallID: rm.call, Seq: rm.nextSeq(string(pe.p.Role), kind), Participant: string(pe.p.Role), Track: kind, StartedAt: rm.h.cfg.Now().UTC()}
-	rec, err := newRecorder(rm.h.cfg.RecordDir, rm.caseID, seg)
+	rec, err := newRecorder(rm.h.cfg.RecordDir, rm.h.cfg.RecordKey, rm.caseID, seg)
 	if err != nil {
 		rm.recordingFailed("open recorder", err)
 	}
@@ -199,6 +201,8 @@ type writerRTP interface {
 // Opus), hashing while it writes.
 type recorder struct {
 	f           *os.File
+	key         *encfile.Key
+	enc         *encfile.Writer // between the writer and f when encrypting
 	h           hash.Hash
 	w           writerRTP
 	n           counter // bytes written
@@ -216,14 +220,22 @@ type counter int64
 
 func (c *counter) Write(p []byte) (int, error) { *c += counter(len(p)); return len(p), nil }
 
-func newRecorder(dir string, c models.CaseID, seg *models.CallSegment) (*recorder, error) {
+func newRecorder(dir string, key *encfile.Key, c models.CaseID, seg *models.CallSegment) (*recorder, error) {
 	video := seg.Track == "video"
 	f, err := os.CreateTemp(dir, segmentFileName(c, seg)+"*")
 	if err != nil {
 		return nil, fmt.Errorf("new recorder: %w", err)
 	}
-	r := &recorder{f: f, h: sha256.New()}
-	out := io.MultiWriter(f, r.h, &r.n) // not a WriteSeeker: headers are never rewritten behind the hash
+	r := &recorder{f: f, key: key, h: sha256.New()}
+	var file io.Writer = f
+	if key != nil {
+		if r.enc, err = key.NewWriter(f, rand.Reader); err != nil {
+			r.abort()
+			return nil, fmt.Errorf("new recorder: %w", err)
+		}
+		file = r.enc
+	}
+	out := io.MultiWriter(file, r.h, &r.n) // not a WriteSeeker: headers are never rewritten behind the hash
 	if video {
 		r.contentType = "video/x-ivf"
 		// Frame times are the RTP clock (90 kHz) from the first frame, and
@@ -266,14 +278,27 @@ func (r *recorder) save(ctx context.Context, rm *room, seg *models.CallSegment) 
 	if err := r.w.Close(); err != nil {
 		return fmt.Errorf("close %s segment %d: %w", seg.Track, seg.Seq, err)
 	}
+	if r.enc != nil {
+		if err := r.enc.Close(); err != nil {
+			return fmt.Errorf("close %s segment %d: %w", seg.Track, seg.Seq, err)
+		}
+	}
 	if err := r.f.Sync(); err != nil {
 		return fmt.Errorf("sync %s segment %d: %w", seg.Track, seg.Seq, err)
 	}
-	if _, err := r.f.Seek(0, io.SeekStart); err != nil {
+	var body io.Reader = r.f
+	if r.enc != nil {
+		rc, err := encfile.Open(r.f.Name(), r.key)
+		if err != nil {
+			return fmt.Errorf("read %s segment %d: %w", seg.Track, seg.Seq, err)
+		}
+		defer rc.Close()
+		body = rc
+	} else if _, err := r.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	sum := hex.EncodeToString(r.h.Sum(nil))
-	if err := rm.h.wf.SaveSegment(ctx, rm.caseID, seg, r.contentType, r.f); err != nil {
+	if err := rm.h.wf.SaveSegment(ctx, rm.caseID, seg, r.contentType, body); err != nil {
 		return err
 	}
 	if seg.SHA256 != sum {

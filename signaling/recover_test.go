@@ -3,6 +3,8 @@ package signaling_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 
 	"remoteidv/models"
 	"remoteidv/signaling"
+	"remoteidv/storage/encfile"
 )
 
 // TestRecoverInterruptedRecording: segments a crashed process left in the
@@ -18,20 +21,59 @@ import (
 // ended with its recording incomplete, and unknown files stay for an
 // operator.
 func TestRecoverInterruptedRecording(t *testing.T) {
+	key, err := encfile.NewKey(bytes.Repeat([]byte{3}, encfile.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial := bytes.Repeat([]byte("DKIF half a video"), 10000) // 170 kB: two whole chunks and a torn one
+	tests := []struct {
+		name string
+		key  *encfile.Key
+		// write leaves the file a crashed process left; it returns the
+		// bytes a recovery can keep.
+		write func(t *testing.T, path string) []byte
+	}{
+		{"plaintext", nil, func(t *testing.T, path string) []byte {
+			if err := os.WriteFile(path, partial, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return partial
+		}},
+		{"encrypted, never closed", key, func(t *testing.T, path string) []byte {
+			var b bytes.Buffer
+			w, err := key.NewWriter(&b, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Write(partial); err != nil { // no Close: the process died
+				t.Fatal(err)
+			}
+			if bytes.Contains(b.Bytes(), []byte("DKIF")) {
+				t.Fatal("the encrypted recording holds the plaintext")
+			}
+			if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return partial[:2*encfile.ChunkSize]
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { testRecover(t, tt.key, tt.write) })
+	}
+}
+
+func testRecover(t *testing.T, key *encfile.Key, write func(*testing.T, string) []byte) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	f := newFixture(t, signaling.Config{RecordDir: dir})
+	f := newFixture(t, signaling.Config{RecordDir: dir, RecordKey: key})
 	id, _ := f.openCase(0)
 	call, err := f.calls.StartCall(ctx, id, "staff:stf_c1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	partial := bytes.Repeat([]byte("DKIF half a video"), 500)
 	start := f.now.UnixMicro()
 	name := fmt.Sprintf("rec.%s.%s.customer.video.1.%d.123456", id, call, start)
-	if err := os.WriteFile(filepath.Join(dir, name), partial, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	partial := write(t, filepath.Join(dir, name))
 	if err := os.WriteFile(filepath.Join(dir, "stray.bin"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -50,8 +92,8 @@ func TestRecoverInterruptedRecording(t *testing.T) {
 		t.Fatalf("calls after recovery = %+v, want one ended, incomplete call with one segment", calls)
 	}
 	seg := calls[0].Segments[0]
-	if seg.Participant != "customer" || seg.Track != "video" || seg.Size != int64(len(partial)) || seg.StartedAt.UnixMicro() != start {
-		t.Errorf("recovered segment = %+v", seg)
+	if seg.Participant != "customer" || seg.Track != "video" || seg.Size != int64(len(partial)) || seg.StartedAt.UnixMicro() != start || seg.SHA256 != fmt.Sprintf("%x", sha256.Sum256(partial)) {
+		t.Errorf("recovered segment = %+v, want %d bytes", seg, len(partial))
 	}
 	if models.RecordingDone(calls) {
 		t.Error("an interrupted recording counts as done")

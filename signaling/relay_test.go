@@ -21,6 +21,7 @@ import (
 	"remoteidv/models"
 	"remoteidv/signaling"
 	"remoteidv/signaling/replay"
+	"remoteidv/storage/encfile"
 )
 
 // TestCall holds two calls at once through one hub: the customer of each
@@ -29,7 +30,12 @@ import (
 // captures identify the right account and reject the wrong one, and the
 // recordings land as evidence with the hashes computed while writing.
 func TestCall(t *testing.T) {
-	f := newFixture(t, signaling.Config{QualityEvery: 300 * time.Millisecond})
+	recDir := t.TempDir()
+	recKey, err := encfile.NewKey(bytes.Repeat([]byte{9}, encfile.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, signaling.Config{QualityEvery: 300 * time.Millisecond, RecordDir: recDir, RecordKey: recKey})
 	customerMedia := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 320), ogg: testenv.OpusTone(t, 2)}
 	clerkMedia := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Schneider", 0), 2, 160), ogg: customerMedia.ogg}
 
@@ -56,6 +62,9 @@ func TestCall(t *testing.T) {
 		waitCount(t, "customer video packets", c.customer.videoIn.Load, 30, 10*time.Second)
 		waitCount(t, "customer audio packets", c.customer.audioIn.Load, 30, 10*time.Second)
 		waitCount(t, "observer video packets", c.observe.videoIn.Load, 30, 10*time.Second)
+		if i == 0 {
+			checkRecordingsEncrypted(t, recDir)
+		}
 
 		// Samples come every 300 ms; the first ones may precede the first
 		// decoded key frame, so wait for one that knows the resolution.
@@ -312,4 +321,27 @@ func checkCaptureInRecording(t *testing.T, f *fixture, id models.CaseID, call *m
 		return
 	}
 	t.Errorf("no frame at %d ms in customer video segment %d", chk.MediaMS, seg.Seq)
+}
+
+// checkRecordingsEncrypted: the segments being written are encrypted on
+// disk: each starts with encfile's header and holds neither an IVF nor an
+// Ogg header in the clear.
+func checkRecordingsEncrypted(t *testing.T, dir string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) == 0 {
+		t.Fatalf("no recording in %s during the call", dir)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(b, []byte(encfile.Magic)) || bytes.Contains(b, []byte("DKIF")) || bytes.Contains(b, []byte("OggS")) {
+			t.Errorf("recording %s (%d bytes) is not encrypted on disk", e.Name(), len(b))
+		}
+	}
 }

@@ -162,6 +162,9 @@ type Stager interface {
 	StageStream(ctx context.Context, c models.CaseID, kind models.EvidenceKind, contentType string, r io.Reader, actor string) (*models.Evidence, error)
 	// Discard removes a staged file whose row was not kept.
 	Discard(e *models.Evidence) error
+	// Open returns the plaintext of a staged file (staged files may be
+	// encrypted at rest).
+	Open(e *models.Evidence) (io.ReadCloser, error)
 }
 
 // PhotoChecker tells whether a reference photo has exactly one usable face.

@@ -6,7 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 	"time"
 
@@ -198,7 +198,14 @@ func (d *Desk) readEvidence(ctx context.Context, e *models.Evidence) ([]byte, er
 	var b []byte
 	var err error
 	if e.Staged != "" && e.ArchivedAt == nil {
-		b, err = os.ReadFile(e.Staged)
+		var rc io.ReadCloser
+		if rc, err = d.svc.stager.Open(e); err == nil {
+			b, err = readAllCapped(rc, 64<<20)
+			rc.Close()
+			if err != nil {
+				b = nil
+			}
+		}
 	}
 	if b == nil {
 		r, _, gerr := d.svc.evidence.Get(ctx, e.Key)

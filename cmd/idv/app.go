@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,7 +14,9 @@ import (
 	"remoteidv/audit"
 	"remoteidv/models"
 	"remoteidv/storage/archiver"
+	"remoteidv/storage/encfile"
 	"remoteidv/storage/postgres"
+	"remoteidv/storage/sqldb"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
 	"remoteidv/verify/face"
@@ -29,6 +30,7 @@ type app struct {
 	log      *slog.Logger
 	store    models.Store
 	key      ed25519.PrivateKey
+	staging  *encfile.Key // encrypts the staging folder
 	chain    audit.Chain
 	access   *access.Service
 	accounts *verify.Accounts
@@ -55,13 +57,14 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openStore opens (and migrates) the configured database.
-func openStore(ctx context.Context, cfg Config, log *slog.Logger) (models.Store, error) {
+// openStore opens (and migrates) the configured database; face
+// descriptors are stored encrypted with key.
+func openStore(ctx context.Context, cfg Config, key *encfile.Key, log *slog.Logger) (models.Store, error) {
 	kind, addr, err := cfg.database()
 	if err != nil {
 		return nil, err
 	}
-	var db models.Store
+	var db *sqldb.DB
 	if kind == "postgres" {
 		db, err = postgres.Open(ctx, addr, log)
 	} else {
@@ -70,12 +73,17 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (models.Store,
 	if err != nil {
 		return nil, err
 	}
+	db.SealDescriptors(key, rand.Reader)
 	return crasherOf(ctx).store(db), nil // a test hook; see crash.go
 }
 
 // openApp opens the store, loads the signing key and builds the services.
 func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
-	store, err := openStore(ctx, cfg, log)
+	staging, err := loadStagingKey(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	store, err := openStore(ctx, cfg, staging, log)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +101,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		log.Info("audit merkle log backfilled", "leaves", n)
 	}
 	chain := audit.Chain{Now: time.Now}
-	a := &app{cfg: cfg, log: log, store: store, key: key, chain: chain}
+	a := &app{cfg: cfg, log: log, store: store, key: key, staging: staging, chain: chain}
 	a.access = &access.Service{Store: store, Chain: chain, Now: time.Now, Rand: rand.Reader, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax,
 		TokenLifetime: cfg.TokenLifetime, Log: log}
 	if a.accounts, err = verify.NewAccounts(a.core()); err != nil {
@@ -117,9 +125,15 @@ func (a *app) newWorkflow(ctx context.Context, eng *face.Engine) (*workflow, err
 	if err != nil {
 		return nil, err
 	}
-	stager, err := archiver.NewStager(filepath.Join(a.cfg.DataDir, "staging"), time.Now, rand.Reader)
+	stager, err := archiver.NewStager(stagingDir(a.cfg), time.Now, rand.Reader, archiver.WithKey(a.staging))
 	if err != nil {
 		return nil, err
+	}
+	if foreign, err := stager.ForeignFiles(); err != nil {
+		return nil, err
+	} else if len(foreign) > 0 {
+		return nil, models.Errorf(models.EPRECONDITION, "%d staged evidence files (e.g. %s) are encrypted with another staging key than %s (id %s): set IDV_STAGING_KEY_FILE to the key they were written with; nothing was changed",
+			len(foreign), foreign[0], stagingKeyPath(a.cfg), a.staging.ID())
 	}
 	fc, err := faceConfig(a.cfg, eng)
 	if err != nil {

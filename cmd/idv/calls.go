@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"remoteidv/signaling"
+	"remoteidv/storage/encfile"
 	"remoteidv/verify"
 )
 
@@ -40,14 +41,14 @@ func (c Config) turn() *signaling.TURNConfig {
 
 // startHub starts the signaling hub over calls and recovers recordings a
 // stopped process left behind; the caller closes the hub at shutdown.
-func startHub(ctx context.Context, cfg Config, calls *verify.Calls, log *slog.Logger) (*signaling.Hub, error) {
+func startHub(ctx context.Context, cfg Config, key *encfile.Key, calls *verify.Calls, log *slog.Logger) (*signaling.Hub, error) {
 	var ice []signaling.ICEServer
 	if urls := cfg.iceURLs(); len(urls) > 0 {
 		ice = []signaling.ICEServer{{URLs: urls, Username: cfg.ICE.Username, Credential: cfg.ICE.Credential}}
 	}
 	host := strings.Split(cfg.Listen, ":")[0]
 	hub, err := signaling.New(signaling.Config{ICEServers: ice, TURN: cfg.turn(), MaxDuration: cfg.CallMaxDuration,
-		MaxSocketsPerAddr: int(cfg.CallMaxSockets), Captures: int(cfg.Face.Captures), CaptureSpread: cfg.Face.CaptureSpread, RecordDir: filepath.Join(cfg.DataDir, "recording"), Loopback: host == "127.0.0.1" || host == "localhost"}, calls, log.With("component", "signaling"))
+		MaxSocketsPerAddr: int(cfg.CallMaxSockets), Captures: int(cfg.Face.Captures), CaptureSpread: cfg.Face.CaptureSpread, RecordDir: filepath.Join(cfg.DataDir, "recording"), RecordKey: key, Loopback: host == "127.0.0.1" || host == "localhost"}, calls, log.With("component", "signaling"))
 	if err != nil {
 		return nil, err
 	}

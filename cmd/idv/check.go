@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"remoteidv/models"
@@ -119,8 +118,8 @@ func missingObjects(ctx context.Context, db models.Store, store models.EvidenceS
 				}
 				n++
 				if e.ArchivedAt == nil && e.Staged != "" {
-					st, err := os.Stat(e.Staged)
-					if err == nil && st.Size() == e.Size {
+					whole, err := archiver.StagedWhole(e.Staged, e.Size)
+					if err == nil && whole {
 						continue
 					}
 					// The archiver may have stored it since the read.
@@ -135,7 +134,7 @@ func missingObjects(ctx context.Context, db models.Store, store models.EvidenceS
 							continue
 						}
 						if err == nil {
-							err = fmt.Errorf("%d bytes, recorded %d", st.Size(), e.Size)
+							err = fmt.Errorf("shorter or longer than the %d bytes recorded", e.Size)
 						}
 						broken(e, "waiting for the archiver, but its staged file %s is not whole and the store does not hold it: %v", e.Staged, err)
 						continue

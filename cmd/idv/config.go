@@ -26,6 +26,7 @@ type Config struct {
 	DataDir            string
 	EvidenceDir        string
 	SigningKey         string
+	StagingKey         string
 	TLSCert            string
 	TLSKey             string
 	TrustedProxies     string
@@ -99,6 +100,7 @@ type S3Config struct {
 	RetentionDays int64 // also recorded by the local folder
 	AllowUnlocked bool
 	SSE           string
+	KMSKey        string
 }
 
 // ICEConfig is the STUN/TURN servers given to call participants.
@@ -179,7 +181,7 @@ func defaultConfig() Config {
 		Log:                LogConfig{Level: "info", Format: "text"},
 		Face: FaceConfig{ModelsDir: "./var/models", Require: true, Threshold: 0.36, TargetFMR: 1e-3, WeakGenuineFail: 0.2, MinGenuinePairs: 10,
 			CalibrationMaxPairs: 2_000_000, Captures: 5, CaptureSpread: 2 * time.Second},
-		S3:   S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "none"},
+		S3:   S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "sse-s3"},
 		TURN: TURNConfig{Realm: "idv"},
 		Mail: MailConfig{SMTPTLS: idvmail.TLSStartTLS, From: "noreply@bank.example", Interval: 10 * time.Second},
 		Registry: RegistryConfig{TZ: "Asia/Shanghai", Hours: "07:30-19:00", Timeout: 10 * time.Second,
@@ -198,6 +200,7 @@ func (c *Config) settings() []setting {
 		{"evidence-dir", "IDV_EVIDENCE_DIR", "local write-once evidence folder (embedded default store)", (*strValue)(&c.EvidenceDir)},
 		{"models-dir", "IDV_MODELS_DIR", "folder of the dlib model files (idv models fetch)", (*strValue)(&c.Face.ModelsDir)},
 		{"signing-key", "IDV_SIGNING_KEY", "Ed25519 private key (PKCS #8 PEM) signing audit checkpoints; generated if missing", (*strValue)(&c.SigningKey)},
+		{"staging-key-file", "IDV_STAGING_KEY_FILE", "file holding the AES-256 key (base64 of 32 bytes) that encrypts staged evidence on local disk; empty: <data-dir>/keys/staging-aes256.key; generated if missing", (*strValue)(&c.StagingKey)},
 		{"tls-cert", "IDV_TLS_CERT", "TLS certificate file (PEM); with tls-key serves HTTPS and sets Secure cookies", (*strValue)(&c.TLSCert)},
 		{"tls-key", "IDV_TLS_KEY", "TLS private key file (PEM)", (*strValue)(&c.TLSKey)},
 		{"trusted-proxies", "IDV_TRUSTED_PROXIES", "comma-separated IPs/CIDRs whose X-Forwarded-For is believed; empty trusts none", (*strValue)(&c.TrustedProxies)},
@@ -234,7 +237,8 @@ func (c *Config) settings() []setting {
 		{"s3-region", "IDV_S3_REGION", "S3 region", (*strValue)(&c.S3.Region)},
 		{"s3-retention-days", "IDV_S3_RETENTION_DAYS", "COMPLIANCE retention of every evidence object, in days (also recorded by the local folder)", (*intValue)(&c.S3.RetentionDays)},
 		{"s3-allow-unlocked", "IDV_S3_ALLOW_UNLOCKED", "development only: accept a bucket without Object Lock or in GOVERNANCE mode", (*boolValue)(&c.S3.AllowUnlocked)},
-		{"s3-sse", "IDV_S3_SSE", "server-side encryption: none or sse-s3 (MinIO needs a KMS)", (*strValue)(&c.S3.SSE)},
+		{"s3-sse", "IDV_S3_SSE", "server-side encryption of evidence objects: sse-s3, sse-kms (with IDV_S3_SSE_KMS_KEY) or none; start-up fails when the store refuses it (MinIO needs a KMS)", (*strValue)(&c.S3.SSE)},
+		{"s3-sse-kms-key", "IDV_S3_SSE_KMS_KEY", "KMS key id for IDV_S3_SSE=sse-kms", (*strValue)(&c.S3.KMSKey)},
 		{"seal-interval", "IDV_SEAL_INTERVAL", "how often approved cases whose evidence is all archived are sealed", (*durValue)(&c.SealInterval)},
 		{"archive-lease", "IDV_ARCHIVE_LEASE", "how long the archiver holds an item it is storing; after a crash that item waits this long before another process takes it", (*durValue)(&c.ArchiveLease)},
 		{"expiry-interval", "IDV_EXPIRY_INTERVAL", "how often evidence past its retention is deleted from the store (unless under a legal hold) and the deletion recorded in the audit trail", (*durValue)(&c.ExpiryInterval)},
@@ -385,8 +389,11 @@ func (c *Config) validate() error {
 	if c.S3.RetentionDays < 1 || c.S3.RetentionDays > 100*365 {
 		bad("IDV_S3_RETENTION_DAYS", "%d must be from 1 to %d days", c.S3.RetentionDays, 100*365)
 	}
-	if c.S3.SSE != "none" && c.S3.SSE != "sse-s3" {
-		bad("IDV_S3_SSE", "%q is not none or sse-s3", c.S3.SSE)
+	if c.S3.SSE != "none" && c.S3.SSE != "sse-s3" && c.S3.SSE != "sse-kms" {
+		bad("IDV_S3_SSE", "%q is not sse-s3, sse-kms or none", c.S3.SSE)
+	}
+	if (c.S3.SSE == "sse-kms") != (c.S3.KMSKey != "") {
+		bad("IDV_S3_SSE_KMS_KEY", "is required with IDV_S3_SSE=sse-kms and only then")
 	}
 	if c.ReadHeaderTimeout < time.Second || c.ReadHeaderTimeout > time.Minute {
 		bad("IDV_READ_HEADER_TIMEOUT", "%v must be from 1s to 1m", c.ReadHeaderTimeout)

@@ -9,11 +9,13 @@ import (
 	iofs "io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"remoteidv/audit"
 	"remoteidv/models"
 	"remoteidv/storage/archiver"
+	"remoteidv/storage/encfile"
 	"remoteidv/storage/localfs"
 	"remoteidv/storage/s3"
 )
@@ -127,7 +129,7 @@ func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (model
 		return crasherOf(ctx).evidence(st), "local folder " + st.Root(), nil // a test hook; see crash.go
 	}
 	sc := s3.Config{Endpoint: cfg.S3.Endpoint, Bucket: cfg.S3.Bucket, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
-		UseTLS: cfg.S3.TLS, Region: cfg.S3.Region, RetentionPeriod: retention, AllowUnlocked: cfg.S3.AllowUnlocked, SSE: s3.SSE(cfg.S3.SSE)}
+		UseTLS: cfg.S3.TLS, Region: cfg.S3.Region, RetentionPeriod: retention, AllowUnlocked: cfg.S3.AllowUnlocked, SSE: s3.SSE(cfg.S3.SSE), KMSKey: cfg.S3.KMSKey}
 	st, err := s3.New(ctx, sc, log)
 	if err != nil {
 		return nil, "", fmt.Errorf("evidence store: %w", err)
@@ -138,10 +140,51 @@ func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (model
 // openArchiver makes the outbox worker that moves staged evidence into
 // store (named name in the log), which the caller runs as a job.
 func (a *app) openArchiver(store models.EvidenceStore, name string) (*archiver.Archiver, error) {
-	arc, err := archiver.New(a.store, store, archiver.Config{Now: time.Now, Rand: rand.Reader, Lease: a.cfg.ArchiveLease}, a.log)
+	arc, err := archiver.New(a.store, store, archiver.Config{Now: time.Now, Rand: rand.Reader, Lease: a.cfg.ArchiveLease, Key: a.staging}, a.log)
 	if err != nil {
 		return nil, err
 	}
 	a.log.Info("evidence archiver started", "store", name, "owner", arc.Owner())
 	return arc, nil
+}
+
+// stagingDir is where evidence waits for the archiver.
+func stagingDir(cfg Config) string { return filepath.Join(cfg.DataDir, "staging") }
+
+// stagingKeyPath is the staging key file: IDV_STAGING_KEY_FILE, else
+// <data-dir>/keys/staging-aes256.key.
+func stagingKeyPath(cfg Config) string {
+	if cfg.StagingKey != "" {
+		return cfg.StagingKey
+	}
+	return filepath.Join(cfg.DataDir, "keys", "staging-aes256.key")
+}
+
+// loadStagingKey reads the key that encrypts the staging folder, creating
+// it on first start. It refuses to create one while the folder holds files
+// encrypted with a key that is gone (a lost or moved key file): a new key
+// could not read them, and the operator must restore the old one.
+func loadStagingKey(cfg Config, log *slog.Logger) (*encfile.Key, error) {
+	path := stagingKeyPath(cfg)
+	k, created, err := encfile.LoadOrCreateKey(path, rand.Reader, func() error {
+		st, err := archiver.NewStager(stagingDir(cfg), time.Now, rand.Reader)
+		if err != nil {
+			return err
+		}
+		foreign, err := st.ForeignFiles()
+		if err != nil {
+			return err
+		}
+		if len(foreign) > 0 {
+			return models.Errorf(models.EPRECONDITION, "the key file is missing but %d staged evidence files (e.g. %s) are encrypted: restore the key file they were written with (IDV_STAGING_KEY_FILE); nothing was changed", len(foreign), foreign[0])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("created the staging encryption key", "path", path, "key", k)
+	}
+	return k, nil
 }

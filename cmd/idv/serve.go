@@ -49,7 +49,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	hub, err := startHub(ctx, cfg, wf.calls, log)
+	hub, err := startHub(ctx, cfg, a.staging, wf.calls, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -30,7 +30,8 @@ import (
 const MinIOBinEnv = "IDV_MINIO_BIN"
 
 // MinIOServer is a MinIO server run by a test: single drive (which
-// supports versioning and Object Lock), listening on 127.0.0.1.
+// supports versioning and Object Lock), listening on 127.0.0.1, with a
+// static KMS key (so SSE-S3 and SSE-KMS work) unless WithoutKMS.
 type MinIOServer struct {
 	// Endpoint is host:port, without a scheme.
 	Endpoint string
@@ -39,11 +40,14 @@ type MinIOServer struct {
 	SecretKey string
 	// DataDir is the drive folder; it survives Stop and Start.
 	DataDir string
+	// KMS is the value of MINIO_KMS_SECRET_KEY ("name:base64 key") the
+	// server starts with; empty starts it without a KMS. A test may change
+	// it between Stop and Start.
+	KMS string
 
 	tb         testing.TB
 	bin        string
 	dataParent string
-	env        []string
 	logPath    string
 
 	mu   sync.Mutex
@@ -51,18 +55,17 @@ type MinIOServer struct {
 	done chan struct{} // closed when cmd exits
 }
 
+// KMSKeyName is the name of the static KMS key of a MinIOServer, the key
+// id for SSE-KMS.
+const KMSKeyName = "idv-test-key"
+
 // MinIOOption changes how MinIO is started.
 type MinIOOption func(*MinIOServer)
 
-// WithKMS starts MinIO with a static KMS key so SSE-S3 works.
-func WithKMS() MinIOOption {
-	return func(m *MinIOServer) {
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			panic(err)
-		}
-		m.env = append(m.env, "MINIO_KMS_SECRET_KEY=idv-test-key:"+base64.StdEncoding.EncodeToString(key))
-	}
+// WithoutKMS starts MinIO without a KMS: it refuses server-side
+// encryption.
+func WithoutKMS() MinIOOption {
+	return func(m *MinIOServer) { m.KMS = "" }
 }
 
 // WithDataIn puts the data folder under parent (for example /dev/shm, so
@@ -103,12 +106,17 @@ func MinIO(tb testing.TB, opts ...MinIOOption) *MinIOServer {
 	if _, err := rand.Read(secret); err != nil {
 		tb.Fatal(err)
 	}
+	kmsKey := make([]byte, 32)
+	if _, err := rand.Read(kmsKey); err != nil {
+		tb.Fatal(err)
+	}
 	dir := tb.TempDir()
 	m := &MinIOServer{
 		Endpoint:  "127.0.0.1:" + freePort(tb),
 		AccessKey: "idvroot",
 		SecretKey: hex.EncodeToString(secret),
 		DataDir:   filepath.Join(dir, "data"),
+		KMS:       KMSKeyName + ":" + base64.StdEncoding.EncodeToString(kmsKey),
 		tb:        tb,
 		bin:       bin,
 		logPath:   filepath.Join(dir, "minio.log"),
@@ -155,7 +163,9 @@ func (m *MinIOServer) Start() {
 		"MINIO_UPDATE=off",
 		"MINIO_CI_CD=1",
 	)
-	cmd.Env = append(cmd.Env, m.env...)
+	if m.KMS != "" {
+		cmd.Env = append(cmd.Env, "MINIO_KMS_SECRET_KEY="+m.KMS)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {

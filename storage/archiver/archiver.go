@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"remoteidv/models"
+	"remoteidv/storage/encfile"
 )
 
 // Defaults used when the Config fields are zero.
@@ -66,6 +67,9 @@ type Config struct {
 	Now func() time.Time
 	// Rand is the jitter source (crypto/rand.Reader in production).
 	Rand io.Reader
+	// Key decrypts staged files (the Stager's key); nil reads only files
+	// staged without encryption.
+	Key *encfile.Key
 }
 
 func (c Config) withDefaults() Config {
@@ -314,7 +318,7 @@ func (a *Archiver) upload(ctx context.Context, e *models.Evidence) (models.Objec
 	case e.Staged == "":
 		return models.ObjectInfo{}, fmt.Errorf("archive %s: not in the store and nothing staged", e.Key)
 	default:
-		f, err := os.Open(e.Staged)
+		f, err := encfile.Open(e.Staged, a.cfg.Key)
 		if err != nil {
 			return models.ObjectInfo{}, fmt.Errorf("archive %s: staged file: %w", e.Key, err)
 		}

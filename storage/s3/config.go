@@ -25,8 +25,9 @@ type SSE string
 
 // Server-side encryption settings.
 const (
-	SSENone SSE = "none"   // no server-side encryption requested
-	SSES3   SSE = "sse-s3" // SSE-S3: the server encrypts with keys it manages (MinIO needs a KMS)
+	SSENone SSE = "none"    // no server-side encryption requested
+	SSES3   SSE = "sse-s3"  // SSE-S3: the server encrypts with keys it manages (MinIO needs a KMS)
+	SSEKMS  SSE = "sse-kms" // SSE-KMS: the server encrypts under Config.KMSKey of its KMS
 )
 
 // Config configures a Store. The zero values of optional fields take the
@@ -50,8 +51,12 @@ type Config struct {
 	// AllowUnlocked accepts, for development only, a bucket without Object
 	// Lock or in GOVERNANCE mode (with a warning). Never in production.
 	AllowUnlocked bool
-	// SSE requests server-side encryption; SSENone when empty.
+	// SSE is the server-side encryption of every object and the bucket's
+	// default; SSES3 when empty. New fails (EPRECONDITION) when the
+	// service refuses it.
 	SSE SSE
+	// KMSKey is the KMS key id for SSEKMS.
+	KMSKey string
 	// PartSize is the size of multipart-upload parts; objects up to this
 	// size go in one PUT. Larger objects stream with at most
 	// PartSize*Parallel bytes buffered, for the whole store.
@@ -81,6 +86,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("retention_period", c.RetentionPeriod),
 		slog.Bool("allow_unlocked", c.AllowUnlocked),
 		slog.String("sse", string(c.SSE)),
+		slog.String("kms_key", c.KMSKey),
 	)
 }
 
@@ -93,7 +99,7 @@ func (c Config) withDefaults() Config {
 		c.RetentionPeriod = DefaultRetentionPeriod
 	}
 	if c.SSE == "" {
-		c.SSE = SSENone
+		c.SSE = SSES3
 	}
 	if c.PartSize == 0 {
 		c.PartSize = DefaultPartSize
@@ -127,8 +133,10 @@ func (c Config) Validate() error {
 		return models.Errorf(models.EINVALID, "s3: retention mode GOVERNANCE lets privileged users delete evidence; use COMPLIANCE (or AllowUnlocked in development)")
 	case c.RetentionPeriod < 24*time.Hour || c.RetentionPeriod%(24*time.Hour) != 0:
 		return models.Errorf(models.EINVALID, "s3: retention period %s is not a whole number of days (at least one)", c.RetentionPeriod)
-	case c.SSE != SSENone && c.SSE != SSES3:
-		return models.Errorf(models.EINVALID, "s3: SSE %q is not %q or %q", c.SSE, SSENone, SSES3)
+	case c.SSE != SSENone && c.SSE != SSES3 && c.SSE != SSEKMS:
+		return models.Errorf(models.EINVALID, "s3: SSE %q is not %q, %q or %q", c.SSE, SSES3, SSEKMS, SSENone)
+	case (c.SSE == SSEKMS) != (c.KMSKey != ""):
+		return models.Errorf(models.EINVALID, "s3: a KMS key id goes with SSE %q and only with it", SSEKMS)
 	case c.PartSize < minPartSize:
 		return models.Errorf(models.EINVALID, "s3: part size %d is below S3's minimum %d", c.PartSize, minPartSize)
 	case c.Parallel < 1:

@@ -33,6 +33,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
+	"github.com/minio/minio-go/v7/pkg/sse"
 
 	"remoteidv/models"
 	"remoteidv/storage/verified"
@@ -98,13 +99,63 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		free:   make(chan []byte, cfg.Parallel),
 		keys:   make(map[string]*keyLock),
 	}
-	if cfg.SSE == SSES3 {
+	switch cfg.SSE {
+	case SSES3:
 		s.sse = encrypt.NewSSE()
+	case SSEKMS:
+		if s.sse, err = encrypt.NewSSEKMS(cfg.KMSKey, nil); err != nil {
+			return nil, models.Errorf(models.EINVALID, "s3: KMS key id %q: %v", cfg.KMSKey, err)
+		}
 	}
 	if err := s.prepareBucket(ctx); err != nil {
 		return nil, fmt.Errorf("open evidence bucket %s: %w", cfg, err)
 	}
+	if err := s.prepareEncryption(ctx); err != nil {
+		return nil, fmt.Errorf("open evidence bucket %s: %w", cfg, err)
+	}
 	return s, nil
+}
+
+// prepareEncryption makes cfg.SSE the bucket's default encryption, so
+// that the service says at start-up whether it can encrypt (MinIO
+// without a KMS, or an unknown KMS key, refuses) rather than at the first
+// upload, and objects written by other tools are encrypted too. Every Put
+// asks for the same encryption in its own headers as well.
+func (s *Store) prepareEncryption(ctx context.Context) error {
+	var want *sse.Configuration
+	switch s.cfg.SSE {
+	case SSES3:
+		want = sse.NewConfigurationSSES3()
+	case SSEKMS:
+		want = sse.NewConfigurationSSEKMS(s.cfg.KMSKey)
+	default:
+		s.log.WarnContext(ctx, "server-side encryption of evidence is off (SSE none): objects are stored as sent")
+		return nil
+	}
+	// Set at every start, also when the bucket already says so: the
+	// server checks its KMS (and the key) only when asked.
+	if err := s.client.SetBucketEncryption(ctx, s.cfg.Bucket, want); err != nil {
+		resp := minio.ToErrorResponse(err)
+		if resp.Code == "AccessDenied" {
+			// Credentials without s3:PutEncryptionConfiguration: accept a
+			// bucket the bank has configured the same way itself.
+			have, gerr := s.client.GetBucketEncryption(ctx, s.cfg.Bucket)
+			if gerr == nil && len(have.Rules) == 1 && have.Rules[0].Apply == want.Rules[0].Apply {
+				s.log.InfoContext(ctx, "evidence bucket default encryption set by its owner", "sse", s.cfg.SSE)
+				return nil
+			}
+		}
+		// MinIO without a KMS answers 501 NotImplemented: a refusal, not
+		// an outage.
+		if resp.Code == "" || (resp.Code != "NotImplemented" && models.ErrorCodeOf(classify(err)) == models.EUNAVAILABLE) {
+			return fmt.Errorf("set default encryption %s: %w", s.cfg.SSE, classify(err))
+		}
+		return fmt.Errorf("%w: %w", models.Errorf(models.EPRECONDITION,
+			"the store refused server-side encryption %s (%s: %s): give the server a KMS (MinIO: MINIO_KMS_SECRET_KEY or KES; for sse-kms a key it knows), or turn SSE off knowingly",
+			s.cfg.SSE, resp.Code, resp.Message), err)
+	}
+	s.log.InfoContext(ctx, "set evidence bucket default encryption", "sse", s.cfg.SSE, "kms_key", s.cfg.KMSKey)
+	return nil
 }
 
 // prepareBucket creates or checks the bucket and sets its default

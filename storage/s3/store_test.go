@@ -5,8 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -368,6 +371,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative", func(c *Config) { c.RetentionPeriod = -24 * time.Hour }, models.EINVALID},
 		{"bad sse", func(c *Config) { c.SSE = "sse-c" }, models.EINVALID},
 		{"sse-s3", func(c *Config) { c.SSE = SSES3 }, ""},
+		{"sse-kms", func(c *Config) { c.SSE = SSEKMS; c.KMSKey = "k" }, ""},
+		{"sse-kms without key", func(c *Config) { c.SSE = SSEKMS }, models.EINVALID},
+		{"key without sse-kms", func(c *Config) { c.KMSKey = "k" }, models.EINVALID},
 		{"small parts", func(c *Config) { c.PartSize = 1 << 20 }, models.EINVALID},
 	}
 	for _, tt := range tests {
@@ -380,8 +386,8 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	d := ok.withDefaults()
-	if d.RetentionMode != models.RetentionCompliance || d.RetentionPeriod != 5*365*24*time.Hour || d.SSE != SSENone {
-		t.Errorf("withDefaults() = %v %v %v, want COMPLIANCE, 5y, none", d.RetentionMode, d.RetentionPeriod, d.SSE)
+	if d.RetentionMode != models.RetentionCompliance || d.RetentionPeriod != 5*365*24*time.Hour || d.SSE != SSES3 {
+		t.Errorf("withDefaults() = %v %v %v, want COMPLIANCE, 5y, sse-s3", d.RetentionMode, d.RetentionPeriod, d.SSE)
 	}
 	if s := fmt.Sprint(slog.AnyValue(Config{SecretKey: "hunter2"}).Resolve()); strings.Contains(s, "hunter2") {
 		t.Errorf("Config.LogValue() = %s, shows the secret", s)
@@ -398,7 +404,7 @@ type wireLog struct {
 }
 
 func (w *wireLog) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method == http.MethodPut && req.ContentLength > 0 && !req.URL.Query().Has("legal-hold") && !req.URL.Query().Has("retention") && !req.URL.Query().Has("object-lock") {
+	if req.Method == http.MethodPut && req.ContentLength > 0 && !req.URL.Query().Has("legal-hold") && !req.URL.Query().Has("retention") && !req.URL.Query().Has("object-lock") && !req.URL.Query().Has("encryption") {
 		w.mu.Lock()
 		w.puts = append(w.puts, req.Header.Clone())
 		n := len(w.puts)
@@ -616,33 +622,137 @@ func TestOutage(t *testing.T) {
 	}
 }
 
-func TestSSES3(t *testing.T) {
-	m := testenv.MinIO(t, testenv.WithKMS())
-	cfg := testConfig(m, newBucketName())
-	cfg.SSE = SSES3
-	cfg.PartSize = minPartSize
-	s := newTestStore(t, cfg)
-	for _, size := range []int{1000, minPartSize + 1} {
-		body := evidencetest.Bytes(10, size)
-		key := evidencetest.Key(t, "case_sse", models.EvidenceLetter, evidencetest.Sum(body))
-		putBytes(t, s, key, body)
-		oi, err := s.client.StatObject(context.Background(), cfg.Bucket, key, minio.StatObjectOptions{})
+// driveHolds reports whether any file under MinIO's drive folder contains
+// needle: what someone with the disk (or a backup of it) could read.
+func driveHolds(t *testing.T, dir string, needle []byte) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found {
+			return err
+		}
+		b, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatalf("StatObject(%s) = %v", key, err)
+			return err
 		}
-		if got := oi.Metadata.Get("X-Amz-Server-Side-Encryption"); got != "AES256" {
-			t.Errorf("size %d: X-Amz-Server-Side-Encryption = %q, want AES256", size, got)
+		found = bytes.Contains(b, needle)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walk %s: %v", dir, err)
+	}
+	return found
+}
+
+// TestSSE stores objects with each encryption setting and checks what
+// the store reports (StatObject) and what is on MinIO's drive. Then MinIO
+// comes back without its KMS key: encrypted objects cannot be read, the
+// unencrypted one still can, and a store that asks for encryption fails
+// at start-up with a clear error.
+func TestSSE(t *testing.T) {
+	ctx := context.Background()
+	m := testenv.MinIO(t)
+	type stored struct {
+		s    *Store
+		key  string
+		body []byte
+	}
+	var objs []stored
+	tests := []struct {
+		name     string
+		sse      SSE
+		kmsKey   string
+		wantHdr  string // X-Amz-Server-Side-Encryption
+		sizes    []int
+		readable bool // without the KMS
+	}{
+		{"sse-s3", SSES3, "", "AES256", []int{1000, minPartSize + 1}, false},
+		{"default", "", "", "AES256", []int{1000}, false},
+		{"sse-kms", SSEKMS, testenv.KMSKeyName, "aws:kms", []int{1000}, false},
+		{"none", SSENone, "", "", []int{1000}, true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(m, newBucketName())
+			cfg.SSE, cfg.KMSKey = tt.sse, tt.kmsKey
+			cfg.PartSize = minPartSize
+			s := newTestStore(t, cfg)
+			for _, size := range tt.sizes {
+				// A marker the drive can be searched for, then filler.
+				marker := fmt.Sprintf("PLAINTEXT-MARKER-%s-%d-%d|", tt.name, size, i)
+				body := append([]byte(marker), evidencetest.Bytes(uint64(10+i), size-len(marker))...)
+				key := evidencetest.Key(t, "case_sse", models.EvidenceLetter, evidencetest.Sum(body))
+				putBytes(t, s, key, body)
+				oi, err := s.client.StatObject(ctx, cfg.Bucket, key, minio.StatObjectOptions{})
+				if err != nil {
+					t.Fatalf("StatObject(%s) = %v", key, err)
+				}
+				if got := oi.Metadata.Get("X-Amz-Server-Side-Encryption"); got != tt.wantHdr {
+					t.Errorf("size %d: X-Amz-Server-Side-Encryption = %q, want %q", size, got, tt.wantHdr)
+				}
+				if got := driveHolds(t, m.DataDir, []byte(marker)); got != (tt.wantHdr == "") {
+					t.Errorf("size %d: MinIO's drive holds the plaintext = %v, want %v", size, got, tt.wantHdr == "")
+				}
+				rc, _, err := s.Get(ctx, key)
+				if err != nil {
+					t.Fatalf("Get(%s) = %v", key, err)
+				}
+				got, err := io.ReadAll(rc)
+				rc.Close()
+				if err != nil || !bytes.Equal(got, body) {
+					t.Errorf("Get(%s) = %d bytes, %v, want the stored body", key, len(got), err)
+				}
+				objs = append(objs, stored{s, key, body})
+			}
+		})
+	}
+
+	t.Run("unknown KMS key", func(t *testing.T) {
+		cfg := testConfig(m, newBucketName())
+		cfg.SSE, cfg.KMSKey = SSEKMS, "no-such-key"
+		_, err := New(ctx, cfg, testLogger(t))
+		if models.ErrorCodeOf(err) != models.EPRECONDITION || !strings.Contains(err.Error(), "refused server-side encryption") {
+			t.Errorf("New(sse-kms, unknown key) = %v, want a %q error saying the store refused encryption", err, models.EPRECONDITION)
 		}
-		rc, _, err := s.Get(context.Background(), key)
-		if err != nil {
-			t.Fatalf("Get(%s) = %v", key, err)
+	})
+
+	m.Stop()
+	m.KMS = ""
+	m.Start()
+	for _, o := range objs {
+		rc, _, err := o.s.Get(ctx, o.key)
+		var got []byte
+		if err == nil {
+			got, err = io.ReadAll(rc)
+			rc.Close()
 		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil || !bytes.Equal(got, body) {
-			t.Errorf("Get(%s) = %d bytes, %v, want the stored body", key, len(got), err)
+		encrypted := o.s.cfg.SSE != SSENone
+		switch {
+		case encrypted && err == nil:
+			t.Errorf("Get(%s, %s) without the KMS = %d bytes, want an error", o.key, o.s.cfg.SSE, len(got))
+		case !encrypted && (err != nil || !bytes.Equal(got, o.body)):
+			t.Errorf("Get(%s, unencrypted) without the KMS = %d bytes, %v, want the body", o.key, len(got), err)
 		}
 	}
+	for _, tt := range []struct {
+		name   string
+		bucket string
+		sse    SSE
+	}{
+		{"new bucket, sse-s3", newBucketName(), SSES3},
+		{"new bucket, default", newBucketName(), ""},
+		{"bucket already encrypted", objs[0].s.cfg.Bucket, SSES3},
+	} {
+		cfg := testConfig(m, tt.bucket)
+		cfg.SSE = tt.sse
+		_, err := New(ctx, cfg, testLogger(t))
+		if models.ErrorCodeOf(err) != models.EPRECONDITION || !strings.Contains(err.Error(), "refused server-side encryption") || !strings.Contains(err.Error(), "KMS") {
+			t.Errorf("New(%s, MinIO without KMS) = %v, want a %q error saying the store refused encryption", tt.name, err, models.EPRECONDITION)
+		}
+	}
+	cfg := testConfig(m, newBucketName())
+	cfg.SSE = SSENone
+	newTestStore(t, cfg) // turned off knowingly: starts
 }
 
 // stopAfter stops MinIO once n bytes have been read through it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 
 	"remoteidv/models"
@@ -86,9 +87,47 @@ func (t *Tx) ChecksByCase(ctx context.Context, id models.CaseID) ([]*models.Chec
 const putFaceReference = `INSERT INTO face_references (image_id, model_hash, descriptor, created_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (image_id, model_hash) DO UPDATE SET descriptor = excluded.descriptor, created_at = excluded.created_at`
 
-// PutFaceReference stores an image's descriptor for a model hash.
+// descriptorAD binds a sealed descriptor to its row.
+func descriptorAD(imageID int64, modelHash string) []byte {
+	return []byte(strconv.FormatInt(imageID, 10) + "|" + modelHash)
+}
+
+// plainDescriptorLen is a descriptor's size unencrypted (128 float32).
+const plainDescriptorLen = 512
+
+// sealDescriptor encrypts a descriptor for its row when the DB has a key.
+func (db *DB) sealDescriptor(r *models.FaceReference) ([]byte, error) {
+	if db.descKey == nil {
+		return r.Descriptor, nil
+	}
+	return db.descKey.SealBlob(db.descRand, r.Descriptor, descriptorAD(r.ImageID, r.ModelHash))
+}
+
+// openDescriptor decrypts a stored descriptor; one of plainDescriptorLen
+// bytes was stored before encryption and is read as it is.
+func (db *DB) openDescriptor(r *models.FaceReference) error {
+	if len(r.Descriptor) == plainDescriptorLen {
+		return nil
+	}
+	if db.descKey == nil {
+		return models.Errorf(models.EPRECONDITION, "face descriptor of image %d is encrypted and no key is configured (IDV_STAGING_KEY_FILE)", r.ImageID)
+	}
+	d, err := db.descKey.OpenBlob(r.Descriptor, descriptorAD(r.ImageID, r.ModelHash))
+	if err != nil {
+		return fmt.Errorf("face descriptor of image %d: %w", r.ImageID, err)
+	}
+	r.Descriptor = d
+	return nil
+}
+
+// PutFaceReference stores an image's descriptor for a model hash,
+// encrypted when the DB has a key (SealDescriptors).
 func (t *Tx) PutFaceReference(ctx context.Context, r *models.FaceReference) error {
-	if _, err := t.exec(ctx, putFaceReference, r.ImageID, r.ModelHash, r.Descriptor, us(r.CreatedAt)); err != nil {
+	desc, err := t.db.sealDescriptor(r)
+	if err != nil {
+		return fmt.Errorf("store face reference of image %d: %w", r.ImageID, err)
+	}
+	if _, err := t.exec(ctx, putFaceReference, r.ImageID, r.ModelHash, desc, us(r.CreatedAt)); err != nil {
 		return fmt.Errorf("store face reference of image %d: %w", r.ImageID, err)
 	}
 	return nil
@@ -109,6 +148,9 @@ func (t *Tx) FaceReferences(ctx context.Context, no models.AccountNo, modelHash 
 		var r models.FaceReference
 		var created int64
 		if err := rows.Scan(&r.ImageID, &r.ModelHash, &r.Descriptor, &created); err != nil {
+			return nil, fmt.Errorf("face references: %w", err)
+		}
+		if err := t.db.openDescriptor(&r); err != nil {
 			return nil, fmt.Errorf("face references: %w", err)
 		}
 		r.CreatedAt = fromUS(created)
@@ -133,6 +175,9 @@ func (t *Tx) AllFaceReferences(ctx context.Context, modelHash string) ([]*models
 		var r models.FaceReference
 		var created int64
 		if err := rows.Scan(&r.ImageID, &r.AccountNo, &r.ModelHash, &r.Descriptor, &created); err != nil {
+			return nil, fmt.Errorf("all face references: %w", err)
+		}
+		if err := t.db.openDescriptor(&r); err != nil {
 			return nil, fmt.Errorf("all face references: %w", err)
 		}
 		r.CreatedAt = fromUS(created)

@@ -10,12 +10,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"remoteidv/models"
+	"remoteidv/storage/encfile"
 )
 
 // Dialect is what differs between the SQL databases.
@@ -51,6 +53,18 @@ type DB struct {
 	db      *sql.DB
 	dialect Dialect
 	log     *slog.Logger
+	// descKey encrypts face descriptors (SealDescriptors); nil stores
+	// them as they are.
+	descKey  *encfile.Key
+	descRand io.Reader
+}
+
+// SealDescriptors makes the database store face descriptors encrypted
+// with k (AES-256-GCM, bound to their image and model hash), with nonces
+// from random; descriptors stored before are still read. Call it once,
+// before the DB is used.
+func (db *DB) SealDescriptors(k *encfile.Key, random io.Reader) {
+	db.descKey, db.descRand = k, random
 }
 
 // New wraps an open database.
