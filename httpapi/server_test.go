@@ -363,7 +363,7 @@ func TestCaseFlowAndInvite(t *testing.T) {
 	}
 	e.now = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
 	clerk = e.login(t, "clerk")
-	if r := getNoFollow(t, anon, path, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/call" {
+	if r := join(t, anon, path); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/call" {
 		t.Fatalf("join (in window) = %d to %q, want 303 to /call (the token spent for a session cookie)", r.StatusCode, r.Header.Get("Location"))
 	}
 	tok := path[strings.LastIndex(path, "/")+1:]
@@ -550,11 +550,23 @@ func TestSecurityHeadersAndHealth(t *testing.T) {
 	if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") || resp.Header.Get("X-Request-Id") == "" {
 		t.Errorf("CSP/request id missing: %v", resp.Header)
 	}
+	// The metrics are not on the public listener, only on their own.
 	resp, err = http.Get(e.ts.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || strings.Contains(string(b), "idv_http_requests_total") {
+		t.Fatalf("GET /metrics on the public handler = %d %.200s, want 404", resp.StatusCode, b)
+	}
+	ms := httptest.NewServer(e.srv.MetricsHandler())
+	defer ms.Close()
+	resp, err = http.Get(ms.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !strings.Contains(string(b), "idv_http_requests_total") {
 		t.Fatalf("metrics lack idv_http_requests_total")
