@@ -33,7 +33,7 @@ type Config struct {
 	// server: only from them are X-Forwarded-For (the client's address)
 	// and X-Forwarded-Proto (https: Secure cookies and HSTS) believed.
 	TrustedProxies []string
-	MaxBodyBytes   int64    // cap of JSON bodies
+	MaxBodyBytes   int64 // cap of JSON bodies
 	BankName       string
 	AuditKey       ed25519.PublicKey // verifies the chain's checkpoints
 	// Demo is the demonstration mode: a banner on every page and the demo
@@ -84,9 +84,9 @@ type Server struct {
 	metrics *metrics
 	limiter *limiter
 	proxies []netip.Prefix // trusted proxies (proxy.go)
-	call    callState    // video sessions (calls.go, customer.go)
-	desk    *verify.Desk // review and release (review.go, letters.go, checks.go, customer.go)
-	pages   *web.Pages   // the staff and customer pages (pages.go, customer.go)
+	call    callState      // video sessions (calls.go, customer.go)
+	desk    *verify.Desk   // review and release (review.go, letters.go, checks.go, customer.go)
+	pages   *web.Pages     // the staff and customer pages (pages.go, customer.go)
 	msgs    web.Catalogue
 	engine  *gin.Engine
 	routes  []route
