@@ -86,7 +86,7 @@ func limitAddr(ip string) string {
 	if a.Is4() || a.Is4In6() {
 		return a.Unmap().String()
 	}
-	return netip.PrefixFrom(a, 64).Masked().String()
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
 }
 
 // clientAddr is the request's client address for per-address limits (see
