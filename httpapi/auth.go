@@ -28,7 +28,7 @@ func (s *Server) cookieName() string {
 
 func (s *Server) setSessionCookie(c *gin.Context, value string, maxAge int) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: s.cookieName(), Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: s.cfg.TLS, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteStrictMode})
 }
 
 // principal is the member of staff the guard signed in (authStaff and

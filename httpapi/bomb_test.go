@@ -101,7 +101,7 @@ func TestUploadBombs(t *testing.T) {
 	id, link := e.invite(t)
 	clerk := e.login(t, "clerk")
 	customer := e.anon(t)
-	if r := getNoFollow(t, customer, link, nil); r.StatusCode != http.StatusSeeOther {
+	if r := join(t, customer, link); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("open invite: %d", r.StatusCode)
 	}
 	ct := verify.ConsentText("en")

@@ -168,7 +168,7 @@ func callCase(t *testing.T, e *env) string {
 	t.Helper()
 	id, link := e.invite(t)
 	customer := e.anon(t)
-	if r := getNoFollow(t, customer, link, nil); r.StatusCode != http.StatusSeeOther {
+	if r := join(t, customer, link); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("open invite: %d", r.StatusCode)
 	}
 	return id

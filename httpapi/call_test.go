@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -31,7 +32,28 @@ func (e *env) invite(t *testing.T) (string, string) {
 // get fetches path without following redirects.
 func getNoFollow(t *testing.T, c *client, path string, header http.Header) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest("GET", c.base+path, nil)
+	return doNoFollow(t, c, "GET", path, nil, header)
+}
+
+// join presses the landing page's button of invite link path (an empty
+// form: the consent is asked on /call), without following the redirect.
+func join(t *testing.T, c *client, path string) *http.Response {
+	t.Helper()
+	return doNoFollow(t, c, "POST", path, url.Values{}, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+}
+
+// doNoFollow sends method to path (form, when not nil, as its body)
+// without following redirects.
+func doNoFollow(t *testing.T, c *client, method, path string, form url.Values, header http.Header) *http.Response {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -52,7 +74,7 @@ func TestCustomerSession(t *testing.T) {
 	clients := []*client{e.anon(t), e.anon(t), e.anon(t)}
 	resps := make([]*http.Response, len(clients))
 	for i, c := range clients {
-		wg.Go(func() { resps[i] = getNoFollow(t, c, link, nil) })
+		wg.Go(func() { resps[i] = join(t, c, link) })
 	}
 	wg.Wait()
 	var customer *client
@@ -78,7 +100,7 @@ func TestCustomerSession(t *testing.T) {
 	if customer == nil {
 		t.Fatal("no first use won")
 	}
-	if r := getNoFollow(t, e.anon(t), link, nil); r.StatusCode != http.StatusGone {
+	if r := join(t, e.anon(t), link); r.StatusCode != http.StatusGone {
 		t.Errorf("reused link: status %d, want 410", r.StatusCode)
 	}
 
@@ -175,5 +197,71 @@ func TestInvalidLinksRateLimited(t *testing.T) {
 	}
 	if code := c.raw("GET", "/call", "", nil, nil); code != http.StatusTooManyRequests {
 		t.Errorf("GET /call with no cookie once limited = %d, want 429", code)
+	}
+}
+
+// TestInviteLinkSurvivesScanners: fetching the invite link (a mail
+// scanner, a link preview, the customer twice) shows the landing page in
+// the customer's language and spends nothing; only the page's button (a
+// same-origin POST) spends it, and a spent link gets the one 410 answer.
+func TestInviteLinkSurvivesScanners(t *testing.T) {
+	e := newEnv(t)
+	_, link := e.invite(t)
+	scanner := e.anon(t)
+	for i, tt := range []struct {
+		method, lang, wantLang string
+	}{
+		{"GET", "", "en"}, {"HEAD", "", ""}, {"GET", "zh-CN,zh;q=0.9", "zh-CN"}, {"HEAD", "en", ""}, {"GET", "en-GB", "en"},
+	} {
+		req, _ := http.NewRequest(tt.method, scanner.base+link, nil)
+		if tt.lang != "" {
+			req.Header.Set("Accept-Language", tt.lang)
+		}
+		resp, err := scanner.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || len(resp.Cookies()) != 0 {
+			t.Fatalf("fetch %d: %s %s = %d with cookies %v, want 200 and no cookie", i, tt.method, link, resp.StatusCode, resp.Cookies())
+		}
+		if tt.wantLang == "" {
+			continue
+		}
+		page := string(b)
+		if !strings.Contains(page, `<html lang="`+tt.wantLang+`"`) || !strings.Contains(page, `<form method="post" action="`+link+`">`) || !strings.Contains(page, `id="accept"`) {
+			t.Fatalf("fetch %d: %s %s (Accept-Language %q) is not the landing page in %s posting to the link: %.600s", i, tt.method, link, tt.lang, tt.wantLang, page)
+		}
+	}
+	// Another site's form cannot spend it (nor sign a browser in).
+	if r := doNoFollow(t, e.anon(t), "POST", link, url.Values{}, http.Header{"Sec-Fetch-Site": {"cross-site"}}); r.StatusCode != http.StatusForbidden || len(r.Cookies()) != 0 {
+		t.Fatalf("cross-site POST %s = %d %v, want 403 and no cookie", link, r.StatusCode, r.Cookies())
+	}
+	// The customer presses the button, accepting the consent shown.
+	customer := e.anon(t)
+	ct := verify.ConsentText("en")
+	r := doNoFollow(t, customer, "POST", link, url.Values{"version": {ct.Version}, "locale": {"en"}}, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/call" || len(r.Cookies()) != 1 {
+		t.Fatalf("POST %s after the scanner = %d to %q with %v, want 303 to /call with the session cookie", link, r.StatusCode, r.Header.Get("Location"), r.Cookies())
+	}
+	resp, err := customer.http.Get(customer.base + "/call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "call.js") || strings.Contains(string(b), `id="accept"`) {
+		t.Fatalf("GET /call after the button = %d %.300s, want the call page (consent recorded on the landing page)", resp.StatusCode, b)
+	}
+	// Spent: the button and the link both get the one 410 answer.
+	for _, method := range []string{"POST", "GET"} {
+		var form url.Values
+		if method == "POST" {
+			form = url.Values{}
+		}
+		if r := doNoFollow(t, e.anon(t), method, link, form, nil); r.StatusCode != http.StatusGone || len(r.Cookies()) != 0 {
+			t.Errorf("%s %s once spent = %d %v, want 410 and no cookie", method, link, r.StatusCode, r.Cookies())
+		}
 	}
 }

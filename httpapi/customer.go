@@ -44,7 +44,7 @@ func customer(c *gin.Context) (*models.CustomerSession, *models.Case) {
 // session behind the cookie (a wrong one counts against the address like
 // a wrong link) and, on writes, a same-origin request.
 func (s *Server) authenticateCustomer(c *gin.Context) error {
-	ip := c.ClientIP()
+	ip := clientAddr(c)
 	if s.limiter.Blocked("token:" + ip) {
 		return s.gone(models.Errorf(models.ERATELIMIT, "too many invalid links or sessions; wait a minute"))
 	}
@@ -94,28 +94,80 @@ func (s *Server) renderGone(c *gin.Context) error {
 	return s.pages.Render(c.Writer, "gone.html", data)
 }
 
-// join is the customer's landing on the invite link: it spends the token
-// for a customer session cookie and redirects to the token-free call page
-// (303), so the token leaves the address bar, history and Referer.
-func (s *Server) join(c *gin.Context) error {
-	ip := c.ClientIP()
+// joinPage is the customer's landing on the invite link (GET and HEAD):
+// the consent page of the link's call, in the customer's language, whose
+// button posts back to the link. It spends nothing, so a mail scanner or
+// a link preview that fetches the link leaves it usable.
+func (s *Server) joinPage(c *gin.Context) error {
+	ip := clientAddr(c)
 	if s.limiter.Blocked("token:" + ip) {
 		return s.gone(models.Errorf(models.ERATELIMIT, "too many invalid links; wait a minute"))
 	}
-	sess, secret, err := s.call.calls.StartCustomerSession(c.Request.Context(), c.Param("token"))
+	tok := c.Param("token")
+	_, cs, err := s.verify.ResolveInvite(c.Request.Context(), tok)
+	if err == nil && !cs.State.TakesChecks() {
+		err = models.ErrInviteGone
+	}
 	if err != nil {
-		s.limiter.Fail("token:" + ip)
-		s.log.WarnContext(c.Request.Context(), "invalid invite link", "security", true, "remote", ip, "err", models.ErrorMessageOf(err))
-		return s.gone(models.Errorf(models.EGONE, "this link is not valid"))
+		return s.refuseLink(c, ip, err)
+	}
+	data := web.CustomerPage{Page: s.customerPage(c, "consent", "cust.consent_title", "")}
+	ct := verify.ConsentText(data.Lang)
+	data.Customer, data.Branch = slotText(cs.SlotAt, cs.CustomerTZ, data.Lang), slotText(cs.SlotAt, s.verify.Config().BranchTZ.String(), data.Lang)
+	data.Version, data.Text = ct.Version, ct.Text
+	data.Clerk = s.clerkName(c, cs.ClerkID)
+	data.Action = "/join/" + tok
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	if err := s.pages.Render(c.Writer, "consent.html", data); err != nil {
+		s.log.ErrorContext(c.Request.Context(), "render page", "err", err)
+	}
+	return nil
+}
+
+// join is the customer's button on the landing page (POST, same-origin
+// only): it spends the token for a customer session cookie, records the
+// consent the form carries, and redirects to the token-free call page
+// (303), so the token leaves the address bar, history and Referer. A spent,
+// expired or unknown token gets the one 410 page.
+func (s *Server) join(c *gin.Context) error {
+	ip := clientAddr(c)
+	if s.limiter.Blocked("token:" + ip) {
+		return s.gone(models.Errorf(models.ERATELIMIT, "too many invalid links; wait a minute"))
+	}
+	if !sameOrigin(c) {
+		// Another site could otherwise sign a browser in to a case of its choosing.
+		return s.gone(models.Errorf(models.EFORBIDDEN, "cross-site request refused"))
+	}
+	ctx := c.Request.Context()
+	sess, secret, err := s.call.calls.StartCustomerSession(ctx, c.Param("token"))
+	if err != nil {
+		return s.refuseLink(c, ip, err)
 	}
 	maxAge := int(time.Until(sess.ExpiresAt).Seconds())
 	if maxAge < 60 {
 		maxAge = 60
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: s.customerCookie(), Value: secret, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: s.cfg.TLS, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteStrictMode})
+	if v := c.PostForm("version"); v != "" {
+		// A consent that does not match the current text is asked again on /call.
+		if err := s.call.calls.RecordConsent(ctx, sess, v, c.PostForm("locale")); err != nil {
+			s.log.WarnContext(ctx, "consent on the landing page", "err", models.ErrorMessageOf(err))
+		}
+	}
 	c.Redirect(http.StatusSeeOther, "/call")
 	return nil
+}
+
+// refuseLink answers an unusable invite link with the one 410 page and
+// counts it against the address; other errors (the database) pass on.
+func (s *Server) refuseLink(c *gin.Context, ip string, err error) error {
+	if models.ErrorCodeOf(err) != models.EGONE && models.ErrorCodeOf(err) != models.ENOTFOUND {
+		return err
+	}
+	s.limiter.Fail("token:" + ip)
+	s.log.WarnContext(c.Request.Context(), "invalid invite link", "security", true, "remote", ip, "err", models.ErrorMessageOf(err))
+	return s.gone(models.Errorf(models.EGONE, "this link is not valid"))
 }
 
 // callPage is the customer's page: the consent text until it is accepted,
@@ -130,6 +182,7 @@ func (s *Server) callPage(c *gin.Context) error {
 		data.Customer, data.Branch = slotText(cs.SlotAt, cs.CustomerTZ, data.Lang), slotText(cs.SlotAt, s.verify.Config().BranchTZ.String(), data.Lang)
 		data.Version, data.Text = ct.Version, ct.Text
 		data.Clerk = s.clerkName(c, cs.ClerkID)
+		data.Action = "/call/consent"
 		err = s.pages.Render(c.Writer, "consent.html", data)
 	} else {
 		err = s.pages.Render(c.Writer, "call.html", web.CustomerPage{Page: s.customerPage(c, "call", "cust.title", "call.js")})
@@ -157,7 +210,7 @@ func (s *Server) customerSocket(c *gin.Context) error {
 		return models.Errorf(models.EPRECONDITION, "accept the recording and biometric consent first")
 	}
 	s.call.hub.Serve(c.Writer, c.Request, signaling.Participant{Role: signaling.RoleCustomer, CaseID: cs.ID,
-		Actor: verify.CustomerActor(sess.ID), Customer: sess.ID, Addr: c.ClientIP()})
+		Actor: verify.CustomerActor(sess.ID), Customer: sess.ID, Addr: clientAddr(c)})
 	return nil
 }
 
@@ -175,7 +228,7 @@ func (s *Server) customerRequestCode(c *gin.Context) error {
 func (s *Server) customerVerifyCode(c *gin.Context) error {
 	_, cs := customer(c)
 	d := s.desk
-	ip := c.ClientIP()
+	ip := clientAddr(c)
 	if s.limiter.Blocked("code:" + ip) {
 		return models.Errorf(models.ERATELIMIT, "too many attempts; wait a minute")
 	}

@@ -24,7 +24,7 @@ func TestUploadedPhotoOverTheAPI(t *testing.T) {
 	ref := readPhoto(t, "John_Salley", 0) // byte for byte one of the account's reference photos
 
 	customer := e.anon(t)
-	if r := getNoFollow(t, customer, link, nil); r.StatusCode != http.StatusSeeOther {
+	if r := join(t, customer, link); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("open invite: %d", r.StatusCode)
 	}
 	if code := clerk.raw("POST", base+"/face-checks", "image/jpeg", bytes.NewReader(ref), nil); code != http.StatusUnprocessableEntity {

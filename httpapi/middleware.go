@@ -78,7 +78,7 @@ func (s *Server) securityHeaders() gin.HandlerFunc {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
-		if s.cfg.TLS {
+		if s.secure(c) {
 			h.Set("Strict-Transport-Security", "max-age=63072000")
 		}
 		if strings.HasPrefix(c.Request.URL.Path, "/api/") || strings.HasPrefix(c.Request.URL.Path, "/join/") {

@@ -50,7 +50,7 @@ func (s *Server) pageLang(c *gin.Context) string {
 	lang := ""
 	if q := c.Query("lang"); q != "" && slices.Contains(web.Languages, q) {
 		http.SetCookie(c.Writer, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
-			HttpOnly: true, Secure: s.cfg.TLS, SameSite: http.SameSiteStrictMode})
+			HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteStrictMode})
 		lang = q
 	} else {
 		choice, _ := c.Cookie(langCookie)

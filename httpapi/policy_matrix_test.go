@@ -87,9 +87,10 @@ type matrixRow struct {
 var policyMatrix = []matrixRow{
 	{"GET", "/healthz", everyone, ""},
 	{"GET", "/readyz", everyone, ""},
-	{"GET", "/metrics", everyone, ""},
 	{"GET", "/api/openapi.json", everyone, ""},
 	{"GET", "/join/:token", "GG GG GGG GGGGGG GG", ""},
+	{"HEAD", "/join/:token", "GG GG GGG GGGGGG GG", ""},
+	{"POST", "/join/:token", "GG GG GGG GGGGGG GG", ""},
 
 	{"POST", "/api/auth/login", everyone, ""},
 	{"POST", "/api/auth/logout", staffOnly, ""}, // a token cannot log out (400), but is let through
@@ -390,7 +391,7 @@ func newMatrix(t *testing.T) *matrix {
 	}
 	e.now = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
 	cust := e.anon(t)
-	if r := getNoFollow(t, cust, strings.TrimPrefix(inv.Link, "http://127.0.0.1:8080"), nil); r.StatusCode != http.StatusSeeOther {
+	if r := join(t, cust, strings.TrimPrefix(inv.Link, "http://127.0.0.1:8080")); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("open X's invite: %d", r.StatusCode)
 	}
 	ct := verify.ConsentText("en")

@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
 
-// limiter counts failures per key (client IP) in fixed windows; past max
-// failures in a window the key is refused until the window ends.
+// limiter counts failures per key ("kind:client address") in fixed
+// windows; past max failures in a window the key is refused until the
+// window ends. An IPv6 address counts as its /64 (limitAddr), so a client
+// cannot step around the limit by changing the host part of its address.
 type limiter struct {
 	mu     sync.Mutex
 	max    int
@@ -26,6 +29,7 @@ func newLimiter(max int, per time.Duration, now func() time.Time) *limiter {
 
 // Blocked reports whether key has used up its failures.
 func (l *limiter) Blocked(key string) bool {
+	key = limitKey(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.hits[key]
@@ -34,6 +38,7 @@ func (l *limiter) Blocked(key string) bool {
 
 // Fail records a failure by key.
 func (l *limiter) Fail(key string) {
+	key = limitKey(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -50,4 +55,13 @@ func (l *limiter) Fail(key string) {
 		l.hits[key] = w
 	}
 	w.n++
+}
+
+// limitKey is key "kind:address" with the address as the limits count it.
+func limitKey(key string) string {
+	kind, addr, ok := strings.Cut(key, ":")
+	if !ok {
+		return key
+	}
+	return kind + ":" + limitAddr(addr)
 }

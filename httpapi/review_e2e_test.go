@@ -181,7 +181,7 @@ func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 
 	// The customer opens the link and consents (the video sessions' routes).
 	customer := e.anon(t)
-	if r := getNoFollow(t, customer, link, nil); r.StatusCode != http.StatusSeeOther {
+	if r := join(t, customer, link); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("open invite: %d", r.StatusCode)
 	}
 	ct := verify.ConsentText("en")

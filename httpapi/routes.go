@@ -64,9 +64,10 @@ func (s *Server) routeTable() []route {
 	rs := []route{
 		{Method: "GET", Path: "/healthz", Auth: authNone, Summary: "Liveness: the process answers", Tag: "operations", handler: s.health},
 		{Method: "GET", Path: "/readyz", Auth: authNone, Summary: "Readiness: the database answers", Tag: "operations", handler: s.ready},
-		{Method: "GET", Path: "/metrics", Auth: authNone, Summary: "Prometheus metrics", Tag: "operations", handler: s.metricsHandler()},
 		{Method: "GET", Path: "/api/openapi.json", Auth: authNone, Summary: "This API's OpenAPI 3 document", Tag: "operations", handler: s.openAPI},
-		{Method: "GET", Path: "/join/:token", Auth: authNone, Summary: "Customer's invite link: spends the token for a session cookie and redirects (303) to /call, or one answer for an expired, used or unknown link", Tag: "customer", handler: s.join},
+		{Method: "GET", Path: "/join/:token", Auth: authNone, Summary: "Customer's invite link: the landing page (the consent text of the link's call, in the customer's language) whose button posts to the link; spends nothing, so link scanners and previews leave the link usable; the one 410 page for an expired, used or unknown link", Tag: "customer", handler: s.joinPage},
+		{Method: "HEAD", Path: "/join/:token", Auth: authNone, Summary: "As GET /join/{token}, without the page; spends nothing", Tag: "customer", handler: s.joinPage},
+		{Method: "POST", Path: "/join/:token", Auth: authNone, Summary: "The landing page's button (form: version, locale of the consent text; same-origin only): spends the token for the customer's session cookie, records the consent and redirects (303) to /call; the one 410 page for an expired, used or unknown link", Tag: "customer", MaxBody: 4 << 10, handler: s.join},
 
 		{Method: "POST", Path: "/api/auth/login", Auth: authNone, Summary: "Log in; sets the session cookie and returns the CSRF token", Tag: "auth", Body: "Login", handler: s.login},
 		{Method: "POST", Path: "/api/auth/logout", Auth: authStaff, Summary: "Log out; the session ends on the server", Tag: "auth", handler: s.logout},

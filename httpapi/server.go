@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -27,9 +28,12 @@ import (
 
 // Config is what the HTTP layer needs from the service configuration.
 type Config struct {
-	TLS            bool     // served over TLS: Secure/__Host- cookies, HSTS
-	TrustedProxies []string // CIDRs or IPs whose X-Forwarded-For is believed
-	MaxBodyBytes   int64    // cap of JSON bodies
+	TLS bool // served over TLS: Secure/__Host- cookies, HSTS
+	// TrustedProxies are the CIDRs or IPs of the proxies in front of the
+	// server: only from them are X-Forwarded-For (the client's address)
+	// and X-Forwarded-Proto (https: Secure cookies and HSTS) believed.
+	TrustedProxies []string
+	MaxBodyBytes   int64 // cap of JSON bodies
 	BankName       string
 	AuditKey       ed25519.PublicKey // verifies the chain's checkpoints
 	// Demo is the demonstration mode: a banner on every page and the demo
@@ -49,7 +53,8 @@ type Services struct {
 	Hub    *signaling.Hub
 	Store  models.Store
 	Log    *slog.Logger
-	// Collectors (archiver queue depth, ...) join the /metrics registry.
+	// Collectors (archiver queue depth, ...) join the metrics registry
+	// (MetricsHandler).
 	Collectors []prometheus.Collector
 	// Mailbox is the demo mode's local mailbox; only with Config.Demo.
 	Mailbox DemoMailbox
@@ -78,9 +83,10 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	limiter *limiter
-	call    callState    // video sessions (calls.go, customer.go)
-	desk    *verify.Desk // review and release (review.go, letters.go, checks.go, customer.go)
-	pages   *web.Pages   // the staff and customer pages (pages.go, customer.go)
+	proxies []netip.Prefix // trusted proxies (proxy.go)
+	call    callState      // video sessions (calls.go, customer.go)
+	desk    *verify.Desk   // review and release (review.go, letters.go, checks.go, customer.go)
+	pages   *web.Pages     // the staff and customer pages (pages.go, customer.go)
 	msgs    web.Catalogue
 	engine  *gin.Engine
 	routes  []route
@@ -108,11 +114,16 @@ func New(cfg Config, svc Services) (*Server, error) {
 		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
 		limiter: newLimiter(20, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
 		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox}
+	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("new http server: %w", err)
+	}
 	log := svc.Log
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
+	// The same list as s.proxies: the client's address and scheme are
+	// believed from the same proxies.
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
-		return nil, fmt.Errorf("trusted proxies: %w", err)
+		return nil, fmt.Errorf("new http server: trusted proxies: %w", err)
 	}
 	e.HandleMethodNotAllowed = true
 	e.Use(withRequestID(), accessLog(log), s.recovery(), s.securityHeaders(), s.metrics.middleware())
@@ -183,10 +194,9 @@ func (s *Server) ready(c *gin.Context) error {
 	return nil
 }
 
-func (s *Server) metricsHandler() func(*gin.Context) error {
-	h := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
-	return func(c *gin.Context) error {
-		h.ServeHTTP(c.Writer, c.Request)
-		return nil
-	}
+// MetricsHandler serves the Prometheus metrics. It is not on the public
+// router (Handler): the caller serves it on a listener of its own, which
+// the proxy in front of the server does not reach.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
 }

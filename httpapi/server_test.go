@@ -56,6 +56,7 @@ type envOptions struct {
 	desk      verify.DeskDeps     // registry and mail server (default: none)
 	signaling signaling.Config    // the hub (its recording folder and loopback candidates are set here)
 	mailbox   httpapi.DemoMailbox // demo mode with this mailbox; nil: demo mode off
+	proxies   []string            // trusted proxies (Config.TrustedProxies)
 }
 
 const password = "correct horse battery staple"
@@ -119,7 +120,7 @@ func newEnvWith(t *testing.T, kind string, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.hub.Close() })
-	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub, Demo: o.mailbox != nil}, httpapi.Services{Access: e.acc,
+	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub, Demo: o.mailbox != nil, TrustedProxies: o.proxies}, httpapi.Services{Access: e.acc,
 		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log, Mailbox: o.mailbox})
 	if err != nil {
 		t.Fatal(err)
@@ -363,7 +364,7 @@ func TestCaseFlowAndInvite(t *testing.T) {
 	}
 	e.now = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
 	clerk = e.login(t, "clerk")
-	if r := getNoFollow(t, anon, path, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/call" {
+	if r := join(t, anon, path); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/call" {
 		t.Fatalf("join (in window) = %d to %q, want 303 to /call (the token spent for a session cookie)", r.StatusCode, r.Header.Get("Location"))
 	}
 	tok := path[strings.LastIndex(path, "/")+1:]
@@ -554,11 +555,23 @@ func TestSecurityHeadersAndHealth(t *testing.T) {
 	if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") || resp.Header.Get("X-Request-Id") == "" {
 		t.Errorf("CSP/request id missing: %v", resp.Header)
 	}
+	// The metrics are not on the public listener, only on their own.
 	resp, err = http.Get(e.ts.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || strings.Contains(string(b), "idv_http_requests_total") {
+		t.Fatalf("GET /metrics on the public handler = %d %.200s, want 404", resp.StatusCode, b)
+	}
+	ms := httptest.NewServer(e.srv.MetricsHandler())
+	defer ms.Close()
+	resp, err = http.Get(ms.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !strings.Contains(string(b), "idv_http_requests_total") {
 		t.Fatalf("metrics lack idv_http_requests_total")

@@ -19,6 +19,11 @@
 // last synchronisation): the workflow refuses to pass an answer older than
 // its limit (IDV_REGISTRY_MAX_DATA_AGE).
 //
+// The client speaks https only: a plain http:// base URL is refused unless
+// it names a loopback address (the reference registry in tests) or
+// AllowHTTP says so. It never follows a redirect: the query carries an ID
+// number, a name and the API key, and goes only where it was configured to.
+//
 // The client turns anything but a well-formed 200 (timeouts, refused
 // connections, 5xx, bad JSON, unknown status) into EUNAVAILABLE, so a
 // registry problem can never read as a pass.
@@ -31,7 +36,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -63,7 +70,42 @@ type Client struct {
 	Timeout time.Duration // per lookup; default 10 s
 	HTTP    *http.Client
 	Now     func() time.Time
+	// AllowHTTP lets BaseURL be plain http:// on any host; without it
+	// only loopback hosts may be.
+	AllowHTTP bool
 }
+
+// CheckURL reports whether the client may send queries to base: https, or
+// http on a loopback host (or any host with allowHTTP).
+func CheckURL(base string, allowHTTP bool) error {
+	u, err := url.Parse(base)
+	if err != nil {
+		return fmt.Errorf("registry URL: %w", err)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if allowHTTP || loopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("registry URL %s is plain http on a host that is not loopback", u.Redacted())
+	}
+	return fmt.Errorf("registry URL %s is not https", u.Redacted())
+}
+
+// loopback reports whether host is a loopback IP address or localhost.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// noRedirect stops the HTTP client at the first redirect, which then reads
+// as the registry's answer (a 3xx: unavailable).
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Lookup asks the registry about q.
 func (c *Client) Lookup(ctx context.Context, q models.RegistryQuery) (*models.RegistryAnswer, error) {
@@ -78,10 +120,14 @@ func (c *Client) Lookup(ctx context.Context, q models.RegistryQuery) (*models.Re
 	if now == nil {
 		now = time.Now
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
+	if err := CheckURL(c.BaseURL, c.AllowHTTP); err != nil {
+		return nil, unavailable("registry URL refused", err)
 	}
+	var hc http.Client
+	if c.HTTP != nil {
+		hc = *c.HTTP
+	}
+	hc.CheckRedirect = noRedirect
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	body, err := json.Marshal(Query{IDNumber: q.NationalID, Name: q.Name})

@@ -149,3 +149,75 @@ func TestDataAsOfIsTheAnswersAge(t *testing.T) {
 		}
 	}
 }
+
+// countingTransport answers every request with the reference server and
+// counts what it was sent.
+type countingTransport struct {
+	h http.Handler
+	n int
+}
+
+func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.n++
+	rec := httptest.NewRecorder()
+	c.h.ServeHTTP(rec, req)
+	return rec.Result(), nil
+}
+
+// TestClientRefusesPlainHTTP: the client sends the ID number, the name and
+// the key over https only; plain http only to a loopback host or when
+// allowed in so many words. A refused URL sends nothing.
+func TestClientRefusesPlainHTTP(t *testing.T) {
+	q := models.RegistryQuery{NationalID: "110101198507150032", Name: "Li Wei"}
+	tests := []struct {
+		base      string
+		allowHTTP bool
+		ok        bool
+	}{
+		{"https://registry.bank.example", false, true},
+		{"http://registry.bank.example", false, false},
+		{"http://registry.bank.example", true, true},
+		{"http://10.1.2.3:8443", false, false},
+		{"http://127.0.0.1:9300", false, true},
+		{"http://[::1]:9300", false, true},
+		{"http://localhost:9300", false, true},
+		{"ftp://registry.bank.example", true, false},
+	}
+	for _, tt := range tests {
+		if err := registry.CheckURL(tt.base, tt.allowHTTP); (err == nil) != tt.ok {
+			t.Errorf("CheckURL(%q, %v) = %v, want ok %v", tt.base, tt.allowHTTP, err, tt.ok)
+		}
+		tr := &countingTransport{h: registry.NewServer(records(), "", quiet())}
+		c := &registry.Client{BaseURL: tt.base, AllowHTTP: tt.allowHTTP, Timeout: 2 * time.Second, HTTP: &http.Client{Transport: tr}}
+		a, err := c.Lookup(context.Background(), q)
+		switch {
+		case tt.ok && (err != nil || a.Status != models.RegistryValid):
+			t.Errorf("Lookup via %s (allow http %v) = %v, %v, want an answer", tt.base, tt.allowHTTP, a, err)
+		case !tt.ok && (models.ErrorCodeOf(err) != models.EUNAVAILABLE || tr.n != 0):
+			t.Errorf("Lookup via %s (allow http %v) = %v after %d requests, want EUNAVAILABLE and nothing sent", tt.base, tt.allowHTTP, err, tr.n)
+		}
+	}
+}
+
+// TestClientDoesNotFollowRedirects: a redirect from the registry's address
+// (a hijacked or misconfigured front end) is an unavailable registry; the
+// query never goes where it points.
+func TestClientDoesNotFollowRedirects(t *testing.T) {
+	elsewhere := 0
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere++
+		registry.NewServer(records(), "", quiet()).ServeHTTP(w, r)
+	}))
+	defer other.Close()
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+r.URL.Path, code)
+		}))
+		c := &registry.Client{BaseURL: srv.URL, Timeout: 2 * time.Second, HTTP: &http.Client{}}
+		a, err := c.Lookup(context.Background(), models.RegistryQuery{NationalID: "110101198507150032", Name: "Li Wei"})
+		srv.Close()
+		if models.ErrorCodeOf(err) != models.EUNAVAILABLE || elsewhere != 0 {
+			t.Errorf("Lookup answered by a %d redirect = %v, %v; the redirect's target was asked %d times; want EUNAVAILABLE and 0", code, a, err, elsewhere)
+		}
+	}
+}

@@ -87,9 +87,10 @@ type Participant struct {
 	// EndSession close the sockets opened with them.
 	Staff   models.StaffID
 	Session string
-	// Addr is the client's IP address as the HTTP layer trusts it (behind
-	// a trusted proxy, the forwarded one); empty: the connection's peer.
-	// Hub.Serve caps the sockets of one address.
+	// Addr is the client's address as the HTTP layer counts it for its
+	// limits (behind a trusted proxy, the forwarded one; an IPv6 client's
+	// /64); empty: the connection's peer. Hub.Serve caps the sockets of one
+	// address.
 	Addr string
 	// Allowed, when set, tells whether the staff participant may still take
 	// part with the session now named session (step-up rotates it; see
@@ -111,7 +112,16 @@ func revoked(err error) bool {
 
 // Config tunes the hub.
 type Config struct {
+	// ICEServers are the STUN and external TURN servers given to the
+	// participants. A customer never gets the Username and Credential
+	// written here: with ICESecret every participant gets credentials of
+	// its own for the TURN servers, without it a customer gets none.
 	ICEServers []ICEServer
+	// ICESecret is the secret the external TURN servers among ICEServers
+	// share with us (the TURN REST API scheme, coturn's
+	// static-auth-secret): credentials "<expiry-unix>:<participant>" with
+	// base64(HMAC-SHA1(secret, username)), valid for MaxDuration + 15 min.
+	ICESecret []byte
 	// TURN, when set, runs the embedded TURN server with the hub; each
 	// participant gets fresh credentials for it with the ICE servers when
 	// joining. Its TTL defaults to MaxDuration + 15 min.
@@ -530,11 +540,41 @@ func (h *Hub) RotateSession(old, new string) {
 // the configured ones, and the embedded TURN server with credentials
 // naming the case, call and role.
 func (h *Hub) iceServers(rm *room, p Participant) []ICEServer {
-	if h.turn == nil {
-		return h.cfg.ICEServers
-	}
 	session := string(rm.caseID) + "." + string(rm.call) + "." + string(p.Role)
-	return append(append([]ICEServer(nil), h.cfg.ICEServers...), h.turn.Credentials(session))
+	out := h.externalICE(session, p.Role == RoleCustomer)
+	if h.turn != nil {
+		out = append(out, h.turn.Credentials(session))
+	}
+	return out
+}
+
+// externalICE are the configured ICE servers with credentials for
+// session: with ICESecret, TURN REST credentials of its own for every
+// entry that names a TURN server; without, the configured ones, which a
+// customer never gets (stripped).
+func (h *Hub) externalICE(session string, customer bool) []ICEServer {
+	out := make([]ICEServer, 0, len(h.cfg.ICEServers)+1)
+	for _, s := range h.cfg.ICEServers {
+		s.URLs = append([]string(nil), s.URLs...)
+		switch {
+		case len(h.cfg.ICESecret) > 0 && namesTURN(s.URLs):
+			s.Username, s.Credential = restCredentials(h.cfg.ICESecret, h.cfg.Now().Add(h.cfg.MaxDuration+15*time.Minute), session)
+		case customer:
+			s.Username, s.Credential = "", ""
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// namesTURN reports whether urls name a TURN server.
+func namesTURN(urls []string) bool {
+	for _, u := range urls {
+		if strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:") {
+			return true
+		}
+	}
+	return false
 }
 
 // liveSession tells whether the TURN session "<case>.<call>.<role>" names

@@ -277,7 +277,7 @@ func (pe *peer) handle(m *Message) string {
 func (pe *peer) start() error {
 	h := pe.rm.h
 	conf := webrtc.Configuration{}
-	for _, s := range h.cfg.ICEServers {
+	for _, s := range h.externalICE(string(pe.rm.caseID)+"."+string(pe.rm.call)+".server", false) {
 		conf.ICEServers = append(conf.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
 	pc, err := h.api.NewPeerConnection(conf)

@@ -45,6 +45,11 @@ type TURNConfig struct {
 	// running; credentials of ended sessions are refused (401) before
 	// they expire. The hub sets it to its live calls.
 	Live func(session string) bool
+	// MaxAllocations caps the relay allocations one call holds at once,
+	// all its participants together (sessions "<case>.<call>.<role>");
+	// more are refused with 486 Allocation Quota Reached. Default 12: a
+	// browser allocates once or twice per TURN URL it is given.
+	MaxAllocations int
 }
 
 // LogValue keeps the secret out of logs.
@@ -54,14 +59,20 @@ func (c TURNConfig) LogValue() slog.Value {
 }
 
 // TURN is an embedded TURN server (pion/turn) handing out short-lived
-// credentials in the TURN REST API scheme and refusing relays to loopback,
-// private, link-local (cloud metadata), CGNAT, ULA and multicast peers.
+// credentials in the TURN REST API scheme, capping each call's relay
+// allocations, and refusing relays to the server's own addresses and to
+// loopback, private, link-local (cloud metadata), CGNAT, ULA and multicast
+// peers.
 type TURN struct {
 	cfg  TURNConfig
 	log  *slog.Logger
 	srv  *turn.Server
 	urls []string
 	udp  net.Addr
+	own  []net.IP // the host's own addresses: never a relay peer
+
+	mu     sync.Mutex
+	allocs map[string]int // live allocations by call ("<case>.<call>")
 
 	live tracker // pion's read loops, TCP connections and relay sockets
 
@@ -87,6 +98,9 @@ func NewTURN(ctx context.Context, cfg TURNConfig, log *slog.Logger) (*TURN, erro
 	if cfg.TTL <= 0 {
 		return nil, fmt.Errorf("turn %s: credential lifetime must be positive", cfg.Listen)
 	}
+	if cfg.MaxAllocations <= 0 {
+		cfg.MaxAllocations = 12
+	}
 	host, _, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("turn %s: %w", cfg.Listen, err)
@@ -103,7 +117,7 @@ func NewTURN(ctx context.Context, cfg TURNConfig, log *slog.Logger) (*TURN, erro
 			return nil, fmt.Errorf("turn %s: secret: %w", cfg.Listen, err)
 		}
 	}
-	t := &TURN{cfg: cfg, log: log}
+	t := &TURN{cfg: cfg, log: log, allocs: map[string]int{}, own: ownAddrs(cfg.PublicIP, net.ParseIP(host))}
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", cfg.Listen)
 	if err != nil {
@@ -122,10 +136,11 @@ func NewTURN(ctx context.Context, cfg TURNConfig, log *slog.Logger) (*TURN, erro
 	if relayHost == "" {
 		relayHost = "0.0.0.0"
 	}
-	gen := &relays{inner: &turn.RelayAddressGeneratorStatic{RelayAddress: cfg.PublicIP, Address: relayHost}, live: &t.live}
+	gen := &relays{inner: &turn.RelayAddressGeneratorStatic{RelayAddress: cfg.PublicIP, Address: relayHost}, live: &t.live, take: t.take}
 	t.srv, err = turn.NewServer(turn.ServerConfig{
 		Realm:         cfg.Realm,
 		AuthHandler:   t.auth,
+		QuotaHandler:  t.quota,
 		LoggerFactory: pionLogs{log},
 		PacketConnConfigs: []turn.PacketConnConfig{{
 			PacketConn: &loopConn{PacketConn: pc, done: t.live.add()}, RelayAddressGenerator: gen, PermissionHandler: t.permit,
@@ -150,14 +165,70 @@ func (t *TURN) Addr() net.Addr { return t.udp }
 // "<expiry-unix>:<session>" and password base64(HMAC-SHA1(secret, username))
 // valid for the configured TTL. session names the call participant.
 func (t *TURN) Credentials(session string) ICEServer {
-	user := strconv.FormatInt(t.cfg.Now().Add(t.cfg.TTL).Unix(), 10) + ":" + session
-	return ICEServer{URLs: append([]string(nil), t.urls...), Username: user, Credential: t.password(user)}
+	user, cred := restCredentials(t.cfg.Secret, t.cfg.Now().Add(t.cfg.TTL), session)
+	return ICEServer{URLs: append([]string(nil), t.urls...), Username: user, Credential: cred}
 }
 
-func (t *TURN) password(user string) string {
-	mac := hmac.New(sha1.New, t.cfg.Secret)
+func (t *TURN) password(user string) string { return restPassword(t.cfg.Secret, user) }
+
+// restCredentials are TURN REST API credentials (the scheme coturn's
+// use-auth-secret accepts): username "<expiry-unix>:<id>", credential
+// base64(HMAC-SHA1(secret, username)). They need no state on either side
+// and stop working at expiry.
+func restCredentials(secret []byte, expiry time.Time, id string) (username, credential string) {
+	username = strconv.FormatInt(expiry.Unix(), 10) + ":" + id
+	return username, restPassword(secret, username)
+}
+
+func restPassword(secret []byte, user string) string {
+	mac := hmac.New(sha1.New, secret)
 	mac.Write([]byte(user))
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// callOf is the call "<case>.<call>" of a session "<case>.<call>.<role>"
+// (the whole session when it has no role part).
+func callOf(session string) string {
+	if i := strings.LastIndexByte(session, '.'); i > 0 {
+		return session[:i]
+	}
+	return session
+}
+
+// quota is pion's allocation quota check (user is the session auth
+// returned): a call whose relays are all taken gets 486 Allocation Quota
+// Reached. The count itself is kept by take, where the relay socket is
+// made, so requests racing past this check are still refused there.
+func (t *TURN) quota(user, _ string, src net.Addr) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.allocs[callOf(user)] >= t.cfg.MaxAllocations {
+		t.log.Info("TURN allocation refused: the call's quota is used up", "session", user, "src", src, "limit", t.cfg.MaxAllocations)
+		return false
+	}
+	return true
+}
+
+// take counts a relay of user's call, unless the call holds its quota;
+// release (idempotent) uncounts it when the relay closes.
+func (t *TURN) take(user string) (release func(), ok bool) {
+	call := callOf(user)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.allocs[call] >= t.cfg.MaxAllocations {
+		return nil, false
+	}
+	t.allocs[call]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if t.allocs[call]--; t.allocs[call] <= 0 {
+				delete(t.allocs, call)
+			}
+		})
+	}, true
 }
 
 // auth gives pion the long-term key of a REST API username; pion checks the
@@ -189,7 +260,7 @@ func (t *TURN) auth(ra *turn.RequestAttributes) (string, []byte, bool) {
 // Connect to a peer it refuses are answered with an error and nothing is
 // sent to the peer.
 func (t *TURN) permit(client net.Addr, peer net.IP) bool {
-	if allowedPeer(peer) {
+	if allowedPeer(peer) && !t.isOwn(peer) {
 		return true
 	}
 	t.log.Info("TURN relay refused", "client", client, "peer", peer)
@@ -209,6 +280,40 @@ func (t *TURN) Close() error {
 		}
 	})
 	return t.closeErr
+}
+
+// isOwn reports whether ip is one of the host's own addresses: a relay to
+// it would reach the server's own services (this one's HTTP port, the
+// database, an admin port) from outside, like a private address.
+func (t *TURN) isOwn(ip net.IP) bool {
+	for _, o := range t.own {
+		if o.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownAddrs are the addresses of this host's interfaces and the given
+// ones (the public address, which a NAT in front of the host maps to it,
+// and the listening address).
+func ownAddrs(extra ...net.IP) []net.IP {
+	var out []net.IP
+	for _, ip := range extra {
+		if ip != nil && !ip.IsUnspecified() {
+			out = append(out, ip)
+		}
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return out
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			out = append(out, n.IP)
+		}
+	}
+	return out
 }
 
 // blockedPeers are the networks a relay must never reach: the server's own
@@ -404,20 +509,31 @@ func (c *trackedConn) Close() error {
 }
 
 // relays wraps a relay address generator: UDP relays only, each relay
-// socket tracked until its allocation closes it.
+// socket tracked and counted against its call's quota until its
+// allocation closes it.
 type relays struct {
 	inner turn.RelayAddressGenerator
 	live  *tracker
+	take  func(user string) (release func(), ok bool)
 }
+
+// errQuota refuses a relay past the call's quota.
+var errQuota = errors.New("turn: the call's relay allocations are used up")
 
 func (r *relays) Validate() error { return r.inner.Validate() }
 
 func (r *relays) AllocatePacketConn(c turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	release, ok := r.take(c.UserID)
+	if !ok {
+		return nil, nil, errQuota
+	}
 	pc, addr, err := r.inner.AllocatePacketConn(c)
 	if err != nil {
+		release()
 		return nil, nil, err
 	}
-	return &relayConn{PacketConn: pc, done: r.live.add()}, addr, nil
+	done := r.live.add()
+	return &relayConn{PacketConn: pc, done: func() { release(); done() }}, addr, nil
 }
 
 func (r *relays) AllocateListener(turn.AllocateListenerConfig) (net.Listener, net.Addr, error) {

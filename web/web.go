@@ -129,4 +129,7 @@ type CustomerPage struct {
 	Page
 	Customer, Branch, Clerk string
 	Version, Text           string
+	// Action is where the consent form posts: the invite link on the
+	// landing page (the button spends it), /call/consent after.
+	Action string
 }

@@ -32,7 +32,7 @@ func (c Config) turn() *signaling.TURNConfig {
 		return nil
 	}
 	t := &signaling.TURNConfig{Listen: c.TURN.Listen, PublicIP: net.ParseIP(c.TURN.PublicIP), Realm: c.TURN.Realm,
-		TTL: c.CallMaxDuration + 15*time.Minute}
+		TTL: c.CallMaxDuration + 15*time.Minute, MaxAllocations: int(c.TURN.MaxAllocations)}
 	if c.TURN.Secret != "" {
 		t.Secret = []byte(c.TURN.Secret)
 	}
@@ -44,10 +44,10 @@ func (c Config) turn() *signaling.TURNConfig {
 func startHub(ctx context.Context, cfg Config, key *encfile.Key, calls *verify.Calls, log *slog.Logger) (*signaling.Hub, error) {
 	var ice []signaling.ICEServer
 	if urls := cfg.iceURLs(); len(urls) > 0 {
-		ice = []signaling.ICEServer{{URLs: urls, Username: cfg.ICE.Username, Credential: cfg.ICE.Credential}}
+		ice = []signaling.ICEServer{{URLs: urls}} // TURN credentials: from ICESecret, per participant
 	}
 	host := strings.Split(cfg.Listen, ":")[0]
-	hub, err := signaling.New(signaling.Config{ICEServers: ice, TURN: cfg.turn(), MaxDuration: cfg.CallMaxDuration,
+	hub, err := signaling.New(signaling.Config{ICEServers: ice, ICESecret: []byte(cfg.ICE.Secret), TURN: cfg.turn(), MaxDuration: cfg.CallMaxDuration,
 		MaxSocketsPerAddr: int(cfg.CallMaxSockets), Captures: int(cfg.Face.Captures), CaptureSpread: cfg.Face.CaptureSpread, RecordDir: filepath.Join(cfg.DataDir, "recording"), RecordKey: key, Loopback: host == "127.0.0.1" || host == "localhost"}, calls, log.With("component", "signaling"))
 	if err != nil {
 		return nil, err

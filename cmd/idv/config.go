@@ -13,6 +13,7 @@ import (
 	"time"
 
 	idvmail "remoteidv/mail"
+	"remoteidv/registry"
 )
 
 // Config is every setting of `idv serve` (and the commands that open the
@@ -30,6 +31,7 @@ type Config struct {
 	TLSCert            string
 	TLSKey             string
 	TrustedProxies     string
+	MetricsListen      string
 	BankName           string
 	BranchTZ           string
 	SessionIdle        time.Duration
@@ -103,11 +105,13 @@ type S3Config struct {
 	KMSKey        string
 }
 
-// ICEConfig is the STUN/TURN servers given to call participants.
+// ICEConfig is the STUN/TURN servers given to call participants. Their
+// TURN servers share Secret with us (the TURN REST API scheme): every
+// participant gets credentials of its own that expire, never a static
+// password.
 type ICEConfig struct {
-	Servers    string // comma-separated URLs
-	Username   string
-	Credential string
+	Servers string // comma-separated URLs
+	Secret  string
 }
 
 // TURNConfig is the embedded TURN server (off without Listen).
@@ -116,6 +120,8 @@ type TURNConfig struct {
 	PublicIP string
 	Realm    string
 	Secret   string
+	// MaxAllocations caps the relay allocations of one call.
+	MaxAllocations int64
 }
 
 // MailConfig is the mail server and the outbox worker.
@@ -136,6 +142,9 @@ type RegistryConfig struct {
 	URL     string
 	Key     string
 	Timeout time.Duration
+	// AllowHTTP lets URL be plain http:// (loopback addresses may be in
+	// any case).
+	AllowHTTP bool
 	// CaptureMaxAge is how recent the live capture the registry photo is
 	// compared with must be; MaxDataAge the oldest registry data (its
 	// data_as_of) that may pass.
@@ -182,7 +191,7 @@ func defaultConfig() Config {
 		Face: FaceConfig{ModelsDir: "./var/models", Require: true, Threshold: 0.36, TargetFMR: 1e-3, WeakGenuineFail: 0.2, MinGenuinePairs: 10,
 			CalibrationMaxPairs: 2_000_000, Captures: 5, CaptureSpread: 2 * time.Second},
 		S3:   S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "sse-s3"},
-		TURN: TURNConfig{Realm: "idv"},
+		TURN: TURNConfig{Realm: "idv", MaxAllocations: 12},
 		Mail: MailConfig{SMTPTLS: idvmail.TLSStartTLS, From: "noreply@bank.example", Interval: 10 * time.Second},
 		Registry: RegistryConfig{TZ: "Asia/Shanghai", Hours: "07:30-19:00", Timeout: 10 * time.Second,
 			CaptureMaxAge: 30 * time.Minute, MaxDataAge: 10 * time.Minute},
@@ -203,7 +212,8 @@ func (c *Config) settings() []setting {
 		{"staging-key-file", "IDV_STAGING_KEY_FILE", "file holding the AES-256 key (base64 of 32 bytes) that encrypts staged evidence on local disk; empty: <data-dir>/keys/staging-aes256.key; generated if missing", (*strValue)(&c.StagingKey)},
 		{"tls-cert", "IDV_TLS_CERT", "TLS certificate file (PEM); with tls-key serves HTTPS and sets Secure cookies", (*strValue)(&c.TLSCert)},
 		{"tls-key", "IDV_TLS_KEY", "TLS private key file (PEM)", (*strValue)(&c.TLSKey)},
-		{"trusted-proxies", "IDV_TRUSTED_PROXIES", "comma-separated IPs/CIDRs whose X-Forwarded-For is believed; empty trusts none", (*strValue)(&c.TrustedProxies)},
+		{"trusted-proxies", "IDV_TRUSTED_PROXIES", "comma-separated IPs/CIDRs of the TLS-terminating proxies in front of the server: only from them are X-Forwarded-For (the client address) and X-Forwarded-Proto: https (Secure cookies, HSTS) believed; empty trusts none", (*strValue)(&c.TrustedProxies)},
+		{"metrics-listen", "IDV_METRICS_LISTEN", "host:port of the Prometheus /metrics listener, apart from the public one (e.g. 127.0.0.1:9090); empty: no metrics are served", (*strValue)(&c.MetricsListen)},
 		{"bank-name", "IDV_BANK_NAME", "bank name shown to customers", (*strValue)(&c.BankName)},
 		{"branch-tz", "IDV_BRANCH_TZ", "IANA time zone of the branch", (*strValue)(&c.BranchTZ)},
 		{"registry-tz", "IDV_REGISTRY_TZ", "IANA time zone of the ID registry's service hours", (*strValue)(&c.Registry.TZ)},
@@ -243,14 +253,14 @@ func (c *Config) settings() []setting {
 		{"archive-lease", "IDV_ARCHIVE_LEASE", "how long the archiver holds an item it is storing; after a crash that item waits this long before another process takes it", (*durValue)(&c.ArchiveLease)},
 		{"expiry-interval", "IDV_EXPIRY_INTERVAL", "how often evidence past its retention is deleted from the store (unless under a legal hold) and the deletion recorded in the audit trail", (*durValue)(&c.ExpiryInterval)},
 		{"ice-servers", "IDV_ICE_SERVERS", "comma-separated STUN/TURN URLs given to call participants (stun:host:3478,turn:host:3478?transport=udp)", (*strValue)(&c.ICE.Servers)},
-		{"ice-username", "IDV_ICE_USERNAME", "username for the TURN servers in ice-servers", (*strValue)(&c.ICE.Username)},
-		{"ice-credential", "IDV_ICE_CREDENTIAL", "credential for the TURN servers in ice-servers (never printed)", (*secretValue)(&c.ICE.Credential)},
+		{"ice-secret", "IDV_ICE_SECRET", "shared secret of the turn: servers in ice-servers (coturn's static-auth-secret), at least 16 bytes (never printed): each participant gets the username expiry-unix:participant and base64(HMAC-SHA1(secret, username)) as credential, valid for the longest call plus 15 minutes; required with turn: servers", (*secretValue)(&c.ICE.Secret)},
 		{"call-max-duration", "IDV_CALL_MAX_DURATION", "a video call is ended after this long", (*durValue)(&c.CallMaxDuration)},
 		{"call-max-sockets-per-addr", "IDV_CALL_MAX_SOCKETS_PER_ADDR", "call signaling sockets one client address may hold at once; more get 429 (raise it for staff behind one NAT address)", (*intValue)(&c.CallMaxSockets)},
 		{"turn-listen", "IDV_TURN_LISTEN", "host:port of the embedded TURN server (UDP and TCP), e.g. 0.0.0.0:3478; empty: off", (*strValue)(&c.TURN.Listen)},
 		{"turn-public-ip", "IDV_TURN_PUBLIC_IP", "IP address clients reach the TURN server and its relays at; default the turn-listen host", (*strValue)(&c.TURN.PublicIP)},
 		{"turn-realm", "IDV_TURN_REALM", "realm of the TURN credentials", (*strValue)(&c.TURN.Realm)},
 		{"turn-secret", "IDV_TURN_SECRET", "HMAC secret of the TURN credentials, at least 16 bytes (never printed); empty: random at each start", (*secretValue)(&c.TURN.Secret)},
+		{"turn-max-allocations", "IDV_TURN_MAX_ALLOCATIONS", "relay allocations one call may hold at once on the embedded TURN server (all its participants together); more are refused (486)", (*intValue)(&c.TURN.MaxAllocations)},
 		{"smtp-addr", "IDV_SMTP_ADDR", "mail server host:port; empty keeps mail queued in the outbox until one is set", (*strValue)(&c.Mail.SMTPAddr)},
 		{"smtp-tls", "IDV_SMTP_TLS", "none, starttls (required) or tls (implicit, port 465)", (*strValue)(&c.Mail.SMTPTLS)},
 		{"smtp-username", "IDV_SMTP_USERNAME", "SMTP user for PLAIN authentication; empty for none", (*strValue)(&c.Mail.SMTPUsername)},
@@ -258,6 +268,7 @@ func (c *Config) settings() []setting {
 		{"mail-from", "IDV_MAIL_FROM", "sender address of invites, codes and statements", (*strValue)(&c.Mail.From)},
 		{"mail-interval", "IDV_MAIL_INTERVAL", "how often the mail outbox is worked (failed sends back off up to 30m)", (*durValue)(&c.Mail.Interval)},
 		{"registry-url", "IDV_REGISTRY_URL", "base URL of the national ID registry (POST /v1/lookup); empty: registry checks are unavailable", (*strValue)(&c.Registry.URL)},
+		{"registry-allow-http", "IDV_REGISTRY_ALLOW_HTTP", "allow a plain http:// registry-url on a non-loopback host (the ID numbers and names go unencrypted); redirects are never followed", (*boolValue)(&c.Registry.AllowHTTP)},
 		{"registry-key", "IDV_REGISTRY_KEY", "bearer API key for the registry (never printed)", (*secretValue)(&c.Registry.Key)},
 		{"registry-timeout", "IDV_REGISTRY_TIMEOUT", "registry lookups slower than this count as unavailable", (*durValue)(&c.Registry.Timeout)},
 		{"registry-capture-max-age", "IDV_REGISTRY_CAPTURE_MAX_AGE", "the registry check needs a live capture of the case (taken in the recorded call) at most this old; the registry photo is compared with it", (*durValue)(&c.Registry.CaptureMaxAge)},
@@ -411,6 +422,19 @@ func (c *Config) validate() error {
 		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
 			bad("IDV_ICE_SERVERS", "%q is not a stun:, turn: or turns: URL", u)
 		}
+		if strings.HasPrefix(u, "turn") && c.ICE.Secret == "" {
+			bad("IDV_ICE_SECRET", "the TURN server %q needs its shared secret: customers get credentials that expire, never a static password", u)
+		}
+	}
+	if c.ICE.Secret != "" && len(c.ICE.Secret) < 16 {
+		bad("IDV_ICE_SECRET", "must be at least 16 bytes")
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("IDV_METRICS_LISTEN", "%q is not host:port", c.MetricsListen)
+		} else if c.MetricsListen == c.Listen {
+			bad("IDV_METRICS_LISTEN", "must differ from IDV_LISTEN: metrics are not served to the public")
+		}
 	}
 	if c.TURN.Listen != "" {
 		host, _, err := net.SplitHostPort(c.TURN.Listen)
@@ -429,6 +453,9 @@ func (c *Config) validate() error {
 		}
 		if c.TURN.Realm == "" {
 			bad("IDV_TURN_REALM", "must not be empty")
+		}
+		if c.TURN.MaxAllocations < 1 || c.TURN.MaxAllocations > 1000 {
+			bad("IDV_TURN_MAX_ALLOCATIONS", "%d must be from 1 to 1000", c.TURN.MaxAllocations)
 		}
 	}
 	if c.SealInterval < time.Second || c.SealInterval > time.Hour {
@@ -464,6 +491,8 @@ func (c *Config) validate() error {
 	if c.Registry.URL != "" {
 		if u, err := url.Parse(c.Registry.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("IDV_REGISTRY_URL", "%q is not an http(s) URL", c.Registry.URL)
+		} else if err := registry.CheckURL(c.Registry.URL, c.Registry.AllowHTTP); err != nil {
+			bad("IDV_REGISTRY_URL", "%v (or set IDV_REGISTRY_ALLOW_HTTP)", err)
 		}
 	}
 	if c.Registry.Timeout < 100*time.Millisecond || c.Registry.Timeout > time.Minute {

@@ -30,6 +30,12 @@ func TestMailAndRegistryConfigValidation(t *testing.T) {
 		{map[string]string{"IDV_REGISTRY_CAPTURE_MAX_AGE": "0s"}, "IDV_REGISTRY_CAPTURE_MAX_AGE"},
 		{map[string]string{"IDV_REGISTRY_CAPTURE_MAX_AGE": "3h"}, "IDV_REGISTRY_CAPTURE_MAX_AGE"},
 		{map[string]string{"IDV_REGISTRY_MAX_DATA_AGE": "-1m"}, "IDV_REGISTRY_MAX_DATA_AGE"},
+		// The registry gets ID numbers and names: https, or http only on
+		// loopback or when allowed in so many words.
+		{map[string]string{"IDV_REGISTRY_URL": "http://registry.bank.example"}, "IDV_REGISTRY_URL"},
+		{map[string]string{"IDV_REGISTRY_URL": "http://registry.bank.example", "IDV_REGISTRY_ALLOW_HTTP": "true"}, ""},
+		{map[string]string{"IDV_REGISTRY_URL": "http://127.0.0.1:9300"}, ""},
+		{map[string]string{"IDV_REGISTRY_URL": "https://registry.bank.example"}, ""},
 	}
 	for _, tt := range tests {
 		_, _, err := loadConfig("serve", nil, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
@@ -96,6 +102,16 @@ func TestConfigValidation(t *testing.T) {
 		{map[string]string{"IDV_FACE_TARGET_FMR": "1"}, nil, "IDV_FACE_TARGET_FMR"},
 		{map[string]string{"IDV_FACE_WEAK_GENUINE_FAIL": "0"}, nil, "IDV_FACE_WEAK_GENUINE_FAIL"},
 		{map[string]string{"IDV_FACE_CAPTURES": "0"}, nil, "IDV_FACE_CAPTURES"},
+		// TURN servers get per-participant credentials from their shared
+		// secret, never a static password.
+		{map[string]string{"IDV_ICE_SERVERS": "stun:s:3478,turn:t:3478"}, nil, "IDV_ICE_SECRET"},
+		{map[string]string{"IDV_ICE_SERVERS": "turn:t:3478", "IDV_ICE_SECRET": "short"}, nil, "IDV_ICE_SECRET"},
+		{map[string]string{"IDV_ICE_SERVERS": "turn:t:3478", "IDV_ICE_SECRET": "0123456789abcdef"}, nil, ""},
+		{map[string]string{"IDV_ICE_SERVERS": "stun:s:3478"}, nil, ""},
+		{map[string]string{"IDV_TURN_LISTEN": "127.0.0.1:3478", "IDV_TURN_MAX_ALLOCATIONS": "0"}, nil, "IDV_TURN_MAX_ALLOCATIONS"},
+		{map[string]string{"IDV_METRICS_LISTEN": "127.0.0.1:8080"}, nil, "IDV_METRICS_LISTEN"},
+		{map[string]string{"IDV_METRICS_LISTEN": "9090"}, nil, "IDV_METRICS_LISTEN"},
+		{map[string]string{"IDV_METRICS_LISTEN": "127.0.0.1:9090"}, nil, ""},
 	}
 	for _, tt := range tests {
 		_, _, err := loadConfig("serve", tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
@@ -124,7 +140,7 @@ func TestConfigSections(t *testing.T) {
 		"IDV_S3_ENDPOINT": "minio:9000", "IDV_S3_BUCKET": "b", "IDV_S3_ACCESS_KEY": "ak", "IDV_S3_SECRET_KEY": "sk",
 		"IDV_S3_TLS": "false", "IDV_S3_REGION": "eu", "IDV_S3_RETENTION_DAYS": "30", "IDV_S3_ALLOW_UNLOCKED": "true", "IDV_S3_SSE": "sse-kms", "IDV_S3_SSE_KMS_KEY": "kk", "IDV_STAGING_KEY_FILE": "/st.key",
 		"IDV_SEAL_INTERVAL": "20s", "IDV_TOKEN_LIFETIME": "720h", "IDV_EXPIRY_INTERVAL": "3h",
-		"IDV_ICE_SERVERS": "stun:s:3478", "IDV_ICE_USERNAME": "iu", "IDV_ICE_CREDENTIAL": "ic", "IDV_CALL_MAX_DURATION": "2h", "IDV_CALL_MAX_SOCKETS_PER_ADDR": "7",
+		"IDV_ICE_SERVERS": "stun:s:3478,turn:t:3478", "IDV_ICE_SECRET": "0123456789abcdefX", "IDV_METRICS_LISTEN": "127.0.0.1:9090", "IDV_TURN_MAX_ALLOCATIONS": "8", "IDV_REGISTRY_ALLOW_HTTP": "true", "IDV_CALL_MAX_DURATION": "2h", "IDV_CALL_MAX_SOCKETS_PER_ADDR": "7",
 		"IDV_TURN_LISTEN": "10.0.0.2:3478", "IDV_TURN_PUBLIC_IP": "10.0.0.3", "IDV_TURN_REALM": "r", "IDV_TURN_SECRET": "0123456789abcdef",
 		"IDV_SMTP_ADDR": "mail:587", "IDV_SMTP_TLS": "tls", "IDV_SMTP_USERNAME": "su", "IDV_SMTP_PASSWORD": "sp",
 		"IDV_MAIL_FROM": "from@bank.example", "IDV_MAIL_INTERVAL": "30s", "IDV_ARCHIVE_LEASE": "90s",
@@ -140,7 +156,7 @@ func TestConfigSections(t *testing.T) {
 	}
 	want := Config{
 		Listen: "127.0.0.1:9000", PublicURL: "https://idv.bank.example", DatabaseURL: "sqlite:/tmp/x.db", DataDir: "/d", EvidenceDir: "/e",
-		SigningKey: "/k.pem", StagingKey: "/st.key", TLSCert: "c.pem", TLSKey: "k.pem", TrustedProxies: "10.0.0.1", BankName: "Bank", BranchTZ: "Europe/London",
+		SigningKey: "/k.pem", StagingKey: "/st.key", TLSCert: "c.pem", TLSKey: "k.pem", TrustedProxies: "10.0.0.1", MetricsListen: "127.0.0.1:9090", BankName: "Bank", BranchTZ: "Europe/London",
 		SessionIdle: 14 * time.Minute, SessionMax: 11 * time.Hour, TokenLifetime: 30 * 24 * time.Hour, MaxBody: 2048, ReadHeaderTimeout: 3 * time.Second, ReadTimeout: 90 * time.Second, CheckpointInterval: 2 * time.Hour, SlotMaxLead: 48 * time.Hour,
 		SealInterval: 20 * time.Second, ArchiveLease: 90 * time.Second, ExpiryInterval: 3 * time.Hour, CallMaxDuration: 2 * time.Hour, CallMaxSockets: 7,
 		Demo: true,
@@ -148,10 +164,10 @@ func TestConfigSections(t *testing.T) {
 		Face: FaceConfig{ModelsDir: "/m", Require: false, Threshold: 0.3, Recognizers: 3, Calibration: "/cal.json", TargetFMR: 1e-4, WeakGenuineFail: 0.1,
 			MinGenuinePairs: 50, CalibrationMaxPairs: 5_000_000, Captures: 3, CaptureSpread: time.Second},
 		S3:        S3Config{Endpoint: "minio:9000", Bucket: "b", AccessKey: "ak", SecretKey: "sk", TLS: false, Region: "eu", RetentionDays: 30, AllowUnlocked: true, SSE: "sse-kms", KMSKey: "kk"},
-		ICE:       ICEConfig{Servers: "stun:s:3478", Username: "iu", Credential: "ic"},
-		TURN:      TURNConfig{Listen: "10.0.0.2:3478", PublicIP: "10.0.0.3", Realm: "r", Secret: "0123456789abcdef"},
+		ICE:       ICEConfig{Servers: "stun:s:3478,turn:t:3478", Secret: "0123456789abcdefX"},
+		TURN:      TURNConfig{Listen: "10.0.0.2:3478", PublicIP: "10.0.0.3", Realm: "r", Secret: "0123456789abcdef", MaxAllocations: 8},
 		Mail:      MailConfig{SMTPAddr: "mail:587", SMTPTLS: "tls", SMTPUsername: "su", SMTPPassword: "sp", From: "from@bank.example", Interval: 30 * time.Second},
-		Registry:  RegistryConfig{TZ: "Asia/Tokyo", Hours: "08:00-18:00", URL: "https://registry", Key: "rk", Timeout: 5 * time.Second, CaptureMaxAge: 20 * time.Minute, MaxDataAge: time.Minute},
+		Registry:  RegistryConfig{TZ: "Asia/Tokyo", Hours: "08:00-18:00", URL: "https://registry", Key: "rk", Timeout: 5 * time.Second, AllowHTTP: true, CaptureMaxAge: 20 * time.Minute, MaxDataAge: time.Minute},
 		Statement: StatementConfig{Font: "/font.ttf"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {

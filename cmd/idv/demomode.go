@@ -32,7 +32,7 @@ func demoRegistry(cfg Config, log *slog.Logger) (*registry.Client, error) {
 		return nil, fmt.Errorf("demo mode: the reference registry's records (run idv demo load first): %w", err)
 	}
 	srv := registry.NewServer(recs, "", log.With("component", "demo registry"))
-	return &registry.Client{BaseURL: "http://demo-registry.invalid", Timeout: cfg.Registry.Timeout,
+	return &registry.Client{BaseURL: "http://demo-registry.invalid", AllowHTTP: true, Timeout: cfg.Registry.Timeout,
 		HTTP: &http.Client{Timeout: cfg.Registry.Timeout, Transport: handlerTransport{srv}}}, nil
 }
 

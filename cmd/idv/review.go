@@ -18,7 +18,7 @@ func (a *app) deskDeps() (verify.DeskDeps, error) {
 	d := verify.DeskDeps{Registry: verify.NoRegistry{}, Mailer: verify.NoMailer{}, MailFrom: mc.From,
 		RegistryCaptureMaxAge: rc.CaptureMaxAge, RegistryMaxDataAge: rc.MaxDataAge}
 	if rc.URL != "" {
-		d.Registry = &registry.Client{BaseURL: rc.URL, APIKey: rc.Key, Timeout: rc.Timeout, HTTP: &http.Client{Timeout: rc.Timeout}}
+		d.Registry = &registry.Client{BaseURL: rc.URL, APIKey: rc.Key, Timeout: rc.Timeout, AllowHTTP: rc.AllowHTTP, HTTP: &http.Client{Timeout: rc.Timeout}}
 	} else if a.cfg.Demo {
 		reg, err := demoRegistry(a.cfg, a.log)
 		if err != nil {

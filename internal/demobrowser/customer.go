@@ -37,8 +37,9 @@ type Customer struct {
 	Screenshots string
 }
 
-// Customer plays c in a tab of its own: opens the invite link, accepts
-// the consent, asks for the email code and enters it, uploads the letter,
+// Customer plays c in a tab of its own: opens the invite link (its
+// landing page, which spends nothing), accepts the consent there (the
+// button spends the link), asks for the email code and enters it, uploads the letter,
 // waits for the clerk, passes the device check (camera, microphone,
 // network) and stays in the call, its camera turning as prompted, until
 // the call ends. It returns when the call has ended, or with the step
@@ -73,7 +74,7 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 		text, _ := eval[string](tab, `document.querySelector('main') ? document.querySelector('main').innerText : ''`)
 		return fmt.Errorf("customer: the invite link was refused (used, expired, revoked or outside its window): %q", text)
 	}
-	step("opened the invite link; the consent page is shown")
+	step("opened the invite link; its landing page shows the consent")
 	c.shot(tab, "customer-consent")
 	if err := run(tab, "accept the consent", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitVisible("#remote"),
 		chromedp.WaitReady(`body[data-ready]`)); err != nil {
