@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pion/logging"
@@ -118,18 +119,12 @@ func NewTURN(ctx context.Context, cfg TURNConfig, log *slog.Logger) (*TURN, erro
 		}
 	}
 	t := &TURN{cfg: cfg, log: log, allocs: map[string]int{}, own: ownAddrs(cfg.PublicIP, net.ParseIP(host))}
-	var lc net.ListenConfig
-	pc, err := lc.ListenPacket(ctx, "udp", cfg.Listen)
+	pc, ln, err := listenTwins(ctx, cfg.Listen, host)
 	if err != nil {
-		return nil, fmt.Errorf("turn %s: listen udp: %w", cfg.Listen, err)
+		return nil, err
 	}
 	t.udp = pc.LocalAddr()
 	port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
-	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, port))
-	if err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("turn %s: listen tcp: %w", cfg.Listen, err)
-	}
 	hp := net.JoinHostPort(cfg.PublicIP.String(), port)
 	t.urls = []string{"turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"}
 	relayHost := host
@@ -576,3 +571,26 @@ func (l pionLog) Warn(msg string)                   { l.log.Info(msg) }
 func (l pionLog) Warnf(format string, args ...any)  { l.log.Info(fmt.Sprintf(format, args...)) }
 func (l pionLog) Error(msg string)                  { l.log.Info(msg) }
 func (l pionLog) Errorf(format string, args ...any) { l.log.Info(fmt.Sprintf(format, args...)) }
+
+// listenTwins listens on UDP and on TCP at the same port. With port 0 the
+// system picks the UDP port, whose TCP twin another program may hold: then
+// it tries another port (a few times) rather than fail at random.
+func listenTwins(ctx context.Context, listen, host string) (net.PacketConn, net.Listener, error) {
+	_, want, _ := net.SplitHostPort(listen)
+	var lc net.ListenConfig
+	for attempt := 0; ; attempt++ {
+		pc, err := lc.ListenPacket(ctx, "udp", listen)
+		if err != nil {
+			return nil, nil, fmt.Errorf("turn %s: listen udp: %w", listen, err)
+		}
+		port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, port))
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if want != "0" || !errors.Is(err, syscall.EADDRINUSE) || attempt == 19 {
+			return nil, nil, fmt.Errorf("turn %s: listen tcp: %w", listen, err)
+		}
+	}
+}
