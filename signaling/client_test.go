@@ -161,13 +161,15 @@ func (p *testPeer) read(m source) {
 		}
 		switch msg.Type {
 		case signaling.TypeOffer:
-			if err := p.answer(msg.SDP, m); err != nil {
+			// Once close has begun (it cancels before closing the peer
+			// connection), messages still in flight meet a closed peer.
+			if err := p.answer(msg.SDP, m); err != nil && p.ctx.Err() == nil {
 				p.t.Errorf("answer: %v", err)
 				return
 			}
 		case signaling.TypeCandidate:
 			c := webrtc.ICECandidateInit{Candidate: msg.Candidate.Candidate, SDPMid: msg.Candidate.SDPMid, SDPMLineIndex: msg.Candidate.SDPMLineIndex}
-			if err := p.pc.AddICECandidate(c); err != nil {
+			if err := p.pc.AddICECandidate(c); err != nil && p.ctx.Err() == nil {
 				p.t.Errorf("add candidate: %v", err)
 			}
 		default:
