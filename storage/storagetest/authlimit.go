@@ -69,7 +69,10 @@ func testAuthLimits(t *testing.T, s models.Store) {
 		})
 	}
 	var due []*models.AuthLimit
-	tx(t, s, func(tx models.Tx) (err error) { due, err = tx.AuthLimitsDue(ctx, "audit:", t0.Add(time.Hour), 10); return })
+	tx(t, s, func(tx models.Tx) (err error) {
+		due, err = tx.AuthLimitsDue(ctx, "audit:", t0.Add(time.Hour), 10)
+		return
+	})
 	if len(due) != 1 || due[0].Subject != "198.51.100.1" {
 		t.Fatalf("AuthLimitsDue = %v, want only 198.51.100.1 (counted, window started)", due)
 	}
@@ -81,7 +84,10 @@ func testAuthLimits(t *testing.T, s models.Store) {
 	if n != 3 {
 		t.Fatalf("DeleteIdleAuthLimits = %d, want 3", n)
 	}
-	tx(t, s, func(tx models.Tx) (err error) { due, err = tx.AuthLimitsDue(ctx, "audit:", t0.Add(time.Hour), 10); return })
+	tx(t, s, func(tx models.Tx) (err error) {
+		due, err = tx.AuthLimitsDue(ctx, "audit:", t0.Add(time.Hour), 10)
+		return
+	})
 	if len(due) != 1 {
 		t.Fatalf("the counted audit row was deleted")
 	}
