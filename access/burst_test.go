@@ -29,8 +29,11 @@ const mib = 1 << 20
 // parallel logins with the default limits: N = runtime.NumCPU() argon2id
 // checks of 64 MiB at once, twice that for the garbage collector's
 // headroom (GOGC=100 lets the heap grow to twice what is live), and
-// 192 MiB for the test binary, SQLite and the goroutines.
-func burstBound() int64 { return 2*int64(runtime.NumCPU())*64*mib + 192*mib }
+// 192 MiB for the test binary, SQLite and the goroutines (both larger
+// under the race detector: race_test.go).
+func burstBound() int64 {
+	return burstHeapFactor*2*int64(runtime.NumCPU())*64*mib + burstBase
+}
 
 // TestLoginBurstMemory: 200 logins at once, each from its own address with
 // its own name (so that no failure count refuses them first), keep the
