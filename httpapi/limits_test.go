@@ -63,6 +63,14 @@ func TestStepUpIsLimited(t *testing.T) {
 	if code != 429 || retry != "900" {
 		t.Fatalf("sixth step-up = %d, Retry-After %q; want 429, 900", code, retry)
 	}
+	// The limit is the staff member's: another member's step-up still
+	// works, and a new session of the same member does not reset it.
+	if code, _ := e.login(t, "clerk").postRetry("/api/auth/step-up", map[string]string{"password": password}, nil); code != 200 {
+		t.Fatalf("another member's step-up = %d, want 200", code)
+	}
+	if code, _ := e.login(t, "supervisor").postRetry("/api/auth/step-up", map[string]string{"password": password}, nil); code != 429 {
+		t.Fatalf("step-up in a new session of the locked member = %d, want 429", code)
+	}
 }
 
 // TestLoginLimitsOverHTTP: with every password check taken a login waits
