@@ -157,6 +157,7 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 // name or the address when their failures are used up, and keeps the
 // failure for the owner of a known account.
 func (s *Service) loginFailed(ctx context.Context, st *models.Staff, name, remote string, account, addr counter) {
+	ctx = context.WithoutCancel(ctx) // a caller who hangs up is still counted
 	if st == nil {
 		s.recordThrottled(ctx, "auth.login_failed", remote, map[string]string{"username_hmac": name, "remote": remote, "reason": "unknown user"})
 	}
@@ -365,6 +366,7 @@ func (s *Service) StepUp(ctx context.Context, p *Principal, password string) (st
 // stepUpFailed records a wrong step-up, keeps it for the owner's next
 // login and locks step-up when its failures are used up.
 func (s *Service) stepUpFailed(ctx context.Context, p *Principal, c counter) {
+	ctx = context.WithoutCancel(ctx) // a caller who hangs up is still counted
 	err := s.Store.Transact(ctx, func(tx models.Tx) error {
 		locked, err := s.failed(ctx, tx, c, &counter{scopeAccount, s.NameHash(p.Staff.Username)})
 		if err != nil {

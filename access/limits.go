@@ -292,6 +292,7 @@ func unreserve(ctx context.Context, tx models.Tx, c counter) (*models.AuthLimit,
 
 // release gives reservations back in their own transaction.
 func (s *Service) release(ctx context.Context, cs ...counter) {
+	ctx = context.WithoutCancel(ctx) // a caller who hung up while waiting was not checked
 	err := s.Store.Transact(ctx, func(tx models.Tx) error {
 		for _, c := range cs {
 			if _, err := unreserve(ctx, tx, c); err != nil {
@@ -380,6 +381,7 @@ func succeeded(ctx context.Context, tx models.Tx, account, addr counter) (*Notic
 // not an audit row each and the audit head's lock.
 func (s *Service) recordThrottled(ctx context.Context, action, remote string, detail map[string]string) {
 	s.init()
+	ctx = context.WithoutCancel(ctx) // a caller who hangs up is still counted
 	now := s.Now().UTC()
 	src := Source(remote)
 	err := s.Store.Transact(ctx, func(tx models.Tx) error {
