@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"remoteidv/audit"
@@ -24,6 +26,9 @@ type Principal struct {
 	Staff   *models.Staff
 	Session *models.StaffSession // nil for API tokens
 	Token   *models.APIToken     // nil for sessions
+	// Notice is set by Login only: the failed attempts its owner has not
+	// been told of.
+	Notice *Notice
 }
 
 // Actor names the principal in audit events.
@@ -46,6 +51,17 @@ type Service struct {
 	// one its creator may ask for; 0 is DefaultTokenLifetime.
 	TokenLifetime time.Duration
 	Log           *slog.Logger
+	// Limits bound password checks and failing callers; zero fields take
+	// DefaultLimits.
+	Limits Limits
+	// NameKey keys NameHash (DeriveKey of the audit signing key in idv
+	// serve); empty: a random key for this process.
+	NameKey []byte
+
+	once    sync.Once
+	lim     Limits
+	slots   chan struct{} // password checks running
+	nameKey []byte
 }
 
 // dummyHash keeps the time of a login for an unknown user like that of a
@@ -72,36 +88,43 @@ func (s *Service) event(ctx context.Context, tx models.Tx, actor, action string,
 	return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: actor, Action: action, Detail: detail})
 }
 
-// recordFailure appends a security event in its own transaction.
-func (s *Service) recordFailure(ctx context.Context, actor, action string, detail map[string]string) {
-	err := s.Store.Transact(ctx, func(tx models.Tx) error { return s.event(ctx, tx, actor, action, detail) })
-	if err != nil {
-		s.Log.ErrorContext(ctx, "audit security event", "action", action, "err", err)
-	}
-}
-
 var errBadLogin = models.Errorf(models.EUNAUTHORIZED, "wrong username or password")
 
 // Login checks the password and opens a new session; any session the
 // browser still had (oldCookie) is ended, so the session ID rotates. It
-// returns the new cookie value.
+// returns the new cookie value; the principal's Notice tells of failed
+// attempts since the last login.
+//
+// The attempt is counted against the name as typed (its keyed hash) and
+// the client address before the password is checked, and refused with a
+// LimitError while either is locked or waiting out its delay; a success
+// gives the count back. An unknown name is never stored: its failures
+// keep NameHash(username).
 func (s *Service) Login(ctx context.Context, username, password, oldCookie, remote string) (string, *Principal, error) {
+	s.init()
+	name := s.NameHash(username)
+	account, addr := counter{scopeAccount, name}, counter{scopeAddr, Source(remote)}
+	if err := s.reserve(ctx, account, addr); err != nil {
+		return "", nil, err
+	}
 	var st *models.Staff
 	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { st, err = tx.StaffByUsername(ctx, username); return })
-	if models.ErrorCodeOf(err) == models.ENOTFOUND {
-		CheckPassword(dummyHash, password)
-		s.recordFailure(ctx, "anonymous", "auth.login_failed", map[string]string{"username": username, "remote": remote, "reason": "unknown user"})
-		return "", nil, errBadLogin
+	if err != nil && models.ErrorCodeOf(err) != models.ENOTFOUND {
+		s.release(ctx, account, addr)
+		return "", nil, fmt.Errorf("login: %w", err)
 	}
+	known := err == nil
+	hash := dummyHash // an unknown name takes as long as a wrong password
+	if known {
+		hash = st.PasswordHash
+	}
+	ok, err := s.checkPassword(ctx, hash, password)
 	if err != nil {
-		return "", nil, fmt.Errorf("login %q: %w", username, err)
+		s.release(ctx, account, addr)
+		return "", nil, err
 	}
-	if !CheckPassword(st.PasswordHash, password) || !st.Active() {
-		reason := "wrong password"
-		if !st.Active() {
-			reason = "disabled"
-		}
-		s.recordFailure(ctx, models.StaffActor(st.ID), "auth.login_failed", map[string]string{"username": username, "remote": remote, "reason": reason})
+	if !known || !ok || !st.Active() {
+		s.loginFailed(ctx, st, name, remote, account, addr)
 		return "", nil, errBadLogin
 	}
 	cookie, err := NewToken(s.Rand, "")
@@ -114,7 +137,12 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 	}
 	now := s.Now().UTC()
 	sess := &models.StaffSession{IDHash: HashToken(cookie), StaffID: st.ID, CSRFToken: csrf, CreatedAt: now, LastSeen: now}
+	var notice *Notice
 	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		var err error
+		if notice, err = succeeded(ctx, tx, account, addr); err != nil {
+			return err
+		}
 		if oldCookie != "" {
 			if err := tx.DeleteSession(ctx, HashToken(oldCookie)); err != nil {
 				return err
@@ -128,7 +156,53 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 	if err != nil {
 		return "", nil, fmt.Errorf("login %q: %w", username, err)
 	}
-	return cookie, &Principal{Staff: st, Session: sess}, nil
+	return cookie, &Principal{Staff: st, Session: sess, Notice: notice}, nil
+}
+
+// loginFailed records a failed login (st nil: unknown name), locks the
+// name or the address when their failures are used up, and keeps the
+// failure for the owner of a known account.
+func (s *Service) loginFailed(ctx context.Context, st *models.Staff, name, remote string, account, addr counter) {
+	ctx = context.WithoutCancel(ctx) // a caller who hangs up is still counted
+	if st == nil {
+		s.recordThrottled(ctx, "auth.login_failed", remote, map[string]string{"username_hmac": name, "remote": remote, "reason": "unknown user"})
+	}
+	var addrLocked *models.AuthLimit
+	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+		var owner *counter
+		if st != nil {
+			owner = &account
+		}
+		locked, err := s.failed(ctx, tx, account, owner)
+		if err != nil {
+			return err
+		}
+		if addrLocked, err = s.failed(ctx, tx, addr, nil); err != nil {
+			return err
+		}
+		if st == nil {
+			return nil
+		}
+		reason := "wrong password"
+		if !st.Active() {
+			reason = "disabled"
+		}
+		if err := s.event(ctx, tx, models.StaffActor(st.ID), "auth.login_failed", map[string]string{"username": st.Username, "remote": remote, "reason": reason}); err != nil {
+			return err
+		}
+		if locked == nil {
+			return nil
+		}
+		return s.event(ctx, tx, models.StaffActor(st.ID), "auth.account_locked", map[string]string{"username": st.Username, "remote": remote,
+			"failures": strconv.Itoa(locked.Failures), "until": locked.LockedUntil.Format(time.RFC3339)})
+	})
+	if err != nil {
+		s.Log.ErrorContext(ctx, "record failed login", "err", err)
+	}
+	if addrLocked != nil {
+		s.recordThrottled(ctx, "auth.address_locked", remote, map[string]string{"failures": strconv.Itoa(addrLocked.Failures),
+			"until": addrLocked.LockedUntil.Format(time.RFC3339)})
+	}
 }
 
 var errNoSession = models.Errorf(models.EUNAUTHORIZED, "not logged in or session expired")
@@ -257,8 +331,17 @@ func (s *Service) StepUp(ctx context.Context, p *Principal, password string) (st
 	if p.Session == nil {
 		return "", models.Errorf(models.EFORBIDDEN, "step-up needs an interactive session")
 	}
-	if !CheckPassword(p.Staff.PasswordHash, password) {
-		s.recordFailure(ctx, p.Actor(), "auth.stepup_failed", nil)
+	c := counter{scopeStepUp, string(p.Staff.ID)}
+	if err := s.reserve(ctx, c); err != nil {
+		return "", err
+	}
+	ok, err := s.checkPassword(ctx, p.Staff.PasswordHash, password)
+	if err != nil {
+		s.release(ctx, c)
+		return "", err
+	}
+	if !ok {
+		s.stepUpFailed(ctx, p, c)
 		return "", models.Errorf(models.EUNAUTHORIZED, "wrong password")
 	}
 	cookie, err := NewToken(s.Rand, "")
@@ -269,6 +352,14 @@ func (s *Service) StepUp(ctx context.Context, p *Principal, password string) (st
 	next := *p.Session
 	next.IDHash, next.StepUpAt, next.LastSeen = HashToken(cookie), now, now
 	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		l, err := tx.AuthLimitForUpdate(ctx, c.scope, c.subject)
+		if err != nil {
+			return err
+		}
+		l.Failures, l.WindowStart, l.LockedUntil = 0, time.Time{}, time.Time{}
+		if err := tx.PutAuthLimit(ctx, l); err != nil {
+			return err
+		}
 		if err := tx.DeleteSession(ctx, p.Session.IDHash); err != nil {
 			return err
 		}
@@ -282,6 +373,29 @@ func (s *Service) StepUp(ctx context.Context, p *Principal, password string) (st
 	}
 	p.Session = &next
 	return cookie, nil
+}
+
+// stepUpFailed records a wrong step-up, keeps it for the owner's next
+// login and locks step-up when its failures are used up.
+func (s *Service) stepUpFailed(ctx context.Context, p *Principal, c counter) {
+	ctx = context.WithoutCancel(ctx) // a caller who hangs up is still counted
+	err := s.Store.Transact(ctx, func(tx models.Tx) error {
+		locked, err := s.failed(ctx, tx, c, &counter{scopeAccount, s.NameHash(p.Staff.Username)})
+		if err != nil {
+			return err
+		}
+		if err := s.event(ctx, tx, p.Actor(), "auth.stepup_failed", nil); err != nil {
+			return err
+		}
+		if locked == nil {
+			return nil
+		}
+		return s.event(ctx, tx, p.Actor(), "auth.stepup_locked", map[string]string{"failures": strconv.Itoa(locked.Failures),
+			"until": locked.LockedUntil.Format(time.RFC3339)})
+	})
+	if err != nil {
+		s.Log.ErrorContext(ctx, "record failed step-up", "err", err)
+	}
 }
 
 // StepUpWindow is how long a password re-entry authorizes approvals.
@@ -332,7 +446,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, raw, remote string) (*P
 	})
 	if err != nil {
 		if models.ErrorCodeOf(err) == models.EUNAUTHORIZED {
-			s.recordFailure(ctx, "anonymous", "auth.token_rejected", rejected)
+			s.recordThrottled(ctx, "auth.token_rejected", remote, rejected)
 		}
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -84,6 +86,10 @@ func (s *Server) errorAnswer(c *gin.Context, err error) (int, errorBody) {
 // handler chain.
 func (s *Server) fail(c *gin.Context, err error) {
 	status, body := s.errorAnswer(c, err)
+	var retry interface{ RetryAfter() time.Duration }
+	if errors.As(err, &retry) {
+		c.Header("Retry-After", strconv.Itoa(int((retry.RetryAfter()+time.Second-1)/time.Second)))
+	}
 	var pe *pageError
 	if errors.As(err, &pe) {
 		c.Header("Content-Type", "text/html; charset=utf-8")

@@ -21,6 +21,8 @@ type meResponse struct {
 	Roles       []models.Role  `json:"roles"`
 	CSRFToken   string         `json:"csrf_token,omitempty"`
 	Via         string         `json:"via"` // "session" or "token"
+	// Notice (login only) tells of failed attempts since the last login.
+	Notice *access.Notice `json:"notice,omitempty"`
 }
 
 func meOf(p *access.Principal) meResponse {
@@ -31,28 +33,26 @@ func meOf(p *access.Principal) meResponse {
 	return m
 }
 
+// login signs a member of staff in. The limits (failures per name and
+// per address, password checks at once) are the access service's, kept in
+// the database: a refusal is a 429 with Retry-After.
 func (s *Server) login(c *gin.Context) error {
-	ip := c.ClientIP()
-	if s.limiter.Blocked("login:" + ip) {
-		return models.Errorf(models.ERATELIMIT, "too many failed logins; wait a minute")
-	}
 	var req loginRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
 	old, _ := c.Cookie(s.cookieName())
-	cookie, p, err := s.access.Login(c.Request.Context(), req.Username, req.Password, old, ip)
+	cookie, p, err := s.access.Login(c.Request.Context(), req.Username, req.Password, old, c.ClientIP())
 	if err != nil {
-		if models.ErrorCodeOf(err) == models.EUNAUTHORIZED {
-			s.limiter.Fail("login:" + ip)
-		}
 		return err
 	}
 	if old != "" {
 		s.call.hub.EndSession(access.HashToken(old), "signed in again")
 	}
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
-	c.JSON(http.StatusOK, meOf(p))
+	m := meOf(p)
+	m.Notice = p.Notice
+	c.JSON(http.StatusOK, m)
 	return nil
 }
 

@@ -92,10 +92,10 @@ var policyMatrix = []matrixRow{
 	{"HEAD", "/join/:token", "GG GG GGG GGGGGG GG", ""},
 	{"POST", "/join/:token", "GG GG GGG GGGGGG GG", ""},
 
-	{"POST", "/api/auth/login", everyone, ""},
+	{"POST", "/api/auth/login", everyone, ""},   // failures count per name and per address, before the check (limits_test.go)
 	{"POST", "/api/auth/logout", staffOnly, ""}, // a token cannot log out (400), but is let through
 	{"GET", "/api/auth/me", staffOnly, ""},
-	{"POST", "/api/auth/step-up", "11 oo ooo oooooo 33", ""}, // a token has no password session
+	{"POST", "/api/auth/step-up", "11 oo ooo oooooo 33", ""}, // a token has no password session; failures count per staff member (limits_test.go)
 
 	{"GET", "/api/accounts", "11 oo o33 ooooo3 oo", ""},
 	{"GET", "/api/accounts/:no", "11 oo o33 ooooo3 oo", ""},

@@ -35,6 +35,7 @@ type Tx interface {
 	LedgerRepo      // booked transactions for statements (ledger.go)
 	MailOutboxRepo  // the mail outbox (mail.go)
 	InvariantRepo   // checks of the data as a whole (invariant.go)
+	AuthLimitRepo   // counters of failed logins and suppressed security events (authlimit.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

@@ -103,12 +103,18 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	chain := audit.Chain{Now: time.Now}
 	a := &app{cfg: cfg, log: log, store: store, key: key, staging: staging, chain: chain}
 	a.access = &access.Service{Store: store, Chain: chain, Now: time.Now, Rand: rand.Reader, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax,
-		TokenLifetime: cfg.TokenLifetime, Log: log}
+		TokenLifetime: cfg.TokenLifetime, Log: log, Limits: authLimits(cfg.Auth), NameKey: access.DeriveKey(key.Seed(), "login names")}
 	if a.accounts, err = verify.NewAccounts(a.core()); err != nil {
 		store.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// authLimits turns the settings into the access service's limits.
+func authLimits(c AuthConfig) access.Limits {
+	return access.Limits{Checks: int(c.Checks), CheckWait: c.CheckWait, DelayAfter: int(c.DelayAfter), LockAfter: int(c.LockAfter), LockFor: c.LockFor,
+		AddrMax: int(c.AddrMax), AddrLockFor: c.AddrLockFor, StepUpLockAfter: int(c.StepUpLockAfter), AuditWindow: c.AuditWindow}
 }
 
 // core is what every part of the workflow works with.

@@ -53,6 +53,7 @@ type Config struct {
 	// records, unless a mail server or a registry is configured.
 	Demo      bool
 	Log       LogConfig
+	Auth      AuthConfig
 	Face      FaceConfig
 	S3        S3Config
 	ICE       ICEConfig
@@ -66,6 +67,22 @@ type Config struct {
 type LogConfig struct {
 	Level  string // debug, info, warn or error
 	Format string // text or json
+}
+
+// AuthConfig bounds what staff sign-ins and failing callers cost: argon2id
+// checks at once, failures per login name, per client address and per
+// step-up, and how often one source's security events reach the audit
+// trail (access.Limits).
+type AuthConfig struct {
+	Checks          int64 // 0: one per core
+	CheckWait       time.Duration
+	DelayAfter      int64
+	LockAfter       int64
+	LockFor         time.Duration
+	AddrMax         int64
+	AddrLockFor     time.Duration
+	StepUpLockAfter int64
+	AuditWindow     time.Duration
 }
 
 // FaceConfig is the face engine: its model files, the match threshold, the
@@ -188,6 +205,8 @@ func defaultConfig() Config {
 		ReadHeaderTimeout:  10 * time.Second,
 		ReadTimeout:        2 * time.Minute,
 		Log:                LogConfig{Level: "info", Format: "text"},
+		Auth: AuthConfig{CheckWait: 2 * time.Second, DelayAfter: 3, LockAfter: 10, LockFor: 15 * time.Minute, AddrMax: 20, AddrLockFor: time.Minute,
+			StepUpLockAfter: 5, AuditWindow: 5 * time.Minute},
 		Face: FaceConfig{ModelsDir: "./var/models", Require: true, Threshold: 0.36, TargetFMR: 1e-3, WeakGenuineFail: 0.2, MinGenuinePairs: 10,
 			CalibrationMaxPairs: 2_000_000, Captures: 5, CaptureSpread: 2 * time.Second},
 		S3:   S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "sse-s3"},
@@ -224,6 +243,15 @@ func (c *Config) settings() []setting {
 		{"max-body", "IDV_MAX_BODY", "largest JSON request body in bytes", (*intValue)(&c.MaxBody)},
 		{"read-header-timeout", "IDV_READ_HEADER_TIMEOUT", "a client that has not sent its request headers by then is cut off (slow-loris)", (*durValue)(&c.ReadHeaderTimeout)},
 		{"read-timeout", "IDV_READ_TIMEOUT", "a client that has not sent its whole request, body included, by then is cut off (a 10 MiB upload needs 0.7 Mbit/s at the default)", (*durValue)(&c.ReadTimeout)},
+		{"login-checks", "IDV_LOGIN_CHECKS", "password checks (argon2id, 64 MiB each) running at once; 0 = one per core", (*intValue)(&c.Auth.Checks)},
+		{"login-check-wait", "IDV_LOGIN_CHECK_WAIT", "how long a login or step-up waits for a free password check before it gets 429 with Retry-After", (*durValue)(&c.Auth.CheckWait)},
+		{"login-delay-after", "IDV_LOGIN_DELAY_AFTER", "failed logins against one name after which each further attempt must wait a delay doubling from 1s (up to 5m)", (*intValue)(&c.Auth.DelayAfter)},
+		{"login-lock-after", "IDV_LOGIN_LOCK_AFTER", "failed logins against one name (from any address) that lock it for login-lock-for; audited, its owner is told at the next login", (*intValue)(&c.Auth.LockAfter)},
+		{"login-lock-for", "IDV_LOGIN_LOCK_FOR", "how long a locked login name or step-up stays locked; a run of failures is also forgotten this long after its last one", (*durValue)(&c.Auth.LockFor)},
+		{"login-addr-max", "IDV_LOGIN_ADDR_MAX", "failed logins from one client address (an IPv6 /64), each within login-addr-lock-for of the one before, that lock the address for login-addr-lock-for", (*intValue)(&c.Auth.AddrMax)},
+		{"login-addr-lock-for", "IDV_LOGIN_ADDR_LOCK_FOR", "how long a client address stays locked for logins", (*durValue)(&c.Auth.AddrLockFor)},
+		{"stepup-lock-after", "IDV_STEPUP_LOCK_AFTER", "wrong step-up passwords of one staff member that lock step-up for login-lock-for (the next one gets 429)", (*intValue)(&c.Auth.StepUpLockAfter)},
+		{"audit-failure-window", "IDV_AUDIT_FAILURE_WINDOW", "one source's failed logins with unknown names and rejected API tokens are audited once per window; the rest are counted and audited as one auth.events_suppressed event", (*durValue)(&c.Auth.AuditWindow)},
 		{"checkpoint-interval", "IDV_CHECKPOINT_INTERVAL", "how often a signed checkpoint of the audit chain and its Merkle log is written", (*durValue)(&c.CheckpointInterval)},
 		{"slot-max-lead", "IDV_SLOT_MAX_LEAD", "how far ahead a call may be scheduled", (*durValue)(&c.SlotMaxLead)},
 		{"demo", "IDV_DEMO", "demonstration mode (make run): a banner on every page, mail to the Maildir <data-dir>/mail shown at /demo/mailbox, the reference registry in-process over <data-dir>/demo/registry.json; never in production", (*boolValue)(&c.Demo)},
@@ -411,6 +439,25 @@ func (c *Config) validate() error {
 	}
 	if c.ReadTimeout < time.Second || c.ReadTimeout > 30*time.Minute {
 		bad("IDV_READ_TIMEOUT", "%v must be from 1s to 30m", c.ReadTimeout)
+	}
+	a := c.Auth
+	for _, n := range []struct {
+		env       string
+		v, lo, hi int64
+	}{{"IDV_LOGIN_CHECKS", a.Checks, 0, 256}, {"IDV_LOGIN_DELAY_AFTER", a.DelayAfter, 1, 1000}, {"IDV_LOGIN_LOCK_AFTER", a.LockAfter, 1, 1000},
+		{"IDV_LOGIN_ADDR_MAX", a.AddrMax, 1, 100_000}, {"IDV_STEPUP_LOCK_AFTER", a.StepUpLockAfter, 1, 100}} {
+		if n.v < n.lo || n.v > n.hi {
+			bad(n.env, "%d must be from %d to %d", n.v, n.lo, n.hi)
+		}
+	}
+	for _, d := range []struct {
+		env       string
+		v, lo, hi time.Duration
+	}{{"IDV_LOGIN_CHECK_WAIT", a.CheckWait, 10 * time.Millisecond, time.Minute}, {"IDV_LOGIN_LOCK_FOR", a.LockFor, time.Second, 24 * time.Hour},
+		{"IDV_LOGIN_ADDR_LOCK_FOR", a.AddrLockFor, time.Second, 24 * time.Hour}, {"IDV_AUDIT_FAILURE_WINDOW", a.AuditWindow, time.Second, 24 * time.Hour}} {
+		if d.v < d.lo || d.v > d.hi {
+			bad(d.env, "%v must be from %v to %v", d.v, d.lo, d.hi)
+		}
 	}
 	if c.CallMaxSockets < 1 {
 		bad("IDV_CALL_MAX_SOCKETS_PER_ADDR", "%d must be at least 1", c.CallMaxSockets)

@@ -146,6 +146,8 @@ func TestConfigSections(t *testing.T) {
 		"IDV_MAIL_FROM": "from@bank.example", "IDV_MAIL_INTERVAL": "30s", "IDV_ARCHIVE_LEASE": "90s",
 		"IDV_REGISTRY_URL": "https://registry", "IDV_REGISTRY_KEY": "rk", "IDV_REGISTRY_TIMEOUT": "5s",
 		"IDV_REGISTRY_CAPTURE_MAX_AGE": "20m", "IDV_REGISTRY_MAX_DATA_AGE": "1m", "IDV_STATEMENT_FONT": "/font.ttf",
+		"IDV_LOGIN_CHECKS": "3", "IDV_LOGIN_CHECK_WAIT": "500ms", "IDV_LOGIN_DELAY_AFTER": "4", "IDV_LOGIN_LOCK_AFTER": "8", "IDV_LOGIN_LOCK_FOR": "30m",
+		"IDV_LOGIN_ADDR_MAX": "40", "IDV_LOGIN_ADDR_LOCK_FOR": "2m", "IDV_STEPUP_LOCK_AFTER": "6", "IDV_AUDIT_FAILURE_WINDOW": "10m",
 	}
 	c, _, err := loadConfig("serve", nil, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err != nil {
@@ -161,6 +163,8 @@ func TestConfigSections(t *testing.T) {
 		SealInterval: 20 * time.Second, ArchiveLease: 90 * time.Second, ExpiryInterval: 3 * time.Hour, CallMaxDuration: 2 * time.Hour, CallMaxSockets: 7,
 		Demo: true,
 		Log:  LogConfig{Level: "debug", Format: "json"},
+		Auth: AuthConfig{Checks: 3, CheckWait: 500 * time.Millisecond, DelayAfter: 4, LockAfter: 8, LockFor: 30 * time.Minute, AddrMax: 40, AddrLockFor: 2 * time.Minute,
+			StepUpLockAfter: 6, AuditWindow: 10 * time.Minute},
 		Face: FaceConfig{ModelsDir: "/m", Require: false, Threshold: 0.3, Recognizers: 3, Calibration: "/cal.json", TargetFMR: 1e-4, WeakGenuineFail: 0.1,
 			MinGenuinePairs: 50, CalibrationMaxPairs: 5_000_000, Captures: 3, CaptureSpread: time.Second},
 		S3:        S3Config{Endpoint: "minio:9000", Bucket: "b", AccessKey: "ak", SecretKey: "sk", TLS: false, Region: "eu", RetentionDays: 30, AllowUnlocked: true, SSE: "sse-kms", KMSKey: "kk"},

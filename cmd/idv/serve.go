@@ -92,6 +92,10 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		sealer(wf.verify, cfg.SealInterval, log),
 		expiry(wf.verify, cfg.ExpiryInterval, log),
 		mailOutbox(wf.desk, "mail/"+ln.Addr().String(), cfg.Mail.Interval, log),
+		every{name: "suppressed security events", interval: cfg.Auth.AuditWindow, log: log, do: func(ctx context.Context) error {
+			_, err := a.access.FlushSuppressed(ctx)
+			return err
+		}},
 	}
 	serve := func() error { return hs.Serve(ln) }
 	if cfg.TLSCert != "" {

@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Constraints", testConstraints},
 		{"Invariants", testInvariants},
 		{"FaceCalibrations", testFaceCalibrations},
+		{"AuthLimits", testAuthLimits},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
