@@ -165,7 +165,7 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 func (s *Service) loginFailed(ctx context.Context, st *models.Staff, name, remote string, account, addr counter) {
 	ctx = context.WithoutCancel(ctx) // a caller who hangs up is still counted
 	if st == nil {
-		s.recordThrottled(ctx, "auth.login_failed", remote, map[string]string{"username_hmac": name, "remote": remote, "reason": "unknown user"})
+		s.recordThrottled(ctx, "auth.login_failed", remote, "", map[string]string{"username_hmac": name, "remote": remote, "reason": "unknown user"})
 	}
 	var addrLocked *models.AuthLimit
 	err := s.Store.Transact(ctx, func(tx models.Tx) error {
@@ -200,7 +200,7 @@ func (s *Service) loginFailed(ctx context.Context, st *models.Staff, name, remot
 		s.Log.ErrorContext(ctx, "record failed login", "err", err)
 	}
 	if addrLocked != nil {
-		s.recordThrottled(ctx, "auth.address_locked", remote, map[string]string{"failures": strconv.Itoa(addrLocked.Failures),
+		s.recordThrottled(ctx, "auth.address_locked", remote, "", map[string]string{"failures": strconv.Itoa(addrLocked.Failures),
 			"until": addrLocked.LockedUntil.Format(time.RFC3339)})
 	}
 }
@@ -446,7 +446,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, raw, remote string) (*P
 	})
 	if err != nil {
 		if models.ErrorCodeOf(err) == models.EUNAUTHORIZED {
-			s.recordThrottled(ctx, "auth.token_rejected", remote, rejected)
+			s.recordThrottled(ctx, "auth.token_rejected", remote, rejected["token"], rejected)
 		}
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"remoteidv/models"
@@ -378,12 +379,17 @@ func succeeded(ctx context.Context, tx models.Tx, account, addr counter) (*Notic
 // auth_limits and written as one auth.events_suppressed event with their
 // number when the window has passed (at the source's next event or by
 // FlushSuppressed). An attacker's requests then cost a counter's update,
-// not an audit row each and the audit head's lock.
-func (s *Service) recordThrottled(ctx context.Context, action, remote string, detail map[string]string) {
+// not an audit row each and the audit head's lock. A non-empty about (an
+// existing API token's ID) is counted apart, so that the first use of each
+// revoked or expired token from a source is on the record.
+func (s *Service) recordThrottled(ctx context.Context, action, remote, about string, detail map[string]string) {
 	s.init()
 	ctx = context.WithoutCancel(ctx) // a caller who hangs up is still counted
 	now := s.Now().UTC()
 	src := Source(remote)
+	if about != "" {
+		src += " " + about
+	}
 	err := s.Store.Transact(ctx, func(tx models.Tx) error {
 		l, err := tx.AuthLimitForUpdate(ctx, scopeAudit+action, src)
 		if err != nil {
@@ -405,7 +411,7 @@ func (s *Service) recordThrottled(ctx context.Context, action, remote string, de
 		if err := tx.PutAuthLimit(ctx, l); err != nil {
 			return err
 		}
-		d := map[string]string{"source": src}
+		d := map[string]string{"source": Source(remote)}
 		for k, v := range detail {
 			d[k] = v
 		}
@@ -417,9 +423,14 @@ func (s *Service) recordThrottled(ctx context.Context, action, remote string, de
 }
 
 func (s *Service) suppressedEvent(ctx context.Context, tx models.Tx, l *models.AuthLimit, until time.Time) error {
-	return s.event(ctx, tx, "anonymous", "auth.events_suppressed", map[string]string{
-		"action": l.Scope[len(scopeAudit):], "source": l.Subject, "count": strconv.Itoa(l.Failures),
-		"from": l.WindowStart.Format(time.RFC3339), "until": until.Format(time.RFC3339)})
+	source, about, _ := strings.Cut(l.Subject, " ")
+	d := map[string]string{
+		"action": l.Scope[len(scopeAudit):], "source": source, "count": strconv.Itoa(l.Failures),
+		"from": l.WindowStart.Format(time.RFC3339), "until": until.Format(time.RFC3339)}
+	if about != "" {
+		d["about"] = about
+	}
+	return s.event(ctx, tx, "anonymous", "auth.events_suppressed", d)
 }
 
 // FlushSuppressed writes the counts of suppressed security events whose
