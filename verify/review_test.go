@@ -683,7 +683,7 @@ func TestCheckLetter(t *testing.T) {
 		ct   string
 	}{
 		{"png", signedLetter(t, 300, 200), "", "image/png"},
-		{"jpeg", jpegBytes(t), "", "image/png"},
+		{"jpeg", jpegBytes(t), "", "image/jpeg"},
 		{"pdf", pdf, "", "application/pdf"},
 		{"empty", nil, models.EINVALID, ""},
 		{"oversized", append([]byte("%PDF-1.4\n"), make([]byte, verify.MaxLetterBytes)...), models.ETOOLARGE, ""},
