@@ -42,7 +42,7 @@ var DefaultQuotas = Quotas{
 	LetterBytes:       30 << 20,
 	LetterGrowth:      1.5,
 	Captures:          500,
-	RecordingBytes:    2 << 30,
+	RecordingBytes:    6 << 30,
 	RecordingDuration: 3 * time.Hour,
 }
 
