@@ -46,7 +46,7 @@ func startHub(ctx context.Context, cfg Config, calls *verify.Calls, log *slog.Lo
 		ice = []signaling.ICEServer{{URLs: urls, Username: cfg.ICE.Username, Credential: cfg.ICE.Credential}}
 	}
 	host := strings.Split(cfg.Listen, ":")[0]
-	hub, err := signaling.New(signaling.Config{ICEServers: ice, TURN: cfg.turn(), MaxDuration: cfg.CallMaxDuration,
+	hub, err := signaling.New(signaling.Config{ICEServers: ice, TURN: cfg.turn(), MaxDuration: cfg.CallMaxDuration, MaxRecordingBytes: cfg.Quotas.CallRecordingBytes,
 		MaxSocketsPerAddr: int(cfg.CallMaxSockets), Captures: int(cfg.Face.Captures), CaptureSpread: cfg.Face.CaptureSpread, RecordDir: filepath.Join(cfg.DataDir, "recording"), Loopback: host == "127.0.0.1" || host == "localhost"}, calls, log.With("component", "signaling"))
 	if err != nil {
 		return nil, err
