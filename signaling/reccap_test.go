@@ -33,12 +33,15 @@ func TestRecordingCap(t *testing.T) {
 		{"case bytes", signaling.Config{}, verify.Quotas{RecordingBytes: capBytes}, "bytes", capBytes, true},
 		{"case duration", signaling.Config{}, verify.Quotas{RecordingDuration: 3 * time.Second}, "duration", 1 << 30, false},
 	}
+	// The two sides send different media: a segment with the same bytes
+	// as another is stored once, and counts once.
 	media := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 160), ogg: testenv.OpusTone(t, 2)}
+	clerkMedia := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Savage", 0), 3, 160), ogg: testenv.OpusTone(t, 3)}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixtureQuotas(t, tt.cfg, tt.quotas)
 			id, cu, cl, _ := f.newCall(0)
-			peers := map[string]*testPeer{"customer": dial(t, cu, nil, media), "clerk": dial(t, cl, nil, media)}
+			peers := map[string]*testPeer{"customer": dial(t, cu, nil, media), "clerk": dial(t, cl, nil, clerkMedia)}
 			for name, p := range peers {
 				select {
 				case <-p.connected:
@@ -92,7 +95,7 @@ func TestRecordingCap(t *testing.T) {
 			// frame is written when its last packet arrives: each track
 			// may end one frame (or packet) and its file's header past it.
 			var slack int64 = 4 * 2048
-			for _, fr := range readIVF(t, media.ivf) {
+			for _, fr := range append(readIVF(t, media.ivf), readIVF(t, clerkMedia.ivf)...) {
 				slack = max(slack, 4*2048+2*int64(len(fr)))
 			}
 			if total > tt.maxBytes+slack {
@@ -127,8 +130,11 @@ func TestRecordingCap(t *testing.T) {
 			if m, ok := p.waitFor(signaling.TypeError, 10*time.Second); !ok || m.Code != signaling.CodeRecordingLimit {
 				t.Errorf("join after the allowance: got %+v, want the error %s", m, signaling.CodeRecordingLimit)
 			}
-			if n := len(f.calls_(id)); n != 1 {
-				t.Errorf("%d calls after the refused join, want 1", n)
+			if cs := f.calls_(id); len(cs) != 1 {
+				for _, c := range cs {
+					t.Logf("call %s started %v ended %v (%s), %d segments", c.ID, c.StartedAt, c.EndedAt, c.EndReason, len(c.Segments))
+				}
+				t.Errorf("%d calls after the refused join (the first recorded %d bytes), want 1", len(cs), total)
 			}
 		})
 	}
