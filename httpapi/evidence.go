@@ -2,8 +2,8 @@ package httpapi
 
 import (
 	"errors"
-	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -60,11 +60,12 @@ func (s *Server) downloadEvidence(c *gin.Context) error {
 	}
 	defer r.Close()
 	h := c.Writer.Header()
-	h.Set("Content-Type", e.ContentType)
+	contentHeaders(h, e.ContentType, "")
+	// A download, whatever it holds (the pages show captures through
+	// <img>, which ignores the disposition).
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": string(e.Kind) + "-" + e.SHA256}))
 	h.Set("Content-Length", strconv.FormatInt(e.Size, 10))
-	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", string(e.Kind)+"-"+e.SHA256))
 	h.Set("X-Content-SHA256", e.SHA256)
-	h.Set("Cache-Control", "no-store")
 	c.Status(http.StatusOK)
 	if err := copyHeld(c.Writer, r); err != nil {
 		s.abortStream(c, "evidence download", err)
@@ -83,9 +84,8 @@ func (s *Server) playRecording(c *gin.Context) error {
 	}
 	defer r.Close()
 	h := c.Writer.Header()
-	h.Set("Content-Type", replay.ContentType)
+	contentHeaders(h, replay.ContentType, "recording-"+e.SHA256+".webm")
 	h.Set("X-Source-SHA256", e.SHA256)
-	h.Set("Cache-Control", "no-store")
 	w := &lazyWriter{c: c}
 	if _, err := replay.IVFToWebM(w, r); err != nil {
 		if !w.started {
@@ -106,9 +106,7 @@ func (s *Server) playRecording(c *gin.Context) error {
 func (s *Server) downloadBundle(c *gin.Context) error {
 	id := c.Param("id")
 	h := c.Writer.Header()
-	h.Set("Content-Type", "application/zip")
-	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "evidence-"+id+".zip"))
-	h.Set("Cache-Control", "no-store")
+	contentHeaders(h, "application/zip", "evidence-"+id+".zip")
 	w := &lazyWriter{c: c}
 	if err := s.verify.WriteBundle(c.Request.Context(), actor(c), models.CaseID(id), w); err != nil {
 		if !w.started {

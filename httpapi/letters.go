@@ -60,13 +60,51 @@ func (s *Server) listLetters(c *gin.Context) error {
 	return nil
 }
 
-// sendFile answers with bytes that must never be cached or sniffed.
-func sendFile(c *gin.Context, ct, name string, b []byte) {
-	c.Header("Cache-Control", "no-store")
-	c.Header("X-Content-Type-Options", "nosniff")
-	if name != "" {
-		c.Header("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+// uploadedCSP is the policy of every answer carrying stored bytes: a
+// document opened from it runs in a sandbox (an opaque origin: no script,
+// no plugin, no form, no access to the app's cookies or pages) and may
+// load nothing.
+const uploadedCSP = "sandbox; default-src 'none'"
+
+// contentHeaders sets the headers of an answer carrying bytes that came
+// from outside the service or are kept as evidence (letters, photos,
+// captures, recordings, bundles, statements): its type as stored, never
+// sniffed, never cached, the sandboxing policy, and a disposition that
+// lets only a JPEG or PNG image show inline (for the pages' <img>); all
+// else, a PDF letter above all, is a download, so nothing in it runs on
+// the app's origin even when opened from a link.
+func contentHeaders(h http.Header, ct, name string) {
+	h.Set("Content-Type", ct)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", uploadedCSP)
+	h.Set("Cache-Control", "no-store")
+	disposition := "attachment"
+	if ct == "image/png" || ct == "image/jpeg" {
+		disposition = "inline"
 	}
+	var params map[string]string
+	if name != "" {
+		params = map[string]string{"filename": name}
+	}
+	h.Set("Content-Disposition", mime.FormatMediaType(disposition, params))
+}
+
+// fileName is a download's name: what, with the extension of ct.
+func fileName(what, ct string) string {
+	switch ct {
+	case "image/png":
+		return what + ".png"
+	case "image/jpeg":
+		return what + ".jpg"
+	case "application/pdf":
+		return what + ".pdf"
+	}
+	return what
+}
+
+// sendFile answers with stored bytes (contentHeaders).
+func sendFile(c *gin.Context, ct, name string, b []byte) {
+	contentHeaders(c.Writer.Header(), ct, name)
 	c.Data(http.StatusOK, ct, b)
 }
 
@@ -76,7 +114,7 @@ func (s *Server) letterContent(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	sendFile(c, ct, "", b)
+	sendFile(c, ct, fileName("letter-"+c.Param("letter"), ct), b)
 	return nil
 }
 

@@ -153,3 +153,11 @@ type LivenessSample struct {
 	LiveFrame
 	Offset time.Duration
 }
+
+// RecordingAllowance is how much more a case's calls may record: the
+// media layer stops recording (and ends the call) when a call reaches
+// either bound.
+type RecordingAllowance struct {
+	Bytes    int64
+	Duration time.Duration
+}

@@ -77,6 +77,12 @@ func faceEngine(t testing.TB) *face.Engine {
 
 func newFixture(t testing.TB, cfg signaling.Config) *fixture {
 	t.Helper()
+	return newFixtureQuotas(t, cfg, verify.Quotas{})
+}
+
+// newFixtureQuotas is newFixture with the workflow's case quotas q.
+func newFixtureQuotas(t testing.TB, cfg signaling.Config, q verify.Quotas) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), log)
@@ -92,6 +98,7 @@ func newFixture(t testing.TB, cfg signaling.Config) *fixture {
 	}
 	vcfg := verifytest.DefaultConfig()
 	vcfg.PublicURL = "https://idv.example"
+	vcfg.Quotas = q
 	f.g = verifytest.New(t, verifytest.Options{Store: db, Now: now, Log: log, Config: vcfg, Face: faceEngine(t), Stager: f.stage})
 	f.svc, f.calls = f.g.Service, f.g.Calls
 	err = db.Transact(ctx, func(tx models.Tx) error {

@@ -43,6 +43,12 @@ type Workflow interface {
 	SaveQuality(ctx context.Context, c models.CaseID, call models.CallID, samples int, data []byte) error
 	// RecordingFailed marks the call's recording incomplete.
 	RecordingFailed(ctx context.Context, c models.CaseID, call models.CallID, why string) error
+	// RecordingAllowance is how much more the case's calls may record;
+	// ETOOLARGE when nothing is left (no call starts).
+	RecordingAllowance(ctx context.Context, c models.CaseID) (models.RecordingAllowance, error)
+	// RecordingCapped audits a call whose recording stopped at its cap
+	// (limit: "bytes" or "duration") after recording bytes over took.
+	RecordingCapped(ctx context.Context, c models.CaseID, call models.CallID, limit string, bytes int64, took time.Duration) error
 	// SaveSegment stores a recorded segment as evidence and lists it in
 	// the call record; it fills in the evidence, hash and size.
 	SaveSegment(ctx context.Context, c models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error
@@ -128,6 +134,11 @@ type Config struct {
 	TURN *TURNConfig
 	// MaxDuration ends a call that runs longer (default 1 h).
 	MaxDuration time.Duration
+	// MaxRecordingBytes caps what one call records, all tracks together
+	// (default 2 GiB): at the cap, or at the case's recording allowance
+	// (Workflow.RecordingAllowance) if that is less, recording stops and
+	// the call ends, its recording kept and complete.
+	MaxRecordingBytes int64
 	// RecordDir holds recordings while they are written (default: a
 	// folder in the system temp dir).
 	RecordDir string
@@ -178,6 +189,9 @@ func (c *Config) defaults() {
 		}
 	}
 	set(&c.MaxDuration, time.Hour)
+	if c.MaxRecordingBytes <= 0 {
+		c.MaxRecordingBytes = 2 << 30
+	}
 	set(&c.RevokePoll, 2*time.Second)
 	set(&c.HandshakeTimeout, 15*time.Second)
 	set(&c.MediaTimeout, 15*time.Second)
@@ -332,6 +346,12 @@ func (h *Hub) serveConn(reqCtx context.Context, ws *websocket.Conn, p Participan
 	rm, err := h.join(reqCtx, p)
 	if err != nil {
 		log.WarnContext(reqCtx, "join call", "err", err)
+		if models.ErrorCodeOf(err) == models.ETOOLARGE {
+			// The case's recording allowance is used up: say so, in the
+			// page's language, rather than a bare refusal.
+			_ = ws.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = ws.WriteJSON(errorMessage(CodeRecordingLimit, models.ErrorMessageOf(err)))
+		}
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "cannot join"), time.Now().Add(time.Second))
 		_ = ws.Close()
 		return
@@ -350,11 +370,15 @@ func (h *Hub) join(ctx context.Context, p Participant) (*room, error) {
 	if rm := h.rooms[p.CaseID]; rm != nil && rm.ctx.Err() == nil {
 		return rm, nil
 	}
+	allow, err := h.wf.RecordingAllowance(ctx, p.CaseID)
+	if err != nil {
+		return nil, err
+	}
 	call, err := h.wf.StartCall(ctx, p.CaseID, p.Actor)
 	if err != nil {
 		return nil, err
 	}
-	rm, err := newRoom(h, p.CaseID, call)
+	rm, err := newRoom(h, p.CaseID, call, allow)
 	if err != nil {
 		return nil, err
 	}

@@ -83,15 +83,20 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 			}
 			continue
 		}
-		if rec != nil {
+		if rec != nil && !rec.stopped {
+			before := rec.n
 			if err := rec.write(pkt); err != nil {
 				rm.recordingFailed("write "+seg.Participant+" "+kind, err)
 				rec.abort()
 				rec = nil
+			} else if !rm.wrote(int64(rec.n - before)) {
+				// The call's recording cap: this segment ends here and is
+				// saved whole when the track ends with the call.
+				rec.stopped = true
 			}
 		}
 		pos = mediaPos{}
-		if rec != nil && rec.started {
+		if rec != nil && rec.started && !rec.stopped {
 			pos = mediaPos{seq: seg.Seq, origin: rec.origin, recording: true}
 		}
 		if customer {
@@ -213,6 +218,8 @@ type recorder struct {
 	// (timestamp - origin) / 90 ms.
 	started bool
 	origin  uint32
+	// stopped is set at the call's recording cap: nothing more is written.
+	stopped bool
 }
 
 // counter counts the bytes written through it.

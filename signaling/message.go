@@ -33,6 +33,16 @@ const (
 // error): the call goes on, unrecorded, and cannot be submitted.
 const CodeRecordingStopped = "recording_stopped"
 
+// CodeRecordingLimit is the code of the error message every participant
+// gets when the call reaches its recording cap (the call's bytes, or what
+// is left of the case's recording allowance) and ends, or when a call
+// cannot start because the case's allowance is used up.
+const CodeRecordingLimit = "recording_limit"
+
+// ReasonRecordingLimit is the reason (bye, and the call record) of a call
+// that ended at its recording cap.
+const ReasonRecordingLimit = "recording limit reached"
+
 // Limits of one socket: input beyond them closes that socket only, never
 // the process or another call.
 const (

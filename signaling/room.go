@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,12 +48,29 @@ type room struct {
 	busy      bool // a capture or challenge is running
 	quality   []Quality
 	wg        sync.WaitGroup
+
+	// The recording's caps: bytes over all tracks, and the call's length
+	// when the case's allowance ends it before MaxDuration
+	// (durationCapped). recorded counts the bytes written; capped is set
+	// once a cap is reached, and nothing more is written.
+	started     time.Time
+	maxBytes    int64
+	durationCap time.Duration // 0: MaxDuration ends the call
+	recorded    atomic.Int64
+	capped      atomic.Bool
 }
 
-func newRoom(h *Hub, c models.CaseID, call models.CallID) (*room, error) {
+func newRoom(h *Hub, c models.CaseID, call models.CallID, allow models.RecordingAllowance) (*room, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.MaxDuration)
 	rm := &room{h: h, caseID: c, call: call, log: h.log.With("case_id", c, "call", call), ctx: ctx, cancel: cancel,
-		done: make(chan struct{}), peers: map[*peer]struct{}{}, seq: map[string]int{}, grab: newGrabber(), stats: &stats{}}
+		done: make(chan struct{}), peers: map[*peer]struct{}{}, seq: map[string]int{}, grab: newGrabber(), stats: &stats{},
+		started: h.cfg.Now(), maxBytes: h.cfg.MaxRecordingBytes}
+	if allow.Duration > 0 && allow.Duration < h.cfg.MaxDuration {
+		rm.durationCap = allow.Duration
+	}
+	if allow.Bytes > 0 && allow.Bytes < rm.maxBytes {
+		rm.maxBytes = allow.Bytes
+	}
 	var err error
 	mk := func(codec, id, stream string) *webrtc.TrackLocalStaticRTP {
 		if err != nil {
@@ -221,11 +239,19 @@ func (rm *room) supervise() {
 	defer revoke.Stop()
 	quality := time.NewTicker(rm.h.cfg.QualityEvery)
 	defer quality.Stop()
+	var capped <-chan time.Time // the case's recording time runs out
+	if rm.durationCap > 0 {
+		t := time.NewTimer(rm.durationCap)
+		defer t.Stop()
+		capped = t.C
+	}
 loop:
 	for {
 		select {
 		case <-rm.ctx.Done():
 			break loop
+		case <-capped:
+			rm.capRecording("duration")
 		case <-revoke.C:
 			if cu := rm.byRole(RoleCustomer); cu != nil {
 				err := rm.h.wf.CustomerAllowed(rm.ctx, cu.p.Customer, rm.caseID)
@@ -324,6 +350,45 @@ func (rm *room) nextSeq(participant, track string) int {
 	defer rm.mu.Unlock()
 	rm.seq[participant+"/"+track]++
 	return rm.seq[participant+"/"+track]
+}
+
+// wrote counts n bytes written to a recording and reports whether the
+// recording may go on: false once the call's cap is reached, which stops
+// every recorder and ends the call.
+func (rm *room) wrote(n int64) bool {
+	if rm.recorded.Add(n) >= rm.maxBytes {
+		rm.capRecording("bytes")
+		return false
+	}
+	return !rm.capped.Load()
+}
+
+// capRecording stops the recording at its cap (limit: "bytes" or
+// "duration") and ends the call, once: every participant is told why, and
+// the audit trail records the cap. The segments written so far are saved
+// whole as the recorders finish, and the recording counts as complete:
+// nothing of the call went unrecorded, since the call ends with it.
+func (rm *room) capRecording(limit string) {
+	if rm.capped.Swap(true) {
+		return
+	}
+	rm.mu.Lock()
+	if rm.endReason == "" {
+		rm.endReason = ReasonRecordingLimit
+	}
+	rm.mu.Unlock()
+	bytes, took := rm.recorded.Load(), rm.h.cfg.Now().Sub(rm.started)
+	rm.log.Warn("recording cap reached: ending the call", "limit", limit, "bytes", bytes, "duration", took)
+	text := "the call reached its recording limit (" + limit + ") and ends; what was recorded is kept"
+	for _, r := range []Role{RoleCustomer, RoleClerk, RoleObserver} {
+		rm.broadcast(r, errorMessage(CodeRecordingLimit, text))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rm.h.wf.RecordingCapped(ctx, rm.caseID, rm.call, limit, bytes, took); err != nil {
+		rm.log.Error("audit the recording cap", "err", err)
+	}
+	rm.cancel()
 }
 
 func (rm *room) recordingFailed(why string, err error) {

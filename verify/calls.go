@@ -266,6 +266,9 @@ func (c *Calls) FinishLiveness(ctx context.Context, id models.CaseID, actor, lid
 	if err := c.requireConsent(ctx, id); err != nil {
 		return nil, fmt.Errorf("liveness of %s: %w", id, err)
 	}
+	if err := c.svc.admitCaptures(ctx, id, len(samples)); err != nil {
+		return nil, fmt.Errorf("liveness of %s: %w", id, err)
+	}
 	a, err := c.callClerk(ctx, id, actor)
 	if err != nil {
 		return nil, fmt.Errorf("liveness of %s: %w", id, err)

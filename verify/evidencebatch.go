@@ -81,12 +81,18 @@ func (b *evidenceBatch) done(ctx context.Context, err error) {
 	}
 }
 
-// recordEvidence stages arts as actor's evidence of case id, then in one
+// recordEvidence checks arts against the case's quotas, stages them as
+// actor's evidence of case id, then in one
 // transaction inserts their rows and runs fn with the rows as stored (in
 // the order of arts; a row already on file with the same bytes stands for
 // a new one), and discards every staged file whose row was not kept. It
 // returns the rows as stored.
 func (s *Service) recordEvidence(ctx context.Context, id models.CaseID, actor string, arts []artifact, fn func(tx models.Tx, evs []*models.Evidence) error) ([]*models.Evidence, error) {
+	// The case's quotas are checked before anything is staged, and again
+	// in the transaction that keeps the rows (two uploads may race).
+	if err := s.store.Transact(ctx, func(tx models.Tx) error { return s.admitEvidence(ctx, tx, id, arts, false) }); err != nil {
+		return nil, err
+	}
 	b := s.newEvidenceBatch(id, actor)
 	var evs []*models.Evidence
 	err := func() error {
@@ -96,6 +102,9 @@ func (s *Service) recordEvidence(ctx context.Context, id models.CaseID, actor st
 			}
 		}
 		return s.store.Transact(ctx, func(tx models.Tx) error {
+			if err := s.admitEvidence(ctx, tx, id, arts, true); err != nil {
+				return err
+			}
 			evs = evs[:0]
 			for _, e := range b.staged {
 				row, err := b.insert(ctx, tx, e)

@@ -38,6 +38,9 @@ func (c *Calls) FaceCaptures(ctx context.Context, id models.CaseID, actor string
 	if err != nil {
 		return nil, err
 	}
+	if err := c.svc.admitCaptures(ctx, id, len(frames)); err != nil {
+		return nil, fmt.Errorf("face capture of %s: %w", id, err)
+	}
 	if len(frames) == 1 {
 		fc, err := c.svc.matchFace(ctx, a, cs, frames[0].JPEG, &frames[0])
 		if err != nil {

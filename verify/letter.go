@@ -3,8 +3,10 @@ package verify
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"regexp"
@@ -12,6 +14,7 @@ import (
 	"strings"
 
 	"remoteidv/models"
+	"remoteidv/verify/pdfcheck"
 )
 
 // MaxLetterBytes caps an authorization letter (a scan or a PDF).
@@ -25,7 +28,7 @@ const (
 
 // LetterFile is a checked letter ready to be stored.
 type LetterFile struct {
-	ContentType   string // image/png (images are re-encoded) or application/pdf
+	ContentType   string // image/jpeg or image/png (images are re-encoded) or application/pdf
 	Data          []byte
 	Width, Height int // pixels; 0 for PDF
 }
@@ -33,19 +36,27 @@ type LetterFile struct {
 var (
 	pdfHeader    = regexp.MustCompile(`^%PDF-[12]\.[0-9]`)
 	startxref    = regexp.MustCompile(`startxref\s+([0-9]{1,12})\s+%%EOF\s*$`)
-	activeInPDF  = regexp.MustCompile(`/(JavaScript|JS|Launch|EmbeddedFile|RichMedia|XFA)\b`)
 	markupTokens = []string{"<html", "<script", "<!doctype", "<body", "<iframe", "<svg"}
 	zipMarkers   = []string{"PK\x03\x04", "PK\x05\x06", "PK\x01\x02"}
 )
 
-// CheckLetter validates an uploaded letter: JPEG, PNG or PDF by content
-// (never by name or declared type), within the size cap; images within
-// the pixel cap, with nothing after their end marker and no embedded
-// archive or markup, then re-encoded as PNG (which drops metadata and any
-// hidden payload); PDFs well-formed (header at byte 0, cross-reference
-// table or stream, trailer, startxref and %%EOF at the very end) and free
-// of archives, markup and active content. Polyglots are refused.
+// CheckLetter validates an uploaded letter as CheckLetterGrowth does, with
+// the default growth bound (DefaultQuotas.LetterGrowth).
 func CheckLetter(data []byte) (*LetterFile, error) {
+	return CheckLetterGrowth(context.Background(), data, DefaultQuotas.LetterGrowth)
+}
+
+// CheckLetterGrowth validates an uploaded letter: JPEG, PNG or PDF by
+// content (never by name or declared type), within the size cap; images
+// within the pixel cap, with nothing after their end marker and no
+// embedded archive or markup, then re-encoded (which drops metadata and
+// any hidden payload) to at most growth times the upload's size: a JPEG
+// as JPEG, a PNG as PNG, or as JPEG when the PNG would be larger than
+// that, refused (ETOOLARGE) when no quality fits; PDFs well-formed (header
+// at byte 0, startxref and %%EOF at the very end) and free of archives,
+// markup and active content as pdfcheck finds it (names decoded, object
+// streams included). Polyglots are refused.
+func CheckLetterGrowth(ctx context.Context, data []byte, growth float64) (*LetterFile, error) {
 	switch {
 	case len(data) == 0:
 		return nil, models.Errorf(models.EINVALID, "the letter is empty")
@@ -57,7 +68,7 @@ func CheckLetter(data []byte) (*LetterFile, error) {
 	}
 	switch {
 	case bytes.HasPrefix(data, []byte("%PDF-")):
-		if err := checkPDF(data); err != nil {
+		if err := checkPDF(ctx, data); err != nil {
 			return nil, err
 		}
 		return &LetterFile{ContentType: "application/pdf", Data: data}, nil
@@ -76,16 +87,49 @@ func CheckLetter(data []byte) (*LetterFile, error) {
 	if _, err := SniffImage(data); err != nil {
 		return nil, err
 	}
-	img, _, err := image.Decode(bytes.NewReader(data))
+	img, format, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, models.Errorf(models.EUNSUPPORTED, "the image is damaged: %v", err)
 	}
-	var out bytes.Buffer
-	if err := png.Encode(&out, img); err != nil {
-		return nil, fmt.Errorf("re-encode letter: %w", err)
+	out, ct, err := reencode(img, format, len(data), growth)
+	if err != nil {
+		return nil, err
 	}
 	b := img.Bounds()
-	return &LetterFile{ContentType: "image/png", Data: out.Bytes(), Width: b.Dx(), Height: b.Dy()}, nil
+	return &LetterFile{ContentType: ct, Data: out, Width: b.Dx(), Height: b.Dy()}, nil
+}
+
+// letterJPEGQualities are the JPEG qualities tried, best first, until the
+// re-encoded letter fits its growth bound; 70 still keeps a signature's
+// strokes legible.
+var letterJPEGQualities = []int{90, 80, 70}
+
+// reencode writes img anew, at most growth times size bytes: a PNG as PNG
+// (best compression) when that fits, else (and a JPEG always) as JPEG at
+// the best quality of letterJPEGQualities that fits. A PNG scan of a
+// photo can grow tenfold when written again; a JPEG written again as JPEG
+// stays about its size. Nothing fitting is ETOOLARGE.
+func reencode(img image.Image, format string, size int, growth float64) ([]byte, string, error) {
+	limit := int(float64(size) * growth)
+	var out bytes.Buffer
+	if format == "png" {
+		if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, img); err != nil {
+			return nil, "", fmt.Errorf("re-encode letter: %w", err)
+		}
+		if out.Len() <= limit {
+			return out.Bytes(), "image/png", nil
+		}
+	}
+	for _, q := range letterJPEGQualities {
+		out.Reset()
+		if err := jpeg.Encode(&out, img, &jpeg.Options{Quality: q}); err != nil {
+			return nil, "", fmt.Errorf("re-encode letter: %w", err)
+		}
+		if out.Len() <= limit {
+			return out.Bytes(), "image/jpeg", nil
+		}
+	}
+	return nil, "", quotaError(quotaLetterGrow, "the image would be stored as %d bytes, more than %.1f times its %d bytes: send it as a JPEG", out.Len(), growth, size)
 }
 
 // embedded names a second format hidden in data: a ZIP archive or HTML/SVG
@@ -108,7 +152,7 @@ func embedded(data []byte) string {
 	return ""
 }
 
-func checkPDF(data []byte) error {
+func checkPDF(ctx context.Context, data []byte) error {
 	bad := func(why string) error {
 		return models.Errorf(models.EUNSUPPORTED, "the PDF is not well-formed: %s", why)
 	}
@@ -123,19 +167,22 @@ func checkPDF(data []byte) error {
 	if err != nil || off <= 0 || off >= len(data) {
 		return bad("startxref points outside the file")
 	}
-	at := data[off:]
-	table := bytes.HasPrefix(at, []byte("xref")) && bytes.Contains(data, []byte("trailer"))
-	stream := regexp.MustCompile(`^[0-9]+\s+[0-9]+\s+obj`).Match(at) && (bytes.Contains(data, []byte("/Type/XRef")) || bytes.Contains(data, []byte("/Type /XRef")))
-	if !table && !stream {
-		return bad("no cross-reference table with a trailer at startxref")
+	err = pdfcheck.Check(ctx, data)
+	var pe *pdfcheck.Error
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &pe):
+		return fmt.Errorf("check pdf: %w", err)
+	case pe.Kind == pdfcheck.Active:
+		e := models.Errorf(models.EUNSUPPORTED, "the PDF carries active content (%s): refused", pe.Name)
+		e.Details = []string{"letter.pdf_active"}
+		return e
+	case pe.Kind == pdfcheck.Unsupported:
+		return models.Errorf(models.EUNSUPPORTED, "the PDF cannot be checked (%s): send it as a JPEG or PNG scan", pe.Error())
+	default:
+		return bad(pe.Detail)
 	}
-	if !bytes.Contains(data, []byte("/Root")) {
-		return bad("no document catalog (/Root)")
-	}
-	if m := activeInPDF.Find(data); m != nil {
-		return models.Errorf(models.EUNSUPPORTED, "the PDF carries active content (%s): refused", strings.TrimPrefix(string(m), "/"))
-	}
-	return nil
 }
 
 // scopeMismatch says how a letter's scope differs from the case ("" when
@@ -186,7 +233,7 @@ func (d *Desk) CustomerUploadLetter(ctx context.Context, id models.CaseID, actor
 }
 
 func (d *Desk) storeLetter(ctx context.Context, id models.CaseID, data []byte, source, actor string, load func(tx models.Tx) (*models.Case, error)) (*models.Letter, error) {
-	f, err := CheckLetter(data)
+	f, err := CheckLetterGrowth(ctx, data, d.svc.quotas().LetterGrowth)
 	if err != nil {
 		return nil, fmt.Errorf("letter for %s: %w", id, err)
 	}

@@ -101,6 +101,12 @@ func newDeskFixture(t *testing.T) *deskFixture {
 // newDeskFixtureWith is newDeskFixture with the face engine eng.
 func newDeskFixtureWith(t *testing.T, eng verify.FaceEngine) *deskFixture {
 	t.Helper()
+	return newDeskFixtureQuotas(t, eng, verify.Quotas{})
+}
+
+// newDeskFixtureQuotas is newDeskFixtureWith with the case quotas q.
+func newDeskFixtureQuotas(t *testing.T, eng verify.FaceEngine, q verify.Quotas) *deskFixture {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idv.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -130,7 +136,9 @@ func newDeskFixtureWith(t *testing.T, eng verify.FaceEngine) *deskFixture {
 	t.Cleanup(reg.Close)
 	smtpSrv := mailtest.Start(t, mailtest.Options{})
 	fault := &faultStore{Store: db}
-	g := verifytest.New(t, verifytest.Options{Store: fault, Now: c.Now, Face: eng, Stager: st, Evidence: store,
+	cfg := verifytest.DefaultConfig()
+	cfg.Quotas = q
+	g := verifytest.New(t, verifytest.Options{Store: fault, Now: c.Now, Config: cfg, Face: eng, Stager: st, Evidence: store,
 		Desk: verify.DeskDeps{Registry: &registry.Client{BaseURL: reg.URL, APIKey: "regkey", Timeout: 2 * time.Second},
 			Mailer: sender(t, smtpSrv.Addr), MailFrom: "noreply@bank.example"}})
 	svc := g.Service
@@ -683,7 +691,7 @@ func TestCheckLetter(t *testing.T) {
 		ct   string
 	}{
 		{"png", signedLetter(t, 300, 200), "", "image/png"},
-		{"jpeg", jpegBytes(t), "", "image/png"},
+		{"jpeg", jpegBytes(t), "", "image/jpeg"},
 		{"pdf", pdf, "", "application/pdf"},
 		{"empty", nil, models.EINVALID, ""},
 		{"oversized", append([]byte("%PDF-1.4\n"), make([]byte, verify.MaxLetterBytes)...), models.ETOOLARGE, ""},

@@ -34,6 +34,7 @@ type Config struct {
 	MaxLead       time.Duration  // how far ahead a slot may be (default 90 days)
 	CallLength    time.Duration  // calendar entry length (default 30 min)
 	Face          FaceConfig     // as configured, for the admin's report
+	Quotas        Quotas         // per-case storage limits (zero fields: DefaultQuotas)
 }
 
 // Service runs the case workflow. Desk (review, decision, release) and

@@ -151,6 +151,7 @@ func (a *app) newWorkflow(ctx context.Context, eng *face.Engine) (*workflow, err
 	svc, err := verify.New(verify.Deps{Core: a.core(), Config: verify.Config{
 		PublicURL: a.cfg.PublicURL, BankName: a.cfg.BankName, BranchTZ: branch, RegistryTZ: registry,
 		RegistryOpen: open, RegistryClose: close, MaxLead: a.cfg.SlotMaxLead, CallLength: 30 * time.Minute, Face: fc,
+		Quotas: a.cfg.Quotas.workflow(),
 	}, Face: workflowEngine(eng), Stager: stager, Evidence: ev, Key: a.key, ReadBLAS: face.ReadBLASInfo})
 	if err != nil {
 		return nil, err

@@ -47,7 +47,7 @@ func startHub(ctx context.Context, cfg Config, key *encfile.Key, calls *verify.C
 		ice = []signaling.ICEServer{{URLs: urls}} // TURN credentials: from ICESecret, per participant
 	}
 	host := strings.Split(cfg.Listen, ":")[0]
-	hub, err := signaling.New(signaling.Config{ICEServers: ice, ICESecret: []byte(cfg.ICE.Secret), TURN: cfg.turn(), MaxDuration: cfg.CallMaxDuration,
+	hub, err := signaling.New(signaling.Config{ICEServers: ice, ICESecret: []byte(cfg.ICE.Secret), TURN: cfg.turn(), MaxDuration: cfg.CallMaxDuration, MaxRecordingBytes: cfg.Quotas.CallRecordingBytes,
 		MaxSocketsPerAddr: int(cfg.CallMaxSockets), Captures: int(cfg.Face.Captures), CaptureSpread: cfg.Face.CaptureSpread, RecordDir: filepath.Join(cfg.DataDir, "recording"), RecordKey: key, Loopback: host == "127.0.0.1" || host == "localhost"}, calls, log.With("component", "signaling"))
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 
 	idvmail "remoteidv/mail"
 	"remoteidv/registry"
+	"remoteidv/verify"
 )
 
 // Config is every setting of `idv serve` (and the commands that open the
@@ -52,6 +53,7 @@ type Config struct {
 	// mailbox page, and the reference registry in-process over the demo
 	// records, unless a mail server or a registry is configured.
 	Demo      bool
+	Quotas    QuotaConfig
 	Log       LogConfig
 	Auth      AuthConfig
 	Face      FaceConfig
@@ -61,6 +63,19 @@ type Config struct {
 	Mail      MailConfig
 	Registry  RegistryConfig
 	Statement StatementConfig
+}
+
+// QuotaConfig bounds what one case may keep in write-once storage (and
+// what one call may record): verify.Quotas and signaling's
+// MaxRecordingBytes.
+type QuotaConfig struct {
+	Letters            int64
+	LetterBytes        int64
+	LetterGrowth       float64
+	Captures           int64
+	CallRecordingBytes int64
+	RecordingBytes     int64
+	Recording          time.Duration
 }
 
 // LogConfig is how the service logs.
@@ -204,7 +219,10 @@ func defaultConfig() Config {
 		CallMaxSockets:     50,
 		ReadHeaderTimeout:  10 * time.Second,
 		ReadTimeout:        2 * time.Minute,
-		Log:                LogConfig{Level: "info", Format: "text"},
+		Quotas: QuotaConfig{Letters: int64(verify.DefaultQuotas.LetterCount), LetterBytes: verify.DefaultQuotas.LetterBytes,
+			LetterGrowth: verify.DefaultQuotas.LetterGrowth, Captures: int64(verify.DefaultQuotas.Captures), CallRecordingBytes: 2 << 30,
+			RecordingBytes: verify.DefaultQuotas.RecordingBytes, Recording: verify.DefaultQuotas.RecordingDuration},
+		Log: LogConfig{Level: "info", Format: "text"},
 		Auth: AuthConfig{CheckWait: 2 * time.Second, DelayAfter: 3, LockAfter: 10, LockFor: 15 * time.Minute, AddrMax: 20, AddrLockFor: time.Minute,
 			StepUpLockAfter: 5, AuditWindow: 5 * time.Minute},
 		Face: FaceConfig{ModelsDir: "./var/models", Require: true, Threshold: 0.36, TargetFMR: 1e-3, WeakGenuineFail: 0.2, MinGenuinePairs: 10,
@@ -284,6 +302,13 @@ func (c *Config) settings() []setting {
 		{"ice-secret", "IDV_ICE_SECRET", "shared secret of the turn: servers in ice-servers (coturn's static-auth-secret), at least 16 bytes (never printed): each participant gets the username expiry-unix:participant and base64(HMAC-SHA1(secret, username)) as credential, valid for the longest call plus 15 minutes; required with turn: servers", (*secretValue)(&c.ICE.Secret)},
 		{"call-max-duration", "IDV_CALL_MAX_DURATION", "a video call is ended after this long", (*durValue)(&c.CallMaxDuration)},
 		{"call-max-sockets-per-addr", "IDV_CALL_MAX_SOCKETS_PER_ADDR", "call signaling sockets one client address may hold at once; more get 429 (raise it for staff behind one NAT address)", (*intValue)(&c.CallMaxSockets)},
+		{"call-max-recording-bytes", "IDV_CALL_MAX_RECORDING_BYTES", "bytes one call may record (all tracks); at the cap recording stops and the call ends, what was recorded kept whole", (*intValue)(&c.Quotas.CallRecordingBytes)},
+		{"case-max-recording-bytes", "IDV_CASE_MAX_RECORDING_BYTES", "bytes all of a case's calls may record; a call stops at what is left, and none starts once it is used up", (*intValue)(&c.Quotas.RecordingBytes)},
+		{"case-max-recording", "IDV_CASE_MAX_RECORDING", "time all of a case's calls may record together; a call stops at what is left, and none starts once it is used up", (*durValue)(&c.Quotas.Recording)},
+		{"case-max-letters", "IDV_CASE_MAX_LETTERS", "letters one case may hold; more are refused before anything is stored", (*intValue)(&c.Quotas.Letters)},
+		{"case-max-letter-bytes", "IDV_CASE_MAX_LETTER_BYTES", "stored bytes all of a case's letters may add up to; more are refused before anything is stored", (*intValue)(&c.Quotas.LetterBytes)},
+		{"letter-max-growth", "IDV_LETTER_MAX_GROWTH", "an image letter is re-encoded to at most this many times its uploaded size (JPEG stays JPEG; a PNG that would grow is stored as JPEG), else refused", (*floatValue)(&c.Quotas.LetterGrowth)},
+		{"case-max-captures", "IDV_CASE_MAX_CAPTURES", "frames one case may keep from face captures, liveness challenges (about 60 each) and photo uploads together; more are refused before anything is stored", (*intValue)(&c.Quotas.Captures)},
 		{"turn-listen", "IDV_TURN_LISTEN", "host:port of the embedded TURN server (UDP and TCP), e.g. 0.0.0.0:3478; empty: off", (*strValue)(&c.TURN.Listen)},
 		{"turn-public-ip", "IDV_TURN_PUBLIC_IP", "IP address clients reach the TURN server and its relays at; default the turn-listen host", (*strValue)(&c.TURN.PublicIP)},
 		{"turn-realm", "IDV_TURN_REALM", "realm of the TURN credentials", (*strValue)(&c.TURN.Realm)},
@@ -458,6 +483,28 @@ func (c *Config) validate() error {
 		if d.v < d.lo || d.v > d.hi {
 			bad(d.env, "%v must be from %v to %v", d.v, d.lo, d.hi)
 		}
+	}
+	q := c.Quotas
+	if q.CallRecordingBytes < 10<<20 {
+		bad("IDV_CALL_MAX_RECORDING_BYTES", "%d must be at least 10 MiB (10485760)", q.CallRecordingBytes)
+	}
+	if q.RecordingBytes < 10<<20 {
+		bad("IDV_CASE_MAX_RECORDING_BYTES", "%d must be at least 10 MiB (10485760)", q.RecordingBytes)
+	}
+	if q.Recording < time.Minute {
+		bad("IDV_CASE_MAX_RECORDING", "%v must be at least 1m", q.Recording)
+	}
+	if q.Letters < 1 || q.Letters > 1000 {
+		bad("IDV_CASE_MAX_LETTERS", "%d must be from 1 to 1000", q.Letters)
+	}
+	if q.LetterBytes < 1<<20 {
+		bad("IDV_CASE_MAX_LETTER_BYTES", "%d must be at least 1 MiB (1048576)", q.LetterBytes)
+	}
+	if q.LetterGrowth < 1 || q.LetterGrowth > 20 {
+		bad("IDV_LETTER_MAX_GROWTH", "%v must be from 1 to 20", q.LetterGrowth)
+	}
+	if q.Captures < 100 {
+		bad("IDV_CASE_MAX_CAPTURES", "%d must be at least 100 (a liveness challenge keeps about 60 frames)", q.Captures)
 	}
 	if c.CallMaxSockets < 1 {
 		bad("IDV_CALL_MAX_SOCKETS_PER_ADDR", "%d must be at least 1", c.CallMaxSockets)
@@ -661,3 +708,9 @@ func (v *boolValue) Set(s string) error {
 	return nil
 }
 func (v *boolValue) IsBoolFlag() bool { return true }
+
+// workflow is q as the workflow takes it.
+func (q QuotaConfig) workflow() verify.Quotas {
+	return verify.Quotas{LetterCount: int(q.Letters), LetterBytes: q.LetterBytes, LetterGrowth: q.LetterGrowth, Captures: int(q.Captures),
+		RecordingBytes: q.RecordingBytes, RecordingDuration: q.Recording}
+}

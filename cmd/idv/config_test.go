@@ -148,6 +148,8 @@ func TestConfigSections(t *testing.T) {
 		"IDV_REGISTRY_CAPTURE_MAX_AGE": "20m", "IDV_REGISTRY_MAX_DATA_AGE": "1m", "IDV_STATEMENT_FONT": "/font.ttf",
 		"IDV_LOGIN_CHECKS": "3", "IDV_LOGIN_CHECK_WAIT": "500ms", "IDV_LOGIN_DELAY_AFTER": "4", "IDV_LOGIN_LOCK_AFTER": "8", "IDV_LOGIN_LOCK_FOR": "30m",
 		"IDV_LOGIN_ADDR_MAX": "40", "IDV_LOGIN_ADDR_LOCK_FOR": "2m", "IDV_STEPUP_LOCK_AFTER": "6", "IDV_AUDIT_FAILURE_WINDOW": "10m",
+		"IDV_CALL_MAX_RECORDING_BYTES": "20971520", "IDV_CASE_MAX_RECORDING_BYTES": "41943040", "IDV_CASE_MAX_RECORDING": "90m",
+		"IDV_CASE_MAX_LETTERS": "3", "IDV_CASE_MAX_LETTER_BYTES": "2097152", "IDV_LETTER_MAX_GROWTH": "1.2", "IDV_CASE_MAX_CAPTURES": "200",
 	}
 	c, _, err := loadConfig("serve", nil, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err != nil {
@@ -162,7 +164,9 @@ func TestConfigSections(t *testing.T) {
 		SessionIdle: 14 * time.Minute, SessionMax: 11 * time.Hour, TokenLifetime: 30 * 24 * time.Hour, MaxBody: 2048, ReadHeaderTimeout: 3 * time.Second, ReadTimeout: 90 * time.Second, CheckpointInterval: 2 * time.Hour, SlotMaxLead: 48 * time.Hour,
 		SealInterval: 20 * time.Second, ArchiveLease: 90 * time.Second, ExpiryInterval: 3 * time.Hour, CallMaxDuration: 2 * time.Hour, CallMaxSockets: 7,
 		Demo: true,
-		Log:  LogConfig{Level: "debug", Format: "json"},
+		Quotas: QuotaConfig{Letters: 3, LetterBytes: 2 << 20, LetterGrowth: 1.2, Captures: 200, CallRecordingBytes: 20 << 20,
+			RecordingBytes: 40 << 20, Recording: 90 * time.Minute},
+		Log: LogConfig{Level: "debug", Format: "json"},
 		Auth: AuthConfig{Checks: 3, CheckWait: 500 * time.Millisecond, DelayAfter: 4, LockAfter: 8, LockFor: 30 * time.Minute, AddrMax: 40, AddrLockFor: 2 * time.Minute,
 			StepUpLockAfter: 6, AuditWindow: 10 * time.Minute},
 		Face: FaceConfig{ModelsDir: "/m", Require: false, Threshold: 0.3, Recognizers: 3, Calibration: "/cal.json", TargetFMR: 1e-4, WeakGenuineFail: 0.1,
@@ -176,5 +180,30 @@ func TestConfigSections(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("loadConfig(every variable set) (-want +got):\n%s", diff)
+	}
+}
+
+func TestQuotaConfigValidation(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string // "" for valid
+	}{
+		{map[string]string{"IDV_CASE_MAX_LETTERS": "2", "IDV_CASE_MAX_CAPTURES": "120", "IDV_LETTER_MAX_GROWTH": "1"}, ""},
+		{map[string]string{"IDV_CASE_MAX_LETTERS": "0"}, "IDV_CASE_MAX_LETTERS"},
+		{map[string]string{"IDV_CASE_MAX_LETTER_BYTES": "1000"}, "IDV_CASE_MAX_LETTER_BYTES"},
+		{map[string]string{"IDV_LETTER_MAX_GROWTH": "0.5"}, "IDV_LETTER_MAX_GROWTH"},
+		{map[string]string{"IDV_CASE_MAX_CAPTURES": "60"}, "IDV_CASE_MAX_CAPTURES"},
+		{map[string]string{"IDV_CALL_MAX_RECORDING_BYTES": "1000"}, "IDV_CALL_MAX_RECORDING_BYTES"},
+		{map[string]string{"IDV_CASE_MAX_RECORDING_BYTES": "1000"}, "IDV_CASE_MAX_RECORDING_BYTES"},
+		{map[string]string{"IDV_CASE_MAX_RECORDING": "10s"}, "IDV_CASE_MAX_RECORDING"},
+	}
+	for _, tt := range tests {
+		_, _, err := loadConfig("serve", nil, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("loadConfig(%v) = %v, want valid", tt.env, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("loadConfig(%v) = %v, want an error naming %s", tt.env, err, tt.want)
+		}
 	}
 }

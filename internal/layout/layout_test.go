@@ -42,7 +42,8 @@ var mayImport = map[string][]string{
 	"verify/facematch":              {},
 	"verify/face":                   {"verify/facematch"},
 	"verify/face/facecli":           {"verify/face", "verify/facematch"},
-	"verify":                        {"models", "audit", "mail", "statement", "verify/facematch"},
+	"verify":                        {"models", "audit", "mail", "statement", "verify/facematch", "verify/pdfcheck"},
+	"verify/pdfcheck":               {},                                                                                                                   // the PDF parser's one user: active content in uploaded letters
 	"verify/verifytest":             {testOnly, "models", "audit", "verify", "verify/facematch", "storage/sqlite", "storage/localfs", "storage/archiver"}, // builds the workflow graph and drives it to a live capture for tests
 	"web":                           {},
 	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web"},
@@ -76,6 +77,7 @@ var libraryOwner = map[string][]string{
 	"github.com/jackc/pgx/v5":             {"storage/postgres", "internal/testenv"},
 	"modernc.org/sqlite":                  {"storage/sqlite"},
 	"github.com/go-pdf/fpdf":              {"statement"},
+	"github.com/pdfcpu/pdfcpu":            {"verify/pdfcheck"},
 	"github.com/at-wat/ebml-go":           {"signaling/replay"},
 	"github.com/emersion/go-smtp":         {"mail", "mail/mailtest"},
 	"github.com/emersion/go-sasl":         {"mail", "mail/mailtest"},

@@ -58,10 +58,12 @@ async function onMessage(ev) {
       showLight('');
       break;
     case 'bye':
-      end(t('cust.ended'));
+      end(m.reason === 'recording limit reached' ? t('err.recording_limit') : t('cust.ended'));
       break;
     case 'error':
-      setState('error', t('cust.problem') + ': ' + errText(m.code, m.message));
+      // The recording limit ends the call (or keeps it from starting).
+      if (m.code === 'recording_limit') end(t('err.recording_limit'));
+      else setState('error', t('cust.problem') + ': ' + errText(m.code, m.message));
       break;
   }
 }
@@ -170,7 +172,9 @@ async function post(path, body, type) {
   let m = '';
   let code = '';
   let detail = '';
-  if (!r.ok) { try { const e = (await r.json()).error; code = e.code; detail = e.message || ''; m = errText(e.code, e.message); } catch { m = 'HTTP ' + r.status; } }
+  // A refusal with a message of its own (a quota, a PDF refused) names
+  // its key as the first detail: that text, in the page's language.
+  if (!r.ok) { try { const e = (await r.json()).error; code = e.code; detail = e.message || ''; m = (e.details && msgs[e.details[0]]) || errText(e.code, e.message); } catch { m = 'HTTP ' + r.status; } }
   return { ok: r.ok, code, detail, message: m };
 }
 const codeStatus = document.getElementById('code-status');

@@ -94,7 +94,7 @@ export function flash(text, kind = 'ok') {
 }
 
 export function showError(e) {
-  const detail = e.body && e.body.error && e.body.error.details ? ' (' + e.body.error.details.map((d) => t('req.' + d)).join(', ') + ')' : '';
+  const detail = e.body && e.body.error && e.body.error.details ? ' (' + e.body.error.details.map((d) => msgs[d] || t('req.' + d)).join(', ') + ')' : '';
   flash(t('common.error') + ': ' + e.message + detail, 'bad');
 }
 
