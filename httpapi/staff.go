@@ -157,13 +157,7 @@ func (s *Server) listTokens(c *gin.Context) error {
 	out := make([]tokenView, 0, len(ls))
 	for _, l := range ls {
 		t := l.Token
-		state := "live"
-		switch {
-		case t.RevokedAt != nil:
-			state = "revoked"
-		case t.Expired(now):
-			state = "expired"
-		}
+		state := t.State(now)
 		roles := l.Roles
 		if state != "live" || roles == nil {
 			roles = []models.Role{}

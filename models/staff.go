@@ -88,6 +88,17 @@ type APIToken struct {
 // Expired reports whether the token's lifetime is over at now.
 func (t *APIToken) Expired(now time.Time) bool { return !now.Before(t.ExpiresAt) }
 
+// State is "revoked", "expired" or "live", as token listings show it.
+func (t *APIToken) State(now time.Time) string {
+	switch {
+	case t.RevokedAt != nil:
+		return "revoked"
+	case t.Expired(now):
+		return "expired"
+	}
+	return "live"
+}
+
 // EffectiveRoles is what the token may do for st, its staff member, now:
 // the roles of its scope that st still holds, in the order of Roles.
 func (t *APIToken) EffectiveRoles(st *Staff) []Role {

@@ -70,13 +70,7 @@ func runTokens(ctx context.Context, e *cliEnv, args []string) error {
 				if *user != "" && l.Username != *user {
 					continue
 				}
-				state := "live"
-				switch {
-				case t.RevokedAt != nil:
-					state = "revoked"
-				case t.Expired(now):
-					state = "expired"
-				}
+				state := t.State(now)
 				fmt.Fprintf(e.stdout, "%-28s %-16s %-20s %-8s %-22s %-20s %-20s %s\n", t.ID, l.Username, t.Name, state,
 					roleList(t.Scope)+" ("+roleList(l.Roles)+")", t.ExpiresAt.UTC().Format(time.RFC3339), when(t.LastUsed), when(t.RevokedAt))
 			}
