@@ -62,8 +62,10 @@ func startCall(t *testing.T, idv *e2eIDV, account string) *liveCall {
 		t.Fatalf("customer opens the invite link: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	// The link's page spends nothing; its button posts the consent back to
+	// the link, which spends it and redirects to /call.
 	consent := verify.ConsentText("en")
-	req, _ := http.NewRequest("POST", idv.origin+"/call/consent", strings.NewReader(url.Values{"version": {consent.Version}, "locale": {"en"}}.Encode()))
+	req, _ := http.NewRequest("POST", inv.Link, strings.NewReader(url.Values{"version": {consent.Version}, "locale": {"en"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", idv.origin)
 	if resp, err = lc.customer.Do(req); err != nil || resp.StatusCode != 200 {
