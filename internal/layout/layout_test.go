@@ -30,15 +30,16 @@ var mayImport = map[string][]string{
 	"mail":                          {"models"},
 	"registry":                      {"models"},
 	"statement":                     {"models"},
-	"signaling":                     {"models"},
+	"signaling":                     {"models", "storage/encfile"}, // recordings in progress are encrypted on disk
 	"signaling/replay":              {},
 	"storage/verified":              {"models"},
-	"storage/sqldb":                 {"models"},
+	"storage/sqldb":                 {"models", "storage/encfile"}, // face descriptors sealed per value
 	"storage/sqlite":                {"models", "storage/sqldb"},
 	"storage/postgres":              {"models", "storage/sqldb"},
 	"storage/localfs":               {"models", "storage/verified"},
 	"storage/s3":                    {"models", "storage/verified"},
-	"storage/archiver":              {"models"},
+	"storage/archiver":              {"models", "storage/encfile"}, // reads encrypted staging
+	"storage/encfile":               {"models"},                    // AES-256-GCM files and values under the staging key
 	"verify/facematch":              {},
 	"verify/face":                   {"verify/facematch"},
 	"verify/face/facecli":           {"verify/face", "verify/facematch"},
@@ -48,11 +49,12 @@ var mayImport = map[string][]string{
 	"web":                           {},
 	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web"},
 	"cmd/idv":                       {"*"},
+	"cmd/idvload":                   {}, // the load generator speaks HTTP only
 	"internal/layout":               {},
 	"internal/testenv":              {testOnly, "internal/synthcam"},
 	"internal/synthcam":             {}, // synthetic cameras (scripts for headless Chromium): the browser tests and idv demo customer
 	"mail/mailtest":                 {testOnly, "models"},
-	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs", "verify/facematch"}, // publishes checkpoint notes to a real store; calibrates face populations
+	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs", "storage/sqldb", "storage/encfile", "verify/facematch"}, // publishes checkpoint notes to a real store; calibrates face populations
 	"storage/evidencetest":          {testOnly, "models"},
 	"storage/archiver/archivertest": {testOnly, "*"},
 
@@ -74,7 +76,7 @@ var libraryOwner = map[string][]string{
 	"github.com/gorilla/websocket":        {"signaling"},
 	"github.com/Kagami/go-face":           {"verify/face"},
 	"github.com/minio/minio-go/v7":        {"storage/s3"},
-	"github.com/jackc/pgx/v5":             {"storage/postgres", "internal/testenv"},
+	"github.com/jackc/pgx/v5":             {"storage/postgres", "internal/testenv", "cmd/idvload"}, // idvload makes and drops its own database
 	"modernc.org/sqlite":                  {"storage/sqlite"},
 	"github.com/go-pdf/fpdf":              {"statement"},
 	"github.com/pdfcpu/pdfcpu":            {"verify/pdfcheck"},
