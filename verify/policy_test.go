@@ -197,7 +197,8 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 	d := f.desk
 	calls := f.calls
 	f.tx(func(tx models.Tx) error {
-		return tx.CreateAPIToken(ctx, &models.APIToken{ID: "tok_s2", StaffID: "stf_s2", Name: "desk script", Hash: strings.Repeat("d", 64), CreatedAt: f.clock.Now()})
+		return tx.CreateAPIToken(ctx, &models.APIToken{ID: "tok_s2", StaffID: "stf_s2", Name: "desk script", Hash: strings.Repeat("d", 64), Scope: f.sup2.Roles,
+			CreatedAt: f.clock.Now(), ExpiresAt: f.clock.Now().Add(90 * 24 * time.Hour)})
 	})
 	tokenS2 := verify.Actor{Name: "token:tok_s2", StaffID: "stf_s2", Roles: f.sup2.Roles}
 	pending := func(id models.CaseID) {
