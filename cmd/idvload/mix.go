@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 )
@@ -46,14 +47,27 @@ var mix = []kind{
 	{healthzKind, 10, []int{200}, func(ctx context.Context, f *fixture) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, "GET", f.base+"/healthz", nil)
 	}},
-	{"staff page polls case requirements", 35, []int{200}, func(ctx context.Context, f *fixture) (*http.Request, error) {
+	{"staff page polls case requirements", 30, []int{200}, func(ctx context.Context, f *fixture) (*http.Request, error) {
 		return staffGET(ctx, f, "/api/cases/"+f.pick(f.cases)+"/requirements")
 	}},
-	{"staff case list", 15, []int{200}, func(ctx context.Context, f *fixture) (*http.Request, error) {
+	{"staff case list", 10, []int{200}, func(ctx context.Context, f *fixture) (*http.Request, error) {
 		return staffGET(ctx, f, "/api/cases?limit=50")
 	}},
 	{"login, wrong password", 10, []int{401}, func(ctx context.Context, f *fixture) (*http.Request, error) {
 		return login(ctx, f, "clerk2", "wrong-"+randomHex(6))
+	}},
+	// A password spray through the bank's proxy: every attempt from another
+	// address (X-Forwarded-For, believed from the trusted proxy) with
+	// another name, so no per-address or per-name count stops it; only a
+	// cap on password checks at once bounds its memory.
+	{"login spray, a new address and name each", 10, []int{401}, func(ctx context.Context, f *fixture) (*http.Request, error) {
+		req, err := login(ctx, f, "user-"+randomHex(4), "wrong-"+randomHex(6))
+		if err == nil {
+			b := make([]byte, 3)
+			_, _ = rand.Read(b)
+			req.Header.Set("X-Forwarded-For", fmt.Sprintf("100.%d.%d.%d", 64+b[0]%64, b[1], b[2]))
+		}
+		return req, err
 	}},
 	{"login, right password", 5, []int{200}, func(ctx context.Context, f *fixture) (*http.Request, error) {
 		return login(ctx, f, "supervisor", f.passwords["supervisor"])

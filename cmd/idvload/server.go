@@ -69,6 +69,7 @@ func startServer(ctx context.Context, idv, pgURL string) (s *server, err error) 
 		"IDV_SIGNING_KEY="+filepath.Join(s.dataDir, "keys", "audit.pem"),
 		"IDV_LISTEN="+addr,
 		"IDV_LOG_LEVEL=warn",
+		"IDV_TRUSTED_PROXIES=127.0.0.1", // the load generator stands in for the bank's proxy (the spray's X-Forwarded-For)
 		"IDV_REQUIRE_MODELS=false",
 	)
 	if s.logf, err = os.Create(filepath.Join(s.dataDir, "idv.log")); err != nil {
