@@ -36,6 +36,7 @@ type Tx interface {
 	MailOutboxRepo  // the mail outbox (mail.go)
 	InvariantRepo   // checks of the data as a whole (invariant.go)
 	AuthLimitRepo   // counters of failed logins and suppressed security events (authlimit.go)
+	StatementRepo   // generated statement files, approved by hash (statement.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Invariants", testInvariants},
 		{"FaceCalibrations", testFaceCalibrations},
 		{"AuthLimits", testAuthLimits},
+		{"Statements", testStatements},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
