@@ -38,6 +38,16 @@ type caseView struct {
 	UpdatedAt  time.Time        `json:"updated_at"`
 	Version    int64            `json:"version"`
 	Invites    []inviteView     `json:"invites,omitempty"`
+	// Statement is the file the submission generated: what the supervisor
+	// reviews and approves by its SHA-256.
+	Statement *statementView `json:"statement,omitempty"`
+}
+
+type statementView struct {
+	ID         models.StatementID `json:"id"`
+	SHA256     string             `json:"sha256"`
+	CreatedAt  time.Time          `json:"created_at"`
+	ReleasedAt *time.Time         `json:"released_at,omitempty"`
 }
 
 type inviteView struct {
@@ -113,6 +123,13 @@ func (s *Server) getCase(c *gin.Context) error {
 	v := s.view(cs)
 	for _, inv := range invs {
 		v.Invites = append(v.Invites, inviteView{ID: inv.ID, NotBefore: inv.NotBefore, NotAfter: inv.NotAfter, UsedAt: inv.UsedAt, RevokedAt: inv.RevokedAt})
+	}
+	st, err := s.verify.CaseStatement(c.Request.Context(), actor(c), cs.ID)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		v.Statement = &statementView{ID: st.ID, SHA256: st.SHA256, CreatedAt: st.CreatedAt, ReleasedAt: st.ReleasedAt}
 	}
 	c.JSON(http.StatusOK, v)
 	return nil

@@ -21,6 +21,7 @@ import (
 	"remoteidv/access"
 	"remoteidv/mail/mailtest"
 	"remoteidv/models"
+	"remoteidv/storage/archiver/archivertest"
 	"remoteidv/verify"
 )
 
@@ -447,6 +448,22 @@ func (m *matrix) objects(owner, id string) target {
 	return target{id: id, letter: l.ID, check: string(chk), evidence: l.Evidence}
 }
 
+// statementOf returns the SHA-256 of the case's statement, seeding one as
+// its submission would have generated it (the matrix moves cases to
+// pending_review in the store).
+func (m *matrix) statementOf(id string) string {
+	m.t.Helper()
+	ctx := context.Background()
+	var list []*models.StatementRecord
+	if err := m.e.store.Transact(ctx, func(tx models.Tx) (err error) { list, err = tx.StatementsByCase(ctx, models.CaseID(id)); return }); err != nil {
+		m.t.Fatal(err)
+	}
+	if len(list) > 0 {
+		return list[len(list)-1].SHA256
+	}
+	return archivertest.SeedStatement(m.t, m.e.store, m.e.g.Stager, models.CaseID(id))
+}
+
 // fresh opens a case run by owner (A or B) in state, with a live invite.
 func (m *matrix) fresh(owner string, state models.CaseState) target {
 	m.t.Helper()
@@ -549,7 +566,7 @@ func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
 		ct, body = js(map[string]any{"letter_id": tg.letter, "region": map[string]int{"x": 280, "y": 300, "w": 160, "h": 60}, "verdict": "pass",
 			"reason": "same letter forms"})
 	case "POST /api/cases/:id/decision":
-		ct, body = js(map[string]string{"decision": "approve", "reason": "policy matrix"})
+		ct, body = js(map[string]string{"decision": "approve", "reason": "policy matrix", "statement_sha256": m.statementOf(tg.id)})
 	case "POST /api/tokens":
 		ct, body = js(map[string]any{"name": "policy matrix", "scope": []string{"clerk"}})
 	default:

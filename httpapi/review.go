@@ -83,17 +83,18 @@ func (s *Server) decide(c *gin.Context) error {
 		return err
 	}
 	var req struct {
-		Decision models.Decision `json:"decision"`
-		Reason   string          `json:"reason"`
+		Decision        models.Decision `json:"decision"`
+		Reason          string          `json:"reason"`
+		StatementSHA256 string          `json:"statement_sha256"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return models.Errorf(models.EINVALID, "body must be JSON {\"decision\": \"approve\"|\"reject\", \"reason\": \"...\"}")
+		return models.Errorf(models.EINVALID, "body must be JSON {\"decision\": \"approve\"|\"reject\", \"reason\": \"...\", \"statement_sha256\": \"<the statement approved>\"}")
 	}
 	return s.idempotent(c, body, func() (any, error) {
 		p := principal(c)
-		in := verify.DecisionInput{Decision: req.Decision, Reason: req.Reason}
+		in := verify.DecisionInput{Decision: req.Decision, Reason: req.Reason, StatementSHA256: req.StatementSHA256}
 		if p.Session != nil {
 			in.StepUpAt = p.Session.StepUpAt
 		}
@@ -112,7 +113,7 @@ func (s *Server) release(c *gin.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return gin.H{"id": rel.Case.ID, "state": rel.Case.State, "statement": gin.H{"evidence_id": rel.Statement.ID, "sha256": rel.Statement.SHA256,
+		return gin.H{"id": rel.Case.ID, "state": rel.Case.State, "statement": gin.H{"id": rel.StatementID, "evidence_id": rel.Statement.ID, "sha256": rel.Statement.SHA256,
 			"size": rel.Statement.Size}, "mail": gin.H{"id": rel.Mail.ID, "to": rel.Mail.To, "message_id": rel.Mail.MessageID, "queued_at": rel.Mail.CreatedAt}}, nil
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -326,7 +328,27 @@ func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 		t.Fatalf("step-up: %d", c)
 	}
 	sup.csrf = me.CSRF
-	if c, b, _ := sup.keyed("POST", base+"/decision", "approve-1", []byte(`{"decision":"approve","reason":"all checks passed"}`)); c != 200 {
+	// The supervisor sees the statement the submission generated (its
+	// hash on the case, the file itself) and approves exactly that hash.
+	var cv struct {
+		Statement struct {
+			ID     string `json:"id"`
+			SHA256 string `json:"sha256"`
+		} `json:"statement"`
+	}
+	if c := sup.do("GET", base, nil, &cv); c != 200 || !strings.HasPrefix(cv.Statement.ID, "stm_") || len(cv.Statement.SHA256) != 64 {
+		t.Fatalf("case as the supervisor sees it: %d %+v, want its statement", c, cv)
+	}
+	c, viewed, h := sup.keyed("GET", base+"/statement", "", nil)
+	if sum := sha256.Sum256(viewed); c != 200 || hex.EncodeToString(sum[:]) != cv.Statement.SHA256 || h.Get("X-Content-SHA256") != cv.Statement.SHA256 || !bytes.HasPrefix(viewed, []byte("%PDF-")) {
+		t.Fatalf("statement for review: %d, %d bytes, header %s, want the file of hash %s", c, len(viewed), h.Get("X-Content-SHA256"), cv.Statement.SHA256)
+	}
+	other, _ := json.Marshal(map[string]string{"decision": "approve", "reason": "all checks passed", "statement_sha256": strings.Repeat("ab", 32)})
+	if c, b, _ := sup.keyed("POST", base+"/decision", "approve-0", other); c != 409 {
+		t.Fatalf("approval of another statement hash: %d %s, want 409", c, b)
+	}
+	approve, _ := json.Marshal(map[string]string{"decision": "approve", "reason": "all checks passed", "statement_sha256": cv.Statement.SHA256})
+	if c, b, _ := sup.keyed("POST", base+"/decision", "approve-1", approve); c != 200 {
 		t.Fatalf("decision: %d %s", c, b)
 	}
 
@@ -369,6 +391,9 @@ func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 	var pdf []byte
 	for _, b := range p.Attachments {
 		pdf = b
+	}
+	if !bytes.Equal(pdf, viewed) {
+		t.Fatalf("the mailed statement (%d bytes) is not the file the supervisor saw and approved (%d bytes)", len(pdf), len(viewed))
 	}
 	var cs struct {
 		State string `json:"state"`

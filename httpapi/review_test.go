@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"remoteidv/models"
+	"remoteidv/storage/archiver/archivertest"
 )
 
 // decisionCall sends a decision-style request with an Idempotency-Key.
@@ -55,7 +56,23 @@ func pendingCase(t *testing.T, e *env, clerk *client) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	archivertest.SeedStatement(t, e.store, e.g.Stager, models.CaseID(cs.ID))
 	return cs.ID
+}
+
+// approveBody is a decision that approves the case's statement.
+func approveBody(t *testing.T, e *env, id, reason string) []byte {
+	t.Helper()
+	ctx := context.Background()
+	var list []*models.StatementRecord
+	if err := e.store.Transact(ctx, func(tx models.Tx) (err error) { list, err = tx.StatementsByCase(ctx, models.CaseID(id)); return }); err != nil || len(list) == 0 {
+		t.Fatalf("statement of %s: %v (%d)", id, err, len(list))
+	}
+	b, err := json.Marshal(map[string]string{"decision": "approve", "reason": reason, "statement_sha256": list[len(list)-1].SHA256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestSubmitListsMissing(t *testing.T) {
@@ -101,7 +118,7 @@ func TestDecisionEndpoint(t *testing.T) {
 	sup := e.login(t, "supervisor")
 	id := pendingCase(t, e, clerk)
 	path := "/api/cases/" + id + "/decision"
-	body := []byte(`{"decision":"approve","reason":"all evidence in order"}`)
+	body := approveBody(t, e, id, "all evidence in order")
 
 	if code, b, _ := sup.keyed("POST", path, "", body); code != 400 {
 		t.Fatalf("decision without Idempotency-Key = %d %s, want 400", code, b)
@@ -166,7 +183,7 @@ func TestConcurrentDecisionsOneWins(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i], _, _ = s.keyed("POST", "/api/cases/"+id+"/decision", "same-key", []byte(`{"decision":"approve","reason":"fine"}`))
+			codes[i], _, _ = s.keyed("POST", "/api/cases/"+id+"/decision", "same-key", approveBody(t, e, id, "fine"))
 		}()
 	}
 	wg.Wait()

@@ -14,14 +14,17 @@ const (
 	DecisionReject  Decision = "reject"
 )
 
-// ApprovalAction is the one action an approval allows: this statement, of
-// this account, for this period, to this (registered) address.
+// ApprovalAction is the one action an approval allows: this statement
+// file (by its SHA-256), of this account, for this period, to this
+// (registered) address. A rejection names no statement.
 type ApprovalAction struct {
-	Purpose    Purpose   `json:"purpose"`
-	AccountNo  AccountNo `json:"account_no"`
-	PeriodFrom string    `json:"period_from"`
-	PeriodTo   string    `json:"period_to"`
-	Email      string    `json:"email"`
+	Purpose         Purpose     `json:"purpose"`
+	AccountNo       AccountNo   `json:"account_no"`
+	PeriodFrom      string      `json:"period_from"`
+	PeriodTo        string      `json:"period_to"`
+	Email           string      `json:"email"`
+	StatementID     StatementID `json:"statement_id,omitempty"`
+	StatementSHA256 string      `json:"statement_sha256,omitempty"`
 }
 
 // Approval is a supervisor's decision on a case. A case has at most one;

@@ -21,6 +21,27 @@ func (s *Service) CaseInvites(ctx context.Context, a Actor, id models.CaseID) (*
 	return c, invs, nil
 }
 
+// CaseStatement returns the statement of a case the actor may see (the
+// file its submission generated, with its hash), or nil before submission.
+func (s *Service) CaseStatement(ctx context.Context, a Actor, id models.CaseID) (*models.StatementRecord, error) {
+	var out *models.StatementRecord
+	err := s.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := s.visibleCase(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		out, err = currentStatement(ctx, tx, c.ID)
+		if models.ErrorCodeOf(err) == models.EPRECONDITION {
+			out, err = nil, nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("statement of case %s: %w", id, err)
+	}
+	return out, nil
+}
+
 // Timeline returns a case the actor may see with its audit events, in
 // sequence order.
 func (s *Service) Timeline(ctx context.Context, a Actor, id models.CaseID) (*models.Case, []*models.AuditEvent, error) {

@@ -91,39 +91,44 @@ func (s *Service) ListCases(ctx context.Context, a Actor, f models.CaseFilter) (
 // transaction.
 func (s *Service) change(ctx context.Context, a Actor, id models.CaseID, ev models.CaseEvent, r rule, detail map[string]string, edit func(tx models.Tx, c *models.Case) error) (*models.Case, error) {
 	var out *models.Case
-	err := s.store.Transact(ctx, func(tx models.Tx) error {
-		c, err := s.authorize(ctx, tx, a, id, r, string(ev)+" this case")
-		if err != nil {
-			return err
-		}
-		from := c.State
-		to, err := models.Transition(c.State, ev)
-		if err != nil {
-			return err
-		}
-		c.State, c.UpdatedAt = to, s.now().UTC()
-		if edit != nil {
-			if err := edit(tx, c); err != nil {
-				return err
-			}
-		}
-		if err := tx.UpdateCase(ctx, c); err != nil {
-			return err
-		}
-		d := map[string]string{"from": string(from), "to": string(to)}
-		for k, v := range detail {
-			d[k] = v
-		}
-		if err := s.event(ctx, tx, a.Name, c.ID, "case."+string(ev), d); err != nil {
-			return err
-		}
-		out = c
-		return nil
+	err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
+		out, err = s.changeIn(ctx, tx, a, id, ev, r, detail, edit)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s case %s: %w", ev, id, err)
 	}
 	return out, nil
+}
+
+// changeIn is change inside the caller's transaction.
+func (s *Service) changeIn(ctx context.Context, tx models.Tx, a Actor, id models.CaseID, ev models.CaseEvent, r rule, detail map[string]string, edit func(tx models.Tx, c *models.Case) error) (*models.Case, error) {
+	c, err := s.authorize(ctx, tx, a, id, r, string(ev)+" this case")
+	if err != nil {
+		return nil, err
+	}
+	from := c.State
+	to, err := models.Transition(c.State, ev)
+	if err != nil {
+		return nil, err
+	}
+	c.State, c.UpdatedAt = to, s.now().UTC()
+	if edit != nil {
+		if err := edit(tx, c); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.UpdateCase(ctx, c); err != nil {
+		return nil, err
+	}
+	d := map[string]string{"from": string(from), "to": string(to)}
+	for k, v := range detail {
+		d[k] = v
+	}
+	if err := s.event(ctx, tx, a.Name, c.ID, "case."+string(ev), d); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Reschedule moves the call to a new slot; invites for the old slot stop

@@ -169,6 +169,7 @@ var observing = map[string]bool{
 	"letter.viewed":              true, // the letter, for the signature comparison (signature.go)
 	"specimen.viewed":            true, // the account's signature specimen
 	"reference.viewed":           true, // an account reference photo, for the face comparison
+	"statement.viewed":           true, // the statement the submission generated, before the decision (release.go)
 	// Joining the call. Only the case's clerk joins to run it (and the
 	// assigned clerk never decides); anyone else joins receive-only as an
 	// observer, and the first to join opens the call.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"remoteidv/models"
+	"remoteidv/storage/archiver/archivertest"
 	"remoteidv/storage/sqldb"
 	"remoteidv/verify"
 )
@@ -227,7 +228,7 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 		want    models.ErrorCode // "" for a decision
 		because string           // the action the refusal names
 	}{
-		{"only looked at the letter, specimen and evidence", f.clerk, func(t *testing.T, id models.CaseID, l models.LetterID) {
+		{"only looked at the letter, specimen, evidence and statement", f.clerk, func(t *testing.T, id models.CaseID, l models.LetterID) {
 			if _, _, err := d.LetterContent(ctx, f.sup2, id, l); err != nil {
 				t.Fatal(err)
 			}
@@ -235,6 +236,9 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, err := f.svc.EvidenceList(ctx, f.sup2, id); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := d.StatementPDF(ctx, f.sup2, id); err != nil {
 				t.Fatal(err)
 			}
 		}, "", f.sup2, "", ""},
@@ -275,6 +279,7 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id, l, _ := f.freshCase(tt.clerk, models.StateScheduled)
+			sum := archivertest.SeedStatement(t, f.db, f.g.Stager, id)
 			if tt.before != nil {
 				tt.before(t, id, l)
 			}
@@ -282,7 +287,7 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 				handTo(id, tt.handTo)
 			}
 			pending(id)
-			_, c, err := d.Decide(ctx, tt.decider, id, verify.DecisionInput{Decision: models.DecisionApprove, Reason: "fine", StepUpAt: f.clock.Now()})
+			_, c, err := d.Decide(ctx, tt.decider, id, verify.DecisionInput{Decision: models.DecisionApprove, Reason: "fine", StepUpAt: f.clock.Now(), StatementSHA256: sum})
 			if tt.want == "" {
 				if err != nil || c.State != models.StateApproved {
 					t.Fatalf("Decide = %v, want an approval", err)

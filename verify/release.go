@@ -2,6 +2,8 @@ package verify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -12,29 +14,34 @@ import (
 
 // Released is a released statement.
 type Released struct {
-	Case      *models.Case
-	Statement *models.Evidence
-	Mail      *models.OutboundMail
+	Case        *models.Case
+	StatementID models.StatementID
+	Statement   *models.Evidence
+	Mail        *models.OutboundMail
 }
 
-// Release renders the approved statement from the ledger and sends it to
-// the registered address, only for a case whose seal verifies
-// (SealedAndVerified). In one transaction it uses the approval (once; it
-// must name exactly this statement, account, period and address), stores
-// the PDF as evidence, queues the mail (attachment, plain and HTML body in
-// the customer's language) and moves the case sealed -> released; the
-// outbox worker records the delivery receipt, drops the queued message
-// (the PDF stays only in the evidence store) and closes the case. A second
-// release is a conflict and changes nothing.
+// Release sends the approved statement to the registered address, only for
+// a case whose seal verifies (SealedAndVerified). It sends exactly the file
+// the supervisor approved: the statement generated at submission, read from
+// the evidence store and checked against the hash the approval names (and
+// the evidence row's) before anything is queued. In one transaction it uses
+// the approval (once; it must name exactly this statement file, account,
+// period and address), marks the statement released, queues the mail
+// (attachment, plain and HTML body in the customer's language) and moves
+// the case sealed -> released; the outbox worker records the delivery
+// receipt, drops the queued message (the PDF stays only in the evidence
+// store) and closes the case. A second release is a conflict and changes
+// nothing.
 //
 // The case's clerk or a supervisor releases (policy.go).
 func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Released, error) {
-	var c *models.Case
 	var acct *models.Account
 	var apr *models.Approval
-	var st statement.Statement
+	var stm *models.StatementRecord
+	var ev *models.Evidence
 	err := d.svc.store.Transact(ctx, func(tx models.Tx) (err error) {
-		if c, err = d.svc.authorize(ctx, tx, a, id, releaseRule, "release the statement"); err != nil {
+		c, err := d.svc.authorize(ctx, tx, a, id, releaseRule, "release the statement")
+		if err != nil {
 			return err
 		}
 		if _, err := models.Transition(c.State, models.EventRelease); err != nil {
@@ -46,11 +53,10 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		if apr, err = d.usableApproval(ctx, tx, c, acct); err != nil {
 			return err
 		}
-		rec, err := sealRecord(ctx, tx, c.ID)
-		if err != nil {
+		if stm, ev, err = approvedStatement(ctx, tx, c, apr); err != nil {
 			return err
 		}
-		st, err = d.statementFor(ctx, tx, c, acct, rec.SHA256)
+		_, err = sealRecord(ctx, tx, c.ID)
 		return err
 	})
 	if err != nil {
@@ -59,14 +65,15 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 	if err := d.svc.SealedAndVerified(ctx, id); err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
 	}
-	st.UnicodeFont = d.statementFont
-	pdf, err := statement.Render(&st)
+	pdf, err := d.readEvidence(ctx, ev) // checks the bytes against ev.SHA256
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
 	}
-	out := &Released{}
-	_, err = d.svc.recordEvidence(ctx, id, a.Name, []artifact{{Kind: models.EvidenceStatement, ContentType: "application/pdf", Data: pdf}}, func(tx models.Tx, evs []*models.Evidence) error {
-		ev := evs[0]
+	if sum := sha256.Sum256(pdf); hex.EncodeToString(sum[:]) != apr.Action.StatementSHA256 {
+		return nil, models.Errorf(models.ECONFLICT, "release %s: the stored statement does not match the approved SHA-256 %s", id, apr.Action.StatementSHA256)
+	}
+	out := &Released{StatementID: stm.ID, Statement: ev}
+	err = d.svc.store.Transact(ctx, func(tx models.Tx) error {
 		cur, err := d.svc.authorize(ctx, tx, a, id, releaseRule, "release the statement")
 		if err != nil {
 			return err
@@ -79,6 +86,9 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 			return err
 		}
 		if err := tx.UseApproval(ctx, apr.ID, d.svc.now().UTC()); err != nil {
+			return err
+		}
+		if err := tx.ReleaseStatement(ctx, stm.ID, d.svc.now().UTC()); err != nil {
 			return err
 		}
 		name := fmt.Sprintf("statement-%s-%s.pdf", cur.PeriodFrom, cur.PeriodTo)
@@ -96,9 +106,9 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 			return err
 		}
 		out.Mail = msgs[len(msgs)-1]
-		out.Case, out.Statement = cur, ev
+		out.Case = cur
 		return d.svc.event(ctx, tx, a.Name, cur.ID, "case.release", map[string]string{"from": string(from), "to": string(to), "approval": apr.ID,
-			"statement_sha256": ev.SHA256, "message_id": out.Mail.MessageID, "to_address": acct.Email, "transactions": fmt.Sprint(len(st.Entries))})
+			"statement": string(stm.ID), "statement_sha256": ev.SHA256, "message_id": out.Mail.MessageID, "to_address": acct.Email})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
@@ -106,8 +116,32 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 	return out, nil
 }
 
+// approvedStatement is the statement file the approval names, with its
+// evidence row; ECONFLICT when the approval names none (an approval from
+// before statements were bound to approvals) or the records disagree.
+func approvedStatement(ctx context.Context, tx models.Tx, c *models.Case, apr *models.Approval) (*models.StatementRecord, *models.Evidence, error) {
+	if apr.Action.StatementID == "" || !models.ValidSHA256(apr.Action.StatementSHA256) {
+		return nil, nil, models.Errorf(models.ECONFLICT, "the approval of case %s names no statement file; it cannot release one", c.ID)
+	}
+	stm, err := tx.StatementByID(ctx, apr.Action.StatementID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if stm.CaseID != c.ID || stm.SHA256 != apr.Action.StatementSHA256 || stm.RevokedAt != nil {
+		return nil, nil, models.Errorf(models.ECONFLICT, "statement %s is not the file the approval of case %s names", stm.ID, c.ID)
+	}
+	ev, err := tx.EvidenceByID(ctx, stm.EvidenceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ev.CaseID != c.ID || ev.Kind != models.EvidenceStatement || ev.SHA256 != stm.SHA256 {
+		return nil, nil, models.Errorf(models.ECONFLICT, "the evidence of statement %s does not match its record", stm.ID)
+	}
+	return stm, ev, nil
+}
+
 // usableApproval returns the case's unused approval if it names exactly
-// this statement, account, period and the account's registered address.
+// this account, period and the account's registered address.
 func (d *Desk) usableApproval(ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account) (*models.Approval, error) {
 	apr, err := tx.ApprovalByCase(ctx, c.ID)
 	if models.ErrorCodeOf(err) == models.ENOTFOUND || (err == nil && apr.Decision != models.DecisionApprove) {
@@ -119,7 +153,10 @@ func (d *Desk) usableApproval(ctx context.Context, tx models.Tx, c *models.Case,
 	if apr.UsedAt != nil {
 		return nil, models.Errorf(models.ECONFLICT, "the approval of case %s was already used", c.ID)
 	}
-	want := models.ApprovalAction{Purpose: c.Purpose, AccountNo: c.AccountNo, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo, Email: acct.Email}
+	// The statement file it names is checked against the records by
+	// approvedStatement.
+	want := models.ApprovalAction{Purpose: c.Purpose, AccountNo: c.AccountNo, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo, Email: acct.Email,
+		StatementID: apr.Action.StatementID, StatementSHA256: apr.Action.StatementSHA256}
 	if apr.Action != want {
 		return nil, models.Errorf(models.ECONFLICT, "the approval of case %s was for another action (account, period or address changed)", c.ID)
 	}
@@ -128,7 +165,7 @@ func (d *Desk) usableApproval(ctx context.Context, tx models.Tx, c *models.Case,
 
 // statementFor gathers the ledger of the case's period (dates in the
 // branch's zone).
-func (d *Desk) statementFor(ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account, manifest string) (statement.Statement, error) {
+func (d *Desk) statementFor(ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account) (statement.Statement, error) {
 	tz := d.svc.cfg.BranchTZ
 	from, err1 := time.ParseInLocation(models.DateLayout, c.PeriodFrom, tz)
 	to, err2 := time.ParseInLocation(models.DateLayout, c.PeriodTo, tz)
@@ -157,31 +194,47 @@ func (d *Desk) statementFor(ctx context.Context, tx models.Tx, c *models.Case, a
 		return statement.Statement{}, models.Errorf(models.EINVALID, "the account's ledger has %d currencies: one currency per statement", len(bal))
 	}
 	return statement.Statement{BankName: d.svc.cfg.BankName, HolderName: acct.HolderName, AccountNo: acct.No, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo,
-		Currency: cur, Opening: bal[cur], Entries: entries, CaseRef: c.ID, ManifestHash: manifest, GeneratedAt: d.svc.now().UTC(), BranchTZ: tz}, nil
+		Currency: cur, Opening: bal[cur], Entries: entries, CaseRef: c.ID, GeneratedAt: d.svc.now().UTC(), BranchTZ: tz}, nil
 }
 
-// StatementPDF returns the released statement for printing, to the case's
-// clerk or a supervisor; every download is audited.
+// renderStatement draws the statement with the statement ID id (printed on
+// every page).
+func (d *Desk) renderStatement(ctx context.Context, st *statement.Statement, id models.StatementID) ([]byte, error) {
+	st.UnicodeFont = d.statementFont
+	pdf, err := statement.Render(st)
+	if err != nil {
+		return nil, fmt.Errorf("render statement %s: %w", id, err)
+	}
+	_ = ctx // signing (I/O with a timestamp authority) joins here
+	return pdf, nil
+}
+
+// StatementPDF returns the case's statement file, from submission on (the
+// supervisor reviews it before deciding), to the case's clerk or a
+// supervisor; every download is audited: statement.viewed before the
+// release, statement.printed after.
 func (d *Desk) StatementPDF(ctx context.Context, a Actor, id models.CaseID) ([]byte, *models.Evidence, error) {
 	var e *models.Evidence
 	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
-		c, err := d.svc.authorize(ctx, tx, a, id, documentRule, "print the released statement")
+		c, err := d.svc.authorize(ctx, tx, a, id, documentRule, "read the statement")
 		if err != nil {
 			return err
 		}
-		items, err := tx.EvidenceByCase(ctx, c.ID)
+		stm, err := currentStatement(ctx, tx, c.ID)
+		if models.ErrorCodeOf(err) == models.EPRECONDITION {
+			return models.Errorf(models.ENOTFOUND, "case %s has no statement yet: it is generated at submission", id)
+		}
 		if err != nil {
 			return err
 		}
-		for _, it := range items {
-			if it.Kind == models.EvidenceStatement {
-				e = it
-			}
+		if e, err = tx.EvidenceByID(ctx, stm.EvidenceID); err != nil {
+			return err
 		}
-		if e == nil {
-			return models.Errorf(models.ENOTFOUND, "case %s has no released statement", id)
+		what := "statement.viewed"
+		if stm.ReleasedAt != nil {
+			what = "statement.printed"
 		}
-		return d.svc.event(ctx, tx, a.Name, c.ID, "statement.printed", map[string]string{"evidence": string(e.ID), "sha256": e.SHA256})
+		return d.svc.event(ctx, tx, a.Name, c.ID, what, map[string]string{"statement": string(stm.ID), "evidence": string(e.ID), "sha256": e.SHA256})
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("statement of %s: %w", id, err)

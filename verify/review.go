@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"remoteidv/models"
+	"remoteidv/statement"
 )
 
 // Step-up and review limits.
@@ -84,15 +85,83 @@ func (d *Desk) Requirements(ctx context.Context, a Actor, id models.CaseID) (mod
 
 // Submit sends the case for review when every requirement holds; otherwise
 // EPRECONDITION lists exactly what is missing. Only the case's clerk
-// submits.
+// submits. Submission generates the statement the supervisor will see and
+// approve: rendered from the ledger as it stands now, stored as evidence
+// (so the seal covers it) and recorded with its SHA-256, in the
+// transaction that moves the case to submitted. The release later sends
+// exactly this file; a ledger that changes afterwards changes nothing.
 func (d *Desk) Submit(ctx context.Context, a Actor, id models.CaseID) (*models.Case, error) {
-	return d.svc.change(ctx, a, id, models.EventSubmit, clerkRule, nil, func(tx models.Tx, c *models.Case) error {
-		r, err := d.requirements(ctx, tx, c)
+	// What submission asks is checked before anything is rendered; the
+	// transaction that keeps the file checks it again.
+	var st statement.Statement
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
+		c, err := d.svc.authorize(ctx, tx, a, id, clerkRule, "submit this case")
 		if err != nil {
 			return err
 		}
-		return models.CheckSubmit(r)
+		if _, err := models.Transition(c.State, models.EventSubmit); err != nil {
+			return err
+		}
+		if err := d.checkSubmit(ctx, tx, c); err != nil {
+			return err
+		}
+		acct, err := tx.AccountByNo(ctx, c.AccountNo)
+		if err != nil {
+			return err
+		}
+		st, err = d.statementFor(ctx, tx, c, acct)
+		return err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("submit case %s: %w", id, err)
+	}
+	sid, err := models.NewID(d.svc.rand, "stm")
+	if err != nil {
+		return nil, err
+	}
+	pdf, err := d.renderStatement(ctx, &st, models.StatementID(sid))
+	if err != nil {
+		return nil, fmt.Errorf("submit case %s: %w", id, err)
+	}
+	var out *models.Case
+	_, err = d.svc.recordEvidence(ctx, id, a.Name, []artifact{{Kind: models.EvidenceStatement, ContentType: "application/pdf", Data: pdf}}, func(tx models.Tx, evs []*models.Evidence) error {
+		ev := evs[0]
+		detail := map[string]string{"statement": sid, "statement_sha256": ev.SHA256, "statement_evidence": string(ev.ID)}
+		c, err := d.svc.changeIn(ctx, tx, a, id, models.EventSubmit, clerkRule, detail, func(tx models.Tx, c *models.Case) error {
+			if err := d.checkSubmit(ctx, tx, c); err != nil {
+				return err
+			}
+			return tx.CreateStatement(ctx, &models.StatementRecord{ID: models.StatementID(sid), CaseID: c.ID, EvidenceID: ev.ID, SHA256: ev.SHA256, CreatedAt: d.svc.now().UTC()})
+		})
+		out = c
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("submit case %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// checkSubmit is EPRECONDITION naming what the case still lacks.
+func (d *Desk) checkSubmit(ctx context.Context, tx models.Tx, c *models.Case) error {
+	r, err := d.requirements(ctx, tx, c)
+	if err != nil {
+		return err
+	}
+	return models.CheckSubmit(r)
+}
+
+// currentStatement is the statement the case's submission generated (the
+// latest, should there ever be more than one).
+func currentStatement(ctx context.Context, tx models.Tx, id models.CaseID) (*models.StatementRecord, error) {
+	list, err := tx.StatementsByCase(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, models.Errorf(models.EPRECONDITION, "case %s has no statement: it was submitted before statements were generated at submission", id)
+	}
+	return list[len(list)-1], nil
 }
 
 // DecisionInput is a supervisor's decision.
@@ -102,6 +171,9 @@ type DecisionInput struct {
 	// StepUpAt is when the supervisor last re-entered their password
 	// (zero when never in this session).
 	StepUpAt time.Time
+	// StatementSHA256 is the hash of the statement the supervisor saw; an
+	// approval must name the case's statement exactly.
+	StatementSHA256 string
 }
 
 // Decide records a supervisor's approval or rejection of a submitted case.
@@ -109,8 +181,9 @@ type DecisionInput struct {
 // must have taken no action in the case other than observing it
 // (mayDecide: the case's audit trail is checked, not only its clerk) and
 // must have re-entered their password within the step-up window. An
-// approval is bound to one action (this statement, account, period and
-// registered address) and is used once, by the release. The approval
+// approval is bound to one action (the statement file the submission
+// generated, by its SHA-256, which the supervisor must name; the account,
+// period and registered address) and is used once, by the release. The approval
 // record is evidence. A case has one decision: of two supervisors deciding
 // at once, exactly one wins and the other gets ECONFLICT.
 func (d *Desk) Decide(ctx context.Context, a Actor, id models.CaseID, in DecisionInput) (*models.Approval, *models.Case, error) {
@@ -152,9 +225,19 @@ func (d *Desk) Decide(ctx context.Context, a Actor, id models.CaseID, in Decisio
 		if err != nil {
 			return err
 		}
+		action := models.ApprovalAction{Purpose: c.Purpose, AccountNo: c.AccountNo, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo, Email: acct.Email}
+		if in.Decision == models.DecisionApprove {
+			stm, err := currentStatement(ctx, tx, c.ID)
+			if err != nil {
+				return err
+			}
+			if !hmac.Equal([]byte(in.StatementSHA256), []byte(stm.SHA256)) {
+				return models.Errorf(models.ECONFLICT, "the statement of case %s is %s; approve the statement you have seen (statement_sha256)", c.ID, stm.SHA256)
+			}
+			action.StatementID, action.StatementSHA256 = stm.ID, stm.SHA256
+		}
 		apr = &models.Approval{ID: aid, CaseID: c.ID, Supervisor: a.StaffID, Actor: a.Name, Decision: in.Decision, Reason: in.Reason,
-			Action:    models.ApprovalAction{Purpose: c.Purpose, AccountNo: c.AccountNo, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo, Email: acct.Email},
-			CreatedAt: d.svc.now().UTC()}
+			Action: action, CreatedAt: d.svc.now().UTC()}
 		if in.Decision == models.DecisionReject {
 			c.Reason = in.Reason
 		}

@@ -32,6 +32,7 @@ import (
 	"remoteidv/registry"
 	"remoteidv/statement"
 	"remoteidv/storage/archiver"
+	"remoteidv/storage/archiver/archivertest"
 	"remoteidv/storage/localfs"
 	"remoteidv/storage/sqlite"
 	"remoteidv/verify"
@@ -358,7 +359,15 @@ func TestReviewEndToEnd(t *testing.T) {
 		t.Fatalf("Submit: %v", err)
 	}
 	stepUp := f.clock.Now().Add(-time.Minute)
-	approve := verify.DecisionInput{Decision: models.DecisionApprove, Reason: "evidence complete", StepUpAt: stepUp}
+	stm, err := f.svc.CaseStatement(ctx, f.sup, f.caseID)
+	if err != nil || stm == nil {
+		t.Fatalf("CaseStatement after submission = %v, %v; want the generated statement", stm, err)
+	}
+	approve := verify.DecisionInput{Decision: models.DecisionApprove, Reason: "evidence complete", StepUpAt: stepUp, StatementSHA256: stm.SHA256}
+	for _, sum := range []string{"", strings.Repeat("0", 64)} {
+		_, _, err = d.Decide(ctx, f.sup, f.caseID, verify.DecisionInput{Decision: models.DecisionApprove, Reason: "ok", StepUpAt: stepUp, StatementSHA256: sum})
+		wantErr(t, "Decide(statement hash "+sum+")", err, models.ECONFLICT)
+	}
 	_, _, err = d.Decide(ctx, f.sup, f.caseID, verify.DecisionInput{Decision: models.DecisionApprove, Reason: "ok", StepUpAt: f.clock.Now().Add(-6 * time.Minute)})
 	wantErr(t, "Decide(stale step-up)", err, models.EFORBIDDEN)
 	_, _, err = d.Decide(ctx, f.sup, f.caseID, verify.DecisionInput{Decision: models.DecisionApprove, StepUpAt: stepUp})
@@ -373,6 +382,16 @@ func TestReviewEndToEnd(t *testing.T) {
 	}
 	_, _, err = d.Decide(ctx, f.sup2, f.caseID, approve)
 	wantErr(t, "Decide(second)", err, models.ECONFLICT)
+	if apr.Action.StatementSHA256 != stm.SHA256 || apr.Action.StatementID != stm.ID {
+		t.Fatalf("approval names statement %s %s, want %s %s", apr.Action.StatementID, apr.Action.StatementSHA256, stm.ID, stm.SHA256)
+	}
+	// Core banking books a late entry in the period after the approval:
+	// what is sent must still be the file the supervisor approved.
+	f.tx(func(tx models.Tx) error {
+		_, err := tx.AddLedgerEntries(ctx, []*models.LedgerEntry{{AccountNo: acctNo, BookedAt: time.Date(2025, 6, 30, 3, 0, 0, 0, time.UTC),
+			Description: "LATE BOOKING AFTER APPROVAL", Amount: -999900, Currency: "CNY"}})
+		return err
+	})
 
 	// Not sealed yet: the statement stays locked.
 	_, err = d.Release(ctx, f.clerk, f.caseID)
@@ -415,6 +434,9 @@ func TestReviewEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	pdf := p.Attachments["statement-2025-01-01-2025-12-31.pdf"]
+	if sum := sha256.Sum256(pdf); hex.EncodeToString(sum[:]) != stm.SHA256 || rel.Statement.SHA256 != stm.SHA256 || rel.StatementID != stm.ID {
+		t.Fatalf("sent statement %x (release names %s %s), want exactly the approved file %s %s", sum, rel.StatementID, rel.Statement.SHA256, stm.ID, stm.SHA256)
+	}
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || p.Subject != "Demo Bank：您的交易明细 2025-01-01 至 2025-12-31" || !strings.Contains(p.HTML, string(f.caseID)) || !strings.Contains(p.Text, string(f.caseID)) {
 		t.Fatalf("statement mail: subject %q, %d-byte attachment, text %q", p.Subject, len(pdf), p.Text)
 	}
@@ -505,6 +527,8 @@ func TestDecideRefusals(t *testing.T) {
 		}
 		return nil
 	})
+	in.StatementSHA256 = archivertest.SeedStatement(t, f.db, f.g.Stager, f.caseID)
+	archivertest.SeedStatement(t, f.db, f.g.Stager, cs.ID)
 	_, _, err = d.Decide(ctx, f.both, cs.ID, in)
 	wantErr(t, "Decide(own case, both roles)", err, models.EFORBIDDEN)
 	_, _, err = d.Decide(ctx, f.clerk, f.caseID, in)

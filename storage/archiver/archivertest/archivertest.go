@@ -4,6 +4,7 @@
 package archivertest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -115,6 +116,35 @@ func Stage(t testing.TB, db models.Store, st *archiver.Stager, c models.CaseID, 
 		t.Fatalf("AddEvidence: %v", err)
 	}
 	return out
+}
+
+// SeedStatement stages a small statement file for case c and records it
+// as the case's statement, as a submission would (the rendering is tested
+// in statement and verify). It returns the file's SHA-256, which an
+// approval must name.
+func SeedStatement(t testing.TB, db models.Store, st *archiver.Stager, c models.CaseID) string {
+	t.Helper()
+	ctx := context.Background()
+	body := []byte("%PDF-1.4\n% statement of " + string(c) + "\n%%EOF\n")
+	e, err := st.StageReader(ctx, archiver.Artifact{Case: c, Kind: models.EvidenceStatement, ContentType: "application/pdf", Actor: "staff:" + string(Clerk)},
+		bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("stage statement: %v", err)
+	}
+	id, err := models.NewID(rand.Reader, "stm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.AddEvidence(ctx, e); err != nil {
+			return err
+		}
+		return tx.CreateStatement(ctx, &models.StatementRecord{ID: models.StatementID(id), CaseID: c, EvidenceID: e.ID, SHA256: e.SHA256, CreatedAt: e.CreatedAt})
+	})
+	if err != nil {
+		t.Fatalf("seed statement of %s: %v", c, err)
+	}
+	return e.SHA256
 }
 
 // Items returns the case's evidence rows.

@@ -23,9 +23,44 @@ export class APIError extends Error {
   }
 }
 
+// A step-up rotates the session: a request sent with the old cookie while
+// it runs (the case page polls every 3 s) comes back 401 although the user
+// is signed in. rotations counts the step-ups that finished, rotation is the
+// one in flight; a 401 for a request that overlapped one is not a sign-out.
+let rotations = 0;
+let rotation = null;
+
 // api calls the JSON API; body may be an object (sent as JSON), a Blob or
-// File (sent with its own type) or undefined.
+// File (sent with its own type) or undefined. A GET that lost its session to
+// a concurrent step-up is sent again once the new session is in place; any
+// other 401 outside /api/auth/ goes to the sign-in page.
 export async function api(method, path, body, headers = {}) {
+  if (path === '/api/auth/step-up') {
+    const p = send(method, path, body, headers);
+    const done = p.catch(() => {}).finally(() => { rotations++; if (rotation === done) rotation = null; });
+    rotation = done;
+    return p;
+  }
+  const seen = rotations;
+  try {
+    return await send(method, path, body, headers);
+  } catch (e) {
+    if (!(e instanceof SessionGone)) throw e;
+    if (rotation || seen !== rotations) {
+      await rotation;
+      if (method === 'GET') return api(method, path, body, headers);
+      throw new APIError(401, null);
+    }
+    location.assign('/login');
+    throw new APIError(401, null);
+  }
+}
+
+// SessionGone is a 401 outside /api/auth/: the cookie the request carried
+// is no longer a session.
+class SessionGone extends Error {}
+
+async function send(method, path, body, headers) {
   const h = { Accept: 'application/json', ...headers };
   if (method !== 'GET' && csrf) h['X-CSRF-Token'] = currentCSRF();
   let payload;
@@ -42,10 +77,7 @@ export async function api(method, path, body, headers = {}) {
   } catch {
     throw new Error(t('err.network'));
   }
-  if (r.status === 401 && !path.startsWith('/api/auth/')) {
-    location.assign('/login');
-    throw new APIError(401, null);
-  }
+  if (r.status === 401 && !path.startsWith('/api/auth/')) throw new SessionGone();
   const text = await r.text();
   let data = null;
   if (text) { try { data = JSON.parse(text); } catch { data = text; } }
