@@ -59,7 +59,9 @@ var requestSchemas = map[string]any{
 		"registered_email": map[string]any{"type": "boolean"}}, "account_no", "service", "period_from", "period_to", "registered_email"),
 	"SignatureCheck": obj(map[string]any{"letter_id": str, "region": obj(map[string]any{"x": integer, "y": integer, "w": integer, "h": integer}, "x", "y", "w", "h"),
 		"verdict": map[string]any{"type": "string", "enum": []string{"pass", "fail", "inconclusive"}}, "reason": str}, "letter_id", "region", "verdict", "reason"),
-	"Decision": obj(map[string]any{"decision": map[string]any{"type": "string", "enum": []string{"approve", "reject"}}, "reason": str}, "decision", "reason"),
+	"Decision": obj(map[string]any{"decision": map[string]any{"type": "string", "enum": []string{"approve", "reject"}}, "reason": str,
+		"statement_sha256": map[string]any{"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "the SHA-256 of the case's statement (GET /api/cases/{id}: statement.sha256) the supervisor saw; required to approve, and must be the current one"}},
+		"decision", "reason"),
 	// The national ID registry's contract (remoteidv is the client; the
 	// registry package and idv registry serve implement both sides).
 	"RegistryLookupRequest": withDescription(obj(map[string]any{"id_number": str, "name": str}, "id_number", "name"),

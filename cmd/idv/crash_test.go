@@ -47,6 +47,7 @@ func TestCrashRecovery(t *testing.T) {
 	// A case submitted for review, with captures and a letter staged and
 	// waiting for the archiver (archivertest.SeedCase's clerk is not sup).
 	var c *models.Case
+	var statementSHA string
 	func() {
 		db := idv.openStore()
 		defer db.Close()
@@ -57,8 +58,9 @@ func TestCrashRecovery(t *testing.T) {
 		c = archivertest.SeedCase(t, db, models.StatePendingReview)
 		archivertest.Stage(t, db, st, c.ID, models.EvidenceCapture, 3, 64<<10, 1)
 		archivertest.Stage(t, db, st, c.ID, models.EvidenceLetter, 1, 32<<10, 9)
+		statementSHA = archivertest.SeedStatement(t, db, st, c.ID)
 	}()
-	decision := map[string]string{"decision": "approve", "reason": "every check passed"}
+	decision := map[string]string{"decision": "approve", "reason": "every check passed", "statement_sha256": statementSHA}
 	path := "/api/cases/" + string(c.ID)
 
 	// crashed runs serve with the crash point, lets act drive it there,

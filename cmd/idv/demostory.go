@@ -422,17 +422,31 @@ func (s *story) decide(ctx context.Context) error {
 		return err
 	}
 	s.print("supervisor", "logged in and re-entered the password (step-up)")
+	var cv struct {
+		Statement struct {
+			ID     string `json:"id"`
+			SHA256 string `json:"sha256"`
+		} `json:"statement"`
+	}
+	if err := sup.call(ctx, "GET", s.path(""), nil, &cv); err != nil {
+		return fmt.Errorf("read the statement to approve: %w", err)
+	}
+	if cv.Statement.SHA256 == "" {
+		return fmt.Errorf("case %s has no statement after submission", s.caseID)
+	}
+	s.print("supervisor", "reviewed statement "+cv.Statement.ID+" (SHA-256 "+cv.Statement.SHA256[:16]+"...)")
 	var dec struct {
 		State    string `json:"state"`
 		Approval struct {
 			ID string `json:"id"`
 		} `json:"approval"`
 	}
-	if err := sup.call(ctx, "POST", s.path("/decision"), map[string]string{"decision": "approve", "reason": "all checks passed; capture, liveness, letter and signature reviewed"},
+	if err := sup.call(ctx, "POST", s.path("/decision"), map[string]string{"decision": "approve", "reason": "all checks passed; capture, liveness, letter and signature reviewed",
+		"statement_sha256": cv.Statement.SHA256},
 		&dec, "Idempotency-Key", demoIdempotencyKey()); err != nil {
 		return fmt.Errorf("approve: %w", err)
 	}
-	s.print("supervisor", "approved (four eyes): approval "+dec.Approval.ID+" for this statement only")
+	s.print("supervisor", "approved (four eyes): approval "+dec.Approval.ID+" for statement "+cv.Statement.ID+" only")
 	if err := s.waitState(ctx, sup, 3*time.Minute, "sealed"); err != nil {
 		return err
 	}

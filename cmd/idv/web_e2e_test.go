@@ -478,7 +478,16 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible("#region-box"), // the region the clerk marked, on the letter
 		chromedp.WaitVisible(`body[data-ready]`),
 		chromedp.WaitVisible(`#checks tr[data-kind="face_match"] td.fmr .weak`), // the score's rate and weakness
+		chromedp.WaitVisible("#statement-review-link"),                          // the statement generated at submission
 	)
+	var shownHash string
+	sup.Do(t, "read the statement's hash", 10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
+		shownHash, err = chromedp.Run(ctx, chromedp.Evaluate[string]("document.getElementById('statement-sha256').textContent"))
+		return err
+	}))
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(shownHash) {
+		t.Fatalf("the review page shows statement hash %q, want a SHA-256", shownHash)
+	}
 	sup.Do(t, "approve after re-entering the password", 30*time.Second,
 		chromedp.Click("#d-approve"),
 		chromedp.SendKeys("#decision-reason", "all checks passed; capture and signature reviewed"),

@@ -90,6 +90,11 @@ async function loadCase() {
     $('release').disabled = c.state !== 'sealed';
     $('statement-link').hidden = !['released', 'closed'].includes(c.state);
   }
+  if ($('statement-sha256') && c.statement) {
+    $('statement-id').textContent = c.statement.id;
+    $('statement-sha256').textContent = c.statement.sha256;
+    $('statement-review-link').hidden = false;
+  }
   if ($('scope-from') && !$('scope-from').value) {
     $('scope-from').value = c.period_from;
     $('scope-to').value = c.period_to;
@@ -432,11 +437,13 @@ function review() {
   new ResizeObserver(drawRegion).observe($('letter-img'));
   $('decision-form').addEventListener('submit', guard(async () => {
     const decision = document.querySelector('input[name="decision"]:checked')?.value;
+    // The hash on the page is the file the supervisor could open: approve that one.
+    const shown = $('statement-sha256').textContent;
     const me = await api('POST', '/api/auth/step-up', { password: $('stepup-password').value });
     setCSRF(me.csrf_token);
     $('stepup-password').value = '';
     const key = crypto.randomUUID();
-    await api('POST', base + '/decision', { decision, reason: $('decision-reason').value.trim() }, { 'Idempotency-Key': key });
+    await api('POST', base + '/decision', { decision, reason: $('decision-reason').value.trim(), statement_sha256: /^[0-9a-f]{64}$/.test(shown) ? shown : undefined }, { 'Idempotency-Key': key });
     $('decision-out').textContent = t('review.done');
     await refresh();
   }));
