@@ -35,4 +35,7 @@ type StatementRepo interface {
 	StatementsByCase(ctx context.Context, id CaseID) ([]*StatementRecord, error)
 	// ReleaseStatement sets ReleasedAt once; ECONFLICT when already set.
 	ReleaseStatement(ctx context.Context, id StatementID, at time.Time) error
+	// RevokeStatement sets RevokedAt and the reason once, on a released
+	// statement; ECONFLICT otherwise.
+	RevokeStatement(ctx context.Context, id StatementID, at time.Time, reason string) error
 }

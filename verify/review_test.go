@@ -500,6 +500,45 @@ func TestReviewEndToEnd(t *testing.T) {
 			t.Errorf("audit actions lack %s", a)
 		}
 	}
+
+	// A recipient checks the statement: issued, this file, not revoked;
+	// then a supervisor revokes it and the same check says so.
+	released := f.clock.Now()
+	for _, tc := range []struct {
+		name          string
+		id            models.StatementID
+		sum           string
+		issued, match bool
+	}{
+		{"the issued file", stm.ID, stm.SHA256, true, true},
+		{"its hash in capitals", stm.ID, strings.ToUpper(stm.SHA256), true, true},
+		{"the ID only", stm.ID, "", true, false},
+		{"another file", stm.ID, strings.Repeat("0", 64), true, false},
+		{"an unknown ID", "stm_aaaaaaaaaaaaaaaaaaaaaaaaaa", stm.SHA256, false, false},
+		{"not an ID", "../../etc/passwd", "", false, false},
+	} {
+		got, err := d.CheckStatement(ctx, tc.id, tc.sum)
+		if err != nil || got.Issued != tc.issued || got.Match != tc.match || got.Revoked {
+			t.Errorf("CheckStatement(%s) = %+v, %v; want issued %v, match %v", tc.name, got, err, tc.issued, tc.match)
+		}
+		if got != nil && tc.issued && (got.IssuedAt == nil || got.IssuedAt.After(released)) {
+			t.Errorf("CheckStatement(%s) issued at %v, want the release time", tc.name, got.IssuedAt)
+		}
+	}
+	_, err = d.CheckStatement(ctx, stm.ID, "not a hash")
+	wantErr(t, "CheckStatement(bad hash)", err, models.EINVALID)
+	_, err = d.RevokeStatement(ctx, f.clerk, f.caseID, "sent by mistake")
+	wantErr(t, "RevokeStatement(clerk)", err, models.EFORBIDDEN)
+	_, err = d.RevokeStatement(ctx, f.sup, f.caseID, " ")
+	wantErr(t, "RevokeStatement(no reason)", err, models.EINVALID)
+	if _, err := d.RevokeStatement(ctx, f.sup2, f.caseID, "issued on a ledger core banking corrected"); err != nil {
+		t.Fatalf("RevokeStatement: %v", err)
+	}
+	_, err = d.RevokeStatement(ctx, f.sup2, f.caseID, "again")
+	wantErr(t, "RevokeStatement(twice)", err, models.ECONFLICT)
+	if got, err := d.CheckStatement(ctx, stm.ID, stm.SHA256); err != nil || !got.Issued || !got.Match || !got.Revoked || got.RevokedAt == nil {
+		t.Fatalf("CheckStatement after the revocation = %+v, %v; want issued, this file, revoked", got, err)
+	}
 }
 
 func TestDecideRefusals(t *testing.T) {
@@ -570,6 +609,14 @@ func TestDecideRefusals(t *testing.T) {
 	}
 	_, err = d.Release(ctx, f.sup, cs.ID)
 	wantErr(t, "Release(rejected)", err, models.ECONFLICT)
+	// Approved but not released: a recipient cannot learn it exists.
+	stm, err := f.svc.CaseStatement(ctx, f.sup, f.caseID)
+	if err != nil || stm == nil {
+		t.Fatalf("CaseStatement = %v, %v", stm, err)
+	}
+	if got, err := d.CheckStatement(ctx, stm.ID, stm.SHA256); err != nil || got.Issued || got.Match || got.IssuedAt != nil {
+		t.Fatalf("CheckStatement(unreleased) = %+v, %v; want not issued", got, err)
+	}
 }
 
 func TestEmailCodeLocksAfterFiveWrongTries(t *testing.T) {

@@ -68,6 +68,18 @@ func (t *Tx) ReleaseStatement(ctx context.Context, id models.StatementID, at tim
 	return nil
 }
 
+// RevokeStatement marks a released statement revoked, once.
+func (t *Tx) RevokeStatement(ctx context.Context, id models.StatementID, at time.Time, reason string) error {
+	r, err := t.exec(ctx, `UPDATE statements SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND released_at IS NOT NULL AND revoked_at IS NULL`, us(at), reason, id)
+	if err != nil {
+		return fmt.Errorf("revoke statement %s: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		return models.Errorf(models.ECONFLICT, "statement %s is not released, already revoked or does not exist", id)
+	}
+	return nil
+}
+
 func scanStatement(r interface{ Scan(...any) error }) (*models.StatementRecord, error) {
 	var s models.StatementRecord
 	var created int64

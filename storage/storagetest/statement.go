@@ -10,7 +10,7 @@ import (
 )
 
 // testStatements covers StatementRepo: one row per file, found by ID and by
-// hash, released once, never after a revocation.
+// hash, released once, revoked once after its release.
 func testStatements(t *testing.T, s models.Store) {
 	ctx := context.Background()
 	seed(t, s)
@@ -50,13 +50,20 @@ func testStatements(t *testing.T, s models.Store) {
 	wantCode(t, "ReleaseStatement twice", err, models.ECONFLICT)
 	err = s.Transact(ctx, func(tx models.Tx) error { return tx.ReleaseStatement(ctx, "stm_none", at) })
 	wantCode(t, "ReleaseStatement(none)", err, models.ECONFLICT)
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.RevokeStatement(ctx, "stm_second", at, "never released") })
+	wantCode(t, "RevokeStatement(unreleased)", err, models.ECONFLICT)
+	revoked := at.Add(time.Hour)
+	tx(t, s, func(tx models.Tx) error { return tx.RevokeStatement(ctx, "stm_first", revoked, "issued on a wrong ledger") })
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.RevokeStatement(ctx, "stm_first", revoked, "again") })
+	wantCode(t, "RevokeStatement twice", err, models.ECONFLICT)
 	tx(t, s, func(tx models.Tx) error {
 		got, err := tx.StatementByID(ctx, "stm_first")
 		if err != nil {
 			return err
 		}
-		if got.ReleasedAt == nil || !got.ReleasedAt.Equal(at) || got.SHA256 != sum(0) || got.EvidenceID != "ev_st0" || !got.CreatedAt.Equal(t0) || got.RevokedAt != nil {
-			t.Errorf("StatementByID = %+v, want the released first statement", got)
+		if got.ReleasedAt == nil || !got.ReleasedAt.Equal(at) || got.SHA256 != sum(0) || got.EvidenceID != "ev_st0" || !got.CreatedAt.Equal(t0) ||
+			got.RevokedAt == nil || !got.RevokedAt.Equal(revoked) || got.RevokeReason != "issued on a wrong ledger" {
+			t.Errorf("StatementByID = %+v, want the released, then revoked first statement", got)
 		}
 		byHash, err := tx.StatementBySHA256(ctx, sum(1))
 		if err != nil {
