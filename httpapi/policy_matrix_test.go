@@ -87,6 +87,8 @@ type matrixRow struct {
 
 var policyMatrix = []matrixRow{
 	{"GET", "/healthz", everyone, ""},
+	{"GET", "/v/:statement", everyone, ""}, // the public statement check: every caller counts against its address
+	{"POST", "/v/:statement", everyone, ""},
 	{"GET", "/readyz", everyone, ""},
 	{"GET", "/api/openapi.json", everyone, ""},
 	{"GET", "/join/:token", "GG GG GGG GGGGGG GG", ""},
@@ -160,6 +162,7 @@ var policyMatrix = []matrixRow{
 	{"GET", "/api/cases/:id/requirements", seeX, seeY},
 	{"POST", "/api/cases/:id/submit", runX, runY},
 	{"POST", "/api/cases/:id/decision", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"}, // any supervisor who took no part
+	{"POST", "/api/cases/:id/statement/revoke", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"}, // any supervisor
 	{"POST", "/api/cases/:id/release", clerkOrSupX, clerkOrSupY},
 	{"GET", "/api/cases/:id/statement", clerkOrSupX, clerkOrSupY},
 	{"POST", "/call/code", customerOnly, ""},
@@ -296,7 +299,7 @@ func TestPolicyMatrix(t *testing.T) {
 	slices.SortStableFunc(rows, func(a, b matrixRow) int { return cmp.Compare(last(a), last(b)) })
 	for _, row := range rows {
 		key := row.method + " " + row.path
-		if strings.HasPrefix(row.path, "/call") || strings.HasPrefix(row.path, "/join") {
+		if strings.HasPrefix(row.path, "/call") || strings.HasPrefix(row.path, "/join") || strings.HasPrefix(row.path, "/v/") {
 			// Every refused customer call counts against the address (20 a
 			// minute); each such row starts a new minute.
 			m.e.now = m.e.now.Add(61 * time.Second)
@@ -545,7 +548,7 @@ func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
 		ct, body = js(b)
 	case "POST /api/cases/:id/reschedule":
 		ct, body = js(map[string]any{"slot": map[string]string{"local": "2026-12-21T09:00", "time_zone": "America/New_York"}})
-	case "POST /api/cases/:id/cancel", "POST /api/cases/:id/abort":
+	case "POST /api/cases/:id/cancel", "POST /api/cases/:id/abort", "POST /api/cases/:id/statement/revoke":
 		ct, body = js(map[string]string{"reason": "policy matrix"})
 	case "POST /api/cases/:id/face-checks":
 		ct, body = "image/png", pngFixture(m.t)

@@ -129,3 +129,16 @@ func (s *Server) statementPDF(c *gin.Context) error {
 	sendFile(c, "application/pdf", "statement-"+string(caseID(c))+".pdf", b)
 	return nil
 }
+
+func (s *Server) revokeStatement(c *gin.Context) error {
+	var req reasonRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	st, err := s.desk.RevokeStatement(c.Request.Context(), actor(c), caseID(c), req.Reason)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"id": st.ID, "sha256": st.SHA256, "released_at": st.ReleasedAt, "revoked_at": st.RevokedAt, "reason": st.RevokeReason})
+	return nil
+}

@@ -13,6 +13,7 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -425,6 +426,7 @@ func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 	if strings.Contains(string(raw), code) {
 		t.Error("the timeline carries the email code")
 	}
+	checkStatementPublicly(t, e.anon(t), cv.Statement.ID, pdf)
 	out.pdf = pdf
 	for _, m := range append(smtpSrv.Messages(), up.Messages()...) {
 		out.mails = append(out.mails, m.Data)
@@ -436,4 +438,72 @@ func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 		}
 	}
 	return out
+}
+
+// checkStatementPublicly is a recipient of the released statement at
+// /v/{id}, without a login: the ID, the file itself, an altered copy, a
+// pasted hash, JSON; nothing personal on the page.
+func checkStatementPublicly(t *testing.T, anon *client, id string, pdf []byte) {
+	t.Helper()
+	upload := func(field string, b []byte) (int, string) {
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		if field == "pdf" {
+			fw, _ := w.CreateFormFile("pdf", "statement.pdf")
+			fw.Write(b)
+		} else {
+			w.WriteField("sha256", string(b))
+		}
+		w.Close()
+		req, _ := http.NewRequest("POST", anon.base+"/v/"+id, &body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		resp, err := anon.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		page, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(page)
+	}
+	altered := bytes.Clone(pdf)
+	altered[len(altered)/2] ^= 1
+	sum := sha256.Sum256(pdf)
+	for _, tc := range []struct {
+		name, field string
+		body        []byte
+		status      int
+		want, not   string
+	}{
+		{"the file", "pdf", pdf, 200, `id="vfy-match"`, `id="vfy-mismatch"`},
+		{"an altered copy", "pdf", altered, 200, `id="vfy-mismatch"`, `id="vfy-match"`},
+		{"its hash", "sha256", []byte(hex.EncodeToString(sum[:])), 200, `id="vfy-match"`, `id="vfy-mismatch"`},
+		{"not a hash", "sha256", []byte("1234"), 400, `id="vfy-error"`, `id="vfy-match"`},
+	} {
+		status, page := upload(tc.field, tc.body)
+		if status != tc.status || !strings.Contains(page, tc.want) || strings.Contains(page, tc.not) || !strings.Contains(page, `id="vfy-issued"`) && tc.status == 200 {
+			t.Errorf("/v/%s with %s = %d, want %d with %s and without %s:\n%.600s", id, tc.name, status, tc.status, tc.want, tc.not, page)
+		}
+		for _, personal := range []string{"Li Wei", "6222", "li.wei@", "case_"} {
+			if strings.Contains(page, personal) {
+				t.Errorf("/v/%s with %s shows %q", id, tc.name, personal)
+			}
+		}
+	}
+	var st struct {
+		Issued, Revoked, Checked, Match bool
+	}
+	req, _ := http.NewRequest("GET", anon.base+"/v/"+id+"?sha256="+hex.EncodeToString(sum[:]), nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := anon.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !st.Issued || st.Revoked || !st.Checked || !st.Match {
+		t.Errorf("/v/%s as JSON = %d %+v (%v), want issued, checked, a match", id, resp.StatusCode, st, err)
+	}
+	if c, _, _ := anon.keyed("GET", "/v/stm_aaaaaaaaaaaaaaaaaaaaaaaaaa", "", nil); c != 200 {
+		t.Errorf("/v of an unknown ID = %d, want the page saying it was not issued", c)
+	}
 }

@@ -62,6 +62,8 @@ var (
 
 func (s *Server) routeTable() []route {
 	rs := []route{
+		{Method: "GET", Path: "/v/:statement", Auth: authNone, Summary: "Public check of a statement, the URL printed on its pages (no login, 30 checks a minute per address, nothing personal): whether the bank issued it, when, whether it was revoked; with ?sha256= whether that file is exactly the issued one. HTML, or verify.StatementStatus as JSON for Accept: application/json", Tag: "statements", handler: s.statementCheck},
+		{Method: "POST", Path: "/v/:statement", Auth: authNone, Summary: "As GET /v/{id}, for the statement PDF itself (multipart field pdf; hashed as it streams, never kept) or a pasted SHA-256 (field sha256)", Tag: "statements", MaxBody: maxStatementUpload + 64<<10, handler: s.statementCheck},
 		{Method: "GET", Path: "/healthz", Auth: authNone, Summary: "Liveness: the process answers", Tag: "operations", handler: s.health},
 		{Method: "GET", Path: "/readyz", Auth: authNone, Summary: "Readiness: the database answers", Tag: "operations", handler: s.ready},
 		{Method: "GET", Path: "/api/openapi.json", Auth: authNone, Summary: "This API's OpenAPI 3 document", Tag: "operations", handler: s.openAPI},
@@ -138,6 +140,7 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Path: "/api/cases/:id/submit", Auth: authStaff, Roles: clerk, Summary: "Submit for review; 422 lists every missing requirement", Tag: "review", handler: s.submit},
 		{Method: "POST", Path: "/api/cases/:id/decision", Auth: authStaff, Roles: supervisor, Summary: "Approve or reject with a reason (not the case's clerk; step-up within 5 minutes; Idempotency-Key header required)", Tag: "review", Body: "Decision", handler: s.decide},
 		{Method: "POST", Path: "/api/cases/:id/release", Auth: authStaff, Roles: clerkSup, Summary: "Release the statement of a sealed case: PDF stored as evidence and mailed to the registered address only (Idempotency-Key header required)", Tag: "review", handler: s.release},
+		{Method: "POST", Path: "/api/cases/:id/statement/revoke", Auth: authStaff, Roles: supervisor, Summary: "Revoke the case's released statement (body: reason): whoever checks it at /v/{statement-id} is told it was revoked and when (audited)", Tag: "review", handler: s.revokeStatement},
 		{Method: "GET", Path: "/api/cases/:id/statement", Auth: authStaff, Roles: clerkSup, Summary: "Download the case's statement PDF, generated at submission: for review before the decision, for printing after the release (audited)", Tag: "review", handler: s.statementPDF},
 		{Method: "POST", Path: "/call/code", Auth: authCustomer, Summary: "Customer (call page cookie): email a 6-digit code to the registered address (1 a minute, 5 an hour)", Tag: "customer", MaxBody: 1 << 10, handler: s.customerRequestCode},
 		{Method: "POST", Path: "/call/code/verify", Auth: authCustomer, Summary: "Customer (call page cookie): check the code; 10 minutes, single use, 5 wrong tries lock the invite", Tag: "customer", Body: "Code", MaxBody: 1 << 10, handler: s.customerVerifyCode},

@@ -83,6 +83,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	limiter *limiter
+	checks  *limiter // statement checks per address (statementcheck.go)
 	proxies []netip.Prefix // trusted proxies (proxy.go)
 	call    callState      // video sessions (calls.go, customer.go)
 	desk    *verify.Desk   // review and release (review.go, letters.go, checks.go, customer.go)
@@ -112,7 +113,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
 		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
-		limiter: newLimiter(20, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
+		limiter: newLimiter(20, time.Minute, svc.Access.Now), checks: newLimiter(statementChecksPerMinute, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
 		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox}
 	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("new http server: %w", err)

@@ -122,6 +122,19 @@ type MailView struct {
 	Links, Attachments          []string
 }
 
+// StatementCheckPage is the public page on which a statement's recipient
+// checks it (statement_check.html): what the bank says about the ID and,
+// when a file or hash was given, whether it is exactly the issued file.
+type StatementCheckPage struct {
+	Page
+	ID                  string
+	Issued, Revoked     bool
+	IssuedAt, RevokedAt string // in UTC, as printed
+	Checked, Match      bool
+	SHA256              string
+	Error               string // a refusal (bad hash, too many checks), in the page's language
+}
+
 // CustomerPage is the data of the customer's pages (consent.html,
 // call.html, gone.html): the layout's language and switch, plus the call's
 // slot in both zones, the clerk, and the consent text in the page's language.
