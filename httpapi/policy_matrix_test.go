@@ -161,7 +161,7 @@ var policyMatrix = []matrixRow{
 	{"POST", "/api/cases/:id/registry-check", runX, runY},
 	{"GET", "/api/cases/:id/requirements", seeX, seeY},
 	{"POST", "/api/cases/:id/submit", runX, runY},
-	{"POST", "/api/cases/:id/decision", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"}, // any supervisor who took no part
+	{"POST", "/api/cases/:id/decision", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"},         // any supervisor who took no part
 	{"POST", "/api/cases/:id/statement/revoke", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"}, // any supervisor
 	{"POST", "/api/cases/:id/release", clerkOrSupX, clerkOrSupY},
 	{"GET", "/api/cases/:id/statement", clerkOrSupX, clerkOrSupY},

@@ -83,7 +83,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	limiter *limiter
-	checks  *limiter // statement checks per address (statementcheck.go)
+	checks  *limiter       // statement checks per address (statementcheck.go)
 	proxies []netip.Prefix // trusted proxies (proxy.go)
 	call    callState      // video sessions (calls.go, customer.go)
 	desk    *verify.Desk   // review and release (review.go, letters.go, checks.go, customer.go)

@@ -53,7 +53,9 @@ func testStatements(t *testing.T, s models.Store) {
 	err = s.Transact(ctx, func(tx models.Tx) error { return tx.RevokeStatement(ctx, "stm_second", at, "never released") })
 	wantCode(t, "RevokeStatement(unreleased)", err, models.ECONFLICT)
 	revoked := at.Add(time.Hour)
-	tx(t, s, func(tx models.Tx) error { return tx.RevokeStatement(ctx, "stm_first", revoked, "issued on a wrong ledger") })
+	tx(t, s, func(tx models.Tx) error {
+		return tx.RevokeStatement(ctx, "stm_first", revoked, "issued on a wrong ledger")
+	})
 	err = s.Transact(ctx, func(tx models.Tx) error { return tx.RevokeStatement(ctx, "stm_first", revoked, "again") })
 	wantCode(t, "RevokeStatement twice", err, models.ECONFLICT)
 	tx(t, s, func(tx models.Tx) error {
