@@ -138,6 +138,11 @@ type Requirements struct {
 	RegistryPassed    bool
 	OTPVerified       bool
 	RecordingComplete bool
+	// StatementReady: the statement the case asks for can be produced from
+	// the ledger (see verify's statementProblem); when not,
+	// StatementProblem says why, for the clerk.
+	StatementReady   bool
+	StatementProblem string
 }
 
 // Missing names every requirement that does not hold, in a fixed order.
@@ -156,6 +161,7 @@ func (r Requirements) Missing() []string {
 	add(r.RegistryPassed, "registry_check")
 	add(r.OTPVerified, "email_code")
 	add(r.RecordingComplete, "recording")
+	add(r.StatementReady, "statement")
 	return m
 }
 
@@ -163,7 +169,11 @@ func (r Requirements) Missing() []string {
 // error listing what is missing.
 func CheckSubmit(r Requirements) error {
 	if m := r.Missing(); len(m) > 0 {
-		return &Error{Code: EPRECONDITION, Message: "case cannot be submitted: requirements missing", Details: m}
+		msg := "case cannot be submitted: requirements missing"
+		if !r.StatementReady && r.StatementProblem != "" {
+			msg += " (statement: " + r.StatementProblem + ")"
+		}
+		return &Error{Code: EPRECONDITION, Message: msg, Details: m}
 	}
 	return nil
 }
