@@ -3,7 +3,6 @@ package verify
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"remoteidv/mail"
 	"remoteidv/models"
@@ -46,11 +45,7 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		if apr, err = d.usableApproval(ctx, tx, c, acct); err != nil {
 			return err
 		}
-		rec, err := sealRecord(ctx, tx, c.ID)
-		if err != nil {
-			return err
-		}
-		st, err = d.statementFor(ctx, tx, c, acct, rec.SHA256)
+		st, err = d.statementFor(ctx, tx, c, acct)
 		return err
 	})
 	if err != nil {
@@ -98,7 +93,7 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		out.Mail = msgs[len(msgs)-1]
 		out.Case, out.Statement = cur, ev
 		return d.svc.event(ctx, tx, a.Name, cur.ID, "case.release", map[string]string{"from": string(from), "to": string(to), "approval": apr.ID,
-			"statement_sha256": ev.SHA256, "message_id": out.Mail.MessageID, "to_address": acct.Email, "transactions": fmt.Sprint(len(st.Entries))})
+			"statement_sha256": ev.SHA256, "message_id": out.Mail.MessageID, "to_address": acct.Email, "transactions": fmt.Sprint(st.Transactions())})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
@@ -124,40 +119,6 @@ func (d *Desk) usableApproval(ctx context.Context, tx models.Tx, c *models.Case,
 		return nil, models.Errorf(models.ECONFLICT, "the approval of case %s was for another action (account, period or address changed)", c.ID)
 	}
 	return apr, nil
-}
-
-// statementFor gathers the ledger of the case's period (dates in the
-// branch's zone).
-func (d *Desk) statementFor(ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account, manifest string) (statement.Statement, error) {
-	tz := d.svc.cfg.BranchTZ
-	from, err1 := time.ParseInLocation(models.DateLayout, c.PeriodFrom, tz)
-	to, err2 := time.ParseInLocation(models.DateLayout, c.PeriodTo, tz)
-	if err1 != nil || err2 != nil {
-		return statement.Statement{}, models.Errorf(models.EINVALID, "case period %s..%s", c.PeriodFrom, c.PeriodTo)
-	}
-	entries, err := tx.LedgerEntries(ctx, c.AccountNo, from, to.AddDate(0, 0, 1))
-	if err != nil {
-		return statement.Statement{}, err
-	}
-	bal, err := tx.LedgerBalance(ctx, c.AccountNo, from)
-	if err != nil {
-		return statement.Statement{}, err
-	}
-	cur := ""
-	for k := range bal {
-		cur = k
-	}
-	if len(entries) > 0 {
-		cur = entries[0].Currency
-	}
-	if cur == "" {
-		cur = "CNY"
-	}
-	if len(bal) > 1 {
-		return statement.Statement{}, models.Errorf(models.EINVALID, "the account's ledger has %d currencies: one currency per statement", len(bal))
-	}
-	return statement.Statement{BankName: d.svc.cfg.BankName, HolderName: acct.HolderName, AccountNo: acct.No, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo,
-		Currency: cur, Opening: bal[cur], Entries: entries, CaseRef: c.ID, ManifestHash: manifest, GeneratedAt: d.svc.now().UTC(), BranchTZ: tz}, nil
 }
 
 // StatementPDF returns the released statement for printing, to the case's
