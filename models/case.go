@@ -140,10 +140,19 @@ type Requirements struct {
 	RecordingComplete bool
 	// StatementReady: the statement the case asks for can be produced from
 	// the ledger (see verify's statementProblem); when not,
-	// StatementProblem says why, for the clerk.
+	// StatementProblem says why, for the clerk, and StatementCode is one of
+	// the Statement* codes below (for translated pages).
 	StatementReady   bool
 	StatementProblem string
+	StatementCode    string
 }
+
+// Why a case's statement cannot be produced (Requirements.StatementCode).
+const (
+	StatementNoImport     = "no_ledger_import" // no ledger import was recorded
+	StatementLedgerBehind = "ledger_behind"    // the latest import ends before the period does
+	StatementNoData       = "no_ledger_data"   // the account has no booking up to the period's end
+)
 
 // Missing names every requirement that does not hold, in a fixed order.
 func (r Requirements) Missing() []string {

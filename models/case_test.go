@@ -74,7 +74,7 @@ func TestTakesChecks(t *testing.T) {
 }
 
 func TestRequirements(t *testing.T) {
-	all := Requirements{true, true, true, true, true, true, true, true, true, ""}
+	all := Requirements{true, true, true, true, true, true, true, true, true, "", ""}
 	if err := CheckSubmit(all); err != nil {
 		t.Fatalf("CheckSubmit(all met) = %v, want nil", err)
 	}

@@ -37,31 +37,34 @@ func (d *Desk) casePeriod(c *models.Case) (from, end time.Time, err error) {
 // booking in before the period's end, so no section lacks data: a
 // currency with an opening balance and no booking in the period prints
 // its balance and zero totals.
-func (d *Desk) statementProblem(ctx context.Context, tx models.Tx, c *models.Case) (string, error) {
+//
+// It returns the problem's code (models.Statement*) and text, both "" when
+// the statement can be produced.
+func (d *Desk) statementProblem(ctx context.Context, tx models.Tx, c *models.Case) (code, problem string, err error) {
 	_, end, err := d.casePeriod(c)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	covered, err := tx.LedgerCoveredThrough(ctx)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	tz := d.svc.cfg.BranchTZ
 	if covered.IsZero() {
-		return "no ledger has been imported (idv ledger import)", nil
+		return models.StatementNoImport, "no ledger has been imported (idv ledger import)", nil
 	}
 	if covered.Before(end) {
-		return fmt.Sprintf("the imported ledger is complete only up to %s, before the period ends (%s); import a newer ledger",
+		return models.StatementLedgerBehind, fmt.Sprintf("the imported ledger is complete only up to %s, before the period ends (%s); import a newer ledger",
 			covered.In(tz).Format("2006-01-02 15:04 MST"), c.PeriodTo), nil
 	}
 	bal, err := tx.LedgerBalance(ctx, c.AccountNo, end)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if len(bal) == 0 {
-		return fmt.Sprintf("the ledger has no transaction of account %s up to %s", models.MaskAccountNo(c.AccountNo), c.PeriodTo), nil
+		return models.StatementNoData, fmt.Sprintf("the ledger has no transaction of account %s up to %s", models.MaskAccountNo(c.AccountNo), c.PeriodTo), nil
 	}
-	return "", nil
+	return "", "", nil
 }
 
 // statementID names the case's statement: one per case, since its

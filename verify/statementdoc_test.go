@@ -77,14 +77,15 @@ func TestStatementRequirement(t *testing.T) {
 	tests := []struct {
 		name   string
 		id     models.CaseID
-		forget bool   // no ledger import recorded
+		forget bool // no ledger import recorded
+		code   string
 		reason string // "" when the statement can be made
 	}{
-		{"covered", f.caseID, false, ""},
-		{"period ends on the coverage's day", newCase(acctNo, "2025-06-01", "2026-01-05"), false, ""},
-		{"account without ledger data", newCase("6222000033334444", "2025-01-01", "2025-12-31"), false, "no transaction of account ************4444 up to 2025-12-31"},
-		{"period after the last import", newCase(acctNo, "2026-01-01", "2026-06-30"), false, "complete only up to 2026-01-06 08:00 CST, before the period ends (2026-06-30)"},
-		{"no import", f.caseID, true, "no ledger has been imported"},
+		{"covered", f.caseID, false, "", ""},
+		{"period ends on the coverage's day", newCase(acctNo, "2025-06-01", "2026-01-05"), false, "", ""},
+		{"account without ledger data", newCase("6222000033334444", "2025-01-01", "2025-12-31"), false, models.StatementNoData, "no transaction of account ************4444 up to 2025-12-31"},
+		{"period after the last import", newCase(acctNo, "2026-01-01", "2026-06-30"), false, models.StatementLedgerBehind, "complete only up to 2026-01-06 08:00 CST, before the period ends (2026-06-30)"},
+		{"no import", f.caseID, true, models.StatementNoImport, "no ledger has been imported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +96,7 @@ func TestStatementRequirement(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.StatementReady != (tt.reason == "") || !strings.Contains(r.StatementProblem, tt.reason) || (tt.reason == "" && r.StatementProblem != "") {
+			if r.StatementReady != (tt.reason == "") || r.StatementCode != tt.code || !strings.Contains(r.StatementProblem, tt.reason) || (tt.reason == "" && r.StatementProblem != "") {
 				t.Errorf("Requirements(%s) statement = %v %q, want ready %v, reason %q", tt.name, r.StatementReady, r.StatementProblem, tt.reason == "", tt.reason)
 			}
 			if got := strings.Join(r.Missing(), ","); strings.Contains(got, "statement") != (tt.reason != "") {
