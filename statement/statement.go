@@ -186,6 +186,7 @@ func Render(s *Statement) ([]byte, error) {
 	pdf.SetAuthor(s.Bank.Name, true)
 	pdf.AliasNbPages(nbAlias)
 	pdf.SetMargins(margin, margin, margin)
+	pdf.SetCellMargin(1) // the padding cell assumes
 	pdf.SetAutoPageBreak(true, footerH)
 	r.tr = pdf.UnicodeTranslatorFromDescriptor("")
 	if len(s.UnicodeFont) > 0 {
@@ -403,9 +404,14 @@ func (r *renderer) cell(w, h float64, v, style string, size float64, align, bord
 		_, _, right, _ := pdf.GetMargins()
 		w = pw - right - pdf.GetX()
 	}
-	x, y := pdf.GetXY()
 	fill := strings.Contains(border, "F")
 	border = strings.ReplaceAll(border, "F", "")
+	if latin(v) { // one Helvetica run: fpdf's own cell (1 mm padding, as below)
+		pdf.SetFont("Helvetica", style, size)
+		pdf.CellFormat(w, h, r.tr(v), border, ln, align, fill, 0, "")
+		return
+	}
+	x, y := pdf.GetXY()
 	// Trigger the page break (and the header) before drawing any run.
 	pdf.CellFormat(w, h, "", border, 0, "L", fill, 0, "")
 	if pdf.GetY() != y {
