@@ -338,7 +338,7 @@ func (c *Config) settings() []setting {
 		{"registry-timeout", "IDV_REGISTRY_TIMEOUT", "registry lookups slower than this count as unavailable", (*durValue)(&c.Registry.Timeout)},
 		{"registry-capture-max-age", "IDV_REGISTRY_CAPTURE_MAX_AGE", "the registry check needs a live capture of the case (taken in the recorded call) at most this old; the registry photo is compared with it", (*durValue)(&c.Registry.CaptureMaxAge)},
 		{"registry-max-data-age", "IDV_REGISTRY_MAX_DATA_AGE", "a registry answer whose data_as_of is older than this is not a pass", (*durValue)(&c.Registry.MaxDataAge)},
-		{"statement-font", "IDV_STATEMENT_FONT", "TrueType font for statement text the core PDF fonts lack (Chinese names; Debian fonts-droid-fallback); empty for none", (*strValue)(&c.Statement.Font)},
+		{"statement-font", "IDV_STATEMENT_FONT", "TrueType CJK font embedded in statements for their Chinese text (headings, labels, names, descriptions; Debian fonts-droid-fallback); empty prints each Chinese character as a placeholder", (*strValue)(&c.Statement.Font)},
 	}
 }
 
