@@ -29,7 +29,8 @@ func (s *Server) requirements(c *gin.Context) error {
 	if missing == nil {
 		missing = []string{}
 	}
-	c.JSON(http.StatusOK, gin.H{"missing": missing, "ready": len(missing) == 0, "registry_hours": hours, "registry_open_now": open})
+	c.JSON(http.StatusOK, gin.H{"missing": missing, "ready": len(missing) == 0, "registry_hours": hours, "registry_open_now": open,
+		"statement_code": r.StatementCode, "statement_problem": r.StatementProblem})
 	return nil
 }
 

@@ -87,6 +87,19 @@ func newStoryEnv(t *testing.T, kind string) *storyEnv {
 	se.env = newEnvWith(t, kind, envOptions{faces: true, desk: verify.DeskDeps{Registry: &registry.Client{BaseURL: reg.URL, Timeout: 2 * time.Second},
 		Mailer: se.mailer, MailFrom: "noreply@bank.example"}})
 	regSrv.Now = func() time.Time { return se.env.now } // the registry answers with data as of the env's clock
+	// The statement's ledger: a booking in the period, and an import
+	// complete past it (submission needs both).
+	ctx := context.Background()
+	if err := se.env.store.Transact(ctx, func(tx models.Tx) error {
+		if _, err := tx.AddLedgerEntries(ctx, []*models.LedgerEntry{{AccountNo: "6222000011112222", BookedAt: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC),
+			Description: "Salary transfer", Amount: 500000, Currency: "CNY"}}); err != nil {
+			return err
+		}
+		through := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+		return tx.RecordLedgerImport(ctx, &models.LedgerImport{ImportedAt: through, Through: through, Actor: "test", Source: "ledger.csv", Read: 1, Added: 1})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	return se
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -88,8 +89,12 @@ func TestSubmitListsMissing(t *testing.T) {
 		Missing []string `json:"missing"`
 		Ready   bool     `json:"ready"`
 		Hours   string   `json:"registry_hours"`
+		Code    string   `json:"statement_code"`
+		Problem string   `json:"statement_problem"`
 	}
-	if code := clerk.do("GET", "/api/cases/"+cs.ID+"/requirements", nil, &req); code != 200 || req.Ready || len(req.Missing) != 8 || req.Hours != "07:30-19:00 Asia/Shanghai" {
+	// No ledger was imported: the statement is missing too, with its code.
+	if code := clerk.do("GET", "/api/cases/"+cs.ID+"/requirements", nil, &req); code != 200 || req.Ready || len(req.Missing) != 9 || req.Hours != "07:30-19:00 Asia/Shanghai" ||
+		req.Code != models.StatementNoImport || !strings.Contains(req.Problem, "no ledger") {
 		t.Fatalf("requirements = %d %+v", code, req)
 	}
 	var eb struct {
@@ -107,8 +112,8 @@ func TestSubmitListsMissing(t *testing.T) {
 		c.State = models.StateInSession
 		return tx.UpdateCase(ctx, c)
 	})
-	if code := clerk.do("POST", "/api/cases/"+cs.ID+"/submit", nil, &eb); code != 422 || eb.Error.Code != "precondition" || len(eb.Error.Details) != 8 {
-		t.Fatalf("submit = %d %+v, want 422 listing 8 requirements", code, eb)
+	if code := clerk.do("POST", "/api/cases/"+cs.ID+"/submit", nil, &eb); code != 422 || eb.Error.Code != "precondition" || len(eb.Error.Details) != 9 || eb.Error.Details[8] != "statement" {
+		t.Fatalf("submit = %d %+v, want 422 listing 9 requirements, the statement last", code, eb)
 	}
 }
 

@@ -138,7 +138,21 @@ type Requirements struct {
 	RegistryPassed    bool
 	OTPVerified       bool
 	RecordingComplete bool
+	// StatementReady: the statement the case asks for can be produced from
+	// the ledger (see verify's statementProblem); when not,
+	// StatementProblem says why, for the clerk, and StatementCode is one of
+	// the Statement* codes below (for translated pages).
+	StatementReady   bool
+	StatementProblem string
+	StatementCode    string
 }
+
+// Why a case's statement cannot be produced (Requirements.StatementCode).
+const (
+	StatementNoImport     = "no_ledger_import" // no ledger import was recorded
+	StatementLedgerBehind = "ledger_behind"    // the latest import ends before the period does
+	StatementNoData       = "no_ledger_data"   // the account has no booking up to the period's end
+)
 
 // Missing names every requirement that does not hold, in a fixed order.
 func (r Requirements) Missing() []string {
@@ -156,6 +170,7 @@ func (r Requirements) Missing() []string {
 	add(r.RegistryPassed, "registry_check")
 	add(r.OTPVerified, "email_code")
 	add(r.RecordingComplete, "recording")
+	add(r.StatementReady, "statement")
 	return m
 }
 
@@ -163,7 +178,11 @@ func (r Requirements) Missing() []string {
 // error listing what is missing.
 func CheckSubmit(r Requirements) error {
 	if m := r.Missing(); len(m) > 0 {
-		return &Error{Code: EPRECONDITION, Message: "case cannot be submitted: requirements missing", Details: m}
+		msg := "case cannot be submitted: requirements missing"
+		if !r.StatementReady && r.StatementProblem != "" {
+			msg += " (statement: " + r.StatementProblem + ")"
+		}
+		return &Error{Code: EPRECONDITION, Message: msg, Details: m}
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func TestTakesChecks(t *testing.T) {
 }
 
 func TestRequirements(t *testing.T) {
-	all := Requirements{true, true, true, true, true, true, true, true}
+	all := Requirements{true, true, true, true, true, true, true, true, true, "", ""}
 	if err := CheckSubmit(all); err != nil {
 		t.Fatalf("CheckSubmit(all met) = %v, want nil", err)
 	}
@@ -83,9 +83,14 @@ func TestRequirements(t *testing.T) {
 		r    Requirements
 		want []string
 	}{
-		{"nothing", Requirements{}, []string{"consent", "face_match", "liveness", "signature", "authorization_letter", "registry_check", "email_code", "recording"}},
+		{"nothing", Requirements{}, []string{"consent", "face_match", "liveness", "signature", "authorization_letter", "registry_check", "email_code", "recording", "statement"}},
 		{"no liveness", func() Requirements { r := all; r.LivenessPassed = false; return r }(), []string{"liveness"}},
 		{"no registry or code", func() Requirements { r := all; r.RegistryPassed, r.OTPVerified = false, false; return r }(), []string{"registry_check", "email_code"}},
+		{"no statement", func() Requirements {
+			r := all
+			r.StatementReady, r.StatementProblem = false, "no ledger data"
+			return r
+		}(), []string{"statement"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,6 +100,9 @@ func TestRequirements(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, ErrorDetailsOf(err)); diff != "" {
 				t.Fatalf("missing (-want +got):\n%s", diff)
+			}
+			if tt.r.StatementProblem != "" && !strings.Contains(err.Error(), tt.r.StatementProblem) {
+				t.Errorf("CheckSubmit = %v, want the statement's problem named", err)
 			}
 		})
 	}

@@ -28,4 +28,23 @@ type LedgerRepo interface {
 	LedgerEntries(ctx context.Context, no AccountNo, from, to time.Time) ([]*LedgerEntry, error)
 	// LedgerBalance sums an account's entries booked before t, per currency.
 	LedgerBalance(ctx context.Context, no AccountNo, before time.Time) (map[string]int64, error)
+	// RecordLedgerImport records that an import made the ledger complete
+	// up to imp.Through.
+	RecordLedgerImport(ctx context.Context, imp *LedgerImport) error
+	// LedgerCoveredThrough returns the latest Through of the recorded
+	// imports: every booking before it is in the ledger. It is the zero
+	// time when no import was recorded.
+	LedgerCoveredThrough(ctx context.Context) (time.Time, error)
+}
+
+// LedgerImport is one run of `idv ledger import` (or `idv demo load`):
+// the bank's export it loaded holds every booking, of every account,
+// made before Through.
+type LedgerImport struct {
+	ImportedAt time.Time
+	Through    time.Time
+	Actor      string
+	Source     string // the file's name
+	Read       int
+	Added      int
 }

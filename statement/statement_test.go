@@ -19,20 +19,53 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-func sample(n int) *statement.Statement {
-	shanghai, _ := time.LoadLocation("Asia/Shanghai")
-	s := &statement.Statement{BankName: "Demo Bank", HolderName: "Li Wei", AccountNo: "6222020200112233", PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31",
-		Currency: "CNY", Opening: 1234567, CaseRef: "case_aaaaaaaaaaaaaaaaaaaaaaaaaa", ManifestHash: strings.Repeat("ab", 32),
-		GeneratedAt: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), BranchTZ: shanghai}
-	memos := []string{"Salary transfer", "Rent", "Card payment", "ATM withdrawal"}
+// cjkFont is Debian's fonts-droid-fallback, which scripts/setup.sh installs.
+const cjkFont = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
+
+func font(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(cjkFont)
+	if err != nil {
+		t.Fatalf("CJK font missing (%v): install the Debian package fonts-droid-fallback (make test does)", err)
+	}
+	return b
+}
+
+const verifyURL = "https://idv.example.cn/v/stm_4f2a9c"
+
+// sample is a statement of three currencies: n CNY entries, three USD
+// entries and EUR with an opening balance but nothing booked in the period.
+func sample(t testing.TB, n int) *statement.Statement {
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const no = "6222020200112233"
+	s := &statement.Statement{
+		Bank:       statement.Bank{Name: "Demo Bank", NameZH: "演示银行", Address: "1 Century Avenue, Pudong, Shanghai 200120"},
+		Branch:     statement.Branch{Name: "Lujiazui Branch 陆家嘴支行", Address: "88 Yincheng Road, Shanghai"},
+		HolderName: "李伟", AccountNo: no, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31",
+		StatementID: "stm_4f2a9c", CaseRef: "case_aaaaaaaaaaaaaaaaaaaaaaaaaa", VerifyURL: verifyURL,
+		IssuedAt: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), BranchTZ: shanghai, UnicodeFont: font(t),
+	}
+	memos := []string{"Salary transfer", "Rent 房租", "Card payment", "ATM withdrawal"}
 	day := time.Date(2025, 1, 2, 1, 0, 0, 0, time.UTC)
+	cny := statement.Section{Currency: "CNY", Opening: 1234567}
 	for i := 0; i < n; i++ {
 		amt := int64((i*7919)%500000 + 100)
 		if i%3 != 0 {
 			amt = -amt / 4
 		}
-		s.Entries = append(s.Entries, &models.LedgerEntry{AccountNo: s.AccountNo, BookedAt: day.Add(time.Duration(i) * 6 * time.Hour), Description: memos[i%len(memos)], Amount: amt, Currency: "CNY"})
+		cny.Entries = append(cny.Entries, &models.LedgerEntry{AccountNo: no, BookedAt: day.Add(time.Duration(i) * 6 * time.Hour), Description: memos[i%len(memos)], Amount: amt, Currency: "CNY"})
 	}
+	usd := statement.Section{Currency: "USD", Opening: 50000, Entries: []*models.LedgerEntry{
+		{AccountNo: no, BookedAt: time.Date(2025, 2, 3, 20, 0, 0, 0, time.UTC), Description: "Wire from New York", Amount: 250000, Currency: "USD"},
+		{AccountNo: no, BookedAt: time.Date(2025, 2, 10, 2, 0, 0, 0, time.UTC), Description: "学费 Tuition", Amount: -120000, Currency: "USD"},
+		{AccountNo: no, BookedAt: time.Date(2025, 6, 30, 23, 30, 0, 0, time.UTC), Description: "Card payment", Amount: -4550, Currency: "USD"},
+	}}
+	eur := statement.Section{Currency: "EUR", Opening: 99900}
+	// Given out of order: Render prints CNY, EUR, USD.
+	s.Sections = []statement.Section{usd, eur, cny}
 	return s
 }
 
@@ -40,35 +73,49 @@ func sample(n int) *statement.Statement {
 // the test (it is installed by scripts/setup.sh).
 func pdfText(t testing.TB, pdf []byte) string {
 	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
+	return run(t, pdf, "pdftotext", "poppler-utils", "-layout", "-", "-")
+}
+
+// run pipes in to a Debian tool and returns its output.
+func run(t testing.TB, in []byte, tool, pkg string, args ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath(tool)
 	if err != nil {
-		t.Fatalf("pdftotext not found (apt-get install poppler-utils): %v", err)
+		t.Fatalf("%s not found (apt-get install %s; scripts/setup.sh does): %v", tool, pkg, err)
 	}
-	cmd := exec.Command(bin, "-layout", "-", "-")
-	cmd.Stdin = bytes.NewReader(pdf)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = bytes.NewReader(in)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("pdftotext: %v: %s", err, errb.String())
+		t.Fatalf("%s %v: %v: %s", tool, args, err, errb.String())
 	}
 	return out.String()
 }
 
+func mustRender(t testing.TB, s *statement.Statement) []byte {
+	t.Helper()
+	b, err := statement.Render(s)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	return b
+}
+
+// TestRenderGolden compares the text of a one-page and a multi-page
+// statement with testdata/*.txt (go test -run TestRenderGolden -update
+// rewrites them).
 func TestRenderGolden(t *testing.T) {
 	tests := []struct {
 		name string
 		n    int
 	}{
-		{"empty", 0},
+		{"three_currencies", 5},
 		{"four_pages", 120},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pdf, err := statement.Render(sample(tt.n))
-			if err != nil {
-				t.Fatalf("Render: %v", err)
-			}
-			got := pdfText(t, pdf)
+			got := pdfText(t, mustRender(t, sample(t, tt.n)))
 			golden := filepath.Join("testdata", tt.name+".txt")
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -80,35 +127,159 @@ func TestRenderGolden(t *testing.T) {
 				t.Fatalf("read golden (run with -update): %v", err)
 			}
 			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("Render(%d entries) text mismatch (-want +got):\n%s", tt.n, diff)
+				t.Errorf("Render(%d CNY entries) text mismatch (-want +got):\n%s", tt.n, diff)
 			}
 		})
 	}
 }
 
+// TestRenderContents checks what the customer's copy must show, in both
+// languages, independently of the goldens' layout.
 func TestRenderContents(t *testing.T) {
-	s := sample(120)
-	pdf, err := statement.Render(s)
-	if err != nil {
-		t.Fatal(err)
+	s := sample(t, 120)
+	text := pdfText(t, mustRender(t, s))
+	pages := strings.Split(strings.TrimRight(text, "\f\n"), "\f")
+	if len(pages) < 3 {
+		t.Fatalf("Render(120 entries) = %d pages, want several", len(pages))
 	}
-	text := pdfText(t, pdf)
+	for i, p := range pages {
+		for _, want := range []string{
+			fmt.Sprintf("Page %d of %d", i+1, len(pages)), "演示银行 Demo Bank", "交易明细 Transaction statement", "stm_4f2a9c", verifyURL,
+		} {
+			if !strings.Contains(p, want) {
+				t.Errorf("page %d lacks %q", i+1, want)
+			}
+		}
+		// pdftotext spaces CJK text as it likes.
+		if want := fmt.Sprintf("第%d页共%d页", i+1, len(pages)); !strings.Contains(strings.ReplaceAll(p, " ", ""), want) {
+			t.Errorf("page %d lacks %q", i+1, want)
+		}
+	}
+	var secs []statement.Section
+	secs = append(secs, s.Sections...)
+	statement.SortSections(secs)
 	for _, want := range []string{
-		"Demo Bank", "Li Wei", "************2233", "2025-01-01 to 2025-12-31",
-		"Opening balance", "12,345.67", "Closing balance", statement.Money(s.Closing()),
-		"Page 1 of 4", "Page 4 of 4", "case_aaaaaaaaaaaaaaaaaaaaaaaaaa", strings.Repeat("ab", 32),
-		"2026-03-04 05:06:07 UTC", "2026-03-04 13:06:07 Asia/Shanghai",
+		"李伟", "6222020200112233", "Lujiazui Branch 陆家嘴支行", "88 Yincheng Road, Shanghai", "1 Century Avenue",
+		"2025-01-01 至 to 2025-12-31", "2026-03-04 05:06:07 UTC", "2026-03-04 13:06:07 Asia/Shanghai", "case_aaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"户名 Account holder", "账号 Account number", "日期 Date", "摘要 Description", "金额 Amount", "余额 Balance",
+		"期初余额 Opening balance", "期末余额 Closing balance", "收入合计 Total in", "支出合计 Total out",
+		"币种 Currency: 人民币 CNY", "币种 Currency: 美元 USD", "币种 Currency: 欧元 EUR", "(续 continued)",
+		"2025-02-04", // the USD wire booked 2025-02-03 20:00 UTC is 2025-02-04 in Shanghai
+		"Rent 房租", "学费 Tuition",
+		statement.Money(secs[0].Closing()), statement.Money(secs[0].TotalIn()), statement.Money(secs[0].TotalOut()),
+		"1,754.50", "2,500.00", "-1,245.50", "999.00",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("Render() text lacks %q", want)
 		}
 	}
-	if strings.Contains(text, "6222020200112233") {
-		t.Error("Render() shows the full account number")
+	cnyAt, eurAt, usdAt := strings.Index(text, "人民币 CNY"), strings.Index(text, "欧元 EUR"), strings.Index(text, "美元 USD")
+	if !(cnyAt < eurAt && eurAt < usdAt) {
+		t.Errorf("sections at %d (CNY), %d (EUR), %d (USD); want CNY, EUR, USD", cnyAt, eurAt, usdAt)
 	}
-	s.Entries[5].Currency = "USD"
-	if _, err := statement.Render(s); models.ErrorCodeOf(err) != models.EINVALID {
-		t.Errorf("Render(two currencies) = %v, want invalid", err)
+	if strings.Contains(text, "*2233") {
+		t.Error("Render() masks the account number on the customer's copy")
+	}
+}
+
+func TestSectionTotals(t *testing.T) {
+	sec := statement.Section{Currency: "USD", Opening: 1000, Entries: []*models.LedgerEntry{{Amount: 500, Currency: "USD"}, {Amount: -200, Currency: "USD"}, {Amount: -50, Currency: "USD"}}}
+	if in, out, cl := sec.TotalIn(), sec.TotalOut(), sec.Closing(); in != 500 || out != -250 || cl != 1250 {
+		t.Errorf("TotalIn, TotalOut, Closing = %d, %d, %d; want 500, -250, 1250", in, out, cl)
+	}
+}
+
+func TestSortSections(t *testing.T) {
+	secs := []statement.Section{{Currency: "USD"}, {Currency: "AUD"}, {Currency: "CNY"}, {Currency: "EUR"}}
+	statement.SortSections(secs)
+	var got []string
+	for _, s := range secs {
+		got = append(got, s.Currency)
+	}
+	if diff := cmp.Diff([]string{"CNY", "AUD", "EUR", "USD"}, got); diff != "" {
+		t.Errorf("SortSections (-want +got):\n%s", diff)
+	}
+}
+
+// TestRenderQR decodes the QR code on every page (poppler's pdfimages, then
+// zbar's zbarimg) and finds the verification URL.
+func TestRenderQR(t *testing.T) {
+	pdf := mustRender(t, sample(t, 120))
+	dir := t.TempDir()
+	in := filepath.Join(dir, "s.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, nil, "pdfimages", "poppler-utils", "-png", in, filepath.Join(dir, "img"))
+	imgs, _ := filepath.Glob(filepath.Join(dir, "img-*.png"))
+	pages := strings.Count(pdfText(t, pdf), "\f")
+	if len(imgs) != pages || pages < 3 {
+		t.Fatalf("pdfimages found %d images on %d pages, want one QR code a page", len(imgs), pages)
+	}
+	for _, img := range imgs {
+		if got := strings.TrimSpace(run(t, nil, "zbarimg", "zbar-tools", "--quiet", "--raw", img)); got != verifyURL {
+			t.Errorf("QR code %s = %q, want %q", filepath.Base(img), got, verifyURL)
+		}
+	}
+	s := sample(t, 2)
+	s.VerifyURL = ""
+	text := pdfText(t, mustRender(t, s))
+	if strings.Contains(text, "verify this statement") {
+		t.Errorf("without a verification URL the page still offers one:\n%s", text)
+	}
+}
+
+// TestRenderDeterministic: the same statement renders to the same bytes.
+func TestRenderDeterministic(t *testing.T) {
+	a, b := mustRender(t, sample(t, 40)), mustRender(t, sample(t, 40))
+	if !bytes.Equal(a, b) {
+		t.Errorf("Render twice gave different bytes (%d and %d long)", len(a), len(b))
+	}
+}
+
+func TestRenderInvalid(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(s *statement.Statement)
+	}{
+		{"no ID", func(s *statement.Statement) { s.StatementID = "" }},
+		{"no currency", func(s *statement.Statement) { s.Sections = nil }},
+		{"entry in another currency", func(s *statement.Statement) { s.Sections[2].Entries[1].Currency = "USD" }},
+		{"two sections of one currency", func(s *statement.Statement) { s.Sections[1].Currency = "USD" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sample(t, 3)
+			tt.modify(s)
+			if _, err := statement.Render(s); models.ErrorCodeOf(err) != models.EINVALID {
+				t.Errorf("Render(%s) = %v, want invalid", tt.name, err)
+			}
+		})
+	}
+}
+
+// TestRenderChinese: long Chinese descriptions are cut to their column;
+// without the CJK font Chinese prints as visible placeholders, and Latin
+// text still prints.
+func TestRenderChinese(t *testing.T) {
+	s := sample(t, 3)
+	s.Sections[2].Entries[1].Description = strings.Repeat("长", 80)
+	text := pdfText(t, mustRender(t, s))
+	if !strings.Contains(text, strings.Repeat("长", 20)) {
+		t.Errorf("long description missing:\n%s", text)
+	}
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, "长") && (strings.Contains(l, strings.Repeat("长", 35)) || !strings.Contains(l, statement.Money(s.Sections[2].Entries[1].Amount))) {
+			t.Errorf("long description not cut to its column: %q", l)
+		}
+	}
+	s.UnicodeFont = nil
+	text = pdfText(t, mustRender(t, s))
+	if strings.Contains(text, "李伟") || !strings.Contains(text, "Account holder") || !strings.Contains(text, "Opening balance") {
+		t.Errorf("without the font Chinese cannot print, Latin still does; got:\n%s", text)
+	}
+	if !strings.Contains(text, ".. Date") {
+		t.Errorf("without the font Chinese must print as placeholders; got:\n%s", text)
 	}
 }
 
@@ -155,7 +326,7 @@ func TestReadLedgerCSV(t *testing.T) {
 // baseline, so the per-transaction cost reads as a ratio in one run.
 func BenchmarkRender(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
-		s := sample(n)
+		s := sample(b, n)
 		b.Run(fmt.Sprintf("tx=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -166,49 +337,4 @@ func BenchmarkRender(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/tx")
 		})
 	}
-}
-
-// cjkFont is Debian's fonts-droid-fallback, which scripts/setup.sh installs.
-const cjkFont = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
-
-// TestRenderChinese: Chinese names and descriptions print with the Unicode
-// font, and Latin text keeps the core font.
-func TestRenderChinese(t *testing.T) {
-	font, err := os.ReadFile(cjkFont)
-	if err != nil {
-		t.Fatalf("Unicode font missing (%v): install the Debian package fonts-droid-fallback (make test does)", err)
-	}
-	s := sample(3)
-	s.HolderName = "李伟"
-	s.Entries[0].Description = "工资转账 Salary"
-	s.Entries[1].Description = strings.Repeat("长", 80) // cut to the column, at a character
-	s.UnicodeFont = font
-	pdf, err := statement.Render(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := pdfText(t, pdf)
-	for _, want := range []string{"李伟", "工资转账 Salary", strings.Repeat("长", 20), "Demo Bank", "Opening balance"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("Render() text lacks %q:\n%s", want, text)
-		}
-	}
-	for _, l := range strings.Split(text, "\n") {
-		if strings.Contains(l, "长") && (strings.Contains(l, strings.Repeat("长", 35)) || !strings.Contains(l, "-20.04")) {
-			t.Errorf("long description not cut to its column: %q", l)
-		}
-	}
-	s.UnicodeFont = nil
-	if text := pdfText(t, mustRender(t, s)); strings.Contains(text, "李伟") || !strings.Contains(text, "Salary") {
-		t.Errorf("without the font Chinese cannot print, Latin still does; got:\n%s", text)
-	}
-}
-
-func mustRender(t *testing.T, s *statement.Statement) []byte {
-	t.Helper()
-	b, err := statement.Render(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -78,8 +78,9 @@ type DeskDeps struct {
 	Mailer models.MailSender
 	// MailFrom is the sender address of every message.
 	MailFrom string
-	// StatementFont is a TrueType font for statement text outside the core
-	// PDF fonts (Chinese names); nil prints such characters as placeholders.
+	// StatementFont is a TrueType CJK font embedded in statements for
+	// their Chinese text (headings, labels, names, descriptions); nil
+	// prints such characters as placeholders.
 	StatementFont []byte
 	// StepUpWindow is how recent the supervisor's password re-entry must be
 	// (0: 5 minutes).

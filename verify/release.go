@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"time"
+	"strings"
 
 	"remoteidv/mail"
 	"remoteidv/models"
@@ -163,44 +163,12 @@ func (d *Desk) usableApproval(ctx context.Context, tx models.Tx, c *models.Case,
 	return apr, nil
 }
 
-// statementFor gathers the ledger of the case's period (dates in the
-// branch's zone).
-func (d *Desk) statementFor(ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account) (statement.Statement, error) {
-	tz := d.svc.cfg.BranchTZ
-	from, err1 := time.ParseInLocation(models.DateLayout, c.PeriodFrom, tz)
-	to, err2 := time.ParseInLocation(models.DateLayout, c.PeriodTo, tz)
-	if err1 != nil || err2 != nil {
-		return statement.Statement{}, models.Errorf(models.EINVALID, "case period %s..%s", c.PeriodFrom, c.PeriodTo)
-	}
-	entries, err := tx.LedgerEntries(ctx, c.AccountNo, from, to.AddDate(0, 0, 1))
-	if err != nil {
-		return statement.Statement{}, err
-	}
-	bal, err := tx.LedgerBalance(ctx, c.AccountNo, from)
-	if err != nil {
-		return statement.Statement{}, err
-	}
-	cur := ""
-	for k := range bal {
-		cur = k
-	}
-	if len(entries) > 0 {
-		cur = entries[0].Currency
-	}
-	if cur == "" {
-		cur = "CNY"
-	}
-	if len(bal) > 1 {
-		return statement.Statement{}, models.Errorf(models.EINVALID, "the account's ledger has %d currencies: one currency per statement", len(bal))
-	}
-	return statement.Statement{BankName: d.svc.cfg.BankName, HolderName: acct.HolderName, AccountNo: acct.No, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo,
-		Currency: cur, Opening: bal[cur], Entries: entries, CaseRef: c.ID, GeneratedAt: d.svc.now().UTC(), BranchTZ: tz}, nil
-}
-
-// renderStatement draws the statement with the statement ID id (printed on
-// every page).
+// renderStatement draws the statement as file id: the ID and the public
+// check's URL (PublicURL/v/{id}) on every page.
 func (d *Desk) renderStatement(ctx context.Context, st *statement.Statement, id models.StatementID) ([]byte, error) {
 	st.UnicodeFont = d.statementFont
+	st.StatementID = string(id)
+	st.VerifyURL = strings.TrimRight(d.svc.cfg.PublicURL, "/") + "/v/" + string(id)
 	pdf, err := statement.Render(st)
 	if err != nil {
 		return nil, fmt.Errorf("render statement %s: %w", id, err)

@@ -63,6 +63,10 @@ func (d *Desk) requirements(ctx context.Context, tx models.Tx, c *models.Case) (
 	if r.OTPVerified, err = tx.EmailCodeVerified(ctx, c.ID); err != nil {
 		return r, err
 	}
+	if r.StatementCode, r.StatementProblem, err = d.statementProblem(ctx, tx, c); err != nil {
+		return r, err
+	}
+	r.StatementReady = r.StatementProblem == ""
 	return r, nil
 }
 

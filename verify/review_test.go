@@ -94,6 +94,10 @@ func signedLetter(t testing.TB, w, h int) []byte {
 	return b.Bytes()
 }
 
+// ledgerThrough is how far the fixture's ledger import covers: past the
+// case's period (2025).
+var ledgerThrough = time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC)
+
 func newDeskFixture(t *testing.T) *deskFixture {
 	t.Helper()
 	return newDeskFixtureWith(t, sharedEngine(t))
@@ -173,11 +177,21 @@ func newDeskFixtureQuotas(t *testing.T, eng verify.FaceEngine, q verify.Quotas) 
 		acctNo + ",2024-12-30T09:00:00Z,Before the period,1000.00,CNY\n" +
 		acctNo + ",2025-03-01T09:00:00Z,Salary transfer,5000.00,CNY\n" +
 		acctNo + ",2025-03-05T09:00:00Z,Rent,-1200.50,CNY\n" +
-		acctNo + ",2026-01-05T09:00:00Z,After the period,-1.00,CNY\n"))
+		acctNo + ",2026-01-05T09:00:00Z,After the period,-1.00,CNY\n" +
+		// Two more currencies: USD with bookings in the period, HKD with
+		// an opening balance only.
+		acctNo + ",2024-11-01T09:00:00Z,Opening deposit,800.00,HKD\n" +
+		acctNo + ",2025-02-03T20:00:00Z,Wire from New York,2500.00,USD\n" +
+		acctNo + ",2025-02-10T02:00:00Z,Tuition,-1200.00,USD\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Transact(ctx, func(tx models.Tx) error { _, err := tx.AddLedgerEntries(ctx, ledger); return err }); err != nil {
+	if err := db.Transact(ctx, func(tx models.Tx) error {
+		if _, err := tx.AddLedgerEntries(ctx, ledger); err != nil {
+			return err
+		}
+		return tx.RecordLedgerImport(ctx, &models.LedgerImport{ImportedAt: c.t, Through: ledgerThrough, Actor: "test", Source: "ledger.csv", Read: len(ledger), Added: len(ledger)})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	actor := func(id string, roles ...models.Role) verify.Actor {
@@ -354,6 +368,10 @@ func TestReviewEndToEnd(t *testing.T) {
 		return nil
 	})
 
+	// Every other requirement holds: a statement that cannot be produced
+	// still blocks submission, with its reason (statementdoc.go).
+	f.submitBlockedByLedger(t)
+
 	// Submit, then the four-eyes decision.
 	if _, err := d.Submit(ctx, f.clerk, f.caseID); err != nil {
 		t.Fatalf("Submit: %v", err)
@@ -437,6 +455,7 @@ func TestReviewEndToEnd(t *testing.T) {
 	if sum := sha256.Sum256(pdf); hex.EncodeToString(sum[:]) != stm.SHA256 || rel.Statement.SHA256 != stm.SHA256 || rel.StatementID != stm.ID {
 		t.Fatalf("sent statement %x (release names %s %s), want exactly the approved file %s %s", sum, rel.StatementID, rel.Statement.SHA256, stm.ID, stm.SHA256)
 	}
+	checkStatementText(t, pdf, f.caseID, stm.ID)
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || p.Subject != "Demo Bank：您的交易明细 2025-01-01 至 2025-12-31" || !strings.Contains(p.HTML, string(f.caseID)) || !strings.Contains(p.Text, string(f.caseID)) {
 		t.Fatalf("statement mail: subject %q, %d-byte attachment, text %q", p.Subject, len(pdf), p.Text)
 	}
@@ -794,7 +813,7 @@ func TestCheckLetter(t *testing.T) {
 		})
 	}
 	// fpdf's output (the statement renderer) is a well-formed PDF too.
-	st, err := statement.Render(&statement.Statement{BankName: "B", Currency: "CNY", CaseRef: "case_x", GeneratedAt: time.Unix(0, 0)})
+	st, err := statement.Render(&statement.Statement{Bank: statement.Bank{Name: "B"}, StatementID: "stm_x", Sections: []statement.Section{{Currency: "CNY"}}, IssuedAt: time.Unix(0, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}

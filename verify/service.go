@@ -26,7 +26,11 @@ import (
 // Config is the part of the service configuration the workflow needs.
 type Config struct {
 	PublicURL     string         // base of invite links, e.g. https://idv.bank.example
-	BankName      string         // shown in invites
+	BankName      string         // shown in invites and on statements
+	BankNameZH    string         // the bank's Chinese name, on statements
+	BankAddress   string         // on statements
+	BranchName    string         // the account's branch, on statements
+	BranchAddress string         // on statements
 	BranchTZ      *time.Location // the branch's zone, e.g. Asia/Shanghai
 	RegistryTZ    *time.Location // the zone the registry's hours are given in
 	RegistryOpen  time.Duration  // since local midnight, e.g. 7h30m

@@ -149,7 +149,8 @@ func (a *app) newWorkflow(ctx context.Context, eng *face.Engine) (*workflow, err
 	registry, _ := time.LoadLocation(a.cfg.Registry.TZ)
 	open, close, _ := parseHours(a.cfg.Registry.Hours)
 	svc, err := verify.New(verify.Deps{Core: a.core(), Config: verify.Config{
-		PublicURL: a.cfg.PublicURL, BankName: a.cfg.BankName, BranchTZ: branch, RegistryTZ: registry,
+		PublicURL: a.cfg.PublicURL, BankName: a.cfg.BankName, BankNameZH: a.cfg.BankNameZH, BankAddress: a.cfg.BankAddress,
+		BranchName: a.cfg.BranchName, BranchAddress: a.cfg.BranchAddress, BranchTZ: branch, RegistryTZ: registry,
 		RegistryOpen: open, RegistryClose: close, MaxLead: a.cfg.SlotMaxLead, CallLength: 30 * time.Minute, Face: fc,
 		Quotas: a.cfg.Quotas.workflow(),
 	}, Face: workflowEngine(eng), Stager: stager, Evidence: ev, Key: a.key, ReadBLAS: face.ReadBLASInfo})

@@ -34,6 +34,10 @@ type Config struct {
 	TrustedProxies     string
 	MetricsListen      string
 	BankName           string
+	BankNameZH         string
+	BankAddress        string
+	BranchName         string
+	BranchAddress      string
 	BranchTZ           string
 	SessionIdle        time.Duration
 	SessionMax         time.Duration
@@ -205,6 +209,10 @@ func defaultConfig() Config {
 		EvidenceDir:        "./var/evidence",
 		SigningKey:         "./var/keys/audit-ed25519.pem",
 		BankName:           "Demo Bank",
+		BankNameZH:         "演示银行",
+		BankAddress:        "1 Century Avenue, Pudong, Shanghai 200120, China",
+		BranchName:         "陆家嘴支行 Lujiazui Branch",
+		BranchAddress:      "88 Yincheng Road, Pudong, Shanghai 200120, China",
 		BranchTZ:           "Asia/Shanghai",
 		SessionIdle:        15 * time.Minute,
 		SessionMax:         12 * time.Hour,
@@ -252,6 +260,10 @@ func (c *Config) settings() []setting {
 		{"trusted-proxies", "IDV_TRUSTED_PROXIES", "comma-separated IPs/CIDRs of the TLS-terminating proxies in front of the server: only from them are X-Forwarded-For (the client address) and X-Forwarded-Proto: https (Secure cookies, HSTS) believed; empty trusts none", (*strValue)(&c.TrustedProxies)},
 		{"metrics-listen", "IDV_METRICS_LISTEN", "host:port of the Prometheus /metrics listener, apart from the public one (e.g. 127.0.0.1:9090); empty: no metrics are served", (*strValue)(&c.MetricsListen)},
 		{"bank-name", "IDV_BANK_NAME", "bank name shown to customers", (*strValue)(&c.BankName)},
+		{"bank-name-zh", "IDV_BANK_NAME_ZH", "the bank's Chinese name, beside IDV_BANK_NAME in the statement's header; empty prints IDV_BANK_NAME alone", (*strValue)(&c.BankNameZH)},
+		{"bank-address", "IDV_BANK_ADDRESS", "the bank's address, in the statement's header", (*strValue)(&c.BankAddress)},
+		{"branch-name", "IDV_BRANCH_NAME", "the account's branch as the statement names it (both scripts may be given, e.g. 陆家嘴支行 Lujiazui Branch)", (*strValue)(&c.BranchName)},
+		{"branch-address", "IDV_BRANCH_ADDRESS", "the branch's address, on the statement", (*strValue)(&c.BranchAddress)},
 		{"branch-tz", "IDV_BRANCH_TZ", "IANA time zone of the branch", (*strValue)(&c.BranchTZ)},
 		{"registry-tz", "IDV_REGISTRY_TZ", "IANA time zone of the ID registry's service hours", (*strValue)(&c.Registry.TZ)},
 		{"registry-hours", "IDV_REGISTRY_HOURS", "service hours of the national ID registry, HH:MM-HH:MM", (*strValue)(&c.Registry.Hours)},
@@ -326,7 +338,7 @@ func (c *Config) settings() []setting {
 		{"registry-timeout", "IDV_REGISTRY_TIMEOUT", "registry lookups slower than this count as unavailable", (*durValue)(&c.Registry.Timeout)},
 		{"registry-capture-max-age", "IDV_REGISTRY_CAPTURE_MAX_AGE", "the registry check needs a live capture of the case (taken in the recorded call) at most this old; the registry photo is compared with it", (*durValue)(&c.Registry.CaptureMaxAge)},
 		{"registry-max-data-age", "IDV_REGISTRY_MAX_DATA_AGE", "a registry answer whose data_as_of is older than this is not a pass", (*durValue)(&c.Registry.MaxDataAge)},
-		{"statement-font", "IDV_STATEMENT_FONT", "TrueType font for statement text the core PDF fonts lack (Chinese names; Debian fonts-droid-fallback); empty for none", (*strValue)(&c.Statement.Font)},
+		{"statement-font", "IDV_STATEMENT_FONT", "TrueType CJK font embedded in statements for their Chinese text (headings, labels, names, descriptions; Debian fonts-droid-fallback); empty prints each Chinese character as a placeholder", (*strValue)(&c.Statement.Font)},
 	}
 }
 

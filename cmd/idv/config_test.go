@@ -131,6 +131,7 @@ func TestConfigSections(t *testing.T) {
 		"IDV_LISTEN": "127.0.0.1:9000", "IDV_PUBLIC_URL": "https://idv.bank.example", "IDV_DATABASE_URL": "sqlite:/tmp/x.db",
 		"IDV_DATA_DIR": "/d", "IDV_EVIDENCE_DIR": "/e", "IDV_MODELS_DIR": "/m", "IDV_SIGNING_KEY": "/k.pem",
 		"IDV_TLS_CERT": "c.pem", "IDV_TLS_KEY": "k.pem", "IDV_TRUSTED_PROXIES": "10.0.0.1", "IDV_BANK_NAME": "Bank",
+		"IDV_BANK_NAME_ZH": "银行", "IDV_BANK_ADDRESS": "1 Road", "IDV_BRANCH_NAME": "Branch", "IDV_BRANCH_ADDRESS": "2 Street",
 		"IDV_BRANCH_TZ": "Europe/London", "IDV_REGISTRY_TZ": "Asia/Tokyo", "IDV_REGISTRY_HOURS": "08:00-18:00",
 		"IDV_SESSION_IDLE": "14m", "IDV_SESSION_MAX": "11h", "IDV_MAX_BODY": "2048", "IDV_READ_HEADER_TIMEOUT": "3s", "IDV_READ_TIMEOUT": "90s", "IDV_CHECKPOINT_INTERVAL": "2h",
 		"IDV_SLOT_MAX_LEAD": "48h", "IDV_DEMO": "true", "IDV_LOG_LEVEL": "debug", "IDV_LOG_FORMAT": "json", "IDV_REQUIRE_MODELS": "false",
@@ -161,6 +162,7 @@ func TestConfigSections(t *testing.T) {
 	want := Config{
 		Listen: "127.0.0.1:9000", PublicURL: "https://idv.bank.example", DatabaseURL: "sqlite:/tmp/x.db", DataDir: "/d", EvidenceDir: "/e",
 		SigningKey: "/k.pem", StagingKey: "/st.key", TLSCert: "c.pem", TLSKey: "k.pem", TrustedProxies: "10.0.0.1", MetricsListen: "127.0.0.1:9090", BankName: "Bank", BranchTZ: "Europe/London",
+		BankNameZH: "银行", BankAddress: "1 Road", BranchName: "Branch", BranchAddress: "2 Street",
 		SessionIdle: 14 * time.Minute, SessionMax: 11 * time.Hour, TokenLifetime: 30 * 24 * time.Hour, MaxBody: 2048, ReadHeaderTimeout: 3 * time.Second, ReadTimeout: 90 * time.Second, CheckpointInterval: 2 * time.Hour, SlotMaxLead: 48 * time.Hour,
 		SealInterval: 20 * time.Second, ArchiveLease: 90 * time.Second, ExpiryInterval: 3 * time.Hour, CallMaxDuration: 2 * time.Hour, CallMaxSockets: 7,
 		Demo: true,

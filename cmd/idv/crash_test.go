@@ -56,6 +56,16 @@ func TestCrashRecovery(t *testing.T) {
 			t.Fatal(err)
 		}
 		c = archivertest.SeedCase(t, db, models.StatePendingReview)
+		// The ledger its statement is made of (submission, skipped here,
+		// would have required it).
+		ctx := context.Background()
+		if err := db.Transact(ctx, func(tx models.Tx) error {
+			_, err := tx.AddLedgerEntries(ctx, []*models.LedgerEntry{{AccountNo: c.AccountNo, BookedAt: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC),
+				Description: "Salary transfer", Amount: 500000, Currency: "CNY"}})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
 		archivertest.Stage(t, db, st, c.ID, models.EvidenceCapture, 3, 64<<10, 1)
 		archivertest.Stage(t, db, st, c.ID, models.EvidenceLetter, 1, 32<<10, 9)
 		statementSHA = archivertest.SeedStatement(t, db, st, c.ID)

@@ -103,7 +103,8 @@ func runDemo(ctx context.Context, e *cliEnv, args []string) error {
 		if err := writeDemoLedger(filepath.Join(dir, "ledger.csv")); err != nil {
 			return err
 		}
-		if _, _, err := importLedger(ctx, a, "demo", filepath.Join(dir, "ledger.csv")); err != nil {
+		// The demo ledger is every booking up to now (it has none after 2025).
+		if _, _, err := importLedger(ctx, a, "demo", filepath.Join(dir, "ledger.csv"), time.Now().UTC()); err != nil {
 			return err
 		}
 		regPath, err := writeDemoRegistry(dir)

@@ -69,7 +69,7 @@ func TestCommandUsage(t *testing.T) {
 		{[]string{"tokens", "mint"}, tokensUsage},
 		{[]string{"tokens", "revoke"}, tokensUsage},
 		{[]string{"accounts"}, "usage: idv accounts import --csv FILE --images DIR"},
-		{[]string{"ledger", "export"}, "usage: idv ledger import --csv FILE"},
+		{[]string{"ledger", "export"}, "usage: idv ledger import --csv FILE [--through DATE]"},
 		{[]string{"registry"}, "usage: idv registry serve --records FILE [--listen 127.0.0.1:8090] [--api-key KEY]"},
 		{[]string{"demo"}, "usage: idv demo load|customer|story [flags] [config flags]"},
 		{[]string{"evidence"}, evidenceUsage},

@@ -79,6 +79,7 @@ var libraryOwner = map[string][]string{
 	"github.com/jackc/pgx/v5":             {"storage/postgres", "internal/testenv", "cmd/idvload"}, // idvload makes and drops its own database
 	"modernc.org/sqlite":                  {"storage/sqlite"},
 	"github.com/go-pdf/fpdf":              {"statement"},
+	"github.com/skip2/go-qrcode":          {"statement"}, // the QR code of the statement's verification URL
 	"github.com/pdfcpu/pdfcpu":            {"verify/pdfcheck"},
 	"github.com/at-wat/ebml-go":           {"signaling/replay"},
 	"github.com/emersion/go-smtp":         {"mail", "mail/mailtest"},

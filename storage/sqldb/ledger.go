@@ -65,3 +65,25 @@ func (t *Tx) LedgerBalance(ctx context.Context, no models.AccountNo, before time
 	}
 	return out, rows.Err()
 }
+
+// RecordLedgerImport records an import and how far it covers.
+func (t *Tx) RecordLedgerImport(ctx context.Context, imp *models.LedgerImport) error {
+	if _, err := t.exec(ctx, `INSERT INTO ledger_imports (imported_at, through, actor, source, read_rows, added_rows) VALUES (?, ?, ?, ?, ?, ?)`,
+		us(imp.ImportedAt), us(imp.Through), imp.Actor, imp.Source, imp.Read, imp.Added); err != nil {
+		return fmt.Errorf("record ledger import %s: %w", imp.Source, err)
+	}
+	return nil
+}
+
+// LedgerCoveredThrough returns the latest recorded import's Through, or the
+// zero time.
+func (t *Tx) LedgerCoveredThrough(ctx context.Context) (time.Time, error) {
+	var v *int64
+	if err := t.queryRow(ctx, `SELECT max(through) FROM ledger_imports`).Scan(&v); err != nil {
+		return time.Time{}, fmt.Errorf("ledger coverage: %w", err)
+	}
+	if v == nil {
+		return time.Time{}, nil
+	}
+	return fromUS(*v), nil
+}

@@ -50,4 +50,29 @@ func testLedger(t *testing.T, s models.Store) {
 	if err == nil {
 		t.Error("AddLedgerEntries(unknown account) = nil error, want a foreign key error")
 	}
+	// Coverage: none until an import is recorded, then the latest Through
+	// (not the latest import).
+	tx(t, s, func(tx models.Tx) error {
+		if got, err := tx.LedgerCoveredThrough(ctx); err != nil || !got.IsZero() {
+			t.Errorf("LedgerCoveredThrough(no import) = %v, %v; want zero", got, err)
+		}
+		for _, imp := range []*models.LedgerImport{
+			{ImportedAt: t0, Through: t0.Add(-time.Hour), Actor: "cli", Source: "a.csv", Read: 3, Added: 3},
+			{ImportedAt: t0.Add(time.Hour), Through: t0.Add(-48 * time.Hour), Actor: "cli", Source: "old.csv", Read: 2, Added: 0},
+		} {
+			if err := tx.RecordLedgerImport(ctx, imp); err != nil {
+				return err
+			}
+		}
+		if got, err := tx.LedgerCoveredThrough(ctx); err != nil || !got.Equal(t0.Add(-time.Hour)) {
+			t.Errorf("LedgerCoveredThrough = %v, %v; want %v", got, err, t0.Add(-time.Hour))
+		}
+		return nil
+	})
+	err = s.Transact(ctx, func(tx models.Tx) error {
+		return tx.RecordLedgerImport(ctx, &models.LedgerImport{ImportedAt: t0, Through: t0, Actor: "cli", Source: "bad.csv", Read: 1, Added: 2})
+	})
+	if err == nil {
+		t.Error("RecordLedgerImport(added > read) = nil error, want a check violation")
+	}
 }

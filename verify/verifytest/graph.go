@@ -69,7 +69,8 @@ func DefaultConfig() verify.Config {
 	if err != nil {
 		panic(err)
 	}
-	return verify.Config{PublicURL: "https://idv.bank.example/", BankName: "Demo Bank", BranchTZ: shanghai, RegistryTZ: shanghai,
+	return verify.Config{PublicURL: "https://idv.bank.example/", BankName: "Demo Bank", BankNameZH: "演示银行", BankAddress: "1 Century Avenue, Pudong, Shanghai",
+		BranchName: "Lujiazui Branch", BranchAddress: "88 Yincheng Road, Pudong, Shanghai", BranchTZ: shanghai, RegistryTZ: shanghai,
 		RegistryOpen: 7*time.Hour + 30*time.Minute, RegistryClose: 19 * time.Hour, MaxLead: 90 * 24 * time.Hour, CallLength: 30 * time.Minute}
 }
 

@@ -103,10 +103,13 @@ async function loadCase() {
 
 async function loadRequirements() {
   const r = await api('GET', base + '/requirements');
-  const all = ['consent', 'face_match', 'liveness', 'signature', 'authorization_letter', 'registry_check', 'email_code', 'recording'];
+  const all = ['consent', 'face_match', 'liveness', 'signature', 'authorization_letter', 'registry_check', 'email_code', 'recording', 'statement'];
   $('requirements').replaceChildren(...all.map((k) => {
     const ok = !r.missing.includes(k);
-    return el('li', { class: ok ? 'done' : 'missing', 'data-req': k }, t('req.' + k) + ' — ' + t(ok ? 'req.done' : 'req.missing'));
+    // Why the statement cannot be produced, translated; the server's text
+    // (with the dates) as the tooltip.
+    const why = !ok && k === 'statement' && r.statement_code ? ' (' + t('req.statement_' + r.statement_code) + ')' : '';
+    return el('li', { class: ok ? 'done' : 'missing', 'data-req': k, title: why ? r.statement_problem : undefined }, t('req.' + k) + ' — ' + t(ok ? 'req.done' : 'req.missing') + why);
   }));
   markWeak();
   const open = current && ['scheduled', 'in_session'].includes(current.state);

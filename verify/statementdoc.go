@@ -1,0 +1,121 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"remoteidv/models"
+	"remoteidv/statement"
+)
+
+// casePeriod returns the case's period as instants in the branch's zone:
+// from its first day's midnight up to (not including) the midnight after
+// its last day.
+func (d *Desk) casePeriod(c *models.Case) (from, end time.Time, err error) {
+	tz := d.svc.cfg.BranchTZ
+	from, err1 := time.ParseInLocation(models.DateLayout, c.PeriodFrom, tz)
+	to, err2 := time.ParseInLocation(models.DateLayout, c.PeriodTo, tz)
+	if err1 != nil || err2 != nil {
+		return time.Time{}, time.Time{}, models.Errorf(models.EINVALID, "case period %s..%s", c.PeriodFrom, c.PeriodTo)
+	}
+	return from, to.AddDate(0, 0, 1), nil
+}
+
+// statementProblem says why the case's statement cannot be produced from
+// the ledger, or "" when it can. Submission needs it to be "" (the
+// "statement" requirement), so that an approved case never fails at
+// release for want of data:
+//   - no ledger import was ever recorded, or the latest one
+//     (LedgerCoveredThrough, `idv ledger import --through`) ends before the
+//     period does: the ledger may lack bookings of the period;
+//   - the account has no booking at all up to the period's end: there is
+//     no currency to print.
+//
+// A currency section is printed for every currency the account has a
+// booking in before the period's end, so no section lacks data: a
+// currency with an opening balance and no booking in the period prints
+// its balance and zero totals.
+//
+// It returns the problem's code (models.Statement*) and text, both "" when
+// the statement can be produced.
+func (d *Desk) statementProblem(ctx context.Context, tx models.Tx, c *models.Case) (code, problem string, err error) {
+	_, end, err := d.casePeriod(c)
+	if err != nil {
+		return "", "", err
+	}
+	covered, err := tx.LedgerCoveredThrough(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	tz := d.svc.cfg.BranchTZ
+	if covered.IsZero() {
+		return models.StatementNoImport, "no ledger has been imported (idv ledger import)", nil
+	}
+	if covered.Before(end) {
+		return models.StatementLedgerBehind, fmt.Sprintf("the imported ledger is complete only up to %s, before the period ends (%s); import a newer ledger",
+			covered.In(tz).Format("2006-01-02 15:04 MST"), c.PeriodTo), nil
+	}
+	bal, err := tx.LedgerBalance(ctx, c.AccountNo, end)
+	if err != nil {
+		return "", "", err
+	}
+	if len(bal) == 0 {
+		return models.StatementNoData, fmt.Sprintf("the ledger has no transaction of account %s up to %s", models.MaskAccountNo(c.AccountNo), c.PeriodTo), nil
+	}
+	return "", "", nil
+}
+
+// statementFor gathers the statement of the case's period (dates in the
+// branch's zone) from the ledger: one section per currency the account has
+// a booking in before the period's end (opening balance before the
+// period, every entry in it), CNY first then by code. The caller
+// sets StatementID, VerifyURL and the font (renderStatement). It fails with EPRECONDITION when the account has no
+// ledger data up to the period's end (submission already refuses such a
+// case: statementProblem).
+func (d *Desk) statementFor(ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account) (statement.Statement, error) {
+	from, end, err := d.casePeriod(c)
+	if err != nil {
+		return statement.Statement{}, err
+	}
+	opening, err := tx.LedgerBalance(ctx, c.AccountNo, from)
+	if err != nil {
+		return statement.Statement{}, err
+	}
+	entries, err := tx.LedgerEntries(ctx, c.AccountNo, from, end)
+	if err != nil {
+		return statement.Statement{}, err
+	}
+	byCur := map[string]*statement.Section{}
+	var secs []statement.Section
+	section := func(cur string) *statement.Section {
+		if s, ok := byCur[cur]; ok {
+			return s
+		}
+		s := &statement.Section{Currency: cur, Opening: opening[cur]}
+		byCur[cur] = s
+		return s
+	}
+	for cur := range opening {
+		section(cur)
+	}
+	for _, e := range entries {
+		s := section(e.Currency)
+		s.Entries = append(s.Entries, e)
+	}
+	for _, s := range byCur {
+		secs = append(secs, *s)
+	}
+	if len(secs) == 0 {
+		return statement.Statement{}, models.Errorf(models.EPRECONDITION, "the ledger has no transaction of account %s up to %s", models.MaskAccountNo(c.AccountNo), c.PeriodTo)
+	}
+	statement.SortSections(secs)
+	cfg := d.svc.cfg
+	return statement.Statement{
+		Bank:       statement.Bank{Name: cfg.BankName, NameZH: cfg.BankNameZH, Address: cfg.BankAddress},
+		Branch:     statement.Branch{Name: cfg.BranchName, Address: cfg.BranchAddress},
+		HolderName: acct.HolderName, AccountNo: acct.No, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo,
+		Sections: secs, CaseRef: c.ID,
+		IssuedAt: d.svc.now().UTC(), BranchTZ: cfg.BranchTZ,
+	}, nil
+}
