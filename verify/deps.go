@@ -81,6 +81,12 @@ type DeskDeps struct {
 	// StatementFont is a TrueType font for statement text outside the core
 	// PDF fonts (Chinese names); nil prints such characters as placeholders.
 	StatementFont []byte
+	// StatementSigner signs rendered statements with the bank's certificate
+	// (*pades.Signer of statement/pades: a PAdES signature). idv serve always
+	// gives one (it refuses to start without a signing certificate outside
+	// demo mode). The release flow does not use it yet; nil is accepted
+	// until it does.
+	StatementSigner StatementSigner
 	// StepUpWindow is how recent the supervisor's password re-entry must be
 	// (0: 5 minutes).
 	StepUpWindow time.Duration
@@ -90,6 +96,13 @@ type DeskDeps struct {
 	// RegistryMaxDataAge is the oldest registry data (by its data_as_of)
 	// that may pass (0: 10 minutes).
 	RegistryMaxDataAge time.Duration
+}
+
+// StatementSigner signs a statement PDF. Sign returns pdf with a signature
+// claiming the signing time at; it fails rather than return an unsigned
+// document (a time-stamping authority that does not answer is an error).
+type StatementSigner interface {
+	Sign(ctx context.Context, pdf []byte, at time.Time) ([]byte, error)
 }
 
 // CallsConfig configures Calls.

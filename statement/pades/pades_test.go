@@ -622,7 +622,9 @@ func TestLoadRefuses(t *testing.T) {
 		want []string // the error must say each
 	}{
 		{"chain of another root", with(func(c *Config) { c.ChainFile = otherChain }), []string{"does not chain", otherChain}},
-		{"chain without its intermediate", with(func(c *Config) { c.ChainFile = writeFile(t, dir, "rootonly.pem", certBlock(mustRead(t, good.ChainFile)[1])) }), []string{"does not chain"}},
+		{"chain without its intermediate", with(func(c *Config) {
+			c.ChainFile = writeFile(t, dir, "rootonly.pem", certBlock(mustRead(t, good.ChainFile)[1]))
+		}), []string{"does not chain"}},
 		{"chain without a root", with(func(c *Config) { c.ChainFile = interOnly }), []string{"no root", interOnly}},
 		{"key of another certificate", with(func(c *Config) { c.KeyFile = otherKeyFile }), []string{"does not belong", otherKeyFile}},
 		{"no signing key usage", Config{CertFile: noUsageCert, KeyFile: noUsageKey, ChainFile: rootFile}, []string{"digitalSignature", noUsageCert}},
