@@ -720,6 +720,9 @@ func TestVerifyRefuses(t *testing.T) {
 		want  string
 	}{
 		{"unsigned", in, s.Roots(), time.Now(), "not signed"},
+		{"cut in half", signed[:len(signed)/2], s.Roots(), time.Now(), "verify statement signature"},
+		{"not a PDF", []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"), s.Roots(), time.Now(), "verify statement signature"},
+		{"signature contents cut", cutContents(t, signed), s.Roots(), time.Now(), "verify statement signature"},
 		{"other roots", signed, other, time.Now(), "unknown authority"},
 		{"after expiry", signed, s.Roots(), time.Now().AddDate(3, 0, 0), "expired"},
 	}
@@ -731,6 +734,19 @@ func TestVerifyRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cutContents replaces the start of the signature's /Contents with zeros
+// (the same length): the CMS is gone.
+func cutContents(t testing.TB, signed []byte) []byte {
+	t.Helper()
+	i := bytes.Index(signed, []byte("/Contents<"))
+	if i < 0 {
+		t.Fatal("no /Contents")
+	}
+	out := append([]byte(nil), signed...)
+	copy(out[i+len("/Contents<"):], bytes.Repeat([]byte("0"), 64))
+	return out
 }
 
 func TestParsePDFDate(t *testing.T) {

@@ -66,10 +66,16 @@ const (
 // With an RSA key the output is a function of pdf, at and the
 // configuration alone (PKCS #1 v1.5 is deterministic); ECDSA signatures and
 // time-stamps are not. pdf must be unsigned.
-func (s *Signer) Sign(ctx context.Context, pdfBytes []byte, at time.Time) ([]byte, error) {
+func (s *Signer) Sign(ctx context.Context, pdfBytes []byte, at time.Time) (out []byte, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// The PDF reader (a fork of rsc.io/pdf) panics on some malformed files.
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("sign statement: malformed PDF: %v", r)
+		}
+	}()
 	rdr, err := pdf.NewReader(bytes.NewReader(pdfBytes), int64(len(pdfBytes)))
 	if err != nil {
 		return nil, fmt.Errorf("sign statement: read pdf: %w", err)
@@ -81,12 +87,12 @@ func (s *Signer) Sign(ctx context.Context, pdfBytes []byte, at time.Time) ([]byt
 	if s.cfg.TSAURL != "" {
 		room += reserveTSA
 	}
-	var out bytes.Buffer
+	var buf bytes.Buffer
 	chain := append([]*x509.Certificate{s.leaf}, s.chain...)
 	sc := &sign.SignContext{
 		PDFReader:  rdr,
 		InputFile:  bytes.NewReader(pdfBytes),
-		OutputFile: &out,
+		OutputFile: &buf,
 		SignData: sign.SignData{
 			Signature: sign.SignDataSignature{
 				CertType:   sign.CertificationSignature,
@@ -111,7 +117,7 @@ func (s *Signer) Sign(ctx context.Context, pdfBytes []byte, at time.Time) ([]byt
 	if err := sc.SignPDF(); err != nil {
 		return nil, fmt.Errorf("sign statement: write signature field: %w", err)
 	}
-	signed := out.Bytes()
+	signed := buf.Bytes()
 	br := sc.ByteRangeValues
 	if len(br) != 4 || br[0] != 0 || br[1] <= 0 || br[2] <= br[1]+2 || br[2]+br[3] != int64(len(signed)) {
 		return nil, fmt.Errorf("sign statement: unexpected byte range %v for %d bytes", br, len(signed))

@@ -69,7 +69,14 @@ type Signature struct {
 // treats the file as what the bank sent, and that the signer is the
 // certificate it expects if roots hold more than the bank's. Revocation is
 // not checked.
-func Verify(pdfBytes []byte, roots *x509.CertPool, at time.Time) (*Result, error) {
+func Verify(pdfBytes []byte, roots *x509.CertPool, at time.Time) (res *Result, err error) {
+	// The PDF reader (a fork of rsc.io/pdf) panics on some malformed
+	// files; a file to verify comes from anyone.
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("verify statement signature: malformed PDF: %v", r)
+		}
+	}()
 	if roots == nil {
 		return nil, errors.New("verify statement signature: no roots")
 	}
@@ -78,7 +85,7 @@ func Verify(pdfBytes []byte, roots *x509.CertPool, at time.Time) (*Result, error
 		return nil, fmt.Errorf("verify statement signature: read pdf: %w", err)
 	}
 	fields := rdr.Trailer().Key("Root").Key("AcroForm").Key("Fields")
-	var res Result
+	res = &Result{}
 	for i := 0; i < fields.Len(); i++ {
 		f := fields.Index(i)
 		if f.Key("FT").Name() != "Sig" {
@@ -94,7 +101,7 @@ func Verify(pdfBytes []byte, roots *x509.CertPool, at time.Time) (*Result, error
 		return nil, errors.New("verify statement signature: the PDF is not signed")
 	}
 	res.WholeDocument = res.Signatures[len(res.Signatures)-1].Covers
-	return &res, nil
+	return res, nil
 }
 
 func verifyOne(file []byte, v pdf.Value, roots *x509.CertPool, at time.Time) (*Signature, error) {
