@@ -772,3 +772,31 @@ func TestParsePDFDate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzVerify: whatever a file holds, Verify does not panic, and when it
+// accepts a file as wholly signed, the file outside the signature's
+// /Contents is byte for byte the one the bank signed.
+func FuzzVerify(f *testing.F) {
+	s := load(f, demo(f))
+	signed := mustSign(f, s, statementPDF(f), time.Now())
+	f.Add(signed)
+	f.Add(signed[:len(signed)-10])
+	f.Add(appendUpdate(f, signed))
+	f.Add(statementPDF(f))
+	roots := s.Roots()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		res, err := Verify(b, roots, time.Now())
+		if err != nil || !res.WholeDocument {
+			return
+		}
+		br := res.Signatures[len(res.Signatures)-1].ByteRange
+		a, l1, c, l2 := br[0], br[1], br[2], br[3]
+		signedPart := append(append([]byte(nil), b[a:a+l1]...), b[c:c+l2]...)
+		i := bytes.Index(signed, []byte("/Contents<"))
+		j := bytes.IndexByte(signed[i:], '>') + i + 1
+		orig := append(append([]byte(nil), signed[:i+len("/Contents")]...), signed[j:]...)
+		if !bytes.Equal(signedPart, orig) {
+			t.Errorf("Verify accepted a file whose signed bytes differ from what was signed")
+		}
+	})
+}
