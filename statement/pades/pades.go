@@ -10,7 +10,8 @@
 // CMS), so this package builds the CAdES-detached CMS itself (encoding/asn1,
 // signed attributes content-type, message-digest and signing-certificate-v2,
 // no signing-time: the claimed time is the dictionary's M) and writes it into
-// the space pdfsign reserved. Verification parses with github.com/digitorus/pdf
+// the space pdfsign reserved. pdfsign also leaves the catalog without the
+// /Perms /DocMDP entry its certification signature needs; Sign adds it. Verification parses with github.com/digitorus/pdf
 // and github.com/digitorus/pkcs7, an implementation independent of the CMS
 // writer here.
 package pades

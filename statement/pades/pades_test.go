@@ -286,7 +286,8 @@ func parseCMS(t testing.TB, signed []byte) *pkcs7.PKCS7 {
 // under an intermediate, and has poppler's pdfsig (NSS) and Verify check
 // it: valid, the whole document, ETSI.CAdES.detached, the configured chain
 // in the CMS, trusted only when the configured root is in pdfsig's NSS
-// database; the CMS has signing-certificate-v2 and no signing-time.
+// database; the CMS has signing-certificate-v2 and no signing-time; the
+// catalog's /Perms /DocMDP names the signature (a certification signature).
 func TestSignValidatesWithPdfsig(t *testing.T) {
 	ecCfg, ecRoot := ecdsaChain(t)
 	dcfg := demo(t)
@@ -337,6 +338,16 @@ func TestSignValidatesWithPdfsig(t *testing.T) {
 			if sig.Subject != tc.subject || !sig.SigningTime.Equal(at) || len(sig.Chain) != tc.chainLen || !sig.Timestamp.IsZero() {
 				t.Errorf("Verify signature = %q at %v, chain of %d, time-stamp %v; want %q at %v, chain of %d, none",
 					sig.Subject, sig.SigningTime, len(sig.Chain), sig.Timestamp, tc.subject, at, tc.chainLen)
+			}
+
+			// A certification signature: the catalog's Perms names it (DocMDP).
+			r, err := pdf.NewReader(bytes.NewReader(out), int64(len(out)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			docmdp := r.Trailer().Key("Root").Key("Perms").Key("DocMDP")
+			if docmdp.Key("SubFilter").Name() != SubFilter || docmdp.Key("Reference").Index(0).Key("TransformParams").Key("P").Int64() != 1 {
+				t.Errorf("catalog /Perms /DocMDP = %v, want the signature with DocMDP P 1", docmdp)
 			}
 
 			p7 := parseCMS(t, out)

@@ -17,7 +17,10 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/digitorus/pdf"
@@ -54,7 +57,8 @@ const (
 )
 
 // Sign returns pdf with a PAdES signature appended as an incremental update:
-// an invisible certification signature (DocMDP: no changes permitted) whose
+// an invisible certification signature (DocMDP P 1, named in the catalog's
+// /Perms: no changes permitted but a DSS or document time-stamp) whose
 // dictionary has SubFilter ETSI.CAdES.detached, M = at, and the configured
 // Name, Location, Reason and ContactInfo; the CMS carries the signing
 // certificate and chain, the signed attributes content-type, message-digest
@@ -133,6 +137,10 @@ func (s *Signer) Sign(ctx context.Context, pdfBytes []byte, at time.Time) (out [
 		return nil, errors.New("sign statement: SubFilter not found in the signature dictionary")
 	}
 	copy(signed[i:], padesSubFilter)
+	signed, err = addDocMDPPerms(signed, sc, objStart, gapEnd)
+	if err != nil {
+		return nil, err
+	}
 
 	content := make([]byte, 0, int64(len(signed))-(gapEnd-gapStart))
 	content = append(content, signed[:gapStart]...)
@@ -152,6 +160,66 @@ func (s *Signer) Sign(ctx context.Context, pdfBytes []byte, at time.Time) (out [
 	hex.Encode(gap, cms)
 	// pdfsign writes lower case hex; keep one case throughout.
 	return signed, nil
+}
+
+var (
+	objHeader  = regexp.MustCompile(`(\d+) 0 obj\s*$`)
+	startxref  = regexp.MustCompile(`startxref\s+(\d+)\s+%%EOF\s*$`)
+	byteRangeR = regexp.MustCompile(`/ByteRange \[0 (\d+) (\d+) (\d+)\] *`)
+)
+
+// addDocMDPPerms adds /Perms << /DocMDP sig >> to the catalog pdfsign
+// wrote: its signature is a certification signature (DocMDP, no changes
+// permitted) but it leaves the catalog without the Perms entry that makes
+// readers treat it as one. The catalog is the last object of the update,
+// after /Contents, so only the last ByteRange length and startxref move.
+func addDocMDPPerms(signed []byte, sc *sign.SignContext, sigObjStart int, gapEnd int64) ([]byte, error) {
+	m := objHeader.FindSubmatch(signed[:sigObjStart+len(" obj")])
+	if m == nil {
+		return nil, errors.New("sign statement: signature object number not found")
+	}
+	sigObj := string(m[1])
+	catHeader := []byte(fmt.Sprintf("\n%d 0 obj\n", sc.CatalogData.ObjectId))
+	c := bytes.Index(signed[gapEnd:], catHeader)
+	if c < 0 {
+		return nil, errors.New("sign statement: catalog of the update not found")
+	}
+	c += int(gapEnd)
+	a := bytes.Index(signed[c:], []byte("/AcroForm <<"))
+	end := bytes.Index(signed[c:], []byte("endobj"))
+	if a < 0 || end < a || bytes.Contains(signed[c:c+end], []byte("/Perms")) {
+		return nil, errors.New("sign statement: the update's catalog is not as expected")
+	}
+	at := c + a
+	ins := []byte("/Perms << /DocMDP " + sigObj + " 0 R >>\n  ")
+	out := make([]byte, 0, len(signed)+len(ins)+8)
+	out = append(out, signed[:at]...)
+	out = append(out, ins...)
+	out = append(out, signed[at:]...)
+
+	sx := startxref.FindSubmatchIndex(out)
+	if sx == nil {
+		return nil, errors.New("sign statement: startxref not found")
+	}
+	xref, _ := strconv.ParseInt(string(out[sx[2]:sx[3]]), 10, 64)
+	if xref < int64(at) {
+		return nil, errors.New("sign statement: cross-reference section before the catalog")
+	}
+	out = append(out[:sx[2]], append([]byte(strconv.FormatInt(xref+int64(len(ins)), 10)+"\n%%EOF\n"), out[sx[1]:]...)...)
+
+	br := byteRangeR.FindSubmatchIndex(out)
+	if br == nil || int64(br[0]) > gapEnd {
+		return nil, errors.New("sign statement: ByteRange not found")
+	}
+	old := out[br[0]:br[1]]
+	b1, _ := strconv.ParseInt(string(out[br[2]:br[3]]), 10, 64)
+	c1, _ := strconv.ParseInt(string(out[br[4]:br[5]]), 10, 64)
+	nr := fmt.Sprintf("/ByteRange [0 %d %d %d]", b1, c1, int64(len(out))-c1)
+	if len(nr) > len(old) {
+		return nil, errors.New("sign statement: ByteRange does not fit its placeholder")
+	}
+	copy(old, nr+strings.Repeat(" ", len(old)-len(nr)))
+	return out, nil
 }
 
 // hasSignatureField reports whether the document's AcroForm has a field of
