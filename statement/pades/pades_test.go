@@ -517,6 +517,7 @@ func newTSA(t testing.TB) *tsa {
 	ts.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ts.mu.Lock()
 		ts.calls++
+		now := ts.time
 		ts.mu.Unlock()
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/timestamp-query" {
 			http.Error(w, "want a POST of application/timestamp-query", http.StatusBadRequest)
@@ -531,7 +532,7 @@ func newTSA(t testing.TB) *tsa {
 		}
 		resp, err := (&timestamp.Timestamp{
 			HashAlgorithm: req.HashAlgorithm, HashedMessage: req.HashedMessage, Nonce: req.Nonce,
-			Time: ts.time, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}, AddTSACertificate: req.Certificates,
+			Time: now, Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}, AddTSACertificate: req.Certificates,
 		}).CreateResponseWithOpts(cert, key, crypto.SHA256)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -542,6 +543,12 @@ func newTSA(t testing.TB) *tsa {
 	}))
 	t.Cleanup(ts.srv.Close)
 	return ts
+}
+
+func (ts *tsa) count() int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.calls
 }
 
 // TestTimestampBT: with a TSA configured the signature carries a
@@ -555,8 +562,8 @@ func TestTimestampBT(t *testing.T) {
 	s := load(t, cfg)
 	at := time.Now().Truncate(time.Second)
 	out := mustSign(t, s, statementPDF(t), at)
-	if ts.calls != 1 {
-		t.Fatalf("TSA called %d times, want 1", ts.calls)
+	if n := ts.count(); n != 1 {
+		t.Fatalf("TSA called %d times, want 1", n)
 	}
 
 	got := pdfsig(t, out, s.Chain()[0])
@@ -595,6 +602,15 @@ func TestTimestampBT(t *testing.T) {
 			t.Errorf("Verify (TSA root given %v) = time-stamp %v trusted %v, whole %v; want %v, %v, true",
 				withTSARoot, sig.Timestamp, sig.TimestampTrusted, res.WholeDocument, ts.time, withTSARoot)
 		}
+	}
+
+	// A token dated after the certificate expired proves nothing.
+	ts.mu.Lock()
+	ts.time = s.Certificate().NotAfter.Add(24 * time.Hour).Truncate(time.Second)
+	ts.mu.Unlock()
+	late := mustSign(t, s, statementPDF(t), at)
+	if _, err := Verify(late, s.Roots(), at); err == nil || !strings.Contains(err.Error(), "outside the signer's validity") {
+		t.Errorf("Verify of a signature time-stamped after expiry = %v, want an error", err)
 	}
 
 	ts.srv.Close()

@@ -61,7 +61,10 @@ type Signature struct {
 // certificate, the signing-certificate-v2 attribute names that
 // certificate, the SubFilter is ETSI.CAdES.detached, the signer chains to
 // roots at time at (intermediates taken from the CMS), and a signature
-// time-stamp, if present, is signed and over the signature value. It
+// time-stamp, if present, is signed, over the signature value and within
+// the signer's validity. at is when the chain is checked: now for a fresh
+// statement, or a signature time-stamp's time for an old one whose
+// certificate has since expired. It
 // returns an error if the file has no signature or any check fails; an
 // altered byte inside a signed range fails the digest.
 //
@@ -216,6 +219,10 @@ func verifyOne(file []byte, v pdf.Value, roots *x509.CertPool, at time.Time) (*S
 		h.Write(p7.Signers[0].EncryptedDigest)
 		if !bytes.Equal(h.Sum(nil), ts.HashedMessage) {
 			return nil, errors.New("signature time-stamp is over another signature")
+		}
+		if ts.Time.Before(signer.NotBefore) || ts.Time.After(signer.NotAfter) {
+			return nil, fmt.Errorf("signature time-stamped at %s, outside the signer's validity (%s to %s)",
+				ts.Time.UTC().Format(time.RFC3339), signer.NotBefore.UTC().Format(time.RFC3339), signer.NotAfter.UTC().Format(time.RFC3339))
 		}
 		sig.Timestamp = ts.Time
 		tsInter := x509.NewCertPool()
