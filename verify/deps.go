@@ -82,6 +82,13 @@ type DeskDeps struct {
 	// their Chinese text (headings, labels, names, descriptions); nil
 	// prints such characters as placeholders.
 	StatementFont []byte
+	// StatementSigner signs each statement at submission with the bank's
+	// certificate (*pades.Signer of statement/pades: a PAdES signature), so
+	// the file the supervisor approves and the release sends is the signed
+	// one. idv serve always gives one (it refuses to start without a signing
+	// certificate outside demo mode); nil leaves statements unsigned (tests
+	// of other parts).
+	StatementSigner StatementSigner
 	// StepUpWindow is how recent the supervisor's password re-entry must be
 	// (0: 5 minutes).
 	StepUpWindow time.Duration
@@ -91,6 +98,13 @@ type DeskDeps struct {
 	// RegistryMaxDataAge is the oldest registry data (by its data_as_of)
 	// that may pass (0: 10 minutes).
 	RegistryMaxDataAge time.Duration
+}
+
+// StatementSigner signs a statement PDF. Sign returns pdf with a signature
+// claiming the signing time at; it fails rather than return an unsigned
+// document (a time-stamping authority that does not answer is an error).
+type StatementSigner interface {
+	Sign(ctx context.Context, pdf []byte, at time.Time) ([]byte, error)
 }
 
 // CallsConfig configures Calls.

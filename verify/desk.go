@@ -17,6 +17,7 @@ type Desk struct {
 	mailer        models.MailSender
 	mailFrom      string
 	statementFont []byte
+	signer        StatementSigner
 	stepUp        time.Duration
 	captureMaxAge time.Duration // of the registry check's live capture
 	maxDataAge    time.Duration // of the registry's data
@@ -40,7 +41,7 @@ func NewDesk(svc *Service, d DeskDeps) (*Desk, error) {
 		return nil, err
 	}
 	desk := &Desk{svc: svc, registry: d.Registry, mailer: d.Mailer, mailFrom: d.MailFrom, statementFont: d.StatementFont,
-		stepUp: d.StepUpWindow, captureMaxAge: d.RegistryCaptureMaxAge, maxDataAge: d.RegistryMaxDataAge}
+		signer: d.StatementSigner, stepUp: d.StepUpWindow, captureMaxAge: d.RegistryCaptureMaxAge, maxDataAge: d.RegistryMaxDataAge}
 	if desk.stepUp <= 0 {
 		desk.stepUp = defaultStepUp
 	}
@@ -52,3 +53,4 @@ func NewDesk(svc *Service, d DeskDeps) (*Desk, error) {
 	}
 	return desk, nil
 }
+

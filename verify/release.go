@@ -163,8 +163,9 @@ func (d *Desk) usableApproval(ctx context.Context, tx models.Tx, c *models.Case,
 	return apr, nil
 }
 
-// renderStatement draws the statement as file id: the ID and the public
-// check's URL (PublicURL/v/{id}) on every page.
+// renderStatement draws the statement as file id, with the ID and the
+// public check's URL (PublicURL/v/{id}) on every page, and signs it with the
+// bank's certificate (signing time: the issue time printed on it).
 func (d *Desk) renderStatement(ctx context.Context, st *statement.Statement, id models.StatementID) ([]byte, error) {
 	st.UnicodeFont = d.statementFont
 	st.StatementID = string(id)
@@ -173,8 +174,14 @@ func (d *Desk) renderStatement(ctx context.Context, st *statement.Statement, id 
 	if err != nil {
 		return nil, fmt.Errorf("render statement %s: %w", id, err)
 	}
-	_ = ctx // signing (I/O with a timestamp authority) joins here
-	return pdf, nil
+	if d.signer == nil {
+		return pdf, nil
+	}
+	signed, err := d.signer.Sign(ctx, pdf, st.IssuedAt)
+	if err != nil {
+		return nil, fmt.Errorf("sign statement %s: %w", id, err)
+	}
+	return signed, nil
 }
 
 // StatementPDF returns the case's statement file, from submission on (the

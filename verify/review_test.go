@@ -31,6 +31,7 @@ import (
 	"remoteidv/models"
 	"remoteidv/registry"
 	"remoteidv/statement"
+	"remoteidv/statement/pades"
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/archiver/archivertest"
 	"remoteidv/storage/localfs"
@@ -372,7 +373,19 @@ func TestReviewEndToEnd(t *testing.T) {
 	// still blocks submission, with its reason (statementdoc.go).
 	f.submitBlockedByLedger(t)
 
-	// Submit, then the four-eyes decision.
+	// Submit, then the four-eyes decision. The statement is signed with the
+	// bank's (demo) certificate at submission.
+	signCfg, err := pades.GenerateDemo(t.TempDir(), "Demo Bank", f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	signCfg.Now = f.clock.Now
+	signer, err := pades.Load(ctx, signCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.editDesk(func(dd *verify.DeskDeps) { dd.StatementSigner = signer })
+	d = f.desk
 	if _, err := d.Submit(ctx, f.clerk, f.caseID); err != nil {
 		t.Fatalf("Submit: %v", err)
 	}
@@ -456,6 +469,9 @@ func TestReviewEndToEnd(t *testing.T) {
 		t.Fatalf("sent statement %x (release names %s %s), want exactly the approved file %s %s", sum, rel.StatementID, rel.Statement.SHA256, stm.ID, stm.SHA256)
 	}
 	checkStatementText(t, pdf, f.caseID, stm.ID)
+	if res, err := pades.Verify(pdf, signer.Roots(), f.clock.Now()); err != nil || !res.WholeDocument || len(res.Signatures) != 1 {
+		t.Fatalf("the sent statement's signature: %+v, %v; want one valid signature over the whole file", res, err)
+	}
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || p.Subject != "Demo Bank：您的交易明细 2025-01-01 至 2025-12-31" || !strings.Contains(p.HTML, string(f.caseID)) || !strings.Contains(p.Text, string(f.caseID)) {
 		t.Fatalf("statement mail: subject %q, %d-byte attachment, text %q", p.Subject, len(pdf), p.Text)
 	}

@@ -34,6 +34,9 @@ type app struct {
 	chain    audit.Chain
 	access   *access.Service
 	accounts *verify.Accounts
+	// signer signs statements (loadStatementSigner); idv serve sets it
+	// before newWorkflow.
+	signer verify.StatementSigner
 }
 
 // workflow is the service graph of `idv serve`, built at once: the
@@ -125,7 +128,7 @@ func (a *app) core() verify.Core {
 // newWorkflow opens the evidence store and the staging folder and builds
 // the workflow's services over them, with the face engine eng (nil: the
 // models are missing and not required, so face checks answer
-// "unavailable").
+// "unavailable"), and the desk's statement signer a.signer.
 func (a *app) newWorkflow(ctx context.Context, eng *face.Engine) (*workflow, error) {
 	ev, name, err := openEvidenceStore(ctx, a.cfg, a.log)
 	if err != nil {
@@ -161,6 +164,7 @@ func (a *app) newWorkflow(ctx context.Context, eng *face.Engine) (*workflow, err
 	if err != nil {
 		return nil, err
 	}
+	dd.StatementSigner = a.signer
 	desk, err := verify.NewDesk(svc, dd)
 	if err != nil {
 		return nil, err

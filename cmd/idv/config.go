@@ -191,6 +191,11 @@ type RegistryConfig struct {
 // StatementConfig is how statement PDFs are made.
 type StatementConfig struct {
 	Font string // TrueType file for what the core PDF fonts lack
+	// SignCert, SignKey and SignChain are the bank's PAdES signing
+	// certificate, its key and its issuing chain (PEM files, all three or
+	// none); TSAURL an RFC 3161 time-stamping authority (PAdES B-T).
+	SignCert, SignKey, SignChain string
+	TSAURL                       string
 }
 
 // setting is one row of the configuration table: the flag, its variable,
@@ -339,6 +344,10 @@ func (c *Config) settings() []setting {
 		{"registry-capture-max-age", "IDV_REGISTRY_CAPTURE_MAX_AGE", "the registry check needs a live capture of the case (taken in the recorded call) at most this old; the registry photo is compared with it", (*durValue)(&c.Registry.CaptureMaxAge)},
 		{"registry-max-data-age", "IDV_REGISTRY_MAX_DATA_AGE", "a registry answer whose data_as_of is older than this is not a pass", (*durValue)(&c.Registry.MaxDataAge)},
 		{"statement-font", "IDV_STATEMENT_FONT", "TrueType CJK font embedded in statements for their Chinese text (headings, labels, names, descriptions; Debian fonts-droid-fallback); empty prints each Chinese character as a placeholder", (*strValue)(&c.Statement.Font)},
+		{"statement-sign-cert", "IDV_STATEMENT_SIGN_CERT", "the bank's statement signing certificate (PEM; key usage digitalSignature or nonRepudiation); statements carry a PAdES signature made with it. Unset with the key and chain: demo mode makes a demo CA and certificate under <data-dir>/keys/statement, and idv serve outside demo mode refuses to start", (*strValue)(&c.Statement.SignCert)},
+		{"statement-sign-key", "IDV_STATEMENT_SIGN_KEY", "private key of the statement signing certificate (PEM: PKCS #8, EC or RSA; not encrypted, mode 0600)", (*strValue)(&c.Statement.SignKey)},
+		{"statement-sign-chain", "IDV_STATEMENT_SIGN_CHAIN", "PEM certificates issuing the statement signing certificate: intermediates and the root; start-up fails unless the certificate chains to that root", (*strValue)(&c.Statement.SignChain)},
+		{"statement-tsa-url", "IDV_STATEMENT_TSA_URL", "RFC 3161 time-stamping authority (http or https URL): statements get a signature time-stamp (PAdES B-T); a TSA that fails fails the signing. Empty: PAdES B-B, the signing time is the server's clock", (*strValue)(&c.Statement.TSAURL)},
 	}
 }
 
@@ -450,6 +459,14 @@ func (c *Config) validate() error {
 	}
 	if c.BankName == "" {
 		bad("IDV_BANK_NAME", "must not be empty")
+	}
+	if st := c.Statement; (st.SignCert == "") != (st.SignKey == "") || (st.SignCert == "") != (st.SignChain == "") {
+		bad("IDV_STATEMENT_SIGN_CERT", "IDV_STATEMENT_SIGN_CERT, IDV_STATEMENT_SIGN_KEY and IDV_STATEMENT_SIGN_CHAIN go together")
+	}
+	if u := c.Statement.TSAURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad("IDV_STATEMENT_TSA_URL", "%q is not an http or https URL", u)
+		}
 	}
 	if c.S3.Endpoint != "" {
 		if strings.Contains(c.S3.Endpoint, "://") {

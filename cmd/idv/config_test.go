@@ -147,6 +147,7 @@ func TestConfigSections(t *testing.T) {
 		"IDV_MAIL_FROM": "from@bank.example", "IDV_MAIL_INTERVAL": "30s", "IDV_ARCHIVE_LEASE": "90s",
 		"IDV_REGISTRY_URL": "https://registry", "IDV_REGISTRY_KEY": "rk", "IDV_REGISTRY_TIMEOUT": "5s",
 		"IDV_REGISTRY_CAPTURE_MAX_AGE": "20m", "IDV_REGISTRY_MAX_DATA_AGE": "1m", "IDV_STATEMENT_FONT": "/font.ttf",
+		"IDV_STATEMENT_SIGN_CERT": "/sc.pem", "IDV_STATEMENT_SIGN_KEY": "/sk.pem", "IDV_STATEMENT_SIGN_CHAIN": "/ch.pem", "IDV_STATEMENT_TSA_URL": "https://tsa.example",
 		"IDV_LOGIN_CHECKS": "3", "IDV_LOGIN_CHECK_WAIT": "500ms", "IDV_LOGIN_DELAY_AFTER": "4", "IDV_LOGIN_LOCK_AFTER": "8", "IDV_LOGIN_LOCK_FOR": "30m",
 		"IDV_LOGIN_ADDR_MAX": "40", "IDV_LOGIN_ADDR_LOCK_FOR": "2m", "IDV_STEPUP_LOCK_AFTER": "6", "IDV_AUDIT_FAILURE_WINDOW": "10m",
 		"IDV_CALL_MAX_RECORDING_BYTES": "20971520", "IDV_CASE_MAX_RECORDING_BYTES": "41943040", "IDV_CASE_MAX_RECORDING": "90m",
@@ -178,7 +179,7 @@ func TestConfigSections(t *testing.T) {
 		TURN:      TURNConfig{Listen: "10.0.0.2:3478", PublicIP: "10.0.0.3", Realm: "r", Secret: "0123456789abcdef", MaxAllocations: 8},
 		Mail:      MailConfig{SMTPAddr: "mail:587", SMTPTLS: "tls", SMTPUsername: "su", SMTPPassword: "sp", From: "from@bank.example", Interval: 30 * time.Second},
 		Registry:  RegistryConfig{TZ: "Asia/Tokyo", Hours: "08:00-18:00", URL: "https://registry", Key: "rk", Timeout: 5 * time.Second, AllowHTTP: true, CaptureMaxAge: 20 * time.Minute, MaxDataAge: time.Minute},
-		Statement: StatementConfig{Font: "/font.ttf"},
+		Statement: StatementConfig{Font: "/font.ttf", SignCert: "/sc.pem", SignKey: "/sk.pem", SignChain: "/ch.pem", TSAURL: "https://tsa.example"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("loadConfig(every variable set) (-want +got):\n%s", diff)

@@ -16,6 +16,7 @@ import (
 	"remoteidv/audit"
 	"remoteidv/internal/demobrowser"
 	"remoteidv/internal/testenv"
+	"remoteidv/statement/pades"
 )
 
 // demoIDV starts idv the way `make run` does (scripts/setup.sh run): a
@@ -32,6 +33,10 @@ func demoIDV(t *testing.T, extra map[string]string) *e2eIDV {
 	}
 	c := idv.spawn("serve", nil, "serve")
 	c.serving(idv.origin, 60*time.Second)
+	// Demo mode made its statement signing certificate in the data folder.
+	if _, err := os.Stat(filepath.Join(idv.dir, "keys", "statement", pades.DemoCertFile)); err != nil {
+		t.Errorf("idv serve in demo mode made no statement signing certificate: %v", err)
+	}
 	// The log says so at start, and the banner shows where to go.
 	for _, want := range []string{"DEMO MODE", idv.origin + "/demo/mailbox", idv.origin + "/login", "clerk " + e2ePassword, "idv demo customer --case"} {
 		if !strings.Contains(c.log.String(), want) {

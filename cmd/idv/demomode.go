@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"remoteidv/httpapi"
 	idvmail "remoteidv/mail"
 	"remoteidv/registry"
+	"remoteidv/statement/pades"
 )
 
 // Demo mode (IDV_DEMO, turned on by `make run`): what it changes is wired
@@ -21,6 +23,17 @@ import (
 
 // demoMailDir is the Maildir demo mode delivers mail to.
 func demoMailDir(cfg Config) string { return filepath.Join(cfg.DataDir, "mail") }
+
+// demoStatementSigning is the demo's statement signing certificate: a demo
+// root CA and a signing certificate it issued, made once under
+// <data-dir>/keys/statement and reused while valid.
+func demoStatementSigning(cfg Config) (pades.Config, error) {
+	pc, err := pades.GenerateDemo(filepath.Join(cfg.DataDir, "keys", "statement"), cfg.BankName, time.Now())
+	if err != nil {
+		return pades.Config{}, fmt.Errorf("demo mode: %w", err)
+	}
+	return pc, nil
+}
 
 // demoRegistry is the reference registry over the demo records
 // (`idv demo load` writes them), answering in-process through the same

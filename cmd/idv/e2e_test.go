@@ -60,6 +60,11 @@ func newE2EIDV(t *testing.T, extra map[string]string) *e2eIDV {
 		"IDV_DATA_DIR": dir, "IDV_EVIDENCE_DIR": filepath.Join(dir, "evidence"), "IDV_MODELS_DIR": models,
 		"IDV_LISTEN": listen, "IDV_PUBLIC_URL": "http://" + listen, "IDV_LOG_LEVEL": "warn", "IDV_FACE_RECOGNIZERS": "2",
 	}}
+	if extra["IDV_DEMO"] != "true" { // demo mode makes its own, as make run does
+		for k, v := range statementSigningEnv(t, filepath.Join(dir, "statement-pki")) {
+			e.env[k] = v
+		}
+	}
 	for k, v := range extra {
 		e.env[k] = v
 	}

@@ -38,11 +38,16 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if eng != nil {
 		defer eng.Close()
 	}
+	signer, err := loadStatementSigner(ctx, cfg, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer a.Close()
+	a.signer = signer
 	wf, err := a.newWorkflow(ctx, eng)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

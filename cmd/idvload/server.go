@@ -72,6 +72,11 @@ func startServer(ctx context.Context, idv, pgURL string) (s *server, err error) 
 		"IDV_TRUSTED_PROXIES=127.0.0.1", // the load generator stands in for the bank's proxy (the spray's X-Forwarded-For)
 		"IDV_REQUIRE_MODELS=false",
 	)
+	signing, err := statementSigning(filepath.Join(s.dataDir, "keys", "statement"), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	env = append(env, signing...)
 	if s.logf, err = os.Create(filepath.Join(s.dataDir, "idv.log")); err != nil {
 		return nil, err
 	}

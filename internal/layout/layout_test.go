@@ -30,6 +30,7 @@ var mayImport = map[string][]string{
 	"mail":                          {"models"},
 	"registry":                      {"models"},
 	"statement":                     {"models"},
+	"statement/pades":               {},                            // PAdES signing and verification of the statement PDFs, a leaf: the PDF and CMS libraries stay here
 	"signaling":                     {"models", "storage/encfile"}, // recordings in progress are encrypted on disk
 	"signaling/replay":              {},
 	"storage/verified":              {"models"},
@@ -81,6 +82,7 @@ var libraryOwner = map[string][]string{
 	"github.com/go-pdf/fpdf":              {"statement"},
 	"github.com/skip2/go-qrcode":          {"statement"}, // the QR code of the statement's verification URL
 	"github.com/pdfcpu/pdfcpu":            {"verify/pdfcheck"},
+	"github.com/digitorus/":               {"statement/pades"}, // pdfsign (the signature field and byte range), pdf (reading), pkcs7 (verifying the CMS), timestamp (RFC 3161)
 	"github.com/at-wat/ebml-go":           {"signaling/replay"},
 	"github.com/emersion/go-smtp":         {"mail", "mail/mailtest"},
 	"github.com/emersion/go-sasl":         {"mail", "mail/mailtest"},
