@@ -78,6 +78,10 @@ type DeskDeps struct {
 	Mailer models.MailSender
 	// MailFrom is the sender address of every message.
 	MailFrom string
+	// ReturnPath is the envelope sender (MAIL FROM) of every message: the
+	// mailbox delivery reports come back to, which the bank's mail server
+	// hands to the bounce intake. "" uses MailFrom's address.
+	ReturnPath string
 	// StatementFont is a TrueType font for statement text outside the core
 	// PDF fonts (Chinese names); nil prints such characters as placeholders.
 	StatementFont []byte

@@ -16,6 +16,7 @@ type Desk struct {
 	registry      models.Registry
 	mailer        models.MailSender
 	mailFrom      string
+	returnPath    string // the envelope sender, where delivery reports go
 	statementFont []byte
 	stepUp        time.Duration
 	captureMaxAge time.Duration // of the registry check's live capture
@@ -39,7 +40,7 @@ func NewDesk(svc *Service, d DeskDeps) (*Desk, error) {
 	if err := missingError("new review desk", missing); err != nil {
 		return nil, err
 	}
-	desk := &Desk{svc: svc, registry: d.Registry, mailer: d.Mailer, mailFrom: d.MailFrom, statementFont: d.StatementFont,
+	desk := &Desk{svc: svc, registry: d.Registry, mailer: d.Mailer, mailFrom: d.MailFrom, returnPath: d.ReturnPath, statementFont: d.StatementFont,
 		stepUp: d.StepUpWindow, captureMaxAge: d.RegistryCaptureMaxAge, maxDataAge: d.RegistryMaxDataAge}
 	if desk.stepUp <= 0 {
 		desk.stepUp = defaultStepUp
