@@ -163,9 +163,9 @@ type bounceSession struct {
 }
 
 func (s *bounceSession) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-func (s *bounceSession) Rcpt(string, *smtp.RcptOptions) error       { return nil }
-func (s *bounceSession) Reset()                                     { s.from = "" }
-func (s *bounceSession) Logout() error                              { return nil }
+func (s *bounceSession) Rcpt(string, *smtp.RcptOptions) error        { return nil }
+func (s *bounceSession) Reset()                                      { s.from = "" }
+func (s *bounceSession) Logout() error                               { return nil }
 
 func (s *bounceSession) Data(r io.Reader) error {
 	b := s.b

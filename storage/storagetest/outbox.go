@@ -69,7 +69,9 @@ func testMailOutbox(t *testing.T, s models.Store) {
 	wantCode(t, "SetMailDelivery before the message was sent", err, models.ENOTFOUND)
 	receipt := models.MailReceipt{DSN: models.DSNRequested, Rcpt: []string{"<li.wei@example.com>: 2xx accepted"}, Reply: "250 OK queued"}
 	tx(t, s, func(tx models.Tx) error { return tx.MarkMailSent(ctx, "mail_1", "w2", receipt, hashB, at) })
-	err = s.Transact(ctx, func(tx models.Tx) error { return tx.MarkMailSent(ctx, "mail_1", "w2", models.MailReceipt{Reply: "250"}, hashB, at) })
+	err = s.Transact(ctx, func(tx models.Tx) error {
+		return tx.MarkMailSent(ctx, "mail_1", "w2", models.MailReceipt{Reply: "250"}, hashB, at)
+	})
 	wantCode(t, "MarkMailSent twice", err, models.ECONFLICT)
 	if got := claim("w3", at.Add(time.Hour)); len(got) != 0 {
 		t.Errorf("ClaimMail after sending = %d messages, want 0", len(got))
