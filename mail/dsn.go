@@ -139,26 +139,11 @@ func ParseReport(raw []byte) (*Report, error) {
 func decodePart(p *multipart.Part) io.Reader {
 	switch strings.ToLower(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding"))) {
 	case "base64":
-		return base64.NewDecoder(base64.StdEncoding, &newlineSkipper{r: p})
+		return base64.NewDecoder(base64.StdEncoding, p) // it skips line breaks itself
 	case "quoted-printable":
 		return quotedprintable.NewReader(p)
 	}
 	return p
-}
-
-// newlineSkipper drops the line breaks of base64 text.
-type newlineSkipper struct{ r io.Reader }
-
-func (n *newlineSkipper) Read(b []byte) (int, error) {
-	c, err := n.r.Read(b)
-	k := 0
-	for _, x := range b[:c] {
-		if x != '\r' && x != '\n' {
-			b[k] = x
-			k++
-		}
-	}
-	return k, err
 }
 
 // parseStatus reads the per-message fields and one block per recipient

@@ -3,6 +3,7 @@ package mail_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/netip"
 	"os"
@@ -73,6 +74,32 @@ func TestParseReport(t *testing.T) {
 				t.Errorf("ParseReport(%s).For(%s) = %v, want its recipient", tt.file, addr, r)
 			}
 		})
+	}
+}
+
+// TestParseReportBase64: a status part sent base64-encoded (as some
+// servers do) reads the same.
+func TestParseReportBase64(t *testing.T) {
+	raw := string(readReport(t, "postfix_failed_5.1.1.eml"))
+	head, rest, _ := strings.Cut(raw, "Content-Type: message/delivery-status\n\n")
+	status, tail, _ := strings.Cut(rest, "\n--4QmT1x2Yz3")
+	enc := base64.StdEncoding.EncodeToString([]byte(status))
+	var lines []string
+	for len(enc) > 76 {
+		lines, enc = append(lines, enc[:76]), enc[76:]
+	}
+	lines = append(lines, enc)
+	b64 := head + "Content-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n\n" + strings.Join(lines, "\r\n") + "\n\n--4QmT1x2Yz3" + tail
+	want, err := mail.ParseReport([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := mail.ParseReport([]byte(b64))
+	if err != nil {
+		t.Fatalf("ParseReport(base64 status part): %v", err)
+	}
+	if diff := cmp.Diff(want.Recipients, got.Recipients); diff != "" || got.EnvelopeID != want.EnvelopeID {
+		t.Errorf("ParseReport(base64) envelope %q, recipients (-plain +base64):\n%s", got.EnvelopeID, diff)
 	}
 }
 
