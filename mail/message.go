@@ -1,9 +1,13 @@
 // Package mail sends the service's email: composing MIME messages (plain
 // text and HTML alternatives, attachments), the templates for invites, codes
 // and statements in English and Simplified Chinese, and an SMTP sender with
-// configurable STARTTLS and authentication. The outbox that makes delivery
-// survive SMTP outages lives in the database (models.MailOutboxRepo); its
-// worker is in verify.
+// configurable STARTTLS and authentication that asks for delivery status
+// notifications where the server offers DSN. It also takes the reports
+// back: ParseReport reads RFC 3464 reports, BounceIntake receives them
+// over LMTP or SMTP from the bank's mail server. The outbox that makes
+// delivery survive SMTP outages lives in the database
+// (models.MailOutboxRepo); its worker, and the recording of reports, are
+// in verify.
 package mail
 
 import (

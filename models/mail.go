@@ -35,6 +35,71 @@ type OutboundMail struct {
 	ExpiredAt *time.Time
 	Reply     string // the server's answer to DATA
 	LastError string
+	// EnvelopeID is the delivery status notification envelope id (RFC
+	// 3461 ENVID) the message is sent with: random, unlike the
+	// Message-ID the recipient sees, so a report naming it came through
+	// the mail system. "" for mail queued before DSN support.
+	EnvelopeID string
+	// DSN says whether the server was asked for delivery status
+	// notifications (DSNRequested) or did not offer them (DSNNotOffered);
+	// "" until sent.
+	DSN string
+	// RcptReply is the server's answer to the recipient (RCPT TO).
+	RcptReply string
+	// Delivery is the latest delivery status reported back for the
+	// recipient ("" while none came).
+	Delivery MailDelivery
+}
+
+// DSN request states of a sent message.
+const (
+	DSNRequested  = "requested"   // NOTIFY=SUCCESS,FAILURE asked for
+	DSNNotOffered = "not_offered" // the server did not offer DSN
+)
+
+// DeliveryAction is a recipient's Action in a delivery status
+// notification (RFC 3464 section 2.3.3).
+type DeliveryAction string
+
+// Delivery actions.
+const (
+	DeliveryDelivered DeliveryAction = "delivered" // in the recipient's mailbox
+	DeliveryFailed    DeliveryAction = "failed"    // will not be delivered
+	DeliveryDelayed   DeliveryAction = "delayed"   // not yet delivered, still tried
+	DeliveryRelayed   DeliveryAction = "relayed"   // passed to a system that sends no reports
+	DeliveryExpanded  DeliveryAction = "expanded"  // delivered and forwarded on
+)
+
+// String returns the action's name.
+func (a DeliveryAction) String() string { return string(a) }
+
+// Final reports whether no later report can change what a is about: the
+// message reached the mailbox (or a system beyond reports), or failed.
+func (a DeliveryAction) Final() bool { return a != "" && a != DeliveryDelayed }
+
+// MailDelivery is what a delivery report said about the recipient.
+type MailDelivery struct {
+	Action     DeliveryAction
+	Status     string // RFC 3463 status, e.g. 5.1.1
+	Diagnostic string // the Diagnostic-Code, e.g. "smtp; 550 5.1.1 no such user"
+	RemoteMTA  string
+	ReportedAt *time.Time // when idv received the report
+}
+
+// MailEnvelope is what a message is sent with.
+type MailEnvelope struct {
+	From string
+	To   []string
+	// EnvelopeID asks the server for delivery status notifications
+	// (ENVID) where it offers them; "" sends without.
+	EnvelopeID string
+}
+
+// MailReceipt is what the mail server answered to one message.
+type MailReceipt struct {
+	DSN   string   // DSNRequested or DSNNotOffered
+	Rcpt  []string // the answer to each recipient, in order
+	Reply string   // the answer to the message data
 }
 
 // MailState is where an outbox message stands.
@@ -72,9 +137,17 @@ type MailOutboxRepo interface {
 	// ClaimMail leases up to limit queued, due messages whose payload has
 	// not expired and whose lease (if any) has run out.
 	ClaimMail(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*OutboundMail, error)
-	// MarkMailSent records the server's reply and the SHA-256 of what was
-	// sent, and drops the message body; ECONFLICT if owner lost the lease.
-	MarkMailSent(ctx context.Context, id, owner, reply, rawSHA256 string, at time.Time) error
+	// MarkMailSent records the server's answers (r) and the SHA-256 of
+	// what was sent, and drops the message body; ECONFLICT if owner lost
+	// the lease.
+	MarkMailSent(ctx context.Context, id, owner string, r MailReceipt, rawSHA256 string, at time.Time) error
+	// MailByEnvelopeID and MailByMessageID find a message by what a
+	// delivery report names; ENOTFOUND when none has it.
+	MailByEnvelopeID(ctx context.Context, envID string) (*OutboundMail, error)
+	MailByMessageID(ctx context.Context, messageID string) (*OutboundMail, error)
+	// SetMailDelivery records the latest delivery report for a sent
+	// message; ENOTFOUND if it is not a sent message.
+	SetMailDelivery(ctx context.Context, id string, d MailDelivery) error
 	MarkMailFailed(ctx context.Context, id, owner, errMsg string, next time.Time) error
 	// ExpireMail drops the body of every queued message whose payload
 	// expired by now (and that no worker holds a live lease on), marks it

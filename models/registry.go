@@ -49,3 +49,11 @@ type MailSender interface {
 	// returns the server's reply to the message data.
 	Send(ctx context.Context, from string, to []string, raw []byte) (reply string, err error)
 }
+
+// ReceiptSender is a MailSender that asks for delivery status
+// notifications (RFC 3461) where the server offers them and reports each
+// of the server's answers. Errors as MailSender's.
+type ReceiptSender interface {
+	MailSender
+	SendEnvelope(ctx context.Context, env MailEnvelope, raw []byte) (*MailReceipt, error)
+}

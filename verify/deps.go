@@ -78,6 +78,10 @@ type DeskDeps struct {
 	Mailer models.MailSender
 	// MailFrom is the sender address of every message.
 	MailFrom string
+	// ReturnPath is the envelope sender (MAIL FROM) of every message: the
+	// mailbox delivery reports come back to, which the bank's mail server
+	// hands to the bounce intake. "" uses MailFrom's address.
+	ReturnPath string
 	// StatementFont is a TrueType CJK font embedded in statements for
 	// their Chinese text (headings, labels, names, descriptions); nil
 	// prints such characters as placeholders.

@@ -16,6 +16,7 @@ type Desk struct {
 	registry      models.Registry
 	mailer        models.MailSender
 	mailFrom      string
+	returnPath    string // the envelope sender, where delivery reports go
 	statementFont []byte
 	signer        StatementSigner
 	stepUp        time.Duration
@@ -40,7 +41,7 @@ func NewDesk(svc *Service, d DeskDeps) (*Desk, error) {
 	if err := missingError("new review desk", missing); err != nil {
 		return nil, err
 	}
-	desk := &Desk{svc: svc, registry: d.Registry, mailer: d.Mailer, mailFrom: d.MailFrom, statementFont: d.StatementFont,
+	desk := &Desk{svc: svc, registry: d.Registry, mailer: d.Mailer, mailFrom: d.MailFrom, returnPath: d.ReturnPath, statementFont: d.StatementFont,
 		signer: d.StatementSigner, stepUp: d.StepUpWindow, captureMaxAge: d.RegistryCaptureMaxAge, maxDataAge: d.RegistryMaxDataAge}
 	if desk.stepUp <= 0 {
 		desk.stepUp = defaultStepUp
@@ -53,4 +54,3 @@ func NewDesk(svc *Service, d DeskDeps) (*Desk, error) {
 	}
 	return desk, nil
 }
-

@@ -40,6 +40,16 @@ func (d *Desk) enqueue(ctx context.Context, tx models.Tx, id models.CaseID, kind
 	if err != nil {
 		return err
 	}
+	// The envelope id a delivery report names: random, not the
+	// Message-ID the recipient sees.
+	envID, err := models.NewID(d.svc.rand, "env")
+	if err != nil {
+		return err
+	}
+	sender := from.Address
+	if d.returnPath != "" {
+		sender = d.returnPath
+	}
 	domain := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
 	now := d.svc.now().UTC()
 	raw, err := idvmail.Compose(idvmail.Message{From: (&mail.Address{Name: d.svc.cfg.BankName, Address: from.Address}).String(), To: []string{acct.Email},
@@ -51,8 +61,8 @@ func (d *Desk) enqueue(ctx context.Context, tx models.Tx, id models.CaseID, kind
 		e := expires.UTC()
 		expires = &e
 	}
-	return tx.EnqueueMail(ctx, &models.OutboundMail{ID: mid, CaseID: id, Kind: kind, To: acct.Email, From: from.Address,
-		MessageID: mid + "@" + domain, Raw: raw, RawSHA256: sha256Hex(raw), CreatedAt: now, ExpiresAt: expires, NextAttemptAt: now})
+	return tx.EnqueueMail(ctx, &models.OutboundMail{ID: mid, CaseID: id, Kind: kind, To: acct.Email, From: sender,
+		MessageID: mid + "@" + domain, Raw: raw, RawSHA256: sha256Hex(raw), CreatedAt: now, ExpiresAt: expires, NextAttemptAt: now, EnvelopeID: envID})
 }
 
 func sha256Hex(b []byte) string {
@@ -65,8 +75,11 @@ func sha256Hex(b []byte) string {
 // went out. A failed attempt is retried with backoff (capped at 30
 // minutes) until the server accepts the message or what it carries
 // expires: an outage delays mail, never loses a message that is still
-// usable. A delivered statement gets its receipt (the server's reply and
-// the Message-ID) as evidence and closes the case.
+// usable. Where the server offers DSN, each message asks for delivery
+// status notifications under its envelope id (RecordDeliveryReport takes
+// them in). A delivered statement gets its receipt (the server's answers,
+// whether DSN was requested, and the Message-ID) as evidence and closes
+// the case.
 func (d *Desk) DeliverMail(ctx context.Context, owner string) (int, error) {
 	if err := d.expireMail(ctx); err != nil {
 		return 0, fmt.Errorf("deliver mail: %w", err)
@@ -85,7 +98,7 @@ func (d *Desk) DeliverMail(ctx context.Context, owner string) (int, error) {
 	}
 	sent := 0
 	for _, m := range batch {
-		reply, err := d.mailer.Send(ctx, m.From, []string{m.To}, m.Raw)
+		rc, err := d.send(ctx, m)
 		if err != nil {
 			backoff := min(mailMaxBackoff, 10*time.Second<<min(m.Attempts, 12))
 			if ferr := d.svc.store.Transact(ctx, func(tx models.Tx) error {
@@ -96,13 +109,26 @@ func (d *Desk) DeliverMail(ctx context.Context, owner string) (int, error) {
 			d.svc.log.WarnContext(ctx, "mail not delivered; will retry", "mail", m.ID, "kind", m.Kind, "attempt", m.Attempts+1, "retry_in", backoff, "err", err)
 			continue
 		}
-		if err := d.delivered(ctx, owner, m, reply); err != nil {
+		if err := d.delivered(ctx, owner, m, rc); err != nil {
 			d.svc.log.ErrorContext(ctx, "record mail delivery", "mail", m.ID, "err", err)
 			continue
 		}
 		sent++
 	}
 	return sent, nil
+}
+
+// send hands m to the mail server, asking for delivery status
+// notifications where the sender can (models.ReceiptSender).
+func (d *Desk) send(ctx context.Context, m *models.OutboundMail) (*models.MailReceipt, error) {
+	if rs, ok := d.mailer.(models.ReceiptSender); ok {
+		return rs.SendEnvelope(ctx, models.MailEnvelope{From: m.From, To: []string{m.To}, EnvelopeID: m.EnvelopeID}, m.Raw)
+	}
+	reply, err := d.mailer.Send(ctx, m.From, []string{m.To}, m.Raw)
+	if err != nil {
+		return nil, err
+	}
+	return &models.MailReceipt{DSN: models.DSNNotOffered, Reply: reply}, nil
 }
 
 // expireMail drops, undelivered, the queued messages whose payload expired
@@ -137,23 +163,24 @@ func (d *Desk) expireMail(ctx context.Context) error {
 	return nil
 }
 
-func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMail, reply string) error {
+func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMail, rc *models.MailReceipt) error {
 	at := d.svc.now().UTC()
+	reply := rc.Reply
 	// A delivered statement's receipt is evidence of its case.
 	var receipt []artifact
 	if m.Kind == idvmail.KindStatement && m.CaseID != "" {
 		b, err := json.Marshal(map[string]any{"mail": m.ID, "message_id": m.MessageID, "to": m.To, "from": m.From, "smtp_reply": reply,
-			"sent_at": at, "attempts": m.Attempts + 1})
+			"rcpt_replies": rc.Rcpt, "dsn": rc.DSN, "envelope_id": m.EnvelopeID, "raw_sha256": sha256Hex(m.Raw), "sent_at": at, "attempts": m.Attempts + 1})
 		if err != nil {
 			return err
 		}
 		receipt = []artifact{{Kind: models.EvidenceReceipt, ContentType: "application/json", Data: b}}
 	}
 	_, err := d.svc.recordEvidence(ctx, m.CaseID, SystemActor, receipt, func(tx models.Tx, evs []*models.Evidence) error {
-		if err := tx.MarkMailSent(ctx, m.ID, owner, reply, sha256Hex(m.Raw), at); err != nil {
+		if err := tx.MarkMailSent(ctx, m.ID, owner, *rc, sha256Hex(m.Raw), at); err != nil {
 			return err
 		}
-		det := map[string]string{"mail": m.ID, "kind": m.Kind, "message_id": m.MessageID, "smtp_reply": reply, "raw_sha256": sha256Hex(m.Raw)}
+		det := map[string]string{"mail": m.ID, "kind": m.Kind, "message_id": m.MessageID, "smtp_reply": reply, "raw_sha256": sha256Hex(m.Raw), "dsn": rc.DSN}
 		if len(evs) == 0 {
 			if m.CaseID == "" {
 				return nil

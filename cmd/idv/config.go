@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -168,6 +169,14 @@ type MailConfig struct {
 	SMTPPassword string
 	From         string
 	Interval     time.Duration
+	// ReturnPath is the envelope sender, where delivery reports go; ""
+	// uses From.
+	ReturnPath string
+	// BounceListen is the bounce intake's host:port ("" off); it speaks
+	// BounceProtocol (lmtp or smtp) to the peers in BounceAllow (CIDRs).
+	BounceListen   string
+	BounceProtocol string
+	BounceAllow    string
 }
 
 // RegistryConfig is the national ID registry: its service hours, where it
@@ -242,7 +251,8 @@ func defaultConfig() Config {
 			CalibrationMaxPairs: 2_000_000, Captures: 5, CaptureSpread: 2 * time.Second},
 		S3:   S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "sse-s3"},
 		TURN: TURNConfig{Realm: "idv", MaxAllocations: 12},
-		Mail: MailConfig{SMTPTLS: idvmail.TLSStartTLS, From: "noreply@bank.example", Interval: 10 * time.Second},
+		Mail: MailConfig{SMTPTLS: idvmail.TLSStartTLS, From: "noreply@bank.example", Interval: 10 * time.Second,
+			BounceProtocol: "lmtp", BounceAllow: "127.0.0.0/8,::1/128"},
 		Registry: RegistryConfig{TZ: "Asia/Shanghai", Hours: "07:30-19:00", Timeout: 10 * time.Second,
 			CaptureMaxAge: 30 * time.Minute, MaxDataAge: 10 * time.Minute},
 		Statement: StatementConfig{Font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"},
@@ -337,6 +347,10 @@ func (c *Config) settings() []setting {
 		{"smtp-password", "IDV_SMTP_PASSWORD", "SMTP password (never printed)", (*secretValue)(&c.Mail.SMTPPassword)},
 		{"mail-from", "IDV_MAIL_FROM", "sender address of invites, codes and statements", (*strValue)(&c.Mail.From)},
 		{"mail-interval", "IDV_MAIL_INTERVAL", "how often the mail outbox is worked (failed sends back off up to 30m)", (*durValue)(&c.Mail.Interval)},
+		{"mail-return-path", "IDV_MAIL_RETURN_PATH", "envelope sender (MAIL FROM) of every message: the mailbox delivery reports come back to, which the bank's mail server hands to the bounce intake; empty: mail-from", (*strValue)(&c.Mail.ReturnPath)},
+		{"bounce-listen", "IDV_BOUNCE_LISTEN", "host:port of the bounce intake, where the bank's mail server delivers the return path's mailbox (delivery status notifications, RFC 3464; at most 1 MiB each); empty: off, reports are not recorded", (*strValue)(&c.Mail.BounceListen)},
+		{"bounce-protocol", "IDV_BOUNCE_PROTOCOL", "lmtp (RFC 2033, a final delivery agent: Postfix lmtp:, Exim's lmtp protocol) or smtp (for a mail server without LMTP)", (*strValue)(&c.Mail.BounceProtocol)},
+		{"bounce-allow", "IDV_BOUNCE_ALLOW", "comma-separated CIDRs of the mail servers allowed to deliver to the bounce intake; others are refused (554) at connection", (*strValue)(&c.Mail.BounceAllow)},
 		{"registry-url", "IDV_REGISTRY_URL", "base URL of the national ID registry (POST /v1/lookup); empty: registry checks are unavailable", (*strValue)(&c.Registry.URL)},
 		{"registry-allow-http", "IDV_REGISTRY_ALLOW_HTTP", "allow a plain http:// registry-url on a non-loopback host (the ID numbers and names go unencrypted); redirects are never followed", (*boolValue)(&c.Registry.AllowHTTP)},
 		{"registry-key", "IDV_REGISTRY_KEY", "bearer API key for the registry (never printed)", (*secretValue)(&c.Registry.Key)},
@@ -611,6 +625,22 @@ func (c *Config) validate() error {
 	if c.Mail.Interval < time.Second || c.Mail.Interval > time.Hour {
 		bad("IDV_MAIL_INTERVAL", "%v must be from 1s to 1h", c.Mail.Interval)
 	}
+	if c.Mail.ReturnPath != "" {
+		if a, err := mail.ParseAddress(c.Mail.ReturnPath); err != nil || a.Name != "" {
+			bad("IDV_MAIL_RETURN_PATH", "%q is not a plain email address", c.Mail.ReturnPath)
+		}
+	}
+	if c.Mail.BounceListen != "" {
+		if _, _, err := net.SplitHostPort(c.Mail.BounceListen); err != nil {
+			bad("IDV_BOUNCE_LISTEN", "%q is not host:port", c.Mail.BounceListen)
+		}
+	}
+	if c.Mail.BounceProtocol != "lmtp" && c.Mail.BounceProtocol != "smtp" {
+		bad("IDV_BOUNCE_PROTOCOL", "%q is not lmtp or smtp", c.Mail.BounceProtocol)
+	}
+	if _, err := c.Mail.bounceAllow(); err != nil {
+		bad("IDV_BOUNCE_ALLOW", "%v", err)
+	}
 	if c.Registry.URL != "" {
 		if u, err := url.Parse(c.Registry.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("IDV_REGISTRY_URL", "%q is not an http(s) URL", c.Registry.URL)
@@ -742,4 +772,23 @@ func (v *boolValue) IsBoolFlag() bool { return true }
 func (q QuotaConfig) workflow() verify.Quotas {
 	return verify.Quotas{LetterCount: int(q.Letters), LetterBytes: q.LetterBytes, LetterGrowth: q.LetterGrowth, Captures: int(q.Captures),
 		RecordingBytes: q.RecordingBytes, RecordingDuration: q.Recording}
+}
+
+// bounceAllow parses BounceAllow.
+func (m MailConfig) bounceAllow() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(m.BounceAllow, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR", f)
+		}
+		out = append(out, p.Masked())
+	}
+	if len(out) == 0 {
+		return nil, errors.New("names no network")
+	}
+	return out, nil
 }

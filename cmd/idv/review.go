@@ -15,7 +15,7 @@ import (
 // are verify.NoRegistry and verify.NoMailer.
 func (a *app) deskDeps() (verify.DeskDeps, error) {
 	mc, rc := a.cfg.Mail, a.cfg.Registry
-	d := verify.DeskDeps{Registry: verify.NoRegistry{}, Mailer: verify.NoMailer{}, MailFrom: mc.From,
+	d := verify.DeskDeps{Registry: verify.NoRegistry{}, Mailer: verify.NoMailer{}, MailFrom: mc.From, ReturnPath: mc.ReturnPath,
 		RegistryCaptureMaxAge: rc.CaptureMaxAge, RegistryMaxDataAge: rc.MaxDataAge}
 	if rc.URL != "" {
 		d.Registry = &registry.Client{BaseURL: rc.URL, APIKey: rc.Key, Timeout: rc.Timeout, AllowHTTP: rc.AllowHTTP, HTTP: &http.Client{Timeout: rc.Timeout}}

@@ -102,6 +102,19 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 			return err
 		}},
 	}
+	if cfg.Mail.BounceListen != "" {
+		allow, err := cfg.Mail.bounceAllow()
+		if err != nil {
+			return fmt.Errorf("serve: IDV_BOUNCE_ALLOW: %w", err)
+		}
+		in, err := idvmail.NewBounceIntake(idvmail.BounceConfig{Addr: cfg.Mail.BounceListen, LMTP: cfg.Mail.BounceProtocol == "lmtp", Allow: allow,
+			Log: log}, wf.desk.RecordDeliveryReport)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		log.Info("bounce intake listening", "listen", in.Addr(), "protocol", cfg.Mail.BounceProtocol, "allow", cfg.Mail.BounceAllow)
+		jobs = append(jobs, in)
+	}
 	serve := func() error { return hs.Serve(ln) }
 	if cfg.TLSCert != "" {
 		serve = func() error { return hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) }

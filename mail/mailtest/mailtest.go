@@ -1,6 +1,10 @@
 // Package mailtest runs a real SMTP server (github.com/emersion/go-smtp) in
 // the test process: STARTTLS with a throw-away certificate, optional PLAIN
-// authentication, and every accepted message kept for inspection.
+// authentication, DSN (RFC 3461) offered unless turned off, and every
+// accepted message kept for inspection with its MAIL and RCPT parameters.
+// Like a mail server it writes delivery status notifications (RFC 3464)
+// for what it accepted and hands them to a bounce intake (see Report and
+// Bounce).
 package mailtest
 
 import (
@@ -28,6 +32,19 @@ type Message struct {
 	From string
 	To   []string
 	Data []byte
+	// EnvelopeID and Return are MAIL FROM's ENVID and RET ("" when not
+	// given).
+	EnvelopeID string
+	Return     string
+	// Rcpt holds each RCPT TO's DSN parameters, in order.
+	Rcpt []Rcpt
+}
+
+// Rcpt is one RCPT TO with its DSN parameters.
+type Rcpt struct {
+	To     string
+	Notify []string // NOTIFY, e.g. [SUCCESS FAILURE]; nil when not given
+	ORCPT  string   // the original recipient ("" when not given)
 }
 
 // Server is an in-process SMTP server.
@@ -51,6 +68,7 @@ type Options struct {
 	Addr     string // "" for a free port on 127.0.0.1
 	Username string // "" for no authentication
 	Password string
+	NoDSN    bool // do not offer DSN in the EHLO answer
 }
 
 // Start runs a server until the test ends.
@@ -76,6 +94,7 @@ func Start(tb testing.TB, o Options) *Server {
 		user: o.Username, pass: o.Password, notify: make(chan struct{}, 1)}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
 	s.srv.Domain = "mailtest.local"
+	s.srv.EnableDSN = !o.NoDSN
 	s.srv.ErrorLog = log.New(io.Discard, "", 0)
 	s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	s.srv.MaxMessageBytes = 30 << 20
@@ -145,16 +164,27 @@ func (se *session) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
-func (se *session) Mail(from string, _ *smtp.MailOptions) error {
+func (se *session) Mail(from string, o *smtp.MailOptions) error {
 	if se.s.user != "" && !se.authed {
 		return smtp.ErrAuthRequired
 	}
 	se.msg = Message{From: from}
+	if o != nil {
+		se.msg.EnvelopeID, se.msg.Return = o.EnvelopeID, string(o.Return)
+	}
 	return nil
 }
 
-func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (se *session) Rcpt(to string, o *smtp.RcptOptions) error {
 	se.msg.To = append(se.msg.To, to)
+	r := Rcpt{To: to}
+	if o != nil {
+		for _, n := range o.Notify {
+			r.Notify = append(r.Notify, string(n))
+		}
+		r.ORCPT = o.OriginalRecipient
+	}
+	se.msg.Rcpt = append(se.msg.Rcpt, r)
 	return nil
 }
 

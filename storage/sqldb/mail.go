@@ -11,28 +11,29 @@ import (
 )
 
 const mailCols = `id, case_id, kind, to_addr, from_addr, message_id, raw, raw_sha256, created_at, expires_at, attempts, next_attempt_at, lease_owner, lease_until,
-sent_at, expired_at, reply, last_error`
+sent_at, expired_at, reply, last_error, envelope_id, dsn, rcpt_reply, delivery, delivery_status, delivery_diagnostic, delivery_remote_mta, delivery_at`
 
 func scanMail(row interface{ Scan(...any) error }) (*models.OutboundMail, error) {
 	var m models.OutboundMail
 	var created, next int64
-	var expires, lease, sent, expired sql.NullInt64
+	var expires, lease, sent, expired, delivered sql.NullInt64
 	if err := row.Scan(&m.ID, &m.CaseID, &m.Kind, &m.To, &m.From, &m.MessageID, &m.Raw, &m.RawSHA256, &created, &expires, &m.Attempts, &next,
-		&m.LeaseOwner, &lease, &sent, &expired, &m.Reply, &m.LastError); err != nil {
+		&m.LeaseOwner, &lease, &sent, &expired, &m.Reply, &m.LastError, &m.EnvelopeID, &m.DSN, &m.RcptReply, &m.Delivery.Action, &m.Delivery.Status,
+		&m.Delivery.Diagnostic, &m.Delivery.RemoteMTA, &delivered); err != nil {
 		return nil, err
 	}
 	m.CreatedAt, m.NextAttemptAt, m.LeaseUntil, m.SentAt = fromUS(created), fromUS(next), fromNullUS(lease), fromNullUS(sent)
-	m.ExpiresAt, m.ExpiredAt = fromNullUS(expires), fromNullUS(expired)
+	m.ExpiresAt, m.ExpiredAt, m.Delivery.ReportedAt = fromNullUS(expires), fromNullUS(expired), fromNullUS(delivered)
 	return &m, nil
 }
 
-const insertMail = `INSERT INTO mail_outbox (id, case_id, kind, to_addr, from_addr, message_id, raw, raw_sha256, created_at, expires_at, next_attempt_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertMail = `INSERT INTO mail_outbox (id, case_id, kind, to_addr, from_addr, message_id, raw, raw_sha256, created_at, expires_at, next_attempt_at, envelope_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // EnqueueMail adds a message to the outbox.
 func (t *Tx) EnqueueMail(ctx context.Context, m *models.OutboundMail) error {
 	if _, err := t.exec(ctx, insertMail, m.ID, m.CaseID, m.Kind, m.To, m.From, m.MessageID, m.Raw, m.RawSHA256, us(m.CreatedAt), nullUS(m.ExpiresAt),
-		us(m.NextAttemptAt)); err != nil {
+		us(m.NextAttemptAt), m.EnvelopeID); err != nil {
 		return fmt.Errorf("enqueue %s mail: %w", m.Kind, err)
 	}
 	return nil
@@ -62,6 +63,41 @@ func (t *Tx) mailList(ctx context.Context, what, query string, args ...any) ([]*
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// MailByEnvelopeID returns the message sent with the DSN envelope id envID.
+func (t *Tx) MailByEnvelopeID(ctx context.Context, envID string) (*models.OutboundMail, error) {
+	if envID == "" {
+		return nil, models.Errorf(models.ENOTFOUND, "no mail has an empty envelope id")
+	}
+	m, err := scanMail(t.queryRow(ctx, `SELECT `+mailCols+` FROM mail_outbox WHERE envelope_id = ?`, envID))
+	if err != nil {
+		return nil, fmt.Errorf("mail with envelope id %q: %w", envID, t.db.translate(err))
+	}
+	return m, nil
+}
+
+// MailByMessageID returns the message with the Message-ID messageID
+// (without angle brackets).
+func (t *Tx) MailByMessageID(ctx context.Context, messageID string) (*models.OutboundMail, error) {
+	m, err := scanMail(t.queryRow(ctx, `SELECT `+mailCols+` FROM mail_outbox WHERE message_id = ?`, messageID))
+	if err != nil {
+		return nil, fmt.Errorf("mail with message id %q: %w", messageID, t.db.translate(err))
+	}
+	return m, nil
+}
+
+// SetMailDelivery records the latest delivery report of a sent message.
+func (t *Tx) SetMailDelivery(ctx context.Context, id string, d models.MailDelivery) error {
+	r, err := t.exec(ctx, `UPDATE mail_outbox SET delivery = ?, delivery_status = ?, delivery_diagnostic = ?, delivery_remote_mta = ?, delivery_at = ?
+WHERE id = ? AND sent_at IS NOT NULL`, string(d.Action), truncate(d.Status, 32), truncate(d.Diagnostic, 1000), truncate(d.RemoteMTA, 255), nullUS(d.ReportedAt), id)
+	if err != nil {
+		return fmt.Errorf("set delivery of mail %s: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		return models.Errorf(models.ENOTFOUND, "no sent mail %s", id)
+	}
+	return nil
 }
 
 // MailByCase lists a case's messages, oldest first.
@@ -126,11 +162,12 @@ func (t *Tx) ExpireMail(ctx context.Context, now time.Time) ([]*models.OutboundM
 	return t.mailList(ctx, "expire mail", `SELECT `+mailCols+` FROM mail_outbox WHERE id IN (`+marks+`) ORDER BY created_at, id`, ids...)
 }
 
-// MarkMailSent records the server's reply and the hash of what was sent,
-// drops the body and clears the lease.
-func (t *Tx) MarkMailSent(ctx context.Context, id, owner, reply, rawSHA256 string, at time.Time) error {
-	r, err := t.exec(ctx, `UPDATE mail_outbox SET sent_at = ?, reply = ?, raw = NULL, raw_sha256 = ?, attempts = attempts + 1, lease_owner = '', lease_until = NULL,
-last_error = '' WHERE id = ? AND lease_owner = ? AND sent_at IS NULL AND expired_at IS NULL`, us(at), truncate(reply, 1000), rawSHA256, id, owner)
+// MarkMailSent records the server's answers and the hash of what was
+// sent, drops the body and clears the lease.
+func (t *Tx) MarkMailSent(ctx context.Context, id, owner string, rc models.MailReceipt, rawSHA256 string, at time.Time) error {
+	r, err := t.exec(ctx, `UPDATE mail_outbox SET sent_at = ?, reply = ?, dsn = ?, rcpt_reply = ?, raw = NULL, raw_sha256 = ?, attempts = attempts + 1,
+lease_owner = '', lease_until = NULL, last_error = '' WHERE id = ? AND lease_owner = ? AND sent_at IS NULL AND expired_at IS NULL`,
+		us(at), truncate(rc.Reply, 1000), rc.DSN, truncate(strings.Join(rc.Rcpt, "\n"), 1000), rawSHA256, id, owner)
 	if err != nil {
 		return fmt.Errorf("mark mail %s sent: %w", id, err)
 	}

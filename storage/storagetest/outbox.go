@@ -27,7 +27,7 @@ func testMailOutbox(t *testing.T, s models.Store) {
 	at := t0.Add(time.Hour)
 	ptr := func(t time.Time) *time.Time { return &t }
 	m := &models.OutboundMail{ID: "mail_1", CaseID: c, Kind: "statement", To: "li.wei@example.com", From: "noreply@bank.example", MessageID: "mail_1@bank.example",
-		Raw: []byte("raw"), RawSHA256: hashA, CreatedAt: t0, NextAttemptAt: t0}
+		Raw: []byte("raw"), RawSHA256: hashA, CreatedAt: t0, NextAttemptAt: t0, EnvelopeID: "env_1"}
 	tx(t, s, func(tx models.Tx) error { return tx.EnqueueMail(ctx, m) })
 	claim := func(owner string, now time.Time) []*models.OutboundMail {
 		t.Helper()
@@ -63,8 +63,15 @@ func testMailOutbox(t *testing.T, s models.Store) {
 	if len(got) != 1 || got[0].Attempts != 1 || got[0].LastError != "smtp down" {
 		t.Fatalf("ClaimMail after the retry time = %+v, want mail_1 with 1 attempt", got)
 	}
-	tx(t, s, func(tx models.Tx) error { return tx.MarkMailSent(ctx, "mail_1", "w2", "250 OK queued", hashB, at) })
-	err = s.Transact(ctx, func(tx models.Tx) error { return tx.MarkMailSent(ctx, "mail_1", "w2", "250", hashB, at) })
+	err = s.Transact(ctx, func(tx models.Tx) error {
+		return tx.SetMailDelivery(ctx, "mail_1", models.MailDelivery{Action: models.DeliveryDelivered, Status: "2.0.0", ReportedAt: &at})
+	})
+	wantCode(t, "SetMailDelivery before the message was sent", err, models.ENOTFOUND)
+	receipt := models.MailReceipt{DSN: models.DSNRequested, Rcpt: []string{"<li.wei@example.com>: 2xx accepted"}, Reply: "250 OK queued"}
+	tx(t, s, func(tx models.Tx) error { return tx.MarkMailSent(ctx, "mail_1", "w2", receipt, hashB, at) })
+	err = s.Transact(ctx, func(tx models.Tx) error {
+		return tx.MarkMailSent(ctx, "mail_1", "w2", models.MailReceipt{Reply: "250"}, hashB, at)
+	})
 	wantCode(t, "MarkMailSent twice", err, models.ECONFLICT)
 	if got := claim("w3", at.Add(time.Hour)); len(got) != 0 {
 		t.Errorf("ClaimMail after sending = %d messages, want 0", len(got))
@@ -75,8 +82,9 @@ func testMailOutbox(t *testing.T, s models.Store) {
 			return err
 		}
 		if len(ms) != 1 || ms[0].SentAt == nil || !ms[0].SentAt.Equal(at) || ms[0].Reply != "250 OK queued" || ms[0].Raw != nil || ms[0].Attempts != 2 ||
-			ms[0].RawSHA256 != hashB || ms[0].State() != models.MailSent || ms[0].To != "li.wei@example.com" || !ms[0].CreatedAt.Equal(t0) {
-			t.Errorf("MailByCase = %+v, want the sent message with its reply, hash and no body", ms[0])
+			ms[0].RawSHA256 != hashB || ms[0].State() != models.MailSent || ms[0].To != "li.wei@example.com" || !ms[0].CreatedAt.Equal(t0) ||
+			ms[0].DSN != models.DSNRequested || ms[0].RcptReply != "<li.wei@example.com>: 2xx accepted" || ms[0].EnvelopeID != "env_1" || ms[0].Delivery.Action != "" {
+			t.Errorf("MailByCase = %+v, want the sent message with its answers, hash and no body", ms[0])
 		}
 		one, err := tx.MailByID(ctx, "mail_1")
 		if err != nil || one.MessageID != "mail_1@bank.example" {
@@ -84,6 +92,39 @@ func testMailOutbox(t *testing.T, s models.Store) {
 		}
 		return nil
 	})
+
+	// Delivery reports find their message by envelope id or Message-ID
+	// and leave their latest word on it.
+	tx(t, s, func(tx models.Tx) error {
+		for _, find := range []func() (*models.OutboundMail, error){
+			func() (*models.OutboundMail, error) { return tx.MailByEnvelopeID(ctx, "env_1") },
+			func() (*models.OutboundMail, error) { return tx.MailByMessageID(ctx, "mail_1@bank.example") },
+		} {
+			if got, err := find(); err != nil || got.ID != "mail_1" {
+				t.Errorf("MailByEnvelopeID/MailByMessageID = %+v, %v; want mail_1", got, err)
+			}
+		}
+		for _, e := range []string{"", "env_2"} {
+			_, err := tx.MailByEnvelopeID(ctx, e)
+			wantCode(t, "MailByEnvelopeID("+e+")", err, models.ENOTFOUND)
+		}
+		_, err := tx.MailByMessageID(ctx, "nope@bank.example")
+		wantCode(t, "MailByMessageID(unknown)", err, models.ENOTFOUND)
+		return nil
+	})
+	reported := at.Add(time.Hour)
+	dlv := models.MailDelivery{Action: models.DeliveryFailed, Status: "5.1.1", Diagnostic: "smtp; 550 5.1.1 no such user", RemoteMTA: "mx.example.com", ReportedAt: &reported}
+	tx(t, s, func(tx models.Tx) error { return tx.SetMailDelivery(ctx, "mail_1", dlv) })
+	if got := mail("mail_1"); got.Delivery.Action != dlv.Action || got.Delivery.Status != dlv.Status || got.Delivery.Diagnostic != dlv.Diagnostic ||
+		got.Delivery.RemoteMTA != dlv.RemoteMTA || got.Delivery.ReportedAt == nil || !got.Delivery.ReportedAt.Equal(reported) {
+		t.Errorf("after SetMailDelivery: %+v, want %+v", got.Delivery, dlv)
+	}
+	err = s.Transact(ctx, func(tx models.Tx) error {
+		return tx.SetMailDelivery(ctx, "mail_1", models.MailDelivery{Action: "bounced", Status: "5.0.0", ReportedAt: &reported})
+	})
+	if err == nil {
+		t.Error("SetMailDelivery(action bounced) = nil, want the schema to refuse an unknown action")
+	}
 
 	// Expiry: a code 10 minutes after it was made, an invite at its end
 	// (not while a worker holds it), never a statement; the claim never

@@ -185,10 +185,36 @@ async function loadLetters() {
   }
 }
 
+// What a delivery report (mail.report.<action> events) said about a
+// message, in words; a failed or delayed one is a warning.
+const reportWords = { delivered: 'case.mail_delivered', failed: 'case.mail_failed', delayed: 'case.mail_delayed', relayed: 'case.mail_relayed', expanded: 'case.mail_expanded' };
+const mailKinds = { invite: 'case.mail_kind_invite', code: 'case.mail_kind_code', statement: 'case.mail_kind_statement' };
+function reportLine(e) {
+  const action = e.action.slice('mail.report.'.length);
+  if (!e.action.startsWith('mail.report.') || !reportWords[action]) return undefined;
+  const d = e.detail || {};
+  const words = t(mailKinds[d.kind] || 'case.mail_kind_other') + ': ' + t(reportWords[action]) + ' ' + (d.status || '') + (d.diagnostic ? ' (' + d.diagnostic + ')' : '');
+  return el('div', { class: action === 'failed' || action === 'delayed' ? 'warn' : 'muted' }, words);
+}
+
+// mailWarning shows, above everything, the statement whose latest
+// delivery report says it did not arrive (or not yet).
+function mailWarning(events) {
+  const latest = {};
+  for (const e of events) {
+    if (e.action.startsWith('mail.report.') && e.detail && e.detail.kind === 'statement' && !e.detail.superseded_by) latest[e.detail.mail] = e;
+  }
+  const bad = Object.values(latest).filter((e) => e.action === 'mail.report.failed' || e.action === 'mail.report.delayed');
+  $('mail-warning').hidden = bad.length === 0;
+  $('mail-warning').textContent = bad.map((e) => '⚠ ' + t(e.action === 'mail.report.failed' ? 'case.statement_bounced' : 'case.statement_delayed') + ' ' +
+    (e.detail.status || '') + (e.detail.diagnostic ? ' (' + e.detail.diagnostic + ')' : '')).join(' ');
+}
+
 async function loadTimeline() {
   const r = await api('GET', base + '/timeline');
+  mailWarning(r.events);
   fillTable($('timeline'), r.events.slice().reverse().map((e) => el('tr', {},
-    el('td', {}, when(e.at)), el('td', {}, e.actor), el('td', {}, e.action),
+    el('td', {}, when(e.at)), el('td', {}, e.actor), el('td', {}, e.action, reportLine(e)),
     mode === 'audit' ? el('td', { class: 'hash' }, e.hash) : undefined)), mode === 'audit' ? 4 : 3);
 }
 
