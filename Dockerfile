@@ -22,7 +22,7 @@ RUN idv models fetch -dir /models
 
 FROM debian:bookworm-slim
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        libdlib19.1 libopenblas0-pthread liblapack3 libatlas3-base libjpeg62-turbo fonts-droid-fallback ca-certificates tzdata \
+        libdlib19.1 libopenblas0-pthread liblapack3 libatlas3-base libjpeg62-turbo fonts-droid-fallback poppler-utils ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/idv --create-home idv
 COPY --from=build /out/idv /usr/local/bin/idv

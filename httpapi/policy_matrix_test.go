@@ -165,6 +165,7 @@ var policyMatrix = []matrixRow{
 	{"POST", "/api/cases/:id/statement/revoke", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"}, // any supervisor
 	{"POST", "/api/cases/:id/release", clerkOrSupX, clerkOrSupY},
 	{"GET", "/api/cases/:id/statement", clerkOrSupX, clerkOrSupY},
+	{"GET", "/api/cases/:id/statement/preview", clerkOrSupX, clerkOrSupY},
 	{"POST", "/call/code", customerOnly, ""},
 	{"POST", "/call/code/verify", customerOnly, ""},
 	{"POST", "/call/letter", customerOnly, ""},

@@ -131,6 +131,17 @@ func (s *Server) statementPDF(c *gin.Context) error {
 	return nil
 }
 
+func (s *Server) statementPreview(c *gin.Context) error {
+	b, ev, err := s.desk.StatementPreview(c.Request.Context(), actor(c), caseID(c))
+	if err != nil {
+		return err
+	}
+	c.Header("X-Statement-SHA256", ev.SHA256) // the file the picture shows
+	c.Header("Cache-Control", "private, no-store")
+	c.Data(http.StatusOK, "image/png", b)
+	return nil
+}
+
 func (s *Server) revokeStatement(c *gin.Context) error {
 	var req reasonRequest
 	if err := decode(c, &req); err != nil {

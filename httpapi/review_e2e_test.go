@@ -357,6 +357,10 @@ func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 	if sum := sha256.Sum256(viewed); c != 200 || hex.EncodeToString(sum[:]) != cv.Statement.SHA256 || h.Get("X-Content-SHA256") != cv.Statement.SHA256 || !bytes.HasPrefix(viewed, []byte("%PDF-")) {
 		t.Fatalf("statement for review: %d, %d bytes, header %s, want the file of hash %s", c, len(viewed), h.Get("X-Content-SHA256"), cv.Statement.SHA256)
 	}
+	c, preview, h := sup.keyed("GET", base+"/statement/preview", "", nil)
+	if c != 200 || h.Get("Content-Type") != "image/png" || h.Get("X-Statement-SHA256") != cv.Statement.SHA256 || !bytes.HasPrefix(preview, []byte("\x89PNG")) {
+		t.Fatalf("statement preview: %d %s, %d bytes, for %s; want a PNG of the statement %s", c, h.Get("Content-Type"), len(preview), h.Get("X-Statement-SHA256"), cv.Statement.SHA256)
+	}
 	other, _ := json.Marshal(map[string]string{"decision": "approve", "reason": "all checks passed", "statement_sha256": strings.Repeat("ab", 32)})
 	if c, b, _ := sup.keyed("POST", base+"/decision", "approve-0", other); c != 409 {
 		t.Fatalf("approval of another statement hash: %d %s, want 409", c, b)

@@ -23,10 +23,11 @@ export GOTOOLCHAIN=go1.26.10
 # BLAS/LAPACK (OpenBLAS at run time; ATLAS only for the libcblas.so go-face
 # links against), libjpeg, a CJK font for statements, chromium (the demo's synthetic customer, idv demo
 # customer and idv demo story; the browser tests). Run and test: npm (model download), ffmpeg (test
-# media), poppler-utils (PDF text; pdfsig validates the statements' PAdES signatures),
+# media), poppler-utils (pdftoppm draws the statement preview the supervisor sees; in tests
+# pdftotext reads statements and pdfsig validates their PAdES signatures),
 # zbar-tools (reads the statement's QR code), libnss3-tools (certutil: the NSS database
 # pdfsig trusts the test CA in), tzdata.
-RUN_PACKAGES=(build-essential pkg-config libdlib-dev libopenblas-dev liblapack-dev libatlas-base-dev libjpeg62-turbo-dev fonts-droid-fallback tzdata ca-certificates curl chromium)
+RUN_PACKAGES=(build-essential pkg-config libdlib-dev libopenblas-dev liblapack-dev libatlas-base-dev libjpeg62-turbo-dev fonts-droid-fallback poppler-utils tzdata ca-certificates curl chromium)
 TEST_PACKAGES=(ffmpeg poppler-utils zbar-tools libnss3-tools postgresql-client)
 
 # MinIO server for the evidence-store tests, built from source at a pinned version.

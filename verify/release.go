@@ -184,6 +184,21 @@ func (d *Desk) renderStatement(ctx context.Context, st *statement.Statement, id 
 	return signed, nil
 }
 
+// StatementPreview draws the first page of the case's statement as a PNG
+// (statement.FirstPagePNG), for the supervisor deciding the case; same
+// readers and audit as StatementPDF.
+func (d *Desk) StatementPreview(ctx context.Context, a Actor, id models.CaseID) ([]byte, *models.Evidence, error) {
+	pdf, e, err := d.StatementPDF(ctx, a, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	png, err := statement.FirstPagePNG(ctx, pdf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("statement of %s: %w", id, err)
+	}
+	return png, e, nil
+}
+
 // StatementPDF returns the case's statement file, from submission on (the
 // supervisor reviews it before deciding), to the case's clerk or a
 // supervisor; every download is audited: statement.viewed before the

@@ -40,6 +40,7 @@ func commands() []command {
 		{"check", "check the stored data's invariants, evidence objects and database integrity", runCheck},
 		{"evidence", "check an evidence bundle offline: evidence verify -key PEM|-fingerprint FP bundle.zip", runEvidence},
 		{"demo", "load demo staff, accounts and ledger: demo load", runDemo},
+		{"statement", "check a statement PDF's bank signature offline: statement verify -root PEM FILE.pdf", runStatement},
 		{"ledger", "import transactions for statements: ledger import --csv FILE [--through DATE]", runLedger},
 		{"registry", "reference national ID registry for development: registry serve --records FILE", runRegistry},
 		{"models", "install the face models: models fetch", runModels},

@@ -479,6 +479,7 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible(`body[data-ready]`),
 		chromedp.WaitVisible(`#checks tr[data-kind="face_match"] td.fmr .weak`), // the score's rate and weakness
 		chromedp.WaitVisible("#statement-review-link"),                          // the statement generated at submission
+		chromedp.WaitVisible("#statement-preview"),                              // its first page, drawn by pdftoppm
 	)
 	var shownHash string
 	sup.Do(t, "read the statement's hash", 10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {

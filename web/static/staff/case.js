@@ -90,10 +90,13 @@ async function loadCase() {
     $('release').disabled = c.state !== 'sealed';
     $('statement-link').hidden = !['released', 'closed'].includes(c.state);
   }
-  if ($('statement-sha256') && c.statement) {
+  if ($('statement-sha256') && c.statement && $('statement-sha256').textContent !== c.statement.sha256) {
     $('statement-id').textContent = c.statement.id;
     $('statement-sha256').textContent = c.statement.sha256;
     $('statement-review-link').hidden = false;
+    const img = $('statement-preview');
+    img.addEventListener('load', () => { img.hidden = false; img.dataset.sha256 = c.statement.sha256; }, { once: true });
+    img.src = base + '/statement/preview';
   }
   if ($('scope-from') && !$('scope-from').value) {
     $('scope-from').value = c.period_from;
