@@ -15,6 +15,7 @@ import (
 
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
+	"remoteidv/statement"
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/evidencetest"
 	"remoteidv/storage/postgres"
@@ -118,22 +119,28 @@ func Stage(t testing.TB, db models.Store, st *archiver.Stager, c models.CaseID, 
 	return out
 }
 
-// SeedStatement stages a small statement file for case c and records it
-// as the case's statement, as a submission would (the rendering is tested
-// in statement and verify). It returns the file's SHA-256, which an
+// SeedStatement renders a small statement (one CNY section, no bookings)
+// for case c, stages it and records it as the case's statement, as a
+// submission would (the rendering from the ledger is tested in statement
+// and verify). It returns the file's SHA-256, which an
 // approval must name.
 func SeedStatement(t testing.TB, db models.Store, st *archiver.Stager, c models.CaseID) string {
 	t.Helper()
 	ctx := context.Background()
-	body := []byte("%PDF-1.4\n% statement of " + string(c) + "\n%%EOF\n")
+	id, err := models.NewID(rand.Reader, "stm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := statement.Render(&statement.Statement{Bank: statement.Bank{Name: "Demo Bank"}, HolderName: "Li Wei", AccountNo: "6222020200112233",
+		PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", Sections: []statement.Section{{Currency: "CNY", Opening: 100000}}, StatementID: id,
+		CaseRef: c, IssuedAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatalf("render statement: %v", err)
+	}
 	e, err := st.StageReader(ctx, archiver.Artifact{Case: c, Kind: models.EvidenceStatement, ContentType: "application/pdf", Actor: "staff:" + string(Clerk)},
 		bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("stage statement: %v", err)
-	}
-	id, err := models.NewID(rand.Reader, "stm")
-	if err != nil {
-		t.Fatal(err)
 	}
 	err = db.Transact(ctx, func(tx models.Tx) error {
 		if err := tx.AddEvidence(ctx, e); err != nil {
