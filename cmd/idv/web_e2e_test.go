@@ -406,7 +406,8 @@ func TestWebStory(t *testing.T) {
 		clerk.Do(t, fmt.Sprintf("liveness challenge answered by turning as prompted (try %d)", attempt), 90*time.Second,
 			chromedp.Sleep(time.Second),
 			chromedp.Click("#call-challenge"),
-			chromedp.Poll[chromedp.Void](fmt.Sprintf(`%s.length > %d`, livenessRows, before)),
+			// Poll's own limit is 30 s unless told otherwise; the step has 90.
+			chromedp.Poll[chromedp.Void](fmt.Sprintf(`%s.length > %d`, livenessRows, before), chromedp.WithPollingTimeout(90*time.Second)),
 		)
 		r := testenv.Eval[string](t, clerk, `(() => { const rows = `+livenessRows+`; return rows[rows.length - 1].dataset.result })()`)
 		results = append(results, r)

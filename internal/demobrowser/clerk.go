@@ -56,7 +56,8 @@ func (k *Clerk) act(what, button, kind string, d time.Duration) (string, error) 
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	if err := run(k.tab, what, d, Press("#"+button),
-		chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll('#checks tr[data-kind=%q]').length > %d`, kind, before))); err != nil {
+		// Poll gives up after 30 s unless told otherwise: the whole of d.
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll('#checks tr[data-kind=%q]').length > %d`, kind, before), chromedp.WithPollingTimeout(d))); err != nil {
 		return "", err
 	}
 	return eval[string](k.tab, fmt.Sprintf(`(() => { const r = document.querySelectorAll('#checks tr[data-kind=%q]'); return r[r.length - 1].dataset.result })()`, kind))
