@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"time"
@@ -35,7 +33,7 @@ func runStatement(_ context.Context, e *cliEnv, args []string) error {
 	if fs.NArg() != 1 || *rootPath == "" {
 		return usageError(statementUsage)
 	}
-	roots, err := readRoots(*rootPath)
+	roots, err := pades.ReadRoots(*rootPath)
 	if err != nil {
 		return fmt.Errorf("statement verify: %w", err)
 	}
@@ -65,34 +63,4 @@ func runStatement(_ context.Context, e *cliEnv, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "valid: signed by the bank, unchanged since. Whether it was revoked since: the URL on its pages.")
 	return nil
-}
-
-// readRoots reads every certificate of a PEM file into a pool.
-func readRoots(path string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	n := 0
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		pool.AddCert(c)
-		n++
-	}
-	if n == 0 {
-		return nil, fmt.Errorf("%s: no PEM certificate", path)
-	}
-	return pool, nil
 }

@@ -215,9 +215,33 @@ func orderChain(leaf *x509.Certificate, chain []*x509.Certificate) []*x509.Certi
 }
 
 func readCerts(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+	out, err := readPEMCerts(path)
 	if err != nil {
 		return nil, fmt.Errorf("load statement signer: %w", err)
+	}
+	return out, nil
+}
+
+// ReadRoots reads the certificates of a PEM file (the bank's statement
+// root, as the bank publishes it) into a pool for Verify.
+func ReadRoots(path string) (*x509.CertPool, error) {
+	certs, err := readPEMCerts(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// readPEMCerts reads every CERTIFICATE block of a PEM file; none is an
+// error.
+func readPEMCerts(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
 	var out []*x509.Certificate
 	for {
@@ -231,12 +255,12 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 		}
 		c, err := x509.ParseCertificate(blk.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("load statement signer: %s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		out = append(out, c)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("load statement signer: %s: no PEM CERTIFICATE block", path)
+		return nil, fmt.Errorf("%s: no PEM CERTIFICATE block", path)
 	}
 	return out, nil
 }
