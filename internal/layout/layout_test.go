@@ -50,7 +50,7 @@ var mayImport = map[string][]string{
 	"web":                           {},
 	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web"},
 	"cmd/idv":                       {"*"},
-	"cmd/idvload":                   {}, // the load generator speaks HTTP only
+	"cmd/idvload":                   {"statement/pades"}, // the load generator speaks HTTP; it makes idv serve a throwaway statement signing certificate with pades.GenerateDemo
 	"internal/layout":               {},
 	"internal/testenv":              {testOnly, "internal/synthcam"},
 	"internal/synthcam":             {}, // synthetic cameras (scripts for headless Chromium): the browser tests and idv demo customer
