@@ -158,7 +158,19 @@ test)
 	# One package at a time: the browser and media tests measure timing-sensitive
 	# behaviour (liveness prompts, relays) that a second package's -race build
 	# would starve on two cores. The suite takes about ten minutes this way.
-	go test -race -count=1 -p 1 -timeout 80m ./...
+	# The output is also kept in a file so that a failure can be named again
+	# at the very end: a crash prints every goroutine, and whoever reads only
+	# the tail of the log (CI's record does) would otherwise miss what failed.
+	out=$(mktemp /tmp/remoteidv-test.XXXXXX)
+	set +e
+	go test -race -count=1 -p 1 -timeout 80m ./... 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	if [ "$rc" -ne 0 ]; then
+		log "the suite failed (exit $rc); what failed, from $out:"
+		scripts/failsummary.sh "$out" >&2 || true
+	fi
+	exit "$rc"
 	;;
 load)
 	check_go
