@@ -205,7 +205,9 @@ func (pe *peer) handle(m *Message) string {
 		if pe.pc.Load() != nil {
 			return pe.fail("invalid", "already joined")
 		}
-		if err := pe.start(); err != nil {
+		if err := pe.start(); errors.Is(err, errPeerClosing) {
+			return "closed"
+		} else if err != nil {
 			pe.log.Warn("start peer connection", "err", err)
 			return pe.fail("internal", "could not start the media connection")
 		}
@@ -273,6 +275,25 @@ func (pe *peer) handle(m *Message) string {
 	return ""
 }
 
+// errPeerClosing: the peer was closed while its PeerConnection was being
+// made.
+var errPeerClosing = errors.New("signaling: the participant left while the media connection was being made")
+
+// adopt makes pc the peer's PeerConnection unless close has begun. close
+// sets closing under mu before it looks for a PeerConnection, so either it
+// finds pc or adopt refuses it: a connection made while the peer is being
+// closed (the call ends, the staff member is signed out, a new socket
+// replaces this one) is never left running.
+func (pe *peer) adopt(pc *webrtc.PeerConnection) bool {
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	if pe.closing {
+		return false
+	}
+	pe.pc.Store(pc)
+	return true
+}
+
 // start creates the PeerConnection, sends the welcome and the offer.
 func (pe *peer) start() error {
 	h := pe.rm.h
@@ -284,7 +305,15 @@ func (pe *peer) start() error {
 	if err != nil {
 		return err
 	}
-	pe.pc.Store(pc)
+	if !pe.adopt(pc) {
+		// close ran while the connection was being made: it saw no
+		// PeerConnection to close, so this one must not outlive the peer
+		// (it would keep its ICE agent, sockets and goroutines).
+		if err := pc.Close(); err != nil {
+			pe.log.Warn("close peer connection", "err", err)
+		}
+		return errPeerClosing
+	}
 	var out []*webrtc.TrackLocalStaticRTP
 	dir := webrtc.RTPTransceiverDirectionSendrecv
 	source := RoleCustomer // whose media this peer receives from us

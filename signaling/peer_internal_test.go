@@ -1,0 +1,68 @@
+package signaling
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"remoteidv/models"
+)
+
+// TestCloseDuringStart: a peer closed from outside (the call ends, its
+// staff member is signed out, a new socket replaces it) while its read
+// loop is still making the PeerConnection must not leave that connection
+// running. close saw no PeerConnection to close; start must close the one
+// it made and say the peer is gone. Before adopt, start stored the
+// connection anyway and its ICE agent (mDNS sockets and read loops) lived
+// on: goleak at the end of the package's run found them.
+func TestCloseDuringStart(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	log := slog.New(slog.DiscardHandler)
+	h, err := New(Config{RecordDir: t.TempDir(), Loopback: true}, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm, err := newRoom(h, "case_closing", "call_closing", models.RecordingAllowance{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := make(chan *websocket.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := h.upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		server <- ws
+	}))
+	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pe := newPeer(rm, <-server, Participant{Role: RoleCustomer}, log)
+
+	pe.close("call ended") // from another goroutine, before start stored its connection
+	if err := pe.start(); !errors.Is(err, errPeerClosing) {
+		t.Errorf("start after close = %v, want errPeerClosing", err)
+	}
+	if pc := pe.pc.Load(); pc != nil {
+		t.Errorf("the closed peer kept a PeerConnection (state %s)", pc.ConnectionState())
+	}
+	if got := pe.handle(&Message{Type: TypeJoin}); got != "closed" {
+		t.Errorf("a join on a closed peer = %q, want closed", got)
+	}
+
+	_ = client.Close()
+	srv.Close()
+	rm.cancel()
+	if err := h.Close(); err != nil {
+		t.Error(err)
+	}
+	goleak.VerifyNone(t, before)
+}
