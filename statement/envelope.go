@@ -43,11 +43,15 @@ func CheckEnvelopePassword(pw string) error {
 	n := len(pw)
 	for i := 0; i < len(pw); i++ {
 		if pw[i] < 0x20 || pw[i] > 0x7e {
-			return models.Errorf(models.EINVALID, "the password may use only letters A-Z and a-z, digits, punctuation and spaces (no Chinese or full-width characters): PDF readers disagree on how to read other characters")
+			e := models.Errorf(models.EINVALID, "the password may use only letters A-Z and a-z, digits, punctuation and spaces (no Chinese or full-width characters): PDF readers disagree on how to read other characters")
+			e.Details = []string{"cust.pw_ascii"} // the customer page's message
+			return e
 		}
 	}
 	if n < MinEnvelopePassword || n > MaxEnvelopePassword {
-		return models.Errorf(models.EINVALID, "the password must have %d to %d characters (it has %d)", MinEnvelopePassword, MaxEnvelopePassword, n)
+		e := models.Errorf(models.EINVALID, "the password must have %d to %d characters (it has %d)", MinEnvelopePassword, MaxEnvelopePassword, n)
+		e.Details = []string{"cust.pw_length"}
+		return e
 	}
 	return nil
 }

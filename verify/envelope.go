@@ -38,7 +38,9 @@ import (
 // refuses or a confirmation that differs; ECONFLICT after submission.
 func (d *Desk) SetStatementPassword(ctx context.Context, id models.CaseID, actor, password, confirm string) error {
 	if password != confirm {
-		return models.Errorf(models.EINVALID, "the two passwords differ; type the same password twice")
+		e := models.Errorf(models.EINVALID, "the two passwords differ; type the same password twice")
+		e.Details = []string{"cust.pw_mismatch"} // the customer page's message, in its language
+		return e
 	}
 	if err := statement.CheckEnvelopePassword(password); err != nil {
 		return err
@@ -49,7 +51,9 @@ func (d *Desk) SetStatementPassword(ctx context.Context, id models.CaseID, actor
 			return err
 		}
 		if !c.State.TakesChecks() {
-			return models.Errorf(models.ECONFLICT, "case is %s: the statement's password is chosen during the call, before submission", c.State)
+			e := models.Errorf(models.ECONFLICT, "case is %s: the statement's password is chosen during the call, before submission", c.State)
+			e.Details = []string{"cust.pw_late"}
+			return e
 		}
 		_, err = tx.EnvelopePasswordOf(ctx, id)
 		replaced := err == nil
