@@ -155,6 +155,12 @@ func TestStatementPasswordEnvelope(t *testing.T) {
 	if _, err := f.svc.Seal(ctx, f.caseID); err != nil {
 		t.Fatalf("Seal: %v", err)
 	}
+	// A release that dies before its commit keeps the password: the next
+	// one builds the envelope again.
+	f.failsWhole(t, "case.release", func() error { _, err := d.Release(ctx, f.clerk, f.caseID); return err })
+	if chosen, err := f.svc.StatementPasswordChosen(ctx, f.clerk, f.caseID); !chosen || err != nil {
+		t.Fatalf("StatementPasswordChosen after a failed release = %v, %v; want still true", chosen, err)
+	}
 	rel, err := d.Release(ctx, f.clerk, f.caseID)
 	if err != nil {
 		t.Fatalf("Release: %v", err)

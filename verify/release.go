@@ -30,7 +30,10 @@ type Released struct {
 // a case whose seal verifies (SealedAndVerified). It sends exactly the file
 // the supervisor approved: the statement generated at submission, read from
 // the evidence store and checked against the hash the approval names (and
-// the evidence row's) before anything is queued. In one transaction it uses
+// the evidence row's) before anything is queued. When the customer chose a
+// password during the call, the attachment is instead the AES-256 envelope
+// holding exactly those bytes (customerCopy, envelope.go), and the password
+// is deleted in the release transaction. In one transaction it uses
 // the approval (once; it must name exactly this statement file, account,
 // period and address), marks the statement released, queues the mail
 // (attachment, plain and HTML body in the customer's language) and moves
