@@ -295,3 +295,31 @@ func TestEnvelopeLongPassword(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkEnvelopeSeal measures what a password adds to a release: the
+// envelope around a 1000-transaction statement, against rendering that
+// statement (the baseline, in the same run).
+func BenchmarkEnvelopeSeal(b *testing.B) {
+	s := sample(b, 1000)
+	pdf := mustRender(b, s)
+	env := envelope(b, pdf)
+	b.Run("baseline=render", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := statement.Render(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("seal", func(b *testing.B) {
+		b.ReportAllocs()
+		var out []byte
+		for b.Loop() {
+			var err error
+			if out, err = env.Seal(pdf, "benchmark password"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(out)-len(pdf)), "extra-bytes")
+	})
+}
