@@ -76,7 +76,7 @@ type Envelope struct {
 	StatementID string    // printed on the cover
 	FileName    string    // the attachment's name, e.g. statement-2026-11-01-2026-11-30.pdf
 	VerifyURL   string    // the public check of the statement, printed on the cover
-	IssuedAt    time.Time // the cover's creation date and the attachment's modification date
+	IssuedAt    time.Time // the attachment's modification date (pdfcpu stamps the envelope's own dates when it writes)
 	// UnicodeFont is the CJK font (as Statement.UnicodeFont); without it
 	// the Chinese lines print as "?".
 	UnicodeFont []byte
