@@ -41,6 +41,10 @@ type caseView struct {
 	// Statement is the file the submission generated: what the supervisor
 	// reviews and approves by its SHA-256.
 	Statement *statementView `json:"statement,omitempty"`
+	// StatementPassword: the customer chose a password for the emailed
+	// statement during the call and the release has not used it yet
+	// (never the password itself). Only in GET /api/cases/{id}.
+	StatementPassword *bool `json:"statement_password,omitempty"`
 }
 
 type statementView struct {
@@ -131,6 +135,11 @@ func (s *Server) getCase(c *gin.Context) error {
 	if st != nil {
 		v.Statement = &statementView{ID: st.ID, SHA256: st.SHA256, CreatedAt: st.CreatedAt, ReleasedAt: st.ReleasedAt}
 	}
+	chosen, err := s.verify.StatementPasswordChosen(c.Request.Context(), actor(c), cs.ID)
+	if err != nil {
+		return err
+	}
+	v.StatementPassword = &chosen
 	c.JSON(http.StatusOK, v)
 	return nil
 }

@@ -247,6 +247,25 @@ func (s *Server) customerVerifyCode(c *gin.Context) error {
 	return nil
 }
 
+// customerStatementPassword takes the password the customer chooses for
+// the emailed statement. The password goes to the service and nowhere
+// else: it is not logged, and the answer does not repeat it.
+func (s *Server) customerStatementPassword(c *gin.Context) error {
+	sess, cs := customer(c)
+	var req struct {
+		Password string `json:"password"`
+		Confirm  string `json:"confirm"`
+	}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := s.desk.SetStatementPassword(c.Request.Context(), cs.ID, verify.CustomerActor(sess.ID), req.Password, req.Confirm); err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"statement_password": true})
+	return nil
+}
+
 func (s *Server) customerUploadLetter(c *gin.Context) error {
 	sess, cs := customer(c)
 	d := s.desk

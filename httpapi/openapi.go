@@ -75,6 +75,10 @@ var requestSchemas = map[string]any{
 	}, "status", "name_match", "data_as_of"),
 		"The registry's 200 answer. Anything else (timeout after IDV_REGISTRY_TIMEOUT, 5xx, malformed JSON, unknown status) is recorded as UNAVAILABLE, never a pass."),
 	"Code": obj(map[string]any{"code": map[string]any{"type": "string", "pattern": "^[0-9]{6}$"}}, "code"),
+	"StatementPassword": obj(map[string]any{
+		"password": withDescription(map[string]any{"type": "string", "minLength": 8, "maxLength": 128, "pattern": "^[ -~]*$"}, "printable ASCII: every PDF reader reads it the same way"),
+		"confirm":  withDescription(map[string]any{"type": "string"}, "the same password again"),
+	}, "password", "confirm"),
 	"NewToken": obj(map[string]any{
 		"name":            str,
 		"scope":           withDescription(map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": []string{"clerk", "supervisor", "auditor", "admin"}}}, "one or more of your own roles"),

@@ -169,6 +169,7 @@ var policyMatrix = []matrixRow{
 	{"POST", "/call/code", customerOnly, ""},
 	{"POST", "/call/code/verify", customerOnly, ""},
 	{"POST", "/call/letter", customerOnly, ""},
+	{"POST", "/call/statement-password", customerOnly, ""}, // the customer of X only: the case is the cookie's
 
 	// Staff pages: not signed in (tokens included) -> /login; a role the
 	// page is not for -> the 403 page. A case page is an empty shell (the
@@ -563,6 +564,8 @@ func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
 		ct, body = js(map[string]string{"code": m.emailedCode()})
 	case "POST /call/letter", "POST /api/cases/:id/letters":
 		ct, body = "image/png", m.letter
+	case "POST /call/statement-password":
+		ct, body = js(map[string]string{"password": "policy matrix", "confirm": "policy matrix"})
 	case "POST /api/cases/:id/letters/:letter/scope":
 		ct, body = js(map[string]any{"account_no": "6222000011112222", "service": "transaction_statement", "period_from": "2025-01-01",
 			"period_to": "2025-12-31", "registered_email": true})

@@ -115,7 +115,8 @@ func (s *Server) release(c *gin.Context) error {
 			return nil, err
 		}
 		return gin.H{"id": rel.Case.ID, "state": rel.Case.State, "statement": gin.H{"id": rel.StatementID, "evidence_id": rel.Statement.ID, "sha256": rel.Statement.SHA256,
-			"size": rel.Statement.Size}, "mail": gin.H{"id": rel.Mail.ID, "to": rel.Mail.To, "message_id": rel.Mail.MessageID, "queued_at": rel.Mail.CreatedAt}}, nil
+			"size": rel.Statement.Size}, "mail": gin.H{"id": rel.Mail.ID, "to": rel.Mail.To, "message_id": rel.Mail.MessageID, "queued_at": rel.Mail.CreatedAt,
+			"encrypted": rel.Encrypted, "attachment_sha256": rel.AttachmentSHA256}}, nil
 	})
 }
 

@@ -17,6 +17,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -74,6 +77,9 @@ type storyEnv struct {
 	*env
 	smtpSrv *mailtest.Server
 	mailer  *switchMailer
+	// statementPassword, when set, is chosen by the customer during the
+	// call: the statement is mailed in the AES-256 envelope.
+	statementPassword string
 }
 
 func newStoryEnv(t *testing.T, kind string) *storyEnv {
@@ -134,13 +140,14 @@ func smtpSender(t testing.TB, addr string) *mail.SMTP {
 // reviewStory is what a full case leaves in the test's hands: the secrets
 // that must not rest in the database.
 type reviewStory struct {
-	caseID  string
-	link    string   // the invite link as mailed
-	token   string   // the invite token in it
-	codes   []string // email codes: one expired undelivered, one used
-	pdf     []byte   // the statement as mailed
-	mails   [][]byte // every message the SMTP servers received
-	cookies []string // session cookies of the customer and the staff
+	caseID   string
+	link     string   // the invite link as mailed
+	token    string   // the invite token in it
+	codes    []string // email codes: one expired undelivered, one used
+	pdf      []byte   // the statement as mailed (taken out of the envelope when the customer chose a password)
+	envelope []byte   // the mailed AES-256 envelope, when the customer chose a password
+	mails    [][]byte // every message the SMTP servers received
+	cookies  []string // session cookies of the customer and the staff
 }
 
 // runReviewStory takes a case from its invite to closed over HTTP: the
@@ -204,6 +211,11 @@ func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 	if code := customer.raw("POST", "/call/consent", "application/x-www-form-urlencoded",
 		strings.NewReader(url.Values{"version": {ct.Version}, "locale": {"en"}}.Encode()), nil); code != http.StatusSeeOther {
 		t.Fatalf("consent: %d", code)
+	}
+	if pw := se.statementPassword; pw != "" {
+		if code := customer.do("POST", "/call/statement-password", map[string]string{"password": pw, "confirm": pw}, nil); code != 200 {
+			t.Fatalf("statement password: %d", code)
+		}
 	}
 	call := e.g.StartCall(t, models.CaseID(id), e.clerkActor(t, id))
 	capture := call.Capture(e.clerkActor(t, id), readPhoto(t, "John_Salley", 3))
@@ -410,6 +422,22 @@ func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 	for _, b := range p.Attachments {
 		pdf = b
 	}
+	var rel struct {
+		Mail struct {
+			Encrypted        bool   `json:"encrypted"`
+			AttachmentSHA256 string `json:"attachment_sha256"`
+		} `json:"mail"`
+	}
+	if err := json.Unmarshal(first, &rel); err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(pdf); rel.Mail.Encrypted != (se.statementPassword != "") || rel.Mail.AttachmentSHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("release answer %s: want encrypted %v and the mailed attachment's SHA-256 %x", first, se.statementPassword != "", sum)
+	}
+	if se.statementPassword != "" {
+		out.envelope = pdf
+		pdf = detach(t, pdf, se.statementPassword)
+	}
 	if !bytes.Equal(pdf, viewed) {
 		t.Fatalf("the mailed statement (%d bytes) is not the file the supervisor saw and approved (%d bytes)", len(pdf), len(viewed))
 	}
@@ -523,4 +551,27 @@ func checkStatementPublicly(t *testing.T, anon *client, id string, pdf []byte) {
 	if c, _, _ := anon.keyed("GET", "/v/stm_aaaaaaaaaaaaaaaaaaaaaaaaaa", "", nil); c != 200 {
 		t.Errorf("/v of an unknown ID = %d, want the page saying it was not issued", c)
 	}
+}
+
+// detach saves the attachment of the password-protected envelope with
+// poppler's pdfdetach (poppler-utils).
+func detach(t *testing.T, envelope []byte, password string) []byte {
+	t.Helper()
+	bin, err := exec.LookPath("pdfdetach")
+	if err != nil {
+		t.Fatal("pdfdetach not found: install poppler-utils (scripts/setup.sh does)")
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "envelope.pdf"), filepath.Join(dir, "statement.pdf")
+	if err := os.WriteFile(in, envelope, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command(bin, "-upw", password, "-save", "1", "-o", out, in).CombinedOutput(); err != nil {
+		t.Fatalf("pdfdetach: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

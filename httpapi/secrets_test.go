@@ -164,3 +164,36 @@ func views(v []byte) [][]byte {
 	}
 	return out
 }
+
+// TestNoStatementPasswordAtRest runs the review story with the customer
+// choosing a password for the emailed statement, on each database: the
+// mailed attachment is the envelope, it holds the very file the supervisor
+// approved, and after the story no table holds the password (the release
+// deleted it), the statement or the envelope in clear.
+func TestNoStatementPasswordAtRest(t *testing.T) {
+	const pw = "Steuerberater-2026"
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			se := newStoryEnv(t, kind)
+			se.statementPassword = pw
+			st := runReviewStory(t, se)
+			if len(st.envelope) < 1000 || bytes.Equal(st.envelope, st.pdf) {
+				t.Fatalf("story mailed a %d-byte envelope", len(st.envelope))
+			}
+			mid := func(b []byte) []byte { return b[len(b)/2 : len(b)/2+48] }
+			cells := dumpDB(t, se.env)
+			for _, c := range cells {
+				for _, v := range views(c.value) {
+					for what, s := range map[string][]byte{"the statement password": []byte(pw), "the statement PDF": mid(st.pdf), "the envelope": mid(st.envelope)} {
+						if bytes.Contains(v, s) {
+							t.Errorf("%s.%s holds %s", c.table, c.column, what)
+						}
+					}
+				}
+			}
+			if logs := se.env.logs.String(); strings.Contains(logs, pw) {
+				t.Error("the log holds the statement password")
+			}
+		})
+	}
+}

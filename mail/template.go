@@ -36,6 +36,9 @@ type Data struct {
 	PeriodFrom string // statement
 	PeriodTo   string
 	CaseRef    string
+	// Encrypted (statement) says the attachment is the AES-256 envelope
+	// locked with the password the customer chose during the call.
+	Encrypted bool
 }
 
 // kinds and languages every template file set must cover.

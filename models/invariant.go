@@ -28,11 +28,16 @@ const (
 	// twice or holding two statements, no approval used without its
 	// release, no release naming another approval.
 	InvApprovalReused Invariant = "approval_used_twice"
+	// InvStatementPasswordKept: a customer's statement password is held
+	// only while the release may still use it: no row of
+	// envelope_passwords for a case that is released, closed or ended
+	// otherwise (the release or the ending event deletes it).
+	InvStatementPasswordKept Invariant = "statement_password_kept"
 )
 
 // Invariants lists every invariant in the order `idv check` runs them.
 func Invariants() []Invariant {
-	return []Invariant{InvReleasedUnsealed, InvEvidenceObject, InvSealedNoManifest, InvApprovalReused}
+	return []Invariant{InvReleasedUnsealed, InvEvidenceObject, InvSealedNoManifest, InvApprovalReused, InvStatementPasswordKept}
 }
 
 func (i Invariant) String() string { return string(i) }

@@ -27,16 +27,17 @@ type Tx interface {
 	AuditRepo
 	EvidenceRepo
 	CheckRepo
-	CallRepo        // customer sessions, consent, calls and segments (call.go)
-	LetterRepo      // authorization letters and their scope (letter.go)
-	EmailCodeRepo   // customers' one-time email codes (emailcode.go)
-	ApprovalRepo    // supervisors' decisions (approval.go)
-	IdempotencyRepo // Idempotency-Key records of decisions (idempotency.go)
-	LedgerRepo      // booked transactions for statements (ledger.go)
-	MailOutboxRepo  // the mail outbox (mail.go)
-	InvariantRepo   // checks of the data as a whole (invariant.go)
-	AuthLimitRepo   // counters of failed logins and suppressed security events (authlimit.go)
-	StatementRepo   // generated statement files, approved by hash (statement.go)
+	CallRepo             // customer sessions, consent, calls and segments (call.go)
+	LetterRepo           // authorization letters and their scope (letter.go)
+	EmailCodeRepo        // customers' one-time email codes (emailcode.go)
+	ApprovalRepo         // supervisors' decisions (approval.go)
+	IdempotencyRepo      // Idempotency-Key records of decisions (idempotency.go)
+	LedgerRepo           // booked transactions for statements (ledger.go)
+	MailOutboxRepo       // the mail outbox (mail.go)
+	InvariantRepo        // checks of the data as a whole (invariant.go)
+	AuthLimitRepo        // counters of failed logins and suppressed security events (authlimit.go)
+	StatementRepo        // generated statement files, approved by hash (statement.go)
+	EnvelopePasswordRepo // customers' passwords for the emailed statement, until the release (envelope.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

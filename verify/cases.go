@@ -125,6 +125,9 @@ func (s *Service) changeIn(ctx context.Context, tx models.Tx, a Actor, id models
 	for k, v := range detail {
 		d[k] = v
 	}
+	if err := dropEnvelopePassword(ctx, tx, c, d); err != nil {
+		return nil, err
+	}
 	if err := s.event(ctx, tx, a.Name, c.ID, "case."+string(ev), d); err != nil {
 		return nil, err
 	}

@@ -208,7 +208,11 @@ func (d *Desk) delivered(ctx context.Context, owner string, m *models.OutboundMa
 		if err := tx.UpdateCase(ctx, c); err != nil {
 			return err
 		}
-		return d.svc.event(ctx, tx, SystemActor, c.ID, "case.close", map[string]string{"from": string(from), "to": string(to)})
+		closed := map[string]string{"from": string(from), "to": string(to)}
+		if err := dropEnvelopePassword(ctx, tx, c, closed); err != nil {
+			return err
+		}
+		return d.svc.event(ctx, tx, SystemActor, c.ID, "case.close", closed)
 	})
 	return err
 }

@@ -18,13 +18,22 @@ type Released struct {
 	StatementID models.StatementID
 	Statement   *models.Evidence
 	Mail        *models.OutboundMail
+	// Encrypted: the attachment is the AES-256 envelope holding the
+	// statement (the customer chose a password during the call).
+	// AttachmentSHA256 is the attached file's hash: the envelope's, or the
+	// statement's own when it is attached bare.
+	Encrypted        bool
+	AttachmentSHA256 string
 }
 
 // Release sends the approved statement to the registered address, only for
 // a case whose seal verifies (SealedAndVerified). It sends exactly the file
 // the supervisor approved: the statement generated at submission, read from
 // the evidence store and checked against the hash the approval names (and
-// the evidence row's) before anything is queued. In one transaction it uses
+// the evidence row's) before anything is queued. When the customer chose a
+// password during the call, the attachment is instead the AES-256 envelope
+// holding exactly those bytes (customerCopy, envelope.go), and the password
+// is deleted in the release transaction. In one transaction it uses
 // the approval (once; it must name exactly this statement file, account,
 // period and address), marks the statement released, queues the mail
 // (attachment, plain and HTML body in the customer's language) and moves
@@ -72,6 +81,13 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 	if sum := sha256.Sum256(pdf); hex.EncodeToString(sum[:]) != apr.Action.StatementSHA256 {
 		return nil, models.Errorf(models.ECONFLICT, "release %s: the stored statement does not match the approved SHA-256 %s", id, apr.Action.StatementSHA256)
 	}
+	name := fmt.Sprintf("statement-%s-%s.pdf", apr.Action.PeriodFrom, apr.Action.PeriodTo)
+	// The customer's copy: these checked bytes, or the envelope holding
+	// them under the password chosen during the call (envelope.go).
+	att, err := d.customerCopy(ctx, id, stm.ID, name, pdf)
+	if err != nil {
+		return nil, fmt.Errorf("release %s: %w", id, err)
+	}
 	out := &Released{StatementID: stm.ID, Statement: ev}
 	err = d.svc.store.Transact(ctx, func(tx models.Tx) error {
 		cur, err := d.svc.authorize(ctx, tx, a, id, releaseRule, "release the statement")
@@ -91,9 +107,11 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		if err := tx.ReleaseStatement(ctx, stm.ID, d.svc.now().UTC()); err != nil {
 			return err
 		}
-		name := fmt.Sprintf("statement-%s-%s.pdf", cur.PeriodFrom, cur.PeriodTo)
-		if err := d.enqueue(ctx, tx, cur.ID, mail.KindStatement, acct, mail.Data{PeriodFrom: cur.PeriodFrom, PeriodTo: cur.PeriodTo, CaseRef: string(cur.ID)},
-			[]mail.Attachment{{Name: name, ContentType: "application/pdf", Data: pdf}}, nil); err != nil {
+		if err := d.enqueue(ctx, tx, cur.ID, mail.KindStatement, acct, mail.Data{PeriodFrom: cur.PeriodFrom, PeriodTo: cur.PeriodTo, CaseRef: string(cur.ID), Encrypted: att.Encrypted},
+			[]mail.Attachment{{Name: name, ContentType: "application/pdf", Data: att.Data}}, nil); err != nil {
+			return err
+		}
+		if err := att.used(ctx, tx); err != nil {
 			return err
 		}
 		from := cur.State
@@ -107,8 +125,14 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		}
 		out.Mail = msgs[len(msgs)-1]
 		out.Case = cur
-		return d.svc.event(ctx, tx, a.Name, cur.ID, "case.release", map[string]string{"from": string(from), "to": string(to), "approval": apr.ID,
-			"statement": string(stm.ID), "statement_sha256": ev.SHA256, "message_id": out.Mail.MessageID, "to_address": acct.Email})
+		detail := map[string]string{"from": string(from), "to": string(to), "approval": apr.ID,
+			"statement": string(stm.ID), "statement_sha256": ev.SHA256, "message_id": out.Mail.MessageID, "to_address": acct.Email}
+		att.addDetail(detail)
+		out.Encrypted, out.AttachmentSHA256 = att.Encrypted, ev.SHA256
+		if att.Encrypted {
+			out.AttachmentSHA256 = detail["attachment_sha256"]
+		}
+		return d.svc.event(ctx, tx, a.Name, cur.ID, "case.release", detail)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)

@@ -67,6 +67,25 @@ type deskFixture struct {
 	audit  verify.Actor
 	caseID models.CaseID
 	fault  *faultStore // the graph's store: db with an injectable fault
+	logs   *logBuffer  // everything the service logged
+}
+
+// logBuffer collects a logger's output for tests that search it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func sender(t testing.TB, addr string) *mail.SMTP {
@@ -144,7 +163,9 @@ func newDeskFixtureQuotas(t *testing.T, eng verify.FaceEngine, q verify.Quotas) 
 	fault := &faultStore{Store: db}
 	cfg := verifytest.DefaultConfig()
 	cfg.Quotas = q
+	logs := &logBuffer{}
 	g := verifytest.New(t, verifytest.Options{Store: fault, Now: c.Now, Config: cfg, Face: eng, Stager: st, Evidence: store,
+		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Desk: verify.DeskDeps{Registry: &registry.Client{BaseURL: reg.URL, APIKey: "regkey", Timeout: 2 * time.Second},
 			Mailer: sender(t, smtpSrv.Addr), MailFrom: "noreply@bank.example"}})
 	svc := g.Service
@@ -198,7 +219,7 @@ func newDeskFixtureQuotas(t *testing.T, eng verify.FaceEngine, q verify.Quotas) 
 	actor := func(id string, roles ...models.Role) verify.Actor {
 		return verify.Actor{Name: "staff:" + id, StaffID: models.StaffID(id), Roles: roles}
 	}
-	f := &deskFixture{t: t, g: g, db: db, fault: fault, svc: svc, desk: g.Desk, calls: g.Calls, reg: regSrv, clock: c, arch: arch, stage: st, smtp: smtpSrv,
+	f := &deskFixture{t: t, g: g, db: db, fault: fault, svc: svc, desk: g.Desk, calls: g.Calls, reg: regSrv, clock: c, arch: arch, stage: st, smtp: smtpSrv, logs: logs,
 		clerk: actor("stf_c1", models.RoleClerk), both: actor("stf_b", models.RoleClerk, models.RoleSupervisor),
 		sup: actor("stf_s1", models.RoleSupervisor), sup2: actor("stf_s2", models.RoleSupervisor), audit: actor("stf_a", models.RoleAuditor)}
 	cs, err := svc.CreateCase(ctx, f.clerk, verify.NewCase{AccountNo: acctNo, Purpose: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31",

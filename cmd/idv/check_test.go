@@ -26,7 +26,7 @@ func TestCheckCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("idv check on sealed cases = %v\n%s", err, out)
 	}
-	for _, want := range []string{"ok      released_without_sealed_evidence", "ok      sealed_without_manifest", "ok      approval_used_twice",
+	for _, want := range []string{"ok      released_without_sealed_evidence", "ok      sealed_without_manifest", "ok      approval_used_twice", "ok      statement_password_kept",
 		"ok      evidence_without_object", "ok      evidence objects: the bytes of 6 items", "PRAGMA integrity_check: ok"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("idv check output lacks %q:\n%s", want, out)

@@ -80,9 +80,9 @@ var libraryOwner = map[string][]string{
 	"github.com/jackc/pgx/v5":             {"storage/postgres", "internal/testenv", "cmd/idvload"}, // idvload makes and drops its own database
 	"modernc.org/sqlite":                  {"storage/sqlite"},
 	"github.com/go-pdf/fpdf":              {"statement"},
-	"github.com/skip2/go-qrcode":          {"statement"}, // the QR code of the statement's verification URL
-	"github.com/pdfcpu/pdfcpu":            {"verify/pdfcheck"},
-	"github.com/digitorus/":               {"statement/pades"}, // pdfsign (the signature field and byte range), pdf (reading), pkcs7 (verifying the CMS), timestamp (RFC 3161)
+	"github.com/skip2/go-qrcode":          {"statement"},                    // the QR code of the statement's verification URL
+	"github.com/pdfcpu/pdfcpu":            {"verify/pdfcheck", "statement"}, // pdfcheck reads uploaded letters; statement attaches and encrypts (AES-256) the customer's envelope
+	"github.com/digitorus/":               {"statement/pades"},              // pdfsign (the signature field and byte range), pdf (reading), pkcs7 (verifying the CMS), timestamp (RFC 3161)
 	"github.com/at-wat/ebml-go":           {"signaling/replay"},
 	"github.com/emersion/go-smtp":         {"mail", "mail/mailtest"},
 	"github.com/emersion/go-sasl":         {"mail", "mail/mailtest"},

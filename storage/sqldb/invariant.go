@@ -93,6 +93,12 @@ const invApprovalReused = `SELECT case_id, subject, problem FROM (
 	WHERE a.action = 'case.release' AND (p.id IS NULL OR coalesce({json:a.detail:approval}, '') <> p.id)
 ) x ORDER BY case_id, subject`
 
+// A statement password rests only until the release uses it or the case
+// ends without one.
+const invStatementPasswordKept = `SELECT p.case_id, p.case_id AS subject, 'the customer''s statement password is still held, but the case is ' || c.state AS problem
+FROM envelope_passwords p JOIN cases c ON c.id = p.case_id
+WHERE c.state IN ('released', 'closed', 'rejected', 'cancelled', 'expired', 'aborted') ORDER BY p.case_id`
+
 // invariantQuery returns inv's query in the dialect.
 func (db *DB) invariantQuery(inv models.Invariant) (string, error) {
 	var q string
@@ -105,6 +111,8 @@ func (db *DB) invariantQuery(inv models.Invariant) (string, error) {
 		q = invSealedNoManifest
 	case models.InvApprovalReused:
 		q = invApprovalReused
+	case models.InvStatementPasswordKept:
+		q = invStatementPasswordKept
 	default:
 		return "", models.Errorf(models.EINVALID, "unknown invariant %q", inv)
 	}

@@ -203,6 +203,25 @@ func testInvariants(t *testing.T, s models.Store) {
 	seq = w.event(c, "case.release", map[string]string{"approval": "apr_case_a_none"})
 	broken(models.InvApprovalReused, c, fmt.Sprintf("audit event %d", seq))
 
+	// statement_password_kept: held while the release may use it, never after.
+	pwCases := map[models.CaseID]bool{ // broken?
+		w.newCase("case_pw_call", models.StateInSession):       false,
+		w.newCase("case_pw_review", models.StatePendingReview): false,
+		w.newCase("case_pw_cancelled", models.StateCancelled):  true,
+		w.newCase("case_pw_rejected", models.StateRejected):    true,
+	}
+	sealedPW, _, _ := w.sealed("case_pw_sealed", models.StateSealed, false)
+	releasedPW, _ := w.released("case_pw_released")
+	pwCases[sealedPW], pwCases[releasedPW] = false, true
+	for c, bad := range pwCases {
+		w.do(func(tx models.Tx) error {
+			return tx.PutEnvelopePassword(ctx, &models.EnvelopePassword{CaseID: c, Password: "password-1", SetAt: t0})
+		})
+		if bad {
+			broken(models.InvStatementPasswordKept, c, string(c))
+		}
+	}
+
 	// The archiver confirms what it was meant to.
 	var claimed []*models.Evidence
 	w.do(func(tx models.Tx) (err error) {

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"FaceCalibrations", testFaceCalibrations},
 		{"AuthLimits", testAuthLimits},
 		{"Statements", testStatements},
+		{"EnvelopePasswords", testEnvelopePasswords},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

@@ -203,3 +203,20 @@ start();
 // Every control has its handler now: a click before this would submit a
 // form natively (reloading the page) and be lost.
 document.body.dataset.ready = 'true';
+// The optional password of the emailed statement: typed twice, checked
+// here and by the server, and cleared from the page once sent.
+document.getElementById('pw-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const pw = document.getElementById('pw');
+  const again = document.getElementById('pw2');
+  const out = document.getElementById('pw-status');
+  if (pw.value !== again.value) {
+    out.textContent = t('cust.pw_mismatch');
+    return;
+  }
+  const r = await post('/call/statement-password', JSON.stringify({ password: pw.value, confirm: again.value }), 'application/json');
+  pw.value = '';
+  again.value = '';
+  out.textContent = r.ok ? t('cust.pw_ok') : t('cust.problem') + ': ' + r.message;
+  if (r.ok) document.body.dataset.statementPassword = 'set';
+});

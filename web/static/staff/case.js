@@ -79,6 +79,9 @@ async function loadCase() {
     [t('console.branch_tz'), slotText(c.slot.branch)],
   ];
   if (c.reason) rows.push([t('common.reason'), c.reason]);
+  // Whether the customer chose a password for the emailed statement; the
+  // password itself never leaves the server.
+  if (c.statement_password !== undefined) rows.push([t('case.statement_password'), t(c.statement_password ? 'case.statement_password_yes' : 'case.statement_password_no')]);
   const dl = $('summary');
   dl.replaceChildren();
   for (const [k, v] of rows) dl.append(el('dt', {}, k), el('dd', {}, v));
