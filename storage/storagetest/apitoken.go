@@ -115,7 +115,7 @@ func RunLegacyTokens(t *testing.T, db Migrator, migrations fs.FS) {
 	if _, err := db.Migrate(ctx, old); err != nil {
 		t.Fatalf("Migrate(before 015): %v", err)
 	}
-	seed(t, db)
+	seedLegacy(t, db)
 	tx(t, db, func(tx models.Tx) error {
 		return tx.CreateStaff(ctx, staff("stf_cs", "cs", models.RoleClerk, models.RoleSupervisor))
 	})

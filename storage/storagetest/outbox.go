@@ -228,7 +228,7 @@ func RunLegacyOutbox(t *testing.T, db Migrator, migrations fs.FS) {
 	if _, err := db.Migrate(ctx, old); err != nil {
 		t.Fatalf("Migrate(before 010): %v", err)
 	}
-	seed(t, db)
+	seedLegacy(t, db)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.SQL().ExecContext(ctx, rebindFor(db, q), args...); err != nil {
