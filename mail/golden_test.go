@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files of TestRenderG
 func TestRenderGolden(t *testing.T) {
 	d := mail.Data{BankName: "Demo & Bank", HolderName: "Li <Wei>", Link: "https://idv.bank.example/join/t0k3n?a=1&b=2",
 		SlotLocal: "2026-12-01 09:00 America/New_York", Code: "042917", Minutes: 10, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", CaseRef: "case_7f3a"}
-	for _, kind := range []string{mail.KindInvite, mail.KindCode, mail.KindStatement} {
+	for _, kind := range []string{mail.KindInvite, mail.KindCode, mail.KindStatement, mail.TemplateBalanceCertificate} {
 		for _, lang := range []string{mail.LangEnglish, mail.LangChinese, "fr"} {
 			subject, text, html, err := mail.Render(kind, lang, d)
 			if err != nil {
