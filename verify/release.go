@@ -91,8 +91,12 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		if err := tx.ReleaseStatement(ctx, stm.ID, d.svc.now().UTC()); err != nil {
 			return err
 		}
-		name := fmt.Sprintf("statement-%s-%s.pdf", cur.PeriodFrom, cur.PeriodTo)
-		if err := d.enqueue(ctx, tx, cur.ID, mail.KindStatement, acct, mail.Data{PeriodFrom: cur.PeriodFrom, PeriodTo: cur.PeriodTo, CaseRef: string(cur.ID)},
+		svc, err := serviceOf(cur.Purpose)
+		if err != nil {
+			return err
+		}
+		name := svc.attachment(cur)
+		if err := d.enqueue(ctx, tx, cur.ID, svc.mail, acct, mail.Data{PeriodFrom: cur.PeriodFrom, PeriodTo: cur.PeriodTo, CaseRef: string(cur.ID)},
 			[]mail.Attachment{{Name: name, ContentType: "application/pdf", Data: pdf}}, nil); err != nil {
 			return err
 		}
@@ -163,21 +167,19 @@ func (d *Desk) usableApproval(ctx context.Context, tx models.Tx, c *models.Case,
 	return apr, nil
 }
 
-// renderStatement draws the statement as file id, with the ID and the
-// public check's URL (PublicURL/v/{id}) on every page, and signs it with the
-// bank's certificate (signing time: the issue time printed on it).
-func (d *Desk) renderStatement(ctx context.Context, st *statement.Statement, id models.StatementID) ([]byte, error) {
-	st.UnicodeFont = d.statementFont
-	st.StatementID = string(id)
-	st.VerifyURL = strings.TrimRight(d.svc.cfg.PublicURL, "/") + "/v/" + string(id)
-	pdf, err := statement.Render(st)
+// renderStatement draws the case's document (a statement, a balance
+// certificate) as file id, with the ID and the public check's URL
+// (PublicURL/v/{id}) on every page, and signs it with the bank's
+// certificate (signing time: the issue time printed on it).
+func (d *Desk) renderStatement(ctx context.Context, doc document, id models.StatementID) ([]byte, error) {
+	pdf, err := doc.render(string(id), strings.TrimRight(d.svc.cfg.PublicURL, "/")+"/v/"+string(id), d.statementFont)
 	if err != nil {
 		return nil, fmt.Errorf("render statement %s: %w", id, err)
 	}
 	if d.signer == nil {
 		return pdf, nil
 	}
-	signed, err := d.signer.Sign(ctx, pdf, st.IssuedAt)
+	signed, err := d.signer.Sign(ctx, pdf, doc.issuedAt())
 	if err != nil {
 		return nil, fmt.Errorf("sign statement %s: %w", id, err)
 	}
