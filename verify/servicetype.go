@@ -49,9 +49,11 @@ type document interface {
 // serviceTypes are the services offered, by purpose.
 var serviceTypes = map[models.Purpose]serviceType{
 	models.PurposeStatement: {
-		name:   [2]string{"交易明细", "Transaction statement"},
-		period: func(from, to string, now time.Time) (string, string, error) { return from, to, models.ValidatePeriod(from, to, now) },
-		ends:   func(c *models.Case) string { return "the period ends (" + c.PeriodTo + ")" },
+		name: [2]string{"交易明细", "Transaction statement"},
+		period: func(from, to string, now time.Time) (string, string, error) {
+			return from, to, models.ValidatePeriod(from, to, now)
+		},
+		ends: func(c *models.Case) string { return "the period ends (" + c.PeriodTo + ")" },
 		gather: func(d *Desk, ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account) (document, error) {
 			st, err := d.statementFor(ctx, tx, c, acct)
 			return &statementDoc{st}, err
