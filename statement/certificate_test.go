@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"remoteidv/models"
 	"remoteidv/statement"
 )
@@ -46,18 +44,7 @@ func mustCertificate(t testing.TB, c *statement.Certificate) []byte {
 // TestRenderCertificateGolden compares the certificate's text, Chinese
 // and English, with testdata/certificate.txt (-update rewrites it).
 func TestRenderCertificateGolden(t *testing.T) {
-	got := pdfText(t, mustCertificate(t, certificate(t)))
-	golden := filepath.Join("testdata", "certificate.txt")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("read golden (run with -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
+	if diff := golden(t, "certificate", pdfText(t, mustCertificate(t, certificate(t)))); diff != "" {
 		t.Errorf("RenderCertificate text mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -177,15 +177,7 @@ func TestBalanceCertificateEndToEnd(t *testing.T) {
 	wantStatementBlock(t, "Submit(ledger ends within the certificate's day)", err, "before the certificate's date ends (2025-12-31)")
 	f.recordLedgerImport(t, ledgerThrough)
 
-	signCfg, err := pades.GenerateDemo(t.TempDir(), "Demo Bank", f.clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	signCfg.Now = f.clock.Now
-	signer, err := pades.Load(ctx, signCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := f.demoSigner()
 	font, err := os.ReadFile("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
 	if err != nil {
 		t.Fatalf("CJK font missing (%v): install the Debian package fonts-droid-fallback (make test does)", err)
@@ -261,4 +253,20 @@ func TestBalanceCertificateEndToEnd(t *testing.T) {
 	if err != nil || !st.Issued || !st.Match || st.Document != models.PurposeBalanceCertificate {
 		t.Fatalf("CheckStatement(certificate) = %+v, %v; want an issued balance certificate, this file", st, err)
 	}
+}
+
+// demoSigner is a signer with a demo CA and signing certificate made now,
+// on the fixture's clock.
+func (f *deskFixture) demoSigner() *pades.Signer {
+	f.t.Helper()
+	cfg, err := pades.GenerateDemo(f.t.TempDir(), "Demo Bank", f.clock.Now())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	cfg.Now = f.clock.Now
+	signer, err := pades.Load(context.Background(), cfg)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return signer
 }

@@ -16,23 +16,7 @@ import (
 // certificate case can be opened afterwards.
 func RunLegacyCases(t *testing.T, db Migrator, migrations fs.FS) {
 	ctx := context.Background()
-	old := fstest.MapFS{}
-	entries, err := fs.ReadDir(migrations, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() < "023" {
-			b, err := fs.ReadFile(migrations, e.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			old[e.Name()] = &fstest.MapFile{Data: b}
-		}
-	}
-	if _, err := db.Migrate(ctx, old); err != nil {
-		t.Fatalf("Migrate(before 023): %v", err)
-	}
+	migrateBefore(t, db, migrations, "023")
 	seedLegacy(t, db)
 	q := rebindFor(db, `INSERT INTO invites (id, case_id, token_hash, not_before, not_after, created_at) VALUES ('inv_1', 'case_a', ?, ?, ?, ?)`)
 	if _, err := db.SQL().ExecContext(ctx, q, hashA, t0.UnixMicro(), t0.Add(time.Hour).UnixMicro(), t0.UnixMicro()); err != nil {
@@ -64,5 +48,28 @@ func RunLegacyCases(t *testing.T, db Migrator, migrations fs.FS) {
 	bad := rebindFor(db, `INSERT INTO invites (id, case_id, token_hash, not_before, not_after, created_at) VALUES ('inv_2', 'case_none', ?, ?, ?, ?)`)
 	if _, err := db.SQL().ExecContext(ctx, bad, hashB, t0.UnixMicro(), t0.Add(time.Hour).UnixMicro(), t0.UnixMicro()); err == nil {
 		t.Error("after 023 an invite of a missing case was accepted")
+	}
+}
+
+// migrateBefore applies to db the migrations numbered below version, as
+// a database the binary of that time left.
+func migrateBefore(t *testing.T, db Migrator, migrations fs.FS, version string) {
+	t.Helper()
+	old := fstest.MapFS{}
+	entries, err := fs.ReadDir(migrations, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() < version {
+			b, err := fs.ReadFile(migrations, e.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			old[e.Name()] = &fstest.MapFile{Data: b}
+		}
+	}
+	if _, err := db.Migrate(context.Background(), old); err != nil {
+		t.Fatalf("Migrate(before %s): %v", version, err)
 	}
 }
