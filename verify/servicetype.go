@@ -21,7 +21,8 @@ import (
 // the schema's CHECK on cases.purpose), its renderer in package statement,
 // its mail templates and its name in the web pages' languages.
 type serviceType struct {
-	// name is the service's name in Chinese and English.
+	// name is the service's name in Chinese and English (the public
+	// check's answer names the issued document with it).
 	name [2]string
 	// period checks the period a case is opened with, against today, and
 	// returns it as the case stores it.
@@ -81,13 +82,6 @@ func serviceOf(p models.Purpose) (serviceType, error) {
 		return serviceType{}, err
 	}
 	return serviceTypes[p], nil
-}
-
-// ServiceName is the name of the service of purpose p in Chinese and
-// English ("" for an unknown purpose).
-func ServiceName(p models.Purpose) (zh, en string) {
-	t := serviceTypes[p]
-	return t.name[0], t.name[1]
 }
 
 // certificateDate checks a balance certificate's date: it is as at the end

@@ -250,7 +250,7 @@ func TestBalanceCertificateEndToEnd(t *testing.T) {
 		t.Fatalf("state after delivery = %s, want closed", got)
 	}
 	st, err := d.CheckStatement(ctx, stm.ID, stm.SHA256)
-	if err != nil || !st.Issued || !st.Match || st.Document != models.PurposeBalanceCertificate {
+	if err != nil || !st.Issued || !st.Match || st.Document != models.PurposeBalanceCertificate || st.DocumentName != "余额证明 Balance certificate" {
 		t.Fatalf("CheckStatement(certificate) = %+v, %v; want an issued balance certificate, this file", st, err)
 	}
 }

@@ -26,6 +26,9 @@ type StatementStatus struct {
 	// Document is the kind of document issued under the ID (the service:
 	// transaction_statement, balance_certificate), when issued.
 	Document models.Purpose `json:"document,omitempty"`
+	// DocumentName names it in Chinese and English ("余额证明 Balance
+	// certificate").
+	DocumentName string `json:"document_name,omitempty"`
 	// Checked says a file or hash was given; Match that it is exactly the
 	// issued file.
 	Checked bool   `json:"checked"`
@@ -64,6 +67,9 @@ func (d *Desk) CheckStatement(ctx context.Context, id models.StatementID, sum st
 		return out, nil
 	}
 	out.Issued, out.IssuedAt, out.Document = true, st.ReleasedAt, c.Purpose
+	if t, ok := serviceTypes[c.Purpose]; ok {
+		out.DocumentName = t.name[0] + " " + t.name[1]
+	}
 	out.Revoked, out.RevokedAt = st.RevokedAt != nil, st.RevokedAt
 	out.Match = sum != "" && hmac.Equal([]byte(sum), []byte(st.SHA256))
 	return out, nil
