@@ -117,7 +117,7 @@ func (d *Desk) Submit(ctx context.Context, a Actor, id models.CaseID) (*models.C
 		if err != nil {
 			return err
 		}
-		doc, err = svc.gather(d, ctx, tx, c, acct)
+		doc, err = svc.gather(ctx, d, tx, c, acct)
 		return err
 	})
 	if err != nil {

@@ -33,7 +33,7 @@ type serviceType struct {
 	// gather reads what the document prints from the ledger, in the
 	// submission's transaction; EPRECONDITION when the ledger has no data
 	// for it (the requirement already refuses such a case).
-	gather func(d *Desk, ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account) (document, error)
+	gather func(ctx context.Context, d *Desk, tx models.Tx, c *models.Case, acct *models.Account) (document, error)
 	// attachment is the released file's name in the mail.
 	attachment func(c *models.Case) string
 	// mail is the release's mail template (package mail).
@@ -55,9 +55,12 @@ var serviceTypes = map[models.Purpose]serviceType{
 			return from, to, models.ValidatePeriod(from, to, now)
 		},
 		ends: func(c *models.Case) string { return "the period ends (" + c.PeriodTo + ")" },
-		gather: func(d *Desk, ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account) (document, error) {
+		gather: func(ctx context.Context, d *Desk, tx models.Tx, c *models.Case, acct *models.Account) (document, error) {
 			st, err := d.statementFor(ctx, tx, c, acct)
-			return &statementDoc{st}, err
+			if err != nil {
+				return nil, err
+			}
+			return &statementDoc{st}, nil
 		},
 		attachment: func(c *models.Case) string { return fmt.Sprintf("statement-%s-%s.pdf", c.PeriodFrom, c.PeriodTo) },
 		mail:       idvmail.KindStatement,
@@ -66,9 +69,12 @@ var serviceTypes = map[models.Purpose]serviceType{
 		name:   [2]string{"余额证明", "Balance certificate"},
 		period: certificateDate,
 		ends:   func(c *models.Case) string { return "the certificate's date ends (" + c.PeriodTo + ")" },
-		gather: func(d *Desk, ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account) (document, error) {
+		gather: func(ctx context.Context, d *Desk, tx models.Tx, c *models.Case, acct *models.Account) (document, error) {
 			cert, err := d.certificateFor(ctx, tx, c, acct)
-			return &certificateDoc{cert}, err
+			if err != nil {
+				return nil, err
+			}
+			return &certificateDoc{cert}, nil
 		},
 		attachment: func(c *models.Case) string { return fmt.Sprintf("balance-certificate-%s.pdf", c.PeriodTo) },
 		mail:       idvmail.TemplateBalanceCertificate,
