@@ -17,14 +17,16 @@ type accountView struct {
 	No         string `json:"account_no"` // masked
 	Ref        string `json:"ref"`        // the full number, for creating a case
 	HolderName string `json:"holder_name"`
-	NationalID string `json:"national_id"` // masked
-	Email      string `json:"email"`
-	TimeZone   string `json:"time_zone"`
-	Language   string `json:"language"`
+	// HolderNameAlt is the name in the other script, when the bank has it.
+	HolderNameAlt string `json:"holder_name_alt,omitempty"`
+	NationalID    string `json:"national_id"` // masked
+	Email         string `json:"email"`
+	TimeZone      string `json:"time_zone"`
+	Language      string `json:"language"`
 }
 
 func viewAccount(a *models.Account) accountView {
-	return accountView{No: models.MaskAccountNo(a.No), Ref: string(a.No), HolderName: a.HolderName, NationalID: models.MaskNationalID(a.NationalID),
+	return accountView{No: models.MaskAccountNo(a.No), Ref: string(a.No), HolderName: a.HolderName, HolderNameAlt: a.HolderNameAlt, NationalID: models.MaskNationalID(a.NationalID),
 		Email: a.Email, TimeZone: a.TimeZone, Language: a.Language}
 }
 

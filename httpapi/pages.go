@@ -81,7 +81,8 @@ func noStore(c *gin.Context) { c.Header("Cache-Control", "no-store") }
 // pageData is the layout data of page spec for p (nil on the login page).
 func (s *Server) pageData(c *gin.Context, spec pageSpec, p *access.Principal) web.Page {
 	data := web.Page{Name: spec.name, Title: spec.title, Script: spec.script, Lang: s.pageLang(c), Path: c.Request.URL.Path,
-		Bank: s.cfg.BankName, Mode: spec.mode, Back: spec.back, Options: spec.options, CaseID: c.Param("id"), Msgs: s.msgs, Demo: s.cfg.Demo}
+		Bank: s.cfg.BankName, Mode: spec.mode, Back: spec.back, Options: spec.options, CaseID: c.Param("id"), Msgs: s.msgs, Demo: s.cfg.Demo,
+		Services: purposes()}
 	if s.cfg.AuditKey != nil {
 		data.KeyFingerprint = audit.Fingerprint(s.cfg.AuditKey)
 	}
@@ -148,6 +149,15 @@ func caseStates() []string {
 	for _, st := range []models.CaseState{models.StateScheduled, models.StateInSession, models.StatePendingReview, models.StateApproved,
 		models.StateSealed, models.StateReleased, models.StateClosed, models.StateRejected, models.StateCancelled, models.StateExpired, models.StateAborted} {
 		out = append(out, string(st))
+	}
+	return out
+}
+
+// purposes are the services a case may be opened for (web.Page.Services).
+func purposes() []string {
+	out := make([]string, 0, len(models.Purposes))
+	for _, p := range models.Purposes {
+		out = append(out, string(p))
 	}
 	return out
 }

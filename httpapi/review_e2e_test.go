@@ -525,7 +525,8 @@ func checkStatementPublicly(t *testing.T, anon *client, id string, pdf []byte) {
 		{"not a hash", "sha256", []byte("1234"), 400, `id="vfy-error"`, `id="vfy-match"`},
 	} {
 		status, page := upload(tc.field, tc.body)
-		if status != tc.status || !strings.Contains(page, tc.want) || strings.Contains(page, tc.not) || !strings.Contains(page, `id="vfy-issued"`) && tc.status == 200 {
+		if status != tc.status || !strings.Contains(page, tc.want) || strings.Contains(page, tc.not) || !strings.Contains(page, `id="vfy-issued"`) && tc.status == 200 ||
+			tc.status == 200 && !strings.Contains(page, `data-document="transaction_statement"`) {
 			t.Errorf("/v/%s with %s = %d, want %d with %s and without %s:\n%.600s", id, tc.name, status, tc.status, tc.want, tc.not, page)
 		}
 		for _, personal := range []string{"Li Wei", "6222", "li.wei@", "case_"} {
@@ -536,6 +537,7 @@ func checkStatementPublicly(t *testing.T, anon *client, id string, pdf []byte) {
 	}
 	var st struct {
 		Issued, Revoked, Checked, Match bool
+		Document                        string
 	}
 	req, _ := http.NewRequest("GET", anon.base+"/v/"+id+"?sha256="+hex.EncodeToString(sum[:]), nil)
 	req.Header.Set("Accept", "application/json")
@@ -545,8 +547,8 @@ func checkStatementPublicly(t *testing.T, anon *client, id string, pdf []byte) {
 	}
 	err = json.NewDecoder(resp.Body).Decode(&st)
 	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 || !st.Issued || st.Revoked || !st.Checked || !st.Match {
-		t.Errorf("/v/%s as JSON = %d %+v (%v), want issued, checked, a match", id, resp.StatusCode, st, err)
+	if err != nil || resp.StatusCode != 200 || !st.Issued || st.Revoked || !st.Checked || !st.Match || st.Document != "transaction_statement" {
+		t.Errorf("/v/%s as JSON = %d %+v (%v), want an issued transaction statement, checked, a match", id, resp.StatusCode, st, err)
 	}
 	if c, _, _ := anon.keyed("GET", "/v/stm_aaaaaaaaaaaaaaaaaaaaaaaaaa", "", nil); c != 200 {
 		t.Errorf("/v of an unknown ID = %d, want the page saying it was not issued", c)

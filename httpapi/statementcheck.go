@@ -59,7 +59,7 @@ func (s *Server) statementCheck(c *gin.Context) error {
 		c.JSON(http.StatusOK, st)
 		return nil
 	}
-	page.Issued, page.Revoked, page.Checked, page.Match, page.SHA256 = st.Issued, st.Revoked, st.Checked, st.Match, st.SHA256
+	page.Issued, page.Revoked, page.Checked, page.Match, page.SHA256, page.Document = st.Issued, st.Revoked, st.Checked, st.Match, st.SHA256, string(st.Document)
 	if st.IssuedAt != nil {
 		page.IssuedAt = st.IssuedAt.UTC().Format(time.DateTime) + " UTC"
 	}

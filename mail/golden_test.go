@@ -20,7 +20,7 @@ func TestRenderGolden(t *testing.T) {
 		SlotLocal: "2026-12-01 09:00 America/New_York", Code: "042917", Minutes: 10, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", CaseRef: "case_7f3a"}
 	// statement-encrypted: the statement whose attachment is the
 	// customer's password-protected envelope.
-	for _, kind := range []string{mail.KindInvite, mail.KindCode, mail.KindStatement, "statement-encrypted"} {
+	for _, kind := range []string{mail.KindInvite, mail.KindCode, mail.KindStatement, "statement-encrypted", mail.TemplateBalanceCertificate} {
 		for _, lang := range []string{mail.LangEnglish, mail.LangChinese, "fr"} {
 			dk, rk := d, kind
 			if kind == "statement-encrypted" {

@@ -181,3 +181,14 @@ func TestSMTPServerDownFirst(t *testing.T) {
 	}
 	srv.Wait(t, 1, 5*time.Second)
 }
+
+// TestOutboxKind: every released document is filed as the statement kind
+// (its delivery closes the case); other messages keep their own kind.
+func TestOutboxKind(t *testing.T) {
+	for in, want := range map[string]string{mail.KindStatement: mail.KindStatement, mail.TemplateBalanceCertificate: mail.KindStatement,
+		mail.KindInvite: mail.KindInvite, mail.KindCode: mail.KindCode} {
+		if got := mail.OutboxKind(in); got != want {
+			t.Errorf("OutboxKind(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

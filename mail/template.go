@@ -12,12 +12,32 @@ import (
 	texttemplate "text/template"
 )
 
-// Kinds of message the service sends.
+// Kinds of message the service sends. KindStatement is the case's released
+// document, whichever service the case is for: the outbox files every
+// document under it (its delivery closes the case), while each document
+// has its own template.
 const (
 	KindInvite    = "invite"
 	KindCode      = "code"
 	KindStatement = "statement"
 )
+
+// Templates of released documents other than the transaction statement
+// (whose template is KindStatement's): Render takes them like a kind,
+// OutboxKind files them as KindStatement.
+const (
+	TemplateBalanceCertificate = "balance_certificate"
+)
+
+// OutboxKind is the kind the outbox files a message rendered from
+// template t under: KindStatement for every document's template, t itself
+// otherwise.
+func OutboxKind(t string) string {
+	if slices.Contains(documents, t) {
+		return KindStatement
+	}
+	return t
+}
 
 // Languages the templates are written in; any other falls back to English.
 const (
@@ -34,16 +54,18 @@ type Data struct {
 	Code       string // code: the six digits
 	Minutes    int    // code: validity
 	PeriodFrom string // statement
-	PeriodTo   string
+	PeriodTo   string // statement; a balance certificate's date
 	CaseRef    string
 	// Encrypted (statement) says the attachment is the AES-256 envelope
 	// locked with the password the customer chose during the call.
 	Encrypted bool
 }
 
-// kinds and languages every template file set must cover.
+// kinds (with the documents' templates) and languages every template file
+// set must cover.
 var (
-	kinds     = []string{KindInvite, KindCode, KindStatement}
+	documents = []string{KindStatement, TemplateBalanceCertificate}
+	kinds     = []string{KindInvite, KindCode, KindStatement, TemplateBalanceCertificate}
 	languages = []string{LangEnglish, LangChinese}
 	parts     = []string{"subject", "text", "html"}
 )

@@ -10,12 +10,16 @@ import (
 type Account struct {
 	No         AccountNo
 	HolderName string
-	NationalID string // stored in full; shown masked
-	Email      string
-	Phone      string
-	TimeZone   string // IANA name, e.g. America/New_York
-	Language   string // customer's language for mail: "en" or "zh-CN"
-	ImportedAt time.Time
+	// HolderNameAlt is the holder's name in the other script, when the
+	// bank has it: the Chinese name of a holder whose HolderName is in
+	// Latin letters, or the reverse; "" when unknown.
+	HolderNameAlt string
+	NationalID    string // stored in full; shown masked
+	Email         string
+	Phone         string
+	TimeZone      string // IANA name, e.g. America/New_York
+	Language      string // customer's language for mail: "en" or "zh-CN"
+	ImportedAt    time.Time
 }
 
 // LogValue keeps personal data out of logs.

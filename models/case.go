@@ -187,13 +187,35 @@ func CheckSubmit(r Requirements) error {
 	return nil
 }
 
-// Purpose is the service the customer asked for.
+// Purpose is the service the customer asked for: which document the case
+// issues (verify's service table says how each is checked and drawn).
 type Purpose string
 
 // Purposes.
 const (
+	// PurposeStatement is a transaction statement of a period.
 	PurposeStatement Purpose = "transaction_statement"
+	// PurposeBalanceCertificate certifies the account's balances at the end
+	// of one day: the case's period is that one date (PeriodFrom ==
+	// PeriodTo).
+	PurposeBalanceCertificate Purpose = "balance_certificate"
 )
+
+// Purposes lists every service a case may be opened for, in the order
+// forms offer them.
+var Purposes = []Purpose{PurposeStatement, PurposeBalanceCertificate}
+
+func (p Purpose) String() string { return string(p) }
+
+// ParsePurpose returns the purpose named s, or EINVALID naming the ones
+// offered.
+func ParsePurpose(s string) (Purpose, error) {
+	p := Purpose(s)
+	if !slices.Contains(Purposes, p) {
+		return "", Errorf(EINVALID, "purpose %q is not offered (want one of %v)", s, Purposes)
+	}
+	return p, nil
+}
 
 // DateLayout is how calendar dates (statement periods) are written.
 const DateLayout = "2006-01-02"

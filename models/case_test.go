@@ -204,3 +204,23 @@ func TestRecordingDone(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePurpose(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Purpose
+		ok   bool
+	}{
+		{"transaction_statement", PurposeStatement, true},
+		{"balance_certificate", PurposeBalanceCertificate, true},
+		{"", "", false},
+		{"Balance_Certificate", "", false},
+		{"loan", "", false},
+	}
+	for _, tt := range tests {
+		got, err := ParsePurpose(tt.in)
+		if got != tt.want || (err == nil) != tt.ok || (err != nil && ErrorCodeOf(err) != EINVALID) {
+			t.Errorf("ParsePurpose(%q) = %q, %v; want %q (ok %v)", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

@@ -80,7 +80,7 @@ type AccountRepo interface {
 	UpsertAccount(ctx context.Context, a *Account) error
 	AccountByNo(ctx context.Context, no AccountNo) (*Account, error)
 	// SearchAccounts finds accounts whose number starts with q or whose
-	// holder name contains q.
+	// holder name (in either script) contains q.
 	SearchAccounts(ctx context.Context, q string, limit int) ([]*Account, error)
 	// AddAccountImage stores an image unless one with the same account, kind
 	// and SHA-256 exists (then it returns that one's ID).

@@ -115,22 +115,28 @@ func TestRenderGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := pdfText(t, mustRender(t, sample(t, tt.n)))
-			golden := filepath.Join("testdata", tt.name+".txt")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("read golden (run with -update): %v", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
+			if diff := golden(t, tt.name, pdfText(t, mustRender(t, sample(t, tt.n)))); diff != "" {
 				t.Errorf("Render(%d CNY entries) text mismatch (-want +got):\n%s", tt.n, diff)
 			}
 		})
 	}
+}
+
+// golden compares got with testdata/NAME.txt (rewriting it first with
+// -update) and returns the difference, "" for none.
+func golden(t *testing.T, name, got string) string {
+	t.Helper()
+	path := filepath.Join("testdata", name+".txt")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update): %v", err)
+	}
+	return cmp.Diff(string(want), got)
 }
 
 // TestRenderContents checks what the customer's copy must show, in both

@@ -50,7 +50,13 @@ const (
 
 // accountColumns is the CSV header `idv accounts import` expects. photos is a
 // ';'-separated list of files in the image folder; signature is one file.
-var accountColumns = []string{"account_no", "holder_name", "national_id", "email", "phone", "time_zone", "language", "photos", "signature"}
+// optionalColumns may follow, in this order (a file may stop after any of
+// them): holder_name_alt is the holder's name in the other script (the
+// Chinese name of a holder named in Latin letters, or the reverse).
+var (
+	accountColumns  = []string{"account_no", "holder_name", "national_id", "email", "phone", "time_zone", "language", "photos", "signature"}
+	optionalColumns = []string{"holder_name_alt"}
+)
 
 // ImportRow is the outcome of one CSV line.
 type ImportRow = models.ImportRow
@@ -82,16 +88,22 @@ func (ac *Accounts) Import(ctx context.Context, actor string, r io.Reader, image
 func (ac *Accounts) ImportFrom(ctx context.Context, actor, source string, r io.Reader, images fs.FS, checker PhotoChecker) (*ImportReport, error) {
 	started := ac.now().UTC()
 	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = len(accountColumns)
 	head, err := cr.Read()
 	if err != nil {
 		return nil, models.Errorf(models.EINVALID, "read CSV header: %v", err)
 	}
-	for i, c := range accountColumns {
-		if strings.TrimSpace(strings.TrimPrefix(head[i], "\ufeff")) != c {
-			return nil, models.Errorf(models.EINVALID, "CSV header column %d is %q, want %q (columns: %s)", i+1, head[i], c, strings.Join(accountColumns, ","))
+	all := append(append([]string(nil), accountColumns...), optionalColumns...)
+	if len(head) < len(accountColumns) || len(head) > len(all) {
+		return nil, models.Errorf(models.EINVALID, "CSV header has %d columns, want %s (then optionally %s)",
+			len(head), strings.Join(accountColumns, ","), strings.Join(optionalColumns, ","))
+	}
+	for i, c := range head {
+		if strings.TrimSpace(strings.TrimPrefix(c, "\ufeff")) != all[i] {
+			return nil, models.Errorf(models.EINVALID, "CSV header column %d is %q, want %q (columns: %s, then optionally %s)", i+1, c, all[i],
+				strings.Join(accountColumns, ","), strings.Join(optionalColumns, ","))
 		}
 	}
+	cr.FieldsPerRecord = len(head)
 	rep := &ImportReport{}
 	err = ac.importRows(ctx, actor, cr, images, checker, rep)
 	if rerr := ac.recordImport(context.WithoutCancel(ctx), actor, source, started, rep); rerr != nil {
@@ -174,6 +186,9 @@ func (ac *Accounts) importRow(ctx context.Context, actor string, rec []string, i
 	}
 	a := &models.Account{No: models.AccountNo(rec[0]), HolderName: rec[1], NationalID: rec[2], Email: rec[3], Phone: rec[4],
 		TimeZone: rec[5], Language: rec[6], ImportedAt: ac.now().UTC()}
+	if len(rec) > len(accountColumns) && rec[len(accountColumns)] != a.HolderName { // the same name prints once
+		a.HolderNameAlt = rec[len(accountColumns)]
+	}
 	if err := validateAccount(a); err != nil {
 		return nil, err
 	}
@@ -249,6 +264,9 @@ func validateAccount(a *models.Account) error {
 	}
 	if a.HolderName == "" || len(a.HolderName) > 200 {
 		return models.Errorf(models.EINVALID, "holder_name must be 1 to 200 characters")
+	}
+	if len(a.HolderNameAlt) > 200 {
+		return models.Errorf(models.EINVALID, "holder_name_alt must be at most 200 characters")
 	}
 	if len(a.NationalID) < 4 || len(a.NationalID) > 32 {
 		return models.Errorf(models.EINVALID, "national_id must be 4 to 32 characters")

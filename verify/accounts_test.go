@@ -153,3 +153,56 @@ func TestImportEnrollsReferences(t *testing.T) {
 		t.Fatalf("AccountStatuses = %+v, %+v; want Ann Lee's two usable photos enrolled", st[0], st[1:])
 	}
 }
+
+// TestImportHolderNameAlt: the optional last column holder_name_alt gives
+// the holder's name in the other script; files without it still import,
+// and a header that names it wrongly or adds more is refused.
+func TestImportHolderNameAlt(t *testing.T) {
+	ctx := context.Background()
+	images := fstest.MapFS{"p.png": {Data: pngBytes(t, 64, 64)}, "s.png": {Data: pngBytes(t, 80, 30)}}
+	const head = "account_no,holder_name,national_id,email,phone,time_zone,language,photos,signature"
+	tests := []struct {
+		name    string
+		csv     string
+		wantAlt map[models.AccountNo]string // "" for none; nil when the header is refused
+		failed  int
+	}{
+		{"with the column", head + ",holder_name_alt\n" +
+			"12345678,Ann Lee,A1234567,ann@example.com,+44,Europe/London,en,p.png,s.png,李安\n" +
+			"12345679,王军,A1234567,wj@example.com,+44,Europe/London,zh-CN,p.png,s.png,Wang Jun\n" +
+			"12345680,Bo Li,A1234567,bo@example.com,+44,Europe/London,en,p.png,s.png,\n" +
+			"12345681,Same Name,A1234567,sn@example.com,+44,Europe/London,en,p.png,s.png,Same Name\n" +
+			"12345682,Too Long,A1234567,tl@example.com,+44,Europe/London,en,p.png,s.png," + strings.Repeat("长", 70) + "\n",
+			map[models.AccountNo]string{"12345678": "李安", "12345679": "Wang Jun", "12345680": "", "12345681": ""}, 1},
+		{"without it", head + "\n12345678,Ann Lee,A1234567,ann@example.com,+44,Europe/London,en,p.png,s.png\n",
+			map[models.AccountNo]string{"12345678": ""}, 0},
+		{"misnamed", head + ",name_zh\n12345678,Ann Lee,A1234567,ann@example.com,+44,Europe/London,en,p.png,s.png,李安\n", nil, 0},
+		{"one too many", head + ",holder_name_alt,x\n12345678,Ann Lee,A1234567,ann@example.com,+44,Europe/London,en,p.png,s.png,李安,x\n", nil, 0},
+		{"one too few", "account_no,holder_name,national_id,email,phone,time_zone,language,photos\n", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			rep, err := f.accounts.Import(ctx, "cli", strings.NewReader(tt.csv), images, nil)
+			if tt.wantAlt == nil {
+				if models.ErrorCodeOf(err) != models.EINVALID {
+					t.Fatalf("Import(%s) = %+v, %v; want the header refused", tt.name, rep, err)
+				}
+				return
+			}
+			if err != nil || rep.Failed != tt.failed || rep.Imported != len(tt.wantAlt) {
+				t.Fatalf("Import(%s) = %+v, %v; want %d imported, %d failed", tt.name, rep, err, len(tt.wantAlt), tt.failed)
+			}
+			for no, want := range tt.wantAlt {
+				var a *models.Account
+				err := f.g.Store.Transact(ctx, func(tx models.Tx) (err error) { a, err = tx.AccountByNo(ctx, no); return })
+				if err != nil {
+					t.Fatalf("account %s after Import(%s): %v", no, tt.name, err)
+				}
+				if a.HolderNameAlt != want {
+					t.Errorf("account %s after Import(%s): second name %q, want %q", no, tt.name, a.HolderNameAlt, want)
+				}
+			}
+		})
+	}
+}

@@ -24,10 +24,11 @@ type NewCase struct {
 // CreateCase opens a case for an account and schedules its call. The clerk
 // who creates it runs it.
 func (s *Service) CreateCase(ctx context.Context, a Actor, in NewCase) (*models.Case, error) {
-	if in.Purpose != models.PurposeStatement {
-		return nil, models.Errorf(models.EINVALID, "purpose %q is not supported (want transaction_statement)", in.Purpose)
+	svc, err := serviceOf(in.Purpose)
+	if err != nil {
+		return nil, err
 	}
-	if err := models.ValidatePeriod(in.PeriodFrom, in.PeriodTo, s.now()); err != nil {
+	if in.PeriodFrom, in.PeriodTo, err = svc.period(in.PeriodFrom, in.PeriodTo, s.now()); err != nil {
 		return nil, err
 	}
 	slot, err := s.resolveSlot(in.Slot)

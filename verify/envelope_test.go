@@ -19,42 +19,6 @@ import (
 	"remoteidv/verify"
 )
 
-// readyToSubmit does, after callFacts, what the rest of submission asks:
-// letter and its scope, signature verdict, registry check and email code.
-func (f *deskFixture) readyToSubmit() {
-	t := f.t
-	t.Helper()
-	ctx := context.Background()
-	d := f.desk
-	l, err := d.UploadLetter(ctx, f.clerk, f.caseID, signedLetter(t, 600, 400))
-	if err != nil {
-		t.Fatalf("UploadLetter: %v", err)
-	}
-	scope := models.LetterScope{AccountNo: acctNo, Service: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", RegisteredEmail: true}
-	if _, err := d.RecordLetterScope(ctx, f.clerk, f.caseID, l.ID, scope); err != nil {
-		t.Fatalf("RecordLetterScope: %v", err)
-	}
-	if _, err := d.RecordSignature(ctx, f.clerk, f.caseID, verify.SignatureInput{Letter: l.ID, Region: verify.Region{X: 280, Y: 300, W: 160, H: 60}, Verdict: "pass", Reason: "same letter forms"}); err != nil {
-		t.Fatalf("RecordSignature: %v", err)
-	}
-	if rc, err := d.RunRegistryCheck(ctx, f.clerk, f.caseID); err != nil || rc.Check.Result != "PASS" {
-		t.Fatalf("RunRegistryCheck = %+v, %v", rc, err)
-	}
-	if _, err := d.RequestCode(ctx, f.caseID); err != nil {
-		t.Fatalf("RequestCode: %v", err)
-	}
-	if n, err := d.DeliverMail(ctx, "test"); n != 1 || err != nil {
-		t.Fatalf("DeliverMail = %d, %v; want 1", n, err)
-	}
-	p, err := mailtest.Parse(f.smtp.Wait(t, 1, 5*time.Second)[0].Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.VerifyCode(ctx, f.caseID, sixDigits.FindString(p.Text)); err != nil {
-		t.Fatalf("VerifyCode: %v", err)
-	}
-}
-
 // poppler runs a poppler-utils tool and returns its output and whether it
 // exited 0; a missing tool fails the test.
 func poppler(t testing.TB, tool string, args ...string) (string, bool) {
@@ -135,7 +99,7 @@ func TestStatementPasswordEnvelope(t *testing.T) {
 		t.Fatalf("statement.password_set events = %+v, want two by the customer (the second replacing)", set)
 	}
 
-	f.readyToSubmit()
+	f.readyToSubmit(models.LetterScope{AccountNo: acctNo, Service: models.PurposeStatement, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", RegisteredEmail: true})
 	if _, err := d.Submit(ctx, f.clerk, f.caseID); err != nil {
 		t.Fatalf("Submit: %v", err)
 	}

@@ -21,8 +21,9 @@ const (
 	mailMaxBackoff = 30 * time.Minute
 )
 
-// enqueue renders a message for the account in its language, composes it
-// and puts it in the outbox in the caller's transaction. Mail goes only to
+// enqueue renders a message of template kind for the account in its
+// language, composes it and puts it in the outbox (filed as
+// mail.OutboxKind(kind)) in the caller's transaction. Mail goes only to
 // the account's registered address. expires is when what the message
 // carries stops being usable (nil: it is kept until delivered); past it,
 // the outbox drops the message undelivered.
@@ -61,7 +62,7 @@ func (d *Desk) enqueue(ctx context.Context, tx models.Tx, id models.CaseID, kind
 		e := expires.UTC()
 		expires = &e
 	}
-	return tx.EnqueueMail(ctx, &models.OutboundMail{ID: mid, CaseID: id, Kind: kind, To: acct.Email, From: sender,
+	return tx.EnqueueMail(ctx, &models.OutboundMail{ID: mid, CaseID: id, Kind: idvmail.OutboxKind(kind), To: acct.Email, From: sender,
 		MessageID: mid + "@" + domain, Raw: raw, RawSHA256: sha256Hex(raw), CreatedAt: now, ExpiresAt: expires, NextAttemptAt: now, EnvelopeID: envID})
 }
 

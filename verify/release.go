@@ -48,8 +48,9 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 	var apr *models.Approval
 	var stm *models.StatementRecord
 	var ev *models.Evidence
+	var c *models.Case
 	err := d.svc.store.Transact(ctx, func(tx models.Tx) (err error) {
-		c, err := d.svc.authorize(ctx, tx, a, id, releaseRule, "release the statement")
+		c, err = d.svc.authorize(ctx, tx, a, id, releaseRule, "release the statement")
 		if err != nil {
 			return err
 		}
@@ -81,7 +82,11 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 	if sum := sha256.Sum256(pdf); hex.EncodeToString(sum[:]) != apr.Action.StatementSHA256 {
 		return nil, models.Errorf(models.ECONFLICT, "release %s: the stored statement does not match the approved SHA-256 %s", id, apr.Action.StatementSHA256)
 	}
-	name := fmt.Sprintf("statement-%s-%s.pdf", apr.Action.PeriodFrom, apr.Action.PeriodTo)
+	svc, err := serviceOf(c.Purpose)
+	if err != nil {
+		return nil, fmt.Errorf("release %s: %w", id, err)
+	}
+	name := svc.attachment(c) // the case's purpose and period are the approval's (usableApproval)
 	// The customer's copy: these checked bytes, or the envelope holding
 	// them under the password chosen during the call (envelope.go).
 	att, err := d.customerCopy(ctx, id, stm.ID, name, pdf)
@@ -107,7 +112,7 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		if err := tx.ReleaseStatement(ctx, stm.ID, d.svc.now().UTC()); err != nil {
 			return err
 		}
-		if err := d.enqueue(ctx, tx, cur.ID, mail.KindStatement, acct, mail.Data{PeriodFrom: cur.PeriodFrom, PeriodTo: cur.PeriodTo, CaseRef: string(cur.ID), Encrypted: att.Encrypted},
+		if err := d.enqueue(ctx, tx, cur.ID, svc.mail, acct, mail.Data{PeriodFrom: cur.PeriodFrom, PeriodTo: cur.PeriodTo, CaseRef: string(cur.ID), Encrypted: att.Encrypted},
 			[]mail.Attachment{{Name: name, ContentType: "application/pdf", Data: att.Data}}, nil); err != nil {
 			return err
 		}
@@ -187,21 +192,19 @@ func (d *Desk) usableApproval(ctx context.Context, tx models.Tx, c *models.Case,
 	return apr, nil
 }
 
-// renderStatement draws the statement as file id, with the ID and the
-// public check's URL (PublicURL/v/{id}) on every page, and signs it with the
-// bank's certificate (signing time: the issue time printed on it).
-func (d *Desk) renderStatement(ctx context.Context, st *statement.Statement, id models.StatementID) ([]byte, error) {
-	st.UnicodeFont = d.statementFont
-	st.StatementID = string(id)
-	st.VerifyURL = strings.TrimRight(d.svc.cfg.PublicURL, "/") + "/v/" + string(id)
-	pdf, err := statement.Render(st)
+// renderStatement draws the case's document (a statement, a balance
+// certificate) as file id, with the ID and the public check's URL
+// (PublicURL/v/{id}) on every page, and signs it with the bank's
+// certificate (signing time: the issue time printed on it).
+func (d *Desk) renderStatement(ctx context.Context, doc document, id models.StatementID) ([]byte, error) {
+	pdf, err := doc.render(string(id), strings.TrimRight(d.svc.cfg.PublicURL, "/")+"/v/"+string(id), d.statementFont)
 	if err != nil {
 		return nil, fmt.Errorf("render statement %s: %w", id, err)
 	}
 	if d.signer == nil {
 		return pdf, nil
 	}
-	signed, err := d.signer.Sign(ctx, pdf, st.IssuedAt)
+	signed, err := d.signer.Sign(ctx, pdf, doc.issuedAt())
 	if err != nil {
 		return nil, fmt.Errorf("sign statement %s: %w", id, err)
 	}

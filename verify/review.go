@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"remoteidv/models"
-	"remoteidv/statement"
 )
 
 // Step-up and review limits.
@@ -89,15 +88,16 @@ func (d *Desk) Requirements(ctx context.Context, a Actor, id models.CaseID) (mod
 
 // Submit sends the case for review when every requirement holds; otherwise
 // EPRECONDITION lists exactly what is missing. Only the case's clerk
-// submits. Submission generates the statement the supervisor will see and
-// approve: rendered from the ledger as it stands now, stored as evidence
+// submits. Submission generates the statement (the document the case's
+// service issues: serviceTypes) the supervisor will see and approve:
+// rendered from the ledger as it stands now, stored as evidence
 // (so the seal covers it) and recorded with its SHA-256, in the
 // transaction that moves the case to submitted. The release later sends
 // exactly this file; a ledger that changes afterwards changes nothing.
 func (d *Desk) Submit(ctx context.Context, a Actor, id models.CaseID) (*models.Case, error) {
 	// What submission asks is checked before anything is rendered; the
 	// transaction that keeps the file checks it again.
-	var st statement.Statement
+	var doc document
 	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
 		c, err := d.svc.authorize(ctx, tx, a, id, clerkRule, "submit this case")
 		if err != nil {
@@ -113,7 +113,11 @@ func (d *Desk) Submit(ctx context.Context, a Actor, id models.CaseID) (*models.C
 		if err != nil {
 			return err
 		}
-		st, err = d.statementFor(ctx, tx, c, acct)
+		svc, err := serviceOf(c.Purpose)
+		if err != nil {
+			return err
+		}
+		doc, err = svc.gather(ctx, d, tx, c, acct)
 		return err
 	})
 	if err != nil {
@@ -123,7 +127,7 @@ func (d *Desk) Submit(ctx context.Context, a Actor, id models.CaseID) (*models.C
 	if err != nil {
 		return nil, err
 	}
-	pdf, err := d.renderStatement(ctx, &st, models.StatementID(sid))
+	pdf, err := d.renderStatement(ctx, doc, models.StatementID(sid))
 	if err != nil {
 		return nil, fmt.Errorf("submit case %s: %w", id, err)
 	}

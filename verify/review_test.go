@@ -396,15 +396,7 @@ func TestReviewEndToEnd(t *testing.T) {
 
 	// Submit, then the four-eyes decision. The statement is signed with the
 	// bank's (demo) certificate at submission.
-	signCfg, err := pades.GenerateDemo(t.TempDir(), "Demo Bank", f.clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	signCfg.Now = f.clock.Now
-	signer, err := pades.Load(ctx, signCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := f.demoSigner()
 	f.editDesk(func(dd *verify.DeskDeps) { dd.StatementSigner = signer })
 	d = f.desk
 	if _, err := d.Submit(ctx, f.clerk, f.caseID); err != nil {

@@ -13,7 +13,8 @@ import (
 // StatementStatus is what anyone holding a statement may learn about it
 // from the bank: whether the bank issued a statement with this ID, when,
 // whether it was revoked since, and whether a given file (by its SHA-256)
-// is exactly the issued one. Nothing personal: no name, account, case or
+// is exactly the issued one, and which kind of document it is (a statement,
+// a balance certificate). Nothing personal: no name, account, case or
 // revocation reason. A statement that was generated but never released
 // reads as not issued.
 type StatementStatus struct {
@@ -22,6 +23,12 @@ type StatementStatus struct {
 	IssuedAt  *time.Time         `json:"issued_at,omitempty"`
 	Revoked   bool               `json:"revoked"`
 	RevokedAt *time.Time         `json:"revoked_at,omitempty"`
+	// Document is the kind of document issued under the ID (the service:
+	// transaction_statement, balance_certificate), when issued.
+	Document models.Purpose `json:"document,omitempty"`
+	// DocumentName names it in Chinese and English ("余额证明 Balance
+	// certificate").
+	DocumentName string `json:"document_name,omitempty"`
 	// Checked says a file or hash was given; Match that it is exactly the
 	// issued file.
 	Checked bool   `json:"checked"`
@@ -42,8 +49,12 @@ func (d *Desk) CheckStatement(ctx context.Context, id models.StatementID, sum st
 		return out, nil
 	}
 	var st *models.StatementRecord
+	var c *models.Case
 	err := d.svc.store.Transact(ctx, func(tx models.Tx) (err error) {
-		st, err = tx.StatementByID(ctx, id)
+		if st, err = tx.StatementByID(ctx, id); err != nil {
+			return err
+		}
+		c, err = tx.CaseByID(ctx, st.CaseID)
 		return err
 	})
 	if models.ErrorCodeOf(err) == models.ENOTFOUND {
@@ -55,7 +66,10 @@ func (d *Desk) CheckStatement(ctx context.Context, id models.StatementID, sum st
 	if st.ReleasedAt == nil {
 		return out, nil
 	}
-	out.Issued, out.IssuedAt = true, st.ReleasedAt
+	out.Issued, out.IssuedAt, out.Document = true, st.ReleasedAt, c.Purpose
+	if t, ok := serviceTypes[c.Purpose]; ok {
+		out.DocumentName = t.name[0] + " " + t.name[1]
+	}
 	out.Revoked, out.RevokedAt = st.RevokedAt != nil, st.RevokedAt
 	out.Match = sum != "" && hmac.Equal([]byte(sum), []byte(st.SHA256))
 	return out, nil

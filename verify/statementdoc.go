@@ -22,10 +22,13 @@ func (d *Desk) casePeriod(c *models.Case) (from, end time.Time, err error) {
 	return from, to.AddDate(0, 0, 1), nil
 }
 
-// statementProblem says why the case's statement cannot be produced from
-// the ledger, or "" when it can. Submission needs it to be "" (the
+// statementProblem says why the case's document (its statement, or
+// whatever document its service issues) cannot be produced from the
+// ledger, or "" when it can. Submission needs it to be "" (the
 // "statement" requirement), so that an approved case never fails at
-// release for want of data:
+// release for want of data. Every service needs the same of the ledger up
+// to the end of the case's period (a balance certificate's period is its
+// one date):
 //   - no ledger import was ever recorded, or the latest one
 //     (LedgerCoveredThrough, `idv ledger import --through`) ends before the
 //     period does: the ledger may lack bookings of the period;
@@ -40,6 +43,10 @@ func (d *Desk) casePeriod(c *models.Case) (from, end time.Time, err error) {
 // It returns the problem's code (models.Statement*) and text, both "" when
 // the statement can be produced.
 func (d *Desk) statementProblem(ctx context.Context, tx models.Tx, c *models.Case) (code, problem string, err error) {
+	svc, err := serviceOf(c.Purpose)
+	if err != nil {
+		return "", "", err
+	}
 	_, end, err := d.casePeriod(c)
 	if err != nil {
 		return "", "", err
@@ -53,8 +60,8 @@ func (d *Desk) statementProblem(ctx context.Context, tx models.Tx, c *models.Cas
 		return models.StatementNoImport, "no ledger has been imported (idv ledger import)", nil
 	}
 	if covered.Before(end) {
-		return models.StatementLedgerBehind, fmt.Sprintf("the imported ledger is complete only up to %s, before the period ends (%s); import a newer ledger",
-			covered.In(tz).Format("2006-01-02 15:04 MST"), c.PeriodTo), nil
+		return models.StatementLedgerBehind, fmt.Sprintf("the imported ledger is complete only up to %s, before %s; import a newer ledger",
+			covered.In(tz).Format("2006-01-02 15:04 MST"), svc.ends(c)), nil
 	}
 	bal, err := tx.LedgerBalance(ctx, c.AccountNo, end)
 	if err != nil {
@@ -110,12 +117,47 @@ func (d *Desk) statementFor(ctx context.Context, tx models.Tx, c *models.Case, a
 		return statement.Statement{}, models.Errorf(models.EPRECONDITION, "the ledger has no transaction of account %s up to %s", models.MaskAccountNo(c.AccountNo), c.PeriodTo)
 	}
 	statement.SortSections(secs)
-	cfg := d.svc.cfg
+	bank, branch := d.issuer()
 	return statement.Statement{
-		Bank:       statement.Bank{Name: cfg.BankName, NameZH: cfg.BankNameZH, Address: cfg.BankAddress},
-		Branch:     statement.Branch{Name: cfg.BranchName, Address: cfg.BranchAddress},
-		HolderName: acct.HolderName, AccountNo: acct.No, PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo,
-		Sections: secs, CaseRef: c.ID,
-		IssuedAt: d.svc.now().UTC(), BranchTZ: cfg.BranchTZ,
+		Bank: bank, Branch: branch, HolderName: acct.HolderName, HolderNameAlt: acct.HolderNameAlt, AccountNo: acct.No,
+		PeriodFrom: c.PeriodFrom, PeriodTo: c.PeriodTo, Sections: secs, CaseRef: c.ID,
+		IssuedAt: d.svc.now().UTC(), BranchTZ: d.svc.cfg.BranchTZ,
+	}, nil
+}
+
+// issuer is the bank and branch as the documents print them.
+func (d *Desk) issuer() (statement.Bank, statement.Branch) {
+	cfg := d.svc.cfg
+	return statement.Bank{Name: cfg.BankName, NameZH: cfg.BankNameZH, Address: cfg.BankAddress},
+		statement.Branch{Name: cfg.BranchName, Address: cfg.BranchAddress}
+}
+
+// certificateFor gathers the balance certificate of the case's date (the
+// end of PeriodTo in the branch's zone) from the ledger: the balance of
+// every currency the account has a booking in up to then, a zero one
+// included. The caller sets StatementID, VerifyURL and the font
+// (renderStatement). It fails with EPRECONDITION when the account has no
+// ledger data up to the date (submission already refuses such a case:
+// statementProblem).
+func (d *Desk) certificateFor(ctx context.Context, tx models.Tx, c *models.Case, acct *models.Account) (statement.Certificate, error) {
+	_, end, err := d.casePeriod(c)
+	if err != nil {
+		return statement.Certificate{}, err
+	}
+	bal, err := tx.LedgerBalance(ctx, c.AccountNo, end)
+	if err != nil {
+		return statement.Certificate{}, err
+	}
+	if len(bal) == 0 {
+		return statement.Certificate{}, models.Errorf(models.EPRECONDITION, "the ledger has no transaction of account %s up to %s", models.MaskAccountNo(c.AccountNo), c.PeriodTo)
+	}
+	var bals []statement.Balance
+	for cur, amt := range bal {
+		bals = append(bals, statement.Balance{Currency: cur, Amount: amt})
+	}
+	bank, branch := d.issuer()
+	return statement.Certificate{
+		Bank: bank, Branch: branch, HolderName: acct.HolderName, HolderNameAlt: acct.HolderNameAlt, AccountNo: acct.No,
+		Date: c.PeriodTo, Balances: bals, CaseRef: c.ID, IssuedAt: d.svc.now().UTC(), BranchTZ: d.svc.cfg.BranchTZ,
 	}, nil
 }

@@ -111,17 +111,7 @@ func TestStatementRequirement(t *testing.T) {
 // account number, the statement ID and page numbers.
 func checkStatementText(t *testing.T, pdf []byte, id models.CaseID, stm models.StatementID) {
 	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Fatalf("pdftotext not found (apt-get install poppler-utils; scripts/setup.sh does): %v", err)
-	}
-	cmd := exec.Command(bin, "-layout", "-", "-")
-	cmd.Stdin = bytes.NewReader(pdf)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	text := string(out)
+	text := pdfText(t, pdf)
 	for _, want := range []string{acctNo, "Li Wei", "Demo Bank", string(stm), "/v/" + string(stm), string(id), "Page 1 of 1",
 		"2025-01-01", "Opening balance", "Closing balance", "Total in", "Total out",
 		"Salary transfer", "5,000.00", "-1,200.50", "Wire from New York", "2025-02-04", "Tuition", "1,300.00", "800.00"} {
@@ -142,4 +132,21 @@ func checkStatementText(t *testing.T, pdf []byte, id models.CaseID, stm models.S
 	if strings.Contains(text, "After the period") || strings.Contains(text, "Before the period") {
 		t.Errorf("released statement lists a booking outside its period:\n%s", text)
 	}
+}
+
+// pdfText is the PDF's text as poppler's pdftotext lays it out (a missing
+// tool fails).
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	bin, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Fatalf("pdftotext not found (apt-get install poppler-utils; scripts/setup.sh does): %v", err)
+	}
+	cmd := exec.Command(bin, "-layout", "-", "-")
+	cmd.Stdin = bytes.NewReader(pdf)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
 }

@@ -64,7 +64,7 @@ func TestStaffPagesRender(t *testing.T) {
 			for _, lang := range Languages {
 				var b bytes.Buffer
 				data := Page{Name: name, Title: "app.name", Script: "common.js", Lang: lang, Path: "/x", Bank: "Demo Bank", User: "Clerk",
-					Mode: mode, CaseID: "case_1", Options: []string{"scheduled"}, Nav: []NavItem{{Href: "/console", Key: "nav.console"}}, Msgs: c}
+					Mode: mode, CaseID: "case_1", Options: []string{"scheduled"}, Services: []string{string(models.PurposeStatement), string(models.PurposeBalanceCertificate)}, Nav: []NavItem{{Href: "/console", Key: "nav.console"}}, Msgs: c}
 				if err := p.Render(&b, "staff_"+name+".html", data); err != nil {
 					t.Fatalf("render %s/%s/%s: %v", name, mode, lang, err)
 				}
@@ -207,5 +207,18 @@ func TestMessagesIsACopy(t *testing.T) {
 	Messages()["en"]["app.name"] = "changed"
 	if got := Messages().T("en", "app.name"); got != "Remote identity verification" {
 		t.Errorf(`Messages().T("en", "app.name") = %q after a caller changed its copy`, got)
+	}
+}
+
+// Every service a case may be opened for has its name in every language
+// (the console's select, the case page, the public check page).
+func TestServiceNames(t *testing.T) {
+	c := Messages()
+	for _, p := range models.Purposes {
+		for _, lang := range Languages {
+			if strings.TrimSpace(c[lang]["service."+string(p)]) == "" {
+				t.Errorf("%s has no name for the service %s (service.%s)", lang, p, p)
+			}
+		}
 	}
 }

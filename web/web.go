@@ -63,7 +63,10 @@ type Page struct {
 	CaseID  string
 	Mode    string   // case page: clerk, review or audit
 	Options []string // choices a form offers (case states, roles)
-	Back    string   // case page: the list it was opened from
+	// Services are the services a case may be opened for
+	// (models.Purposes), each named by the message "service.<purpose>".
+	Services []string
+	Back     string // case page: the list it was opened from
 	// KeyFingerprint is the SHA-256 fingerprint of the service's signing
 	// key (audit.Fingerprint), shown to auditors so they can pin it.
 	KeyFingerprint string
@@ -130,6 +133,7 @@ type StatementCheckPage struct {
 	ID                  string
 	Issued, Revoked     bool
 	IssuedAt, RevokedAt string // in UTC, as printed
+	Document            string // the issued document's kind (a models.Purpose), named by "service.<purpose>"
 	Checked, Match      bool
 	SHA256              string
 	Error               string // a refusal (bad hash, too many checks), in the page's language

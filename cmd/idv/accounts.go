@@ -15,7 +15,7 @@ func runAccounts(ctx context.Context, e *cliEnv, args []string) error {
 		return usageError("usage: idv accounts import --csv FILE --images DIR")
 	}
 	fs := subFlags("accounts import", e)
-	csvPath := fs.String("csv", "", "CSV file: "+strings.Join([]string{"account_no", "holder_name", "national_id", "email", "phone", "time_zone", "language", "photos", "signature"}, ","))
+	csvPath := fs.String("csv", "", "CSV file: "+strings.Join([]string{"account_no", "holder_name", "national_id", "email", "phone", "time_zone", "language", "photos", "signature"}, ",")+"[,holder_name_alt]")
 	images := fs.String("images", "", "folder holding the photo and signature files the CSV names")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

@@ -28,15 +28,15 @@ import (
 const johnsDir = "/usr/share/doc/libdlib19.1/examples/johns"
 
 type demoAccount struct {
-	no, name, nationalID, email, phone, tz, lang, person string
+	no, name, nameZH, nationalID, email, phone, tz, lang, person string
 }
 
 var demoAccounts = []demoAccount{
-	{"6222020200112233", "Li Wei", "110101198507150032", "li.wei@example.com", "+1 212 555 0147", "America/New_York", "zh-CN", "John_Salley"},
-	{"6222020200445566", "Zhang Min", "310104199002287713", "zhang.min@example.com", "+1 415 555 0190", "America/Los_Angeles", "zh-CN", "John_Savage"},
-	{"6222020200778899", "Wang Jun", "440305198811094455", "wang.jun@example.com", "+44 20 7946 0321", "Europe/London", "en", "John_Schneider"},
-	{"6222020200990011", "Chen Hao", "510107199112302214", "chen.hao@example.com", "+61 2 5550 1234", "Australia/Sydney", "zh-CN", "John_Shimkus"},
-	{"6222020200223344", "Liu Yang", "330106198603184426", "liu.yang@example.com", "+1 416 555 0110", "America/Toronto", "en", "John_Simm"},
+	{"6222020200112233", "Li Wei", "李伟", "110101198507150032", "li.wei@example.com", "+1 212 555 0147", "America/New_York", "zh-CN", "John_Salley"},
+	{"6222020200445566", "Zhang Min", "张敏", "310104199002287713", "zhang.min@example.com", "+1 415 555 0190", "America/Los_Angeles", "zh-CN", "John_Savage"},
+	{"6222020200778899", "Wang Jun", "王军", "440305198811094455", "wang.jun@example.com", "+44 20 7946 0321", "Europe/London", "en", "John_Schneider"},
+	{"6222020200990011", "Chen Hao", "陈浩", "510107199112302214", "chen.hao@example.com", "+61 2 5550 1234", "Australia/Sydney", "zh-CN", "John_Shimkus"},
+	{"6222020200223344", "Liu Yang", "", "330106198603184426", "liu.yang@example.com", "+1 416 555 0110", "America/Toronto", "en", "John_Simm"},
 }
 
 var demoStaff = []struct {
@@ -167,7 +167,7 @@ func demoPasswords(path string) (map[string]string, error) {
 // writeDemoAccounts copies two johns photos per account, draws a signature
 // specimen, and writes the import CSV.
 func writeDemoAccounts(dir string) (string, error) {
-	rows := [][]string{{"account_no", "holder_name", "national_id", "email", "phone", "time_zone", "language", "photos", "signature"}}
+	rows := [][]string{{"account_no", "holder_name", "national_id", "email", "phone", "time_zone", "language", "photos", "signature", "holder_name_alt"}}
 	for i, a := range demoAccounts {
 		photos, err := filepath.Glob(filepath.Join(johnsDir, a.person, "*.jpg"))
 		if err != nil || len(photos) < 2 {
@@ -190,7 +190,7 @@ func writeDemoAccounts(dir string) (string, error) {
 		if err := writeSignature(filepath.Join(dir, "images", sig), int64(i+1)); err != nil {
 			return "", err
 		}
-		rows = append(rows, []string{a.no, a.name, a.nationalID, a.email, a.phone, a.tz, a.lang, strings.Join(names, ";"), sig})
+		rows = append(rows, []string{a.no, a.name, a.nationalID, a.email, a.phone, a.tz, a.lang, strings.Join(names, ";"), sig, a.nameZH})
 	}
 	path := filepath.Join(dir, "accounts.csv")
 	f, err := os.Create(path)

@@ -78,6 +78,16 @@ func TestLegacyTokens(t *testing.T) {
 	storagetest.RunLegacyTokens(t, sqldb.New(sdb, postgres.Dialect(), slog.New(slog.DiscardHandler)), postgres.Migrations())
 }
 
+// A database from before services (migration 023) keeps its cases.
+func TestLegacyCases(t *testing.T) {
+	sdb, err := sql.Open("pgx", testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	storagetest.RunLegacyCases(t, sqldb.New(sdb, postgres.Dialect(), slog.New(slog.DiscardHandler)), postgres.Migrations())
+}
+
 func TestSealedDescriptors(t *testing.T) {
 	db, err := postgres.Open(context.Background(), testenv.PostgresURL(t), slog.New(slog.DiscardHandler))
 	if err != nil {

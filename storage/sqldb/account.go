@@ -8,26 +8,26 @@ import (
 	"remoteidv/models"
 )
 
-const upsertAccount = `INSERT INTO accounts (no, holder_name, national_id, email, phone, time_zone, language, imported_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (no) DO UPDATE SET holder_name = excluded.holder_name, national_id = excluded.national_id,
+const upsertAccount = `INSERT INTO accounts (no, holder_name, holder_name_alt, national_id, email, phone, time_zone, language, imported_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (no) DO UPDATE SET holder_name = excluded.holder_name, holder_name_alt = excluded.holder_name_alt, national_id = excluded.national_id,
 	email = excluded.email, phone = excluded.phone, time_zone = excluded.time_zone,
 	language = excluded.language, imported_at = excluded.imported_at`
 
 // UpsertAccount inserts or replaces an account's fields.
 func (t *Tx) UpsertAccount(ctx context.Context, a *models.Account) error {
-	if _, err := t.exec(ctx, upsertAccount, a.No, a.HolderName, a.NationalID, a.Email, a.Phone, a.TimeZone, a.Language, us(a.ImportedAt)); err != nil {
+	if _, err := t.exec(ctx, upsertAccount, a.No, a.HolderName, a.HolderNameAlt, a.NationalID, a.Email, a.Phone, a.TimeZone, a.Language, us(a.ImportedAt)); err != nil {
 		return fmt.Errorf("upsert account %s: %w", models.MaskAccountNo(a.No), err)
 	}
 	return nil
 }
 
-const selectAccount = `SELECT no, holder_name, national_id, email, phone, time_zone, language, imported_at FROM accounts `
+const selectAccount = `SELECT no, holder_name, holder_name_alt, national_id, email, phone, time_zone, language, imported_at FROM accounts `
 
 func scanAccount(row interface{ Scan(...any) error }) (*models.Account, error) {
 	var a models.Account
 	var imported int64
-	if err := row.Scan(&a.No, &a.HolderName, &a.NationalID, &a.Email, &a.Phone, &a.TimeZone, &a.Language, &imported); err != nil {
+	if err := row.Scan(&a.No, &a.HolderName, &a.HolderNameAlt, &a.NationalID, &a.Email, &a.Phone, &a.TimeZone, &a.Language, &imported); err != nil {
 		return nil, err
 	}
 	a.ImportedAt = fromUS(imported)
@@ -46,8 +46,8 @@ func (t *Tx) AccountByNo(ctx context.Context, no models.AccountNo) (*models.Acco
 // SearchAccounts finds accounts by number prefix or holder-name substring.
 func (t *Tx) SearchAccounts(ctx context.Context, q string, limit int) ([]*models.Account, error) {
 	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q)
-	rows, err := t.query(ctx, selectAccount+`WHERE no LIKE ? ESCAPE '\' OR lower(holder_name) LIKE ? ESCAPE '\' ORDER BY no LIMIT ?`,
-		esc+"%", "%"+strings.ToLower(esc)+"%", limit)
+	rows, err := t.query(ctx, selectAccount+`WHERE no LIKE ? ESCAPE '\' OR lower(holder_name) LIKE ? ESCAPE '\' OR lower(holder_name_alt) LIKE ? ESCAPE '\' ORDER BY no LIMIT ?`,
+		esc+"%", "%"+strings.ToLower(esc)+"%", "%"+strings.ToLower(esc)+"%", limit)
 	if err != nil {
 		return nil, fmt.Errorf("search accounts: %w", err)
 	}

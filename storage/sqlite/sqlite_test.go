@@ -88,3 +88,14 @@ func TestSealedDescriptors(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	storagetest.RunSealedDescriptors(t, db)
 }
+
+// A database from before services (migration 023) keeps its cases and
+// what refers to them across the rebuild of the cases table.
+func TestLegacyCases(t *testing.T) {
+	sdb, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "legacy.db")+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	storagetest.RunLegacyCases(t, sqldb.New(sdb, sqlite.Dialect(), slog.New(slog.DiscardHandler)), sqlite.Migrations())
+}

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -98,24 +97,8 @@ func testAPITokens(t *testing.T, s models.Store) {
 // migration ran (not at once, not never).
 func RunLegacyTokens(t *testing.T, db Migrator, migrations fs.FS) {
 	ctx := context.Background()
-	old := fstest.MapFS{}
-	entries, err := fs.ReadDir(migrations, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() < "015" {
-			b, err := fs.ReadFile(migrations, e.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			old[e.Name()] = &fstest.MapFile{Data: b}
-		}
-	}
-	if _, err := db.Migrate(ctx, old); err != nil {
-		t.Fatalf("Migrate(before 015): %v", err)
-	}
-	seed(t, db)
+	migrateBefore(t, db, migrations, "015")
+	seedLegacy(t, db)
 	tx(t, db, func(tx models.Tx) error {
 		return tx.CreateStaff(ctx, staff("stf_cs", "cs", models.RoleClerk, models.RoleSupervisor))
 	})

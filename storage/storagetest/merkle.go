@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -325,23 +324,7 @@ type Migrator interface {
 // new checkpoints work on top of the old one.
 func RunLegacyLog(t *testing.T, db Migrator, migrations fs.FS) {
 	ctx := context.Background()
-	old := fstest.MapFS{}
-	entries, err := fs.ReadDir(migrations, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() < "009" {
-			b, err := fs.ReadFile(migrations, e.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			old[e.Name()] = &fstest.MapFile{Data: b}
-		}
-	}
-	if _, err := db.Migrate(ctx, old); err != nil {
-		t.Fatalf("Migrate(before 009): %v", err)
-	}
+	migrateBefore(t, db, migrations, "009")
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"remoteidv/models"
@@ -211,24 +210,8 @@ func testMailOutbox(t *testing.T, s models.Store) {
 // sent message that keeps its body.
 func RunLegacyOutbox(t *testing.T, db Migrator, migrations fs.FS) {
 	ctx := context.Background()
-	old := fstest.MapFS{}
-	entries, err := fs.ReadDir(migrations, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Name() < "010" {
-			b, err := fs.ReadFile(migrations, e.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			old[e.Name()] = &fstest.MapFile{Data: b}
-		}
-	}
-	if _, err := db.Migrate(ctx, old); err != nil {
-		t.Fatalf("Migrate(before 010): %v", err)
-	}
-	seed(t, db)
+	migrateBefore(t, db, migrations, "010")
+	seedLegacy(t, db)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.SQL().ExecContext(ctx, rebindFor(db, q), args...); err != nil {

@@ -93,6 +93,23 @@ func newCase(id, acct, clerk string, slot time.Time) *models.Case {
 }
 
 // seed creates a clerk, an account and a case.
+// seedLegacy is seed on a database migrated only part of the way: the
+// account goes in with the columns of migration 001 (UpsertAccount writes
+// later ones).
+func seedLegacy(t testing.TB, db Migrator) {
+	t.Helper()
+	ctx := context.Background()
+	a := account("6222000011112222")
+	tx(t, db, func(tx models.Tx) error { return tx.CreateStaff(ctx, staff("stf_clerk", "clerk", models.RoleClerk)) })
+	q := rebindFor(db, `INSERT INTO accounts (no, holder_name, national_id, email, phone, time_zone, language, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if _, err := db.SQL().ExecContext(ctx, q, a.No, a.HolderName, a.NationalID, a.Email, a.Phone, a.TimeZone, a.Language, a.ImportedAt.UnixMicro()); err != nil {
+		t.Fatalf("insert a legacy account: %v", err)
+	}
+	tx(t, db, func(tx models.Tx) error {
+		return tx.CreateCase(ctx, newCase("case_a", string(a.No), "stf_clerk", t0.Add(time.Hour)))
+	})
+}
+
 func seed(t testing.TB, s models.Store) {
 	t.Helper()
 	tx(t, s, func(tx models.Tx) error {
@@ -164,7 +181,7 @@ func testAccounts(t *testing.T, s models.Store) {
 	ctx := context.Background()
 	a := account("6222000011112222")
 	tx(t, s, func(tx models.Tx) error { return tx.UpsertAccount(ctx, a) })
-	a.Email = "new@example.com"
+	a.Email, a.HolderNameAlt = "new@example.com", "李伟"
 	tx(t, s, func(tx models.Tx) error { return tx.UpsertAccount(ctx, a) })
 	var got *models.Account
 	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.AccountByNo(ctx, a.No); return })
@@ -175,7 +192,7 @@ func testAccounts(t *testing.T, s models.Store) {
 	for _, tc := range []struct {
 		q    string
 		want int
-	}{{"6222", 2}, {"62229999", 1}, {"li wei", 2}, {"%", 0}, {"nobody", 0}} {
+	}{{"6222", 2}, {"62229999", 1}, {"li wei", 2}, {"李伟", 1}, {"%", 0}, {"nobody", 0}} {
 		var found []*models.Account
 		tx(t, s, func(tx models.Tx) (err error) { found, err = tx.SearchAccounts(ctx, tc.q, 10); return })
 		if len(found) != tc.want {
@@ -213,7 +230,14 @@ func testCases(t *testing.T, s models.Store) {
 		}
 		return nil
 	})
+	cert := newCase("case_cert", "6222000011112222", "stf_clerk", t0)
+	cert.Purpose, cert.PeriodFrom, cert.PeriodTo = models.PurposeBalanceCertificate, "2025-12-31", "2025-12-31"
+	tx(t, s, func(tx models.Tx) error { return tx.CreateCase(ctx, cert) })
 	var c *models.Case
+	tx(t, s, func(tx models.Tx) (err error) { c, err = tx.CaseByID(ctx, cert.ID); return })
+	if c.Purpose != models.PurposeBalanceCertificate || c.PeriodFrom != "2025-12-31" || c.PeriodTo != "2025-12-31" {
+		t.Fatalf("CaseByID(certificate) = %s %s..%s, want balance_certificate 2025-12-31", c.Purpose, c.PeriodFrom, c.PeriodTo)
+	}
 	tx(t, s, func(tx models.Tx) (err error) { c, err = tx.CaseByID(ctx, "case_a"); return })
 	stale := *c
 	c.State, c.UpdatedAt = models.StateInSession, t0.Add(time.Minute)
@@ -230,10 +254,10 @@ func testCases(t *testing.T, s models.Store) {
 		wantN     int
 		wantTotal int
 	}{
-		{"all", models.CaseFilter{Limit: 100}, 6, 6},
-		{"page", models.CaseFilter{Limit: 2, Offset: 2}, 2, 6},
+		{"all", models.CaseFilter{Limit: 100}, 7, 7},
+		{"page", models.CaseFilter{Limit: 2, Offset: 2}, 2, 7},
 		{"state", models.CaseFilter{State: models.StateCancelled, Limit: 100}, 2, 2},
-		{"clerk", models.CaseFilter{ClerkID: "stf_clerk", Limit: 100}, 6, 6},
+		{"clerk", models.CaseFilter{ClerkID: "stf_clerk", Limit: 100}, 7, 7},
 		{"window", models.CaseFilter{SlotFrom: t0.Add(24 * time.Hour), SlotTo: t0.Add(72 * time.Hour), Limit: 100}, 2, 2},
 		{"account", models.CaseFilter{AccountNo: "0000", Limit: 100}, 0, 0},
 	} {
@@ -521,6 +545,16 @@ func testConstraints(t *testing.T, s models.Store) {
 		{"period reversed", func(tx models.Tx) error {
 			c := newCase("case_bad", "6222000011112222", "stf_clerk", t0)
 			c.PeriodFrom, c.PeriodTo = "2025-12-31", "2025-01-01"
+			return tx.CreateCase(ctx, c)
+		}},
+		{"unknown purpose", func(tx models.Tx) error {
+			c := newCase("case_bad", "6222000011112222", "stf_clerk", t0)
+			c.Purpose = "postcard"
+			return tx.CreateCase(ctx, c)
+		}},
+		{"balance certificate over a period", func(tx models.Tx) error {
+			c := newCase("case_bad", "6222000011112222", "stf_clerk", t0)
+			c.Purpose = models.PurposeBalanceCertificate
 			return tx.CreateCase(ctx, c)
 		}},
 		{"bad role", func(tx models.Tx) error { return tx.CreateStaff(ctx, staff("stf_x", "x", "janitor")) }},

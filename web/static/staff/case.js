@@ -73,8 +73,9 @@ async function loadCase() {
   const rows = [
     [t('common.state'), el('strong', { id: 'state', 'data-state': c.state }, stateLabel(c.state))],
     [t('common.account'), c.account_no],
-    [t('console.purpose'), c.purpose === 'transaction_statement' ? t('console.statement') : c.purpose],
-    [t('console.from') + ' – ' + t('console.to'), c.period_from + ' – ' + c.period_to],
+    [t('console.purpose'), el('span', { id: 'case-service', 'data-purpose': c.purpose }, t('service.' + c.purpose))],
+    c.purpose === 'balance_certificate' ? [t('console.date'), c.period_to]
+      : [t('console.from') + ' – ' + t('console.to'), c.period_from + ' – ' + c.period_to],
     [t('console.customer_tz'), slotText(c.slot.customer)],
     [t('console.branch_tz'), slotText(c.slot.branch)],
   ];
@@ -104,6 +105,7 @@ async function loadCase() {
   if ($('scope-from') && !$('scope-from').value) {
     $('scope-from').value = c.period_from;
     $('scope-to').value = c.period_to;
+    $('scope-service').value = c.purpose; // the clerk corrects it to what the letter says
   }
 }
 
@@ -279,7 +281,7 @@ function clerk() {
   $('scope-form').addEventListener('submit', guard(async () => {
     if (!letter) throw new Error(t('case.no_letter'));
     await api('POST', base + '/letters/' + letter.id + '/scope', {
-      account_no: $('scope-account').value.trim(), service: current.purpose,
+      account_no: $('scope-account').value.trim(), service: $('scope-service').value,
       period_from: $('scope-from').value, period_to: $('scope-to').value, registered_email: $('scope-email').checked,
     });
     flash(t('case.scope_saved'));

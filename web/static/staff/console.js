@@ -43,11 +43,27 @@ const y = new Date().getFullYear() - 1;
 document.getElementById('period-from').value = y + '-01-01';
 document.getElementById('period-to').value = y + '-12-31';
 
+// A balance certificate is as at one date (the end of that day): the
+// "from" field goes away and "to" reads as the certificate's date.
+const purpose = document.getElementById('purpose');
+function showPeriod() {
+  const oneDate = purpose.value === 'balance_certificate';
+  const from = document.getElementById('period-from');
+  const toLabel = document.getElementById('period-to-label');
+  from.hidden = oneDate;
+  from.required = !oneDate;
+  document.getElementById('period-from-label').hidden = oneDate;
+  toLabel.textContent = oneDate ? toLabel.dataset.date : toLabel.dataset.period;
+}
+purpose.addEventListener('change', showPeriod);
+showPeriod();
+
 document.getElementById('case-form').addEventListener('submit', guard(async () => {
+  const oneDate = purpose.value === 'balance_certificate';
   const body = {
     account_no: account.value,
-    purpose: document.getElementById('purpose').value,
-    period_from: document.getElementById('period-from').value,
+    purpose: purpose.value,
+    period_from: oneDate ? '' : document.getElementById('period-from').value,
     period_to: document.getElementById('period-to').value,
     slot: { local: document.getElementById('slot-local').value.slice(0, 16), time_zone: tz.value.trim() },
   };
