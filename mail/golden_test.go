@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"remoteidv/mail"
@@ -18,13 +19,13 @@ var update = flag.Bool("update", false, "rewrite the golden files of TestRenderG
 func TestRenderGolden(t *testing.T) {
 	d := mail.Data{BankName: "Demo & Bank", HolderName: "Li <Wei>", Link: "https://idv.bank.example/join/t0k3n?a=1&b=2",
 		SlotLocal: "2026-12-01 09:00 America/New_York", Code: "042917", Minutes: 10, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", CaseRef: "case_7f3a"}
-	// statement-encrypted: the statement whose attachment is the
-	// customer's password-protected envelope.
-	for _, kind := range []string{mail.KindInvite, mail.KindCode, mail.KindStatement, "statement-encrypted", mail.TemplateBalanceCertificate} {
+	// statement-encrypted, balance_certificate-encrypted: the document
+	// whose attachment is the customer's password-protected envelope.
+	for _, kind := range []string{mail.KindInvite, mail.KindCode, mail.KindStatement, "statement-encrypted", mail.TemplateBalanceCertificate, "balance_certificate-encrypted"} {
 		for _, lang := range []string{mail.LangEnglish, mail.LangChinese, "fr"} {
 			dk, rk := d, kind
-			if kind == "statement-encrypted" {
-				dk.Encrypted, rk = true, mail.KindStatement
+			if base, ok := strings.CutSuffix(kind, "-encrypted"); ok {
+				dk.Encrypted, rk = true, base
 			}
 			subject, text, html, err := mail.Render(rk, lang, dk)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,7 +73,10 @@ func CheckEnvelopePassword(pw string) error {
 // attachment, they hold exactly the approved, signed file, whose hash and
 // signature verify as before.
 type Envelope struct {
-	Bank        Bank
+	Bank Bank
+	// Document names the attached document in Chinese and English, e.g.
+	// {"余额证明", "Balance certificate"}; empty: a transaction statement.
+	Document    [2]string
 	StatementID string    // printed on the cover
 	FileName    string    // the attachment's name, e.g. statement-2026-11-01-2026-11-30.pdf
 	VerifyURL   string    // the public check of the statement, printed on the cover
@@ -119,7 +123,7 @@ func (e *Envelope) Seal(signed []byte, password string) ([]byte, error) {
 	}
 	mod := e.IssuedAt.UTC()
 	a := model.Attachment{Reader: bytes.NewReader(signed), ID: e.FileName, FileName: e.FileName, ModTime: &mod,
-		Desc: "Signed statement " + e.StatementID + ", SHA-256 " + hex.EncodeToString(sum[:])}
+		Desc: "Signed " + strings.ToLower(e.document()[1]) + " " + e.StatementID + ", SHA-256 " + hex.EncodeToString(sum[:])}
 	if err := pc.AddAttachment(a, false); err != nil {
 		return nil, fmt.Errorf("envelope of statement %s: attach: %w", e.StatementID, err)
 	}
@@ -147,17 +151,26 @@ func (e *Envelope) Seal(signed []byte, password string) ([]byte, error) {
 
 // cover draws the envelope's page: what is attached, its SHA-256 and
 // where to check it, in Chinese and English.
+// document is Document, or the transaction statement's names.
+func (e *Envelope) document() [2]string {
+	if e.Document[0] == "" || e.Document[1] == "" {
+		return [2]string{"交易明细", "Transaction statement"}
+	}
+	return e.Document
+}
+
 func (e *Envelope) cover(sha string) ([]byte, error) {
+	zh, en := e.document()[0], e.document()[1]
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCreationDate(e.IssuedAt)
 	pdf.SetModificationDate(e.IssuedAt)
 	pdf.SetCatalogSort(true)
-	pdf.SetTitle("Statement "+e.StatementID+" (password-protected copy)", true)
+	pdf.SetTitle(en+" "+e.StatementID+" (password-protected copy)", true)
 	pdf.SetAuthor(e.Bank.Name, true)
 	pdf.SetMargins(margin, margin, margin)
 	pdf.SetCellMargin(1)
 	pdf.SetAutoPageBreak(true, margin)
-	r := &renderer{s: &Statement{UnicodeFont: e.UnicodeFont}, pdf: pdf, tr: pdf.UnicodeTranslatorFromDescriptor(""), tz: time.UTC}
+	r := &renderer{f: frame{font: e.UnicodeFont}, pdf: pdf, tr: pdf.UnicodeTranslatorFromDescriptor(""), tz: time.UTC}
 	if len(e.UnicodeFont) > 0 {
 		pdf.AddUTF8FontFromBytes(unicodeFont, "", e.UnicodeFont)
 		if err := pdf.Error(); err != nil {
@@ -172,10 +185,10 @@ func (e *Envelope) cover(sha string) ([]byte, error) {
 	}
 	line := func(v, style string, size, h float64) { r.cell(0, h, v, style, size, "L", "", 1) }
 	line(name, "B", 14, 8)
-	line("交易明细（受密码保护的副本） Transaction statement (password-protected copy)", "B", 11, 7)
+	line(zh+"（受密码保护的副本） "+en+" (password-protected copy)", "B", 11, 7)
 	pdf.Ln(4)
-	line("您的对账单 "+e.StatementID+" 作为附件包含在本文件中，文件名为：", "", 10, 6)
-	line("Your statement "+e.StatementID+" is attached to this file as:", "", 10, 6)
+	line("您的"+zh+" "+e.StatementID+" 作为附件包含在本文件中，文件名为：", "", 10, 6)
+	line("Your "+strings.ToLower(en)+" "+e.StatementID+" is attached to this file as:", "", 10, 6)
 	line(e.FileName, "B", 10, 7)
 	pdf.Ln(2)
 	line("附件的 SHA-256 Attachment SHA-256:", "", 10, 6)

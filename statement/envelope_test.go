@@ -124,7 +124,7 @@ func TestEnvelopeWithPoppler(t *testing.T) {
 	if !ok {
 		t.Fatalf("pdftotext -upw: %s", text)
 	}
-	for _, want := range []string{"演示银行 Demo Bank", "您的对账单 stm_4f2a9c 作为附件包含在本文件中", "Your statement stm_4f2a9c is attached to this file as:",
+	for _, want := range []string{"演示银行 Demo Bank", "您的交易明细 stm_4f2a9c 作为附件包含在本文件中", "Your transaction statement stm_4f2a9c is attached to this file as:",
 		env.FileName, sha(signed), verifyURL, "请在以下网址核验 Check it at:", "This file is encrypted (AES-256) with the password you chose during the video call."} {
 		if !strings.Contains(text, want) {
 			t.Errorf("cover text lacks %q:\n%s", want, text)

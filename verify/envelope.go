@@ -122,8 +122,8 @@ type customerCopy struct {
 
 // customerCopy reads the case's password (if any) and builds the envelope
 // around pdf, the approved statement as read and hash-checked by the
-// release, named name. It holds the password only while sealing.
-func (d *Desk) customerCopy(ctx context.Context, id models.CaseID, stm models.StatementID, name string, pdf []byte) (*customerCopy, error) {
+// release, named name, a document of kind doc (Chinese and English). It holds the password only while sealing.
+func (d *Desk) customerCopy(ctx context.Context, id models.CaseID, stm models.StatementID, doc [2]string, name string, pdf []byte) (*customerCopy, error) {
 	var pw *models.EnvelopePassword
 	err := d.svc.store.Transact(ctx, func(tx models.Tx) (err error) {
 		pw, err = tx.EnvelopePasswordOf(ctx, id)
@@ -140,8 +140,8 @@ func (d *Desk) customerCopy(ctx context.Context, id models.CaseID, stm models.St
 	}
 	cfg := d.svc.cfg
 	env := &statement.Envelope{
-		Bank:        statement.Bank{Name: cfg.BankName, NameZH: cfg.BankNameZH, Address: cfg.BankAddress},
-		StatementID: string(stm), FileName: name,
+		Bank:     statement.Bank{Name: cfg.BankName, NameZH: cfg.BankNameZH, Address: cfg.BankAddress},
+		Document: doc, StatementID: string(stm), FileName: name,
 		VerifyURL: strings.TrimRight(cfg.PublicURL, "/") + "/v/" + string(stm),
 		IssuedAt:  d.svc.now().UTC(), UnicodeFont: d.statementFont, Rand: d.svc.rand,
 	}

@@ -89,7 +89,7 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 	name := svc.attachment(c) // the case's purpose and period are the approval's (usableApproval)
 	// The customer's copy: these checked bytes, or the envelope holding
 	// them under the password chosen during the call (envelope.go).
-	att, err := d.customerCopy(ctx, id, stm.ID, name, pdf)
+	att, err := d.customerCopy(ctx, id, stm.ID, svc.name, name, pdf)
 	if err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
 	}
