@@ -33,7 +33,7 @@ func (d *Desk) MailInvite(ctx context.Context, a Actor, id models.CaseID) (*mode
 		if loc, err := time.LoadLocation(c.CustomerTZ); err == nil {
 			slot = c.SlotAt.In(loc).Format("2006-01-02 15:04") + " " + c.CustomerTZ
 		}
-		if err := d.enqueue(ctx, tx, c.ID, mail.KindInvite, acct, mail.Data{Link: inv.Link, SlotLocal: slot},
+		if _, err := d.enqueue(ctx, tx, c.ID, mail.KindInvite, acct, mail.Data{Link: inv.Link, SlotLocal: slot},
 			[]mail.Attachment{{Name: "call.ics", ContentType: "text/calendar", Data: inv.ICS}}, &inv.Invite.NotAfter); err != nil {
 			return err
 		}

@@ -139,7 +139,7 @@ func (d *Desk) RequestCode(ctx context.Context, id models.CaseID) (time.Time, er
 		if err := tx.CreateEmailCode(ctx, &models.EmailCode{ID: cid, CaseID: id, InviteID: inv.ID, CodeHash: d.codeHash(inv.ID, code), CreatedAt: now, ExpiresAt: exp}); err != nil {
 			return err
 		}
-		if err := d.enqueue(ctx, tx, c.ID, mail.KindCode, acct, mail.Data{Code: code, Minutes: int(CodeValidity.Minutes())}, nil, &exp); err != nil {
+		if _, err := d.enqueue(ctx, tx, c.ID, mail.KindCode, acct, mail.Data{Code: code, Minutes: int(CodeValidity.Minutes())}, nil, &exp); err != nil {
 			return err
 		}
 		return d.svc.event(ctx, tx, "system", id, "code.sent", map[string]string{"code_id": cid, "invite": string(inv.ID), "expires_at": exp.Format(time.RFC3339)})

@@ -27,25 +27,25 @@ const (
 // the account's registered address. expires is when what the message
 // carries stops being usable (nil: it is kept until delivered); past it,
 // the outbox drops the message undelivered.
-func (d *Desk) enqueue(ctx context.Context, tx models.Tx, id models.CaseID, kind string, acct *models.Account, data idvmail.Data, att []idvmail.Attachment, expires *time.Time) error {
+func (d *Desk) enqueue(ctx context.Context, tx models.Tx, id models.CaseID, kind string, acct *models.Account, data idvmail.Data, att []idvmail.Attachment, expires *time.Time) (*models.OutboundMail, error) {
 	data.BankName, data.HolderName = d.svc.cfg.BankName, acct.HolderName
 	subject, text, html, err := idvmail.Render(kind, acct.Language, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	from, err := mail.ParseAddress(d.mailFrom)
 	if err != nil {
-		return models.Errorf(models.EUNAVAILABLE, "mail sender address %q is not configured correctly", d.mailFrom)
+		return nil, models.Errorf(models.EUNAVAILABLE, "mail sender address %q is not configured correctly", d.mailFrom)
 	}
 	mid, err := models.NewID(d.svc.rand, "mail")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The envelope id a delivery report names: random, not the
 	// Message-ID the recipient sees.
 	envID, err := models.NewID(d.svc.rand, "env")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sender := from.Address
 	if d.returnPath != "" {
@@ -56,14 +56,18 @@ func (d *Desk) enqueue(ctx context.Context, tx models.Tx, id models.CaseID, kind
 	raw, err := idvmail.Compose(idvmail.Message{From: (&mail.Address{Name: d.svc.cfg.BankName, Address: from.Address}).String(), To: []string{acct.Email},
 		Subject: subject, Text: text, HTML: html, Attachments: att, MessageID: mid + "@" + domain, Date: now})
 	if err != nil {
-		return models.Errorf(models.EINVALID, "compose %s mail: %v", kind, err)
+		return nil, models.Errorf(models.EINVALID, "compose %s mail: %v", kind, err)
 	}
 	if expires != nil {
 		e := expires.UTC()
 		expires = &e
 	}
-	return tx.EnqueueMail(ctx, &models.OutboundMail{ID: mid, CaseID: id, Kind: idvmail.OutboxKind(kind), To: acct.Email, From: sender,
-		MessageID: mid + "@" + domain, Raw: raw, RawSHA256: sha256Hex(raw), CreatedAt: now, ExpiresAt: expires, NextAttemptAt: now, EnvelopeID: envID})
+	m := &models.OutboundMail{ID: mid, CaseID: id, Kind: idvmail.OutboxKind(kind), To: acct.Email, From: sender,
+		MessageID: mid + "@" + domain, Raw: raw, RawSHA256: sha256Hex(raw), CreatedAt: now, ExpiresAt: expires, NextAttemptAt: now, EnvelopeID: envID}
+	if err := tx.EnqueueMail(ctx, m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 func sha256Hex(b []byte) string {

@@ -112,8 +112,9 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		if err := tx.ReleaseStatement(ctx, stm.ID, d.svc.now().UTC()); err != nil {
 			return err
 		}
-		if err := d.enqueue(ctx, tx, cur.ID, svc.mail, acct, mail.Data{PeriodFrom: cur.PeriodFrom, PeriodTo: cur.PeriodTo, CaseRef: string(cur.ID), Encrypted: att.Encrypted},
-			[]mail.Attachment{{Name: name, ContentType: "application/pdf", Data: att.Data}}, nil); err != nil {
+		queued, err := d.enqueue(ctx, tx, cur.ID, svc.mail, acct, mail.Data{PeriodFrom: cur.PeriodFrom, PeriodTo: cur.PeriodTo, CaseRef: string(cur.ID), Encrypted: att.Encrypted},
+			[]mail.Attachment{{Name: name, ContentType: "application/pdf", Data: att.Data}}, nil)
+		if err != nil {
 			return err
 		}
 		if err := att.used(ctx, tx); err != nil {
@@ -124,11 +125,7 @@ func (d *Desk) Release(ctx context.Context, a Actor, id models.CaseID) (*Release
 		if err := tx.UpdateCase(ctx, cur); err != nil {
 			return err
 		}
-		msgs, err := tx.MailByCase(ctx, cur.ID)
-		if err != nil {
-			return err
-		}
-		out.Mail = msgs[len(msgs)-1]
+		out.Mail = queued // this message, not the case's newest: a code mail may share its instant
 		out.Case = cur
 		detail := map[string]string{"from": string(from), "to": string(to), "approval": apr.ID,
 			"statement": string(stm.ID), "statement_sha256": ev.SHA256, "message_id": out.Mail.MessageID, "to_address": acct.Email}
