@@ -17,28 +17,11 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 
+	"remoteidv/internal/testenv"
 	"remoteidv/models"
 	"remoteidv/statement"
 	"remoteidv/statement/pades"
 )
-
-// poppler runs a poppler tool on file and returns its combined output and
-// whether it exited 0; a missing tool fails the test.
-func poppler(t testing.TB, tool string, args ...string) (string, bool) {
-	t.Helper()
-	bin, err := exec.LookPath(tool)
-	if err != nil {
-		t.Fatalf("%s not found (apt-get install poppler-utils; scripts/setup.sh does): %v", tool, err)
-	}
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	if err != nil {
-		if _, ok := err.(*exec.ExitError); !ok {
-			t.Fatalf("%s %v: %v", tool, args, err)
-		}
-		return string(out), false
-	}
-	return string(out), true
-}
 
 // signedStatement renders the sample statement and signs it with a demo
 // bank certificate made in dir; it returns the file and the demo root.
@@ -107,20 +90,20 @@ func TestEnvelopeWithPoppler(t *testing.T) {
 		{"prefix of the password", []string{"-upw", "correct horse", f}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if out, ok := poppler(t, "pdfinfo", tc.args...); ok || !strings.Contains(out, "Incorrect password") {
+			if out, ok := testenv.Poppler(t, "pdfinfo", tc.args...); ok || !strings.Contains(out, "Incorrect password") {
 				t.Errorf("pdfinfo %v = %v, %q; want a failure for the incorrect password", tc.args, ok, out)
 			}
-			if out, ok := poppler(t, "pdfdetach", append([]string{"-list"}, tc.args...)...); ok {
+			if out, ok := testenv.Poppler(t, "pdfdetach", append([]string{"-list"}, tc.args...)...); ok {
 				t.Errorf("pdfdetach -list %v succeeded: %q", tc.args, out)
 			}
 		})
 	}
 
-	info, ok := poppler(t, "pdfinfo", "-upw", pw, f)
+	info, ok := testenv.Poppler(t, "pdfinfo", "-upw", pw, f)
 	if !ok || !strings.Contains(info, "algorithm:AES-256") {
 		t.Fatalf("pdfinfo -upw = %v\n%s\nwant Encrypted ... algorithm:AES-256", ok, info)
 	}
-	text, ok := poppler(t, "pdftotext", "-upw", pw, "-layout", f, "-")
+	text, ok := testenv.Poppler(t, "pdftotext", "-upw", pw, "-layout", f, "-")
 	if !ok {
 		t.Fatalf("pdftotext -upw: %s", text)
 	}
@@ -130,12 +113,12 @@ func TestEnvelopeWithPoppler(t *testing.T) {
 			t.Errorf("cover text lacks %q:\n%s", want, text)
 		}
 	}
-	list, ok := poppler(t, "pdfdetach", "-upw", pw, "-list", f)
+	list, ok := testenv.Poppler(t, "pdfdetach", "-upw", pw, "-list", f)
 	if !ok || !strings.Contains(list, "1 embedded files") || !strings.Contains(list, "1: "+env.FileName) {
 		t.Errorf("pdfdetach -list = %v %q, want one file named %s", ok, list, env.FileName)
 	}
 	saved := filepath.Join(dir, "out.pdf")
-	if out, ok := poppler(t, "pdfdetach", "-upw", pw, "-save", "1", "-o", saved, f); !ok {
+	if out, ok := testenv.Poppler(t, "pdfdetach", "-upw", pw, "-save", "1", "-o", saved, f); !ok {
 		t.Fatalf("pdfdetach -save: %s", out)
 	}
 	got, err := os.ReadFile(saved)
@@ -170,7 +153,7 @@ func pdfsigTrusting(t testing.TB, dir, rootPEM, file string) string {
 			t.Fatalf("certutil %v: %v\n%s", args, err, out)
 		}
 	}
-	out, ok := poppler(t, "pdfsig", "-nssdir", "sql:"+nss, file)
+	out, ok := testenv.Poppler(t, "pdfsig", "-nssdir", "sql:"+nss, file)
 	if !ok {
 		t.Fatalf("pdfsig: %s", out)
 	}
@@ -288,7 +271,7 @@ func TestEnvelopeLongPassword(t *testing.T) {
 			if err := os.WriteFile(f, sealed, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			out, ok := poppler(t, "pdfinfo", "-upw", tc.pw, f)
+			out, ok := testenv.Poppler(t, "pdfinfo", "-upw", tc.pw, f)
 			if want := len(tc.pw) <= 32; ok != want {
 				t.Errorf("pdfinfo -upw <%d bytes> = %v %q, want success %v", len(tc.pw), ok, out, want)
 			}

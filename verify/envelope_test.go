@@ -6,33 +6,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"remoteidv/internal/testenv"
 	"remoteidv/mail"
 	"remoteidv/mail/mailtest"
 	"remoteidv/models"
 	"remoteidv/statement/pades"
 	"remoteidv/verify"
 )
-
-// poppler runs a poppler-utils tool and returns its output and whether it
-// exited 0; a missing tool fails the test.
-func poppler(t testing.TB, tool string, args ...string) (string, bool) {
-	t.Helper()
-	bin, err := exec.LookPath(tool)
-	if err != nil {
-		t.Fatalf("%s not found (apt-get install poppler-utils; scripts/setup.sh does)", tool)
-	}
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	if _, exit := err.(*exec.ExitError); err != nil && !exit {
-		t.Fatalf("%s: %v", tool, err)
-	}
-	return string(out), err == nil
-}
 
 func hexSHA(b []byte) string {
 	s := sha256.Sum256(b)
@@ -178,15 +163,15 @@ func TestStatementPasswordEnvelope(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{file}, {"-upw", first, file}, {"-upw", strings.ToLower(password), file}} {
-		if out, ok := poppler(t, "pdfinfo", args...); ok || !strings.Contains(out, "Incorrect password") {
+		if out, ok := testenv.Poppler(t, "pdfinfo", args...); ok || !strings.Contains(out, "Incorrect password") {
 			t.Errorf("pdfinfo %v = %v %q, want the incorrect-password failure", args[:len(args)-1], ok, out)
 		}
 	}
-	if out, ok := poppler(t, "pdfinfo", "-upw", password, file); !ok || !strings.Contains(out, "AES-256") {
+	if out, ok := testenv.Poppler(t, "pdfinfo", "-upw", password, file); !ok || !strings.Contains(out, "AES-256") {
 		t.Fatalf("pdfinfo -upw = %v\n%s\nwant AES-256", ok, out)
 	}
 	saved := filepath.Join(dir, "statement.pdf")
-	if out, ok := poppler(t, "pdfdetach", "-upw", password, "-save", "1", "-o", saved, file); !ok {
+	if out, ok := testenv.Poppler(t, "pdfdetach", "-upw", password, "-save", "1", "-o", saved, file); !ok {
 		t.Fatalf("pdfdetach: %s", out)
 	}
 	got, err := os.ReadFile(saved)
