@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-pdf/fpdf"
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 
+	"remoteidv/internal/pdfcpucfg"
 	"remoteidv/models"
 )
 
@@ -116,7 +116,7 @@ func (e *Envelope) Seal(signed []byte, password string) ([]byte, error) {
 		return nil, fmt.Errorf("envelope of statement %s: owner password: %w", e.StatementID, err)
 	}
 
-	conf := pdfcpuConfig()
+	conf := pdfcpucfg.Relaxed()
 	pc, err := api.ReadValidateAndOptimize(bytes.NewReader(cover), conf)
 	if err != nil {
 		return nil, fmt.Errorf("envelope of statement %s: read cover: %w", e.StatementID, err)
@@ -132,7 +132,7 @@ func (e *Envelope) Seal(signed []byte, password string) ([]byte, error) {
 		return nil, fmt.Errorf("envelope of statement %s: write: %w", e.StatementID, err)
 	}
 
-	enc := pdfcpuConfig()
+	enc := pdfcpucfg.Relaxed()
 	// pdfcpu's writer hashes the password as given; the readers (pdfcpu's
 	// own included) use its first 127 bytes, so the envelope is locked
 	// with exactly those.
@@ -210,16 +210,4 @@ func (e *Envelope) cover(sha string) ([]byte, error) {
 		return nil, fmt.Errorf("envelope of statement %s: cover: %w", e.StatementID, err)
 	}
 	return b.Bytes(), nil
-}
-
-// pdfcpuConfigOnce keeps pdfcpu from writing its configuration folder
-// under the user's home (model.NewDefaultConfiguration does otherwise);
-// verify/pdfcheck does the same for its reads.
-var pdfcpuConfigOnce sync.Once
-
-func pdfcpuConfig() *model.Configuration {
-	pdfcpuConfigOnce.Do(api.DisableConfigDir)
-	c := model.NewDefaultConfiguration()
-	c.ValidationMode = model.ValidationRelaxed
-	return c
 }

@@ -29,7 +29,7 @@ var mayImport = map[string][]string{
 	"access":                        {"models", "audit"},
 	"mail":                          {"models"},
 	"registry":                      {"models"},
-	"statement":                     {"models"},
+	"statement":                     {"models", "internal/pdfcpucfg"},
 	"statement/pades":               {},                            // PAdES signing and verification of the statement PDFs, a leaf: the PDF and CMS libraries stay here
 	"signaling":                     {"models", "storage/encfile"}, // recordings in progress are encrypted on disk
 	"signaling/replay":              {},
@@ -45,13 +45,14 @@ var mayImport = map[string][]string{
 	"verify/face":                   {"verify/facematch"},
 	"verify/face/facecli":           {"verify/face", "verify/facematch"},
 	"verify":                        {"models", "audit", "mail", "statement", "verify/facematch", "verify/pdfcheck"},
-	"verify/pdfcheck":               {},                                                                                                                   // the PDF parser's one user: active content in uploaded letters
+	"verify/pdfcheck":               {"internal/pdfcpucfg"},                                                                                               // the PDF parser's one user: active content in uploaded letters
 	"verify/verifytest":             {testOnly, "models", "audit", "verify", "verify/facematch", "storage/sqlite", "storage/localfs", "storage/archiver"}, // builds the workflow graph and drives it to a live capture for tests
 	"web":                           {},
 	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web"},
 	"cmd/idv":                       {"*"},
 	"cmd/idvload":                   {"statement/pades"}, // the load generator speaks HTTP; it makes idv serve a throwaway statement signing certificate with pades.GenerateDemo
 	"internal/layout":               {},
+	"internal/pdfcpucfg":            {}, // pdfcpu's process-wide setting, made once for all its users
 	"internal/testenv":              {testOnly, "internal/synthcam"},
 	"internal/synthcam":             {}, // synthetic cameras (scripts for headless Chromium): the browser tests and idv demo customer
 	"mail/mailtest":                 {testOnly, "models"},
@@ -80,9 +81,9 @@ var libraryOwner = map[string][]string{
 	"github.com/jackc/pgx/v5":             {"storage/postgres", "internal/testenv", "cmd/idvload"}, // idvload makes and drops its own database
 	"modernc.org/sqlite":                  {"storage/sqlite"},
 	"github.com/go-pdf/fpdf":              {"statement"},
-	"github.com/skip2/go-qrcode":          {"statement"},                    // the QR code of the statement's verification URL
-	"github.com/pdfcpu/pdfcpu":            {"verify/pdfcheck", "statement"}, // pdfcheck reads uploaded letters; statement attaches and encrypts (AES-256) the customer's envelope
-	"github.com/digitorus/":               {"statement/pades"},              // pdfsign (the signature field and byte range), pdf (reading), pkcs7 (verifying the CMS), timestamp (RFC 3161)
+	"github.com/skip2/go-qrcode":          {"statement"},                                          // the QR code of the statement's verification URL
+	"github.com/pdfcpu/pdfcpu":            {"verify/pdfcheck", "statement", "internal/pdfcpucfg"}, // pdfcheck reads uploaded letters; statement attaches and encrypts (AES-256) the customer's envelope
+	"github.com/digitorus/":               {"statement/pades"},                                    // pdfsign (the signature field and byte range), pdf (reading), pkcs7 (verifying the CMS), timestamp (RFC 3161)
 	"github.com/at-wat/ebml-go":           {"signaling/replay"},
 	"github.com/emersion/go-smtp":         {"mail", "mail/mailtest"},
 	"github.com/emersion/go-sasl":         {"mail", "mail/mailtest"},

@@ -2,7 +2,8 @@
 // staff: it refuses active content (scripts, launch and other actions,
 // attachments, forms that run, rich media, links) wherever it hides, in
 // escaped names (/J#61vaScript) and in compressed object streams. It owns
-// the PDF parser (github.com/pdfcpu/pdfcpu) and imports nothing of ours.
+// the PDF parser (github.com/pdfcpu/pdfcpu) and imports nothing of ours but
+// internal/pdfcpucfg (pdfcpu's configuration, shared with its other user).
 //
 // Check reads the file twice. A plain scan decodes every name of the raw
 // bytes and of every Flate stream (bounded: a small file that inflates to
@@ -21,13 +22,12 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"remoteidv/internal/pdfcpucfg"
 )
 
 // Limits on what one file may cost to check.
@@ -127,7 +127,7 @@ func Check(ctx context.Context, data []byte) (err error) {
 	}()
 	ctx, cancel := context.WithTimeout(ctx, parseTimeout)
 	defer cancel()
-	pc, perr := pdfcpu.ReadWithContext(ctx, bytes.NewReader(data), configuration())
+	pc, perr := pdfcpu.ReadWithContext(ctx, bytes.NewReader(data), pdfcpucfg.Relaxed())
 	if perr != nil {
 		if ctx.Err() != nil && errors.Is(perr, ctx.Err()) {
 			return &Error{Kind: Unsupported, Detail: "the file takes too long to read"}
@@ -152,19 +152,6 @@ func Check(ctx context.Context, data []byte) (err error) {
 		}
 	}
 	return nil
-}
-
-var configOnce sync.Once
-
-// configuration is pdfcpu's configuration for reading: without its
-// default of writing a configuration file into the user's folder (a
-// process-wide setting, made once) and with relaxed validation, since a
-// scanner's PDF need not be perfect to be harmless.
-func configuration() *model.Configuration {
-	configOnce.Do(api.DisableConfigDir)
-	c := model.NewDefaultConfiguration()
-	c.ValidationMode = model.ValidationRelaxed
-	return c
 }
 
 func firstLine(s string) string {
