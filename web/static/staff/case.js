@@ -355,6 +355,8 @@ function clerk() {
       verdict.focus();
       return;
     }
+    say('verdict-error', '');
+    verdict.removeAttribute('aria-invalid');
     if (!letter) throw new Error(t('case.no_letter'));
     await api('POST', base + '/signature-check', {
       letter_id: letter.id, verdict: verdict.value, reason: $('sig-reason').value.trim(),
