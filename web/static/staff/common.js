@@ -151,14 +151,16 @@ export function showError(e, out) {
 }
 
 // guard runs an async handler and shows its error beside the control
-// (out, see showError), clearing what out said before. A request whose
+// (out, see showError), clearing an error out showed before (an outcome,
+// such as an invite link, stays until the handler replaces it). A request whose
 // session is gone (the page is on its way to the sign-in page) shows
 // nothing; any other refusal, a wrong password at the step-up included,
 // is shown.
 export function guard(fn, out) {
   return async (ev) => {
     if (ev && ev.preventDefault) ev.preventDefault();
-    if (out) say(out, '');
+    const o = typeof out === 'string' ? document.getElementById(out) : out;
+    if (o && o.dataset.kind === 'bad') say(o, '');
     try { await fn(ev); } catch (e) { if (!(e instanceof APIError && e.status === 401 && !e.body)) showError(e, out); }
   };
 }
