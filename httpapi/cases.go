@@ -45,6 +45,10 @@ type caseView struct {
 	// statement during the call and the release has not used it yet
 	// (never the password itself). Only in GET /api/cases/{id}.
 	StatementPassword *bool `json:"statement_password,omitempty"`
+	// RegisteredEmail is the account's registered address, masked
+	// ("l***@example.com"): where the invite and the statement go, named
+	// in the release's confirmation. Only in GET /api/cases/{id}.
+	RegisteredEmail string `json:"registered_email,omitempty"`
 }
 
 type statementView struct {
@@ -140,6 +144,11 @@ func (s *Server) getCase(c *gin.Context) error {
 		return err
 	}
 	v.StatementPassword = &chosen
+	acct, err := s.verify.Account(c.Request.Context(), cs.AccountNo)
+	if err != nil {
+		return err
+	}
+	v.RegisteredEmail = models.MaskEmail(acct.Email)
 	c.JSON(http.StatusOK, v)
 	return nil
 }

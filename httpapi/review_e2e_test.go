@@ -267,6 +267,37 @@ func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 	if code, _, h := getBytes(t, clerk, base+"/specimen"); code != 200 || h.Get("Content-Type") != "image/png" {
 		t.Fatalf("specimen: %d", code)
 	}
+	// A verdict is a deliberate choice: a request without one (no field,
+	// null, empty) or with anything but pass, fail or inconclusive is
+	// refused, and nothing is recorded.
+	for _, tt := range []struct {
+		name    string
+		verdict any // absent when omit
+		omit    bool
+	}{
+		{name: "no verdict field", omit: true},
+		{name: "null", verdict: nil},
+		{name: "empty", verdict: ""},
+		{name: "upper case", verdict: "PASS"},
+		{name: "a placeholder's text", verdict: "choose"},
+	} {
+		body := map[string]any{"letter_id": l.ID, "region": map[string]int{"x": 280, "y": 300, "w": 160, "h": 60}, "reason": "matches the specimen's letter forms"}
+		if !tt.omit {
+			body["verdict"] = tt.verdict
+		}
+		if code := clerk.do("POST", base+"/signature-check", body, nil); code != 400 {
+			t.Errorf("signature check with %s = %d, want 400", tt.name, code)
+		}
+	}
+	var recorded struct{ Checks []struct{ Kind string } }
+	if code := clerk.do("GET", base+"/checks", nil, &recorded); code != 200 {
+		t.Fatalf("checks: %d", code)
+	}
+	for _, ch := range recorded.Checks {
+		if ch.Kind == "signature" {
+			t.Fatalf("a signature check was recorded without an explicit verdict: %+v", recorded.Checks)
+		}
+	}
 	sig := map[string]any{"letter_id": l.ID, "region": map[string]int{"x": 280, "y": 300, "w": 160, "h": 60}, "verdict": "pass", "reason": "matches the specimen's letter forms"}
 	if code := clerk.do("POST", base+"/signature-check", sig, nil); code != 201 {
 		t.Fatalf("signature check: %d", code)

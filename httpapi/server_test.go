@@ -344,9 +344,13 @@ func TestCaseFlowAndInvite(t *testing.T) {
 			Customer, Branch string
 			Warnings         []string
 		}
+		RegisteredEmail string `json:"registered_email"`
 	}
 	if code := clerk.do("GET", "/api/cases/"+id, nil, &cs); code != 200 || cs.State != "scheduled" {
 		t.Fatalf("get case: %d %+v", code, cs)
+	}
+	if cs.RegisteredEmail != "l***@example.com" {
+		t.Errorf("get case: registered_email = %q, want the registered address masked, l***@example.com", cs.RegisteredEmail)
 	}
 	if cs.Slot.Customer != "2026-12-01T09:00:00-05:00 America/New_York" || cs.Slot.Branch != "2026-12-01T22:00:00+08:00 Asia/Shanghai" || len(cs.Slot.Warnings) != 1 {
 		t.Fatalf("slot view = %+v", cs.Slot)
@@ -388,8 +392,8 @@ func TestCaseFlowAndInvite(t *testing.T) {
 	for _, ev := range tl.Events {
 		actions = append(actions, ev.Action)
 	}
-	if want := []string{"case.created", "invite.issued", "customer.session_started", "invite.issued"}; code != 200 || !slices.Equal(actions, want) {
-		t.Fatalf("timeline: %d, %v, want %v (created, invited, the link used, invited again)", code, actions, want)
+	if want := []string{"case.created", "invite.issued", "customer.session_started", "invite.revoked", "invite.issued"}; code != 200 || !slices.Equal(actions, want) {
+		t.Fatalf("timeline: %d, %v, want %v (created, invited, the link used, the used link revoked by the new one, invited again)", code, actions, want)
 	}
 	var ver struct{ OK bool }
 	if code := e.login(t, "auditor").do("GET", "/api/audit/verify", nil, &ver); code != 200 || !ver.OK {

@@ -2,7 +2,9 @@ package models
 
 import (
 	"log/slog"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Account is the read-only projection of the bank's customer record that
@@ -55,6 +57,19 @@ func MaskNationalID(id string) string { return mask(id, 3, 4) }
 
 // MaskAccountNo shows only the last 4 digits.
 func MaskAccountNo(no AccountNo) string { return mask(string(no), 0, 4) }
+
+// MaskEmail shows an address as its mailbox's first character and its
+// domain ("l***@example.com"): enough for a clerk to tell which address a
+// message goes to, not enough to write to it. A value without "@" is
+// masked whole.
+func MaskEmail(addr string) string {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || local == "" {
+		return mask(addr, 0, 0)
+	}
+	first, _ := utf8.DecodeRuneInString(local)
+	return string(first) + "***@" + domain
+}
 
 func mask(s string, head, tail int) string {
 	r := []rune(s)

@@ -174,6 +174,22 @@ func TestMask(t *testing.T) {
 	}
 }
 
+func TestMaskEmail(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"liu.yang@example.com", "l***@example.com"},
+		{"a@b.example", "a***@b.example"},
+		{"王伟@example.cn", "王***@example.cn"},
+		{"no-at-sign", "**********"},
+		{"@example.com", "************"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := MaskEmail(tt.in); got != tt.want {
+			t.Errorf("MaskEmail(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestRecordingDone(t *testing.T) {
 	end := time.Date(2026, 12, 1, 14, 30, 0, 0, time.UTC)
 	video := &CallSegment{Participant: "customer", Track: "video", Size: 1 << 20}

@@ -183,6 +183,10 @@ type Invite struct {
 	ICS    []byte
 }
 
+// InviteReplaced is the reason an invite.revoked event gives when a new
+// invite of the case replaced the invite.
+const InviteReplaced = "replaced by a new invite"
+
 // inviteTokenPrefix marks remoteidv invite tokens (version 1).
 const inviteTokenPrefix = "iv1_"
 
@@ -202,7 +206,9 @@ func ParseInviteToken(tok string) (string, error) {
 }
 
 // IssueInvite creates a single-use link valid from 15 minutes before to 30
-// minutes after the slot, revoking earlier invites of the case. Only the
+// minutes after the slot, revoking earlier invites of the case (each one
+// that still worked is audited as invite.revoked, reason InviteReplaced,
+// with the invite that replaced it). Only the
 // case's clerk issues invites (the answer holds the customer's raw link).
 func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*Invite, error) {
 	b := make([]byte, 32)
@@ -235,8 +241,25 @@ func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*
 			return err
 		}
 		now := s.now().UTC()
+		earlier, err := tx.InvitesByCase(ctx, c.ID)
+		if err != nil {
+			return err
+		}
 		if err := tx.RevokeInvites(ctx, c.ID, now); err != nil {
 			return err
+		}
+		// An earlier link that still worked (unused, or spent by a customer
+		// whose session it keeps open) stops working now: the timeline says
+		// so, and why, rather than letting the new invite revoke it silently.
+		for _, old := range earlier {
+			if old.RevokedAt != nil || now.After(old.NotAfter) {
+				continue
+			}
+			if err := s.event(ctx, tx, a.Name, c.ID, "invite.revoked", map[string]string{
+				"invite": string(old.ID), "reason": InviteReplaced, "replaced_by": iid,
+			}); err != nil {
+				return err
+			}
 		}
 		nb, na := models.InviteWindow(c.SlotAt)
 		inv := &models.Invite{ID: models.InviteID(iid), CaseID: c.ID, TokenHash: hash, NotBefore: nb, NotAfter: na, CreatedAt: now}

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -316,5 +317,61 @@ func TestAbort(t *testing.T) {
 	}
 	if _, err := f.svc.Abort(ctx, f.clerk, c.ID, "again"); models.ErrorCodeOf(err) != models.ECONFLICT {
 		t.Fatalf("Abort(aborted) = %v, want conflict", err)
+	}
+}
+
+// A new invite replaces the earlier ones: each earlier link that still
+// worked is audited as revoked, with the reason and the invite that
+// replaced it; a link already revoked is not named again.
+func TestReissueAuditsRevokedInvite(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	c, err := f.svc.CreateCase(ctx, f.clerk, goodCase())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type revoked struct{ invite, reason, replacedBy string }
+	// revokedSince returns the invite.revoked events after seq, and the last seq.
+	revokedSince := func(seq int64) ([]revoked, int64) {
+		t.Helper()
+		evs, err := f.svc.AuditEvents(ctx, models.AuditFilter{CaseID: c.ID, AfterSeq: seq, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []revoked
+		for _, e := range evs {
+			seq = e.Seq
+			if e.Action == "invite.revoked" {
+				out = append(out, revoked{e.Detail["invite"], e.Detail["reason"], e.Detail["replaced_by"]})
+			}
+		}
+		return out, seq
+	}
+	issue := func() string {
+		t.Helper()
+		inv, err := f.svc.IssueInvite(ctx, f.clerk, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(inv.Invite.ID)
+	}
+	first := issue()
+	got, seq := revokedSince(0)
+	if len(got) != 0 {
+		t.Fatalf("first invite: revoked events %v, want none", got)
+	}
+	second := issue()
+	got, seq = revokedSince(seq)
+	if want := []revoked{{first, verify.InviteReplaced, second}}; !slices.Equal(got, want) {
+		t.Fatalf("second invite: revoked events %v, want %v", got, want)
+	}
+	// Revoked by hand: the next invite replaces nothing that still worked.
+	if err := f.svc.RevokeInvites(ctx, f.clerk, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, seq = revokedSince(seq)
+	issue()
+	if got, _ = revokedSince(seq); len(got) != 0 {
+		t.Fatalf("invite after a revocation: revoked events %v, want none", got)
 	}
 }

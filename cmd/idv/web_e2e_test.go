@@ -132,9 +132,10 @@ func statementMail(t *testing.T, smtp *mailtest.Server, d time.Duration) []strin
 //     challenge twice (a still photo: FAIL; turning as prompted: PASS),
 //     ends the call (recording complete);
 //   - the clerk uploads the letter, records its scope, marks the signature
-//     region and records the verdict, runs the registry check, submits;
+//     region and chooses and records the verdict, runs the registry check, submits;
 //   - a supervisor approves in the browser after re-entering the password;
-//     the sealer seals; the supervisor releases the statement, which
+//     the sealer seals; the supervisor releases the statement (confirming
+//     in the page, which names the masked registered address), which
 //     arrives at the SMTP server; the case closes;
 //   - an auditor finds the case, verifies the audit chain and downloads the
 //     evidence bundle, which audit.VerifyBundle accepts.
@@ -473,7 +474,12 @@ func TestWebStory(t *testing.T) {
 		t.Errorf("region marked by dragging starts at x = %d, want about 280", rx)
 	}
 	clerk.CheckPage(t, shots, "clerk-signature")
+	// The verdict is chosen, never preselected.
+	if v := testenv.Eval[string](t, clerk, "document.getElementById('verdict').value"); v != "" {
+		t.Errorf("the signature verdict is preset to %q", v)
+	}
 	clerk.Do(t, "record the signature verdict, run the registry check", 40*time.Second,
+		chromedp.SetValue("#verdict", "pass"),
 		chromedp.Click("#sig-submit"),
 		chromedp.WaitVisible(`li.done[data-req="signature"]`),
 		chromedp.Click("#registry-run"),
@@ -519,6 +525,14 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible(`#state[data-state="sealed"]`),
 		chromedp.WaitEnabled("#release"),
 		chromedp.Click("#release"),
+		chromedp.WaitVisible("#release-confirm-yes"),
+	)
+	// The release says, in the page, where the statement goes before it goes.
+	if txt := testenv.Eval[string](t, sup, "document.getElementById('release-confirm-text').textContent"); txt != "Release: the statement is emailed to l***@example.com and the case closes." {
+		t.Errorf("the release confirmation says %q", txt)
+	}
+	sup.Do(t, "confirm the release", 30*time.Second,
+		chromedp.Click("#release-confirm-yes"),
 		chromedp.WaitVisible(`#state[data-state="released"], #state[data-state="closed"]`),
 	)
 	if to := statementMail(t, smtp, 30*time.Second); !slices.Equal(to, []string{"liu.yang@example.com"}) {
@@ -642,7 +656,7 @@ func TestWebStory(t *testing.T) {
 		t.Errorf("admin on /console sees %q, want the 403 page", h)
 	}
 
-	// The clerk aborts another case, flagging suspected fraud.
+	// The clerk aborts another case, flagging suspected fraud (confirmed in the page).
 	clerk.Do(t, "abort a second case", 40*time.Second,
 		chromedp.Navigate(origin+"/console"),
 		chromedp.WaitVisible("#lookup-q"),
@@ -657,6 +671,8 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible("#invite-ics"),
 		chromedp.SendKeys("#cancel-reason", "caller's voice does not match the branch's notes; suspected fraud"),
 		chromedp.Click("#abort-case"),
+		chromedp.WaitVisible("#abort-confirm-yes"),
+		chromedp.Click("#abort-confirm-yes"),
 		chromedp.WaitVisible(`#state[data-state="aborted"]`),
 	)
 

@@ -2,7 +2,7 @@
 // call, checks, letter and signature, registry, submit, cancel), the
 // supervisor reviews and decides after a step-up, the auditor reads the
 // evidence with its hashes and downloads the bundle.
-import { api, el, errText, fillTable, flash, guard, page, setCSRF, slotText, stateLabel, t, when } from './common.js';
+import { api, APIError, el, errText, fillTable, flash, guard, page, say, setCSRF, slotText, stateLabel, t, when } from './common.js';
 
 const id = page.case;
 const base = '/api/cases/' + encodeURIComponent(id);
@@ -25,6 +25,42 @@ function oneIn(rate) {
   return r.toLocaleString(document.documentElement.lang || 'en');
 }
 function fill(key, vars) { return t(key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k])); }
+
+// confirmStep asks in the page, right below the control's row (after),
+// for a confirmation naming the action's consequence (text): resolves true
+// when confirmed, false on "Go back" or Escape; focus returns to the
+// control (back). Not window.confirm: keyboard and screen-reader users,
+// and the browser tests, drive it like the rest of the page. Ids:
+// <name>-confirm, <name>-confirm-yes, <name>-confirm-no.
+let closeConfirm = null;
+function confirmStep(name, after, back, text, yes) {
+  if (closeConfirm) closeConfirm(false);
+  return new Promise((resolve) => {
+    const yesBtn = el('button', { type: 'button', id: name + '-confirm-yes', class: 'danger', 'aria-describedby': name + '-confirm-text' }, yes);
+    const noBtn = el('button', { type: 'button', id: name + '-confirm-no', class: 'secondary' }, t('common.go_back'));
+    const box = el('div', { id: name + '-confirm', class: 'confirm-step', role: 'group', 'aria-labelledby': name + '-confirm-text' },
+      el('p', { id: name + '-confirm-text' }, text), el('div', { class: 'row' }, yesBtn, noBtn));
+    const done = (ok) => {
+      box.remove();
+      closeConfirm = null;
+      if (back && !back.disabled) back.focus();
+      resolve(ok);
+    };
+    closeConfirm = done;
+    yesBtn.addEventListener('click', () => done(true));
+    noBtn.addEventListener('click', () => done(false));
+    box.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') done(false); });
+    after.after(box);
+    yesBtn.focus();
+  });
+}
+
+// liveInvite reports whether the case has an invite whose link still
+// works (not revoked, not past its window): a new invite revokes it.
+function liveInvite() {
+  const now = Date.now();
+  return ((current && current.invites) || []).some((i) => !i.revoked_at && Date.parse(i.not_after) > now);
+}
 // fmrWords: the chance a different customer of the bank would score at least
 // this close, its 95% bound and the calibration it comes from.
 function fmrWords(a, legacy) {
@@ -251,17 +287,27 @@ async function refresh() {
 
 // ---- clerk: invite, call, checks, letter, signature, registry, submit, cancel
 function clerk() {
+  // A new invite revokes the one the customer may already hold: with a
+  // live one, the clerk confirms first (the server audits the revocation).
+  const replaceOK = async (button) => {
+    await loadCase();
+    if (!liveInvite()) return true;
+    return confirmStep('invite', $('invite-email').closest('.row'), button, t('case.invite_replace_confirm'), t('case.invite_replace_yes'));
+  };
   $('invite-email').addEventListener('click', guard(async () => {
+    if (!(await replaceOK($('invite-email')))) return;
     await api('POST', base + '/invite/email');
-    $('invite-out').textContent = t('case.invite_sent');
-    await loadTimeline();
-  }));
+    say('invite-out', t('case.invite_sent'), 'good');
+    await Promise.all([loadCase(), loadTimeline()]);
+  }, 'invite-out'));
   $('invite-issue').addEventListener('click', guard(async () => {
+    if (!(await replaceOK($('invite-issue')))) return;
     const r = await api('POST', base + '/invite');
     const ics = URL.createObjectURL(new Blob([r.ics], { type: 'text/calendar' }));
     $('invite-out').replaceChildren(t('case.invite_link') + ': ', el('span', { class: 'hash', id: 'invite-link' }, r.link), ' ',
       el('a', { href: ics, download: 'remoteidv-call.ics', id: 'invite-ics' }, t('case.invite_ics')));
-  }));
+    await Promise.all([loadCase(), loadTimeline()]);
+  }, 'invite-out'));
 
   $('face-form').addEventListener('submit', guard(async () => {
     const f = $('face-file').files[0];
@@ -269,7 +315,7 @@ function clerk() {
     const r = await api('POST', base + '/face-checks', f);
     showFace(r, URL.createObjectURL(f), 'upload');
     await refresh();
-  }));
+  }, 'face-out'));
 
   $('letter-form').addEventListener('submit', guard(async () => {
     const f = $('letter-file').files[0];
@@ -277,28 +323,49 @@ function clerk() {
     await api('POST', base + '/letters', f);
     await loadLetters();
     await loadTimeline();
-  }));
+  }, 'letter-out'));
   $('scope-form').addEventListener('submit', guard(async () => {
     if (!letter) throw new Error(t('case.no_letter'));
     await api('POST', base + '/letters/' + letter.id + '/scope', {
       account_no: $('scope-account').value.trim(), service: $('scope-service').value,
       period_from: $('scope-from').value, period_to: $('scope-to').value, registered_email: $('scope-email').checked,
     });
-    flash(t('case.scope_saved'));
+    say('scope-out', t('case.scope_saved'), 'good');
     await refresh();
-  }));
+  }, 'scope-out'));
 
   markRegion();
   for (const i of ['rx', 'ry', 'rw', 'rh']) $(i).addEventListener('input', drawRegion);
+  // The verdict is a deliberate choice: nothing is preselected, and the
+  // page records nothing until one is chosen (the server refuses too).
+  const verdict = $('verdict');
+  const needVerdict = () => {
+    say('verdict-error', t('case.verdict_required'), 'bad');
+    verdict.setAttribute('aria-invalid', 'true');
+  };
+  verdict.addEventListener('invalid', needVerdict);
+  verdict.addEventListener('change', () => {
+    if (!verdict.value) return;
+    say('verdict-error', '');
+    verdict.removeAttribute('aria-invalid');
+  });
   $('sig-form').addEventListener('submit', guard(async () => {
+    if (!verdict.value) {
+      needVerdict();
+      verdict.focus();
+      return;
+    }
+    say('verdict-error', '');
+    verdict.removeAttribute('aria-invalid');
     if (!letter) throw new Error(t('case.no_letter'));
     await api('POST', base + '/signature-check', {
-      letter_id: letter.id, verdict: $('verdict').value, reason: $('sig-reason').value.trim(),
+      letter_id: letter.id, verdict: verdict.value, reason: $('sig-reason').value.trim(),
       region: { x: +$('rx').value, y: +$('ry').value, w: +$('rw').value, h: +$('rh').value },
     });
-    flash(t('case.sig_saved'));
+    say('sig-out', t('case.sig_saved'), 'good');
+    verdict.selectedIndex = 0; // the next verdict is chosen again
     await refresh();
-  }));
+  }, 'sig-out'));
 
   $('registry-run').addEventListener('click', guard(async () => {
     const r = await api('POST', base + '/registry-check');
@@ -308,17 +375,22 @@ function clerk() {
       ' · ' + t('case.registry_capture') + ' ' + r.capture_check +
       (r.reasons && r.reasons.length ? ' · ' + t('case.registry_why') + ': ' + r.reasons.join('; ') : '');
     await refresh();
-  }));
+  }, 'registry-out'));
   $('submit-case').addEventListener('click', guard(async () => {
     await api('POST', base + '/submit');
-    $('submit-out').textContent = t('case.submitted');
+    say('submit-out', t('case.submitted'), 'good');
     await refresh();
-  }));
+  }, 'submit-out'));
+  // Cancel and abort end the case for good: the clerk confirms first.
   $('cancel-form').addEventListener('submit', guard(async (ev) => {
-    const how = ev.submitter && ev.submitter.id === 'abort-case' ? '/abort' : '/cancel';
-    await api('POST', base + how, { reason: $('cancel-reason').value.trim() });
+    const abort = ev.submitter && ev.submitter.id === 'abort-case';
+    const button = abort ? $('abort-case') : $('cancel-case');
+    const ok = await confirmStep(abort ? 'abort' : 'cancel', $('cancel-form'), button,
+      t(abort ? 'case.abort_confirm' : 'case.cancel_confirm'), t(abort ? 'case.abort_yes' : 'case.cancel_yes'));
+    if (!ok) return;
+    await api('POST', base + (abort ? '/abort' : '/cancel'), { reason: $('cancel-reason').value.trim() });
     await refresh();
-  }));
+  }, 'cancel-out'));
   setupCall();
 }
 
@@ -408,17 +480,18 @@ function setupCall() {
     if (text) status.textContent = text;
   };
   $('call-join').addEventListener('click', guard(async () => {
+    say('call-error', '');
     if (!observer) {
       local = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
       $('call-self').srcObject = local;
     }
     ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + base + '/call/ws');
-    ws.onopen = () => send({ type: 'join' });
+    ws.onopen = () => { send({ type: 'join' }); document.body.dataset.call = 'joined'; };
     ws.onclose = () => { if (pc) stop('—'); };
-    ws.onmessage = (ev) => onMessage(JSON.parse(ev.data)).catch((e) => { status.textContent = e.message; });
+    ws.onmessage = (ev) => onMessage(JSON.parse(ev.data)).catch((e) => { say('call-error', t('common.error') + ': ' + e.message, 'bad'); });
     buttons(true);
     document.body.dataset.call = 'joining';
-  }));
+  }, 'call-error'));
   async function onMessage(m) {
     switch (m.type) {
       case 'join':
@@ -440,6 +513,7 @@ function setupCall() {
         $('call-prompt').textContent = m.prompt + ' (' + m.index + '/' + m.total + ')';
         break;
       case 'result':
+        say('call-error', '');
         $('call-prompt').textContent = m.kind + ': ' + m.result + (m.ms ? ' (' + m.ms + ' ms)' : '');
         await refresh();
         if (m.kind === 'face_match' && lastFace) showFace({ ...lastFace.detail, decision: lastFace.result, note: '' }, '');
@@ -453,13 +527,24 @@ function setupCall() {
         stop(m.reason || 'bye');
         break;
       case 'error':
-        status.textContent = errText(m.code, m.message);
+        // Beside the buttons, in the page's language with the server's words.
+        say('call-error', t('common.error') + ': ' + errText(m.code, m.message), 'bad');
         break;
     }
   }
+  // A capture or challenge goes to the server over the call's socket; its
+  // refusal comes back as an error message, shown beside the buttons.
+  const ask = (type, waiting) => () => {
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      say('call-error', t('case.call_not_joined'), 'bad');
+      return;
+    }
+    say('call-error', t(waiting));
+    send({ type });
+  };
   if (!observer) {
-    $('call-capture').addEventListener('click', () => send({ type: 'capture' }));
-    $('call-challenge').addEventListener('click', () => send({ type: 'challenge' }));
+    $('call-capture').addEventListener('click', ask('capture', 'case.capture_waiting'));
+    $('call-challenge').addEventListener('click', ask('challenge', 'case.challenge_waiting'));
   }
   $('call-leave').addEventListener('click', () => {
     if (!observer) send({ type: 'bye', reason: 'clerk ended the call' });
@@ -476,27 +561,75 @@ function review() {
     const decision = document.querySelector('input[name="decision"]:checked')?.value;
     // The hash on the page is the file the supervisor could open: approve that one.
     const shown = $('statement-sha256').textContent;
-    const me = await api('POST', '/api/auth/step-up', { password: $('stepup-password').value });
+    let me;
+    try {
+      me = await api('POST', '/api/auth/step-up', { password: $('stepup-password').value });
+    } catch (e) {
+      // A wrong password: say so beside the form (not "log in again"),
+      // with the server's words; nothing was decided.
+      if (e instanceof APIError && e.status === 401 && e.body) {
+        $('stepup-password').focus();
+        throw new Error(t('review.stepup_wrong') + ' (' + ((e.body.error && e.body.error.message) || e.message) + ')');
+      }
+      throw e;
+    } finally {
+      $('stepup-password').value = '';
+    }
     setCSRF(me.csrf_token);
-    $('stepup-password').value = '';
     const key = crypto.randomUUID();
     await api('POST', base + '/decision', { decision, reason: $('decision-reason').value.trim(), statement_sha256: /^[0-9a-f]{64}$/.test(shown) ? shown : undefined }, { 'Idempotency-Key': key });
-    $('decision-out').textContent = t('review.done');
+    say('decision-out', t('review.done'), 'good');
     await refresh();
-  }));
+  }, 'decision-out'));
 }
 
+// release: after a confirmation naming the (masked) registered address.
 function release() {
   if (!$('release')) return;
   $('release').addEventListener('click', guard(async () => {
+    await loadCase();
+    const ok = await confirmStep('release', $('release').closest('.row'), $('release'),
+      fill('case.release_confirm', { email: (current && current.registered_email) || '—' }), t('case.release_yes'));
+    if (!ok) return;
     await api('POST', base + '/release', undefined, { 'Idempotency-Key': crypto.randomUUID() });
-    $('release-out').textContent = t('case.released');
+    say('release-out', t('case.released'), 'good');
     await refresh();
-  }));
+  }, 'release-out'));
+}
+
+// bundle: the auditor's download goes through fetch, so that a refusal
+// (a case not sealed yet) is shown beside the link with the server's
+// words instead of a saved error file or nothing.
+function bundle() {
+  const a = $('bundle-link');
+  if (!a) return;
+  a.addEventListener('click', guard(async () => {
+    let r;
+    try {
+      r = await fetch(a.href, { credentials: 'same-origin' });
+    } catch {
+      throw new Error(t('err.network'));
+    }
+    if (!r.ok) {
+      let body = null;
+      try { body = await r.json(); } catch { body = null; }
+      throw new APIError(r.status, body);
+    }
+    const blob = await r.blob();
+    const name = (/filename="([^"]+)"/.exec(r.headers.get('Content-Disposition') || '') || [])[1] || 'bundle.zip';
+    const url = URL.createObjectURL(blob);
+    const save = el('a', { href: url, download: name, hidden: true });
+    document.body.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    say('bundle-out', t('audit.bundle_saved'), 'good');
+  }, 'bundle-out'));
 }
 
 async function start() {
   release();
+  bundle();
   if (mode === 'clerk') clerk();
   if (mode === 'review') review();
   await refresh();

@@ -125,16 +125,43 @@ export function flash(text, kind = 'ok') {
   f.hidden = !text;
 }
 
-export function showError(e) {
+// errorWords is an error in the page's language with the server's message
+// and, for a refusal that lists what is missing, the missing items.
+export function errorWords(e) {
   const detail = e.body && e.body.error && e.body.error.details ? ' (' + e.body.error.details.map((d) => msgs[d] || t('req.' + d)).join(', ') + ')' : '';
-  flash(t('common.error') + ': ' + e.message + detail, 'bad');
+  return t('common.error') + ': ' + e.message + detail;
 }
 
-// guard runs an async handler and shows its error.
-export function guard(fn) {
+// say puts text in the live region beside a control (an element or its
+// id); kind 'bad' marks an error (data-kind, for styles and tests).
+export function say(out, text, kind = '') {
+  const o = typeof out === 'string' ? document.getElementById(out) : out;
+  if (!o) return;
+  o.textContent = text;
+  if (kind) o.dataset.kind = kind;
+  else delete o.dataset.kind;
+}
+
+// showError shows an error beside the control that caused it when the
+// page has a place for it there (out), else in the banner at the top.
+export function showError(e, out) {
+  const o = typeof out === 'string' ? document.getElementById(out) : out;
+  if (o) say(o, errorWords(e), 'bad');
+  else flash(errorWords(e), 'bad');
+}
+
+// guard runs an async handler and shows its error beside the control
+// (out, see showError), clearing an error out showed before (an outcome,
+// such as an invite link, stays until the handler replaces it). A request whose
+// session is gone (the page is on its way to the sign-in page) shows
+// nothing; any other refusal, a wrong password at the step-up included,
+// is shown.
+export function guard(fn, out) {
   return async (ev) => {
     if (ev && ev.preventDefault) ev.preventDefault();
-    try { await fn(ev); } catch (e) { if (!(e instanceof APIError && e.status === 401)) showError(e); }
+    const o = typeof out === 'string' ? document.getElementById(out) : out;
+    if (o && o.dataset.kind === 'bad') say(o, '');
+    try { await fn(ev); } catch (e) { if (!(e instanceof APIError && e.status === 401 && !e.body)) showError(e, out); }
   };
 }
 

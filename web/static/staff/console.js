@@ -30,7 +30,7 @@ document.getElementById('lookup-form').addEventListener('submit', guard(async ()
   if (!found.length) account.append(el('option', { value: '' }, t('common.none')));
   pick();
   account.focus();
-}));
+}, 'lookup-out'));
 
 function pick() {
   const a = found.find((x) => x.ref === account.value);
@@ -70,6 +70,6 @@ document.getElementById('case-form').addEventListener('submit', guard(async () =
   const c = await api('POST', '/api/cases', body);
   flash(t('console.created') + ': ' + c.id);
   location.assign('/console/cases/' + c.id);
-}));
+}, 'create-out'));
 
 loadSchedule().catch((e) => flash(t('common.error') + ': ' + e.message, 'bad'));
