@@ -528,7 +528,7 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible("#release-confirm-yes"),
 	)
 	// The release says, in the page, where the statement goes before it goes.
-	if txt := testenv.Eval[string](t, sup, "document.getElementById('release-confirm-text').textContent"); txt != "Release: the statement is emailed to l***@example.com and the case closes." {
+	if txt := testenv.Eval[string](t, sup, "document.getElementById('release-confirm-text').textContent"); txt != "Release: the transaction statement is emailed to l***@example.com and the case closes." {
 		t.Errorf("the release confirmation says %q", txt)
 	}
 	sup.Do(t, "confirm the release", 30*time.Second,

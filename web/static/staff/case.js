@@ -589,7 +589,7 @@ function release() {
   $('release').addEventListener('click', guard(async () => {
     await loadCase();
     const ok = await confirmStep('release', $('release').closest('.row'), $('release'),
-      fill('case.release_confirm', { email: (current && current.registered_email) || '—' }), t('case.release_yes'));
+      fill('case.release_confirm', { email: (current && current.registered_email) || '—', document: current ? t('service.' + current.purpose).toLowerCase() : '—' }), t('case.release_yes'));
     if (!ok) return;
     await api('POST', base + '/release', undefined, { 'Idempotency-Key': crypto.randomUUID() });
     say('release-out', t('case.released'), 'good');
