@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"remoteidv/models"
+	"remoteidv/verify"
 )
 
 // Accounts: the clerk's look-up, and the admin's view of the import runs
@@ -23,6 +24,37 @@ type accountView struct {
 	Email         string `json:"email"`
 	TimeZone      string `json:"time_zone"`
 	Language      string `json:"language"`
+	// Flags are the account's open fraud flags, oldest first: whoever
+	// opens a new case for it is shown them.
+	Flags []flagView `json:"account_flags"`
+}
+
+// flagView is a fraud flag as staff see it.
+type flagView struct {
+	ID          models.FlagID       `json:"id"`
+	Category    models.FlagCategory `json:"category"`
+	Reason      string              `json:"reason"`
+	CaseID      models.CaseID       `json:"case_id"`   // the aborted case that raised it
+	RaisedBy    string              `json:"raised_by"` // display name
+	RaisedByID  models.StaffID      `json:"raised_by_id"`
+	CreatedAt   time.Time           `json:"created_at"`
+	ClearedAt   *time.Time          `json:"cleared_at,omitempty"`
+	ClearedBy   string              `json:"cleared_by,omitempty"` // display name
+	ClearReason string              `json:"clear_reason,omitempty"`
+}
+
+func viewFlag(f verify.Flag) flagView {
+	return flagView{ID: f.ID, Category: f.Category, Reason: f.Reason, CaseID: f.CaseID, RaisedBy: f.RaisedByName, RaisedByID: f.Actor,
+		CreatedAt: f.CreatedAt, ClearedAt: f.ClearedAt, ClearedBy: f.ClearedByName, ClearReason: f.ClearReason}
+}
+
+// viewFlags is nil for no flags (absent from a case's answer).
+func viewFlags(fs []verify.Flag) []flagView {
+	var out []flagView
+	for _, f := range fs {
+		out = append(out, viewFlag(f))
+	}
+	return out
 }
 
 func viewAccount(a *models.Account) accountView {
@@ -43,12 +75,31 @@ func (s *Server) searchAccounts(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	nos := make([]models.AccountNo, 0, len(accts))
+	for _, a := range accts {
+		nos = append(nos, a.No)
+	}
+	flags, err := s.verify.OpenFlags(c.Request.Context(), nos...)
+	if err != nil {
+		return err
+	}
 	out := make([]accountView, 0, len(accts))
 	for _, a := range accts {
-		out = append(out, viewAccount(a))
+		out = append(out, viewAccountFlags(a, flags[a.No]))
 	}
 	c.JSON(http.StatusOK, gin.H{"accounts": out})
 	return nil
+}
+
+// viewAccountFlags is the account with its open flags (an empty list when
+// none).
+func viewAccountFlags(a *models.Account, fs []verify.Flag) accountView {
+	v := viewAccount(a)
+	v.Flags = make([]flagView, 0, len(fs))
+	for _, f := range fs {
+		v.Flags = append(v.Flags, viewFlag(f))
+	}
+	return v
 }
 
 func (s *Server) getAccount(c *gin.Context) error {
@@ -56,7 +107,26 @@ func (s *Server) getAccount(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, viewAccount(a))
+	flags, err := s.verify.OpenFlags(c.Request.Context(), a.No)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, viewAccountFlags(a, flags[a.No]))
+	return nil
+}
+
+// clearFlag clears an open fraud flag of the account (a supervisor who did
+// not raise it: verify.ClearFlag).
+func (s *Server) clearFlag(c *gin.Context) error {
+	var req reasonRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	f, err := s.verify.ClearFlag(c.Request.Context(), actor(c), models.AccountNo(c.Param("no")), models.FlagID(c.Param("flag")), req.Reason)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, viewFlag(*f))
 	return nil
 }
 

@@ -49,6 +49,10 @@ type caseView struct {
 	// ("l***@example.com"): where the invite and the statement go, named
 	// in the release's confirmation. Only in GET /api/cases/{id}.
 	RegisteredEmail string `json:"registered_email,omitempty"`
+	// AccountFlags are the open fraud flags of the case's account: in the
+	// answers of POST /api/cases (what the clerk was shown), GET
+	// /api/cases/{id} and the abort; absent when there are none.
+	AccountFlags []flagView `json:"account_flags,omitempty"`
 }
 
 type statementView struct {
@@ -77,13 +81,15 @@ func (s *Server) createCase(c *gin.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	cs, err := s.verify.CreateCase(c.Request.Context(), actor(c), verify.NewCase{AccountNo: models.AccountNo(req.AccountNo), Purpose: req.Purpose,
+	cs, flags, err := s.verify.CreateCaseWithFlags(c.Request.Context(), actor(c), verify.NewCase{AccountNo: models.AccountNo(req.AccountNo), Purpose: req.Purpose,
 		PeriodFrom: req.PeriodFrom, PeriodTo: req.PeriodTo, Slot: verify.Slot(req.Slot)})
 	if err != nil {
 		return err
 	}
+	v := s.view(cs)
+	v.AccountFlags = viewFlags(flags)
 	c.Header("Location", "/api/cases/"+string(cs.ID))
-	c.JSON(http.StatusCreated, s.view(cs))
+	c.JSON(http.StatusCreated, v)
 	return nil
 }
 
@@ -149,6 +155,11 @@ func (s *Server) getCase(c *gin.Context) error {
 		return err
 	}
 	v.RegisteredEmail = models.MaskEmail(acct.Email)
+	flags, err := s.verify.CaseFlags(c.Request.Context(), actor(c), cs.ID)
+	if err != nil {
+		return err
+	}
+	v.AccountFlags = viewFlags(flags)
 	c.JSON(http.StatusOK, v)
 	return nil
 }
@@ -178,8 +189,31 @@ func (s *Server) cancel(c *gin.Context) error {
 	return s.stopCase(c, s.verify.Cancel, "case cancelled")
 }
 
+type abortRequest struct {
+	Reason string `json:"reason"`
+	// FraudCategory, when set, raises a fraud flag against the account.
+	FraudCategory models.FlagCategory `json:"fraud_category"`
+}
+
 func (s *Server) abort(c *gin.Context) error {
-	return s.stopCase(c, s.verify.Abort, "case aborted")
+	var req abortRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	ctx, a := c.Request.Context(), actor(c)
+	cs, _, err := s.verify.AbortFlagged(ctx, a, models.CaseID(c.Param("id")), req.Reason, req.FraudCategory)
+	if err != nil {
+		return err
+	}
+	s.call.hub.End(cs.ID, "case aborted")
+	v := s.view(cs)
+	flags, err := s.verify.CaseFlags(ctx, a, cs.ID)
+	if err != nil {
+		return err
+	}
+	v.AccountFlags = viewFlags(flags)
+	c.JSON(http.StatusOK, v)
+	return nil
 }
 
 // stopCase cancels or aborts a case and ends its live call, if any.

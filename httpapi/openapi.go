@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"remoteidv/models"
 )
 
 var pathParam = regexp.MustCompile(`:([a-z_]+)`)
@@ -48,6 +50,8 @@ var requestSchemas = map[string]any{
 	}, "account_no", "purpose", "period_to", "slot"),
 	"Reschedule": obj(map[string]any{"slot": map[string]any{"$ref": "#/components/schemas/Slot"}}, "slot"),
 	"Reason":     obj(map[string]any{"reason": str}, "reason"),
+	"Abort": obj(map[string]any{"reason": str, "fraud_category": map[string]any{"type": "string", "enum": flagCategories(),
+		"description": "optional: raise a fraud flag of this category against the case's account"}}, "reason"),
 	"NewStaff": obj(map[string]any{"username": str, "display_name": str, "password": str,
 		"roles": map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": []string{"clerk", "supervisor", "auditor", "admin"}}}},
 		"username", "password", "roles"),
@@ -237,4 +241,13 @@ func (s *Server) OpenAPI() map[string]any {
 func (s *Server) openAPI(c *gin.Context) error {
 	c.JSON(http.StatusOK, s.OpenAPI())
 	return nil
+}
+
+// flagCategories names the fraud flag categories, for the Abort schema.
+func flagCategories() []string {
+	out := make([]string, 0, len(models.FlagCategories))
+	for _, c := range models.FlagCategories {
+		out = append(out, string(c))
+	}
+	return out
 }

@@ -82,7 +82,7 @@ func noStore(c *gin.Context) { c.Header("Cache-Control", "no-store") }
 func (s *Server) pageData(c *gin.Context, spec pageSpec, p *access.Principal) web.Page {
 	data := web.Page{Name: spec.name, Title: spec.title, Script: spec.script, Lang: s.pageLang(c), Path: c.Request.URL.Path,
 		Bank: s.cfg.BankName, Mode: spec.mode, Back: spec.back, Options: spec.options, CaseID: c.Param("id"), Msgs: s.msgs, Demo: s.cfg.Demo,
-		Services: purposes()}
+		Services: purposes(), FlagCategories: flagCategories()}
 	if s.cfg.AuditKey != nil {
 		data.KeyFingerprint = audit.Fingerprint(s.cfg.AuditKey)
 	}

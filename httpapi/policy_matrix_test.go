@@ -102,6 +102,9 @@ var policyMatrix = []matrixRow{
 
 	{"GET", "/api/accounts", "11 oo o33 ooooo3 oo", ""},
 	{"GET", "/api/accounts/:no", "11 oo o33 ooooo3 oo", ""},
+	// Any supervisor but the one who raised the flag (the row's flags are
+	// raised by clerk A; flag_test.go has the raiser's own refusal).
+	{"POST", "/api/accounts/:no/flags/:flag/clear", "11 33 o33 o3o3o3 33", ""},
 
 	{"POST", "/api/cases", "11 oo 333 oo3o33 oo", ""},
 	{"GET", "/api/cases", "11 oo oo3 oooooo oo", ""},
@@ -222,6 +225,7 @@ var freshCase = map[string]models.CaseState{
 type target struct {
 	id, letter, check, evidence string
 	token                       string
+	flag                        string // an open fraud flag of the account, raised by clerk A
 }
 
 type caller struct {
@@ -239,6 +243,7 @@ type matrix struct {
 	keys     int
 	slotDays int
 	tokA     string // the ID of tA's token
+	flag     string // the open flag the refused clears name
 }
 
 // TestPolicyMatrix walks every route as every principal (see policyMatrix).
@@ -328,6 +333,17 @@ func TestPolicyMatrix(t *testing.T) {
 						owner = "B"
 					}
 					tg = m.fresh(owner, st)
+				}
+				if key == "POST /api/accounts/:no/flags/:flag/clear" {
+					// A refusal leaves one flag open; an allowed call
+					// clears a new one.
+					if m.flag == "" {
+						m.flag = m.freshFlag()
+					}
+					tg.flag = m.flag
+					if want == 'o' {
+						tg.flag = m.freshFlag()
+					}
 				}
 				if key == "DELETE /api/tokens/:token_id" {
 					// A refusal is tried on tA's own token, which every
@@ -499,6 +515,18 @@ func (m *matrix) fresh(owner string, state models.CaseState) target {
 	return target{id: string(c.ID)}
 }
 
+// freshFlag aborts a new case of clerk A's with a fraud category and
+// returns the flag it raised against the account.
+func (m *matrix) freshFlag() string {
+	m.t.Helper()
+	c := m.fresh("A", models.StateScheduled)
+	_, f, err := m.e.ver.AbortFlagged(context.Background(), m.clerks["A"], models.CaseID(c.id), "policy matrix", models.FlagOther)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return string(f.ID)
+}
+
 // freshToken mints a new token of principal owner's staff member (clerk A
 // or B) and returns its ID.
 func (m *matrix) freshToken(owner string) string {
@@ -529,7 +557,7 @@ func (m *matrix) stepUpAll() {
 // parameters and a valid body, so that only the policy can refuse it.
 func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
 	path = strings.NewReplacer(":token_id", tg.token, ":id", tg.id, ":letter", tg.letter, ":check", tg.check, ":evidence", tg.evidence, ":n", "0",
-		":no", "6222000011112222", ":username", matrixUser("victim"), ":token", "iv1_"+strings.Repeat("A", 43), "*file", "common.js").Replace(path)
+		":no", "6222000011112222", ":flag", tg.flag, ":username", matrixUser("victim"), ":token", "iv1_"+strings.Repeat("A", 43), "*file", "common.js").Replace(path)
 	js := func(v any) (string, []byte) {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -550,7 +578,7 @@ func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
 		ct, body = js(b)
 	case "POST /api/cases/:id/reschedule":
 		ct, body = js(map[string]any{"slot": map[string]string{"local": "2026-12-21T09:00", "time_zone": "America/New_York"}})
-	case "POST /api/cases/:id/cancel", "POST /api/cases/:id/abort", "POST /api/cases/:id/statement/revoke":
+	case "POST /api/cases/:id/cancel", "POST /api/cases/:id/abort", "POST /api/cases/:id/statement/revoke", "POST /api/accounts/:no/flags/:flag/clear":
 		ct, body = js(map[string]string{"reason": "policy matrix"})
 	case "POST /api/cases/:id/face-checks":
 		ct, body = "image/png", pngFixture(m.t)

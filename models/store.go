@@ -38,6 +38,7 @@ type Tx interface {
 	AuthLimitRepo        // counters of failed logins and suppressed security events (authlimit.go)
 	StatementRepo        // generated statement files, approved by hash (statement.go)
 	EnvelopePasswordRepo // customers' passwords for the emailed statement, until the release (envelope.go)
+	AccountFlagRepo      // fraud flags against accounts (flag.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

@@ -24,21 +24,31 @@ type NewCase struct {
 // CreateCase opens a case for an account and schedules its call. The clerk
 // who creates it runs it.
 func (s *Service) CreateCase(ctx context.Context, a Actor, in NewCase) (*models.Case, error) {
+	c, _, err := s.CreateCaseWithFlags(ctx, a, in)
+	return c, err
+}
+
+// CreateCaseWithFlags is CreateCase that also returns the account's open
+// fraud flags (flag.go), which the clerk is shown with the new case: an
+// open flag does not stop the case, and the creation event records the
+// flags shown.
+func (s *Service) CreateCaseWithFlags(ctx context.Context, a Actor, in NewCase) (*models.Case, []Flag, error) {
 	svc, err := serviceOf(in.Purpose)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if in.PeriodFrom, in.PeriodTo, err = svc.period(in.PeriodFrom, in.PeriodTo, s.now()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	slot, err := s.resolveSlot(in.Slot)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id, err := models.NewID(s.rand, "case")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var flags []Flag
 	now := s.now().UTC()
 	c := &models.Case{ID: models.CaseID(id), AccountNo: in.AccountNo, Purpose: in.Purpose, PeriodFrom: in.PeriodFrom,
 		PeriodTo: in.PeriodTo, State: models.StateScheduled, ClerkID: a.StaffID, SlotAt: slot, CustomerTZ: in.Slot.TimeZone,
@@ -53,15 +63,22 @@ func (s *Service) CreateCase(ctx context.Context, a Actor, in NewCase) (*models.
 		if err := tx.CreateCase(ctx, c); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, a.Name, c.ID, "case.created", map[string]string{
+		if flags, err = s.openFlags(ctx, tx, in.AccountNo, map[models.StaffID]string{}); err != nil {
+			return err
+		}
+		detail := map[string]string{
 			"account": string(c.AccountNo), "purpose": string(c.Purpose), "period": c.PeriodFrom + "/" + c.PeriodTo,
 			"slot": slot.Format("2006-01-02T15:04:05Z"), "customer_tz": c.CustomerTZ,
-		})
+		}
+		if len(flags) > 0 {
+			detail["account_flags_shown"] = flagsShown(flags)
+		}
+		return s.event(ctx, tx, a.Name, c.ID, "case.created", detail)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create case: %w", err)
+		return nil, nil, fmt.Errorf("create case: %w", err)
 	}
-	return c, nil
+	return c, flags, nil
 }
 
 // Case returns a case the actor may see (policy.go).

@@ -66,7 +66,10 @@ type Page struct {
 	// Services are the services a case may be opened for
 	// (models.Purposes), each named by the message "service.<purpose>".
 	Services []string
-	Back     string // case page: the list it was opened from
+	// FlagCategories are the fraud flag categories an abort may raise
+	// (models.FlagCategories), each named by "flag.category.<category>".
+	FlagCategories []string
+	Back           string // case page: the list it was opened from
 	// KeyFingerprint is the SHA-256 fingerprint of the service's signing
 	// key (audit.Fingerprint), shown to auditors so they can pin it.
 	KeyFingerprint string

@@ -670,10 +670,20 @@ func TestWebStory(t *testing.T) {
 		chromedp.Click("#invite-issue"),
 		chromedp.WaitVisible("#invite-ics"),
 		chromedp.SendKeys("#cancel-reason", "caller's voice does not match the branch's notes; suspected fraud"),
+		chromedp.SetValue("#fraud-category", "suspected_impostor"),
 		chromedp.Click("#abort-case"),
 		chromedp.WaitVisible("#abort-confirm-yes"),
 		chromedp.Click("#abort-confirm-yes"),
 		chromedp.WaitVisible(`#state[data-state="aborted"]`),
+		chromedp.WaitVisible(`#account-flags li[data-category="suspected_impostor"]`), // the abort flagged the account
+	)
+	// Whoever looks the account up for a new case is warned.
+	clerk.Do(t, "the flag warns at the look-up", 30*time.Second,
+		chromedp.Navigate(origin+"/console"),
+		chromedp.WaitVisible("#lookup-q"),
+		chromedp.SendKeys("#lookup-q", "Wang Jun"),
+		chromedp.Click("#lookup-form button"),
+		chromedp.WaitVisible(`#account-flags li[data-category="suspected_impostor"]`),
 	)
 
 	// No secret in any log line or audit detail; the refusals are audited.

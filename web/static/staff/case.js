@@ -3,6 +3,7 @@
 // supervisor reviews and decides after a step-up, the auditor reads the
 // evidence with its hashes and downloads the bundle.
 import { api, APIError, el, errText, fillTable, flash, guard, page, say, setCSRF, slotText, stateLabel, t, when } from './common.js';
+import { flagWarning } from './flags.js';
 
 const id = page.case;
 const base = '/api/cases/' + encodeURIComponent(id);
@@ -123,6 +124,7 @@ async function loadCase() {
   dl.replaceChildren();
   for (const [k, v] of rows) dl.append(el('dt', {}, k), el('dd', {}, v));
   for (const w of c.slot.warnings || []) dl.append(el('dt', {}, '⚠'), el('dd', { class: 'warn' }, w));
+  flagWarning($('account-flags'), c.account_flags);
   // The call section is for a call that can still run; a supervisor sees it only then.
   const callOpen = ['scheduled', 'in_session'].includes(c.state);
   if ($('call-join') && mode === 'review') $('call-join').closest('section').hidden = !callOpen && document.body.dataset.call !== 'connected';
@@ -388,10 +390,18 @@ function clerk() {
     const ok = await confirmStep(abort ? 'abort' : 'cancel', $('cancel-form'), button,
       t(abort ? 'case.abort_confirm' : 'case.cancel_confirm'), t(abort ? 'case.abort_yes' : 'case.cancel_yes'));
     if (!ok) return;
-    await api('POST', base + (abort ? '/abort' : '/cancel'), { reason: $('cancel-reason').value.trim() });
+    const how = abort ? '/abort' : '/cancel';
+    await api('POST', base + how, { reason: $('cancel-reason').value.trim(), ...abortFlag(how) });
     await refresh();
   }, 'cancel-out'));
   setupCall();
+}
+
+// abortFlag adds the fraud category the clerk chose to an abort (none by
+// default: a flag is a deliberate choice); a cancel never raises one.
+function abortFlag(how) {
+  const c = $('fraud-category') && $('fraud-category').value;
+  return how === '/abort' && c ? { fraud_category: c } : {};
 }
 
 // showFace puts the capture (or the uploaded photo, labelled as such) next

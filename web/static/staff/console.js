@@ -1,5 +1,6 @@
 // Clerk's console: today's calls in both zones, account look-up, new case.
 import { api, el, fillTable, flash, guard, slotText, stateLabel, t } from './common.js';
+import { flagWarning } from './flags.js';
 
 const table = document.getElementById('schedule');
 
@@ -35,6 +36,7 @@ document.getElementById('lookup-form').addEventListener('submit', guard(async ()
 function pick() {
   const a = found.find((x) => x.ref === account.value);
   if (a) tz.value = a.time_zone;
+  flagWarning(document.getElementById('account-flags'), a && a.account_flags);
 }
 account.addEventListener('change', pick);
 
