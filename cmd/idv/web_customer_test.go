@@ -147,9 +147,10 @@ func TestWebCustomerReturns(t *testing.T) {
 		{"reload", chromedp.Reload(), "en", "already been checked", "already has your letter"},
 		{"switch to Chinese", chromedp.Click(`a[hreflang="zh-CN"]`), "zh-CN", "已核验通过", "银行已收到您的授权书"},
 	} {
-		testenv.Eval[bool](t, customer, "(localStorage.clear(), sessionStorage.clear(), true)")
+		// The old page is marked, so only the new one can satisfy the waits.
+		testenv.Eval[bool](t, customer, "(localStorage.clear(), sessionStorage.clear(), document.body.dataset.old = '1', true)")
 		customer.Do(t, step.what, 30*time.Second, step.action,
-			chromedp.WaitVisible(`html[lang="`+step.lang+`"] body[data-ready]`),
+			chromedp.WaitVisible(`html[lang="`+step.lang+`"] body[data-ready]:not([data-old])`),
 			chromedp.WaitReady(`body[data-code="verified"][data-letter="uploaded"]`),
 		)
 		if testenv.Eval[bool](t, customer, `[...document.querySelectorAll('#code, #code-send, #letter')].some((e) => !!e.offsetParent)`) {

@@ -138,7 +138,7 @@ function micLevel(stream) {
     let peak = 0;
     for (const v of buf) peak = Math.max(peak, Math.abs(v - 128) / 128);
     meter.value = peak;
-    if (document.body.dataset.state !== 'ended') setTimeout(tick, 100);
+    if (document.body.dataset.state !== 'ended' && !locked) setTimeout(tick, 100);
   };
   tick();
 }
