@@ -44,6 +44,13 @@ func fetchPage(t *testing.T, c *client, method, path string, header http.Header)
 	return resp, string(b)
 }
 
+// mainOf is the page's <main>: the head carries the whole message
+// catalogue for the scripts, so texts are looked for after it.
+func mainOf(page string) string {
+	_, m, _ := strings.Cut(page, "<main>")
+	return m
+}
+
 // issue has the clerk issue a new invite for case id (revoking the
 // case's earlier ones) and returns the link's path.
 func issue(t *testing.T, clerk *client, id string) string {
@@ -84,14 +91,18 @@ func TestInviteBeforeItsWindow(t *testing.T) {
 			continue
 		}
 		m := msgs[tt.lang]
-		for _, want := range []string{`<html lang="` + tt.lang + `"`, m["cust.early_title"], m["cust.early_same_link"],
+		if !strings.Contains(page, `<html lang="`+tt.lang+`"`) {
+			t.Errorf("%s: the early page is not in %s", name, tt.lang)
+		}
+		page = mainOf(page)
+		for _, want := range []string{m["cust.early_title"], m["cust.early_same_link"],
 			"08:45", "America/New_York", "21:45", "Asia/Shanghai"} {
 			if !strings.Contains(page, want) {
 				t.Errorf("%s: the early page lacks %q:\n%.1500s", name, want, page)
 			}
 		}
 		if strings.Contains(page, m["cust.gone"]) || strings.Contains(page, `id="accept"`) {
-			t.Errorf("%s: the early page shows the dead-link text or the consent button", name)
+			t.Errorf("%s: the early page shows the dead-link text or the consent button:\n%s", name, page)
 		}
 	}
 
@@ -112,6 +123,7 @@ func TestInviteBeforeItsWindow(t *testing.T) {
 
 	// An unused link of a case that was cancelled, before its window.
 	e.now = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	clerk = e.login(t, "clerk") // the clock moved past the session's idle time
 	other := e.createCase(t, clerk)
 	cancelled := issue(t, clerk, other)
 	if code := clerk.do("POST", "/api/cases/"+other+"/cancel", map[string]string{"reason": "customer asked"}, nil); code != 200 {
@@ -121,6 +133,7 @@ func TestInviteBeforeItsWindow(t *testing.T) {
 	_, gone["cancelled"] = expectGone(t, e.anon(t), cancelled)
 	// An unused link past its window.
 	e.now = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	clerk = e.login(t, "clerk")
 	third := e.createCase(t, clerk)
 	expired := issue(t, clerk, third)
 	e.now = time.Date(2026, 12, 1, 14, 31, 0, 0, time.UTC)
@@ -138,7 +151,7 @@ func TestInviteBeforeItsWindow(t *testing.T) {
 func expectGone(t *testing.T, c *client, link string) (*http.Response, string) {
 	t.Helper()
 	resp, page := fetchPage(t, c, "GET", link, http.Header{"Accept-Language": {"en"}})
-	if resp.StatusCode != http.StatusGone || !strings.Contains(page, web.Messages()["en"]["cust.gone"]) {
+	if resp.StatusCode != http.StatusGone || !strings.Contains(mainOf(page), web.Messages()["en"]["cust.gone"]) {
 		t.Fatalf("GET %s = %d, want the 410 page:\n%.800s", link, resp.StatusCode, page)
 	}
 	return resp, page
@@ -166,8 +179,8 @@ func TestReopenedLinkInTheCustomersBrowser(t *testing.T) {
 	expectGone(t, e.anon(t), link)
 
 	// A live session of another case does not open this case's link.
-	clerk := e.login(t, "clerk")
 	e.now = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	clerk := e.login(t, "clerk")
 	other := e.createCase(t, clerk)
 	otherLink := issue(t, clerk, other)
 	e.now = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
@@ -178,6 +191,7 @@ func TestReopenedLinkInTheCustomersBrowser(t *testing.T) {
 	expectGone(t, stranger, link)
 
 	// Once the invite is revoked, the session is over: the one 410 page.
+	clerk = e.login(t, "clerk")
 	if code := clerk.do("DELETE", "/api/cases/"+id+"/invite", nil, nil); code != 204 {
 		t.Fatalf("revoke: %d", code)
 	}
@@ -281,12 +295,17 @@ func TestCallPageRemembersSteps(t *testing.T) {
 	e := newEnv(t)
 	customer, code := customerWithCode(t, e)
 	msgs := web.Messages()
+	for _, k := range []string{"cust.code_done", "cust.letter_done"} {
+		if msgs["en"][k] == "" || msgs["zh-CN"][k] == "" {
+			t.Fatalf("no message %s in both languages", k)
+		}
+	}
 	page := func(lang string) string {
 		resp, p := fetchPage(t, customer, "GET", "/call?lang="+lang, nil)
 		if resp.StatusCode != 200 {
 			t.Fatalf("GET /call = %d", resp.StatusCode)
 		}
-		return p
+		return mainOf(p)
 	}
 	p := page("en")
 	if strings.Contains(p, `data-done`) || strings.Contains(p, msgs["en"]["cust.code_done"]) || strings.Contains(p, msgs["en"]["cust.letter_done"]) {
