@@ -127,6 +127,8 @@ func statementMail(t *testing.T, smtp *mailtest.Server, d time.Duration) []strin
 //   - the customer (fake camera showing the account holder) opens the
 //     emailed link, consents, joins, asks for and enters the emailed code,
 //     uploads the signed letter; a second browser with the same link is refused;
+//     connected before the clerk, the page says it waits for the clerk, and
+//     once the clerk's video arrives that the clerk can see and hear them;
 //   - the clerk joins the call from the case page, captures (server-side
 //     face match: MATCH) and confirms it side by side, runs the liveness
 //     challenge twice (a still photo: FAIL; turning as prompted: PASS),
