@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -109,7 +110,7 @@ func (s *Server) joinPage(c *gin.Context) error {
 		err = models.ErrInviteGone
 	}
 	if err != nil {
-		return s.refuseLink(c, ip, err)
+		return s.refuseLink(c, ip, tok, err)
 	}
 	data := web.CustomerPage{Page: s.customerPage(c, "consent", "cust.consent_title", "")}
 	ct := verify.ConsentText(data.Lang)
@@ -141,7 +142,7 @@ func (s *Server) join(c *gin.Context) error {
 	ctx := c.Request.Context()
 	sess, secret, err := s.call.calls.StartCustomerSession(ctx, c.Param("token"))
 	if err != nil {
-		return s.refuseLink(c, ip, err)
+		return s.refuseLink(c, ip, c.Param("token"), err)
 	}
 	maxAge := int(time.Until(sess.ExpiresAt).Seconds())
 	if maxAge < 60 {
@@ -159,15 +160,51 @@ func (s *Server) join(c *gin.Context) error {
 	return nil
 }
 
-// refuseLink answers an unusable invite link with the one 410 page and
-// counts it against the address; other errors (the database) pass on.
-func (s *Server) refuseLink(c *gin.Context, ip string, err error) error {
+// refuseLink answers an invite link that cannot be spent now. A link
+// opened before its window gets the page saying when it opens (nothing is
+// spent); the customer reopening their used link in the browser holding
+// their live session for the case goes to the call page; any other
+// unusable link gets the one 410 page and counts against the address.
+// Other errors (the database) pass on.
+func (s *Server) refuseLink(c *gin.Context, ip, tok string, err error) error {
+	if early := (*verify.NotYetOpenError)(nil); errors.As(err, &early) {
+		return s.renderEarly(c, early)
+	}
 	if models.ErrorCodeOf(err) != models.EGONE && models.ErrorCodeOf(err) != models.ENOTFOUND {
 		return err
+	}
+	if secret, _ := c.Cookie(s.customerCookie()); secret != "" {
+		same, rerr := s.call.calls.ReopenedLink(c.Request.Context(), tok, secret)
+		if rerr != nil {
+			return rerr
+		}
+		if same {
+			c.Redirect(http.StatusSeeOther, "/call")
+			return nil
+		}
 	}
 	s.limiter.Fail("token:" + ip)
 	s.log.WarnContext(c.Request.Context(), "invalid invite link", "security", true, "remote", ip, "err", models.ErrorMessageOf(err))
 	return s.gone(models.Errorf(models.EGONE, "this link is not valid"))
+}
+
+// renderEarly is the page of a link opened before its window: when the
+// call opens, in the customer's zone and the branch's, and that the same
+// link works then. As on the landing page, the language switch links back
+// to the link itself, which spends nothing.
+func (s *Server) renderEarly(c *gin.Context, e *verify.NotYetOpenError) error {
+	data := web.CustomerPage{Page: s.customerPage(c, "early", "cust.early_title", "")}
+	data.Customer, data.Branch = slotText(e.Opens, e.Case.CustomerTZ, data.Lang), slotText(e.Opens, s.verify.Config().BranchTZ.String(), data.Lang)
+	data.Clerk = s.clerkName(c, e.Case.ClerkID)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Status(http.StatusOK)
+	if c.Request.Method == http.MethodHead {
+		return nil
+	}
+	if err := s.pages.Render(c.Writer, "early.html", data); err != nil {
+		s.log.ErrorContext(c.Request.Context(), "render page", "err", err)
+	}
+	return nil
 }
 
 // callPage is the customer's page: the consent text until it is accepted,
@@ -185,7 +222,12 @@ func (s *Server) callPage(c *gin.Context) error {
 		data.Action = "/call/consent"
 		err = s.pages.Render(c.Writer, "consent.html", data)
 	} else {
-		err = s.pages.Render(c.Writer, "call.html", web.CustomerPage{Page: s.customerPage(c, "call", "cust.title", "call.js")})
+		p, perr := s.desk.CustomerProgress(c.Request.Context(), cs.ID)
+		if perr != nil {
+			return perr
+		}
+		err = s.pages.Render(c.Writer, "call.html", web.CustomerPage{Page: s.customerPage(c, "call", "cust.title", "call.js"),
+			CodeVerified: p.CodeVerified, LetterOnFile: p.LetterOnFile})
 	}
 	if err != nil {
 		s.log.ErrorContext(c.Request.Context(), "render page", "err", err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"remoteidv/models"
 )
@@ -333,7 +334,7 @@ func (s *Service) ResolveInvite(ctx context.Context, tok string) (*models.Invite
 			return err
 		}
 		if err := found.Usable(s.now()); err != nil {
-			return err
+			return notYetOpen(ctx, tx, found, s.now(), err)
 		}
 		inv = found
 		c, err = tx.CaseByID(ctx, inv.CaseID)
@@ -343,4 +344,40 @@ func (s *Service) ResolveInvite(ctx context.Context, tok string) (*models.Invite
 		return nil, nil, err
 	}
 	return inv, c, nil
+}
+
+// NotYetOpenError is the answer for a link opened before its window: the
+// invite is unused and unrevoked and its case still awaits the call, so
+// the same link will work from Opens. Only the holder of the raw token
+// learns this (its hash is 256 bits); every other refusal stays the one
+// EGONE answer. It unwraps to an EPRECONDITION error.
+type NotYetOpenError struct {
+	Opens time.Time
+	Case  *models.Case
+}
+
+func (e *NotYetOpenError) Error() string {
+	return "this link opens at " + e.Opens.UTC().Format(time.RFC3339)
+}
+
+// Unwrap gives the error kind (EPRECONDITION) to models.ErrorCodeOf.
+func (e *NotYetOpenError) Unwrap() error {
+	return models.Errorf(models.EPRECONDITION, "this link opens at %s", e.Opens.UTC().Format(time.RFC3339))
+}
+
+// notYetOpen turns refused, an unusable invite's error, into a
+// NotYetOpenError when the only reason is that its window has not opened
+// and its case still awaits the call; otherwise it returns refused.
+func notYetOpen(ctx context.Context, tx models.Tx, inv *models.Invite, now time.Time, refused error) error {
+	if inv.UsedAt != nil || inv.RevokedAt != nil || !now.Before(inv.NotBefore) {
+		return refused
+	}
+	c, err := tx.CaseByID(ctx, inv.CaseID)
+	if err != nil {
+		return fmt.Errorf("case of invite %s: %w", inv.ID, err)
+	}
+	if !c.State.TakesChecks() {
+		return refused
+	}
+	return &NotYetOpenError{Opens: inv.NotBefore, Case: c}
 }

@@ -332,3 +332,30 @@ func (d *Desk) letter(ctx context.Context, tx models.Tx, c models.CaseID, id mod
 	}
 	return nil, models.Errorf(models.ENOTFOUND, "letter %s not found in case %s", id, c)
 }
+
+// CustomerProgress is what the customer's call page has already done, as
+// the store knows it, so a reload or a language switch does not ask again.
+type CustomerProgress struct {
+	CodeVerified bool // an email code of the case was used
+	LetterOnFile bool // the bank has a letter for the case (from the customer or the clerk)
+}
+
+// CustomerProgress reads the customer's progress on case id. The caller
+// (the customer session layer) has already authenticated the customer for
+// this case.
+func (d *Desk) CustomerProgress(ctx context.Context, id models.CaseID) (CustomerProgress, error) {
+	var p CustomerProgress
+	err := d.svc.store.Transact(ctx, func(tx models.Tx) error {
+		var err error
+		if p.CodeVerified, err = tx.EmailCodeVerified(ctx, id); err != nil {
+			return err
+		}
+		letters, err := tx.LettersByCase(ctx, id)
+		p.LetterOnFile = len(letters) > 0
+		return err
+	})
+	if err != nil {
+		return CustomerProgress{}, fmt.Errorf("customer progress of %s: %w", id, err)
+	}
+	return p, nil
+}

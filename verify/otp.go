@@ -26,7 +26,10 @@ const (
 )
 
 // ErrCodeLocked is the answer once an invite is locked by wrong codes.
-var ErrCodeLocked = &models.Error{Code: models.EGONE, Message: "too many wrong codes: this invite is locked; ask the bank for a new invite"}
+// Its detail names the call page's text for it (cust.locked): the
+// customer learns that the bank sees the lock, that nothing will be sent,
+// and to ask the bank for a new invite.
+var ErrCodeLocked = &models.Error{Code: models.EGONE, Message: "too many wrong codes: this invite is locked; ask the bank for a new invite", Details: []string{"cust.locked"}}
 
 // codeKey derives the MAC key of email codes from the service key, so a
 // database dump alone cannot brute-force the 10^6 codes.

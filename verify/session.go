@@ -49,7 +49,7 @@ func (c *Calls) StartCustomerSession(ctx context.Context, tok string) (*models.C
 		}
 		now := c.svc.now().UTC()
 		if err := inv.Usable(now); err != nil {
-			return err
+			return notYetOpen(ctx, tx, inv, now, err)
 		}
 		cs, err := tx.CaseByID(ctx, inv.CaseID)
 		if err != nil {
@@ -79,6 +79,40 @@ func (c *Calls) StartCustomerSession(ctx context.Context, tok string) (*models.C
 		return nil, "", fmt.Errorf("start customer session: %w", err)
 	}
 	return out, secret, nil
+}
+
+// ReopenedLink reports whether secret, a customer cookie, is a live
+// session of the case that the invite token tok belongs to: the customer
+// reopening their (now used) link in the browser that spent it. Any other
+// combination, including an unknown token or a dead session, is false.
+func (c *Calls) ReopenedLink(ctx context.Context, tok, secret string) (bool, error) {
+	hash, err := ParseInviteToken(tok)
+	if err != nil || secret == "" {
+		return false, nil
+	}
+	sess, _, err := c.CustomerSession(ctx, secret)
+	if models.ErrorCodeOf(err) == models.EGONE {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reopened link: %w", err)
+	}
+	var same bool
+	err = c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		inv, err := tx.InviteByHash(ctx, hash)
+		if models.ErrorCodeOf(err) == models.ENOTFOUND {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		same = inv.CaseID == sess.CaseID
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("reopened link: %w", err)
+	}
+	return same, nil
 }
 
 // CustomerSession returns the live session whose cookie secret is secret

@@ -3,6 +3,7 @@ package verify_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -195,15 +196,18 @@ func TestInviteLifecycle(t *testing.T) {
 	if !strings.Contains(strings.ReplaceAll(ics, "\r\n ", ""), tok) {
 		t.Errorf("ICS does not carry the link")
 	}
+	// Before the window the holder of a live link learns when it opens;
+	// past it, the single gone error.
 	tests := []struct {
-		name string
-		at   time.Time
-		ok   bool
+		name  string
+		at    time.Time
+		ok    bool
+		early bool
 	}{
-		{"16 min early", time.Date(2026, 12, 1, 13, 44, 0, 0, time.UTC), false},
-		{"15 min early", time.Date(2026, 12, 1, 13, 45, 0, 0, time.UTC), true},
-		{"30 min late", time.Date(2026, 12, 1, 14, 30, 0, 0, time.UTC), true},
-		{"31 min late", time.Date(2026, 12, 1, 14, 31, 0, 0, time.UTC), false},
+		{"16 min early", time.Date(2026, 12, 1, 13, 44, 0, 0, time.UTC), false, true},
+		{"15 min early", time.Date(2026, 12, 1, 13, 45, 0, 0, time.UTC), true, false},
+		{"30 min late", time.Date(2026, 12, 1, 14, 30, 0, 0, time.UTC), true, false},
+		{"31 min late", time.Date(2026, 12, 1, 14, 31, 0, 0, time.UTC), false, false},
 	}
 	for _, tt := range tests {
 		f.clock.t = tt.at
@@ -211,7 +215,13 @@ func TestInviteLifecycle(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("ResolveInvite at %s = %v, want ok=%v", tt.name, err, tt.ok)
 		}
-		if err != nil && err != models.ErrInviteGone {
+		var early *verify.NotYetOpenError
+		switch {
+		case tt.early && (!errors.As(err, &early) || !early.Opens.Equal(time.Date(2026, 12, 1, 13, 45, 0, 0, time.UTC)) || early.Case.ID != c.ID):
+			t.Errorf("ResolveInvite at %s error = %v, want not yet open until 13:45 UTC for %s", tt.name, err, c.ID)
+		case tt.early && models.ErrorCodeOf(err) != models.EPRECONDITION:
+			t.Errorf("ResolveInvite at %s error kind = %s, want %s", tt.name, models.ErrorCodeOf(err), models.EPRECONDITION)
+		case !tt.early && err != nil && err != models.ErrInviteGone:
 			t.Errorf("ResolveInvite at %s error = %v, want the single gone error", tt.name, err)
 		}
 	}

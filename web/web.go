@@ -152,4 +152,7 @@ type CustomerPage struct {
 	// Action is where the consent form posts: the invite link on the
 	// landing page (the button spends it), /call/consent after.
 	Action string
+	// CodeVerified and LetterOnFile are the call page's steps already
+	// done (verify.CustomerProgress), so a reload does not ask again.
+	CodeVerified, LetterOnFile bool
 }

@@ -127,6 +127,8 @@ func statementMail(t *testing.T, smtp *mailtest.Server, d time.Duration) []strin
 //   - the customer (fake camera showing the account holder) opens the
 //     emailed link, consents, joins, asks for and enters the emailed code,
 //     uploads the signed letter; a second browser with the same link is refused;
+//     connected before the clerk, the page says it waits for the clerk, and
+//     once the clerk's video arrives that the clerk can see and hear them;
 //   - the clerk joins the call from the case page, captures (server-side
 //     face match: MATCH) and confirms it side by side, runs the liveness
 //     challenge twice (a still photo: FAIL; turning as prompted: PASS),
@@ -349,17 +351,26 @@ func TestWebStory(t *testing.T) {
 		t.Errorf("the password fields keep %q after sending", v)
 	}
 
+	// Connected first, the customer waits for the clerk, who cannot see them yet.
+	customer.Do(t, "customer waits for the clerk", 30*time.Second, chromedp.WaitVisible(`body[data-state="connected"][data-clerk="waiting"]`))
+	if s := testenv.Eval[string](t, customer, "document.getElementById('status').textContent"); !strings.Contains(s, "Waiting for the bank clerk") || strings.Contains(s, "can see and hear you") {
+		t.Errorf("before the clerk joined, the customer's page says %q", s)
+	}
+
 	// 3. The clerk joins the call from the case page, captures and confirms.
 	clerk.Do(t, "join the call", 40*time.Second,
 		chromedp.Click("#call-join"),
 		chromedp.WaitVisible(`body[data-call="connected"]`),
 	)
 	customer.Do(t, "customer connected after the device check", 30*time.Second,
-		chromedp.WaitVisible(`body[data-state="connected"]`),
+		chromedp.WaitVisible(`body[data-state="connected"][data-clerk="joined"]`),
 		chromedp.WaitVisible(`li.ok[data-check="camera"]`),
 		chromedp.WaitVisible(`li.ok[data-check="mic"]`),
 		chromedp.WaitVisible(`li.ok[data-check="net"]`),
 	)
+	if s := testenv.Eval[string](t, customer, "document.getElementById('status').textContent"); !strings.Contains(s, "has joined the call and can see and hear you") {
+		t.Errorf("with the clerk in the call, the customer's page says %q", s)
+	}
 	customer.CheckPage(t, shots, "customer-call")
 
 	// A supervisor observes the live call (receive-only).

@@ -22,6 +22,25 @@ let ws;
 let pc;
 let local;
 
+// Whether the clerk is in the call. The signaling socket tells the
+// customer nothing about the clerk (signaling/message.go has no such
+// message); what the server does is relay the clerk's camera on the video
+// track it offered at join, which the browser keeps muted until the
+// clerk's media arrives (and mutes again if it stops). So until that
+// track unmutes the page says the customer is waiting for the clerk, who
+// can neither see nor hear them yet.
+let clerkHere = false;
+function showPresence() {
+  if (!pc || pc.connectionState !== 'connected' || locked) return;
+  document.body.dataset.clerk = clerkHere ? 'joined' : 'waiting';
+  setState('connected', t(clerkHere ? 'cust.connected' : 'cust.waiting_clerk'));
+}
+
+// locked: five wrong email codes revoked the invite. Nothing will be sent,
+// so the page must not fall back to "the call has ended" and its "what
+// happens next".
+let locked = false;
+
 function send(m) {
   m.v = V;
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
@@ -33,9 +52,15 @@ async function onMessage(ev) {
     case 'join':
       pc = new RTCPeerConnection({ iceServers: m.ice_servers || [] });
       pc.onicecandidate = (e) => { if (e.candidate) send({ type: 'candidate', candidate: e.candidate.toJSON() }); };
-      pc.ontrack = (e) => { remote.srcObject = e.streams[0] || new MediaStream([e.track]); };
+      pc.ontrack = (e) => {
+        remote.srcObject = e.streams[0] || new MediaStream([e.track]);
+        if (e.track.kind !== 'video') return;
+        clerkHere = !e.track.muted;
+        e.track.onunmute = () => { clerkHere = true; showPresence(); };
+        e.track.onmute = () => { clerkHere = false; showPresence(); };
+      };
       pc.onconnectionstatechange = () => {
-        if (pc.connectionState === 'connected') setState('connected', t('cust.connected'));
+        if (pc.connectionState === 'connected') showPresence();
         if (pc.connectionState === 'failed') setState('failed', t('cust.failed'));
       };
       break;
@@ -91,6 +116,7 @@ function showLight(colour) {
 }
 
 function end(text) {
+  if (locked) return;
   showLight('');
   setState('ended', text);
   if (pc) pc.close();
@@ -112,7 +138,7 @@ function micLevel(stream) {
     let peak = 0;
     for (const v of buf) peak = Math.max(peak, Math.abs(v - 128) / 128);
     meter.value = peak;
-    if (document.body.dataset.state !== 'ended') setTimeout(tick, 100);
+    if (document.body.dataset.state !== 'ended' && !locked) setTimeout(tick, 100);
   };
   tick();
 }
@@ -158,7 +184,7 @@ async function start() {
   ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/call/ws');
   ws.onopen = () => send({ type: 'join' });
   ws.onmessage = (ev) => { onMessage(ev).catch((e) => setState('error', t('cust.problem') + ': ' + e.message)); };
-  ws.onclose = () => { if (document.body.dataset.state !== 'ended') setState('ended', t('cust.ended')); };
+  ws.onclose = () => { if (!locked && document.body.dataset.state !== 'ended') setState('ended', t('cust.ended')); };
 }
 
 // The email code and the letter (the review endpoints, customer cookie).
@@ -172,12 +198,39 @@ async function post(path, body, type) {
   let m = '';
   let code = '';
   let detail = '';
+  let key = '';
   // A refusal with a message of its own (a quota, a PDF refused) names
   // its key as the first detail: that text, in the page's language.
-  if (!r.ok) { try { const e = (await r.json()).error; code = e.code; detail = e.message || ''; m = (e.details && msgs[e.details[0]]) || errText(e.code, e.message); } catch { m = 'HTTP ' + r.status; } }
-  return { ok: r.ok, code, detail, message: m };
+  if (!r.ok) { try { const e = (await r.json()).error; code = e.code; detail = e.message || ''; key = (e.details && e.details[0]) || ''; m = msgs[key] || errText(e.code, e.message); } catch { m = 'HTTP ' + r.status; } }
+  return { ok: r.ok, code, detail, key, message: m };
 }
 const codeStatus = document.getElementById('code-status');
+
+// lockOut is the end after five wrong codes (verify.ErrCodeLocked, whose
+// detail is cust.locked): the call is closed, the bank sees the lock on
+// the case, nothing will be sent, and the customer asks the bank for a
+// new invite. The steps and "what happens next" leave the page.
+function lockOut(text) {
+  locked = true;
+  showLight('');
+  if (ws) { ws.onclose = null; ws.close(); }
+  if (pc) pc.close();
+  if (local) for (const tr of local.getTracks()) tr.stop();
+  document.body.dataset.state = 'locked';
+  status.textContent = text;
+  codeStatus.textContent = text;
+}
+
+// Steps done before a reload or a language switch, as the server knows
+// them (the page renders them done): they are not asked again.
+function done(step) {
+  const s = document.getElementById(step + '-step');
+  s.dataset.done = 'true';
+  const ask = document.getElementById(step + '-ask');
+  if (ask) ask.hidden = true;
+}
+if (document.getElementById('code-step').dataset.done) document.body.dataset.code = 'verified';
+if (document.getElementById('letter-step').dataset.done) document.body.dataset.letter = 'uploaded';
 document.getElementById('code-send').addEventListener('click', async () => {
   const r = await post('/call/code');
   codeStatus.textContent = r.ok ? t('cust.code_sent') : t('cust.problem') + ': ' + r.message;
@@ -186,9 +239,10 @@ document.getElementById('code-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const r = await post('/call/code/verify', JSON.stringify({ code: document.getElementById('code').value.trim() }), 'application/json');
   // A wrong code is refused (403) with the tries left in the server's text.
+  if (!r.ok && r.key === 'cust.locked') { lockOut(r.message); return; }
   if (!r.ok && r.code === 'forbidden') codeStatus.textContent = t('cust.code_wrong') + (r.detail ? ' (' + r.detail + ')' : '');
   else codeStatus.textContent = r.ok ? t('cust.code_ok') : t('cust.problem') + ': ' + r.message;
-  if (r.ok) document.body.dataset.code = 'verified';
+  if (r.ok) { document.body.dataset.code = 'verified'; done('code'); }
 });
 document.getElementById('letter-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
@@ -196,6 +250,7 @@ document.getElementById('letter-form').addEventListener('submit', async (ev) => 
   if (!f) return;
   const r = await post('/call/letter', f, f.type || 'application/octet-stream');
   document.getElementById('letter-status').textContent = r.ok ? t('cust.letter_ok') : t('cust.problem') + ': ' + r.message;
+  if (r.ok) { document.body.dataset.letter = 'uploaded'; done('letter'); }
 });
 
 document.getElementById('leave').addEventListener('click', () => { send({ type: 'bye', reason: 'customer left' }); end(t('cust.left')); });
