@@ -255,9 +255,6 @@ document.getElementById('letter-form').addEventListener('submit', async (ev) => 
 
 document.getElementById('leave').addEventListener('click', () => { send({ type: 'bye', reason: 'customer left' }); end(t('cust.left')); });
 start();
-// Every control has its handler now: a click before this would submit a
-// form natively (reloading the page) and be lost.
-document.body.dataset.ready = 'true';
 // The optional password of the emailed statement: typed twice, checked
 // here and by the server, and cleared from the page once sent.
 document.getElementById('pw-form').addEventListener('submit', async (ev) => {
@@ -275,3 +272,6 @@ document.getElementById('pw-form').addEventListener('submit', async (ev) => {
   out.textContent = r.ok ? t('cust.pw_ok') : t('cust.problem') + ': ' + r.message;
   if (r.ok) document.body.dataset.statementPassword = 'set';
 });
+// Every control has its handler now: a click before this would submit a
+// form natively (reloading the page) and be lost.
+document.body.dataset.ready = 'true';
