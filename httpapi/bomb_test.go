@@ -6,14 +6,10 @@ import (
 	"image/jpeg"
 	"io"
 	"net/http"
-	"net/url"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"remoteidv/verify"
 )
 
 // jpegBomb is a small, valid JPEG whose header declares 65535x65535
@@ -100,15 +96,7 @@ func TestUploadBombs(t *testing.T) {
 	e.withFaces(t)
 	id, link := e.invite(t)
 	clerk := e.login(t, "clerk")
-	customer := e.anon(t)
-	if r := join(t, customer, link); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("open invite: %d", r.StatusCode)
-	}
-	ct := verify.ConsentText("en")
-	if code := customer.raw("POST", "/call/consent", "application/x-www-form-urlencoded",
-		strings.NewReader(url.Values{"version": {ct.Version}, "locale": {"en"}}.Encode()), nil); code != http.StatusSeeOther {
-		t.Fatalf("consent: %d", code) // with consent the face check reaches the image checks
-	}
+	consentedCustomer(t, e, link) // with consent the face check reaches the image checks
 	faceChecks, letters := "/api/cases/"+id+"/face-checks", "/api/cases/"+id+"/letters"
 	bomb := jpegBomb(t)
 	t.Logf("the bomb: %d bytes declaring 65535x65535", len(bomb))

@@ -42,6 +42,22 @@ func join(t *testing.T, c *client, path string) *http.Response {
 	return doNoFollow(t, c, "POST", path, url.Values{}, http.Header{"Sec-Fetch-Site": {"same-origin"}})
 }
 
+// consentedCustomer is a new customer browser that has spent link and
+// consented (English text): the call routes take it from there.
+func consentedCustomer(t *testing.T, e *env, link string) *client {
+	t.Helper()
+	customer := e.anon(t)
+	if r := join(t, customer, link); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("open invite: %d", r.StatusCode)
+	}
+	ct := verify.ConsentText("en")
+	if code := customer.raw("POST", "/call/consent", "application/x-www-form-urlencoded",
+		strings.NewReader(url.Values{"version": {ct.Version}, "locale": {"en"}}.Encode()), nil); code != http.StatusSeeOther {
+		t.Fatalf("consent: %d", code)
+	}
+	return customer
+}
+
 // doNoFollow sends method to path (form, when not nil, as its body)
 // without following redirects.
 func doNoFollow(t *testing.T, c *client, method, path string, form url.Values, header http.Header) *http.Response {

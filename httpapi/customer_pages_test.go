@@ -203,15 +203,7 @@ func TestReopenedLinkInTheCustomersBrowser(t *testing.T) {
 func customerWithCode(t *testing.T, e *env) (*client, string) {
 	t.Helper()
 	id, link := e.invite(t)
-	customer := e.anon(t)
-	if r := join(t, customer, link); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("join: %d", r.StatusCode)
-	}
-	ct := verify.ConsentText("en")
-	if code := customer.raw("POST", "/call/consent", "application/x-www-form-urlencoded",
-		strings.NewReader(url.Values{"version": {ct.Version}, "locale": {"en"}}.Encode()), nil); code != http.StatusSeeOther {
-		t.Fatalf("consent: %d", code)
-	}
+	customer := consentedCustomer(t, e, link)
 	if code := customer.do("POST", "/call/code", nil, nil); code != 202 {
 		t.Fatalf("request code: %d", code)
 	}

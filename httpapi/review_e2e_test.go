@@ -203,15 +203,7 @@ func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 	base := "/api/cases/" + id
 
 	// The customer opens the link and consents (the video sessions' routes).
-	customer := e.anon(t)
-	if r := join(t, customer, link); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("open invite: %d", r.StatusCode)
-	}
-	ct := verify.ConsentText("en")
-	if code := customer.raw("POST", "/call/consent", "application/x-www-form-urlencoded",
-		strings.NewReader(url.Values{"version": {ct.Version}, "locale": {"en"}}.Encode()), nil); code != http.StatusSeeOther {
-		t.Fatalf("consent: %d", code)
-	}
+	customer := consentedCustomer(t, e, link)
 	if pw := se.statementPassword; pw != "" {
 		if code := customer.do("POST", "/call/statement-password", map[string]string{"password": pw, "confirm": pw}, nil); code != 200 {
 			t.Fatalf("statement password: %d", code)

@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
-
-	"remoteidv/verify"
 )
 
 // TestStatementPasswordRoute: the customer's call page sets the password
@@ -19,15 +16,7 @@ import (
 func TestStatementPasswordRoute(t *testing.T) {
 	e := newEnv(t)
 	id, link := e.invite(t)
-	customer := e.anon(t)
-	if r := join(t, customer, link); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("open invite: %d", r.StatusCode)
-	}
-	ct := verify.ConsentText("en")
-	if code := customer.raw("POST", "/call/consent", "application/x-www-form-urlencoded",
-		strings.NewReader(url.Values{"version": {ct.Version}, "locale": {"en"}}.Encode()), nil); code != http.StatusSeeOther {
-		t.Fatalf("consent: %d", code)
-	}
+	customer := consentedCustomer(t, e, link)
 	clerk := e.login(t, "clerk")
 	chosen := func() any {
 		t.Helper()

@@ -169,6 +169,8 @@ test)
 	if [ "$rc" -ne 0 ]; then
 		log "the suite failed (exit $rc); what failed, from $out:"
 		scripts/failsummary.sh "$out" >&2 || true
+	else
+		rm -f "$out" # kept only to name a failure
 	fi
 	exit "$rc"
 	;;
