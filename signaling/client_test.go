@@ -195,7 +195,10 @@ func (p *testPeer) answer(sdp string, m source) error {
 			return err
 		}
 		p.drain(s)
-		p.manual <- v
+		select {
+		case p.manual <- v:
+		case <-p.ctx.Done():
+		}
 	}
 	if m.ivf != "" && p.opts.rtpVideo {
 		v, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "test")
@@ -419,6 +422,10 @@ func (p *testPeer) close(reason string) {
 	p.wmu.Lock()
 	_ = p.ws.Close()
 	p.wmu.Unlock()
+	// The read loop first: an answer it is making must not race Close
+	// (pion checks for a closed connection before it takes its lock, so
+	// an ICE agent made just after a Close that found none would live on).
+	<-p.closed
 	_ = p.pc.Close()
 	p.wg.Wait()
 }

@@ -44,6 +44,17 @@ type peer struct {
 	offerSent bool
 	early     []Message // our candidates gathered before the offer went out
 
+	// setup is held by start from adopting its PeerConnection until the
+	// local description is set (pion's ICE agent exists by then), and by
+	// close around pc.Close: pion checks for a closed connection before it
+	// takes its own lock, so a Close that ran between that check and the
+	// agent's creation found no agent to close, and the one made after it
+	// (mDNS sockets, read loops) outlived the peer.
+	setup sync.Mutex
+	// afterAdopt, when set (tests only), runs in start once the
+	// PeerConnection is adopted, with setup held.
+	afterAdopt func()
+
 	mu      sync.Mutex
 	closing bool
 	reason  string // why the peer was closed (guarded by mu)
@@ -102,11 +113,13 @@ func (pe *peer) close(reason string) {
 		_ = pe.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 		_ = pe.ws.Close()
 		pe.wmu.Unlock()
+		pe.setup.Lock()
 		if pc := pe.pc.Load(); pc != nil {
 			if err := pc.Close(); err != nil {
 				pe.log.Warn("close peer connection", "err", err)
 			}
 		}
+		pe.setup.Unlock()
 		pe.wg.Wait()
 		close(pe.done)
 	})
@@ -305,7 +318,9 @@ func (pe *peer) start() error {
 	if err != nil {
 		return err
 	}
+	pe.setup.Lock()
 	if !pe.adopt(pc) {
+		pe.setup.Unlock()
 		// close ran while the connection was being made: it saw no
 		// PeerConnection to close, so this one must not outlive the peer
 		// (it would keep its ICE agent, sockets and goroutines).
@@ -313,6 +328,31 @@ func (pe *peer) start() error {
 			pe.log.Warn("close peer connection", "err", err)
 		}
 		return errPeerClosing
+	}
+	err = pe.prepare(pc)
+	pe.setup.Unlock()
+	if err != nil {
+		return err
+	}
+	if pe.isClosing() {
+		return errPeerClosing // close waited for prepare, then closed pc
+	}
+	pe.send(Message{Type: TypeJoin, Role: string(pe.p.Role), Call: string(pe.rm.call), ICE: h.iceServers(pe.rm, pe.p)})
+	pe.cmu.Lock()
+	defer pe.cmu.Unlock()
+	pe.send(Message{Type: TypeOffer, SDP: pc.LocalDescription().SDP})
+	for _, m := range pe.early {
+		pe.send(m)
+	}
+	pe.offerSent, pe.early = true, nil
+	return nil
+}
+
+// prepare adds the peer's tracks and handlers to pc and sets its local
+// offer (start holds setup).
+func (pe *peer) prepare(pc *webrtc.PeerConnection) error {
+	if pe.afterAdopt != nil {
+		pe.afterAdopt()
 	}
 	var out []*webrtc.TrackLocalStaticRTP
 	dir := webrtc.RTPTransceiverDirectionSendrecv
@@ -387,18 +427,7 @@ func (pe *peer) start() error {
 	if err != nil {
 		return err
 	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	pe.send(Message{Type: TypeJoin, Role: string(pe.p.Role), Call: string(pe.rm.call), ICE: h.iceServers(pe.rm, pe.p)})
-	pe.cmu.Lock()
-	defer pe.cmu.Unlock()
-	pe.send(Message{Type: TypeOffer, SDP: pc.LocalDescription().SDP})
-	for _, m := range pe.early {
-		pe.send(m)
-	}
-	pe.offerSent, pe.early = true, nil
-	return nil
+	return pc.SetLocalDescription(offer)
 }
 
 // drainRTCP reads a sender's RTCP (as pion requires) and forwards key
