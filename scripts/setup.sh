@@ -32,6 +32,10 @@ TEST_PACKAGES=(ffmpeg poppler-utils zbar-tools libnss3-tools postgresql-client)
 
 # MinIO server for the evidence-store tests, built from source at a pinned version.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+# axe-core for the browser tests' accessibility check (CheckPage): the npm
+# package at a pinned version, its axe.min.js checked by SHA-256.
+AXE_VERSION=4.11.0
+AXE_SHA256=e9e5863c33a874f09bc01acd9234b7e3c871479f5eef8802fa582544465e6d01
 # Linters run by `make test`.
 STATICCHECK_VERSION=v0.8.2
 
@@ -111,6 +115,20 @@ minio() {
 	echo "$MINIO_VERSION" > "$bin.version"
 }
 
+axe() {
+	local dest=var/axe/axe.min.js
+	if [ -f "$dest" ] && echo "$AXE_SHA256  $dest" | sha256sum -c --status; then return 0; fi
+	log "fetching axe-core $AXE_VERSION (npm)"
+	local tmp; tmp=$(mktemp -d)
+	(cd "$tmp" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null && tar xzf "axe-core-$AXE_VERSION.tgz" package/axe.min.js)
+	if ! echo "$AXE_SHA256  $tmp/package/axe.min.js" | sha256sum -c --status; then
+		echo "setup: axe-core $AXE_VERSION: axe.min.js does not have the pinned SHA-256" >&2; exit 1
+	fi
+	mkdir -p var/axe
+	mv "$tmp/package/axe.min.js" "$dest"
+	rm -rf "$tmp"
+}
+
 lint() {
 	local sc; sc="$(go env GOPATH)/bin/staticcheck"
 	if [ ! -x "$sc" ] || ! "$sc" -version 2>/dev/null | grep -qF "(${STATICCHECK_VERSION#v})"; then
@@ -149,12 +167,13 @@ test)
 	check_npm
 	build
 	models
+	axe
 	postgres
 	minio
 	lint
 	./scripts/vulncheck.sh
 	log "running the whole suite with -race"
-	export IDV_MODELS_DIR="${IDV_MODELS_DIR:-$PWD/var/models}"
+	export IDV_MODELS_DIR="${IDV_MODELS_DIR:-$PWD/var/models}" IDV_AXE_JS="${IDV_AXE_JS:-$PWD/var/axe/axe.min.js}"
 	# One package at a time: the browser and media tests measure timing-sensitive
 	# behaviour (liveness prompts, relays) that a second package's -race build
 	# would starve on two cores. The suite takes about ten minutes this way.

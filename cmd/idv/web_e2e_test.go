@@ -697,8 +697,42 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible(`#account-flags li[data-category="suspected_impostor"]`),
 	)
 
-	// No secret in any log line or audit detail; the refusals are audited.
+	// 8. Pages seen so far in English only, in Chinese too; and the public
+	// statement check a recipient opens from the statement, in both.
 	trail, events := auditText(t, idv)
+	statementID := ""
+	for _, e := range events {
+		if e.Action == "statement.released" {
+			statementID = e.Detail["statement"]
+		}
+	}
+	if statementID == "" {
+		t.Fatal("no statement.released event names the released statement")
+	}
+	aud.Do(t, "the auditor's case page in Chinese", 30*time.Second,
+		chromedp.Navigate(origin+"/audit/cases/"+caseID+"?lang=zh-CN"),
+		chromedp.WaitVisible(`#evidence tr[data-kind="manifest"]`),
+		chromedp.WaitVisible(`html[lang="zh-CN"]`),
+	)
+	aud.CheckPage(t, shots, "audit-case-zh")
+	clerk.Do(t, "the clerk's case page in Chinese", 30*time.Second,
+		chromedp.Navigate(origin+"/console/cases/"+caseID+"?lang=zh-CN"),
+		chromedp.WaitVisible(`#state[data-state="closed"]`),
+		chromedp.WaitVisible(`body[data-ready]`),
+	)
+	clerk.CheckPage(t, shots, "clerk-case-zh")
+	clerk.Do(t, "the console in Chinese", 30*time.Second, chromedp.Navigate(origin+"/console?lang=zh-CN"), chromedp.WaitVisible("#lookup-q"))
+	clerk.CheckPage(t, shots, "console-zh")
+	recipient := tab("recipient")
+	for _, lang := range []string{"en", "zh-CN"} {
+		recipient.Do(t, "the public statement check ("+lang+")", 20*time.Second,
+			chromedp.Navigate(origin+"/v/"+statementID+"?lang="+lang),
+			chromedp.WaitVisible("#vfy-form"),
+		)
+		recipient.CheckPage(t, shots, "statement-check-"+lang)
+	}
+
+	// No secret in any log line or audit detail; the refusals are audited.
 	if n := secrets.check(t, "the server's log", idv.log.String()) + secrets.check(t, "the audit trail", trail); n == 0 {
 		t.Logf("no secret in %d log lines and %d audit events (looked for %s)", strings.Count(idv.log.String(), "\n"), len(events), secrets.kinds())
 	}

@@ -138,13 +138,16 @@ const pageAudit = `(() => {
 })()`
 
 // CheckPage renders the tab's current page at each of Viewports, fails the
-// test on an unlabelled control or a page wider than the screen, and saves
-// a full-page screenshot per viewport as dir/<name>-<viewport>.png.
+// test on an unlabelled control, a page wider than the screen or a serious
+// or critical axe-core violation, and saves a full-page screenshot per
+// viewport as dir/<name>-<viewport>.png. The page's load figures (Perf)
+// are added to dir/pages.tsv.
 func (tab *Tab) CheckPage(t testing.TB, dir, name string) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	axe := AxeScript(t)
 	for _, vp := range Viewports {
 		ctx, cancel := context.WithTimeout(tab.Ctx, 20*time.Second)
 		err := chromedp.Do(ctx, chromedp.EmulateViewport(vp.Width, vp.Height), chromedp.Sleep(300*time.Millisecond))
@@ -170,6 +173,14 @@ func (tab *Tab) CheckPage(t testing.TB, dir, name string) {
 		if a.Overflow {
 			t.Errorf("%s at %s (%dx%d): the page is %d px wide, wider than the screen: %q", name, vp.Name, vp.Width, vp.Height, a.Width, a.Wide)
 		}
+		violations, err := tab.Axe(ctx, axe)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		for _, v := range violations {
+			t.Errorf("%s at %s: axe-core: %s", name, vp.Name, v)
+		}
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		cancel()
 		if err != nil {
@@ -182,4 +193,16 @@ func (tab *Tab) CheckPage(t testing.TB, dir, name string) {
 	ctx, cancel := context.WithTimeout(tab.Ctx, 10*time.Second)
 	defer cancel()
 	_ = chromedp.Do(ctx, chromedp.EmulateViewport(1366, 768))
+	perf, err := tab.Perf(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "pages.tsv"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "%s\t%.0f\t%d\t%d\n", name, perf.InteractiveMS, perf.Bytes, perf.Resources); err != nil {
+		t.Fatal(err)
+	}
 }
