@@ -73,7 +73,10 @@ func testStats(t *testing.T, s models.Store) {
 	}
 	claimed := func() []*models.OutboundMail {
 		var got []*models.OutboundMail
-		tx(t, s, func(tx models.Tx) (err error) { got, err = tx.ClaimMail(ctx, "w", t0.Add(time.Hour), t0.Add(2*time.Hour), 1); return })
+		tx(t, s, func(tx models.Tx) (err error) {
+			got, err = tx.ClaimMail(ctx, "w", t0.Add(time.Hour), t0.Add(2*time.Hour), 1)
+			return
+		})
 		return got
 	}()
 	if len(claimed) != 1 || claimed[0].ID != "mail_1" {
