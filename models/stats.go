@@ -16,3 +16,24 @@ type StatsRepo interface {
 	// none is).
 	MailBacklog(ctx context.Context) (queued int, oldest time.Time, err error)
 }
+
+// FaceOutcome is how a face check ended, as the metrics count it.
+type FaceOutcome string
+
+// FaceOutcome values.
+const (
+	FaceOutcomeMatch   FaceOutcome = "match"    // the capture matched a reference photo
+	FaceOutcomeNoMatch FaceOutcome = "no_match" // a usable face that matched none
+	FaceOutcomeNoFace  FaceOutcome = "no_face"  // no usable face, or not an image at all
+	FaceOutcomeError   FaceOutcome = "error"    // the engine failed or the check could not be recorded
+)
+
+// FaceOutcomes lists every FaceOutcome.
+var FaceOutcomes = []FaceOutcome{FaceOutcomeMatch, FaceOutcomeNoMatch, FaceOutcomeNoFace, FaceOutcomeError}
+
+// FaceCheckObserver learns of every face check the engine ran: how it
+// ended and how long it took from the engine's start to the check
+// recorded. It must not block.
+type FaceCheckObserver interface {
+	ObserveFaceCheck(outcome FaceOutcome, took time.Duration)
+}
