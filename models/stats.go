@@ -15,6 +15,10 @@ type StatsRepo interface {
 	// sent nor expired, and when the oldest of them was queued (zero when
 	// none is).
 	MailBacklog(ctx context.Context) (queued int, oldest time.Time, err error)
+	// StaffLastSeen returns, for each member of staff with a session, the
+	// latest activity of any of their sessions (the supervisors' board
+	// shows who is online).
+	StaffLastSeen(ctx context.Context) (map[StaffID]time.Time, error)
 }
 
 // FaceOutcome is how a face check ended, as the metrics count it.

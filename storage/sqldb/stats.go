@@ -44,3 +44,25 @@ func (t *Tx) MailBacklog(ctx context.Context) (int, time.Time, error) {
 	}
 	return n, fromUS(oldest.Int64), nil
 }
+
+// StaffLastSeen finds each member of staff's latest session activity.
+func (t *Tx) StaffLastSeen(ctx context.Context) (map[models.StaffID]time.Time, error) {
+	rows, err := t.query(ctx, `SELECT staff_id, max(last_seen) FROM staff_sessions GROUP BY staff_id`)
+	if err != nil {
+		return nil, fmt.Errorf("staff last seen: %w", t.db.translate(err))
+	}
+	defer rows.Close()
+	out := make(map[models.StaffID]time.Time)
+	for rows.Next() {
+		var id string
+		var at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, fmt.Errorf("staff last seen: %w", err)
+		}
+		out[models.StaffID(id)] = fromUS(at)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("staff last seen: %w", t.db.translate(err))
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -87,5 +88,38 @@ func testStats(t *testing.T, s models.Store) {
 	})
 	if n, oldest := backlog(); n != 2 || !oldest.Equal(t0.Add(2*time.Minute)) {
 		t.Errorf("MailBacklog() after one was sent = %d, %v; want 2, %v", n, oldest, t0.Add(2*time.Minute))
+	}
+
+	// Last seen: the latest of each member of staff's sessions.
+	lastSeen := func() map[models.StaffID]time.Time {
+		t.Helper()
+		var got map[models.StaffID]time.Time
+		tx(t, s, func(tx models.Tx) (err error) { got, err = tx.StaffLastSeen(ctx); return })
+		return got
+	}
+	if got := lastSeen(); len(got) != 0 {
+		t.Errorf("StaffLastSeen() without sessions = %v, want none", got)
+	}
+	tx(t, s, func(tx models.Tx) error {
+		if err := tx.CreateStaff(ctx, staff("stf_sup", "sup", models.RoleSupervisor)); err != nil {
+			return err
+		}
+		for i, se := range []struct {
+			staff string
+			seen  time.Time
+		}{{"stf_clerk", t0.Add(time.Minute)}, {"stf_clerk", t0.Add(5 * time.Minute)}, {"stf_sup", t0.Add(2 * time.Minute)}} {
+			hash := fmt.Sprintf("%064d", i+1)
+			if err := tx.CreateSession(ctx, &models.StaffSession{IDHash: hash, StaffID: models.StaffID(se.staff), CSRFToken: "csrf", CreatedAt: t0, LastSeen: t0}); err != nil {
+				return err
+			}
+			if err := tx.TouchSession(ctx, hash, se.seen); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	wantSeen := map[models.StaffID]time.Time{"stf_clerk": t0.Add(5 * time.Minute), "stf_sup": t0.Add(2 * time.Minute)}
+	if diff := cmp.Diff(wantSeen, lastSeen()); diff != "" {
+		t.Errorf("StaffLastSeen() (-want +got):\n%s", diff)
 	}
 }
