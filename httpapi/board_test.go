@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"remoteidv/models"
+	"remoteidv/signaling"
 )
 
 type boardAnswer struct {
@@ -119,5 +120,38 @@ func TestBoard(t *testing.T) {
 	var streamed boardAnswer
 	if err := json.Unmarshal([]byte(data), &streamed); event != "board" || err != nil || len(streamed.Pending) != 1 || len(streamed.Calls) != len(b.Calls) {
 		t.Errorf("first event %q %.200s (%v), want the board", event, data, err)
+	}
+}
+
+// TestBoardRunningCall: a call the clerk runs and a supervisor observes is
+// on the board as running, since when, with the clerk in the call and one
+// observer.
+func TestBoardRunningCall(t *testing.T) {
+	e := newEnvWith(t, "sqlite", envOptions{signaling: signaling.Config{RevokePoll: noPoll}})
+	id := callCase(t, e)
+	dialStaff(t, e, e.login(t, "clerk"), id)
+	sup := e.login(t, "supervisor")
+	dialStaff(t, e, sup, id)
+	var b struct {
+		Calls []struct {
+			CaseID    string     `json:"case_id"`
+			Running   bool       `json:"running"`
+			StartedAt *time.Time `json:"started_at"`
+			Observers int        `json:"observers"`
+			Waiting   bool       `json:"waiting"`
+			Clerk     struct {
+				Online bool `json:"online"`
+				InCall bool `json:"in_call"`
+			} `json:"clerk"`
+		} `json:"calls"`
+	}
+	if code := sup.do("GET", "/api/board", nil, &b); code != http.StatusOK {
+		t.Fatalf("GET /api/board: %d", code)
+	}
+	if len(b.Calls) != 1 {
+		t.Fatalf("board calls = %+v, want the one case", b.Calls)
+	}
+	if r := b.Calls[0]; r.CaseID != id || !r.Running || r.StartedAt == nil || r.Observers != 1 || r.Waiting || !r.Clerk.InCall || !r.Clerk.Online {
+		t.Errorf("running call on the board = %+v, want running with a start, one observer, the clerk in the call, no customer", r)
 	}
 }
