@@ -38,6 +38,8 @@ var staffNav = []struct {
 	{"/review", "nav.review", models.RoleSupervisor},
 	{"/audit", "nav.audit", models.RoleAuditor},
 	{"/admin", "nav.admin", models.RoleAdmin},
+	{"/board", "nav.board", models.RoleSupervisor},
+	{"/board", "nav.board", models.RoleAdmin},
 }
 
 // pageLang picks the language: ?lang= (the switch, remembered in a
@@ -94,7 +96,7 @@ func (s *Server) pageData(c *gin.Context, spec pageSpec, p *access.Principal) we
 		data.Roles = append(data.Roles, string(r))
 	}
 	for _, n := range staffNav {
-		if p.Staff.Has(n.role) {
+		if p.Staff.Has(n.role) && !slices.ContainsFunc(data.Nav, func(it web.NavItem) bool { return it.Href == n.href }) {
 			data.Nav = append(data.Nav, web.NavItem{Href: n.href, Key: n.key, Current: n.href == spec.back || n.href == data.Path})
 		}
 	}

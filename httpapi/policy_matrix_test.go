@@ -153,6 +153,8 @@ var policyMatrix = []matrixRow{
 	{"GET", "/static/call.css", everyone, ""},
 	{"GET", "/api/cases/:id/call/ws", clerkOrSupX, clerkOrSupY}, // the clerk runs the call, a supervisor observes
 	{"GET", "/api/cases/:id/calls", seeX, seeY},
+	{"GET", "/api/board", "11 33 o3o o3oooo 33", ""},        // supervisors and admins, every case of the branch
+	{"GET", "/api/board/events", "11 33 o3o o3oooo 33", ""}, // the same as server-sent events
 
 	{"POST", "/api/cases/:id/invite/email", runX, runY},
 	{"POST", "/api/cases/:id/letters", runX, runY},
@@ -186,6 +188,7 @@ var policyMatrix = []matrixRow{
 	{"GET", "/audit", "LL 33 3o3 3oo33o LL", ""},
 	{"GET", "/audit/cases/:id", "LL 33 3o3 3oo33o LL", "LL 33 3o3 3oo33o LL"},
 	{"GET", "/admin", "LL 33 33o 333ooo LL", ""},
+	{"GET", "/board", "LL 33 o3o o3oooo LL", ""}, // supervisors and admins (admins without Observe)
 	{"GET", "/api/cases/:id/references/:n", clerkOrSupX, clerkOrSupY},
 	{"GET", "/favicon.ico", everyone, ""},
 	{"GET", "/static/staff/*file", everyone, ""},

@@ -39,6 +39,9 @@ type Config struct {
 	// Demo is the demonstration mode: a banner on every page and the demo
 	// mailbox (Services.Mailbox, then required); off, neither exists.
 	Demo bool
+	// BoardStream is how long one stream of GET /api/board/events lasts
+	// before the browser reconnects (0: 90 seconds).
+	BoardStream time.Duration
 }
 
 // Services are what the handlers call, all required: the staff

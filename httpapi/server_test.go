@@ -120,7 +120,7 @@ func newEnvWith(t *testing.T, kind string, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.hub.Close() })
-	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub, Demo: o.mailbox != nil, TrustedProxies: o.proxies}, httpapi.Services{Access: e.acc,
+	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub, BoardStream: 200 * time.Millisecond, Demo: o.mailbox != nil, TrustedProxies: o.proxies}, httpapi.Services{Access: e.acc,
 		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log, Mailbox: o.mailbox})
 	if err != nil {
 		t.Fatal(err)

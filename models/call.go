@@ -161,3 +161,20 @@ type RecordingAllowance struct {
 	Bytes    int64
 	Duration time.Duration
 }
+
+// LiveCall is a call running now as the media server sees it: who is
+// connected and the customer's latest media quality sample. The board and
+// the metrics read it; it is never stored.
+type LiveCall struct {
+	CaseID    CaseID
+	Call      CallID
+	StartedAt time.Time
+	Customer  bool     // the customer is connected
+	Clerks    []string // audit actors ("staff:stf_...") of the connected clerks
+	Observers int
+	// Sampled is set once a quality sample was taken; LossPercent and
+	// JitterMS are the customer's inbound video's in the latest one.
+	Sampled     bool
+	LossPercent float64
+	JitterMS    float64
+}

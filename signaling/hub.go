@@ -643,3 +643,19 @@ func (h *Hub) Close() error {
 	}
 	return nil
 }
+
+// Live returns the calls running now: who is connected and the latest
+// quality sample of the customer's video, for the board and the metrics.
+func (h *Hub) Live() []models.LiveCall {
+	h.mu.Lock()
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, rm := range h.rooms {
+		rooms = append(rooms, rm)
+	}
+	h.mu.Unlock()
+	out := make([]models.LiveCall, 0, len(rooms))
+	for _, rm := range rooms {
+		out = append(out, rm.live())
+	}
+	return out
+}

@@ -76,6 +76,15 @@ func TestCall(t *testing.T) {
 		if !sized {
 			t.Errorf("account %d: clerk got no quality sample with a resolution", tt.account)
 		}
+		var live *models.LiveCall
+		for _, lc := range f.hub.Live() {
+			if lc.CaseID == c.id {
+				live = &lc
+			}
+		}
+		if live == nil || !live.Customer || len(live.Clerks) != 1 || live.Observers != 1 || !live.Sampled || live.StartedAt.IsZero() {
+			t.Errorf("account %d: Live() = %+v, want the call with its customer, clerk, observer and a quality sample", tt.account, live)
+		}
 		c.clerk.send(signaling.Message{Type: signaling.TypeCapture})
 		res, ok := c.clerk.waitFor(signaling.TypeResult, 30*time.Second)
 		if !ok {

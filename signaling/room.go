@@ -617,3 +617,25 @@ func orInternal(c models.ErrorCode) models.ErrorCode {
 func pliPacket(ssrc uint32) []rtcp.Packet {
 	return []rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}
 }
+
+// live says who is in the room and how the customer's video fares.
+func (rm *room) live() models.LiveCall {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	lc := models.LiveCall{CaseID: rm.caseID, Call: rm.call, StartedAt: rm.started.UTC()}
+	for pe := range rm.peers {
+		switch pe.p.Role {
+		case RoleCustomer:
+			lc.Customer = true
+		case RoleClerk:
+			lc.Clerks = append(lc.Clerks, pe.p.Actor)
+		case RoleObserver:
+			lc.Observers++
+		}
+	}
+	if n := len(rm.quality); n > 0 {
+		q := rm.quality[n-1]
+		lc.Sampled, lc.LossPercent, lc.JitterMS = true, q.LossPercent, q.JitterMS
+	}
+	return lc
+}

@@ -67,6 +67,9 @@ type Deps struct {
 	// ReadBLAS tells which BLAS and LAPACK the process loaded, for the
 	// admin's face report (verify/face.ReadBLASInfo).
 	ReadBLAS func() (facematch.BLASInfo, error)
+	// FaceChecks, when set, learns of every face check the engine ran (the
+	// domain metrics); nil: nobody does.
+	FaceChecks models.FaceCheckObserver
 }
 
 // DeskDeps are the Desk's dependencies beyond its Service.

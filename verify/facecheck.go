@@ -177,6 +177,10 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	if len(refs) == 0 {
 		return nil, models.Errorf(models.EPRECONDITION, "the account has no reference photo with a usable face; an admin must re-import it")
 	}
+	started, outcome := time.Now(), models.FaceOutcomeError // monotonic: a latency, not a timestamp
+	if s.faceObs != nil {
+		defer func() { s.faceObs.ObserveFaceCheck(outcome, time.Since(started)) }()
+	}
 	res, err := s.face.Match(ctx, img, refs)
 	if err != nil {
 		return nil, fmt.Errorf("face check of %s: %w", id, err)
@@ -188,8 +192,10 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	// photo without a usable face is recorded as an UNUSABLE check.
 	switch res.Status {
 	case facematch.StatusTooLarge, facematch.StatusTooManyPixels:
+		outcome = models.FaceOutcomeNoFace
 		return nil, models.Errorf(models.ETOOLARGE, "capture refused: %s (%s)", res.Status, res.Detail)
 	case facematch.StatusNotAnImage, facematch.StatusUnsupportedFormat:
+		outcome = models.FaceOutcomeNoFace
 		return nil, models.Errorf(models.EUNSUPPORTED, "capture refused: %s: send a JPEG or PNG photo", res.Status)
 	}
 	contentType := "image/jpeg"
@@ -238,6 +244,7 @@ func (s *Service) matchFace(ctx context.Context, a Actor, c *models.Case, img []
 	if err != nil {
 		return nil, fmt.Errorf("face check of %s: %w", id, err)
 	}
+	outcome = faceOutcome(res.Decision)
 	return &FaceCheck{Check: chk, Match: res}, nil
 }
 
@@ -271,6 +278,17 @@ func liveCapture(k *models.Check, calls []*models.Call, consent *time.Time) bool
 		return false
 	}
 	return false
+}
+
+// faceOutcome is how the metrics count a recorded check's decision.
+func faceOutcome(d facematch.Decision) models.FaceOutcome {
+	switch d {
+	case facematch.DecisionMatch:
+		return models.FaceOutcomeMatch
+	case facematch.DecisionNoMatch:
+		return models.FaceOutcomeNoMatch
+	}
+	return models.FaceOutcomeNoFace
 }
 
 // faceResult is the check result of a face engine's decision.

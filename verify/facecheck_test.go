@@ -79,7 +79,8 @@ func TestFaceCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixtureWith(t, verifytest.Options{Face: eng, Stager: st})
+	seen := &faceOutcomes{}
+	f := newFixtureWith(t, verifytest.Options{Face: eng, Stager: st, FaceChecks: seen})
 	// An account whose reference photos are two of John Salley's.
 	dir := t.TempDir()
 	for i, name := range []string{"a.jpg", "b.jpg"} {
@@ -113,16 +114,21 @@ func TestFaceCheck(t *testing.T) {
 		img      []byte
 		decision models.CheckResult
 		code     models.ErrorCode
+		outcome  models.FaceOutcome // what the metrics count
 	}{
-		{"same person, another photo", johnsPhoto(t, "John_Salley", 5), "MATCH", ""},
-		{"another person", johnsPhoto(t, "John_Simm", 0), "NO_MATCH", ""},
-		{"not an image", []byte("%PDF-1.4 not a photo"), "", models.EUNSUPPORTED},
-		{"blank frame", pngBytes(t, 200, 200), "UNUSABLE", ""},
+		{"same person, another photo", johnsPhoto(t, "John_Salley", 5), "MATCH", "", models.FaceOutcomeMatch},
+		{"another person", johnsPhoto(t, "John_Simm", 0), "NO_MATCH", "", models.FaceOutcomeNoMatch},
+		{"not an image", []byte("%PDF-1.4 not a photo"), "", models.EUNSUPPORTED, models.FaceOutcomeNoFace},
+		{"blank frame", pngBytes(t, 200, 200), "UNUSABLE", "", models.FaceOutcomeNoFace},
 	}
 	var matched models.CheckID
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			before := len(seen.all())
 			chk, err := call.TryCapture(f.clerk.Name, tt.img)
+			if got := seen.all()[before:]; len(got) != 1 || got[0] != tt.outcome {
+				t.Errorf("observed face checks = %v, want [%s]", got, tt.outcome)
+			}
 			if tt.code != "" {
 				if models.ErrorCodeOf(err) != tt.code {
 					t.Fatalf("FaceCapture = %v, want %s", err, tt.code)
@@ -179,4 +185,24 @@ func TestFaceCheck(t *testing.T) {
 			t.Errorf("evidence %s is a %s, want capture", e.ID, e.Kind)
 		}
 	}
+}
+
+// faceOutcomes records what a FaceCheckObserver is told.
+type faceOutcomes struct {
+	mu  sync.Mutex
+	got []models.FaceOutcome
+}
+
+func (o *faceOutcomes) ObserveFaceCheck(outcome models.FaceOutcome, took time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if took > 0 {
+		o.got = append(o.got, outcome)
+	}
+}
+
+func (o *faceOutcomes) all() []models.FaceOutcome {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]models.FaceOutcome(nil), o.got...)
 }

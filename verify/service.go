@@ -56,6 +56,7 @@ type Service struct {
 	key      ed25519.PrivateKey
 	readBLAS func() (facematch.BLASInfo, error)
 	calib    *Calibrator
+	faceObs  models.FaceCheckObserver // nil: not observed
 }
 
 // New returns the workflow service over d, whose every field is required
@@ -91,7 +92,7 @@ func New(d Deps) (*Service, error) {
 		return nil, err
 	}
 	return &Service{store: d.Store, chain: d.Chain, cfg: d.Config, now: d.Now, rand: d.Rand, log: d.Log,
-		face: d.Face, stager: d.Stager, evidence: d.Evidence, key: d.Key, readBLAS: d.ReadBLAS, calib: calib}, nil
+		face: d.Face, stager: d.Stager, evidence: d.Evidence, key: d.Key, readBLAS: d.ReadBLAS, calib: calib, faceObs: d.FaceChecks}, nil
 }
 
 // Now is the service's clock.

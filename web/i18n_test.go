@@ -59,7 +59,7 @@ func TestStaffPagesRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := Messages()
-	for _, name := range []string{"login", "console", "case", "queue", "admin", "forbidden"} {
+	for _, name := range []string{"login", "console", "case", "queue", "admin", "forbidden", "board"} {
 		for _, mode := range []string{"clerk", "review", "audit"} {
 			for _, lang := range Languages {
 				var b bytes.Buffer

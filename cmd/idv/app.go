@@ -12,6 +12,7 @@ import (
 
 	"remoteidv/access"
 	"remoteidv/audit"
+	"remoteidv/metrics"
 	"remoteidv/models"
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/encfile"
@@ -37,6 +38,9 @@ type app struct {
 	// signer signs statements (loadStatementSigner); idv serve sets it
 	// before newWorkflow.
 	signer verify.StatementSigner
+	// meter counts face checks and registry lookups (the domain metrics);
+	// idv serve sets it before newWorkflow, nil counts nothing.
+	meter *metrics.Domain
 }
 
 // workflow is the service graph of `idv serve`, built at once: the
@@ -156,7 +160,7 @@ func (a *app) newWorkflow(ctx context.Context, eng *face.Engine) (*workflow, err
 		BranchName: a.cfg.BranchName, BranchAddress: a.cfg.BranchAddress, BranchTZ: branch, RegistryTZ: registry,
 		RegistryOpen: open, RegistryClose: close, MaxLead: a.cfg.SlotMaxLead, CallLength: 30 * time.Minute, Face: fc,
 		Quotas: a.cfg.Quotas.workflow(),
-	}, Face: workflowEngine(eng), Stager: stager, Evidence: ev, Key: a.key, ReadBLAS: face.ReadBLASInfo})
+	}, Face: workflowEngine(eng), Stager: stager, Evidence: ev, Key: a.key, ReadBLAS: face.ReadBLASInfo, FaceChecks: a.faceChecks()})
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +178,15 @@ func (a *app) newWorkflow(ctx context.Context, eng *face.Engine) (*workflow, err
 		return nil, err
 	}
 	return &workflow{evidence: ev, evidenceName: name, verify: svc, desk: desk, calls: calls}, nil
+}
+
+// faceChecks is the observer of face checks: the domain metrics, or nil
+// (never a nil *metrics.Domain in an interface).
+func (a *app) faceChecks() models.FaceCheckObserver {
+	if a.meter == nil {
+		return nil
+	}
+	return a.meter
 }
 
 func (a *app) Close() error { return a.store.Close() }

@@ -28,6 +28,9 @@ func (a *app) deskDeps() (verify.DeskDeps, error) {
 	} else {
 		a.log.Warn("no national ID registry configured (IDV_REGISTRY_URL): registry checks answer unavailable")
 	}
+	if a.meter != nil {
+		d.Registry = a.meter.Registry(d.Registry)
+	}
 	if mc.SMTPAddr != "" {
 		s, err := idvmail.NewSMTP(idvmail.SMTPConfig{Addr: mc.SMTPAddr, TLS: mc.SMTPTLS, Username: mc.SMTPUsername, Password: mc.SMTPPassword})
 		if err != nil {

@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"remoteidv/audit"
 	"remoteidv/httpapi"
 	idvmail "remoteidv/mail"
+	"remoteidv/metrics"
 )
 
 func runServe(ctx context.Context, e *cliEnv, args []string) error {
@@ -48,6 +50,9 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	}
 	defer a.Close()
 	a.signer = signer
+	if a.meter, err = metrics.New(metrics.Config{Store: a.store, Now: time.Now, Log: log}); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	wf, err := a.newWorkflow(ctx, eng)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -71,8 +76,10 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	}
 	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
 		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo},
+		// docs/prometheus-alerts.yml and docs/grafana-dashboard.json use
+		// these metrics (TestMetricNamesInAlertsAndDashboard).
 		httpapi.Services{Access: a.access, Verify: wf.verify, Desk: wf.desk, Calls: wf.calls, Hub: hub, Store: a.store, Log: log,
-			Collectors: arc.Collectors(), Mailbox: mailbox})
+			Collectors: slices.Concat(arc.Collectors(), a.meter.Collectors(), metrics.CallCollectors(hub.Live)), Mailbox: mailbox})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -48,6 +48,7 @@ var mayImport = map[string][]string{
 	"verify/pdfcheck":               {"internal/pdfcpucfg"},                                                                                               // the PDF parser's one user: active content in uploaded letters
 	"verify/verifytest":             {testOnly, "models", "audit", "verify", "verify/facematch", "storage/sqlite", "storage/localfs", "storage/archiver"}, // builds the workflow graph and drives it to a live capture for tests
 	"web":                           {},
+	"metrics":                       {"models"}, // the domain metrics, over models interfaces
 	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web"},
 	"cmd/idv":                       {"*"},
 	"cmd/idvload":                   {"statement/pades"}, // the load generator speaks HTTP; it makes idv serve a throwaway statement signing certificate with pades.GenerateDemo
@@ -92,8 +93,8 @@ var libraryOwner = map[string][]string{
 	"golang.org/x/sync":                   {"cmd/idv"}, // errgroup: idv serve runs its server and background jobs in one group
 	"github.com/chromedp/":                {"internal/testenv", "internal/synthcam", "internal/demobrowser"},
 	"github.com/google/go-cmp":            {"storage/storagetest", "storage/evidencetest"},
-	"github.com/prometheus/client_golang": {"httpapi", "storage/archiver"}, // the archiver owns its queue metrics; httpapi serves them
-	"golang.org/x/image":                  {"signaling", "verify/face"},    // codecs and drawing, used where frames are decoded and marked
+	"github.com/prometheus/client_golang": {"httpapi", "storage/archiver", "metrics"}, // the archiver owns its queue metrics, metrics the domain's; httpapi serves them
+	"golang.org/x/image":                  {"signaling", "verify/face"},               // codecs and drawing, used where frames are decoded and marked
 }
 
 type pkg struct {

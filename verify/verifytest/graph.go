@@ -44,6 +44,8 @@ type Options struct {
 	// verify.NoMailer{}, an empty MailFrom noreply@bank.example.
 	Desk  verify.DeskDeps
 	Calls verify.CallsConfig
+	// FaceChecks, when set, learns of every face check (nil: nobody).
+	FaceChecks models.FaceCheckObserver
 }
 
 // Graph is the workflow's services built at once, as cmd/idv builds them,
@@ -140,7 +142,7 @@ func New(tb testing.TB, o Options) *Graph {
 	if g.Accounts, err = verify.NewAccounts(core); err != nil {
 		tb.Fatalf("verifytest: %v", err)
 	}
-	g.Service, err = verify.New(verify.Deps{Core: core, Config: o.Config, Face: o.Face, Stager: o.Stager, Evidence: o.Evidence, Key: o.Key, ReadBLAS: o.ReadBLAS})
+	g.Service, err = verify.New(verify.Deps{Core: core, Config: o.Config, Face: o.Face, Stager: o.Stager, Evidence: o.Evidence, Key: o.Key, ReadBLAS: o.ReadBLAS, FaceChecks: o.FaceChecks})
 	if err != nil {
 		tb.Fatalf("verifytest: %v", err)
 	}
