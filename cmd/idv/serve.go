@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"remoteidv/audit"
 	"remoteidv/httpapi"
 	idvmail "remoteidv/mail"
+	"remoteidv/webhook"
 )
 
 func runServe(ctx context.Context, e *cliEnv, args []string) error {
@@ -69,10 +71,11 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		}
 		mailbox = demoMailbox{md}
 	}
+	hooks := webhook.New(a.store, a.chain, time.Now, rand.Reader, log, webhook.Config{Timeout: cfg.Webhook.Timeout, RetryFor: cfg.Webhook.RetryFor}, nil)
 	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
 		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo},
 		httpapi.Services{Access: a.access, Verify: wf.verify, Desk: wf.desk, Calls: wf.calls, Hub: hub, Store: a.store, Log: log,
-			Collectors: arc.Collectors(), Mailbox: mailbox})
+			Collectors: append(arc.Collectors(), hooks.Collectors()...), Mailbox: mailbox, Webhooks: hooks})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -97,6 +100,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		sealer(wf.verify, cfg.SealInterval, log),
 		expiry(wf.verify, cfg.ExpiryInterval, log),
 		mailOutbox(wf.desk, "mail/"+ln.Addr().String(), cfg.Mail.Interval, log),
+		webhooks(hooks, "webhook/"+ln.Addr().String(), cfg.Webhook.Interval, log),
 		every{name: "suppressed security events", interval: cfg.Auth.AuditWindow, log: log, do: func(ctx context.Context) error {
 			_, err := a.access.FlushSuppressed(ctx)
 			return err
