@@ -579,3 +579,33 @@ func metric(t *testing.T, svc *webhook.Service, name string) float64 {
 	t.Fatalf("metric %s not gathered", name)
 	return 0
 }
+
+// A receiver answering 2xx with an endless body is read only up to the
+// cap: the delivery counts and the worker goes on.
+func TestAnswerReadIsBounded(t *testing.T) {
+	e := newEnv(t, webhook.Config{Timeout: 5 * time.Second, MaxResponse: 1 << 10})
+	endless := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		chunk := []byte(strings.Repeat("x", 4096))
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			if r.Context().Err() != nil {
+				return
+			}
+		}
+	}))
+	defer endless.Close()
+	e.endpoint(t, endless.URL, webhook.StatementDelivered)
+	e.event(t, "statement.delivered", "case_1", map[string]string{"mail": "mail_1", "smtp_reply": "250 ok"})
+	start := time.Now()
+	if n := e.deliver(t); n != 1 {
+		t.Errorf("Deliver() = %d, want 1", n)
+	}
+	took := time.Since(start)
+	t.Logf("Deliver against an endless answer: %v", took)
+	if took > 3*time.Second {
+		t.Errorf("Deliver took %v against an endless answer, want well under the 5s timeout", took)
+	}
+}
