@@ -99,7 +99,7 @@ type WebhookRepo interface {
 	// their secret); ENOTFOUND when there is none.
 	WebhookEndpointByID(ctx context.Context, id string) (*WebhookEndpoint, error)
 	// WebhookEndpoints lists the endpoints that are not deleted, oldest
-	// first.
+	// first, without their secrets (only WebhookEndpointByID opens one).
 	WebhookEndpoints(ctx context.Context) ([]*WebhookEndpoint, error)
 	// SetWebhookEndpointDisabled disables (at non-nil) or enables an
 	// endpoint; ENOTFOUND when there is none or it is deleted.

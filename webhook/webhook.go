@@ -391,13 +391,17 @@ func (s *Service) Deliver(ctx context.Context, owner string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("deliver webhooks: %w", err)
 	}
-	eps := map[string]*models.WebhookEndpoint{}
+	// An endpoint whose secret cannot be read (another staging key) fails
+	// its own attempts, with that error; the others' go out.
+	type target struct {
+		ep  *models.WebhookEndpoint
+		err error
+	}
+	eps := map[string]target{}
 	for _, d := range batch {
-		if _, ok := eps[d.EndpointID]; ok {
-			continue
-		}
-		if eps[d.EndpointID], err = s.Endpoint(ctx, d.EndpointID); err != nil {
-			return 0, fmt.Errorf("deliver webhooks: %w", err)
+		if _, ok := eps[d.EndpointID]; !ok {
+			ep, err := s.Endpoint(ctx, d.EndpointID)
+			eps[d.EndpointID] = target{ep, err}
 		}
 	}
 	var wg sync.WaitGroup
@@ -405,7 +409,7 @@ func (s *Service) Deliver(ctx context.Context, owner string) (int, error) {
 	delivered := 0
 	for _, d := range batch {
 		wg.Go(func() {
-			if s.attempt(ctx, owner, eps[d.EndpointID], d) {
+			if s.attempt(ctx, owner, eps[d.EndpointID].ep, eps[d.EndpointID].err, d) {
 				mu.Lock()
 				delivered++
 				mu.Unlock()
@@ -417,10 +421,13 @@ func (s *Service) Deliver(ctx context.Context, owner string) (int, error) {
 }
 
 // attempt posts d once and records the outcome; it reports a 2xx answer.
-func (s *Service) attempt(ctx context.Context, owner string, ep *models.WebhookEndpoint, d *models.WebhookDelivery) bool {
+func (s *Service) attempt(ctx context.Context, owner string, ep *models.WebhookEndpoint, eperr error, d *models.WebhookDelivery) bool {
 	log := s.log.With("delivery", d.ID, "endpoint", d.EndpointID, "type", d.Type)
 	start := s.now().UTC()
-	status, perr := s.post(ctx, ep, d, start)
+	status, perr := 0, eperr
+	if perr == nil {
+		status, perr = s.post(ctx, ep, d, start)
+	}
 	a := &models.WebhookAttempt{DeliveryID: d.ID, N: d.Attempts + 1, At: start, Status: status, Duration: s.now().Sub(start)}
 	state, next := models.WebhookDelivered, time.Time{}
 	if perr != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -607,5 +608,37 @@ func TestAnswerReadIsBounded(t *testing.T) {
 	t.Logf("Deliver against an endless answer: %v", took)
 	if took > 3*time.Second {
 		t.Errorf("Deliver took %v against an endless answer, want well under the 5s timeout", took)
+	}
+}
+
+// An endpoint whose secret cannot be opened (the database was moved under
+// another staging key) fails its own attempts with that error; another
+// endpoint's delivery still goes out.
+func TestUnreadableSecretFailsOnlyItsEndpoint(t *testing.T) {
+	e := newEnv(t, webhook.Config{Timeout: time.Second})
+	rcv := newReceiver(t, "", e.clock.Now)
+	good := e.endpoint(t, rcv.URL, webhook.CaseCreated)
+	rcv.secret = good.Secret
+	broken := e.endpoint(t, rcv.URL+"/broken", webhook.CaseCreated)
+	// A sealed value under a key this database does not have.
+	sealed := append([]byte{0x01}, make([]byte, 60)...)
+	if _, err := e.store.(interface{ SQL() *sql.DB }).SQL().Exec(`UPDATE webhook_endpoints SET secret = ? WHERE id = ?`, sealed, broken.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.event(t, "case.created", "case_1", map[string]string{"account": accountNo})
+	if n := e.deliver(t); n != 1 {
+		t.Errorf("Deliver() = %d, want 1 (the good endpoint's)", n)
+	}
+	for _, d := range e.deliveries(t) {
+		switch d.EndpointID {
+		case good.ID:
+			if d.State != models.WebhookDelivered {
+				t.Errorf("good endpoint's delivery = %s, want delivered", d.State)
+			}
+		case broken.ID:
+			if d.State != models.WebhookPending || !strings.Contains(d.LastError, "no key is configured") {
+				t.Errorf("broken endpoint's delivery = %s %q, want pending with the key error", d.State, d.LastError)
+			}
+		}
 	}
 }

@@ -60,7 +60,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.URL, e.Description, strings.Join(e.
 
 const endpointCols = `id, url, description, events, secret, from_seq, created_by, created_at, disabled_at, deleted_at`
 
-func (t *Tx) endpoints(ctx context.Context, what, q string, args ...any) ([]*models.WebhookEndpoint, error) {
+func (t *Tx) endpoints(ctx context.Context, withSecret bool, what, q string, args ...any) ([]*models.WebhookEndpoint, error) {
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
@@ -78,8 +78,10 @@ func (t *Tx) endpoints(ctx context.Context, what, q string, args ...any) ([]*mod
 		}
 		e.Events = strings.Fields(events)
 		e.CreatedAt, e.DisabledAt, e.DeletedAt = fromUS(created), fromNullUS(disabled), fromNullUS(deleted)
-		if e.Secret, err = t.db.openWebhookSecret(e.ID, secret); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+		if withSecret {
+			if e.Secret, err = t.db.openWebhookSecret(e.ID, secret); err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
 		}
 		out = append(out, &e)
 	}
@@ -91,7 +93,7 @@ func (t *Tx) endpoints(ctx context.Context, what, q string, args ...any) ([]*mod
 
 // WebhookEndpointByID returns an endpoint, deleted ones too.
 func (t *Tx) WebhookEndpointByID(ctx context.Context, id string) (*models.WebhookEndpoint, error) {
-	out, err := t.endpoints(ctx, "webhook endpoint "+id, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE id = ?`, id)
+	out, err := t.endpoints(ctx, true, "webhook endpoint "+id, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE id = ?`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -101,9 +103,10 @@ func (t *Tx) WebhookEndpointByID(ctx context.Context, id string) (*models.Webhoo
 	return out[0], nil
 }
 
-// WebhookEndpoints lists the endpoints not deleted, oldest first.
+// WebhookEndpoints lists the endpoints not deleted, oldest first, without
+// their secrets.
 func (t *Tx) WebhookEndpoints(ctx context.Context) ([]*models.WebhookEndpoint, error) {
-	return t.endpoints(ctx, "webhook endpoints", `SELECT `+endpointCols+` FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY created_at, id`)
+	return t.endpoints(ctx, false, "webhook endpoints", `SELECT `+endpointCols+` FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY created_at, id`)
 }
 
 // SetWebhookEndpointDisabled disables or enables an endpoint.

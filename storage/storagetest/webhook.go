@@ -56,6 +56,12 @@ func testWebhooks(t *testing.T, s models.Store) {
 	err = s.Transact(ctx, func(tx models.Tx) error { _, err := tx.WebhookEndpointByID(ctx, "whe_none"); return err })
 	wantCode(t, "WebhookEndpointByID(unknown)", err, models.ENOTFOUND)
 
+	var listed []*models.WebhookEndpoint
+	tx(t, s, func(tx models.Tx) (err error) { listed, err = tx.WebhookEndpoints(ctx); return })
+	if len(listed) != 1 || listed[0].ID != "whe_1" || listed[0].Secret != nil || listed[0].URL != ep.URL {
+		t.Errorf("WebhookEndpoints() = %+v, want whe_1 without its secret", listed)
+	}
+
 	// The cursor starts at the audit head of the migration and only moves
 	// forward.
 	var cur int64
