@@ -23,7 +23,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"remoteidv/audit"
+	"remoteidv/internal/testenv"
 	"remoteidv/models"
+	"remoteidv/storage/postgres"
+	"remoteidv/storage/sqldb"
 	"remoteidv/storage/sqlite"
 	"remoteidv/webhook"
 )
@@ -47,9 +50,22 @@ type env struct {
 
 func newEnv(t *testing.T, cfg webhook.Config) *env {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "idv.db"), slog.New(slog.DiscardHandler))
+	return newEnvOn(t, "sqlite", cfg)
+}
+
+// newEnvOn is newEnv on a fresh database of the kind named: "sqlite" (a
+// file) or "postgres" (a schema of its own on the test server).
+func newEnvOn(t *testing.T, kind string, cfg webhook.Config) *env {
+	t.Helper()
+	var db *sqldb.DB
+	var err error
+	if kind == "postgres" {
+		db, err = postgres.Open(context.Background(), testenv.PostgresURL(t), slog.New(slog.DiscardHandler))
+	} else {
+		db, err = sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "idv.db"), slog.New(slog.DiscardHandler))
+	}
 	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
+		t.Fatalf("open %s: %v", kind, err)
 	}
 	t.Cleanup(func() { db.Close() })
 	c := &clock{t: t0}
@@ -496,9 +512,16 @@ func TestDispatchFollowsTheAuditLog(t *testing.T) {
 	}
 }
 
-// Two workers delivering at once post each delivery once.
+// Three workers delivering at once post each delivery once, on both
+// databases (several idv serve processes share PostgreSQL).
 func TestConcurrentWorkersDeliverOnce(t *testing.T) {
-	e := newEnv(t, webhook.Config{Timeout: 2 * time.Second, Batch: 4})
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) { testConcurrentWorkers(t, kind) })
+	}
+}
+
+func testConcurrentWorkers(t *testing.T, kind string) {
+	e := newEnvOn(t, kind, webhook.Config{Timeout: 2 * time.Second, Batch: 4})
 	rcv := newReceiver(t, "", e.clock.Now)
 	ep := e.endpoint(t, rcv.URL, webhook.CaseStateChanged)
 	rcv.secret, rcv.delay = ep.Secret, 50*time.Millisecond
