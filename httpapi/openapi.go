@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"remoteidv/models"
+	"remoteidv/webhook"
 )
 
 var pathParam = regexp.MustCompile(`:([a-z_]+)`)
@@ -55,6 +56,9 @@ var requestSchemas = map[string]any{
 	"NewStaff": obj(map[string]any{"username": str, "display_name": str, "password": str,
 		"roles": map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": []string{"clerk", "supervisor", "auditor", "admin"}}}},
 		"username", "password", "roles"),
+	"NewWebhook": obj(map[string]any{"url": str, "description": str,
+		"events": map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": append([]string{"*"}, webhook.Types...)}},
+		"secret": withDescription(map[string]any{"type": "string"}, "optional: whsec_ and the base64 of 24 to 64 bytes; else one is made and shown once")}, "url", "events"),
 	"Confirm":   obj(map[string]any{"confirmed": map[string]any{"type": "boolean"}, "note": str}, "confirmed"),
 	"LegalHold": obj(map[string]any{"on": map[string]any{"type": "boolean"}, "reason": str}, "on", "reason"),
 	"Letter":    map[string]any{"type": "string", "format": "binary", "description": "the letter file: image/jpeg, image/png or application/pdf"},
@@ -121,6 +125,18 @@ var responseSchemas = map[string]any{
 		"state":      map[string]any{"type": "string", "enum": []string{"live", "expired", "revoked"}},
 		"created_at": dateTime, "expires_at": dateTime, "last_used": nullable(dateTime), "revoked_at": nullable(dateTime)},
 		"id", "name", "staff_id", "username", "scope", "roles", "state", "created_at", "expires_at", "last_used", "revoked_at"),
+	"WebhookEndpoints": obj(map[string]any{"endpoints": arrayOf(ref("WebhookEndpoint")), "event_types": arrayOf(str)}, "endpoints", "event_types"),
+	"WebhookEndpoint": obj(map[string]any{"id": str, "url": str, "description": str, "events": arrayOf(str), "created_by": str, "created_at": dateTime,
+		"disabled_at": dateTime, "deleted_at": dateTime, "secret": withDescription(map[string]any{"type": "string"}, "only in the answer to the creation")},
+		"id", "url", "description", "events", "created_by", "created_at"),
+	"WebhookDeliveries": obj(map[string]any{"deliveries": arrayOf(ref("WebhookDelivery"))}, "deliveries"),
+	"WebhookDelivery": obj(map[string]any{"id": withDescription(map[string]any{"type": "string"}, "the webhook-id header"), "endpoint_id": str, "type": str,
+		"audit_seq": integer, "case_id": str, "state": map[string]any{"type": "string", "enum": []string{"pending", "delivered", "failed"}},
+		"attempts": integer, "created_at": dateTime, "next_attempt_at": dateTime, "give_up_at": dateTime,
+		"last_status": withDescription(map[string]any{"type": "integer"}, "the receiver's HTTP status at the last attempt; 0: no answer"),
+		"last_error":  str, "done_at": dateTime, "payload": map[string]any{"type": "object", "description": "the signed body: type, timestamp, data"},
+		"attempts_log": arrayOf(obj(map[string]any{"n": integer, "at": dateTime, "status": integer, "error": str, "duration_ms": integer}, "n", "at", "status", "duration_ms"))},
+		"id", "endpoint_id", "type", "audit_seq", "state", "attempts", "created_at", "give_up_at", "last_status"),
 	"ImportRuns": obj(map[string]any{"runs": arrayOf(ref("ImportRun")), "total": integer}, "runs", "total"),
 	"ImportRun": obj(map[string]any{"id": str, "started_at": dateTime, "finished_at": dateTime, "actor": str,
 		"source":   withDescription(map[string]any{"type": "string"}, "label of the input, e.g. the CSV file's name"),

@@ -23,6 +23,7 @@ import (
 	"remoteidv/models"
 	"remoteidv/storage/archiver/archivertest"
 	"remoteidv/verify"
+	"remoteidv/webhook"
 )
 
 // The policy matrix: every route of the server, called by every kind of
@@ -134,6 +135,18 @@ var policyMatrix = []matrixRow{
 	{"GET", "/api/admin/accounts", adminOnly, ""},
 	{"GET", "/api/admin/face", adminOnly, ""},
 	{"POST", "/api/admin/face/calibrate", adminOnly, ""},
+
+	// Webhooks: admins only (the rows name an endpoint and a delivery the
+	// matrix registered and queued, so admins get real answers).
+	{"GET", "/api/admin/webhooks", adminOnly, ""},
+	{"POST", "/api/admin/webhooks", adminOnly, ""},
+	{"GET", "/api/admin/webhooks/:endpoint", adminOnly, ""},
+	{"POST", "/api/admin/webhooks/:endpoint/disable", adminOnly, ""},
+	{"POST", "/api/admin/webhooks/:endpoint/enable", adminOnly, ""},
+	{"DELETE", "/api/admin/webhooks/:endpoint", adminOnly, ""},
+	{"GET", "/api/admin/webhook-deliveries", adminOnly, ""},
+	{"GET", "/api/admin/webhook-deliveries/:delivery", adminOnly, ""},
+	{"POST", "/api/admin/webhook-deliveries/:delivery/redeliver", adminOnly, ""},
 
 	{"GET", "/api/audit/events", "11 33 3o3 3oo33o 33", ""},
 	{"GET", "/api/audit/verify", "11 33 3oo 3ooooo 33", ""},
@@ -247,6 +260,8 @@ type matrix struct {
 	slotDays int
 	tokA     string // the ID of tA's token
 	flag     string // the open flag the refused clears name
+	webhook  string // a registered webhook endpoint
+	delivery string // a delivery to it
 }
 
 // TestPolicyMatrix walks every route as every principal (see policyMatrix).
@@ -405,11 +420,23 @@ func newMatrix(t *testing.T) *matrix {
 
 	// X's customer: the invite is issued days ahead and spent in its window.
 	e.now = time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
+	ep, err := e.wh.CreateEndpoint(ctx, "staff:stf_mx_m", webhook.NewEndpoint{URL: "https://hooks.example/matrix", Events: []string{"*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	x, err := e.ver.CreateCase(ctx, m.clerks["A"], verify.NewCase{AccountNo: "6222000011112222", Purpose: models.PurposeStatement,
 		PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", Slot: verify.Slot{Local: "2026-12-01T09:00", TimeZone: "America/New_York"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n, err := e.wh.Dispatch(ctx); err != nil || n != 1 {
+		t.Fatalf("webhook Dispatch = %d, %v; want the case.created delivery", n, err)
+	}
+	ds, err := e.wh.Deliveries(ctx, models.WebhookDeliveryFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.webhook, m.delivery = ep.ID, ds[0].ID
 	inv, err := e.ver.IssueInvite(ctx, m.clerks["A"], x.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -560,7 +587,8 @@ func (m *matrix) stepUpAll() {
 // parameters and a valid body, so that only the policy can refuse it.
 func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
 	path = strings.NewReplacer(":token_id", tg.token, ":id", tg.id, ":letter", tg.letter, ":check", tg.check, ":evidence", tg.evidence, ":n", "0",
-		":no", "6222000011112222", ":flag", tg.flag, ":username", matrixUser("victim"), ":token", "iv1_"+strings.Repeat("A", 43), "*file", "common.js").Replace(path)
+		":no", "6222000011112222", ":flag", tg.flag, ":username", matrixUser("victim"), ":token", "iv1_"+strings.Repeat("A", 43), "*file", "common.js",
+		":endpoint", m.webhook, ":delivery", m.delivery).Replace(path)
 	js := func(v any) (string, []byte) {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -575,6 +603,8 @@ func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
 		ct, body = js(map[string]string{"username": matrixUser("victim"), "password": password})
 	case "POST /api/auth/step-up":
 		ct, body = js(map[string]string{"password": password})
+	case "POST /api/admin/webhooks":
+		ct, body = js(map[string]any{"url": "https://hooks.example/idv", "events": []string{"case.created"}})
 	case "POST /api/cases":
 		b := newCaseBody()
 		b["slot"] = map[string]string{"local": "2026-12-20T09:00", "time_zone": "America/New_York"}

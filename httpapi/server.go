@@ -24,6 +24,7 @@ import (
 	"remoteidv/signaling"
 	"remoteidv/verify"
 	"remoteidv/web"
+	"remoteidv/webhook"
 )
 
 // Config is what the HTTP layer needs from the service configuration.
@@ -61,6 +62,9 @@ type Services struct {
 	Collectors []prometheus.Collector
 	// Mailbox is the demo mode's local mailbox; only with Config.Demo.
 	Mailbox DemoMailbox
+	// Webhooks manages webhook endpoints and deliveries; nil: its routes
+	// answer 503.
+	Webhooks *webhook.Service
 }
 
 func (d Services) missing() []string {
@@ -79,22 +83,23 @@ func (d Services) missing() []string {
 
 // Server holds the services the handlers call.
 type Server struct {
-	cfg     Config
-	access  *access.Service
-	verify  *verify.Service
-	store   models.Store // only for the readiness probe
-	log     *slog.Logger
-	metrics *metrics
-	limiter *limiter
-	checks  *limiter       // statement checks per address (statementcheck.go)
-	proxies []netip.Prefix // trusted proxies (proxy.go)
-	call    callState      // video sessions (calls.go, customer.go)
-	desk    *verify.Desk   // review and release (review.go, letters.go, checks.go, customer.go)
-	pages   *web.Pages     // the staff and customer pages (pages.go, customer.go)
-	msgs    web.Catalogue
-	engine  *gin.Engine
-	routes  []route
-	mailbox DemoMailbox // demo mode only (demo.go)
+	cfg      Config
+	access   *access.Service
+	verify   *verify.Service
+	store    models.Store // only for the readiness probe
+	log      *slog.Logger
+	metrics  *metrics
+	limiter  *limiter
+	checks   *limiter       // statement checks per address (statementcheck.go)
+	proxies  []netip.Prefix // trusted proxies (proxy.go)
+	call     callState      // video sessions (calls.go, customer.go)
+	desk     *verify.Desk   // review and release (review.go, letters.go, checks.go, customer.go)
+	pages    *web.Pages     // the staff and customer pages (pages.go, customer.go)
+	msgs     web.Catalogue
+	engine   *gin.Engine
+	routes   []route
+	mailbox  DemoMailbox      // demo mode only (demo.go)
+	webhooks *webhook.Service // webhooks.go; nil when not configured
 }
 
 // New builds the server and its router over svc, every one of which is
@@ -117,7 +122,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
 		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
 		limiter: newLimiter(20, time.Minute, svc.Access.Now), checks: newLimiter(statementChecksPerMinute, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
-		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox}
+		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks}
 	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("new http server: %w", err)
 	}

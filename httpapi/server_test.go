@@ -33,6 +33,7 @@ import (
 	"remoteidv/verify"
 	"remoteidv/verify/face"
 	"remoteidv/verify/verifytest"
+	"remoteidv/webhook"
 )
 
 type env struct {
@@ -47,6 +48,7 @@ type env struct {
 	logs   *testenv.SyncBuffer
 	now    time.Time
 	pub    ed25519.PublicKey
+	wh     *webhook.Service
 }
 
 // envOptions are what a test chooses when the server is built.
@@ -120,8 +122,9 @@ func newEnvWith(t *testing.T, kind string, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.hub.Close() })
+	e.wh = webhook.New(db, chain, now, rand.Reader, log, webhook.Config{}, nil)
 	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub, BoardStream: 200 * time.Millisecond, Demo: o.mailbox != nil, TrustedProxies: o.proxies}, httpapi.Services{Access: e.acc,
-		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log, Mailbox: o.mailbox})
+		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log, Mailbox: o.mailbox, Webhooks: e.wh})
 	if err != nil {
 		t.Fatal(err)
 	}

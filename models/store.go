@@ -40,6 +40,7 @@ type Tx interface {
 	EnvelopePasswordRepo // customers' passwords for the emailed statement, until the release (envelope.go)
 	AccountFlagRepo      // fraud flags against accounts (flag.go)
 	StatsRepo            // counts for the domain metrics (stats.go)
+	WebhookRepo          // webhook endpoints, deliveries and attempts (webhook.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

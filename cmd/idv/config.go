@@ -68,6 +68,7 @@ type Config struct {
 	Mail      MailConfig
 	Registry  RegistryConfig
 	Statement StatementConfig
+	Webhook   WebhookConfig
 }
 
 // QuotaConfig bounds what one case may keep in write-once storage (and
@@ -179,6 +180,15 @@ type MailConfig struct {
 	BounceAllow    string
 }
 
+// WebhookConfig is the webhook worker: how often it dispatches audit
+// events and posts due deliveries, how long one POST may take, and how
+// long a delivery is retried before it fails.
+type WebhookConfig struct {
+	Interval time.Duration
+	Timeout  time.Duration
+	RetryFor time.Duration
+}
+
 // RegistryConfig is the national ID registry: its service hours, where it
 // answers, and which answers a check accepts.
 type RegistryConfig struct {
@@ -256,6 +266,7 @@ func defaultConfig() Config {
 		Registry: RegistryConfig{TZ: "Asia/Shanghai", Hours: "07:30-19:00", Timeout: 10 * time.Second,
 			CaptureMaxAge: 30 * time.Minute, MaxDataAge: 10 * time.Minute},
 		Statement: StatementConfig{Font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"},
+		Webhook:   WebhookConfig{Interval: 5 * time.Second, Timeout: 10 * time.Second, RetryFor: 24 * time.Hour},
 	}
 }
 
@@ -347,6 +358,9 @@ func (c *Config) settings() []setting {
 		{"smtp-password", "IDV_SMTP_PASSWORD", "SMTP password (never printed)", (*secretValue)(&c.Mail.SMTPPassword)},
 		{"mail-from", "IDV_MAIL_FROM", "sender address of invites, codes and statements", (*strValue)(&c.Mail.From)},
 		{"mail-interval", "IDV_MAIL_INTERVAL", "how often the mail outbox is worked (failed sends back off up to 30m)", (*durValue)(&c.Mail.Interval)},
+		{"webhook-interval", "IDV_WEBHOOK_INTERVAL", "how often new audit events become webhook deliveries and due deliveries are posted", (*durValue)(&c.Webhook.Interval)},
+		{"webhook-timeout", "IDV_WEBHOOK_TIMEOUT", "one webhook POST (connect, send, answer) slower than this is a failed attempt", (*durValue)(&c.Webhook.Timeout)},
+		{"webhook-retry-for", "IDV_WEBHOOK_RETRY_FOR", "how long a webhook delivery is retried (backoff from 30s doubling to 1h) before it is marked failed; an admin can redeliver it", (*durValue)(&c.Webhook.RetryFor)},
 		{"mail-return-path", "IDV_MAIL_RETURN_PATH", "envelope sender (MAIL FROM) of every message: the mailbox delivery reports come back to, which the bank's mail server hands to the bounce intake; empty: mail-from", (*strValue)(&c.Mail.ReturnPath)},
 		{"bounce-listen", "IDV_BOUNCE_LISTEN", "host:port of the bounce intake, where the bank's mail server delivers the return path's mailbox (delivery status notifications, RFC 3464; at most 1 MiB each); empty: off, reports are not recorded", (*strValue)(&c.Mail.BounceListen)},
 		{"bounce-protocol", "IDV_BOUNCE_PROTOCOL", "lmtp (RFC 2033, a final delivery agent: Postfix lmtp:, Exim's lmtp protocol) or smtp (for a mail server without LMTP)", (*strValue)(&c.Mail.BounceProtocol)},
@@ -624,6 +638,15 @@ func (c *Config) validate() error {
 	}
 	if c.Mail.Interval < time.Second || c.Mail.Interval > time.Hour {
 		bad("IDV_MAIL_INTERVAL", "%v must be from 1s to 1h", c.Mail.Interval)
+	}
+	if c.Webhook.Interval < time.Second || c.Webhook.Interval > time.Hour {
+		bad("IDV_WEBHOOK_INTERVAL", "%v must be from 1s to 1h", c.Webhook.Interval)
+	}
+	if c.Webhook.Timeout < time.Second || c.Webhook.Timeout > time.Minute {
+		bad("IDV_WEBHOOK_TIMEOUT", "%v must be from 1s to 1m", c.Webhook.Timeout)
+	}
+	if c.Webhook.RetryFor < time.Minute || c.Webhook.RetryFor > 7*24*time.Hour {
+		bad("IDV_WEBHOOK_RETRY_FOR", "%v must be from 1m to 168h", c.Webhook.RetryFor)
 	}
 	if c.Mail.ReturnPath != "" {
 		if a, err := mail.ParseAddress(c.Mail.ReturnPath); err != nil || a.Name != "" {

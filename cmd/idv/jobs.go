@@ -11,10 +11,12 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"remoteidv/verify"
+	"remoteidv/webhook"
 )
 
 // job is a background task of idv serve (the evidence archiver, the audit
-// checkpointer, the sealer, the evidence expiry, the mail outbox). Run
+// checkpointer, the sealer, the evidence expiry, the mail outbox, the
+// webhooks). Run
 // works until ctx ends and then returns nil; an error is fatal: it stops
 // the server.
 type job interface {
@@ -85,6 +87,16 @@ func expiry(svc *verify.Service, interval time.Duration, log *slog.Logger) job {
 func mailOutbox(d *verify.Desk, owner string, interval time.Duration, log *slog.Logger) job {
 	return every{name: "mail outbox", interval: interval, atStart: true, log: log, do: func(ctx context.Context) error {
 		_, err := d.DeliverMail(ctx, owner)
+		return err
+	}}
+}
+
+// webhooks turns new audit events into webhook deliveries and posts the
+// due ones, under the lease owner owner, every interval, the first time
+// at start.
+func webhooks(s *webhook.Service, owner string, interval time.Duration, log *slog.Logger) job {
+	return every{name: "webhooks", interval: interval, atStart: true, log: log, do: func(ctx context.Context) error {
+		_, err := s.Deliver(ctx, owner)
 		return err
 	}}
 }

@@ -35,6 +35,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"users", "manage staff: users add|list|disable|enable", runUsers},
 		{"tokens", "API tokens: tokens create --user NAME --name LABEL --scope ROLES | list | revoke ID", runTokens},
+		{"webhooks", "webhook endpoints: webhooks add --url URL --events TYPES | list | disable|enable|delete ID | deliveries | redeliver ID", runWebhooks},
 		{"accounts", "import accounts: accounts import --csv FILE --images DIR", runAccounts},
 		{"audit", "audit chain: audit verify | audit checkpoint | audit key", runAudit},
 		{"check", "check the stored data's invariants, evidence objects and database integrity", runCheck},

@@ -39,5 +39,13 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 		if code != tt.want || strings.Contains(body, "idv_http_requests_total") != tt.isMetrics {
 			t.Errorf("GET %s = %d %.120q, want %d (metrics: %v)", tt.url, code, body, tt.want, tt.isMetrics)
 		}
+		if tt.isMetrics {
+			// The webhook worker's metrics, for the alert rules.
+			for _, name := range []string{"idv_webhook_delivery_failures_total 0", "idv_webhook_pending_deliveries 0", "idv_webhook_deliveries_given_up_total 0"} {
+				if !strings.Contains(body, "\n"+name+"\n") {
+					t.Errorf("GET %s does not report %q", tt.url, name)
+				}
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"remoteidv/httpapi"
 	idvmail "remoteidv/mail"
 	"remoteidv/metrics"
+	"remoteidv/webhook"
 )
 
 func runServe(ctx context.Context, e *cliEnv, args []string) error {
@@ -74,12 +76,13 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		}
 		mailbox = demoMailbox{md}
 	}
+	hooks := webhook.New(a.store, a.chain, time.Now, rand.Reader, log, webhook.Config{Timeout: cfg.Webhook.Timeout, RetryFor: cfg.Webhook.RetryFor}, nil)
 	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
 		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo},
 		// docs/prometheus-alerts.yml and docs/grafana-dashboard.json use
 		// these metrics (TestMetricNamesInAlertsAndDashboard).
 		httpapi.Services{Access: a.access, Verify: wf.verify, Desk: wf.desk, Calls: wf.calls, Hub: hub, Store: a.store, Log: log,
-			Collectors: slices.Concat(arc.Collectors(), a.meter.Collectors(), metrics.CallCollectors(hub.Live)), Mailbox: mailbox})
+			Collectors: slices.Concat(arc.Collectors(), a.meter.Collectors(), metrics.CallCollectors(hub.Live), hooks.Collectors()), Mailbox: mailbox, Webhooks: hooks})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -104,6 +107,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		sealer(wf.verify, cfg.SealInterval, log),
 		expiry(wf.verify, cfg.ExpiryInterval, log),
 		mailOutbox(wf.desk, "mail/"+ln.Addr().String(), cfg.Mail.Interval, log),
+		webhooks(hooks, "webhook/"+ln.Addr().String(), cfg.Webhook.Interval, log),
 		every{name: "suppressed security events", interval: cfg.Auth.AuditWindow, log: log, do: func(ctx context.Context) error {
 			_, err := a.access.FlushSuppressed(ctx)
 			return err

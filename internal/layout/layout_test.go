@@ -47,9 +47,10 @@ var mayImport = map[string][]string{
 	"verify":                        {"models", "audit", "mail", "statement", "verify/facematch", "verify/pdfcheck"},
 	"verify/pdfcheck":               {"internal/pdfcpucfg"},                                                                                               // the PDF parser's one user: active content in uploaded letters
 	"verify/verifytest":             {testOnly, "models", "audit", "verify", "verify/facematch", "storage/sqlite", "storage/localfs", "storage/archiver"}, // builds the workflow graph and drives it to a live capture for tests
+	"webhook":                       {"models", "audit"},                                                                                                  // endpoints, the audit-log dispatcher and signed deliveries
 	"web":                           {},
 	"metrics":                       {"models"}, // the domain metrics, over models interfaces
-	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web"},
+	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web", "webhook"},
 	"cmd/idv":                       {"*"},
 	"cmd/idvload":                   {"statement/pades"}, // the load generator speaks HTTP; it makes idv serve a throwaway statement signing certificate with pades.GenerateDemo
 	"internal/layout":               {},
@@ -93,8 +94,8 @@ var libraryOwner = map[string][]string{
 	"golang.org/x/sync":                   {"cmd/idv"}, // errgroup: idv serve runs its server and background jobs in one group
 	"github.com/chromedp/":                {"internal/testenv", "internal/synthcam", "internal/demobrowser"},
 	"github.com/google/go-cmp":            {"storage/storagetest", "storage/evidencetest"},
-	"github.com/prometheus/client_golang": {"httpapi", "storage/archiver", "metrics"}, // the archiver owns its queue metrics, metrics the domain's; httpapi serves them
-	"golang.org/x/image":                  {"signaling", "verify/face"},               // codecs and drawing, used where frames are decoded and marked
+	"github.com/prometheus/client_golang": {"httpapi", "storage/archiver", "metrics", "webhook"}, // the archiver and webhook own their queue metrics, metrics the domain's; httpapi serves them
+	"golang.org/x/image":                  {"signaling", "verify/face"},                          // codecs and drawing, used where frames are decoded and marked
 }
 
 type pkg struct {

@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"EnvelopePasswords", testEnvelopePasswords},
 		{"AccountFlags", testAccountFlags},
 		{"Stats", testStats},
+		{"Webhooks", testWebhooks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
