@@ -144,8 +144,11 @@ func (s *Service) Reassign(ctx context.Context, a Actor, id models.CaseID, in Re
 			}
 			c.ClerkID = in.Staff
 		case models.ClerkBackup:
+			if in.Staff == c.BackupID && in.Staff == "" {
+				return models.Errorf(models.EINVALID, "the case has no backup clerk to clear")
+			}
 			if in.Staff == c.BackupID {
-				return models.Errorf(models.EINVALID, "%q is already the case's backup clerk", in.Staff)
+				return models.Errorf(models.EINVALID, "%s is already the case's backup clerk", in.Staff)
 			}
 			if in.Staff == c.ClerkID {
 				return models.Errorf(models.EINVALID, "%s is the case's primary clerk: the backup is someone else", in.Staff)

@@ -61,6 +61,9 @@ func TestBackupClerk(t *testing.T) {
 		{"to a disabled clerk", f.sup, models.ClerkBackup, "stf_off", "r", models.EINVALID},
 		{"to an unknown member", f.sup, models.ClerkBackup, "stf_zz", "r", models.EINVALID},
 		{"backup = primary", f.sup, models.ClerkBackup, f.clerk.StaffID, "r", models.EINVALID},
+		{"clear a backup there is not", f.sup, models.ClerkBackup, "", "r", models.EINVALID},
+		{"primary to nobody", f.sup, models.ClerkPrimary, "", "r", models.EINVALID},
+		{"unknown role", f.sup, "deputy", "stf_c2", "r", models.EINVALID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := set(tc.a, tc.role, tc.staff, tc.why); models.ErrorCodeOf(err) != tc.want {
