@@ -45,3 +45,49 @@ func (s *Service) RecordDenied(ctx context.Context, p *Principal, method, route,
 	}
 	return nil
 }
+
+// WorkingHours returns the weekly working hours of the staff member named
+// username (ENOTFOUND when there is none; empty hours when none are
+// recorded).
+func (s *Service) WorkingHours(ctx context.Context, username string) (*models.Staff, models.WorkingHours, error) {
+	var st *models.Staff
+	var h models.WorkingHours
+	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) {
+		if st, err = tx.StaffByUsername(ctx, username); err != nil {
+			return err
+		}
+		h, err = tx.WorkingHours(ctx, st.ID)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("working hours of %q: %w", username, err)
+	}
+	return st, h, nil
+}
+
+// SetWorkingHours replaces the weekly working hours of the staff member
+// named username (empty hours clear them), audited as staff.hours_set
+// with the old and new hours.
+func (s *Service) SetWorkingHours(ctx context.Context, actor, username string, h models.WorkingHours) (*models.Staff, error) {
+	if err := h.Validate(); err != nil {
+		return nil, err
+	}
+	var st *models.Staff
+	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) {
+		if st, err = tx.StaffByUsername(ctx, username); err != nil {
+			return err
+		}
+		old, err := tx.WorkingHours(ctx, st.ID)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetWorkingHours(ctx, st.ID, h); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, actor, "staff.hours_set", map[string]string{"staff": string(st.ID), "old": old.String(), "new": h.String()})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set working hours of %q: %w", username, err)
+	}
+	return st, nil
+}

@@ -31,13 +31,23 @@ type caseView struct {
 	PeriodFrom string           `json:"period_from"`
 	PeriodTo   string           `json:"period_to"`
 	State      models.CaseState `json:"state"`
-	ClerkID    models.StaffID   `json:"clerk_id"`
-	Slot       verify.SlotView  `json:"slot"`
-	Reason     string           `json:"reason,omitempty"`
-	CreatedAt  time.Time        `json:"created_at"`
-	UpdatedAt  time.Time        `json:"updated_at"`
-	Version    int64            `json:"version"`
-	Invites    []inviteView     `json:"invites,omitempty"`
+	ClerkID    models.StaffID   `json:"clerk_id"` // the primary clerk
+	// BackupClerkID is the backup clerk, who runs the case as the primary
+	// does; absent when there is none.
+	BackupClerkID models.StaffID `json:"backup_clerk_id,omitempty"`
+	// MyRole is the caller's role on the case (primary or backup) when
+	// they are one of its clerks.
+	MyRole models.ClerkRole `json:"my_role,omitempty"`
+	// Clerks names both clerks, in single-case answers (create, read,
+	// reschedule, reassign); their slot warnings then also say when
+	// neither clerk works at the slot's branch time.
+	Clerks    *clerksView     `json:"clerks,omitempty"`
+	Slot      verify.SlotView `json:"slot"`
+	Reason    string          `json:"reason,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	Version   int64           `json:"version"`
+	Invites   []inviteView    `json:"invites,omitempty"`
 	// Statement is the file the submission generated: what the supervisor
 	// reviews and approves by its SHA-256.
 	Statement *statementView `json:"statement,omitempty"`
@@ -72,8 +82,42 @@ type inviteView struct {
 
 func (s *Server) view(c *models.Case) caseView {
 	return caseView{ID: c.ID, AccountNo: models.MaskAccountNo(c.AccountNo), Purpose: c.Purpose, PeriodFrom: c.PeriodFrom,
-		PeriodTo: c.PeriodTo, State: c.State, ClerkID: c.ClerkID, Slot: s.verify.ViewSlot(c.SlotAt, c.CustomerTZ),
+		PeriodTo: c.PeriodTo, State: c.State, ClerkID: c.ClerkID, BackupClerkID: c.BackupID, Slot: s.verify.ViewSlot(c.SlotAt, c.CustomerTZ),
 		Reason: c.Reason, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+}
+
+// staffRef names a member of staff.
+type staffRef struct {
+	ID          models.StaffID `json:"id"`
+	Username    string         `json:"username"`
+	DisplayName string         `json:"display_name"`
+}
+
+type clerksView struct {
+	Primary staffRef  `json:"primary"`
+	Backup  *staffRef `json:"backup,omitempty"`
+}
+
+func refOf(st *models.Staff) staffRef {
+	return staffRef{ID: st.ID, Username: st.Username, DisplayName: st.DisplayName}
+}
+
+// caseAnswer is the single-case view for the caller: the case with its
+// clerks' names, the caller's role on it and the working-hours warning.
+func (s *Server) caseAnswer(c *gin.Context, cs *models.Case) (caseView, error) {
+	v := s.view(cs)
+	v.MyRole = cs.ClerkRoleOf(actor(c).StaffID)
+	st, err := s.verify.Staffing(c.Request.Context(), cs)
+	if err != nil {
+		return caseView{}, err
+	}
+	v.Clerks = &clerksView{Primary: refOf(st.Primary)}
+	if st.Backup != nil {
+		b := refOf(st.Backup)
+		v.Clerks.Backup = &b
+	}
+	v.Slot.Warnings = append(v.Slot.Warnings, st.Warnings...)
+	return v, nil
 }
 
 func (s *Server) createCase(c *gin.Context) error {
@@ -86,7 +130,10 @@ func (s *Server) createCase(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	v := s.view(cs)
+	v, err := s.caseAnswer(c, cs)
+	if err != nil {
+		return err
+	}
 	v.AccountFlags = viewFlags(flags)
 	c.Header("Location", "/api/cases/"+string(cs.ID))
 	c.JSON(http.StatusCreated, v)
@@ -96,6 +143,13 @@ func (s *Server) createCase(c *gin.Context) error {
 func (s *Server) listCases(c *gin.Context) error {
 	f := models.CaseFilter{AccountNo: models.AccountNo(c.Query("account_no")), ClerkID: models.StaffID(c.Query("clerk_id"))}
 	var err error
+	switch c.Query("assigned") {
+	case "":
+	case "me": // the caller's cases, as primary or backup clerk
+		f.AssignedTo = actor(c).StaffID
+	default:
+		return models.Errorf(models.EINVALID, "assigned must be \"me\"")
+	}
 	if st := c.Query("state"); st != "" {
 		if f.State, err = models.ParseCaseState(st); err != nil {
 			return err
@@ -122,8 +176,11 @@ func (s *Server) listCases(c *gin.Context) error {
 		return err
 	}
 	out := make([]caseView, 0, len(cases))
+	me := actor(c).StaffID
 	for _, cs := range cases {
-		out = append(out, s.view(cs))
+		v := s.view(cs)
+		v.MyRole = cs.ClerkRoleOf(me)
+		out = append(out, v)
 	}
 	c.JSON(http.StatusOK, gin.H{"cases": out, "total": total, "limit": f.Limit, "offset": f.Offset})
 	return nil
@@ -134,7 +191,10 @@ func (s *Server) getCase(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	v := s.view(cs)
+	v, err := s.caseAnswer(c, cs)
+	if err != nil {
+		return err
+	}
 	for _, inv := range invs {
 		v.Invites = append(v.Invites, inviteView{ID: inv.ID, NotBefore: inv.NotBefore, NotAfter: inv.NotAfter, UsedAt: inv.UsedAt, RevokedAt: inv.RevokedAt})
 	}
@@ -177,7 +237,61 @@ func (s *Server) reschedule(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, s.view(cs))
+	v, err := s.caseAnswer(c, cs)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, v)
+	return nil
+}
+
+type reassignRequest struct {
+	Role    models.ClerkRole `json:"role"`     // primary or backup
+	StaffID models.StaffID   `json:"staff_id"` // the new clerk; "" clears the backup
+	Reason  string           `json:"reason"`
+}
+
+// reassign sets a case's primary or backup clerk; a clerk who left the case
+// leaves its call at once.
+func (s *Server) reassign(c *gin.Context) error {
+	var req reassignRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	cs, left, err := s.verify.Reassign(c.Request.Context(), actor(c), models.CaseID(c.Param("id")),
+		verify.Reassignment{Role: req.Role, Staff: req.StaffID, Reason: req.Reason})
+	if err != nil {
+		return err
+	}
+	for _, id := range left {
+		s.call.hub.EndClerk(cs.ID, id, "no longer a clerk of this case")
+	}
+	v, err := s.caseAnswer(c, cs)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, v)
+	return nil
+}
+
+type clerkView struct {
+	staffRef
+	// Hours are the clerk's weekly working hours in the branch's zone
+	// ("mon-fri 09:00-17:00" style; empty when none are recorded).
+	Hours string `json:"hours"`
+}
+
+// listClerks is the supervisor's choice of clerks for a reassignment.
+func (s *Server) listClerks(c *gin.Context) error {
+	all, hours, err := s.verify.Clerks(c.Request.Context(), actor(c))
+	if err != nil {
+		return err
+	}
+	out := make([]clerkView, 0, len(all))
+	for _, st := range all {
+		out = append(out, clerkView{staffRef: refOf(st), Hours: hours[st.ID].String()})
+	}
+	c.JSON(http.StatusOK, gin.H{"clerks": out, "time_zone": s.verify.BranchZone().String()})
 	return nil
 }
 

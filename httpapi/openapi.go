@@ -51,6 +51,13 @@ var requestSchemas = map[string]any{
 	}, "account_no", "purpose", "period_to", "slot"),
 	"Reschedule": obj(map[string]any{"slot": map[string]any{"$ref": "#/components/schemas/Slot"}}, "slot"),
 	"Reason":     obj(map[string]any{"reason": str}, "reason"),
+	"Reassign": obj(map[string]any{
+		"role":     map[string]any{"type": "string", "enum": []string{"primary", "backup"}},
+		"staff_id": map[string]any{"type": "string", "description": "the new clerk (an enabled member of staff with the clerk role); empty clears the backup"},
+		"reason":   str,
+	}, "role", "reason"),
+	"Hours": obj(map[string]any{"hours": map[string]any{"type": "string", "example": "mon-fri 09:00-17:00, sat 20:00-02:00",
+		"description": "weekly working hours in the branch's time zone, one span a weekday; an end at or before the start runs past midnight; empty clears them"}}, "hours"),
 	"Abort": obj(map[string]any{"reason": str, "fraud_category": map[string]any{"type": "string", "enum": flagCategories(),
 		"description": "optional: raise a fraud flag of this category against the case's account"}}, "reason"),
 	"NewStaff": obj(map[string]any{"username": str, "display_name": str, "password": str,

@@ -110,6 +110,10 @@ var policyMatrix = []matrixRow{
 	{"POST", "/api/cases", "11 oo 333 oo3o33 oo", ""},
 	{"GET", "/api/cases", "11 oo oo3 oooooo oo", ""},
 	{"GET", "/api/cases/:id", seeX, seeY},
+	// Supervisors reassign a case's primary or backup clerk (the body
+	// makes CS the backup; m.backups walks what a backup may do).
+	{"POST", "/api/cases/:id/clerks", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"},
+	{"GET", "/api/clerks", "11 33 o33 o3o3o3 33", ""},
 	{"POST", "/api/cases/:id/reschedule", runX, runY},
 	{"POST", "/api/cases/:id/cancel", clerkOrSupX, clerkOrSupY},
 	{"POST", "/api/cases/:id/abort", clerkOrSupX, clerkOrSupY},
@@ -125,6 +129,8 @@ var policyMatrix = []matrixRow{
 	{"POST", "/api/staff", adminOnly, ""},
 	{"POST", "/api/staff/:username/disable", adminOnly, ""},
 	{"POST", "/api/staff/:username/enable", adminOnly, ""},
+	{"GET", "/api/staff/:username/hours", adminOnly, ""},
+	{"PUT", "/api/staff/:username/hours", adminOnly, ""},
 	// Every member mints their own tokens (after a step-up; the body asks
 	// for the clerk scope, so only holders of the clerk role may), never
 	// a token; the owner and admins revoke (the row revokes A's token).
@@ -227,6 +233,7 @@ func expected(t *testing.T, row string) []byte {
 // (refusals run on the shared X and Y, which they must leave unchanged).
 var freshCase = map[string]models.CaseState{
 	"POST /api/cases/:id/reschedule":   models.StateScheduled,
+	"POST /api/cases/:id/clerks":       models.StateScheduled,
 	"POST /api/cases/:id/cancel":       models.StateScheduled,
 	"POST /api/cases/:id/abort":        models.StateScheduled,
 	"POST /api/cases/:id/invite":       models.StateScheduled, // would revoke the customer's invite on X
@@ -312,6 +319,7 @@ func TestPolicyMatrix(t *testing.T) {
 	}
 
 	m.fourEyes()
+	m.backups()
 
 	// Logging out ends the principals' sessions: that row goes last.
 	rows := slices.Clone(policyMatrix)
@@ -611,6 +619,10 @@ func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
 		ct, body = js(b)
 	case "POST /api/cases/:id/reschedule":
 		ct, body = js(map[string]any{"slot": map[string]string{"local": "2026-12-21T09:00", "time_zone": "America/New_York"}})
+	case "POST /api/cases/:id/clerks":
+		ct, body = js(map[string]string{"role": "backup", "staff_id": string(m.clerks["CS"].StaffID), "reason": "policy matrix"})
+	case "PUT /api/staff/:username/hours":
+		ct, body = js(map[string]string{"hours": "mon-fri 09:00-17:00"})
 	case "POST /api/cases/:id/cancel", "POST /api/cases/:id/abort", "POST /api/cases/:id/statement/revoke", "POST /api/accounts/:no/flags/:flag/clear":
 		ct, body = js(map[string]string{"reason": "policy matrix"})
 	case "POST /api/cases/:id/face-checks":
@@ -771,5 +783,181 @@ func (m *matrix) fourEyes() {
 	}
 	if _, status, msg := m.call("SU", key, "POST", "/api/cases/:id/decision", tg); status != http.StatusOK {
 		t.Errorf("decision by the supervisor who only looked: %d %q, want 200", status, msg)
+	}
+}
+
+// backups: a case's backup clerk runs it as its primary clerk does and,
+// like the primary, never decides it; a clerk unrelated to the case is
+// refused; only a supervisor reassigns, with a reason, before submission;
+// a supervisor who reassigned has taken part and does not decide.
+func (m *matrix) backups() {
+	t := m.t
+	t.Helper()
+	ctx := context.Background()
+	reassign := func(who string, tg target, role, staff, reason string) (int, string) {
+		t.Helper()
+		cl := m.callers[who].c
+		var eb struct {
+			Error struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		code := cl.do("POST", "/api/cases/"+tg.id+"/clerks", map[string]string{"role": role, "staff_id": staff, "reason": reason}, &eb)
+		return code, eb.Error.Message
+	}
+	setState := func(tg target, st models.CaseState) {
+		t.Helper()
+		err := m.e.store.Transact(ctx, func(tx models.Tx) error {
+			c, err := tx.CaseByID(ctx, models.CaseID(tg.id))
+			if err != nil {
+				return err
+			}
+			c.State = st
+			return tx.UpdateCase(ctx, c)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := func(who string) string { return string(m.clerks[who].StaffID) }
+
+	// A's case gets B as its backup.
+	tg := m.objects("A", m.fresh("A", models.StateScheduled).id)
+	if code, msg := reassign("S", tg, "backup", id("B"), "evening call"); code != http.StatusOK {
+		t.Fatalf("supervisor sets the backup: %d %q", code, msg)
+	}
+	for _, tc := range []struct {
+		name, who, reason string
+		role, staff       string
+		tg                target
+		want              int
+		msg               string
+	}{
+		{"by the primary clerk", "A", "swap", "backup", id("MC"), tg, http.StatusForbidden, "may not"},
+		{"by the backup clerk", "B", "swap", "primary", id("B"), tg, http.StatusForbidden, "may not"},
+		{"by an auditor", "U", "swap", "backup", id("MC"), tg, http.StatusForbidden, ""},
+		{"without a reason", "S", "  ", "backup", id("MC"), tg, http.StatusBadRequest, "reason"},
+		{"to a non-clerk", "S", "r", "backup", id("U"), tg, http.StatusBadRequest, "not an enabled clerk"},
+		{"to nobody as primary", "S", "r", "primary", "", tg, http.StatusBadRequest, "primary clerk"},
+		{"backup = primary", "S", "r", "backup", id("A"), tg, http.StatusBadRequest, "primary clerk"},
+		{"unknown role", "S", "r", "deputy", id("MC"), tg, http.StatusBadRequest, "clerk role"},
+	} {
+		if code, msg := reassign(tc.who, tc.tg, tc.role, tc.staff, tc.reason); code != tc.want || !strings.Contains(msg, tc.msg) {
+			t.Errorf("reassign %s: %d %q, want %d with %q", tc.name, code, msg, tc.want, tc.msg)
+		}
+	}
+	// The backup runs the case; an unrelated clerk does not see it.
+	for _, r := range []struct {
+		method, path string
+		b, mc        byte
+	}{
+		{"GET", "/api/cases/:id", 'o', '4'},
+		{"GET", "/api/cases/:id/checks", 'o', '4'},
+		{"POST", "/api/cases/:id/checks/:check/confirm", 'o', '4'},
+		{"POST", "/api/cases/:id/letters", 'o', '4'},
+		{"GET", "/api/cases/:id/letters/:letter/content", 'o', '4'},
+		{"POST", "/api/cases/:id/letters/:letter/scope", 'o', '4'},
+		{"POST", "/api/cases/:id/signature-check", 'o', '4'},
+		{"GET", "/api/cases/:id/specimen", 'o', '4'},
+		{"GET", "/api/cases/:id/call/ws", 'o', '4'},
+		{"POST", "/api/cases/:id/invite/email", 'o', '4'},
+		{"POST", "/api/cases/:id/reschedule", 'o', '4'},
+	} {
+		key := r.method + " " + r.path
+		for _, w := range []struct {
+			who  string
+			want byte
+		}{{"B", r.b}, {"MC", r.mc}} {
+			if got, status, msg := m.call(w.who, key, r.method, r.path, tg); got != w.want {
+				t.Errorf("%s on a case backed up by B, as %s: %d %q, want %s", key, w.who, status, msg, describe(w.want))
+			}
+		}
+	}
+	// The backup finds the case among their own, marked as backup.
+	var list struct {
+		Cases []struct {
+			ID     string `json:"id"`
+			MyRole string `json:"my_role"`
+		} `json:"cases"`
+	}
+	if code := m.callers["B"].c.do("GET", "/api/cases?assigned=me&limit=200", nil, &list); code != http.StatusOK {
+		t.Fatalf("B's cases: %d", code)
+	}
+	role := ""
+	for _, c := range list.Cases {
+		if c.ID == tg.id {
+			role = c.MyRole
+		}
+	}
+	if role != "backup" {
+		t.Errorf("B's case list: %s has my_role %q, want backup", tg.id, role)
+	}
+	// Submitting as the backup is let through (422: requirements missing).
+	setState(tg, models.StateInSession)
+	if got, status, msg := m.call("B", "POST /api/cases/:id/submit", "POST", "/api/cases/:id/submit", tg); got != 'o' {
+		t.Errorf("submit as the backup: %d %q, want let through", status, msg)
+	}
+	// After submission nobody reassigns.
+	setState(tg, models.StatePendingReview)
+	if code, msg := reassign("SU", tg, "backup", id("MC"), "too late"); code != http.StatusConflict || !strings.Contains(msg, "before submission") {
+		t.Errorf("reassign after submission: %d %q, want 409", code, msg)
+	}
+
+	// Four eyes: a clerk+supervisor who is the backup does not decide;
+	// neither does the supervisor who reassigned; another one does.
+	tg = m.fresh("A", models.StateScheduled)
+	if code, msg := reassign("SU", tg, "backup", id("CS"), "covers the late slot"); code != http.StatusOK {
+		t.Fatalf("supervisor sets CS as backup: %d %q", code, msg)
+	}
+	setState(tg, models.StatePendingReview)
+	m.stepUpAll()
+	key := "POST /api/cases/:id/decision"
+	if _, status, msg := m.call("CS", key, "POST", "/api/cases/:id/decision", tg); status != http.StatusForbidden || !strings.Contains(msg, "this case's clerk") {
+		t.Errorf("decision by the backup clerk: %d %q, want 403 (four eyes)", status, msg)
+	}
+	if _, status, msg := m.call("SU", key, "POST", "/api/cases/:id/decision", tg); status != http.StatusForbidden || !strings.Contains(msg, "case.reassigned") {
+		t.Errorf("decision by the supervisor who reassigned: %d %q, want 403 naming the reassignment", status, msg)
+	}
+	if _, status, msg := m.call("MS", key, "POST", "/api/cases/:id/decision", tg); status != http.StatusOK {
+		t.Errorf("decision by an uninvolved supervisor: %d %q, want 200", status, msg)
+	}
+
+	// Reassigning the primary: the old primary loses the case, the new one
+	// runs it, and the backup who became primary leaves the backup slot.
+	tg = m.fresh("A", models.StateScheduled)
+	if code, msg := reassign("S", tg, "backup", id("B"), "cover"); code != http.StatusOK {
+		t.Fatalf("set backup: %d %q", code, msg)
+	}
+	if code, msg := reassign("S", tg, "primary", id("B"), "A is on leave"); code != http.StatusOK {
+		t.Fatalf("promote the backup: %d %q", code, msg)
+	}
+	var c *models.Case
+	if err := m.e.store.Transact(ctx, func(tx models.Tx) (err error) { c, err = tx.CaseByID(ctx, models.CaseID(tg.id)); return }); err != nil {
+		t.Fatal(err)
+	}
+	if c.ClerkID != m.clerks["B"].StaffID || c.BackupID != "" {
+		t.Errorf("after promoting the backup: clerks %s, %q; want B and none", c.ClerkID, c.BackupID)
+	}
+	for who, want := range map[string]byte{"A": '4', "B": 'o'} {
+		if got, status, msg := m.call(who, "GET /api/cases/:id", "GET", "/api/cases/:id", tg); got != want {
+			t.Errorf("GET the case as %s after the reassignment: %d %q, want %s", who, status, msg, describe(want))
+		}
+	}
+	var trail []*models.AuditEvent
+	if err := m.e.store.Transact(ctx, func(tx models.Tx) (err error) {
+		trail, err = tx.AuditEvents(ctx, models.AuditFilter{CaseID: models.CaseID(tg.id)})
+		return
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var last map[string]string
+	for _, e := range trail {
+		if e.Action == "case.reassigned" {
+			last = e.Detail
+		}
+	}
+	want := map[string]string{"role": "primary", "old": id("A"), "new": id("B"), "reason": "A is on leave", "backup_cleared": "true"}
+	if fmt.Sprint(last) != fmt.Sprint(want) {
+		t.Errorf("case.reassigned detail = %v, want %v", last, want)
 	}
 }

@@ -177,3 +177,42 @@ func (s *Server) revokeToken(c *gin.Context) error {
 	c.Status(http.StatusNoContent)
 	return nil
 }
+
+// hoursView is a staff member's weekly working hours, in the branch's zone.
+type hoursView struct {
+	Username string `json:"username"`
+	// Hours reads like "mon-fri 09:00-17:00, sat 20:00-02:00" (an end at or
+	// before the start runs past midnight); empty when none are recorded.
+	Hours    string `json:"hours"`
+	TimeZone string `json:"time_zone"`
+}
+
+type hoursRequest struct {
+	Hours string `json:"hours"`
+}
+
+func (s *Server) getHours(c *gin.Context) error {
+	st, h, err := s.access.WorkingHours(c.Request.Context(), c.Param("username"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, hoursView{Username: st.Username, Hours: h.String(), TimeZone: s.verify.BranchZone().String()})
+	return nil
+}
+
+func (s *Server) setHours(c *gin.Context) error {
+	var req hoursRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	h, err := models.ParseWorkingHours(req.Hours)
+	if err != nil {
+		return err
+	}
+	st, err := s.access.SetWorkingHours(c.Request.Context(), principal(c).Actor(), c.Param("username"), h)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, hoursView{Username: st.Username, Hours: h.String(), TimeZone: s.verify.BranchZone().String()})
+	return nil
+}

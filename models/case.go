@@ -228,7 +228,8 @@ type Case struct {
 	PeriodFrom string // YYYY-MM-DD, inclusive
 	PeriodTo   string // YYYY-MM-DD, inclusive
 	State      CaseState
-	ClerkID    StaffID
+	ClerkID    StaffID   // the primary clerk: who opened the case, unless a supervisor reassigned it
+	BackupID   StaffID   // the backup clerk, who may run the case as the primary does; "" for none
 	SlotAt     time.Time // UTC; zero until scheduled
 	CustomerTZ string    // IANA zone the slot was given in
 	Reason     string    // why the case was rejected, cancelled or aborted
@@ -264,11 +265,14 @@ func ValidatePeriod(from, to string, now time.Time) error {
 type CaseFilter struct {
 	State     CaseState
 	AccountNo AccountNo
-	ClerkID   StaffID
-	SlotFrom  time.Time // inclusive; zero for no bound
-	SlotTo    time.Time // exclusive; zero for no bound
-	Limit     int       // 1..200
-	Offset    int
+	ClerkID   StaffID // the primary clerk
+	// AssignedTo selects the cases the staff member is a clerk of, as
+	// primary or as backup.
+	AssignedTo StaffID
+	SlotFrom   time.Time // inclusive; zero for no bound
+	SlotTo     time.Time // exclusive; zero for no bound
+	Limit      int       // 1..200
+	Offset     int
 }
 
 // Validate checks the paging bounds.
@@ -310,6 +314,49 @@ var ErrInviteGone = &Error{Code: EGONE, Message: "this link is not valid: it has
 // InviteWindow is the validity of an invite around its slot.
 func InviteWindow(slot time.Time) (notBefore, notAfter time.Time) {
 	return slot.Add(-15 * time.Minute), slot.Add(30 * time.Minute)
+}
+
+// Clerks lists the case's assigned clerks: the primary, then the backup
+// when there is one.
+func (c *Case) Clerks() []StaffID {
+	if c.BackupID == "" {
+		return []StaffID{c.ClerkID}
+	}
+	return []StaffID{c.ClerkID, c.BackupID}
+}
+
+// ClerkRole is how a member of staff is assigned to a case.
+type ClerkRole string
+
+// The two clerk roles of a case.
+const (
+	ClerkPrimary ClerkRole = "primary"
+	ClerkBackup  ClerkRole = "backup"
+)
+
+func (r ClerkRole) String() string { return string(r) }
+
+// ParseClerkRole returns the clerk role named s.
+func ParseClerkRole(s string) (ClerkRole, error) {
+	switch r := ClerkRole(s); r {
+	case ClerkPrimary, ClerkBackup:
+		return r, nil
+	}
+	return "", Errorf(EINVALID, "unknown clerk role %q (want primary or backup)", s)
+}
+
+// ClerkRoleOf returns id's role on the case, or "" when id is not one of
+// its clerks.
+func (c *Case) ClerkRoleOf(id StaffID) ClerkRole {
+	switch {
+	case id == "":
+		return ""
+	case id == c.ClerkID:
+		return ClerkPrimary
+	case id == c.BackupID:
+		return ClerkBackup
+	}
+	return ""
 }
 
 // String is for error messages.

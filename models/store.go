@@ -58,6 +58,13 @@ type StaffRepo interface {
 	DeleteSession(ctx context.Context, idHash string) error
 	DeleteStaffSessions(ctx context.Context, id StaffID) error
 
+	// WorkingHours returns a member's weekly working hours in the branch's
+	// zone, Sunday first; empty when none are recorded.
+	WorkingHours(ctx context.Context, id StaffID) (WorkingHours, error)
+	// SetWorkingHours replaces them (EINVALID for hours that do not
+	// validate, ENOTFOUND for an unknown member); empty hours clear them.
+	SetWorkingHours(ctx context.Context, id StaffID, h WorkingHours) error
+
 	// CreateAPIToken stores a token and its scope (EINVALID for an empty
 	// scope).
 	CreateAPIToken(ctx context.Context, t *APIToken) error
@@ -105,8 +112,8 @@ type AccountRepo interface {
 // CaseRepo stores cases and invites.
 type CaseRepo interface {
 	CreateCase(ctx context.Context, c *Case) error
-	// UpdateCase writes c if its stored Version equals c.Version, and bumps
-	// it; ECONFLICT otherwise.
+	// UpdateCase writes c (state, clerks, slot, reason) if its stored
+	// Version equals c.Version, and bumps it; ECONFLICT otherwise.
 	UpdateCase(ctx context.Context, c *Case) error
 	CaseByID(ctx context.Context, id CaseID) (*Case, error)
 	ListCases(ctx context.Context, f CaseFilter) ([]*Case, int, error)

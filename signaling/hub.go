@@ -659,3 +659,12 @@ func (h *Hub) Live() []models.LiveCall {
 	}
 	return out
 }
+
+// EndClerk closes, at once, staff member id's clerk sockets in case c's
+// call (they are no longer one of its clerks) and returns how many it
+// closed. Their observer sockets, if any, stay.
+func (h *Hub) EndClerk(c models.CaseID, id models.StaffID, reason string) int {
+	return h.endStaffPeers(reason, func(pe *peer) bool {
+		return pe.p.Staff == id && pe.p.CaseID == c && pe.p.Role == RoleClerk
+	})
+}

@@ -127,3 +127,40 @@ func TestEndStaff(t *testing.T) {
 	}
 	f.waitEnded(id, 10*time.Second)
 }
+
+// TestEndClerk closes a reassigned clerk's socket in that case's call
+// only: another case, or another member, is left alone.
+func TestEndClerk(t *testing.T) {
+	f := newFixture(t, signaling.Config{RevokePoll: time.Hour})
+	id, _, clURL, _ := f.newCall(0)
+	f.mu.Lock()
+	for path, p := range f.parts {
+		if p.Role == signaling.RoleClerk {
+			p.Staff, p.Session = "stf_c1", "sess-clerk"
+			f.parts[path] = p
+		}
+	}
+	f.mu.Unlock()
+	clerk := dial(t, clURL, nil, source{})
+	defer clerk.close("")
+	if m, ok := clerk.waitFor(signaling.TypeJoin, 10*time.Second); !ok {
+		t.Fatalf("no welcome: %+v", m)
+	}
+	for _, tc := range []struct {
+		c     models.CaseID
+		staff models.StaffID
+	}{{"case_other", "stf_c1"}, {id, "stf_other"}} {
+		if n := f.hub.EndClerk(tc.c, tc.staff, "no longer a clerk of this case"); n != 0 {
+			t.Errorf("EndClerk(%s, %s) = %d, want 0", tc.c, tc.staff, n)
+		}
+	}
+	if n := f.hub.EndClerk(id, "stf_c1", "no longer a clerk of this case"); n != 1 {
+		t.Errorf("EndClerk = %d, want 1", n)
+	}
+	select {
+	case <-clerk.closed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the reassigned clerk's socket is open after EndClerk")
+	}
+	f.waitEnded(id, 10*time.Second)
+}

@@ -13,6 +13,9 @@ import (
 // workflow method goes through one of them. Staff may hold several roles;
 // a rule never lets one role lend its powers to another role's work:
 //
+// "The case's assigned clerk" is either of its clerks: the primary and the
+// backup (assignedClerks).
+//
 //   - See a case (read it, its checks, letters, calls, timeline, what it
 //     still lacks): its assigned clerk, every supervisor and every auditor.
 //     Anyone else is told the case does not exist (ENOTFOUND), so case IDs
@@ -32,6 +35,9 @@ import (
 //     assigned clerk or a supervisor. Auditors read evidence items instead
 //     (canReadEvidence), never the live documents.
 //   - Observe the call (receive-only): a supervisor.
+//   - Reassign its primary or backup clerk, before submission: a
+//     supervisor. Reassigning is not observing: a supervisor who reassigns
+//     a case has acted on it and may no longer decide it (below).
 //   - Release an approved, sealed case's statement: its assigned clerk or a
 //     supervisor. The approval names the exact statement, account, period
 //     and address and is used once, so the release adds no judgement of
@@ -66,9 +72,10 @@ func (a Actor) has(r models.Role) bool {
 	return false
 }
 
-// assignedClerks lists the staff who run case c: its clerk. (A backup
-// clerk, when cases get one, is added here and counts the same everywhere.)
-func assignedClerks(c *models.Case) []models.StaffID { return []models.StaffID{c.ClerkID} }
+// assignedClerks lists the staff who run case c: its primary clerk and its
+// backup clerk, if any. Both count the same everywhere: either runs the
+// call and the checks, neither decides.
+func assignedClerks(c *models.Case) []models.StaffID { return c.Clerks() }
 
 // assigned reports whether staff member id is one of c's assigned clerks,
 // whatever roles they hold now.
@@ -133,6 +140,7 @@ var (
 	callRule     = rule{"the case's assigned clerk (to run it) or a supervisor (to observe)", Actor.mayJoinCall}
 	releaseRule  = rule{"the case's assigned clerk or a supervisor", Actor.mayRelease}
 	decideRule   = rule{"a supervisor", func(a Actor, _ *models.Case) bool { return a.has(models.RoleSupervisor) }}
+	reassignRule = rule{"a supervisor", func(a Actor, _ *models.Case) bool { return a.has(models.RoleSupervisor) }}
 )
 
 // authorize returns case id if a may see it and r lets a do what: a case a
@@ -278,11 +286,11 @@ func (s *Service) evidenceCase(ctx context.Context, tx models.Tx, a Actor, id mo
 	return s.visibleCase(ctx, tx, a, id)
 }
 
-// visibleCases narrows a case list to what a sees: a clerk's own cases,
-// unless a also sees every case.
+// visibleCases narrows a case list to what a sees: the cases a is a clerk
+// of (primary or backup), unless a also sees every case.
 func (a Actor) visibleCases(f models.CaseFilter) models.CaseFilter {
 	if !a.seesAllCases() {
-		f.ClerkID = a.StaffID
+		f.AssignedTo = a.StaffID
 	}
 	return f
 }

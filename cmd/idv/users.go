@@ -11,12 +11,13 @@ import (
 
 func runUsers(ctx context.Context, e *cliEnv, args []string) error {
 	if len(args) == 0 {
-		return usageError("usage: idv users add|list|disable|enable [flags] [-- config flags]")
+		return usageError("usage: idv users add|list|disable|enable|hours [flags] [-- config flags]")
 	}
 	verb, args := args[0], args[1:]
 	fs := subFlags("users "+verb, e)
 	username := fs.String("username", "", "login name")
 	name := fs.String("name", "", "display name")
+	hours := fs.String("set", "", `hours: weekly working hours in the branch's time zone, e.g. "mon-fri 09:00-17:00, sat 20:00-02:00"; "none" clears them`)
 	var roles []models.Role
 	fs.Func("role", "role: clerk, supervisor, auditor or admin (repeatable)", func(s string) error {
 		for _, part := range strings.Split(s, ",") {
@@ -65,8 +66,31 @@ func runUsers(ctx context.Context, e *cliEnv, args []string) error {
 				return fmt.Errorf("users %s: %w", verb, err)
 			}
 			fmt.Fprintf(e.stdout, "%sd %s\n", verb, *username)
+		case "hours":
+			if *hours != "" {
+				text := *hours
+				if text == "none" {
+					text = ""
+				}
+				h, err := models.ParseWorkingHours(text)
+				if err != nil {
+					return fmt.Errorf("users hours: %w", err)
+				}
+				if _, err := a.access.SetWorkingHours(ctx, "cli", *username, h); err != nil {
+					return fmt.Errorf("users hours: %w", err)
+				}
+			}
+			st, h, err := a.access.WorkingHours(ctx, *username)
+			if err != nil {
+				return fmt.Errorf("users hours: %w", err)
+			}
+			shown := h.String()
+			if shown == "" {
+				shown = "none recorded"
+			}
+			fmt.Fprintf(e.stdout, "%s working hours (%s): %s\n", st.Username, a.cfg.BranchTZ, shown)
 		default:
-			return usageError("usage: idv users add|list|disable|enable")
+			return usageError("usage: idv users add|list|disable|enable|hours")
 		}
 		return nil
 	})

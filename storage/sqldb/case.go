@@ -10,8 +10,13 @@ import (
 	"remoteidv/models"
 )
 
-const insertCase = `INSERT INTO cases (id, account_no, purpose, period_from, period_to, state, clerk_id, slot_at, customer_tz, reason, created_at, updated_at, version)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertCase = `INSERT INTO cases (id, account_no, purpose, period_from, period_to, state, clerk_id, backup_clerk_id, slot_at, customer_tz, reason, created_at, updated_at, version)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// nullStaff stores "" (no backup clerk) as NULL, so the foreign key holds.
+func nullStaff(id models.StaffID) sql.NullString {
+	return sql.NullString{String: string(id), Valid: id != ""}
+}
 
 // CreateCase inserts a case.
 func (t *Tx) CreateCase(ctx context.Context, c *models.Case) error {
@@ -19,19 +24,20 @@ func (t *Tx) CreateCase(ctx context.Context, c *models.Case) error {
 		c.Version = 1
 	}
 	_, err := t.exec(ctx, insertCase, c.ID, c.AccountNo, string(c.Purpose), c.PeriodFrom, c.PeriodTo, string(c.State),
-		c.ClerkID, us(c.SlotAt), c.CustomerTZ, c.Reason, us(c.CreatedAt), us(c.UpdatedAt), c.Version)
+		c.ClerkID, nullStaff(c.BackupID), us(c.SlotAt), c.CustomerTZ, c.Reason, us(c.CreatedAt), us(c.UpdatedAt), c.Version)
 	if err != nil {
 		return fmt.Errorf("create case %s: %w", c.ID, err)
 	}
 	return nil
 }
 
-const updateCase = `UPDATE cases SET state = ?, slot_at = ?, customer_tz = ?, reason = ?, updated_at = ?, version = version + 1
+const updateCase = `UPDATE cases SET state = ?, clerk_id = ?, backup_clerk_id = ?, slot_at = ?, customer_tz = ?, reason = ?, updated_at = ?, version = version + 1
 WHERE id = ? AND version = ?`
 
-// UpdateCase writes a case if nobody changed it since it was read.
+// UpdateCase writes a case (its state, clerks, slot and reason) if nobody
+// changed it since it was read.
 func (t *Tx) UpdateCase(ctx context.Context, c *models.Case) error {
-	r, err := t.exec(ctx, updateCase, string(c.State), us(c.SlotAt), c.CustomerTZ, c.Reason, us(c.UpdatedAt), c.ID, c.Version)
+	r, err := t.exec(ctx, updateCase, string(c.State), c.ClerkID, nullStaff(c.BackupID), us(c.SlotAt), c.CustomerTZ, c.Reason, us(c.UpdatedAt), c.ID, c.Version)
 	if err != nil {
 		return fmt.Errorf("update case %s: %w", c.ID, err)
 	}
@@ -42,12 +48,12 @@ func (t *Tx) UpdateCase(ctx context.Context, c *models.Case) error {
 	return nil
 }
 
-const selectCase = `SELECT id, account_no, purpose, period_from, period_to, state, clerk_id, slot_at, customer_tz, reason, created_at, updated_at, version FROM cases `
+const selectCase = `SELECT id, account_no, purpose, period_from, period_to, state, clerk_id, COALESCE(backup_clerk_id, ''), slot_at, customer_tz, reason, created_at, updated_at, version FROM cases `
 
 func scanCase(row interface{ Scan(...any) error }) (*models.Case, error) {
 	var c models.Case
 	var slot, created, updated int64
-	if err := row.Scan(&c.ID, &c.AccountNo, &c.Purpose, &c.PeriodFrom, &c.PeriodTo, &c.State, &c.ClerkID, &slot, &c.CustomerTZ, &c.Reason, &created, &updated, &c.Version); err != nil {
+	if err := row.Scan(&c.ID, &c.AccountNo, &c.Purpose, &c.PeriodFrom, &c.PeriodTo, &c.State, &c.ClerkID, &c.BackupID, &slot, &c.CustomerTZ, &c.Reason, &created, &updated, &c.Version); err != nil {
 		return nil, err
 	}
 	c.SlotAt, c.CreatedAt, c.UpdatedAt = fromUS(slot), fromUS(created), fromUS(updated)
@@ -76,6 +82,10 @@ func (t *Tx) ListCases(ctx context.Context, f models.CaseFilter) ([]*models.Case
 	}
 	if f.ClerkID != "" {
 		add("clerk_id = ?", f.ClerkID)
+	}
+	if f.AssignedTo != "" {
+		where = append(where, "(clerk_id = ? OR backup_clerk_id = ?)")
+		args = append(args, f.AssignedTo, f.AssignedTo)
 	}
 	if !f.SlotFrom.IsZero() {
 		add("slot_at >= ?", us(f.SlotFrom))

@@ -1,7 +1,7 @@
 // Admin: staff users and roles, disable and enable, add; account import
 // runs and the accounts needing attention; the face engine's threshold,
 // calibration and expected false-match rate.
-import { api, el, errText, fillTable, guard, page, showError, t, when } from './common.js';
+import { api, el, errText, fillTable, guard, page, say, showError, t, when } from './common.js';
 
 const table = document.getElementById('staff');
 const lang = page.lang || 'en';
@@ -18,7 +18,31 @@ async function load() {
       type: 'button', class: 'secondary', 'data-user': s.username, 'aria-label': (s.disabled ? t('admin.enable') : t('admin.disable')) + ' ' + s.username,
       onclick: guard(async () => { await api('POST', '/api/staff/' + encodeURIComponent(s.username) + (s.disabled ? '/enable' : '/disable')); await load(); }),
     }, s.disabled ? t('admin.enable') : t('admin.disable'))))), 5);
+  await fillHoursUsers(list);
 }
+
+// Working hours: one member's weekly hours in the branch's time zone;
+// scheduling warns when neither of a case's clerks works at the slot.
+const hoursUser = document.getElementById('hours-user');
+const hoursText = document.getElementById('hours-text');
+async function loadHours() {
+  if (!hoursUser.value) return;
+  const r = await api('GET', '/api/staff/' + encodeURIComponent(hoursUser.value) + '/hours');
+  hoursText.value = r.hours;
+  document.getElementById('hours-tz').textContent = r.time_zone;
+}
+function fillHoursUsers(list) {
+  const keep = hoursUser.value;
+  hoursUser.replaceChildren(...list.map((s) => el('option', { value: s.username }, s.username + ' · ' + s.display_name)));
+  if (keep) hoursUser.value = keep;
+  return loadHours();
+}
+hoursUser.addEventListener('change', guard(loadHours, 'hours-out'));
+document.getElementById('hours-form').addEventListener('submit', guard(async () => {
+  const r = await api('PUT', '/api/staff/' + encodeURIComponent(hoursUser.value) + '/hours', { hours: hoursText.value.trim() });
+  hoursText.value = r.hours;
+  say('hours-out', t('admin.hours_saved'), 'good');
+}, 'hours-out'));
 
 document.getElementById('staff-form').addEventListener('submit', guard(async (ev) => {
   const f = ev.target;

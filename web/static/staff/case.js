@@ -116,6 +116,13 @@ async function loadCase() {
     [t('console.customer_tz'), slotText(c.slot.customer)],
     [t('console.branch_tz'), slotText(c.slot.branch)],
   ];
+  // Both clerks, the caller marked; either runs the case.
+  if (c.clerks) {
+    const who = (s, role) => el('span', { id: 'clerk-' + role, 'data-staff': s ? s.id : '' },
+      s ? s.display_name + ' (' + s.username + ')' + (c.my_role === role ? ' · ' + t('case.you') : '') : t('case.clerk_none'));
+    rows.push([t('case.clerk_primary'), who(c.clerks.primary, 'primary')], [t('case.clerk_backup'), who(c.clerks.backup, 'backup')]);
+  }
+  if ($('reassign-section')) $('reassign-section').hidden = !['scheduled', 'in_session'].includes(c.state);
   if (c.reason) rows.push([t('common.reason'), c.reason]);
   // Whether the customer chose a password for the emailed statement; the
   // password itself never leaves the server.
@@ -637,8 +644,24 @@ function bundle() {
   }, 'bundle-out'));
 }
 
+// ---- review: a supervisor reassigns the primary or backup clerk
+async function reassign() {
+  const form = $('reassign-form');
+  if (!form) return;
+  const r = await api('GET', '/api/clerks');
+  $('reassign-clerk').append(...r.clerks.map((k) => el('option', { value: k.id }, k.display_name + ' (' + k.username + ')' + (k.hours ? ' · ' + k.hours + ' ' + r.time_zone : ''))));
+  form.addEventListener('submit', guard(async () => {
+    const c = await api('POST', base + '/clerks', { role: $('reassign-role').value, staff_id: $('reassign-clerk').value, reason: $('reassign-reason').value.trim() });
+    $('reassign-reason').value = '';
+    say('reassign-out', t('case.reassigned'), 'good');
+    await loadCase();
+    return c;
+  }, 'reassign-out'));
+}
+
 async function start() {
   release();
+  if (mode === 'review') await reassign();
   bundle();
   if (mode === 'clerk') clerk();
   if (mode === 'review') review();

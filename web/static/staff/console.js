@@ -19,6 +19,20 @@ async function loadSchedule() {
   fillTable(table, rows, 5);
 }
 
+// My cases: the open cases the signed-in clerk runs, as primary or as
+// backup (marked), whatever their day.
+async function loadMine() {
+  const r = await api('GET', '/api/cases?' + new URLSearchParams({ assigned: 'me', limit: '200' }));
+  const open = ['scheduled', 'in_session', 'pending_review'];
+  const rows = r.cases.filter((c) => open.includes(c.state)).sort((a, b) => a.slot.utc.localeCompare(b.slot.utc)).map((c) => el('tr', { 'data-case': c.id, 'data-role': c.my_role || '' },
+    el('td', {}, el('a', { href: '/console/cases/' + c.id }, c.id)),
+    el('td', {}, el('span', { class: c.my_role === 'backup' ? 'badge warn' : 'badge' }, t('console.role_' + (c.my_role || 'primary')))),
+    el('td', {}, c.account_no),
+    el('td', {}, slotText(c.slot.branch)),
+    el('td', {}, stateLabel(c.state))));
+  fillTable(document.getElementById('mine'), rows, 5);
+}
+
 const account = document.getElementById('account');
 const tz = document.getElementById('slot-tz');
 let found = [];
@@ -74,4 +88,4 @@ document.getElementById('case-form').addEventListener('submit', guard(async () =
   location.assign('/console/cases/' + c.id);
 }, 'create-out'));
 
-loadSchedule().catch((e) => flash(t('common.error') + ': ' + e.message, 'bad'));
+Promise.all([loadSchedule(), loadMine()]).catch((e) => flash(t('common.error') + ': ' + e.message, 'bad'));
