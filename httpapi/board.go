@@ -43,6 +43,7 @@ type boardCall struct {
 	State     models.CaseState `json:"state"`
 	Slot      verify.SlotView  `json:"slot"`
 	Clerk     boardClerk       `json:"clerk"`
+	Backup    *boardClerk      `json:"backup,omitempty"` // the backup clerk, if the case has one
 	// Consented: the customer accepted the recording and biometric consent
 	// (open cases only); Waiting: the customer is connected to the call.
 	Consented bool `json:"consented"`
@@ -58,6 +59,7 @@ type boardPending struct {
 	CaseID      models.CaseID   `json:"case_id"`
 	AccountNo   string          `json:"account_no"`
 	Clerk       boardClerk      `json:"clerk"`
+	Backup      *boardClerk     `json:"backup,omitempty"`
 	SubmittedAt time.Time       `json:"submitted_at"`
 	AgeSeconds  int64           `json:"age_seconds"`
 	Slot        verify.SlotView `json:"slot"`
@@ -89,16 +91,26 @@ func (s *Server) board(c *gin.Context) (boardView, error) {
 	if err != nil {
 		return boardView{}, err
 	}
+	person := func(id models.StaffID, name string, seen time.Time, lc models.LiveCall) boardClerk {
+		in := slices.Contains(lc.Clerks, "staff:"+string(id))
+		return boardClerk{ID: id, Name: name, InCall: in, Online: in || seen.After(b.OnlineCutoff)}
+	}
 	clerk := func(bc *verify.BoardCase, lc models.LiveCall) boardClerk {
-		in := slices.Contains(lc.Clerks, "staff:"+string(bc.Case.ClerkID))
-		return boardClerk{ID: bc.Case.ClerkID, Name: bc.ClerkName, InCall: in, Online: in || bc.ClerkSeen.After(b.OnlineCutoff)}
+		return person(bc.Case.ClerkID, bc.ClerkName, bc.ClerkSeen, lc)
+	}
+	backup := func(bc *verify.BoardCase, lc models.LiveCall) *boardClerk {
+		if bc.Case.BackupID == "" {
+			return nil
+		}
+		p := person(bc.Case.BackupID, bc.BackupName, bc.BackupSeen, lc)
+		return &p
 	}
 	v := boardView{From: b.From, To: b.To, BranchTZ: b.BranchTZ, Calls: []boardCall{}, Pending: []boardPending{},
 		Observe: slices.Contains(a.Roles, models.RoleSupervisor)}
 	for _, bc := range b.Calls {
 		lc, running := live[bc.Case.ID]
 		row := boardCall{CaseID: bc.Case.ID, AccountNo: models.MaskAccountNo(bc.Case.AccountNo), State: bc.Case.State,
-			Slot: s.verify.ViewSlot(bc.Case.SlotAt, bc.Case.CustomerTZ), Clerk: clerk(bc, lc), Consented: bc.ConsentAt != nil,
+			Slot: s.verify.ViewSlot(bc.Case.SlotAt, bc.Case.CustomerTZ), Clerk: clerk(bc, lc), Backup: backup(bc, lc), Consented: bc.ConsentAt != nil,
 			Waiting: running && lc.Customer, Running: running, Observers: lc.Observers}
 		if running {
 			at := lc.StartedAt
@@ -107,7 +119,7 @@ func (s *Server) board(c *gin.Context) (boardView, error) {
 		v.Calls = append(v.Calls, row)
 	}
 	for _, bc := range b.PendingReview {
-		v.Pending = append(v.Pending, boardPending{CaseID: bc.Case.ID, AccountNo: models.MaskAccountNo(bc.Case.AccountNo), Clerk: clerk(bc, models.LiveCall{}),
+		v.Pending = append(v.Pending, boardPending{CaseID: bc.Case.ID, AccountNo: models.MaskAccountNo(bc.Case.AccountNo), Clerk: clerk(bc, models.LiveCall{}), Backup: backup(bc, models.LiveCall{}),
 			SubmittedAt: bc.Case.UpdatedAt, AgeSeconds: int64(b.Now.Sub(bc.Case.UpdatedAt).Seconds()), Slot: s.verify.ViewSlot(bc.Case.SlotAt, bc.Case.CustomerTZ)})
 	}
 	return v, nil

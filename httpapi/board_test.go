@@ -27,6 +27,10 @@ type boardAnswer struct {
 			Name   string `json:"name"`
 			Online bool   `json:"online"`
 		} `json:"clerk"`
+		Backup *struct {
+			Name   string `json:"name"`
+			Online bool   `json:"online"`
+		} `json:"backup"`
 		Consented bool `json:"consented"`
 		Waiting   bool `json:"waiting"`
 		Running   bool `json:"running"`
@@ -77,6 +81,27 @@ func TestBoard(t *testing.T) {
 	}
 	if adm := get(e.login(t, "admin")); adm.Observe || len(adm.Calls) != len(b.Calls) {
 		t.Errorf("admin's board: observe %v, %d calls; want no Observe and the same %d calls", adm.Observe, len(adm.Calls), len(b.Calls))
+	}
+	if r := b.Calls[row(b)]; r.Backup != nil {
+		t.Errorf("board before a backup is named = %+v, want no backup", r.Backup)
+	}
+	// A backup clerk, named by the supervisor, shows beside the primary.
+	var clerk2 models.StaffID
+	if err := e.store.Transact(context.Background(), func(tx models.Tx) error {
+		st, err := tx.StaffByUsername(context.Background(), "clerk2")
+		if err == nil {
+			clerk2 = st.ID
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if code := sup.do("POST", "/api/cases/"+id+"/clerks", map[string]string{"role": "backup", "staff_id": string(clerk2), "reason": "the 22:00 call needs a stand-in"}, nil); code != http.StatusOK {
+		t.Fatalf("name a backup: %d", code)
+	}
+	e.login(t, "clerk2")
+	if r := get(sup).Calls[row(b)]; r.Backup == nil || r.Backup.Name != "Second clerk" || !r.Backup.Online {
+		t.Errorf("board's backup = %+v, want Second clerk, online", r.Backup)
 	}
 
 	// Pending review for 90 minutes.

@@ -24,6 +24,10 @@ type BoardCase struct {
 	// latest activity (zero: no session).
 	ClerkName string
 	ClerkSeen time.Time
+	// BackupName and BackupSeen are the same for the backup clerk ("" and
+	// zero without one).
+	BackupName string
+	BackupSeen time.Time
 	// ConsentAt is when the customer first accepted the consent (nil: not
 	// yet).
 	ConsentAt *time.Time
@@ -87,6 +91,9 @@ func (s *Service) Board(ctx context.Context, a Actor, extra []models.CaseID) (*B
 		}
 		entry := func(c *models.Case) (*BoardCase, error) {
 			bc := &BoardCase{Case: c, ClerkName: names[c.ClerkID], ClerkSeen: seen[c.ClerkID]}
+			if c.BackupID != "" {
+				bc.BackupName, bc.BackupSeen = names[c.BackupID], seen[c.BackupID]
+			}
 			if c.State == models.StateScheduled || c.State == models.StateInSession {
 				at, err := consentAt(ctx, tx, c.ID)
 				if err != nil {

@@ -13,10 +13,17 @@ function age(seconds) {
   return h + ' ' + t('board.hours') + ' ' + (m % 60) + ' ' + t('board.minutes');
 }
 
-function clerkCell(c) {
-  return el('td', { 'data-online': c.online ? 'yes' : 'no' }, (c.name || c.id) + ' · ',
+function clerkLine(c) {
+  return [(c.name || c.id) + ' · ',
     el('span', { class: c.online ? 'good' : 'muted' }, t(c.online ? 'board.online' : 'board.offline')),
-    c.in_call ? ' · ' + t('board.in_call') : '');
+    c.in_call ? ' · ' + t('board.in_call') : ''];
+}
+
+// clerkCell: the primary clerk and, on a second line, the backup.
+function clerkCell(c, b) {
+  const parts = clerkLine(c);
+  if (b) parts.push(el('br'), el('span', { class: 'muted' }, t('board.backup') + ': '), el('span', { 'data-backup-online': b.online ? 'yes' : 'no' }, ...clerkLine(b)));
+  return el('td', { 'data-online': c.online ? 'yes' : 'no' }, ...parts);
 }
 
 function customerCell(r) {
@@ -42,13 +49,13 @@ function render(b) {
     el('td', {}, slotText(r.slot.branch)),
     el('td', {}, slotText(r.slot.customer)),
     el('td', {}, stateLabel(r.state)),
-    clerkCell(r.clerk),
+    clerkCell(r.clerk, r.backup),
     customerCell(r),
     callCell(r, canObserve))), 7);
   fillTable(pending, b.pending_review.map((r) => el('tr', { 'data-case': r.case_id },
     el('td', {}, canObserve ? el('a', { href: '/review/cases/' + r.case_id }, r.case_id) : r.case_id),
     el('td', {}, r.account_no),
-    clerkCell(r.clerk),
+    clerkCell(r.clerk, r.backup),
     el('td', {}, when(r.submitted_at)),
     el('td', {}, age(r.age_seconds)))), 5);
   document.body.dataset.boardUpdates = String(Number(document.body.dataset.boardUpdates || 0) + 1);
