@@ -702,12 +702,12 @@ func TestWebStory(t *testing.T) {
 	trail, events := auditText(t, idv)
 	statementID := ""
 	for _, e := range events {
-		if e.Action == "statement.released" {
+		if e.Action == "case.release" {
 			statementID = e.Detail["statement"]
 		}
 	}
 	if statementID == "" {
-		t.Fatal("no statement.released event names the released statement")
+		t.Fatal("no case.release event names the released statement")
 	}
 	aud.Do(t, "the auditor's case page in Chinese", 30*time.Second,
 		chromedp.Navigate(origin+"/audit/cases/"+caseID+"?lang=zh-CN"),
