@@ -270,6 +270,6 @@ func (s *Server) timeline(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"case_id": cs.ID, "events": eventViews(evs)})
+	c.JSON(http.StatusOK, gin.H{"case_id": cs.ID, "events": s.narrator(c.Request.Context(), s.pageLang(c)).views(evs, cs.CustomerTZ)})
 	return nil
 }
