@@ -102,11 +102,12 @@ func job(actor, action string) string {
 		return "system"
 	}
 	switch {
-	case action == "case.seal":
+	case action == "case.seal" || action == "evidence.manifest" || action == "evidence.checkpoint":
 		return "sealer"
 	case action == "case.expire" || action == "evidence.expired":
 		return "retention"
-	case strings.HasPrefix(action, "mail.") || action == "statement.delivered" || action == "case.close" || action == "code.sent":
+	case strings.HasPrefix(action, "mail.") || action == "statement.delivered" || action == "case.close" || action == "code.sent" ||
+		action == "evidence.receipt":
 		return "mailer"
 	case strings.HasPrefix(action, "code."):
 		return "codes"
