@@ -20,7 +20,7 @@ import (
 func testNarrator(lang string) *narrator {
 	shanghai, _ := time.LoadLocation("Asia/Shanghai")
 	return &narrator{lang: lang, msgs: web.Messages(), branch: shanghai, staff: map[models.StaffID]*models.Staff{
-		"stf_sun": {ID: "stf_sun", Username: "sunli", DisplayName: "Sun Li", Roles: []models.Role{models.RoleSupervisor}},
+		"stf_sun":  {ID: "stf_sun", Username: "sunli", DisplayName: "Sun Li", Roles: []models.Role{models.RoleSupervisor}},
 		"stf_wang": {ID: "stf_wang", Username: "wang", DisplayName: "Wang Fang", Roles: []models.Role{models.RoleClerk}},
 		"stf_both": {ID: "stf_both", Username: "zhao", DisplayName: "Zhao Min", Roles: []models.Role{models.RoleClerk, models.RoleSupervisor}},
 	}}
@@ -90,7 +90,7 @@ func TestSentences(t *testing.T) {
 		{"en", "token:tok_1", "auth.token_used", nil, "API token", "An API token was used"},
 		{"en", "anonymous", "auth.address_locked", map[string]string{"source": "203.0.113.0/24"}, "unknown", "Sign-ins from 203.0.113.0/24 were blocked after failures"},
 		{"en", "staff:stf_sun", "case.approve", nil, "Sun Li (supervisor)", "Supervisor Sun Li approved"}, // no reason: no dangling colon
-		{"en", "system", "test.unknown", nil, "archiver", "The archiver: test.unknown"},                 // an action without a sentence reads as its name
+		{"en", "system", "test.unknown", nil, "archiver", "The archiver: test.unknown"},                   // an action without a sentence reads as its name
 	} {
 		n := testNarrator(tc.lang)
 		e := &models.AuditEvent{Actor: tc.actor, Action: tc.action, Detail: tc.detail}
