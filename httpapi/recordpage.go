@@ -142,7 +142,7 @@ func (s *Server) caseRecord(c *gin.Context, lang string) (*web.CaseRecord, error
 		case err != nil:
 			r.ChainNote = models.ErrorMessageOf(err)
 		case rep.OK():
-			r.ChainOK, r.ChainNote = true, fmt.Sprintf("%d · #%d %s", rep.Events, rep.Head.Seq, rep.Head.Hash)
+			r.ChainOK, r.ChainNote = true, fmt.Sprintf("%d %s, #%d %s", rep.Events, n.t("audit.events"), rep.Head.Seq, rep.Head.Hash)
 		default:
 			probs := make([]string, 0, len(rep.Problems))
 			for _, p := range rep.Problems {
@@ -181,7 +181,7 @@ func (s *Server) caseRecord(c *gin.Context, lang string) (*web.CaseRecord, error
 			continue
 		}
 		re := web.RecordEvent{Seq: e.Seq, At: n.at(e.At), Who: p.Name, Sentence: n.sentence(e), Action: e.Action, Actor: e.Actor,
-			Hash: e.Hash, PrevHash: e.PrevHash, Group: group}
+			Hash: e.Hash, PrevHash: e.PrevHash, Group: group, ActorKey: p.Key}
 		if customerTimes[e.Action] {
 			re.AtCustomer = atZone(e.At, cs.CustomerTZ)
 		}

@@ -52,6 +52,7 @@ type RecordEvent struct {
 	Action, Actor  string
 	Hash, PrevHash string
 	Group          string // the action's first word, for styles and filters
+	ActorKey       string // the actor in the filter (never a staff id: staff:<username>)
 	Detail         []string
 }
 
