@@ -132,7 +132,13 @@ func (n *narrator) party(actor, action string) party {
 		}
 		role := string(roleFor(st, action))
 		v := map[string]string{"name": st.DisplayName, "role": n.t("who.role." + role)}
-		return party{Name: fill(n.t("who.staff"), v), Subject: fill(n.t("who.subject."+role), v), Key: "staff:" + st.Username}
+		subject := fill(n.t("who.subject."+role), v)
+		// A display name that already starts with the role ("Supervisor
+		// Sun Li") is not given it twice.
+		if title := strings.TrimSpace(fill(n.t("who.subject."+role), nil)); title != "" && strings.HasPrefix(strings.ToLower(st.DisplayName), strings.ToLower(title)) {
+			subject = st.DisplayName
+		}
+		return party{Name: fill(n.t("who.staff"), v), Subject: subject, Key: "staff:" + st.Username}
 	case kind == "customer":
 		return party{Name: n.t("who.customer"), Subject: n.t("who.customer_subject"), Key: "customer"}
 	case kind == "token":

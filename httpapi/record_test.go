@@ -20,9 +20,10 @@ import (
 func testNarrator(lang string) *narrator {
 	shanghai, _ := time.LoadLocation("Asia/Shanghai")
 	return &narrator{lang: lang, msgs: web.Messages(), branch: shanghai, staff: map[models.StaffID]*models.Staff{
-		"stf_sun":  {ID: "stf_sun", Username: "sunli", DisplayName: "Sun Li", Roles: []models.Role{models.RoleSupervisor}},
-		"stf_wang": {ID: "stf_wang", Username: "wang", DisplayName: "Wang Fang", Roles: []models.Role{models.RoleClerk}},
-		"stf_both": {ID: "stf_both", Username: "zhao", DisplayName: "Zhao Min", Roles: []models.Role{models.RoleClerk, models.RoleSupervisor}},
+		"stf_sun":    {ID: "stf_sun", Username: "sunli", DisplayName: "Sun Li", Roles: []models.Role{models.RoleSupervisor}},
+		"stf_wang":   {ID: "stf_wang", Username: "wang", DisplayName: "Wang Fang", Roles: []models.Role{models.RoleClerk}},
+		"stf_both":   {ID: "stf_both", Username: "zhao", DisplayName: "Zhao Min", Roles: []models.Role{models.RoleClerk, models.RoleSupervisor}},
+		"stf_titled": {ID: "stf_titled", Username: "qian", DisplayName: "Supervisor Qian Yu", Roles: []models.Role{models.RoleSupervisor}},
 	}}
 }
 
@@ -77,6 +78,7 @@ func TestSentences(t *testing.T) {
 			"Clerk Wang Fang compared the signature with the specimen: passed"},
 		{"en", "staff:stf_both", "case.submit", nil, "Zhao Min (clerk)", "Clerk Zhao Min submitted the case for review"},
 		{"en", "staff:stf_both", "case.reject", map[string]string{"reason": "letter unsigned"}, "Zhao Min (supervisor)", "Supervisor Zhao Min rejected: letter unsigned"},
+		{"en", "staff:stf_titled", "case.approve", map[string]string{"reason": "ok"}, "Supervisor Qian Yu (supervisor)", "Supervisor Qian Yu approved: ok"},
 		{"en", "staff:stf_gone", "case.cancel", map[string]string{"reason": "asked by phone"}, "staff member", "A staff member cancelled the case: asked by phone"},
 		{"en", "customer:cus_1", "customer.consent", nil, "customer", "The customer accepted the recording and biometric consent"},
 		{"zh-CN", "customer:cus_1", "customer.consent", nil, "客户", "客户同意了录像和生物特征授权"},
