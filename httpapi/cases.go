@@ -32,12 +32,15 @@ type caseView struct {
 	PeriodTo   string           `json:"period_to"`
 	State      models.CaseState `json:"state"`
 	ClerkID    models.StaffID   `json:"clerk_id"`
-	Slot       verify.SlotView  `json:"slot"`
-	Reason     string           `json:"reason,omitempty"`
-	CreatedAt  time.Time        `json:"created_at"`
-	UpdatedAt  time.Time        `json:"updated_at"`
-	Version    int64            `json:"version"`
-	Invites    []inviteView     `json:"invites,omitempty"`
+	// Clerk is the case's clerk as people read it (display name and
+	// role), in the case list; the narrator (record.go) names them.
+	Clerk     string          `json:"clerk,omitempty"`
+	Slot      verify.SlotView `json:"slot"`
+	Reason    string          `json:"reason,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	Version   int64           `json:"version"`
+	Invites   []inviteView    `json:"invites,omitempty"`
 	// Statement is the file the submission generated: what the supervisor
 	// reviews and approves by its SHA-256.
 	Statement *statementView `json:"statement,omitempty"`
@@ -121,9 +124,12 @@ func (s *Server) listCases(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	n := s.narrator(c.Request.Context(), s.pageLang(c))
 	out := make([]caseView, 0, len(cases))
 	for _, cs := range cases {
-		out = append(out, s.view(cs))
+		v := s.view(cs)
+		v.Clerk = n.party(models.StaffActor(cs.ClerkID), "case.created").Name
+		out = append(out, v)
 	}
 	c.JSON(http.StatusOK, gin.H{"cases": out, "total": total, "limit": f.Limit, "offset": f.Offset})
 	return nil

@@ -74,6 +74,10 @@ func TestReadableTimelineAPI(t *testing.T) {
 				if got.Action != "case.created" || got.Who != tc.who || got.Sentence != tc.sentence || !strings.HasPrefix(got.Actor, "staff:stf_") || got.Hash == "" {
 					t.Errorf("GET %s: first event %+v, want case.created by %q reading %q with its raw actor and hash", c.path, got, tc.who, tc.sentence)
 				}
+				var list struct{ Cases []struct{ ID, Clerk string } }
+				if code := c.client.do("GET", "/api/cases?lang="+tc.lang, nil, &list); code != 200 || len(list.Cases) != 1 || list.Cases[0].Clerk != tc.who {
+					t.Errorf("the case list (audit search, review queue): %d %+v, want the clerk as %q", code, list, tc.who)
+				}
 				if !strings.HasSuffix(got.AtBranch, " CST") || !strings.HasSuffix(got.AtCustomer, " EST") && strings.Contains(c.path, "timeline") {
 					t.Errorf("GET %s: times %q / %q, want the branch's (CST) and the customer's (EST)", c.path, got.AtBranch, got.AtCustomer)
 				}
