@@ -82,6 +82,19 @@ func (s *Server) downloadEvidence(c *gin.Context) error {
 	return nil
 }
 
+// previewEvidence answers the first page of a PDF item as a PNG, for the
+// auditor's page; X-Source-SHA256 names the file the picture shows.
+func (s *Server) previewEvidence(c *gin.Context) error {
+	b, e, err := s.verify.EvidencePreview(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), models.EvidenceID(c.Param("evidence")))
+	if err != nil {
+		return err
+	}
+	c.Header("X-Source-SHA256", e.SHA256)
+	c.Header("Cache-Control", "private, no-store")
+	c.Data(http.StatusOK, "image/png", b)
+	return nil
+}
+
 // playRecording streams a recorded video segment as WebM (remuxed, not
 // re-encoded) for the page's player; the source is re-hashed while read,
 // and its recorded hash is in X-Source-SHA256.

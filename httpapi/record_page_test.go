@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"os"
@@ -118,6 +119,7 @@ func TestAuditorRecord(t *testing.T) {
 		`<section class="evidence-group" data-group="capture">`,
 		`<img class="thumb" src="/api/cases/` + story.caseID + `/evidence/evd_`,
 		`<section class="evidence-group" data-group="manifest">`,
+		`<section class="evidence-group" data-group="statement">`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("auditor's page lacks %s", want)
@@ -161,6 +163,13 @@ func TestAuditorRecord(t *testing.T) {
 	}
 	if rows := timelineRow.FindAllStringSubmatch(page(t, aud, path+"?actor=staff:supervisor", "en"), -1); !containsAction(rows, "case.approve") {
 		t.Error("?actor=staff:supervisor does not show the approval")
+	}
+
+	// The statement's first page is previewed (a PDF drawn as a PNG, an audited read).
+	if m := regexp.MustCompile(`<img class="thumb" src="(/api/cases/[^"]+/evidence/evd_[^"]+/preview)"`).FindStringSubmatch(html); m == nil {
+		t.Error("no PDF item is previewed on the auditor's page")
+	} else if code, b, h := getBytes(t, aud, m[1]); code != 200 || h.Get("Content-Type") != "image/png" || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Errorf("GET %s = %d %s (%d bytes), want a PNG", m[1], code, h.Get("Content-Type"), len(b))
 	}
 
 	// The same page in Chinese.

@@ -32,7 +32,7 @@ var AuditActions = []string{
 	"mail.expired", "mail.delivered", "mail.report.delivered", "mail.report.failed", "mail.report.delayed",
 	"mail.report.relayed", "mail.report.expanded",
 	// evidence
-	"evidence.listed", "evidence.downloaded", "evidence.played", "evidence.bundle_downloaded",
+	"evidence.listed", "evidence.downloaded", "evidence.played", "evidence.previewed", "evidence.bundle_downloaded",
 	"evidence.legal_hold_set", "evidence.legal_hold_cleared", "evidence.expired",
 	// accounts, ledger and the face engine
 	"account.flagged", "account.flag_cleared", "account.imported", "accounts.import_run", "ledger.imported",
