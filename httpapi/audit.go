@@ -14,25 +14,6 @@ import (
 // events, the chain's verification, signed checkpoints and consistency
 // proofs.
 
-type eventView struct {
-	Seq      int64             `json:"seq"`
-	At       time.Time         `json:"at"`
-	Actor    string            `json:"actor"`
-	Action   string            `json:"action"`
-	CaseID   models.CaseID     `json:"case_id,omitempty"`
-	Detail   map[string]string `json:"detail,omitempty"`
-	PrevHash string            `json:"prev_hash"`
-	Hash     string            `json:"hash"`
-}
-
-func eventViews(evs []*models.AuditEvent) []eventView {
-	out := make([]eventView, 0, len(evs))
-	for _, e := range evs {
-		out = append(out, eventView{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, CaseID: e.CaseID, Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash})
-	}
-	return out
-}
-
 func (s *Server) auditEvents(c *gin.Context) error {
 	after, err := intQuery(c, "after_seq", 0, 0, 1<<62)
 	if err != nil {
@@ -46,7 +27,7 @@ func (s *Server) auditEvents(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"events": eventViews(evs)})
+	c.JSON(http.StatusOK, gin.H{"events": s.narrator(c.Request.Context(), s.pageLang(c)).views(evs, "")})
 	return nil
 }
 

@@ -41,7 +41,10 @@ type caseView struct {
 	// Clerks names both clerks, in single-case answers (create, read,
 	// reschedule, reassign); their slot warnings then also say when
 	// neither clerk works at the slot's branch time.
-	Clerks    *clerksView     `json:"clerks,omitempty"`
+	Clerks *clerksView `json:"clerks,omitempty"`
+	// Clerk is the primary clerk as people read it (display name and
+	// role), in the case list; the narrator (record.go) names them.
+	Clerk     string          `json:"clerk,omitempty"`
 	Slot      verify.SlotView `json:"slot"`
 	Reason    string          `json:"reason,omitempty"`
 	CreatedAt time.Time       `json:"created_at"`
@@ -175,11 +178,13 @@ func (s *Server) listCases(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	n := s.narrator(c.Request.Context(), s.pageLang(c))
 	out := make([]caseView, 0, len(cases))
 	me := actor(c).StaffID
 	for _, cs := range cases {
 		v := s.view(cs)
 		v.MyRole = cs.ClerkRoleOf(me)
+		v.Clerk = n.party(models.StaffActor(cs.ClerkID), "case.created").Name
 		out = append(out, v)
 	}
 	c.JSON(http.StatusOK, gin.H{"cases": out, "total": total, "limit": f.Limit, "offset": f.Offset})
@@ -384,6 +389,6 @@ func (s *Server) timeline(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"case_id": cs.ID, "events": eventViews(evs)})
+	c.JSON(http.StatusOK, gin.H{"case_id": cs.ID, "events": s.narrator(c.Request.Context(), s.pageLang(c)).views(evs, cs.CustomerTZ)})
 	return nil
 }

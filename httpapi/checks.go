@@ -37,6 +37,11 @@ type checkView struct {
 	ConfirmedBy  string             `json:"confirmed_by,omitempty"`
 	ConfirmedAt  *time.Time         `json:"confirmed_at,omitempty"`
 	Note         string             `json:"note,omitempty"`
+	// Who and ConfirmedByWho are Actor and ConfirmedBy as people read
+	// them, AtBranch CreatedAt in the branch's zone (the narrator, record.go).
+	Who            string `json:"who,omitempty"`
+	ConfirmedByWho string `json:"confirmed_by_who,omitempty"`
+	AtBranch       string `json:"at_branch,omitempty"`
 }
 
 func viewCheck(c *models.Check) checkView {
@@ -103,9 +108,15 @@ func (s *Server) listChecks(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	n := s.narrator(c.Request.Context(), s.pageLang(c))
 	out := make([]checkView, 0, len(checks))
 	for _, ch := range checks {
-		out = append(out, viewCheck(ch))
+		v := viewCheck(ch)
+		v.Who, v.AtBranch = n.party(ch.Actor, "check."+string(ch.Kind)).Name, n.at(ch.CreatedAt)
+		if ch.ConfirmedBy != "" {
+			v.ConfirmedByWho = n.party(ch.ConfirmedBy, "check.face_confirmed").Name
+		}
+		out = append(out, v)
 	}
 	c.JSON(http.StatusOK, gin.H{"checks": out})
 	return nil

@@ -31,6 +31,10 @@ type evidenceView struct {
 	Attempts    int                 `json:"attempts"`
 	LastError   string              `json:"last_error,omitempty"`
 	ExpiredAt   *time.Time          `json:"expired_at,omitempty"` // deleted from the store after its retention
+	// Who stored the item, as people read it; ArchivedAtBranch is
+	// ArchivedAt in the branch's zone (the narrator, record.go).
+	Who              string `json:"who"`
+	ArchivedAtBranch string `json:"archived_at_branch,omitempty"`
 }
 
 func (s *Server) listEvidence(c *gin.Context) error {
@@ -38,11 +42,16 @@ func (s *Server) listEvidence(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	n := s.narrator(c.Request.Context(), s.pageLang(c))
 	out := make([]evidenceView, 0, len(items))
 	for _, e := range items {
-		out = append(out, evidenceView{ID: e.ID, Kind: e.Kind, Key: e.Key, SHA256: e.SHA256, Size: e.Size, ContentType: e.ContentType,
+		v := evidenceView{ID: e.ID, Kind: e.Kind, Key: e.Key, SHA256: e.SHA256, Size: e.Size, ContentType: e.ContentType,
 			Actor: e.Actor, CreatedAt: e.CreatedAt, ArchivedAt: e.ArchivedAt, VersionID: e.VersionID, RetainUntil: e.RetainUntil,
-			Attempts: e.Attempts, LastError: e.LastError, ExpiredAt: e.ExpiredAt})
+			Attempts: e.Attempts, LastError: e.LastError, ExpiredAt: e.ExpiredAt, Who: n.party(e.Actor, "evidence."+string(e.Kind)).Name}
+		if e.ArchivedAt != nil {
+			v.ArchivedAtBranch = n.at(*e.ArchivedAt)
+		}
+		out = append(out, v)
 	}
 	c.JSON(http.StatusOK, gin.H{"case_id": c.Param("id"), "evidence": out})
 	return nil
@@ -70,6 +79,19 @@ func (s *Server) downloadEvidence(c *gin.Context) error {
 	if err := copyHeld(c.Writer, r); err != nil {
 		s.abortStream(c, "evidence download", err)
 	}
+	return nil
+}
+
+// previewEvidence answers the first page of a PDF item as a PNG, for the
+// auditor's page; X-Source-SHA256 names the file the picture shows.
+func (s *Server) previewEvidence(c *gin.Context) error {
+	b, e, err := s.verify.EvidencePreview(c.Request.Context(), actor(c), models.CaseID(c.Param("id")), models.EvidenceID(c.Param("evidence")))
+	if err != nil {
+		return err
+	}
+	c.Header("X-Source-SHA256", e.SHA256)
+	c.Header("Cache-Control", "private, no-store")
+	c.Data(http.StatusOK, "image/png", b)
 	return nil
 }
 

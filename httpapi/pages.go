@@ -27,6 +27,8 @@ const (
 type pageSpec struct {
 	name, tmpl, title, script, mode, back string // tmpl: staff_<tmpl>.html, name when ""
 	options                               []string
+	// record: the page starts with the case's record (recordpage.go).
+	record bool
 }
 
 // staffNav is the navigation: each link appears for the roles that may open it.
@@ -111,6 +113,15 @@ func (s *Server) staffPage(spec pageSpec) func(*gin.Context) error {
 	}
 	return func(c *gin.Context) error {
 		data := s.pageData(c, spec, principal(c))
+		if spec.record {
+			rec, err := s.caseRecord(c, data.Lang)
+			switch {
+			case models.ErrorCodeOf(err) == models.ENOTFOUND: // the page's script says so
+			case err != nil:
+				return err
+			}
+			data.Record = rec
+		}
 		c.Header("Content-Type", "text/html; charset=utf-8")
 		c.Status(http.StatusOK)
 		if err := s.pages.Render(c.Writer, "staff_"+tmpl+".html", data); err != nil {

@@ -162,6 +162,7 @@ var policyMatrix = []matrixRow{
 	{"GET", "/api/cases/:id/evidence", evidence, evidence},
 	{"GET", "/api/cases/:id/evidence/:evidence", evidence, evidence},
 	{"GET", "/api/cases/:id/evidence/:evidence/play", evidence, evidence},
+	{"GET", "/api/cases/:id/evidence/:evidence/preview", evidence, evidence},
 	{"GET", "/api/cases/:id/bundle", evidence, evidence},
 	{"POST", "/api/cases/:id/evidence/:evidence/legal-hold", adminOnly, adminOnly},
 
@@ -311,6 +312,7 @@ func TestPolicyMatrix(t *testing.T) {
 		{"S", "GET", "/api/cases/:id/letters/:letter/content"},
 		{"S", "GET", "/api/cases/:id/evidence/:evidence"},
 		{"S", "GET", "/api/cases/:id/evidence/:evidence/play"},
+		{"S", "GET", "/api/cases/:id/evidence/:evidence/preview"},
 	} {
 		got, status, msg := m.call(s.who, s.method+" "+s.path, s.method, s.path, swapped)
 		if status != http.StatusNotFound || got == '4' {

@@ -12,6 +12,7 @@ import (
 
 	"remoteidv/audit"
 	"remoteidv/models"
+	"remoteidv/statement"
 )
 
 // evidenceRead checks the actor may read the case's evidence
@@ -59,6 +60,35 @@ func (s *Service) OpenRecording(ctx context.Context, a Actor, id models.CaseID, 
 	return s.openEvidence(ctx, a, id, ev, "evidence.played", "video/x-ivf")
 }
 
+// maxPreviewPDF caps the PDF EvidencePreview reads into memory (letters
+// are at most 10 MiB, statements far less).
+const maxPreviewPDF = 16 << 20
+
+// EvidencePreview draws the first page of a PDF item (the letter, the
+// statement) as a PNG (statement.FirstPagePNG), for the auditor's page.
+// The read is audited as evidence.previewed and the item re-hashed as it
+// is read (ECONFLICT on a mismatch); any other type is EUNSUPPORTED, and
+// EUNAVAILABLE without pdftoppm.
+func (s *Service) EvidencePreview(ctx context.Context, a Actor, id models.CaseID, ev models.EvidenceID) ([]byte, *models.Evidence, error) {
+	r, e, err := s.openEvidence(ctx, a, id, ev, "evidence.previewed", "application/pdf")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	pdf, err := io.ReadAll(io.LimitReader(r, maxPreviewPDF+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("preview evidence %s: %w", ev, err)
+	}
+	if len(pdf) > maxPreviewPDF {
+		return nil, nil, models.Errorf(models.EUNSUPPORTED, "evidence %s is larger than %d bytes: download it instead", ev, maxPreviewPDF)
+	}
+	png, err := statement.FirstPagePNG(ctx, pdf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("preview evidence %s: %w", ev, err)
+	}
+	return png, e, nil
+}
+
 func (s *Service) openEvidence(ctx context.Context, a Actor, id models.CaseID, ev models.EvidenceID, action, onlyType string) (io.ReadCloser, *models.Evidence, error) {
 	var e *models.Evidence
 	err := s.evidenceRead(ctx, a, id, action, map[string]string{"evidence": string(ev)}, func(tx models.Tx, _ *models.Case) (err error) {
@@ -76,7 +106,8 @@ func (s *Service) openEvidence(ctx context.Context, a Actor, id models.CaseID, e
 			return models.Errorf(models.EGONE, "evidence %s passed its retention and was deleted on %s", ev, e.ExpiredAt.Format("2006-01-02"))
 		}
 		if onlyType != "" && e.ContentType != onlyType {
-			return models.Errorf(models.EUNSUPPORTED, "evidence %s is %s, not a recorded video; download it instead", ev, e.ContentType)
+			what := map[string]string{"video/x-ivf": "a recorded video", "application/pdf": "a PDF"}[onlyType]
+			return models.Errorf(models.EUNSUPPORTED, "evidence %s is %s, not %s; download it instead", ev, e.ContentType, what)
 		}
 		if e.ArchivedAt == nil {
 			return models.Errorf(models.ECONFLICT, "evidence %s is not archived yet", ev)

@@ -75,6 +75,9 @@ type Page struct {
 	KeyFingerprint string
 	Nav            []NavItem
 	Msgs           Catalogue
+	// Record is the auditor's case page's summary, timeline and evidence
+	// (nil on every other page).
+	Record *CaseRecord
 	// Demo is the demonstration mode (IDV_DEMO): every page shows a
 	// banner saying so, with a link to the demo mailbox.
 	Demo bool

@@ -43,11 +43,11 @@ var demoStaff = []struct {
 	user, name string
 	roles      []models.Role
 }{
-	{"clerk", "Clerk Wang Fang", []models.Role{models.RoleClerk}},
-	{"clerk2", "Clerk Zhao Lei", []models.Role{models.RoleClerk}},
-	{"supervisor", "Supervisor Sun Li", []models.Role{models.RoleSupervisor}},
-	{"auditor", "Auditor Qian Yu", []models.Role{models.RoleAuditor}},
-	{"admin", "Admin Zhou Ning", []models.Role{models.RoleAdmin}},
+	{"clerk", "Wang Fang", []models.Role{models.RoleClerk}},
+	{"clerk2", "Zhao Lei", []models.Role{models.RoleClerk}},
+	{"supervisor", "Sun Li", []models.Role{models.RoleSupervisor}},
+	{"auditor", "Qian Yu", []models.Role{models.RoleAuditor}},
+	{"admin", "Zhou Ning", []models.Role{models.RoleAdmin}},
 }
 
 func runDemo(ctx context.Context, e *cliEnv, args []string) error {

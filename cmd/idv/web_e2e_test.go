@@ -587,9 +587,22 @@ func TestWebStory(t *testing.T) {
 	aud.Do(t, "open the case", 20*time.Second,
 		chromedp.Click(`#cases a[href="/audit/cases/`+caseID+`"]`),
 		chromedp.WaitVisible(`#evidence tr[data-kind="manifest"]`),
-		chromedp.WaitVisible(`#timeline td.hash`),
+		chromedp.WaitVisible(`#timeline details.raw`),                             // the raw event and its hash, one click away
 		chromedp.WaitVisible(`#checks tr[data-kind="face_match"] td.fmr .fusion`), // fused and calibrated
+		// The page starts with the answer: who approved, and that the chain and the bundle verify.
+		chromedp.WaitVisible(`#rs-chain.good`),
+		chromedp.WaitVisible(`#rs-bundle.good`),
+		chromedp.WaitVisible(`#evidence section[data-group="capture"] img.thumb`),
 	)
+	// Staff read by name and role, never by id, outside the raw events (closed <details>).
+	if sup := testenv.Eval[string](t, aud, "document.getElementById('rs-supervisor').textContent"); sup != "Sun Li (supervisor)" {
+		t.Errorf("auditor's summary names the approving supervisor %q, want Sun Li (supervisor)", sup)
+	}
+	if text := testenv.Eval[string](t, aud, "document.getElementById('main').innerText"); strings.Contains(text, "stf_") ||
+		!strings.Contains(text, "Supervisor Sun Li approved: all checks passed; capture and signature reviewed") {
+		i := max(0, strings.Index(text, "stf_")-200)
+		t.Errorf("auditor's page shows a staff id or lacks the approval's sentence: …%.600s…", text[i:])
+	}
 	// Every recorded video segment plays (the server's WebM remux of the IVF).
 	if n := testenv.Eval[int](t, aud, `Promise.all([...document.querySelectorAll('#evidence video.recording')].map((v) => new Promise((ok, bad) => {
 			v.addEventListener('loadeddata', () => (v.videoWidth > 0 ? ok(1) : bad(new Error('no picture'))), { once: true });

@@ -207,11 +207,11 @@ async function loadChecks() {
   fillTable($('checks'), r.checks.map((ch) => {
     const d = ch.detail || {};
     return el('tr', { 'data-kind': ch.kind, 'data-result': ch.result, 'data-source': ch.source || '' },
-      el('td', {}, ch.kind, sourceLabel(ch), el('div', { class: 'muted' }, when(ch.created_at))),
+      el('td', {}, ch.kind, sourceLabel(ch), el('div', { class: 'muted' }, (ch.who ? ch.who + ' · ' : '') + (ch.at_branch || when(ch.created_at)))),
       el('td', {}, el('span', { class: 'badge ' + (/^(MATCH|PASS)$/.test(ch.result) ? 'good' : 'bad') }, ch.result)),
       el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ch.kind === 'liveness' && d.result ? livenessWords(d) : ''),
       el('td', { class: 'fmr' }, ...(ch.kind === 'face_match' ? [fmrWords(d.assessment, d.expected_fmr), d.fusion ? el('div', { class: 'muted fusion' }, fusionWords(d.fusion)) : undefined, weakNote(d.assessment)] : [''])),
-      el('td', {}, ch.confirmation ? ch.confirmation + (ch.note ? ': ' + ch.note : '') : ''),
+      el('td', {}, ch.confirmation ? (ch.confirmed_by_who ? ch.confirmed_by_who + ': ' : '') + ch.confirmation + (ch.note ? ': ' + ch.note : '') : ''),
       el('td', {}, confirmButtons(ch)));
   }), 6);
   markWeak();
@@ -263,28 +263,41 @@ function mailWarning(events) {
     (e.detail.status || '') + (e.detail.diagnostic ? ' (' + e.detail.diagnostic + ')' : '')).join(' ');
 }
 
+// rawEvent is the event as stored (action, actor id, detail, hash), one click away.
+function rawEvent(e) {
+  const kv = (k, v, cls) => [el('dt', {}, k), el('dd', { class: cls }, el('code', {}, v))];
+  return el('details', { class: 'raw' }, el('summary', {}, t('record.raw') + ' #' + e.seq),
+    el('dl', { class: 'kv' }, ...kv(t('record.raw_action'), e.action), ...kv(t('record.raw_actor'), e.actor),
+      ...Object.entries(e.detail || {}).flatMap(([k, v]) => kv('', k + '=' + v)),
+      ...kv(t('record.raw_hash'), e.hash, 'hash')));
+}
+
+// The timeline reads as sentences (the server's narrator, in the page's
+// language), newest first; the auditor's page renders its own on the
+// server (with filters), so it is only read here for the mail warning.
 async function loadTimeline() {
   const r = await api('GET', base + '/timeline');
   mailWarning(r.events);
-  fillTable($('timeline'), r.events.slice().reverse().map((e) => el('tr', {},
-    el('td', {}, when(e.at)), el('td', {}, e.actor), el('td', {}, e.action, reportLine(e)),
-    mode === 'audit' ? el('td', { class: 'hash' }, e.hash) : undefined)), mode === 'audit' ? 4 : 3);
+  if ($('timeline').dataset.server) return;
+  fillTable($('timeline'), r.events.slice().reverse().map((e) => el('tr', { 'data-action': e.action },
+    el('td', {}, e.at_branch || when(e.at), e.at_customer ? el('div', { class: 'muted' }, t('record.customer_time') + ': ' + e.at_customer) : undefined),
+    el('td', {}, e.who || e.actor), el('td', {}, el('span', { class: 'sentence' }, e.sentence || e.action), reportLine(e), rawEvent(e)))), 3);
 }
 
 async function loadEvidence() {
   if (!$('evidence')) return;
   const r = await api('GET', base + '/evidence');
   const items = r.evidence || r.items || [];
-  fillTable($('evidence'), items.map((e) => el('tr', { 'data-kind': e.kind },
+  if ($('evidence').tagName === 'TABLE') fillTable($('evidence'), items.map((e) => el('tr', { 'data-kind': e.kind },
     el('td', {}, e.kind, ['capture', 'upload'].includes(e.kind) ? el('div', { class: e.kind === 'upload' ? 'warn' : 'muted' }, t('case.evidence_' + e.kind)) : undefined,
-      el('div', { class: 'muted' }, e.content_type)),
+      el('div', { class: 'muted' }, e.content_type + (e.who ? ' · ' + t('record.evidence_by') + ' ' + e.who : ''))),
     el('td', { class: 'hash' }, e.archived_at ? el('a', { href: base + '/evidence/' + e.id }, e.sha256) : e.sha256,
       // Recorded audio (Ogg/Opus) plays as stored; recorded VP8 video (IVF)
       // plays through the server's WebM remux (/play); the hash is the stored file's.
       e.archived_at && e.content_type === 'audio/ogg' ? el('audio', { controls: true, preload: 'none', src: base + '/evidence/' + e.id, 'aria-label': t('case.play') + ' ' + e.kind }) : undefined,
       e.archived_at && e.content_type === 'video/x-ivf' ? el('video', { controls: true, preload: 'none', class: 'recording', src: base + '/evidence/' + e.id + '/play', 'aria-label': t('case.play') + ' ' + e.kind }) : undefined),
     el('td', {}, String(e.size)),
-    el('td', {}, e.archived_at ? when(e.archived_at) : '–'))), 4);
+    el('td', {}, e.archived_at ? (e.archived_at_branch || when(e.archived_at)) : '–'))), 4);
   // The supervisor and the auditor see the live capture itself beside the engine's numbers.
   const frame = lastFace && items.find((e) => e.id === lastFace.evidence_id && e.archived_at);
   if (frame) showFace({ ...lastFace.detail, decision: lastFace.result, note: '' }, base + '/evidence/' + frame.id, lastFace.source);

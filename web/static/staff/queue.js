@@ -9,9 +9,10 @@ async function load(params) {
   fillTable(table, r.cases.map((c) => el('tr', {},
     el('td', {}, el('a', { href: base + c.id }, c.id)),
     el('td', {}, c.account_no),
+    el('td', {}, c.clerk || ''),
     el('td', {}, slotText(c.slot.customer)),
     el('td', {}, slotText(c.slot.branch)),
-    el('td', {}, stateLabel(c.state)))), 5);
+    el('td', {}, stateLabel(c.state)))), 6);
 }
 
 if (page.page === 'audit') {
