@@ -39,6 +39,7 @@ type Tx interface {
 	StatementRepo        // generated statement files, approved by hash (statement.go)
 	EnvelopePasswordRepo // customers' passwords for the emailed statement, until the release (envelope.go)
 	AccountFlagRepo      // fraud flags against accounts (flag.go)
+	CommsRepo            // calendar entries, reminders and intake records (comms.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Statements", testStatements},
 		{"EnvelopePasswords", testEnvelopePasswords},
 		{"AccountFlags", testAccountFlags},
+		{"CustomerComms", testCustomerComms},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
