@@ -20,6 +20,14 @@ const (
 	KindInvite    = "invite"
 	KindCode      = "code"
 	KindStatement = "statement"
+	// Customer communications: a reminder before the slot, the slot
+	// moved (with the updated calendar file), the call cancelled (with the
+	// calendar's cancellation), and what happens after the decision.
+	KindReminder   = "reminder"
+	KindReschedule = "reschedule"
+	KindCancel     = "cancel"
+	KindApproved   = "approved"
+	KindRejected   = "rejected"
 )
 
 // Templates of released documents other than the transaction statement
@@ -50,7 +58,9 @@ type Data struct {
 	BankName   string
 	HolderName string
 	Link       string // invite
-	SlotLocal  string // invite: the call time in the customer's zone
+	SlotLocal  string // invite, reminder, reschedule, cancel: the call time in the customer's zone
+	SlotBranch string // reminder, reschedule, cancel: the call time in the branch's zone
+	Hours      int    // reminder: how many hours before the call it is sent
 	Code       string // code: the six digits
 	Minutes    int    // code: validity
 	PeriodFrom string // statement
@@ -65,7 +75,8 @@ type Data struct {
 // set must cover.
 var (
 	documents = []string{KindStatement, TemplateBalanceCertificate}
-	kinds     = []string{KindInvite, KindCode, KindStatement, TemplateBalanceCertificate}
+	kinds     = []string{KindInvite, KindCode, KindStatement, TemplateBalanceCertificate,
+		KindReminder, KindReschedule, KindCancel, KindApproved, KindRejected}
 	languages = []string{LangEnglish, LangChinese}
 	parts     = []string{"subject", "text", "html"}
 )
