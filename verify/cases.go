@@ -51,6 +51,10 @@ func (s *Service) CreateCaseWithFlags(ctx context.Context, a Actor, in NewCase) 
 		return nil, nil, err
 	}
 	if in.Intake != nil {
+		if in.Intake.ReceivedAt.IsZero() {
+			it := *in.Intake
+			it.ReceivedAt, in.Intake = s.now().UTC(), &it
+		}
 		if err := models.ValidateIntake(in.Intake, s.now()); err != nil {
 			return nil, nil, err
 		}

@@ -97,6 +97,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		sealer(wf.verify, cfg.SealInterval, log),
 		expiry(wf.verify, cfg.ExpiryInterval, log),
 		mailOutbox(wf.desk, "mail/"+ln.Addr().String(), cfg.Mail.Interval, log),
+		reminders(wf.desk, cfg.ReminderInterval, log),
 		every{name: "suppressed security events", interval: cfg.Auth.AuditWindow, log: log, do: func(ctx context.Context) error {
 			_, err := a.access.FlushSuppressed(ctx)
 			return err

@@ -25,7 +25,10 @@ func testCustomerComms(t *testing.T, s models.Store) {
 			at := t0.Add(time.Duration(i) * time.Minute)
 			var got string
 			var seq int
-			tx(t, s, func(tx models.Tx) (err error) { got, seq, err = tx.NextCalendarSequence(ctx, "case_a", uid, at); return })
+			tx(t, s, func(tx models.Tx) (err error) {
+				got, seq, err = tx.NextCalendarSequence(ctx, "case_a", uid, at)
+				return
+			})
 			if got != "inv_first@remoteidv" || seq != i {
 				t.Errorf("NextCalendarSequence #%d = %q, %d, want inv_first@remoteidv, %d", i, got, seq, i)
 			}
@@ -38,11 +41,17 @@ func testCustomerComms(t *testing.T, s models.Store) {
 		}
 		// Another case has its own entry.
 		var seq int
-		tx(t, s, func(tx models.Tx) (err error) { _, seq, err = tx.NextCalendarSequence(ctx, "case_b", "inv_b@remoteidv", t0); return })
+		tx(t, s, func(tx models.Tx) (err error) {
+			_, seq, err = tx.NextCalendarSequence(ctx, "case_b", "inv_b@remoteidv", t0)
+			return
+		})
 		if seq != 0 {
 			t.Errorf("NextCalendarSequence(case_b) = %d, want 0", seq)
 		}
-		err = s.Transact(ctx, func(tx models.Tx) error { _, _, err := tx.NextCalendarSequence(ctx, "case_zz", "x@remoteidv", t0); return err })
+		err = s.Transact(ctx, func(tx models.Tx) error {
+			_, _, err := tx.NextCalendarSequence(ctx, "case_zz", "x@remoteidv", t0)
+			return err
+		})
 		if err == nil {
 			t.Error("NextCalendarSequence(unknown case) accepted")
 		}
