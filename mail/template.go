@@ -37,12 +37,19 @@ const (
 	TemplateBalanceCertificate = "balance_certificate"
 )
 
+// KindNotice is the outbox kind of every customer notice (the templates
+// of notices).
+const KindNotice = "notice"
+
 // OutboxKind is the kind the outbox files a message rendered from
-// template t under: KindStatement for every document's template, t itself
-// otherwise.
+// template t under: KindStatement for every document's template,
+// KindNotice for every notice's, t itself otherwise.
 func OutboxKind(t string) string {
-	if slices.Contains(documents, t) {
+	switch {
+	case slices.Contains(documents, t):
 		return KindStatement
+	case slices.Contains(notices, t):
+		return KindNotice
 	}
 	return t
 }
@@ -75,6 +82,7 @@ type Data struct {
 // set must cover.
 var (
 	documents = []string{KindStatement, TemplateBalanceCertificate}
+	notices   = []string{KindReminder, KindReschedule, KindCancel, KindApproved, KindRejected}
 	kinds     = []string{KindInvite, KindCode, KindStatement, TemplateBalanceCertificate,
 		KindReminder, KindReschedule, KindCancel, KindApproved, KindRejected}
 	languages = []string{LangEnglish, LangChinese}

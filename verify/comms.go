@@ -191,13 +191,14 @@ func (d *Desk) customerNotice(ctx context.Context, tx models.Tx, c *models.Case,
 	switch ev {
 	case models.EventReschedule, models.EventCancel:
 		// Only a customer who was sent the calendar entry is told it changed.
-		if _, err := tx.CaseCalendar(ctx, c.ID); models.ErrorCodeOf(err) == models.ENOTFOUND {
+		cal, err := tx.CaseCalendar(ctx, c.ID)
+		if models.ErrorCodeOf(err) == models.ENOTFOUND {
 			return nil
 		} else if err != nil {
 			return err
 		}
 		now := d.svc.now().UTC()
-		uid, seq, err := tx.NextCalendarSequence(ctx, c.ID, "", now)
+		uid, seq, err := tx.NextCalendarSequence(ctx, c.ID, cal.UID, now)
 		if err != nil {
 			return err
 		}

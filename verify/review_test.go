@@ -421,11 +421,16 @@ func TestReviewEndToEnd(t *testing.T) {
 	if err != nil || c.State != models.StateApproved || apr.Action.Email != email {
 		t.Fatalf("Decide = %+v, %+v, %v", apr, c, err)
 	}
-	if e := requirePublishedHead(t, f.db, f.g.Evidence, f.g.Key, "after the decision"); e.Action != "case."+string(models.EventApprove) {
-		t.Fatalf("head after the decision = %s, want the decision", e.Action)
+	// The decision's transaction ends with the customer's notice of it.
+	if e := requirePublishedHead(t, f.db, f.g.Evidence, f.g.Key, "after the decision"); e.Action != "customer.notified" || e.Detail["notice"] != mail.KindApproved {
+		t.Fatalf("head after the decision = %s %v, want the decision's customer notice", e.Action, e.Detail)
 	}
 	_, _, err = d.Decide(ctx, f.sup2, f.caseID, approve)
 	wantErr(t, "Decide(second)", err, models.ECONFLICT)
+	// The approved notice (what happens next) goes before the statement.
+	if n, err := d.DeliverMail(ctx, "test"); n != 1 || err != nil {
+		t.Fatalf("DeliverMail(the approved notice) = %d, %v; want 1", n, err)
+	}
 	if apr.Action.StatementSHA256 != stm.SHA256 || apr.Action.StatementID != stm.ID {
 		t.Fatalf("approval names statement %s %s, want %s %s", apr.Action.StatementID, apr.Action.StatementSHA256, stm.ID, stm.SHA256)
 	}

@@ -28,3 +28,8 @@ CREATE TABLE case_intakes (
 	recorded_by TEXT NOT NULL REFERENCES staff(id),
 	created_at  BIGINT NOT NULL
 );
+
+-- The outbox files the customer's notices (reminders, reschedule and
+-- cancellation notices, decision mails) under the kind 'notice'.
+ALTER TABLE mail_outbox DROP CONSTRAINT mail_outbox_kind_check;
+ALTER TABLE mail_outbox ADD CONSTRAINT mail_outbox_kind_check CHECK (kind IN ('invite', 'code', 'statement', 'notice'));
