@@ -146,7 +146,7 @@ func (s *Server) join(c *gin.Context) error {
 	}
 	// The cookie outlives the call for the status page (StatusUntil); the
 	// call page still ends with the session.
-	maxAge := int(time.Until(s.call.calls.StatusUntil(sess)).Seconds())
+	maxAge := int(s.call.calls.StatusUntil(sess).Sub(s.verify.Now()).Seconds())
 	if maxAge < 60 {
 		maxAge = 60
 	}
