@@ -2,15 +2,19 @@ package verify_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"remoteidv/internal/testenv"
 	"remoteidv/mail"
 	"remoteidv/mail/mailtest"
 	"remoteidv/models"
+	"remoteidv/storage/postgres"
 	"remoteidv/verify"
+	"remoteidv/verify/verifytest"
 )
 
 // slotUTC is goodCase's slot: 09:00 in New York on 1 December is 14:00 UTC
@@ -114,27 +118,20 @@ func TestCustomerReminders(t *testing.T) {
 		}
 	})
 
-	t.Run("two processes send once", func(t *testing.T) {
-		f := newFixture(t)
-		invited(t, f, goodCase())
-		d1 := f.g.Desk
-		d2 := f.g.EditDesk(t, func(*verify.DeskDeps) {}) // another process's desk, same database
-		f.clock.t = slotUTC.Add(-23*time.Hour - 59*time.Minute)
-		var wg sync.WaitGroup
-		got := make([]int, 4)
-		for i := range got {
-			d := d1
-			if i%2 == 1 {
-				d = d2
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run("two processes send once on "+kind, func(t *testing.T) {
+			o := verifytest.Options{}
+			if kind == "postgres" {
+				db, err := postgres.Open(ctx, testenv.PostgresURL(t), slog.New(slog.DiscardHandler))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				o.Store = db
 			}
-			wg.Go(func() { got[i] = sendReminders(t, d) })
-		}
-		wg.Wait()
-		if sum := got[0] + got[1] + got[2] + got[3]; sum != 1 {
-			t.Errorf("SendReminders in four concurrent runs = %v, want exactly one reminder", got)
-		}
-	})
-
+			twoProcesses(t, newFixtureWith(t, o))
+		})
+	}
 	t.Run("rescheduled slot gets its own", func(t *testing.T) {
 		f := newFixture(t)
 		c := invited(t, f, goodCase())
@@ -432,4 +429,27 @@ func mapValues(m map[string]string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+// twoProcesses has two desks on one database (two processes) race for
+// the same reminder: exactly one is queued.
+func twoProcesses(t *testing.T, f *fixture) {
+	t.Helper()
+	invited(t, f, goodCase())
+	d1 := f.g.Desk
+	d2 := f.g.EditDesk(t, func(*verify.DeskDeps) {}) // another process's desk, same database
+	f.clock.t = slotUTC.Add(-23*time.Hour - 59*time.Minute)
+	var wg sync.WaitGroup
+	got := make([]int, 4)
+	for i := range got {
+		d := d1
+		if i%2 == 1 {
+			d = d2
+		}
+		wg.Go(func() { got[i] = sendReminders(t, d) })
+	}
+	wg.Wait()
+	if sum := got[0] + got[1] + got[2] + got[3]; sum != 1 {
+		t.Errorf("SendReminders in four concurrent runs = %v, want exactly one reminder", got)
+	}
 }
