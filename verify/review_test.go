@@ -660,6 +660,23 @@ func TestDecideRefusals(t *testing.T) {
 	if err != nil || c.State != models.StateRejected || c.Reason != "signature unclear" {
 		t.Fatalf("Decide(reject) = %+v, %v", c, err)
 	}
+	// The customer is told what happens next, in their language, without
+	// the supervisor's reason.
+	f.tx(func(tx models.Tx) error {
+		ms, err := tx.MailByCase(ctx, cs.ID)
+		if err != nil {
+			return err
+		}
+		last := ms[len(ms)-1]
+		p, err := mailtest.Parse(last.Raw)
+		if err != nil {
+			return err
+		}
+		if last.Kind != mail.KindNotice || !strings.Contains(p.Subject, "未获批准") || !strings.Contains(p.Text, "开户网点") || strings.Contains(p.Text, "signature unclear") {
+			t.Errorf("mail after the rejection: %s %q\n%s\nwant the rejected notice in Chinese, without the reason", last.Kind, p.Subject, p.Text)
+		}
+		return nil
+	})
 	_, err = d.Release(ctx, f.sup, cs.ID)
 	wantErr(t, "Release(rejected)", err, models.ECONFLICT)
 	// Approved but not released: a recipient cannot learn it exists.
