@@ -22,6 +22,32 @@ type newCaseRequest struct {
 	PeriodFrom string         `json:"period_from"`
 	PeriodTo   string         `json:"period_to"`
 	Slot       slotJSON       `json:"slot"`
+	Intake     *intakeJSON    `json:"intake,omitempty"`
+}
+
+// intakeJSON is how the request came in, as the clerk enters it with the
+// case and as GET /api/cases/{id} shows it.
+type intakeJSON struct {
+	Channel    models.IntakeChannel `json:"channel"`
+	ReceivedAt string               `json:"received_at,omitempty"` // RFC 3339; empty: now
+	Notes      string               `json:"notes,omitempty"`
+	RecordedBy models.StaffID       `json:"recorded_by,omitempty"`
+}
+
+// intake turns the request's intake into the workflow's (nil: none).
+func (j *intakeJSON) intake() (*models.CaseIntake, error) {
+	if j == nil {
+		return nil, nil
+	}
+	in := &models.CaseIntake{Channel: j.Channel, Notes: j.Notes}
+	if j.ReceivedAt != "" {
+		t, err := time.Parse(time.RFC3339, j.ReceivedAt)
+		if err != nil {
+			return nil, models.Errorf(models.EINVALID, "intake received_at must be an RFC 3339 time such as 2026-12-01T14:05:00+08:00")
+		}
+		in.ReceivedAt = t
+	}
+	return in, nil
 }
 
 type caseView struct {
@@ -66,6 +92,9 @@ type caseView struct {
 	// answers of POST /api/cases (what the clerk was shown), GET
 	// /api/cases/{id} and the abort; absent when there are none.
 	AccountFlags []flagView `json:"account_flags,omitempty"`
+	// Intake is how the request came in, when the clerk recorded it. Only
+	// in POST /api/cases and GET /api/cases/{id}.
+	Intake *intakeJSON `json:"intake,omitempty"`
 }
 
 type statementView struct {
@@ -128,14 +157,21 @@ func (s *Server) createCase(c *gin.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
+	intake, err := req.Intake.intake()
+	if err != nil {
+		return err
+	}
 	cs, flags, err := s.verify.CreateCaseWithFlags(c.Request.Context(), actor(c), verify.NewCase{AccountNo: models.AccountNo(req.AccountNo), Purpose: req.Purpose,
-		PeriodFrom: req.PeriodFrom, PeriodTo: req.PeriodTo, Slot: verify.Slot(req.Slot)})
+		PeriodFrom: req.PeriodFrom, PeriodTo: req.PeriodTo, Slot: verify.Slot(req.Slot), Intake: intake})
 	if err != nil {
 		return err
 	}
 	v, err := s.caseAnswer(c, cs)
 	if err != nil {
 		return err
+	}
+	if intake != nil {
+		v.Intake = viewIntake(intake, cs.CreatedAt, actor(c).StaffID)
 	}
 	v.AccountFlags = viewFlags(flags)
 	c.Header("Location", "/api/cases/"+string(cs.ID))
@@ -225,8 +261,25 @@ func (s *Server) getCase(c *gin.Context) error {
 		return err
 	}
 	v.AccountFlags = viewFlags(flags)
+	in, err := s.verify.CaseIntake(c.Request.Context(), actor(c), cs.ID)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		v.Intake = viewIntake(in, in.CreatedAt, in.RecordedBy)
+	}
 	c.JSON(http.StatusOK, v)
 	return nil
+}
+
+// viewIntake shows an intake record; a received time left empty was the
+// case's creation.
+func viewIntake(in *models.CaseIntake, created time.Time, by models.StaffID) *intakeJSON {
+	at := in.ReceivedAt
+	if at.IsZero() {
+		at = created
+	}
+	return &intakeJSON{Channel: in.Channel, ReceivedAt: at.UTC().Format(time.RFC3339), Notes: in.Notes, RecordedBy: by}
 }
 
 type rescheduleRequest struct {

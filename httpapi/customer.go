@@ -144,7 +144,9 @@ func (s *Server) join(c *gin.Context) error {
 	if err != nil {
 		return s.refuseLink(c, ip, c.Param("token"), err)
 	}
-	maxAge := int(time.Until(sess.ExpiresAt).Seconds())
+	// The cookie outlives the call for the status page (StatusUntil); the
+	// call page still ends with the session.
+	maxAge := int(s.call.calls.StatusUntil(sess).Sub(s.verify.Now()).Seconds())
 	if maxAge < 60 {
 		maxAge = 60
 	}
@@ -352,4 +354,48 @@ func slotText(at time.Time, zone, lang string) string {
 		return t.Format("2006年1月2日 15:04") + "（" + zone + "）"
 	}
 	return t.Format("Mon 2 Jan 2006, 15:04") + " (" + zone + ")"
+}
+
+// statusPage is the customer's status page (GET /call/status): where their
+// request stands, in their language, with the slot in their zone and the
+// branch's. It opens with the customer cookie for as long as
+// verify.Calls.StatusUntil allows, after the call and its review too;
+// without a valid cookie it is the page saying that no request can be
+// shown here (410), which names no case and counts against the address
+// like a wrong link.
+func (s *Server) statusPage(c *gin.Context) error {
+	ip := clientAddr(c)
+	if s.limiter.Blocked("token:" + ip) {
+		return &pageError{err: models.Errorf(models.ERATELIMIT, "too many invalid links or sessions; wait a minute"), render: s.renderNoStatus}
+	}
+	secret, _ := c.Cookie(s.customerCookie())
+	st, err := s.call.calls.CustomerStatus(c.Request.Context(), secret)
+	if err != nil {
+		if models.ErrorCodeOf(err) == models.EGONE {
+			if secret != "" {
+				s.limiter.Fail("token:" + ip)
+			}
+			return &pageError{err: err, render: s.renderNoStatus}
+		}
+		return err
+	}
+	data := web.CustomerPage{Page: s.customerPage(c, "status", "status.title", "")}
+	data.Customer, data.Branch = slotText(st.SlotAt, st.CustomerTZ, data.Lang), slotText(st.SlotAt, s.verify.Config().BranchTZ.String(), data.Lang)
+	view := &web.Status{Ref: string(st.CaseRef), Outcome: st.Outcome, StatementSent: st.StatementSent}
+	for _, step := range st.Steps {
+		view.Steps = append(view.Steps, web.StatusStep{Key: step.Key, Done: step.Done, Current: step.Current})
+	}
+	data.Status = view
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Cache-Control", "no-store")
+	if err := s.pages.Render(c.Writer, "status.html", data); err != nil {
+		s.log.ErrorContext(c.Request.Context(), "render page", "err", err)
+	}
+	return nil
+}
+
+// renderNoStatus is the status page without a request to show.
+func (s *Server) renderNoStatus(c *gin.Context) error {
+	data := web.CustomerPage{Page: s.customerPage(c, "status", "status.title", "")}
+	return s.pages.Render(c.Writer, "status.html", data)
 }

@@ -48,6 +48,11 @@ var requestSchemas = map[string]any{
 		"period_from": map[string]any{"type": "string", "format": "date", "description": "first day of a statement's period; a balance certificate's is empty or period_to"},
 		"period_to":   map[string]any{"type": "string", "format": "date", "description": "last day of a statement's period; a balance certificate's date (balances at the end of that day)"},
 		"slot":        map[string]any{"$ref": "#/components/schemas/Slot"},
+		"intake": withDescription(obj(map[string]any{
+			"channel":     map[string]any{"type": "string", "enum": []string{"phone", "email", "counter", "letter"}},
+			"received_at": map[string]any{"type": "string", "format": "date-time", "description": "when the bank received the request (RFC 3339; not in the future, at most a year back); empty: now"},
+			"notes":       map[string]any{"type": "string", "maxLength": 2000},
+		}, "channel"), "optional: how the request came in; stored with the case, shown on its page, audited (channel and time; the notes' length only)"),
 	}, "account_no", "purpose", "period_to", "slot"),
 	"Reschedule": obj(map[string]any{"slot": map[string]any{"$ref": "#/components/schemas/Slot"}}, "slot"),
 	"Reason":     obj(map[string]any{"reason": str}, "reason"),

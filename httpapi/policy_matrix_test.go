@@ -167,6 +167,7 @@ var policyMatrix = []matrixRow{
 	{"POST", "/api/cases/:id/evidence/:evidence/legal-hold", adminOnly, adminOnly},
 
 	{"GET", "/call", customerOnly, ""},
+	{"GET", "/call/status", customerOnly, ""},
 	{"POST", "/call/consent", customerOnly, ""},
 	{"GET", "/call/ws", customerOnly, ""},
 	{"GET", "/static/call.js", everyone, ""},

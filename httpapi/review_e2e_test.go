@@ -430,16 +430,27 @@ func runReviewStory(t *testing.T, se *storyEnv) *reviewStory {
 	}
 	up := mailtest.Start(t, mailtest.Options{Addr: down})
 	e.now = e.now.Add(time.Minute)
-	if n, err := desk.DeliverMail(ctx, "t"); n != 1 || err != nil {
-		t.Fatalf("deliver statement: %d %v", n, err)
+	// The statement, and the decision's notice to the customer (what
+	// happens next), queued while the server was down.
+	if n, err := desk.DeliverMail(ctx, "t"); n != 2 || err != nil {
+		t.Fatalf("deliver statement and the approved notice: %d %v", n, err)
 	}
-	msgs := up.Wait(t, 1, 5*time.Second)
-	if !slices.Equal(msgs[0].To, []string{"li.wei@example.com"}) {
-		t.Fatalf("statement sent to %v", msgs[0].To)
+	msgs := up.Wait(t, 2, 5*time.Second)
+	p = nil
+	for _, m := range msgs {
+		if !slices.Equal(m.To, []string{"li.wei@example.com"}) {
+			t.Fatalf("mail sent to %v", m.To)
+		}
+		pm, err := mailtest.Parse(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pm.Attachments) > 0 {
+			p = pm
+		}
 	}
-	p, err = mailtest.Parse(msgs[0].Data)
-	if err != nil {
-		t.Fatal(err)
+	if p == nil {
+		t.Fatal("no mail with the statement attached")
 	}
 	var pdf []byte
 	for _, b := range p.Attachments {

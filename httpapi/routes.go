@@ -136,6 +136,7 @@ func (s *Server) routeTable() []route {
 
 		// video sessions
 		{Method: "GET", Path: "/call", Auth: authCustomer, Summary: "Customer's call page (customer cookie): the recording and biometric consent until accepted, then the call; one 410 page otherwise", Tag: "customer", handler: s.callPage},
+		{Method: "GET", Path: "/call/status", Auth: authNone, Summary: "Customer's status page (customer cookie, for 30 days after the session started by default, IDV_CUSTOMER_STATUS_TTL): where the request stands (the slot in the customer's and the branch's zone, consent, call, review, decision, document sent), in the customer's language, with nothing personal beyond the request's reference; without a valid cookie a 410 page saying no request can be shown here", Tag: "customer", handler: s.statusPage},
 		{Method: "POST", Path: "/call/consent", Auth: authCustomer, Summary: "Customer accepts the versioned consent text (form: version, locale); stored with its SHA-256, locale and time", Tag: "customer", MaxBody: 4 << 10, handler: s.consent},
 		{Method: "GET", Path: "/call/ws", Auth: authCustomer, Summary: "Customer's signaling WebSocket (customer cookie, consent required); protocol in docs/calls.md", Tag: "customer", handler: s.customerSocket},
 		{Method: "GET", Path: "/static/call.js", Auth: authNone, Summary: "Script of the customer's call page", Tag: "customer", handler: s.static()},

@@ -18,14 +18,18 @@ var update = flag.Bool("update", false, "rewrite the golden files of TestRenderG
 // customer receives changes only when a golden file does.
 func TestRenderGolden(t *testing.T) {
 	d := mail.Data{BankName: "Demo & Bank", HolderName: "Li <Wei>", Link: "https://idv.bank.example/join/t0k3n?a=1&b=2",
-		SlotLocal: "2026-12-01 09:00 America/New_York", Code: "042917", Minutes: 10, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", CaseRef: "case_7f3a"}
+		SlotLocal: "2026-12-01 09:00 America/New_York", SlotBranch: "2026-12-01 22:00 Asia/Shanghai", Hours: 24, Code: "042917", Minutes: 10, PeriodFrom: "2025-01-01", PeriodTo: "2025-12-31", CaseRef: "case_7f3a"}
 	// statement-encrypted, balance_certificate-encrypted: the document
 	// whose attachment is the customer's password-protected envelope.
-	for _, kind := range []string{mail.KindInvite, mail.KindCode, mail.KindStatement, "statement-encrypted", mail.TemplateBalanceCertificate, "balance_certificate-encrypted"} {
+	for _, kind := range []string{mail.KindInvite, mail.KindCode, mail.KindStatement, "statement-encrypted", mail.TemplateBalanceCertificate, "balance_certificate-encrypted",
+		mail.KindReminder, "reminder-1h", mail.KindReschedule, mail.KindCancel, mail.KindApproved, "approved-encrypted", mail.KindRejected} {
 		for _, lang := range []string{mail.LangEnglish, mail.LangChinese, "fr"} {
 			dk, rk := d, kind
 			if base, ok := strings.CutSuffix(kind, "-encrypted"); ok {
 				dk.Encrypted, rk = true, base
+			}
+			if base, ok := strings.CutSuffix(kind, "-1h"); ok {
+				dk.Hours, rk = 1, base
 			}
 			subject, text, html, err := mail.Render(rk, lang, dk)
 			if err != nil {

@@ -102,8 +102,15 @@ func Compose(m Message) ([]byte, error) {
 		if strings.ContainsAny(a.Name+a.ContentType, "\r\n\"") {
 			return nil, fmt.Errorf("compose: bad attachment name or type")
 		}
+		// A type may carry parameters (text/calendar; method=REQUEST):
+		// they are kept beside the name.
+		mt, params, err := mime.ParseMediaType(a.ContentType)
+		if err != nil {
+			return nil, fmt.Errorf("compose: attachment type %q: %w", a.ContentType, err)
+		}
+		params["name"] = a.Name
 		w, err := mixed.CreatePart(textproto.MIMEHeader{
-			"Content-Type":              {mime.FormatMediaType(a.ContentType, map[string]string{"name": a.Name})},
+			"Content-Type":              {mime.FormatMediaType(mt, params)},
 			"Content-Disposition":       {mime.FormatMediaType("attachment", map[string]string{"filename": a.Name})},
 			"Content-Transfer-Encoding": {"base64"},
 		})

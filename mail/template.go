@@ -20,6 +20,14 @@ const (
 	KindInvite    = "invite"
 	KindCode      = "code"
 	KindStatement = "statement"
+	// Customer communications: a reminder before the slot, the slot
+	// moved (with the updated calendar file), the call cancelled (with the
+	// calendar's cancellation), and what happens after the decision.
+	KindReminder   = "reminder"
+	KindReschedule = "reschedule"
+	KindCancel     = "cancel"
+	KindApproved   = "approved"
+	KindRejected   = "rejected"
 )
 
 // Templates of released documents other than the transaction statement
@@ -29,12 +37,19 @@ const (
 	TemplateBalanceCertificate = "balance_certificate"
 )
 
+// KindNotice is the outbox kind of every customer notice (the templates
+// of notices).
+const KindNotice = "notice"
+
 // OutboxKind is the kind the outbox files a message rendered from
-// template t under: KindStatement for every document's template, t itself
-// otherwise.
+// template t under: KindStatement for every document's template,
+// KindNotice for every notice's, t itself otherwise.
 func OutboxKind(t string) string {
-	if slices.Contains(documents, t) {
+	switch {
+	case slices.Contains(documents, t):
 		return KindStatement
+	case slices.Contains(notices, t):
+		return KindNotice
 	}
 	return t
 }
@@ -50,7 +65,9 @@ type Data struct {
 	BankName   string
 	HolderName string
 	Link       string // invite
-	SlotLocal  string // invite: the call time in the customer's zone
+	SlotLocal  string // invite, reminder, reschedule, cancel: the call time in the customer's zone
+	SlotBranch string // reminder, reschedule, cancel: the call time in the branch's zone
+	Hours      int    // reminder: how many hours before the call it is sent
 	Code       string // code: the six digits
 	Minutes    int    // code: validity
 	PeriodFrom string // statement
@@ -65,7 +82,9 @@ type Data struct {
 // set must cover.
 var (
 	documents = []string{KindStatement, TemplateBalanceCertificate}
-	kinds     = []string{KindInvite, KindCode, KindStatement, TemplateBalanceCertificate}
+	notices   = []string{KindReminder, KindReschedule, KindCancel, KindApproved, KindRejected}
+	kinds     = []string{KindInvite, KindCode, KindStatement, TemplateBalanceCertificate,
+		KindReminder, KindReschedule, KindCancel, KindApproved, KindRejected}
 	languages = []string{LangEnglish, LangChinese}
 	parts     = []string{"subject", "text", "html"}
 )

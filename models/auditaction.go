@@ -13,13 +13,13 @@ var AuditActions = []string{
 	"auth.logout", "auth.permission_denied", "auth.stepup", "auth.stepup_failed", "auth.stepup_locked",
 	"auth.token_rejected", "auth.token_used",
 	"token.created", "token.listed", "token.revoked",
-	"staff.created", "staff.disabled", "staff.enabled",
+	"staff.created", "staff.disabled", "staff.enabled", "staff.hours_set",
 	// the case's life
 	"case.created", "case.join", "case.reschedule", "case.submit", "case.approve", "case.reject", "case.seal",
-	"case.release", "case.close", "case.cancel", "case.expire", "case.abort",
+	"case.release", "case.close", "case.cancel", "case.expire", "case.abort", "case.reassigned",
 	"invite.issued", "invite.revoked", "invite.mailed",
 	// the customer
-	"customer.session_started", "customer.consent",
+	"customer.session_started", "customer.consent", "customer.reminded", "customer.notified",
 	"code.sent", "code.verified", "code.wrong", "code.locked", "code.expired", "code.replayed",
 	// the call
 	"call.ended", "call.recording_incomplete", "call.recording_capped", "call.quality", "call.segment",
@@ -37,4 +37,7 @@ var AuditActions = []string{
 	// accounts, ledger and the face engine
 	"account.flagged", "account.flag_cleared", "account.imported", "accounts.import_run", "ledger.imported",
 	"face.calibrated",
+	// webhooks (webhook)
+	"webhook.endpoint_created", "webhook.endpoint_enabled", "webhook.endpoint_disabled", "webhook.endpoint_deleted",
+	"webhook.redelivered",
 }

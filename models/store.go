@@ -41,6 +41,7 @@ type Tx interface {
 	AccountFlagRepo      // fraud flags against accounts (flag.go)
 	StatsRepo            // counts for the domain metrics (stats.go)
 	WebhookRepo          // webhook endpoints, deliveries and attempts (webhook.go)
+	CommsRepo            // calendar entries, reminders and intake records (comms.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

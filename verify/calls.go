@@ -21,6 +21,7 @@ import (
 type Calls struct {
 	svc        *Service
 	sessionTTL time.Duration
+	statusTTL  time.Duration
 
 	mu         sync.Mutex
 	challenges map[string]pendingChallenge // liveness challenges issued, by ID
@@ -31,9 +32,12 @@ func NewCalls(svc *Service, cfg CallsConfig) (*Calls, error) {
 	if svc == nil {
 		return nil, missingError("new calls", []string{"Service"})
 	}
-	c := &Calls{svc: svc, sessionTTL: cfg.SessionTTL, challenges: map[string]pendingChallenge{}}
+	c := &Calls{svc: svc, sessionTTL: cfg.SessionTTL, statusTTL: cfg.StatusTTL, challenges: map[string]pendingChallenge{}}
 	if c.sessionTTL <= 0 {
 		c.sessionTTL = 2 * time.Hour
+	}
+	if c.statusTTL <= 0 {
+		c.statusTTL = DefaultStatusTTL
 	}
 	return c, nil
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"remoteidv/models"
 )
@@ -20,6 +21,10 @@ type NewCase struct {
 	PeriodFrom string
 	PeriodTo   string
 	Slot       Slot
+	// Intake, when set, records how the request came in (its Channel and
+	// ReceivedAt are required then; CaseID, RecordedBy and CreatedAt are
+	// filled in).
+	Intake *models.CaseIntake
 }
 
 // CreateCase opens a case for an account and schedules its call. The clerk
@@ -44,6 +49,15 @@ func (s *Service) CreateCaseWithFlags(ctx context.Context, a Actor, in NewCase) 
 	slot, err := s.resolveSlot(in.Slot)
 	if err != nil {
 		return nil, nil, err
+	}
+	if in.Intake != nil {
+		if in.Intake.ReceivedAt.IsZero() {
+			it := *in.Intake
+			it.ReceivedAt, in.Intake = s.now().UTC(), &it
+		}
+		if err := models.ValidateIntake(in.Intake, s.now()); err != nil {
+			return nil, nil, err
+		}
 	}
 	id, err := models.NewID(s.rand, "case")
 	if err != nil {
@@ -73,6 +87,17 @@ func (s *Service) CreateCaseWithFlags(ctx context.Context, a Actor, in NewCase) 
 		}
 		if len(flags) > 0 {
 			detail["account_flags_shown"] = flagsShown(flags)
+		}
+		if in.Intake != nil {
+			it := *in.Intake
+			it.CaseID, it.RecordedBy, it.CreatedAt, it.ReceivedAt = c.ID, a.StaffID, now, it.ReceivedAt.UTC()
+			if err := tx.CreateCaseIntake(ctx, &it); err != nil {
+				return err
+			}
+			// The notes stay in the case's record; the audit trail, which
+			// is kept for good, says only how long they are.
+			detail["intake_channel"], detail["intake_received_at"] = string(it.Channel), it.ReceivedAt.Format(time.RFC3339)
+			detail["intake_notes_chars"] = fmt.Sprint(utf8.RuneCountInString(it.Notes))
 		}
 		return s.event(ctx, tx, a.Name, c.ID, "case.created", detail)
 	})
@@ -149,6 +174,14 @@ func (s *Service) changeIn(ctx context.Context, tx models.Tx, a Actor, id models
 	}
 	if err := s.event(ctx, tx, a.Name, c.ID, "case."+string(ev), d); err != nil {
 		return nil, err
+	}
+	if s.notify != nil {
+		// What the customer is told goes in the same transaction
+		// (comms.go): a change is never without its notice, nor a notice
+		// without its change.
+		if err := s.notify(ctx, tx, c, ev); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -288,8 +321,14 @@ func (s *Service) IssueInvite(ctx context.Context, a Actor, id models.CaseID) (*
 		if err != nil {
 			return err
 		}
+		// The case's first invite names its calendar entry; later ones
+		// (and a reschedule or cancellation) update the same entry.
+		uid, seq, err := tx.NextCalendarSequence(ctx, c.ID, iid+"@remoteidv", now)
+		if err != nil {
+			return err
+		}
 		link := strings.TrimRight(s.cfg.PublicURL, "/") + "/join/" + tok
-		out = &Invite{Invite: inv, Link: link, ICS: s.calendar(c, inv, acct, clerk, link)}
+		out = &Invite{Invite: inv, Link: link, ICS: s.calendar(c, inv, acct, clerk, link, uid, seq)}
 		return s.event(ctx, tx, a.Name, c.ID, "invite.issued", map[string]string{
 			"invite": iid, "token_sha256_prefix": hash[:12], "not_before": nb.Format("2006-01-02T15:04:05Z"), "not_after": na.Format("2006-01-02T15:04:05Z"),
 		})

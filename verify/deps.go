@@ -119,6 +119,10 @@ type CallsConfig struct {
 	// SessionTTL is how long a customer session outlives its invite's
 	// window (0: 2 hours, the longest call).
 	SessionTTL time.Duration
+	// StatusTTL is how long after it started a customer session may read
+	// its case's status page (0: 30 days), however long ago its call
+	// ended.
+	StatusTTL time.Duration
 }
 
 // missingError names the missing dependencies of what.

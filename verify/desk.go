@@ -46,6 +46,7 @@ func NewDesk(svc *Service, d DeskDeps) (*Desk, error) {
 	if desk.stepUp <= 0 {
 		desk.stepUp = defaultStepUp
 	}
+	svc.notify = desk.customerNotice
 	if desk.captureMaxAge <= 0 {
 		desk.captureMaxAge = defaultRegistryCaptureMaxAge
 	}

@@ -190,10 +190,11 @@ func TestStatementPasswordEnvelope(t *testing.T) {
 
 	// Delivered, the raw message goes; the password was never written
 	// anywhere a person or an auditor reads.
-	if n, err := d.DeliverMail(ctx, "test"); n != 1 || err != nil {
-		t.Fatalf("DeliverMail = %d, %v", n, err)
+	// The statement and the approved notice (what happens next).
+	if n, err := d.DeliverMail(ctx, "test"); n != 2 || err != nil {
+		t.Fatalf("DeliverMail = %d, %v; want the statement and the approved notice", n, err)
 	}
-	f.smtp.Wait(t, 2, 5*time.Second)
+	f.smtp.Wait(t, 3, 5*time.Second)
 	if _, err := f.arch.Drain(ctx, "test/0"); err != nil {
 		t.Fatal(err)
 	}

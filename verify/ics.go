@@ -9,8 +9,10 @@ import (
 )
 
 // calendar renders an RFC 5545 invitation for the call: UTC times, CRLF
-// line ends, text escaped and lines folded at 75 octets.
-func (s *Service) calendar(c *models.Case, inv *models.Invite, acct *models.Account, clerk *models.Staff, link string) []byte {
+// line ends, text escaped and lines folded at 75 octets. uid and seq are
+// the case's calendar entry (models.CaseCalendar): every calendar file of
+// a case updates the one entry.
+func (s *Service) calendar(c *models.Case, inv *models.Invite, acct *models.Account, clerk *models.Staff, link, uid string, seq int) []byte {
 	const stamp = "20060102T150405Z"
 	view := s.ViewSlot(c.SlotAt, c.CustomerTZ)
 	desc := fmt.Sprintf("%s: video call to verify your identity for your transaction statement (%s to %s).\n"+
@@ -25,7 +27,8 @@ func (s *Service) calendar(c *models.Case, inv *models.Invite, acct *models.Acco
 		"CALSCALE:GREGORIAN",
 		"METHOD:PUBLISH",
 		"BEGIN:VEVENT",
-		"UID:" + string(inv.ID) + "@remoteidv",
+		"UID:" + uid,
+		"SEQUENCE:" + fmt.Sprint(seq),
 		"DTSTAMP:" + inv.CreatedAt.UTC().Format(stamp),
 		"DTSTART:" + c.SlotAt.UTC().Format(stamp),
 		"DTEND:" + c.SlotAt.Add(s.cfg.CallLength).UTC().Format(stamp),

@@ -421,11 +421,16 @@ func TestReviewEndToEnd(t *testing.T) {
 	if err != nil || c.State != models.StateApproved || apr.Action.Email != email {
 		t.Fatalf("Decide = %+v, %+v, %v", apr, c, err)
 	}
-	if e := requirePublishedHead(t, f.db, f.g.Evidence, f.g.Key, "after the decision"); e.Action != "case."+string(models.EventApprove) {
-		t.Fatalf("head after the decision = %s, want the decision", e.Action)
+	// The decision's transaction ends with the customer's notice of it.
+	if e := requirePublishedHead(t, f.db, f.g.Evidence, f.g.Key, "after the decision"); e.Action != "customer.notified" || e.Detail["notice"] != mail.KindApproved {
+		t.Fatalf("head after the decision = %s %v, want the decision's customer notice", e.Action, e.Detail)
 	}
 	_, _, err = d.Decide(ctx, f.sup2, f.caseID, approve)
 	wantErr(t, "Decide(second)", err, models.ECONFLICT)
+	// The approved notice (what happens next) goes before the statement.
+	if n, err := d.DeliverMail(ctx, "test"); n != 1 || err != nil {
+		t.Fatalf("DeliverMail(the approved notice) = %d, %v; want 1", n, err)
+	}
 	if apr.Action.StatementSHA256 != stm.SHA256 || apr.Action.StatementID != stm.ID {
 		t.Fatalf("approval names statement %s %s, want %s %s", apr.Action.StatementID, apr.Action.StatementSHA256, stm.ID, stm.SHA256)
 	}
@@ -655,6 +660,23 @@ func TestDecideRefusals(t *testing.T) {
 	if err != nil || c.State != models.StateRejected || c.Reason != "signature unclear" {
 		t.Fatalf("Decide(reject) = %+v, %v", c, err)
 	}
+	// The customer is told what happens next, in their language, without
+	// the supervisor's reason.
+	f.tx(func(tx models.Tx) error {
+		ms, err := tx.MailByCase(ctx, cs.ID)
+		if err != nil {
+			return err
+		}
+		last := ms[len(ms)-1]
+		p, err := mailtest.Parse(last.Raw)
+		if err != nil {
+			return err
+		}
+		if last.Kind != mail.KindNotice || !strings.Contains(p.Subject, "未获批准") || !strings.Contains(p.Text, "开户网点") || strings.Contains(p.Text, "signature unclear") {
+			t.Errorf("mail after the rejection: %s %q\n%s\nwant the rejected notice in Chinese, without the reason", last.Kind, p.Subject, p.Text)
+		}
+		return nil
+	})
 	_, err = d.Release(ctx, f.sup, cs.ID)
 	wantErr(t, "Release(rejected)", err, models.ECONFLICT)
 	// Approved but not released: a recipient cannot learn it exists.

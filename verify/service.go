@@ -57,6 +57,9 @@ type Service struct {
 	readBLAS func() (facematch.BLASInfo, error)
 	calib    *Calibrator
 	faceObs  models.FaceCheckObserver // nil: not observed
+	// notify tells the customer about a change of their case (set by
+	// NewDesk, which owns the mail outbox; nil: nobody is told).
+	notify func(ctx context.Context, tx models.Tx, c *models.Case, ev models.CaseEvent) error
 }
 
 // New returns the workflow service over d, whose every field is required

@@ -196,6 +196,12 @@ func TestBalanceCertificateEndToEnd(t *testing.T) {
 	if err != nil || apr.Action.Purpose != models.PurposeBalanceCertificate || apr.Action.StatementSHA256 != stm.SHA256 {
 		t.Fatalf("Decide = %+v, %v; want the approval of this certificate", apr, err)
 	}
+	// The customer is told what happens next (the approved notice) first.
+	before := len(f.smtp.Messages())
+	if n, err := d.DeliverMail(ctx, "test"); n < 1 || err != nil {
+		t.Fatalf("DeliverMail(after the decision) = %d, %v; want the approved notice", n, err)
+	}
+	f.smtp.Wait(t, before+1, 5*time.Second)
 	// A late booking before the date changes nothing that is sent.
 	f.tx(func(tx models.Tx) error {
 		_, err := tx.AddLedgerEntries(ctx, []*models.LedgerEntry{{AccountNo: acctNo, BookedAt: time.Date(2025, 6, 30, 3, 0, 0, 0, time.UTC),

@@ -116,7 +116,7 @@ func TestCustomerPagesRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"consent", "call", "gone", "early"} {
+	for _, name := range []string{"consent", "call", "gone", "early", "status"} {
 		for _, lang := range Languages {
 			var b bytes.Buffer
 			data := CustomerPage{Page: Page{Name: name, Title: "cust.title", Script: "call.js", Lang: lang, Path: "/call", Bank: "Demo Bank", Msgs: Messages()},

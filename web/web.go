@@ -158,4 +158,23 @@ type CustomerPage struct {
 	// CodeVerified and LetterOnFile are the call page's steps already
 	// done (verify.CustomerProgress), so a reload does not ask again.
 	CodeVerified, LetterOnFile bool
+	// Status is the status page's request (nil: no request can be shown,
+	// the page without a valid customer cookie).
+	Status *Status
+}
+
+// Status is where a customer's request stands, as the status page shows
+// it: the request's reference, its slot in the customer's zone (and the
+// branch's), the outcome once there is one, and the steps.
+type Status struct {
+	Ref           string
+	Outcome       string // "", approved, rejected, cancelled, expired, aborted
+	StatementSent bool
+	Steps         []StatusStep
+}
+
+// StatusStep is one step of the request: done, current or ahead.
+type StatusStep struct {
+	Key           string // status.step.KEY names it
+	Done, Current bool
 }

@@ -173,7 +173,7 @@ func (a *app) newWorkflow(ctx context.Context, eng *face.Engine) (*workflow, err
 	if err != nil {
 		return nil, err
 	}
-	calls, err := verify.NewCalls(svc, verify.CallsConfig{SessionTTL: a.cfg.CallMaxDuration})
+	calls, err := verify.NewCalls(svc, verify.CallsConfig{SessionTTL: a.cfg.CallMaxDuration, StatusTTL: a.cfg.CustomerStatusTTL})
 	if err != nil {
 		return nil, err
 	}

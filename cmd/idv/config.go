@@ -49,6 +49,8 @@ type Config struct {
 	SealInterval       time.Duration
 	ArchiveLease       time.Duration
 	ExpiryInterval     time.Duration
+	ReminderInterval   time.Duration
+	CustomerStatusTTL  time.Duration
 	CallMaxDuration    time.Duration
 	CallMaxSockets     int64
 	ReadHeaderTimeout  time.Duration
@@ -247,6 +249,8 @@ func defaultConfig() Config {
 		SealInterval:       10 * time.Second,
 		ArchiveLease:       time.Minute,
 		ExpiryInterval:     time.Hour,
+		ReminderInterval:   time.Minute,
+		CustomerStatusTTL:  30 * 24 * time.Hour,
 		CallMaxDuration:    time.Hour,
 		CallMaxSockets:     50,
 		ReadHeaderTimeout:  10 * time.Second,
@@ -338,6 +342,8 @@ func (c *Config) settings() []setting {
 		{"expiry-interval", "IDV_EXPIRY_INTERVAL", "how often evidence past its retention is deleted from the store (unless under a legal hold) and the deletion recorded in the audit trail", (*durValue)(&c.ExpiryInterval)},
 		{"ice-servers", "IDV_ICE_SERVERS", "comma-separated STUN/TURN URLs given to call participants (stun:host:3478,turn:host:3478?transport=udp)", (*strValue)(&c.ICE.Servers)},
 		{"ice-secret", "IDV_ICE_SECRET", "shared secret of the turn: servers in ice-servers (coturn's static-auth-secret), at least 16 bytes (never printed): each participant gets the username expiry-unix:participant and base64(HMAC-SHA1(secret, username)) as credential, valid for the longest call plus 15 minutes; required with turn: servers", (*secretValue)(&c.ICE.Secret)},
+		{"reminder-interval", "IDV_REMINDER_INTERVAL", "how often due customer reminders (24h and 1h before the call) are put in the mail outbox", (*durValue)(&c.ReminderInterval)},
+		{"customer-status-ttl", "IDV_CUSTOMER_STATUS_TTL", "how long after the customer opened their invite link their browser may read the request's status page (/call/status)", (*durValue)(&c.CustomerStatusTTL)},
 		{"call-max-duration", "IDV_CALL_MAX_DURATION", "a video call is ended after this long", (*durValue)(&c.CallMaxDuration)},
 		{"call-max-sockets-per-addr", "IDV_CALL_MAX_SOCKETS_PER_ADDR", "call signaling sockets one client address may hold at once; more get 429 (raise it for staff behind one NAT address)", (*intValue)(&c.CallMaxSockets)},
 		{"call-max-recording-bytes", "IDV_CALL_MAX_RECORDING_BYTES", "bytes one call may record (all tracks); at the cap recording stops and the call ends, what was recorded kept whole", (*intValue)(&c.Quotas.CallRecordingBytes)},
@@ -617,6 +623,12 @@ func (c *Config) validate() error {
 	}
 	if c.ExpiryInterval < time.Second || c.ExpiryInterval > 7*24*time.Hour {
 		bad("IDV_EXPIRY_INTERVAL", "%v must be from 1s to 168h", c.ExpiryInterval)
+	}
+	if c.ReminderInterval < time.Second || c.ReminderInterval > 10*time.Minute {
+		bad("IDV_REMINDER_INTERVAL", "%v must be from 1s to 10m (a reminder is due within the hour)", c.ReminderInterval)
+	}
+	if c.CustomerStatusTTL < time.Hour || c.CustomerStatusTTL > 366*24*time.Hour {
+		bad("IDV_CUSTOMER_STATUS_TTL", "%v must be from 1h to 8784h", c.CustomerStatusTTL)
 	}
 	for _, p := range c.proxies() {
 		if net.ParseIP(p) == nil {

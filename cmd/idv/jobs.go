@@ -101,6 +101,20 @@ func webhooks(s *webhook.Service, owner string, interval time.Duration, log *slo
 	}}
 }
 
+// reminders queues the customers' due reminders (24h and 1h before their
+// call) every interval, the first time at start. Each reminder is recorded
+// with its mail, once per case, slot and kind, so several processes (or a
+// restart) never send one twice; the service's clock decides what is due.
+func reminders(d *verify.Desk, interval time.Duration, log *slog.Logger) job {
+	return every{name: "customer reminders", interval: interval, atStart: true, log: log, do: func(ctx context.Context) error {
+		n, err := d.SendReminders(ctx)
+		if n > 0 {
+			log.Info("customer reminders queued", "count", n)
+		}
+		return err
+	}}
+}
+
 // serveAndRun serves HTTP (serve returns when the server is shut down) and
 // runs the jobs, all in one errgroup, until ctx ends or one of them fails.
 // Shutdown keeps the order the service needs: HTTP requests drain first

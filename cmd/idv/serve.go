@@ -108,6 +108,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		expiry(wf.verify, cfg.ExpiryInterval, log),
 		mailOutbox(wf.desk, "mail/"+ln.Addr().String(), cfg.Mail.Interval, log),
 		webhooks(hooks, "webhook/"+ln.Addr().String(), cfg.Webhook.Interval, log),
+		reminders(wf.desk, cfg.ReminderInterval, log),
 		every{name: "suppressed security events", interval: cfg.Auth.AuditWindow, log: log, do: func(ctx context.Context) error {
 			_, err := a.access.FlushSuppressed(ctx)
 			return err

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Webhooks", testWebhooks},
 		{"Clerks", testClerks},
 		{"WorkingHours", testWorkingHours},
+		{"CustomerComms", testCustomerComms},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

@@ -124,6 +124,10 @@ async function loadCase() {
   }
   if ($('reassign-section')) $('reassign-section').hidden = !['scheduled', 'in_session'].includes(c.state);
   if (c.reason) rows.push([t('common.reason'), c.reason]);
+  if (c.intake) {
+    rows.push([t('case.intake'), el('span', { id: 'case-intake', 'data-channel': c.intake.channel },
+      t('intake.' + c.intake.channel) + ' · ' + new Date(c.intake.received_at).toLocaleString() + (c.intake.notes ? ' · ' + c.intake.notes : ''))]);
+  }
   // Whether the customer chose a password for the emailed statement; the
   // password itself never leaves the server.
   if (c.statement_password !== undefined) rows.push([t('case.statement_password'), t(c.statement_password ? 'case.statement_password_yes' : 'case.statement_password_no')]);

@@ -83,6 +83,13 @@ document.getElementById('case-form').addEventListener('submit', guard(async () =
     period_to: document.getElementById('period-to').value,
     slot: { local: document.getElementById('slot-local').value.slice(0, 16), time_zone: tz.value.trim() },
   };
+  // How the request came in (optional): the time is the clerk's own
+  // clock, sent as UTC; empty means now.
+  const channel = document.getElementById('intake-channel').value;
+  if (channel) {
+    const recv = document.getElementById('intake-received').value;
+    body.intake = { channel, received_at: recv ? new Date(recv).toISOString() : '', notes: document.getElementById('intake-notes').value };
+  }
   const c = await api('POST', '/api/cases', body);
   flash(t('console.created') + ': ' + c.id);
   location.assign('/console/cases/' + c.id);
