@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -110,10 +111,16 @@ func TestWebCustomerReturns(t *testing.T) {
 	if strings.Contains(txt, "not valid") {
 		t.Errorf("a link before its window shows the dead-link page:\n%s", txt)
 	}
+	shots, err := filepath.Abs(filepath.Join("..", "..", "var", "screenshots"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead.CheckPage(t, shots, "customer-early")
 	ahead.Do(t, "the same page in Chinese", 20*time.Second, chromedp.Click(`a[hreflang="zh-CN"]`), chromedp.WaitVisible(`html[lang="zh-CN"] main`))
 	if txt := text(ahead); !strings.Contains(txt, "您的通话尚未开放") || !strings.Contains(txt, opens.In(shanghai).Format("15:04")+"（Asia/Shanghai）") {
 		t.Errorf("the Chinese page of a link before its window:\n%s", txt)
 	}
+	ahead.CheckPage(t, shots, "customer-early-zh")
 
 	// 2. The customer: consent, waiting for the clerk, code, letter.
 	link := invite("6222020200223344", time.Now().Add(3*time.Minute))
@@ -159,6 +166,9 @@ func TestWebCustomerReturns(t *testing.T) {
 		if !waitText(t, customer, "code-status", step.code) || !waitText(t, customer, "letter-status", step.letter) {
 			t.Errorf("after %s: code %q, letter %q", step.what, testenv.Eval[string](t, customer, "document.getElementById('code-status').textContent"),
 				testenv.Eval[string](t, customer, "document.getElementById('letter-status').textContent"))
+		}
+		if step.lang == "zh-CN" {
+			customer.CheckPage(t, shots, "customer-call-zh")
 		}
 	}
 	// 4. The used link again: the customer's browser goes to its call page;
@@ -206,6 +216,12 @@ func TestWebCustomerReturns(t *testing.T) {
 	}
 	if s := testenv.Eval[string](t, locked, "document.body.dataset.state"); s != "locked" {
 		t.Errorf("after the lockout the page's state became %q", s)
+	}
+	locked.CheckPage(t, shots, "customer-locked")
+	// The status page the customer keeps after the call, in both languages.
+	for _, lang := range []string{"en", "zh-CN"} {
+		customer.Do(t, "the status page ("+lang+")", 20*time.Second, chromedp.Navigate(origin+"/call/status?lang="+lang), chromedp.WaitVisible(`html[lang="`+lang+`"] main`))
+		customer.CheckPage(t, shots, "customer-status-"+lang)
 	}
 	for _, tb := range tabs {
 		for _, p := range tb.Problems("410", "403", "Gone", "Forbidden") {
