@@ -66,7 +66,7 @@ func TestWebBoard(t *testing.T) {
 		t.Errorf("board rows %d after one new case, want %d", n, before+1)
 	}
 	text := testenv.Eval[string](t, sup, `document.querySelector('`+row+`').innerText`)
-	for _, want := range []string{"09:00 America/Toronto", "Asia/Shanghai", "Clerk Wang Fang", "online", "scheduled", "not consented yet", "****3344"} {
+	for _, want := range []string{"09:00 America/Toronto", "Asia/Shanghai", "Wang Fang", "online", "scheduled", "not consented yet", "****3344"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("board row lacks %q:\n%s", want, text)
 		}
