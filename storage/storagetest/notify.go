@@ -88,15 +88,24 @@ func testStaffNotifications(t *testing.T, s models.Store) {
 			return nil
 		})
 		var got []*models.StaffNotification
-		tx(t, s, func(tx models.Tx) (err error) { got, err = tx.Notifications(ctx, models.NotificationFilter{StaffID: "stf_clerk"}); return })
+		tx(t, s, func(tx models.Tx) (err error) {
+			got, err = tx.Notifications(ctx, models.NotificationFilter{StaffID: "stf_clerk"})
+			return
+		})
 		if diff := cmp.Diff([]*models.StaffNotification{ns[1], ns[0]}, got); diff != "" {
 			t.Errorf("Notifications(stf_clerk) (-want +got):\n%s", diff)
 		}
-		tx(t, s, func(tx models.Tx) (err error) { got, err = tx.Notifications(ctx, models.NotificationFilter{Limit: 2}); return })
+		tx(t, s, func(tx models.Tx) (err error) {
+			got, err = tx.Notifications(ctx, models.NotificationFilter{Limit: 2})
+			return
+		})
 		if diff := cmp.Diff([]*models.StaffNotification{ns[2], ns[1]}, got); diff != "" {
 			t.Errorf("Notifications(limit 2) (-want +got):\n%s", diff)
 		}
-		tx(t, s, func(tx models.Tx) (err error) { got, err = tx.Notifications(ctx, models.NotificationFilter{CaseID: "case_zz"}); return })
+		tx(t, s, func(tx models.Tx) (err error) {
+			got, err = tx.Notifications(ctx, models.NotificationFilter{CaseID: "case_zz"})
+			return
+		})
 		if len(got) != 0 {
 			t.Errorf("Notifications(other case) = %d rows, want 0", len(got))
 		}
