@@ -270,7 +270,7 @@ func TestDispatch(t *testing.T) {
 		tests := []struct {
 			to, subject, body string
 		}{
-			{"clerk@bank.example", "客户已同意录像和生物特征采集", "https://idv.bank.example/console/cases/case_1"}, // zh-CN
+			{"clerk@bank.example", "客户已同意录像和生物特征采集", "https://idv.bank.example/console/cases/case_1"},                     // zh-CN
 			{"backup@bank.example", "the customer accepted the consent", "https://idv.bank.example/console/cases/case_1"}, // no language: English
 			{"sup@bank.example", "the case was submitted for review", "https://idv.bank.example/review/cases/case_1"},
 		}
