@@ -24,6 +24,7 @@ import (
 	"remoteidv/httpapi"
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
+	"remoteidv/notify"
 	"remoteidv/signaling"
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/localfs"
@@ -33,7 +34,6 @@ import (
 	"remoteidv/verify"
 	"remoteidv/verify/face"
 	"remoteidv/verify/verifytest"
-	"remoteidv/notify"
 	"remoteidv/webhook"
 )
 
