@@ -179,7 +179,7 @@ func TestConfigSections(t *testing.T) {
 		SealInterval: 20 * time.Second, ArchiveLease: 90 * time.Second, ExpiryInterval: 3 * time.Hour, ReminderInterval: 2 * time.Minute, CustomerStatusTTL: 240 * time.Hour, CallMaxDuration: 2 * time.Hour, CallMaxSockets: 7,
 		NotifyInterval: 20 * time.Second, NotifySlotLead: 20 * time.Minute,
 		Webhook: WebhookConfig{Interval: 7 * time.Second, Timeout: 4 * time.Second, RetryFor: 12 * time.Hour},
-		Demo: true,
+		Demo:    true,
 		Quotas: QuotaConfig{Letters: 3, LetterBytes: 2 << 20, LetterGrowth: 1.2, Captures: 200, CallRecordingBytes: 20 << 20,
 			RecordingBytes: 40 << 20, Recording: 90 * time.Minute},
 		Log: LogConfig{Level: "debug", Format: "json"},
