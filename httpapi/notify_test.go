@@ -124,4 +124,15 @@ func TestNotificationsAPI(t *testing.T) {
 	if code := adm.do("GET", "/api/staff/clerk2/notifications", nil, &theirs); code != http.StatusOK || len(theirs.Notifications) != 2 {
 		t.Errorf("admin GET clerk2's notifications = %d %+v", code, theirs)
 	}
+
+	// The answers are what the OpenAPI document says.
+	schemas := openAPISchemas(t, e)
+	for _, r := range []struct{ path, schema string }{
+		{"/api/me/notifications", "Notifications"},
+		{"/api/me/notification-preferences", "NotifyPrefs"},
+	} {
+		var generic map[string]any
+		getJSON(t, clerk2, r.path, &generic)
+		checkSchema(t, schemas, map[string]any{"$ref": "#/components/schemas/" + r.schema}, generic, r.path)
+	}
 }
