@@ -61,7 +61,7 @@ type env struct {
 	svc   *notify.Service
 }
 
-func newEnv(t *testing.T, kind string) *env {
+func newEnv(t testing.TB, kind string) *env {
 	t.Helper()
 	var db *sqldb.DB
 	var err error
@@ -94,7 +94,7 @@ func member(id, user, email, lang string, roles ...models.Role) *models.Staff {
 // seed: a primary clerk (Chinese), a backup clerk (no language), another
 // clerk, two supervisors (one without an address), a disabled supervisor,
 // an account and case_1 at t0+1h.
-func (e *env) seed(t *testing.T) {
+func (e *env) seed(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	gone := t0
@@ -122,7 +122,7 @@ func (e *env) seed(t *testing.T) {
 	e.newCase(t, "case_1", t0.Add(time.Hour))
 }
 
-func (e *env) newCase(t *testing.T, id models.CaseID, slot time.Time) {
+func (e *env) newCase(t testing.TB, id models.CaseID, slot time.Time) {
 	t.Helper()
 	e.tx(t, func(tx models.Tx) error {
 		return tx.CreateCase(context.Background(), &models.Case{ID: id, AccountNo: acctNo, Purpose: models.PurposeStatement,
@@ -143,7 +143,7 @@ func (e *env) setState(t *testing.T, id models.CaseID, st models.CaseState) {
 	})
 }
 
-func (e *env) tx(t *testing.T, fn func(tx models.Tx) error) {
+func (e *env) tx(t testing.TB, fn func(tx models.Tx) error) {
 	t.Helper()
 	if err := e.db.Transact(context.Background(), fn); err != nil {
 		t.Fatalf("Transact: %v", err)
@@ -151,7 +151,7 @@ func (e *env) tx(t *testing.T, fn func(tx models.Tx) error) {
 }
 
 // event appends an audit event and returns its sequence number.
-func (e *env) event(t *testing.T, actor, action string, id models.CaseID, detail map[string]string) int64 {
+func (e *env) event(t testing.TB, actor, action string, id models.CaseID, detail map[string]string) int64 {
 	t.Helper()
 	ev := &models.AuditEvent{Actor: actor, Action: action, CaseID: id, Detail: detail}
 	e.tx(t, func(tx models.Tx) error { return e.chain.Append(context.Background(), tx, ev) })
