@@ -3,6 +3,8 @@ package access
 import (
 	"context"
 	"fmt"
+	"net/mail"
+	"strings"
 
 	"remoteidv/models"
 )
@@ -88,6 +90,53 @@ func (s *Service) SetWorkingHours(ctx context.Context, actor, username string, h
 	})
 	if err != nil {
 		return nil, fmt.Errorf("set working hours of %q: %w", username, err)
+	}
+	return st, nil
+}
+
+// CheckContact validates a member's notification address and language:
+// a plain address (no display name) of at most 254 characters or "", and
+// "en", "zh-CN" or "" (English).
+func CheckContact(email, language string) error {
+	if email != "" {
+		a, err := mail.ParseAddress(email)
+		if err != nil || a.Name != "" || a.Address != email || len(email) > 254 {
+			return models.Errorf(models.EINVALID, "email %q is not a plain email address", email)
+		}
+	}
+	switch language {
+	case "", "en", "zh-CN":
+	default:
+		return models.Errorf(models.EINVALID, "language must be en or zh-CN (or empty for English)")
+	}
+	return nil
+}
+
+// SetContact sets where the staff member named username gets staff
+// notifications by email ("" for none) and in which language, audited as
+// staff.contact_set (the address itself stays out of the audit trail).
+func (s *Service) SetContact(ctx context.Context, actor, username, email, language string) (*models.Staff, error) {
+	email = strings.TrimSpace(email)
+	if err := CheckContact(email, language); err != nil {
+		return nil, err
+	}
+	var st *models.Staff
+	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) {
+		if st, err = tx.StaffByUsername(ctx, username); err != nil {
+			return err
+		}
+		st.Email, st.Language = email, language
+		if err := tx.UpdateStaff(ctx, st); err != nil {
+			return err
+		}
+		set := "cleared"
+		if email != "" {
+			set = "set"
+		}
+		return s.event(ctx, tx, actor, "staff.contact_set", map[string]string{"staff": string(st.ID), "email": set, "language": language})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set contact of %q: %w", username, err)
 	}
 	return st, nil
 }

@@ -131,6 +131,16 @@ var policyMatrix = []matrixRow{
 	{"POST", "/api/staff/:username/enable", adminOnly, ""},
 	{"GET", "/api/staff/:username/hours", adminOnly, ""},
 	{"PUT", "/api/staff/:username/hours", adminOnly, ""},
+	// Staff notifications: admins set anyone's address and preferences
+	// and read anyone's notifications (the rows name the victim); every
+	// member, token or session, only their own under /api/me.
+	{"PUT", "/api/staff/:username/contact", adminOnly, ""},
+	{"GET", "/api/staff/:username/notification-preferences", adminOnly, ""},
+	{"PUT", "/api/staff/:username/notification-preferences", adminOnly, ""},
+	{"GET", "/api/staff/:username/notifications", adminOnly, ""},
+	{"GET", "/api/me/notification-preferences", staffOnly, ""},
+	{"PUT", "/api/me/notification-preferences", staffOnly, ""},
+	{"GET", "/api/me/notifications", staffOnly, ""},
 	// Every member mints their own tokens (after a step-up; the body asks
 	// for the clerk scope, so only holders of the clerk role may), never
 	// a token; the owner and admins revoke (the row revokes A's token).
@@ -626,6 +636,10 @@ func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
 		ct, body = js(map[string]string{"role": "backup", "staff_id": string(m.clerks["CS"].StaffID), "reason": "policy matrix"})
 	case "PUT /api/staff/:username/hours":
 		ct, body = js(map[string]string{"hours": "mon-fri 09:00-17:00"})
+	case "PUT /api/staff/:username/contact":
+		ct, body = js(map[string]string{"email": "victim@bank.example", "language": "zh-CN"})
+	case "PUT /api/staff/:username/notification-preferences", "PUT /api/me/notification-preferences":
+		ct, body = js(map[string]any{"preferences": []map[string]any{{"kind": "letter_uploaded", "enabled": true, "email": false}}})
 	case "POST /api/cases/:id/cancel", "POST /api/cases/:id/abort", "POST /api/cases/:id/statement/revoke", "POST /api/accounts/:no/flags/:flag/clear":
 		ct, body = js(map[string]string{"reason": "policy matrix"})
 	case "POST /api/cases/:id/face-checks":

@@ -21,6 +21,7 @@ import (
 
 	"remoteidv/access"
 	"remoteidv/models"
+	"remoteidv/notify"
 	"remoteidv/signaling"
 	"remoteidv/verify"
 	"remoteidv/web"
@@ -65,6 +66,9 @@ type Services struct {
 	// Webhooks manages webhook endpoints and deliveries; nil: its routes
 	// answer 503.
 	Webhooks *webhook.Service
+	// Notify keeps staff notification preferences and lists the
+	// notifications sent; nil: its routes answer 503.
+	Notify *notify.Service
 }
 
 func (d Services) missing() []string {
@@ -100,6 +104,7 @@ type Server struct {
 	routes   []route
 	mailbox  DemoMailbox      // demo mode only (demo.go)
 	webhooks *webhook.Service // webhooks.go; nil when not configured
+	notify   *notify.Service  // notify.go; nil when not configured
 }
 
 // New builds the server and its router over svc, every one of which is
@@ -122,7 +127,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
 		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
 		limiter: newLimiter(20, time.Minute, svc.Access.Now), checks: newLimiter(statementChecksPerMinute, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
-		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks}
+		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks, notify: svc.Notify}
 	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("new http server: %w", err)
 	}

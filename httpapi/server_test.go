@@ -24,6 +24,7 @@ import (
 	"remoteidv/httpapi"
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
+	"remoteidv/notify"
 	"remoteidv/signaling"
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/localfs"
@@ -49,6 +50,7 @@ type env struct {
 	now    time.Time
 	pub    ed25519.PublicKey
 	wh     *webhook.Service
+	nt     *notify.Service
 }
 
 // envOptions are what a test chooses when the server is built.
@@ -123,8 +125,9 @@ func newEnvWith(t *testing.T, kind string, o envOptions) *env {
 	}
 	t.Cleanup(func() { e.hub.Close() })
 	e.wh = webhook.New(db, chain, now, rand.Reader, log, webhook.Config{}, nil)
+	e.nt = notify.New(db, chain, now, rand.Reader, log, notify.Config{BankName: "Demo Bank", MailFrom: "idv@bank.example"})
 	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub, BoardStream: 200 * time.Millisecond, Demo: o.mailbox != nil, TrustedProxies: o.proxies}, httpapi.Services{Access: e.acc,
-		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log, Mailbox: o.mailbox, Webhooks: e.wh})
+		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log, Mailbox: o.mailbox, Webhooks: e.wh, Notify: e.nt})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,8 @@ type staffView struct {
 	Username    string         `json:"username"`
 	DisplayName string         `json:"display_name"`
 	Roles       []models.Role  `json:"roles"`
+	Email       string         `json:"email"`    // where staff notifications are mailed; "" for none
+	Language    string         `json:"language"` // of those mails; "" for English
 	Disabled    bool           `json:"disabled"`
 	CreatedAt   time.Time      `json:"created_at"`
 }
@@ -29,7 +31,8 @@ func (s *Server) listStaff(c *gin.Context) error {
 	}
 	out := make([]staffView, 0, len(all))
 	for _, st := range all {
-		out = append(out, staffView{ID: st.ID, Username: st.Username, DisplayName: st.DisplayName, Roles: st.Roles, Disabled: !st.Active(), CreatedAt: st.CreatedAt})
+		out = append(out, staffView{ID: st.ID, Username: st.Username, DisplayName: st.DisplayName, Roles: st.Roles, Email: st.Email, Language: st.Language,
+			Disabled: !st.Active(), CreatedAt: st.CreatedAt})
 	}
 	c.JSON(http.StatusOK, gin.H{"staff": out})
 	return nil
@@ -40,6 +43,8 @@ type newStaffRequest struct {
 	DisplayName string   `json:"display_name"`
 	Password    string   `json:"password"`
 	Roles       []string `json:"roles"`
+	Email       string   `json:"email"`    // optional: where staff notifications are mailed
+	Language    string   `json:"language"` // optional: en, zh-CN
 }
 
 func (s *Server) createStaff(c *gin.Context) error {
@@ -55,11 +60,20 @@ func (s *Server) createStaff(c *gin.Context) error {
 		}
 		roles = append(roles, role)
 	}
+	if err := access.CheckContact(req.Email, req.Language); err != nil {
+		return err
+	}
 	st, err := s.access.CreateStaff(c.Request.Context(), principal(c).Actor(), req.Username, req.DisplayName, req.Password, roles)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusCreated, staffView{ID: st.ID, Username: st.Username, DisplayName: st.DisplayName, Roles: st.Roles, CreatedAt: st.CreatedAt})
+	if req.Email != "" || req.Language != "" {
+		if st, err = s.access.SetContact(c.Request.Context(), principal(c).Actor(), st.Username, req.Email, req.Language); err != nil {
+			return err
+		}
+	}
+	c.JSON(http.StatusCreated, staffView{ID: st.ID, Username: st.Username, DisplayName: st.DisplayName, Roles: st.Roles, Email: st.Email, Language: st.Language,
+		CreatedAt: st.CreatedAt})
 	return nil
 }
 

@@ -28,6 +28,9 @@ const (
 	KindCancel     = "cancel"
 	KindApproved   = "approved"
 	KindRejected   = "rejected"
+	// KindStaff is a notification to a member of staff (Data.Notice
+	// says which); the outbox files it under its own kind.
+	KindStaff = "staff"
 )
 
 // Templates of released documents other than the transaction statement
@@ -73,6 +76,11 @@ type Data struct {
 	PeriodFrom string // statement
 	PeriodTo   string // statement; a balance certificate's date
 	CaseRef    string
+	// Staff notifications: the kind (models.NotifyKind), the member's
+	// name, the masked account number and the link to the case's page.
+	Notice    string
+	StaffName string
+	AccountNo string
 	// Encrypted (statement) says the attachment is the AES-256 envelope
 	// locked with the password the customer chose during the call.
 	Encrypted bool
@@ -84,7 +92,7 @@ var (
 	documents = []string{KindStatement, TemplateBalanceCertificate}
 	notices   = []string{KindReminder, KindReschedule, KindCancel, KindApproved, KindRejected}
 	kinds     = []string{KindInvite, KindCode, KindStatement, TemplateBalanceCertificate,
-		KindReminder, KindReschedule, KindCancel, KindApproved, KindRejected}
+		KindReminder, KindReschedule, KindCancel, KindApproved, KindRejected, KindStaff}
 	languages = []string{LangEnglish, LangChinese}
 	parts     = []string{"subject", "text", "html"}
 )

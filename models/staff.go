@@ -38,8 +38,12 @@ type Staff struct {
 	DisplayName  string
 	Roles        []Role
 	PasswordHash string // argon2id, PHC string format
-	DisabledAt   *time.Time
-	CreatedAt    time.Time
+	// Email is where staff notifications are mailed ("" for none);
+	// Language is theirs ("en", "zh-CN"; "" reads as English).
+	Email      string
+	Language   string
+	DisabledAt *time.Time
+	CreatedAt  time.Time
 }
 
 // Has reports whether the staff member holds role r.

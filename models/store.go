@@ -42,6 +42,7 @@ type Tx interface {
 	StatsRepo            // counts for the domain metrics (stats.go)
 	WebhookRepo          // webhook endpoints, deliveries and attempts (webhook.go)
 	CommsRepo            // calendar entries, reminders and intake records (comms.go)
+	NotifyRepo           // staff notification preferences, notifications and slot alerts (notify.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

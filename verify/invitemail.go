@@ -33,15 +33,12 @@ func (d *Desk) MailInvite(ctx context.Context, a Actor, id models.CaseID) (*mode
 		if loc, err := time.LoadLocation(c.CustomerTZ); err == nil {
 			slot = c.SlotAt.In(loc).Format("2006-01-02 15:04") + " " + c.CustomerTZ
 		}
-		if _, err := d.enqueue(ctx, tx, c.ID, mail.KindInvite, acct, mail.Data{Link: inv.Link, SlotLocal: slot},
+		// The message just queued (the case's outbox also holds staff
+		// notifications, which may share its time).
+		if out, err = d.enqueue(ctx, tx, c.ID, mail.KindInvite, acct, mail.Data{Link: inv.Link, SlotLocal: slot},
 			[]mail.Attachment{{Name: "call.ics", ContentType: "text/calendar", Data: inv.ICS}}, &inv.Invite.NotAfter); err != nil {
 			return err
 		}
-		msgs, err := tx.MailByCase(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		out = msgs[len(msgs)-1]
 		return d.svc.event(ctx, tx, a.Name, c.ID, "invite.mailed", map[string]string{"invite": string(inv.Invite.ID), "mail": out.ID, "message_id": out.MessageID})
 	})
 	if err != nil {

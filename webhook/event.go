@@ -27,11 +27,15 @@ const (
 	StatementDelivered = "statement.delivered"
 	LetterUploaded     = "letter.uploaded"
 	CustomerConsented  = "customer.consented"
+	// StaffNotification tells an integration (a pager, a text-message
+	// gateway) that a member of staff was notified: their staff ID and
+	// the notification's kind, never anything about the customer.
+	StaffNotification = "staff.notification"
 )
 
 // Types lists every event type, in the order the documentation gives them.
 var Types = []string{CaseCreated, CaseStateChanged, CheckRecorded, CallStarted, CallEnded, EvidenceSealed, StatementReleased,
-	StatementDelivered, LetterUploaded, CustomerConsented}
+	StatementDelivered, LetterUploaded, CustomerConsented, StaffNotification}
 
 // Event is one webhook event made from an audit event: its type and the
 // data object of the payload.
@@ -114,6 +118,8 @@ func Events(e *models.AuditEvent) []Event {
 		out = append(out, Event{LetterUploaded, base(map[string]any{"letter_id": det["letter"], "source": det["source"]})})
 	case e.Action == "customer.consent":
 		out = append(out, Event{CustomerConsented, base(nil)})
+	case e.Action == "staff.notified":
+		out = append(out, Event{StaffNotification, base(map[string]any{"staff_id": det["staff"], "kind": det["kind"]})})
 	}
 	return out
 }

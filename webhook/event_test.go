@@ -38,6 +38,8 @@ func TestEvents(t *testing.T) {
 			`call.ended:{"audit_seq":7,"call_id":"call_1","case_id":"case_1","recording":"complete"}`},
 		{"statement.password_set", map[string]string{"replaced": "false"}, ``},
 		{"customer.consent", map[string]string{"version": "v1", "locale": "zh-CN"}, `customer.consented:{"audit_seq":7,"case_id":"case_1"}`},
+		{"staff.notified", map[string]string{"staff": "stf_clerk", "kind": "customer_waiting", "mail": "mail_1", "account": "6222000011112222", "to": "li.wei@example.com"},
+			`staff.notification:{"audit_seq":7,"case_id":"case_1","kind":"customer_waiting","staff_id":"stf_clerk"}`},
 		{"evidence.viewed", map[string]string{"evidence": "ev_1"}, ``},
 		{"case.note", map[string]string{"from": "x", "to": "y"}, ``}, // not a state-machine event
 	}

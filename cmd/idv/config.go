@@ -50,11 +50,16 @@ type Config struct {
 	ArchiveLease       time.Duration
 	ExpiryInterval     time.Duration
 	ReminderInterval   time.Duration
-	CustomerStatusTTL  time.Duration
-	CallMaxDuration    time.Duration
-	CallMaxSockets     int64
-	ReadHeaderTimeout  time.Duration
-	ReadTimeout        time.Duration
+	// NotifyInterval is how often staff notifications are dispatched from
+	// the audit log and due slot alerts raised; NotifySlotLead is how long
+	// before a slot the alert goes when no clerk has joined.
+	NotifyInterval    time.Duration
+	NotifySlotLead    time.Duration
+	CustomerStatusTTL time.Duration
+	CallMaxDuration   time.Duration
+	CallMaxSockets    int64
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
 	// Demo is the demonstration mode `make run` turns on: a banner on
 	// every page, mail to a local Maildir (DataDir/mail) shown on the demo
 	// mailbox page, and the reference registry in-process over the demo
@@ -250,6 +255,8 @@ func defaultConfig() Config {
 		ArchiveLease:       time.Minute,
 		ExpiryInterval:     time.Hour,
 		ReminderInterval:   time.Minute,
+		NotifyInterval:     15 * time.Second,
+		NotifySlotLead:     15 * time.Minute,
 		CustomerStatusTTL:  30 * 24 * time.Hour,
 		CallMaxDuration:    time.Hour,
 		CallMaxSockets:     50,
@@ -342,6 +349,8 @@ func (c *Config) settings() []setting {
 		{"expiry-interval", "IDV_EXPIRY_INTERVAL", "how often evidence past its retention is deleted from the store (unless under a legal hold) and the deletion recorded in the audit trail", (*durValue)(&c.ExpiryInterval)},
 		{"ice-servers", "IDV_ICE_SERVERS", "comma-separated STUN/TURN URLs given to call participants (stun:host:3478,turn:host:3478?transport=udp)", (*strValue)(&c.ICE.Servers)},
 		{"ice-secret", "IDV_ICE_SECRET", "shared secret of the turn: servers in ice-servers (coturn's static-auth-secret), at least 16 bytes (never printed): each participant gets the username expiry-unix:participant and base64(HMAC-SHA1(secret, username)) as credential, valid for the longest call plus 15 minutes; required with turn: servers", (*secretValue)(&c.ICE.Secret)},
+		{"notify-interval", "IDV_NOTIFY_INTERVAL", "how often new audit events become staff notifications (email and webhook) and due slot alerts are raised", (*durValue)(&c.NotifyInterval)},
+		{"notify-slot-lead", "IDV_NOTIFY_SLOT_LEAD", "how long before a slot the case's clerks and the supervisors are alerted when no clerk has joined", (*durValue)(&c.NotifySlotLead)},
 		{"reminder-interval", "IDV_REMINDER_INTERVAL", "how often due customer reminders (24h and 1h before the call) are put in the mail outbox", (*durValue)(&c.ReminderInterval)},
 		{"customer-status-ttl", "IDV_CUSTOMER_STATUS_TTL", "how long after the customer opened their invite link their browser may read the request's status page (/call/status)", (*durValue)(&c.CustomerStatusTTL)},
 		{"call-max-duration", "IDV_CALL_MAX_DURATION", "a video call is ended after this long", (*durValue)(&c.CallMaxDuration)},
@@ -623,6 +632,12 @@ func (c *Config) validate() error {
 	}
 	if c.ExpiryInterval < time.Second || c.ExpiryInterval > 7*24*time.Hour {
 		bad("IDV_EXPIRY_INTERVAL", "%v must be from 1s to 168h", c.ExpiryInterval)
+	}
+	if c.NotifyInterval < time.Second || c.NotifyInterval > 5*time.Minute {
+		bad("IDV_NOTIFY_INTERVAL", "%v must be from 1s to 5m (the slot alert is due minutes before the call)", c.NotifyInterval)
+	}
+	if c.NotifySlotLead < time.Minute || c.NotifySlotLead > 2*time.Hour {
+		bad("IDV_NOTIFY_SLOT_LEAD", "%v must be from 1m to 2h", c.NotifySlotLead)
 	}
 	if c.ReminderInterval < time.Second || c.ReminderInterval > 10*time.Minute {
 		bad("IDV_REMINDER_INTERVAL", "%v must be from 1s to 10m (a reminder is due within the hour)", c.ReminderInterval)

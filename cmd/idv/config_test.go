@@ -149,7 +149,8 @@ func TestConfigSections(t *testing.T) {
 		"IDV_S3_ENDPOINT": "minio:9000", "IDV_S3_BUCKET": "b", "IDV_S3_ACCESS_KEY": "ak", "IDV_S3_SECRET_KEY": "sk",
 		"IDV_S3_TLS": "false", "IDV_S3_REGION": "eu", "IDV_S3_RETENTION_DAYS": "30", "IDV_S3_ALLOW_UNLOCKED": "true", "IDV_S3_SSE": "sse-kms", "IDV_S3_SSE_KMS_KEY": "kk", "IDV_STAGING_KEY_FILE": "/st.key",
 		"IDV_SEAL_INTERVAL": "20s", "IDV_TOKEN_LIFETIME": "720h", "IDV_EXPIRY_INTERVAL": "3h", "IDV_REMINDER_INTERVAL": "2m", "IDV_CUSTOMER_STATUS_TTL": "240h",
-		"IDV_WEBHOOK_INTERVAL": "7s", "IDV_WEBHOOK_TIMEOUT": "12s", "IDV_WEBHOOK_RETRY_FOR": "36h",
+		"IDV_NOTIFY_INTERVAL": "20s", "IDV_NOTIFY_SLOT_LEAD": "20m",
+		"IDV_WEBHOOK_INTERVAL": "7s", "IDV_WEBHOOK_TIMEOUT": "4s", "IDV_WEBHOOK_RETRY_FOR": "12h",
 		"IDV_ICE_SERVERS": "stun:s:3478,turn:t:3478", "IDV_ICE_SECRET": "0123456789abcdefX", "IDV_METRICS_LISTEN": "127.0.0.1:9090", "IDV_TURN_MAX_ALLOCATIONS": "8", "IDV_REGISTRY_ALLOW_HTTP": "true", "IDV_CALL_MAX_DURATION": "2h", "IDV_CALL_MAX_SOCKETS_PER_ADDR": "7",
 		"IDV_TURN_LISTEN": "10.0.0.2:3478", "IDV_TURN_PUBLIC_IP": "10.0.0.3", "IDV_TURN_REALM": "r", "IDV_TURN_SECRET": "0123456789abcdef",
 		"IDV_SMTP_ADDR": "mail:587", "IDV_SMTP_TLS": "tls", "IDV_SMTP_USERNAME": "su", "IDV_SMTP_PASSWORD": "sp",
@@ -176,7 +177,9 @@ func TestConfigSections(t *testing.T) {
 		BankNameZH: "银行", BankAddress: "1 Road", BranchName: "Branch", BranchAddress: "2 Street",
 		SessionIdle: 14 * time.Minute, SessionMax: 11 * time.Hour, TokenLifetime: 30 * 24 * time.Hour, MaxBody: 2048, ReadHeaderTimeout: 3 * time.Second, ReadTimeout: 90 * time.Second, CheckpointInterval: 2 * time.Hour, SlotMaxLead: 48 * time.Hour,
 		SealInterval: 20 * time.Second, ArchiveLease: 90 * time.Second, ExpiryInterval: 3 * time.Hour, ReminderInterval: 2 * time.Minute, CustomerStatusTTL: 240 * time.Hour, CallMaxDuration: 2 * time.Hour, CallMaxSockets: 7,
-		Demo: true,
+		NotifyInterval: 20 * time.Second, NotifySlotLead: 20 * time.Minute,
+		Webhook: WebhookConfig{Interval: 7 * time.Second, Timeout: 4 * time.Second, RetryFor: 12 * time.Hour},
+		Demo:    true,
 		Quotas: QuotaConfig{Letters: 3, LetterBytes: 2 << 20, LetterGrowth: 1.2, Captures: 200, CallRecordingBytes: 20 << 20,
 			RecordingBytes: 40 << 20, Recording: 90 * time.Minute},
 		Log: LogConfig{Level: "debug", Format: "json"},
@@ -191,7 +194,6 @@ func TestConfigSections(t *testing.T) {
 			ReturnPath: "bounces@bank.example", BounceListen: "10.0.4.7:2424", BounceProtocol: "smtp", BounceAllow: "10.0.1.0/24"},
 		Registry:  RegistryConfig{TZ: "Asia/Tokyo", Hours: "08:00-18:00", URL: "https://registry", Key: "rk", Timeout: 5 * time.Second, AllowHTTP: true, CaptureMaxAge: 20 * time.Minute, MaxDataAge: time.Minute},
 		Statement: StatementConfig{Font: "/font.ttf", SignCert: "/sc.pem", SignKey: "/sk.pem", SignChain: "/ch.pem", TSAURL: "https://tsa.example"},
-		Webhook:   WebhookConfig{Interval: 7 * time.Second, Timeout: 12 * time.Second, RetryFor: 36 * time.Hour},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("loadConfig(every variable set) (-want +got):\n%s", diff)

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"remoteidv/notify"
 	"remoteidv/verify"
 	"remoteidv/webhook"
 )
@@ -98,6 +99,21 @@ func webhooks(s *webhook.Service, owner string, interval time.Duration, log *slo
 	return every{name: "webhooks", interval: interval, atStart: true, log: log, do: func(ctx context.Context) error {
 		_, err := s.Deliver(ctx, owner)
 		return err
+	}}
+}
+
+// staffNotifications dispatches staff notifications from the audit log
+// and raises the due slot alerts every interval, the first time at start.
+// The cursor and the per-slot claim make every notification go once,
+// however many processes run this.
+func staffNotifications(n *notify.Service, interval time.Duration, log *slog.Logger) job {
+	return every{name: "staff notifications", interval: interval, atStart: true, log: log, do: func(ctx context.Context) error {
+		_, err := n.Dispatch(ctx)
+		k, aerr := n.AlertSlots(ctx)
+		if k > 0 {
+			log.Info("slot alerts sent: no clerk has joined", "cases", k)
+		}
+		return errors.Join(err, aerr)
 	}}
 }
 

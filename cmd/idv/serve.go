@@ -18,6 +18,8 @@ import (
 	"remoteidv/httpapi"
 	idvmail "remoteidv/mail"
 	"remoteidv/metrics"
+	"remoteidv/models"
+	"remoteidv/notify"
 	"remoteidv/webhook"
 )
 
@@ -76,13 +78,27 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		}
 		mailbox = demoMailbox{md}
 	}
+	branchTZ, err := time.LoadLocation(cfg.BranchTZ)
+	if err != nil {
+		return fmt.Errorf("serve: IDV_BRANCH_TZ: %w", err)
+	}
+	notifier := notify.New(a.store, a.chain, time.Now, rand.Reader, log, notify.Config{BankName: cfg.BankName, MailFrom: cfg.Mail.From,
+		ReturnPath: cfg.Mail.ReturnPath, PublicURL: cfg.PublicURL, SlotLead: cfg.NotifySlotLead, BranchTZ: branchTZ})
+	notifier.ClerkInCall = func(id models.CaseID) bool {
+		for _, lc := range hub.Live() {
+			if lc.CaseID == id && len(lc.Clerks) > 0 {
+				return true
+			}
+		}
+		return false
+	}
 	hooks := webhook.New(a.store, a.chain, time.Now, rand.Reader, log, webhook.Config{Timeout: cfg.Webhook.Timeout, RetryFor: cfg.Webhook.RetryFor}, nil)
 	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
 		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo},
 		// docs/prometheus-alerts.yml and docs/grafana-dashboard.json use
 		// these metrics (TestMetricNamesInAlertsAndDashboard).
 		httpapi.Services{Access: a.access, Verify: wf.verify, Desk: wf.desk, Calls: wf.calls, Hub: hub, Store: a.store, Log: log,
-			Collectors: slices.Concat(arc.Collectors(), a.meter.Collectors(), metrics.CallCollectors(hub.Live), hooks.Collectors()), Mailbox: mailbox, Webhooks: hooks})
+			Collectors: slices.Concat(arc.Collectors(), a.meter.Collectors(), metrics.CallCollectors(hub.Live), hooks.Collectors()), Mailbox: mailbox, Webhooks: hooks, Notify: notifier})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -109,6 +125,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		mailOutbox(wf.desk, "mail/"+ln.Addr().String(), cfg.Mail.Interval, log),
 		webhooks(hooks, "webhook/"+ln.Addr().String(), cfg.Webhook.Interval, log),
 		reminders(wf.desk, cfg.ReminderInterval, log),
+		staffNotifications(notifier, cfg.NotifyInterval, log),
 		every{name: "suppressed security events", interval: cfg.Auth.AuditWindow, log: log, do: func(ctx context.Context) error {
 			_, err := a.access.FlushSuppressed(ctx)
 			return err

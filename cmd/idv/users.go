@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"strings"
 
+	"remoteidv/access"
 	"remoteidv/models"
 )
 
 func runUsers(ctx context.Context, e *cliEnv, args []string) error {
 	if len(args) == 0 {
-		return usageError("usage: idv users add|list|disable|enable|hours [flags] [-- config flags]")
+		return usageError("usage: idv users add|list|disable|enable|hours|contact [flags] [-- config flags]")
 	}
 	verb, args := args[0], args[1:]
 	fs := subFlags("users "+verb, e)
 	username := fs.String("username", "", "login name")
 	name := fs.String("name", "", "display name")
+	email := fs.String("email", "", `email: where staff notifications are mailed (add, contact; contact with "none" clears it)`)
+	lang := fs.String("language", "", "language of those mails: en or zh-CN (add, contact; empty: English)")
 	hours := fs.String("set", "", `hours: weekly working hours in the branch's time zone, e.g. "mon-fri 09:00-17:00, sat 20:00-02:00"; "none" clears them`)
 	var roles []models.Role
 	fs.Func("role", "role: clerk, supervisor, auditor or admin (repeatable)", func(s string) error {
@@ -44,9 +47,17 @@ func runUsers(ctx context.Context, e *cliEnv, args []string) error {
 				}
 				pw = strings.TrimRight(line, "\r\n")
 			}
+			if err := access.CheckContact(*email, *lang); err != nil {
+				return fmt.Errorf("users add: %w", err)
+			}
 			st, err := a.access.CreateStaff(ctx, "cli", *username, *name, pw, roles)
 			if err != nil {
 				return fmt.Errorf("users add: %w", err)
+			}
+			if *email != "" || *lang != "" {
+				if st, err = a.access.SetContact(ctx, "cli", st.Username, *email, *lang); err != nil {
+					return fmt.Errorf("users add: %w", err)
+				}
 			}
 			fmt.Fprintf(e.stdout, "added %s (%s) with roles %v\n", st.Username, st.ID, st.Roles)
 		case "list":
@@ -59,7 +70,7 @@ func runUsers(ctx context.Context, e *cliEnv, args []string) error {
 				if !st.Active() {
 					state = "disabled"
 				}
-				fmt.Fprintf(e.stdout, "%-20s %-28s %-8s %v\n", st.Username, st.DisplayName, state, st.Roles)
+				fmt.Fprintf(e.stdout, "%-20s %-28s %-8s %v %s\n", st.Username, st.DisplayName, state, st.Roles, st.Email)
 			}
 		case "disable", "enable":
 			if err := a.access.SetDisabled(ctx, "cli", *username, verb == "disable"); err != nil {
@@ -89,8 +100,26 @@ func runUsers(ctx context.Context, e *cliEnv, args []string) error {
 				shown = "none recorded"
 			}
 			fmt.Fprintf(e.stdout, "%s working hours (%s): %s\n", st.Username, a.cfg.BranchTZ, shown)
+		case "contact":
+			addr := *email
+			if addr == "none" {
+				addr = ""
+			}
+			st, err := a.access.SetContact(ctx, "cli", *username, addr, *lang)
+			if err != nil {
+				return fmt.Errorf("users contact: %w", err)
+			}
+			shown := st.Email
+			if shown == "" {
+				shown = "no email"
+			}
+			language := st.Language
+			if language == "" {
+				language = "en"
+			}
+			fmt.Fprintf(e.stdout, "%s notifications: %s (%s)\n", st.Username, shown, language)
 		default:
-			return usageError("usage: idv users add|list|disable|enable|hours")
+			return usageError("usage: idv users add|list|disable|enable|hours|contact")
 		}
 		return nil
 	})

@@ -47,10 +47,11 @@ var mayImport = map[string][]string{
 	"verify":                        {"models", "audit", "mail", "statement", "verify/facematch", "verify/pdfcheck"},
 	"verify/pdfcheck":               {"internal/pdfcpucfg"},                                                                                               // the PDF parser's one user: active content in uploaded letters
 	"verify/verifytest":             {testOnly, "models", "audit", "verify", "verify/facematch", "storage/sqlite", "storage/localfs", "storage/archiver"}, // builds the workflow graph and drives it to a live capture for tests
+	"notify":                        {"models", "audit", "mail"},                                                                                          // staff notifications: audit-log dispatcher, slot alerts, preferences
 	"webhook":                       {"models", "audit"},                                                                                                  // endpoints, the audit-log dispatcher and signed deliveries
 	"web":                           {},
 	"metrics":                       {"models"}, // the domain metrics, over models interfaces
-	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web", "webhook"},
+	"httpapi":                       {"models", "audit", "access", "verify", "verify/facematch", "signaling", "signaling/replay", "web", "webhook", "notify"},
 	"cmd/idv":                       {"*"},
 	"cmd/idvload":                   {"statement/pades"}, // the load generator speaks HTTP; it makes idv serve a throwaway statement signing certificate with pades.GenerateDemo
 	"internal/layout":               {},
