@@ -13,7 +13,7 @@ var AuditActions = []string{
 	"auth.logout", "auth.permission_denied", "auth.stepup", "auth.stepup_failed", "auth.stepup_locked",
 	"auth.token_rejected", "auth.token_used",
 	"token.created", "token.listed", "token.revoked",
-	"staff.created", "staff.disabled", "staff.enabled", "staff.hours_set",
+	"staff.created", "staff.disabled", "staff.enabled", "staff.hours_set", "staff.directory_updated",
 	// the case's life
 	"case.created", "case.join", "case.reschedule", "case.submit", "case.approve", "case.reject", "case.seal",
 	"case.release", "case.close", "case.cancel", "case.expire", "case.abort", "case.reassigned",
