@@ -564,7 +564,8 @@ func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName,
 	if err != nil {
 		return nil, err
 	}
-	st := &models.Staff{ID: models.StaffID(id), Username: username, DisplayName: displayName, Roles: roles, PasswordHash: hash, CreatedAt: s.Now().UTC()}
+	st := &models.Staff{ID: models.StaffID(id), Username: username, DisplayName: displayName, Roles: roles, PasswordHash: hash, CreatedAt: s.Now().UTC(),
+		Source: models.SourceLocal}
 	err = s.Store.Transact(ctx, func(tx models.Tx) error {
 		if err := tx.CreateStaff(ctx, st); err != nil {
 			return err

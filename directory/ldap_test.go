@@ -139,3 +139,39 @@ func TestGroupAttribute(t *testing.T) {
 		t.Errorf("Lookup(alice) by group attribute = %+v, %v; want roles [supervisor]", e, err)
 	}
 }
+
+// BenchmarkAuthenticate: one directory sign-in (connect, TLS, service
+// bind, two searches, user bind) against a local slapd; Lookup (no user
+// bind) is the baseline.
+func BenchmarkAuthenticate(b *testing.B) {
+	sl := testenv.StartSlapd(b)
+	ctx := context.Background()
+	starttls := config(sl.URL)
+	starttls.StartTLS, starttls.CAFile = true, sl.CAFile
+	ldaps := config(sl.LDAPSURL)
+	ldaps.CAFile = sl.CAFile
+	for _, bc := range []struct {
+		name   string
+		cfg    directory.Config
+		lookup bool
+	}{{"baseline-lookup-StartTLS", starttls, true}, {"StartTLS", starttls, false}, {"ldaps", ldaps, false}} {
+		d, err := directory.New(bc.cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if bc.lookup {
+					_, err = d.Lookup(ctx, "sam")
+				} else {
+					_, err = d.Authenticate(ctx, "sam", "sam-pass-1")
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -99,9 +99,7 @@ func RunLegacyTokens(t *testing.T, db Migrator, migrations fs.FS) {
 	ctx := context.Background()
 	migrateBefore(t, db, migrations, "015")
 	seedLegacy(t, db)
-	tx(t, db, func(tx models.Tx) error {
-		return tx.CreateStaff(ctx, staff("stf_cs", "cs", models.RoleClerk, models.RoleSupervisor))
-	})
+	legacyStaff(t, db, staff("stf_cs", "cs", models.RoleClerk, models.RoleSupervisor))
 	for i, sid := range []string{"stf_clerk", "stf_cs"} {
 		q := rebindFor(db, `INSERT INTO api_tokens (id, staff_id, name, hash, created_at) VALUES (?, ?, 'old', ?, ?)`)
 		if _, err := db.SQL().ExecContext(ctx, q, fmt.Sprintf("tok_%d", i), sid, fmt.Sprintf("%064x", i), t0.UnixMicro()); err != nil {

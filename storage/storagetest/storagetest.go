@@ -107,7 +107,7 @@ func seedLegacy(t testing.TB, db Migrator) {
 	t.Helper()
 	ctx := context.Background()
 	a := account("6222000011112222")
-	tx(t, db, func(tx models.Tx) error { return tx.CreateStaff(ctx, staff("stf_clerk", "clerk", models.RoleClerk)) })
+	legacyStaff(t, db, staff("stf_clerk", "clerk", models.RoleClerk))
 	q := rebindFor(db, `INSERT INTO accounts (no, holder_name, national_id, email, phone, time_zone, language, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if _, err := db.SQL().ExecContext(ctx, q, a.No, a.HolderName, a.NationalID, a.Email, a.Phone, a.TimeZone, a.Language, a.ImportedAt.UnixMicro()); err != nil {
 		t.Fatalf("insert a legacy account: %v", err)
@@ -120,6 +120,22 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`)
 	if _, err := db.SQL().ExecContext(ctx, q, c.ID, c.AccountNo, string(c.Purpose), c.PeriodFrom, c.PeriodTo, string(c.State), c.ClerkID,
 		c.SlotAt.UnixMicro(), c.CustomerTZ, c.Reason, c.CreatedAt.UnixMicro(), c.UpdatedAt.UnixMicro()); err != nil {
 		t.Fatalf("insert a legacy case: %v", err)
+	}
+}
+
+// legacyStaff inserts st with the columns of migration 001 (CreateStaff
+// writes later ones).
+func legacyStaff(t testing.TB, db Migrator, st *models.Staff) {
+	t.Helper()
+	ctx := context.Background()
+	q := rebindFor(db, `INSERT INTO staff (id, username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`)
+	if _, err := db.SQL().ExecContext(ctx, q, st.ID, st.Username, st.DisplayName, st.PasswordHash, st.CreatedAt.UnixMicro()); err != nil {
+		t.Fatalf("insert legacy staff %s: %v", st.Username, err)
+	}
+	for _, r := range st.Roles {
+		if _, err := db.SQL().ExecContext(ctx, rebindFor(db, `INSERT INTO staff_roles (staff_id, role) VALUES (?, ?)`), st.ID, string(r)); err != nil {
+			t.Fatalf("insert legacy role of %s: %v", st.Username, err)
+		}
 	}
 }
 
