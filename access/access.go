@@ -172,7 +172,7 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 	now := s.Now().UTC()
 	sess := &models.StaffSession{IDHash: HashToken(cookie), StaffID: st.ID, CSRFToken: csrf, CreatedAt: now, LastSeen: now}
 	var notice *Notice
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	login := func(tx models.Tx) error {
 		var err error
 		if notice, err = succeeded(ctx, tx, account, addr); err != nil {
 			return err
@@ -192,7 +192,13 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 			return err
 		}
 		return s.event(ctx, tx, models.StaffActor(st.ID), "auth.login", a.detail(st.Username, ""))
-	})
+	}
+	err = s.Store.Transact(ctx, login)
+	if a.sync != nil && models.ErrorCodeOf(err) == models.ECONFLICT {
+		// Two first sign-ins of one directory account at once: the other
+		// created the row; this one updates it.
+		err = s.Store.Transact(ctx, login)
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("login %q: %w", username, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"remoteidv/directory"
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
+	"remoteidv/storage/postgres"
 )
 
 // newDirectoryService is newService (with the local clerk1, password
@@ -277,5 +278,41 @@ func TestDirectoryStepUp(t *testing.T) {
 	}
 	if _, err := s.StepUp(ctx, p, "sam-pass-1"); err != nil || !s.SteppedUp(p) {
 		t.Errorf("StepUp(sam, directory password) = %v, stepped up %v", err, s.SteppedUp(p))
+	}
+}
+
+// TestDirectoryFirstLoginsAtOnce: parallel first sign-ins of one
+// directory account all succeed and make one staff row, on PostgreSQL
+// (where the transactions do run at once).
+func TestDirectoryFirstLoginsAtOnce(t *testing.T) {
+	s, _, _, _ := newDirectoryService(t)
+	db, err := postgres.Open(context.Background(), testenv.PostgresURL(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s = &access.Service{Store: db, Chain: s.Chain, Now: s.Now, Rand: s.Rand, Idle: s.Idle, Absolute: s.Absolute, Log: s.Log, Directory: s.Directory}
+	s.Limits = access.Limits{DelayAfter: 10, LockAfter: 20} // attempts under way count against the name
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			_, _, err := s.Login(ctx, "alice", "alice-pass-1", "", fmt.Sprintf("192.0.2.%d", 50+i))
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("Login(alice, in parallel) = %v", err)
+		}
+	}
+	n := 0
+	for _, e := range trail(t, db, "username") {
+		if strings.HasSuffix(e, "staff.created username=alice") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("staff.created for alice %d times, want 1", n)
 	}
 }
