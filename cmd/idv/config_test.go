@@ -154,6 +154,7 @@ func TestConfigSections(t *testing.T) {
 		"IDV_S3_ENDPOINT": "minio:9000", "IDV_S3_BUCKET": "b", "IDV_S3_ACCESS_KEY": "ak", "IDV_S3_SECRET_KEY": "sk",
 		"IDV_S3_TLS": "false", "IDV_S3_REGION": "eu", "IDV_S3_RETENTION_DAYS": "30", "IDV_S3_ALLOW_UNLOCKED": "true", "IDV_S3_SSE": "sse-kms", "IDV_S3_SSE_KMS_KEY": "kk", "IDV_STAGING_KEY_FILE": "/st.key",
 		"IDV_SEAL_INTERVAL": "20s", "IDV_TOKEN_LIFETIME": "720h", "IDV_EXPIRY_INTERVAL": "3h", "IDV_REMINDER_INTERVAL": "2m", "IDV_CUSTOMER_STATUS_TTL": "240h",
+		"IDV_WEBHOOK_INTERVAL": "7s", "IDV_WEBHOOK_TIMEOUT": "4s", "IDV_WEBHOOK_RETRY_FOR": "12h",
 		"IDV_ICE_SERVERS": "stun:s:3478,turn:t:3478", "IDV_ICE_SECRET": "0123456789abcdefX", "IDV_METRICS_LISTEN": "127.0.0.1:9090", "IDV_TURN_MAX_ALLOCATIONS": "8", "IDV_REGISTRY_ALLOW_HTTP": "true", "IDV_CALL_MAX_DURATION": "2h", "IDV_CALL_MAX_SOCKETS_PER_ADDR": "7",
 		"IDV_TURN_LISTEN": "10.0.0.2:3478", "IDV_TURN_PUBLIC_IP": "10.0.0.3", "IDV_TURN_REALM": "r", "IDV_TURN_SECRET": "0123456789abcdef",
 		"IDV_SMTP_ADDR": "mail:587", "IDV_SMTP_TLS": "tls", "IDV_SMTP_USERNAME": "su", "IDV_SMTP_PASSWORD": "sp",
@@ -166,6 +167,10 @@ func TestConfigSections(t *testing.T) {
 		"IDV_LOGIN_ADDR_MAX": "40", "IDV_LOGIN_ADDR_LOCK_FOR": "2m", "IDV_STEPUP_LOCK_AFTER": "6", "IDV_AUDIT_FAILURE_WINDOW": "10m",
 		"IDV_CALL_MAX_RECORDING_BYTES": "20971520", "IDV_CASE_MAX_RECORDING_BYTES": "41943040", "IDV_CASE_MAX_RECORDING": "90m",
 		"IDV_CASE_MAX_LETTERS": "3", "IDV_CASE_MAX_LETTER_BYTES": "2097152", "IDV_LETTER_MAX_GROWTH": "1.2", "IDV_CASE_MAX_CAPTURES": "200",
+		"IDV_LDAP_URL": "ldaps://dc1.bank.example", "IDV_LDAP_STARTTLS": "false", "IDV_LDAP_CA_FILE": "/etc/ssl/certs/ca-certificates.crt", "IDV_LDAP_SERVER_NAME": "dc1",
+		"IDV_LDAP_BIND_DN": "cn=svc", "IDV_LDAP_BIND_PASSWORD": "bp", "IDV_LDAP_USER_BASE": "ou=staff", "IDV_LDAP_USER_FILTER": "(sAMAccountName=%s)",
+		"IDV_LDAP_USERNAME_ATTR": "sAMAccountName", "IDV_LDAP_NAME_ATTR": "cn", "IDV_LDAP_GROUP_ATTR": "memberOf", "IDV_LDAP_GROUP_BASE": "ou=groups",
+		"IDV_LDAP_GROUP_FILTER": "(member=%s)", "IDV_LDAP_GROUP_ROLES": "clerk=cn=c", "IDV_LDAP_TIMEOUT": "3s", "IDV_LDAP_SYNC_INTERVAL": "5m",
 	}
 	c, _, err := loadConfig("serve", nil, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err != nil {
@@ -180,7 +185,8 @@ func TestConfigSections(t *testing.T) {
 		BankNameZH: "银行", BankAddress: "1 Road", BranchName: "Branch", BranchAddress: "2 Street",
 		SessionIdle: 14 * time.Minute, SessionMax: 11 * time.Hour, TokenLifetime: 30 * 24 * time.Hour, MaxBody: 2048, ReadHeaderTimeout: 3 * time.Second, ReadTimeout: 90 * time.Second, CheckpointInterval: 2 * time.Hour, SlotMaxLead: 48 * time.Hour,
 		SealInterval: 20 * time.Second, ArchiveLease: 90 * time.Second, ExpiryInterval: 3 * time.Hour, ReminderInterval: 2 * time.Minute, CustomerStatusTTL: 240 * time.Hour, CallMaxDuration: 2 * time.Hour, CallMaxSockets: 7,
-		Demo: true,
+		Webhook: WebhookConfig{Interval: 7 * time.Second, Timeout: 4 * time.Second, RetryFor: 12 * time.Hour},
+		Demo:    true,
 		Quotas: QuotaConfig{Letters: 3, LetterBytes: 2 << 20, LetterGrowth: 1.2, Captures: 200, CallRecordingBytes: 20 << 20,
 			RecordingBytes: 40 << 20, Recording: 90 * time.Minute},
 		Log: LogConfig{Level: "debug", Format: "json"},
@@ -195,6 +201,9 @@ func TestConfigSections(t *testing.T) {
 			ReturnPath: "bounces@bank.example", BounceListen: "10.0.4.7:2424", BounceProtocol: "smtp", BounceAllow: "10.0.1.0/24"},
 		Registry:  RegistryConfig{TZ: "Asia/Tokyo", Hours: "08:00-18:00", URL: "https://registry", Key: "rk", Timeout: 5 * time.Second, AllowHTTP: true, CaptureMaxAge: 20 * time.Minute, MaxDataAge: time.Minute},
 		Statement: StatementConfig{Font: "/font.ttf", SignCert: "/sc.pem", SignKey: "/sk.pem", SignChain: "/ch.pem", TSAURL: "https://tsa.example"},
+		LDAP: LDAPConfig{URL: "ldaps://dc1.bank.example", CAFile: "/etc/ssl/certs/ca-certificates.crt", ServerName: "dc1", BindDN: "cn=svc", BindPassword: "bp", UserBase: "ou=staff",
+			UserFilter: "(sAMAccountName=%s)", UsernameAttr: "sAMAccountName", NameAttr: "cn", GroupAttr: "memberOf", GroupBase: "ou=groups",
+			GroupFilter: "(member=%s)", GroupRoles: "clerk=cn=c", Timeout: 3 * time.Second, SyncInterval: 5 * time.Minute},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("loadConfig(every variable set) (-want +got):\n%s", diff)
