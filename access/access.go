@@ -57,6 +57,9 @@ type Service struct {
 	// NameKey keys NameHash (DeriveKey of the audit signing key in idv
 	// serve); empty: a random key for this process.
 	NameKey []byte
+	// Directory, when set, signs in every name that has no local staff
+	// row of source local (Login); nil: local passwords only.
+	Directory models.Directory
 
 	once    sync.Once
 	lim     Limits
@@ -90,16 +93,27 @@ func (s *Service) event(ctx context.Context, tx models.Tx, actor, action string,
 
 var errBadLogin = models.Errorf(models.EUNAUTHORIZED, "wrong username or password")
 
-// Login checks the password and opens a new session; any session the
+// Login checks the credentials and opens a new session; any session the
 // browser still had (oldCookie) is ended, so the session ID rotates. It
 // returns the new cookie value; the principal's Notice tells of failed
 // attempts since the last login.
+//
+// Which source checks the password (docs/configuration.md, "Directory
+// sign-in"): a local staff row (Source local, e.g. the break-glass admin)
+// is checked here only, never against the directory, so it signs in while
+// the directory is down; any other name goes to the directory when one is
+// configured (Directory), and a directory member never uses a local
+// password. The directory's answer creates or updates the local row
+// (display name, roles from groups), or disables it when the directory no
+// longer has an enabled account or maps none of its groups.
 //
 // The attempt is counted against the name as typed (its keyed hash) and
 // the client address before the password is checked, and refused with a
 // LimitError while either is locked or waiting out its delay; a success
 // gives the count back. An unknown name is never stored: its failures
-// keep NameHash(username).
+// keep NameHash(username). Every outcome is audited in one shape:
+// auth.login or auth.login_failed with username, remote, method
+// (password or ldap) and factor.
 func (s *Service) Login(ctx context.Context, username, password, oldCookie, remote string) (string, *Principal, error) {
 	s.init()
 	name := s.NameHash(username)
@@ -114,18 +128,38 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 		return "", nil, fmt.Errorf("login: %w", err)
 	}
 	known := err == nil
-	hash := dummyHash // an unknown name takes as long as a wrong password
-	if known {
-		hash = st.PasswordHash
+	if !known {
+		st = nil
 	}
-	ok, err := s.checkPassword(ctx, hash, password)
-	if err != nil {
-		s.release(ctx, account, addr)
-		return "", nil, err
-	}
-	if !known || !ok || !st.Active() {
-		s.loginFailed(ctx, st, name, remote, account, addr)
-		return "", nil, errBadLogin
+	a := attempt{username: username, name: name, remote: remote, account: account, addr: addr, method: MethodPassword}
+	if s.Directory != nil && (!known || st.FromDirectory()) {
+		a.method = MethodLDAP
+		if st, err = s.directoryLogin(ctx, &a, st, password); err != nil {
+			return "", nil, err
+		}
+	} else {
+		hash := dummyHash // an unknown name takes as long as a wrong password
+		if known && !st.FromDirectory() {
+			hash = st.PasswordHash
+		}
+		ok, err := s.checkPassword(ctx, hash, password)
+		if err != nil {
+			s.release(ctx, account, addr)
+			return "", nil, err
+		}
+		if !known || !ok || !st.Active() || st.FromDirectory() {
+			reason := "wrong password"
+			switch {
+			case !known:
+				reason = "unknown user"
+			case st.FromDirectory():
+				reason = "directory sign-in not configured"
+			case !st.Active():
+				reason = "disabled"
+			}
+			s.loginFailed(ctx, &a, st, reason)
+			return "", nil, errBadLogin
+		}
 	}
 	cookie, err := NewToken(s.Rand, "")
 	if err != nil {
@@ -138,10 +172,16 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 	now := s.Now().UTC()
 	sess := &models.StaffSession{IDHash: HashToken(cookie), StaffID: st.ID, CSRFToken: csrf, CreatedAt: now, LastSeen: now}
 	var notice *Notice
-	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+	login := func(tx models.Tx) error {
 		var err error
 		if notice, err = succeeded(ctx, tx, account, addr); err != nil {
 			return err
+		}
+		if a.sync != nil {
+			if st, err = a.sync(tx); err != nil {
+				return err
+			}
+			sess.StaffID = st.ID
 		}
 		if oldCookie != "" {
 			if err := tx.DeleteSession(ctx, HashToken(oldCookie)); err != nil {
@@ -151,21 +191,60 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, models.StaffActor(st.ID), "auth.login", map[string]string{"remote": remote})
-	})
+		return s.event(ctx, tx, models.StaffActor(st.ID), "auth.login", a.detail(st.Username, ""))
+	}
+	err = s.Store.Transact(ctx, login)
+	if a.sync != nil && models.ErrorCodeOf(err) == models.ECONFLICT {
+		// Two first sign-ins of one directory account at once: the other
+		// created the row; this one updates it.
+		err = s.Store.Transact(ctx, login)
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("login %q: %w", username, err)
 	}
 	return cookie, &Principal{Staff: st, Session: sess, Notice: notice}, nil
 }
 
+// The sign-in methods of audit events (detail "method"); the factor
+// (detail "factor") of both is FactorPassword.
+const (
+	MethodPassword = "password" // a local staff row's argon2id password
+	MethodLDAP     = "ldap"     // a bind to the bank's directory
+	FactorPassword = "password"
+)
+
+// attempt is one sign-in under way: what is counted and audited.
+type attempt struct {
+	username, name, remote string
+	account, addr          counter
+	method                 string
+	// sync, set by a directory sign-in, writes the directory's answer to
+	// the staff row in the session's transaction and returns the row.
+	sync func(tx models.Tx) (*models.Staff, error)
+}
+
+// detail is the audit detail every sign-in event shares.
+func (a *attempt) detail(username, reason string) map[string]string {
+	d := map[string]string{"remote": a.remote, "method": a.method, "factor": FactorPassword}
+	if username != "" {
+		d["username"] = username
+	} else {
+		d["username_hmac"] = a.name
+	}
+	if reason != "" {
+		d["reason"] = reason
+	}
+	return d
+}
+
 // loginFailed records a failed login (st nil: unknown name), locks the
 // name or the address when their failures are used up, and keeps the
 // failure for the owner of a known account.
-func (s *Service) loginFailed(ctx context.Context, st *models.Staff, name, remote string, account, addr counter) {
+func (s *Service) loginFailed(ctx context.Context, a *attempt, st *models.Staff, reason string) {
 	ctx = context.WithoutCancel(ctx) // a caller who hangs up is still counted
+	remote, account, addr := a.remote, a.account, a.addr
 	if st == nil {
-		s.recordThrottled(ctx, "auth.login_failed", remote, "", map[string]string{"username_hmac": name, "remote": remote, "reason": "unknown user"})
+		s.recordThrottled(ctx, "auth.login_failed", remote, "", a.detail("", reason))
 	}
 	var addrLocked *models.AuthLimit
 	err := s.Store.Transact(ctx, func(tx models.Tx) error {
@@ -183,11 +262,7 @@ func (s *Service) loginFailed(ctx context.Context, st *models.Staff, name, remot
 		if st == nil {
 			return nil
 		}
-		reason := "wrong password"
-		if !st.Active() {
-			reason = "disabled"
-		}
-		if err := s.event(ctx, tx, models.StaffActor(st.ID), "auth.login_failed", map[string]string{"username": st.Username, "remote": remote, "reason": reason}); err != nil {
+		if err := s.event(ctx, tx, models.StaffActor(st.ID), "auth.login_failed", a.detail(st.Username, reason)); err != nil {
 			return err
 		}
 		if locked == nil {
@@ -335,7 +410,7 @@ func (s *Service) StepUp(ctx context.Context, p *Principal, password string) (st
 	if err := s.reserve(ctx, c); err != nil {
 		return "", err
 	}
-	ok, err := s.checkPassword(ctx, p.Staff.PasswordHash, password)
+	ok, err := s.checkStepUp(ctx, p, password)
 	if err != nil {
 		s.release(ctx, c)
 		return "", err
@@ -366,7 +441,7 @@ func (s *Service) StepUp(ctx context.Context, p *Principal, password string) (st
 		if err := tx.CreateSession(ctx, &next); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, p.Actor(), "auth.stepup", nil)
+		return s.event(ctx, tx, p.Actor(), "auth.stepup", map[string]string{"method": stepUpMethod(p.Staff), "factor": FactorPassword})
 	})
 	if err != nil {
 		return "", fmt.Errorf("step up %s: %w", p.Staff.Username, err)
@@ -396,6 +471,14 @@ func (s *Service) stepUpFailed(ctx context.Context, p *Principal, c counter) {
 	if err != nil {
 		s.Log.ErrorContext(ctx, "record failed step-up", "err", err)
 	}
+}
+
+// stepUpMethod is how st's step-up password is checked.
+func stepUpMethod(st *models.Staff) string {
+	if st.FromDirectory() {
+		return MethodLDAP
+	}
+	return MethodPassword
 }
 
 // StepUpWindow is how long a password re-entry authorizes approvals.
@@ -487,7 +570,8 @@ func (s *Service) CreateStaff(ctx context.Context, actor, username, displayName,
 	if err != nil {
 		return nil, err
 	}
-	st := &models.Staff{ID: models.StaffID(id), Username: username, DisplayName: displayName, Roles: roles, PasswordHash: hash, CreatedAt: s.Now().UTC()}
+	st := &models.Staff{ID: models.StaffID(id), Username: username, DisplayName: displayName, Roles: roles, PasswordHash: hash, CreatedAt: s.Now().UTC(),
+		Source: models.SourceLocal}
 	err = s.Store.Transact(ctx, func(tx models.Tx) error {
 		if err := tx.CreateStaff(ctx, st); err != nil {
 			return err
@@ -517,10 +601,10 @@ func (s *Service) SetDisabled(ctx context.Context, actor, username string, disab
 			return err
 		}
 		action := "staff.enabled"
-		st.DisabledAt = nil
+		st.DisabledAt, st.DisabledBy = nil, ""
 		if disabled {
 			now := s.Now().UTC()
-			st.DisabledAt, action = &now, "staff.disabled"
+			st.DisabledAt, st.DisabledBy, action = &now, models.DisabledByAdmin, "staff.disabled"
 			if err := tx.DeleteStaffSessions(ctx, st.ID); err != nil {
 				return err
 			}

@@ -91,6 +91,11 @@ func TestSentences(t *testing.T) {
 		{"en", "staff:stf_wang", "check.face_match", map[string]string{"result": "MATCH"}, "Wang Fang (clerk)", "Clerk Wang Fang took a live capture: the faces match"},
 		{"zh-CN", "system", "case.seal", nil, "封存程序", "封存程序封存了案件：所有证据已归档，清单已签名"},
 		{"en", "token:tok_1", "auth.token_used", nil, "API token", "An API token was used"},
+		{"en", "system:directory", "staff.disabled", map[string]string{"reason": "no directory group mapped to a role"}, "staff directory", "The staff directory disabled a staff member"},
+		{"en", "system:directory", "staff.directory_updated", map[string]string{"username": "sam", "roles": "clerk", "old_roles": "clerk,supervisor"}, "staff directory",
+			"The staff directory set the roles of sam to clerk (were clerk,supervisor)"},
+		{"zh-CN", "system:directory", "staff.directory_updated", map[string]string{"username": "sam", "roles": "clerk", "old_roles": "clerk,supervisor"}, "员工目录",
+			"员工目录将 sam 的角色设为 clerk（原为 clerk,supervisor）"},
 		{"en", "anonymous", "auth.address_locked", map[string]string{"source": "203.0.113.0/24"}, "unknown", "Sign-ins from 203.0.113.0/24 were blocked after failures"},
 		{"en", "staff:stf_sun", "case.approve", nil, "Sun Li (supervisor)", "Supervisor Sun Li approved"}, // no reason: no dangling colon
 		{"en", "system", "test.unknown", nil, "archiver", "The archiver: test.unknown"},                   // an action without a sentence reads as its name

@@ -14,7 +14,7 @@ var AuditActions = []string{
 	"auth.token_rejected", "auth.token_used",
 	"token.created", "token.listed", "token.revoked",
 	"staff.created", "staff.disabled", "staff.enabled", "staff.hours_set", "staff.contact_set", "staff.notify_prefs_set",
-	"staff.notified",
+	"staff.notified", "staff.directory_updated",
 	// the case's life
 	"case.created", "case.join", "case.reschedule", "case.submit", "case.approve", "case.reject", "case.seal",
 	"case.release", "case.close", "case.cancel", "case.expire", "case.abort", "case.reassigned",

@@ -37,14 +37,47 @@ type Staff struct {
 	Username     string
 	DisplayName  string
 	Roles        []Role
-	PasswordHash string // argon2id, PHC string format
+	PasswordHash string // argon2id, PHC string format; "" for directory staff
 	// Email is where staff notifications are mailed ("" for none);
 	// Language is theirs ("en", "zh-CN"; "" reads as English).
 	Email      string
 	Language   string
 	DisabledAt *time.Time
 	CreatedAt  time.Time
+	// Source is where the member's identity lives: SourceLocal (a password
+	// kept here) or SourceLDAP (the bank's directory; no local password).
+	Source StaffSource
+	// DirectoryDN is the directory entry of a SourceLDAP member.
+	DirectoryDN string
+	// DisabledBy says who disabled the member: DisabledByAdmin (also ""
+	// for rows older than the field) or DisabledByDirectory, which a later
+	// directory sign-in may lift.
+	DisabledBy string
 }
+
+// StaffSource is where a staff member's identity and password live.
+type StaffSource string
+
+// The sources of staff identities.
+const (
+	SourceLocal StaffSource = "local" // password hash in this database (small deployments, break-glass admin)
+	SourceLDAP  StaffSource = "ldap"  // the bank's LDAP / Active Directory; roles follow its groups
+)
+
+func (s StaffSource) String() string { return string(s) }
+
+// Who disabled a staff member (Staff.DisabledBy).
+const (
+	DisabledByAdmin     = "admin"
+	DisabledByDirectory = "directory"
+)
+
+// NoPassword is the password hash of directory staff: it has the shape the
+// schema asks for and matches no password (CheckPassword refuses it).
+const NoPassword = "$argon2id$directory-account"
+
+// FromDirectory reports whether the member signs in through the directory.
+func (s *Staff) FromDirectory() bool { return s.Source == SourceLDAP }
 
 // Has reports whether the staff member holds role r.
 func (s *Staff) Has(r Role) bool { return slices.Contains(s.Roles, r) }

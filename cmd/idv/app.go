@@ -111,6 +111,14 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log, store: store, key: key, staging: staging, chain: chain}
 	a.access = &access.Service{Store: store, Chain: chain, Now: time.Now, Rand: rand.Reader, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax,
 		TokenLifetime: cfg.TokenLifetime, Log: log, Limits: authLimits(cfg.Auth), NameKey: access.DeriveKey(key.Seed(), "login names")}
+	if cfg.LDAP.URL != "" {
+		d, err := cfg.LDAP.directory()
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("directory sign-in: %w", err)
+		}
+		a.access.Directory = d
+	}
 	if a.accounts, err = verify.NewAccounts(a.core()); err != nil {
 		store.Close()
 		return nil, err

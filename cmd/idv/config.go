@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"remoteidv/directory"
 	idvmail "remoteidv/mail"
+	"remoteidv/models"
 	"remoteidv/registry"
 	"remoteidv/verify"
 )
@@ -76,6 +78,30 @@ type Config struct {
 	Registry  RegistryConfig
 	Statement StatementConfig
 	Webhook   WebhookConfig
+	LDAP      LDAPConfig
+}
+
+// LDAPConfig is directory sign-in (LDAP / Active Directory): off without
+// URL. Names with a local staff row of source local (the break-glass
+// admin) sign in with their local password; every other name signs in
+// against the directory (directory.Config says what each field means).
+type LDAPConfig struct {
+	URL          string
+	StartTLS     bool
+	CAFile       string
+	ServerName   string
+	BindDN       string
+	BindPassword string
+	UserBase     string
+	UserFilter   string
+	UsernameAttr string
+	NameAttr     string
+	GroupAttr    string
+	GroupBase    string
+	GroupFilter  string
+	GroupRoles   string // role=group;role=group
+	Timeout      time.Duration
+	SyncInterval time.Duration
 }
 
 // QuotaConfig bounds what one case may keep in write-once storage (and
@@ -278,6 +304,8 @@ func defaultConfig() Config {
 			CaptureMaxAge: 30 * time.Minute, MaxDataAge: 10 * time.Minute},
 		Statement: StatementConfig{Font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"},
 		Webhook:   WebhookConfig{Interval: 5 * time.Second, Timeout: 10 * time.Second, RetryFor: 24 * time.Hour},
+		LDAP: LDAPConfig{UserFilter: "(uid=%s)", UsernameAttr: "uid", NameAttr: "displayName", Timeout: 10 * time.Second,
+			SyncInterval: 15 * time.Minute},
 	}
 }
 
@@ -386,6 +414,22 @@ func (c *Config) settings() []setting {
 		{"registry-timeout", "IDV_REGISTRY_TIMEOUT", "registry lookups slower than this count as unavailable", (*durValue)(&c.Registry.Timeout)},
 		{"registry-capture-max-age", "IDV_REGISTRY_CAPTURE_MAX_AGE", "the registry check needs a live capture of the case (taken in the recorded call) at most this old; the registry photo is compared with it", (*durValue)(&c.Registry.CaptureMaxAge)},
 		{"registry-max-data-age", "IDV_REGISTRY_MAX_DATA_AGE", "a registry answer whose data_as_of is older than this is not a pass", (*durValue)(&c.Registry.MaxDataAge)},
+		{"ldap-url", "IDV_LDAP_URL", "directory sign-in: ldaps://host:636, or ldap://host:389 with IDV_LDAP_STARTTLS; empty: local passwords only. Names with a local staff row (the break-glass admin) always sign in locally; every other name signs in against the directory", (*strValue)(&c.LDAP.URL)},
+		{"ldap-starttls", "IDV_LDAP_STARTTLS", "upgrade an ldap:// connection with StartTLS (required for ldap://: passwords never travel in clear)", (*boolValue)(&c.LDAP.StartTLS)},
+		{"ldap-ca-file", "IDV_LDAP_CA_FILE", "PEM file of the CA(s) the directory's certificate must chain to; empty: the system's roots", (*strValue)(&c.LDAP.CAFile)},
+		{"ldap-server-name", "IDV_LDAP_SERVER_NAME", "name the directory's certificate must carry; empty: the host of IDV_LDAP_URL", (*strValue)(&c.LDAP.ServerName)},
+		{"ldap-bind-dn", "IDV_LDAP_BIND_DN", "DN of the service account that searches accounts and groups; empty: anonymous search", (*strValue)(&c.LDAP.BindDN)},
+		{"ldap-bind-password", "IDV_LDAP_BIND_PASSWORD", "password of the service account (never printed)", (*secretValue)(&c.LDAP.BindPassword)},
+		{"ldap-user-base", "IDV_LDAP_USER_BASE", "where staff accounts are searched (subtree), e.g. ou=people,dc=bank,dc=example", (*strValue)(&c.LDAP.UserBase)},
+		{"ldap-user-filter", "IDV_LDAP_USER_FILTER", "account search filter, %s the escaped username; it must leave out disabled accounts, e.g. (&(sAMAccountName=%s)(!(userAccountControl:1.2.840.113556.1.4.803:=2))) for AD", (*strValue)(&c.LDAP.UserFilter)},
+		{"ldap-username-attr", "IDV_LDAP_USERNAME_ATTR", "attribute holding the sign-in name (uid, sAMAccountName): the staff row's username", (*strValue)(&c.LDAP.UsernameAttr)},
+		{"ldap-name-attr", "IDV_LDAP_NAME_ATTR", "attribute holding the display name (cn when it is empty)", (*strValue)(&c.LDAP.NameAttr)},
+		{"ldap-group-attr", "IDV_LDAP_GROUP_ATTR", "attribute of the account listing its groups (memberOf on AD); empty: groups come from IDV_LDAP_GROUP_FILTER only", (*strValue)(&c.LDAP.GroupAttr)},
+		{"ldap-group-base", "IDV_LDAP_GROUP_BASE", "where groups are searched (subtree); empty: IDV_LDAP_USER_BASE", (*strValue)(&c.LDAP.GroupBase)},
+		{"ldap-group-filter", "IDV_LDAP_GROUP_FILTER", "group search filter, %s the escaped account DN, e.g. (&(objectClass=groupOfNames)(member=%s)); empty: no group search", (*strValue)(&c.LDAP.GroupFilter)},
+		{"ldap-group-roles", "IDV_LDAP_GROUP_ROLES", "directory groups mapped to roles, role=group;role=group (group DNs compared without case, or names for IDV_LDAP_GROUP_ATTR values); an account in no mapped group cannot sign in", (*strValue)(&c.LDAP.GroupRoles)},
+		{"ldap-timeout", "IDV_LDAP_TIMEOUT", "connecting to the directory and each request slower than this count as the directory being down", (*durValue)(&c.LDAP.Timeout)},
+		{"ldap-sync-interval", "IDV_LDAP_SYNC_INTERVAL", "how often every enabled directory member is looked up: gone, disabled or in no mapped group is disabled here with its sessions ended; changed roles are written", (*durValue)(&c.LDAP.SyncInterval)},
 		{"statement-font", "IDV_STATEMENT_FONT", "TrueType CJK font embedded in statements for their Chinese text (headings, labels, names, descriptions; Debian fonts-droid-fallback); empty prints each Chinese character as a placeholder", (*strValue)(&c.Statement.Font)},
 		{"statement-sign-cert", "IDV_STATEMENT_SIGN_CERT", "the bank's statement signing certificate (PEM; key usage digitalSignature or nonRepudiation); statements carry a PAdES signature made with it. Unset with the key and chain: demo mode makes a demo CA and certificate under <data-dir>/keys/statement, and idv serve outside demo mode refuses to start", (*strValue)(&c.Statement.SignCert)},
 		{"statement-sign-key", "IDV_STATEMENT_SIGN_KEY", "private key of the statement signing certificate (PEM: PKCS #8, EC or RSA; not encrypted, mode 0600)", (*strValue)(&c.Statement.SignKey)},
@@ -707,7 +751,29 @@ func (c *Config) validate() error {
 	if c.Registry.MaxDataAge < time.Second || c.Registry.MaxDataAge > 24*time.Hour {
 		bad("IDV_REGISTRY_MAX_DATA_AGE", "%v must be from 1s to 24h", c.Registry.MaxDataAge)
 	}
+	if c.LDAP.URL != "" {
+		if _, err := c.LDAP.directory(); err != nil {
+			bad("IDV_LDAP_URL", "%v", err)
+		}
+	}
+	if c.LDAP.Timeout < 100*time.Millisecond || c.LDAP.Timeout > time.Minute {
+		bad("IDV_LDAP_TIMEOUT", "%v must be from 100ms to 1m", c.LDAP.Timeout)
+	}
+	if c.LDAP.SyncInterval < 10*time.Second || c.LDAP.SyncInterval > 24*time.Hour {
+		bad("IDV_LDAP_SYNC_INTERVAL", "%v must be from 10s to 24h", c.LDAP.SyncInterval)
+	}
 	return errors.Join(errs...)
+}
+
+// directory is the directory client of l (URL set).
+func (l LDAPConfig) directory() (*directory.Directory, error) {
+	roles, err := models.ParseGroupRoles(l.GroupRoles)
+	if err != nil {
+		return nil, fmt.Errorf("IDV_LDAP_GROUP_ROLES: %w", err)
+	}
+	return directory.New(directory.Config{URL: l.URL, StartTLS: l.StartTLS, CAFile: l.CAFile, ServerName: l.ServerName, BindDN: l.BindDN,
+		BindPassword: l.BindPassword, UserBase: l.UserBase, UserFilter: l.UserFilter, UsernameAttr: l.UsernameAttr, NameAttr: l.NameAttr,
+		GroupAttr: l.GroupAttr, GroupBase: l.GroupBase, GroupFilter: l.GroupFilter, Roles: roles, Timeout: l.Timeout}, nil)
 }
 
 func (c *Config) proxies() []string {

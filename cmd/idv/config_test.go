@@ -95,6 +95,11 @@ func TestConfigValidation(t *testing.T) {
 		{nil, nil, ""},
 		{map[string]string{"IDV_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test"}, nil, ""},
 		{map[string]string{"IDV_DATABASE_URL": "mysql://x"}, nil, "IDV_DATABASE_URL"},
+		{map[string]string{"IDV_LDAP_URL": "ldap://dir.bank.example:389", "IDV_LDAP_USER_BASE": "ou=people,dc=bank", "IDV_LDAP_GROUP_ROLES": "clerk=cn=c"}, nil, "StartTLS"},
+		{map[string]string{"IDV_LDAP_URL": "ldap://dir.bank.example:389", "IDV_LDAP_STARTTLS": "true", "IDV_LDAP_USER_BASE": "ou=people,dc=bank", "IDV_LDAP_GROUP_ROLES": "clerk=cn=c"}, nil, ""},
+		{map[string]string{"IDV_LDAP_URL": "ldaps://dir.bank.example", "IDV_LDAP_USER_BASE": "ou=people,dc=bank", "IDV_LDAP_GROUP_ROLES": "boss=cn=c"}, nil, "IDV_LDAP_GROUP_ROLES"},
+		{map[string]string{"IDV_LDAP_URL": "ldaps://dir.bank.example", "IDV_LDAP_USER_BASE": "ou=people,dc=bank"}, nil, "no group is mapped"},
+		{map[string]string{"IDV_LDAP_URL": "ldaps://dir.bank.example", "IDV_LDAP_USER_BASE": "ou=people,dc=bank", "IDV_LDAP_GROUP_ROLES": "clerk=cn=c", "IDV_LDAP_USER_FILTER": "(uid=x)"}, nil, "one %s"},
 		{map[string]string{"IDV_SESSION_IDLE": "1h"}, nil, "IDV_SESSION_IDLE"},
 		{map[string]string{"IDV_SESSION_MAX": "24h"}, nil, "IDV_SESSION_MAX"},
 		{map[string]string{"IDV_TOKEN_LIFETIME": "10m"}, nil, "IDV_TOKEN_LIFETIME"},
@@ -163,6 +168,10 @@ func TestConfigSections(t *testing.T) {
 		"IDV_LOGIN_ADDR_MAX": "40", "IDV_LOGIN_ADDR_LOCK_FOR": "2m", "IDV_STEPUP_LOCK_AFTER": "6", "IDV_AUDIT_FAILURE_WINDOW": "10m",
 		"IDV_CALL_MAX_RECORDING_BYTES": "20971520", "IDV_CASE_MAX_RECORDING_BYTES": "41943040", "IDV_CASE_MAX_RECORDING": "90m",
 		"IDV_CASE_MAX_LETTERS": "3", "IDV_CASE_MAX_LETTER_BYTES": "2097152", "IDV_LETTER_MAX_GROWTH": "1.2", "IDV_CASE_MAX_CAPTURES": "200",
+		"IDV_LDAP_URL": "ldaps://dc1.bank.example", "IDV_LDAP_STARTTLS": "false", "IDV_LDAP_CA_FILE": "/etc/ssl/certs/ca-certificates.crt", "IDV_LDAP_SERVER_NAME": "dc1",
+		"IDV_LDAP_BIND_DN": "cn=svc", "IDV_LDAP_BIND_PASSWORD": "bp", "IDV_LDAP_USER_BASE": "ou=staff", "IDV_LDAP_USER_FILTER": "(sAMAccountName=%s)",
+		"IDV_LDAP_USERNAME_ATTR": "sAMAccountName", "IDV_LDAP_NAME_ATTR": "cn", "IDV_LDAP_GROUP_ATTR": "memberOf", "IDV_LDAP_GROUP_BASE": "ou=groups",
+		"IDV_LDAP_GROUP_FILTER": "(member=%s)", "IDV_LDAP_GROUP_ROLES": "clerk=cn=c", "IDV_LDAP_TIMEOUT": "3s", "IDV_LDAP_SYNC_INTERVAL": "5m",
 	}
 	c, _, err := loadConfig("serve", nil, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err != nil {
@@ -194,6 +203,9 @@ func TestConfigSections(t *testing.T) {
 			ReturnPath: "bounces@bank.example", BounceListen: "10.0.4.7:2424", BounceProtocol: "smtp", BounceAllow: "10.0.1.0/24"},
 		Registry:  RegistryConfig{TZ: "Asia/Tokyo", Hours: "08:00-18:00", URL: "https://registry", Key: "rk", Timeout: 5 * time.Second, AllowHTTP: true, CaptureMaxAge: 20 * time.Minute, MaxDataAge: time.Minute},
 		Statement: StatementConfig{Font: "/font.ttf", SignCert: "/sc.pem", SignKey: "/sk.pem", SignChain: "/ch.pem", TSAURL: "https://tsa.example"},
+		LDAP: LDAPConfig{URL: "ldaps://dc1.bank.example", CAFile: "/etc/ssl/certs/ca-certificates.crt", ServerName: "dc1", BindDN: "cn=svc", BindPassword: "bp", UserBase: "ou=staff",
+			UserFilter: "(sAMAccountName=%s)", UsernameAttr: "sAMAccountName", NameAttr: "cn", GroupAttr: "memberOf", GroupBase: "ou=groups",
+			GroupFilter: "(member=%s)", GroupRoles: "clerk=cn=c", Timeout: 3 * time.Second, SyncInterval: 5 * time.Minute},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("loadConfig(every variable set) (-want +got):\n%s", diff)

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"remoteidv/access"
 	"remoteidv/notify"
 	"remoteidv/verify"
 	"remoteidv/webhook"
@@ -58,6 +59,20 @@ func (e every) once(ctx context.Context) {
 	if err := e.do(ctx); err != nil && ctx.Err() == nil {
 		e.log.WarnContext(ctx, e.name, "err", err)
 	}
+}
+
+// directorySync checks every enabled directory member against the
+// directory every interval, the first time at start: one gone, disabled
+// or in no mapped group is disabled and its sessions end; a directory
+// that is down disables nobody and is tried again at the next interval.
+func directorySync(acc *access.Service, interval time.Duration, log *slog.Logger) job {
+	return every{name: "staff directory check", interval: interval, atStart: true, log: log, do: func(ctx context.Context) error {
+		rep, err := acc.SyncDirectory(ctx)
+		if rep.Updated+rep.Disabled > 0 {
+			log.Info("staff directory check", "checked", rep.Checked, "updated", rep.Updated, "disabled", rep.Disabled, "failed", rep.Failed)
+		}
+		return err
+	}}
 }
 
 // sealer seals approved cases whose evidence is all archived, every

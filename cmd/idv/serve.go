@@ -131,6 +131,9 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 			return err
 		}},
 	}
+	if cfg.LDAP.URL != "" {
+		jobs = append(jobs, directorySync(a.access, cfg.LDAP.SyncInterval, log))
+	}
 	if cfg.Mail.BounceListen != "" {
 		allow, err := cfg.Mail.bounceAllow()
 		if err != nil {

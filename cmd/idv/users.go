@@ -70,7 +70,11 @@ func runUsers(ctx context.Context, e *cliEnv, args []string) error {
 				if !st.Active() {
 					state = "disabled"
 				}
-				fmt.Fprintf(e.stdout, "%-20s %-28s %-8s %v %s\n", st.Username, st.DisplayName, state, st.Roles, st.Email)
+				source := models.SourceLocal
+				if st.FromDirectory() {
+					source = models.SourceLDAP
+				}
+				fmt.Fprintf(e.stdout, "%-20s %-28s %-8s %-5s %v %s\n", st.Username, st.DisplayName, state, source, st.Roles, st.Email)
 			}
 		case "disable", "enable":
 			if err := a.access.SetDisabled(ctx, "cli", *username, verb == "disable"); err != nil {

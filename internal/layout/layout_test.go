@@ -27,6 +27,7 @@ var mayImport = map[string][]string{
 	"models":                        {},
 	"audit":                         {"models"},
 	"access":                        {"models", "audit"},
+	"directory":                     {"models"}, // LDAP / Active Directory sign-in behind models.Directory
 	"mail":                          {"models"},
 	"registry":                      {"models"},
 	"statement":                     {"models", "internal/pdfcpucfg"},
@@ -91,6 +92,7 @@ var libraryOwner = map[string][]string{
 	"github.com/emersion/go-smtp":         {"mail", "mail/mailtest"},
 	"github.com/emersion/go-sasl":         {"mail", "mail/mailtest"},
 	"golang.org/x/crypto":                 {"access"},
+	"github.com/go-ldap/ldap/v3":          {"directory"},
 	"golang.org/x/mod":                    {"audit"},
 	"golang.org/x/sync":                   {"cmd/idv"}, // errgroup: idv serve runs its server and background jobs in one group
 	"github.com/chromedp/":                {"internal/testenv", "internal/synthcam", "internal/demobrowser"},

@@ -11,22 +11,32 @@ import (
 	"remoteidv/models"
 )
 
-const insertStaff = `INSERT INTO staff (id, username, display_name, password_hash, email, language, disabled_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+const insertStaff = `INSERT INTO staff (id, username, display_name, password_hash, email, language, disabled_at, created_at, source, directory_dn, disabled_by)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateStaff inserts a staff member and their roles.
 func (t *Tx) CreateStaff(ctx context.Context, s *models.Staff) error {
-	if _, err := t.exec(ctx, insertStaff, s.ID, s.Username, s.DisplayName, s.PasswordHash, s.Email, s.Language, nullUS(s.DisabledAt), us(s.CreatedAt)); err != nil {
+	if _, err := t.exec(ctx, insertStaff, s.ID, s.Username, s.DisplayName, s.PasswordHash, s.Email, s.Language, nullUS(s.DisabledAt), us(s.CreatedAt),
+		sourceOf(s), s.DirectoryDN, s.DisabledBy); err != nil {
 		return fmt.Errorf("create staff %s: %w", s.Username, err)
 	}
 	return t.setRoles(ctx, s)
 }
 
-const updateStaff = `UPDATE staff SET display_name = ?, password_hash = ?, email = ?, language = ?, disabled_at = ? WHERE id = ?`
+const updateStaff = `UPDATE staff SET display_name = ?, password_hash = ?, email = ?, language = ?, disabled_at = ?, source = ?, directory_dn = ?, disabled_by = ? WHERE id = ?`
+
+// sourceOf is s.Source, SourceLocal when unset.
+func sourceOf(s *models.Staff) string {
+	if s.Source == "" {
+		return string(models.SourceLocal)
+	}
+	return string(s.Source)
+}
 
 // UpdateStaff writes a staff member's name, password, email, language,
-// disabled time and roles.
+// disabled time (and by whom), source, directory entry and roles.
 func (t *Tx) UpdateStaff(ctx context.Context, s *models.Staff) error {
-	r, err := t.exec(ctx, updateStaff, s.DisplayName, s.PasswordHash, s.Email, s.Language, nullUS(s.DisabledAt), s.ID)
+	r, err := t.exec(ctx, updateStaff, s.DisplayName, s.PasswordHash, s.Email, s.Language, nullUS(s.DisabledAt), sourceOf(s), s.DirectoryDN, s.DisabledBy, s.ID)
 	if err != nil {
 		return fmt.Errorf("update staff %s: %w", s.ID, err)
 	}
@@ -48,7 +58,7 @@ func (t *Tx) setRoles(ctx context.Context, s *models.Staff) error {
 	return nil
 }
 
-const selectStaff = `SELECT s.id, s.username, s.display_name, s.password_hash, s.email, s.language, s.disabled_at, s.created_at,
+const selectStaff = `SELECT s.id, s.username, s.display_name, s.password_hash, s.email, s.language, s.disabled_at, s.created_at, s.source, s.directory_dn, s.disabled_by,
 	COALESCE((SELECT ` + "%s" + ` FROM staff_roles r WHERE r.staff_id = s.id), '') FROM staff s`
 
 func (t *Tx) staffQuery(where string) string {
@@ -64,7 +74,7 @@ func scanStaff(row interface{ Scan(...any) error }) (*models.Staff, error) {
 	var disabled sql.NullInt64
 	var created int64
 	var roles string
-	if err := row.Scan(&s.ID, &s.Username, &s.DisplayName, &s.PasswordHash, &s.Email, &s.Language, &disabled, &created, &roles); err != nil {
+	if err := row.Scan(&s.ID, &s.Username, &s.DisplayName, &s.PasswordHash, &s.Email, &s.Language, &disabled, &created, &s.Source, &s.DirectoryDN, &s.DisabledBy, &roles); err != nil {
 		return nil, err
 	}
 	s.DisabledAt = fromNullUS(disabled)

@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		fn   func(t *testing.T, s models.Store)
 	}{
 		{"Staff", testStaff},
+		{"DirectoryStaff", testDirectoryStaff},
 		{"Sessions", testSessions},
 		{"APITokens", testAPITokens},
 		{"Accounts", testAccounts},
@@ -85,7 +86,7 @@ func wantCode(t testing.TB, what string, err error, code models.ErrorCode) {
 
 func staff(id, user string, roles ...models.Role) *models.Staff {
 	return &models.Staff{ID: models.StaffID(id), Username: user, DisplayName: "Name " + user, Roles: roles,
-		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdA$aGFzaA", CreatedAt: t0}
+		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdA$aGFzaA", CreatedAt: t0, Source: models.SourceLocal}
 }
 
 func account(no string) *models.Account {
@@ -177,6 +178,34 @@ func testStaff(t *testing.T, s models.Store) {
 	tx(t, s, func(tx models.Tx) (err error) { all, err = tx.ListStaff(ctx); return })
 	if len(all) != 1 {
 		t.Fatalf("ListStaff() = %d staff, want 1", len(all))
+	}
+}
+
+// testDirectoryStaff: a directory member keeps its source, entry and the
+// unusable password; who disabled it is kept and cleared; the schema
+// refuses an unknown source.
+func testDirectoryStaff(t *testing.T, s models.Store) {
+	ctx := context.Background()
+	d := staff("stf_d", "dora", models.RoleSupervisor)
+	d.Source, d.DirectoryDN, d.PasswordHash = models.SourceLDAP, "uid=dora,ou=people,dc=bank,dc=example", models.NoPassword
+	tx(t, s, func(tx models.Tx) error { return tx.CreateStaff(ctx, d) })
+	var got *models.Staff
+	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.StaffByUsername(ctx, "dora"); return })
+	if diff := cmp.Diff(d, got); diff != "" {
+		t.Fatalf("StaffByUsername(dora) (-want +got):\n%s", diff)
+	}
+	off := t0.Add(time.Hour)
+	d.DisabledAt, d.DisabledBy, d.DirectoryDN = &off, models.DisabledByDirectory, "uid=dora,ou=staff,dc=bank,dc=example"
+	tx(t, s, func(tx models.Tx) error { return tx.UpdateStaff(ctx, d) })
+	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.StaffByID(ctx, "stf_d"); return })
+	if diff := cmp.Diff(d, got); diff != "" {
+		t.Fatalf("StaffByID(stf_d) after disabling (-want +got):\n%s", diff)
+	}
+	bad := staff("stf_x", "xavier")
+	bad.Source = "kerberos"
+	err := s.Transact(ctx, func(tx models.Tx) error { return tx.CreateStaff(ctx, bad) })
+	if err == nil {
+		t.Errorf("CreateStaff(source kerberos) = nil, want the schema's refusal")
 	}
 }
 
