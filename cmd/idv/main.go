@@ -33,7 +33,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the HTTP server", runServe},
 		{"migrate", "apply database migrations and exit", runMigrate},
-		{"users", "manage staff: users add|list|disable|enable", runUsers},
+		{"users", "manage staff: users add|list|disable|enable|hours|contact", runUsers},
 		{"tokens", "API tokens: tokens create --user NAME --name LABEL --scope ROLES | list | revoke ID", runTokens},
 		{"webhooks", "webhook endpoints: webhooks add --url URL --events TYPES | list | disable|enable|delete ID | deliveries | redeliver ID", runWebhooks},
 		{"accounts", "import accounts: accounts import --csv FILE --images DIR", runAccounts},
