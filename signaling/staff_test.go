@@ -97,23 +97,32 @@ func TestStaffSockets(t *testing.T) {
 	}
 }
 
-// TestEndStaff closes every socket of a disabled staff member at once.
-func TestEndStaff(t *testing.T) {
-	f := newFixture(t, signaling.Config{RevokePoll: time.Hour})
-	id, _, clURL, _ := f.newCall(0)
+// joinAsStaff makes the call's clerk participant staff member id (with a
+// session) and joins as them.
+func joinAsStaff(t *testing.T, f *fixture, clURL string, id models.StaffID) *testPeer {
+	t.Helper()
 	f.mu.Lock()
 	for path, p := range f.parts {
 		if p.Role == signaling.RoleClerk {
-			p.Staff, p.Session = "stf_c1", "sess-clerk"
+			p.Staff, p.Session = id, "sess-clerk"
 			f.parts[path] = p
 		}
 	}
 	f.mu.Unlock()
 	clerk := dial(t, clURL, nil, source{})
-	defer clerk.close("")
 	if m, ok := clerk.waitFor(signaling.TypeJoin, 10*time.Second); !ok {
+		clerk.close("")
 		t.Fatalf("no welcome: %+v", m)
 	}
+	return clerk
+}
+
+// TestEndStaff closes every socket of a disabled staff member at once.
+func TestEndStaff(t *testing.T) {
+	f := newFixture(t, signaling.Config{RevokePoll: time.Hour})
+	id, _, clURL, _ := f.newCall(0)
+	clerk := joinAsStaff(t, f, clURL, "stf_c1")
+	defer clerk.close("")
 	if n := f.hub.EndStaff("stf_other", "staff member disabled"); n != 0 {
 		t.Errorf("EndStaff(someone else) = %d, want 0", n)
 	}
@@ -133,19 +142,8 @@ func TestEndStaff(t *testing.T) {
 func TestEndClerk(t *testing.T) {
 	f := newFixture(t, signaling.Config{RevokePoll: time.Hour})
 	id, _, clURL, _ := f.newCall(0)
-	f.mu.Lock()
-	for path, p := range f.parts {
-		if p.Role == signaling.RoleClerk {
-			p.Staff, p.Session = "stf_c1", "sess-clerk"
-			f.parts[path] = p
-		}
-	}
-	f.mu.Unlock()
-	clerk := dial(t, clURL, nil, source{})
+	clerk := joinAsStaff(t, f, clURL, "stf_c1")
 	defer clerk.close("")
-	if m, ok := clerk.waitFor(signaling.TypeJoin, 10*time.Second); !ok {
-		t.Fatalf("no welcome: %+v", m)
-	}
 	for _, tc := range []struct {
 		c     models.CaseID
 		staff models.StaffID
