@@ -46,6 +46,22 @@ type testPeer struct {
 	inject           chan []byte // RTP payloads sendIVFRTP slips in, with the padding bit set
 	manual           chan *webrtc.TrackLocalStaticSample
 	opts             peerOpts
+
+	cmu         sync.Mutex
+	serverCands []string // the server's ICE candidates: in its offers and trickled
+}
+
+// candidates are the server's ICE candidates received so far.
+func (p *testPeer) candidates() []string {
+	p.cmu.Lock()
+	defer p.cmu.Unlock()
+	return append([]string(nil), p.serverCands...)
+}
+
+func (p *testPeer) addCandidate(c string) {
+	p.cmu.Lock()
+	defer p.cmu.Unlock()
+	p.serverCands = append(p.serverCands, strings.TrimPrefix(c, "a="))
 }
 
 // peerOpts make a test peer misbehave (hostile_test.go).
@@ -60,6 +76,9 @@ type peerOpts struct {
 	rtpVideo bool
 	// seq numbers the packets of rtpVideo (default: from a random start).
 	seq rtp.Sequencer
+	// networks limits the peer's ICE to these network types (say, TCP
+	// only, as behind a firewall that lets no UDP out).
+	networks []webrtc.NetworkType
 }
 
 type source struct {
@@ -94,6 +113,9 @@ func dialWith(t testing.TB, url string, header http.Header, m source, opts peerO
 	if opts.udp != nil {
 		se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, opts.udp))
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
+	if opts.networks != nil {
+		se.SetNetworkTypes(opts.networks)
 	}
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -161,6 +183,11 @@ func (p *testPeer) read(m source) {
 		}
 		switch msg.Type {
 		case signaling.TypeOffer:
+			for _, line := range strings.Split(msg.SDP, "\n") {
+				if strings.HasPrefix(line, "a=candidate:") {
+					p.addCandidate(strings.TrimSpace(line))
+				}
+			}
 			// Once close has begun (it cancels before closing the peer
 			// connection), messages still in flight meet a closed peer.
 			if err := p.answer(msg.SDP, m); err != nil && p.ctx.Err() == nil {
@@ -168,6 +195,7 @@ func (p *testPeer) read(m source) {
 				return
 			}
 		case signaling.TypeCandidate:
+			p.addCandidate(msg.Candidate.Candidate)
 			c := webrtc.ICECandidateInit{Candidate: msg.Candidate.Candidate, SDPMid: msg.Candidate.SDPMid, SDPMLineIndex: msg.Candidate.SDPMLineIndex}
 			if err := p.pc.AddICECandidate(c); err != nil && p.ctx.Err() == nil {
 				p.t.Errorf("add candidate: %v", err)

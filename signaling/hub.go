@@ -147,6 +147,9 @@ type Config struct {
 	RecordKey *encfile.Key
 	// Loopback adds loopback ICE candidates (tests and single-host set-ups).
 	Loopback bool
+	// Media is where the calls' media arrive: one UDP port, ICE-TCP and
+	// public addresses behind a 1:1 NAT (see MediaConfig).
+	Media MediaConfig
 	// RevokePoll is how often the participants' right to stay is checked
 	// (default 2 s, so a revoked invite, or a staff member disabled by
 	// another process, is out of the call within 5 s).
@@ -230,6 +233,7 @@ type Hub struct {
 	api      *webrtc.API
 	upgrader websocket.Upgrader
 	turn     *TURN // nil unless cfg.TURN
+	media    *mediaNet
 
 	mu      sync.Mutex
 	sockets map[string]int // open signaling sockets by client address
@@ -245,11 +249,19 @@ func New(cfg Config, wf Workflow, log *slog.Logger) (*Hub, error) {
 	if err := os.MkdirAll(cfg.RecordDir, 0o700); err != nil {
 		return nil, fmt.Errorf("signaling: recording folder: %w", err)
 	}
-	api, err := newAPI(cfg)
+	media, err := openMedia(context.Background(), cfg.Media, cfg.Loopback, log.With("component", "media"))
 	if err != nil {
+		return nil, fmt.Errorf("signaling: %w", err)
+	}
+	api, err := newAPI(cfg, media)
+	if err != nil {
+		media.Close()
 		return nil, err
 	}
-	h := &Hub{cfg: cfg, wf: wf, log: log, api: api, sockets: map[string]int{}, rooms: map[models.CaseID]*room{}, staff: map[models.StaffID]map[*peer]struct{}{}}
+	if udp, tcp := media.addrs(); udp != nil || tcp != nil {
+		log.Info("media ports", "udp", udp, "tcp", tcp, "public_ips", cfg.Media.PublicIPs)
+	}
+	h := &Hub{cfg: cfg, wf: wf, log: log, api: api, media: media, sockets: map[string]int{}, rooms: map[models.CaseID]*room{}, staff: map[models.StaffID]map[*peer]struct{}{}}
 	h.upgrader = websocket.Upgrader{ReadBufferSize: 8 << 10, WriteBufferSize: 8 << 10, HandshakeTimeout: 10 * time.Second}
 	if cfg.TURN != nil {
 		tc := *cfg.TURN
@@ -257,6 +269,7 @@ func New(cfg Config, wf Workflow, log *slog.Logger) (*Hub, error) {
 			tc.Live = h.liveSession
 		}
 		if h.turn, err = NewTURN(context.Background(), tc, log.With("component", "turn")); err != nil {
+			media.Close()
 			return nil, fmt.Errorf("signaling: %w", err)
 		}
 	}
@@ -265,7 +278,7 @@ func New(cfg Config, wf Workflow, log *slog.Logger) (*Hub, error) {
 
 // newAPI makes the one *webrtc.API: VP8 and Opus only, the default
 // interceptors (NACK, RTCP reports, TWCC).
-func newAPI(cfg Config) (*webrtc.API, error) {
+func newAPI(cfg Config, media *mediaNet) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb}, PayloadType: 96}, webrtc.RTPCodecTypeVideo); err != nil {
@@ -282,6 +295,9 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	se.SetIncludeLoopbackCandidate(cfg.Loopback)
 	disconnected := cfg.MediaTimeout / 3
 	se.SetICETimeouts(disconnected, cfg.MediaTimeout-disconnected, min(2*time.Second, disconnected/2))
+	if err := media.apply(&se, cfg.Media.PublicIPs); err != nil {
+		return nil, fmt.Errorf("signaling: %w", err)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
@@ -638,11 +654,17 @@ func (h *Hub) Close() error {
 		rm.end("server shutting down")
 	}
 	h.wg.Wait()
+	errs := []error{h.media.Close()}
 	if h.turn != nil {
-		return h.turn.Close()
+		errs = append(errs, h.turn.Close())
 	}
-	return nil
+	return errors.Join(errs...)
 }
+
+// MediaAddrs are the addresses of the shared media sockets (Config.Media):
+// the UDP port's per-interface addresses and the ICE-TCP listener, nil
+// where there is none.
+func (h *Hub) MediaAddrs() (udp []net.Addr, tcp net.Addr) { return h.media.addrs() }
 
 // Live returns the calls running now: who is connected and the latest
 // quality sample of the customer's video, for the board and the metrics.

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1" //nolint:gosec // TURN REST credentials are HMAC-SHA1 by definition (draft-uberti-behave-turn-rest)
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -26,6 +27,17 @@ type TURNConfig struct {
 	// Listen is the host:port of the TURN server, served on UDP and TCP
 	// (the same port). Port 0 picks a free one.
 	Listen string
+	// TLSListen is the host:port of TURN over TLS (turns:), usually on
+	// 443, for customers behind a firewall that lets only HTTPS out: the
+	// browser reaches the server over TLS and relays its media through an
+	// allocation here. Empty: off. Needs TLSCert.
+	TLSListen string
+	// TLSCert is the certificate TURN over TLS presents; browsers check it
+	// against TLSHost like any web site's.
+	TLSCert *tls.Certificate
+	// TLSHost is the name in the turns: URL (default: PublicIP); it must be
+	// a name the certificate holds.
+	TLSHost string
 	// PublicIP is the address clients reach the server and its relays at
 	// (given in the ICE server URLs and as the relayed address). Default:
 	// the host of Listen, which then must not be unspecified.
@@ -70,6 +82,7 @@ type TURN struct {
 	srv  *turn.Server
 	urls []string
 	udp  net.Addr
+	tls  net.Addr // nil without TURN over TLS
 	own  []net.IP // the host's own addresses: never a relay peer
 
 	mu     sync.Mutex
@@ -119,6 +132,9 @@ func NewTURN(ctx context.Context, cfg TURNConfig, log *slog.Logger) (*TURN, erro
 		}
 	}
 	t := &TURN{cfg: cfg, log: log, allocs: map[string]int{}, own: ownAddrs(cfg.PublicIP, net.ParseIP(host))}
+	if cfg.TLSListen != "" && cfg.TLSCert == nil {
+		return nil, fmt.Errorf("turn %s: TURN over TLS needs a certificate", cfg.TLSListen)
+	}
 	pc, ln, err := listenTwins(ctx, cfg.Listen, host)
 	if err != nil {
 		return nil, err
@@ -127,6 +143,21 @@ func NewTURN(ctx context.Context, cfg TURNConfig, log *slog.Logger) (*TURN, erro
 	port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
 	hp := net.JoinHostPort(cfg.PublicIP.String(), port)
 	t.urls = []string{"turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"}
+	var tlsLn net.Listener
+	if cfg.TLSListen != "" {
+		var lc net.ListenConfig
+		if tlsLn, err = lc.Listen(ctx, "tcp", cfg.TLSListen); err != nil {
+			pc.Close()
+			ln.Close()
+			return nil, fmt.Errorf("turn %s: listen tls: %w", cfg.TLSListen, err)
+		}
+		t.tls = tlsLn.Addr()
+		name := cfg.TLSHost
+		if name == "" {
+			name = cfg.PublicIP.String()
+		}
+		t.urls = append(t.urls, "turns:"+net.JoinHostPort(name, strconv.Itoa(tlsLn.Addr().(*net.TCPAddr).Port))+"?transport=tcp")
+	}
 	relayHost := host
 	if relayHost == "" {
 		relayHost = "0.0.0.0"
@@ -140,21 +171,81 @@ func NewTURN(ctx context.Context, cfg TURNConfig, log *slog.Logger) (*TURN, erro
 		PacketConnConfigs: []turn.PacketConnConfig{{
 			PacketConn: &loopConn{PacketConn: pc, done: t.live.add()}, RelayAddressGenerator: gen, PermissionHandler: t.permit,
 		}},
-		ListenerConfigs: []turn.ListenerConfig{{
-			Listener: &trackedListener{Listener: ln, live: &t.live, done: t.live.add()}, RelayAddressGenerator: gen, PermissionHandler: t.permit,
-		}},
+		ListenerConfigs: t.listeners(ln, tlsLn, gen),
 	})
 	if err != nil {
 		pc.Close()
 		ln.Close()
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
 		return nil, fmt.Errorf("turn %s: %w", cfg.Listen, err)
 	}
-	log.InfoContext(ctx, "TURN server listening", "udp", t.udp, "tcp", ln.Addr(), "public_ip", cfg.PublicIP, "realm", cfg.Realm, "ttl", cfg.TTL)
+	log.InfoContext(ctx, "TURN server listening", "udp", t.udp, "tcp", ln.Addr(), "tls", t.tls, "public_ip", cfg.PublicIP, "realm", cfg.Realm, "ttl", cfg.TTL)
 	return t, nil
+}
+
+// listeners are pion's TCP listeners: plain TCP, and TLS when configured.
+// The TLS listener wraps the tracked one, so Close reaches its
+// connections whatever state their handshake is in.
+func (t *TURN) listeners(ln, tlsLn net.Listener, gen turn.RelayAddressGenerator) []turn.ListenerConfig {
+	out := []turn.ListenerConfig{{
+		Listener: &trackedListener{Listener: ln, live: &t.live, done: t.live.add()}, RelayAddressGenerator: gen, PermissionHandler: t.permit,
+	}}
+	if tlsLn != nil {
+		tc := &tls.Config{Certificates: []tls.Certificate{*t.cfg.TLSCert}, MinVersion: tls.VersionTLS12}
+		out = append(out, turn.ListenerConfig{
+			Listener: tlsListener{Listener: &trackedListener{Listener: tlsLn, live: &t.live, done: t.live.add()}, cfg: tc}, RelayAddressGenerator: gen, PermissionHandler: t.permit,
+		})
+	}
+	return out
+}
+
+// tlsListener serves TURN over TLS. Given a *tls.Conn, pion's server
+// (turn v5.1.3) returns from a failed handshake without closing the
+// connection, so every client that fails one (a port scanner, plain TURN
+// sent to the TLS port) would keep a socket open for good. Its connections
+// are wrapped instead: the handshake runs on the first read, bounded in
+// time, and its failure ends pion's read loop, which closes the connection.
+type tlsListener struct {
+	net.Listener
+	cfg *tls.Config
+}
+
+func (l tlsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &tlsConn{Conn: tls.Server(c, l.cfg)}, nil
+}
+
+// tlsHandshakeTimeout bounds a TURN over TLS handshake.
+const tlsHandshakeTimeout = 10 * time.Second
+
+type tlsConn struct {
+	net.Conn // *tls.Conn
+	once     sync.Once
+	err      error
+}
+
+func (c *tlsConn) Read(b []byte) (int, error) {
+	c.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), tlsHandshakeTimeout)
+		defer cancel()
+		c.err = c.Conn.(*tls.Conn).HandshakeContext(ctx)
+	})
+	if c.err != nil {
+		return 0, c.err
+	}
+	return c.Conn.Read(b)
 }
 
 // Addr is the UDP address the server listens on.
 func (t *TURN) Addr() net.Addr { return t.udp }
+
+// TLSAddr is the address of TURN over TLS (nil when off).
+func (t *TURN) TLSAddr() net.Addr { return t.tls }
 
 // Credentials returns the server's ICE entry with a fresh username
 // "<expiry-unix>:<session>" and password base64(HMAC-SHA1(secret, username))

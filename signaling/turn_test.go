@@ -97,19 +97,7 @@ func turnClient(t testing.TB, network string, addr net.Addr, user, pass string) 
 		}
 		conn = c
 	}
-	c, err := turn.NewClient(&turn.ClientConfig{TURNServerAddr: addr.String(), STUNServerAddr: addr.String(), Username: user, Password: pass,
-		Conn: conn, LoggerFactory: quietPion, RTO: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.Close()
-		conn.Close()
-	})
-	return c
+	return listenTURN(t, conn, addr, user, pass)
 }
 
 // turnCode is the STUN error code in err, or 0.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -27,16 +29,39 @@ func (c Config) iceURLs() []string {
 // turn is the embedded TURN server's configuration, nil when off. Its
 // credentials live for the longest call plus 15 minutes: long enough for a
 // call that runs its full length, never a day as TURN servers often allow.
-func (c Config) turn() *signaling.TURNConfig {
+func (c Config) turn() (*signaling.TURNConfig, error) {
 	if c.TURN.Listen == "" {
-		return nil
+		return nil, nil
 	}
 	t := &signaling.TURNConfig{Listen: c.TURN.Listen, PublicIP: net.ParseIP(c.TURN.PublicIP), Realm: c.TURN.Realm,
-		TTL: c.CallMaxDuration + 15*time.Minute, MaxAllocations: int(c.TURN.MaxAllocations)}
+		TTL: c.CallMaxDuration + 15*time.Minute, MaxAllocations: int(c.TURN.MaxAllocations), TLSListen: c.TURN.TLSListen, TLSHost: c.TURN.TLSHost}
 	if c.TURN.Secret != "" {
 		t.Secret = []byte(c.TURN.Secret)
 	}
-	return t
+	if c.TURN.TLSListen != "" {
+		cert, err := tls.LoadX509KeyPair(c.TURN.TLSCert, c.TURN.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("TURN over TLS certificate: %w", err)
+		}
+		t.TLSCert = &cert
+	}
+	return t, nil
+}
+
+// publicIPs parses PublicIPs.
+func (m MediaConfig) publicIPs() ([]net.IP, error) {
+	var out []net.IP
+	for _, s := range strings.Split(m.PublicIPs, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		ip := net.ParseIP(s)
+		if ip == nil || ip.IsUnspecified() {
+			return nil, fmt.Errorf("%q is not an IP address clients can reach", s)
+		}
+		out = append(out, ip)
+	}
+	return out, nil
 }
 
 // startHub starts the signaling hub over calls and recovers recordings a
@@ -47,7 +72,16 @@ func startHub(ctx context.Context, cfg Config, key *encfile.Key, calls *verify.C
 		ice = []signaling.ICEServer{{URLs: urls}} // TURN credentials: from ICESecret, per participant
 	}
 	host := strings.Split(cfg.Listen, ":")[0]
-	hub, err := signaling.New(signaling.Config{ICEServers: ice, ICESecret: []byte(cfg.ICE.Secret), TURN: cfg.turn(), MaxDuration: cfg.CallMaxDuration, MaxRecordingBytes: cfg.Quotas.CallRecordingBytes,
+	turn, err := cfg.turn()
+	if err != nil {
+		return nil, err
+	}
+	public, err := cfg.Media.publicIPs()
+	if err != nil {
+		return nil, err
+	}
+	media := signaling.MediaConfig{UDPListen: cfg.Media.UDPListen, TCPListen: cfg.Media.TCPListen, PublicIPs: public}
+	hub, err := signaling.New(signaling.Config{ICEServers: ice, ICESecret: []byte(cfg.ICE.Secret), TURN: turn, Media: media, MaxDuration: cfg.CallMaxDuration, MaxRecordingBytes: cfg.Quotas.CallRecordingBytes,
 		MaxSocketsPerAddr: int(cfg.CallMaxSockets), Captures: int(cfg.Face.Captures), CaptureSpread: cfg.Face.CaptureSpread, RecordDir: filepath.Join(cfg.DataDir, "recording"), RecordKey: key, Loopback: host == "127.0.0.1" || host == "localhost"}, calls, log.With("component", "signaling"))
 	if err != nil {
 		return nil, err

@@ -74,6 +74,7 @@ type Config struct {
 	S3        S3Config
 	ICE       ICEConfig
 	TURN      TURNConfig
+	Media     MediaConfig
 	Mail      MailConfig
 	Registry  RegistryConfig
 	Statement StatementConfig
@@ -193,6 +194,17 @@ type TURNConfig struct {
 	Secret   string
 	// MaxAllocations caps the relay allocations of one call.
 	MaxAllocations int64
+	// TLSListen serves TURN over TLS (turns:) with TLSCert and TLSKey
+	// (PEM files); TLSHost is the name in the turns: URL.
+	TLSListen, TLSCert, TLSKey, TLSHost string
+}
+
+// MediaConfig is where this node receives the calls' media (see
+// signaling.MediaConfig): one UDP port, ICE-TCP, public addresses.
+type MediaConfig struct {
+	UDPListen string
+	TCPListen string
+	PublicIPs string // comma-separated
 }
 
 // MailConfig is the mail server and the outbox worker.
@@ -394,6 +406,13 @@ func (c *Config) settings() []setting {
 		{"turn-public-ip", "IDV_TURN_PUBLIC_IP", "IP address clients reach the TURN server and its relays at; default the turn-listen host", (*strValue)(&c.TURN.PublicIP)},
 		{"turn-realm", "IDV_TURN_REALM", "realm of the TURN credentials", (*strValue)(&c.TURN.Realm)},
 		{"turn-secret", "IDV_TURN_SECRET", "HMAC secret of the TURN credentials, at least 16 bytes (never printed); empty: random at each start", (*secretValue)(&c.TURN.Secret)},
+		{"turn-tls-listen", "IDV_TURN_TLS_LISTEN", "host:port of TURN over TLS (turns:) on the embedded TURN server, usually 0.0.0.0:443, for customers whose firewall lets only HTTPS out; empty: off", (*strValue)(&c.TURN.TLSListen)},
+		{"turn-tls-cert", "IDV_TURN_TLS_CERT", "PEM certificate (with its chain) TURN over TLS presents; browsers check it against turn-tls-host", (*strValue)(&c.TURN.TLSCert)},
+		{"turn-tls-key", "IDV_TURN_TLS_KEY", "PEM private key of turn-tls-cert", (*strValue)(&c.TURN.TLSKey)},
+		{"turn-tls-host", "IDV_TURN_TLS_HOST", "name in the turns: URL given to participants, one the certificate holds; default the TURN public IP", (*strValue)(&c.TURN.TLSHost)},
+		{"media-udp-listen", "IDV_MEDIA_UDP_LISTEN", "host:port of the one UDP port every call's media use (ICE UDP mux), e.g. 0.0.0.0:50000: the only UDP port a firewall opens; an unspecified host binds each interface at that port; empty: an ephemeral port per participant", (*strValue)(&c.Media.UDPListen)},
+		{"media-tcp-listen", "IDV_MEDIA_TCP_LISTEN", "host:port of ICE-TCP, e.g. 0.0.0.0:50000, for customers whose network lets no UDP out (media over TCP, used only when UDP fails); empty: off", (*strValue)(&c.Media.TCPListen)},
+		{"media-public-ips", "IDV_MEDIA_PUBLIC_IPS", "comma-separated addresses clients reach this node's media ports at behind a 1:1 NAT (a cloud instance's public IP, a published container port); the call's candidates carry them instead of the interfaces' addresses", (*strValue)(&c.Media.PublicIPs)},
 		{"turn-max-allocations", "IDV_TURN_MAX_ALLOCATIONS", "relay allocations one call may hold at once on the embedded TURN server (all its participants together); more are refused (486)", (*intValue)(&c.TURN.MaxAllocations)},
 		{"smtp-addr", "IDV_SMTP_ADDR", "mail server host:port; empty keeps mail queued in the outbox until one is set", (*strValue)(&c.Mail.SMTPAddr)},
 		{"smtp-tls", "IDV_SMTP_TLS", "none, starttls (required) or tls (implicit, port 465)", (*strValue)(&c.Mail.SMTPTLS)},
@@ -667,6 +686,30 @@ func (c *Config) validate() error {
 		if c.TURN.MaxAllocations < 1 || c.TURN.MaxAllocations > 1000 {
 			bad("IDV_TURN_MAX_ALLOCATIONS", "%d must be from 1 to 1000", c.TURN.MaxAllocations)
 		}
+		if c.TURN.TLSListen != "" {
+			if _, _, err := net.SplitHostPort(c.TURN.TLSListen); err != nil {
+				bad("IDV_TURN_TLS_LISTEN", "%q is not host:port", c.TURN.TLSListen)
+			}
+			if c.TURN.TLSCert == "" || c.TURN.TLSKey == "" {
+				bad("IDV_TURN_TLS_CERT", "TURN over TLS needs IDV_TURN_TLS_CERT and IDV_TURN_TLS_KEY")
+			}
+		}
+	} else if c.TURN.TLSListen != "" {
+		bad("IDV_TURN_TLS_LISTEN", "TURN over TLS is part of the embedded TURN server: set IDV_TURN_LISTEN too")
+	}
+	for _, k := range []struct{ env, v string }{{"IDV_MEDIA_UDP_LISTEN", c.Media.UDPListen}, {"IDV_MEDIA_TCP_LISTEN", c.Media.TCPListen}} {
+		if k.v == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(k.v)
+		if err != nil {
+			bad(k.env, "%q is not host:port", k.v)
+		} else if ip := net.ParseIP(host); (host == "" || (ip != nil && ip.IsUnspecified())) && port == "0" {
+			bad(k.env, "%q: an unspecified host needs a fixed port, the one the firewall opens", k.v)
+		}
+	}
+	if _, err := c.Media.publicIPs(); err != nil {
+		bad("IDV_MEDIA_PUBLIC_IPS", "%v", err)
 	}
 	if c.SealInterval < time.Second || c.SealInterval > time.Hour {
 		bad("IDV_SEAL_INTERVAL", "%v must be from 1s to 1h", c.SealInterval)

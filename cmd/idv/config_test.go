@@ -158,6 +158,8 @@ func TestConfigSections(t *testing.T) {
 		"IDV_WEBHOOK_INTERVAL": "7s", "IDV_WEBHOOK_TIMEOUT": "4s", "IDV_WEBHOOK_RETRY_FOR": "12h",
 		"IDV_ICE_SERVERS": "stun:s:3478,turn:t:3478", "IDV_ICE_SECRET": "0123456789abcdefX", "IDV_METRICS_LISTEN": "127.0.0.1:9090", "IDV_TURN_MAX_ALLOCATIONS": "8", "IDV_REGISTRY_ALLOW_HTTP": "true", "IDV_CALL_MAX_DURATION": "2h", "IDV_CALL_MAX_SOCKETS_PER_ADDR": "7",
 		"IDV_TURN_LISTEN": "10.0.0.2:3478", "IDV_TURN_PUBLIC_IP": "10.0.0.3", "IDV_TURN_REALM": "r", "IDV_TURN_SECRET": "0123456789abcdef",
+		"IDV_TURN_TLS_LISTEN": "10.0.0.2:443", "IDV_TURN_TLS_CERT": "/turn.pem", "IDV_TURN_TLS_KEY": "/turn.key", "IDV_TURN_TLS_HOST": "turn.bank.example",
+		"IDV_MEDIA_UDP_LISTEN": "0.0.0.0:50000", "IDV_MEDIA_TCP_LISTEN": "0.0.0.0:50001", "IDV_MEDIA_PUBLIC_IPS": "203.0.113.7",
 		"IDV_SMTP_ADDR": "mail:587", "IDV_SMTP_TLS": "tls", "IDV_SMTP_USERNAME": "su", "IDV_SMTP_PASSWORD": "sp",
 		"IDV_MAIL_FROM": "from@bank.example", "IDV_MAIL_INTERVAL": "30s", "IDV_ARCHIVE_LEASE": "90s",
 		"IDV_MAIL_RETURN_PATH": "bounces@bank.example", "IDV_BOUNCE_LISTEN": "10.0.4.7:2424", "IDV_BOUNCE_PROTOCOL": "smtp", "IDV_BOUNCE_ALLOW": "10.0.1.0/24",
@@ -198,7 +200,9 @@ func TestConfigSections(t *testing.T) {
 			MinGenuinePairs: 50, CalibrationMaxPairs: 5_000_000, Captures: 3, CaptureSpread: time.Second},
 		S3:   S3Config{Endpoint: "minio:9000", Bucket: "b", AccessKey: "ak", SecretKey: "sk", TLS: false, Region: "eu", RetentionDays: 30, AllowUnlocked: true, SSE: "sse-kms", KMSKey: "kk"},
 		ICE:  ICEConfig{Servers: "stun:s:3478,turn:t:3478", Secret: "0123456789abcdefX"},
-		TURN: TURNConfig{Listen: "10.0.0.2:3478", PublicIP: "10.0.0.3", Realm: "r", Secret: "0123456789abcdef", MaxAllocations: 8},
+		TURN: TURNConfig{Listen: "10.0.0.2:3478", PublicIP: "10.0.0.3", Realm: "r", Secret: "0123456789abcdef", MaxAllocations: 8,
+			TLSListen: "10.0.0.2:443", TLSCert: "/turn.pem", TLSKey: "/turn.key", TLSHost: "turn.bank.example"},
+		Media: MediaConfig{UDPListen: "0.0.0.0:50000", TCPListen: "0.0.0.0:50001", PublicIPs: "203.0.113.7"},
 		Mail: MailConfig{SMTPAddr: "mail:587", SMTPTLS: "tls", SMTPUsername: "su", SMTPPassword: "sp", From: "from@bank.example", Interval: 30 * time.Second,
 			ReturnPath: "bounces@bank.example", BounceListen: "10.0.4.7:2424", BounceProtocol: "smtp", BounceAllow: "10.0.1.0/24"},
 		Registry:  RegistryConfig{TZ: "Asia/Tokyo", Hours: "08:00-18:00", URL: "https://registry", Key: "rk", Timeout: 5 * time.Second, AllowHTTP: true, CaptureMaxAge: 20 * time.Minute, MaxDataAge: time.Minute},
@@ -209,6 +213,32 @@ func TestConfigSections(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("loadConfig(every variable set) (-want +got):\n%s", diff)
+	}
+}
+
+func TestMediaConfigValidation(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string // "" for valid
+	}{
+		{map[string]string{"IDV_MEDIA_UDP_LISTEN": "0.0.0.0:50000", "IDV_MEDIA_TCP_LISTEN": "10.0.0.2:0", "IDV_MEDIA_PUBLIC_IPS": "203.0.113.7, 2001:db8::7"}, ""},
+		{map[string]string{"IDV_MEDIA_UDP_LISTEN": "0.0.0.0:0"}, "IDV_MEDIA_UDP_LISTEN"},
+		{map[string]string{"IDV_MEDIA_UDP_LISTEN": ":0"}, "IDV_MEDIA_UDP_LISTEN"},
+		{map[string]string{"IDV_MEDIA_TCP_LISTEN": "50000"}, "IDV_MEDIA_TCP_LISTEN"},
+		{map[string]string{"IDV_MEDIA_PUBLIC_IPS": "turn.bank.example"}, "IDV_MEDIA_PUBLIC_IPS"},
+		{map[string]string{"IDV_MEDIA_PUBLIC_IPS": "0.0.0.0"}, "IDV_MEDIA_PUBLIC_IPS"},
+		{map[string]string{"IDV_TURN_TLS_LISTEN": "0.0.0.0:443"}, "IDV_TURN_TLS_LISTEN"},
+		{map[string]string{"IDV_TURN_LISTEN": "10.0.0.2:3478", "IDV_TURN_TLS_LISTEN": "0.0.0.0:443"}, "IDV_TURN_TLS_CERT"},
+		{map[string]string{"IDV_TURN_LISTEN": "10.0.0.2:3478", "IDV_TURN_TLS_LISTEN": "0.0.0.0:443", "IDV_TURN_TLS_CERT": "/c", "IDV_TURN_TLS_KEY": "/k"}, ""},
+	}
+	for _, tt := range tests {
+		_, _, err := loadConfig("serve", nil, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
+		if tt.want == "" && err != nil {
+			t.Errorf("%v: %v, want valid", tt.env, err)
+		}
+		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%v: %v, want an error naming %s", tt.env, err, tt.want)
+		}
 	}
 }
 
