@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -36,129 +35,6 @@ func pace(ctx context.Context, tr *webrtc.TrackLocalStaticSample, frames [][]byt
 		}
 		_ = tr.WriteSample(media.Sample{Data: frames[i%len(frames)], Duration: time.Second / time.Duration(fps)})
 	}
-}
-
-// reflector is a bare pion peer that only sends every packet back: the
-// baseline of BenchmarkForward.
-func reflector(b *testing.B) (client *webrtc.PeerConnection, track *webrtc.TrackLocalStaticSample, rx *seqRange, stop func()) {
-	b.Helper()
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	newPC := func() *webrtc.PeerConnection {
-		me := &webrtc.MediaEngine{}
-		if err := me.RegisterDefaultCodecs(); err != nil {
-			b.Fatal(err)
-		}
-		ir := &interceptor.Registry{}
-		if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-			b.Fatal(err)
-		}
-		pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return pc
-	}
-	client, server := newPC(), newPC()
-	track, _ = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "v", "s")
-	if _, err := client.AddTrack(track); err != nil {
-		b.Fatal(err)
-	}
-	echo, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "echo", "s")
-	sender, err := server.AddTrack(echo)
-	if err != nil {
-		b.Fatal(err)
-	}
-	go func() {
-		for {
-			if _, _, err := sender.ReadRTCP(); err != nil {
-				return
-			}
-		}
-	}()
-	server.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			p, _, err := t.ReadRTP()
-			if err != nil {
-				return
-			}
-			_ = echo.WriteRTP(p)
-		}
-	})
-	rx = &seqRange{}
-	client.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			p, _, err := t.ReadRTP()
-			if err != nil {
-				return
-			}
-			rx.add(p.SequenceNumber)
-		}
-	})
-	offer, _ := client.CreateOffer(nil)
-	done := webrtc.GatheringCompletePromise(client)
-	_ = client.SetLocalDescription(offer)
-	<-done
-	if err := server.SetRemoteDescription(*client.LocalDescription()); err != nil {
-		b.Fatal(err)
-	}
-	answer, _ := server.CreateAnswer(nil)
-	done = webrtc.GatheringCompletePromise(server)
-	_ = server.SetLocalDescription(answer)
-	<-done
-	if err := client.SetRemoteDescription(*server.LocalDescription()); err != nil {
-		b.Fatal(err)
-	}
-	return client, track, rx, func() { client.Close(); server.Close() }
-}
-
-// BenchmarkForward compares the CPU the process spends per video packet
-// through the server's relay (customer -> server -> clerk, recorded) with a
-// bare pion peer that reflects packets (same sender and receiver code).
-// Frames are paced at 150/s (several packets each).
-func BenchmarkForward(b *testing.B) {
-	frames := readIVF(b, testenv.VP8FromPhoto(b, testenv.JohnsPhoto(b, "John_Salley", 3), 2, 640))
-	report := func(b *testing.B, cpu time.Duration, rx *seqRange) {
-		got, want := rx.loss()
-		if got == 0 {
-			b.Fatal("nothing received")
-		}
-		b.ReportMetric(float64(cpu.Nanoseconds())/float64(got), "cpu-ns/pkt")
-		b.ReportMetric(100*float64(want-got)/float64(want), "loss-%")
-		b.ReportMetric(float64(got)/float64(b.N), "pkts/frame")
-	}
-	b.Run("reflect", func(b *testing.B) {
-		_, track, rx, stop := reflector(b)
-		defer stop()
-		pace(context.Background(), track, frames, 30, 150) // warm up: ICE, DTLS
-		time.Sleep(time.Second)
-		rx.reset()
-		b.ResetTimer()
-		c0 := cpuTime()
-		pace(context.Background(), track, frames, b.N, 150)
-		time.Sleep(300 * time.Millisecond)
-		report(b, cpuTime()-c0, rx)
-	})
-	b.Run("relay", func(b *testing.B) {
-		f := newFixture(b, signaling.Config{})
-		_, cu, cl, _ := f.newCall(0)
-		customer := dial(b, cu, nil, source{manual: true})
-		clerk := dial(b, cl, nil, source{})
-		defer customer.close("")
-		defer clerk.close("")
-		track := <-customer.manual
-		<-customer.connected
-		<-clerk.connected
-		pace(context.Background(), track, frames, 30, 150)
-		time.Sleep(time.Second)
-		clerk.seq.reset()
-		b.ResetTimer()
-		c0 := cpuTime()
-		pace(context.Background(), track, frames, b.N, 150)
-		time.Sleep(300 * time.Millisecond)
-		report(b, cpuTime()-c0, &clerk.seq)
-		b.StopTimer()
-	})
 }
 
 // BenchmarkCapture measures the clerk's capture from click to face result
