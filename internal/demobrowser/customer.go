@@ -76,12 +76,18 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 	}
 	step("opened the invite link; its landing page shows the consent")
 	c.shot(tab, "customer-consent")
-	if err := run(tab, "accept the consent", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitVisible("#remote"),
+	if err := run(tab, "accept the consent", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitReady("#remote"),
 		chromedp.WaitReady(`body[data-ready]`)); err != nil {
 		return fmt.Errorf("customer: %w", err)
 	}
 	step("accepted the recording and biometric consent; the call page is open")
 	if !c.NoCode {
+		// The page shows one step at a time: the device check's button
+		// (enabled once camera and microphone work) leads to the code.
+		if err := run(tab, "pass the device check", 30*time.Second, Press("#device-next"),
+			chromedp.WaitVisible("#code")); err != nil {
+			return fmt.Errorf("customer: %w", err)
+		}
 		code, err := c.Code(ctx, func() error {
 			return run(tab, "ask for the email code", 20*time.Second, Press("#code-send"),
 				chromedp.Poll[chromedp.Void](`document.getElementById('code-status').textContent !== ''`))
@@ -122,7 +128,7 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 	}
 	step("waiting for the clerk to join the call")
 	if err := run(tab, "wait for the clerk and the device check", c.Wait, chromedp.WaitVisible(`body[data-state="connected"]`),
-		chromedp.WaitVisible(`li.ok[data-check="camera"]`), chromedp.WaitVisible(`li.ok[data-check="mic"]`), chromedp.WaitVisible(`li.ok[data-check="net"]`)); err != nil {
+		chromedp.WaitReady(`li.ok[data-check="camera"]`), chromedp.WaitReady(`li.ok[data-check="mic"]`), chromedp.WaitReady(`li.ok[data-check="net"]`)); err != nil {
 		return fmt.Errorf("customer: %w", err)
 	}
 	step("in the call: camera, microphone and network checked")
