@@ -95,6 +95,24 @@ func TestWebCustomerPhone(t *testing.T) {
 	ogg := testenv.OpusTone(t, 2)
 	ws := "ws" + strings.TrimPrefix(idv.origin, "http")
 
+	// open opens a case for account with the slot in 5 minutes and
+	// returns its id and invite link.
+	open := func(t *testing.T, account string) (models.CaseID, string) {
+		t.Helper()
+		ny, _ := time.LoadLocation("America/New_York")
+		var cs struct{ ID models.CaseID }
+		if err := json.Unmarshal(clerk.must(201, "POST", "/api/cases", map[string]any{"account_no": account, "purpose": "transaction_statement",
+			"period_from": "2025-01-01", "period_to": "2025-12-31",
+			"slot": map[string]string{"local": time.Now().In(ny).Add(5 * time.Minute).Format("2006-01-02T15:04"), "time_zone": "America/New_York"}}, nil), &cs); err != nil {
+			t.Fatal(err)
+		}
+		var inv struct{ Link string }
+		if err := json.Unmarshal(clerk.must(201, "POST", "/api/cases/"+string(cs.ID)+"/invite", nil, nil), &inv); err != nil {
+			t.Fatal(err)
+		}
+		return cs.ID, inv.Link
+	}
+
 	for _, lc := range []struct {
 		lang, account string
 		progress      func(n int) string
@@ -105,20 +123,10 @@ func TestWebCustomerPhone(t *testing.T) {
 		{"zh-CN", "6222020200778899", func(n int) string { return fmt.Sprintf("第 %d 步，共 5 步", n) }, "通话已结束", false},
 	} {
 		t.Run(lc.lang, func(t *testing.T) {
-			ny, _ := time.LoadLocation("America/New_York")
-			var cs struct{ ID models.CaseID }
-			if err := json.Unmarshal(clerk.must(201, "POST", "/api/cases", map[string]any{"account_no": lc.account, "purpose": "transaction_statement",
-				"period_from": "2025-01-01", "period_to": "2025-12-31",
-				"slot": map[string]string{"local": time.Now().In(ny).Add(5 * time.Minute).Format("2006-01-02T15:04"), "time_zone": "America/New_York"}}, nil), &cs); err != nil {
-				t.Fatal(err)
-			}
-			var inv struct{ Link string }
-			if err := json.Unmarshal(clerk.must(201, "POST", "/api/cases/"+string(cs.ID)+"/invite", nil, nil), &inv); err != nil {
-				t.Fatal(err)
-			}
+			id, link := open(t, lc.account)
 			tab := testenv.NewTab(t, browser, "phone-"+lc.lang, idv.origin)
 			tab.Do(t, "open the invite on a phone and accept", 40*time.Second, phone(),
-				chromedp.Navigate(inv.Link+"?lang="+lc.lang), chromedp.WaitVisible("#accept"), chromedp.Click("#accept"),
+				chromedp.Navigate(link+"?lang="+lc.lang), chromedp.WaitVisible("#accept"), chromedp.Click("#accept"),
 				chromedp.WaitReady(`body[data-ready]`), chromedp.WaitVisible(`#device-next:not([disabled])`))
 
 			check := func(step string, n int, primary bool) {
@@ -194,7 +202,7 @@ func TestWebCustomerPhone(t *testing.T) {
 				demobrowser.Press("#letter-upload"), chromedp.WaitVisible(`body[data-letter="uploaded"][data-step="wait"][data-clerk="waiting"]`))
 			check("wait", 4, false)
 
-			peer := dialCall(t, ws+"/api/cases/"+string(cs.ID)+"/call/ws", cookieHeader(idv.origin, clerk.http.Jar), ivf, ogg)
+			peer := dialCall(t, ws+"/api/cases/"+string(id)+"/call/ws", cookieHeader(idv.origin, clerk.http.Jar), ivf, ogg)
 			defer peer.close()
 			peer.waitConnected(30 * time.Second)
 			tab.Do(t, "the clerk joins: the call", 30*time.Second, chromedp.WaitVisible(`body[data-step="call"][data-clerk="joined"]`))
@@ -284,6 +292,42 @@ func TestWebCustomerPhone(t *testing.T) {
 			}
 		})
 	}
+
+	// The clerk joins while the customer is at the code: the page stays
+	// on the code and offers the call; the call offers the step still to
+	// do; with the code done, a skipped letter leads back to the call.
+	t.Run("clerk-first", func(t *testing.T) {
+		id, link := open(t, "6222020200990011")
+		tab := testenv.NewTab(t, browser, "phone-clerk-first", idv.origin)
+		tab.Do(t, "open the invite, accept, pass the device check", 40*time.Second, phone(),
+			chromedp.Navigate(link+"?lang=en"), chromedp.WaitVisible("#accept"), chromedp.Click("#accept"),
+			chromedp.WaitReady(`body[data-ready]`), demobrowser.Press("#device-next"), chromedp.WaitVisible(`body[data-step="code"] #code`))
+		peer := dialCall(t, ws+"/api/cases/"+string(id)+"/call/ws", cookieHeader(idv.origin, clerk.http.Jar), ivf, ogg)
+		defer peer.close()
+		peer.waitConnected(30 * time.Second)
+		tab.Do(t, "the clerk joins during the code", 30*time.Second, chromedp.WaitVisible(`body[data-clerk="joined"][data-step="code"] #code-step .to-call`))
+		tab.Do(t, "go to the call", 20*time.Second, chromedp.Click(`#code-step .to-call`),
+			chromedp.WaitVisible(`body[data-step="call"][data-pending="code"] #resume`))
+		if s := testenv.Eval[string](t, tab, "document.getElementById('resume').textContent"); !strings.Contains(s, "email code") {
+			t.Errorf("the call's way back to the code says %q", s)
+		}
+		if c := testenv.Eval[string](t, tab, `document.querySelector('.progress-bar li[data-for="code"]').className`); c == "done" {
+			t.Error("the progress bar shows the code done before it is")
+		}
+		tab.Do(t, "back to the code", 20*time.Second, chromedp.Click("#resume"), chromedp.WaitVisible(`body[data-step="code"] #code`))
+		before := len(smtp.Messages())
+		tab.Do(t, "ask for the code", 20*time.Second, demobrowser.Press("#code-send"))
+		code, _ := mailWith(t, smtp, before, regexp.MustCompile(`\b[0-9]{6}\b`), 60*time.Second)
+		tab.Do(t, "enter the code: the letter is next", 20*time.Second, chromedp.SendKeys("#code", code), demobrowser.Press("#code-check"),
+			chromedp.WaitVisible(`body[data-step="letter"] #letter-skip`))
+		tab.Do(t, "skip the letter: back in the call", 20*time.Second, chromedp.Click("#letter-skip"),
+			chromedp.WaitVisible(`body[data-step="call"]:not([data-pending]) #leave`))
+		tab.Do(t, "a reload remembers the skipped letter", 30*time.Second, chromedp.Reload(),
+			chromedp.WaitVisible(`body[data-ready][data-step="call"], body[data-ready][data-step="wait"]`))
+		for _, p := range tab.Problems() {
+			t.Error(p)
+		}
+	})
 }
 
 // cookieHeader is the Cookie header of jar's cookies for origin.

@@ -37,7 +37,10 @@ function show(s) {
     : t('cust.progress').replace('{n}', String(i + 1)).replace('{total}', String(steps.length)).replace('{name}', t('cust.step.' + s));
   document.querySelectorAll('.progress-bar li').forEach((li) => {
     const j = steps.indexOf(li.dataset.for);
-    li.className = j === i ? 'current' : (j < i || i < 0 || isDone(li.dataset.for)) ? 'done' : '';
+    // The code and the letter count as done only when they are (the
+    // clerk may join before them); the other steps once passed.
+    const own = li.dataset.for === 'code' || li.dataset.for === 'letter' ? isDone(li.dataset.for) : j < i || i < 0;
+    li.className = j === i ? 'current' : own ? 'done' : '';
   });
   if (moved) {
     window.scrollTo(0, 0);
