@@ -56,7 +56,7 @@ const phoneStepJS = `(() => {
     progress: document.getElementById('progress-text').textContent,
     overflow: document.documentElement.scrollWidth > window.innerWidth,
     primary: [...document.querySelectorAll('button.primary')].filter(shown).map((b) => [r(b).top, r(b).bottom, r(b).width, r(b).height].map(Math.round).join(' ')),
-    small: [...document.querySelectorAll('button, a')].filter(shown).filter((b) => r(b).width < 44 || r(b).height < 44).map((b) => b.id || b.textContent.trim()),
+    small: [...document.querySelectorAll('button, a, label.file-pick')].filter(shown).filter((b) => r(b).width < 44 || r(b).height < 44).map((b) => b.id || b.textContent.trim()),
     mobile: matchMedia('(pointer: coarse)').matches && window.innerWidth === 390,
     innerText: [...document.querySelectorAll('main > *')].filter(shown).map((e) => e.innerText).join('\n')
       .replace(document.getElementById('device-checks').innerText, ''),

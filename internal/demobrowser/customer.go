@@ -66,8 +66,12 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 	if err := synthcam.Install(tab, cam); err != nil {
 		return fmt.Errorf("customer: %w", err)
 	}
+	// A query, not a Poll: Poll runs in the execution context chromedp
+	// last saw, which right after a navigation can still be the old
+	// document's ("Cannot find context with specified id"); a query
+	// looks the page up again.
 	if err := run(tab, "open the invite link", 30*time.Second, chromedp.Navigate(c.Invite),
-		chromedp.Poll[chromedp.Void](`document.readyState === 'complete' && (!!document.getElementById('accept') || !!document.querySelector('main h1'))`)); err != nil {
+		chromedp.WaitReady(`#accept, main h1`)); err != nil {
 		return fmt.Errorf("customer: %w", err)
 	}
 	if ok, err := eval[bool](tab, `!!document.getElementById('accept')`); err != nil || !ok {

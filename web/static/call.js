@@ -367,6 +367,11 @@ document.getElementById('letter-form').addEventListener('submit', async (ev) => 
   document.getElementById('letter-status').textContent = r.ok ? t('cust.letter_ok') : t('cust.problem') + ': ' + r.message;
   if (r.ok) { document.body.dataset.letter = 'uploaded'; done('letter'); next(); }
 });
+// The chosen file's name on the big label that stands for the field.
+document.getElementById('letter').addEventListener('change', (ev) => {
+  const f = ev.target.files[0];
+  document.getElementById('letter-name').textContent = f ? f.name : '';
+});
 // Skipping the letter: the clerk uploads the scan the bank received, or
 // the customer shows it to the camera in the call.
 document.getElementById('letter-skip').addEventListener('click', () => {
