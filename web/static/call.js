@@ -20,7 +20,11 @@ const errText = (code, message) => (msgs['err.' + code] ? msgs['err.' + code] + 
 // switch); a letter the customer chose to skip is remembered for the tab.
 const steps = ['device', 'code', 'letter', 'wait', 'call'];
 let step = '';
-const isDone = (s) => !!document.getElementById(s + '-step').dataset.done || (s === 'letter' && sessionStorage.getItem('idv.letter.skip') === '1');
+// Storage may be refused (private modes): the skip then lasts until a reload.
+let skipped = false;
+const skip = () => { skipped = true; try { sessionStorage.setItem('idv.letter.skip', '1'); } catch { /* kept in the page */ } };
+const wasSkipped = () => { try { return skipped || sessionStorage.getItem('idv.letter.skip') === '1'; } catch { return skipped; } };
+const isDone = (s) => !!document.getElementById(s + '-step').dataset.done || (s === 'letter' && wasSkipped());
 // pending is the first of the code and the letter still to do.
 const pending = () => ['code', 'letter'].find((s) => !isDone(s)) || '';
 function show(s) {
@@ -375,7 +379,7 @@ document.getElementById('letter').addEventListener('change', (ev) => {
 // Skipping the letter: the clerk uploads the scan the bank received, or
 // the customer shows it to the camera in the call.
 document.getElementById('letter-skip').addEventListener('click', () => {
-  sessionStorage.setItem('idv.letter.skip', '1');
+  skip();
   next();
 });
 document.getElementById('device-next').addEventListener('click', next);
