@@ -134,6 +134,7 @@ func TestWebCustomerReturns(t *testing.T) {
 		t.Errorf("before any clerk joined, the page says %q", testenv.Eval[string](t, customer, "document.getElementById('status').textContent"))
 	}
 	before := len(smtp.Messages())
+	customer.Do(t, "pass the device check", 20*time.Second, demobrowser.Press("#device-next"), chromedp.WaitVisible("#code"))
 	customer.Do(t, "ask for the email code", 20*time.Second, demobrowser.Press("#code-send"))
 	code, _ := mailWith(t, smtp, before, regexp.MustCompile(`\b[0-9]{6}\b`), 60*time.Second)
 	customer.Do(t, "enter the code and upload the letter", 30*time.Second,
@@ -190,7 +191,7 @@ func TestWebCustomerReturns(t *testing.T) {
 		chromedp.WaitReady(`body[data-ready]`),
 	)
 	before = len(smtp.Messages())
-	locked.Do(t, "ask for a code", 20*time.Second, demobrowser.Press("#code-send"))
+	locked.Do(t, "ask for a code", 20*time.Second, demobrowser.Press("#device-next"), chromedp.WaitVisible("#code"), demobrowser.Press("#code-send"))
 	good, _ := mailWith(t, smtp, before, regexp.MustCompile(`\b[0-9]{6}\b`), 60*time.Second)
 	n, _ := strconv.Atoi(good)
 	for i := 1; i <= 5; i++ {

@@ -299,7 +299,7 @@ func TestWebStory(t *testing.T) {
 	}
 	customer.CheckPage(t, shots, "customer-consent-zh")
 	customer.Do(t, "back to English", 20*time.Second, chromedp.Click(`a[hreflang="en"]`), chromedp.WaitVisible(`html[lang="en"] #accept`))
-	customer.Do(t, "accept", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitVisible("#remote"), chromedp.WaitReady(`body[data-ready]`))
+	customer.Do(t, "accept", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitReady("#remote"), chromedp.WaitReady(`body[data-ready]`))
 	if loc := testenv.Eval[string](t, customer, "location.href"); loc != origin+"/call" {
 		t.Errorf("the token stays in the address bar: %s", loc)
 	}
@@ -313,6 +313,7 @@ func TestWebStory(t *testing.T) {
 	}
 	second.CheckPage(t, shots, "customer-link-refused")
 	before := len(smtp.Messages())
+	customer.Do(t, "pass the device check", 20*time.Second, demobrowser.Press("#device-next"), chromedp.WaitVisible("#code"))
 	customer.Do(t, "ask for the email code", 20*time.Second, demobrowser.Press("#code-send"), chromedp.WaitVisible("#code-status"))
 	code, _ := mailWith(t, smtp, before, regexp.MustCompile(`\b[0-9]{6}\b`), 60*time.Second)
 	secrets.addCode("the email code", code)
@@ -363,10 +364,10 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible(`body[data-call="connected"]`),
 	)
 	customer.Do(t, "customer connected after the device check", 30*time.Second,
-		chromedp.WaitVisible(`body[data-state="connected"][data-clerk="joined"]`),
-		chromedp.WaitVisible(`li.ok[data-check="camera"]`),
-		chromedp.WaitVisible(`li.ok[data-check="mic"]`),
-		chromedp.WaitVisible(`li.ok[data-check="net"]`),
+		chromedp.WaitVisible(`body[data-state="connected"][data-clerk="joined"][data-step="call"]`),
+		chromedp.WaitReady(`li.ok[data-check="camera"]`),
+		chromedp.WaitReady(`li.ok[data-check="mic"]`),
+		chromedp.WaitReady(`li.ok[data-check="net"]`),
 	)
 	if s := testenv.Eval[string](t, customer, "document.getElementById('status').textContent"); !strings.Contains(s, "has joined the call and can see and hear you") {
 		t.Errorf("with the clerk in the call, the customer's page says %q", s)

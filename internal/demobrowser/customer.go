@@ -66,8 +66,12 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 	if err := synthcam.Install(tab, cam); err != nil {
 		return fmt.Errorf("customer: %w", err)
 	}
+	// A query, not a Poll: Poll runs in the execution context chromedp
+	// last saw, which right after a navigation can still be the old
+	// document's ("Cannot find context with specified id"); a query
+	// looks the page up again.
 	if err := run(tab, "open the invite link", 30*time.Second, chromedp.Navigate(c.Invite),
-		chromedp.Poll[chromedp.Void](`document.readyState === 'complete' && (!!document.getElementById('accept') || !!document.querySelector('main h1'))`)); err != nil {
+		chromedp.WaitReady(`#accept, main h1`)); err != nil {
 		return fmt.Errorf("customer: %w", err)
 	}
 	if ok, err := eval[bool](tab, `!!document.getElementById('accept')`); err != nil || !ok {
@@ -76,12 +80,18 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 	}
 	step("opened the invite link; its landing page shows the consent")
 	c.shot(tab, "customer-consent")
-	if err := run(tab, "accept the consent", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitVisible("#remote"),
+	if err := run(tab, "accept the consent", 30*time.Second, chromedp.Click("#accept"), chromedp.WaitReady("#remote"),
 		chromedp.WaitReady(`body[data-ready]`)); err != nil {
 		return fmt.Errorf("customer: %w", err)
 	}
 	step("accepted the recording and biometric consent; the call page is open")
 	if !c.NoCode {
+		// The page shows one step at a time: the device check's button
+		// (enabled once camera and microphone work) leads to the code.
+		if err := run(tab, "pass the device check", 30*time.Second, Press("#device-next"),
+			chromedp.WaitVisible("#code")); err != nil {
+			return fmt.Errorf("customer: %w", err)
+		}
 		code, err := c.Code(ctx, func() error {
 			return run(tab, "ask for the email code", 20*time.Second, Press("#code-send"),
 				chromedp.Poll[chromedp.Void](`document.getElementById('code-status').textContent !== ''`))
@@ -122,7 +132,7 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 	}
 	step("waiting for the clerk to join the call")
 	if err := run(tab, "wait for the clerk and the device check", c.Wait, chromedp.WaitVisible(`body[data-state="connected"]`),
-		chromedp.WaitVisible(`li.ok[data-check="camera"]`), chromedp.WaitVisible(`li.ok[data-check="mic"]`), chromedp.WaitVisible(`li.ok[data-check="net"]`)); err != nil {
+		chromedp.WaitReady(`li.ok[data-check="camera"]`), chromedp.WaitReady(`li.ok[data-check="mic"]`), chromedp.WaitReady(`li.ok[data-check="net"]`)); err != nil {
 		return fmt.Errorf("customer: %w", err)
 	}
 	step("in the call: camera, microphone and network checked")

@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"os/exec"
+	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -20,7 +21,24 @@ func Chromium(t testing.TB, y4m string) context.Context {
 	if err != nil {
 		t.Fatal("chromium not found: install the Debian package chromium (scripts/setup.sh does)")
 	}
-	opts := append(synthcam.ChromiumOptions(bin, t.TempDir()), chromedp.Flag("use-file-for-fake-video-capture", y4m))
+	return chromium(t, append(synthcam.ChromiumOptions(bin, t.TempDir()), chromedp.Flag("use-file-for-fake-video-capture", y4m)))
+}
+
+// ChromiumCameras starts headless Chromium as Chromium does, but with n
+// fake cameras showing Chromium's own test pattern (no y4m file, which
+// would make one camera): the customer page's camera switch needs two.
+func ChromiumCameras(t testing.TB, n int) context.Context {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium not found: install the Debian package chromium (scripts/setup.sh does)")
+	}
+	return chromium(t, append(synthcam.ChromiumOptions(bin, t.TempDir()),
+		chromedp.Flag("use-fake-device-for-media-stream", "device-count="+strconv.Itoa(n))))
+}
+
+func chromium(t testing.TB, opts []chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {

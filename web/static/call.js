@@ -13,6 +13,51 @@ const word = (p) => msgs['cust.prompt.' + p] || p;
 // An error code's message in the page's language, then the server's text.
 const errText = (code, message) => (msgs['err.' + code] ? msgs['err.' + code] + (message ? ' (' + message + ')' : '') : message || code);
 
+// The page shows one step at a time: the device check, the email code,
+// the letter, waiting for the clerk, the call, and what happens next
+// (body[data-step], call.css). The code and the letter are done when the
+// server says so (rendered data-done, kept over a reload or a language
+// switch); a letter the customer chose to skip is remembered for the tab.
+const steps = ['device', 'code', 'letter', 'wait', 'call'];
+let step = '';
+// Storage may be refused (private modes): the skip then lasts until a reload.
+let skipped = false;
+const skip = () => { skipped = true; try { sessionStorage.setItem('idv.letter.skip', '1'); } catch { /* kept in the page */ } };
+const wasSkipped = () => { try { return skipped || sessionStorage.getItem('idv.letter.skip') === '1'; } catch { return skipped; } };
+const isDone = (s) => !!document.getElementById(s + '-step').dataset.done || (s === 'letter' && wasSkipped());
+// pending is the first of the code and the letter still to do.
+const pending = () => ['code', 'letter'].find((s) => !isDone(s)) || '';
+function show(s) {
+  const moved = step !== '' && step !== s;
+  step = s;
+  document.body.dataset.step = s;
+  const p = pending();
+  if (p && s !== 'end') document.body.dataset.pending = p;
+  else delete document.body.dataset.pending;
+  const resume = document.getElementById('resume');
+  if (p) resume.textContent = t('cust.resume') + t('cust.step.' + p);
+  const i = steps.indexOf(s);
+  document.getElementById('progress-text').textContent = i < 0 ? t('cust.progress_end')
+    : t('cust.progress').replace('{n}', String(i + 1)).replace('{total}', String(steps.length)).replace('{name}', t('cust.step.' + s));
+  document.querySelectorAll('.progress-bar li').forEach((li) => {
+    const j = steps.indexOf(li.dataset.for);
+    // The code and the letter count as done only when they are (the
+    // clerk may join before them); the other steps once passed.
+    const own = li.dataset.for === 'code' || li.dataset.for === 'letter' ? isDone(li.dataset.for) : j < i || i < 0;
+    li.className = j === i ? 'current' : own ? 'done' : '';
+  });
+  if (moved) {
+    window.scrollTo(0, 0);
+    const h = document.querySelector('#' + s + '-step h2');
+    if (h && s !== 'call') h.focus({ preventScroll: true });
+  }
+}
+// next leaves the device check, the code or the letter for the next
+// thing to do: a step not done yet, else the call or waiting for it.
+function next() {
+  show(pending() || (clerkHere ? 'call' : 'wait'));
+}
+
 function setState(state, text) {
   document.body.dataset.state = state;
   if (text) status.textContent = text;
@@ -34,6 +79,10 @@ function showPresence() {
   if (!pc || pc.connectionState !== 'connected' || locked) return;
   document.body.dataset.clerk = clerkHere ? 'joined' : 'waiting';
   setState('connected', t(clerkHere ? 'cust.connected' : 'cust.waiting_clerk'));
+  // The clerk can see the customer now: the call takes the screen, unless
+  // the customer is typing the code or choosing the letter (a button there
+  // leads to the call, and finishing the step does too).
+  if (clerkHere && (step === 'device' || step === 'wait')) show('call');
 }
 
 // locked: five wrong email codes revoked the invite. Nothing will be sent,
@@ -74,6 +123,7 @@ async function onMessage(ev) {
       await pc.addIceCandidate(m.candidate);
       break;
     case 'challenge':
+      if (step !== 'call') show('call');
       prompt.textContent = word(m.prompt) + ' (' + m.index + '/' + m.total + ')';
       document.body.dataset.prompt = m.prompt;
       showLight(m.colour);
@@ -118,7 +168,9 @@ function showLight(colour) {
 function end(text) {
   if (locked) return;
   showLight('');
+  prompt.textContent = '';
   setState('ended', text);
+  show('end');
   if (pc) pc.close();
   if (ws) ws.close();
   if (local) for (const t of local.getTracks()) t.stop();
@@ -164,7 +216,71 @@ async function deviceCheck(stream) {
   let ok = false;
   try { ok = (await fetch('/healthz', { cache: 'no-store' })).ok; } catch { ok = false; }
   row('net', ok, Math.round(performance.now() - t0) + ' ms');
+  // Without a camera and a microphone there is no call: the customer
+  // stays here with what is missing.
+  if (!v || !a) return;
+  const go = document.getElementById('device-next');
+  go.disabled = false;
+  // Back after a reload or a language switch with the code checked: this
+  // browser passed the check before, so it goes on by itself.
+  if (isDone('code') && step === 'device') next();
 }
+
+// The camera switch (front and back, e.g. to show the letter): the new
+// camera's track replaces the old one in the call (RTCRtpSender.replaceTrack),
+// so the call goes on without a new offer. Hidden with a single camera.
+const camSwitch = document.getElementById('camera-switch');
+let cameras = [];
+async function listCameras() {
+  try {
+    cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput' && d.deviceId);
+  } catch {
+    cameras = [];
+  }
+  camSwitch.hidden = cameras.length < 2;
+  document.body.dataset.cameras = String(cameras.length);
+}
+// mirror shows a camera facing the customer as a mirror, not one facing away.
+function mirror(track) {
+  const s = track ? track.getSettings() : {};
+  self.classList.toggle('mirror', s.facingMode !== 'environment');
+  if (s.deviceId) document.body.dataset.camera = s.deviceId;
+}
+async function switchCamera() {
+  const old = local && local.getVideoTracks()[0];
+  if (!old || cameras.length < 2) return;
+  const at = cameras.findIndex((c) => c.deviceId === old.getSettings().deviceId);
+  const id = cameras[(at + 1) % cameras.length].deviceId;
+  const want = { video: { deviceId: { exact: id }, width: 640, height: 480 } };
+  camSwitch.disabled = true;
+  try {
+    let s;
+    try {
+      s = await navigator.mediaDevices.getUserMedia(want);
+    } catch (e) {
+      // Many phones open one camera at a time: free the old one first.
+      if (e.name !== 'NotReadableError' && e.name !== 'AbortError') throw e;
+      old.stop();
+      s = await navigator.mediaDevices.getUserMedia(want);
+    }
+    const track = s.getVideoTracks()[0];
+    const sender = pc && pc.getSenders().find((x) => x.track && x.track.kind === 'video');
+    if (sender) await sender.replaceTrack(track);
+    local.removeTrack(old);
+    old.stop();
+    local.addTrack(track);
+    self.srcObject = local;
+    mirror(track);
+    // What the call now sends, for the page's tests and the curious.
+    const sent = sender && sender.track ? sender.track.getSettings().deviceId : track.getSettings().deviceId;
+    if (sent) document.body.dataset.sending = sent;
+  } catch (e) {
+    status.textContent = t('cust.camera_switch_failed') + ' (' + e.name + ')';
+  } finally {
+    camSwitch.disabled = false;
+  }
+}
+camSwitch.addEventListener('click', () => { switchCamera(); });
 
 async function start() {
   if (!window.RTCPeerConnection || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.WebSocket) {
@@ -178,13 +294,16 @@ async function start() {
     return;
   }
   self.srcObject = local;
+  mirror(local.getVideoTracks()[0]);
   micLevel(local);
+  await listCameras();
+  if (navigator.mediaDevices.addEventListener) navigator.mediaDevices.addEventListener('devicechange', listCameras);
   await deviceCheck(local);
   setState('connecting', t('cust.connecting'));
   ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/call/ws');
   ws.onopen = () => send({ type: 'join' });
   ws.onmessage = (ev) => { onMessage(ev).catch((e) => setState('error', t('cust.problem') + ': ' + e.message)); };
-  ws.onclose = () => { if (!locked && document.body.dataset.state !== 'ended') setState('ended', t('cust.ended')); };
+  ws.onclose = () => { if (!locked && document.body.dataset.state !== 'ended') end(t('cust.ended')); };
 }
 
 // The email code and the letter (the review endpoints, customer cookie).
@@ -223,10 +342,10 @@ function lockOut(text) {
 
 // Steps done before a reload or a language switch, as the server knows
 // them (the page renders them done): they are not asked again.
-function done(step) {
-  const s = document.getElementById(step + '-step');
+function done(name) {
+  const s = document.getElementById(name + '-step');
   s.dataset.done = 'true';
-  const ask = document.getElementById(step + '-ask');
+  const ask = document.getElementById(name + '-ask');
   if (ask) ask.hidden = true;
 }
 if (document.getElementById('code-step').dataset.done) document.body.dataset.code = 'verified';
@@ -242,7 +361,7 @@ document.getElementById('code-form').addEventListener('submit', async (ev) => {
   if (!r.ok && r.key === 'cust.locked') { lockOut(r.message); return; }
   if (!r.ok && r.code === 'forbidden') codeStatus.textContent = t('cust.code_wrong') + (r.detail ? ' (' + r.detail + ')' : '');
   else codeStatus.textContent = r.ok ? t('cust.code_ok') : t('cust.problem') + ': ' + r.message;
-  if (r.ok) { document.body.dataset.code = 'verified'; done('code'); }
+  if (r.ok) { document.body.dataset.code = 'verified'; done('code'); next(); }
 });
 document.getElementById('letter-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
@@ -250,10 +369,25 @@ document.getElementById('letter-form').addEventListener('submit', async (ev) => 
   if (!f) return;
   const r = await post('/call/letter', f, f.type || 'application/octet-stream');
   document.getElementById('letter-status').textContent = r.ok ? t('cust.letter_ok') : t('cust.problem') + ': ' + r.message;
-  if (r.ok) { document.body.dataset.letter = 'uploaded'; done('letter'); }
+  if (r.ok) { document.body.dataset.letter = 'uploaded'; done('letter'); next(); }
 });
+// The chosen file's name on the big label that stands for the field.
+document.getElementById('letter').addEventListener('change', (ev) => {
+  const f = ev.target.files[0];
+  document.getElementById('letter-name').textContent = f ? f.name : '';
+});
+// Skipping the letter: the clerk uploads the scan the bank received, or
+// the customer shows it to the camera in the call.
+document.getElementById('letter-skip').addEventListener('click', () => {
+  skip();
+  next();
+});
+document.getElementById('device-next').addEventListener('click', next);
+document.querySelectorAll('.to-call').forEach((b) => b.addEventListener('click', () => show('call')));
+document.getElementById('resume').addEventListener('click', () => { if (pending()) show(pending()); });
 
 document.getElementById('leave').addEventListener('click', () => { send({ type: 'bye', reason: 'customer left' }); end(t('cust.left')); });
+show('device');
 start();
 // The optional password of the emailed statement: typed twice, checked
 // here and by the server, and cleared from the page once sent.
