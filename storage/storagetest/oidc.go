@@ -42,16 +42,25 @@ func testOIDCLogins(t *testing.T, s models.Store) {
 	a.SessionHash = fmt.Sprintf("%064x", 99)
 	tx(t, s, func(tx models.Tx) error { return tx.CreateOIDCLogin(ctx, a) })
 	var got *models.OIDCLogin
-	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.TakeOIDCLogin(ctx, a.StateHash, t0.Add(time.Minute)); return })
+	tx(t, s, func(tx models.Tx) (err error) {
+		got, err = tx.TakeOIDCLogin(ctx, a.StateHash, t0.Add(time.Minute))
+		return
+	})
 	if diff := cmp.Diff(a, got); diff != "" {
 		t.Fatalf("TakeOIDCLogin (-want +got):\n%s", diff)
 	}
-	err := s.Transact(ctx, func(tx models.Tx) error { _, err := tx.TakeOIDCLogin(ctx, a.StateHash, t0.Add(time.Minute)); return err })
+	err := s.Transact(ctx, func(tx models.Tx) error {
+		_, err := tx.TakeOIDCLogin(ctx, a.StateHash, t0.Add(time.Minute))
+		return err
+	})
 	wantCode(t, "TakeOIDCLogin(taken)", err, models.ENOTFOUND)
 
 	b := login(2, t0)
 	tx(t, s, func(tx models.Tx) error { return tx.CreateOIDCLogin(ctx, b) })
-	err = s.Transact(ctx, func(tx models.Tx) error { _, err := tx.TakeOIDCLogin(ctx, b.StateHash, t0.Add(10*time.Minute)); return err })
+	err = s.Transact(ctx, func(tx models.Tx) error {
+		_, err := tx.TakeOIDCLogin(ctx, b.StateHash, t0.Add(10*time.Minute))
+		return err
+	})
 	wantCode(t, "TakeOIDCLogin(expired)", err, models.ENOTFOUND)
 
 	c, d := login(3, t0), login(4, t0.Add(time.Hour))
