@@ -2,6 +2,8 @@ package access
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -133,4 +135,49 @@ func (s *Service) OIDCStepUp(ctx context.Context, p *Principal, e *models.Direct
 		return "", models.Errorf(models.EUNAUTHORIZED, "the provider did not ask for your password again; try once more")
 	}
 	return s.rotateStepUp(ctx, p, counter{scopeStepUp, string(p.Staff.ID)}, MethodOIDC, FactorProvider)
+}
+
+// OIDCLoginLifetime is how long a sign-in sent to the provider may take to
+// come back.
+const OIDCLoginLifetime = 10 * time.Minute
+
+// OIDCStart is a sign-in about to be sent to the provider: the state for
+// the browser's cookie and the URL, the nonce, and the PKCE verifier and
+// its S256 challenge.
+type OIDCStart struct {
+	State, Nonce, Verifier, Challenge string
+}
+
+// StartOIDC makes the secrets of a new sign-in at the provider and keeps
+// them (the state as a hash) for OIDCLoginLifetime; sessionHash is the
+// session of a step-up, "" for a sign-in.
+func (s *Service) StartOIDC(ctx context.Context, sessionHash string) (*OIDCStart, error) {
+	var st OIDCStart
+	for _, v := range []*string{&st.State, &st.Nonce, &st.Verifier} {
+		tok, err := NewToken(s.Rand, "")
+		if err != nil {
+			return nil, err
+		}
+		*v = tok
+	}
+	sum := sha256.Sum256([]byte(st.Verifier))
+	st.Challenge = base64.RawURLEncoding.EncodeToString(sum[:])
+	now := s.Now().UTC()
+	l := &models.OIDCLogin{StateHash: HashToken(st.State), Nonce: st.Nonce, Verifier: st.Verifier, SessionHash: sessionHash,
+		CreatedAt: now, ExpiresAt: now.Add(OIDCLoginLifetime)}
+	if err := s.Store.Transact(ctx, func(tx models.Tx) error { return tx.CreateOIDCLogin(ctx, l) }); err != nil {
+		return nil, fmt.Errorf("start OIDC sign-in: %w", err)
+	}
+	return &st, nil
+}
+
+// TakeOIDC returns and forgets the sign-in of state: ENOTFOUND when it
+// was never made here, was used already or expired.
+func (s *Service) TakeOIDC(ctx context.Context, state string) (*models.OIDCLogin, error) {
+	var l *models.OIDCLogin
+	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { l, err = tx.TakeOIDCLogin(ctx, HashToken(state), s.Now().UTC()); return })
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }

@@ -90,6 +90,9 @@ func (s *Server) pageData(c *gin.Context, spec pageSpec, p *access.Principal) we
 	if s.cfg.AuditKey != nil {
 		data.KeyFingerprint = audit.Fingerprint(s.cfg.AuditKey)
 	}
+	if spec.name == "login" {
+		data.SSO = s.ssoName(data.Lang)
+	}
 	if p == nil {
 		return data
 	}

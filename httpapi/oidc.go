@@ -1,0 +1,176 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"remoteidv/access"
+	"remoteidv/models"
+)
+
+// OIDC sign-in (GET /auth/oidc/start, GET /auth/oidc/callback): the
+// authorization code flow with PKCE S256 against the bank's provider
+// (Services.IdentityProvider). The state is bound to this browser twice:
+// an HttpOnly cookie holds it, and the database holds its hash with the
+// nonce and the PKCE verifier, deleted when the callback uses them (one
+// use, access.OIDCLoginLifetime). The callback answers pages, not JSON: a
+// refusal is the login page saying why, with the status of the refusal.
+
+// oidcCookieName is the cookie holding the state of a sign-in under way.
+// SameSite Lax: the provider's redirect back is a cross-site top-level
+// GET, which Lax lets it ride and Strict would not.
+func (s *Server) oidcCookieName() string {
+	if s.cfg.TLS {
+		return "__Host-idv_oidc"
+	}
+	return "idv_oidc"
+}
+
+func (s *Server) setOIDCCookie(c *gin.Context, value string, maxAge int) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: s.oidcCookieName(), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteLaxMode})
+}
+
+// The refusals the login page explains (message keys login.sso_error.*).
+const (
+	ssoDown    = "down"    // the provider cannot be reached
+	ssoState   = "state"   // no, a wrong, a used or an expired state
+	ssoFailed  = "failed"  // the provider said no, or its answer does not verify
+	ssoNoRole  = "norole"  // the account's groups map to no role
+	ssoRefused = "refused" // the name is a local or directory account's, or another identity's
+)
+
+// oidcStart sends the browser to the provider.
+func (s *Server) oidcStart(c *gin.Context) error {
+	noStore(c)
+	if s.idp == nil {
+		return models.Errorf(models.ENOTFOUND, "sign-in with an identity provider is not configured")
+	}
+	ctx := c.Request.Context()
+	// Each start stores a row until it expires: 20 a minute per address.
+	if key := "oidc:" + clientAddr(c); s.limiter.Blocked(key) {
+		return models.Errorf(models.ERATELIMIT, "too many sign-ins started; wait a minute")
+	} else {
+		s.limiter.Fail(key)
+	}
+	st, err := s.access.StartOIDC(ctx, "")
+	if err != nil {
+		return err
+	}
+	u, err := s.idp.AuthURL(ctx, st.State, st.Nonce, st.Challenge, false)
+	if err != nil {
+		s.log.WarnContext(ctx, "OIDC sign-in", "err", err)
+		s.access.OIDCFailed(ctx, c.ClientIP(), "identity provider unavailable")
+		return s.ssoPage(c, http.StatusServiceUnavailable, ssoDown)
+	}
+	s.setOIDCCookie(c, st.State, int(access.OIDCLoginLifetime.Seconds()))
+	c.Redirect(http.StatusSeeOther, u)
+	return nil
+}
+
+// oidcCallback finishes a sign-in the provider sends back.
+func (s *Server) oidcCallback(c *gin.Context) error {
+	noStore(c)
+	if s.idp == nil {
+		return models.Errorf(models.ENOTFOUND, "sign-in with an identity provider is not configured")
+	}
+	ctx := c.Request.Context()
+	remote := c.ClientIP()
+	state := c.Query("state")
+	cookie, _ := c.Cookie(s.oidcCookieName())
+	s.setOIDCCookie(c, "", -1)
+	if state == "" || cookie == "" || subtle.ConstantTimeCompare([]byte(state), []byte(cookie)) != 1 {
+		s.access.OIDCFailed(ctx, remote, "state does not match this browser")
+		return s.ssoPage(c, http.StatusBadRequest, ssoState)
+	}
+	login, err := s.access.TakeOIDC(ctx, state)
+	if models.ErrorCodeOf(err) == models.ENOTFOUND {
+		s.access.OIDCFailed(ctx, remote, "state unknown, used already or expired")
+		return s.ssoPage(c, http.StatusBadRequest, ssoState)
+	}
+	if err != nil {
+		return err
+	}
+	if e := c.Query("error"); e != "" {
+		s.access.OIDCFailed(ctx, remote, "the provider answered "+truncate(e, 64))
+		return s.ssoPage(c, http.StatusUnauthorized, ssoFailed)
+	}
+	entry, err := s.idp.Exchange(ctx, c.Query("code"), login.Verifier, login.Nonce)
+	switch models.ErrorCodeOf(err) {
+	case "":
+	case models.EUNAVAILABLE:
+		s.log.WarnContext(ctx, "OIDC sign-in", "err", err)
+		s.access.OIDCFailed(ctx, remote, "identity provider unavailable")
+		return s.ssoPage(c, http.StatusServiceUnavailable, ssoDown)
+	case models.EUNAUTHORIZED:
+		s.log.WarnContext(ctx, "OIDC sign-in refused", "err", err)
+		s.access.OIDCFailed(ctx, remote, truncate(models.ErrorMessageOf(err), 200))
+		return s.ssoPage(c, http.StatusUnauthorized, ssoFailed)
+	default:
+		return err
+	}
+	old, _ := c.Cookie(s.cookieName())
+	session, p, err := s.access.OIDCLogin(ctx, entry, "", old, remote)
+	if models.ErrorCodeOf(err) == models.EFORBIDDEN {
+		why := ssoRefused
+		if len(entry.Roles) == 0 {
+			why = ssoNoRole
+		}
+		return s.ssoPage(c, http.StatusForbidden, why)
+	}
+	if err != nil {
+		return err
+	}
+	if old != "" {
+		s.call.hub.EndSession(access.HashToken(old), "signed in again")
+	}
+	s.setSessionCookie(c, session, int(s.access.Absolute.Seconds()))
+	// The session cookie is SameSite Strict, and this response ends a
+	// navigation the provider started: a redirect from here would still
+	// be cross-site and arrive without it. The page moves on by itself
+	// (login.js), a same-site navigation, with a link for no script.
+	data := s.pageData(c, loginPage, nil)
+	data.SSO, data.SSODone = s.ssoName(data.Lang), homeOf(p.Staff)
+	return s.renderLogin(c, http.StatusOK, data)
+}
+
+// loginPage is the login page's spec (routes.go uses it too).
+var loginPage = pageSpec{name: "login", title: "login.title", script: "login.js"}
+
+// ssoPage renders the login page explaining why a sign-in at the provider
+// did not work.
+func (s *Server) ssoPage(c *gin.Context, status int, why string) error {
+	data := s.pageData(c, loginPage, nil)
+	data.SSO, data.SSOError = s.ssoName(data.Lang), "login.sso_error."+why
+	return s.renderLogin(c, status, data)
+}
+
+func (s *Server) renderLogin(c *gin.Context, status int, data any) error {
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Status(status)
+	if err := s.pages.Render(c.Writer, "staff_login.html", data); err != nil {
+		s.log.ErrorContext(c.Request.Context(), "render page", "page", "login", "err", err)
+	}
+	return nil
+}
+
+// ssoName is what the login page calls the provider in lang; "" when no
+// provider is configured.
+func (s *Server) ssoName(lang string) string {
+	if s.idp == nil {
+		return ""
+	}
+	if n := s.cfg.SSONames[lang]; n != "" {
+		return n
+	}
+	return s.idp.Name()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
