@@ -64,9 +64,10 @@ type Config struct {
 }
 
 // Provider is the bank's OpenID Connect provider. Its discovery document
-// is read at the first sign-in, not at start-up, so the service starts
-// (and local accounts sign in) while the provider is down; a failed read
-// is tried again at the next sign-in.
+// is read when a sign-in starts, not at start-up, so the service starts
+// (and local accounts sign in) while the provider is down; reading it at
+// every start also finds a provider that went down since, so the login
+// page can say so instead of sending the browser to a dead address.
 type Provider struct {
 	cfg    Config
 	client *http.Client
@@ -139,11 +140,12 @@ func unavailable(what string, err error) error {
 	return models.Errorf(models.EUNAVAILABLE, "the identity provider is unavailable (%s: %v)", what, err)
 }
 
-// discover returns the provider's metadata, reading it once.
-func (p *Provider) discover(ctx context.Context) (*oidc.Provider, error) {
+// discover returns the provider's metadata, read again when fresh or
+// never read yet.
+func (p *Provider) discover(ctx context.Context, fresh bool) (*oidc.Provider, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.provider != nil {
+	if p.provider != nil && !fresh {
 		return p.provider, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
@@ -163,7 +165,7 @@ func (p *Provider) oauth(op *oidc.Provider) *oauth2.Config {
 
 // AuthURL implements models.IdentityProvider.
 func (p *Provider) AuthURL(ctx context.Context, state, nonce, challenge string, fresh bool) (string, error) {
-	op, err := p.discover(ctx)
+	op, err := p.discover(ctx, true)
 	if err != nil {
 		return "", err
 	}
@@ -177,7 +179,7 @@ func (p *Provider) AuthURL(ctx context.Context, state, nonce, challenge string, 
 
 // Exchange implements models.IdentityProvider.
 func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (*models.DirectoryEntry, error) {
-	op, err := p.discover(ctx)
+	op, err := p.discover(ctx, false)
 	if err != nil {
 		return nil, err
 	}

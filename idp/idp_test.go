@@ -138,7 +138,7 @@ func TestExchangeRefuses(t *testing.T) {
 	// signature, the right issuer, our user) must not sign anyone in here.
 	other := newProvider(t, o.Issuer, "other-app", "other-secret")
 	code = signIn(t, o, other, "sam", "sam-pass")
-	op, err := other.discover(ctx)
+	op, err := other.discover(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +155,9 @@ func TestExchangeRefuses(t *testing.T) {
 	}
 
 	o.Stop()
+	if _, err := p.AuthURL(ctx, "s", nonce, pkce(verifier), false); models.ErrorCodeOf(err) != models.EUNAVAILABLE {
+		t.Errorf("AuthURL(provider down since the last sign-in) = %v, want EUNAVAILABLE", err)
+	}
 	down := newProvider(t, o.Issuer, "idv", "idv-secret") // never discovered
 	if _, err := down.AuthURL(ctx, "s", nonce, pkce(verifier), false); models.ErrorCodeOf(err) != models.EUNAVAILABLE {
 		t.Errorf("AuthURL(provider down) = %v, want EUNAVAILABLE", err)
