@@ -8,6 +8,7 @@ import (
 
 	"remoteidv/access"
 	"remoteidv/models"
+	"remoteidv/web"
 )
 
 // OIDC sign-in (GET /auth/oidc/start, GET /auth/oidc/callback): the
@@ -132,6 +133,7 @@ func (s *Server) oidcCallback(c *gin.Context) error {
 	// be cross-site and arrive without it. The page moves on by itself
 	// (login.js), a same-site navigation, with a link for no script.
 	data := s.pageData(c, loginPage, nil)
+	data.Path = "/login"
 	data.SSO, data.SSODone = s.ssoName(data.Lang), homeOf(p.Staff)
 	return s.renderLogin(c, http.StatusOK, data)
 }
@@ -143,11 +145,12 @@ var loginPage = pageSpec{name: "login", title: "login.title", script: "login.js"
 // did not work.
 func (s *Server) ssoPage(c *gin.Context, status int, why string) error {
 	data := s.pageData(c, loginPage, nil)
+	data.Path = "/login" // the language switch must not run the callback again
 	data.SSO, data.SSOError = s.ssoName(data.Lang), "login.sso_error."+why
 	return s.renderLogin(c, status, data)
 }
 
-func (s *Server) renderLogin(c *gin.Context, status int, data any) error {
+func (s *Server) renderLogin(c *gin.Context, status int, data web.Page) error {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)
 	if err := s.pages.Render(c.Writer, "staff_login.html", data); err != nil {

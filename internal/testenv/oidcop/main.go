@@ -142,6 +142,11 @@ func run(path, addr string) error {
 	issuer := fmt.Sprintf("http://%s/", ln.Addr())
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	router := exampleop.SetupServer(issuer, bankStorage{storage.NewStorage(us), us, globs}, log, false)
+	mux := http.NewServeMux()
+	// A browser asks every origin for its icon; a 404 would be a console
+	// error in the browser tests.
+	mux.HandleFunc("/favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.Handle("/", router)
 	fmt.Printf("ISSUER %s\n", issuer)
-	return http.Serve(ln, router)
+	return http.Serve(ln, mux)
 }
