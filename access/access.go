@@ -319,10 +319,18 @@ func (s *Service) Authenticate(ctx context.Context, cookie string) (*Principal, 
 	if cookie == "" {
 		return nil, errNoSession
 	}
+	return s.AuthenticateHash(ctx, HashToken(cookie))
+}
+
+// AuthenticateHash is Authenticate for the session whose cookie hashes to
+// idHash: for a step-up at the identity provider, whose return is a
+// cross-site navigation that carries no SameSite=Strict session cookie
+// (the sign-in's own state cookie binds it to the browser instead).
+func (s *Service) AuthenticateHash(ctx context.Context, idHash string) (*Principal, error) {
 	now := s.Now().UTC()
 	var p *Principal
 	err := s.Store.Transact(ctx, func(tx models.Tx) error {
-		sess, err := tx.SessionByHash(ctx, HashToken(cookie))
+		sess, err := tx.SessionByHash(ctx, idHash)
 		if models.ErrorCodeOf(err) == models.ENOTFOUND {
 			return errNoSession
 		}

@@ -175,7 +175,10 @@ func (s *Service) StartOIDC(ctx context.Context, sessionHash string) (*OIDCStart
 // was never made here, was used already or expired.
 func (s *Service) TakeOIDC(ctx context.Context, state string) (*models.OIDCLogin, error) {
 	var l *models.OIDCLogin
-	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { l, err = tx.TakeOIDCLogin(ctx, HashToken(state), s.Now().UTC()); return })
+	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) {
+		l, err = tx.TakeOIDCLogin(ctx, HashToken(state), s.Now().UTC())
+		return
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -56,11 +58,29 @@ func (s *Server) oidcStart(c *gin.Context) error {
 	} else {
 		s.limiter.Fail(key)
 	}
-	st, err := s.access.StartOIDC(ctx, "")
+	// ?step_up=1 (a signed-in member from the provider): the provider
+	// authenticates them again (prompt=login) for an approval's step-up,
+	// bound to this session; next is where the page goes afterwards.
+	var session string
+	stepUp := c.Query("step_up") == "1"
+	if stepUp {
+		p := s.pagePrincipal(c)
+		if p == nil {
+			c.Redirect(http.StatusSeeOther, "/login")
+			return nil
+		}
+		if !p.Staff.FromOIDC() {
+			return models.Errorf(models.EINVALID, "step-up through the identity provider is for staff who sign in there; re-enter your password instead")
+		}
+		session = p.Session.IDHash
+		http.SetCookie(c.Writer, &http.Cookie{Name: s.oidcCookieName() + "_next", Value: localPath(c.Query("next")), Path: "/",
+			MaxAge: int(access.OIDCLoginLifetime.Seconds()), HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteLaxMode})
+	}
+	st, err := s.access.StartOIDC(ctx, session)
 	if err != nil {
 		return err
 	}
-	u, err := s.idp.AuthURL(ctx, st.State, st.Nonce, st.Challenge, false)
+	u, err := s.idp.AuthURL(ctx, st.State, st.Nonce, st.Challenge, stepUp)
 	if err != nil {
 		s.log.WarnContext(ctx, "OIDC sign-in", "err", err)
 		s.access.OIDCFailed(ctx, c.ClientIP(), "identity provider unavailable")
@@ -112,6 +132,9 @@ func (s *Server) oidcCallback(c *gin.Context) error {
 	default:
 		return err
 	}
+	if login.SessionHash != "" {
+		return s.oidcStepUp(c, login, entry)
+	}
 	old, _ := c.Cookie(s.cookieName())
 	session, p, err := s.access.OIDCLogin(ctx, entry, "", old, remote)
 	if models.ErrorCodeOf(err) == models.EFORBIDDEN {
@@ -136,6 +159,43 @@ func (s *Server) oidcCallback(c *gin.Context) error {
 	data.Path = "/login"
 	data.SSO, data.SSODone = s.ssoName(data.Lang), homeOf(p.Staff)
 	return s.renderLogin(c, http.StatusOK, data)
+}
+
+// oidcStepUp finishes a step-up at the provider for the session it was
+// started for. The provider's redirect is cross-site, so the browser sends
+// no SameSite=Strict session cookie here: the session comes from the
+// sign-in's row, which the state cookie (Lax) tied to this browser.
+func (s *Server) oidcStepUp(c *gin.Context, login *models.OIDCLogin, entry *models.DirectoryEntry) error {
+	p, err := s.access.AuthenticateHash(c.Request.Context(), login.SessionHash)
+	if err != nil {
+		s.access.OIDCFailed(c.Request.Context(), c.ClientIP(), "step-up for a session that ended")
+		return s.ssoPage(c, http.StatusBadRequest, ssoState)
+	}
+	old := p.Session.IDHash
+	cookie, err := s.access.OIDCStepUp(c.Request.Context(), p, entry)
+	if models.ErrorCodeOf(err) == models.EUNAUTHORIZED {
+		return s.ssoPage(c, http.StatusUnauthorized, ssoFailed)
+	}
+	if err != nil {
+		return err
+	}
+	s.call.hub.RotateSession(old, p.Session.IDHash) // the call sockets of this login stay
+	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
+	next, _ := c.Cookie(s.oidcCookieName() + "_next")
+	http.SetCookie(c.Writer, &http.Cookie{Name: s.oidcCookieName() + "_next", Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteLaxMode})
+	data := s.pageData(c, loginPage, nil)
+	data.Path = "/login"
+	data.SSO, data.SSODone = s.ssoName(data.Lang), cmp.Or(localPath(next), homeOf(p.Staff))
+	return s.renderLogin(c, http.StatusOK, data)
+}
+
+// localPath is next when it is a path of this site ("/review/cases/x"),
+// else "": never another host ("//evil", "/\\evil", "https://...").
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") || len(next) > 300 {
+		return ""
+	}
+	return next
 }
 
 // loginPage is the login page's spec (routes.go uses it too).

@@ -87,6 +87,9 @@ type Page struct {
 	// of a sign-in there that did not work; SSODone, after one that did,
 	// is where the page goes next.
 	SSO, SSOError, SSODone string
+	// SSOStepUp: the signed-in member comes from the identity provider,
+	// so an approval's step-up happens there (a link), not with a password.
+	SSOStepUp bool
 }
 
 // NavItem is one link of the staff navigation.

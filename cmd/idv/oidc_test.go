@@ -63,9 +63,24 @@ func get(t *testing.T, c *http.Client, u string) (int, string) {
 // the browser to.
 func startAt(t *testing.T, idv *e2eIDV, c *http.Client) string {
 	t.Helper()
+	return startAtPath(t, idv, c, "/auth/oidc/start")
+}
+
+// sessionCookie is the client's session cookie for origin.
+func sessionCookie(c *http.Client, origin *url.URL) string {
+	for _, k := range c.Jar.Cookies(origin) {
+		if k.Name == "idv_session" {
+			return k.Value
+		}
+	}
+	return ""
+}
+
+func startAtPath(t *testing.T, idv *e2eIDV, c *http.Client, path string) string {
+	t.Helper()
 	c2 := *c
 	c2.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	res, err := c2.Get(idv.origin + "/auth/oidc/start")
+	res, err := c2.Get(idv.origin + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +159,37 @@ func TestOIDCSignIn(t *testing.T) {
 		}
 	}
 
+	// Step-up for an approval: the provider authenticates the supervisor
+	// again (prompt=login); the session rotates and the page goes back.
+	sup := oidcBrowser(o)
+	if _, body := get(t, sup, o.SignIn(t, sup, startAt(t, idv, sup), "mei", "mei-pass").String()); !strings.Contains(body, `id="sso-done"`) {
+		t.Fatalf("mei's sign-in did not finish:\n%.1500s", body)
+	}
+	origin, _ := url.Parse(idv.origin)
+	before := sessionCookie(sup, origin)
+	stepURL := startAtPath(t, idv, sup, "/auth/oidc/start?step_up=1&next=/review/cases/x")
+	if q, _ := url.Parse(stepURL); q.Query().Get("prompt") != "login" {
+		t.Errorf("step-up URL %s does not ask the provider to authenticate again", stepURL)
+	}
+	status, body := get(t, sup, o.SignIn(t, sup, stepURL, "mei", "mei-pass").String())
+	if status != http.StatusOK || !strings.Contains(body, `data-next="/review/cases/x"`) {
+		t.Errorf("step-up callback = %d, want 200 going back to the review page:\n%.1500s", status, body)
+	}
+	if after := sessionCookie(sup, origin); after == before || after == "" {
+		t.Error("the session did not rotate at the step-up")
+	}
+	if status, m := me(t, idv, sup); status != http.StatusOK || m.Username != "mei" {
+		t.Errorf("after the step-up: me = %d %+v", status, m)
+	}
+	// A local member steps up with a password, not here.
+	loc := oidcBrowser(o)
+	if res, err := loc.Post(idv.origin+"/api/auth/login", "application/json", strings.NewReader(`{"username":"supervisor","password":"`+e2ePassword+`"}`)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("local supervisor login: %v %v", res, err)
+	}
+	if status, _ := get(t, loc, idv.origin+"/auth/oidc/start?step_up=1"); status != http.StatusBadRequest {
+		t.Errorf("step-up at the provider for a local member = %d, want 400", status)
+	}
+
 	// A callback for a sign-in this browser did not start (login CSRF:
 	// someone else's code and state sent to the victim's browser).
 	attacker, victim := oidcBrowser(o), oidcBrowser(o)
@@ -204,6 +250,7 @@ func TestOIDCSignIn(t *testing.T) {
 		`anonymous auth.login_failed  {"factor":"identity_provider","method":"oidc","reason":"state does not match this browser","remote":"127.0.0.1"`,
 		`"method":"oidc","reason":"the name belongs to a local account","remote":"127.0.0.1","username":"admin"`,
 		`auth.login  {"factor":"password","method":"password","remote":"127.0.0.1","username":"admin"}`,
+		`auth.stepup  {"factor":"identity_provider","method":"oidc"}`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("audit trail lacks %s", want)
