@@ -68,8 +68,37 @@ func TestWebOIDCLogin(t *testing.T) {
 	}
 	nora.CheckPage(t, shots, "login-sso-norole-en")
 
-	for _, tb := range []*testenv.Tab{zh, tab, nora} {
-		for _, p := range tb.Problems("403") {
+	// A supervisor from the provider steps up there before deciding: the
+	// review page offers the link in place of a password, the provider
+	// asks again, and the page comes back with the session stepped up
+	// (the session cookie, SameSite=Strict, survives the cross-site
+	// return). A case page is a shell; its API applies the case rules.
+	sup := testenv.NewTab(t, browser, "mei-oidc", idv.origin)
+	signIn := func(user, pass string) []chromedp.Action[chromedp.Void] {
+		return []chromedp.Action[chromedp.Void]{chromedp.WaitVisible(`input[name="username"]`), chromedp.SendKeys(`input[name="username"]`, user),
+			chromedp.SendKeys(`input[name="password"]`, pass), chromedp.Click(`button[type="submit"]`)}
+	}
+	steps := []chromedp.Action[chromedp.Void]{chromedp.Navigate(idv.origin + "/login?lang=en"), chromedp.WaitVisible("#sso-start"), chromedp.Click("#sso-start")}
+	steps = append(append(steps, signIn("mei", "mei-pass")...), chromedp.WaitVisible("#logout"),
+		chromedp.Navigate(idv.origin+"/review/cases/case_none?lang=en"), chromedp.WaitVisible("#stepup-sso"))
+	sup.Do(t, "open a review page as a supervisor from the provider", 30*time.Second, steps...)
+	if n := testenv.Eval[int](t, sup, "document.querySelectorAll('#stepup-password').length"); n != 0 {
+		t.Errorf("the review page asks a member from the provider for a password")
+	}
+	sup.CheckPage(t, shots, "review-sso-stepup-en")
+	steps = append([]chromedp.Action[chromedp.Void]{chromedp.Click("#stepup-sso")}, signIn("mei", "mei-pass")...)
+	steps = append(steps, chromedp.WaitVisible("#stepup-sso"))
+	sup.Do(t, "step up at the provider", 30*time.Second, steps...)
+	if loc := testenv.Eval[string](t, sup, "location.pathname"); loc != "/review/cases/case_none" {
+		t.Errorf("after the step-up: %s, want the review page again", loc)
+	}
+	text, _ := auditText(t, idv)
+	if !strings.Contains(text, `auth.stepup  {"factor":"identity_provider","method":"oidc"}`) {
+		t.Errorf("the browser's step-up is not in the audit trail:\n%s", text)
+	}
+
+	for _, tb := range []*testenv.Tab{zh, tab, nora, sup} {
+		for _, p := range tb.Problems("403", "404") { // the shell's case does not exist
 			if !strings.Contains(p, o.Issuer) && !strings.Contains(p, strings.TrimSuffix(o.Issuer, "/")) { // the provider is another origin by design
 				t.Error(p)
 			}
