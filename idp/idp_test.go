@@ -207,4 +207,3 @@ func TestNewRefuses(t *testing.T) {
 		}
 	}
 }
-
