@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -39,6 +40,9 @@ func newOIDCIDV(t *testing.T) (*e2eIDV, *testenv.OIDC) {
 	idv.serve()
 	return idv, o
 }
+
+// regexpLine reports whether a line of out matches expr.
+func regexpLine(out, expr string) bool { return regexp.MustCompile(`(?m)` + expr).MatchString(out) }
 
 // oidcBrowser is a cookie-keeping HTTP client that stops at redirects
 // leaving the provider, as a browser's user would see each page.
@@ -237,6 +241,11 @@ func TestOIDCSignIn(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("break-glass admin login with the provider down = %s, want 200", res.Status)
+	}
+
+	out, err := idv.cli("users", "list")
+	if err != nil || !regexpLine(out, `^lin\s+Lin Clerk\s+active\s+oidc\s+\[clerk\]`) || !regexpLine(out, `^admin\s+.*\s+local\s+\[admin\]`) {
+		t.Errorf("users list = %v\n%s\nwant lin from oidc, admin local", err, out)
 	}
 
 	// Refusals without a staff row (a bad state, an unmapped account, the
