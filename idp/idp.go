@@ -142,11 +142,14 @@ func unavailable(what string, err error) error {
 
 // discover returns the provider's metadata, read again when fresh or
 // never read yet.
+// The lock is not held while the document is read: with the provider
+// down, each sign-in waits out its own timeout, not everyone else's too.
 func (p *Provider) discover(ctx context.Context, fresh bool) (*oidc.Provider, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.provider != nil && !fresh {
-		return p.provider, nil
+	op := p.provider
+	p.mu.Unlock()
+	if op != nil && !fresh {
+		return op, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
@@ -154,7 +157,9 @@ func (p *Provider) discover(ctx context.Context, fresh bool) (*oidc.Provider, er
 	if err != nil {
 		return nil, unavailable("discovery", err)
 	}
+	p.mu.Lock()
 	p.provider = op
+	p.mu.Unlock()
 	return op, nil
 }
 

@@ -53,8 +53,10 @@ type Staff struct {
 	// SourceOIDC one.
 	DirectoryDN string
 	// DisabledBy says who disabled the member: DisabledByAdmin (also ""
-	// for rows older than the field) or DisabledByDirectory, which a later
-	// directory sign-in may lift.
+	// for rows older than the field) or DisabledByDirectory (the member's
+	// outside source: the directory, or the identity provider for a
+	// SourceOIDC member), which a later sign-in through that source may
+	// lift.
 	DisabledBy string
 }
 
