@@ -139,7 +139,7 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 		}
 	} else {
 		hash := dummyHash // an unknown name takes as long as a wrong password
-		if known && !st.FromDirectory() {
+		if known && !st.External() {
 			hash = st.PasswordHash
 		}
 		ok, err := s.checkPassword(ctx, hash, password)
@@ -147,11 +147,13 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 			s.release(ctx, account, addr)
 			return "", nil, err
 		}
-		if !known || !ok || !st.Active() || st.FromDirectory() {
+		if !known || !ok || !st.Active() || st.External() {
 			reason := "wrong password"
 			switch {
 			case !known:
 				reason = "unknown user"
+			case st.FromOIDC():
+				reason = "signs in with the identity provider"
 			case st.FromDirectory():
 				reason = "directory sign-in not configured"
 			case !st.Active():
@@ -161,6 +163,17 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 			return "", nil, errBadLogin
 		}
 	}
+	cookie, p, err := s.openSession(ctx, &a, st, oldCookie)
+	if err != nil {
+		return "", nil, fmt.Errorf("login %q: %w", username, err)
+	}
+	return cookie, p, nil
+}
+
+// openSession opens the session of a sign-in that succeeded (st: the
+// member, or the row a.sync will write), ending the browser's old session
+// and auditing auth.login, all in one transaction.
+func (s *Service) openSession(ctx context.Context, a *attempt, st *models.Staff, oldCookie string) (string, *Principal, error) {
 	cookie, err := NewToken(s.Rand, "")
 	if err != nil {
 		return "", nil, err
@@ -174,8 +187,10 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 	var notice *Notice
 	login := func(tx models.Tx) error {
 		var err error
-		if notice, err = succeeded(ctx, tx, account, addr); err != nil {
-			return err
+		if !a.uncounted {
+			if notice, err = succeeded(ctx, tx, a.account, a.addr); err != nil {
+				return err
+			}
 		}
 		if a.sync != nil {
 			if st, err = a.sync(tx); err != nil {
@@ -195,22 +210,26 @@ func (s *Service) Login(ctx context.Context, username, password, oldCookie, remo
 	}
 	err = s.Store.Transact(ctx, login)
 	if a.sync != nil && models.ErrorCodeOf(err) == models.ECONFLICT {
-		// Two first sign-ins of one directory account at once: the other
+		// Two first sign-ins of one outside account at once: the other
 		// created the row; this one updates it.
 		err = s.Store.Transact(ctx, login)
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("login %q: %w", username, err)
+		return "", nil, err
 	}
 	return cookie, &Principal{Staff: st, Session: sess, Notice: notice}, nil
 }
 
-// The sign-in methods of audit events (detail "method"); the factor
-// (detail "factor") of both is FactorPassword.
+// The sign-in methods of audit events (detail "method") and their factors
+// (detail "factor"): a password for the first two; for OIDC whatever the
+// provider checked, which it tells in the ID token's amr claim when it
+// does (FactorProvider when it does not).
 const (
 	MethodPassword = "password" // a local staff row's argon2id password
 	MethodLDAP     = "ldap"     // a bind to the bank's directory
+	MethodOIDC     = "oidc"     // the bank's OpenID Connect provider
 	FactorPassword = "password"
+	FactorProvider = "identity_provider"
 )
 
 // attempt is one sign-in under way: what is counted and audited.
@@ -218,6 +237,11 @@ type attempt struct {
 	username, name, remote string
 	account, addr          counter
 	method                 string
+	// factor is FactorPassword unless set (an OIDC sign-in's).
+	factor string
+	// uncounted: the attempt took no reservation of the failure counters
+	// (an OIDC sign-in: the provider checked the password).
+	uncounted bool
 	// sync, set by a directory sign-in, writes the directory's answer to
 	// the staff row in the session's transaction and returns the row.
 	sync func(tx models.Tx) (*models.Staff, error)
@@ -225,7 +249,11 @@ type attempt struct {
 
 // detail is the audit detail every sign-in event shares.
 func (a *attempt) detail(username, reason string) map[string]string {
-	d := map[string]string{"remote": a.remote, "method": a.method, "factor": FactorPassword}
+	factor := a.factor
+	if factor == "" {
+		factor = FactorPassword
+	}
+	d := map[string]string{"remote": a.remote, "method": a.method, "factor": factor}
 	if username != "" {
 		d["username"] = username
 	} else {
@@ -291,10 +319,18 @@ func (s *Service) Authenticate(ctx context.Context, cookie string) (*Principal, 
 	if cookie == "" {
 		return nil, errNoSession
 	}
+	return s.AuthenticateHash(ctx, HashToken(cookie))
+}
+
+// AuthenticateHash is Authenticate for the session whose cookie hashes to
+// idHash: for a step-up at the identity provider, whose return is a
+// cross-site navigation that carries no SameSite=Strict session cookie
+// (the sign-in's own state cookie binds it to the browser instead).
+func (s *Service) AuthenticateHash(ctx context.Context, idHash string) (*Principal, error) {
 	now := s.Now().UTC()
 	var p *Principal
 	err := s.Store.Transact(ctx, func(tx models.Tx) error {
-		sess, err := tx.SessionByHash(ctx, HashToken(cookie))
+		sess, err := tx.SessionByHash(ctx, idHash)
 		if models.ErrorCodeOf(err) == models.ENOTFOUND {
 			return errNoSession
 		}
@@ -419,6 +455,13 @@ func (s *Service) StepUp(ctx context.Context, p *Principal, password string) (st
 		s.stepUpFailed(ctx, p, c)
 		return "", models.Errorf(models.EUNAUTHORIZED, "wrong password")
 	}
+	return s.rotateStepUp(ctx, p, c, stepUpMethod(p.Staff), FactorPassword)
+}
+
+// rotateStepUp records a step-up that succeeded: the session rotates with
+// its step-up time, the step-up counter c starts over, and auth.stepup is
+// audited with method and factor.
+func (s *Service) rotateStepUp(ctx context.Context, p *Principal, c counter, method, factor string) (string, error) {
 	cookie, err := NewToken(s.Rand, "")
 	if err != nil {
 		return "", err
@@ -441,7 +484,7 @@ func (s *Service) StepUp(ctx context.Context, p *Principal, password string) (st
 		if err := tx.CreateSession(ctx, &next); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, p.Actor(), "auth.stepup", map[string]string{"method": stepUpMethod(p.Staff), "factor": FactorPassword})
+		return s.event(ctx, tx, p.Actor(), "auth.stepup", map[string]string{"method": method, "factor": factor})
 	})
 	if err != nil {
 		return "", fmt.Errorf("step up %s: %w", p.Staff.Username, err)

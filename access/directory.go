@@ -14,6 +14,26 @@ import (
 // rows created, updated, disabled or re-enabled from its answers.
 const DirectoryActor = "system:directory"
 
+// ProviderActor is the audit actor of what the identity provider's answers
+// decide: staff rows created, updated, disabled or re-enabled.
+const ProviderActor = "system:oidc"
+
+// actorOf is the audit actor of an outside source's decisions.
+func actorOf(source models.StaffSource) string {
+	if source == models.SourceOIDC {
+		return ProviderActor
+	}
+	return DirectoryActor
+}
+
+// sourceOf is st's source, SourceLocal when unset.
+func sourceOf(st *models.Staff) models.StaffSource {
+	if st.Source == "" {
+		return models.SourceLocal
+	}
+	return st.Source
+}
+
 var errDirectoryDown = models.Errorf(models.EUNAVAILABLE,
 	"the staff directory cannot be reached; try again in a moment (local accounts, such as the break-glass admin, still sign in)")
 
@@ -84,7 +104,7 @@ func (s *Service) directoryLogin(ctx context.Context, a *attempt, st *models.Sta
 		s.loginFailed(ctx, a, row, reasonNoMappedGroup)
 		return nil, models.Errorf(models.EFORBIDDEN, "your directory account is in no group that may use this service; ask an administrator")
 	}
-	a.sync = func(tx models.Tx) (*models.Staff, error) { return s.syncEntry(ctx, tx, e) }
+	a.sync = func(tx models.Tx) (*models.Staff, error) { return s.syncEntry(ctx, tx, e, models.SourceLDAP) }
 	if row == nil {
 		return &models.Staff{Username: e.Username}, nil
 	}
@@ -106,11 +126,13 @@ func (s *Service) recordDirectoryDown(ctx context.Context, a *attempt, st *model
 	}
 }
 
-// syncEntry creates or updates the staff row of directory entry e in tx:
-// display name, roles and entry, re-enabling a member the directory had
-// disabled; each change is audited as the directory's. It refuses
-// (ECONFLICT) a name held by a local account or disabled by an admin.
-func (s *Service) syncEntry(ctx context.Context, tx models.Tx, e *models.DirectoryEntry) (*models.Staff, error) {
+// syncEntry creates or updates the staff row of entry e from source (the
+// directory or the identity provider) in tx: display name, roles and
+// entry, re-enabling a member the source had disabled; each change is
+// audited as the source's (actorOf). It refuses (ECONFLICT) a name held by
+// an account of another source or disabled by an admin.
+func (s *Service) syncEntry(ctx context.Context, tx models.Tx, e *models.DirectoryEntry, source models.StaffSource) (*models.Staff, error) {
+	actor := actorOf(source)
 	name := e.DisplayName
 	if name == "" {
 		name = e.Username
@@ -125,18 +147,18 @@ func (s *Service) syncEntry(ctx context.Context, tx models.Tx, e *models.Directo
 			return nil, err
 		}
 		st = &models.Staff{ID: models.StaffID(id), Username: e.Username, DisplayName: name, Roles: e.Roles, PasswordHash: models.NoPassword,
-			CreatedAt: s.Now().UTC(), Source: models.SourceLDAP, DirectoryDN: e.DN}
+			CreatedAt: s.Now().UTC(), Source: source, DirectoryDN: e.DN}
 		if err := tx.CreateStaff(ctx, st); err != nil {
 			return nil, err
 		}
-		return st, s.event(ctx, tx, DirectoryActor, "staff.created", map[string]string{"staff": id, "username": st.Username,
-			"roles": rolesString(st.Roles), "source": string(models.SourceLDAP)})
+		return st, s.event(ctx, tx, actor, "staff.created", map[string]string{"staff": id, "username": st.Username,
+			"roles": rolesString(st.Roles), "source": string(source)})
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !st.FromDirectory() {
-		return nil, models.Errorf(models.ECONFLICT, "staff %q is a local account", st.Username)
+	if st.Source != source {
+		return nil, models.Errorf(models.ECONFLICT, "staff %q is an account of source %s", st.Username, sourceOf(st))
 	}
 	if !st.Active() && st.DisabledBy != models.DisabledByDirectory {
 		return nil, models.Errorf(models.ECONFLICT, "staff %q was disabled by an administrator", st.Username)
@@ -152,23 +174,29 @@ func (s *Service) syncEntry(ctx context.Context, tx models.Tx, e *models.Directo
 		return nil, err
 	}
 	if enabled {
-		if err := s.event(ctx, tx, DirectoryActor, "staff.enabled", map[string]string{"staff": string(st.ID), "source": string(models.SourceLDAP)}); err != nil {
+		if err := s.event(ctx, tx, actor, "staff.enabled", map[string]string{"staff": string(st.ID), "source": string(source)}); err != nil {
 			return nil, err
 		}
 	}
-	return st, s.event(ctx, tx, DirectoryActor, "staff.directory_updated", map[string]string{"staff": string(st.ID), "username": st.Username,
+	return st, s.event(ctx, tx, actor, "staff.directory_updated", map[string]string{"staff": string(st.ID), "username": st.Username,
 		"roles": rolesString(st.Roles), "old_roles": rolesString(old.Roles), "display_name": st.DisplayName})
 }
 
 // disableFromDirectory disables the directory member named username
 // because the directory says so (reason), ending every session at once.
 func (s *Service) disableFromDirectory(ctx context.Context, username, reason string) error {
+	return s.disableFrom(ctx, models.SourceLDAP, username, reason)
+}
+
+// disableFrom disables the member of source named username because the
+// source says so (reason), ending every session at once.
+func (s *Service) disableFrom(ctx context.Context, source models.StaffSource, username, reason string) error {
 	return s.Store.Transact(ctx, func(tx models.Tx) error {
 		st, err := tx.StaffByUsername(ctx, username)
 		if err != nil {
 			return err
 		}
-		if !st.FromDirectory() || !st.Active() {
+		if st.Source != source || !st.Active() {
 			return nil
 		}
 		now := s.Now().UTC()
@@ -179,7 +207,7 @@ func (s *Service) disableFromDirectory(ctx context.Context, username, reason str
 		if err := tx.UpdateStaff(ctx, st); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, DirectoryActor, "staff.disabled", map[string]string{"staff": string(st.ID), "username": st.Username, "reason": reason})
+		return s.event(ctx, tx, actorOf(source), "staff.disabled", map[string]string{"staff": string(st.ID), "username": st.Username, "reason": reason})
 	})
 }
 
@@ -237,7 +265,7 @@ func (s *Service) SyncDirectory(ctx context.Context) (DirectorySync, error) {
 			e.Username = st.Username // the row keeps its name; the directory matched it
 		}
 		var after *models.Staff
-		err = s.Store.Transact(ctx, func(tx models.Tx) (err error) { after, err = s.syncEntry(ctx, tx, e); return })
+		err = s.Store.Transact(ctx, func(tx models.Tx) (err error) { after, err = s.syncEntry(ctx, tx, e, models.SourceLDAP); return })
 		if err != nil {
 			rep.Failed++
 			errs = append(errs, fmt.Errorf("update %q: %w", st.Username, err))

@@ -90,10 +90,16 @@ func (s *Server) pageData(c *gin.Context, spec pageSpec, p *access.Principal) we
 	if s.cfg.AuditKey != nil {
 		data.KeyFingerprint = audit.Fingerprint(s.cfg.AuditKey)
 	}
+	if spec.name == "login" {
+		data.SSO = s.ssoName(data.Lang)
+	}
 	if p == nil {
 		return data
 	}
 	data.User, data.CSRF = p.Staff.DisplayName, p.Session.CSRFToken
+	if p.Staff.FromOIDC() && s.idp != nil {
+		data.SSOStepUp, data.SSO = true, s.ssoName(data.Lang)
+	}
 	for _, r := range p.Staff.Roles {
 		data.Roles = append(data.Roles, string(r))
 	}

@@ -98,6 +98,11 @@ var policyMatrix = []matrixRow{
 
 	{"POST", "/api/auth/login", everyone, ""},   // failures count per name and per address, before the check (limits_test.go)
 	{"POST", "/api/auth/logout", staffOnly, ""}, // a token cannot log out (400), but is let through
+	// OIDC sign-in: public by design (the state binds the callback to the
+	// browser that started it; cmd/idv oidc_test.go); here no provider is
+	// configured, so both answer 404.
+	{"GET", "/auth/oidc/start", everyone, ""},
+	{"GET", "/auth/oidc/callback", everyone, ""},
 	{"GET", "/api/auth/me", staffOnly, ""},
 	{"POST", "/api/auth/step-up", "11 oo ooo oooooo 33", ""}, // a token has no password session; failures count per staff member (limits_test.go)
 

@@ -96,7 +96,7 @@ func roleFor(st *models.Staff, action string) models.Role {
 func job(actor, action string) string {
 	if j, ok := strings.CutPrefix(actor, "system:"); ok {
 		switch j {
-		case "signaling", "recorder", "directory":
+		case "signaling", "recorder", "directory", "oidc":
 			return j
 		}
 		return "system"

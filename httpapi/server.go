@@ -41,6 +41,9 @@ type Config struct {
 	// Demo is the demonstration mode: a banner on every page and the demo
 	// mailbox (Services.Mailbox, then required); off, neither exists.
 	Demo bool
+	// SSONames is what the login page calls the identity provider, per
+	// language ("en", "zh-CN"); missing: IdentityProvider.Name().
+	SSONames map[string]string
 	// BoardStream is how long one stream of GET /api/board/events lasts
 	// before the browser reconnects (0: 90 seconds).
 	BoardStream time.Duration
@@ -69,6 +72,9 @@ type Services struct {
 	// Notify keeps staff notification preferences and lists the
 	// notifications sent; nil: its routes answer 503.
 	Notify *notify.Service
+	// IdentityProvider is the bank's OpenID Connect provider; nil: no
+	// "Sign in with ..." and the /auth/oidc routes answer 404.
+	IdentityProvider models.IdentityProvider
 }
 
 func (d Services) missing() []string {
@@ -102,9 +108,10 @@ type Server struct {
 	msgs     web.Catalogue
 	engine   *gin.Engine
 	routes   []route
-	mailbox  DemoMailbox      // demo mode only (demo.go)
-	webhooks *webhook.Service // webhooks.go; nil when not configured
-	notify   *notify.Service  // notify.go; nil when not configured
+	mailbox  DemoMailbox             // demo mode only (demo.go)
+	webhooks *webhook.Service        // webhooks.go; nil when not configured
+	notify   *notify.Service         // notify.go; nil when not configured
+	idp      models.IdentityProvider // oidc.go; nil when not configured
 }
 
 // New builds the server and its router over svc, every one of which is
@@ -127,7 +134,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
 		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
 		limiter: newLimiter(20, time.Minute, svc.Access.Now), checks: newLimiter(statementChecksPerMinute, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
-		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks, notify: svc.Notify}
+		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks, notify: svc.Notify, idp: svc.IdentityProvider}
 	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("new http server: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 )
 
 // DirectoryEntry is a staff account as the bank's directory (LDAP / Active
@@ -14,6 +15,9 @@ type DirectoryEntry struct {
 	DisplayName string   // "" when the directory has none
 	Groups      []string // group DNs (or names) the account belongs to
 	Roles       []Role   // the roles its groups map to; empty: no mapped group
+	// AuthTime is when the user last authenticated at an identity
+	// provider (IdentityProvider.Exchange); zero for a directory.
+	AuthTime time.Time
 }
 
 // Directory is the bank's staff directory.
@@ -107,4 +111,24 @@ func NormalizeDN(dn string) string {
 	}
 	flush()
 	return b.String()
+}
+
+// IdentityProvider is the bank's OpenID Connect provider: staff sign in
+// there (authorization code flow with PKCE) and come back with an ID token.
+type IdentityProvider interface {
+	// Name is what the login page calls the provider ("Bank SSO").
+	Name() string
+	// AuthURL is where the browser goes to sign in: state and nonce are
+	// bound to this browser by the caller; challenge is the PKCE S256
+	// challenge of the verifier the caller keeps. fresh asks the provider
+	// to authenticate the user again even if it has a session (step-up).
+	// EUNAVAILABLE when the provider's discovery document cannot be read.
+	AuthURL(ctx context.Context, state, nonce, challenge string, fresh bool) (string, error)
+	// Exchange trades code (with the PKCE verifier) for an ID token,
+	// verifies it (signature, issuer, audience, expiry, nonce) and returns
+	// the account it names: DN is OIDCIdentity(issuer, subject), Roles the
+	// groups claim mapped. EUNAUTHORIZED for a token that does not verify
+	// or a code the provider refuses, EUNAVAILABLE when the provider
+	// cannot be reached.
+	Exchange(ctx context.Context, code, verifier, nonce string) (*DirectoryEntry, error)
 }

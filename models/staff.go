@@ -45,13 +45,18 @@ type Staff struct {
 	DisabledAt *time.Time
 	CreatedAt  time.Time
 	// Source is where the member's identity lives: SourceLocal (a password
-	// kept here) or SourceLDAP (the bank's directory; no local password).
+	// kept here), SourceLDAP (the bank's directory) or SourceOIDC (the
+	// bank's OpenID Connect provider); the last two have no local password.
 	Source StaffSource
-	// DirectoryDN is the directory entry of a SourceLDAP member.
+	// DirectoryDN is the outside identity of the member: the directory
+	// entry of a SourceLDAP member, "issuer subject" (OIDCIdentity) of a
+	// SourceOIDC one.
 	DirectoryDN string
 	// DisabledBy says who disabled the member: DisabledByAdmin (also ""
-	// for rows older than the field) or DisabledByDirectory, which a later
-	// directory sign-in may lift.
+	// for rows older than the field) or DisabledByDirectory (the member's
+	// outside source: the directory, or the identity provider for a
+	// SourceOIDC member), which a later sign-in through that source may
+	// lift.
 	DisabledBy string
 }
 
@@ -62,6 +67,7 @@ type StaffSource string
 const (
 	SourceLocal StaffSource = "local" // password hash in this database (small deployments, break-glass admin)
 	SourceLDAP  StaffSource = "ldap"  // the bank's LDAP / Active Directory; roles follow its groups
+	SourceOIDC  StaffSource = "oidc"  // the bank's OpenID Connect provider; roles follow its groups claim
 )
 
 func (s StaffSource) String() string { return string(s) }
@@ -78,6 +84,19 @@ const NoPassword = "$argon2id$directory-account"
 
 // FromDirectory reports whether the member signs in through the directory.
 func (s *Staff) FromDirectory() bool { return s.Source == SourceLDAP }
+
+// FromOIDC reports whether the member signs in through the bank's OpenID
+// Connect provider.
+func (s *Staff) FromOIDC() bool { return s.Source == SourceOIDC }
+
+// External reports whether the member's identity lives outside this
+// service (directory or identity provider), so no local password exists.
+func (s *Staff) External() bool { return s.FromDirectory() || s.FromOIDC() }
+
+// OIDCIdentity is the DirectoryDN of a SourceOIDC member: the issuer and
+// the subject, which together name one person for good (a username may be
+// given to someone else later; the subject may not).
+func OIDCIdentity(issuer, subject string) string { return issuer + " " + subject }
 
 // Has reports whether the staff member holds role r.
 func (s *Staff) Has(r Role) bool { return slices.Contains(s.Roles, r) }

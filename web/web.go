@@ -12,6 +12,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"strings"
 )
 
 //go:embed templates/*.html
@@ -81,6 +82,14 @@ type Page struct {
 	// Demo is the demonstration mode (IDV_DEMO): every page shows a
 	// banner saying so, with a link to the demo mailbox.
 	Demo bool
+	// SSO (login page) names the bank's identity provider: a "Sign in
+	// with" link; "" when none is configured. SSOError is the message key
+	// of a sign-in there that did not work; SSODone, after one that did,
+	// is where the page goes next.
+	SSO, SSOError, SSODone string
+	// SSOStepUp: the signed-in member comes from the identity provider,
+	// so an approval's step-up happens there (a link), not with a password.
+	SSOStepUp bool
 }
 
 // NavItem is one link of the staff navigation.
@@ -97,6 +106,10 @@ type LangLink struct {
 
 // T translates key into the page's language.
 func (p Page) T(key string) string { return p.Msgs.T(p.Lang, key) }
+
+// TName is message key with {name} replaced by name (the identity
+// provider's on the login page).
+func (p Page) TName(key, name string) string { return strings.ReplaceAll(p.T(key), "{name}", name) }
 
 // Messages is the page language's catalogue, embedded as JSON for the script.
 func (p Page) Messages() map[string]string {

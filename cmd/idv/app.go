@@ -27,13 +27,15 @@ import (
 // chain, staff access and the accounts import. `idv serve` builds the
 // workflow over it (newWorkflow).
 type app struct {
-	cfg      Config
-	log      *slog.Logger
-	store    models.Store
-	key      ed25519.PrivateKey
-	staging  *encfile.Key // encrypts the staging folder
-	chain    audit.Chain
-	access   *access.Service
+	cfg     Config
+	log     *slog.Logger
+	store   models.Store
+	key     ed25519.PrivateKey
+	staging *encfile.Key // encrypts the staging folder
+	chain   audit.Chain
+	access  *access.Service
+	// idp is the bank's OpenID Connect provider; nil when not configured.
+	idp      models.IdentityProvider
 	accounts *verify.Accounts
 	// signer signs statements (loadStatementSigner); idv serve sets it
 	// before newWorkflow.
@@ -118,6 +120,14 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			return nil, fmt.Errorf("directory sign-in: %w", err)
 		}
 		a.access.Directory = d
+	}
+	if cfg.OIDC.Issuer != "" {
+		p, err := cfg.OIDC.provider(cfg.PublicURL, log)
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("OIDC sign-in: %w", err)
+		}
+		a.idp = p
 	}
 	if a.accounts, err = verify.NewAccounts(a.core()); err != nil {
 		store.Close()

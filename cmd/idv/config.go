@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/mail"
 	"net/netip"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"remoteidv/directory"
+	"remoteidv/idp"
 	idvmail "remoteidv/mail"
 	"remoteidv/models"
 	"remoteidv/registry"
@@ -80,6 +82,29 @@ type Config struct {
 	Statement StatementConfig
 	Webhook   WebhookConfig
 	LDAP      LDAPConfig
+	OIDC      OIDCConfig
+}
+
+// OIDCConfig is sign-in through the bank's OpenID Connect provider: off
+// without Issuer (idp.Config says what each field means). The provider
+// never takes over a local staff row (the break-glass admin) or a
+// directory member's name: those sign in as before, and the provider's
+// user of that name is refused. With both LDAP and OIDC configured, a
+// name belongs to whichever source created its row first.
+type OIDCConfig struct {
+	Issuer        string
+	ClientID      string
+	ClientSecret  string
+	RedirectURL   string // empty: IDV_PUBLIC_URL + /auth/oidc/callback
+	Name          string
+	NameZH        string
+	Scopes        string // space-separated, besides openid
+	GroupsClaim   string
+	UsernameClaim string
+	NameClaim     string
+	GroupRoles    string // role=group;role=group, as IDV_LDAP_GROUP_ROLES
+	CAFile        string
+	Timeout       time.Duration
 }
 
 // LDAPConfig is directory sign-in (LDAP / Active Directory): off without
@@ -318,6 +343,7 @@ func defaultConfig() Config {
 		Webhook:   WebhookConfig{Interval: 5 * time.Second, Timeout: 10 * time.Second, RetryFor: 24 * time.Hour},
 		LDAP: LDAPConfig{UserFilter: "(uid=%s)", UsernameAttr: "uid", NameAttr: "displayName", Timeout: 10 * time.Second,
 			SyncInterval: 15 * time.Minute},
+		OIDC: OIDCConfig{Scopes: "profile", GroupsClaim: "groups", UsernameClaim: "preferred_username", NameClaim: "name", Timeout: 10 * time.Second},
 	}
 }
 
@@ -449,6 +475,19 @@ func (c *Config) settings() []setting {
 		{"ldap-group-roles", "IDV_LDAP_GROUP_ROLES", "directory groups mapped to roles, role=group;role=group (group DNs compared without case, or names for IDV_LDAP_GROUP_ATTR values); an account in no mapped group cannot sign in", (*strValue)(&c.LDAP.GroupRoles)},
 		{"ldap-timeout", "IDV_LDAP_TIMEOUT", "connecting to the directory and each request slower than this count as the directory being down", (*durValue)(&c.LDAP.Timeout)},
 		{"ldap-sync-interval", "IDV_LDAP_SYNC_INTERVAL", "how often every enabled directory member is looked up: gone, disabled or in no mapped group is disabled here with its sessions ended; changed roles are written", (*durValue)(&c.LDAP.SyncInterval)},
+		{"oidc-issuer", "IDV_OIDC_ISSUER", "sign-in through the bank's OpenID Connect provider: its issuer URL (https://sso.bank.example/realms/staff); empty: off. A name with a local staff row (the break-glass admin) or a directory member's row is never taken over: the provider's user of that name is refused and the local password keeps working while the provider is down", (*strValue)(&c.OIDC.Issuer)},
+		{"oidc-client-id", "IDV_OIDC_CLIENT_ID", "this service's client ID at the provider (a confidential client, code flow)", (*strValue)(&c.OIDC.ClientID)},
+		{"oidc-client-secret", "IDV_OIDC_CLIENT_SECRET", "the client's secret (never printed)", (*secretValue)(&c.OIDC.ClientSecret)},
+		{"oidc-redirect-url", "IDV_OIDC_REDIRECT_URL", "the redirect URI registered at the provider; empty: IDV_PUBLIC_URL/auth/oidc/callback", (*strValue)(&c.OIDC.RedirectURL)},
+		{"oidc-name", "IDV_OIDC_NAME", "what the login page calls the provider (\"Sign in with ...\"); empty: the issuer's host", (*strValue)(&c.OIDC.Name)},
+		{"oidc-name-zh", "IDV_OIDC_NAME_ZH", "the provider's name on the Chinese login page; empty: IDV_OIDC_NAME", (*strValue)(&c.OIDC.NameZH)},
+		{"oidc-scopes", "IDV_OIDC_SCOPES", "scopes asked besides openid, space-separated (add what makes the provider put groups into the ID token, e.g. \"profile groups\")", (*strValue)(&c.OIDC.Scopes)},
+		{"oidc-groups-claim", "IDV_OIDC_GROUPS_CLAIM", "ID token claim listing the user's groups; a dotted path reads into objects (Keycloak realm roles: realm_access.roles)", (*strValue)(&c.OIDC.GroupsClaim)},
+		{"oidc-username-claim", "IDV_OIDC_USERNAME_CLAIM", "ID token claim holding the sign-in name, the staff row's username (1 to 64 characters); the row is bound to the provider's subject, so a name later given to someone else is refused", (*strValue)(&c.OIDC.UsernameClaim)},
+		{"oidc-name-claim", "IDV_OIDC_NAME_CLAIM", "ID token claim holding the display name", (*strValue)(&c.OIDC.NameClaim)},
+		{"oidc-group-roles", "IDV_OIDC_GROUP_ROLES", "provider groups mapped to roles, role=group;role=group as IDV_LDAP_GROUP_ROLES (compared without case); a user in no mapped group is refused, and their row disabled", (*strValue)(&c.OIDC.GroupRoles)},
+		{"oidc-ca-file", "IDV_OIDC_CA_FILE", "PEM file of the CA(s) the provider's certificate must chain to (a private provider); empty: the system's roots", (*strValue)(&c.OIDC.CAFile)},
+		{"oidc-timeout", "IDV_OIDC_TIMEOUT", "requests to the provider (discovery, keys, code exchange) slower than this count as the provider being down", (*durValue)(&c.OIDC.Timeout)},
 		{"statement-font", "IDV_STATEMENT_FONT", "TrueType CJK font embedded in statements for their Chinese text (headings, labels, names, descriptions; Debian fonts-droid-fallback); empty prints each Chinese character as a placeholder", (*strValue)(&c.Statement.Font)},
 		{"statement-sign-cert", "IDV_STATEMENT_SIGN_CERT", "the bank's statement signing certificate (PEM; key usage digitalSignature or nonRepudiation); statements carry a PAdES signature made with it. Unset with the key and chain: demo mode makes a demo CA and certificate under <data-dir>/keys/statement, and idv serve outside demo mode refuses to start", (*strValue)(&c.Statement.SignCert)},
 		{"statement-sign-key", "IDV_STATEMENT_SIGN_KEY", "private key of the statement signing certificate (PEM: PKCS #8, EC or RSA; not encrypted, mode 0600)", (*strValue)(&c.Statement.SignKey)},
@@ -799,6 +838,14 @@ func (c *Config) validate() error {
 			bad("IDV_LDAP_URL", "%v", err)
 		}
 	}
+	if c.OIDC.Issuer != "" {
+		if _, err := c.OIDC.provider(c.PublicURL, slog.New(slog.DiscardHandler)); err != nil {
+			bad("IDV_OIDC_ISSUER", "%v", err)
+		}
+	}
+	if c.OIDC.Timeout < 100*time.Millisecond || c.OIDC.Timeout > time.Minute {
+		bad("IDV_OIDC_TIMEOUT", "%v must be from 100ms to 1m", c.OIDC.Timeout)
+	}
 	if c.LDAP.Timeout < 100*time.Millisecond || c.LDAP.Timeout > time.Minute {
 		bad("IDV_LDAP_TIMEOUT", "%v must be from 100ms to 1m", c.LDAP.Timeout)
 	}
@@ -817,6 +864,22 @@ func (l LDAPConfig) directory() (*directory.Directory, error) {
 	return directory.New(directory.Config{URL: l.URL, StartTLS: l.StartTLS, CAFile: l.CAFile, ServerName: l.ServerName, BindDN: l.BindDN,
 		BindPassword: l.BindPassword, UserBase: l.UserBase, UserFilter: l.UserFilter, UsernameAttr: l.UsernameAttr, NameAttr: l.NameAttr,
 		GroupAttr: l.GroupAttr, GroupBase: l.GroupBase, GroupFilter: l.GroupFilter, Roles: roles, Timeout: l.Timeout}, nil)
+}
+
+// provider is the identity provider of o (Issuer set); publicURL gives
+// the default redirect URL.
+func (o OIDCConfig) provider(publicURL string, log *slog.Logger) (*idp.Provider, error) {
+	roles, err := models.ParseGroupRoles(o.GroupRoles)
+	if err != nil {
+		return nil, fmt.Errorf("IDV_OIDC_GROUP_ROLES: %w", err)
+	}
+	redirect := o.RedirectURL
+	if redirect == "" {
+		redirect = strings.TrimSuffix(publicURL, "/") + "/auth/oidc/callback"
+	}
+	return idp.New(idp.Config{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: redirect, Name: o.Name,
+		GroupsClaim: o.GroupsClaim, UsernameClaim: o.UsernameClaim, NameClaim: o.NameClaim, Scopes: strings.Fields(o.Scopes),
+		Roles: roles, CAFile: o.CAFile, Timeout: o.Timeout}, log)
 }
 
 func (c *Config) proxies() []string {

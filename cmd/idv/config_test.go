@@ -174,6 +174,9 @@ func TestConfigSections(t *testing.T) {
 		"IDV_LDAP_BIND_DN": "cn=svc", "IDV_LDAP_BIND_PASSWORD": "bp", "IDV_LDAP_USER_BASE": "ou=staff", "IDV_LDAP_USER_FILTER": "(sAMAccountName=%s)",
 		"IDV_LDAP_USERNAME_ATTR": "sAMAccountName", "IDV_LDAP_NAME_ATTR": "cn", "IDV_LDAP_GROUP_ATTR": "memberOf", "IDV_LDAP_GROUP_BASE": "ou=groups",
 		"IDV_LDAP_GROUP_FILTER": "(member=%s)", "IDV_LDAP_GROUP_ROLES": "clerk=cn=c", "IDV_LDAP_TIMEOUT": "3s", "IDV_LDAP_SYNC_INTERVAL": "5m",
+		"IDV_OIDC_ISSUER": "https://sso.bank.example/realms/staff", "IDV_OIDC_CLIENT_ID": "idv", "IDV_OIDC_CLIENT_SECRET": "cs", "IDV_OIDC_REDIRECT_URL": "",
+		"IDV_OIDC_NAME": "Bank SSO", "IDV_OIDC_NAME_ZH": "银行统一登录", "IDV_OIDC_SCOPES": "profile groups", "IDV_OIDC_GROUPS_CLAIM": "realm_access.roles",
+		"IDV_OIDC_USERNAME_CLAIM": "upn", "IDV_OIDC_NAME_CLAIM": "given_name", "IDV_OIDC_GROUP_ROLES": "clerk=idv-clerks", "IDV_OIDC_CA_FILE": "", "IDV_OIDC_TIMEOUT": "4s",
 	}
 	c, _, err := loadConfig("serve", nil, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err != nil {
@@ -210,6 +213,8 @@ func TestConfigSections(t *testing.T) {
 		LDAP: LDAPConfig{URL: "ldaps://dc1.bank.example", CAFile: "/etc/ssl/certs/ca-certificates.crt", ServerName: "dc1", BindDN: "cn=svc", BindPassword: "bp", UserBase: "ou=staff",
 			UserFilter: "(sAMAccountName=%s)", UsernameAttr: "sAMAccountName", NameAttr: "cn", GroupAttr: "memberOf", GroupBase: "ou=groups",
 			GroupFilter: "(member=%s)", GroupRoles: "clerk=cn=c", Timeout: 3 * time.Second, SyncInterval: 5 * time.Minute},
+		OIDC: OIDCConfig{Issuer: "https://sso.bank.example/realms/staff", ClientID: "idv", ClientSecret: "cs", Name: "Bank SSO", NameZH: "银行统一登录",
+			Scopes: "profile groups", GroupsClaim: "realm_access.roles", UsernameClaim: "upn", NameClaim: "given_name", GroupRoles: "clerk=idv-clerks", Timeout: 4 * time.Second},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("loadConfig(every variable set) (-want +got):\n%s", diff)

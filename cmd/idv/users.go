@@ -71,8 +71,8 @@ func runUsers(ctx context.Context, e *cliEnv, args []string) error {
 					state = "disabled"
 				}
 				source := models.SourceLocal
-				if st.FromDirectory() {
-					source = models.SourceLDAP
+				if st.External() {
+					source = st.Source // ldap or oidc
 				}
 				fmt.Fprintf(e.stdout, "%-20s %-28s %-8s %-5s %v %s\n", st.Username, st.DisplayName, state, source, st.Roles, st.Email)
 			}

@@ -28,6 +28,7 @@ var mayImport = map[string][]string{
 	"audit":                         {"models"},
 	"access":                        {"models", "audit"},
 	"directory":                     {"models"}, // LDAP / Active Directory sign-in behind models.Directory
+	"idp":                           {"models"}, // OpenID Connect sign-in behind models.IdentityProvider
 	"mail":                          {"models"},
 	"registry":                      {"models"},
 	"statement":                     {"models", "internal/pdfcpucfg"},
@@ -58,7 +59,8 @@ var mayImport = map[string][]string{
 	"internal/layout":               {},
 	"internal/pdfcpucfg":            {}, // pdfcpu's process-wide setting, made once for all its users
 	"internal/testenv":              {testOnly, "internal/synthcam"},
-	"internal/synthcam":             {}, // synthetic cameras (scripts for headless Chromium): the browser tests and idv demo customer
+	"internal/testenv/oidcop":       {testOnly}, // the tests' OpenID Connect provider, a command testenv.StartOIDC builds and runs
+	"internal/synthcam":             {},         // synthetic cameras (scripts for headless Chromium): the browser tests and idv demo customer
 	"mail/mailtest":                 {testOnly, "models"},
 	"storage/storagetest":           {testOnly, "models", "audit", "storage/localfs", "storage/sqldb", "storage/encfile", "verify/facematch"}, // publishes checkpoint notes to a real store; calibrates face populations
 	"storage/evidencetest":          {testOnly, "models"},
@@ -93,6 +95,9 @@ var libraryOwner = map[string][]string{
 	"github.com/emersion/go-sasl":         {"mail", "mail/mailtest"},
 	"golang.org/x/crypto":                 {"access"},
 	"github.com/go-ldap/ldap/v3":          {"directory"},
+	"github.com/coreos/go-oidc/v3":        {"idp"},
+	"golang.org/x/oauth2":                 {"idp"},
+	"github.com/zitadel/oidc/v3":          {"internal/testenv/oidcop"}, // the tests' provider only
 	"golang.org/x/mod":                    {"audit"},
 	"golang.org/x/sync":                   {"cmd/idv"}, // errgroup: idv serve runs its server and background jobs in one group
 	"github.com/chromedp/":                {"internal/testenv", "internal/synthcam", "internal/demobrowser"},

@@ -96,3 +96,14 @@ func TestSealedDescriptors(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	storagetest.RunSealedDescriptors(t, db)
 }
+
+// A database from before OIDC sign-in (migration 032) keeps its staff and
+// takes members of source oidc.
+func TestLegacyStaff(t *testing.T) {
+	sdb, err := sql.Open("pgx", testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	storagetest.RunLegacyStaff(t, sqldb.New(sdb, postgres.Dialect(), slog.New(slog.DiscardHandler)), postgres.Migrations())
+}

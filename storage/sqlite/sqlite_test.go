@@ -99,3 +99,14 @@ func TestLegacyCases(t *testing.T) {
 	t.Cleanup(func() { sdb.Close() })
 	storagetest.RunLegacyCases(t, sqldb.New(sdb, sqlite.Dialect(), slog.New(slog.DiscardHandler)), sqlite.Migrations())
 }
+
+// A database from before OIDC sign-in (migration 032) keeps its staff,
+// their roles, sessions and tokens across the rebuild of the staff table.
+func TestLegacyStaff(t *testing.T) {
+	sdb, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "legacy.db")+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	storagetest.RunLegacyStaff(t, sqldb.New(sdb, sqlite.Dialect(), slog.New(slog.DiscardHandler)), sqlite.Migrations())
+}

@@ -26,6 +26,8 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 	}{
 		{"Staff", testStaff},
 		{"DirectoryStaff", testDirectoryStaff},
+		{"OIDCStaff", testOIDCStaff},
+		{"OIDCLogins", testOIDCLogins},
 		{"Sessions", testSessions},
 		{"APITokens", testAPITokens},
 		{"Accounts", testAccounts},

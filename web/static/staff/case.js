@@ -596,7 +596,10 @@ function review() {
     // The hash on the page is the file the supervisor could open: approve that one.
     const shown = $('statement-sha256').textContent;
     let me;
-    try {
+    // A member from the identity provider stepped up there (the link
+    // beside the form); the server refuses the decision if that is more
+    // than 5 minutes ago.
+    if ($('stepup-password')) try {
       me = await api('POST', '/api/auth/step-up', { password: $('stepup-password').value });
     } catch (e) {
       // A wrong password: say so beside the form (not "log in again"),
@@ -609,7 +612,7 @@ function review() {
     } finally {
       $('stepup-password').value = '';
     }
-    setCSRF(me.csrf_token);
+    if (me) setCSRF(me.csrf_token);
     const key = crypto.randomUUID();
     await api('POST', base + '/decision', { decision, reason: $('decision-reason').value.trim(), statement_sha256: /^[0-9a-f]{64}$/.test(shown) ? shown : undefined }, { 'Idempotency-Key': key });
     say('decision-out', t('review.done'), 'good');

@@ -22,7 +22,12 @@ form.addEventListener('submit', async (ev) => {
     }
   }
 });
-document.getElementById('username').focus();
+// After a sign-in at the identity provider the page moves on by itself:
+// a navigation of this page is same-site, so the session cookie (SameSite
+// Strict) goes with it, which the provider's redirect could not carry.
+const done = document.getElementById('sso-done');
+if (done) location.replace(done.dataset.next);
+else document.getElementById('username').focus();
 
 // showNotice tells the member of staff, before their start page, of the
 // failed sign-ins (and the lock) since their last login.
