@@ -43,6 +43,8 @@ type Tx interface {
 	WebhookRepo          // webhook endpoints, deliveries and attempts (webhook.go)
 	CommsRepo            // calendar entries, reminders and intake records (comms.go)
 	NotifyRepo           // staff notification preferences, notifications and slot alerts (notify.go)
+	NodeRepo             // the node registry (node.go)
+	JobLeaseRepo         // named leases of background work (node.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.
