@@ -66,7 +66,10 @@ func testJobLeases(t *testing.T, s models.Store) {
 	claim := func(name, owner string, now time.Time) bool {
 		t.Helper()
 		var ok bool
-		tx(t, s, func(tx models.Tx) (err error) { ok, err = tx.ClaimJobLease(ctx, name, owner, now, now.Add(time.Minute)); return })
+		tx(t, s, func(tx models.Tx) (err error) {
+			ok, err = tx.ClaimJobLease(ctx, name, owner, now, now.Add(time.Minute))
+			return
+		})
 		return ok
 	}
 	steps := []struct {
