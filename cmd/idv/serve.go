@@ -61,7 +61,17 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	arc, err := a.openArchiver(wf.evidence, wf.evidenceName)
+	// Listen first: the default node ID carries the port actually bound.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close() // hs.Serve closes it too; this covers a failed start
+	nodeID, nodeURL, err := nodeIdentity(cfg, ln.Addr())
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	arc, err := a.openArchiver(wf.evidence, wf.evidenceName, leaseOwner(nodeID, "archiver"))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -105,10 +115,6 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	hs := &http.Server{Addr: cfg.Listen, Handler: srv.Handler(), ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	hs.RegisterOnShutdown(func() { hub.Close() }) // tell call peers (hijacked sockets) and hand recordings over
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	if cfg.MetricsListen != "" {
 		stop, err := serveMetrics(cfg.MetricsListen, srv.MetricsHandler(), log)
 		if err != nil {
@@ -116,14 +122,22 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		}
 		defer stop()
 	}
+	beat, err := newNodeBeat(a.store, nodeID, nodeURL, cfg.Node.Heartbeat, func() int { return len(hub.Live()) }, time.Now, rand.Reader, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if err := beat.Register(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	jobs := []job{
+		beat,
 		arc,
 		audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: wf.evidence, Interval: cfg.CheckpointInterval,
 			OnError: func(err error) { log.Error("audit checkpoint", "err", err) }},
 		sealer(wf.verify, cfg.SealInterval, log),
 		expiry(wf.verify, cfg.ExpiryInterval, log),
-		mailOutbox(wf.desk, "mail/"+ln.Addr().String(), cfg.Mail.Interval, log),
-		webhooks(hooks, "webhook/"+ln.Addr().String(), cfg.Webhook.Interval, log),
+		mailOutbox(wf.desk, leaseOwner(nodeID, "mail"), cfg.Mail.Interval, log),
+		webhooks(hooks, leaseOwner(nodeID, "webhook"), cfg.Webhook.Interval, log),
 		reminders(wf.desk, cfg.ReminderInterval, log),
 		staffNotifications(notifier, cfg.NotifyInterval, log),
 		every{name: "suppressed security events", interval: cfg.Auth.AuditWindow, log: log, do: func(ctx context.Context) error {
@@ -151,7 +165,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if cfg.TLSCert != "" {
 		serve = func() error { return hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) }
 	}
-	log.Info("remoteidv serving", "url", cfg.PublicURL, "listen", ln.Addr().String(), "database", mustKind(cfg), "demo", cfg.Demo)
+	log.Info("remoteidv serving", "url", cfg.PublicURL, "listen", ln.Addr().String(), "node", nodeID, "node_url", nodeURL, "database", mustKind(cfg), "demo", cfg.Demo)
 	if cfg.Demo {
 		log.Warn("DEMO MODE: demonstration data, mail to the local mailbox, reference registry; never in production",
 			"mailbox", strings.TrimSuffix(cfg.PublicURL, "/")+"/demo/mailbox", "maildir", demoMailDir(cfg), "registry_in_process", cfg.Registry.URL == "", "smtp", cfg.Mail.SMTPAddr != "")
