@@ -173,4 +173,3 @@ func runNodes(ctx context.Context, e *cliEnv, args []string) error {
 func leaseOwner(id models.NodeID, job string) string {
 	return strings.Join([]string{string(id), job}, "/")
 }
-
