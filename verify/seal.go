@@ -43,7 +43,25 @@ const checkpointTimeout = 30 * time.Second
 //
 // Approval belongs to a later issue; until then tests bring cases to
 // approved through the store (tx.UpdateCase).
+//
+// Processes sealing at once (the sealer job of every node, a decision that
+// seals at once) take the case's lease first: one of them seals, the
+// others get EPRECONDITION, so no second manifest is written to the
+// write-once store. A process that dies mid-seal leaves the lease to run
+// out (sealLease); then the next attempt seals.
 func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, error) {
+	lease := "seal:" + string(id)
+	switch held, err := s.claim(ctx, lease, sealLease); {
+	case err != nil:
+		return nil, fmt.Errorf("seal case %s: %w", id, err)
+	case !held:
+		return nil, models.Errorf(models.EPRECONDITION, "case %s is being sealed by another process", id)
+	}
+	defer s.release(ctx, lease)
+	return s.seal(ctx, id)
+}
+
+func (s *Service) seal(ctx context.Context, id models.CaseID) (*models.Case, error) {
 	var c *models.Case
 	var items []*models.Evidence
 	var head models.AuditHead

@@ -14,6 +14,7 @@ package verify
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -60,6 +61,8 @@ type Service struct {
 	// notify tells the customer about a change of their case (set by
 	// NewDesk, which owns the mail outbox; nil: nobody is told).
 	notify func(ctx context.Context, tx models.Tx, c *models.Case, ev models.CaseEvent) error
+	// owner names this service in the job leases it takes (lease.go).
+	owner string
 }
 
 // New returns the workflow service over d, whose every field is required
@@ -94,8 +97,12 @@ func New(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	owner, err := leaseOwner(d.Rand)
+	if err != nil {
+		return nil, fmt.Errorf("new verify service: %w", err)
+	}
 	return &Service{store: d.Store, chain: d.Chain, cfg: d.Config, now: d.Now, rand: d.Rand, log: d.Log,
-		face: d.Face, stager: d.Stager, evidence: d.Evidence, key: d.Key, readBLAS: d.ReadBLAS, calib: calib, faceObs: d.FaceChecks}, nil
+		face: d.Face, stager: d.Stager, evidence: d.Evidence, key: d.Key, readBLAS: d.ReadBLAS, calib: calib, faceObs: d.FaceChecks, owner: owner}, nil
 }
 
 // Now is the service's clock.

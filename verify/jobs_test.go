@@ -1,0 +1,239 @@
+package verify_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"remoteidv/audit"
+	"remoteidv/models"
+	"remoteidv/storage/archiver"
+	"remoteidv/storage/archiver/archivertest"
+	"remoteidv/storage/localfs"
+	"remoteidv/verify"
+	"remoteidv/verify/verifytest"
+)
+
+// jobNodes is a database and an evidence store shared by several workflow
+// services, each as one node's would be (its own lease owner), on a clock
+// the test moves.
+type jobNodes struct {
+	db    models.Store
+	store *localfs.Store
+	st    *archiver.Stager
+	arc   *archiver.Archiver
+	nodes []*verify.Service
+	skew  *atomic.Int64
+}
+
+func newJobNodes(t *testing.T, open func(testing.TB) models.Store, n int) *jobNodes {
+	t.Helper()
+	j := &jobNodes{db: open(t), skew: new(atomic.Int64)}
+	now := func() time.Time { return time.Now().Add(time.Duration(j.skew.Load())) }
+	var err error
+	if j.store, err = localfs.New(localfs.Config{Root: t.TempDir(), Retention: 24 * time.Hour, Now: now}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if j.st, err = archiver.NewStager(filepath.Join(t.TempDir(), "staging"), now, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	if j.arc, err = archiver.New(j.db, j.store, archiver.Config{Rand: rand.Reader, Now: now}, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.arc.Close() })
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	for range n {
+		j.nodes = append(j.nodes, verifytest.New(t, verifytest.Options{Store: j.db, Now: now, Stager: j.st, Evidence: j.store, Key: key}).Service)
+	}
+	return j
+}
+
+// all runs fn on every node at once.
+func (j *jobNodes) all(fn func(i int, s *verify.Service)) {
+	var wg sync.WaitGroup
+	for i, s := range j.nodes {
+		wg.Go(func() { fn(i, s) })
+	}
+	wg.Wait()
+}
+
+// casesWithArchivedEvidence seeds n cases in state, each with two
+// archived items.
+func (j *jobNodes) casesWithArchivedEvidence(t *testing.T, n int, state models.CaseState) []*models.Case {
+	t.Helper()
+	var cs []*models.Case
+	for i := range n {
+		c := archivertest.SeedCase(t, j.db, state)
+		archivertest.Stage(t, j.db, j.st, c.ID, models.EvidenceCapture, 2, 2048, uint64(10*i))
+		cs = append(cs, c)
+	}
+	if _, err := j.arc.Drain(context.Background(), "test/0"); err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+func (j *jobNodes) keys(t *testing.T, c models.CaseID, kind models.EvidenceKind) int {
+	t.Helper()
+	keys, err := j.store.List(context.Background(), "cases/"+string(c)+"/"+string(kind)+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(keys)
+}
+
+func countActions(t *testing.T, db models.Store, c models.CaseID, action string) int {
+	t.Helper()
+	n := 0
+	for _, a := range caseActions(t, db, c) {
+		if a == action {
+			n++
+		}
+	}
+	return n
+}
+
+// holdLease takes the lease name for a process that then dies: it never
+// releases it.
+func holdLease(t *testing.T, db models.Store, name string, until time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	err := db.Transact(ctx, func(tx models.Tx) error {
+		ok, err := tx.ClaimJobLease(ctx, name, "dead-node/job", time.Now(), until)
+		if err == nil && !ok {
+			t.Fatalf("ClaimJobLease(%s) = false, want the lease", name)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConcurrentSealers: four nodes seal the same approved cases at once
+// (the sealer job and a decision sealing at once): every case is sealed
+// once, with one seal event and one manifest in the write-once store. A
+// sealer that died holding a case's lease delays that case until the
+// lease runs out; then another node seals it.
+func TestConcurrentSealers(t *testing.T) {
+	for _, d := range archivertest.Databases() {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			j := newJobNodes(t, d.Open, 4)
+			cs := j.casesWithArchivedEvidence(t, 5, models.StateApproved)
+			var sealed atomic.Int32
+			j.all(func(i int, s *verify.Service) {
+				if i%2 == 0 {
+					n, err := s.SealPending(ctx)
+					if err != nil {
+						t.Errorf("node %d: SealPending: %v", i, err)
+					}
+					sealed.Add(int32(n))
+					return
+				}
+				for _, c := range cs {
+					switch _, err := s.Seal(ctx, c.ID); models.ErrorCodeOf(err) {
+					case "":
+						sealed.Add(1)
+					case models.EPRECONDITION, models.ECONFLICT: // another node has it, or has sealed it
+					default:
+						t.Errorf("node %d: Seal(%s): %v", i, c.ID, err)
+					}
+				}
+			})
+			if n := sealed.Load(); n != int32(len(cs)) {
+				t.Errorf("%d seals by 4 nodes at once, want %d", n, len(cs))
+			}
+			for _, c := range cs {
+				if n := countActions(t, j.db, c.ID, audit.SealAction); n != 1 {
+					t.Errorf("case %s: %d seal events, want 1", c.ID, n)
+				}
+				if n := j.keys(t, c.ID, models.EvidenceManifest); n != 1 {
+					t.Errorf("case %s: %d manifests in the store, want 1", c.ID, n)
+				}
+			}
+
+			// A node died mid-seal: its lease holds the case until it runs out.
+			c := j.casesWithArchivedEvidence(t, 1, models.StateApproved)[0]
+			holdLease(t, j.db, "seal:"+string(c.ID), time.Now().Add(2*time.Minute))
+			if n, err := j.nodes[1].SealPending(ctx); err != nil || n != 0 {
+				t.Fatalf("SealPending while a dead node holds the lease = %d, %v; want 0", n, err)
+			}
+			j.skew.Store(int64(3 * time.Minute))
+			if n, err := j.nodes[2].SealPending(ctx); err != nil || n != 1 {
+				t.Fatalf("SealPending after the lease ran out = %d, %v; want 1", n, err)
+			}
+			if n := countActions(t, j.db, c.ID, audit.SealAction); n != 1 {
+				t.Errorf("taken-over case: %d seal events, want 1", n)
+			}
+		})
+	}
+}
+
+// TestConcurrentExpiry: four nodes run the expiry job at once: every item
+// past its retention is deleted once and recorded once. A node that died
+// after deleting an item but before recording it holds the item's lease;
+// once the lease runs out another node records it (already_gone).
+func TestConcurrentExpiry(t *testing.T) {
+	for _, d := range archivertest.Databases() {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			j := newJobNodes(t, d.Open, 4)
+			cs := j.casesWithArchivedEvidence(t, 4, models.StateInSession)
+			j.skew.Store(int64(25 * time.Hour))
+			var deleted atomic.Int32
+			j.all(func(i int, s *verify.Service) {
+				rep, err := s.ExpireEvidence(ctx)
+				if err != nil || rep.Failed != 0 {
+					t.Errorf("node %d: ExpireEvidence = %+v, %v", i, rep, err)
+				}
+				deleted.Add(int32(rep.Deleted))
+			})
+			if n := deleted.Load(); n != 8 {
+				t.Errorf("4 nodes at once deleted %d items, want 8", n)
+			}
+			for _, c := range cs {
+				if n := countActions(t, j.db, c.ID, "evidence.expired"); n != 2 {
+					t.Errorf("case %s: %d evidence.expired events, want 2", c.ID, n)
+				}
+				for _, e := range caseEvents(t, j.db, c.ID) {
+					if e.Action == "evidence.expired" && e.Detail["already_gone"] != "false" {
+						t.Errorf("case %s: %s recorded already_gone=%s, want false (one node deleted it)", c.ID, e.Detail["evidence"], e.Detail["already_gone"])
+					}
+				}
+			}
+
+			// A node deleted an item and died before recording it.
+			j.skew.Store(0)
+			c := j.casesWithArchivedEvidence(t, 1, models.StateInSession)[0]
+			items := archivertest.Items(t, j.db, c.ID)
+			j.skew.Store(int64(25 * time.Hour))
+			holdLease(t, j.db, "expire:"+string(items[0].ID), time.Now().Add(25*time.Hour+time.Minute))
+			if err := j.store.Expire(ctx, items[0].Key); err != nil {
+				t.Fatal(err)
+			}
+			if rep, err := j.nodes[0].ExpireEvidence(ctx); err != nil || rep.Deleted != 1 {
+				t.Fatalf("ExpireEvidence while a dead node holds one item = %+v, %v; want the other deleted", rep, err)
+			}
+			j.skew.Store(int64(25*time.Hour + 2*time.Minute))
+			if rep, err := j.nodes[3].ExpireEvidence(ctx); err != nil || rep.Deleted != 1 {
+				t.Fatalf("ExpireEvidence after the lease ran out = %+v, %v; want the dead node's item recorded", rep, err)
+			}
+			var gone []string
+			for _, e := range caseEvents(t, j.db, c.ID) {
+				if e.Action == "evidence.expired" {
+					gone = append(gone, e.Detail["evidence"]+"="+e.Detail["already_gone"])
+				}
+			}
+			if want := string(items[0].ID) + "=true"; len(gone) != 2 || !strings.Contains(strings.Join(gone, " "), want) {
+				t.Errorf("evidence.expired events %v, want 2 with %s", gone, want)
+			}
+		})
+	}
+}
