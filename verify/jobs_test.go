@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"remoteidv/audit"
+	"remoteidv/mail/mailtest"
 	"remoteidv/models"
 	"remoteidv/storage/archiver"
 	"remoteidv/storage/archiver/archivertest"
@@ -29,6 +33,8 @@ type jobNodes struct {
 	st    *archiver.Stager
 	arc   *archiver.Archiver
 	nodes []*verify.Service
+	desks []*verify.Desk
+	smtp  *mailtest.Server
 	skew  *atomic.Int64
 }
 
@@ -48,8 +54,11 @@ func newJobNodes(t *testing.T, open func(testing.TB) models.Store, n int) *jobNo
 	}
 	t.Cleanup(func() { j.arc.Close() })
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	j.smtp = mailtest.Start(t, mailtest.Options{})
 	for range n {
-		j.nodes = append(j.nodes, verifytest.New(t, verifytest.Options{Store: j.db, Now: now, Stager: j.st, Evidence: j.store, Key: key}).Service)
+		g := verifytest.New(t, verifytest.Options{Store: j.db, Now: now, Stager: j.st, Evidence: j.store, Key: key,
+			Desk: verify.DeskDeps{Mailer: sender(t, j.smtp.Addr), MailFrom: "noreply@bank.example"}})
+		j.nodes, j.desks = append(j.nodes, g.Service), append(j.desks, g.Desk)
 	}
 	return j
 }
@@ -234,6 +243,96 @@ func TestConcurrentExpiry(t *testing.T) {
 			if want := string(items[0].ID) + "=true"; len(gone) != 2 || !strings.Contains(strings.Join(gone, " "), want) {
 				t.Errorf("evidence.expired events %v, want 2 with %s", gone, want)
 			}
+		})
+	}
+}
+
+// queueMail puts n messages without a case into the outbox.
+func (j *jobNodes) queueMail(t *testing.T, prefix string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().Add(time.Duration(j.skew.Load())).UTC()
+	err := j.db.Transact(ctx, func(tx models.Tx) error {
+		for i := range n {
+			id := fmt.Sprintf("%s_%d", prefix, i)
+			raw := []byte(fmt.Sprintf("From: noreply@bank.example\r\nTo: li.wei@example.com\r\nMessage-ID: <%s@bank.example>\r\nSubject: %s\r\n\r\nbody\r\n", id, id))
+			sum := sha256.Sum256(raw)
+			if err := tx.EnqueueMail(ctx, &models.OutboundMail{ID: id, Kind: "code", To: "li.wei@example.com", From: "noreply@bank.example",
+				MessageID: id + "@bank.example", Raw: raw, RawSHA256: hex.EncodeToString(sum[:]), CreatedAt: now, NextAttemptAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sentOnce checks that the mail server got want messages, none twice.
+func (j *jobNodes) sentOnce(t *testing.T, want int) {
+	t.Helper()
+	msgs := j.smtp.Wait(t, want, 10*time.Second)
+	time.Sleep(100 * time.Millisecond) // a duplicate would arrive about now
+	msgs = j.smtp.Messages()
+	seen := map[string]int{}
+	for _, m := range msgs {
+		subject, _, _ := strings.Cut(string(m.Data[strings.Index(string(m.Data), "Subject: ")+len("Subject: "):]), "\r\n")
+		seen[subject]++
+		if seen[subject] == 2 {
+			t.Errorf("%s sent twice", subject)
+		}
+	}
+	if len(msgs) != want || len(seen) != want {
+		t.Errorf("mail server got %d messages (%d distinct), want %d", len(msgs), len(seen), want)
+	}
+}
+
+// TestConcurrentMailOutbox: four nodes work the mail outbox at once (each
+// under its own lease owner): every message goes out once. A node that
+// died after claiming a message (its lease never released) delays it
+// until the lease runs out; then another node sends it.
+func TestConcurrentMailOutbox(t *testing.T) {
+	for _, d := range archivertest.Databases() {
+		t.Run(d.Name, func(t *testing.T) {
+			ctx := context.Background()
+			j := newJobNodes(t, d.Open, 4)
+			j.queueMail(t, "mail_a", 30)
+			var sent atomic.Int32
+			j.all(func(i int, _ *verify.Service) {
+				for range 3 { // mailBatch (20) at a time
+					n, err := j.desks[i].DeliverMail(ctx, fmt.Sprintf("node-%d/mail", i))
+					if err != nil {
+						t.Errorf("node %d: DeliverMail: %v", i, err)
+					}
+					sent.Add(int32(n))
+				}
+			})
+			if n := sent.Load(); n != 30 {
+				t.Errorf("4 nodes at once sent %d messages, want 30", n)
+			}
+			j.sentOnce(t, 30)
+
+			j.queueMail(t, "mail_b", 1)
+			err := j.db.Transact(ctx, func(tx models.Tx) error {
+				now := time.Now()
+				ms, err := tx.ClaimMail(ctx, "dead-node/mail", now, now.Add(time.Minute), 10)
+				if err == nil && len(ms) != 1 {
+					return fmt.Errorf("dead node claimed %d messages, want 1", len(ms))
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := j.desks[0].DeliverMail(ctx, "node-0/mail"); err != nil || n != 0 {
+				t.Fatalf("DeliverMail while a dead node holds the message = %d, %v; want 0", n, err)
+			}
+			j.skew.Store(int64(2 * time.Minute))
+			if n, err := j.desks[1].DeliverMail(ctx, "node-1/mail"); err != nil || n != 1 {
+				t.Fatalf("DeliverMail after the lease ran out = %d, %v; want 1", n, err)
+			}
+			j.sentOnce(t, 31)
 		})
 	}
 }
