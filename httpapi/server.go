@@ -93,7 +93,6 @@ type Server struct {
 	store    models.Store // only for the readiness probe
 	log      *slog.Logger
 	metrics  *metrics
-	limiter  *limiter
 	checks   *limiter       // statement checks per address (statementcheck.go)
 	proxies  []netip.Prefix // trusted proxies (proxy.go)
 	call     callState      // video sessions (calls.go, customer.go)
@@ -126,7 +125,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
 		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
-		limiter: newLimiter(20, time.Minute, svc.Access.Now), checks: newLimiter(statementChecksPerMinute, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
+		checks:  newLimiter(statementChecksPerMinute, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
 		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks, notify: svc.Notify}
 	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("new http server: %w", err)

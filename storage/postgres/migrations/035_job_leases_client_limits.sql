@@ -10,3 +10,11 @@ CREATE TABLE job_leases (
 	lease_until BIGINT NOT NULL
 );
 CREATE INDEX job_leases_until ON job_leases (lease_until);
+
+-- Failures of one client address that used to be counted in each
+-- process's memory (invalid invite links and customer sessions, wrong
+-- email codes) are counted here, under 'client:<kind>' (subject: the
+-- address, an IPv6 /64), so that every node sees the same count.
+ALTER TABLE auth_limits DROP CONSTRAINT auth_limits_scope_check;
+ALTER TABLE auth_limits ADD CONSTRAINT auth_limits_scope_check
+	CHECK (scope IN ('account', 'addr', 'stepup') OR scope LIKE 'audit:%' OR scope LIKE 'client:%');
