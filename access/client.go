@@ -62,4 +62,3 @@ func (s *Service) ClientFailed(ctx context.Context, kind, remote string) error {
 	}
 	return nil
 }
-
