@@ -146,7 +146,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		}},
 	}
 	if cfg.LDAP.URL != "" {
-		jobs = append(jobs, directorySync(a.access, cfg.LDAP.SyncInterval, log))
+		jobs = append(jobs, directorySync(a.access, leaseOwner(nodeID, "directory"), cfg.LDAP.SyncInterval, log))
 	}
 	if cfg.Mail.BounceListen != "" {
 		allow, err := cfg.Mail.bounceAllow()
