@@ -44,6 +44,14 @@ type Config struct {
 	// BoardStream is how long one stream of GET /api/board/events lasts
 	// before the browser reconnects (0: 90 seconds).
 	BoardStream time.Duration
+	// NodeDeadAfter is how long a node of the registry may stay silent
+	// before GET /api/admin/nodes calls it dead (0: 15 seconds).
+	NodeDeadAfter time.Duration
+}
+
+// NodeLister lists the node registry (every idv serve on the database).
+type NodeLister interface {
+	Nodes(ctx context.Context) ([]*models.Node, error)
 }
 
 // Services are what the handlers call, all required: the staff
@@ -69,6 +77,9 @@ type Services struct {
 	// Notify keeps staff notification preferences and lists the
 	// notifications sent; nil: its routes answer 503.
 	Notify *notify.Service
+	// Nodes lists the node registry; nil: GET /api/admin/nodes answers
+	// 503.
+	Nodes NodeLister
 }
 
 func (d Services) missing() []string {
@@ -103,6 +114,7 @@ type Server struct {
 	routes   []route
 	mailbox  DemoMailbox      // demo mode only (demo.go)
 	webhooks *webhook.Service // webhooks.go; nil when not configured
+	nodes    NodeLister       // nodes.go; nil when not configured
 	notify   *notify.Service  // notify.go; nil when not configured
 }
 
@@ -126,7 +138,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
 		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
 		checks:  newLimiter(statementChecksPerMinute, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
-		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks, notify: svc.Notify}
+		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks, notify: svc.Notify, nodes: svc.Nodes}
 	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("new http server: %w", err)
 	}

@@ -72,6 +72,13 @@ func newNodeBeat(store models.Store, id models.NodeID, url string, interval time
 		interval: interval, calls: calls, now: now, log: log.With("node", id)}, nil
 }
 
+// Nodes lists the node registry (GET /api/admin/nodes).
+func (b *nodeBeat) Nodes(ctx context.Context) ([]*models.Node, error) {
+	var out []*models.Node
+	err := b.store.Transact(ctx, func(tx models.Tx) (err error) { out, err = tx.Nodes(ctx); return })
+	return out, err
+}
+
 // deadAfter is how long a node may stay silent before it counts as dead.
 func deadAfter(heartbeat time.Duration) time.Duration { return 3 * heartbeat }
 

@@ -103,12 +103,16 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		return false
 	}
 	hooks := webhook.New(a.store, a.chain, time.Now, rand.Reader, log, webhook.Config{Timeout: cfg.Webhook.Timeout, RetryFor: cfg.Webhook.RetryFor}, nil)
+	beat, err := newNodeBeat(a.store, nodeID, nodeURL, cfg.Node.Heartbeat, func() int { return len(hub.Live()) }, time.Now, rand.Reader, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
-		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo},
+		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo, NodeDeadAfter: deadAfter(cfg.Node.Heartbeat)},
 		// docs/prometheus-alerts.yml and docs/grafana-dashboard.json use
 		// these metrics (TestMetricNamesInAlertsAndDashboard).
 		httpapi.Services{Access: a.access, Verify: wf.verify, Desk: wf.desk, Calls: wf.calls, Hub: hub, Store: a.store, Log: log,
-			Collectors: slices.Concat(arc.Collectors(), a.meter.Collectors(), metrics.CallCollectors(hub.Live), hooks.Collectors()), Mailbox: mailbox, Webhooks: hooks, Notify: notifier})
+			Collectors: slices.Concat(arc.Collectors(), a.meter.Collectors(), metrics.CallCollectors(hub.Live), hooks.Collectors()), Mailbox: mailbox, Webhooks: hooks, Notify: notifier, Nodes: beat})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -121,10 +125,6 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 			return fmt.Errorf("serve: %w", err)
 		}
 		defer stop()
-	}
-	beat, err := newNodeBeat(a.store, nodeID, nodeURL, cfg.Node.Heartbeat, func() int { return len(hub.Live()) }, time.Now, rand.Reader, log)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
 	}
 	if err := beat.Register(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
