@@ -125,11 +125,12 @@ func holdLease(t *testing.T, db models.Store, name string, until time.Time) {
 	}
 }
 
-// TestConcurrentSealers: four nodes seal the same approved cases at once
-// (the sealer job and a decision sealing at once): every case is sealed
-// once, with one seal event and one manifest in the write-once store. A
-// sealer that died holding a case's lease delays that case until the
-// lease runs out; then another node seals it.
+// TestConcurrentSealers: two nodes, each from two goroutines (the sealer
+// job and a decision sealing at once), seal the same approved cases at
+// once: every case is sealed once, with one seal event and one manifest
+// in the write-once store. A sealer that died holding a case's lease
+// delays that case until the lease runs out; then another node seals it.
+// The same node restarted takes its own lease back at once.
 func TestConcurrentSealers(t *testing.T) {
 	for _, d := range archivertest.Databases() {
 		t.Run(d.Name, func(t *testing.T) {
@@ -138,6 +139,7 @@ func TestConcurrentSealers(t *testing.T) {
 			cs := j.casesWithArchivedEvidence(t, 5, models.StateApproved)
 			var sealed atomic.Int32
 			j.all(func(i int, s *verify.Service) {
+				s = j.nodes[i&^1] // two nodes, each sealing from two goroutines (the sealer job and decisions)
 				if i%2 == 0 {
 					n, err := s.SealPending(ctx)
 					if err != nil {
@@ -180,6 +182,23 @@ func TestConcurrentSealers(t *testing.T) {
 			}
 			if n := countActions(t, j.db, c.ID, audit.SealAction); n != 1 {
 				t.Errorf("taken-over case: %d seal events, want 1", n)
+			}
+
+			// The node crashed mid-seal and restarts under its node ID.
+			j.skew.Store(0)
+			c = j.casesWithArchivedEvidence(t, 1, models.StateApproved)[0]
+			err := j.db.Transact(ctx, func(tx models.Tx) error {
+				_, err := tx.ClaimJobLease(ctx, "seal:"+string(c.ID), "idv-7/workflow", time.Now(), time.Now().Add(2*time.Minute))
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := verifytest.DefaultConfig()
+			cfg.LeaseOwner = "idv-7/workflow"
+			restarted := verifytest.New(t, verifytest.Options{Store: j.db, Stager: j.st, Evidence: j.store, Config: cfg}).Service
+			if _, err := restarted.Seal(ctx, c.ID); err != nil {
+				t.Fatalf("Seal by the restarted node holding its own lease: %v", err)
 			}
 		})
 	}

@@ -33,13 +33,20 @@ func leaseOwner(random io.Reader) (string, error) {
 }
 
 // claim takes the lease name for d; held is false when another process
-// holds it.
+// holds it, or another goroutine of this one (the owner is the node's, so
+// the database would renew it for both).
 func (s *Service) claim(ctx context.Context, name string, d time.Duration) (held bool, err error) {
+	if _, busy := s.leases.LoadOrStore(name, struct{}{}); busy {
+		return false, nil
+	}
 	now := s.now().UTC()
 	err = s.store.Transact(ctx, func(tx models.Tx) (err error) {
 		held, err = tx.ClaimJobLease(ctx, name, s.owner, now, now.Add(d))
 		return err
 	})
+	if err != nil || !held {
+		s.leases.Delete(name)
+	}
 	return held, err
 }
 
@@ -48,6 +55,7 @@ func (s *Service) claim(ctx context.Context, name string, d time.Duration) (held
 func (s *Service) release(ctx context.Context, name string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	defer s.leases.Delete(name)
 	if err := s.store.Transact(ctx, func(tx models.Tx) error { return tx.ReleaseJobLease(ctx, name, s.owner) }); err != nil {
 		s.log.WarnContext(ctx, "release job lease", "lease", name, "err", err)
 	}

@@ -17,9 +17,10 @@ import (
 )
 
 // nodeIdentity is this process's node ID and internal URL: the configured
-// ones, or the host name with the listen port (stable across restarts,
-// and distinct for several nodes on one machine) and http(s)://host:port.
-func nodeIdentity(cfg Config, listen net.Addr) (models.NodeID, string, error) {
+// ones, or the host name with the port of listen (IDV_LISTEN: stable
+// across restarts, and distinct for several nodes on one machine) and
+// http(s)://host:port.
+func nodeIdentity(cfg Config, listen string) (models.NodeID, string, error) {
 	id, u := cfg.Node.ID, cfg.Node.URL
 	if id != "" && u != "" {
 		return models.NodeID(id), u, nil
@@ -28,7 +29,7 @@ func nodeIdentity(cfg Config, listen net.Addr) (models.NodeID, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("node identity: host name (set IDV_NODE_ID and IDV_NODE_URL): %w", err)
 	}
-	_, port, err := net.SplitHostPort(listen.String())
+	_, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		return "", "", fmt.Errorf("node identity: listen address %s: %w", listen, err)
 	}
@@ -82,19 +83,34 @@ func (b *nodeBeat) Nodes(ctx context.Context) ([]*models.Node, error) {
 // deadAfter is how long a node may stay silent before it counts as dead.
 func deadAfter(heartbeat time.Duration) time.Duration { return 3 * heartbeat }
 
-// Register writes the node's row; ECONFLICT when another live process
-// holds the node ID.
+// Register writes the node's row. While another process under the node
+// ID is live it waits, up to three heartbeats and one more: after a kill
+// -9 and a quick restart the dead process's row goes quiet within that
+// time; a process that goes on heartbeating is a second live process
+// under this ID, and Register returns ECONFLICT.
 func (b *nodeBeat) Register(ctx context.Context) error {
-	now := b.now().UTC()
-	b.node.StartedAt, b.node.LastSeen = now, now
-	err := b.store.Transact(ctx, func(tx models.Tx) error {
-		return tx.RegisterNode(ctx, &b.node, now.Add(-deadAfter(b.interval)))
-	})
-	if err != nil {
-		return fmt.Errorf("register node: %w", err)
+	deadline := b.now().Add(deadAfter(b.interval) + b.interval)
+	for waited := false; ; waited = true {
+		now := b.now().UTC()
+		b.node.StartedAt, b.node.LastSeen = now, now
+		err := b.store.Transact(ctx, func(tx models.Tx) error {
+			return tx.RegisterNode(ctx, &b.node, now.Add(-deadAfter(b.interval)))
+		})
+		switch {
+		case err == nil:
+			b.log.Info("node registered", "url", b.node.URL, "instance", b.node.Instance)
+			return nil
+		case models.ErrorCodeOf(err) != models.ECONFLICT || now.After(deadline):
+			return fmt.Errorf("register node: %w", err)
+		case !waited:
+			b.log.Warn("another process holds this node ID; waiting for it to go quiet (a restart after a crash) or refusing to start", "wait_at_most", deadAfter(b.interval)+b.interval)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("register node: %w", ctx.Err())
+		case <-time.After(b.interval / 2):
+		}
 	}
-	b.log.Info("node registered", "url", b.node.URL, "instance", b.node.Instance)
-	return nil
 }
 
 // Run heartbeats until ctx ends, then marks the node gone. A database

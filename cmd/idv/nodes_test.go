@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,24 +28,38 @@ func TestNodes(t *testing.T) {
 	}
 	defer store.Close()
 	calls := 3
-	beat, err := newNodeBeat(store, "idv-1", "http://10.0.0.1:8080", 10*time.Millisecond, func() int { return calls }, time.Now, rand.Reader, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
+	const beatEvery = 50 * time.Millisecond
+	newBeat := func(url string) *nodeBeat {
+		b, err := newNodeBeat(store, "idv-1", url, beatEvery, func() int { return calls }, time.Now, rand.Reader, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
 	}
 	ctx := context.Background()
-	if err := beat.Register(ctx); err != nil {
+
+	// A process killed right after it registered: its restart waits until
+	// the dead row has gone quiet, then takes the ID over.
+	if err := newBeat("http://10.0.0.1:8080").Register(ctx); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
-	twin, err := newNodeBeat(store, "idv-1", "http://10.0.0.9:8080", 10*time.Millisecond, func() int { return 0 }, time.Now, rand.Reader, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
+	beat := newBeat("http://10.0.0.1:8080")
+	start := time.Now()
+	if err := beat.Register(ctx); err != nil {
+		t.Fatalf("Register after a crash: %v", err)
 	}
-	if err := twin.Register(ctx); models.ErrorCodeOf(err) != models.ECONFLICT {
-		t.Fatalf("Register(a second process under a live node ID) = %v, want ECONFLICT", err)
+	if waited := time.Since(start); waited < 2*beatEvery {
+		t.Errorf("Register after a crash took over after %v, want it to wait until the dead row was quiet (%v)", waited, deadAfter(beatEvery))
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- beat.Run(runCtx) }()
+
+	// A second live process under the ID is refused.
+	twin := newBeat("http://10.0.0.9:8080")
+	if err := twin.Register(ctx); models.ErrorCodeOf(err) != models.ECONFLICT {
+		t.Fatalf("Register(a second process under a live node ID) = %v, want ECONFLICT", err)
+	}
 	time.Sleep(50 * time.Millisecond)
 	out, err := runCLI(t, dir, "nodes")
 	if err != nil || !strings.Contains(out, "idv-1") || !strings.Contains(out, "live") || !strings.Contains(out, "http://10.0.0.1:8080") {
@@ -71,7 +84,7 @@ func TestNodes(t *testing.T) {
 
 func TestNodeIdentity(t *testing.T) {
 	host := mustHostname(t)
-	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8443}
+	addr := "127.0.0.1:8443"
 	for _, tc := range []struct {
 		cfg             NodeConfig
 		tls             bool

@@ -57,20 +57,20 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if a.meter, err = metrics.New(metrics.Config{Store: a.store, Now: time.Now, Log: log}); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	nodeID, nodeURL, err := nodeIdentity(cfg, cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	a.node = nodeID // the workflow's job leases are the node's
 	wf, err := a.newWorkflow(ctx, eng)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	// Listen first: the default node ID carries the port actually bound.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer ln.Close() // hs.Serve closes it too; this covers a failed start
-	nodeID, nodeURL, err := nodeIdentity(cfg, ln.Addr())
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	arc, err := a.openArchiver(wf.evidence, wf.evidenceName, leaseOwner(nodeID, "archiver"))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
