@@ -138,8 +138,8 @@ func TestConcurrentSealers(t *testing.T) {
 			j := newJobNodes(t, d.Open, 4)
 			cs := j.casesWithArchivedEvidence(t, 5, models.StateApproved)
 			var sealed atomic.Int32
-			j.all(func(i int, s *verify.Service) {
-				s = j.nodes[i&^1] // two nodes, each sealing from two goroutines (the sealer job and decisions)
+			j.all(func(i int, _ *verify.Service) {
+				s := j.nodes[i&^1] // two nodes, each sealing from two goroutines (the sealer job and decisions)
 				if i%2 == 0 {
 					n, err := s.SealPending(ctx)
 					if err != nil {
@@ -291,9 +291,9 @@ func (j *jobNodes) queueMail(t *testing.T, prefix string, n int) {
 // sentOnce checks that the mail server got want messages, none twice.
 func (j *jobNodes) sentOnce(t *testing.T, want int) {
 	t.Helper()
-	msgs := j.smtp.Wait(t, want, 10*time.Second)
+	j.smtp.Wait(t, want, 10*time.Second)
 	time.Sleep(100 * time.Millisecond) // a duplicate would arrive about now
-	msgs = j.smtp.Messages()
+	msgs := j.smtp.Messages()
 	seen := map[string]int{}
 	for _, m := range msgs {
 		subject, _, _ := strings.Cut(string(m.Data[strings.Index(string(m.Data), "Subject: ")+len("Subject: "):]), "\r\n")

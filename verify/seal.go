@@ -187,8 +187,9 @@ func (s *Service) CheckpointNow(ctx context.Context, after string, id models.Cas
 }
 
 // SealPending tries to seal every approved case and returns how many it
-// sealed. Cases still waiting for the archiver are skipped quietly; other
-// failures are logged. `idv serve` runs it periodically.
+// sealed. Cases still waiting for the archiver or being sealed by another
+// node, and cases another node sealed meanwhile, are skipped quietly;
+// other failures are logged. `idv serve` runs it periodically.
 func (s *Service) SealPending(ctx context.Context) (int, error) {
 	var cases []*models.Case
 	err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
@@ -204,6 +205,10 @@ func (s *Service) SealPending(ctx context.Context) (int, error) {
 		case "":
 			n++
 		case models.EPRECONDITION:
+		case models.ECONFLICT:
+			// Sealed by another node since the list was read, or changed
+			// while sealing: the next round tries again if it must.
+			s.log.DebugContext(ctx, "seal case", "case_id", c.ID, "err", err)
 		default:
 			s.log.WarnContext(ctx, "seal case", "case_id", c.ID, "err", err)
 		}
