@@ -43,12 +43,18 @@ type Limits struct {
 	// logins with unknown names, rejected API tokens) are counted instead
 	// of written one by one after the first.
 	AuditWindow time.Duration
+	// ClientMax failures of one kind (ClientBadLink, ClientBadCode) from
+	// one client address within ClientWindow refuse that address until
+	// the window ends (ClientBlocked).
+	ClientMax    int
+	ClientWindow time.Duration
 }
 
 // DefaultLimits are the limits of a zero Limits.
 func DefaultLimits() Limits {
 	return Limits{Checks: runtime.NumCPU(), CheckWait: 2 * time.Second, DelayAfter: 3, LockAfter: 10, LockFor: 15 * time.Minute,
-		AddrMax: 20, AddrLockFor: time.Minute, StepUpLockAfter: 5, AuditWindow: 5 * time.Minute}
+		AddrMax: 20, AddrLockFor: time.Minute, StepUpLockAfter: 5, AuditWindow: 5 * time.Minute,
+		ClientMax: 20, ClientWindow: time.Minute}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -68,6 +74,8 @@ func (l Limits) withDefaults() Limits {
 	set(&l.LockAfter, d.LockAfter)
 	set(&l.AddrMax, d.AddrMax)
 	set(&l.StepUpLockAfter, d.StepUpLockAfter)
+	set(&l.ClientMax, d.ClientMax)
+	setD(&l.ClientWindow, d.ClientWindow)
 	setD(&l.CheckWait, d.CheckWait)
 	setD(&l.LockFor, d.LockFor)
 	setD(&l.AddrLockFor, d.AddrLockFor)

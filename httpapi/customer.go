@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"remoteidv/access"
 	"remoteidv/models"
 	"remoteidv/signaling"
 	"remoteidv/verify"
@@ -45,15 +46,14 @@ func customer(c *gin.Context) (*models.CustomerSession, *models.Case) {
 // session behind the cookie (a wrong one counts against the address like
 // a wrong link) and, on writes, a same-origin request.
 func (s *Server) authenticateCustomer(c *gin.Context) error {
-	ip := clientAddr(c)
-	if s.limiter.Blocked("token:" + ip) {
-		return s.gone(models.Errorf(models.ERATELIMIT, "too many invalid links or sessions; wait a minute"))
+	if blocked, err := s.clientBlocked(c, access.ClientBadLink); err != nil || blocked {
+		return s.gone(orLimited(err, "too many invalid links or sessions; wait a minute"))
 	}
 	secret, _ := c.Cookie(s.customerCookie())
 	sess, cs, err := s.call.calls.CustomerSession(c.Request.Context(), secret)
 	if err != nil {
 		if models.ErrorCodeOf(err) == models.EGONE {
-			s.limiter.Fail("token:" + ip)
+			s.clientFailed(c, access.ClientBadLink)
 			return s.gone(err)
 		}
 		return err
@@ -101,8 +101,8 @@ func (s *Server) renderGone(c *gin.Context) error {
 // a link preview that fetches the link leaves it usable.
 func (s *Server) joinPage(c *gin.Context) error {
 	ip := clientAddr(c)
-	if s.limiter.Blocked("token:" + ip) {
-		return s.gone(models.Errorf(models.ERATELIMIT, "too many invalid links; wait a minute"))
+	if blocked, err := s.clientBlocked(c, access.ClientBadLink); err != nil || blocked {
+		return s.gone(orLimited(err, "too many invalid links; wait a minute"))
 	}
 	tok := c.Param("token")
 	_, cs, err := s.verify.ResolveInvite(c.Request.Context(), tok)
@@ -132,8 +132,8 @@ func (s *Server) joinPage(c *gin.Context) error {
 // expired or unknown token gets the one 410 page.
 func (s *Server) join(c *gin.Context) error {
 	ip := clientAddr(c)
-	if s.limiter.Blocked("token:" + ip) {
-		return s.gone(models.Errorf(models.ERATELIMIT, "too many invalid links; wait a minute"))
+	if blocked, err := s.clientBlocked(c, access.ClientBadLink); err != nil || blocked {
+		return s.gone(orLimited(err, "too many invalid links; wait a minute"))
 	}
 	if !sameOrigin(c) {
 		// Another site could otherwise sign a browser in to a case of its choosing.
@@ -185,7 +185,7 @@ func (s *Server) refuseLink(c *gin.Context, ip, tok string, err error) error {
 			return nil
 		}
 	}
-	s.limiter.Fail("token:" + ip)
+	s.clientFailed(c, access.ClientBadLink)
 	s.log.WarnContext(c.Request.Context(), "invalid invite link", "security", true, "remote", ip, "err", models.ErrorMessageOf(err))
 	return s.gone(models.Errorf(models.EGONE, "this link is not valid"))
 }
@@ -273,8 +273,8 @@ func (s *Server) customerVerifyCode(c *gin.Context) error {
 	_, cs := customer(c)
 	d := s.desk
 	ip := clientAddr(c)
-	if s.limiter.Blocked("code:" + ip) {
-		return models.Errorf(models.ERATELIMIT, "too many attempts; wait a minute")
+	if blocked, err := s.clientBlocked(c, access.ClientBadCode); err != nil || blocked {
+		return orLimited(err, "too many attempts; wait a minute")
 	}
 	var req struct {
 		Code string `json:"code"`
@@ -283,7 +283,7 @@ func (s *Server) customerVerifyCode(c *gin.Context) error {
 		return err
 	}
 	if err := d.VerifyCode(c.Request.Context(), cs.ID, req.Code); err != nil {
-		s.limiter.Fail("code:" + ip)
+		s.clientFailed(c, access.ClientBadCode)
 		s.log.WarnContext(c.Request.Context(), "email code refused", "case_id", cs.ID, "code", models.ErrorCodeOf(err), "ip", ip)
 		return err
 	}
@@ -364,16 +364,15 @@ func slotText(at time.Time, zone, lang string) string {
 // shown here (410), which names no case and counts against the address
 // like a wrong link.
 func (s *Server) statusPage(c *gin.Context) error {
-	ip := clientAddr(c)
-	if s.limiter.Blocked("token:" + ip) {
-		return &pageError{err: models.Errorf(models.ERATELIMIT, "too many invalid links or sessions; wait a minute"), render: s.renderNoStatus}
+	if blocked, err := s.clientBlocked(c, access.ClientBadLink); err != nil || blocked {
+		return &pageError{err: orLimited(err, "too many invalid links or sessions; wait a minute"), render: s.renderNoStatus}
 	}
 	secret, _ := c.Cookie(s.customerCookie())
 	st, err := s.call.calls.CustomerStatus(c.Request.Context(), secret)
 	if err != nil {
 		if models.ErrorCodeOf(err) == models.EGONE {
 			if secret != "" {
-				s.limiter.Fail("token:" + ip)
+				s.clientFailed(c, access.ClientBadLink)
 			}
 			return &pageError{err: err, render: s.renderNoStatus}
 		}

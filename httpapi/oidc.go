@@ -53,10 +53,10 @@ func (s *Server) oidcStart(c *gin.Context) error {
 	}
 	ctx := c.Request.Context()
 	// Each start stores a row until it expires: 20 a minute per address.
-	if key := "oidc:" + clientAddr(c); s.limiter.Blocked(key) {
+	if key := "oidc:" + clientAddr(c); s.oidcStarts.Blocked(key) {
 		return models.Errorf(models.ERATELIMIT, "too many sign-ins started; wait a minute")
 	} else {
-		s.limiter.Fail(key)
+		s.oidcStarts.Fail(key)
 	}
 	// ?step_up=1 (a signed-in member from the provider): the provider
 	// authenticates them again (prompt=login) for an approval's step-up,

@@ -154,6 +154,7 @@ var policyMatrix = []matrixRow{
 	{"DELETE", "/api/tokens/:token_id", "11 o3 33o 333ooo o3", ""},
 	{"GET", "/api/admin/imports", adminOnly, ""},
 	{"GET", "/api/admin/accounts", adminOnly, ""},
+	{"GET", "/api/admin/nodes", adminOnly, ""},
 	{"GET", "/api/admin/face", adminOnly, ""},
 	{"POST", "/api/admin/face/calibrate", adminOnly, ""},
 

@@ -4,6 +4,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"remoteidv/models"
 )
 
 // limiter counts failures per key ("kind:client address") in fixed
@@ -64,4 +68,29 @@ func limitKey(key string) string {
 		return key
 	}
 	return kind + ":" + limitAddr(addr)
+}
+
+// clientBlocked reports whether the caller's address has used up its
+// failures of kind (access.ClientBlocked: counted in the database, so
+// shared by every node). The in-process limiter above stays for
+// throughput limits only.
+func (s *Server) clientBlocked(c *gin.Context, kind string) (bool, error) {
+	return s.access.ClientBlocked(c.Request.Context(), kind, clientAddr(c))
+}
+
+// clientFailed counts a failure of kind against the caller's address; a
+// database that does not answer is logged (the request fails anyway).
+func (s *Server) clientFailed(c *gin.Context, kind string) {
+	if err := s.access.ClientFailed(c.Request.Context(), kind, clientAddr(c)); err != nil {
+		s.log.ErrorContext(c.Request.Context(), "count client failure", "kind", kind, "err", err)
+	}
+}
+
+// orLimited is err, or ERATELIMIT with msg when err is nil (the caller
+// was blocked).
+func orLimited(err error, msg string) error {
+	if err != nil {
+		return err
+	}
+	return models.Errorf(models.ERATELIMIT, "%s", msg)
 }

@@ -47,6 +47,14 @@ type Config struct {
 	// BoardStream is how long one stream of GET /api/board/events lasts
 	// before the browser reconnects (0: 90 seconds).
 	BoardStream time.Duration
+	// NodeDeadAfter is how long a node of the registry may stay silent
+	// before GET /api/admin/nodes calls it dead (0: 15 seconds).
+	NodeDeadAfter time.Duration
+}
+
+// NodeLister lists the node registry (every idv serve on the database).
+type NodeLister interface {
+	Nodes(ctx context.Context) ([]*models.Node, error)
 }
 
 // Services are what the handlers call, all required: the staff
@@ -75,6 +83,9 @@ type Services struct {
 	// IdentityProvider is the bank's OpenID Connect provider; nil: no
 	// "Sign in with ..." and the /auth/oidc routes answer 404.
 	IdentityProvider models.IdentityProvider
+	// Nodes lists the node registry; nil: GET /api/admin/nodes answers
+	// 503.
+	Nodes NodeLister
 }
 
 func (d Services) missing() []string {
@@ -93,25 +104,26 @@ func (d Services) missing() []string {
 
 // Server holds the services the handlers call.
 type Server struct {
-	cfg      Config
-	access   *access.Service
-	verify   *verify.Service
-	store    models.Store // only for the readiness probe
-	log      *slog.Logger
-	metrics  *metrics
-	limiter  *limiter
-	checks   *limiter       // statement checks per address (statementcheck.go)
-	proxies  []netip.Prefix // trusted proxies (proxy.go)
-	call     callState      // video sessions (calls.go, customer.go)
-	desk     *verify.Desk   // review and release (review.go, letters.go, checks.go, customer.go)
-	pages    *web.Pages     // the staff and customer pages (pages.go, customer.go)
-	msgs     web.Catalogue
-	engine   *gin.Engine
-	routes   []route
-	mailbox  DemoMailbox             // demo mode only (demo.go)
-	webhooks *webhook.Service        // webhooks.go; nil when not configured
-	notify   *notify.Service         // notify.go; nil when not configured
-	idp      models.IdentityProvider // oidc.go; nil when not configured
+	cfg        Config
+	access     *access.Service
+	verify     *verify.Service
+	store      models.Store // only for the readiness probe
+	log        *slog.Logger
+	metrics    *metrics
+	checks     *limiter       // statement checks per address (statementcheck.go)
+	proxies    []netip.Prefix // trusted proxies (proxy.go)
+	call       callState      // video sessions (calls.go, customer.go)
+	desk       *verify.Desk   // review and release (review.go, letters.go, checks.go, customer.go)
+	pages      *web.Pages     // the staff and customer pages (pages.go, customer.go)
+	msgs       web.Catalogue
+	engine     *gin.Engine
+	routes     []route
+	mailbox    DemoMailbox             // demo mode only (demo.go)
+	webhooks   *webhook.Service        // webhooks.go; nil when not configured
+	nodes      NodeLister              // nodes.go; nil when not configured
+	notify     *notify.Service         // notify.go; nil when not configured
+	idp        models.IdentityProvider // oidc.go; nil when not configured
+	oidcStarts *limiter                // sign-ins started at the provider per address and minute (oidc.go), per node
 }
 
 // New builds the server and its router over svc, every one of which is
@@ -133,8 +145,8 @@ func New(cfg Config, svc Services) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
 		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
-		limiter: newLimiter(20, time.Minute, svc.Access.Now), checks: newLimiter(statementChecksPerMinute, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
-		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks, notify: svc.Notify, idp: svc.IdentityProvider}
+		checks:  newLimiter(statementChecksPerMinute, time.Minute, svc.Access.Now), oidcStarts: newLimiter(20, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
+		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks, notify: svc.Notify, nodes: svc.Nodes, idp: svc.IdentityProvider}
 	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("new http server: %w", err)
 	}

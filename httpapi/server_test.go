@@ -127,7 +127,7 @@ func newEnvWith(t *testing.T, kind string, o envOptions) *env {
 	e.wh = webhook.New(db, chain, now, rand.Reader, log, webhook.Config{}, nil)
 	e.nt = notify.New(db, chain, now, rand.Reader, log, notify.Config{BankName: "Demo Bank", MailFrom: "idv@bank.example"})
 	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub, BoardStream: 200 * time.Millisecond, Demo: o.mailbox != nil, TrustedProxies: o.proxies}, httpapi.Services{Access: e.acc,
-		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log, Mailbox: o.mailbox, Webhooks: e.wh, Notify: e.nt})
+		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log, Mailbox: o.mailbox, Webhooks: e.wh, Notify: e.nt, Nodes: storeNodes{db}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 // address or at a staff member's step-up, or security events of one
 // source that were not written to the audit chain one by one.
 type AuthLimit struct {
-	Scope   string // "account", "addr", "stepup" or "audit:<action>"
+	Scope   string // "account", "addr", "stepup", "client:<kind>" or "audit:<action>"
 	Subject string // keyed hash of a login name, address, staff ID or source
 	// Failures counts attempts reserved before the check in the current
 	// run (or events suppressed in the current window).
@@ -30,6 +30,9 @@ type AuthLimitRepo interface {
 	// there was none) and locks it until the transaction ends, so that
 	// concurrent attempts are counted one after the other.
 	AuthLimitForUpdate(ctx context.Context, scope, subject string) (*AuthLimit, error)
+	// AuthLimit reads a counter without creating or locking it; ENOTFOUND
+	// when there is none.
+	AuthLimit(ctx context.Context, scope, subject string) (*AuthLimit, error)
 	// PutAuthLimit writes a counter read with AuthLimitForUpdate.
 	PutAuthLimit(ctx context.Context, l *AuthLimit) error
 	// AuthLimitsDue lists, oldest window first and at most limit, the

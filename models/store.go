@@ -44,6 +44,8 @@ type Tx interface {
 	CommsRepo            // calendar entries, reminders and intake records (comms.go)
 	NotifyRepo           // staff notification preferences, notifications and slot alerts (notify.go)
 	OIDCLoginRepo        // sign-ins under way at the bank's identity provider (oidclogin.go)
+	NodeRepo             // the node registry (node.go)
+	JobLeaseRepo         // named leases of background work (node.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

@@ -40,14 +40,14 @@ func (s *Service) ExpireEvidence(ctx context.Context) (ExpiryReport, error) {
 			return rep, fmt.Errorf("expire evidence: %w", err)
 		}
 		for _, e := range batch {
-			switch kept, err := s.expireOne(ctx, e); {
+			switch kept, done, err := s.expireOne(ctx, e); {
 			case err != nil:
 				rep.Failed++
 				errs = append(errs, err)
 			case kept != "":
 				rep.Kept++
 				s.log.InfoContext(ctx, "evidence past retention kept", "case_id", e.CaseID, "evidence", e.ID, "reason", kept)
-			default:
+			case done:
 				rep.Deleted++
 			}
 		}
@@ -61,7 +61,31 @@ func (s *Service) ExpireEvidence(ctx context.Context) (ExpiryReport, error) {
 // expireOne deletes one item's bytes, then records it, or says why the
 // store keeps it. An item already gone from the store (a run that stopped
 // between the two) is recorded too.
-func (s *Service) expireOne(ctx context.Context, e *models.Evidence) (kept string, err error) {
+//
+// Processes expiring at once (the expiry job of every node) take the
+// item's lease first and re-read it under the lease: only one deletes and
+// records it; the others skip it (kept is "", err nil, done false). One
+// that dies between the deletion and the record leaves the lease to run
+// out; the next run finds the object gone and records it (already_gone).
+func (s *Service) expireOne(ctx context.Context, e *models.Evidence) (kept string, done bool, err error) {
+	lease := "expire:" + string(e.ID)
+	held, err := s.claim(ctx, lease, expiryLease)
+	if err != nil || !held {
+		return "", false, err
+	}
+	defer s.release(ctx, lease)
+	var cur *models.Evidence
+	if err := s.store.Transact(ctx, func(tx models.Tx) (err error) { cur, err = tx.EvidenceByID(ctx, e.ID); return }); err != nil {
+		return "", false, fmt.Errorf("expire %s: %w", e.Key, err)
+	}
+	if cur.ExpiredAt != nil {
+		return "", false, nil // another process expired it meanwhile
+	}
+	kept, err = s.expire(ctx, e)
+	return kept, err == nil && kept == "", err
+}
+
+func (s *Service) expire(ctx context.Context, e *models.Evidence) (kept string, err error) {
 	err = s.evidence.Expire(ctx, e.Key)
 	gone := "false" // the store had the object and deleted it now
 	switch models.ErrorCodeOf(err) {

@@ -43,7 +43,25 @@ const checkpointTimeout = 30 * time.Second
 //
 // Approval belongs to a later issue; until then tests bring cases to
 // approved through the store (tx.UpdateCase).
+//
+// Processes sealing at once (the sealer job of every node, a decision that
+// seals at once) take the case's lease first: one of them seals, the
+// others get EPRECONDITION, so no second manifest is written to the
+// write-once store. A process that dies mid-seal leaves the lease to run
+// out (sealLease); then the next attempt seals.
 func (s *Service) Seal(ctx context.Context, id models.CaseID) (*models.Case, error) {
+	lease := "seal:" + string(id)
+	switch held, err := s.claim(ctx, lease, sealLease); {
+	case err != nil:
+		return nil, fmt.Errorf("seal case %s: %w", id, err)
+	case !held:
+		return nil, models.Errorf(models.EPRECONDITION, "case %s is being sealed by another process", id)
+	}
+	defer s.release(ctx, lease)
+	return s.seal(ctx, id)
+}
+
+func (s *Service) seal(ctx context.Context, id models.CaseID) (*models.Case, error) {
 	var c *models.Case
 	var items []*models.Evidence
 	var head models.AuditHead
@@ -169,8 +187,9 @@ func (s *Service) CheckpointNow(ctx context.Context, after string, id models.Cas
 }
 
 // SealPending tries to seal every approved case and returns how many it
-// sealed. Cases still waiting for the archiver are skipped quietly; other
-// failures are logged. `idv serve` runs it periodically.
+// sealed. Cases still waiting for the archiver or being sealed by another
+// node, and cases another node sealed meanwhile, are skipped quietly;
+// other failures are logged. `idv serve` runs it periodically.
 func (s *Service) SealPending(ctx context.Context) (int, error) {
 	var cases []*models.Case
 	err := s.store.Transact(ctx, func(tx models.Tx) (err error) {
@@ -186,6 +205,10 @@ func (s *Service) SealPending(ctx context.Context) (int, error) {
 		case "":
 			n++
 		case models.EPRECONDITION:
+		case models.ECONFLICT:
+			// Sealed by another node since the list was read, or changed
+			// while sealing: the next round tries again if it must.
+			s.log.DebugContext(ctx, "seal case", "case_id", c.ID, "err", err)
 		default:
 			s.log.WarnContext(ctx, "seal case", "case_id", c.ID, "err", err)
 		}

@@ -14,8 +14,10 @@ package verify
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"remoteidv/audit"
@@ -39,6 +41,11 @@ type Config struct {
 	CallLength    time.Duration  // calendar entry length (default 30 min)
 	Face          FaceConfig     // as configured, for the admin's report
 	Quotas        Quotas         // per-case storage limits (zero fields: DefaultQuotas)
+	// LeaseOwner names this process in the job leases of the sealer and
+	// the expiry job (idv serve: the node ID, so that a node restarted
+	// after a crash takes its own leases back at once); "": host, process
+	// and random bits.
+	LeaseOwner string
 }
 
 // Service runs the case workflow. Desk (review, decision, release) and
@@ -60,6 +67,10 @@ type Service struct {
 	// notify tells the customer about a change of their case (set by
 	// NewDesk, which owns the mail outbox; nil: nobody is told).
 	notify func(ctx context.Context, tx models.Tx, c *models.Case, ev models.CaseEvent) error
+	// owner names this service in the job leases it takes (lease.go);
+	// leases holds the names this process holds now.
+	owner  string
+	leases sync.Map
 }
 
 // New returns the workflow service over d, whose every field is required
@@ -94,8 +105,14 @@ func New(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	owner := d.Config.LeaseOwner
+	if owner == "" {
+		if owner, err = leaseOwner(d.Rand); err != nil {
+			return nil, fmt.Errorf("new verify service: %w", err)
+		}
+	}
 	return &Service{store: d.Store, chain: d.Chain, cfg: d.Config, now: d.Now, rand: d.Rand, log: d.Log,
-		face: d.Face, stager: d.Stager, evidence: d.Evidence, key: d.Key, readBLAS: d.ReadBLAS, calib: calib, faceObs: d.FaceChecks}, nil
+		face: d.Face, stager: d.Stager, evidence: d.Evidence, key: d.Key, readBLAS: d.ReadBLAS, calib: calib, faceObs: d.FaceChecks, owner: owner}, nil
 }
 
 // Now is the service's clock.

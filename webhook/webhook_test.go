@@ -554,6 +554,34 @@ func testConcurrentWorkers(t *testing.T, kind string) {
 	if len(seen) != 10 {
 		t.Errorf("receiver got %d deliveries, want 10", len(seen))
 	}
+
+	// A worker claims a delivery and dies: nobody posts it until its lease
+	// runs out, then another worker posts it once.
+	e.event(t, "case.cancel", "case_dead", map[string]string{"from": "scheduled", "to": "cancelled"})
+	if _, err := e.svc.Dispatch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	err := e.store.Transact(ctx, func(tx models.Tx) error {
+		ds, err := tx.ClaimWebhookDeliveries(ctx, "dead-node/webhook", e.clock.Now(), e.clock.Now().Add(2*time.Minute), 10)
+		if err == nil && len(ds) != 1 {
+			return fmt.Errorf("dead worker claimed %d deliveries, want 1", len(ds))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.Deliver(ctx, "w0"); err != nil || n != 0 {
+		t.Fatalf("Deliver while a dead worker holds the delivery = %d, %v; want 0", n, err)
+	}
+	e.clock.Set(e.clock.Now().Add(3 * time.Minute))
+	if n, err := e.svc.Deliver(ctx, "w1"); err != nil || n != 1 {
+		t.Fatalf("Deliver after the dead worker's lease ran out = %d, %v; want 1", n, err)
+	}
+	if got := len(rcv.requests()); got != 11 {
+		t.Errorf("receiver got %d posts in all, want 11", got)
+	}
 }
 
 func TestCreateEndpointValidates(t *testing.T) {

@@ -43,6 +43,18 @@ type app struct {
 	// meter counts face checks and registry lookups (the domain metrics);
 	// idv serve sets it before newWorkflow, nil counts nothing.
 	meter *metrics.Domain
+	// node is this node's ID (idv serve sets it before newWorkflow): the
+	// owner of the workflow's job leases, so that a node restarted after a
+	// crash takes its own leases back at once. "": a random owner.
+	node models.NodeID
+}
+
+// leaseOwner is the owner of job's leases: the node's, or "" (random).
+func (a *app) leaseOwner(job string) string {
+	if a.node == "" {
+		return ""
+	}
+	return leaseOwner(a.node, job)
 }
 
 // workflow is the service graph of `idv serve`, built at once: the
@@ -177,7 +189,7 @@ func (a *app) newWorkflow(ctx context.Context, eng *face.Engine) (*workflow, err
 		PublicURL: a.cfg.PublicURL, BankName: a.cfg.BankName, BankNameZH: a.cfg.BankNameZH, BankAddress: a.cfg.BankAddress,
 		BranchName: a.cfg.BranchName, BranchAddress: a.cfg.BranchAddress, BranchTZ: branch, RegistryTZ: registry,
 		RegistryOpen: open, RegistryClose: close, MaxLead: a.cfg.SlotMaxLead, CallLength: 30 * time.Minute, Face: fc,
-		Quotas: a.cfg.Quotas.workflow(),
+		Quotas: a.cfg.Quotas.workflow(), LeaseOwner: a.leaseOwner("workflow"),
 	}, Face: workflowEngine(eng), Stager: stager, Evidence: ev, Key: a.key, ReadBLAS: face.ReadBLASInfo, FaceChecks: a.faceChecks()})
 	if err != nil {
 		return nil, err

@@ -83,6 +83,21 @@ type Config struct {
 	Webhook   WebhookConfig
 	LDAP      LDAPConfig
 	OIDC      OIDCConfig
+	Node      NodeConfig
+}
+
+// NodeConfig names this process among several `idv serve` on one
+// database (the node registry, the leases its jobs take).
+type NodeConfig struct {
+	// ID is unique per node and stable across its restarts; empty: the
+	// host name and the listen port (host-8080).
+	ID string
+	// URL is where the other nodes reach this one; empty: http(s)://host
+	// name:listen port.
+	URL string
+	// Heartbeat is how often the node records that it is up; a node not
+	// heard of for three heartbeats counts as dead.
+	Heartbeat time.Duration
 }
 
 // OIDCConfig is sign-in through the bank's OpenID Connect provider: off
@@ -335,6 +350,7 @@ func defaultConfig() Config {
 			CalibrationMaxPairs: 2_000_000, Captures: 5, CaptureSpread: 2 * time.Second},
 		S3:   S3Config{Bucket: "idv-evidence", TLS: true, Region: "us-east-1", RetentionDays: 5 * 365, SSE: "sse-s3"},
 		TURN: TURNConfig{Realm: "idv", MaxAllocations: 12},
+		Node: NodeConfig{Heartbeat: 5 * time.Second},
 		Mail: MailConfig{SMTPTLS: idvmail.TLSStartTLS, From: "noreply@bank.example", Interval: 10 * time.Second,
 			BounceProtocol: "lmtp", BounceAllow: "127.0.0.0/8,::1/128"},
 		Registry: RegistryConfig{TZ: "Asia/Shanghai", Hours: "07:30-19:00", Timeout: 10 * time.Second,
@@ -385,6 +401,9 @@ func (c *Config) settings() []setting {
 		{"login-addr-lock-for", "IDV_LOGIN_ADDR_LOCK_FOR", "how long a client address stays locked for logins", (*durValue)(&c.Auth.AddrLockFor)},
 		{"stepup-lock-after", "IDV_STEPUP_LOCK_AFTER", "wrong step-up passwords of one staff member that lock step-up for login-lock-for (the next one gets 429)", (*intValue)(&c.Auth.StepUpLockAfter)},
 		{"audit-failure-window", "IDV_AUDIT_FAILURE_WINDOW", "one source's failed logins with unknown names and rejected API tokens are audited once per window; the rest are counted and audited as one auth.events_suppressed event", (*durValue)(&c.Auth.AuditWindow)},
+		{"node-id", "IDV_NODE_ID", "this node's name among several idv serve on one database, unique per node and stable across restarts (it owns the leases of the node's jobs); empty: host name-listen port", (*strValue)(&c.Node.ID)},
+		{"node-url", "IDV_NODE_URL", "internal URL the other nodes reach this one at (not the public one); empty: http(s)://host name:listen port", (*strValue)(&c.Node.URL)},
+		{"node-heartbeat", "IDV_NODE_HEARTBEAT", "how often the node records in the database that it is up, with its running calls; a node silent for three heartbeats is listed dead (idv nodes)", (*durValue)(&c.Node.Heartbeat)},
 		{"checkpoint-interval", "IDV_CHECKPOINT_INTERVAL", "how often a signed checkpoint of the audit chain and its Merkle log is written", (*durValue)(&c.CheckpointInterval)},
 		{"slot-max-lead", "IDV_SLOT_MAX_LEAD", "how far ahead a call may be scheduled", (*durValue)(&c.SlotMaxLead)},
 		{"demo", "IDV_DEMO", "demonstration mode (make run): a banner on every page, mail to the Maildir <data-dir>/mail shown at /demo/mailbox, the reference registry in-process over <data-dir>/demo/registry.json; never in production", (*boolValue)(&c.Demo)},
@@ -563,6 +582,15 @@ func (c *Config) validate() error {
 	}
 	if c.CheckpointInterval < time.Second || c.CheckpointInterval > 24*time.Hour {
 		bad("IDV_CHECKPOINT_INTERVAL", "%v must be from 1s to 24h", c.CheckpointInterval)
+	}
+	if c.Node.Heartbeat < time.Second || c.Node.Heartbeat > time.Minute {
+		bad("IDV_NODE_HEARTBEAT", "%v must be from 1s to 1m", c.Node.Heartbeat)
+	}
+	if len(c.Node.ID) > 128 || strings.ContainsFunc(c.Node.ID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		bad("IDV_NODE_ID", "%q must be at most 128 characters without spaces or control characters", c.Node.ID)
+	}
+	if u, err := url.Parse(c.Node.URL); c.Node.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		bad("IDV_NODE_URL", "%q is not an http(s) URL", c.Node.URL)
 	}
 	if c.SlotMaxLead < time.Hour {
 		bad("IDV_SLOT_MAX_LEAD", "%v must be at least 1h", c.SlotMaxLead)

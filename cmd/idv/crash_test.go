@@ -40,6 +40,7 @@ func TestCrashRecovery(t *testing.T) {
 	idv := newE2EIDV(t, map[string]string{
 		"IDV_REQUIRE_MODELS": "false", "IDV_MODELS_DIR": t.TempDir(), // no face work here: no models loaded
 		"IDV_SEAL_INTERVAL": "1s", "IDV_ARCHIVE_LEASE": "5s", "IDV_NEW_PASSWORD": e2ePassword, "IDV_LOG_LEVEL": "info",
+		"IDV_NODE_HEARTBEAT": "1s", // a restart after a crash waits for the dead process to go quiet (3 heartbeats)
 	})
 	if out, err := idv.cli("users", "add", "--username", "sup", "--name", "Supervisor", "--role", "supervisor"); err != nil {
 		t.Fatalf("users add: %v\n%s", err, out)

@@ -139,8 +139,8 @@ func openEvidenceStore(ctx context.Context, cfg Config, log *slog.Logger) (model
 
 // openArchiver makes the outbox worker that moves staged evidence into
 // store (named name in the log), which the caller runs as a job.
-func (a *app) openArchiver(store models.EvidenceStore, name string) (*archiver.Archiver, error) {
-	arc, err := archiver.New(a.store, store, archiver.Config{Now: time.Now, Rand: rand.Reader, Lease: a.cfg.ArchiveLease, Key: a.staging}, a.log)
+func (a *app) openArchiver(store models.EvidenceStore, name, owner string) (*archiver.Archiver, error) {
+	arc, err := archiver.New(a.store, store, archiver.Config{Owner: owner, Now: time.Now, Rand: rand.Reader, Lease: a.cfg.ArchiveLease, Key: a.staging}, a.log)
 	if err != nil {
 		return nil, err
 	}

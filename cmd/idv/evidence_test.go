@@ -50,7 +50,7 @@ func sealedBundle(t *testing.T) (dir string, files, other map[string][]byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arc, err := a.openArchiver(wf.evidence, wf.evidenceName)
+	arc, err := a.openArchiver(wf.evidence, wf.evidenceName, "")
 	if err != nil {
 		t.Fatal(err)
 	}

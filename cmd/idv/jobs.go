@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"remoteidv/access"
+	"remoteidv/models"
 	"remoteidv/notify"
 	"remoteidv/verify"
 	"remoteidv/webhook"
@@ -61,18 +62,47 @@ func (e every) once(ctx context.Context) {
 	}
 }
 
+// oneNodePerRound wraps do, a round of a job every node runs, so that one
+// node does each round: the round's lease name is held for hold (the
+// job's interval) from the start of the round and not given back, so the
+// other nodes skip their rounds until it runs out. A node that dies
+// mid-round leaves the lease to run out; then the next round runs
+// elsewhere. For jobs whose rounds are whole (a directory check of every
+// member) rather than made of items with leases of their own.
+func oneNodePerRound(store models.Store, name, owner string, hold time.Duration, now func() time.Time, do func(ctx context.Context) error) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		at := now().UTC()
+		// A little under the interval, so that the holder's own next tick
+		// finds the lease run out despite timer jitter.
+		until := at.Add(hold - hold/10)
+		var held bool
+		err := store.Transact(ctx, func(tx models.Tx) (err error) {
+			held, err = tx.ClaimJobLease(ctx, "round:"+name, owner, at, until)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s: claim the round: %w", name, err)
+		}
+		if !held {
+			return nil // another node does this round
+		}
+		return do(ctx)
+	}
+}
+
 // directorySync checks every enabled directory member against the
 // directory every interval, the first time at start: one gone, disabled
 // or in no mapped group is disabled and its sessions end; a directory
 // that is down disables nobody and is tried again at the next interval.
-func directorySync(acc *access.Service, interval time.Duration, log *slog.Logger) job {
-	return every{name: "staff directory check", interval: interval, atStart: true, log: log, do: func(ctx context.Context) error {
+// Of several nodes, one checks each round (oneNodePerRound).
+func directorySync(acc *access.Service, owner string, interval time.Duration, log *slog.Logger) job {
+	return every{name: "staff directory check", interval: interval, atStart: true, log: log, do: oneNodePerRound(acc.Store, "directory-sync", owner, interval, time.Now, func(ctx context.Context) error {
 		rep, err := acc.SyncDirectory(ctx)
 		if rep.Updated+rep.Disabled > 0 {
 			log.Info("staff directory check", "checked", rep.Checked, "updated", rep.Updated, "disabled", rep.Disabled, "failed", rep.Failed)
 		}
 		return err
-	}}
+	})}
 }
 
 // sealer seals approved cases whose evidence is all archived, every

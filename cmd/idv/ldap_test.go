@@ -54,7 +54,7 @@ func TestDirectoryWiring(t *testing.T) {
 	sl.Modify(t, "dn: uid=sam,ou=people,dc=bank,dc=example\nchangetype: modrdn\nnewrdn: uid=sam\ndeleteoldrdn: 1\nnewsuperior: ou=disabled,dc=bank,dc=example\n")
 	jctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- directorySync(a.access, cfg.LDAP.SyncInterval, log).Run(jctx) }()
+	go func() { done <- directorySync(a.access, "test/directory", cfg.LDAP.SyncInterval, log).Run(jctx) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		st, err := a.access.StaffByUsername(ctx, "sam")

@@ -38,6 +38,7 @@ func commands() []command {
 		{"webhooks", "webhook endpoints: webhooks add --url URL --events TYPES | list | disable|enable|delete ID | deliveries | redeliver ID", runWebhooks},
 		{"accounts", "import accounts: accounts import --csv FILE --images DIR", runAccounts},
 		{"audit", "audit chain: audit verify | audit checkpoint | audit key", runAudit},
+		{"nodes", "list the nodes serving on this database (live, dead, gone) and the job leases they hold", runNodes},
 		{"check", "check the stored data's invariants, evidence objects and database integrity", runCheck},
 		{"evidence", "check an evidence bundle offline: evidence verify -key PEM|-fingerprint FP bundle.zip", runEvidence},
 		{"demo", "load demo staff, accounts and ledger: demo load", runDemo},

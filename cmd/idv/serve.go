@@ -58,11 +58,21 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if a.meter, err = metrics.New(metrics.Config{Store: a.store, Now: time.Now, Log: log}); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	nodeID, nodeURL, err := nodeIdentity(cfg, cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	a.node = nodeID // the workflow's job leases are the node's
 	wf, err := a.newWorkflow(ctx, eng)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	arc, err := a.openArchiver(wf.evidence, wf.evidenceName)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close() // hs.Serve closes it too; this covers a failed start
+	arc, err := a.openArchiver(wf.evidence, wf.evidenceName, leaseOwner(nodeID, "archiver"))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -94,24 +104,24 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		return false
 	}
 	hooks := webhook.New(a.store, a.chain, time.Now, rand.Reader, log, webhook.Config{Timeout: cfg.Webhook.Timeout, RetryFor: cfg.Webhook.RetryFor}, nil)
+	beat, err := newNodeBeat(a.store, nodeID, nodeURL, cfg.Node.Heartbeat, func() int { return len(hub.Live()) }, time.Now, rand.Reader, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
-		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo,
+		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo, NodeDeadAfter: deadAfter(cfg.Node.Heartbeat),
 		SSONames: map[string]string{"en": cfg.OIDC.Name, "zh-CN": cmp.Or(cfg.OIDC.NameZH, cfg.OIDC.Name)}},
 		// docs/prometheus-alerts.yml and docs/grafana-dashboard.json use
 		// these metrics (TestMetricNamesInAlertsAndDashboard).
 		httpapi.Services{Access: a.access, Verify: wf.verify, Desk: wf.desk, Calls: wf.calls, Hub: hub, Store: a.store, Log: log,
 			Collectors: slices.Concat(arc.Collectors(), a.meter.Collectors(), metrics.CallCollectors(hub.Live), hooks.Collectors()), Mailbox: mailbox, Webhooks: hooks, Notify: notifier,
-			IdentityProvider: a.idp})
+			IdentityProvider: a.idp, Nodes: beat})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	hs := &http.Server{Addr: cfg.Listen, Handler: srv.Handler(), ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	hs.RegisterOnShutdown(func() { hub.Close() }) // tell call peers (hijacked sockets) and hand recordings over
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	if cfg.MetricsListen != "" {
 		stop, err := serveMetrics(cfg.MetricsListen, srv.MetricsHandler(), log)
 		if err != nil {
@@ -119,14 +129,18 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		}
 		defer stop()
 	}
+	if err := beat.Register(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	jobs := []job{
+		beat,
 		arc,
 		audit.Checkpointer{Store: a.store, Key: a.key, Now: time.Now, Publish: wf.evidence, Interval: cfg.CheckpointInterval,
 			OnError: func(err error) { log.Error("audit checkpoint", "err", err) }},
 		sealer(wf.verify, cfg.SealInterval, log),
 		expiry(wf.verify, cfg.ExpiryInterval, log),
-		mailOutbox(wf.desk, "mail/"+ln.Addr().String(), cfg.Mail.Interval, log),
-		webhooks(hooks, "webhook/"+ln.Addr().String(), cfg.Webhook.Interval, log),
+		mailOutbox(wf.desk, leaseOwner(nodeID, "mail"), cfg.Mail.Interval, log),
+		webhooks(hooks, leaseOwner(nodeID, "webhook"), cfg.Webhook.Interval, log),
 		reminders(wf.desk, cfg.ReminderInterval, log),
 		staffNotifications(notifier, cfg.NotifyInterval, log),
 		every{name: "suppressed security events", interval: cfg.Auth.AuditWindow, log: log, do: func(ctx context.Context) error {
@@ -135,7 +149,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		}},
 	}
 	if cfg.LDAP.URL != "" {
-		jobs = append(jobs, directorySync(a.access, cfg.LDAP.SyncInterval, log))
+		jobs = append(jobs, directorySync(a.access, leaseOwner(nodeID, "directory"), cfg.LDAP.SyncInterval, log))
 	}
 	if cfg.Mail.BounceListen != "" {
 		allow, err := cfg.Mail.bounceAllow()
@@ -154,7 +168,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if cfg.TLSCert != "" {
 		serve = func() error { return hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) }
 	}
-	log.Info("remoteidv serving", "url", cfg.PublicURL, "listen", ln.Addr().String(), "database", mustKind(cfg), "demo", cfg.Demo)
+	log.Info("remoteidv serving", "url", cfg.PublicURL, "listen", ln.Addr().String(), "node", nodeID, "node_url", nodeURL, "database", mustKind(cfg), "demo", cfg.Demo)
 	if cfg.Demo {
 		log.Warn("DEMO MODE: demonstration data, mail to the local mailbox, reference registry; never in production",
 			"mailbox", strings.TrimSuffix(cfg.PublicURL, "/")+"/demo/mailbox", "maildir", demoMailDir(cfg), "registry_in_process", cfg.Registry.URL == "", "smtp", cfg.Mail.SMTPAddr != "")

@@ -52,6 +52,15 @@ func (t *Tx) AuthLimitForUpdate(ctx context.Context, scope, subject string) (*mo
 	return l, nil
 }
 
+// AuthLimit reads a counter as it is.
+func (t *Tx) AuthLimit(ctx context.Context, scope, subject string) (*models.AuthLimit, error) {
+	l, err := scanAuthLimit(t.queryRow(ctx, selectAuthLimit+` WHERE scope = ? AND subject = ?`, scope, subject))
+	if err != nil {
+		return nil, fmt.Errorf("auth limit %s: %w", scope, t.db.translate(err))
+	}
+	return l, nil
+}
+
 // PutAuthLimit writes a counter.
 func (t *Tx) PutAuthLimit(ctx context.Context, l *models.AuthLimit) error {
 	r, err := t.exec(ctx, `UPDATE auth_limits SET failures = ?, window_start = ?, last_at = ?, locked_until = ?, unseen = ?, unseen_locked_at = ?

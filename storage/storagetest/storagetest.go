@@ -64,6 +64,8 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"WorkingHours", testWorkingHours},
 		{"CustomerComms", testCustomerComms},
 		{"StaffNotifications", testStaffNotifications},
+		{"Nodes", testNodes},
+		{"JobLeases", testJobLeases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
