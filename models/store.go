@@ -43,6 +43,7 @@ type Tx interface {
 	WebhookRepo          // webhook endpoints, deliveries and attempts (webhook.go)
 	CommsRepo            // calendar entries, reminders and intake records (comms.go)
 	NotifyRepo           // staff notification preferences, notifications and slot alerts (notify.go)
+	WebAuthnRepo         // staff security keys and their ceremonies (webauthn.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

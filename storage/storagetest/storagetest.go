@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"WorkingHours", testWorkingHours},
 		{"CustomerComms", testCustomerComms},
 		{"StaffNotifications", testStaffNotifications},
+		{"WebAuthn", testWebAuthn},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
