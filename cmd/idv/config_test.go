@@ -125,6 +125,11 @@ func TestConfigValidation(t *testing.T) {
 		{map[string]string{"IDV_METRICS_LISTEN": "127.0.0.1:8080"}, nil, "IDV_METRICS_LISTEN"},
 		{map[string]string{"IDV_METRICS_LISTEN": "9090"}, nil, "IDV_METRICS_LISTEN"},
 		{map[string]string{"IDV_METRICS_LISTEN": "127.0.0.1:9090"}, nil, ""},
+		{map[string]string{"IDV_PUBLIC_URL": "https://idv.bank.example", "IDV_WEBAUTHN_RP_ID": "bank.example"}, nil, ""},
+		{map[string]string{"IDV_PUBLIC_URL": "https://idv.bank.example", "IDV_WEBAUTHN_RP_ID": "other.example"}, nil, "IDV_WEBAUTHN_RP_ID"},
+		{map[string]string{"IDV_PUBLIC_URL": "https://idv.bank.example", "IDV_WEBAUTHN_RP_ID": "10.0.0.1"}, nil, "IDV_WEBAUTHN_RP_ID"},
+		{map[string]string{"IDV_WEBAUTHN_REQUIRED_ROLES": "supervisor,boss"}, nil, "IDV_WEBAUTHN_REQUIRED_ROLES"},
+		{map[string]string{"IDV_WEBAUTHN_REQUIRED_ROLES": ""}, nil, ""},
 	}
 	for _, tt := range tests {
 		_, _, err := loadConfig("serve", tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
@@ -172,6 +177,7 @@ func TestConfigSections(t *testing.T) {
 		"IDV_LDAP_BIND_DN": "cn=svc", "IDV_LDAP_BIND_PASSWORD": "bp", "IDV_LDAP_USER_BASE": "ou=staff", "IDV_LDAP_USER_FILTER": "(sAMAccountName=%s)",
 		"IDV_LDAP_USERNAME_ATTR": "sAMAccountName", "IDV_LDAP_NAME_ATTR": "cn", "IDV_LDAP_GROUP_ATTR": "memberOf", "IDV_LDAP_GROUP_BASE": "ou=groups",
 		"IDV_LDAP_GROUP_FILTER": "(member=%s)", "IDV_LDAP_GROUP_ROLES": "clerk=cn=c", "IDV_LDAP_TIMEOUT": "3s", "IDV_LDAP_SYNC_INTERVAL": "5m",
+		"IDV_WEBAUTHN_RP_ID": "bank.example", "IDV_WEBAUTHN_REQUIRED_ROLES": "supervisor",
 	}
 	c, _, err := loadConfig("serve", nil, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err != nil {
@@ -206,6 +212,7 @@ func TestConfigSections(t *testing.T) {
 		LDAP: LDAPConfig{URL: "ldaps://dc1.bank.example", CAFile: "/etc/ssl/certs/ca-certificates.crt", ServerName: "dc1", BindDN: "cn=svc", BindPassword: "bp", UserBase: "ou=staff",
 			UserFilter: "(sAMAccountName=%s)", UsernameAttr: "sAMAccountName", NameAttr: "cn", GroupAttr: "memberOf", GroupBase: "ou=groups",
 			GroupFilter: "(member=%s)", GroupRoles: "clerk=cn=c", Timeout: 3 * time.Second, SyncInterval: 5 * time.Minute},
+		WebAuthn: WebAuthnConfig{RPID: "bank.example", RequiredRoles: "supervisor"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("loadConfig(every variable set) (-want +got):\n%s", diff)
