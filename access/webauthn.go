@@ -208,8 +208,8 @@ func (s *Service) keyFailed(ctx context.Context, p *Principal, purpose, remote, 
 
 // BeginKeyRegistration starts adding a security key named name for p. It
 // needs a fresh step-up (StepUpWindow); a member who already has keys
-// must also have presented one in this session, so a stolen password
-// cannot add a key to an account that has one.
+// must also have presented one within the window, so neither a stolen
+// password nor a stolen session can add a key to an account that has one.
 func (s *Service) BeginKeyRegistration(ctx context.Context, p *Principal, name string) (*protocol.CredentialCreation, error) {
 	sess, err := keySession(p)
 	if err != nil {
@@ -230,8 +230,8 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, p *Principal, name s
 	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { u, err = s.keyUser(ctx, tx, p.Staff); return }); err != nil {
 		return nil, fmt.Errorf("begin key registration: %w", err)
 	}
-	if len(u.rows) > 0 && sess.KeyAt.IsZero() {
-		return nil, models.Errorf(models.EFORBIDDEN, "present one of your security keys in this session before adding another")
+	if len(u.rows) > 0 && (sess.KeyAt.IsZero() || s.Now().Sub(sess.KeyAt) > StepUpWindow) {
+		return nil, models.Errorf(models.EFORBIDDEN, "present one of your security keys (POST /api/auth/key) within %d minutes before adding another", int(StepUpWindow.Minutes()))
 	}
 	if len(u.rows) >= maxKeysPerMember {
 		return nil, models.Errorf(models.ECONFLICT, "you have %d keys, the most one member may have: remove one first", len(u.rows))

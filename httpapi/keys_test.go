@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"remoteidv/models"
 )
@@ -230,6 +231,17 @@ func TestSecurityKeys(t *testing.T) {
 	}
 	wantSignInShape(t, stepups[0], false)
 
+	// Adding a key needs a key presented within the step-up window too.
+	e.now = e.now.Add(6 * time.Minute)
+	if code := sup.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil); code != 200 {
+		t.Fatalf("step-up: %d", code)
+	}
+	if code, out := sup.rawJSON("POST", "/api/me/keys/challenge", []byte(`{"name":"phone"}`)); code != http.StatusForbidden ||
+		!strings.Contains(errMsg(out), "present one of your security keys") {
+		t.Fatalf("adding a key 6 minutes after the last key = %d %s, want 403 asking for a key", code, out)
+	}
+	keySignIn(t, sup, key)
+
 	// The owner lists and removes keys.
 	second := newAuthenticator(t, e.ts.URL)
 	registerKey(t, sup, second, "phone")
@@ -273,7 +285,7 @@ func TestSecurityKeys(t *testing.T) {
 		t.Fatalf("auth.webauthn_reset = %v, want one, naming the member and the reason", resets)
 	}
 	wantSignInShape(t, resets[0], true)
-	for action, n := range map[string]int{"auth.webauthn_registered": 4, "auth.webauthn_signin": 1, "auth.webauthn_removed": 1} {
+	for action, n := range map[string]int{"auth.webauthn_registered": 4, "auth.webauthn_signin": 2, "auth.webauthn_removed": 1} {
 		evs := events(t, e, action)
 		if len(evs) != n {
 			t.Errorf("%s: %d events, want %d", action, len(evs), n)

@@ -41,6 +41,10 @@ document.getElementById('keys-add').addEventListener('submit', guard(async (ev) 
     pw.value = '';
   }
   setCSRF(me.csrf_token);
+  if (state.keys.length > 0) {
+    // A member with keys shows one of them before adding another.
+    await api('POST', '/api/auth/key', await get(await api('POST', '/api/auth/key/challenge')));
+  }
   const options = await api('POST', '/api/me/keys/challenge', { name });
   const answer = await create(options);
   await api('POST', '/api/me/keys', answer);
