@@ -53,7 +53,6 @@ func (s *Server) listMyKeys(c *gin.Context) error {
 	return nil
 }
 
-
 type keyNameRequest struct {
 	Name string `json:"name"`
 }

@@ -86,7 +86,7 @@ var requestSchemas = map[string]any{
 		"verdict": map[string]any{"type": "string", "enum": []string{"pass", "fail", "inconclusive"}}, "reason": str}, "letter_id", "region", "verdict", "reason"),
 	"Decision": obj(map[string]any{"decision": map[string]any{"type": "string", "enum": []string{"approve", "reject"}}, "reason": str,
 		"statement_sha256": map[string]any{"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "the SHA-256 of the case's statement (GET /api/cases/{id}: statement.sha256) the supervisor saw; required to approve, and must be the current one"},
-		"webauthn": withDescription(map[string]any{"type": "object"}, "the security key's answer (PublicKeyCredential as JSON) to POST /api/cases/{id}/decision/challenge for this case and decision; required where the supervisor's role decides with a key (IDV_WEBAUTHN_REQUIRED_ROLES)")},
+		"webauthn":         withDescription(map[string]any{"type": "object"}, "the security key's answer (PublicKeyCredential as JSON) to POST /api/cases/{id}/decision/challenge for this case and decision; required where the supervisor's role decides with a key (IDV_WEBAUTHN_REQUIRED_ROLES)")},
 		"decision", "reason"),
 	"DecisionChallenge": obj(map[string]any{"decision": map[string]any{"type": "string", "enum": []string{"approve", "reject"}},
 		"statement_sha256": map[string]any{"type": "string", "description": "the statement to approve (as in the decision); empty for a rejection"}}, "decision"),

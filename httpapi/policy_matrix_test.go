@@ -206,7 +206,7 @@ var policyMatrix = []matrixRow{
 	{"POST", "/api/cases/:id/registry-check", runX, runY},
 	{"GET", "/api/cases/:id/requirements", seeX, seeY},
 	{"POST", "/api/cases/:id/submit", runX, runY},
-	{"POST", "/api/cases/:id/decision", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"},         // any supervisor who took no part
+	{"POST", "/api/cases/:id/decision", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"}, // any supervisor who took no part
 	// The challenge of a decision: any supervisor (412 without a key);
 	// it names the case but grants nothing: the decision checks who decides.
 	{"POST", "/api/cases/:id/decision/challenge", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"},

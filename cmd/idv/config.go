@@ -319,7 +319,7 @@ func defaultConfig() Config {
 			CaptureMaxAge: 30 * time.Minute, MaxDataAge: 10 * time.Minute},
 		Statement: StatementConfig{Font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"},
 		Webhook:   WebhookConfig{Interval: 5 * time.Second, Timeout: 10 * time.Second, RetryFor: 24 * time.Hour},
-		WebAuthn: WebAuthnConfig{RequiredRoles: "supervisor,admin"},
+		WebAuthn:  WebAuthnConfig{RequiredRoles: "supervisor,admin"},
 		LDAP: LDAPConfig{UserFilter: "(uid=%s)", UsernameAttr: "uid", NameAttr: "displayName", Timeout: 10 * time.Second,
 			SyncInterval: 15 * time.Minute},
 	}

@@ -36,7 +36,9 @@ func testWebAuthn(t *testing.T, s models.Store) {
 		t.Fatalf("WebAuthnKeys(stf_sup) (-want +got):\n%s", diff)
 	}
 	used := t0.Add(time.Hour)
-	tx(t, s, func(tx models.Tx) error { return tx.UpdateWebAuthnKeyUse(ctx, "AAEC", []byte(`{"id":"AAEC","n":2}`), used) })
+	tx(t, s, func(tx models.Tx) error {
+		return tx.UpdateWebAuthnKeyUse(ctx, "AAEC", []byte(`{"id":"AAEC","n":2}`), used)
+	})
 	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.WebAuthnKeys(ctx, "stf_sup"); return })
 	want := *k1
 	want.Credential, want.LastUsedAt = []byte(`{"id":"AAEC","n":2}`), &used
