@@ -93,6 +93,7 @@ var libraryOwner = map[string][]string{
 	"github.com/emersion/go-sasl":         {"mail", "mail/mailtest"},
 	"golang.org/x/crypto":                 {"access"},
 	"github.com/go-ldap/ldap/v3":          {"directory"},
+	"github.com/go-webauthn/webauthn":     {"access"}, // security keys (access/webauthn.go)
 	"golang.org/x/mod":                    {"audit"},
 	"golang.org/x/sync":                   {"cmd/idv"}, // errgroup: idv serve runs its server and background jobs in one group
 	"github.com/chromedp/":                {"internal/testenv", "internal/synthcam", "internal/demobrowser"},
