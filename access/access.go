@@ -60,6 +60,8 @@ type Service struct {
 	// Directory, when set, signs in every name that has no local staff
 	// row of source local (Login); nil: local passwords only.
 	Directory models.Directory
+	// Keys configures security keys (webauthn.go); its zero value: off.
+	Keys KeyPolicy
 
 	once    sync.Once
 	lim     Limits
@@ -198,6 +200,13 @@ func (s *Service) openSession(ctx context.Context, a *attempt, st *models.Staff,
 			}
 			sess.StaffID = st.ID
 		}
+		// Role work waits for a security key when the member has one or
+		// their role requires one (none yet: they register one first).
+		keys, err := tx.WebAuthnKeys(ctx, st.ID)
+		if err != nil {
+			return err
+		}
+		sess.KeyRequired = s.KeysOn() && (len(keys) > 0 || s.KeyRequired(st))
 		if oldCookie != "" {
 			if err := tx.DeleteSession(ctx, HashToken(oldCookie)); err != nil {
 				return err

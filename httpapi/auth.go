@@ -93,11 +93,21 @@ func (s *Server) authenticateStaff(c *gin.Context, r route) error {
 		return err
 	}
 	s.signIn(c, p)
+	if keyPending(r, p) {
+		s.denied(c, p, "key")
+		return models.Errorf(models.EFORBIDDEN, "present your security key first (POST /api/auth/key, or register one at /keys)")
+	}
 	if !mayUse(r, p) {
 		s.denied(c, p, "role")
 		return models.Errorf(models.EFORBIDDEN, "your role may not %s %s", r.Method, r.Path)
 	}
 	return nil
+}
+
+// keyPending reports whether p's session still waits for its security key
+// and route r is not open to it.
+func keyPending(r route, p *access.Principal) bool {
+	return !r.keyGate && p.Session != nil && p.Session.KeyPending()
 }
 
 // authenticateStaffPage is a staff page's policy: the session cookie only
@@ -115,6 +125,11 @@ func (s *Server) authenticateStaffPage(c *gin.Context, r route) error {
 		return nil
 	}
 	s.signIn(c, p)
+	if keyPending(r, p) {
+		c.Redirect(http.StatusSeeOther, "/keys")
+		c.Abort()
+		return nil
+	}
 	if !mayUse(r, p) {
 		s.denied(c, p, "role")
 		err := models.Errorf(models.EFORBIDDEN, "your role may not %s %s", r.Method, r.Path)

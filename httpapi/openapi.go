@@ -85,8 +85,12 @@ var requestSchemas = map[string]any{
 	"SignatureCheck": obj(map[string]any{"letter_id": str, "region": obj(map[string]any{"x": integer, "y": integer, "w": integer, "h": integer}, "x", "y", "w", "h"),
 		"verdict": map[string]any{"type": "string", "enum": []string{"pass", "fail", "inconclusive"}}, "reason": str}, "letter_id", "region", "verdict", "reason"),
 	"Decision": obj(map[string]any{"decision": map[string]any{"type": "string", "enum": []string{"approve", "reject"}}, "reason": str,
-		"statement_sha256": map[string]any{"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "the SHA-256 of the case's statement (GET /api/cases/{id}: statement.sha256) the supervisor saw; required to approve, and must be the current one"}},
+		"statement_sha256": map[string]any{"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "the SHA-256 of the case's statement (GET /api/cases/{id}: statement.sha256) the supervisor saw; required to approve, and must be the current one"},
+		"webauthn":         withDescription(map[string]any{"type": "object"}, "the security key's answer (PublicKeyCredential as JSON) to POST /api/cases/{id}/decision/challenge for this case and decision; required where the supervisor's role decides with a key (IDV_WEBAUTHN_REQUIRED_ROLES)")},
 		"decision", "reason"),
+	"DecisionChallenge": obj(map[string]any{"decision": map[string]any{"type": "string", "enum": []string{"approve", "reject"}},
+		"statement_sha256": map[string]any{"type": "string", "description": "the statement to approve (as in the decision); empty for a rejection"}}, "decision"),
+	"KeyName": obj(map[string]any{"name": map[string]any{"type": "string", "minLength": 1, "maxLength": 64}}, "name"),
 	// The national ID registry's contract (remoteidv is the client; the
 	// registry package and idv registry serve implement both sides).
 	"RegistryLookupRequest": withDescription(obj(map[string]any{"id_number": str, "name": str}, "id_number", "name"),

@@ -105,6 +105,14 @@ var policyMatrix = []matrixRow{
 	{"GET", "/auth/oidc/callback", everyone, ""},
 	{"GET", "/api/auth/me", staffOnly, ""},
 	{"POST", "/api/auth/step-up", "11 oo ooo oooooo 33", ""}, // a token has no password session; failures count per staff member (limits_test.go)
+	// Security keys: every member of staff with a session, for their own
+	// keys only (a token has no session to present a key in; it may list).
+	{"POST", "/api/auth/key/challenge", "11 oo ooo oooooo 33", ""}, // 412: the matrix's members have no key
+	{"POST", "/api/auth/key", "11 oo ooo oooooo 33", ""},
+	{"GET", "/api/me/keys", staffOnly, ""},
+	{"POST", "/api/me/keys/challenge", "11 oo ooo oooooo 33", ""},
+	{"POST", "/api/me/keys", "11 oo ooo oooooo 33", ""},
+	{"DELETE", "/api/me/keys/:key", "11 oo ooo oooooo 33", ""}, // the caller's own key only: another's is not found (keys_test.go)
 
 	{"GET", "/api/accounts", "11 oo o33 ooooo3 oo", ""},
 	{"GET", "/api/accounts/:no", "11 oo o33 ooooo3 oo", ""},
@@ -134,6 +142,7 @@ var policyMatrix = []matrixRow{
 	{"POST", "/api/staff", adminOnly, ""},
 	{"POST", "/api/staff/:username/disable", adminOnly, ""},
 	{"POST", "/api/staff/:username/enable", adminOnly, ""},
+	{"POST", "/api/staff/:username/keys/reset", adminOnly, ""}, // recovery of a lost key (body: reason)
 	{"GET", "/api/staff/:username/hours", adminOnly, ""},
 	{"PUT", "/api/staff/:username/hours", adminOnly, ""},
 	// Staff notifications: admins set anyone's address and preferences
@@ -203,7 +212,10 @@ var policyMatrix = []matrixRow{
 	{"POST", "/api/cases/:id/registry-check", runX, runY},
 	{"GET", "/api/cases/:id/requirements", seeX, seeY},
 	{"POST", "/api/cases/:id/submit", runX, runY},
-	{"POST", "/api/cases/:id/decision", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"},         // any supervisor who took no part
+	{"POST", "/api/cases/:id/decision", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"}, // any supervisor who took no part
+	// The challenge of a decision: any supervisor (412 without a key);
+	// it names the case but grants nothing: the decision checks who decides.
+	{"POST", "/api/cases/:id/decision/challenge", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"},
 	{"POST", "/api/cases/:id/statement/revoke", "11 33 o33 o3o3o3 33", "11 33 o33 o3o3o3 33"}, // any supervisor
 	{"POST", "/api/cases/:id/release", clerkOrSupX, clerkOrSupY},
 	{"GET", "/api/cases/:id/statement", clerkOrSupX, clerkOrSupY},
@@ -218,6 +230,7 @@ var policyMatrix = []matrixRow{
 	// API it calls applies the case rules), so it shows for the role alone.
 	{"GET", "/", "LL oo ooo oooooo LL", ""},
 	{"GET", "/login", everyone, ""},
+	{"GET", "/keys", "LL oo ooo oooooo LL", ""}, // every member's own keys
 	{"GET", "/console", "LL oo 333 oo3o33 LL", ""},
 	{"GET", "/console/cases/:id", "LL oo 333 oo3o33 LL", "LL oo 333 oo3o33 LL"},
 	{"GET", "/review", "LL 33 o33 o3o3o3 LL", ""},
@@ -356,7 +369,7 @@ func TestPolicyMatrix(t *testing.T) {
 			// minute); each such row starts a new minute.
 			m.e.now = m.e.now.Add(61 * time.Second)
 		}
-		if key == "POST /api/cases/:id/decision" || key == "POST /api/tokens" {
+		if key == "POST /api/cases/:id/decision" || key == "POST /api/tokens" || key == "POST /api/me/keys/challenge" {
 			m.stepUpAll()
 		}
 		type onCase struct {
@@ -672,6 +685,12 @@ func (m *matrix) request(key, path string, tg target) (string, string, []byte) {
 		ct, body = js(map[string]string{"decision": "approve", "reason": "policy matrix", "statement_sha256": m.statementOf(tg.id)})
 	case "POST /api/tokens":
 		ct, body = js(map[string]any{"name": "policy matrix", "scope": []string{"clerk"}})
+	case "POST /api/cases/:id/decision/challenge":
+		ct, body = js(map[string]string{"decision": "approve", "statement_sha256": m.statementOf(tg.id)})
+	case "POST /api/me/keys/challenge":
+		ct, body = js(map[string]string{"name": "policy matrix"})
+	case "POST /api/staff/:username/keys/reset":
+		ct, body = js(map[string]string{"reason": "policy matrix"})
 	default:
 		if strings.HasPrefix(key, "POST ") {
 			ct, body = js(map[string]any{})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"remoteidv/access"
 	"remoteidv/models"
 	"remoteidv/verify"
 )
@@ -87,17 +88,37 @@ func (s *Server) decide(c *gin.Context) error {
 		Decision        models.Decision `json:"decision"`
 		Reason          string          `json:"reason"`
 		StatementSHA256 string          `json:"statement_sha256"`
+		// WebAuthn is the security key's answer (the PublicKeyCredential
+		// as JSON) to POST /api/cases/{id}/decision/challenge for this
+		// decision.
+		WebAuthn json.RawMessage `json:"webauthn"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return models.Errorf(models.EINVALID, "body must be JSON {\"decision\": \"approve\"|\"reject\", \"reason\": \"...\", \"statement_sha256\": \"<the statement approved>\"}")
+		return models.Errorf(models.EINVALID, "body must be JSON {\"decision\": \"approve\"|\"reject\", \"reason\": \"...\", \"statement_sha256\": \"<the statement approved>\", \"webauthn\": <the key's answer, where your role decides with a key>}")
 	}
 	return s.idempotent(c, body, func() (any, error) {
 		p := principal(c)
 		in := verify.DecisionInput{Decision: req.Decision, Reason: req.Reason, StatementSHA256: req.StatementSHA256}
 		if p.Session != nil {
 			in.StepUpAt = p.Session.StepUpAt
+		}
+		// Where the role requires a key the password step-up is not
+		// enough: the key signs this case, this decision and this
+		// statement, once, so a stolen session cannot decide.
+		if len(req.WebAuthn) > 0 || (s.access.KeysOn() && s.access.KeyRequired(p.Staff)) {
+			if len(req.WebAuthn) == 0 {
+				return nil, models.Errorf(models.EFORBIDDEN, "your role decides with a security key: sign the decision's challenge (POST /api/cases/%s/decision/challenge) and send the answer as webauthn", caseID(c))
+			}
+			bind := access.DecisionBinding{CaseID: caseID(c), Decision: req.Decision}
+			if req.Decision == models.DecisionApprove {
+				bind.StatementSHA256 = req.StatementSHA256
+			}
+			if err := s.access.VerifyDecisionKey(c.Request.Context(), p, bind, req.WebAuthn, c.ClientIP()); err != nil {
+				return nil, err
+			}
+			in.StepUpAt = s.access.Now()
 		}
 		apr, cs, err := s.desk.Decide(c.Request.Context(), actor(c), caseID(c), in)
 		if err != nil {

@@ -45,6 +45,11 @@ type route struct {
 	// document (responseSchemas), "" where it is not described.
 	Response string
 	MaxBody  int64 // body cap in bytes; 0 for the configured JSON cap
+	// keyGate: open to a session still waiting for its security key
+	// (models.StaffSession.KeyPending): signing in with the key,
+	// registering one, the key page, who am I, logging out. Every other
+	// staff route refuses such a session (403, or 303 to /keys).
+	keyGate bool
 	// page is a staff page: it is the handler (staffPage) and the guard
 	// answers another role with its 403 page. nil for other routes.
 	page    *pageSpec
@@ -72,9 +77,15 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Path: "/join/:token", Auth: authNone, Summary: "The landing page's button (form: version, locale of the consent text; same-origin only): spends the token for the customer's session cookie, records the consent and redirects (303) to /call; before the window, the page saying when the call opens (nothing spent); the browser holding the customer's live session for the case, 303 to /call; the one 410 page for an expired, used, revoked or unknown link", Tag: "customer", MaxBody: 4 << 10, handler: s.join},
 
 		{Method: "POST", Path: "/api/auth/login", Auth: authNone, Summary: "Log in; sets the session cookie and returns the CSRF token", Tag: "auth", Body: "Login", handler: s.login},
-		{Method: "POST", Path: "/api/auth/logout", Auth: authStaff, Summary: "Log out; the session ends on the server", Tag: "auth", handler: s.logout},
-		{Method: "GET", Path: "/api/auth/me", Auth: authStaff, Summary: "Who is logged in, with roles and CSRF token", Tag: "auth", handler: s.me},
-		{Method: "POST", Path: "/api/auth/step-up", Auth: authStaff, Summary: "Re-enter the password (needed within 5 minutes before approvals); rotates the session", Tag: "auth", Body: "StepUp", handler: s.stepUp},
+		{Method: "POST", Path: "/api/auth/logout", Auth: authStaff, Summary: "Log out; the session ends on the server", Tag: "auth", keyGate: true, handler: s.logout},
+		{Method: "GET", Path: "/api/auth/me", Auth: authStaff, Summary: "Who is logged in, with roles and CSRF token", Tag: "auth", keyGate: true, handler: s.me},
+		{Method: "POST", Path: "/api/auth/step-up", Auth: authStaff, Summary: "Re-enter the password (needed within 5 minutes before approvals); rotates the session", Tag: "auth", Body: "StepUp", keyGate: true, handler: s.stepUp},
+		{Method: "POST", Path: "/api/auth/key/challenge", Auth: authStaff, Summary: "Second factor after the password: the options for navigator.credentials.get (a challenge for one of your security keys, single use, 5 minutes; 412 when you have none)", Tag: "keys", keyGate: true, handler: s.beginKeySignIn},
+		{Method: "POST", Path: "/api/auth/key", Auth: authStaff, Summary: "Second factor after the password: the key's answer (the PublicKeyCredential as JSON) to /api/auth/key/challenge; on success role work may begin in this session (audited as auth.webauthn_signin, refusals as auth.webauthn_failed)", Tag: "keys", keyGate: true, handler: s.finishKeySignIn},
+		{Method: "GET", Path: "/api/me/keys", Auth: authStaff, Summary: "Your security keys (name, added, last used), whether your role requires one and whether this session still waits for one", Tag: "keys", keyGate: true, handler: s.listMyKeys},
+		{Method: "POST", Path: "/api/me/keys/challenge", Auth: authStaff, Summary: "Start adding a security key (body: name): the options for navigator.credentials.create. Needs a password step-up within 5 minutes, and when you have keys already, one of them presented in this session", Tag: "keys", Body: "KeyName", keyGate: true, handler: s.beginKeyRegistration},
+		{Method: "POST", Path: "/api/me/keys", Auth: authStaff, Summary: "Finish adding a security key: the authenticator's answer (the PublicKeyCredential as JSON) to /api/me/keys/challenge; counts as presenting the key in this session (audited as auth.webauthn_registered)", Tag: "keys", keyGate: true, handler: s.finishKeyRegistration},
+		{Method: "DELETE", Path: "/api/me/keys/:key", Auth: authStaff, Summary: "Remove one of your security keys (audited as auth.webauthn_removed)", Tag: "keys", handler: s.removeMyKey},
 
 		{Method: "GET", Path: "/api/accounts", Auth: authStaff, Roles: clerkSup, Summary: "Search accounts by number prefix or holder name (q, limit); each with its open fraud flags (account_flags)", Tag: "accounts", handler: s.searchAccounts},
 		{Method: "GET", Path: "/api/accounts/:no", Auth: authStaff, Roles: clerkSup, Summary: "One account, national ID masked, with its open fraud flags (account_flags)", Tag: "accounts", handler: s.getAccount},
@@ -101,6 +112,7 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Path: "/api/staff", Auth: authStaff, Roles: admin, Summary: "Add a staff member", Tag: "admin", Body: "NewStaff", handler: s.createStaff},
 		{Method: "POST", Path: "/api/staff/:username/disable", Auth: authStaff, Roles: admin, Summary: "Disable a staff member; their sessions end at once", Tag: "admin", handler: s.setDisabled(true)},
 		{Method: "POST", Path: "/api/staff/:username/enable", Auth: authStaff, Roles: admin, Summary: "Re-enable a staff member", Tag: "admin", handler: s.setDisabled(false)},
+		{Method: "POST", Path: "/api/staff/:username/keys/reset", Auth: authStaff, Roles: admin, Summary: "Recovery of a lost security key: remove every key of the member (body: reason, required) and end their sessions; their next sign-in asks them to register a key again after the password and a step-up (audited as auth.webauthn_reset)", Tag: "admin", Body: "Reason", handler: s.resetKeys},
 		{Method: "GET", Path: "/api/staff/:username/hours", Auth: authStaff, Roles: admin, Summary: "A staff member's weekly working hours in the branch's time zone (\"mon-fri 09:00-17:00, sat 20:00-02:00\"; empty when none are recorded)", Tag: "admin", handler: s.getHours},
 		{Method: "PUT", Path: "/api/staff/:username/hours", Auth: authStaff, Roles: admin, Summary: "Replace a staff member's weekly working hours (hours: \"mon-fri 09:00-17:00, sat 20:00-02:00\", one span a weekday, an end at or before the start runs past midnight; empty clears them); audited as staff.hours_set. Scheduling warns when neither of a case's clerks works at the slot", Tag: "admin", Body: "Hours", handler: s.setHours},
 		{Method: "PUT", Path: "/api/staff/:username/contact", Auth: authStaff, Roles: admin, Summary: "Set where a staff member gets staff notifications by email (email: a plain address, empty for none) and in which language (en, zh-CN; empty: English); audited as staff.contact_set", Tag: "notifications", Body: "Contact", handler: s.setContact},
@@ -166,6 +178,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/cases/:id/requirements", Auth: authStaff, Roles: caseReader, Summary: "What the case still lacks before submission, and the registry's service hours", Tag: "review", handler: s.requirements},
 		{Method: "POST", Path: "/api/cases/:id/submit", Auth: authStaff, Roles: clerk, Summary: "Submit for review; 422 lists every missing requirement", Tag: "review", handler: s.submit},
 		{Method: "POST", Path: "/api/cases/:id/decision", Auth: authStaff, Roles: supervisor, Summary: "Approve or reject with a reason (not the case's clerk; step-up within 5 minutes; Idempotency-Key header required)", Tag: "review", Body: "Decision", handler: s.decide},
+		{Method: "POST", Path: "/api/cases/:id/decision/challenge", Auth: authStaff, Roles: supervisor, Summary: "The options for navigator.credentials.get whose challenge is SHA-256(server random || case ID || decision || statement hash) (body: decision, statement_sha256): single use, 2 minutes, for this session only; the key's answer goes with the decision (field webauthn)", Tag: "review", Body: "DecisionChallenge", handler: s.decisionChallenge},
 		{Method: "POST", Path: "/api/cases/:id/release", Auth: authStaff, Roles: clerkSup, Summary: "Release the statement of a sealed case: PDF stored as evidence and mailed to the registered address only (Idempotency-Key header required)", Tag: "review", handler: s.release},
 		{Method: "POST", Path: "/api/cases/:id/statement/revoke", Auth: authStaff, Roles: supervisor, Summary: "Revoke the case's released statement (body: reason): whoever checks it at /v/{statement-id} is told it was revoked and when (audited)", Tag: "review", handler: s.revokeStatement},
 		{Method: "GET", Path: "/api/cases/:id/statement/preview", Auth: authStaff, Roles: clerkSup, Summary: "The first page of the case's statement as a PNG (800 px wide), for the supervisor's review (audited as a view of the statement; 503 without poppler's pdftoppm)", Tag: "review", handler: s.statementPreview},
@@ -177,6 +190,7 @@ func (s *Server) routeTable() []route {
 
 		// staff pages (pages.go): each allows exactly the roles of the API it drives.
 		{Method: "GET", Path: "/", Auth: authStaffPage, Summary: "Staff start page: redirects to the signed-in role's page or to /login", Tag: "pages", handler: s.home},
+		{Method: "GET", Path: "/keys", Auth: authStaffPage, Summary: "Security keys (page; any staff): sign in with your key after the password, register a key (after re-entering the password), list and remove your keys", Tag: "pages", keyGate: true, page: &pageSpec{name: "keys", title: "keys.title", script: "keys.js", back: "/keys"}},
 		{Method: "GET", Path: "/login", Auth: authGuestPage, Summary: "Staff login page", Tag: "pages", page: &loginPage},
 		{Method: "GET", Path: "/auth/oidc/start", Auth: authNone, Summary: "Staff sign-in at the bank's OpenID Connect provider: a 303 to the provider (code flow, PKCE S256, state in a cookie and the database, nonce); 404 when none is configured, the login page with 503 when the provider is down, 429 past 20 starts a minute per address", Tag: "auth", handler: s.oidcStart},
 		{Method: "GET", Path: "/auth/oidc/callback", Auth: authNone, Summary: "Where the provider sends the browser back: checks the state against the browser's cookie and uses it once, exchanges the code with the PKCE verifier, verifies the ID token and its nonce, maps the groups claim to roles and opens a session. A refusal is the login page saying why (400 bad or used state, 401 token refused, 403 no mapped group or a local account's name, 503 provider down)", Tag: "auth", handler: s.oidcCallback},

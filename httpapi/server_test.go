@@ -133,6 +133,9 @@ func newEnvWith(t *testing.T, kind string, o envOptions) *env {
 	}
 	e.ts = httptest.NewServer(e.srv.Handler())
 	t.Cleanup(e.ts.Close)
+	// Security keys on, required by no role: members without keys sign in
+	// with the password alone (keys_test.go turns the policy on).
+	e.acc.Keys = access.KeyPolicy{RPID: "localhost", Origins: []string{e.ts.URL}}
 	for _, r := range models.Roles {
 		if _, err := e.acc.CreateStaff(ctx, "system", string(r), "Demo "+string(r), password, []models.Role{r}); err != nil {
 			t.Fatal(err)

@@ -12,6 +12,8 @@ var AuditActions = []string{
 	"auth.login", "auth.login_failed", "auth.account_locked", "auth.address_locked", "auth.events_suppressed",
 	"auth.logout", "auth.permission_denied", "auth.stepup", "auth.stepup_failed", "auth.stepup_locked",
 	"auth.token_rejected", "auth.token_used",
+	"auth.webauthn_registered", "auth.webauthn_removed", "auth.webauthn_reset", "auth.webauthn_signin", "auth.webauthn_stepup",
+	"auth.webauthn_failed",
 	"token.created", "token.listed", "token.revoked",
 	"staff.created", "staff.disabled", "staff.enabled", "staff.hours_set", "staff.contact_set", "staff.notify_prefs_set",
 	"staff.notified", "staff.directory_updated",

@@ -115,7 +115,18 @@ type StaffSession struct {
 	// StepUpAt is the last time the user re-entered their password in this
 	// session (zero when never); approvals need a recent one.
 	StepUpAt time.Time
+	// KeyRequired: role work waits until a security key is presented in
+	// this session (KeyAt), or registered when the member has none. Set
+	// at sign-in for members who have a key or whose role requires one.
+	KeyRequired bool
+	// KeyAt is the last time a security key was presented (or registered)
+	// in this session; zero when never.
+	KeyAt time.Time
 }
+
+// KeyPending reports whether the session still waits for a security key
+// before role work.
+func (s *StaffSession) KeyPending() bool { return s.KeyRequired && s.KeyAt.IsZero() }
 
 // StaffActor is the audit actor of a member of staff signed in with a
 // session.

@@ -46,6 +46,7 @@ type Tx interface {
 	OIDCLoginRepo        // sign-ins under way at the bank's identity provider (oidclogin.go)
 	NodeRepo             // the node registry (node.go)
 	JobLeaseRepo         // named leases of background work (node.go)
+	WebAuthnRepo         // staff security keys and their ceremonies (webauthn.go)
 }
 
 // StaffRepo stores staff, their sessions and API tokens.

@@ -185,6 +185,10 @@ var observing = map[string]bool{
 	// A supervisor's observer socket opening and closing on a running call.
 	"call.observe_started": true,
 	"call.observe_stopped": true,
+	// The supervisor's security key signing (or failing to sign) the
+	// decision itself (access/webauthn.go).
+	"auth.webauthn_stepup": true,
+	"auth.webauthn_failed": true,
 }
 
 // mayDecide is the decider rule (four eyes), checked in the deciding

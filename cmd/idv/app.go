@@ -125,6 +125,14 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log, store: store, key: key, staging: staging, chain: chain}
 	a.access = &access.Service{Store: store, Chain: chain, Now: time.Now, Rand: rand.Reader, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax,
 		TokenLifetime: cfg.TokenLifetime, Log: log, Limits: authLimits(cfg.Auth), NameKey: access.DeriveKey(key.Seed(), "login names")}
+	if a.access.Keys, err = cfg.keyPolicy(); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("security keys: %w", err)
+	}
+	if !a.access.KeysOn() && len(cfg.WebAuthn.RequiredRoles) > 0 {
+		log.Warn("security keys are off: the public URL's host is an IP address (set IDV_PUBLIC_URL to a host name or IDV_WEBAUTHN_RP_ID)",
+			"public_url", cfg.PublicURL, "required_roles", cfg.WebAuthn.RequiredRoles)
+	}
 	if cfg.LDAP.URL != "" {
 		d, err := cfg.LDAP.directory()
 		if err != nil {

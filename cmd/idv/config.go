@@ -10,10 +10,12 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"remoteidv/access"
 	"remoteidv/directory"
 	"remoteidv/idp"
 	idvmail "remoteidv/mail"
@@ -84,6 +86,7 @@ type Config struct {
 	LDAP      LDAPConfig
 	OIDC      OIDCConfig
 	Node      NodeConfig
+	WebAuthn  WebAuthnConfig
 }
 
 // NodeConfig names this process among several `idv serve` on one
@@ -120,6 +123,18 @@ type OIDCConfig struct {
 	GroupRoles    string // role=group;role=group, as IDV_LDAP_GROUP_ROLES
 	CAFile        string
 	Timeout       time.Duration
+}
+
+// WebAuthnConfig is security keys and passkeys (access.KeyPolicy): the
+// relying party ID browsers scope keys to and the roles that need a key.
+type WebAuthnConfig struct {
+	// RPID is the relying party ID; empty: the host of PublicURL. Keys
+	// need a domain name (browsers refuse IP addresses): a PublicURL on an
+	// IP address without RPID leaves keys off, with a warning at start.
+	RPID string
+	// RequiredRoles, comma-separated: their members present a key after
+	// the password and decide with it.
+	RequiredRoles string
 }
 
 // LDAPConfig is directory sign-in (LDAP / Active Directory): off without
@@ -357,6 +372,7 @@ func defaultConfig() Config {
 			CaptureMaxAge: 30 * time.Minute, MaxDataAge: 10 * time.Minute},
 		Statement: StatementConfig{Font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"},
 		Webhook:   WebhookConfig{Interval: 5 * time.Second, Timeout: 10 * time.Second, RetryFor: 24 * time.Hour},
+		WebAuthn:  WebAuthnConfig{RequiredRoles: "supervisor,admin"},
 		LDAP: LDAPConfig{UserFilter: "(uid=%s)", UsernameAttr: "uid", NameAttr: "displayName", Timeout: 10 * time.Second,
 			SyncInterval: 15 * time.Minute},
 		OIDC: OIDCConfig{Scopes: "profile", GroupsClaim: "groups", UsernameClaim: "preferred_username", NameClaim: "name", Timeout: 10 * time.Second},
@@ -478,6 +494,8 @@ func (c *Config) settings() []setting {
 		{"registry-timeout", "IDV_REGISTRY_TIMEOUT", "registry lookups slower than this count as unavailable", (*durValue)(&c.Registry.Timeout)},
 		{"registry-capture-max-age", "IDV_REGISTRY_CAPTURE_MAX_AGE", "the registry check needs a live capture of the case (taken in the recorded call) at most this old; the registry photo is compared with it", (*durValue)(&c.Registry.CaptureMaxAge)},
 		{"registry-max-data-age", "IDV_REGISTRY_MAX_DATA_AGE", "a registry answer whose data_as_of is older than this is not a pass", (*durValue)(&c.Registry.MaxDataAge)},
+		{"webauthn-rp-id", "IDV_WEBAUTHN_RP_ID", "security keys: the relying party ID (a domain name: the public URL's host or a parent of it); empty: the host of IDV_PUBLIC_URL. Keys are off when that host is an IP address (browsers refuse them)", (*strValue)(&c.WebAuthn.RPID)},
+		{"webauthn-required-roles", "IDV_WEBAUTHN_REQUIRED_ROLES", "security keys: comma-separated roles whose members must present a key after the password before role work (registering one first when they have none) and whose decisions need the key's assertion bound to the case and the decision; empty: none (keys stay optional)", (*strValue)(&c.WebAuthn.RequiredRoles)},
 		{"ldap-url", "IDV_LDAP_URL", "directory sign-in: ldaps://host:636, or ldap://host:389 with IDV_LDAP_STARTTLS; empty: local passwords only. Names with a local staff row (the break-glass admin) always sign in locally; every other name signs in against the directory", (*strValue)(&c.LDAP.URL)},
 		{"ldap-starttls", "IDV_LDAP_STARTTLS", "upgrade an ldap:// connection with StartTLS (required for ldap://: passwords never travel in clear)", (*boolValue)(&c.LDAP.StartTLS)},
 		{"ldap-ca-file", "IDV_LDAP_CA_FILE", "PEM file of the CA(s) the directory's certificate must chain to; empty: the system's roots", (*strValue)(&c.LDAP.CAFile)},
@@ -861,6 +879,9 @@ func (c *Config) validate() error {
 	if c.Registry.MaxDataAge < time.Second || c.Registry.MaxDataAge > 24*time.Hour {
 		bad("IDV_REGISTRY_MAX_DATA_AGE", "%v must be from 1s to 24h", c.Registry.MaxDataAge)
 	}
+	if _, err := c.keyPolicy(); err != nil {
+		bad("IDV_WEBAUTHN_RP_ID", "%v", err)
+	}
 	if c.LDAP.URL != "" {
 		if _, err := c.LDAP.directory(); err != nil {
 			bad("IDV_LDAP_URL", "%v", err)
@@ -1041,4 +1062,38 @@ func (m MailConfig) bounceAllow() ([]netip.Prefix, error) {
 		return nil, errors.New("names no network")
 	}
 	return out, nil
+}
+
+// keyPolicy is the security key policy of c (after validate has set
+// PublicURL): off (empty RPID) when the relying party would be an IP
+// address nobody named.
+func (c *Config) keyPolicy() (access.KeyPolicy, error) {
+	u, err := url.Parse(c.PublicURL)
+	if err != nil {
+		return access.KeyPolicy{}, fmt.Errorf("public URL %q: %w", c.PublicURL, err)
+	}
+	p := access.KeyPolicy{RPID: c.WebAuthn.RPID, Origins: []string{u.Scheme + "://" + u.Host}, Name: c.BankName}
+	if p.RPID == "" {
+		p.RPID = u.Hostname()
+		if net.ParseIP(p.RPID) != nil {
+			p.RPID = ""
+		}
+	}
+	if p.RPID != "" && p.RPID != u.Hostname() && !strings.HasSuffix(u.Hostname(), "."+p.RPID) {
+		return p, fmt.Errorf("relying party ID %q is neither the public URL's host %q nor a parent domain of it", p.RPID, u.Hostname())
+	}
+	if p.RPID != "" && net.ParseIP(p.RPID) != nil {
+		return p, fmt.Errorf("relying party ID %q is an IP address: browsers want a domain name", p.RPID)
+	}
+	for _, r := range strings.Split(c.WebAuthn.RequiredRoles, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		if !slices.Contains(models.Roles, models.Role(r)) {
+			return p, fmt.Errorf("IDV_WEBAUTHN_REQUIRED_ROLES: unknown role %q", r)
+		}
+		p.Required = append(p.Required, models.Role(r))
+	}
+	return p, nil
 }

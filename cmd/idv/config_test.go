@@ -125,6 +125,11 @@ func TestConfigValidation(t *testing.T) {
 		{map[string]string{"IDV_METRICS_LISTEN": "127.0.0.1:8080"}, nil, "IDV_METRICS_LISTEN"},
 		{map[string]string{"IDV_METRICS_LISTEN": "9090"}, nil, "IDV_METRICS_LISTEN"},
 		{map[string]string{"IDV_METRICS_LISTEN": "127.0.0.1:9090"}, nil, ""},
+		{map[string]string{"IDV_PUBLIC_URL": "https://idv.bank.example", "IDV_WEBAUTHN_RP_ID": "bank.example"}, nil, ""},
+		{map[string]string{"IDV_PUBLIC_URL": "https://idv.bank.example", "IDV_WEBAUTHN_RP_ID": "other.example"}, nil, "IDV_WEBAUTHN_RP_ID"},
+		{map[string]string{"IDV_PUBLIC_URL": "https://idv.bank.example", "IDV_WEBAUTHN_RP_ID": "10.0.0.1"}, nil, "IDV_WEBAUTHN_RP_ID"},
+		{map[string]string{"IDV_WEBAUTHN_REQUIRED_ROLES": "supervisor,boss"}, nil, "IDV_WEBAUTHN_REQUIRED_ROLES"},
+		{map[string]string{"IDV_WEBAUTHN_REQUIRED_ROLES": ""}, nil, ""},
 	}
 	for _, tt := range tests {
 		_, _, err := loadConfig("serve", tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
@@ -178,6 +183,7 @@ func TestConfigSections(t *testing.T) {
 		"IDV_OIDC_ISSUER": "https://sso.bank.example/realms/staff", "IDV_OIDC_CLIENT_ID": "idv", "IDV_OIDC_CLIENT_SECRET": "cs", "IDV_OIDC_REDIRECT_URL": "",
 		"IDV_OIDC_NAME": "Bank SSO", "IDV_OIDC_NAME_ZH": "银行统一登录", "IDV_OIDC_SCOPES": "profile groups", "IDV_OIDC_GROUPS_CLAIM": "realm_access.roles",
 		"IDV_OIDC_USERNAME_CLAIM": "upn", "IDV_OIDC_NAME_CLAIM": "given_name", "IDV_OIDC_GROUP_ROLES": "clerk=idv-clerks", "IDV_OIDC_CA_FILE": "", "IDV_OIDC_TIMEOUT": "4s",
+		"IDV_WEBAUTHN_RP_ID": "bank.example", "IDV_WEBAUTHN_REQUIRED_ROLES": "supervisor",
 	}
 	c, _, err := loadConfig("serve", nil, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err != nil {
@@ -217,6 +223,7 @@ func TestConfigSections(t *testing.T) {
 		OIDC: OIDCConfig{Issuer: "https://sso.bank.example/realms/staff", ClientID: "idv", ClientSecret: "cs", Name: "Bank SSO", NameZH: "银行统一登录",
 			Scopes: "profile groups", GroupsClaim: "realm_access.roles", UsernameClaim: "upn", NameClaim: "given_name", GroupRoles: "clerk=idv-clerks", Timeout: 4 * time.Second},
 		Node: NodeConfig{ID: "idv-2", URL: "http://10.0.0.2:8080", Heartbeat: 3 * time.Second},
+		WebAuthn: WebAuthnConfig{RPID: "bank.example", RequiredRoles: "supervisor"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("loadConfig(every variable set) (-want +got):\n%s", diff)

@@ -126,11 +126,11 @@ func (t *Tx) ListStaff(ctx context.Context) ([]*models.Staff, error) {
 	return out, rows.Err()
 }
 
-const insertSession = `INSERT INTO staff_sessions (id_hash, staff_id, csrf_token, created_at, last_seen, step_up_at) VALUES (?, ?, ?, ?, ?, ?)`
+const insertSession = `INSERT INTO staff_sessions (id_hash, staff_id, csrf_token, created_at, last_seen, step_up_at, key_required, key_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateSession stores a new login session.
 func (t *Tx) CreateSession(ctx context.Context, s *models.StaffSession) error {
-	if _, err := t.exec(ctx, insertSession, s.IDHash, s.StaffID, s.CSRFToken, us(s.CreatedAt), us(s.LastSeen), stepUp(s.StepUpAt)); err != nil {
+	if _, err := t.exec(ctx, insertSession, s.IDHash, s.StaffID, s.CSRFToken, us(s.CreatedAt), us(s.LastSeen), stepUp(s.StepUpAt), boolInt(s.KeyRequired), stepUp(s.KeyAt)); err != nil {
 		return fmt.Errorf("create session for %s: %w", s.StaffID, err)
 	}
 	return nil
@@ -143,19 +143,24 @@ func stepUp(t time.Time) int64 {
 	return us(t)
 }
 
-const selectSession = `SELECT id_hash, staff_id, csrf_token, created_at, last_seen, step_up_at FROM staff_sessions WHERE id_hash = ?`
+const selectSession = `SELECT id_hash, staff_id, csrf_token, created_at, last_seen, step_up_at, key_required, key_at FROM staff_sessions WHERE id_hash = ?`
 
 // SessionByHash returns a session by the hash of its cookie.
 func (t *Tx) SessionByHash(ctx context.Context, idHash string) (*models.StaffSession, error) {
 	var s models.StaffSession
-	var created, seen, step int64
-	err := t.queryRow(ctx, selectSession, idHash).Scan(&s.IDHash, &s.StaffID, &s.CSRFToken, &created, &seen, &step)
+	var created, seen, step, keyAt int64
+	var keyRequired int
+	err := t.queryRow(ctx, selectSession, idHash).Scan(&s.IDHash, &s.StaffID, &s.CSRFToken, &created, &seen, &step, &keyRequired, &keyAt)
 	if err != nil {
 		return nil, fmt.Errorf("session: %w", t.db.translate(err))
 	}
 	s.CreatedAt, s.LastSeen = fromUS(created), fromUS(seen)
 	if step != 0 {
 		s.StepUpAt = fromUS(step)
+	}
+	s.KeyRequired = keyRequired == 1
+	if keyAt != 0 {
+		s.KeyAt = fromUS(keyAt)
 	}
 	return &s, nil
 }

@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"StaffNotifications", testStaffNotifications},
 		{"Nodes", testNodes},
 		{"JobLeases", testJobLeases},
+		{"WebAuthn", testWebAuthn},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

@@ -35,8 +35,22 @@ function fillHoursUsers(list) {
   const keep = hoursUser.value;
   hoursUser.replaceChildren(...list.map((s) => el('option', { value: s.username }, s.username + ' · ' + s.display_name)));
   if (keep) hoursUser.value = keep;
+  const resetUser = document.getElementById('keyreset-user');
+  const was = resetUser.value;
+  resetUser.replaceChildren(...list.map((s) => el('option', { value: s.username }, s.username + ' · ' + s.display_name)));
+  if (was) resetUser.value = was;
   return loadHours();
 }
+
+// Recovery of a lost security key: every key of the member goes, with a
+// reason (audited); they register a new one at their next sign-in.
+document.getElementById('keyreset-form').addEventListener('submit', guard(async () => {
+  const user = document.getElementById('keyreset-user').value;
+  const reason = document.getElementById('keyreset-reason');
+  const r = await api('POST', '/api/staff/' + encodeURIComponent(user) + '/keys/reset', { reason: reason.value.trim() });
+  reason.value = '';
+  say('keyreset-out', fill(t('admin.keyreset_done'), { n: r.removed, user }), 'good');
+}, 'keyreset-out'));
 hoursUser.addEventListener('change', guard(loadHours, 'hours-out'));
 document.getElementById('hours-form').addEventListener('submit', guard(async () => {
   const r = await api('PUT', '/api/staff/' + encodeURIComponent(hoursUser.value) + '/hours', { hours: hoursText.value.trim() });

@@ -4,6 +4,7 @@
 // evidence with its hashes and downloads the bundle.
 import { api, APIError, el, errText, fillTable, flash, guard, page, say, setCSRF, slotText, stateLabel, t, when } from './common.js';
 import { flagWarning } from './flags.js';
+import { get as keyGet } from './webauthn.js';
 
 const id = page.case;
 const base = '/api/cases/' + encodeURIComponent(id);
@@ -586,35 +587,55 @@ function setupCall() {
   });
 }
 
-// ---- supervisor: decision after step-up
+// ---- supervisor: decision after step-up, or signed with a security key
+// where the role decides with one (the key signs this case and decision)
 function review() {
   setupCall();
   $('letter-img').addEventListener('load', drawRegion);
   new ResizeObserver(drawRegion).observe($('letter-img'));
+  let withKey = false;
+  api('GET', '/api/me/keys').then((k) => {
+    withKey = k.enabled && (k.required || k.keys.length > 0);
+    if (!withKey) return;
+    const pw = $('stepup-password');
+    if (pw) {
+      pw.required = false;
+      pw.hidden = true;
+      document.querySelector('label[for="stepup-password"]').hidden = true;
+    }
+    $('decision-key-hint').hidden = false;
+  }).catch(() => {});
   $('decision-form').addEventListener('submit', guard(async () => {
     const decision = document.querySelector('input[name="decision"]:checked')?.value;
     // The hash on the page is the file the supervisor could open: approve that one.
     const shown = $('statement-sha256').textContent;
-    let me;
-    // A member from the identity provider stepped up there (the link
-    // beside the form); the server refuses the decision if that is more
-    // than 5 minutes ago.
-    if ($('stepup-password')) try {
-      me = await api('POST', '/api/auth/step-up', { password: $('stepup-password').value });
-    } catch (e) {
-      // A wrong password: say so beside the form (not "log in again"),
-      // with the server's words; nothing was decided.
-      if (e instanceof APIError && e.status === 401 && e.body) {
-        $('stepup-password').focus();
-        throw new Error(t('review.stepup_wrong') + ' (' + ((e.body.error && e.body.error.message) || e.message) + ')');
+    const sum = decision === 'approve' && /^[0-9a-f]{64}$/.test(shown) ? shown : undefined;
+    const body = { decision, reason: $('decision-reason').value.trim(), statement_sha256: sum };
+    if (withKey) {
+      const options = await api('POST', base + '/decision/challenge', { decision, statement_sha256: sum || '' });
+      body.webauthn = await keyGet(options);
+    } else if ($('stepup-password')) {
+      // (Without the field, a member from the identity provider stepped up
+      // there, by the link beside the form; the server refuses the decision
+      // if that is more than 5 minutes ago.)
+      let me;
+      try {
+        me = await api('POST', '/api/auth/step-up', { password: $('stepup-password').value });
+      } catch (e) {
+        // A wrong password: say so beside the form (not "log in again"),
+        // with the server's words; nothing was decided.
+        if (e instanceof APIError && e.status === 401 && e.body) {
+          $('stepup-password').focus();
+          throw new Error(t('review.stepup_wrong') + ' (' + ((e.body.error && e.body.error.message) || e.message) + ')');
+        }
+        throw e;
+      } finally {
+        $('stepup-password').value = '';
       }
-      throw e;
-    } finally {
-      $('stepup-password').value = '';
+      setCSRF(me.csrf_token);
     }
-    if (me) setCSRF(me.csrf_token);
     const key = crypto.randomUUID();
-    await api('POST', base + '/decision', { decision, reason: $('decision-reason').value.trim(), statement_sha256: /^[0-9a-f]{64}$/.test(shown) ? shown : undefined }, { 'Idempotency-Key': key });
+    await api('POST', base + '/decision', body, { 'Idempotency-Key': key });
     say('decision-out', t('review.done'), 'good');
     await refresh();
   }, 'decision-out'));

@@ -1,0 +1,133 @@
+package storagetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"remoteidv/models"
+)
+
+func testWebAuthn(t *testing.T, s models.Store) {
+	ctx := context.Background()
+	seed(t, s)
+	tx(t, s, func(tx models.Tx) error { return tx.CreateStaff(ctx, staff("stf_sup", "sup", models.RoleSupervisor)) })
+
+	// Keys: stored, listed oldest first, used, removed one by one or all.
+	k1 := &models.WebAuthnKey{ID: "AAEC", StaffID: "stf_sup", Name: "blue key", Credential: []byte(`{"id":"AAEC"}`), CreatedAt: t0}
+	k2 := &models.WebAuthnKey{ID: "AwQF", StaffID: "stf_sup", Name: "phone", Credential: []byte(`{"id":"AwQF"}`), CreatedAt: t0.Add(time.Minute)}
+	tx(t, s, func(tx models.Tx) error {
+		if err := tx.CreateWebAuthnKey(ctx, k2); err != nil {
+			return err
+		}
+		return tx.CreateWebAuthnKey(ctx, k1)
+	})
+	dup := *k1
+	dup.StaffID = "stf_clerk"
+	err := s.Transact(ctx, func(tx models.Tx) error { return tx.CreateWebAuthnKey(ctx, &dup) })
+	wantCode(t, "CreateWebAuthnKey(same credential ID, another member)", err, models.ECONFLICT)
+	var got []*models.WebAuthnKey
+	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.WebAuthnKeys(ctx, "stf_sup"); return })
+	if diff := cmp.Diff([]*models.WebAuthnKey{k1, k2}, got); diff != "" {
+		t.Fatalf("WebAuthnKeys(stf_sup) (-want +got):\n%s", diff)
+	}
+	used := t0.Add(time.Hour)
+	tx(t, s, func(tx models.Tx) error {
+		return tx.UpdateWebAuthnKeyUse(ctx, "AAEC", []byte(`{"id":"AAEC","n":2}`), used)
+	})
+	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.WebAuthnKeys(ctx, "stf_sup"); return })
+	want := *k1
+	want.Credential, want.LastUsedAt = []byte(`{"id":"AAEC","n":2}`), &used
+	if diff := cmp.Diff(&want, got[0]); diff != "" {
+		t.Fatalf("WebAuthnKeys after a use (-want +got):\n%s", diff)
+	}
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.UpdateWebAuthnKeyUse(ctx, "none", nil, used) })
+	wantCode(t, "UpdateWebAuthnKeyUse(unknown)", err, models.ENOTFOUND)
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.DeleteWebAuthnKey(ctx, "stf_clerk", "AAEC") })
+	wantCode(t, "DeleteWebAuthnKey(another member's key)", err, models.ENOTFOUND)
+	tx(t, s, func(tx models.Tx) error { return tx.DeleteWebAuthnKey(ctx, "stf_sup", "AAEC") })
+	var n int
+	tx(t, s, func(tx models.Tx) (err error) { n, err = tx.DeleteWebAuthnKeys(ctx, "stf_sup"); return })
+	if n != 1 {
+		t.Fatalf("DeleteWebAuthnKeys(stf_sup) = %d, want 1 (the phone)", n)
+	}
+	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.WebAuthnKeys(ctx, "stf_sup"); return })
+	if len(got) != 0 {
+		t.Fatalf("WebAuthnKeys after DeleteWebAuthnKeys = %d keys, want none", len(got))
+	}
+	bad := *k1
+	bad.Name = ""
+	if err := s.Transact(ctx, func(tx models.Tx) error { return tx.CreateWebAuthnKey(ctx, &bad) }); err == nil {
+		t.Errorf("CreateWebAuthnKey(empty name) = nil, want the schema's refusal")
+	}
+
+	// Sessions: whether role work waits for a key and when one was shown.
+	hash := fmt.Sprintf("%064x", 11)
+	sess := &models.StaffSession{IDHash: hash, StaffID: "stf_sup", CSRFToken: "csrf", CreatedAt: t0, LastSeen: t0, KeyRequired: true}
+	tx(t, s, func(tx models.Tx) error { return tx.CreateSession(ctx, sess) })
+	var gs *models.StaffSession
+	tx(t, s, func(tx models.Tx) (err error) { gs, err = tx.SessionByHash(ctx, hash); return })
+	if !gs.KeyPending() {
+		t.Fatalf("SessionByHash(new, key required).KeyPending() = false, want true")
+	}
+	tx(t, s, func(tx models.Tx) error { return tx.SetSessionKey(ctx, hash, t0.Add(time.Minute)) })
+	tx(t, s, func(tx models.Tx) (err error) { gs, err = tx.SessionByHash(ctx, hash); return })
+	ws := *sess
+	ws.KeyAt = t0.Add(time.Minute)
+	if diff := cmp.Diff(&ws, gs); diff != "" || gs.KeyPending() {
+		t.Fatalf("SessionByHash after SetSessionKey (-want +got):\n%s", diff)
+	}
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.SetSessionKey(ctx, fmt.Sprintf("%064x", 12), t0) })
+	wantCode(t, "SetSessionKey(unknown session)", err, models.ENOTFOUND)
+
+	// Challenges are taken once: of many takers at once exactly one gets it.
+	ch := &models.WebAuthnChallenge{Hash: fmt.Sprintf("%064x", 21), StaffID: "stf_sup", SessionHash: hash, Purpose: models.KeyDecision,
+		Binding: "case_a|approve|abc", Ceremony: []byte(`{"challenge":"x"}`), ExpiresAt: t0.Add(5 * time.Minute)}
+	tx(t, s, func(tx models.Tx) error { return tx.CreateWebAuthnChallenge(ctx, ch) })
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.CreateWebAuthnChallenge(ctx, ch) })
+	wantCode(t, "CreateWebAuthnChallenge(twice)", err, models.ECONFLICT)
+	var (
+		mu    sync.Mutex
+		taken []*models.WebAuthnChallenge
+		wg    sync.WaitGroup
+	)
+	for range 4 {
+		wg.Go(func() {
+			var c *models.WebAuthnChallenge
+			err := s.Transact(ctx, func(tx models.Tx) (err error) { c, err = tx.TakeWebAuthnChallenge(ctx, ch.Hash); return })
+			if err != nil && models.ErrorCodeOf(err) != models.ENOTFOUND {
+				t.Errorf("TakeWebAuthnChallenge = %v, want the challenge or ENOTFOUND", err)
+			}
+			if err == nil {
+				mu.Lock()
+				taken = append(taken, c)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(taken) != 1 {
+		t.Fatalf("TakeWebAuthnChallenge by 4 at once: %d got it, want 1", len(taken))
+	}
+	if diff := cmp.Diff(ch, taken[0]); diff != "" {
+		t.Fatalf("TakeWebAuthnChallenge (-want +got):\n%s", diff)
+	}
+	// Creating a challenge sweeps those that expired long before it.
+	old := *ch
+	old.Hash, old.ExpiresAt = fmt.Sprintf("%064x", 22), t0
+	tx(t, s, func(tx models.Tx) error { return tx.CreateWebAuthnChallenge(ctx, &old) })
+	next := *ch
+	next.Hash, next.ExpiresAt = fmt.Sprintf("%064x", 23), t0.Add(2*time.Hour)
+	tx(t, s, func(tx models.Tx) error { return tx.CreateWebAuthnChallenge(ctx, &next) })
+	err = s.Transact(ctx, func(tx models.Tx) error { _, err := tx.TakeWebAuthnChallenge(ctx, old.Hash); return err })
+	wantCode(t, "TakeWebAuthnChallenge(swept)", err, models.ENOTFOUND)
+	bp := next
+	bp.Hash, bp.Purpose = fmt.Sprintf("%064x", 24), "login"
+	if err := s.Transact(ctx, func(tx models.Tx) error { return tx.CreateWebAuthnChallenge(ctx, &bp) }); err == nil {
+		t.Errorf("CreateWebAuthnChallenge(purpose login) = nil, want the schema's refusal")
+	}
+}
