@@ -58,9 +58,10 @@ type wantStep struct {
 // During the call, at 1366x768 and without scrolling, the customer's
 // video, the Capture button, the face result with the reference photos
 // and the liveness prompt are all on the screen (getBoundingClientRect
-// within 0..768). The page passes CheckPage during the call, and the
-// screenshots of the call (viewport only) go to var/screenshots for the
-// README (clerk-steps-call-<lang>.png).
+// within 0..768). The page passes CheckPage during the call. What the
+// clerk sees at 1366x768 before the invite and during the call is saved
+// in var/screenshots (clerk-steps-start-<lang>.png,
+// clerk-steps-call-<lang>.png) for docs/screenshots.
 func TestWebClerkFlow(t *testing.T) {
 	shots, err := filepath.Abs(filepath.Join("..", "..", "var", "screenshots"))
 	if err != nil {
@@ -139,6 +140,7 @@ func TestWebClerkFlow(t *testing.T) {
 			"registry": {status: "blocked", why: []string{"step.item_capture"}},
 			"submit":   {status: "blocked", why: []string{"req.consent", "req.face_match", "req.liveness", "req.signature", "req.authorization_letter", "req.registry_check", "req.email_code", "req.recording"}},
 		})
+		shot(t, clerk, shots, "clerk-steps-start-"+lang)
 		// The clerk opens a step that is not the current one, and folds it again.
 		clerk.Do(t, lang+": open the submit step", 10*time.Second, openStep("submit"), chromedp.WaitVisible(`#submit-case`))
 		if n := testenv.Eval[int](t, clerk, `document.querySelectorAll('#submit-missing li[data-missing]').length`); n != 8 {
@@ -193,7 +195,7 @@ func TestWebClerkFlow(t *testing.T) {
 			t.Errorf("%s: a reference photo beside the face result did not load", lang)
 		}
 		clerk.Do(t, lang+": confirm beside the result", 20*time.Second,
-			chromedp.SendKeys("#face-note", "same person, side by side"),
+			chromedp.SendKeys("#face-note", map[string]string{"en": "same person, side by side", "zh-CN": "并排比对，是同一人"}[lang]),
 			chromedp.Click("#face-same"),
 			chromedp.WaitVisible(`#face-confirmed`),
 			chromedp.WaitVisible(`li.done[data-req="face_match"]`),
@@ -232,13 +234,7 @@ func TestWebClerkFlow(t *testing.T) {
 		if v := boxes["video"]; len(v) == 4 && (v[2]-v[0] < 320 || v[3]-v[1] < 240) {
 			t.Errorf("%s: the customer's video is %v x %v px, want at least 320x240", lang, v[2]-v[0], v[3]-v[1])
 		}
-		png, err := chromedp.Run(clerk.Ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, "clerk-steps-call-"+lang+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		shot(t, clerk, shots, "clerk-steps-call-"+lang)
 		clerk.CheckPage(t, shots, "clerk-steps-call-"+lang)
 
 		// The call ends; the letter's scope is recorded: the signature is what the letter step lacks.
@@ -275,6 +271,19 @@ func TestWebClerkFlow(t *testing.T) {
 	}
 	for _, p := range clerk.Problems("status of 409", "status of 412") {
 		t.Error(p)
+	}
+}
+
+// shot saves what the tab shows (the viewport, not the whole page) as dir/name.png.
+func shot(t *testing.T, tab *testenv.Tab, dir, name string) {
+	t.Helper()
+	testenv.Eval[bool](t, tab, "(window.scrollTo(0, 0), true)")
+	png, err := chromedp.Run(tab.Ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -277,9 +277,9 @@ function faceConfirm() {
 // missing), all from the requirements the server computed
 // (GET .../requirements), the case and its checks. The step to do now is
 // opened when it becomes the one; the others fold then, except those the
-// clerk opened by their summary, the call while it runs, and a step the
-// clerk has just worked in (the invite link they are about to copy): that
-// one folds at the next change. The clerk may open any step at any time.
+// clerk opened by their summary, the call while it runs, and a step
+// (other than the call) the clerk has just worked in, such as the invite
+// link they are about to copy: that one folds at the next change. The clerk may open any step at any time.
 const STEPS = ['invite', 'customer', 'call', 'letter', 'registry', 'submit'];
 const SUBMITTED = ['pending_review', 'approved', 'rejected', 'sealed', 'released', 'closed'];
 const touched = new Set(); // steps the clerk opened or closed
@@ -351,7 +351,9 @@ function renderSteps() {
   if (now === nowStep) return;
   nowStep = now;
   for (const k of STEPS) {
-    if (k !== now && !touched.has(k) && !used.has(k) && !(k === 'call' && callLive())) $('step-' + k).open = false;
+    // The call's results stay in the checks and the requirements: worked in, it folds all the same once over.
+    const keep = k === 'call' ? callLive() : used.has(k);
+    if (k !== now && !touched.has(k) && !keep) $('step-' + k).open = false;
   }
   used.clear();
   if (now) {
