@@ -209,6 +209,7 @@ function confirmButtons(ch) {
 let lastFace = null; // the latest face check (a live capture when there is one), shown with its numbers
 let allChecks = []; // the latest checks of the case
 let shownFace = null; // the id of the face check #face-result shows (clerk)
+let shownChecks = ''; // the checks the table shows, as JSON
 
 async function loadChecks() {
   const r = await api('GET', base + '/checks');
@@ -221,16 +222,13 @@ async function loadChecks() {
     shownRegion = { x: g.x ?? g.X, y: g.y ?? g.Y, w: g.w ?? g.W, h: g.h ?? g.H };
     drawRegion();
   }
-  fillTable($('checks'), r.checks.map((ch) => {
-    const d = ch.detail || {};
-    return el('tr', { 'data-kind': ch.kind, 'data-result': ch.result, 'data-source': ch.source || '' },
-      el('td', {}, ch.kind, sourceLabel(ch), el('div', { class: 'muted' }, (ch.who ? ch.who + ' · ' : '') + (ch.at_branch || when(ch.created_at)))),
-      el('td', {}, el('span', { class: 'badge ' + (/^(MATCH|PASS)$/.test(ch.result) ? 'good' : 'bad') }, ch.result)),
-      el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ch.kind === 'liveness' && d.result ? livenessWords(d) : ''),
-      el('td', { class: 'fmr' }, ...(ch.kind === 'face_match' ? [fmrWords(d.assessment, d.expected_fmr), d.fusion ? el('div', { class: 'muted fusion' }, fusionWords(d.fusion)) : undefined, weakNote(d.assessment)] : [''])),
-      el('td', {}, ch.confirmation ? (ch.confirmed_by_who ? ch.confirmed_by_who + ': ' : '') + ch.confirmation + (ch.note ? ': ' + ch.note : '') : ''),
-      el('td', {}, confirmButtons(ch)));
-  }), 6);
+  // The table is rebuilt only when a check changed: rebuilt on every poll,
+  // its buttons were replaced under a click (and a half-typed note lost).
+  const seen = JSON.stringify(r.checks);
+  if (seen !== shownChecks) {
+    shownChecks = seen;
+    fillChecks(r.checks);
+  }
   markWeak();
   if (mode === 'clerk') {
     // The latest face result stays beside the call, also after a reload.
@@ -241,6 +239,20 @@ async function loadChecks() {
     faceConfirm();
   }
   renderSteps();
+}
+
+// fillChecks renders the checks table.
+function fillChecks(checks) {
+  fillTable($('checks'), checks.map((ch) => {
+    const d = ch.detail || {};
+    return el('tr', { 'data-kind': ch.kind, 'data-result': ch.result, 'data-source': ch.source || '' },
+      el('td', {}, ch.kind, sourceLabel(ch), el('div', { class: 'muted' }, (ch.who ? ch.who + ' · ' : '') + (ch.at_branch || when(ch.created_at)))),
+      el('td', {}, el('span', { class: 'badge ' + (/^(MATCH|PASS)$/.test(ch.result) ? 'good' : 'bad') }, ch.result)),
+      el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ch.kind === 'liveness' && d.result ? livenessWords(d) : ''),
+      el('td', { class: 'fmr' }, ...(ch.kind === 'face_match' ? [fmrWords(d.assessment, d.expected_fmr), d.fusion ? el('div', { class: 'muted fusion' }, fusionWords(d.fusion)) : undefined, weakNote(d.assessment)] : [''])),
+      el('td', {}, ch.confirmation ? (ch.confirmed_by_who ? ch.confirmed_by_who + ': ' : '') + ch.confirmation + (ch.note ? ': ' + ch.note : '') : ''),
+      el('td', {}, confirmButtons(ch)));
+  }), 6);
 }
 
 // faceConfirm puts the clerk's side-by-side confirmation of the latest
