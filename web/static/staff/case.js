@@ -241,6 +241,12 @@ async function loadChecks() {
   renderSteps();
 }
 
+// confirmationWords is the clerk's side-by-side verdict on a face check in
+// the page's language, with the note they wrote.
+function confirmationWords(ch) {
+  return t(ch.confirmation === 'confirmed' ? 'case.same_person' : 'case.not_same_person') + (ch.note ? ' (' + ch.note + ')' : '');
+}
+
 // fillChecks renders the checks table.
 function fillChecks(checks) {
   fillTable($('checks'), checks.map((ch) => {
@@ -250,7 +256,7 @@ function fillChecks(checks) {
       el('td', {}, el('span', { class: 'badge ' + (/^(MATCH|PASS)$/.test(ch.result) ? 'good' : 'bad') }, ch.result)),
       el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ch.kind === 'liveness' && d.result ? livenessWords(d) : ''),
       el('td', { class: 'fmr' }, ...(ch.kind === 'face_match' ? [fmrWords(d.assessment, d.expected_fmr), d.fusion ? el('div', { class: 'muted fusion' }, fusionWords(d.fusion)) : undefined, weakNote(d.assessment)] : [''])),
-      el('td', {}, ch.confirmation ? (ch.confirmed_by_who ? ch.confirmed_by_who + ': ' : '') + ch.confirmation + (ch.note ? ': ' + ch.note : '') : ''),
+      el('td', { 'data-confirmation': ch.confirmation || undefined }, ch.confirmation ? (ch.confirmed_by_who ? ch.confirmed_by_who + ': ' : '') + confirmationWords(ch) : ''),
       el('td', {}, confirmButtons(ch)));
   }), 6);
 }
@@ -267,8 +273,7 @@ function faceConfirm() {
   confirmFor = key;
   if (!ch || ch.source !== 'live_call') { box.replaceChildren(); return; }
   if (ch.confirmation) {
-    box.replaceChildren(el('p', { id: 'face-confirmed', 'data-confirmation': ch.confirmation }, t('case.confirmed') + ': ' + (ch.confirmed_by_who ? ch.confirmed_by_who + ': ' : '') +
-      t(ch.confirmation === 'confirmed' ? 'step.confirmed_yes' : 'step.confirmed_no') + (ch.note ? ' (' + ch.note + ')' : '')));
+    box.replaceChildren(el('p', { id: 'face-confirmed', 'data-confirmation': ch.confirmation }, t('case.confirmed') + ': ' + (ch.confirmed_by_who ? ch.confirmed_by_who + ': ' : '') + confirmationWords(ch)));
     return;
   }
   const note = el('input', { id: 'face-note', maxlength: '300' });
