@@ -78,7 +78,9 @@ func TestWebCaseGuards(t *testing.T) {
 	if got := testenv.Eval[string](t, clerk, `(() => { const v = document.getElementById('verdict'); return v.value + '|' + v.selectedOptions[0].disabled })()`); got != "|true" {
 		t.Errorf("the verdict control starts as %q, want the disabled placeholder (\"|true\")", got)
 	}
+	// The letter is not the step to do yet: the clerk opens it.
 	clerk.Do(t, "record a signature without choosing a verdict", 20*time.Second,
+		openStep("letter"),
 		chromedp.SendKeys("#sig-reason", "letter forms match"),
 		chromedp.Click("#sig-submit"),
 	)
@@ -117,6 +119,7 @@ func TestWebCaseGuards(t *testing.T) {
 
 	// Capture before the customer joined: the server's refusal beside the buttons.
 	clerk.Do(t, "join the call alone", 30*time.Second,
+		openStep("call"), // blocked (no consent yet), but the clerk may open it
 		chromedp.Click("#call-join"),
 		chromedp.WaitVisible(`body[data-call="joined"], body[data-call="connected"]`),
 		chromedp.Click("#call-capture"),
@@ -129,7 +132,7 @@ func TestWebCaseGuards(t *testing.T) {
 	clerk.Do(t, "leave the call", 20*time.Second, chromedp.Click("#call-leave"), chromedp.WaitVisible(`body[data-call="ended"]`))
 
 	// Submit with requirements missing: what is missing, beside the button.
-	clerk.Do(t, "submit too early", 20*time.Second, chromedp.Click("#submit-case"))
+	clerk.Do(t, "submit too early", 20*time.Second, openStep("submit"), chromedp.Click("#submit-case"))
 	if txt := beside(clerk, "submit with requirements missing", "submit-out"); !strings.Contains(txt, "requirements missing") || !strings.Contains(txt, "Recording and biometric consent") {
 		t.Errorf("beside Submit: %q, want the server's words and the missing requirements", txt)
 	}

@@ -1,7 +1,8 @@
-// One case, in three modes (body[data-mode]): the clerk runs it (invite,
-// call, checks, letter and signature, registry, submit, cancel), the
-// supervisor reviews and decides after a step-up, the auditor reads the
-// evidence with its hashes and downloads the bundle.
+// One case, in three modes (body[data-mode]): the clerk runs it as steps in
+// the order the work happens (invite, customer ready, call with capture,
+// confirmation and liveness, letter and signature, registry, submit; see
+// renderSteps), the supervisor reviews and decides after a step-up, the
+// auditor reads the evidence with its hashes and downloads the bundle.
 import { api, APIError, el, errText, fillTable, flash, guard, page, say, setCSRF, slotText, stateLabel, t, when } from './common.js';
 import { flagWarning } from './flags.js';
 import { get as keyGet } from './webauthn.js';
@@ -27,6 +28,9 @@ function oneIn(rate) {
   return r.toLocaleString(document.documentElement.lang || 'en');
 }
 function fill(key, vars) { return t(key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k])); }
+// words is the message key names in the page's language, or fallback
+// (the server's own word) when the catalogue has none.
+function words(key, fallback) { const w = t(key); return w === key ? fallback : w; }
 
 // confirmStep asks in the page, right below the control's row (after),
 // for a confirmation naming the action's consequence (text): resolves true
@@ -157,10 +161,14 @@ async function loadCase() {
     $('scope-to').value = c.period_to;
     $('scope-service').value = c.purpose; // the clerk corrects it to what the letter says
   }
+  renderSteps();
 }
+
+let reqs = null; // the latest requirements, as the server computed them
 
 async function loadRequirements() {
   const r = await api('GET', base + '/requirements');
+  reqs = r;
   const all = ['consent', 'face_match', 'liveness', 'signature', 'authorization_letter', 'registry_check', 'email_code', 'recording', 'statement'];
   $('requirements').replaceChildren(...all.map((k) => {
     const ok = !r.missing.includes(k);
@@ -172,6 +180,8 @@ async function loadRequirements() {
   markWeak();
   const open = current && ['scheduled', 'in_session'].includes(current.state);
   $('registry-hours').textContent = t('case.registry') + ': ' + r.registry_hours + (r.ready && open ? ' · ' + t('case.ready') : '');
+  if ($('registry-hours-step')) $('registry-hours-step').textContent = t('step.registry_hours') + ': ' + r.registry_hours;
+  renderSteps();
 }
 
 // sourceLabel says where a face check's image came from: only a live
@@ -198,9 +208,13 @@ function confirmButtons(ch) {
 }
 
 let lastFace = null; // the latest face check (a live capture when there is one), shown with its numbers
+let allChecks = []; // the latest checks of the case
+let shownFace = null; // the id of the face check #face-result shows (clerk)
+let shownChecks = ''; // the checks the table shows, as JSON
 
 async function loadChecks() {
   const r = await api('GET', base + '/checks');
+  allChecks = r.checks;
   const faces = r.checks.filter((c) => c.kind === 'face_match');
   lastFace = faces.filter((c) => c.source === 'live_call').pop() || faces.pop() || null;
   const sig = r.checks.filter((c) => c.kind === 'signature').pop();
@@ -209,17 +223,171 @@ async function loadChecks() {
     shownRegion = { x: g.x ?? g.X, y: g.y ?? g.Y, w: g.w ?? g.W, h: g.h ?? g.H };
     drawRegion();
   }
-  fillTable($('checks'), r.checks.map((ch) => {
+  // The table is rebuilt only when a check changed: rebuilt on every poll,
+  // its buttons were replaced under a click (and a half-typed note lost).
+  const seen = JSON.stringify(r.checks);
+  if (seen !== shownChecks) {
+    shownChecks = seen;
+    fillChecks(r.checks);
+  }
+  markWeak();
+  if (mode === 'clerk') {
+    // The latest face result stays beside the call, also after a reload.
+    if (lastFace && lastFace.id !== shownFace) {
+      shownFace = lastFace.id;
+      showFace({ ...lastFace.detail, decision: lastFace.result, note: '' }, '', lastFace.source);
+    }
+    faceConfirm();
+  }
+  renderSteps();
+}
+
+// confirmationWords is the clerk's side-by-side verdict on a face check in
+// the page's language, with the note they wrote.
+function confirmationWords(ch) {
+  return t(ch.confirmation === 'confirmed' ? 'case.same_person' : 'case.not_same_person') + (ch.note ? ' (' + ch.note + ')' : '');
+}
+
+// fillChecks renders the checks table.
+function fillChecks(checks) {
+  fillTable($('checks'), checks.map((ch) => {
     const d = ch.detail || {};
     return el('tr', { 'data-kind': ch.kind, 'data-result': ch.result, 'data-source': ch.source || '' },
       el('td', {}, ch.kind, sourceLabel(ch), el('div', { class: 'muted' }, (ch.who ? ch.who + ' · ' : '') + (ch.at_branch || when(ch.created_at)))),
       el('td', {}, el('span', { class: 'badge ' + (/^(MATCH|PASS)$/.test(ch.result) ? 'good' : 'bad') }, ch.result)),
       el('td', {}, ch.kind === 'face_match' ? num(d.distance) + ' / ' + num(d.threshold) : ch.kind === 'liveness' && d.result ? livenessWords(d) : ''),
       el('td', { class: 'fmr' }, ...(ch.kind === 'face_match' ? [fmrWords(d.assessment, d.expected_fmr), d.fusion ? el('div', { class: 'muted fusion' }, fusionWords(d.fusion)) : undefined, weakNote(d.assessment)] : [''])),
-      el('td', {}, ch.confirmation ? (ch.confirmed_by_who ? ch.confirmed_by_who + ': ' : '') + ch.confirmation + (ch.note ? ': ' + ch.note : '') : ''),
+      el('td', { 'data-confirmation': ch.confirmation || undefined }, ch.confirmation ? (ch.confirmed_by_who ? ch.confirmed_by_who + ': ' : '') + confirmationWords(ch) : ''),
       el('td', {}, confirmButtons(ch)));
   }), 6);
-  markWeak();
+}
+
+// faceConfirm puts the clerk's side-by-side confirmation of the latest
+// live capture beside the face result (the same request as the buttons in
+// the checks table), or says who confirmed it.
+let confirmFor = null;
+function faceConfirm() {
+  const box = $('face-confirm');
+  const ch = lastFace;
+  const key = ch ? ch.id + '|' + (ch.confirmation || '') : '';
+  if (!box || key === confirmFor) return;
+  confirmFor = key;
+  if (!ch || ch.source !== 'live_call') { box.replaceChildren(); return; }
+  if (ch.confirmation) {
+    box.replaceChildren(el('p', { id: 'face-confirmed', 'data-confirmation': ch.confirmation }, t('case.confirmed') + ': ' + (ch.confirmed_by_who ? ch.confirmed_by_who + ': ' : '') + confirmationWords(ch)));
+    return;
+  }
+  const note = el('input', { id: 'face-note', maxlength: '300' });
+  const send = (confirmed) => guard(async () => {
+    await api('POST', base + '/checks/' + ch.id + '/confirm', { confirmed, note: note.value || (confirmed ? 'same person, side by side' : 'different person') });
+    await refresh();
+  }, 'face-confirm-out');
+  box.replaceChildren(el('div', { class: 'row' },
+    el('label', { for: 'face-note' }, t('case.confirm_note')), note,
+    el('button', { type: 'button', id: 'face-same', onclick: send(true) }, t('case.confirm')),
+    el('button', { type: 'button', id: 'face-different', class: 'secondary', onclick: send(false) }, t('case.reject'))),
+  el('p', { id: 'face-confirm-out', class: 'outcome', 'aria-live': 'polite' }));
+}
+
+// ---- the clerk's steps: the story in the order the work happens. Each
+// step is a <details> whose summary says, in words, whether it is done,
+// the one to do now, blocked (and by what), or still to do (and what is
+// missing), all from the requirements the server computed
+// (GET .../requirements), the case and its checks. The step to do now is
+// opened when it becomes the one; the others fold then, except those the
+// clerk opened by their summary, the call while it runs, and a step
+// (other than the call) the clerk has just worked in, such as the invite
+// link they are about to copy: that one folds at the next change. The clerk may open any step at any time.
+const STEPS = ['invite', 'customer', 'call', 'letter', 'registry', 'submit'];
+const SUBMITTED = ['pending_review', 'approved', 'rejected', 'sealed', 'released', 'closed'];
+const touched = new Set(); // steps the clerk opened or closed
+const used = new Set(); // steps the clerk worked in since the step to do last changed
+let nowStep; // the step shown as current
+
+// stepModel says for each step its status (done, current, blocked, todo),
+// why (text) and its items ([label, ok]).
+function stepModel(c, r, checks) {
+  const miss = new Set(r.missing);
+  const ok = (k) => !miss.has(k);
+  const item = (k) => [t('req.' + k), ok(k)];
+  const open = ['scheduled', 'in_session'].includes(c.state);
+  const submitted = SUBMITTED.includes(c.state);
+  const invited = (c.invites || []).length > 0 || ok('consent');
+  const opened = (c.invites || []).some((i) => i.used_at) || ok('consent');
+  const captured = checks.some((k) => k.kind === 'face_match' && k.source === 'live_call');
+  const statementWhy = r.statement_code ? ' (' + t('req.statement_' + r.statement_code) + ')' : '';
+  const steps = {
+    invite: { items: [[t('step.item_invite'), invited]], waits: [] },
+    customer: { items: [[t('step.item_opened'), opened], item('consent'), item('email_code')], waits: invited ? [] : [t('step.item_invite')] },
+    call: { items: [[t('step.item_capture'), captured], item('face_match'), item('liveness'), item('recording')], waits: ok('consent') ? [] : [t('req.consent')] },
+    letter: { items: [item('authorization_letter'), item('signature')], waits: [] },
+    registry: { items: [item('registry_check')], waits: captured ? [] : [t('step.item_capture')] },
+    submit: { items: [[t('step.item_submitted'), submitted]], waits: submitted ? [] : r.missing.map((k) => t('req.' + k) + (k === 'statement' ? statementWhy : '')) },
+  };
+  let now = null;
+  for (const k of STEPS) {
+    const s = steps[k];
+    s.done = s.items.every(([, v]) => v);
+    const missing = s.items.filter(([, v]) => !v).map(([l]) => l);
+    if (s.done) {
+      s.status = 'done';
+      s.why = '';
+    } else if (!open && !submitted) {
+      s.status = 'blocked';
+      s.why = fill('step.why_ended', { state: stateLabel(c.state) });
+    } else if (s.waits.length) {
+      s.status = 'blocked';
+      s.why = fill('step.why_waits', { what: s.waits.join(' · ') });
+    } else {
+      s.status = 'todo';
+      s.why = fill('step.why_missing', { what: missing.join(' · ') });
+      // Waiting only for the customer's email code is not the clerk's step to do now.
+      if (!now && open && !(k === 'customer' && ok('consent'))) now = k;
+    }
+  }
+  if (now) steps[now].status = 'current';
+  return { steps, now };
+}
+
+const callLive = () => ['joining', 'joined', 'connected'].includes(document.body.dataset.call);
+
+function renderSteps() {
+  if (!$('steps') || !current || !reqs) return;
+  const { steps, now } = stepModel(current, reqs, allChecks);
+  for (const k of STEPS) {
+    const s = steps[k];
+    const d = $('step-' + k);
+    d.dataset.status = s.status;
+    $('step-' + k + '-state').textContent = t('step.state_' + s.status);
+    $('step-' + k + '-state').dataset.status = s.status;
+    $('step-' + k + '-why').textContent = s.why;
+  }
+  $('customer-items').replaceChildren(...steps.customer.items.map(([l, v]) => el('li', { class: v ? 'done' : 'missing' }, l + ' — ' + t(v ? 'req.done' : 'req.missing'))));
+  $('submit-missing').replaceChildren(...(reqs.missing.length ? reqs.missing.map((k) => el('li', { class: 'missing', 'data-missing': k },
+    t('req.' + k) + ' — ' + t('req.missing') + (k === 'statement' && reqs.statement_code ? ' (' + t('req.statement_' + reqs.statement_code) + ')' : '')))
+    : [el('li', { class: 'done' }, t('case.ready'))]));
+  if (now === nowStep) return;
+  nowStep = now;
+  for (const k of STEPS) {
+    // The call's results stay in the checks and the requirements: worked in, it folds all the same once over.
+    const keep = k === 'call' ? callLive() : used.has(k);
+    if (k !== now && !touched.has(k) && !keep) $('step-' + k).open = false;
+  }
+  used.clear();
+  if (now) {
+    $('step-' + now).open = true;
+    touched.delete(now);
+  }
+}
+
+// The clerk opens and folds steps by their summaries (click, Enter, Space).
+function stepToggles() {
+  for (const k of STEPS) {
+    const d = $('step-' + k);
+    if (!d) continue;
+    d.querySelector('summary').addEventListener('click', () => touched.add(k));
+    d.querySelector('.step-body').addEventListener('focusin', () => used.add(k));
+  }
 }
 
 async function loadLetters() {
@@ -340,8 +508,8 @@ function clerk() {
     const f = $('face-file').files[0];
     if (!f) return;
     const r = await api('POST', base + '/face-checks', f);
-    showFace(r, URL.createObjectURL(f), 'upload');
     await refresh();
+    showFace(r, URL.createObjectURL(f), 'upload');
   }, 'face-out'));
 
   $('letter-form').addEventListener('submit', guard(async () => {
@@ -361,6 +529,7 @@ function clerk() {
     await refresh();
   }, 'scope-out'));
 
+  stepToggles();
   markRegion();
   for (const i of ['rx', 'ry', 'rw', 'rh']) $(i).addEventListener('input', drawRegion);
   // The verdict is a deliberate choice: nothing is preselected, and the
@@ -438,19 +607,22 @@ function showFace(r, src, source) {
   const refs = mode === 'audit' ? [] : (r.references || []).map((ref, i) => el('figure', {},
     el('img', { src: base + '/references/' + i, alt: t('case.reference') + ' ' + (i + 1) }),
     el('figcaption', {}, t('case.reference') + ' ' + (i + 1) + ' · ' + num(ref.distance))));
-  box.replaceChildren(
+  // The clerk's confirmation (faceConfirm) sits between the photos and the numbers.
+  const confirm = $('face-confirm');
+  box.replaceChildren(...[
     el('div', { class: 'faces' },
       src ? el('figure', { 'data-source': source || 'live_call' }, el('img', { src, alt: caption }), el('figcaption', {}, caption)) : el('figure', {}, el('figcaption', {}, t('case.capture_live'))),
       ...refs),
+    confirm,
     el('dl', { class: 'kv' },
       el('dt', {}, t('case.decision')), el('dd', { id: 'face-decision' }, String(r.decision) + (r.status ? ' (' + r.status + ')' : '')),
       source === 'upload' ? el('dt', {}, '⚠') : undefined, source === 'upload' ? el('dd', { class: 'warn' }, t('case.source_upload')) : undefined,
-      el('dt', {}, t('case.distance')), el('dd', {}, num(r.distance)),
-      el('dt', {}, t('case.threshold')), el('dd', {}, num(r.threshold)),
+      ...(mode === 'clerk' ? [el('dt', {}, t('case.distance') + ' / ' + t('case.threshold')), el('dd', {}, num(r.distance) + ' / ' + num(r.threshold))]
+        : [el('dt', {}, t('case.distance')), el('dd', {}, num(r.distance)), el('dt', {}, t('case.threshold')), el('dd', {}, num(r.threshold))]),
       el('dt', {}, t('case.fmr')), el('dd', { id: 'face-fmr' }, fmrWords(r.assessment, r.expected_fmr)),
       r.fusion ? el('dt', {}, t('fmr.fusion')) : undefined, r.fusion ? el('dd', { id: 'face-fusion' }, fusionWords(r.fusion)) : undefined,
       r.assessment && r.assessment.weak ? el('dt', {}, '⚠') : undefined, r.assessment && r.assessment.weak ? el('dd', {}, weakNote(r.assessment)) : undefined,
-      el('dt', {}, ''), el('dd', { class: 'muted' }, r.note || '')));
+      el('dt', {}, ''), el('dd', { class: 'muted' }, r.note || ''))].filter(Boolean));
 }
 
 // Region marking: drag on the letter; the numbers are the letter's own pixels.
@@ -533,7 +705,7 @@ function setupCall() {
         pc = new RTCPeerConnection({ iceServers: m.ice_servers || [] });
         pc.onicecandidate = (e) => { if (e.candidate) send({ type: 'candidate', candidate: e.candidate.toJSON() }); };
         pc.ontrack = (e) => { $('call-remote').srcObject = e.streams[0] || new MediaStream([e.track]); };
-        pc.onconnectionstatechange = () => { status.textContent = pc ? pc.connectionState : ''; if (pc && pc.connectionState === 'connected') document.body.dataset.call = 'connected'; };
+        pc.onconnectionstatechange = () => { status.textContent = pc ? words('case.conn_' + pc.connectionState, pc.connectionState) : ''; if (pc && pc.connectionState === 'connected') document.body.dataset.call = 'connected'; };
         break;
       case 'offer':
         await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
@@ -545,17 +717,16 @@ function setupCall() {
         await pc.addIceCandidate(m.candidate);
         break;
       case 'challenge':
-        $('call-prompt').textContent = m.prompt + ' (' + m.index + '/' + m.total + ')';
+        $('call-prompt').textContent = words('cust.prompt.' + m.prompt, m.prompt) + ' (' + m.index + '/' + m.total + ')';
         break;
       case 'result':
         say('call-error', '');
-        $('call-prompt').textContent = m.kind + ': ' + m.result + (m.ms ? ' (' + m.ms + ' ms)' : '');
-        await refresh();
-        if (m.kind === 'face_match' && lastFace) showFace({ ...lastFace.detail, decision: lastFace.result, note: '' }, '');
+        $('call-prompt').textContent = words('record.check.' + m.kind, m.kind) + ': ' + m.result + (m.ms ? ' (' + m.ms + ' ms)' : '');
+        await refresh(); // shows a new face result beside the call (loadChecks)
         break;
       case 'quality': {
         const q = m.quality || {};
-        $('call-quality').textContent = q.width + '×' + q.height + ' · ' + Math.round(q.fps) + ' fps · ' + Math.round(q.video_kbps) + ' kbps · ' + (q.loss_percent ?? 0).toFixed(1) + '% loss';
+        $('call-quality').textContent = fill('case.quality_line', { w: q.width, h: q.height, fps: Math.round(q.fps), kbps: Math.round(q.video_kbps), loss: (q.loss_percent ?? 0).toFixed(1) });
         break;
       }
       case 'bye':
