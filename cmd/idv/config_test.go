@@ -222,7 +222,7 @@ func TestConfigSections(t *testing.T) {
 			GroupFilter: "(member=%s)", GroupRoles: "clerk=cn=c", Timeout: 3 * time.Second, SyncInterval: 5 * time.Minute},
 		OIDC: OIDCConfig{Issuer: "https://sso.bank.example/realms/staff", ClientID: "idv", ClientSecret: "cs", Name: "Bank SSO", NameZH: "银行统一登录",
 			Scopes: "profile groups", GroupsClaim: "realm_access.roles", UsernameClaim: "upn", NameClaim: "given_name", GroupRoles: "clerk=idv-clerks", Timeout: 4 * time.Second},
-		Node: NodeConfig{ID: "idv-2", URL: "http://10.0.0.2:8080", Heartbeat: 3 * time.Second},
+		Node:     NodeConfig{ID: "idv-2", URL: "http://10.0.0.2:8080", Heartbeat: 3 * time.Second},
 		WebAuthn: WebAuthnConfig{RPID: "bank.example", RequiredRoles: "supervisor"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {

@@ -98,7 +98,7 @@ var libraryOwner = map[string][]string{
 	"github.com/coreos/go-oidc/v3":        {"idp"},
 	"golang.org/x/oauth2":                 {"idp"},
 	"github.com/zitadel/oidc/v3":          {"internal/testenv/oidcop"}, // the tests' provider only
-	"github.com/go-webauthn/webauthn":     {"access"}, // security keys (access/webauthn.go)
+	"github.com/go-webauthn/webauthn":     {"access"},                  // security keys (access/webauthn.go)
 	"golang.org/x/mod":                    {"audit"},
 	"golang.org/x/sync":                   {"cmd/idv"}, // errgroup: idv serve runs its server and background jobs in one group
 	"github.com/chromedp/":                {"internal/testenv", "internal/synthcam", "internal/demobrowser"},
