@@ -614,6 +614,29 @@ func TestWebStory(t *testing.T) {
 		t.Errorf("%d recorded video segments played on the auditor's page, want at least 2 (customer and clerk)", n)
 	}
 	aud.CheckPage(t, shots, "audit-case")
+	// Printed (web/static/staff/print.css): the summary first, then the
+	// evidence and the timeline, on paper without the page's controls.
+	pdf, err := chromedp.Run(aud.Ctx, chromedp.PrintToPDF())
+	if err != nil {
+		t.Fatalf("print the auditor's case page: %v", err)
+	}
+	pdfPath := filepath.Join(t.TempDir(), "audit-case.pdf")
+	if err := os.WriteFile(pdfPath, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	printed, ok := testenv.Poppler(t, "pdftotext", pdfPath, "-")
+	if !ok {
+		t.Fatalf("pdftotext of the printed auditor's page: %s", printed)
+	}
+	iSum, iTimeline := strings.Index(printed, "Summary"), strings.Index(printed, "Timeline")
+	if iSum < 0 || iTimeline < iSum || !strings.Contains(printed, caseID) || !strings.Contains(printed, "Sun Li (supervisor)") {
+		t.Errorf("the printed auditor's page lacks the case, the summary before the timeline, or the approving supervisor:\n%.2000s", printed)
+	}
+	for _, control := range []string{"Download the evidence bundle", "Log out", "Skip to the content"} {
+		if strings.Contains(printed, control) {
+			t.Errorf("the printed auditor's page shows the control %q", control)
+		}
+	}
 	b64 := testenv.Eval[string](t, aud, `fetch(document.getElementById('bundle-link').href).then((r) => r.ok ? r.arrayBuffer() : Promise.reject(new Error('HTTP ' + r.status)))
 		.then((b) => { let s = ''; const u = new Uint8Array(b); for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode(...u.subarray(i, i + 0x8000)); return btoa(s); })`)
 	bundle, err := base64.StdEncoding.DecodeString(b64)
