@@ -21,7 +21,10 @@ type staffView struct {
 	Email       string         `json:"email"`    // where staff notifications are mailed; "" for none
 	Language    string         `json:"language"` // of those mails; "" for English
 	Disabled    bool           `json:"disabled"`
-	CreatedAt   time.Time      `json:"created_at"`
+	// Source is where the member signs in: local (a password kept here),
+	// ldap (the bank's directory) or oidc (the bank's identity provider).
+	Source    models.StaffSource `json:"source"`
+	CreatedAt time.Time          `json:"created_at"`
 }
 
 func (s *Server) listStaff(c *gin.Context) error {
@@ -32,7 +35,7 @@ func (s *Server) listStaff(c *gin.Context) error {
 	out := make([]staffView, 0, len(all))
 	for _, st := range all {
 		out = append(out, staffView{ID: st.ID, Username: st.Username, DisplayName: st.DisplayName, Roles: st.Roles, Email: st.Email, Language: st.Language,
-			Disabled: !st.Active(), CreatedAt: st.CreatedAt})
+			Disabled: !st.Active(), Source: st.Source, CreatedAt: st.CreatedAt})
 	}
 	c.JSON(http.StatusOK, gin.H{"staff": out})
 	return nil
@@ -73,7 +76,7 @@ func (s *Server) createStaff(c *gin.Context) error {
 		}
 	}
 	c.JSON(http.StatusCreated, staffView{ID: st.ID, Username: st.Username, DisplayName: st.DisplayName, Roles: st.Roles, Email: st.Email, Language: st.Language,
-		CreatedAt: st.CreatedAt})
+		Source: st.Source, CreatedAt: st.CreatedAt})
 	return nil
 }
 

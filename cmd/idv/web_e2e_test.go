@@ -690,6 +690,9 @@ func TestWebStory(t *testing.T) {
 	adm := tab("admin")
 	login(adm, "admin", "/admin")
 	adm.Do(t, "staff list", 20*time.Second, chromedp.WaitVisible(`#staff button[data-user="clerk2"]`))
+	if row := testenv.Eval[string](t, adm, `(r => r.dataset.source + ' | ' + r.innerText)(document.querySelector('#staff tr[data-member="clerk2"]'))`); !strings.HasPrefix(row, "local | ") || !strings.Contains(row, "password kept here") {
+		t.Errorf("the staff list's row of clerk2 = %q, want it to say the member signs in with a password kept here", row)
+	}
 	adm.Do(t, "disable and enable clerk2", 20*time.Second,
 		chromedp.Click(`#staff button[data-user="clerk2"]`),
 		chromedp.WaitVisible(`#staff tr .badge.bad`),

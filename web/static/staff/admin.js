@@ -9,15 +9,16 @@ const lang = page.lang || 'en';
 async function load() {
   const r = await api('GET', '/api/staff');
   const list = r.staff || r;
-  fillTable(table, list.map((s) => el('tr', {},
+  fillTable(table, list.map((s) => el('tr', { 'data-member': s.username, 'data-source': s.source },
     el('td', {}, s.username),
     el('td', {}, s.display_name),
     el('td', {}, s.roles.join(', ')),
+    el('td', {}, t('admin.source_' + s.source)),
     el('td', {}, el('span', { class: 'badge ' + (s.disabled ? 'bad' : 'good') }, s.disabled ? t('admin.disabled') : t('admin.active'))),
     el('td', {}, el('button', {
       type: 'button', class: 'secondary', 'data-user': s.username, 'aria-label': (s.disabled ? t('admin.enable') : t('admin.disable')) + ' ' + s.username,
       onclick: guard(async () => { await api('POST', '/api/staff/' + encodeURIComponent(s.username) + (s.disabled ? '/enable' : '/disable')); await load(); }),
-    }, s.disabled ? t('admin.enable') : t('admin.disable'))))), 5);
+    }, s.disabled ? t('admin.enable') : t('admin.disable'))))), 6);
   await fillHoursUsers(list);
 }
 
