@@ -61,6 +61,38 @@ type envOptions struct {
 	signaling signaling.Config    // the hub (its recording folder and loopback candidates are set here)
 	mailbox   httpapi.DemoMailbox // demo mode with this mailbox; nil: demo mode off
 	proxies   []string            // trusted proxies (Config.TrustedProxies)
+	node      *testNode           // calls placed across nodes (Config.NodeSecret, Services.CallNodes); nil: one node
+}
+
+// testNode is one node of several on the env's database.
+type testNode struct {
+	id     models.NodeID
+	secret []byte
+}
+
+// serve starts a server over e's services with a hub of its own: e's,
+// or another node's on the same database (o.node).
+func (e *env) serve(t *testing.T, o envOptions, log *slog.Logger) (*signaling.Hub, *httpapi.Server, *httptest.Server) {
+	t.Helper()
+	o.signaling.RecordDir, o.signaling.Loopback = t.TempDir(), true
+	hub, err := signaling.New(o.signaling, e.g.Calls, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hub.Close() })
+	cfg := httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: e.pub, BoardStream: 200 * time.Millisecond, Demo: o.mailbox != nil, TrustedProxies: o.proxies}
+	svc := httpapi.Services{Access: e.acc, Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: hub, Store: e.store, Log: log, Mailbox: o.mailbox, Webhooks: e.wh, Notify: e.nt, Nodes: storeNodes{e.store}}
+	if o.node != nil {
+		cfg.NodeSecret = o.node.secret
+		svc.CallNodes = &verify.CallNodes{Store: e.store, Self: o.node.id, DeadAfter: time.Minute, TTL: time.Minute, Now: time.Now}
+	}
+	srv, err := httpapi.New(cfg, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return hub, srv, ts
 }
 
 const password = "correct horse battery staple"
@@ -119,20 +151,9 @@ func newEnvWith(t *testing.T, kind string, o envOptions) *env {
 	}
 	e.g = verifytest.New(t, gopts)
 	e.ver = e.g.Service
-	o.signaling.RecordDir, o.signaling.Loopback = t.TempDir(), true
-	if e.hub, err = signaling.New(o.signaling, e.g.Calls, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.hub.Close() })
 	e.wh = webhook.New(db, chain, now, rand.Reader, log, webhook.Config{}, nil)
 	e.nt = notify.New(db, chain, now, rand.Reader, log, notify.Config{BankName: "Demo Bank", MailFrom: "idv@bank.example"})
-	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub, BoardStream: 200 * time.Millisecond, Demo: o.mailbox != nil, TrustedProxies: o.proxies}, httpapi.Services{Access: e.acc,
-		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log, Mailbox: o.mailbox, Webhooks: e.wh, Notify: e.nt, Nodes: storeNodes{db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ts = httptest.NewServer(e.srv.Handler())
-	t.Cleanup(e.ts.Close)
+	e.hub, e.srv, e.ts = e.serve(t, o, log)
 	for _, r := range models.Roles {
 		if _, err := e.acc.CreateStaff(ctx, "system", string(r), "Demo "+string(r), password, []models.Role{r}); err != nil {
 			t.Fatal(err)
