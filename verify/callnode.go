@@ -94,8 +94,9 @@ func (p *CallNodes) node(v *view, id models.NodeID) CallNode {
 	return n
 }
 
-// Place returns the node case c's call runs on: the live node holding its
-// lease, or else the live node running the fewest calls (counted by
+// Place returns the node case c's call runs on: the node holding its
+// lease (its URL empty when the node is dead: nobody may start the call
+// before the lease runs out, about when the node counts as dead), or else the live node running the fewest calls (counted by
 // their leases, which are current, where the registry's count is a
 // heartbeat old; ties go to this node, then by ID). When that is this
 // node Place claims the lease; a claim lost to another node returns the
@@ -106,14 +107,14 @@ func (p *CallNodes) Place(ctx context.Context, c models.CaseID) (CallNode, error
 	if err != nil {
 		return CallNode{}, err
 	}
-	if h, ok := v.holder[callLease(c)]; ok && (h == p.Self || v.live[h] != nil) {
+	if h, ok := v.holder[callLease(c)]; ok {
 		if h == p.Self {
 			return p.Claim(ctx, c)
 		}
+		// A live holder runs the call; a dead one's lease has not run out
+		// yet (URL empty: the socket is told to try again).
 		return p.node(v, h), nil
 	}
-	// The lease is free, or held by a dead node whose lease has not run
-	// out yet (Claim then fails and the socket is told to try again).
 	ids := []models.NodeID{p.Self}
 	for id := range v.live {
 		if id != p.Self {

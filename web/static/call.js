@@ -61,7 +61,9 @@ async function onMessage(ev) {
       };
       pc.onconnectionstatechange = () => {
         if (pc.connectionState === 'connected') { rejoins = 0; showPresence(); }
-        if (pc.connectionState === 'failed') setState('failed', t('cust.failed'));
+        // Media lost (the server's node died without closing the socket,
+        // or the network): the socket is closed too, and the page rejoins.
+        if (pc.connectionState === 'failed') { setState('failed', t('cust.failed')); if (ws) ws.close(); }
       };
       break;
     case 'offer':

@@ -559,7 +559,7 @@ function setupCall() {
         pc = new RTCPeerConnection({ iceServers: m.ice_servers || [] });
         pc.onicecandidate = (e) => { if (e.candidate) send({ type: 'candidate', candidate: e.candidate.toJSON() }); };
         pc.ontrack = (e) => { $('call-remote').srcObject = e.streams[0] || new MediaStream([e.track]); };
-        pc.onconnectionstatechange = () => { status.textContent = pc ? pc.connectionState : ''; if (pc && pc.connectionState === 'connected') { rejoins = 0; document.body.dataset.call = 'connected'; } };
+        pc.onconnectionstatechange = () => { status.textContent = pc ? pc.connectionState : ''; if (pc && pc.connectionState === 'connected') { rejoins = 0; document.body.dataset.call = 'connected'; } if (pc && pc.connectionState === 'failed' && ws) ws.close(); };
         break;
       case 'offer':
         await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
