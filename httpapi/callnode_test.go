@@ -40,11 +40,12 @@ type clusterNode struct {
 
 // twoNodes returns an env (node A) and a second node B on its database,
 // both placing calls with the cluster secret and both registered live.
-func twoNodes(t *testing.T) (*env, *clusterNode, *clusterNode) {
+// With secret nil they have no cluster secret.
+func twoNodes(t *testing.T, secret []byte) (*env, *clusterNode, *clusterNode) {
 	t.Helper()
-	e := newEnvWith(t, "postgres", envOptions{node: &testNode{id: "node-a", secret: clusterSecret}})
+	e := newEnvWith(t, "postgres", envOptions{node: &testNode{id: "node-a", secret: secret}})
 	a := &clusterNode{id: "node-a", hub: e.hub, url: e.ts.URL, ts: e.ts}
-	hub, _, ts := e.serve(t, envOptions{node: &testNode{id: "node-b", secret: clusterSecret}}, slog.New(slog.NewTextHandler(e.logs, nil)))
+	hub, _, ts := e.serve(t, envOptions{node: &testNode{id: "node-b", secret: secret}}, slog.New(slog.NewTextHandler(e.logs, nil)))
 	b := &clusterNode{id: "node-b", hub: hub, url: ts.URL, ts: ts}
 	for _, n := range []*clusterNode{a, b} {
 		now := time.Now().UTC()
@@ -305,7 +306,7 @@ func waitLive(t *testing.T, h *signaling.Hub, id string) {
 // sockets end; they rejoin (on B, the one left) and the call continues
 // there as a new call of the same case.
 func TestCallAcrossNodes(t *testing.T) {
-	e, a, b := twoNodes(t)
+	e, a, b := twoNodes(t, clusterSecret)
 	frames := ivfFrames(t, testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 1, 320))
 	id, link := e.invite(t)
 	customer := consentedCustomer(t, e, link)
@@ -422,7 +423,7 @@ func TestNodeForwardedClient(t *testing.T) {
 // call it goes one hop further at most, and past the limit the page is
 // told to try again (503, Retry-After) instead of looping.
 func TestCallHopLimit(t *testing.T) {
-	e, a, b := twoNodes(t)
+	e, a, b := twoNodes(t, clusterSecret)
 	id := callCase(t, e)
 	clerk := e.login(t, "clerk")
 	path := "/api/cases/" + id + "/call/ws"
@@ -467,5 +468,33 @@ func TestCallHopLimit(t *testing.T) {
 	}
 	if liveOn(a.hub, id) {
 		t.Error("A started the call B runs")
+	}
+}
+
+// TestCallNodesWithoutSecret: without the cluster secret nothing is
+// placed or proxied: a socket is served on the node it reaches, as on a
+// single node, even when another live node holds the case's call lease.
+func TestCallNodesWithoutSecret(t *testing.T) {
+	e, a, b := twoNodes(t, nil)
+	id := callCase(t, e)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	if err := e.store.Transact(ctx, func(tx models.Tx) error {
+		_, err := tx.ClaimJobLease(ctx, "call:"+id, string(a.id)+"/call", now, now.Add(time.Minute))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clerk := e.login(t, "clerk")
+	dialMedia(t, wsOf(b.url, "/api/cases/"+id+"/call/ws"), cookieHeader(e, clerk), nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for !liveOn(b.hub, id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the call is not on B, the node the socket reached: A %+v, B %+v", a.hub.Live(), b.hub.Live())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if liveOn(a.hub, id) || strings.Contains(e.logs.String(), "call socket proxied") {
+		t.Error("a socket was proxied without the cluster secret")
 	}
 }

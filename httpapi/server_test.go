@@ -42,7 +42,8 @@ type env struct {
 	ts     *httptest.Server
 	store  models.Store
 	acc    *access.Service
-	g      *verifytest.Graph // the workflow's services, built at once
+	g      *verifytest.Graph  // the workflow's services, built at once
+	gopts  verifytest.Options // how g was built (another node builds its own)
 	ver    *verify.Service
 	hub    *signaling.Hub
 	evRoot string // the root of the local evidence folder
@@ -75,13 +76,17 @@ type testNode struct {
 func (e *env) serve(t *testing.T, o envOptions, log *slog.Logger) (*signaling.Hub, *httpapi.Server, *httptest.Server) {
 	t.Helper()
 	o.signaling.RecordDir, o.signaling.Loopback = t.TempDir(), true
-	hub, err := signaling.New(o.signaling, e.g.Calls, slog.New(slog.DiscardHandler))
+	g := e.g
+	if e.hub != nil {
+		g = verifytest.New(t, e.gopts) // another node: a workflow of its own on the database
+	}
+	hub, err := signaling.New(o.signaling, g.Calls, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { hub.Close() })
 	cfg := httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: e.pub, BoardStream: 200 * time.Millisecond, Demo: o.mailbox != nil, TrustedProxies: o.proxies}
-	svc := httpapi.Services{Access: e.acc, Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: hub, Store: e.store, Log: log, Mailbox: o.mailbox, Webhooks: e.wh, Notify: e.nt, Nodes: storeNodes{e.store}}
+	svc := httpapi.Services{Access: e.acc, Verify: g.Service, Desk: g.Desk, Calls: g.Calls, Hub: hub, Store: e.store, Log: log, Mailbox: o.mailbox, Webhooks: e.wh, Notify: e.nt, Nodes: storeNodes{e.store}}
 	if o.node != nil {
 		cfg.NodeSecret = o.node.secret
 		svc.CallNodes = &verify.CallNodes{Store: e.store, Self: o.node.id, DeadAfter: time.Minute, TTL: time.Minute, Now: time.Now}
@@ -149,7 +154,7 @@ func newEnvWith(t *testing.T, kind string, o envOptions) *env {
 	if o.faces {
 		gopts.Face = faceEngine(t)
 	}
-	e.g = verifytest.New(t, gopts)
+	e.g, e.gopts = verifytest.New(t, gopts), gopts
 	e.ver = e.g.Service
 	e.wh = webhook.New(db, chain, now, rand.Reader, log, webhook.Config{}, nil)
 	e.nt = notify.New(db, chain, now, rand.Reader, log, notify.Config{BankName: "Demo Bank", MailFrom: "idv@bank.example"})
