@@ -322,6 +322,11 @@ func TestCallAcrossNodes(t *testing.T) {
 	}
 	clk.waitVideo(t, "clerk (through B)", 30)
 	cust.waitVideo(t, "customer", 30)
+	// The proxied socket outlives the servers' read and write timeouts.
+	if clk.closedWithin(3 * time.Second) {
+		t.Fatal("the clerk's proxied socket ended by itself")
+	}
+	clk.waitVideo(t, "clerk (through B) after 3 s", 30)
 	if !strings.Contains(e.logs.String(), "call socket proxied to its node") {
 		t.Error("B did not log the proxied socket")
 	}

@@ -95,7 +95,13 @@ func (e *env) serve(t *testing.T, o envOptions, log *slog.Logger) (*signaling.Hu
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	if o.node != nil {
+		// As idv serve has them (shorter): a socket the server hands over
+		// (hijacked) must not keep them.
+		ts.Config.ReadTimeout, ts.Config.WriteTimeout = 2*time.Second, 2*time.Second
+	}
+	ts.Start()
 	t.Cleanup(ts.Close)
 	return hub, srv, ts
 }
