@@ -217,3 +217,31 @@ func (p *CallNodes) ReleaseAll(ctx context.Context) error {
 		return nil
 	})
 }
+
+// Stopped returns, of the cases whose calls run here (live), those whose
+// case no longer takes a call (cancelled, aborted, ...), with the reason
+// to end it ("case cancelled"). The request that stopped the case ended
+// its call at once only when it reached the call's node; the node's
+// heartbeat ends the others with this.
+func (p *CallNodes) Stopped(ctx context.Context, live []models.CaseID) (map[models.CaseID]string, error) {
+	out := map[models.CaseID]string{}
+	err := p.Store.Transact(ctx, func(tx models.Tx) error {
+		for _, c := range live {
+			cs, err := tx.CaseByID(ctx, c)
+			if models.ErrorCodeOf(err) == models.ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if !cs.State.TakesChecks() {
+				out[c] = "case " + string(cs.State)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stopped calls: %w", err)
+	}
+	return out, nil
+}

@@ -140,3 +140,23 @@ func TestCallPlacement(t *testing.T) {
 		})
 	}
 }
+
+// TestCallStopped: of the calls a node runs, those whose case was
+// cancelled (through any node) are the ones its heartbeat ends.
+func TestCallStopped(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	c := invited(t, f, goodCase())
+	cn := &verify.CallNodes{Store: f.g.Store, Self: "a", Now: f.clock.Now}
+	got, err := cn.Stopped(ctx, []models.CaseID{c.ID, "case_unknown"})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("Stopped(scheduled case) = %v, %v; want none", got, err)
+	}
+	if _, err := f.svc.Cancel(ctx, f.clerk, c.ID, "customer asked"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = cn.Stopped(ctx, []models.CaseID{c.ID})
+	if err != nil || got[c.ID] != "case cancelled" {
+		t.Fatalf("Stopped(cancelled case) = %v, %v; want case cancelled", got, err)
+	}
+}

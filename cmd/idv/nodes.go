@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"remoteidv/models"
+	"remoteidv/signaling"
+	"remoteidv/verify"
 )
 
 // nodeIdentity is this process's node ID and internal URL: the configured
@@ -212,4 +214,22 @@ func liveCases(live []models.LiveCall) []models.CaseID {
 		out = append(out, lc.CaseID)
 	}
 	return out
+}
+
+// callBeat renews the leases of the calls running on hub and ends those
+// whose case was stopped through another node (cancel, abort), which
+// could only end its own hub's calls.
+func callBeat(ctx context.Context, cn *verify.CallNodes, hub *signaling.Hub) error {
+	live := liveCases(hub.Live())
+	if err := cn.Renew(ctx, live); err != nil {
+		return err
+	}
+	stopped, err := cn.Stopped(ctx, live)
+	if err != nil {
+		return err
+	}
+	for c, why := range stopped {
+		hub.End(c, why)
+	}
+	return nil
 }

@@ -55,7 +55,9 @@ func TestNodes(t *testing.T) {
 	// With the cluster secret, each heartbeat renews the leases of the
 	// calls running here (serve.go).
 	cn := &verify.CallNodes{Store: store, Self: "idv-1", DeadAfter: deadAfter(beatEvery), TTL: time.Minute, Now: time.Now}
-	beat.onBeat = func(ctx context.Context) error { return cn.Renew(ctx, liveCases([]models.LiveCall{{CaseID: "case_live"}})) }
+	beat.onBeat = func(ctx context.Context) error {
+		return cn.Renew(ctx, liveCases([]models.LiveCall{{CaseID: "case_live"}}))
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- beat.Run(runCtx) }()

@@ -114,7 +114,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	var placer httpapi.CallPlacer
 	if cfg.Node.Secret != "" {
 		placer = callNodes
-		beat.onBeat = func(ctx context.Context) error { return callNodes.Renew(ctx, liveCases(hub.Live())) }
+		beat.onBeat = func(ctx context.Context) error { return callBeat(ctx, callNodes, hub) }
 	}
 	srv, err := httpapi.New(httpapi.Config{NodeSecret: []byte(cfg.Node.Secret), TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
 		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo, NodeDeadAfter: deadAfter(cfg.Node.Heartbeat)},
