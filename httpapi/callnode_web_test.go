@@ -44,24 +44,26 @@ func (lb *roundRobin) remove(u string) {
 	lb.backends = slices.DeleteFunc(lb.backends, func(b string) bool { return b == u })
 }
 
-// TestWebCallRejoinsAnotherNode: the customer's page in Chromium, behind
-// a round-robin load balancer in front of two nodes, with the clerk (a Go
-// peer) in the call; the call's node goes away and the page rejoins by
-// itself, on the other node, and shows the clerk again.
+// TestWebCallRejoinsAnotherNode: the customer's page in Chromium and
+// the clerk's case page in another tab, both behind a round-robin load
+// balancer in front of two nodes; the call's node goes away and both
+// pages rejoin by themselves, on the other node, and meet again.
 func TestWebCallRejoinsAnotherNode(t *testing.T) {
 	e, a, b := twoNodes(t, clusterSecret)
 	lb := &roundRobin{backends: []string{a.url, b.url}}
 	front := httptest.NewServer(lb)
 	t.Cleanup(front.Close)
 	id, link := e.invite(t)
-	clerk := e.login(t, "clerk")
-	frames := ivfFrames(t, testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 1, 320))
 	browser := testenv.Chromium(t, testenv.Y4MFromPhoto(t, testenv.JohnsPhoto(t, "John_Simm", 0), 2, 320))
 	customer := testenv.NewTab(t, browser, "customer", front.URL)
 	customer.Do(t, "open the invite and join", 40*time.Second,
 		chromedp.Navigate(front.URL+link+"?lang=en"), chromedp.WaitVisible("#accept"), chromedp.Click("#accept"),
 		chromedp.WaitVisible(`body[data-state="connected"]`))
-	dialMedia(t, wsOf(front.URL, "/api/cases/"+id+"/call/ws"), cookieHeader(e, clerk), frames)
+	clerkTab := testenv.NewTab(t, browser, "clerk", front.URL)
+	clerkTab.Do(t, "log in and join the call", 60*time.Second, chromedp.Navigate(front.URL+"/login?lang=en"), chromedp.WaitVisible("#login-form"),
+		chromedp.SendKeys("#username", "clerk"), chromedp.SendKeys("#password", password), chromedp.Click("#login-submit"), chromedp.WaitVisible("#logout"),
+		chromedp.Navigate(front.URL+"/console/cases/"+id), chromedp.WaitVisible("#call-join"), chromedp.Click("#call-join"),
+		chromedp.WaitVisible(`body[data-call="connected"]`))
 	customer.Do(t, "see the clerk", 30*time.Second, chromedp.WaitVisible(`body[data-state="connected"][data-clerk="joined"]`))
 
 	// The call's node goes away: out of the load balancer, calls ended,
@@ -69,6 +71,8 @@ func TestWebCallRejoinsAnotherNode(t *testing.T) {
 	// Every state the page goes through from here on.
 	testenv.Eval[bool](t, customer, `(window.states = [], new MutationObserver(() => window.states.push(document.body.dataset.state))
 		.observe(document.body, { attributes: true, attributeFilter: ['data-state'] }), true)`)
+	testenv.Eval[bool](t, clerkTab, `(window.states = [], new MutationObserver(() => window.states.push(document.body.dataset.call))
+		.observe(document.body, { attributes: true, attributeFilter: ['data-call'] }), true)`)
 	gone, stays := a, b
 	if liveOn(b.hub, id) {
 		gone, stays = b, a
@@ -85,8 +89,11 @@ func TestWebCallRejoinsAnotherNode(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// The clerk's page rejoins too (here: the Go peer dials again).
-	dialMedia(t, wsOf(front.URL, "/api/cases/"+id+"/call/ws"), cookieHeader(e, clerk), frames)
+	clerkTab.Do(t, "the clerk's page rejoins on the other node", 40*time.Second,
+		chromedp.Poll[chromedp.Void](`window.states.includes("joining") && window.states.lastIndexOf("connected") > window.states.indexOf("joining")`, chromedp.WithPollingTimeout(40*time.Second)))
+	if states := testenv.Eval[[]string](t, clerkTab, "window.states"); slices.Contains(states, "ended") {
+		t.Errorf("the clerk's page showed the call ended on its way to the other node: %v", states)
+	}
 	customer.Do(t, "notice the node going away", 20*time.Second, chromedp.Poll[chromedp.Void](`window.states.includes("connecting")`, chromedp.WithPollingTimeout(20*time.Second)))
 	customer.Do(t, "rejoin on the other node and see the clerk again", 40*time.Second,
 		chromedp.Poll[chromedp.Void](`window.states.lastIndexOf("connected") > window.states.indexOf("connecting")`, chromedp.WithPollingTimeout(40*time.Second)),
@@ -98,7 +105,9 @@ func TestWebCallRejoinsAnotherNode(t *testing.T) {
 	if st := testenv.Eval[string](t, customer, "document.body.dataset.state"); st != "connected" {
 		t.Errorf("page state %q after the rejoin, want connected", st)
 	}
-	if p := customer.Problems(); len(p) > 0 {
-		t.Errorf("page problems: %v", p)
+	for _, tab := range []*testenv.Tab{customer, clerkTab} {
+		if p := tab.Problems(); len(p) > 0 {
+			t.Errorf("page problems: %v", p)
+		}
 	}
 }
