@@ -77,7 +77,7 @@ func (s *Server) authenticateStaff(c *gin.Context, r route) error {
 		if !ok {
 			return models.Errorf(models.EUNAUTHORIZED, "Authorization must be a Bearer token")
 		}
-		p, err = s.access.AuthenticateToken(ctx, strings.TrimSpace(raw), c.ClientIP())
+		p, err = s.access.AuthenticateToken(ctx, strings.TrimSpace(raw), clientIP(c))
 	} else {
 		cookie, _ := c.Cookie(s.cookieName())
 		p, err = s.access.Authenticate(ctx, cookie)

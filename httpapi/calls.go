@@ -37,9 +37,8 @@ func (s *Server) staffSocket(c *gin.Context) error {
 	if p.Session != nil {
 		session = p.Session.IDHash
 	}
-	s.call.hub.Serve(c.Writer, c.Request, signaling.Participant{Role: role, CaseID: cs.ID, Actor: a.Name, Staff: p.Staff.ID, Session: session, Addr: clientAddr(c),
+	return s.serveCall(c, cs.ID, signaling.Participant{Role: role, CaseID: cs.ID, Actor: a.Name, Staff: p.Staff.ID, Session: session, Addr: clientAddr(c),
 		Allowed: func(ctx context.Context, session string) error { return s.access.Revalidate(ctx, p, session) }})
-	return nil
 }
 
 type segmentView struct {

@@ -253,9 +253,8 @@ func (s *Server) customerSocket(c *gin.Context) error {
 	if sess.ConsentAt == nil {
 		return models.Errorf(models.EPRECONDITION, "accept the recording and biometric consent first")
 	}
-	s.call.hub.Serve(c.Writer, c.Request, signaling.Participant{Role: signaling.RoleCustomer, CaseID: cs.ID,
+	return s.serveCall(c, cs.ID, signaling.Participant{Role: signaling.RoleCustomer, CaseID: cs.ID,
 		Actor: verify.CustomerActor(sess.ID), Customer: sess.ID, Addr: clientAddr(c)})
-	return nil
 }
 
 func (s *Server) customerRequestCode(c *gin.Context) error {

@@ -42,7 +42,7 @@ func (s *Server) login(c *gin.Context) error {
 		return err
 	}
 	old, _ := c.Cookie(s.cookieName())
-	cookie, p, err := s.access.Login(c.Request.Context(), req.Username, req.Password, old, c.ClientIP())
+	cookie, p, err := s.access.Login(c.Request.Context(), req.Username, req.Password, old, clientIP(c))
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http",
 			slog.String("request_id", requestID(c)), slog.String("method", c.Request.Method), slog.String("route", route),
 			slog.Int("status", c.Writer.Status()), slog.Duration("duration", time.Since(start)),
-			slog.String("remote", c.ClientIP()), slog.String("actor", c.GetString(actorKey)))
+			slog.String("remote", clientIP(c)), slog.String("actor", c.GetString(actorKey)))
 	}
 }
 

@@ -90,5 +90,6 @@ func limitAddr(ip string) string {
 }
 
 // clientAddr is the request's client address for per-address limits (see
-// limitAddr), from Gin's ClientIP, which believes only trusted proxies.
-func clientAddr(c *gin.Context) string { return limitAddr(c.ClientIP()) }
+// limitAddr), from clientIP: a proxying node's signed word, else Gin's
+// ClientIP, which believes only trusted proxies.
+func clientAddr(c *gin.Context) string { return limitAddr(clientIP(c)) }

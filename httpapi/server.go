@@ -50,6 +50,10 @@ type Config struct {
 	// NodeDeadAfter is how long a node of the registry may stay silent
 	// before GET /api/admin/nodes calls it dead (0: 15 seconds).
 	NodeDeadAfter time.Duration
+	// NodeSecret is the cluster secret (IDV_NODE_SECRET) the nodes sign
+	// the call sockets they proxy to each other with (callnode.go). Empty,
+	// or without Services.CallNodes: every call is served on this node.
+	NodeSecret []byte
 }
 
 // NodeLister lists the node registry (every idv serve on the database).
@@ -86,6 +90,9 @@ type Services struct {
 	// Nodes lists the node registry; nil: GET /api/admin/nodes answers
 	// 503.
 	Nodes NodeLister
+	// CallNodes places each case's call on one node; nil (or no
+	// Config.NodeSecret): every call is served on this node.
+	CallNodes CallPlacer
 }
 
 func (d Services) missing() []string {
@@ -124,6 +131,8 @@ type Server struct {
 	notify     *notify.Service         // notify.go; nil when not configured
 	idp        models.IdentityProvider // oidc.go; nil when not configured
 	oidcStarts *limiter                // sign-ins started at the provider per address and minute (oidc.go), per node
+	// callNodes places calls on nodes (callnode.go); nil: single node.
+	callNodes CallPlacer
 }
 
 // New builds the server and its router over svc, every one of which is
@@ -146,7 +155,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
 		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
 		checks:  newLimiter(statementChecksPerMinute, time.Minute, svc.Access.Now), oidcStarts: newLimiter(20, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
-		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks, notify: svc.Notify, nodes: svc.Nodes, idp: svc.IdentityProvider}
+		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks, notify: svc.Notify, nodes: svc.Nodes, idp: svc.IdentityProvider, callNodes: svc.CallNodes}
 	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("new http server: %w", err)
 	}
@@ -159,7 +168,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 		return nil, fmt.Errorf("new http server: trusted proxies: %w", err)
 	}
 	e.HandleMethodNotAllowed = true
-	e.Use(withRequestID(), accessLog(log), s.recovery(), s.securityHeaders(), s.metrics.middleware())
+	e.Use(s.nodeForwarded(), withRequestID(), accessLog(log), s.recovery(), s.securityHeaders(), s.metrics.middleware())
 	e.NoRoute(s.handle(func(*gin.Context) error { return models.Errorf(models.ENOTFOUND, "no such endpoint") }))
 	e.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: models.EINVALID, Message: "method not allowed", RequestID: requestID(c)}})

@@ -42,7 +42,8 @@ type env struct {
 	ts     *httptest.Server
 	store  models.Store
 	acc    *access.Service
-	g      *verifytest.Graph // the workflow's services, built at once
+	g      *verifytest.Graph  // the workflow's services, built at once
+	gopts  verifytest.Options // how g was built (another node builds its own)
 	ver    *verify.Service
 	hub    *signaling.Hub
 	evRoot string // the root of the local evidence folder
@@ -61,6 +62,48 @@ type envOptions struct {
 	signaling signaling.Config    // the hub (its recording folder and loopback candidates are set here)
 	mailbox   httpapi.DemoMailbox // demo mode with this mailbox; nil: demo mode off
 	proxies   []string            // trusted proxies (Config.TrustedProxies)
+	node      *testNode           // calls placed across nodes (Config.NodeSecret, Services.CallNodes); nil: one node
+}
+
+// testNode is one node of several on the env's database.
+type testNode struct {
+	id     models.NodeID
+	secret []byte
+}
+
+// serve starts a server over e's services with a hub of its own: e's,
+// or another node's on the same database (o.node).
+func (e *env) serve(t *testing.T, o envOptions, log *slog.Logger) (*signaling.Hub, *httpapi.Server, *httptest.Server) {
+	t.Helper()
+	o.signaling.RecordDir, o.signaling.Loopback = t.TempDir(), true
+	g := e.g
+	if e.hub != nil {
+		g = verifytest.New(t, e.gopts) // another node: a workflow of its own on the database
+	}
+	hub, err := signaling.New(o.signaling, g.Calls, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hub.Close() })
+	cfg := httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: e.pub, BoardStream: 200 * time.Millisecond, Demo: o.mailbox != nil, TrustedProxies: o.proxies}
+	svc := httpapi.Services{Access: e.acc, Verify: g.Service, Desk: g.Desk, Calls: g.Calls, Hub: hub, Store: e.store, Log: log, Mailbox: o.mailbox, Webhooks: e.wh, Notify: e.nt, Nodes: storeNodes{e.store}}
+	if o.node != nil {
+		cfg.NodeSecret = o.node.secret
+		svc.CallNodes = &verify.CallNodes{Store: e.store, Self: o.node.id, DeadAfter: time.Minute, TTL: time.Minute, Now: time.Now}
+	}
+	srv, err := httpapi.New(cfg, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	if o.node != nil {
+		// As idv serve has them (shorter): a socket the server hands over
+		// (hijacked) must not keep them.
+		ts.Config.ReadTimeout, ts.Config.WriteTimeout = 2*time.Second, 2*time.Second
+	}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return hub, srv, ts
 }
 
 const password = "correct horse battery staple"
@@ -117,22 +160,11 @@ func newEnvWith(t *testing.T, kind string, o envOptions) *env {
 	if o.faces {
 		gopts.Face = faceEngine(t)
 	}
-	e.g = verifytest.New(t, gopts)
+	e.g, e.gopts = verifytest.New(t, gopts), gopts
 	e.ver = e.g.Service
-	o.signaling.RecordDir, o.signaling.Loopback = t.TempDir(), true
-	if e.hub, err = signaling.New(o.signaling, e.g.Calls, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.hub.Close() })
 	e.wh = webhook.New(db, chain, now, rand.Reader, log, webhook.Config{}, nil)
 	e.nt = notify.New(db, chain, now, rand.Reader, log, notify.Config{BankName: "Demo Bank", MailFrom: "idv@bank.example"})
-	e.srv, err = httpapi.New(httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: pub, BoardStream: 200 * time.Millisecond, Demo: o.mailbox != nil, TrustedProxies: o.proxies}, httpapi.Services{Access: e.acc,
-		Verify: e.ver, Desk: e.g.Desk, Calls: e.g.Calls, Hub: e.hub, Store: db, Log: log, Mailbox: o.mailbox, Webhooks: e.wh, Notify: e.nt, Nodes: storeNodes{db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ts = httptest.NewServer(e.srv.Handler())
-	t.Cleanup(e.ts.Close)
+	e.hub, e.srv, e.ts = e.serve(t, o, log)
 	// Security keys on, required by no role: members without keys sign in
 	// with the password alone (keys_test.go turns the policy on).
 	e.acc.Keys = access.KeyPolicy{RPID: "localhost", Origins: []string{e.ts.URL}}

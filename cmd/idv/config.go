@@ -98,6 +98,10 @@ type NodeConfig struct {
 	// URL is where the other nodes reach this one; empty: http(s)://host
 	// name:listen port.
 	URL string
+	// Secret is the cluster secret the nodes sign the call sockets they
+	// proxy to each other with; empty: no proxying, every call is served
+	// on the node its sockets reach (one node).
+	Secret string
 	// Heartbeat is how often the node records that it is up; a node not
 	// heard of for three heartbeats counts as dead.
 	Heartbeat time.Duration
@@ -419,6 +423,7 @@ func (c *Config) settings() []setting {
 		{"audit-failure-window", "IDV_AUDIT_FAILURE_WINDOW", "one source's failed logins with unknown names and rejected API tokens are audited once per window; the rest are counted and audited as one auth.events_suppressed event", (*durValue)(&c.Auth.AuditWindow)},
 		{"node-id", "IDV_NODE_ID", "this node's name among several idv serve on one database, unique per node and stable across restarts (it owns the leases of the node's jobs); empty: host name-listen port", (*strValue)(&c.Node.ID)},
 		{"node-url", "IDV_NODE_URL", "internal URL the other nodes reach this one at (not the public one); empty: http(s)://host name:listen port", (*strValue)(&c.Node.URL)},
+		{"node-secret", "IDV_NODE_SECRET", "cluster secret shared by every node, at least 32 bytes (never printed): a call runs on one node and a call socket reaching another node is proxied there, signed with it; empty: nothing is proxied and each node serves the calls whose sockets reach it (one node, or a load balancer sticky per case)", (*secretValue)(&c.Node.Secret)},
 		{"node-heartbeat", "IDV_NODE_HEARTBEAT", "how often the node records in the database that it is up, with its running calls; a node silent for three heartbeats is listed dead (idv nodes)", (*durValue)(&c.Node.Heartbeat)},
 		{"checkpoint-interval", "IDV_CHECKPOINT_INTERVAL", "how often a signed checkpoint of the audit chain and its Merkle log is written", (*durValue)(&c.CheckpointInterval)},
 		{"slot-max-lead", "IDV_SLOT_MAX_LEAD", "how far ahead a call may be scheduled", (*durValue)(&c.SlotMaxLead)},
@@ -603,6 +608,9 @@ func (c *Config) validate() error {
 	}
 	if c.Node.Heartbeat < time.Second || c.Node.Heartbeat > time.Minute {
 		bad("IDV_NODE_HEARTBEAT", "%v must be from 1s to 1m", c.Node.Heartbeat)
+	}
+	if c.Node.Secret != "" && len(c.Node.Secret) < 32 {
+		bad("IDV_NODE_SECRET", "must be at least 32 bytes")
 	}
 	if len(c.Node.ID) > 128 || strings.ContainsFunc(c.Node.ID, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		bad("IDV_NODE_ID", "%q must be at most 128 characters without spaces or control characters", c.Node.ID)

@@ -160,7 +160,7 @@ func TestConfigSections(t *testing.T) {
 		"IDV_S3_TLS": "false", "IDV_S3_REGION": "eu", "IDV_S3_RETENTION_DAYS": "30", "IDV_S3_ALLOW_UNLOCKED": "true", "IDV_S3_SSE": "sse-kms", "IDV_S3_SSE_KMS_KEY": "kk", "IDV_STAGING_KEY_FILE": "/st.key",
 		"IDV_SEAL_INTERVAL": "20s", "IDV_TOKEN_LIFETIME": "720h", "IDV_EXPIRY_INTERVAL": "3h", "IDV_REMINDER_INTERVAL": "2m", "IDV_CUSTOMER_STATUS_TTL": "240h",
 		"IDV_NOTIFY_INTERVAL": "20s", "IDV_NOTIFY_SLOT_LEAD": "20m",
-		"IDV_NODE_ID": "idv-2", "IDV_NODE_URL": "http://10.0.0.2:8080", "IDV_NODE_HEARTBEAT": "3s",
+		"IDV_NODE_ID": "idv-2", "IDV_NODE_URL": "http://10.0.0.2:8080", "IDV_NODE_HEARTBEAT": "3s", "IDV_NODE_SECRET": "0123456789abcdef0123456789abcdefX",
 		"IDV_WEBHOOK_INTERVAL": "7s", "IDV_WEBHOOK_TIMEOUT": "4s", "IDV_WEBHOOK_RETRY_FOR": "12h",
 		"IDV_ICE_SERVERS": "stun:s:3478,turn:t:3478", "IDV_ICE_SECRET": "0123456789abcdefX", "IDV_METRICS_LISTEN": "127.0.0.1:9090", "IDV_TURN_MAX_ALLOCATIONS": "8", "IDV_REGISTRY_ALLOW_HTTP": "true", "IDV_CALL_MAX_DURATION": "2h", "IDV_CALL_MAX_SOCKETS_PER_ADDR": "7",
 		"IDV_TURN_LISTEN": "10.0.0.2:3478", "IDV_TURN_PUBLIC_IP": "10.0.0.3", "IDV_TURN_REALM": "r", "IDV_TURN_SECRET": "0123456789abcdef",
@@ -222,7 +222,7 @@ func TestConfigSections(t *testing.T) {
 			GroupFilter: "(member=%s)", GroupRoles: "clerk=cn=c", Timeout: 3 * time.Second, SyncInterval: 5 * time.Minute},
 		OIDC: OIDCConfig{Issuer: "https://sso.bank.example/realms/staff", ClientID: "idv", ClientSecret: "cs", Name: "Bank SSO", NameZH: "银行统一登录",
 			Scopes: "profile groups", GroupsClaim: "realm_access.roles", UsernameClaim: "upn", NameClaim: "given_name", GroupRoles: "clerk=idv-clerks", Timeout: 4 * time.Second},
-		Node:     NodeConfig{ID: "idv-2", URL: "http://10.0.0.2:8080", Heartbeat: 3 * time.Second},
+		Node:     NodeConfig{ID: "idv-2", URL: "http://10.0.0.2:8080", Secret: "0123456789abcdef0123456789abcdefX", Heartbeat: 3 * time.Second},
 		WebAuthn: WebAuthnConfig{RPID: "bank.example", RequiredRoles: "supervisor"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"remoteidv/models"
+	"remoteidv/signaling"
+	"remoteidv/verify"
 )
 
 // nodeIdentity is this process's node ID and internal URL: the configured
@@ -54,8 +56,11 @@ type nodeBeat struct {
 	node     models.Node
 	interval time.Duration
 	calls    func() int // running calls
-	now      func() time.Time
-	log      *slog.Logger
+	// onBeat runs after each heartbeat (nil: nothing): the renewal of
+	// the leases of the calls running here.
+	onBeat func(ctx context.Context) error
+	now    func() time.Time
+	log    *slog.Logger
 }
 
 // newNodeBeat returns the heartbeat of node id at url, with a random
@@ -141,6 +146,11 @@ func (b *nodeBeat) Run(ctx context.Context) error {
 			default:
 				b.log.Warn("node heartbeat", "err", err)
 			}
+			if b.onBeat != nil && ctx.Err() == nil {
+				if err := b.onBeat(ctx); err != nil {
+					b.log.Warn("node heartbeat: renew call leases", "err", err)
+				}
+			}
 		}
 	}
 }
@@ -195,4 +205,31 @@ func runNodes(ctx context.Context, e *cliEnv, args []string) error {
 // and which job hold it.
 func leaseOwner(id models.NodeID, job string) string {
 	return strings.Join([]string{string(id), job}, "/")
+}
+
+// liveCases are the cases of the calls running here.
+func liveCases(live []models.LiveCall) []models.CaseID {
+	out := make([]models.CaseID, 0, len(live))
+	for _, lc := range live {
+		out = append(out, lc.CaseID)
+	}
+	return out
+}
+
+// callBeat renews the leases of the calls running on hub and ends those
+// whose case was stopped through another node (cancel, abort), which
+// could only end its own hub's calls.
+func callBeat(ctx context.Context, cn *verify.CallNodes, hub *signaling.Hub) error {
+	live := liveCases(hub.Live())
+	if err := cn.Renew(ctx, live); err != nil {
+		return err
+	}
+	stopped, err := cn.Stopped(ctx, live)
+	if err != nil {
+		return err
+	}
+	for c, why := range stopped {
+		hub.End(c, why)
+	}
+	return nil
 }

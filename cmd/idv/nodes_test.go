@@ -12,6 +12,7 @@ import (
 
 	"remoteidv/models"
 	"remoteidv/storage/sqlite"
+	"remoteidv/verify"
 )
 
 // TestNodes: a node registers, heartbeats with its running calls, is
@@ -51,6 +52,12 @@ func TestNodes(t *testing.T) {
 	if waited := time.Since(start); waited < 2*beatEvery {
 		t.Errorf("Register after a crash took over after %v, want it to wait until the dead row was quiet (%v)", waited, deadAfter(beatEvery))
 	}
+	// With the cluster secret, each heartbeat renews the leases of the
+	// calls running here (serve.go).
+	cn := &verify.CallNodes{Store: store, Self: "idv-1", DeadAfter: deadAfter(beatEvery), TTL: time.Minute, Now: time.Now}
+	beat.onBeat = func(ctx context.Context) error {
+		return cn.Renew(ctx, liveCases([]models.LiveCall{{CaseID: "case_live"}}))
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- beat.Run(runCtx) }()
@@ -64,6 +71,9 @@ func TestNodes(t *testing.T) {
 	out, err := runCLI(t, dir, "nodes")
 	if err != nil || !strings.Contains(out, "idv-1") || !strings.Contains(out, "live") || !strings.Contains(out, "http://10.0.0.1:8080") {
 		t.Errorf("idv nodes (running) = %v\n%s\nwant idv-1 live at http://10.0.0.1:8080", err, out)
+	}
+	if !strings.Contains(out, "call:case_live") || !strings.Contains(out, "idv-1/call") {
+		t.Errorf("idv nodes (running) =\n%s\nwant the call lease call:case_live of idv-1/call renewed by the heartbeat", out)
 	}
 	if f := strings.Fields(out); len(f) < 12 || f[11] != "3" {
 		t.Errorf("idv nodes: calls column %v, want 3", f)

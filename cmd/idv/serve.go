@@ -21,6 +21,7 @@ import (
 	"remoteidv/metrics"
 	"remoteidv/models"
 	"remoteidv/notify"
+	"remoteidv/verify"
 	"remoteidv/webhook"
 )
 
@@ -108,14 +109,22 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv, err := httpapi.New(httpapi.Config{TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
+	// Calls are placed across nodes only with the cluster secret; the
+	// leases are renewed with every heartbeat and last three of them.
+	callNodes := &verify.CallNodes{Store: a.store, Self: nodeID, DeadAfter: deadAfter(cfg.Node.Heartbeat), TTL: deadAfter(cfg.Node.Heartbeat), Now: time.Now}
+	var placer httpapi.CallPlacer
+	if cfg.Node.Secret != "" {
+		placer = callNodes
+		beat.onBeat = func(ctx context.Context) error { return callBeat(ctx, callNodes, hub) }
+	}
+	srv, err := httpapi.New(httpapi.Config{NodeSecret: []byte(cfg.Node.Secret), TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
 		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo, NodeDeadAfter: deadAfter(cfg.Node.Heartbeat),
 		SSONames: map[string]string{"en": cfg.OIDC.Name, "zh-CN": cmp.Or(cfg.OIDC.NameZH, cfg.OIDC.Name)}},
 		// docs/prometheus-alerts.yml and docs/grafana-dashboard.json use
 		// these metrics (TestMetricNamesInAlertsAndDashboard).
 		httpapi.Services{Access: a.access, Verify: wf.verify, Desk: wf.desk, Calls: wf.calls, Hub: hub, Store: a.store, Log: log,
-			Collectors: slices.Concat(arc.Collectors(), a.meter.Collectors(), metrics.CallCollectors(hub.Live), hooks.Collectors()), Mailbox: mailbox, Webhooks: hooks, Notify: notifier,
-			IdentityProvider: a.idp, Nodes: beat})
+			Collectors: slices.Concat(arc.Collectors(), a.meter.Collectors(), metrics.CallCollectors(hub.Live), hooks.Collectors()), Mailbox: mailbox, Webhooks: hooks, Notify: notifier, Nodes: beat, CallNodes: placer,
+			IdentityProvider: a.idp})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -174,7 +183,20 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 			"mailbox", strings.TrimSuffix(cfg.PublicURL, "/")+"/demo/mailbox", "maildir", demoMailDir(cfg), "registry_in_process", cfg.Registry.URL == "", "smtp", cfg.Mail.SMTPAddr != "")
 		demoBanner(e.stderr, cfg)
 	}
-	if err := serveAndRun(ctx, log, hs, serve, func() { hub.Close() }, jobs); err != nil {
+	drained := func() {
+		hub.Close()
+		if placer == nil {
+			return
+		}
+		// The calls have ended: their parties' rejoin goes to another
+		// node now rather than after the leases' three heartbeats.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := callNodes.ReleaseAll(rctx); err != nil {
+			log.Warn("release call leases", "err", err)
+		}
+	}
+	if err := serveAndRun(ctx, log, hs, serve, drained, jobs); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("stopped")

@@ -109,8 +109,10 @@ async function onMessage(ev) {
         e.track.onmute = () => { clerkHere = false; showPresence(); };
       };
       pc.onconnectionstatechange = () => {
-        if (pc.connectionState === 'connected') showPresence();
-        if (pc.connectionState === 'failed') setState('failed', t('cust.failed'));
+        if (pc.connectionState === 'connected') { rejoins = 0; showPresence(); }
+        // Media lost (the server's node died without closing the socket,
+        // or the network): the socket is closed too, and the page rejoins.
+        if (pc.connectionState === 'failed') { setState('failed', t('cust.failed')); if (ws) ws.close(); }
       };
       break;
     case 'offer':
@@ -133,6 +135,9 @@ async function onMessage(ev) {
       showLight('');
       break;
     case 'bye':
+      // A server going away ends its calls with this reason: the socket
+      // closes next and the page rejoins (connect).
+      if (m.reason === 'server shutting down') break;
       end(m.reason === 'recording limit reached' ? t('err.recording_limit') : t('cust.ended'));
       break;
     case 'error':
@@ -300,10 +305,36 @@ async function start() {
   if (navigator.mediaDevices.addEventListener) navigator.mediaDevices.addEventListener('devicechange', listCameras);
   await deviceCheck(local);
   setState('connecting', t('cust.connecting'));
+  connect();
+}
+
+// Rejoining. The call runs on one of the bank's servers; when that server
+// goes away (its bye says so, or the socket just drops) the page joins
+// again and the call continues on another one. At most maxRejoins tries
+// in a row, waiting 1, 2, 4, 8, 8, 8 s with a little randomness (so that
+// customer and clerk do not knock at the same instant); a call that
+// connects starts the count afresh.
+const maxRejoins = 6;
+let rejoins = 0;
+
+function connect() {
   ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/call/ws');
   ws.onopen = () => send({ type: 'join' });
   ws.onmessage = (ev) => { onMessage(ev).catch((e) => setState('error', t('cust.problem') + ': ' + e.message)); };
-  ws.onclose = () => { if (!locked && document.body.dataset.state !== 'ended') end(t('cust.ended')); };
+  ws.onclose = () => {
+    if (locked || document.body.dataset.state === 'ended') return;
+    if (rejoins >= maxRejoins) {
+      end(t('cust.ended'));
+      return;
+    }
+    if (pc) pc.close();
+    pc = null;
+    clerkHere = false;
+    const wait = Math.min(1000 * 2 ** rejoins, 8000) + Math.random() * 500;
+    rejoins++;
+    setState('connecting', t('cust.connecting'));
+    setTimeout(connect, wait);
+  };
 }
 
 // The email code and the letter (the review endpoints, customer cookie).

@@ -678,6 +678,7 @@ function setupCall() {
   };
   const send = (m) => { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ v: 1, ...m })); };
   const stop = (text) => {
+    joined = false;
     if (pc) pc.close();
     if (ws) ws.close();
     if (local) for (const tr of local.getTracks()) tr.stop();
@@ -692,20 +693,46 @@ function setupCall() {
       local = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
       $('call-self').srcObject = local;
     }
+    rejoins = 0;
+    connect();
+    buttons(true);
+  }, 'call-error'));
+  // Rejoining. The call runs on one server node; when that node goes away
+  // (its bye says "server shutting down", or the socket drops while the
+  // call was on) the page joins again and the call continues on another
+  // node: at most maxRejoins tries in a row, waiting 1, 2, 4, 8, 8, 8 s
+  // with a little randomness; a call that connects starts the count afresh.
+  const maxRejoins = 6;
+  let rejoins = 0;
+  let joined = false; // the clerk pressed join and has not left
+  function connect() {
+    joined = true;
     ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + base + '/call/ws');
     ws.onopen = () => { send({ type: 'join' }); document.body.dataset.call = 'joined'; };
-    ws.onclose = () => { if (pc) stop('—'); };
+    ws.onclose = () => {
+      if (!joined) return;
+      if (rejoins >= maxRejoins) {
+        stop('—');
+        return;
+      }
+      if (pc) pc.close();
+      pc = null;
+      const wait = Math.min(1000 * 2 ** rejoins, 8000) + Math.random() * 500;
+      rejoins++;
+      status.textContent = t('case.call_rejoining');
+      document.body.dataset.call = 'joining';
+      setTimeout(() => { if (joined) connect(); }, wait);
+    };
     ws.onmessage = (ev) => onMessage(JSON.parse(ev.data)).catch((e) => { say('call-error', t('common.error') + ': ' + e.message, 'bad'); });
-    buttons(true);
     document.body.dataset.call = 'joining';
-  }, 'call-error'));
+  }
   async function onMessage(m) {
     switch (m.type) {
       case 'join':
         pc = new RTCPeerConnection({ iceServers: m.ice_servers || [] });
         pc.onicecandidate = (e) => { if (e.candidate) send({ type: 'candidate', candidate: e.candidate.toJSON() }); };
         pc.ontrack = (e) => { $('call-remote').srcObject = e.streams[0] || new MediaStream([e.track]); };
-        pc.onconnectionstatechange = () => { status.textContent = pc ? words('case.conn_' + pc.connectionState, pc.connectionState) : ''; if (pc && pc.connectionState === 'connected') document.body.dataset.call = 'connected'; };
+        pc.onconnectionstatechange = () => { status.textContent = pc ? words('case.conn_' + pc.connectionState, pc.connectionState) : ''; if (pc && pc.connectionState === 'connected') { rejoins = 0; document.body.dataset.call = 'connected'; } if (pc && pc.connectionState === 'failed' && ws) ws.close(); };
         break;
       case 'offer':
         await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
@@ -730,6 +757,8 @@ function setupCall() {
         break;
       }
       case 'bye':
+        // A node going away: the socket closes next and the page rejoins.
+        if (m.reason === 'server shutting down') break;
         stop(m.reason || 'bye');
         break;
       case 'error':
