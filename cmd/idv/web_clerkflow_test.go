@@ -169,7 +169,9 @@ func TestWebClerkFlow(t *testing.T) {
 			chromedp.Navigate(link),
 			chromedp.WaitVisible("#accept"),
 			chromedp.Click("#accept"),
-			chromedp.WaitVisible("#remote"),
+			// The call page opens on the device check; its socket joins at
+			// once, so the clerk's page sees the customer ready.
+			chromedp.WaitReady("#remote"),
 			chromedp.WaitVisible(`body[data-state="connected"]`),
 		)
 		waitStep("the call is next", "call", "current")
