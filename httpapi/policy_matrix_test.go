@@ -197,6 +197,7 @@ var policyMatrix = []matrixRow{
 	{"GET", "/call/ws", customerOnly, ""},
 	{"GET", "/static/call.js", everyone, ""},
 	{"GET", "/static/call.css", everyone, ""},
+	{"GET", "/static/base.css", everyone, ""},
 	{"GET", "/api/cases/:id/call/ws", clerkOrSupX, clerkOrSupY}, // the clerk runs the call, a supervisor observes
 	{"GET", "/api/cases/:id/calls", seeX, seeY},
 	{"GET", "/api/board", "11 33 o3o o3oooo 33", ""},        // supervisors and admins, every case of the branch
