@@ -88,11 +88,14 @@ func RunLegacyStaff(t *testing.T, db Migrator, migrations fs.FS) {
 		if err := tx.CreateStaff(ctx, d); err != nil {
 			return err
 		}
-		if err := tx.CreateSession(ctx, sess); err != nil {
-			return err
-		}
 		return tx.CreateAPIToken(ctx, tok)
 	})
+	// The session as the schema before 032 holds it (today's code writes
+	// columns later migrations added).
+	q := rebindFor(db, `INSERT INTO staff_sessions (id_hash, staff_id, csrf_token, created_at, last_seen) VALUES (?, ?, ?, ?, ?)`)
+	if _, err := db.SQL().ExecContext(ctx, q, sess.IDHash, string(sess.StaffID), sess.CSRFToken, t0.UnixMicro(), t0.UnixMicro()); err != nil {
+		t.Fatalf("insert a session of stf_clerk: %v", err)
+	}
 	if _, err := db.Migrate(ctx, migrations); err != nil {
 		t.Fatalf("Migrate(all): %v", err)
 	}
