@@ -58,7 +58,7 @@ func TestBrowserCustomer(t *testing.T) {
 		chromedp.Navigate(web.URL+"/join/"+tok),
 		chromedp.WaitVisible("#accept"),
 		chromedp.Click("#accept"),
-		chromedp.WaitVisible("#remote"),
+		chromedp.WaitReady("#remote"), // the page opens on the device check; the call shows when the clerk joins
 	)
 	url, err := chromedp.Run(browser, chromedp.Location())
 	if err != nil || url != web.URL+"/call" {

@@ -82,7 +82,7 @@ func (s *livenessSuite) run(name, script string) livenessRun {
 		t.Fatal(err)
 	}
 	tab.Do(t, name+": open the invite and accept", 30*time.Second,
-		chromedp.Navigate(s.web+"/join/"+tok), chromedp.WaitVisible("#accept"), chromedp.Click("#accept"), chromedp.WaitVisible("#remote"))
+		chromedp.Navigate(s.web+"/join/"+tok), chromedp.WaitVisible("#accept"), chromedp.Click("#accept"), chromedp.WaitReady("#remote")) // the device check first
 	clerk := dial(t, wsURL(s.f.srv.URL, "/ws/"+string(id)+"/clerk"), nil, source{})
 	defer clerk.close("")
 	tab.Do(t, name+": connected", 30*time.Second, chromedp.WaitVisible(`body[data-state="connected"]`))
