@@ -33,14 +33,19 @@ document.getElementById('keys-signin-button').addEventListener('click', guard(as
 document.getElementById('keys-add').addEventListener('submit', guard(async (ev) => {
   ev.preventDefault();
   const name = document.getElementById('key-name').value.trim();
+  // A member from the identity provider has no password here: they
+  // confirmed at the provider (the link in the form) within the last
+  // minutes, and the server checks that.
   const pw = document.getElementById('key-password');
-  let me;
-  try {
-    me = await api('POST', '/api/auth/step-up', { password: pw.value });
-  } finally {
-    pw.value = '';
+  if (pw) {
+    let me;
+    try {
+      me = await api('POST', '/api/auth/step-up', { password: pw.value });
+    } finally {
+      pw.value = '';
+    }
+    setCSRF(me.csrf_token);
   }
-  setCSRF(me.csrf_token);
   if (state.keys.length > 0) {
     // A member with keys shows one of them before adding another.
     await api('POST', '/api/auth/key', await get(await api('POST', '/api/auth/key/challenge')));
