@@ -39,13 +39,18 @@ func TestStaffSockets(t *testing.T) {
 		f.parts[path] = p
 	}
 	f.mu.Unlock()
-	clerk, observer := dial(t, clURL, nil, source{}), dial(t, obURL, nil, source{})
+	// The clerk's join starts the call (audited as the clerk's case.join);
+	// the observer joins only once the clerk is welcomed, so that the call
+	// is not started by the observer when the two joins race.
+	clerk := dial(t, clURL, nil, source{})
 	defer clerk.close("")
+	if m, ok := clerk.waitFor(signaling.TypeJoin, 10*time.Second); !ok {
+		t.Fatalf("no welcome for the clerk: %+v", m)
+	}
+	observer := dial(t, obURL, nil, source{})
 	defer observer.close("")
-	for _, p := range []*testPeer{clerk, observer} {
-		if m, ok := p.waitFor(signaling.TypeJoin, 10*time.Second); !ok {
-			t.Fatalf("no welcome: %+v", m)
-		}
+	if m, ok := observer.waitFor(signaling.TypeJoin, 10*time.Second); !ok {
+		t.Fatalf("no welcome for the observer: %+v", m)
 	}
 
 	// A step-up rotates the supervisor's session: ending the old one
