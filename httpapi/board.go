@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -77,13 +78,13 @@ type boardView struct {
 
 // boardView reads the board and joins it with the calls running now.
 func (s *Server) board(c *gin.Context) (boardView, error) {
-	live := map[models.CaseID]models.LiveCall{}
-	var ids []models.CaseID
-	if s.call.hub != nil {
-		for _, lc := range s.call.hub.Live() {
-			live[lc.CaseID] = lc
-			ids = append(ids, lc.CaseID)
-		}
+	live, err := s.liveCalls(c.Request.Context())
+	if err != nil {
+		return boardView{}, err
+	}
+	ids := make([]models.CaseID, 0, len(live))
+	for id := range live {
+		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 	a := actor(c)
@@ -123,6 +124,35 @@ func (s *Server) board(c *gin.Context) (boardView, error) {
 			SubmittedAt: bc.Case.UpdatedAt, AgeSeconds: int64(b.Now.Sub(bc.Case.UpdatedAt).Seconds()), Slot: s.verify.ViewSlot(bc.Case.SlotAt, bc.Case.CustomerTZ)})
 	}
 	return v, nil
+}
+
+// liveCalls are the calls running now on every node, by case: this node's
+// from its hub, the other live nodes' as of their last heartbeat (a call
+// that moved here since is this node's). A node that stopped heartbeating
+// has no calls on the board: its calls ended with it.
+func (s *Server) liveCalls(ctx context.Context) (map[models.CaseID]models.LiveCall, error) {
+	live := map[models.CaseID]models.LiveCall{}
+	if s.nodes != nil && s.cfg.NodeID != "" {
+		nodes, err := s.nodes.Nodes(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("board: the other nodes' calls: %w", err)
+		}
+		now := s.access.Now()
+		for _, n := range nodes {
+			if n.ID == s.cfg.NodeID || !n.Live(now, s.nodeDeadAfter()) {
+				continue
+			}
+			for _, lc := range n.Running {
+				live[lc.CaseID] = lc
+			}
+		}
+	}
+	if s.call.hub != nil {
+		for _, lc := range s.call.hub.Live() {
+			live[lc.CaseID] = lc
+		}
+	}
+	return live, nil
 }
 
 func (s *Server) getBoard(c *gin.Context) error {

@@ -180,3 +180,59 @@ func TestBoardRunningCall(t *testing.T) {
 		t.Errorf("running call on the board = %+v, want running with a start, one observer, the clerk in the call, no customer", r)
 	}
 }
+
+// TestBoardCallsOfOtherNodes: the board served by one node shows the calls
+// running on the other live nodes, as of their last heartbeat; a dead
+// node's calls ended with it, and this node's own row is not believed over
+// its hub (a call that ended here since the last heartbeat is not running).
+func TestBoardCallsOfOtherNodes(t *testing.T) {
+	e := newEnvWith(t, "sqlite", envOptions{node: &testNode{id: "node-a", secret: clusterSecret}})
+	other, dead, self := callCase(t, e), callCase(t, e), callCase(t, e)
+	ctx := context.Background()
+	now := e.now.UTC().Truncate(time.Microsecond)
+	started := now.Add(-90 * time.Second)
+	for _, n := range []struct {
+		id   models.NodeID
+		seen time.Time
+		call string
+	}{{"node-b", now.Add(-2 * time.Second), other}, {"node-c", now.Add(-time.Hour), dead}, {"node-a", now.Add(-time.Second), self}} {
+		node := &models.Node{ID: n.id, Instance: "i-" + string(n.id), URL: "http://" + string(n.id) + ":8080", StartedAt: n.seen.Add(-time.Hour), LastSeen: n.seen}
+		running := []models.LiveCall{{CaseID: models.CaseID(n.call), Call: "cal_" + models.CallID(n.id), StartedAt: started, Customer: true, Observers: 2}}
+		err := e.store.Transact(ctx, func(tx models.Tx) error {
+			if err := tx.RegisterNode(ctx, node, n.seen.Add(-2*time.Hour)); err != nil {
+				return err
+			}
+			return tx.NodeHeartbeat(ctx, node.ID, node.Instance, n.seen, running)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b struct {
+		Calls []struct {
+			CaseID    string     `json:"case_id"`
+			Running   bool       `json:"running"`
+			StartedAt *time.Time `json:"started_at"`
+			Observers int        `json:"observers"`
+		} `json:"calls"`
+	}
+	if code := e.login(t, "supervisor").do("GET", "/api/board", nil, &b); code != http.StatusOK {
+		t.Fatalf("GET /api/board: %d", code)
+	}
+	seen := map[string]bool{}
+	for _, r := range b.Calls {
+		seen[r.CaseID] = true
+		wantRunning := r.CaseID == other
+		if r.Running != wantRunning {
+			t.Errorf("case %s running = %v, want %v (node-b live: %s, node-c dead: %s, this node's stale row: %s)", r.CaseID, r.Running, wantRunning, other, dead, self)
+		}
+		if wantRunning && (r.StartedAt == nil || !r.StartedAt.Equal(started) || r.Observers != 2) {
+			t.Errorf("node-b's call on the board = %+v, want started at %v with 2 observers", r, started)
+		}
+	}
+	for _, id := range []string{other, dead, self} {
+		if !seen[id] {
+			t.Errorf("case %s not on the board: %+v", id, b.Calls)
+		}
+	}
+}

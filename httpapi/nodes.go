@@ -32,6 +32,14 @@ func nodeState(n *models.Node, now time.Time, deadAfter time.Duration) string {
 	return "live"
 }
 
+// nodeDeadAfter is how long a node may stay silent before it is dead.
+func (s *Server) nodeDeadAfter() time.Duration {
+	if s.cfg.NodeDeadAfter <= 0 {
+		return 15 * time.Second
+	}
+	return s.cfg.NodeDeadAfter
+}
+
 func (s *Server) listNodes(c *gin.Context) error {
 	if s.nodes == nil {
 		return models.Errorf(models.EUNAVAILABLE, "the node registry is not configured on this server")
@@ -40,10 +48,7 @@ func (s *Server) listNodes(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	deadAfter := s.cfg.NodeDeadAfter
-	if deadAfter <= 0 {
-		deadAfter = 15 * time.Second
-	}
+	deadAfter := s.nodeDeadAfter()
 	now := s.access.Now()
 	out := make([]nodeView, 0, len(nodes))
 	for _, n := range nodes {

@@ -54,6 +54,10 @@ type Config struct {
 	// the call sockets they proxy to each other with (callnode.go). Empty,
 	// or without Services.CallNodes: every call is served on this node.
 	NodeSecret []byte
+	// NodeID is this node's ID in the registry (IDV_NODE_ID): the board
+	// reads the calls of this node from its hub and those of the other
+	// live nodes from their last heartbeat (Services.Nodes).
+	NodeID models.NodeID
 }
 
 // NodeLister lists the node registry (every idv serve on the database).

@@ -88,7 +88,7 @@ func (e *env) serve(t *testing.T, o envOptions, log *slog.Logger) (*signaling.Hu
 	cfg := httpapi.Config{MaxBodyBytes: 64 << 10, BankName: "Demo Bank", AuditKey: e.pub, BoardStream: 200 * time.Millisecond, Demo: o.mailbox != nil, TrustedProxies: o.proxies}
 	svc := httpapi.Services{Access: e.acc, Verify: g.Service, Desk: g.Desk, Calls: g.Calls, Hub: hub, Store: e.store, Log: log, Mailbox: o.mailbox, Webhooks: e.wh, Notify: e.nt, Nodes: storeNodes{e.store}}
 	if o.node != nil {
-		cfg.NodeSecret = o.node.secret
+		cfg.NodeSecret, cfg.NodeID = o.node.secret, o.node.id
 		svc.CallNodes = &verify.CallNodes{Store: e.store, Self: o.node.id, DeadAfter: time.Minute, TTL: time.Minute, Now: time.Now}
 	}
 	srv, err := httpapi.New(cfg, svc)

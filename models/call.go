@@ -164,17 +164,18 @@ type RecordingAllowance struct {
 
 // LiveCall is a call running now as the media server sees it: who is
 // connected and the customer's latest media quality sample. The board and
-// the metrics read it; it is never stored.
+// the metrics read it; each node also writes its own with its heartbeat
+// (Node.Running), so a board served by another node shows them.
 type LiveCall struct {
-	CaseID    CaseID
-	Call      CallID
-	StartedAt time.Time
-	Customer  bool     // the customer is connected
-	Clerks    []string // audit actors ("staff:stf_...") of the connected clerks
-	Observers int
+	CaseID    CaseID    `json:"case_id"`
+	Call      CallID    `json:"call_id"`
+	StartedAt time.Time `json:"started_at"`
+	Customer  bool      `json:"customer"` // the customer is connected
+	Clerks    []string  `json:"clerks"`   // audit actors ("staff:stf_...") of the connected clerks
+	Observers int       `json:"observers"`
 	// Sampled is set once a quality sample was taken; LossPercent and
 	// JitterMS are the customer's inbound video's in the latest one.
-	Sampled     bool
-	LossPercent float64
-	JitterMS    float64
+	Sampled     bool    `json:"sampled"`
+	LossPercent float64 `json:"loss_percent"`
+	JitterMS    float64 `json:"jitter_ms"`
 }

@@ -22,8 +22,10 @@ type Node struct {
 	Version   string
 	StartedAt time.Time
 	LastSeen  time.Time
-	Calls     int        // running calls at the last heartbeat
-	GoneAt    *time.Time // set at a graceful shutdown
+	Calls     int // running calls at the last heartbeat
+	// Running are the calls running on the node at its last heartbeat.
+	Running []LiveCall
+	GoneAt *time.Time // set at a graceful shutdown
 }
 
 // Live reports whether n is up at now: not gone, and seen within
@@ -38,9 +40,10 @@ type NodeRepo interface {
 	// ECONFLICT when a different instance under n.ID is live: seen after
 	// liveAfter and not gone.
 	RegisterNode(ctx context.Context, n *Node, liveAfter time.Time) error
-	// NodeHeartbeat records that the instance of id is up at at with calls
-	// running. ECONFLICT: the row is another instance's now, or gone.
-	NodeHeartbeat(ctx context.Context, id NodeID, instance string, at time.Time, calls int) error
+	// NodeHeartbeat records that the instance of id is up at at with the
+	// calls live running on it. ECONFLICT: the row is another instance's
+	// now, or gone.
+	NodeHeartbeat(ctx context.Context, id NodeID, instance string, at time.Time, live []LiveCall) error
 	// NodeGone marks the instance of id gone at at; nothing happens when
 	// the row is another instance's.
 	NodeGone(ctx context.Context, id NodeID, instance string, at time.Time) error

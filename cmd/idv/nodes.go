@@ -55,7 +55,7 @@ type nodeBeat struct {
 	store    models.Store
 	node     models.Node
 	interval time.Duration
-	calls    func() int // running calls
+	calls    func() []models.LiveCall // the calls running here
 	// onBeat runs after each heartbeat (nil: nothing): the renewal of
 	// the leases of the calls running here.
 	onBeat func(ctx context.Context) error
@@ -65,7 +65,7 @@ type nodeBeat struct {
 
 // newNodeBeat returns the heartbeat of node id at url, with a random
 // instance; it writes nothing until Register.
-func newNodeBeat(store models.Store, id models.NodeID, url string, interval time.Duration, calls func() int, now func() time.Time, random io.Reader, log *slog.Logger) (*nodeBeat, error) {
+func newNodeBeat(store models.Store, id models.NodeID, url string, interval time.Duration, calls func() []models.LiveCall, now func() time.Time, random io.Reader, log *slog.Logger) (*nodeBeat, error) {
 	var b [8]byte
 	if _, err := io.ReadFull(random, b[:]); err != nil {
 		return nil, fmt.Errorf("node %s: instance: %w", id, err)

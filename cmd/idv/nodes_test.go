@@ -28,10 +28,10 @@ func TestNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	calls := 3
+	calls := []models.LiveCall{{CaseID: "case_a"}, {CaseID: "case_b"}, {CaseID: "case_c"}}
 	const beatEvery = 50 * time.Millisecond
 	newBeat := func(url string) *nodeBeat {
-		b, err := newNodeBeat(store, "idv-1", url, beatEvery, func() int { return calls }, time.Now, rand.Reader, slog.New(slog.DiscardHandler))
+		b, err := newNodeBeat(store, "idv-1", url, beatEvery, func() []models.LiveCall { return calls }, time.Now, rand.Reader, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -105,7 +105,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		return false
 	}
 	hooks := webhook.New(a.store, a.chain, time.Now, rand.Reader, log, webhook.Config{Timeout: cfg.Webhook.Timeout, RetryFor: cfg.Webhook.RetryFor}, nil)
-	beat, err := newNodeBeat(a.store, nodeID, nodeURL, cfg.Node.Heartbeat, func() int { return len(hub.Live()) }, time.Now, rand.Reader, log)
+	beat, err := newNodeBeat(a.store, nodeID, nodeURL, cfg.Node.Heartbeat, hub.Live, time.Now, rand.Reader, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -118,7 +118,7 @@ func runServe(ctx context.Context, e *cliEnv, args []string) error {
 		beat.onBeat = func(ctx context.Context) error { return callBeat(ctx, callNodes, hub) }
 	}
 	srv, err := httpapi.New(httpapi.Config{NodeSecret: []byte(cfg.Node.Secret), TLS: cfg.TLSCert != "", TrustedProxies: cfg.proxies(), MaxBodyBytes: cfg.MaxBody,
-		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo, NodeDeadAfter: deadAfter(cfg.Node.Heartbeat),
+		BankName: cfg.BankName, AuditKey: a.key.Public().(ed25519.PublicKey), Demo: cfg.Demo, NodeDeadAfter: deadAfter(cfg.Node.Heartbeat), NodeID: nodeID,
 		SSONames: map[string]string{"en": cfg.OIDC.Name, "zh-CN": cmp.Or(cfg.OIDC.NameZH, cfg.OIDC.Name)}},
 		// docs/prometheus-alerts.yml and docs/grafana-dashboard.json use
 		// these metrics (TestMetricNamesInAlertsAndDashboard).

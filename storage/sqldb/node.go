@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -11,9 +12,9 @@ import (
 
 // The upsert takes the row over only from the same instance, a node gone,
 // or one not seen since liveAfter; both dialects report 0 rows otherwise.
-const registerNode = `INSERT INTO nodes (id, instance, url, version, started_at, last_seen, calls, gone_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+const registerNode = `INSERT INTO nodes (id, instance, url, version, started_at, last_seen, calls, live_calls, gone_at) VALUES (?, ?, ?, ?, ?, ?, ?, '[]', NULL)
 ON CONFLICT (id) DO UPDATE SET instance = excluded.instance, url = excluded.url, version = excluded.version,
-started_at = excluded.started_at, last_seen = excluded.last_seen, calls = excluded.calls, gone_at = NULL
+started_at = excluded.started_at, last_seen = excluded.last_seen, calls = excluded.calls, live_calls = '[]', gone_at = NULL
 WHERE nodes.instance = excluded.instance OR nodes.gone_at IS NOT NULL OR nodes.last_seen < ?`
 
 // RegisterNode writes n unless another live instance holds its ID.
@@ -29,8 +30,16 @@ func (t *Tx) RegisterNode(ctx context.Context, n *models.Node, liveAfter time.Ti
 }
 
 // NodeHeartbeat records that instance of id is up.
-func (t *Tx) NodeHeartbeat(ctx context.Context, id models.NodeID, instance string, at time.Time, calls int) error {
-	r, err := t.exec(ctx, `UPDATE nodes SET last_seen = ?, calls = ? WHERE id = ? AND instance = ? AND gone_at IS NULL`, us(at), calls, id, instance)
+func (t *Tx) NodeHeartbeat(ctx context.Context, id models.NodeID, instance string, at time.Time, live []models.LiveCall) error {
+	if live == nil {
+		live = []models.LiveCall{}
+	}
+	js, err := json.Marshal(live)
+	if err != nil {
+		return fmt.Errorf("heartbeat of node %s: %w", id, err)
+	}
+	r, err := t.exec(ctx, `UPDATE nodes SET last_seen = ?, calls = ?, live_calls = ? WHERE id = ? AND instance = ? AND gone_at IS NULL`,
+		us(at), len(live), string(js), id, instance)
 	if err != nil {
 		return fmt.Errorf("heartbeat of node %s: %w", id, err)
 	}
@@ -42,7 +51,7 @@ func (t *Tx) NodeHeartbeat(ctx context.Context, id models.NodeID, instance strin
 
 // NodeGone marks instance of id gone.
 func (t *Tx) NodeGone(ctx context.Context, id models.NodeID, instance string, at time.Time) error {
-	if _, err := t.exec(ctx, `UPDATE nodes SET gone_at = ?, calls = 0 WHERE id = ? AND instance = ? AND gone_at IS NULL`, us(at), id, instance); err != nil {
+	if _, err := t.exec(ctx, `UPDATE nodes SET gone_at = ?, calls = 0, live_calls = '[]' WHERE id = ? AND instance = ? AND gone_at IS NULL`, us(at), id, instance); err != nil {
 		return fmt.Errorf("mark node %s gone: %w", id, err)
 	}
 	return nil
@@ -50,7 +59,7 @@ func (t *Tx) NodeGone(ctx context.Context, id models.NodeID, instance string, at
 
 // Nodes lists the registry by ID.
 func (t *Tx) Nodes(ctx context.Context) ([]*models.Node, error) {
-	rows, err := t.query(ctx, `SELECT id, instance, url, version, started_at, last_seen, calls, gone_at FROM nodes ORDER BY id`)
+	rows, err := t.query(ctx, `SELECT id, instance, url, version, started_at, last_seen, calls, live_calls, gone_at FROM nodes ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("nodes: %w", err)
 	}
@@ -60,8 +69,15 @@ func (t *Tx) Nodes(ctx context.Context) ([]*models.Node, error) {
 		var n models.Node
 		var started, seen int64
 		var gone sql.NullInt64
-		if err := rows.Scan(&n.ID, &n.Instance, &n.URL, &n.Version, &started, &seen, &n.Calls, &gone); err != nil {
+		var running string
+		if err := rows.Scan(&n.ID, &n.Instance, &n.URL, &n.Version, &started, &seen, &n.Calls, &running, &gone); err != nil {
 			return nil, fmt.Errorf("nodes: %w", err)
+		}
+		if err := json.Unmarshal([]byte(running), &n.Running); err != nil {
+			return nil, fmt.Errorf("nodes: the running calls of %s: %w", n.ID, err)
+		}
+		if len(n.Running) == 0 {
+			n.Running = nil
 		}
 		n.StartedAt, n.LastSeen, n.GoneAt = fromUS(started), fromUS(seen), fromNullUS(gone)
 		out = append(out, &n)

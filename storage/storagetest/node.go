@@ -24,13 +24,19 @@ func testNodes(t *testing.T, s models.Store) {
 	err := s.Transact(ctx, func(tx models.Tx) error { return tx.RegisterNode(ctx, &dup, t0.Add(-10*time.Second)) })
 	wantCode(t, "RegisterNode(same ID, live)", err, models.ECONFLICT)
 
-	tx(t, s, func(tx models.Tx) error { return tx.NodeHeartbeat(ctx, a.ID, a.Instance, t0.Add(3*time.Second), 2) })
-	err = s.Transact(ctx, func(tx models.Tx) error { return tx.NodeHeartbeat(ctx, a.ID, "i2", t0.Add(3*time.Second), 1) })
+	// The heartbeat carries the calls running on the node (the board of
+	// every node shows them).
+	running := []models.LiveCall{
+		{CaseID: "cas_1", Call: "cal_1", StartedAt: t0.Add(time.Second), Customer: true, Clerks: []string{"staff:stf_1"}, Observers: 1, Sampled: true, LossPercent: 1.5, JitterMS: 12},
+		{CaseID: "cas_2", Call: "cal_2", StartedAt: t0.Add(2 * time.Second), Clerks: []string{}},
+	}
+	tx(t, s, func(tx models.Tx) error { return tx.NodeHeartbeat(ctx, a.ID, a.Instance, t0.Add(3*time.Second), running) })
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.NodeHeartbeat(ctx, a.ID, "i2", t0.Add(3*time.Second), running[:1]) })
 	wantCode(t, "NodeHeartbeat(other instance)", err, models.ECONFLICT)
 
 	var got []*models.Node
 	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.Nodes(ctx); return })
-	want := []*models.Node{{ID: "idv-a", Instance: "i1", URL: "http://10.0.0.1:8080", Version: "v1", StartedAt: t0, LastSeen: t0.Add(3 * time.Second), Calls: 2}}
+	want := []*models.Node{{ID: "idv-a", Instance: "i1", URL: "http://10.0.0.1:8080", Version: "v1", StartedAt: t0, LastSeen: t0.Add(3 * time.Second), Calls: 2, Running: running}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("Nodes (-want +got):\n%s", d)
 	}
@@ -42,7 +48,7 @@ func testNodes(t *testing.T, s models.Store) {
 	// the old one, were it to come back, may not heartbeat it.
 	dup.LastSeen = t0.Add(time.Minute)
 	tx(t, s, func(tx models.Tx) error { return tx.RegisterNode(ctx, &dup, t0.Add(30*time.Second)) })
-	err = s.Transact(ctx, func(tx models.Tx) error { return tx.NodeHeartbeat(ctx, a.ID, a.Instance, t0.Add(time.Minute), 0) })
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.NodeHeartbeat(ctx, a.ID, a.Instance, t0.Add(time.Minute), nil) })
 	wantCode(t, "NodeHeartbeat(taken over)", err, models.ECONFLICT)
 	// The old instance's goodbye does not mark the new one gone.
 	tx(t, s, func(tx models.Tx) error { return tx.NodeGone(ctx, a.ID, a.Instance, t0.Add(time.Minute)) })
@@ -50,11 +56,15 @@ func testNodes(t *testing.T, s models.Store) {
 	b := &models.Node{ID: "idv-b", Instance: "j1", URL: "http://10.0.0.2:8080", StartedAt: t0, LastSeen: t0}
 	tx(t, s, func(tx models.Tx) error { return tx.RegisterNode(ctx, b, t0) })
 	tx(t, s, func(tx models.Tx) error { return tx.NodeGone(ctx, b.ID, b.Instance, t0.Add(2*time.Second)) })
-	err = s.Transact(ctx, func(tx models.Tx) error { return tx.NodeHeartbeat(ctx, b.ID, b.Instance, t0.Add(3*time.Second), 0) })
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.NodeHeartbeat(ctx, b.ID, b.Instance, t0.Add(3*time.Second), nil) })
 	wantCode(t, "NodeHeartbeat(gone)", err, models.ECONFLICT)
 	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.Nodes(ctx); return })
 	if len(got) != 2 || got[0].Instance != "i2" || got[0].GoneAt != nil || got[1].GoneAt == nil || !got[1].GoneAt.Equal(t0.Add(2*time.Second)) {
 		t.Fatalf("Nodes = %+v %+v, want idv-a held by i2 and live, idv-b gone at +2s", got[0], got[1])
+	}
+	// The new process has no calls yet: the dead one's are not its.
+	if got[0].Running != nil || got[0].Calls != 0 {
+		t.Errorf("idv-a taken over: running calls %+v (%d), want none", got[0].Running, got[0].Calls)
 	}
 	// A gone node's ID may be registered again at once (a restart).
 	b.Instance = "j2"
