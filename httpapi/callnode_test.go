@@ -43,9 +43,15 @@ type clusterNode struct {
 // With secret nil they have no cluster secret.
 func twoNodes(t *testing.T, secret []byte) (*env, *clusterNode, *clusterNode) {
 	t.Helper()
-	e := newEnvWith(t, "postgres", envOptions{node: &testNode{id: "node-a", secret: secret}})
+	return twoNodesWith(t, secret, signaling.Config{})
+}
+
+// twoNodesWith is twoNodes with both hubs configured as sc says.
+func twoNodesWith(t *testing.T, secret []byte, sc signaling.Config) (*env, *clusterNode, *clusterNode) {
+	t.Helper()
+	e := newEnvWith(t, "postgres", envOptions{node: &testNode{id: "node-a", secret: secret}, signaling: sc})
 	a := &clusterNode{id: "node-a", hub: e.hub, url: e.ts.URL, ts: e.ts}
-	hub, _, ts := e.serve(t, envOptions{node: &testNode{id: "node-b", secret: secret}}, slog.New(slog.NewTextHandler(e.logs, nil)))
+	hub, _, ts := e.serve(t, envOptions{node: &testNode{id: "node-b", secret: secret}, signaling: sc}, slog.New(slog.NewTextHandler(e.logs, nil)))
 	b := &clusterNode{id: "node-b", hub: hub, url: ts.URL, ts: ts}
 	for _, n := range []*clusterNode{a, b} {
 		now := time.Now().UTC()

@@ -322,7 +322,7 @@ func (s *Server) reassign(c *gin.Context) error {
 		return err
 	}
 	for _, id := range left {
-		s.call.hub.EndClerk(cs.ID, id, "no longer a clerk of this case")
+		s.tell(c.Request.Context(), nodeSignal{Op: sigEndClerk, Case: cs.ID, Staff: id, Reason: "no longer a clerk of this case"})
 	}
 	v, err := s.caseAnswer(c, cs)
 	if err != nil {
@@ -377,7 +377,7 @@ func (s *Server) abort(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.call.hub.End(cs.ID, "case aborted")
+	s.tell(ctx, nodeSignal{Op: sigEndCall, Case: cs.ID, Reason: "case aborted"})
 	v := s.view(cs)
 	flags, err := s.verify.CaseFlags(ctx, a, cs.ID)
 	if err != nil {
@@ -398,7 +398,7 @@ func (s *Server) stopCase(c *gin.Context, stop func(context.Context, verify.Acto
 	if err != nil {
 		return err
 	}
-	s.call.hub.End(cs.ID, why)
+	s.tell(c.Request.Context(), nodeSignal{Op: sigEndCall, Case: cs.ID, Reason: why})
 	c.JSON(http.StatusOK, s.view(cs))
 	return nil
 }

@@ -47,7 +47,7 @@ func (s *Server) login(c *gin.Context) error {
 		return err
 	}
 	if old != "" {
-		s.call.hub.EndSession(access.HashToken(old), "signed in again")
+		s.tell(c.Request.Context(), nodeSignal{Op: sigEndSession, Session: access.HashToken(old), Reason: "signed in again"})
 	}
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
 	m := meOf(p)
@@ -61,7 +61,7 @@ func (s *Server) logout(c *gin.Context) error {
 	if err := s.access.Logout(c.Request.Context(), p); err != nil {
 		return err
 	}
-	s.call.hub.EndSession(p.Session.IDHash, "logged out")
+	s.tell(c.Request.Context(), nodeSignal{Op: sigEndSession, Session: p.Session.IDHash, Reason: "logged out"})
 	s.setSessionCookie(c, "", -1)
 	c.Status(http.StatusNoContent)
 	return nil
@@ -90,7 +90,7 @@ func (s *Server) stepUp(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.call.hub.RotateSession(old, p.Session.IDHash) // the call sockets of this login stay
+	s.tell(c.Request.Context(), nodeSignal{Op: sigRotateSession, Session: old, New: p.Session.IDHash}) // the call sockets of this login stay
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
 	c.JSON(http.StatusOK, meOf(p))
 	return nil

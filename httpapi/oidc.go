@@ -148,7 +148,7 @@ func (s *Server) oidcCallback(c *gin.Context) error {
 		return err
 	}
 	if old != "" {
-		s.call.hub.EndSession(access.HashToken(old), "signed in again")
+		s.tell(c.Request.Context(), nodeSignal{Op: sigEndSession, Session: access.HashToken(old), Reason: "signed in again"})
 	}
 	s.setSessionCookie(c, session, int(s.access.Absolute.Seconds()))
 	// The session cookie is SameSite Strict, and this response ends a
@@ -179,7 +179,7 @@ func (s *Server) oidcStepUp(c *gin.Context, login *models.OIDCLogin, entry *mode
 	if err != nil {
 		return err
 	}
-	s.call.hub.RotateSession(old, p.Session.IDHash) // the call sockets of this login stay
+	s.tell(c.Request.Context(), nodeSignal{Op: sigRotateSession, Session: old, New: p.Session.IDHash}) // the call sockets of this login stay
 	s.setSessionCookie(c, cookie, int(s.access.Absolute.Seconds()))
 	next, _ := c.Cookie(s.oidcCookieName() + "_next")
 	http.SetCookie(c.Writer, &http.Cookie{Name: s.oidcCookieName() + "_next", Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteLaxMode})

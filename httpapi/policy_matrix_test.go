@@ -91,6 +91,7 @@ var policyMatrix = []matrixRow{
 	{"GET", "/v/:statement", everyone, ""}, // the public statement check: every caller counts against its address
 	{"POST", "/v/:statement", everyone, ""},
 	{"GET", "/readyz", everyone, ""},
+	{"POST", "/internal/node/signal", "11 11 111 111111 11", ""}, // only another node, with the cluster secret (nodesignal_test.go)
 	{"GET", "/api/openapi.json", everyone, ""},
 	{"GET", "/join/:token", "GG GG GGG GGGGGG GG", ""},
 	{"HEAD", "/join/:token", "GG GG GGG GGGGGG GG", ""},

@@ -137,6 +137,8 @@ type Server struct {
 	oidcStarts *limiter                // sign-ins started at the provider per address and minute (oidc.go), per node
 	// callNodes places calls on nodes (callnode.go); nil: single node.
 	callNodes CallPlacer
+	// nodeClient posts signals to the other nodes (nodesignal.go).
+	nodeClient *http.Client
 }
 
 // New builds the server and its router over svc, every one of which is
@@ -156,7 +158,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new http server: load pages: %w", err)
 	}
-	s := &Server{cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
+	s := &Server{nodeClient: &http.Client{Timeout: nodeSignalTimeout}, cfg: cfg, access: svc.Access, verify: svc.Verify, store: svc.Store, log: svc.Log,
 		metrics: newMetrics(append(svc.Collectors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))...),
 		checks:  newLimiter(statementChecksPerMinute, time.Minute, svc.Access.Now), oidcStarts: newLimiter(20, time.Minute, svc.Access.Now), pages: pages, msgs: web.Messages(),
 		call: callState{hub: svc.Hub, calls: svc.Calls}, desk: svc.Desk, mailbox: svc.Mailbox, webhooks: svc.Webhooks, notify: svc.Notify, nodes: svc.Nodes, idp: svc.IdentityProvider, callNodes: svc.CallNodes}

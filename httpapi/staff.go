@@ -96,7 +96,7 @@ func (s *Server) setDisabled(disabled bool) func(*gin.Context) error {
 			if err != nil {
 				return err
 			}
-			s.call.hub.EndStaff(st.ID, "staff member disabled")
+			s.tell(ctx, nodeSignal{Op: sigEndStaff, Staff: st.ID, Reason: "staff member disabled"})
 		}
 		c.Status(http.StatusNoContent)
 		return nil
