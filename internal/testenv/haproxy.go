@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +65,7 @@ defaults
 	timeout tunnel 1h
 
 frontend idv
-	bind 127.0.0.1:%[2]s
+	bind %[2]s
 	option forwardfor
 	default_backend nodes
 
@@ -91,18 +93,22 @@ func HAProxyBinary() (string, error) {
 	return "", fmt.Errorf("haproxy not found (apt-get install haproxy, as scripts/setup.sh test-deps does, or set %s)", HAProxyBinEnv)
 }
 
-// StartHAProxy starts haproxy in front of backends (base URLs, http://
-// host:port) and waits until it answers and every backend passed its
-// health check. It stops at cleanup; its log is printed if the test
-// failed.
-func StartHAProxy(tb testing.TB, backends ...string) *HAProxy {
+// StartHAProxy starts haproxy on listen (127.0.0.1:port; empty: a free
+// port) in front of backends (base URLs, http://host:port) and waits
+// until it answers and every backend passed its health check. It stops at
+// cleanup; its log is printed if the test failed. (A cluster's nodes are
+// told the public URL before the load balancer in front of them starts:
+// pick the address first.)
+func StartHAProxy(tb testing.TB, listen string, backends ...string) *HAProxy {
 	tb.Helper()
 	bin, err := HAProxyBinary()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	dir := tb.TempDir()
-	port := freePort(tb)
+	if listen == "" {
+		listen = "127.0.0.1:" + freePort(tb)
+	}
 	var servers strings.Builder
 	for i, b := range backends {
 		u, err := url.Parse(b)
@@ -111,9 +117,9 @@ func StartHAProxy(tb testing.TB, backends ...string) *HAProxy {
 		}
 		fmt.Fprintf(&servers, "\tserver n%d %s\n", i, u.Host)
 	}
-	h := &HAProxy{URL: "http://127.0.0.1:" + port, tb: tb, backends: backends, admin: filepath.Join(dir, "admin.sock"),
+	h := &HAProxy{URL: "http://" + listen, tb: tb, backends: backends, admin: filepath.Join(dir, "admin.sock"),
 		log: &SyncBuffer{}, done: make(chan struct{})}
-	h.Config = fmt.Sprintf(haproxyConfig, h.admin, port, servers.String())
+	h.Config = fmt.Sprintf(haproxyConfig, h.admin, listen, servers.String())
 	cfg := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(cfg, []byte(h.Config), 0o600); err != nil {
 		tb.Fatal(err)
@@ -241,18 +247,27 @@ func (h *HAProxy) WaitState(backend, want string, d time.Duration) {
 }
 
 // Drain stops sending new requests to backend (requests already under
-// way, WebSockets included, go on), as an operator does before an upgrade.
-func (h *HAProxy) Drain(backend string) { h.setState(backend, "drain") }
+// way, WebSockets included, go on), as an operator does before an
+// upgrade. It may be called from any goroutine.
+func (h *HAProxy) Drain(backend string) error { return h.setState(backend, "drain") }
 
 // Ready puts backend back into the rotation.
-func (h *HAProxy) Ready(backend string) { h.setState(backend, "ready") }
+func (h *HAProxy) Ready(backend string) error { return h.setState(backend, "ready") }
 
-func (h *HAProxy) setState(backend, state string) {
-	h.tb.Helper()
-	cmd := fmt.Sprintf("set server nodes/n%d state %s", h.index(backend), state)
-	if out, err := h.command(cmd); err != nil || strings.TrimSpace(out) != "" {
-		h.tb.Fatalf("haproxy %s: %v %s", cmd, err, out)
+func (h *HAProxy) setState(backend, state string) error {
+	i := slices.Index(h.backends, backend)
+	if i < 0 {
+		return fmt.Errorf("haproxy: %s is not a backend of %v", backend, h.backends)
 	}
+	cmd := fmt.Sprintf("set server nodes/n%d state %s", i, state)
+	out, err := h.command(cmd)
+	if err == nil && strings.TrimSpace(out) != "" {
+		err = errors.New(strings.TrimSpace(out))
+	}
+	if err != nil {
+		return fmt.Errorf("haproxy %s: %w", cmd, err)
+	}
+	return nil
 }
 
 // Served is one request as HAProxy logged it.

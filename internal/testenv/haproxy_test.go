@@ -21,7 +21,7 @@ func TestHAProxy(t *testing.T) {
 		servers = append(servers, s)
 		urls = append(urls, s.URL)
 	}
-	h := StartHAProxy(t, urls...)
+	h := StartHAProxy(t, "", urls...)
 	get := func() (string, string) {
 		t.Helper()
 		r, err := http.Get(h.URL + "/x?y=1")
@@ -54,13 +54,17 @@ func TestHAProxy(t *testing.T) {
 		t.Errorf("Served() = %v, want %v", logged, got)
 	}
 
-	h.Drain(urls[0])
+	if err := h.Drain(urls[0]); err != nil {
+		t.Fatal(err)
+	}
 	for range 3 {
 		if body, _ := get(); body != "b" {
 			t.Errorf("with a drained, a request went to %s", body)
 		}
 	}
-	h.Ready(urls[0])
+	if err := h.Ready(urls[0]); err != nil {
+		t.Fatal(err)
+	}
 	servers[1].Close()
 	h.WaitState(urls[1], "DOWN", 10*time.Second)
 	for range 3 {
