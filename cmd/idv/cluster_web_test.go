@@ -60,7 +60,7 @@ func TestClusterBrowserStory(t *testing.T) {
 			"IDV_DATABASE_URL": pg, "IDV_S3_ENDPOINT": m.Endpoint, "IDV_S3_BUCKET": "idv-cluster", "IDV_S3_ACCESS_KEY": m.AccessKey,
 			"IDV_S3_SECRET_KEY": m.SecretKey, "IDV_S3_TLS": "false", "IDV_S3_RETENTION_DAYS": "1",
 			"IDV_NODE_ID": id, "IDV_NODE_HEARTBEAT": "1s", "IDV_NODE_SECRET": "cluster-test-secret-0123456789abcdef-0123",
-			"IDV_PUBLIC_URL": lbURL, "IDV_LOG_LEVEL": "info"}
+			"IDV_PUBLIC_URL": lbURL, "IDV_TRUSTED_PROXIES": "127.0.0.1", "IDV_LOG_LEVEL": "info"}
 	}
 	a := newE2EIDV(t, env("idv-a"))
 	if out, err := a.cli("demo", "load"); err != nil {
