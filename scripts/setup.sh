@@ -27,9 +27,10 @@ export GOTOOLCHAIN=go1.26.10
 # pdftotext reads statements and pdfsig validates their PAdES signatures),
 # zbar-tools (reads the statement's QR code), libnss3-tools (certutil: the NSS database
 # pdfsig trusts the test CA in), tzdata, slapd and ldap-utils (the directory sign-in tests start
-# a private OpenLDAP of their own, testenv.StartSlapd; the system's slapd is not used).
+# a private OpenLDAP of their own, testenv.StartSlapd; the system's slapd is not used), haproxy (the
+# cluster test puts two idv serve behind one of its own, testenv.StartHAProxy; the system's is not used).
 RUN_PACKAGES=(build-essential pkg-config libdlib-dev libopenblas-dev liblapack-dev libatlas-base-dev libjpeg62-turbo-dev fonts-droid-fallback poppler-utils tzdata ca-certificates curl chromium)
-TEST_PACKAGES=(ffmpeg poppler-utils zbar-tools libnss3-tools postgresql-client slapd ldap-utils)
+TEST_PACKAGES=(ffmpeg poppler-utils zbar-tools libnss3-tools postgresql-client slapd ldap-utils haproxy)
 
 # MinIO server for the evidence-store tests, built from source at a pinned version.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c

@@ -162,3 +162,19 @@ func Press(sel string) chromedp.Action[chromedp.Void] {
 		}
 	}
 }
+
+// Page is a tab as a test watches it, for what the flows do not report
+// (the states a call page goes through when its server goes away).
+type Page struct{ tab context.Context }
+
+// Bool evaluates a JavaScript expression whose value is a boolean.
+func (p Page) Bool(expr string) (bool, error) { return eval[bool](p.tab, expr) }
+
+// Strings evaluates a JavaScript expression whose value is a list of
+// strings.
+func (p Page) Strings(expr string) ([]string, error) { return eval[[]string](p.tab, expr) }
+
+// Poll waits up to d for a JavaScript expression to be true.
+func (p Page) Poll(what, expr string, d time.Duration) error {
+	return run(p.tab, what, d, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(d)))
+}

@@ -35,6 +35,9 @@ func (b *Browser) Clerk(ctx context.Context, origin, user, password string) (*Cl
 	return k, nil
 }
 
+// Page is the clerk's tab.
+func (k *Clerk) Page() Page { return Page{k.tab} }
+
 // Close closes the tab.
 func (k *Clerk) Close() { k.cancel() }
 

@@ -35,6 +35,8 @@ type Customer struct {
 	// Screenshots, when set, is a folder for a PNG of the consent page and
 	// of the call page.
 	Screenshots string
+	// Opened, when set, is given the customer's tab as soon as it exists.
+	Opened func(Page)
 }
 
 // Customer plays c in a tab of its own: opens the invite link (its
@@ -59,6 +61,9 @@ func (b *Browser) Customer(ctx context.Context, c Customer) error {
 	defer cancel()
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
+	if c.Opened != nil {
+		c.Opened(Page{tab})
+	}
 	cam, err := camera(c.Photos, c.Frozen)
 	if err != nil {
 		return fmt.Errorf("customer: %w", err)
