@@ -314,9 +314,10 @@ func BenchmarkCallsPerNode(b *testing.B) {
 	}
 	fps := max(1, 1_500_000/8/(size/len(keys)))
 	ogg := testenv.OpusTone(b, 2)
-	for _, n := range []int{1, 2, 4, 8, 16, 24, 32} {
+	for _, n := range []int{1, 2, 4, 8, 16, 32, 48, 64} {
 		b.Run(fmt.Sprintf("calls=%d", n), func(b *testing.B) {
-			f := newFixture(b, signaling.Config{})
+			// Every peer comes from 127.0.0.1: lift the cap on sockets per address.
+			f := newFixture(b, signaling.Config{MaxSocketsPerAddr: 4 * n})
 			plan := callsPlan{IVF: ivf, OGG: ogg, FPS: fps, Seconds: 4}
 			for i := 0; i < n; i++ {
 				_, cu, cl, _ := f.newCall(0)
@@ -362,12 +363,15 @@ func runCallPeers(b *testing.B, plan callsPlan) callsResult {
 	}()
 	sc := bufio.NewScanner(out)
 	var (
-		c0 time.Duration
-		t0 time.Time
+		c0    time.Duration
+		t0    time.Time
+		other []string // the child's test output, shown if it fails
 	)
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
+		default:
+			other = append(other, line)
 		case line == "START":
 			b.ResetTimer()
 			c0, t0 = cpuTime(), time.Now()
@@ -384,7 +388,7 @@ func runCallPeers(b *testing.B, plan callsPlan) callsResult {
 			return res
 		}
 	}
-	b.Fatalf("the peer process ended without a result (%v)", sc.Err())
+	b.Fatalf("the peer process ended without a result (%v):\n%s", sc.Err(), strings.Join(other, "\n"))
 	return callsResult{}
 }
 
