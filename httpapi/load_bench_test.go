@@ -84,6 +84,7 @@ func BenchmarkCaseLoad(b *testing.B) {
 	}
 	// The child stops at each mark until the counters are read.
 	var before, ready, after dbCounters
+	var evidence []string // kind, objects and bytes of the case's evidence
 	metrics := map[string]float64{}
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
@@ -112,7 +113,7 @@ func BenchmarkCaseLoad(b *testing.B) {
 			}
 			metrics[f[1]] = v
 		case len(f) > 0 && f[0] == "EVIDENCE":
-			b.Log(line)
+			evidence = append(evidence, strings.TrimPrefix(line, "EVIDENCE "))
 		}
 	}
 	in.Close()
@@ -136,6 +137,7 @@ func BenchmarkCaseLoad(b *testing.B) {
 	for k, v := range metrics {
 		b.ReportMetric(v, k)
 	}
+	b.Logf("evidence of the case: %s", strings.Join(evidence, "; "))
 }
 
 // TestCaseLoadStory is the child process of BenchmarkCaseLoad; it does
