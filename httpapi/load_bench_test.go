@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -35,7 +36,8 @@ type dbCounters struct {
 // same way in the same run. Each run makes and drops a database.
 func BenchmarkCaseLoad(b *testing.B) {
 	ctx := context.Background()
-	admin, err := sql.Open("pgx", testenv.DefaultPostgresURL)
+	base := cmp.Or(os.Getenv("IDV_TEST_POSTGRES_URL"), testenv.DefaultPostgresURL)
+	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,7 +53,10 @@ func BenchmarkCaseLoad(b *testing.B) {
 			b.Errorf("drop database %s: %v", name, err)
 		}
 	}()
-	u, _ := url.Parse(testenv.DefaultPostgresURL)
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
 	u.Path = "/" + name
 	counters := func() dbCounters {
 		time.Sleep(1500 * time.Millisecond) // backends flush their counters at most once a second
