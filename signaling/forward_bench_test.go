@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -278,4 +279,176 @@ func bareForwarder(b *testing.B) *httptest.Server {
 		out.Close()
 	})
 	return srv
+}
+
+// callsPlan tells the peer process of BenchmarkCallsPerNode what to play.
+type callsPlan struct {
+	// Calls are the customer's and the clerk's signaling sockets of each
+	// call on the hub.
+	Calls []struct{ Customer, Clerk string }
+	// The customers send the key frames of IVF at FPS, and OGG's Opus.
+	IVF     string
+	OGG     string
+	FPS     int
+	Seconds int
+}
+
+const callsPlanEnv = "IDV_CALL_PEERS"
+
+// BenchmarkCallsPerNode runs n recorded two-party calls at once through one
+// hub (the customer sends about 1.5 Mbps of VP8 key frames plus Opus, the
+// clerk receives; the server relays, samples quality and records both
+// tracks) and reports the clerks' video loss and the server's own CPU per
+// call (the peers run in a child process, as in BenchmarkForward). The
+// 1-call run is the baseline: cpu-ms/call-s is the server's CPU
+// milliseconds per second of one call, so its ratio to the 1-call run
+// shows whether a call costs more when many share the node. The peers
+// share the machine: their CPU (peer-cores) competes with the server's,
+// so loss appears earlier here than on a server of its own.
+func BenchmarkCallsPerNode(b *testing.B) {
+	ivf := testenv.VP8FromPhoto(b, testenv.JohnsPhoto(b, "John_Salley", 3), 1, 640)
+	keys := keyFrames(readIVF(b, ivf))
+	size := 0
+	for _, k := range keys {
+		size += len(k)
+	}
+	fps := max(1, 1_500_000/8/(size/len(keys)))
+	ogg := testenv.OpusTone(b, 2)
+	for _, n := range []int{1, 2, 4, 8, 16, 32, 48, 64} {
+		b.Run(fmt.Sprintf("calls=%d", n), func(b *testing.B) {
+			// Every peer comes from 127.0.0.1: lift the cap on sockets per address.
+			f := newFixture(b, signaling.Config{MaxSocketsPerAddr: 4 * n})
+			plan := callsPlan{IVF: ivf, OGG: ogg, FPS: fps, Seconds: 4}
+			for i := 0; i < n; i++ {
+				_, cu, cl, _ := f.newCall(0)
+				plan.Calls = append(plan.Calls, struct{ Customer, Clerk string }{cu, cl})
+			}
+			res := runCallPeers(b, plan)
+			b.ReportMetric(res.lossPct, "loss-%")
+			b.ReportMetric(res.serverCPU.Seconds()*1000/res.wall.Seconds()/float64(n), "cpu-ms/call-s")
+			b.ReportMetric(res.serverCPU.Seconds()/res.wall.Seconds(), "server-cores")
+			b.ReportMetric(res.peerCPU.Seconds()/res.wall.Seconds(), "peer-cores")
+			b.ReportMetric(float64(res.serverCPU.Microseconds())/float64(res.got), "cpu-us/pkt")
+			b.ReportMetric(float64(size/len(keys))*8*float64(fps)/1e6, "Mbps/call")
+		})
+	}
+}
+
+type callsResult struct {
+	got, want       int64
+	lossPct         float64
+	serverCPU, wall time.Duration
+	peerCPU         time.Duration
+}
+
+// runCallPeers runs the peer process with plan and measures this process's
+// CPU and the wall time from the first paced frame to the last one.
+func runCallPeers(b *testing.B, plan callsPlan) callsResult {
+	b.Helper()
+	js, _ := json.Marshal(plan)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCallPeers$", "-test.count=1")
+	cmd.Env = append(os.Environ(), callsPlanEnv+"="+string(js))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("peer process: %v", err)
+		}
+	}()
+	sc := bufio.NewScanner(out)
+	var (
+		c0    time.Duration
+		t0    time.Time
+		other []string // the child's test output, shown if it fails
+	)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		default:
+			other = append(other, line)
+		case line == "START":
+			b.ResetTimer()
+			c0, t0 = cpuTime(), time.Now()
+		case strings.HasPrefix(line, "DONE "):
+			res := callsResult{serverCPU: cpuTime() - c0, wall: time.Since(t0)}
+			b.StopTimer()
+			var peerNS int64
+			if _, err := fmt.Sscan(strings.TrimPrefix(line, "DONE "), &res.got, &res.want, &peerNS); err != nil || res.got == 0 {
+				b.Fatalf("peer process: %q (%v): nothing received", line, err)
+			}
+			res.peerCPU = time.Duration(peerNS)
+			res.lossPct = 100 * float64(res.want-res.got) / float64(res.want)
+			_, _ = io.Copy(io.Discard, out)
+			return res
+		}
+	}
+	b.Fatalf("the peer process ended without a result (%v):\n%s", sc.Err(), strings.Join(other, "\n"))
+	return callsResult{}
+}
+
+// TestCallPeers is the peer process of BenchmarkCallsPerNode; it does
+// nothing unless the benchmark starts it.
+func TestCallPeers(t *testing.T) {
+	js := os.Getenv(callsPlanEnv)
+	if js == "" {
+		t.Skip("the peer process of BenchmarkCallsPerNode")
+	}
+	var plan callsPlan
+	if err := json.Unmarshal([]byte(js), &plan); err != nil {
+		t.Fatal(err)
+	}
+	keys := keyFrames(readIVF(t, plan.IVF))
+	type pair struct{ customer, clerk *testPeer }
+	var pairs []pair
+	for _, c := range plan.Calls {
+		p := pair{dial(t, c.Customer, nil, source{manual: true, ogg: plan.OGG}), dial(t, c.Clerk, nil, source{})}
+		pairs = append(pairs, p)
+		defer p.clerk.close("")
+		defer p.customer.close("")
+	}
+	var tracks []*webrtc.TrackLocalStaticSample
+	for _, p := range pairs {
+		tracks = append(tracks, <-p.customer.manual)
+		<-p.customer.connected
+		<-p.clerk.connected
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for _, tr := range tracks { // warm up: ICE, DTLS, the first frames
+		wg.Go(func() { pace(ctx, tr, keys, plan.FPS, plan.FPS) })
+	}
+	wg.Wait()
+	for _, p := range pairs {
+		p.clerk.seq.reset()
+	}
+	c0 := cpuTime()
+	fmt.Println("START")
+	for _, tr := range tracks {
+		wg.Go(func() { pace(ctx, tr, keys, plan.FPS*plan.Seconds, plan.FPS) })
+	}
+	wg.Wait()
+	time.Sleep(300 * time.Millisecond)
+	var got, want int64
+	for _, p := range pairs {
+		g, w := p.clerk.seq.loss()
+		got, want = got+g, want+w
+	}
+	fmt.Printf("DONE %d %d %d\n", got, want, (cpuTime() - c0).Nanoseconds())
+}
+
+// keyFrames are the VP8 key frames among frames.
+func keyFrames(frames [][]byte) [][]byte {
+	var keys [][]byte
+	for _, fr := range frames {
+		if fr[0]&1 == 0 {
+			keys = append(keys, fr)
+		}
+	}
+	return keys
 }
