@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -190,20 +191,63 @@ func (s *Service) takeCeremony(ctx context.Context, p *Principal, purpose, chall
 	return row, &c, "", nil
 }
 
-// keyFailed audits a refused key ceremony in the shape of the sign-in
-// events and returns err.
-func (s *Service) keyFailed(ctx context.Context, p *Principal, purpose, remote, reason string, caseID models.CaseID, err error) error {
+// keyCounter is the counter of p's failed key answers: the step-up
+// counters' scope and policy (IDV_STEPUP_LOCK_AFTER failures lock key
+// answers for IDV_LOGIN_LOCK_FOR), a subject of its own, so that a
+// password step-up, which a thief holding the session and the password
+// can pass, does not start the key's count over. Only a key's accepted
+// answer does.
+func keyCounter(p *Principal) counter {
+	return counter{scopeStepUp, "webauthn:" + string(p.Staff.ID)}
+}
+
+// keyFailed settles a refused key answer: it stays counted on c (locking
+// key answers when the failures are used up, and kept for the owner's
+// next login), and is audited in the shape of the sign-in events
+// (auth.webauthn_failed, and auth.stepup_locked with factor webauthn when
+// it locks). It returns err.
+func (s *Service) keyFailed(ctx context.Context, p *Principal, c counter, purpose, remote, reason string, caseID models.CaseID, err error) error {
 	if reason == "" {
 		reason = models.ErrorMessageOf(err)
 	}
 	d := map[string]string{"method": MethodWebAuthn, "factor": FactorWebAuthn, "remote": remote, "purpose": purpose, "reason": reason}
-	ctx = context.WithoutCancel(ctx)
+	ctx = context.WithoutCancel(ctx) // a caller who hangs up is still counted
 	if aerr := s.Store.Transact(ctx, func(tx models.Tx) error {
-		return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: p.Actor(), Action: "auth.webauthn_failed", CaseID: caseID, Detail: d})
+		locked, err := s.failed(ctx, tx, c, &counter{scopeAccount, s.NameHash(p.Staff.Username)})
+		if err != nil {
+			return err
+		}
+		if err := s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: p.Actor(), Action: "auth.webauthn_failed", CaseID: caseID, Detail: d}); err != nil {
+			return err
+		}
+		if locked == nil {
+			return nil
+		}
+		return s.event(ctx, tx, p.Actor(), "auth.stepup_locked", map[string]string{"method": MethodWebAuthn, "factor": FactorWebAuthn,
+			"remote": remote, "failures": strconv.Itoa(locked.Failures), "until": locked.LockedUntil.Format(time.RFC3339)})
 	}); aerr != nil {
 		s.Log.ErrorContext(ctx, "record refused security key", "err", aerr)
 	}
 	return err
+}
+
+// keyAttempt counts a key answer of p before it is checked, or refuses it
+// (a LimitError, 429) when key answers are locked or in their delay; it
+// returns the counter. An attempt that ends without a verdict on the key
+// (a fault of the server) is given back with release.
+func (s *Service) keyAttempt(ctx context.Context, p *Principal) (counter, error) {
+	c := keyCounter(p)
+	return c, s.reserve(ctx, c)
+}
+
+// keyAccepted starts c over in tx: a key answered.
+func keyAccepted(ctx context.Context, tx models.Tx, c counter) error {
+	l, err := tx.AuthLimitForUpdate(ctx, c.scope, c.subject)
+	if err != nil {
+		return err
+	}
+	l.Failures, l.WindowStart, l.LockedUntil = 0, time.Time{}, time.Time{}
+	return tx.PutAuthLimit(ctx, l)
 }
 
 // BeginKeyRegistration starts adding a security key named name for p. It
@@ -260,24 +304,34 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, p *Principal, respo
 	if err != nil {
 		return nil, err
 	}
+	cnt, err := s.keyAttempt(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, models.KeyRegister, remote, "unreadable answer", "", models.Errorf(models.EINVALID, "the security key's answer cannot be read"))
+		return nil, s.keyFailed(ctx, p, cnt, models.KeyRegister, remote, "unreadable answer", "", models.Errorf(models.EINVALID, "the security key's answer cannot be read"))
 	}
 	row, c, reason, err := s.takeCeremony(ctx, p, models.KeyRegister, parsed.Response.CollectedClientData.Challenge)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, models.KeyRegister, remote, reason, "", err)
+		if reason == "" {
+			s.release(ctx, cnt)
+			return nil, err
+		}
+		return nil, s.keyFailed(ctx, p, cnt, models.KeyRegister, remote, reason, "", err)
 	}
 	var u *keyUser
 	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { u, err = s.keyUser(ctx, tx, p.Staff); return }); err != nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key registration: %w", err)
 	}
 	cred, err := rp.CreateCredential(u, c.Session, parsed)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, models.KeyRegister, remote, libraryReason(err), "", models.Errorf(models.EUNAUTHORIZED, "the security key's answer does not verify"))
+		return nil, s.keyFailed(ctx, p, cnt, models.KeyRegister, remote, libraryReason(err), "", models.Errorf(models.EUNAUTHORIZED, "the security key's answer does not verify"))
 	}
 	b, err := json.Marshal(cred)
 	if err != nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key registration: %w", err)
 	}
 	now := s.Now().UTC()
@@ -292,10 +346,16 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, p *Principal, respo
 		if err := tx.SetSessionKey(ctx, p.Session.IDHash, now); err != nil {
 			return err
 		}
+		if err := keyAccepted(ctx, tx, cnt); err != nil {
+			return err
+		}
 		return s.event(ctx, tx, p.Actor(), "auth.webauthn_registered", map[string]string{"method": MethodWebAuthn, "factor": FactorWebAuthn,
 			"remote": remote, "key": k.Name, "credential": shortID(k.ID)})
 	})
 	if err != nil {
+		if models.ErrorCodeOf(err) != models.ECONFLICT {
+			s.release(ctx, cnt)
+		}
 		return nil, fmt.Errorf("finish key registration: %w", err)
 	}
 	p.Session.KeyAt = now
@@ -467,40 +527,51 @@ func (s *Service) finishAssertion(ctx context.Context, p *Principal, purpose, bi
 	if err != nil {
 		return nil, err
 	}
+	cnt, err := s.keyAttempt(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, purpose, remote, "unreadable answer", caseID, models.Errorf(models.EINVALID, "the security key's answer cannot be read"))
+		return nil, s.keyFailed(ctx, p, cnt, purpose, remote, "unreadable answer", caseID, models.Errorf(models.EINVALID, "the security key's answer cannot be read"))
 	}
 	row, c, reason, err := s.takeCeremony(ctx, p, purpose, parsed.Response.CollectedClientData.Challenge)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, purpose, remote, reason, caseID, err)
+		if reason == "" {
+			s.release(ctx, cnt)
+			return nil, err
+		}
+		return nil, s.keyFailed(ctx, p, cnt, purpose, remote, reason, caseID, err)
 	}
 	if purpose == models.KeyDecision {
 		nonce, _ := hex.DecodeString(c.Nonce)
 		want := base64.RawURLEncoding.EncodeToString(decisionChallenge(nonce, mustBinding(binding)))
 		if row.Binding != binding || !hmac.Equal([]byte(want), []byte(c.Session.Challenge)) {
-			return nil, s.keyFailed(ctx, p, purpose, remote, "signed for another case or decision", caseID,
+			return nil, s.keyFailed(ctx, p, cnt, purpose, remote, "signed for another case or decision", caseID,
 				models.Errorf(models.EFORBIDDEN, "the security key signed for another case or decision: ask for the challenge of this decision"))
 		}
 	}
 	var u *keyUser
 	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { u, err = s.keyUser(ctx, tx, p.Staff); return }); err != nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key assertion: %w", err)
 	}
 	cred, err := rp.ValidateLogin(u, c.Session, parsed)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, purpose, remote, libraryReason(err), caseID, models.Errorf(models.EUNAUTHORIZED, "the security key's answer does not verify"))
+		return nil, s.keyFailed(ctx, p, cnt, purpose, remote, libraryReason(err), caseID, models.Errorf(models.EUNAUTHORIZED, "the security key's answer does not verify"))
 	}
 	if cred.Authenticator.CloneWarning {
-		return nil, s.keyFailed(ctx, p, purpose, remote, "sign count went back (cloned key?)", caseID,
+		return nil, s.keyFailed(ctx, p, cnt, purpose, remote, "sign count went back (cloned key?)", caseID,
 			models.Errorf(models.EUNAUTHORIZED, "the security key's counter went back: it may have been copied; ask an admin"))
 	}
 	k := u.row(cred.ID)
 	if k == nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key assertion: credential %s not stored", shortID(base64.RawURLEncoding.EncodeToString(cred.ID)))
 	}
 	b, err := json.Marshal(cred)
 	if err != nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key assertion: %w", err)
 	}
 	now := s.Now().UTC()
@@ -521,9 +592,13 @@ func (s *Service) finishAssertion(ctx context.Context, p *Principal, purpose, bi
 		if err := tx.SetSessionKey(ctx, p.Session.IDHash, now); err != nil {
 			return err
 		}
+		if err := keyAccepted(ctx, tx, cnt); err != nil {
+			return err
+		}
 		return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: p.Actor(), Action: action, CaseID: caseID, Detail: d})
 	})
 	if err != nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key assertion: %w", err)
 	}
 	p.Session.KeyAt = now

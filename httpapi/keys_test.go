@@ -335,3 +335,113 @@ func TestSecurityKeyOptional(t *testing.T) {
 		t.Fatalf("GET /api/cases after the key = %d, want 200", code)
 	}
 }
+
+// TestKeyFailuresLockOut: failed key answers are counted in the database
+// like wrong step-up passwords (IDV_STEPUP_LOCK_AFTER, 5): a stolen
+// session cannot try keys forever. Five refused answers of every kind
+// (unreadable, replayed, another key, another origin, signed for another
+// case) lock key answers: the sixth, even the right key's, gets 429 with
+// Retry-After, for sign-in and decisions alike, in a new session too; a
+// password step-up does not start the count over; the lock is audited
+// and the owner told at the next login; after the lock the key works and
+// the count starts over.
+func TestKeyFailuresLockOut(t *testing.T) {
+	e := newEnv(t)
+	e.acc.Keys.Required = []models.Role{models.RoleSupervisor}
+	clerk := e.login(t, "clerk")
+	x, y := pendingCase(t, e, clerk), pendingCase(t, e, clerk)
+	sup := e.login(t, "supervisor")
+	key := newAuthenticator(t, e.ts.URL)
+	registerKey(t, sup, key, "blue key")
+	statementX := func() string {
+		var m map[string]string
+		json.Unmarshal(approveBody(t, e, x, ""), &m)
+		return m["statement_sha256"]
+	}()
+	decide := func(c *client, id, idem string, answer []byte) (int, []byte) {
+		var m map[string]any
+		json.Unmarshal(approveBody(t, e, id, "fine"), &m)
+		m["webauthn"] = json.RawMessage(answer)
+		b, _ := json.Marshal(m)
+		code, out, _ := c.keyed("POST", "/api/cases/"+id+"/decision", idem, b)
+		return code, out
+	}
+	challenge := func(c *client, id string) []byte {
+		return c.options("/api/cases/"+id+"/decision/challenge", map[string]string{"decision": "approve", "statement_sha256": statementX})
+	}
+
+	sup = e.login(t, "supervisor")
+	used := keySignIn(t, sup, key)
+	thief := newAuthenticator(t, e.ts.URL) // the key's ID, another private key
+	thief.id = key.id
+	elsewhere := newAuthenticator(t, "https://evil.example")
+	elsewhere.id, elsewhere.key = key.id, key.key
+	tests := []struct {
+		name   string
+		path   string
+		answer func() []byte
+		want   int
+	}{
+		{"unreadable", "/api/auth/key", func() []byte { return []byte(`{"id":"nonsense"}`) }, http.StatusBadRequest},
+		{"replayed", "/api/auth/key", func() []byte { return used }, http.StatusUnauthorized},
+		{"another key", "/api/auth/key", func() []byte { return thief.get(sup.options("/api/auth/key/challenge", nil)) }, http.StatusUnauthorized},
+		{"another origin", "/api/auth/key", func() []byte { return elsewhere.get(sup.options("/api/auth/key/challenge", nil)) }, http.StatusUnauthorized},
+		{"signed for another case", "/api/cases/" + y + "/decision", func() []byte { return key.get(challenge(sup, x)) }, http.StatusForbidden},
+	}
+	for i, tt := range tests {
+		var code int
+		if strings.HasSuffix(tt.path, "/decision") {
+			code, _ = decide(sup, y, fmt.Sprintf("lock-%d", i), tt.answer())
+		} else {
+			code, _ = sup.rawJSON("POST", tt.path, tt.answer())
+		}
+		if code != tt.want {
+			t.Fatalf("failure %d (%s) = %d, want %d", i+1, tt.name, code, tt.want)
+		}
+	}
+	if code, retry := sup.postRetry("/api/auth/key", json.RawMessage(key.get(sup.options("/api/auth/key/challenge", nil))), nil); code != http.StatusTooManyRequests || retry != "900" {
+		t.Fatalf("the right key after 5 failures = %d, Retry-After %q; want 429, 900", code, retry)
+	}
+	// Nor does the password start the count over, or a new session.
+	if code := sup.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil); code != 200 {
+		t.Fatalf("password step-up = %d, want 200", code)
+	}
+	if code, _ := decide(sup, x, "lock-right", key.get(challenge(sup, x))); code != http.StatusTooManyRequests {
+		t.Fatalf("the right key's decision while locked = %d, want 429", code)
+	}
+	var me struct {
+		CSRFToken string `json:"csrf_token"`
+		Notice    *struct {
+			FailedAttempts int `json:"failed_attempts"`
+		} `json:"notice"`
+	}
+	again := e.anon(t)
+	if code := again.do("POST", "/api/auth/login", map[string]string{"username": "supervisor", "password": password}, &me); code != 200 ||
+		me.Notice == nil || me.Notice.FailedAttempts != 5 {
+		t.Fatalf("the owner's next login = %d %+v, want a notice of 5 failed attempts", code, me.Notice)
+	}
+	again.csrf = me.CSRFToken
+	if code, _ := again.rawJSON("POST", "/api/auth/key", key.get(again.options("/api/auth/key/challenge", nil))); code != http.StatusTooManyRequests {
+		t.Fatalf("the right key in a new session while locked = %d, want 429", code)
+	}
+	locks := events(t, e, "auth.stepup_locked")
+	if len(locks) != 1 || locks[0].Detail["factor"] != "webauthn" || locks[0].Detail["failures"] != "5" {
+		t.Fatalf("auth.stepup_locked = %v, want one, factor webauthn, 5 failures", locks)
+	}
+	if n := len(events(t, e, "auth.webauthn_failed")); n != 5 {
+		t.Errorf("auth.webauthn_failed: %d events, want 5 (refusals while locked are not checked)", n)
+	}
+
+	// After the lock the key works, and its success starts the count over.
+	e.now = e.now.Add(16 * time.Minute)
+	sup = e.login(t, "supervisor")
+	keySignIn(t, sup, key)
+	for i := range 4 {
+		if code, _ := sup.rawJSON("POST", "/api/auth/key", used); code != http.StatusUnauthorized {
+			t.Fatalf("replay %d after the lock = %d, want 401", i+1, code)
+		}
+	}
+	if code, _ := decide(sup, x, "after", key.get(challenge(sup, x))); code != http.StatusOK {
+		t.Fatalf("the right key's decision after the lock = %d, want 200", code)
+	}
+}
