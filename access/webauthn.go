@@ -39,6 +39,33 @@ type KeyPolicy struct {
 	// the password before role work, and whose decisions need a key's
 	// assertion bound to the case and the decision.
 	Required []models.Role
+	// Enrolment says who vouches for a member's first key: EnrolAdmin
+	// (the default) needs a one-time code an admin issued for the member;
+	// EnrolSelf trusts the first key registered after the password and a
+	// step-up (trust on first use).
+	Enrolment string
+}
+
+// Enrolment policies of a first key (KeyPolicy.Enrolment).
+const (
+	EnrolAdmin = "admin"
+	EnrolSelf  = "self"
+)
+
+// EnrolmentTTL is how long an enrolment code stays valid.
+const EnrolmentTTL = 24 * time.Hour
+
+// enrolmentNeeded reports whether a member with no key needs a code.
+func (s *Service) enrolmentNeeded() bool { return s.Keys.Enrolment != EnrolSelf }
+
+// EnrolmentNeeded reports whether st must give an enrolment code to
+// register a key: the policy asks for one and st has no key yet.
+func (s *Service) EnrolmentNeeded(ctx context.Context, st *models.Staff) (bool, error) {
+	if !s.enrolmentNeeded() {
+		return false, nil
+	}
+	has, err := s.HasKeys(ctx, st.ID)
+	return !has, err
 }
 
 // Factor and method of WebAuthn audit events.
@@ -140,10 +167,112 @@ func (s *Service) ListKeys(ctx context.Context, id models.StaffID) ([]*models.We
 }
 
 // ceremony is what a challenge row keeps of a ceremony: the library's
-// state and, for a decision, the server's random part of the challenge.
+// state, for a decision the server's random part of the challenge, and
+// for a first key the hash of the enrolment code it was begun with.
 type ceremony struct {
-	Session webauthn.SessionData `json:"session"`
-	Nonce   string               `json:"nonce,omitempty"`
+	Session   webauthn.SessionData `json:"session"`
+	Nonce     string               `json:"nonce,omitempty"`
+	Enrolment string               `json:"enrolment,omitempty"`
+}
+
+// enrolmentAlphabet is Crockford's base32: no I, L, O or U to misread.
+const enrolmentAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// newEnrolmentCode is 16 base32 characters (80 random bits) in groups of
+// four, short enough to read out over the phone; with the key counters'
+// lock after 5 refusals it cannot be guessed.
+func newEnrolmentCode(r io.Reader) (string, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("new enrolment code: %w", err)
+	}
+	var out strings.Builder
+	for i, c := range b {
+		if i > 0 && i%4 == 0 {
+			out.WriteByte('-')
+		}
+		out.WriteByte(enrolmentAlphabet[int(c)%len(enrolmentAlphabet)]) // 256 is a multiple of 32: no bias
+	}
+	return out.String(), nil
+}
+
+// enrolmentHash is the stored hash of a code as typed: case, spaces and
+// dashes do not matter.
+func enrolmentHash(code string) string {
+	c := strings.Map(func(r rune) rune {
+		switch {
+		case r == '-' || r == ' ':
+			return -1
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		}
+		return r
+	}, code)
+	return HashToken(c)
+}
+
+// IssueEnrolment issues a one-time code with which the member named
+// username registers their first security key (IDV_WEBAUTHN_ENROLMENT=admin):
+// valid for EnrolmentTTL, used once, only its hash stored; a new code
+// replaces the member's unused one. actor is who issues it (an admin, not
+// for themselves: someone else vouches for the key; the operator's
+// command line is system:cli, self empty). Audited as
+// auth.webauthn_enrolment_issued.
+func (s *Service) IssueEnrolment(ctx context.Context, actor string, self models.StaffID, username, remote string) (string, time.Time, error) {
+	if !s.KeysOn() {
+		return "", time.Time{}, errKeysOff
+	}
+	code, err := newEnrolmentCode(s.Rand)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.Now().UTC()
+	e := &models.WebAuthnEnrolment{Hash: enrolmentHash(code), IssuedBy: actor, CreatedAt: now, ExpiresAt: now.Add(EnrolmentTTL)}
+	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		st, err := tx.StaffByUsername(ctx, username)
+		if err != nil {
+			return err
+		}
+		if self != "" && st.ID == self {
+			return models.Errorf(models.EFORBIDDEN, "another admin must issue your enrolment code: nobody vouches for their own key")
+		}
+		if !st.Active() {
+			return models.Errorf(models.ECONFLICT, "%s is disabled", st.Username)
+		}
+		e.StaffID = st.ID
+		if err := tx.CreateWebAuthnEnrolment(ctx, e); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, actor, "auth.webauthn_enrolment_issued", map[string]string{"method": MethodWebAuthn, "factor": FactorWebAuthn,
+			"remote": remote, "staff": string(st.ID), "username": st.Username, "expires": e.ExpiresAt.Format(time.RFC3339)})
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue enrolment code for %q: %w", username, err)
+	}
+	return code, e.ExpiresAt, nil
+}
+
+// checkEnrolment returns the refusal of code for p (with its reason for
+// the audit trail), or nil.
+func (s *Service) checkEnrolment(ctx context.Context, p *Principal, code string) (string, error) {
+	if strings.TrimSpace(code) == "" {
+		return "no enrolment code", models.Errorf(models.EFORBIDDEN, "your first security key needs the one-time enrolment code an admin issues for you")
+	}
+	var e *models.WebAuthnEnrolment
+	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { e, err = tx.WebAuthnEnrolment(ctx, enrolmentHash(code)); return })
+	switch {
+	case models.ErrorCodeOf(err) == models.ENOTFOUND:
+		return "unknown enrolment code", models.Errorf(models.EFORBIDDEN, "the enrolment code is not valid: ask an admin for a new one")
+	case err != nil:
+		return "", fmt.Errorf("check enrolment code: %w", err)
+	case e.StaffID != p.Staff.ID:
+		return "enrolment code of another member", models.Errorf(models.EFORBIDDEN, "the enrolment code is not valid: ask an admin for a new one")
+	case e.UsedAt != nil:
+		return "enrolment code used", models.Errorf(models.EFORBIDDEN, "the enrolment code was used already: ask an admin for a new one")
+	case !s.Now().Before(e.ExpiresAt):
+		return "enrolment code expired", models.Errorf(models.EFORBIDDEN, "the enrolment code expired: ask an admin for a new one")
+	}
+	return "", nil
 }
 
 // keySession returns p's session or the refusal of a token.
@@ -254,7 +383,11 @@ func keyAccepted(ctx context.Context, tx models.Tx, c counter) error {
 // needs a fresh step-up (StepUpWindow); a member who already has keys
 // must also have presented one within the window, so neither a stolen
 // password nor a stolen session can add a key to an account that has one.
-func (s *Service) BeginKeyRegistration(ctx context.Context, p *Principal, name string) (*protocol.CredentialCreation, error) {
+//
+// A member with no key needs code, a one-time enrolment code an admin
+// issued for them, unless the policy is EnrolSelf; a refused code counts
+// like a refused key answer.
+func (s *Service) BeginKeyRegistration(ctx context.Context, p *Principal, name, code, remote string) (*protocol.CredentialCreation, error) {
 	sess, err := keySession(p)
 	if err != nil {
 		return nil, err
@@ -280,6 +413,23 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, p *Principal, name s
 	if len(u.rows) >= maxKeysPerMember {
 		return nil, models.Errorf(models.ECONFLICT, "you have %d keys, the most one member may have: remove one first", len(u.rows))
 	}
+	var enrolment string
+	if len(u.rows) == 0 && s.enrolmentNeeded() {
+		cnt, err := s.keyAttempt(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		reason, err := s.checkEnrolment(ctx, p, code)
+		switch {
+		case err != nil && reason == "":
+			s.release(ctx, cnt)
+			return nil, err
+		case err != nil:
+			return nil, s.keyFailed(ctx, p, cnt, models.KeyRegister, remote, reason, "", err)
+		}
+		s.release(ctx, cnt)
+		enrolment = enrolmentHash(code)
+	}
 	opts, cs, err := rp.BeginRegistration(u, webauthn.WithExclusions(webauthn.Credentials(u.creds).CredentialDescriptors()),
 		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
 		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{UserVerification: protocol.VerificationPreferred,
@@ -287,7 +437,7 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, p *Principal, name s
 	if err != nil {
 		return nil, fmt.Errorf("begin key registration: %w", err)
 	}
-	if err := s.storeCeremony(ctx, p, models.KeyRegister, name, ceremony{Session: *cs}, keyChallengeTTL); err != nil {
+	if err := s.storeCeremony(ctx, p, models.KeyRegister, name, ceremony{Session: *cs, Enrolment: enrolment}, keyChallengeTTL); err != nil {
 		return nil, err
 	}
 	return opts, nil
@@ -336,7 +486,29 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, p *Principal, respo
 	}
 	now := s.Now().UTC()
 	k := &models.WebAuthnKey{ID: base64.RawURLEncoding.EncodeToString(cred.ID), StaffID: p.Staff.ID, Name: row.Binding, Credential: b, CreatedAt: now}
+	detail := map[string]string{"method": MethodWebAuthn, "factor": FactorWebAuthn, "remote": remote, "key": k.Name, "credential": shortID(k.ID)}
+	var refused string // why the enrolment code no longer holds
 	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		refused = ""
+		if c.Enrolment != "" {
+			// The code is spent with the key's creation, once: of two
+			// ceremonies begun with one code, one registers a key.
+			e, err := tx.WebAuthnEnrolment(ctx, c.Enrolment)
+			if err != nil {
+				return err
+			}
+			switch err := tx.UseWebAuthnEnrolment(ctx, c.Enrolment, now); {
+			case models.ErrorCodeOf(err) == models.ECONFLICT:
+				refused = "enrolment code used"
+				return err
+			case err != nil:
+				return err
+			case !now.Before(e.ExpiresAt):
+				refused = "enrolment code expired"
+				return models.Errorf(models.EFORBIDDEN, "the enrolment code expired: ask an admin for a new one")
+			}
+			detail["enrolment_issued_by"] = e.IssuedBy
+		}
 		if err := tx.CreateWebAuthnKey(ctx, k); err != nil {
 			if models.ErrorCodeOf(err) == models.ECONFLICT {
 				return models.Errorf(models.ECONFLICT, "this key is already registered")
@@ -349,9 +521,12 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, p *Principal, respo
 		if err := keyAccepted(ctx, tx, cnt); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, p.Actor(), "auth.webauthn_registered", map[string]string{"method": MethodWebAuthn, "factor": FactorWebAuthn,
-			"remote": remote, "key": k.Name, "credential": shortID(k.ID)})
+		return s.event(ctx, tx, p.Actor(), "auth.webauthn_registered", detail)
 	})
+	if refused != "" {
+		return nil, s.keyFailed(ctx, p, cnt, models.KeyRegister, remote, refused, "",
+			models.Errorf(models.EFORBIDDEN, "the enrolment code was used already or expired: ask an admin for a new one"))
+	}
 	if err != nil {
 		if models.ErrorCodeOf(err) != models.ECONFLICT {
 			s.release(ctx, cnt)

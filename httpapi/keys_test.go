@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"remoteidv/access"
 	"remoteidv/models"
 )
 
@@ -43,13 +45,25 @@ func (c *client) options(path string, body any) []byte {
 	return out
 }
 
-// registerKey steps up and registers a as a key named name.
-func registerKey(t *testing.T, c *client, a *authenticator, name string) string {
+// enrolCode issues an enrolment code for username's first key as the
+// operator does (idv users enrol).
+func enrolCode(t *testing.T, e *env, username string) string {
+	t.Helper()
+	code, _, err := e.acc.IssueEnrolment(context.Background(), "cli", "", username, "cli")
+	if err != nil {
+		t.Fatalf("IssueEnrolment(%s): %v", username, err)
+	}
+	return code
+}
+
+// registerKey steps up and registers a as a key named name, with the
+// enrolment code (a first key) or without ("").
+func registerKey(t *testing.T, c *client, a *authenticator, name, enrolment string) string {
 	t.Helper()
 	if code := c.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil); code != 200 {
 		t.Fatalf("step-up: %d", code)
 	}
-	opts := c.options("/api/me/keys/challenge", map[string]string{"name": name})
+	opts := c.options("/api/me/keys/challenge", map[string]string{"name": name, "enrolment_code": enrolment})
 	code, out := c.rawJSON("POST", "/api/me/keys", a.create(opts))
 	if code != http.StatusOK {
 		t.Fatalf("POST /api/me/keys = %d %s, want 200", code, out)
@@ -145,7 +159,7 @@ func TestSecurityKeys(t *testing.T) {
 		t.Fatalf("key challenge without step-up = %d %s, want 403", code, out)
 	}
 	key := newAuthenticator(t, e.ts.URL)
-	keyID := registerKey(t, sup, key, "blue key")
+	keyID := registerKey(t, sup, key, "blue key", enrolCode(t, e, "supervisor"))
 	if code := sup.do("GET", "/api/cases", nil, nil); code != http.StatusOK {
 		t.Fatalf("GET /api/cases after registering = %d, want 200", code)
 	}
@@ -244,7 +258,7 @@ func TestSecurityKeys(t *testing.T) {
 
 	// The owner lists and removes keys.
 	second := newAuthenticator(t, e.ts.URL)
-	registerKey(t, sup, second, "phone")
+	registerKey(t, sup, second, "phone", "")
 	if code := sup.do("GET", "/api/me/keys", nil, &mine); code != 200 || len(mine.Keys) != 2 || mine.Pending {
 		t.Fatalf("GET /api/me/keys = %d %+v, want two keys, nothing pending", code, mine)
 	}
@@ -258,7 +272,7 @@ func TestSecurityKeys(t *testing.T) {
 	if code := adm.do("POST", "/api/staff/supervisor/keys/reset", map[string]string{"reason": "lost"}, nil); code != http.StatusForbidden {
 		t.Fatalf("reset by an admin without a key = %d, want 403", code)
 	}
-	registerKey(t, adm, newAuthenticator(t, e.ts.URL), "admin key")
+	registerKey(t, adm, newAuthenticator(t, e.ts.URL), "admin key", enrolCode(t, e, "admin"))
 	if code := adm.do("POST", "/api/staff/supervisor/keys/reset", map[string]string{}, nil); code != http.StatusBadRequest {
 		t.Fatalf("reset without a reason = %d, want 400", code)
 	}
@@ -273,7 +287,12 @@ func TestSecurityKeys(t *testing.T) {
 	if code := sup.do("GET", "/api/cases", nil, nil); code != http.StatusForbidden {
 		t.Fatalf("GET /api/cases after the reset = %d, want 403 until a key is registered", code)
 	}
-	registerKey(t, sup, newAuthenticator(t, e.ts.URL), "new key")
+	// A new first key needs a new code: the admin issues it.
+	var issued struct{ Code string }
+	if code := adm.do("POST", "/api/staff/supervisor/keys/enrolment", nil, &issued); code != 200 || issued.Code == "" {
+		t.Fatalf("the admin's enrolment code for the supervisor = %d %+v, want 200 and a code", code, issued)
+	}
+	registerKey(t, sup, newAuthenticator(t, e.ts.URL), "new key", issued.Code)
 	if code := sup.do("GET", "/api/cases", nil, nil); code != http.StatusOK {
 		t.Fatalf("GET /api/cases after registering anew = %d, want 200", code)
 	}
@@ -285,7 +304,7 @@ func TestSecurityKeys(t *testing.T) {
 		t.Fatalf("auth.webauthn_reset = %v, want one, naming the member and the reason", resets)
 	}
 	wantSignInShape(t, resets[0], true)
-	for action, n := range map[string]int{"auth.webauthn_registered": 4, "auth.webauthn_signin": 2, "auth.webauthn_removed": 1} {
+	for action, n := range map[string]int{"auth.webauthn_registered": 4, "auth.webauthn_signin": 2, "auth.webauthn_removed": 1, "auth.webauthn_enrolment_issued": 3} {
 		evs := events(t, e, action)
 		if len(evs) != n {
 			t.Errorf("%s: %d events, want %d", action, len(evs), n)
@@ -316,7 +335,7 @@ func TestSecurityKeyOptional(t *testing.T) {
 		t.Fatalf("GET /api/cases = %d, want 200", code)
 	}
 	key := newAuthenticator(t, e.ts.URL)
-	registerKey(t, clerk, key, "yubikey")
+	registerKey(t, clerk, key, "yubikey", enrolCode(t, e, "clerk"))
 	clerk = e.login(t, "clerk")
 	if code := clerk.do("GET", "/api/cases", nil, nil); code != http.StatusForbidden {
 		t.Fatalf("GET /api/cases with the password only, having a key = %d, want 403", code)
@@ -352,7 +371,7 @@ func TestKeyFailuresLockOut(t *testing.T) {
 	x, y := pendingCase(t, e, clerk), pendingCase(t, e, clerk)
 	sup := e.login(t, "supervisor")
 	key := newAuthenticator(t, e.ts.URL)
-	registerKey(t, sup, key, "blue key")
+	registerKey(t, sup, key, "blue key", enrolCode(t, e, "supervisor"))
 	statementX := func() string {
 		var m map[string]string
 		json.Unmarshal(approveBody(t, e, x, ""), &m)
@@ -444,4 +463,118 @@ func TestKeyFailuresLockOut(t *testing.T) {
 	if code, _ := decide(sup, x, "after", key.get(challenge(sup, x))); code != http.StatusOK {
 		t.Fatalf("the right key's decision after the lock = %d, want 200", code)
 	}
+}
+
+// TestKeyEnrolment: with IDV_WEBAUTHN_ENROLMENT=admin (the default) a
+// member's first key needs the one-time code another admin issued for
+// them. Only an admin issues, never for themselves; the code is refused
+// when missing, unknown, another member's, expired, replaced by a newer
+// one or used; it is stored only as its hash; the issue and the
+// registration are audited. With "self" the first key needs none.
+func TestKeyEnrolment(t *testing.T) {
+	e := newEnv(t)
+	e.acc.Keys.Required = []models.Role{models.RoleSupervisor}
+	sup, adm, clerk := e.login(t, "supervisor"), e.login(t, "admin"), e.login(t, "clerk")
+	issue := func(c *client, username string) (int, string) {
+		var r struct{ Code, ExpiresAt string }
+		code := c.do("POST", "/api/staff/"+username+"/keys/enrolment", nil, &r)
+		return code, r.Code
+	}
+	// Who issues: an admin, for someone else.
+	if code, _ := issue(clerk, "supervisor"); code != http.StatusForbidden {
+		t.Fatalf("a clerk issuing a code = %d, want 403", code)
+	}
+	if code, _ := issue(adm, "admin"); code != http.StatusForbidden {
+		t.Fatalf("an admin issuing their own code = %d, want 403", code)
+	}
+	if code, _ := issue(adm, "nobody"); code != http.StatusNotFound {
+		t.Fatalf("a code for nobody = %d, want 404", code)
+	}
+	_, clerkCode := issue(adm, "clerk")
+	_, stale := issue(adm, "supervisor")
+	code, supCode := issue(adm, "supervisor") // replaces the one before
+	if code != 200 || !regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$`).MatchString(supCode) {
+		t.Fatalf("issue = %d %q, want 200 and 16 base32 characters in groups of four", code, supCode)
+	}
+
+	if code := sup.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil); code != 200 {
+		t.Fatalf("step-up: %d", code)
+	}
+	begin := func(enrolment string) (int, string) {
+		b, _ := json.Marshal(map[string]string{"name": "blue key", "enrolment_code": enrolment})
+		code, out := sup.rawJSON("POST", "/api/me/keys/challenge", b)
+		return code, errMsg(out)
+	}
+	for _, tt := range []struct{ name, code, want string }{
+		{"no code", "", "needs the one-time enrolment code"},
+		{"unknown code", "AAAA-BBBB-CCCC-DDDD", "not valid"},
+		{"another member's code", clerkCode, "not valid"},
+		{"a replaced code", stale, "not valid"},
+	} {
+		if code, msg := begin(tt.code); code != http.StatusForbidden || !strings.Contains(msg, tt.want) {
+			t.Errorf("%s: %d %q, want 403 %q", tt.name, code, msg, tt.want)
+		}
+	}
+	// Expired: issued 25 hours ago.
+	e.now = e.now.Add(-25 * time.Hour)
+	_, old := issue(adm, "clerk")
+	e.now = e.now.Add(25 * time.Hour)
+	cl := e.login(t, "clerk")
+	cl.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil)
+	if code, out := cl.rawJSON("POST", "/api/me/keys/challenge", []byte(`{"name":"k","enrolment_code":"`+old+`"}`)); code != http.StatusForbidden ||
+		!strings.Contains(errMsg(out), "expired") {
+		t.Errorf("an expired code = %d %s, want 403 expired", code, out)
+	}
+
+	// The right code, typed in lower case with spaces: the first key.
+	key := newAuthenticator(t, e.ts.URL)
+	typed := strings.ToLower(strings.ReplaceAll(supCode, "-", " "))
+	registerKey(t, sup, key, "blue key", typed)
+	// Used: after a reset (keys gone) the spent code is no first key again.
+	if code := adm.do("POST", "/api/staff/supervisor/keys/reset", map[string]string{"reason": "lost"}, nil); code != 200 {
+		t.Fatalf("reset: %d", code)
+	}
+	sup = e.login(t, "supervisor")
+	sup.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil)
+	if code, msg := begin(supCode); code != http.StatusForbidden || !strings.Contains(msg, "used already") {
+		t.Errorf("the used code after a reset = %d %q, want 403 used", code, msg)
+	}
+
+	// Stored as a hash only; audited.
+	if err := e.store.Transact(context.Background(), func(tx models.Tx) error {
+		if _, err := tx.WebAuthnEnrolment(context.Background(), supCode); models.ErrorCodeOf(err) != models.ENOTFOUND {
+			t.Errorf("looking the code itself up = %v, want not found (only its hash is a key)", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	issued := events(t, e, "auth.webauthn_enrolment_issued")
+	if len(issued) != 4 || issued[0].Detail["username"] != "clerk" || issued[0].Detail["expires"] == "" || !strings.HasPrefix(issued[0].Actor, "staff:") {
+		t.Errorf("auth.webauthn_enrolment_issued = %v, want 4, naming the member and the expiry, by the admin", issued)
+	}
+	for _, ev := range issued {
+		for _, v := range ev.Detail {
+			if strings.Contains(strings.ReplaceAll(v, "-", ""), strings.ReplaceAll(supCode, "-", "")) {
+				t.Errorf("an audit event holds the code: %v", ev.Detail)
+			}
+		}
+	}
+	reg := events(t, e, "auth.webauthn_registered")
+	if len(reg) != 1 || !strings.HasPrefix(reg[0].Detail["enrolment_issued_by"], "staff:") {
+		t.Errorf("auth.webauthn_registered = %v, want one naming who issued the code", reg)
+	}
+	failed := map[string]int{}
+	for _, ev := range events(t, e, "auth.webauthn_failed") {
+		failed[ev.Detail["reason"]]++
+	}
+	for _, r := range []string{"no enrolment code", "unknown enrolment code", "enrolment code of another member", "enrolment code expired", "enrolment code used"} {
+		if failed[r] == 0 {
+			t.Errorf("auth.webauthn_failed reasons = %v, want %q", failed, r)
+		}
+	}
+
+	// With "self" the first key needs no code.
+	e.acc.Keys.Enrolment = access.EnrolSelf
+	registerKey(t, sup, newAuthenticator(t, e.ts.URL), "self-enrolled", "")
 }
