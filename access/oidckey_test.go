@@ -26,7 +26,7 @@ func TestOIDCMemberRegistersKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.BeginKeyRegistration(ctx, p, "phone"); models.ErrorCodeOf(err) != models.EFORBIDDEN {
+	if _, err := s.BeginKeyRegistration(ctx, p, "phone", "", "192.0.2.7"); models.ErrorCodeOf(err) != models.EFORBIDDEN {
 		t.Fatalf("BeginKeyRegistration before any step-up = %v, want forbidden", err)
 	}
 	entry.AuthTime = s.Now() // the provider asked for the password again just now (prompt=login)
@@ -37,7 +37,11 @@ func TestOIDCMemberRegistersKey(t *testing.T) {
 	if p, err = s.Authenticate(ctx, cookie); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.BeginKeyRegistration(ctx, p, "phone"); err != nil {
+	code, _, err := s.IssueEnrolment(ctx, "cli", "", "mei", "cli")
+	if err != nil {
+		t.Fatalf("IssueEnrolment: %v", err)
+	}
+	if _, err := s.BeginKeyRegistration(ctx, p, "phone", code, "192.0.2.7"); err != nil {
 		t.Fatalf("BeginKeyRegistration after the provider's step-up = %v, want the key's challenge", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -38,6 +39,33 @@ type KeyPolicy struct {
 	// the password before role work, and whose decisions need a key's
 	// assertion bound to the case and the decision.
 	Required []models.Role
+	// Enrolment says who vouches for a member's first key: EnrolAdmin
+	// (the default) needs a one-time code an admin issued for the member;
+	// EnrolSelf trusts the first key registered after the password and a
+	// step-up (trust on first use).
+	Enrolment string
+}
+
+// Enrolment policies of a first key (KeyPolicy.Enrolment).
+const (
+	EnrolAdmin = "admin"
+	EnrolSelf  = "self"
+)
+
+// EnrolmentTTL is how long an enrolment code stays valid.
+const EnrolmentTTL = 24 * time.Hour
+
+// enrolmentNeeded reports whether a member with no key needs a code.
+func (s *Service) enrolmentNeeded() bool { return s.Keys.Enrolment != EnrolSelf }
+
+// EnrolmentNeeded reports whether st must give an enrolment code to
+// register a key: the policy asks for one and st has no key yet.
+func (s *Service) EnrolmentNeeded(ctx context.Context, st *models.Staff) (bool, error) {
+	if !s.enrolmentNeeded() {
+		return false, nil
+	}
+	has, err := s.HasKeys(ctx, st.ID)
+	return !has, err
 }
 
 // Factor and method of WebAuthn audit events.
@@ -139,10 +167,112 @@ func (s *Service) ListKeys(ctx context.Context, id models.StaffID) ([]*models.We
 }
 
 // ceremony is what a challenge row keeps of a ceremony: the library's
-// state and, for a decision, the server's random part of the challenge.
+// state, for a decision the server's random part of the challenge, and
+// for a first key the hash of the enrolment code it was begun with.
 type ceremony struct {
-	Session webauthn.SessionData `json:"session"`
-	Nonce   string               `json:"nonce,omitempty"`
+	Session   webauthn.SessionData `json:"session"`
+	Nonce     string               `json:"nonce,omitempty"`
+	Enrolment string               `json:"enrolment,omitempty"`
+}
+
+// enrolmentAlphabet is Crockford's base32: no I, L, O or U to misread.
+const enrolmentAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// newEnrolmentCode is 16 base32 characters (80 random bits) in groups of
+// four, short enough to read out over the phone; with the key counters'
+// lock after 5 refusals it cannot be guessed.
+func newEnrolmentCode(r io.Reader) (string, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("new enrolment code: %w", err)
+	}
+	var out strings.Builder
+	for i, c := range b {
+		if i > 0 && i%4 == 0 {
+			out.WriteByte('-')
+		}
+		out.WriteByte(enrolmentAlphabet[int(c)%len(enrolmentAlphabet)]) // 256 is a multiple of 32: no bias
+	}
+	return out.String(), nil
+}
+
+// enrolmentHash is the stored hash of a code as typed: case, spaces and
+// dashes do not matter.
+func enrolmentHash(code string) string {
+	c := strings.Map(func(r rune) rune {
+		switch {
+		case r == '-' || r == ' ':
+			return -1
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		}
+		return r
+	}, code)
+	return HashToken(c)
+}
+
+// IssueEnrolment issues a one-time code with which the member named
+// username registers their first security key (IDV_WEBAUTHN_ENROLMENT=admin):
+// valid for EnrolmentTTL, used once, only its hash stored; a new code
+// replaces the member's unused one. actor is who issues it (an admin, not
+// for themselves: someone else vouches for the key; the operator's
+// command line is system:cli, self empty). Audited as
+// auth.webauthn_enrolment_issued.
+func (s *Service) IssueEnrolment(ctx context.Context, actor string, self models.StaffID, username, remote string) (string, time.Time, error) {
+	if !s.KeysOn() {
+		return "", time.Time{}, errKeysOff
+	}
+	code, err := newEnrolmentCode(s.Rand)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.Now().UTC()
+	e := &models.WebAuthnEnrolment{Hash: enrolmentHash(code), IssuedBy: actor, CreatedAt: now, ExpiresAt: now.Add(EnrolmentTTL)}
+	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		st, err := tx.StaffByUsername(ctx, username)
+		if err != nil {
+			return err
+		}
+		if self != "" && st.ID == self {
+			return models.Errorf(models.EFORBIDDEN, "another admin must issue your enrolment code: nobody vouches for their own key")
+		}
+		if !st.Active() {
+			return models.Errorf(models.ECONFLICT, "%s is disabled", st.Username)
+		}
+		e.StaffID = st.ID
+		if err := tx.CreateWebAuthnEnrolment(ctx, e); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, actor, "auth.webauthn_enrolment_issued", map[string]string{"method": MethodWebAuthn, "factor": FactorWebAuthn,
+			"remote": remote, "staff": string(st.ID), "username": st.Username, "expires": e.ExpiresAt.Format(time.RFC3339)})
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue enrolment code for %q: %w", username, err)
+	}
+	return code, e.ExpiresAt, nil
+}
+
+// checkEnrolment returns the refusal of code for p (with its reason for
+// the audit trail), or nil.
+func (s *Service) checkEnrolment(ctx context.Context, p *Principal, code string) (string, error) {
+	if strings.TrimSpace(code) == "" {
+		return "no enrolment code", models.Errorf(models.EFORBIDDEN, "your first security key needs the one-time enrolment code an admin issues for you")
+	}
+	var e *models.WebAuthnEnrolment
+	err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { e, err = tx.WebAuthnEnrolment(ctx, enrolmentHash(code)); return })
+	switch {
+	case models.ErrorCodeOf(err) == models.ENOTFOUND:
+		return "unknown enrolment code", models.Errorf(models.EFORBIDDEN, "the enrolment code is not valid: ask an admin for a new one")
+	case err != nil:
+		return "", fmt.Errorf("check enrolment code: %w", err)
+	case e.StaffID != p.Staff.ID:
+		return "enrolment code of another member", models.Errorf(models.EFORBIDDEN, "the enrolment code is not valid: ask an admin for a new one")
+	case e.UsedAt != nil:
+		return "enrolment code used", models.Errorf(models.EFORBIDDEN, "the enrolment code was used already: ask an admin for a new one")
+	case !s.Now().Before(e.ExpiresAt):
+		return "enrolment code expired", models.Errorf(models.EFORBIDDEN, "the enrolment code expired: ask an admin for a new one")
+	}
+	return "", nil
 }
 
 // keySession returns p's session or the refusal of a token.
@@ -190,27 +320,74 @@ func (s *Service) takeCeremony(ctx context.Context, p *Principal, purpose, chall
 	return row, &c, "", nil
 }
 
-// keyFailed audits a refused key ceremony in the shape of the sign-in
-// events and returns err.
-func (s *Service) keyFailed(ctx context.Context, p *Principal, purpose, remote, reason string, caseID models.CaseID, err error) error {
+// keyCounter is the counter of p's failed key answers: the step-up
+// counters' scope and policy (IDV_STEPUP_LOCK_AFTER failures lock key
+// answers for IDV_LOGIN_LOCK_FOR), a subject of its own, so that a
+// password step-up, which a thief holding the session and the password
+// can pass, does not start the key's count over. Only a key's accepted
+// answer does.
+func keyCounter(p *Principal) counter {
+	return counter{scopeStepUp, "webauthn:" + string(p.Staff.ID)}
+}
+
+// keyFailed settles a refused key answer: it stays counted on c (locking
+// key answers when the failures are used up, and kept for the owner's
+// next login), and is audited in the shape of the sign-in events
+// (auth.webauthn_failed, and auth.stepup_locked with factor webauthn when
+// it locks). It returns err.
+func (s *Service) keyFailed(ctx context.Context, p *Principal, c counter, purpose, remote, reason string, caseID models.CaseID, err error) error {
 	if reason == "" {
 		reason = models.ErrorMessageOf(err)
 	}
 	d := map[string]string{"method": MethodWebAuthn, "factor": FactorWebAuthn, "remote": remote, "purpose": purpose, "reason": reason}
-	ctx = context.WithoutCancel(ctx)
+	ctx = context.WithoutCancel(ctx) // a caller who hangs up is still counted
 	if aerr := s.Store.Transact(ctx, func(tx models.Tx) error {
-		return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: p.Actor(), Action: "auth.webauthn_failed", CaseID: caseID, Detail: d})
+		locked, err := s.failed(ctx, tx, c, &counter{scopeAccount, s.NameHash(p.Staff.Username)})
+		if err != nil {
+			return err
+		}
+		if err := s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: p.Actor(), Action: "auth.webauthn_failed", CaseID: caseID, Detail: d}); err != nil {
+			return err
+		}
+		if locked == nil {
+			return nil
+		}
+		return s.event(ctx, tx, p.Actor(), "auth.stepup_locked", map[string]string{"method": MethodWebAuthn, "factor": FactorWebAuthn,
+			"remote": remote, "failures": strconv.Itoa(locked.Failures), "until": locked.LockedUntil.Format(time.RFC3339)})
 	}); aerr != nil {
 		s.Log.ErrorContext(ctx, "record refused security key", "err", aerr)
 	}
 	return err
 }
 
+// keyAttempt counts a key answer of p before it is checked, or refuses it
+// (a LimitError, 429) when key answers are locked or in their delay; it
+// returns the counter. An attempt that ends without a verdict on the key
+// (a fault of the server) is given back with release.
+func (s *Service) keyAttempt(ctx context.Context, p *Principal) (counter, error) {
+	c := keyCounter(p)
+	return c, s.reserve(ctx, c)
+}
+
+// keyAccepted starts c over in tx: a key answered.
+func keyAccepted(ctx context.Context, tx models.Tx, c counter) error {
+	l, err := tx.AuthLimitForUpdate(ctx, c.scope, c.subject)
+	if err != nil {
+		return err
+	}
+	l.Failures, l.WindowStart, l.LockedUntil = 0, time.Time{}, time.Time{}
+	return tx.PutAuthLimit(ctx, l)
+}
+
 // BeginKeyRegistration starts adding a security key named name for p. It
 // needs a fresh step-up (StepUpWindow); a member who already has keys
 // must also have presented one within the window, so neither a stolen
 // password nor a stolen session can add a key to an account that has one.
-func (s *Service) BeginKeyRegistration(ctx context.Context, p *Principal, name string) (*protocol.CredentialCreation, error) {
+//
+// A member with no key needs code, a one-time enrolment code an admin
+// issued for them, unless the policy is EnrolSelf; a refused code counts
+// like a refused key answer.
+func (s *Service) BeginKeyRegistration(ctx context.Context, p *Principal, name, code, remote string) (*protocol.CredentialCreation, error) {
 	sess, err := keySession(p)
 	if err != nil {
 		return nil, err
@@ -236,6 +413,23 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, p *Principal, name s
 	if len(u.rows) >= maxKeysPerMember {
 		return nil, models.Errorf(models.ECONFLICT, "you have %d keys, the most one member may have: remove one first", len(u.rows))
 	}
+	var enrolment string
+	if len(u.rows) == 0 && s.enrolmentNeeded() {
+		cnt, err := s.keyAttempt(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		reason, err := s.checkEnrolment(ctx, p, code)
+		switch {
+		case err != nil && reason == "":
+			s.release(ctx, cnt)
+			return nil, err
+		case err != nil:
+			return nil, s.keyFailed(ctx, p, cnt, models.KeyRegister, remote, reason, "", err)
+		}
+		s.release(ctx, cnt)
+		enrolment = enrolmentHash(code)
+	}
 	opts, cs, err := rp.BeginRegistration(u, webauthn.WithExclusions(webauthn.Credentials(u.creds).CredentialDescriptors()),
 		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
 		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{UserVerification: protocol.VerificationPreferred,
@@ -243,7 +437,7 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, p *Principal, name s
 	if err != nil {
 		return nil, fmt.Errorf("begin key registration: %w", err)
 	}
-	if err := s.storeCeremony(ctx, p, models.KeyRegister, name, ceremony{Session: *cs}, keyChallengeTTL); err != nil {
+	if err := s.storeCeremony(ctx, p, models.KeyRegister, name, ceremony{Session: *cs, Enrolment: enrolment}, keyChallengeTTL); err != nil {
 		return nil, err
 	}
 	return opts, nil
@@ -260,29 +454,61 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, p *Principal, respo
 	if err != nil {
 		return nil, err
 	}
+	cnt, err := s.keyAttempt(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, models.KeyRegister, remote, "unreadable answer", "", models.Errorf(models.EINVALID, "the security key's answer cannot be read"))
+		return nil, s.keyFailed(ctx, p, cnt, models.KeyRegister, remote, "unreadable answer", "", models.Errorf(models.EINVALID, "the security key's answer cannot be read"))
 	}
 	row, c, reason, err := s.takeCeremony(ctx, p, models.KeyRegister, parsed.Response.CollectedClientData.Challenge)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, models.KeyRegister, remote, reason, "", err)
+		if reason == "" {
+			s.release(ctx, cnt)
+			return nil, err
+		}
+		return nil, s.keyFailed(ctx, p, cnt, models.KeyRegister, remote, reason, "", err)
 	}
 	var u *keyUser
 	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { u, err = s.keyUser(ctx, tx, p.Staff); return }); err != nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key registration: %w", err)
 	}
 	cred, err := rp.CreateCredential(u, c.Session, parsed)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, models.KeyRegister, remote, libraryReason(err), "", models.Errorf(models.EUNAUTHORIZED, "the security key's answer does not verify"))
+		return nil, s.keyFailed(ctx, p, cnt, models.KeyRegister, remote, libraryReason(err), "", models.Errorf(models.EUNAUTHORIZED, "the security key's answer does not verify"))
 	}
 	b, err := json.Marshal(cred)
 	if err != nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key registration: %w", err)
 	}
 	now := s.Now().UTC()
 	k := &models.WebAuthnKey{ID: base64.RawURLEncoding.EncodeToString(cred.ID), StaffID: p.Staff.ID, Name: row.Binding, Credential: b, CreatedAt: now}
+	detail := map[string]string{"method": MethodWebAuthn, "factor": FactorWebAuthn, "remote": remote, "key": k.Name, "credential": shortID(k.ID)}
+	var refused string // why the enrolment code no longer holds
 	err = s.Store.Transact(ctx, func(tx models.Tx) error {
+		refused = ""
+		if c.Enrolment != "" {
+			// The code is spent with the key's creation, once: of two
+			// ceremonies begun with one code, one registers a key.
+			e, err := tx.WebAuthnEnrolment(ctx, c.Enrolment)
+			if err != nil {
+				return err
+			}
+			switch err := tx.UseWebAuthnEnrolment(ctx, c.Enrolment, now); {
+			case models.ErrorCodeOf(err) == models.ECONFLICT:
+				refused = "enrolment code used"
+				return err
+			case err != nil:
+				return err
+			case !now.Before(e.ExpiresAt):
+				refused = "enrolment code expired"
+				return models.Errorf(models.EFORBIDDEN, "the enrolment code expired: ask an admin for a new one")
+			}
+			detail["enrolment_issued_by"] = e.IssuedBy
+		}
 		if err := tx.CreateWebAuthnKey(ctx, k); err != nil {
 			if models.ErrorCodeOf(err) == models.ECONFLICT {
 				return models.Errorf(models.ECONFLICT, "this key is already registered")
@@ -292,10 +518,19 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, p *Principal, respo
 		if err := tx.SetSessionKey(ctx, p.Session.IDHash, now); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, p.Actor(), "auth.webauthn_registered", map[string]string{"method": MethodWebAuthn, "factor": FactorWebAuthn,
-			"remote": remote, "key": k.Name, "credential": shortID(k.ID)})
+		if err := keyAccepted(ctx, tx, cnt); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, p.Actor(), "auth.webauthn_registered", detail)
 	})
+	if refused != "" {
+		return nil, s.keyFailed(ctx, p, cnt, models.KeyRegister, remote, refused, "",
+			models.Errorf(models.EFORBIDDEN, "the enrolment code was used already or expired: ask an admin for a new one"))
+	}
 	if err != nil {
+		if models.ErrorCodeOf(err) != models.ECONFLICT {
+			s.release(ctx, cnt)
+		}
 		return nil, fmt.Errorf("finish key registration: %w", err)
 	}
 	p.Session.KeyAt = now
@@ -467,40 +702,51 @@ func (s *Service) finishAssertion(ctx context.Context, p *Principal, purpose, bi
 	if err != nil {
 		return nil, err
 	}
+	cnt, err := s.keyAttempt(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, purpose, remote, "unreadable answer", caseID, models.Errorf(models.EINVALID, "the security key's answer cannot be read"))
+		return nil, s.keyFailed(ctx, p, cnt, purpose, remote, "unreadable answer", caseID, models.Errorf(models.EINVALID, "the security key's answer cannot be read"))
 	}
 	row, c, reason, err := s.takeCeremony(ctx, p, purpose, parsed.Response.CollectedClientData.Challenge)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, purpose, remote, reason, caseID, err)
+		if reason == "" {
+			s.release(ctx, cnt)
+			return nil, err
+		}
+		return nil, s.keyFailed(ctx, p, cnt, purpose, remote, reason, caseID, err)
 	}
 	if purpose == models.KeyDecision {
 		nonce, _ := hex.DecodeString(c.Nonce)
 		want := base64.RawURLEncoding.EncodeToString(decisionChallenge(nonce, mustBinding(binding)))
 		if row.Binding != binding || !hmac.Equal([]byte(want), []byte(c.Session.Challenge)) {
-			return nil, s.keyFailed(ctx, p, purpose, remote, "signed for another case or decision", caseID,
+			return nil, s.keyFailed(ctx, p, cnt, purpose, remote, "signed for another case or decision", caseID,
 				models.Errorf(models.EFORBIDDEN, "the security key signed for another case or decision: ask for the challenge of this decision"))
 		}
 	}
 	var u *keyUser
 	if err := s.Store.Transact(ctx, func(tx models.Tx) (err error) { u, err = s.keyUser(ctx, tx, p.Staff); return }); err != nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key assertion: %w", err)
 	}
 	cred, err := rp.ValidateLogin(u, c.Session, parsed)
 	if err != nil {
-		return nil, s.keyFailed(ctx, p, purpose, remote, libraryReason(err), caseID, models.Errorf(models.EUNAUTHORIZED, "the security key's answer does not verify"))
+		return nil, s.keyFailed(ctx, p, cnt, purpose, remote, libraryReason(err), caseID, models.Errorf(models.EUNAUTHORIZED, "the security key's answer does not verify"))
 	}
 	if cred.Authenticator.CloneWarning {
-		return nil, s.keyFailed(ctx, p, purpose, remote, "sign count went back (cloned key?)", caseID,
+		return nil, s.keyFailed(ctx, p, cnt, purpose, remote, "sign count went back (cloned key?)", caseID,
 			models.Errorf(models.EUNAUTHORIZED, "the security key's counter went back: it may have been copied; ask an admin"))
 	}
 	k := u.row(cred.ID)
 	if k == nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key assertion: credential %s not stored", shortID(base64.RawURLEncoding.EncodeToString(cred.ID)))
 	}
 	b, err := json.Marshal(cred)
 	if err != nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key assertion: %w", err)
 	}
 	now := s.Now().UTC()
@@ -521,9 +767,13 @@ func (s *Service) finishAssertion(ctx context.Context, p *Principal, purpose, bi
 		if err := tx.SetSessionKey(ctx, p.Session.IDHash, now); err != nil {
 			return err
 		}
+		if err := keyAccepted(ctx, tx, cnt); err != nil {
+			return err
+		}
 		return s.Chain.Append(ctx, tx, &models.AuditEvent{Actor: p.Actor(), Action: action, CaseID: caseID, Detail: d})
 	})
 	if err != nil {
+		s.release(ctx, cnt)
 		return nil, fmt.Errorf("finish key assertion: %w", err)
 	}
 	p.Session.KeyAt = now

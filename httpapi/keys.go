@@ -31,6 +31,9 @@ type keysResponse struct {
 	Pending bool `json:"pending"`
 	// Enabled: security keys are configured on this server.
 	Enabled bool `json:"enabled"`
+	// Enrolment: registering (the first key) needs the one-time code an
+	// admin issued (IDV_WEBAUTHN_ENROLMENT=admin).
+	Enrolment bool `json:"enrolment"`
 }
 
 func (s *Server) listMyKeys(c *gin.Context) error {
@@ -41,6 +44,9 @@ func (s *Server) listMyKeys(c *gin.Context) error {
 	}
 	out := keysResponse{Keys: []keyView{}, Required: s.access.KeyRequired(p.Staff), Enabled: s.access.KeysOn(),
 		Pending: p.Session != nil && p.Session.KeyPending()}
+	if out.Enrolment, err = s.access.EnrolmentNeeded(c.Request.Context(), p.Staff); err != nil {
+		return err
+	}
 	for _, k := range keys {
 		v := keyView{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt.UTC().Format(time.RFC3339)}
 		if k.LastUsedAt != nil {
@@ -54,7 +60,8 @@ func (s *Server) listMyKeys(c *gin.Context) error {
 }
 
 type keyNameRequest struct {
-	Name string `json:"name"`
+	Name          string `json:"name"`
+	EnrolmentCode string `json:"enrolment_code"`
 }
 
 // beginKeyRegistration answers the options for navigator.credentials.create.
@@ -63,7 +70,7 @@ func (s *Server) beginKeyRegistration(c *gin.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	opts, err := s.access.BeginKeyRegistration(c.Request.Context(), principal(c), req.Name)
+	opts, err := s.access.BeginKeyRegistration(c.Request.Context(), principal(c), req.Name, req.EnrolmentCode, c.ClientIP())
 	if err != nil {
 		return err
 	}
@@ -157,5 +164,18 @@ func (s *Server) resetKeys(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, gin.H{"username": c.Param("username"), "removed": n})
+	return nil
+}
+
+// issueEnrolment issues a one-time code for the member's first key; an
+// admin does not issue their own.
+func (s *Server) issueEnrolment(c *gin.Context) error {
+	p := principal(c)
+	code, expires, err := s.access.IssueEnrolment(c.Request.Context(), p.Actor(), p.Staff.ID, c.Param("username"), c.ClientIP())
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"username": c.Param("username"), "code": code, "expires_at": expires.UTC().Format(time.RFC3339)})
 	return nil
 }

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"remoteidv/access"
 	"remoteidv/models"
 )
 
@@ -43,13 +45,25 @@ func (c *client) options(path string, body any) []byte {
 	return out
 }
 
-// registerKey steps up and registers a as a key named name.
-func registerKey(t *testing.T, c *client, a *authenticator, name string) string {
+// enrolCode issues an enrolment code for username's first key as the
+// operator does (idv users enrol).
+func enrolCode(t *testing.T, e *env, username string) string {
+	t.Helper()
+	code, _, err := e.acc.IssueEnrolment(context.Background(), "cli", "", username, "cli")
+	if err != nil {
+		t.Fatalf("IssueEnrolment(%s): %v", username, err)
+	}
+	return code
+}
+
+// registerKey steps up and registers a as a key named name, with the
+// enrolment code (a first key) or without ("").
+func registerKey(t *testing.T, c *client, a *authenticator, name, enrolment string) string {
 	t.Helper()
 	if code := c.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil); code != 200 {
 		t.Fatalf("step-up: %d", code)
 	}
-	opts := c.options("/api/me/keys/challenge", map[string]string{"name": name})
+	opts := c.options("/api/me/keys/challenge", map[string]string{"name": name, "enrolment_code": enrolment})
 	code, out := c.rawJSON("POST", "/api/me/keys", a.create(opts))
 	if code != http.StatusOK {
 		t.Fatalf("POST /api/me/keys = %d %s, want 200", code, out)
@@ -145,7 +159,7 @@ func TestSecurityKeys(t *testing.T) {
 		t.Fatalf("key challenge without step-up = %d %s, want 403", code, out)
 	}
 	key := newAuthenticator(t, e.ts.URL)
-	keyID := registerKey(t, sup, key, "blue key")
+	keyID := registerKey(t, sup, key, "blue key", enrolCode(t, e, "supervisor"))
 	if code := sup.do("GET", "/api/cases", nil, nil); code != http.StatusOK {
 		t.Fatalf("GET /api/cases after registering = %d, want 200", code)
 	}
@@ -244,7 +258,7 @@ func TestSecurityKeys(t *testing.T) {
 
 	// The owner lists and removes keys.
 	second := newAuthenticator(t, e.ts.URL)
-	registerKey(t, sup, second, "phone")
+	registerKey(t, sup, second, "phone", "")
 	if code := sup.do("GET", "/api/me/keys", nil, &mine); code != 200 || len(mine.Keys) != 2 || mine.Pending {
 		t.Fatalf("GET /api/me/keys = %d %+v, want two keys, nothing pending", code, mine)
 	}
@@ -258,7 +272,7 @@ func TestSecurityKeys(t *testing.T) {
 	if code := adm.do("POST", "/api/staff/supervisor/keys/reset", map[string]string{"reason": "lost"}, nil); code != http.StatusForbidden {
 		t.Fatalf("reset by an admin without a key = %d, want 403", code)
 	}
-	registerKey(t, adm, newAuthenticator(t, e.ts.URL), "admin key")
+	registerKey(t, adm, newAuthenticator(t, e.ts.URL), "admin key", enrolCode(t, e, "admin"))
 	if code := adm.do("POST", "/api/staff/supervisor/keys/reset", map[string]string{}, nil); code != http.StatusBadRequest {
 		t.Fatalf("reset without a reason = %d, want 400", code)
 	}
@@ -273,7 +287,12 @@ func TestSecurityKeys(t *testing.T) {
 	if code := sup.do("GET", "/api/cases", nil, nil); code != http.StatusForbidden {
 		t.Fatalf("GET /api/cases after the reset = %d, want 403 until a key is registered", code)
 	}
-	registerKey(t, sup, newAuthenticator(t, e.ts.URL), "new key")
+	// A new first key needs a new code: the admin issues it.
+	var issued struct{ Code string }
+	if code := adm.do("POST", "/api/staff/supervisor/keys/enrolment", nil, &issued); code != 200 || issued.Code == "" {
+		t.Fatalf("the admin's enrolment code for the supervisor = %d %+v, want 200 and a code", code, issued)
+	}
+	registerKey(t, sup, newAuthenticator(t, e.ts.URL), "new key", issued.Code)
 	if code := sup.do("GET", "/api/cases", nil, nil); code != http.StatusOK {
 		t.Fatalf("GET /api/cases after registering anew = %d, want 200", code)
 	}
@@ -285,7 +304,7 @@ func TestSecurityKeys(t *testing.T) {
 		t.Fatalf("auth.webauthn_reset = %v, want one, naming the member and the reason", resets)
 	}
 	wantSignInShape(t, resets[0], true)
-	for action, n := range map[string]int{"auth.webauthn_registered": 4, "auth.webauthn_signin": 2, "auth.webauthn_removed": 1} {
+	for action, n := range map[string]int{"auth.webauthn_registered": 4, "auth.webauthn_signin": 2, "auth.webauthn_removed": 1, "auth.webauthn_enrolment_issued": 3} {
 		evs := events(t, e, action)
 		if len(evs) != n {
 			t.Errorf("%s: %d events, want %d", action, len(evs), n)
@@ -316,7 +335,7 @@ func TestSecurityKeyOptional(t *testing.T) {
 		t.Fatalf("GET /api/cases = %d, want 200", code)
 	}
 	key := newAuthenticator(t, e.ts.URL)
-	registerKey(t, clerk, key, "yubikey")
+	registerKey(t, clerk, key, "yubikey", enrolCode(t, e, "clerk"))
 	clerk = e.login(t, "clerk")
 	if code := clerk.do("GET", "/api/cases", nil, nil); code != http.StatusForbidden {
 		t.Fatalf("GET /api/cases with the password only, having a key = %d, want 403", code)
@@ -334,4 +353,228 @@ func TestSecurityKeyOptional(t *testing.T) {
 	if code := clerk.do("GET", "/api/cases", nil, nil); code != http.StatusOK {
 		t.Fatalf("GET /api/cases after the key = %d, want 200", code)
 	}
+}
+
+// TestKeyFailuresLockOut: failed key answers are counted in the database
+// like wrong step-up passwords (IDV_STEPUP_LOCK_AFTER, 5): a stolen
+// session cannot try keys forever. Five refused answers of every kind
+// (unreadable, replayed, another key, another origin, signed for another
+// case) lock key answers: the sixth, even the right key's, gets 429 with
+// Retry-After, for sign-in and decisions alike, in a new session too; a
+// password step-up does not start the count over; the lock is audited
+// and the owner told at the next login; after the lock the key works and
+// the count starts over.
+func TestKeyFailuresLockOut(t *testing.T) {
+	e := newEnv(t)
+	e.acc.Keys.Required = []models.Role{models.RoleSupervisor}
+	clerk := e.login(t, "clerk")
+	x, y := pendingCase(t, e, clerk), pendingCase(t, e, clerk)
+	sup := e.login(t, "supervisor")
+	key := newAuthenticator(t, e.ts.URL)
+	registerKey(t, sup, key, "blue key", enrolCode(t, e, "supervisor"))
+	statementX := func() string {
+		var m map[string]string
+		json.Unmarshal(approveBody(t, e, x, ""), &m)
+		return m["statement_sha256"]
+	}()
+	decide := func(c *client, id, idem string, answer []byte) (int, []byte) {
+		var m map[string]any
+		json.Unmarshal(approveBody(t, e, id, "fine"), &m)
+		m["webauthn"] = json.RawMessage(answer)
+		b, _ := json.Marshal(m)
+		code, out, _ := c.keyed("POST", "/api/cases/"+id+"/decision", idem, b)
+		return code, out
+	}
+	challenge := func(c *client, id string) []byte {
+		return c.options("/api/cases/"+id+"/decision/challenge", map[string]string{"decision": "approve", "statement_sha256": statementX})
+	}
+
+	sup = e.login(t, "supervisor")
+	used := keySignIn(t, sup, key)
+	thief := newAuthenticator(t, e.ts.URL) // the key's ID, another private key
+	thief.id = key.id
+	elsewhere := newAuthenticator(t, "https://evil.example")
+	elsewhere.id, elsewhere.key = key.id, key.key
+	tests := []struct {
+		name   string
+		path   string
+		answer func() []byte
+		want   int
+	}{
+		{"unreadable", "/api/auth/key", func() []byte { return []byte(`{"id":"nonsense"}`) }, http.StatusBadRequest},
+		{"replayed", "/api/auth/key", func() []byte { return used }, http.StatusUnauthorized},
+		{"another key", "/api/auth/key", func() []byte { return thief.get(sup.options("/api/auth/key/challenge", nil)) }, http.StatusUnauthorized},
+		{"another origin", "/api/auth/key", func() []byte { return elsewhere.get(sup.options("/api/auth/key/challenge", nil)) }, http.StatusUnauthorized},
+		{"signed for another case", "/api/cases/" + y + "/decision", func() []byte { return key.get(challenge(sup, x)) }, http.StatusForbidden},
+	}
+	for i, tt := range tests {
+		var code int
+		if strings.HasSuffix(tt.path, "/decision") {
+			code, _ = decide(sup, y, fmt.Sprintf("lock-%d", i), tt.answer())
+		} else {
+			code, _ = sup.rawJSON("POST", tt.path, tt.answer())
+		}
+		if code != tt.want {
+			t.Fatalf("failure %d (%s) = %d, want %d", i+1, tt.name, code, tt.want)
+		}
+	}
+	if code, retry := sup.postRetry("/api/auth/key", json.RawMessage(key.get(sup.options("/api/auth/key/challenge", nil))), nil); code != http.StatusTooManyRequests || retry != "900" {
+		t.Fatalf("the right key after 5 failures = %d, Retry-After %q; want 429, 900", code, retry)
+	}
+	// Nor does the password start the count over, or a new session.
+	if code := sup.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil); code != 200 {
+		t.Fatalf("password step-up = %d, want 200", code)
+	}
+	if code, _ := decide(sup, x, "lock-right", key.get(challenge(sup, x))); code != http.StatusTooManyRequests {
+		t.Fatalf("the right key's decision while locked = %d, want 429", code)
+	}
+	var me struct {
+		CSRFToken string `json:"csrf_token"`
+		Notice    *struct {
+			FailedAttempts int `json:"failed_attempts"`
+		} `json:"notice"`
+	}
+	again := e.anon(t)
+	if code := again.do("POST", "/api/auth/login", map[string]string{"username": "supervisor", "password": password}, &me); code != 200 ||
+		me.Notice == nil || me.Notice.FailedAttempts != 5 {
+		t.Fatalf("the owner's next login = %d %+v, want a notice of 5 failed attempts", code, me.Notice)
+	}
+	again.csrf = me.CSRFToken
+	if code, _ := again.rawJSON("POST", "/api/auth/key", key.get(again.options("/api/auth/key/challenge", nil))); code != http.StatusTooManyRequests {
+		t.Fatalf("the right key in a new session while locked = %d, want 429", code)
+	}
+	locks := events(t, e, "auth.stepup_locked")
+	if len(locks) != 1 || locks[0].Detail["factor"] != "webauthn" || locks[0].Detail["failures"] != "5" {
+		t.Fatalf("auth.stepup_locked = %v, want one, factor webauthn, 5 failures", locks)
+	}
+	if n := len(events(t, e, "auth.webauthn_failed")); n != 5 {
+		t.Errorf("auth.webauthn_failed: %d events, want 5 (refusals while locked are not checked)", n)
+	}
+
+	// After the lock the key works, and its success starts the count over.
+	e.now = e.now.Add(16 * time.Minute)
+	sup = e.login(t, "supervisor")
+	keySignIn(t, sup, key)
+	for i := range 4 {
+		if code, _ := sup.rawJSON("POST", "/api/auth/key", used); code != http.StatusUnauthorized {
+			t.Fatalf("replay %d after the lock = %d, want 401", i+1, code)
+		}
+	}
+	if code, _ := decide(sup, x, "after", key.get(challenge(sup, x))); code != http.StatusOK {
+		t.Fatalf("the right key's decision after the lock = %d, want 200", code)
+	}
+}
+
+// TestKeyEnrolment: with IDV_WEBAUTHN_ENROLMENT=admin (the default) a
+// member's first key needs the one-time code another admin issued for
+// them. Only an admin issues, never for themselves; the code is refused
+// when missing, unknown, another member's, expired, replaced by a newer
+// one or used; it is stored only as its hash; the issue and the
+// registration are audited. With "self" the first key needs none.
+func TestKeyEnrolment(t *testing.T) {
+	e := newEnv(t)
+	e.acc.Keys.Required = []models.Role{models.RoleSupervisor}
+	sup, adm, clerk := e.login(t, "supervisor"), e.login(t, "admin"), e.login(t, "clerk")
+	issue := func(c *client, username string) (int, string) {
+		var r struct{ Code, ExpiresAt string }
+		code := c.do("POST", "/api/staff/"+username+"/keys/enrolment", nil, &r)
+		return code, r.Code
+	}
+	// Who issues: an admin, for someone else.
+	if code, _ := issue(clerk, "supervisor"); code != http.StatusForbidden {
+		t.Fatalf("a clerk issuing a code = %d, want 403", code)
+	}
+	if code, _ := issue(adm, "admin"); code != http.StatusForbidden {
+		t.Fatalf("an admin issuing their own code = %d, want 403", code)
+	}
+	if code, _ := issue(adm, "nobody"); code != http.StatusNotFound {
+		t.Fatalf("a code for nobody = %d, want 404", code)
+	}
+	_, clerkCode := issue(adm, "clerk")
+	_, stale := issue(adm, "supervisor")
+	code, supCode := issue(adm, "supervisor") // replaces the one before
+	if code != 200 || !regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$`).MatchString(supCode) {
+		t.Fatalf("issue = %d %q, want 200 and 16 base32 characters in groups of four", code, supCode)
+	}
+
+	if code := sup.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil); code != 200 {
+		t.Fatalf("step-up: %d", code)
+	}
+	begin := func(enrolment string) (int, string) {
+		b, _ := json.Marshal(map[string]string{"name": "blue key", "enrolment_code": enrolment})
+		code, out := sup.rawJSON("POST", "/api/me/keys/challenge", b)
+		return code, errMsg(out)
+	}
+	for _, tt := range []struct{ name, code, want string }{
+		{"no code", "", "needs the one-time enrolment code"},
+		{"unknown code", "AAAA-BBBB-CCCC-DDDD", "not valid"},
+		{"another member's code", clerkCode, "not valid"},
+		{"a replaced code", stale, "not valid"},
+	} {
+		if code, msg := begin(tt.code); code != http.StatusForbidden || !strings.Contains(msg, tt.want) {
+			t.Errorf("%s: %d %q, want 403 %q", tt.name, code, msg, tt.want)
+		}
+	}
+	// Expired: issued 25 hours ago.
+	e.now = e.now.Add(-25 * time.Hour)
+	_, old := issue(adm, "clerk")
+	e.now = e.now.Add(25 * time.Hour)
+	cl := e.login(t, "clerk")
+	cl.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil)
+	if code, out := cl.rawJSON("POST", "/api/me/keys/challenge", []byte(`{"name":"k","enrolment_code":"`+old+`"}`)); code != http.StatusForbidden ||
+		!strings.Contains(errMsg(out), "expired") {
+		t.Errorf("an expired code = %d %s, want 403 expired", code, out)
+	}
+
+	// The right code, typed in lower case with spaces: the first key.
+	key := newAuthenticator(t, e.ts.URL)
+	typed := strings.ToLower(strings.ReplaceAll(supCode, "-", " "))
+	registerKey(t, sup, key, "blue key", typed)
+	// Used: after a reset (keys gone) the spent code is no first key again.
+	if code := adm.do("POST", "/api/staff/supervisor/keys/reset", map[string]string{"reason": "lost"}, nil); code != 200 {
+		t.Fatalf("reset: %d", code)
+	}
+	sup = e.login(t, "supervisor")
+	sup.do("POST", "/api/auth/step-up", map[string]string{"password": password}, nil)
+	if code, msg := begin(supCode); code != http.StatusForbidden || !strings.Contains(msg, "used already") {
+		t.Errorf("the used code after a reset = %d %q, want 403 used", code, msg)
+	}
+
+	// Stored as a hash only; audited.
+	if err := e.store.Transact(context.Background(), func(tx models.Tx) error {
+		if _, err := tx.WebAuthnEnrolment(context.Background(), supCode); models.ErrorCodeOf(err) != models.ENOTFOUND {
+			t.Errorf("looking the code itself up = %v, want not found (only its hash is a key)", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	issued := events(t, e, "auth.webauthn_enrolment_issued")
+	if len(issued) != 4 || issued[0].Detail["username"] != "clerk" || issued[0].Detail["expires"] == "" || !strings.HasPrefix(issued[0].Actor, "staff:") {
+		t.Errorf("auth.webauthn_enrolment_issued = %v, want 4, naming the member and the expiry, by the admin", issued)
+	}
+	for _, ev := range issued {
+		for _, v := range ev.Detail {
+			if strings.Contains(strings.ReplaceAll(v, "-", ""), strings.ReplaceAll(supCode, "-", "")) {
+				t.Errorf("an audit event holds the code: %v", ev.Detail)
+			}
+		}
+	}
+	reg := events(t, e, "auth.webauthn_registered")
+	if len(reg) != 1 || !strings.HasPrefix(reg[0].Detail["enrolment_issued_by"], "staff:") {
+		t.Errorf("auth.webauthn_registered = %v, want one naming who issued the code", reg)
+	}
+	failed := map[string]int{}
+	for _, ev := range events(t, e, "auth.webauthn_failed") {
+		failed[ev.Detail["reason"]]++
+	}
+	for _, r := range []string{"no enrolment code", "unknown enrolment code", "enrolment code of another member", "enrolment code expired", "enrolment code used"} {
+		if failed[r] == 0 {
+			t.Errorf("auth.webauthn_failed reasons = %v, want %q", failed, r)
+		}
+	}
+
+	// With "self" the first key needs no code.
+	e.acc.Keys.Enrolment = access.EnrolSelf
+	registerKey(t, sup, newAuthenticator(t, e.ts.URL), "self-enrolled", "")
 }

@@ -90,7 +90,7 @@ var requestSchemas = map[string]any{
 		"decision", "reason"),
 	"DecisionChallenge": obj(map[string]any{"decision": map[string]any{"type": "string", "enum": []string{"approve", "reject"}},
 		"statement_sha256": map[string]any{"type": "string", "description": "the statement to approve (as in the decision); empty for a rejection"}}, "decision"),
-	"KeyName": obj(map[string]any{"name": map[string]any{"type": "string", "minLength": 1, "maxLength": 64}}, "name"),
+	"KeyName": obj(map[string]any{"name": map[string]any{"type": "string", "minLength": 1, "maxLength": 64}, "enrolment_code": str}, "name"),
 	// The national ID registry's contract (remoteidv is the client; the
 	// registry package and idv registry serve implement both sides).
 	"RegistryLookupRequest": withDescription(obj(map[string]any{"id_number": str, "name": str}, "id_number", "name"),

@@ -144,6 +144,9 @@ var policyMatrix = []matrixRow{
 	{"POST", "/api/staff/:username/disable", adminOnly, ""},
 	{"POST", "/api/staff/:username/enable", adminOnly, ""},
 	{"POST", "/api/staff/:username/keys/reset", adminOnly, ""}, // recovery of a lost key (body: reason)
+	// A first key's enrolment code: admins only, for another member (an
+	// admin's own code is refused: TestKeyEnrolment).
+	{"POST", "/api/staff/:username/keys/enrolment", adminOnly, ""},
 	{"GET", "/api/staff/:username/hours", adminOnly, ""},
 	{"PUT", "/api/staff/:username/hours", adminOnly, ""},
 	// Staff notifications: admins set anyone's address and preferences
@@ -435,6 +438,9 @@ func newMatrix(t *testing.T) *matrix {
 	ctx := context.Background()
 	e := newEnv(t)
 	m := &matrix{t: t, e: e, callers: map[string]*caller{}, clerks: map[string]verify.Actor{}, letter: letterPNG(t)}
+	// The matrix is about who may call a route: a first key's enrolment
+	// code, which only its member can give, is TestKeyEnrolment's.
+	e.acc.Keys.Enrolment = access.EnrolSelf
 	// The principals' staff, with argon2id hashes of the cheapest cost:
 	// each hash carries its parameters, and this test is about who may do
 	// what, not about password hashing (it logs in and steps up often).

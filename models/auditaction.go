@@ -13,7 +13,7 @@ var AuditActions = []string{
 	"auth.logout", "auth.permission_denied", "auth.stepup", "auth.stepup_failed", "auth.stepup_locked",
 	"auth.token_rejected", "auth.token_used",
 	"auth.webauthn_registered", "auth.webauthn_removed", "auth.webauthn_reset", "auth.webauthn_signin", "auth.webauthn_stepup",
-	"auth.webauthn_failed",
+	"auth.webauthn_failed", "auth.webauthn_enrolment_issued",
 	"token.created", "token.listed", "token.revoked",
 	"staff.created", "staff.disabled", "staff.enabled", "staff.hours_set", "staff.contact_set", "staff.notify_prefs_set",
 	"staff.notified", "staff.directory_updated",

@@ -67,3 +67,27 @@ type WebAuthnRepo interface {
 	// SetSessionKey records that a key was presented in the session.
 	SetSessionKey(ctx context.Context, idHash string, at time.Time) error
 }
+
+// WebAuthnEnrolment is a one-time code an admin issued for a member's
+// first security key: only its SHA-256 (Hash) is stored; it is used once
+// (UsedAt) before ExpiresAt.
+type WebAuthnEnrolment struct {
+	Hash      string // hex SHA-256 of the code
+	StaffID   StaffID
+	IssuedBy  string // the issuer as an audit actor (staff:..., system:cli)
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+// WebAuthnEnrolmentRepo stores enrolment codes.
+type WebAuthnEnrolmentRepo interface {
+	// CreateWebAuthnEnrolment stores a code for e.StaffID and deletes the
+	// member's codes not yet used (one live code per member).
+	CreateWebAuthnEnrolment(ctx context.Context, e *WebAuthnEnrolment) error
+	// WebAuthnEnrolment returns the code of that hash (ENOTFOUND when none).
+	WebAuthnEnrolment(ctx context.Context, hash string) (*WebAuthnEnrolment, error)
+	// UseWebAuthnEnrolment marks the code of that hash used at at, once:
+	// ECONFLICT when it was used already (two takers at once: one wins).
+	UseWebAuthnEnrolment(ctx context.Context, hash string, at time.Time) error
+}

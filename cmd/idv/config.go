@@ -139,6 +139,9 @@ type WebAuthnConfig struct {
 	// RequiredRoles, comma-separated: their members present a key after
 	// the password and decide with it.
 	RequiredRoles string
+	// Enrolment: who vouches for a member's first key, "admin" (a
+	// one-time code an admin issues) or "self" (trust on first use).
+	Enrolment string
 }
 
 // LDAPConfig is directory sign-in (LDAP / Active Directory): off without
@@ -376,7 +379,7 @@ func defaultConfig() Config {
 			CaptureMaxAge: 30 * time.Minute, MaxDataAge: 10 * time.Minute},
 		Statement: StatementConfig{Font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"},
 		Webhook:   WebhookConfig{Interval: 5 * time.Second, Timeout: 10 * time.Second, RetryFor: 24 * time.Hour},
-		WebAuthn:  WebAuthnConfig{RequiredRoles: "supervisor,admin"},
+		WebAuthn:  WebAuthnConfig{RequiredRoles: "supervisor,admin", Enrolment: access.EnrolAdmin},
 		LDAP: LDAPConfig{UserFilter: "(uid=%s)", UsernameAttr: "uid", NameAttr: "displayName", Timeout: 10 * time.Second,
 			SyncInterval: 15 * time.Minute},
 		OIDC: OIDCConfig{Scopes: "profile", GroupsClaim: "groups", UsernameClaim: "preferred_username", NameClaim: "name", Timeout: 10 * time.Second},
@@ -501,6 +504,7 @@ func (c *Config) settings() []setting {
 		{"registry-max-data-age", "IDV_REGISTRY_MAX_DATA_AGE", "a registry answer whose data_as_of is older than this is not a pass", (*durValue)(&c.Registry.MaxDataAge)},
 		{"webauthn-rp-id", "IDV_WEBAUTHN_RP_ID", "security keys: the relying party ID (a domain name: the public URL's host or a parent of it); empty: the host of IDV_PUBLIC_URL. Keys are off when that host is an IP address (browsers refuse them)", (*strValue)(&c.WebAuthn.RPID)},
 		{"webauthn-required-roles", "IDV_WEBAUTHN_REQUIRED_ROLES", "security keys: comma-separated roles whose members must present a key after the password before role work (registering one first when they have none) and whose decisions need the key's assertion bound to the case and the decision; empty: none (keys stay optional)", (*strValue)(&c.WebAuthn.RequiredRoles)},
+		{"webauthn-enrolment", "IDV_WEBAUTHN_ENROLMENT", "security keys: who vouches for a member's first key. admin (the default): registering it needs a one-time code an admin issues for the member (the admin page, POST /api/staff/{username}/keys/enrolment, or idv users enrol; 24 hours, used once), so a stolen password and session cannot register the first key; self: the first key registered after the password and a step-up is trusted on first use", (*strValue)(&c.WebAuthn.Enrolment)},
 		{"ldap-url", "IDV_LDAP_URL", "directory sign-in: ldaps://host:636, or ldap://host:389 with IDV_LDAP_STARTTLS; empty: local passwords only. Names with a local staff row (the break-glass admin) always sign in locally; every other name signs in against the directory", (*strValue)(&c.LDAP.URL)},
 		{"ldap-starttls", "IDV_LDAP_STARTTLS", "upgrade an ldap:// connection with StartTLS (required for ldap://: passwords never travel in clear)", (*boolValue)(&c.LDAP.StartTLS)},
 		{"ldap-ca-file", "IDV_LDAP_CA_FILE", "PEM file of the CA(s) the directory's certificate must chain to; empty: the system's roots", (*strValue)(&c.LDAP.CAFile)},
@@ -1092,6 +1096,12 @@ func (c *Config) keyPolicy() (access.KeyPolicy, error) {
 	}
 	if p.RPID != "" && net.ParseIP(p.RPID) != nil {
 		return p, fmt.Errorf("relying party ID %q is an IP address: browsers want a domain name", p.RPID)
+	}
+	switch c.WebAuthn.Enrolment {
+	case access.EnrolAdmin, access.EnrolSelf:
+		p.Enrolment = c.WebAuthn.Enrolment
+	default:
+		return p, fmt.Errorf("IDV_WEBAUTHN_ENROLMENT: %q is neither admin nor self", c.WebAuthn.Enrolment)
 	}
 	for _, r := range strings.Split(c.WebAuthn.RequiredRoles, ",") {
 		r = strings.TrimSpace(r)

@@ -130,6 +130,7 @@ func TestConfigValidation(t *testing.T) {
 		{map[string]string{"IDV_PUBLIC_URL": "https://idv.bank.example", "IDV_WEBAUTHN_RP_ID": "10.0.0.1"}, nil, "IDV_WEBAUTHN_RP_ID"},
 		{map[string]string{"IDV_WEBAUTHN_REQUIRED_ROLES": "supervisor,boss"}, nil, "IDV_WEBAUTHN_REQUIRED_ROLES"},
 		{map[string]string{"IDV_WEBAUTHN_REQUIRED_ROLES": ""}, nil, ""},
+		{map[string]string{"IDV_WEBAUTHN_ENROLMENT": "anyone"}, nil, "IDV_WEBAUTHN_ENROLMENT"},
 	}
 	for _, tt := range tests {
 		_, _, err := loadConfig("serve", tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
@@ -183,7 +184,7 @@ func TestConfigSections(t *testing.T) {
 		"IDV_OIDC_ISSUER": "https://sso.bank.example/realms/staff", "IDV_OIDC_CLIENT_ID": "idv", "IDV_OIDC_CLIENT_SECRET": "cs", "IDV_OIDC_REDIRECT_URL": "",
 		"IDV_OIDC_NAME": "Bank SSO", "IDV_OIDC_NAME_ZH": "银行统一登录", "IDV_OIDC_SCOPES": "profile groups", "IDV_OIDC_GROUPS_CLAIM": "realm_access.roles",
 		"IDV_OIDC_USERNAME_CLAIM": "upn", "IDV_OIDC_NAME_CLAIM": "given_name", "IDV_OIDC_GROUP_ROLES": "clerk=idv-clerks", "IDV_OIDC_CA_FILE": "", "IDV_OIDC_TIMEOUT": "4s",
-		"IDV_WEBAUTHN_RP_ID": "bank.example", "IDV_WEBAUTHN_REQUIRED_ROLES": "supervisor",
+		"IDV_WEBAUTHN_RP_ID": "bank.example", "IDV_WEBAUTHN_REQUIRED_ROLES": "supervisor", "IDV_WEBAUTHN_ENROLMENT": "self",
 	}
 	c, _, err := loadConfig("serve", nil, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err != nil {
@@ -223,7 +224,7 @@ func TestConfigSections(t *testing.T) {
 		OIDC: OIDCConfig{Issuer: "https://sso.bank.example/realms/staff", ClientID: "idv", ClientSecret: "cs", Name: "Bank SSO", NameZH: "银行统一登录",
 			Scopes: "profile groups", GroupsClaim: "realm_access.roles", UsernameClaim: "upn", NameClaim: "given_name", GroupRoles: "clerk=idv-clerks", Timeout: 4 * time.Second},
 		Node:     NodeConfig{ID: "idv-2", URL: "http://10.0.0.2:8080", Secret: "0123456789abcdef0123456789abcdefX", Heartbeat: 3 * time.Second},
-		WebAuthn: WebAuthnConfig{RPID: "bank.example", RequiredRoles: "supervisor"},
+		WebAuthn: WebAuthnConfig{RPID: "bank.example", RequiredRoles: "supervisor", Enrolment: "self"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("loadConfig(every variable set) (-want +got):\n%s", diff)

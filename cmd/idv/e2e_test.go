@@ -107,11 +107,18 @@ func (e *e2eIDV) serve() {
 // e2eLogin logs user in on the staff login page and checks the landing page.
 func e2eLogin(t *testing.T, tab *testenv.Tab, origin, user, landing string) {
 	t.Helper()
+	e2eLoginWith(t, tab, origin, user, e2ePassword, landing)
+}
+
+// e2eLoginWith is e2eLogin with the member's password (a directory
+// member's, which is not e2ePassword).
+func e2eLoginWith(t *testing.T, tab *testenv.Tab, origin, user, password, landing string) {
+	t.Helper()
 	tab.Do(t, "log in as "+user, 20*time.Second,
 		chromedp.Navigate(origin+"/login?lang=en"),
 		chromedp.WaitVisible("#login-form"),
 		chromedp.SendKeys("#username", user),
-		chromedp.SendKeys("#password", e2ePassword),
+		chromedp.SendKeys("#password", password),
 		chromedp.Click("#login-submit"),
 		chromedp.WaitVisible("#logout"),
 	)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"remoteidv/access"
 	"remoteidv/models"
@@ -12,7 +13,7 @@ import (
 
 func runUsers(ctx context.Context, e *cliEnv, args []string) error {
 	if len(args) == 0 {
-		return usageError("usage: idv users add|list|disable|enable|hours|contact [flags] [-- config flags]")
+		return usageError("usage: idv users add|list|disable|enable|enrol|hours|contact [flags] [-- config flags]")
 	}
 	verb, args := args[0], args[1:]
 	fs := subFlags("users "+verb, e)
@@ -81,6 +82,14 @@ func runUsers(ctx context.Context, e *cliEnv, args []string) error {
 				return fmt.Errorf("users %s: %w", verb, err)
 			}
 			fmt.Fprintf(e.stdout, "%sd %s\n", verb, *username)
+		case "enrol":
+			// The operator vouches for a first security key (the first
+			// admin's, when no admin has a key to issue codes with).
+			code, until, err := a.access.IssueEnrolment(ctx, "cli", "", *username, "cli")
+			if err != nil {
+				return fmt.Errorf("users enrol: %w", err)
+			}
+			fmt.Fprintf(e.stdout, "enrolment code for %s, valid until %s, once:\n%s\n", *username, until.Format(time.RFC3339), code)
 		case "hours":
 			if *hours != "" {
 				text := *hours
@@ -123,7 +132,7 @@ func runUsers(ctx context.Context, e *cliEnv, args []string) error {
 			}
 			fmt.Fprintf(e.stdout, "%s notifications: %s (%s)\n", st.Username, shown, language)
 		default:
-			return usageError("usage: idv users add|list|disable|enable|hours|contact")
+			return usageError("usage: idv users add|list|disable|enable|enrol|hours|contact")
 		}
 		return nil
 	})

@@ -29,6 +29,7 @@ import (
 	"remoteidv/internal/synthcam"
 	"remoteidv/internal/testenv"
 	"remoteidv/mail/mailtest"
+	"remoteidv/models"
 )
 
 // waitText waits until element id's text contains want.
@@ -122,6 +123,12 @@ func statementMail(t *testing.T, smtp *mailtest.Server, d time.Duration) []strin
 // folder, face engine, signaling hub, archiver, sealer, mail outbox) with
 // the reference registry and an in-process SMTP server:
 //
+//   - the clerk and the supervisor are members of the bank's directory
+//     (OpenLDAP, testenv.StartSlapd, over StartTLS with its CA): they sign
+//     in with their directory passwords and their roles come from its
+//     groups; the admin and the auditor are local rows (the break-glass
+//     kind). The server is at http://localhost (security keys need a
+//     domain name), and supervisors must use a key;
 //   - a clerk logs in, looks up the account and schedules a case, then
 //     emails the invite from the case page;
 //   - the customer (fake camera showing the account holder) opens the
@@ -135,7 +142,11 @@ func statementMail(t *testing.T, smtp *mailtest.Server, d time.Duration) []strin
 //     ends the call (recording complete);
 //   - the clerk uploads the letter, records its scope, marks the signature
 //     region and chooses and records the verdict, runs the registry check, submits;
-//   - a supervisor approves in the browser after re-entering the password;
+//   - the supervisor, sent to the key page after the password, registers
+//     a key (Chromium's virtual authenticator) with the one-time enrolment
+//     code the operator issued (idv users enrol) after re-entering the
+//     directory password, and approves in the browser by touching the key
+//     (the assertion is bound to the case, the decision and the statement);
 //     the sealer seals; the supervisor releases the statement (confirming
 //     in the page, which names the masked registered address), which
 //     arrives at the SMTP server; the case closes;
@@ -169,19 +180,34 @@ func TestWebStory(t *testing.T) {
 	// registry records; mail to an SMTP server in the test.
 	smtp := mailtest.Start(t, mailtest.Options{})
 	regAddr := freeAddr(t)
+	sl := testenv.StartSlapd(t)
 	idv := newE2EIDV(t, map[string]string{
-		"IDV_SMTP_ADDR": smtp.Addr, "IDV_SMTP_TLS": "none", "IDV_MAIL_INTERVAL": "1s", "IDV_SEAL_INTERVAL": "1s",
+		// The clerk (alice) and the supervisor (sam) sign in with the directory.
+		"IDV_LDAP_URL": sl.URL, "IDV_LDAP_STARTTLS": "true", "IDV_LDAP_CA_FILE": sl.CAFile,
+		"IDV_LDAP_BIND_DN": testenv.SlapdBindDN, "IDV_LDAP_BIND_PASSWORD": testenv.SlapdBindPassword,
+		"IDV_LDAP_USER_BASE": testenv.SlapdPeople, "IDV_LDAP_USER_FILTER": "(&(objectClass=inetOrgPerson)(uid=%s))",
+		"IDV_LDAP_GROUP_BASE": testenv.SlapdGroups, "IDV_LDAP_GROUP_FILTER": "(&(objectClass=groupOfNames)(member=%s))",
+		"IDV_LDAP_GROUP_ROLES": "clerk=cn=idv-clerks," + testenv.SlapdGroups + ";supervisor=cn=idv-supervisors," + testenv.SlapdGroups,
+		// Supervisors decide with a key; the local admin of the story has none.
+		"IDV_WEBAUTHN_REQUIRED_ROLES": "supervisor",
+		"IDV_SMTP_ADDR":               smtp.Addr, "IDV_SMTP_TLS": "none", "IDV_MAIL_INTERVAL": "1s", "IDV_SEAL_INTERVAL": "1s",
 		"IDV_REGISTRY_URL": "http://" + regAddr, "IDV_REGISTRY_KEY": "e2e-key",
 		// The slot is a few minutes from now: keep the registry's service hours from warning.
 		"IDV_REGISTRY_HOURS": "00:00-23:59",
 		"IDV_LOG_LEVEL":      "debug", // every line the server can write is searched for secrets
 	})
+	// Keys need a host name: browsers refuse them on an IP address.
+	idv.origin = strings.Replace(idv.origin, "127.0.0.1", "localhost", 1)
+	idv.env["IDV_PUBLIC_URL"] = idv.origin
 	dir, origin := idv.dir, idv.origin
 	secrets := &storySecrets{origin: origin}
 	if out, err := idv.cli("demo", "load"); err != nil {
 		t.Fatalf("demo load: %v\n%s", err, out)
 	}
 	secrets.add(t, "the staff password", e2ePassword)
+	secrets.add(t, "the clerk's directory password", "alice-pass-1")
+	secrets.add(t, "the supervisor's directory password", "sam-pass-1")
+	secrets.add(t, "the directory's service password", testenv.SlapdBindPassword)
 	for _, a := range demoAccounts {
 		secrets.add(t, "the national ID number of "+a.name, a.nationalID)
 	}
@@ -219,9 +245,9 @@ func TestWebStory(t *testing.T) {
 		tabs = append(tabs, tb)
 		return tb
 	}
-	login := func(tb *testenv.Tab, user, landing string) {
+	login := func(tb *testenv.Tab, user, password, landing string) {
 		t.Helper()
-		e2eLogin(t, tb, origin, user, landing)
+		e2eLoginWith(t, tb, origin, user, password, landing)
 		if secrets.tab(t, tb, true) == 0 {
 			t.Fatalf("%s has no session cookie after logging in", user)
 		}
@@ -236,7 +262,7 @@ func TestWebStory(t *testing.T) {
 	clerk.CheckPage(t, shots, "login-zh")
 	clerk.Do(t, "back to English", 10*time.Second, chromedp.Navigate(origin+"/login?lang=en"), chromedp.WaitVisible("#login-form"))
 	clerk.CheckPage(t, shots, "login")
-	login(clerk, "clerk", "/console")
+	login(clerk, "alice", "alice-pass-1", "/console")
 	toronto, _ := time.LoadLocation("America/Toronto")
 	slot := time.Now().In(toronto).Add(3 * time.Minute).Format("2006-01-02T15:04")
 	clerk.Do(t, "look up the account and create the case", 30*time.Second,
@@ -374,9 +400,27 @@ func TestWebStory(t *testing.T) {
 	}
 	customer.CheckPage(t, shots, "customer-call")
 
-	// A supervisor observes the live call (receive-only).
+	// The supervisor signs in with the directory, is sent to the key page
+	// (supervisors need a key) and registers one after re-entering the
+	// directory password; then observes the live call (receive-only).
 	sup := tab("supervisor")
-	login(sup, "supervisor", "/review")
+	addVirtualKey(t, sup)
+	login(sup, "sam", "sam-pass-1", "/keys")
+	// The first key needs the one-time code another member vouched for
+	// (IDV_WEBAUTHN_ENROLMENT=admin): the operator issues it.
+	enrolment := enrolmentCode(t, idv, "sam")
+	secrets.add(t, "the enrolment code", enrolment)
+	sup.Do(t, "register a key with the enrolment code after re-entering the directory password", 30*time.Second,
+		chromedp.WaitVisible("#keys-required"),
+		chromedp.WaitVisible("#keys-add"),
+		chromedp.WaitVisible("#key-enrolment"),
+		chromedp.SendKeys("#key-name", "virtual key"),
+		chromedp.SendKeys("#key-enrolment", enrolment),
+		chromedp.SendKeys("#key-password", "sam-pass-1"),
+		chromedp.Click("#key-add"),
+		chromedp.WaitVisible("#keys-list li"),
+		chromedp.WaitVisible("#keys-continue"),
+	)
 	sup.Do(t, "observe the call", 60*time.Second,
 		chromedp.Navigate(origin+"/review/cases/"+caseID),
 		chromedp.WaitVisible(`#state[data-state="in_session"]`),
@@ -526,13 +570,13 @@ func TestWebStory(t *testing.T) {
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(shownHash) {
 		t.Fatalf("the review page shows statement hash %q, want a SHA-256", shownHash)
 	}
-	sup.Do(t, "approve after re-entering the password", 30*time.Second,
+	sup.Do(t, "approve: the decision is signed with the key", 30*time.Second,
+		chromedp.WaitVisible("#decision-key-hint"),
 		chromedp.Click("#d-approve"),
 		chromedp.SendKeys("#decision-reason", "all checks passed; capture and signature reviewed"),
-		chromedp.SendKeys("#stepup-password", e2ePassword),
 	)
 	sup.CheckPage(t, shots, "review-case")
-	sup.Do(t, "send the decision; the case is sealed", 60*time.Second,
+	sup.Do(t, "send the decision (touching the key); the case is sealed", 60*time.Second,
 		chromedp.Click("#decision-send"),
 		chromedp.WaitVisible(`#state[data-state="sealed"]`),
 		chromedp.WaitEnabled("#release"),
@@ -553,7 +597,7 @@ func TestWebStory(t *testing.T) {
 	sup.Do(t, "the case closes once delivered", 30*time.Second, chromedp.WaitVisible(`#state[data-state="closed"]`))
 
 	// Tabs done with stop polling, so the rest runs on a quieter machine.
-	secrets.tab(t, sup, true) // the step-up rotated the session
+	secrets.tab(t, sup, true) // the step-up before the key's registration rotated the session
 	secrets.tab(t, customer, false)
 	secrets.tab(t, second, false)
 	customer.Close()
@@ -562,7 +606,7 @@ func TestWebStory(t *testing.T) {
 
 	// 6. The auditor: search, chain, case, bundle.
 	aud := tab("auditor")
-	login(aud, "auditor", "/audit")
+	login(aud, "auditor", e2ePassword, "/audit")
 	aud.Do(t, "search and verify the chain", 30*time.Second,
 		chromedp.SendKeys("#q-account", "6222020200223344"),
 		chromedp.SetValue("#q-state", "closed"),
@@ -596,11 +640,11 @@ func TestWebStory(t *testing.T) {
 		chromedp.WaitVisible(`#evidence section[data-group="capture"] img.thumb`),
 	)
 	// Staff read by name and role, never by id, outside the raw events (closed <details>).
-	if sup := testenv.Eval[string](t, aud, "document.getElementById('rs-supervisor').textContent"); sup != "Sun Li (supervisor)" {
-		t.Errorf("auditor's summary names the approving supervisor %q, want Sun Li (supervisor)", sup)
+	if sup := testenv.Eval[string](t, aud, "document.getElementById('rs-supervisor').textContent"); sup != "Sam Supervisor (supervisor)" {
+		t.Errorf("auditor's summary names the approving supervisor %q, want Sam Supervisor (supervisor)", sup)
 	}
 	if text := testenv.Eval[string](t, aud, "document.getElementById('main').innerText"); strings.Contains(text, "stf_") ||
-		!strings.Contains(text, "Supervisor Sun Li approved: all checks passed; capture and signature reviewed") {
+		!strings.Contains(text, "Supervisor Sam Supervisor approved: all checks passed; capture and signature reviewed") {
 		i := max(0, strings.Index(text, "stf_")-200)
 		t.Errorf("auditor's page shows a staff id or lacks the approval's sentence: …%.600s…", text[i:])
 	}
@@ -629,7 +673,7 @@ func TestWebStory(t *testing.T) {
 		t.Fatalf("pdftotext of the printed auditor's page: %s", printed)
 	}
 	iSum, iTimeline := strings.Index(printed, "Summary"), strings.Index(printed, "Timeline")
-	if iSum < 0 || iTimeline < iSum || !strings.Contains(printed, caseID) || !strings.Contains(printed, "Sun Li (supervisor)") {
+	if iSum < 0 || iTimeline < iSum || !strings.Contains(printed, caseID) || !strings.Contains(printed, "Sam Supervisor (supervisor)") {
 		t.Errorf("the printed auditor's page lacks the case, the summary before the timeline, or the approving supervisor:\n%.2000s", printed)
 	}
 	for _, control := range []string{"Download the evidence bundle", "Log out", "Skip to the content"} {
@@ -688,10 +732,13 @@ func TestWebStory(t *testing.T) {
 
 	// 7. The admin's staff page.
 	adm := tab("admin")
-	login(adm, "admin", "/admin")
+	login(adm, "admin", e2ePassword, "/admin")
 	adm.Do(t, "staff list", 20*time.Second, chromedp.WaitVisible(`#staff button[data-user="clerk2"]`))
 	if row := testenv.Eval[string](t, adm, `(r => r.dataset.source + ' | ' + r.innerText)(document.querySelector('#staff tr[data-member="clerk2"]'))`); !strings.HasPrefix(row, "local | ") || !strings.Contains(row, "password kept here") {
 		t.Errorf("the staff list's row of clerk2 = %q, want it to say the member signs in with a password kept here", row)
+	}
+	if row := testenv.Eval[string](t, adm, `(r => r ? r.dataset.source : 'none')(document.querySelector('#staff tr[data-member="alice"]'))`); row != "ldap" {
+		t.Errorf("the staff list's row of the directory clerk alice has source %q, want ldap", row)
 	}
 	adm.Do(t, "disable and enable clerk2", 20*time.Second,
 		chromedp.Click(`#staff button[data-user="clerk2"]`),
@@ -775,6 +822,24 @@ func TestWebStory(t *testing.T) {
 	// No secret in any log line or audit detail; the refusals are audited.
 	if n := secrets.check(t, "the server's log", idv.log.String()) + secrets.check(t, "the audit trail", trail); n == 0 {
 		t.Logf("no secret in %d log lines and %d audit events (looked for %s)", strings.Count(idv.log.String(), "\n"), len(events), secrets.kinds())
+	}
+	// The directory members signed in with the directory; the approval was
+	// signed by the supervisor's key for this case, decision and statement.
+	var ldapLogins []string
+	var signed []*models.AuditEvent
+	for _, e := range events {
+		if e.Action == "auth.login" && e.Detail["method"] == "ldap" {
+			ldapLogins = append(ldapLogins, e.Detail["username"])
+		}
+		if e.Action == "auth.webauthn_stepup" && string(e.CaseID) == caseID {
+			signed = append(signed, e)
+		}
+	}
+	if !slices.Contains(ldapLogins, "alice") || !slices.Contains(ldapLogins, "sam") {
+		t.Errorf("auth.login events with method ldap name %q, want alice and sam", ldapLogins)
+	}
+	if len(signed) != 1 || signed[0].Detail["decision"] != "approve" || signed[0].Detail["statement_sha256"] != shownHash {
+		t.Errorf("auth.webauthn_stepup events of the case = %+v, want one approval of statement %s", signed, shownHash)
 	}
 	var denied []string
 	for _, e := range events {

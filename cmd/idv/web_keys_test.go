@@ -17,11 +17,40 @@ import (
 	"remoteidv/storage/archiver/archivertest"
 )
 
+// addVirtualKey gives tab a security key: Chromium's virtual
+// authenticator (DevTools WebAuthn domain), a USB CTAP2 key that verifies
+// its user and is touched at once whenever a page asks.
+func addVirtualKey(t *testing.T, tab *testenv.Tab) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab.Ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatalf("WebAuthn.enable: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportUsb, HasUserVerification: true, IsUserVerified: true,
+		AutomaticPresenceSimulation: true}}); err != nil {
+		t.Fatalf("WebAuthn.addVirtualAuthenticator: %v", err)
+	}
+}
+
+// enrolmentCode issues a one-time enrolment code for username's first
+// key with `idv users enrol` and returns it.
+func enrolmentCode(t *testing.T, idv *e2eIDV, username string) string {
+	t.Helper()
+	out, err := idv.cli("users", "enrol", "--username", username)
+	lines := strings.Fields(out)
+	if err != nil || len(lines) == 0 {
+		t.Fatalf("users enrol: %v\n%s", err, out)
+	}
+	return lines[len(lines)-1]
+}
+
 // TestWebSecurityKey runs the real `idv serve` at http://localhost (keys
 // need a domain name) with the default policy (supervisors need a key)
 // and Chromium's virtual authenticator: the supervisor signs in with the
-// password, is sent to the key page, registers a key after re-entering
-// the password, and approves a case pending review by touching the key;
+// password, is sent to the key page, registers a key with the one-time
+// enrolment code the operator issued after re-entering the password, and approves a case pending review by touching the key;
 // the approval's audit event names the case and its statement. The key
 // page is checked in both languages.
 func TestWebSecurityKey(t *testing.T) {
@@ -61,16 +90,7 @@ func TestWebSecurityKey(t *testing.T) {
 	}
 	browser := testenv.Chromium(t, "")
 	sup := testenv.NewTab(t, browser, "supervisor", idv.origin)
-	ctx, cancel := context.WithTimeout(sup.Ctx, 30*time.Second)
-	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-		t.Fatalf("WebAuthn.enable: %v", err)
-	}
-	if _, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportUsb, HasUserVerification: true, IsUserVerified: true,
-		AutomaticPresenceSimulation: true}}); err != nil {
-		t.Fatalf("WebAuthn.addVirtualAuthenticator: %v", err)
-	}
-	cancel()
+	addVirtualKey(t, sup)
 
 	sup.Do(t, "sign in with the password: the key page asks for a key", 30*time.Second,
 		chromedp.Navigate(idv.origin+"/login"),
@@ -84,6 +104,10 @@ func TestWebSecurityKey(t *testing.T) {
 	if p := testenv.Eval[string](t, sup, "location.pathname"); p != "/keys" {
 		t.Fatalf("after the password the supervisor is on %s, want /keys", p)
 	}
+	// The first key needs a one-time enrolment code (IDV_WEBAUTHN_ENROLMENT=admin):
+	// the operator issues it (an admin on the staff page would do the same).
+	code := enrolmentCode(t, idv, "sup")
+	sup.Do(t, "the key page asks for the enrolment code", 10*time.Second, chromedp.WaitVisible("#key-enrolment"))
 	sup.CheckPage(t, shots, "keys-register")
 	sup.Do(t, "the key page in Chinese", 20*time.Second, chromedp.Navigate(idv.origin+"/keys?lang=zh-CN"), chromedp.WaitVisible("#keys-add"))
 	sup.CheckPage(t, shots, "keys-register-zh")
@@ -91,6 +115,7 @@ func TestWebSecurityKey(t *testing.T) {
 		chromedp.Navigate(idv.origin+"/keys?lang=en"),
 		chromedp.WaitVisible("#keys-add"),
 		chromedp.SendKeys("#key-name", "virtual key"),
+		chromedp.SendKeys("#key-enrolment", code),
 		chromedp.SendKeys("#key-password", e2ePassword),
 		chromedp.Click("#key-add"),
 		chromedp.WaitVisible("#keys-list li"),

@@ -120,3 +120,47 @@ func (t *Tx) SetSessionKey(ctx context.Context, idHash string, at time.Time) err
 	}
 	return mustAffect(r, "record security key in session")
 }
+
+const insertWebAuthnEnrolment = `INSERT INTO webauthn_enrolments (hash, staff_id, issued_by, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, NULL)`
+
+// CreateWebAuthnEnrolment stores an enrolment code, replacing the
+// member's codes not yet used.
+func (t *Tx) CreateWebAuthnEnrolment(ctx context.Context, e *models.WebAuthnEnrolment) error {
+	if _, err := t.exec(ctx, `DELETE FROM webauthn_enrolments WHERE staff_id = ? AND used_at IS NULL`, e.StaffID); err != nil {
+		return fmt.Errorf("replace enrolment codes of %s: %w", e.StaffID, err)
+	}
+	if _, err := t.exec(ctx, insertWebAuthnEnrolment, e.Hash, e.StaffID, e.IssuedBy, us(e.CreatedAt), us(e.ExpiresAt)); err != nil {
+		return fmt.Errorf("create enrolment code for %s: %w", e.StaffID, err)
+	}
+	return nil
+}
+
+// WebAuthnEnrolment returns the enrolment code of that hash.
+func (t *Tx) WebAuthnEnrolment(ctx context.Context, hash string) (*models.WebAuthnEnrolment, error) {
+	var e models.WebAuthnEnrolment
+	var created, expires int64
+	var used sql.NullInt64
+	err := t.queryRow(ctx, `SELECT hash, staff_id, issued_by, created_at, expires_at, used_at FROM webauthn_enrolments WHERE hash = ?`, hash).
+		Scan(&e.Hash, &e.StaffID, &e.IssuedBy, &created, &expires, &used)
+	if err != nil {
+		return nil, fmt.Errorf("enrolment code: %w", t.db.translate(err))
+	}
+	e.CreatedAt, e.ExpiresAt, e.UsedAt = fromUS(created), fromUS(expires), fromNullUS(used)
+	return &e, nil
+}
+
+// UseWebAuthnEnrolment marks an enrolment code used, once.
+func (t *Tx) UseWebAuthnEnrolment(ctx context.Context, hash string, at time.Time) error {
+	r, err := t.exec(ctx, `UPDATE webauthn_enrolments SET used_at = ? WHERE hash = ? AND used_at IS NULL`, us(at), hash)
+	if err != nil {
+		return fmt.Errorf("use enrolment code: %w", err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("use enrolment code: %w", err)
+	}
+	if n == 0 {
+		return models.Errorf(models.ECONFLICT, "the enrolment code was used already")
+	}
+	return nil
+}

@@ -67,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Nodes", testNodes},
 		{"JobLeases", testJobLeases},
 		{"WebAuthn", testWebAuthn},
+		{"WebAuthnEnrolment", testWebAuthnEnrolment},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

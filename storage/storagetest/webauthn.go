@@ -131,3 +131,61 @@ func testWebAuthn(t *testing.T, s models.Store) {
 		t.Errorf("CreateWebAuthnChallenge(purpose login) = nil, want the schema's refusal")
 	}
 }
+
+// testWebAuthnEnrolment: enrolment codes for a first key are stored by
+// hash, one live code per member (a new one replaces the unused one, not
+// the used ones), and used once: of 4 users at once exactly one succeeds.
+func testWebAuthnEnrolment(t *testing.T, s models.Store) {
+	ctx := context.Background()
+	seed(t, s)
+	tx(t, s, func(tx models.Tx) error { return tx.CreateStaff(ctx, staff("stf_sup", "sup", models.RoleSupervisor)) })
+	e1 := &models.WebAuthnEnrolment{Hash: fmt.Sprintf("%064x", 31), StaffID: "stf_sup", IssuedBy: "staff:stf_admin", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+	e2 := *e1
+	e2.Hash, e2.CreatedAt = fmt.Sprintf("%064x", 32), t0.Add(time.Minute)
+	tx(t, s, func(tx models.Tx) error { return tx.CreateWebAuthnEnrolment(ctx, e1) })
+	tx(t, s, func(tx models.Tx) error { return tx.CreateWebAuthnEnrolment(ctx, &e2) })
+	err := s.Transact(ctx, func(tx models.Tx) error { _, err := tx.WebAuthnEnrolment(ctx, e1.Hash); return err })
+	wantCode(t, "WebAuthnEnrolment(replaced)", err, models.ENOTFOUND)
+	var got *models.WebAuthnEnrolment
+	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.WebAuthnEnrolment(ctx, e2.Hash); return })
+	if diff := cmp.Diff(&e2, got); diff != "" {
+		t.Fatalf("WebAuthnEnrolment (-want +got):\n%s", diff)
+	}
+	var (
+		mu   sync.Mutex
+		wins int
+		wg   sync.WaitGroup
+	)
+	used := t0.Add(time.Hour)
+	for range 4 {
+		wg.Go(func() {
+			err := s.Transact(ctx, func(tx models.Tx) error { return tx.UseWebAuthnEnrolment(ctx, e2.Hash, used) })
+			if err != nil && models.ErrorCodeOf(err) != models.ECONFLICT {
+				t.Errorf("UseWebAuthnEnrolment = %v, want nil or ECONFLICT", err)
+			}
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("UseWebAuthnEnrolment by 4 at once: %d succeeded, want 1", wins)
+	}
+	tx(t, s, func(tx models.Tx) (err error) { got, err = tx.WebAuthnEnrolment(ctx, e2.Hash); return })
+	if got.UsedAt == nil || !got.UsedAt.Equal(used) {
+		t.Fatalf("WebAuthnEnrolment after use: used at %v, want %v", got.UsedAt, used)
+	}
+	// A new code does not remove the used one (it stays as the record).
+	e3 := *e1
+	e3.Hash = fmt.Sprintf("%064x", 33)
+	tx(t, s, func(tx models.Tx) error { return tx.CreateWebAuthnEnrolment(ctx, &e3) })
+	tx(t, s, func(tx models.Tx) (err error) { _, err = tx.WebAuthnEnrolment(ctx, e2.Hash); return })
+	bad := e3
+	bad.Hash = "short"
+	if err := s.Transact(ctx, func(tx models.Tx) error { return tx.CreateWebAuthnEnrolment(ctx, &bad) }); err == nil {
+		t.Errorf("CreateWebAuthnEnrolment(hash not 64 characters) = nil, want the schema's refusal")
+	}
+}

@@ -40,6 +40,10 @@ function fillHoursUsers(list) {
   const was = resetUser.value;
   resetUser.replaceChildren(...list.map((s) => el('option', { value: s.username }, s.username + ' · ' + s.display_name)));
   if (was) resetUser.value = was;
+  const enrolUser = document.getElementById('enrol-user');
+  const before = enrolUser.value;
+  enrolUser.replaceChildren(...list.filter((s) => !s.disabled).map((s) => el('option', { value: s.username }, s.username + ' · ' + s.display_name)));
+  if (before) enrolUser.value = before;
   return loadHours();
 }
 
@@ -52,6 +56,13 @@ document.getElementById('keyreset-form').addEventListener('submit', guard(async 
   reason.value = '';
   say('keyreset-out', fill(t('admin.keyreset_done'), { n: r.removed, user }), 'good');
 }, 'keyreset-out'));
+// A one-time code for a member's first security key (shown once, handed
+// over out of band; the server keeps only its hash).
+document.getElementById('enrol-form').addEventListener('submit', guard(async () => {
+  const user = document.getElementById('enrol-user').value;
+  const r = await api('POST', '/api/staff/' + encodeURIComponent(user) + '/keys/enrolment');
+  say('enrol-out', fill(t('admin.enrol_done'), { user, code: r.code, until: new Date(r.expires_at).toLocaleString(lang) }), 'good');
+}, 'enrol-out'));
 hoursUser.addEventListener('change', guard(loadHours, 'hours-out'));
 document.getElementById('hours-form').addEventListener('submit', guard(async () => {
   const r = await api('PUT', '/api/staff/' + encodeURIComponent(hoursUser.value) + '/hours', { hours: hoursText.value.trim() });

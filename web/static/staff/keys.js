@@ -20,6 +20,8 @@ async function load() {
   document.getElementById('keys-add').hidden = state.pending && state.keys.length > 0;
   document.getElementById('keys-required').hidden = !(state.pending && state.keys.length === 0);
   document.getElementById('keys-continue').hidden = state.pending;
+  // The first key needs the one-time code an admin issued (IDV_WEBAUTHN_ENROLMENT=admin).
+  document.getElementById('key-enrolment-field').hidden = !state.enrolment;
   document.getElementById('keys-off').hidden = state.enabled && supported();
 }
 
@@ -50,10 +52,14 @@ document.getElementById('keys-add').addEventListener('submit', guard(async (ev) 
     // A member with keys shows one of them before adding another.
     await api('POST', '/api/auth/key', await get(await api('POST', '/api/auth/key/challenge')));
   }
-  const options = await api('POST', '/api/me/keys/challenge', { name });
+  const code = document.getElementById('key-enrolment');
+  const body = { name };
+  if (state.enrolment) body.enrolment_code = code.value.trim();
+  const options = await api('POST', '/api/me/keys/challenge', body);
   const answer = await create(options);
   await api('POST', '/api/me/keys', answer);
   document.getElementById('key-name').value = '';
+  code.value = '';
   say('keys-out', t('keys.registered'), 'good');
   await load();
 }, 'keys-out'));
