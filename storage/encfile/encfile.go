@@ -195,6 +195,8 @@ type Writer struct {
 	every time.Duration
 	now   func() time.Time
 	since time.Time // when buf's first byte was written
+	ad    [headerLen + lenLen]byte
+	nb    [12]byte // nonce
 }
 
 // WriterOption configures a Writer.
@@ -285,13 +287,12 @@ func (e *Writer) seal(final bool) error {
 	if e.v2 {
 		// The length prefix, then the chunk sealed with header | prefix as
 		// additional data, written at once.
-		var ad [headerLen + lenLen]byte
-		copy(ad[:], e.header[:])
-		binary.BigEndian.PutUint32(ad[headerLen:], uint32(len(e.buf)+tagLen))
-		e.out = append(e.out[:0], ad[headerLen:]...)
-		e.out = e.k.aead.Seal(e.out, nonce(e.header[:], e.n, final), e.buf, ad[:])
+		copy(e.ad[:], e.header[:])
+		binary.BigEndian.PutUint32(e.ad[headerLen:], uint32(len(e.buf)+tagLen))
+		e.out = append(e.out[:0], e.ad[headerLen:]...)
+		e.out = e.k.aead.Seal(e.out, nonce(&e.nb, e.header[:], e.n, final), e.buf, e.ad[:])
 	} else {
-		e.out = e.k.aead.Seal(e.out[:0], nonce(e.header[:], e.n, final), e.buf, e.header[:])
+		e.out = e.k.aead.Seal(e.out[:0], nonce(&e.nb, e.header[:], e.n, final), e.buf, e.header[:])
 	}
 	e.n++
 	e.buf = e.buf[:0]
@@ -301,8 +302,10 @@ func (e *Writer) seal(final bool) error {
 	return nil
 }
 
-func nonce(header []byte, n uint32, final bool) []byte {
-	var b [12]byte
+// nonce fills b (a field of its caller, so that sealing a chunk does not
+// allocate) with chunk n's nonce.
+func nonce(b *[12]byte, header []byte, n uint32, final bool) []byte {
+	*b = [12]byte{}
 	copy(b[:prefixLen], header[len(Magic)+keyIDLen:])
 	binary.BigEndian.PutUint32(b[prefixLen:], n)
 	if final {
@@ -404,6 +407,8 @@ type reader struct {
 	partial bool
 	v2      bool
 	header  [headerLen]byte
+	ad      [headerLen + lenLen]byte // version 2: header | length prefix
+	nb      [12]byte                 // nonce
 	in, out []byte
 	plain   []byte // decrypted, not yet returned
 	n       uint32
@@ -448,13 +453,13 @@ func (d *reader) next() error {
 			return fmt.Errorf("decrypt %s: %w", d.path, perr)
 		}
 	}
-	plain, oerr := d.k.aead.Open(d.out[:0], nonce(d.header[:], d.n, final), d.in[:n], d.header[:])
+	plain, oerr := d.k.aead.Open(d.out[:0], nonce(&d.nb, d.header[:], d.n, final), d.in[:n], d.header[:])
 	if oerr != nil && d.partial && final {
 		// The writer stopped before Close: its last whole chunk was sealed
 		// as not the last, and a torn chunk after it is dropped.
 		d.done = true
 		if n == sealedSize {
-			if plain, oerr = d.k.aead.Open(d.out[:0], nonce(d.header[:], d.n, false), d.in[:n], d.header[:]); oerr == nil {
+			if plain, oerr = d.k.aead.Open(d.out[:0], nonce(&d.nb, d.header[:], d.n, false), d.in[:n], d.header[:]); oerr == nil {
 				d.n++
 				d.plain = plain
 			}
@@ -479,8 +484,8 @@ func (d *reader) next2() error {
 	if d.in == nil {
 		d.in, d.out = make([]byte, sealedSize), make([]byte, 0, ChunkSize)
 	}
-	var ad [headerLen + lenLen]byte
-	copy(ad[:], d.header[:])
+	ad := d.ad[:]
+	copy(ad, d.header[:])
 	cut := func() error {
 		if d.partial {
 			d.done = true
@@ -509,10 +514,10 @@ func (d *reader) next2() error {
 	} else if err != nil {
 		return fmt.Errorf("decrypt %s: %w", d.path, err)
 	}
-	plain, err := d.k.aead.Open(d.out[:0], nonce(d.header[:], d.n, final), in, ad[:])
+	plain, err := d.k.aead.Open(d.out[:0], nonce(&d.nb, d.header[:], d.n, final), in, ad)
 	if err != nil && final && d.partial {
 		// The writer stopped before Close, after this chunk.
-		if plain, err = d.k.aead.Open(d.out[:0], nonce(d.header[:], d.n, false), in, ad[:]); err == nil {
+		if plain, err = d.k.aead.Open(d.out[:0], nonce(&d.nb, d.header[:], d.n, false), in, ad); err == nil {
 			d.n++
 			d.plain, d.done = plain, true
 			return nil
