@@ -63,7 +63,7 @@ func (s *Stager) Open(e *models.Evidence) (io.ReadCloser, error) {
 // StagedWhole reports whether the staged file at path holds size bytes of
 // plaintext, encrypted (either encfile version) or not, judged by its
 // length and chunk lengths alone (a cheap check for a file cut short by a
-// crash; Open's reader finds altered bytes).
+// crash; Open's reader finds altered bytes; see encfile.Whole).
 func StagedWhole(path string, size int64) (bool, error) {
 	st, err := os.Stat(path)
 	if err != nil {

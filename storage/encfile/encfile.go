@@ -534,8 +534,10 @@ func (d *reader) next2() error {
 // Whole reports whether the encrypted file at path holds size bytes of
 // plaintext in whole chunks, judged by its length and (version 2) its
 // chunks' length prefixes alone: a cheap check for a file cut short by a
-// crash. Only Open's reader finds altered bytes. A file that is not
-// encrypted is not whole.
+// crash. Only Open's reader finds altered bytes, and, in version 2, a file
+// cut just before an empty last chunk (a writer that flushed everything,
+// then stopped before Close): without the key the last chunk's final flag
+// cannot be read. A file that is not encrypted is not whole.
 func Whole(path string, size int64) (bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
