@@ -207,8 +207,10 @@ type WriterOption func(*Writer)
 // stops without Close (a crash) loses at most about that much. The check
 // runs in Write: a stream with nothing written has nothing to lose, and
 // no goroutine or lock is needed. Each flush costs 20 bytes of file. The
-// file is written in version 2, which readers of this package before it
-// cannot read (see the package comment).
+// file is written in version 2 (see the package comment), which releases
+// before it do not recognise: they would take it for plaintext. Use a
+// clock with a monotonic reading (time.Now): one set back stops the
+// flushes until it catches up.
 func WithFlushEvery(every time.Duration, now func() time.Time) WriterOption {
 	return func(e *Writer) { e.v2, e.every, e.now = true, every, now }
 }
