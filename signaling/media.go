@@ -61,7 +61,7 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 		kind = "video"
 	}
 	seg := &models.CallSegment{CallID: rm.call, Seq: rm.nextSeq(string(pe.p.Role), kind), Participant: string(pe.p.Role), Track: kind, StartedAt: rm.h.cfg.Now().UTC()}
-	rec, err := newRecorder(rm.h.cfg.RecordDir, rm.h.cfg.RecordKey, rm.caseID, seg)
+	rec, err := newRecorder(rm.h.cfg.RecordDir, rm.h.cfg.RecordKey, rm.h.cfg.Now, rm.caseID, seg)
 	if err != nil {
 		rm.recordingFailed("open recorder", err)
 	}
@@ -227,7 +227,18 @@ type counter int64
 
 func (c *counter) Write(p []byte) (int, error) { *c += counter(len(p)); return len(p), nil }
 
-func newRecorder(dir string, key *encfile.Key, c models.CaseID, seg *models.CallSegment) (*recorder, error) {
+// recordFlush bounds what a crash loses of an encrypted recording: the
+// encrypting writer seals what it holds once it is this old (by the hub's
+// clock), where it would otherwise wait for a full 64 KiB chunk (up to 14 s
+// of Opus audio). Recover keeps every sealed chunk.
+const recordFlush = time.Second
+
+// newRecorder opens a recording file in dir for seg. With key the file is
+// encrypted, flushed every recordFlush by now. Nothing between the media
+// writer and the file buffers: every packet reaches the file (the
+// operating system's page cache, which outlives a killed process) as it
+// is written, or once sealed when encrypted.
+func newRecorder(dir string, key *encfile.Key, now func() time.Time, c models.CaseID, seg *models.CallSegment) (*recorder, error) {
 	video := seg.Track == "video"
 	f, err := os.CreateTemp(dir, segmentFileName(c, seg)+"*")
 	if err != nil {
@@ -236,7 +247,7 @@ func newRecorder(dir string, key *encfile.Key, c models.CaseID, seg *models.Call
 	r := &recorder{f: f, key: key, h: sha256.New()}
 	var file io.Writer = f
 	if key != nil {
-		if r.enc, err = key.NewWriter(f, rand.Reader); err != nil {
+		if r.enc, err = key.NewWriter(f, rand.Reader, encfile.WithFlushEvery(recordFlush, now)); err != nil {
 			r.abort()
 			return nil, fmt.Errorf("new recorder: %w", err)
 		}

@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pion/rtp"
 
 	"remoteidv/models"
 	"remoteidv/signaling"
@@ -104,5 +107,70 @@ func testRecover(t *testing.T, key *encfile.Key, write func(*testing.T, string) 
 	}
 	if n, err := f.hub.Recover(ctx); n != 0 || err != nil {
 		t.Fatalf("Recover() again = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// TestRecoverFlushedAudio: an encrypted audio recording whose process died
+// a few seconds into the call is recovered but for at most its last
+// second (the recorder flushes every second), where whole 64 KiB chunks
+// alone would have kept nothing of it.
+func TestRecoverFlushedAudio(t *testing.T) {
+	key, err := encfile.NewKey(bytes.Repeat([]byte{3}, encfile.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tick = 20 * time.Millisecond // an Opus packet
+	perSecond := int(time.Second / tick)
+	tests := []struct {
+		name    string
+		packets int
+	}{
+		{"crash after 0.5 s", perSecond / 2},
+		{"crash after 3 s", 3 * perSecond},
+		{"crash after 12.5 s", 12*perSecond + perSecond/2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			f := newFixture(t, signaling.Config{RecordDir: dir, RecordKey: key})
+			id, _ := f.openCase(0)
+			call, err := f.calls.StartCall(ctx, id, "staff:stf_c1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock := f.now
+			seg := &models.CallSegment{CallID: call, Seq: 1, Participant: "customer", Track: "audio", StartedAt: clock}
+			pkts := make([]*rtp.Packet, tt.packets)
+			for i := range pkts {
+				// A 20 ms SILK+CELT frame (TOC 0x78, one frame): about
+				// 40 kbit/s with the Ogg pages.
+				payload := append([]byte{0x78}, bytes.Repeat([]byte{byte(i)}, 89)...)
+				pkts[i] = &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: uint16(i), Timestamp: uint32(i * 960), SSRC: 7}, Payload: payload}
+			}
+			sizes, err := signaling.AbandonRecording(dir, key, func() time.Time { return clock }, id, seg, pkts, func() { clock = clock.Add(tick) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			written := sizes[len(sizes)-1]
+			// What the packets of the last second (after the one a second
+			// before the last) brought may be lost; nothing before.
+			var minKept int64
+			if len(sizes) > perSecond {
+				minKept = sizes[len(sizes)-1-perSecond]
+			}
+			if n, err := f.hub.Recover(ctx); n != 1 || err != nil {
+				t.Fatalf("Recover() = %d, %v; want 1, nil", n, err)
+			}
+			calls := f.calls_(id)
+			if len(calls) != 1 || len(calls[0].Segments) != 1 {
+				t.Fatalf("calls after recovery = %+v, want one with one segment", calls)
+			}
+			got := calls[0].Segments[0]
+			if got.Track != "audio" || got.Size < minKept || got.Size > written {
+				t.Errorf("recovered audio segment = %d bytes of the %d written, want at least %d", got.Size, written, minKept)
+			}
+			t.Logf("%d packets: %d of %d bytes recovered", tt.packets, got.Size, written)
+		})
 	}
 }

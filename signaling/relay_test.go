@@ -333,8 +333,8 @@ func checkCaptureInRecording(t *testing.T, f *fixture, id models.CaseID, call *m
 }
 
 // checkRecordingsEncrypted: the segments being written are encrypted on
-// disk: each starts with encfile's header and holds neither an IVF nor an
-// Ogg header in the clear.
+// disk: each starts with encfile's version 2 header (the recorder flushes
+// every second) and holds neither an IVF nor an Ogg header in the clear.
 func checkRecordingsEncrypted(t *testing.T, dir string) {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
@@ -349,7 +349,7 @@ func checkRecordingsEncrypted(t *testing.T, dir string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.HasPrefix(b, []byte(encfile.Magic)) || bytes.Contains(b, []byte("DKIF")) || bytes.Contains(b, []byte("OggS")) {
+		if !bytes.HasPrefix(b, []byte(encfile.Magic2)) || bytes.Contains(b, []byte("DKIF")) || bytes.Contains(b, []byte("OggS")) {
 			t.Errorf("recording %s (%d bytes) is not encrypted on disk", e.Name(), len(b))
 		}
 	}

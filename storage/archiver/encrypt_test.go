@@ -168,3 +168,63 @@ func TestStagingEncrypted(t *testing.T) {
 		}
 	})
 }
+
+// TestStagedWholeVersions: StagedWhole judges files of both encfile
+// versions (version 1 as the Stager writes them, version 2 with chunks
+// flushed early as recordings are) and plaintext: whole at their size,
+// not whole at another size or cut short.
+func TestStagedWholeVersions(t *testing.T) {
+	k := newKey(t, 5)
+	data := bytes.Repeat([]byte("OggS audio page "), 20000) // 320 kB: several chunks
+	write := func(t *testing.T, opts ...encfile.WriterOption) []byte {
+		t.Helper()
+		var b bytes.Buffer
+		w, err := k.NewWriter(&b, rand.Reader, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rest := data; len(rest) > 0; rest = rest[min(len(rest), 1000):] {
+			if _, err := w.Write(rest[:min(len(rest), 1000)]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	clock := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
+	tick := func() time.Time { clock = clock.Add(100 * time.Millisecond); return clock }
+	files := []struct {
+		name string
+		raw  []byte
+	}{
+		{"version 1", write(t)},
+		{"version 2, flushed", write(t, encfile.WithFlushEvery(time.Second, tick))},
+		{"plaintext", data},
+	}
+	for _, f := range files {
+		tests := []struct {
+			name string
+			cut  int // bytes cut off the end
+			size int64
+			want bool
+		}{
+			{"whole", 0, int64(len(data)), true},
+			{"other size", 0, int64(len(data)) - 1, false},
+			{"cut by a byte", 1, int64(len(data)), false},
+			{"cut by 5000 bytes", 5000, int64(len(data)), false},
+		}
+		for _, tt := range tests {
+			t.Run(f.name+"/"+tt.name, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "evd")
+				if err := os.WriteFile(path, f.raw[:len(f.raw)-tt.cut], 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := archiver.StagedWhole(path, tt.size); err != nil || got != tt.want {
+					t.Errorf("StagedWhole(%d of %d bytes, %d) = %v, %v, want %v", len(f.raw)-tt.cut, len(f.raw), tt.size, got, err, tt.want)
+				}
+			})
+		}
+	}
+}

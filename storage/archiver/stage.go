@@ -61,8 +61,9 @@ func (s *Stager) Open(e *models.Evidence) (io.ReadCloser, error) {
 }
 
 // StagedWhole reports whether the staged file at path holds size bytes of
-// plaintext, encrypted or not, judged by its length alone (a cheap check
-// for a file cut short by a crash; Open's reader finds altered bytes).
+// plaintext, encrypted (either encfile version) or not, judged by its
+// length and chunk lengths alone (a cheap check for a file cut short by a
+// crash; Open's reader finds altered bytes; see encfile.Whole).
 func StagedWhole(path string, size int64) (bool, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -73,7 +74,7 @@ func StagedWhole(path string, size int64) (bool, error) {
 		return false, err
 	}
 	if enc {
-		return st.Size() == encfile.SealedSize(size), nil
+		return encfile.Whole(path, size)
 	}
 	return st.Size() == size, nil
 }

@@ -2,21 +2,31 @@
 // evidence) with AES-256-GCM under a key from configuration, so a copied
 // disk, backup or stolen volume shows no customer data.
 //
-// A file is a 23-byte header followed by chunks:
+// A file is a 23-byte header followed by chunks, in one of two versions:
 //
-//	"IDVENC1\x00"        8 bytes, the format
+//	"IDVENC1\x00"        8 bytes, the format (version 1)
 //	key id               8 bytes, HMAC-SHA256(key, "idv staging key id")[:8]
 //	nonce prefix         7 bytes, random per file
-//	chunk 0 .. chunk n   up to 64 KiB of plaintext each, sealed with
-//	                     nonce = prefix | uint32 counter | final flag
-//	                     and the header as additional data
+//	chunk 0 .. chunk n   64 KiB of plaintext each (the last up to 64 KiB),
+//	                     sealed with nonce = prefix | uint32 counter | final
+//	                     flag and the header as additional data
 //
-// The counter stops chunks being reordered, the final flag stops a file
-// being cut short at a chunk boundary, and the key id lets a reader say
-// "written with another key" instead of "corrupt". This is the STREAM
+// Version 2 ("IDVENC2\x00", same header otherwise) lets chunks be shorter,
+// so a writer can put what it holds on disk before a chunk is full
+// (WithFlushEvery: a recording loses at most that interval in a crash):
+//
+//	chunk 0 .. chunk n   uint32 big-endian sealed length L (16 + up to
+//	                     64 KiB), then L bytes sealed with the same nonce
+//	                     and the header | the 4 length bytes as additional
+//	                     data, so the length cannot be altered either
+//
+// The counter stops chunks being reordered or dropped, the final flag stops
+// a file being cut short at a chunk boundary, and the key id lets a reader
+// say "written with another key" instead of "corrupt". This is the STREAM
 // construction (Hoang, Reyhanitabar, Rogaway, Vizár 2015) that age and
 // Tink's streaming AEAD also use. The plaintext is not buffered beyond one
-// chunk, so recordings of any length stream with bounded memory.
+// chunk, so recordings of any length stream with bounded memory. Writers
+// write version 1 unless asked to flush; readers read both.
 //
 // A file that does not start with the format's magic is read as plaintext,
 // so files staged before encryption was turned on are still read.
@@ -40,12 +50,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"remoteidv/models"
 )
 
-// Magic starts every encrypted file.
+// Magic starts every encrypted file of version 1 (fixed-size chunks).
 const Magic = "IDVENC1\x00"
+
+// Magic2 starts every encrypted file of version 2 (length-prefixed chunks).
+const Magic2 = "IDVENC2\x00"
 
 const (
 	// ChunkSize is the plaintext size of every chunk but the last.
@@ -55,6 +69,7 @@ const (
 	headerLen  = len(Magic) + keyIDLen + prefixLen
 	tagLen     = 16
 	sealedSize = ChunkSize + tagLen
+	lenLen     = 4 // a version 2 chunk's length prefix
 )
 
 // KeySize is the length of a key in bytes (AES-256).
@@ -164,7 +179,8 @@ func SealedSize(n int64) int64 {
 }
 
 // Writer encrypts what is written to it into an underlying writer. Close
-// seals the last chunk; without it the file cannot be read.
+// seals the last chunk; without it the file can only be read with
+// OpenPartial.
 type Writer struct {
 	k      *Key
 	w      io.Writer
@@ -173,13 +189,45 @@ type Writer struct {
 	out    []byte
 	n      uint32
 	closed bool
+	// Version 2 only (WithFlushEvery): buf is sealed once its first byte
+	// is older than every, by now.
+	v2    bool
+	every time.Duration
+	now   func() time.Time
+	since time.Time // when buf's first byte was written
+	ad    [headerLen + lenLen]byte
+	nb    [12]byte // nonce
+}
+
+// WriterOption configures a Writer.
+type WriterOption func(*Writer)
+
+// WithFlushEvery makes the Writer seal what it holds as a (shorter) chunk
+// once the oldest byte it holds is every old by now, so a writer that
+// stops without Close (a crash) loses at most about that much. The check
+// runs in Write: a stream with nothing written has nothing to lose, and
+// no goroutine or lock is needed. Each flush costs 20 bytes of file. The
+// file is written in version 2 (see the package comment), which releases
+// before it do not recognise: they would take it for plaintext. Use a
+// clock with a monotonic reading (time.Now): one set back stops the
+// flushes until it catches up.
+func WithFlushEvery(every time.Duration, now func() time.Time) WriterOption {
+	return func(e *Writer) { e.v2, e.every, e.now = true, every, now }
 }
 
 // NewWriter writes the header to w and returns a Writer; random supplies
 // the nonce prefix.
-func (k *Key) NewWriter(w io.Writer, random io.Reader) (*Writer, error) {
-	e := &Writer{k: k, w: w, buf: make([]byte, 0, ChunkSize), out: make([]byte, 0, sealedSize)}
-	copy(e.header[:], Magic)
+func (k *Key) NewWriter(w io.Writer, random io.Reader, opts ...WriterOption) (*Writer, error) {
+	e := &Writer{k: k, w: w}
+	for _, o := range opts {
+		o(e)
+	}
+	e.buf, e.out = make([]byte, 0, ChunkSize), make([]byte, 0, lenLen+sealedSize)
+	magic := Magic
+	if e.v2 {
+		magic = Magic2
+	}
+	copy(e.header[:], magic)
 	copy(e.header[len(Magic):], k.id[:])
 	if _, err := io.ReadFull(random, e.header[len(Magic)+keyIDLen:]); err != nil {
 		return nil, fmt.Errorf("encrypt: nonce: %w", err)
@@ -191,10 +239,15 @@ func (k *Key) NewWriter(w io.Writer, random io.Reader) (*Writer, error) {
 }
 
 // Write encrypts p. A full chunk is sealed only once more data follows, so
-// that Close can mark the last one.
+// that Close can mark the last one; with WithFlushEvery, what is held is
+// also sealed (p included) once it is old enough.
 func (e *Writer) Write(p []byte) (int, error) {
 	if e.closed {
 		return 0, errors.New("encrypt: write after close")
+	}
+	var now time.Time
+	if e.v2 && len(p) > 0 {
+		now = e.now()
 	}
 	written := 0
 	for len(p) > 0 {
@@ -203,15 +256,24 @@ func (e *Writer) Write(p []byte) (int, error) {
 				return written, err
 			}
 		}
+		if len(e.buf) == 0 {
+			e.since = now
+		}
 		k := copy(e.buf[len(e.buf):ChunkSize], p)
 		e.buf = e.buf[:len(e.buf)+k]
 		p = p[k:]
 		written += k
 	}
+	if e.v2 && len(e.buf) > 0 && now.Sub(e.since) >= e.every {
+		if err := e.seal(false); err != nil {
+			return written, err
+		}
+	}
 	return written, nil
 }
 
-// Close seals the last chunk. It does not close the underlying writer.
+// Close seals the last chunk (empty when everything was flushed). It does
+// not close the underlying writer.
 func (e *Writer) Close() error {
 	if e.closed {
 		return nil
@@ -224,7 +286,16 @@ func (e *Writer) seal(final bool) error {
 	if e.n == ^uint32(0) {
 		return errors.New("encrypt: file too long")
 	}
-	e.out = e.k.aead.Seal(e.out[:0], nonce(e.header[:], e.n, final), e.buf, e.header[:])
+	if e.v2 {
+		// The length prefix, then the chunk sealed with header | prefix as
+		// additional data, written at once.
+		copy(e.ad[:], e.header[:])
+		binary.BigEndian.PutUint32(e.ad[headerLen:], uint32(len(e.buf)+tagLen))
+		e.out = append(e.out[:0], e.ad[headerLen:]...)
+		e.out = e.k.aead.Seal(e.out, nonce(&e.nb, e.header[:], e.n, final), e.buf, e.ad[:])
+	} else {
+		e.out = e.k.aead.Seal(e.out[:0], nonce(&e.nb, e.header[:], e.n, final), e.buf, e.header[:])
+	}
 	e.n++
 	e.buf = e.buf[:0]
 	if _, err := e.w.Write(e.out); err != nil {
@@ -233,8 +304,10 @@ func (e *Writer) seal(final bool) error {
 	return nil
 }
 
-func nonce(header []byte, n uint32, final bool) []byte {
-	var b [12]byte
+// nonce fills b (a field of its caller, so that sealing a chunk does not
+// allocate) with chunk n's nonce.
+func nonce(b *[12]byte, header []byte, n uint32, final bool) []byte {
+	*b = [12]byte{}
 	copy(b[:prefixLen], header[len(Magic)+keyIDLen:])
 	binary.BigEndian.PutUint32(b[prefixLen:], n)
 	if final {
@@ -260,7 +333,7 @@ func Encrypted(path string) (bool, string, error) {
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return false, "", err
 	}
-	if n < headerLen || string(h[:len(Magic)]) != Magic {
+	if n < headerLen || version(h[:]) == 0 {
 		return false, "", nil
 	}
 	return true, hex.EncodeToString(h[len(Magic) : len(Magic)+keyIDLen]), nil
@@ -278,9 +351,23 @@ func Open(path string, k *Key) (io.ReadCloser, error) {
 // OpenPartial is Open for a file whose writer may have stopped before
 // Close (a process that crashed mid-recording): it reads every whole
 // chunk and ends, without an error, where the file was cut off. Only the
-// end may be missing: an altered chunk before it is still an error.
+// end may be missing: an altered chunk before it is still an error (and,
+// in version 2, where every chunk's length is known, an altered whole
+// last chunk too).
 func OpenPartial(path string, k *Key) (io.ReadCloser, error) {
 	return open(path, k, true)
+}
+
+// version is the format version of a file starting with head: 1 or 2, 0
+// for plaintext.
+func version(head []byte) int {
+	switch {
+	case bytes.HasPrefix(head, []byte(Magic)):
+		return 1
+	case bytes.HasPrefix(head, []byte(Magic2)):
+		return 2
+	}
+	return 0
 }
 
 func open(path string, k *Key, partial bool) (io.ReadCloser, error) {
@@ -288,9 +375,9 @@ func open(path string, k *Key, partial bool) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(f, sealedSize+1)
+	br := bufio.NewReaderSize(f, lenLen+sealedSize+1)
 	head, err := br.Peek(headerLen)
-	if err != nil || !bytes.Equal(head[:len(Magic)], []byte(Magic)) {
+	if err != nil || version(head) == 0 {
 		// Shorter than a header, or without the magic: plaintext.
 		return readCloser{br, f}, nil
 	}
@@ -304,7 +391,7 @@ func open(path string, k *Key, partial bool) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("open %s: %w: %w", path, models.Errorf(models.EPRECONDITION,
 			"file key id %x, configured key id %s: configure the staging key it was written with (IDV_STAGING_KEY_FILE); the file is kept", id, have), ErrWrongKey)
 	}
-	d := &reader{k: k, r: br, path: path, partial: partial}
+	d := &reader{k: k, r: br, path: path, partial: partial, v2: version(head) == 2}
 	copy(d.header[:], head)
 	br.Discard(headerLen)
 	return readCloser{d, f}, nil
@@ -320,7 +407,10 @@ type reader struct {
 	r       *bufio.Reader
 	path    string
 	partial bool
+	v2      bool
 	header  [headerLen]byte
+	ad      [headerLen + lenLen]byte // version 2: header | length prefix
+	nb      [12]byte                 // nonce
 	in, out []byte
 	plain   []byte // decrypted, not yet returned
 	n       uint32
@@ -345,6 +435,9 @@ func (d *reader) Read(p []byte) (int, error) {
 
 // next decrypts one chunk; the last is the one with nothing after it.
 func (d *reader) next() error {
+	if d.v2 {
+		return d.next2()
+	}
 	if d.in == nil {
 		d.in, d.out = make([]byte, sealedSize), make([]byte, 0, ChunkSize)
 	}
@@ -362,13 +455,13 @@ func (d *reader) next() error {
 			return fmt.Errorf("decrypt %s: %w", d.path, perr)
 		}
 	}
-	plain, oerr := d.k.aead.Open(d.out[:0], nonce(d.header[:], d.n, final), d.in[:n], d.header[:])
+	plain, oerr := d.k.aead.Open(d.out[:0], nonce(&d.nb, d.header[:], d.n, final), d.in[:n], d.header[:])
 	if oerr != nil && d.partial && final {
 		// The writer stopped before Close: its last whole chunk was sealed
 		// as not the last, and a torn chunk after it is dropped.
 		d.done = true
 		if n == sealedSize {
-			if plain, oerr = d.k.aead.Open(d.out[:0], nonce(d.header[:], d.n, false), d.in[:n], d.header[:]); oerr == nil {
+			if plain, oerr = d.k.aead.Open(d.out[:0], nonce(&d.nb, d.header[:], d.n, false), d.in[:n], d.header[:]); oerr == nil {
 				d.n++
 				d.plain = plain
 			}
@@ -382,6 +475,117 @@ func (d *reader) next() error {
 	d.plain = plain
 	d.done = final
 	return nil
+}
+
+// next2 decrypts one chunk of a version 2 file. With partial, a chunk the
+// file ends inside of (a write torn by a crash), or a file ending after a
+// whole chunk not sealed as the last, ends the plaintext; a whole chunk
+// that does not authenticate is an error either way, as it cannot come
+// from a writer that stopped.
+func (d *reader) next2() error {
+	if d.in == nil {
+		d.in, d.out = make([]byte, sealedSize), make([]byte, 0, ChunkSize)
+	}
+	ad := d.ad[:]
+	copy(ad, d.header[:])
+	cut := func() error {
+		if d.partial {
+			d.done = true
+			return nil
+		}
+		return fmt.Errorf("decrypt %s: %w", d.path, models.Errorf(models.ECONFLICT, "the file was cut short at chunk %d", d.n))
+	}
+	if _, err := io.ReadFull(d.r, ad[headerLen:]); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return cut()
+	} else if err != nil {
+		return fmt.Errorf("decrypt %s: %w", d.path, err)
+	}
+	size := binary.BigEndian.Uint32(ad[headerLen:])
+	if size < tagLen || size > sealedSize {
+		return fmt.Errorf("decrypt %s: %w", d.path, models.Errorf(models.ECONFLICT, "chunk %d has an impossible length %d: the file was altered", d.n, size))
+	}
+	in := d.in[:size]
+	if _, err := io.ReadFull(d.r, in); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return cut()
+	} else if err != nil {
+		return fmt.Errorf("decrypt %s: %w", d.path, err)
+	}
+	final := false
+	if _, err := d.r.Peek(1); errors.Is(err, io.EOF) {
+		final = true
+	} else if err != nil {
+		return fmt.Errorf("decrypt %s: %w", d.path, err)
+	}
+	plain, err := d.k.aead.Open(d.out[:0], nonce(&d.nb, d.header[:], d.n, final), in, ad)
+	if err != nil && final && d.partial {
+		// The writer stopped before Close, after this chunk.
+		if plain, err = d.k.aead.Open(d.out[:0], nonce(&d.nb, d.header[:], d.n, false), in, ad); err == nil {
+			d.n++
+			d.plain, d.done = plain, true
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("decrypt %s: %w", d.path, models.Errorf(models.ECONFLICT, "chunk %d was altered, moved or the file was cut short", d.n))
+	}
+	d.n++
+	d.plain, d.done = plain, final
+	return nil
+}
+
+// Whole reports whether the encrypted file at path holds size bytes of
+// plaintext in whole chunks, judged by its length and (version 2) its
+// chunks' length prefixes alone: a cheap check for a file cut short by a
+// crash. Only Open's reader finds altered bytes, and, in version 2, a file
+// cut just before an empty last chunk (a writer that flushed everything,
+// then stopped before Close): without the key the last chunk's final flag
+// cannot be read. A file that is not encrypted is not whole.
+func Whole(path string, size int64) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	var head [headerLen]byte
+	if _, err := f.ReadAt(head[:], 0); err != nil {
+		if errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		return false, fmt.Errorf("chunks of %s: %w", path, err)
+	}
+	switch version(head[:]) {
+	case 1:
+		return st.Size() == SealedSize(size), nil
+	case 2:
+	default:
+		return false, nil
+	}
+	// Hop from length prefix to length prefix: a read per chunk.
+	var plain, chunks int64
+	var lb [lenLen]byte
+	for pos := int64(headerLen); pos < st.Size(); {
+		if _, err := f.ReadAt(lb[:], pos); err != nil {
+			if errors.Is(err, io.EOF) {
+				return false, nil
+			}
+			return false, fmt.Errorf("chunks of %s: %w", path, err)
+		}
+		n := int64(binary.BigEndian.Uint32(lb[:]))
+		if n < tagLen || n > sealedSize {
+			return false, nil
+		}
+		pos += lenLen + n
+		if pos > st.Size() {
+			return false, nil
+		}
+		plain += n - tagLen
+		chunks++
+	}
+	return chunks > 0 && plain == size, nil
 }
 
 // blobVersion starts a sealed blob: version, key id, nonce, ciphertext.
