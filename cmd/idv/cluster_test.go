@@ -16,6 +16,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"remoteidv/audit"
 	"remoteidv/internal/testenv"
 	"remoteidv/mail/mailtest"
 	"remoteidv/models"
@@ -453,7 +455,7 @@ func TestCluster(t *testing.T) {
 			switch {
 			case strings.Contains(k, "/manifest/"):
 				manifestsIn++
-			case strings.Contains(k, "checkpoint"):
+			case strings.HasPrefix(k, path.Dir(audit.CheckpointKey(1))+"/"):
 				notes++
 			}
 		}

@@ -24,16 +24,16 @@ func TestMinIODrives(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.MakeBucket(ctx, "b", minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
+	if err := c.MakeBucket(ctx, "bkt", minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
 		t.Fatal(err)
 	}
 	put := func(key string) {
 		t.Helper()
 		data := bytes.Repeat([]byte(key), 1<<14)
-		if _, err := c.PutObject(ctx, "b", key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+		if _, err := c.PutObject(ctx, "bkt", key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
 			t.Fatalf("PutObject(%s) = %v", key, err)
 		}
-		o, err := c.GetObject(ctx, "b", key, minio.GetObjectOptions{})
+		o, err := c.GetObject(ctx, "bkt", key, minio.GetObjectOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,7 @@ func TestMinIODrives(t *testing.T) {
 		}
 	}
 	onDrive := func(i int, key string) bool {
-		_, err := os.Stat(filepath.Join(m.Drives[i], "b", key, "xl.meta"))
+		_, err := os.Stat(filepath.Join(m.Drives[i], "bkt", key, "xl.meta"))
 		return err == nil
 	}
 	put("before")
@@ -54,7 +54,7 @@ func TestMinIODrives(t *testing.T) {
 	}
 	m.RemoveDrive(0)
 	put("during")
-	if _, err := os.Stat(filepath.Join(m.Drives[0]+".removed", "b", "during")); err == nil {
+	if _, err := os.Stat(filepath.Join(m.Drives[0]+".removed", "bkt", "during")); err == nil {
 		t.Error("the object written with drive 1 removed is on drive 1")
 	}
 	for i := 1; i < len(m.Drives); i++ {
