@@ -345,6 +345,15 @@ func TestCluster(t *testing.T) {
 		pg.Restart()
 		t.Logf("PostgreSQL restarted in %v", time.Since(restarted).Round(time.Millisecond))
 		wg.Wait()
+		hit := 0
+		for _, ans := range answers {
+			if ans.tries > 1 {
+				hit++
+			}
+		}
+		if hit == 0 {
+			t.Errorf("the restart missed every decision (none was retried): the case tested nothing")
+		}
 		for i, p := range ps {
 			ans := answers[i]
 			t.Logf("case %d: %d after %d tries: %q", i, ans.code, ans.tries, ans.seen)
