@@ -130,15 +130,30 @@ func TestCluster(t *testing.T) {
 	both := time.Now() // both nodes run every job from here on
 	t.Logf("cluster up in %v", both.Sub(start).Round(time.Millisecond))
 
-	db, err := postgres.Open(ctx, pg.URL, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
+	// The test's own connections to the database; reopened after
+	// PostgreSQL restarts (the restart cuts every pooled connection).
+	var db models.Store
+	openDB := func() {
+		t.Helper()
+		if db != nil {
+			db.Close()
+		}
+		if db, err = postgres.Open(ctx, pg.URL, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatal(err)
+		}
 	}
+	openDB()
 	t.Cleanup(func() { db.Close() })
-	raws, err := sql.Open("pgx", pg.URL)
-	if err != nil {
-		t.Fatal(err)
+	var raws *sql.DB // the same, for the counts in SQL
+	openRaw := func() {
+		if raws != nil {
+			raws.Close()
+		}
+		if raws, err = sql.Open("pgx", pg.URL); err != nil {
+			t.Fatal(err)
+		}
 	}
+	openRaw()
 	t.Cleanup(func() { raws.Close() })
 	stager, err := archiver.NewStager(staging, time.Now, rand.Reader, archiver.WithKey(key))
 	if err != nil {
@@ -344,6 +359,8 @@ func TestCluster(t *testing.T) {
 		restarted := time.Now()
 		pg.Restart()
 		t.Logf("PostgreSQL restarted in %v", time.Since(restarted).Round(time.Millisecond))
+		openDB()
+		openRaw()
 		wg.Wait()
 		hit := 0
 		for _, ans := range answers {
