@@ -14,6 +14,12 @@ import (
 const (
 	idempotencyTTL   = 24 * time.Hour  // a key is remembered this long
 	idempotencyStale = 2 * time.Minute // an in-flight key older than this was abandoned
+
+	// Storing an answer is tried again from idempotencyRetryMin, doubling
+	// up to idempotencyRetryMax, for idempotencyRetryFor in all.
+	idempotencyRetryMin = 100 * time.Millisecond
+	idempotencyRetryMax = 2 * time.Second
+	idempotencyRetryFor = 30 * time.Second
 )
 
 // IdempotentResult is the answer a decision request gave.
@@ -68,16 +74,31 @@ func (s *Service) Idempotent(ctx context.Context, key string, request []byte, fn
 		return replay, nil
 	}
 	status, body := fn()
-	// The answer is stored even when the caller has gone away.
+	// The answer is stored even when the caller has gone away, and tried
+	// again for a while when the database is away (a restart, a failover:
+	// the very outage that made fn fail): a key left in flight would
+	// answer "still being processed" to every retry for idempotencyStale.
 	ctx = context.WithoutCancel(ctx)
-	err = s.store.Transact(ctx, func(tx models.Tx) error {
-		if status >= 500 {
-			return tx.DeleteIdempotent(ctx, key)
+	store := func() error {
+		return s.store.Transact(ctx, func(tx models.Tx) error {
+			if status >= 500 {
+				return tx.DeleteIdempotent(ctx, key)
+			}
+			return tx.CompleteIdempotent(ctx, key, status, body, s.now().UTC())
+		})
+	}
+	wait := idempotencyRetryMin
+	for give := time.Now().Add(idempotencyRetryFor); ; wait = min(2*wait, idempotencyRetryMax) {
+		err := store()
+		if err == nil {
+			break
 		}
-		return tx.CompleteIdempotent(ctx, key, status, body, s.now().UTC())
-	})
-	if err != nil {
-		s.log.ErrorContext(ctx, "store idempotent answer", "err", err)
+		if time.Now().Add(wait).After(give) {
+			s.log.ErrorContext(ctx, "store idempotent answer", "err", err)
+			break
+		}
+		s.log.WarnContext(ctx, "store idempotent answer, trying again", "err", err, "in", wait)
+		time.Sleep(wait)
 	}
 	return &IdempotentResult{Status: status, Body: body}, nil
 }

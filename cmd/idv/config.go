@@ -36,6 +36,7 @@ type Config struct {
 	EvidenceDir        string
 	SigningKey         string
 	StagingKey         string
+	StagingDir         string
 	TLSCert            string
 	TLSKey             string
 	TrustedProxies     string
@@ -396,6 +397,7 @@ func (c *Config) settings() []setting {
 		{"evidence-dir", "IDV_EVIDENCE_DIR", "local write-once evidence folder (embedded default store)", (*strValue)(&c.EvidenceDir)},
 		{"models-dir", "IDV_MODELS_DIR", "folder of the dlib model files (idv models fetch)", (*strValue)(&c.Face.ModelsDir)},
 		{"signing-key", "IDV_SIGNING_KEY", "Ed25519 private key (PKCS #8 PEM) signing audit checkpoints; generated if missing", (*strValue)(&c.SigningKey)},
+		{"staging-dir", "IDV_STAGING_DIR", "folder where evidence waits, encrypted, until the archiver has stored it; several nodes share one (a shared volume at the same path on every node: rows record the file's path) so that any node archives what another staged; empty: <data-dir>/staging", (*strValue)(&c.StagingDir)},
 		{"staging-key-file", "IDV_STAGING_KEY_FILE", "file holding the AES-256 key (base64 of 32 bytes) that encrypts staged evidence on local disk; empty: <data-dir>/keys/staging-aes256.key; generated if missing", (*strValue)(&c.StagingKey)},
 		{"tls-cert", "IDV_TLS_CERT", "TLS certificate file (PEM); with tls-key serves HTTPS and sets Secure cookies", (*strValue)(&c.TLSCert)},
 		{"tls-key", "IDV_TLS_KEY", "TLS private key file (PEM)", (*strValue)(&c.TLSKey)},

@@ -158,7 +158,7 @@ func TestConfigSections(t *testing.T) {
 		"IDV_FACE_TARGET_FMR": "1e-4", "IDV_FACE_WEAK_GENUINE_FAIL": "0.1", "IDV_FACE_MIN_GENUINE_PAIRS": "50", "IDV_FACE_CALIBRATION_MAX_PAIRS": "5000000",
 		"IDV_FACE_CAPTURES": "3", "IDV_FACE_CAPTURE_SPREAD": "1s",
 		"IDV_S3_ENDPOINT": "minio:9000", "IDV_S3_BUCKET": "b", "IDV_S3_ACCESS_KEY": "ak", "IDV_S3_SECRET_KEY": "sk",
-		"IDV_S3_TLS": "false", "IDV_S3_REGION": "eu", "IDV_S3_RETENTION_DAYS": "30", "IDV_S3_ALLOW_UNLOCKED": "true", "IDV_S3_SSE": "sse-kms", "IDV_S3_SSE_KMS_KEY": "kk", "IDV_STAGING_KEY_FILE": "/st.key",
+		"IDV_S3_TLS": "false", "IDV_S3_REGION": "eu", "IDV_S3_RETENTION_DAYS": "30", "IDV_S3_ALLOW_UNLOCKED": "true", "IDV_S3_SSE": "sse-kms", "IDV_S3_SSE_KMS_KEY": "kk", "IDV_STAGING_KEY_FILE": "/st.key", "IDV_STAGING_DIR": "/sd",
 		"IDV_SEAL_INTERVAL": "20s", "IDV_TOKEN_LIFETIME": "720h", "IDV_EXPIRY_INTERVAL": "3h", "IDV_REMINDER_INTERVAL": "2m", "IDV_CUSTOMER_STATUS_TTL": "240h",
 		"IDV_NOTIFY_INTERVAL": "20s", "IDV_NOTIFY_SLOT_LEAD": "20m",
 		"IDV_NODE_ID": "idv-2", "IDV_NODE_URL": "http://10.0.0.2:8080", "IDV_NODE_HEARTBEAT": "3s", "IDV_NODE_SECRET": "0123456789abcdef0123456789abcdefX",
@@ -195,7 +195,7 @@ func TestConfigSections(t *testing.T) {
 	}
 	want := Config{
 		Listen: "127.0.0.1:9000", PublicURL: "https://idv.bank.example", DatabaseURL: "sqlite:/tmp/x.db", DataDir: "/d", EvidenceDir: "/e",
-		SigningKey: "/k.pem", StagingKey: "/st.key", TLSCert: "c.pem", TLSKey: "k.pem", TrustedProxies: "10.0.0.1", MetricsListen: "127.0.0.1:9090", BankName: "Bank", BranchTZ: "Europe/London",
+		SigningKey: "/k.pem", StagingKey: "/st.key", StagingDir: "/sd", TLSCert: "c.pem", TLSKey: "k.pem", TrustedProxies: "10.0.0.1", MetricsListen: "127.0.0.1:9090", BankName: "Bank", BranchTZ: "Europe/London",
 		BankNameZH: "银行", BankAddress: "1 Road", BranchName: "Branch", BranchAddress: "2 Street",
 		SessionIdle: 14 * time.Minute, SessionMax: 11 * time.Hour, TokenLifetime: 30 * 24 * time.Hour, MaxBody: 2048, ReadHeaderTimeout: 3 * time.Second, ReadTimeout: 90 * time.Second, CheckpointInterval: 2 * time.Hour, SlotMaxLead: 48 * time.Hour,
 		SealInterval: 20 * time.Second, ArchiveLease: 90 * time.Second, ExpiryInterval: 3 * time.Hour, ReminderInterval: 2 * time.Minute, CustomerStatusTTL: 240 * time.Hour, CallMaxDuration: 2 * time.Hour, CallMaxSockets: 7,

@@ -148,8 +148,14 @@ func (a *app) openArchiver(store models.EvidenceStore, name, owner string) (*arc
 	return arc, nil
 }
 
-// stagingDir is where evidence waits for the archiver.
-func stagingDir(cfg Config) string { return filepath.Join(cfg.DataDir, "staging") }
+// stagingDir is where evidence waits for the archiver: IDV_STAGING_DIR,
+// else <data-dir>/staging.
+func stagingDir(cfg Config) string {
+	if cfg.StagingDir != "" {
+		return cfg.StagingDir
+	}
+	return filepath.Join(cfg.DataDir, "staging")
+}
 
 // stagingKeyPath is the staging key file: IDV_STAGING_KEY_FILE, else
 // <data-dir>/keys/staging-aes256.key.

@@ -30,16 +30,21 @@ import (
 const MinIOBinEnv = "IDV_MINIO_BIN"
 
 // MinIOServer is a MinIO server run by a test: single drive (which
-// supports versioning and Object Lock), listening on 127.0.0.1, with a
-// static KMS key (so SSE-S3 and SSE-KMS work) unless WithoutKMS.
+// supports versioning and Object Lock) or, WithDrives, erasure-coded over
+// several drive folders; listening on 127.0.0.1, with a static KMS key (so
+// SSE-S3 and SSE-KMS work) unless WithoutKMS.
 type MinIOServer struct {
 	// Endpoint is host:port, without a scheme.
 	Endpoint string
 	// AccessKey and SecretKey are the root credentials.
 	AccessKey string
 	SecretKey string
-	// DataDir is the drive folder; it survives Stop and Start.
+	// DataDir is the drive folder; it survives Stop and Start. With
+	// WithDrives it holds the drive folders drive1 ... driveN (Drives).
 	DataDir string
+	// Drives are the drive folders of an erasure-coded server
+	// (WithDrives); empty for a single drive.
+	Drives []string
 	// KMS is the value of MINIO_KMS_SECRET_KEY ("name:base64 key") the
 	// server starts with; empty starts it without a KMS. A test may change
 	// it between Stop and Start.
@@ -49,6 +54,7 @@ type MinIOServer struct {
 	bin        string
 	dataParent string
 	logPath    string
+	drives     int
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -73,6 +79,15 @@ func WithoutKMS() MinIOOption {
 // test's temporary folder; it is removed at cleanup.
 func WithDataIn(parent string) MinIOOption {
 	return func(m *MinIOServer) { m.dataParent = parent }
+}
+
+// WithDrives starts MinIO in erasure-coded mode over n drive folders
+// (n >= 4: MinIO's smallest erasure set), DataDir/drive1 ... driveN, as
+// `minio server DataDir/drive{1...n}` would. With four drives MinIO keeps
+// two parity blocks per object: it reads and writes with one drive gone
+// (RemoveDrive).
+func WithDrives(n int) MinIOOption {
+	return func(m *MinIOServer) { m.drives = n }
 }
 
 // MinIOBinary returns the path of the minio binary, or an error telling how
@@ -134,6 +149,16 @@ func MinIO(tb testing.TB, opts ...MinIOOption) *MinIOServer {
 	} else if err := os.Mkdir(m.DataDir, 0o700); err != nil {
 		tb.Fatal(err)
 	}
+	if m.drives > 0 && m.drives < 4 {
+		tb.Fatalf("testenv.MinIO: WithDrives(%d): erasure coding needs at least 4 drives", m.drives)
+	}
+	for i := range m.drives {
+		d := filepath.Join(m.DataDir, fmt.Sprintf("drive%d", i+1))
+		if err := os.Mkdir(d, 0o700); err != nil {
+			tb.Fatal(err)
+		}
+		m.Drives = append(m.Drives, d)
+	}
 	tb.Cleanup(m.Stop)
 	m.Start()
 	return m
@@ -155,7 +180,14 @@ func (m *MinIOServer) Start() {
 	if err != nil {
 		m.tb.Fatal(err)
 	}
-	cmd := exec.Command(m.bin, "server", "--quiet", "--address", m.Endpoint, m.DataDir)
+	args := []string{"server", "--quiet", "--address", m.Endpoint}
+	if len(m.Drives) > 0 {
+		// MinIO's own ellipsis: one erasure set over the numbered folders.
+		args = append(args, filepath.Join(m.DataDir, fmt.Sprintf("drive{1...%d}", len(m.Drives))))
+	} else {
+		args = append(args, m.DataDir)
+	}
+	cmd := exec.Command(m.bin, args...)
 	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+m.AccessKey,
 		"MINIO_ROOT_PASSWORD="+m.SecretKey,
@@ -262,4 +294,36 @@ func freePort(tb testing.TB) string {
 	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
+}
+
+// RemoveDrive takes drive i (0-based) of an erasure-coded server away
+// while it runs, as a pulled disk: the folder is moved aside and a plain
+// file is put in its place, so whatever MinIO does there fails (ENOTDIR)
+// and it counts the drive offline (a deleted folder it would simply make
+// again and heal). RestoreDrive puts it back.
+func (m *MinIOServer) RemoveDrive(i int) {
+	m.tb.Helper()
+	if i < 0 || i >= len(m.Drives) {
+		m.tb.Fatalf("testenv.MinIO: RemoveDrive(%d): the server has %d drives", i, len(m.Drives))
+	}
+	d := m.Drives[i]
+	if err := os.Rename(d, d+".removed"); err != nil {
+		m.tb.Fatalf("testenv.MinIO: remove drive %s: %v", d, err)
+	}
+	if err := os.WriteFile(d, []byte("drive removed by the test\n"), 0o600); err != nil {
+		m.tb.Fatalf("testenv.MinIO: remove drive %s: %v", d, err)
+	}
+}
+
+// RestoreDrive puts drive i back as RemoveDrive found it; MinIO brings it
+// online again and heals what it missed.
+func (m *MinIOServer) RestoreDrive(i int) {
+	m.tb.Helper()
+	d := m.Drives[i]
+	if err := os.Remove(d); err != nil {
+		m.tb.Fatalf("testenv.MinIO: restore drive %s: %v", d, err)
+	}
+	if err := os.Rename(d+".removed", d); err != nil {
+		m.tb.Fatalf("testenv.MinIO: restore drive %s: %v", d, err)
+	}
 }
