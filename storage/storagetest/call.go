@@ -120,7 +120,10 @@ func testCallInterruptions(t *testing.T, s models.Store) {
 	}
 	tx(t, s, func(tx models.Tx) error { return tx.AddInterruption(ctx, in[0]) })
 	var n int
-	tx(t, s, func(tx models.Tx) (err error) { n, err = tx.EndInterruptions(ctx, "case_a", "customer", at(3), "call_1"); return })
+	tx(t, s, func(tx models.Tx) (err error) {
+		n, err = tx.EndInterruptions(ctx, "case_a", "customer", at(3), "call_1")
+		return
+	})
 	if n != 1 {
 		t.Fatalf("EndInterruptions(customer, same call) = %d, want 1", n)
 	}
@@ -135,7 +138,10 @@ func testCallInterruptions(t *testing.T, s models.Store) {
 	if n != 1 {
 		t.Fatalf("EndInterruptions(customer, next call) = %d, want 1", n)
 	}
-	tx(t, s, func(tx models.Tx) (err error) { n, err = tx.EndInterruptions(ctx, "case_a", "customer", at(6), "call_2"); return })
+	tx(t, s, func(tx models.Tx) (err error) {
+		n, err = tx.EndInterruptions(ctx, "case_a", "customer", at(6), "call_2")
+		return
+	})
 	if n != 0 {
 		t.Fatalf("EndInterruptions(customer, nothing open) = %d, want 0", n)
 	}
