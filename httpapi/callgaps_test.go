@@ -1,0 +1,90 @@
+package httpapi_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"remoteidv/models"
+)
+
+// TestCallGapsOnCasePages: the interruptions of a case's call, one the
+// customer came back from and one the clerk did not, show on the clerk's,
+// the supervisor's and the auditor's case pages with who, when, how long
+// and the cause in the page's language; the calls API lists them too.
+func TestCallGapsOnCasePages(t *testing.T) {
+	e := newEnv(t)
+	clerk := e.login(t, "clerk")
+	id := e.createCase(t, clerk)
+	ctx := context.Background()
+	call, err := e.g.Calls.StartCall(ctx, models.CaseID(id), "staff:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+	if err := e.g.Calls.CallInterrupted(ctx, models.CaseID(id), call, "customer", models.CauseMediaFailed, "media connection failed", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.g.Calls.CallResumed(ctx, models.CaseID(id), call, "customer", at.Add(47*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.g.Calls.CallInterrupted(ctx, models.CaseID(id), call, "clerk", models.CauseNodeShutdown, "server shutting down", at.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+
+	row := regexp.MustCompile(`(?s)<tr data-cause="([a-z_]+)"[^>]*>(.*?)</tr>`)
+	tag := regexp.MustCompile(`<[^>]+>`)
+	for _, tc := range []struct {
+		role, path, lang string
+		want             []string // each row's text, in order
+	}{
+		{"clerk", "/console/cases/" + id, "en", []string{
+			"1 customer 2026-12-01 22:00:00 CST 2026-12-01 22:00:47 CST 47s media connection failed (ICE or DTLS) — media connection failed",
+			"1 clerk 2026-12-01 22:02:00 CST not back",
+		}},
+		{"supervisor", "/review/cases/" + id, "en", []string{"1 customer", "1 clerk 2026-12-01 22:02:00 CST not back"}},
+		{"auditor", "/audit/cases/" + id, "zh-CN", []string{
+			"1 客户 2026-12-01 22:00:00 CST 2026-12-01 22:00:47 CST 47s 媒体连接失败（ICE 或 DTLS） — media connection failed",
+			"1 柜员 2026-12-01 22:02:00 CST 未恢复",
+		}},
+	} {
+		t.Run(tc.role, func(t *testing.T) {
+			html := page(t, e.login(t, tc.role), tc.path, tc.lang)
+			if !strings.Contains(html, `id="call-gaps"`) {
+				t.Fatalf("%s's page %s has no interruptions section", tc.role, tc.path)
+			}
+			rows := row.FindAllStringSubmatch(html, -1)
+			if len(rows) != len(tc.want) {
+				t.Fatalf("%s's page: %d interruption rows, want %d", tc.role, len(rows), len(tc.want))
+			}
+			for i, r := range rows {
+				text := strings.Join(strings.Fields(tag.ReplaceAllString(r[2], " ")), " ")
+				if !strings.HasPrefix(text, tc.want[i]) {
+					t.Errorf("%s's page row %d = %q, want it to start %q", tc.role, i, text, tc.want[i])
+				}
+			}
+			if rows[0][1] != "media_failed" || rows[1][1] != "node_shutdown" || !strings.Contains(rows[1][0], `class="warn"`) {
+				t.Errorf("%s's page: rows %q, %q, want media_failed then node_shutdown marked open", tc.role, rows[0][0], rows[1][0])
+			}
+		})
+	}
+
+	var out struct {
+		Calls []struct {
+			Interruptions []struct {
+				Participant, Cause string
+				EndedAt            *time.Time `json:"ended_at"`
+				ResumedIn          string     `json:"resumed_in"`
+			}
+		}
+	}
+	if code := clerk.do("GET", "/api/cases/"+id+"/calls", nil, &out); code != 200 || len(out.Calls) != 1 || len(out.Calls[0].Interruptions) != 2 {
+		t.Fatalf("GET calls: %d %+v, want one call with two interruptions", code, out)
+	}
+	if in := out.Calls[0].Interruptions; in[0].Cause != "media_failed" || in[0].EndedAt == nil || in[0].ResumedIn != string(call) ||
+		in[1].Cause != "node_shutdown" || in[1].EndedAt != nil {
+		t.Errorf("GET calls: interruptions %+v, want media_failed resumed in %s, then node_shutdown open", in, call)
+	}
+}

@@ -1,0 +1,121 @@
+package signaling_test
+
+import (
+	"testing"
+	"time"
+
+	"remoteidv/internal/testenv"
+	"remoteidv/models"
+	"remoteidv/signaling"
+)
+
+// TestInterruptionCauses drops the customer out of a running call in
+// each way the server can tell apart, lets them rejoin, and checks that
+// the one call record holds every interruption with its cause, ended when
+// their media came back; shutting the node down leaves both parties'
+// interruptions open (nobody came back to this call).
+func TestInterruptionCauses(t *testing.T) {
+	f := newFixture(t, signaling.Config{})
+	media := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 160), ogg: testenv.OpusTone(t, 2)}
+	id, cuURL, clURL, _ := f.newCall(0)
+	clerk := dial(t, clURL, nil, media)
+	defer clerk.close("")
+	customer := dial(t, cuURL, nil, media)
+	waitCount(t, "clerk video packets", clerk.videoIn.Load, 20, 20*time.Second)
+
+	drops := []struct {
+		name string
+		drop func(p *testPeer) // leaves p's socket and media dead or closed
+		want models.InterruptionCause
+	}{
+		{"bye", func(p *testPeer) { p.close("customer left") }, models.CauseLeft},
+		{"socket closed without a bye", func(p *testPeer) { p.close("") }, models.CauseSocketClosed},
+		{"peer connection closed, socket open", func(p *testPeer) { _ = p.pc.Close() }, models.CauseMediaClosed},
+		{"rejoined while still connected", nil, models.CauseReplaced},
+	}
+	outer := t // the peers outlive the subtests
+	for i, d := range drops {
+		t.Run(d.name, func(t *testing.T) {
+			old := customer
+			if d.drop != nil {
+				d.drop(old)
+				waitInterruptions(t, f, id, i+1)
+			}
+			before := clerk.videoIn.Load()
+			customer = dial(outer, cuURL, nil, media)
+			if d.drop == nil {
+				waitInterruptions(t, f, id, i+1)
+			}
+			old.close("")
+			waitCount(t, "clerk video packets after the rejoin", clerk.videoIn.Load, before+20, 20*time.Second)
+			in := waitResumed(t, f, id, i)
+			if in.Cause != d.want || in.Participant != "customer" {
+				t.Errorf("interruption %d = %s of the %s (%q), want %s of the customer", i, in.Cause, in.Participant, in.Detail, d.want)
+			}
+			if in.ResumedIn != in.Call || in.EndedAt.Before(in.StartedAt) {
+				t.Errorf("interruption %d: %s to %v, resumed in %s, want an end after the start in its own call %s", i, in.StartedAt, in.EndedAt, in.ResumedIn, in.Call)
+			}
+		})
+	}
+
+	// The node shuts down under the call: each party's drop is recorded,
+	// still open, before the call is ended.
+	if err := f.hub.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	customer.close("")
+	calls := f.waitEnded(id, 30*time.Second)
+	if len(calls) != 1 {
+		t.Fatalf("%d calls, want the one call across every rejoin", len(calls))
+	}
+	got := calls[0].Interruptions
+	if len(got) != len(drops)+2 {
+		t.Fatalf("%d interruptions, want %d: %+v", len(got), len(drops)+2, got)
+	}
+	parties := map[string]bool{}
+	for _, in := range got[len(drops):] {
+		if in.Cause != models.CauseNodeShutdown || in.EndedAt != nil {
+			t.Errorf("interruption of the %s at shutdown = %s ended %v, want node_shutdown, open", in.Participant, in.Cause, in.EndedAt)
+		}
+		parties[in.Participant] = true
+	}
+	if !parties["customer"] || !parties["clerk"] {
+		t.Errorf("interruptions at shutdown of %v, want the customer and the clerk", parties)
+	}
+}
+
+// waitInterruptions waits until the case's calls hold n interruptions.
+func waitInterruptions(t *testing.T, f *fixture, id models.CaseID, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := 0
+		for _, c := range f.calls_(id) {
+			got += len(c.Interruptions)
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d interruptions after 20s, want %d", got, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitResumed waits until interruption i of the case's first call has
+// ended and returns it.
+func waitResumed(t *testing.T, f *fixture, id models.CaseID, i int) *models.Interruption {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		calls := f.calls_(id)
+		if len(calls) > 0 && len(calls[0].Interruptions) > i && calls[0].Interruptions[i].EndedAt != nil {
+			return calls[0].Interruptions[i]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("interruption %d not ended after 20s: %+v", i, calls)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
