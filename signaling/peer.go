@@ -43,6 +43,7 @@ type peer struct {
 	mediaOnce sync.Once
 	joined    atomic.Bool   // admitted into the call
 	bye       atomic.Bool   // the participant said bye
+	left      atomic.Bool   // leave has looked at the peer's interruption
 	downState atomic.Uint32 // the PeerConnectionState that put the participant out
 	pc        atomic.Pointer[webrtc.PeerConnection]
 	downSeen  atomic.Bool // the PeerConnection failed or was closed under us

@@ -177,15 +177,21 @@ func (rm *room) admit(pe *peer) string {
 // a replaced peer leaves twice). A customer or clerk who leaves a call
 // that goes on, or whose node shuts down under it, is an interruption,
 // recorded before the call can end.
+//
+// The interruption is written while pe still counts as present: were it
+// taken out first, a socket joining during the write would join a call
+// about to end as "everyone left".
 func (rm *room) leave(pe *peer, reason string) {
 	rm.mu.Lock()
 	_, present := rm.peers[pe]
+	rm.mu.Unlock()
+	if present && pe.left.CompareAndSwap(false, true) {
+		rm.interrupted(pe, reason)
+	}
+	rm.mu.Lock()
 	delete(rm.peers, pe)
 	empty := len(rm.peers) == 0
 	rm.mu.Unlock()
-	if present {
-		rm.interrupted(pe, reason)
-	}
 	if empty {
 		rm.end("everyone left")
 	}
