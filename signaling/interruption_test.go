@@ -1,6 +1,10 @@
 package signaling_test
 
 import (
+	"crypto/sha256"
+	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +14,9 @@ import (
 )
 
 // TestInterruptionCauses drops the customer out of a running call in
-// each way the server can tell apart, lets them rejoin, and checks that
+// each way the server can tell apart (bye, socket closed, peer connection
+// closed, a new page taking over, DTLS failing), lets them rejoin, and
+// checks that
 // the one call record holds every interruption with its cause, ended when
 // their media came back; shutting the node down leaves both parties'
 // interruptions open (nobody came back to this call).
@@ -58,6 +64,29 @@ func TestInterruptionCauses(t *testing.T) {
 		})
 	}
 
+	// A page whose DTLS certificate is not the one its answer names takes
+	// over (the customer before it: replaced), its media never connects
+	// (media_failed), and the customer comes back: both end then.
+	other := sha256.Sum256([]byte("not the certificate"))
+	var fp []string
+	for _, b := range other {
+		fp = append(fp, fmt.Sprintf("%02X", b))
+	}
+	fingerprint := regexp.MustCompile(`(?m)^a=fingerprint:sha-256 [0-9A-F:]+\r$`)
+	bad := dialWith(t, cuURL, nil, media, peerOpts{mungeAnswer: func(sdp string) string {
+		return fingerprint.ReplaceAllString(sdp, "a=fingerprint:sha-256 "+strings.Join(fp, ":")+"\r")
+	}})
+	waitInterruptions(t, f, id, len(drops)+2)
+	customer.close("")
+	bad.close("")
+	customer = dial(t, cuURL, nil, media)
+	for i, want := range []models.InterruptionCause{models.CauseReplaced, models.CauseMediaFailed} {
+		if in := waitResumed(t, f, id, len(drops)+i); in.Cause != want {
+			t.Errorf("interruption %d = %s (%q), want %s", len(drops)+i, in.Cause, in.Detail, want)
+		}
+	}
+	before := len(drops) + 2 // the interruptions so far
+
 	// The node shuts down under the call: each party's drop is recorded,
 	// still open, before the call is ended.
 	if err := f.hub.Close(); err != nil {
@@ -69,11 +98,11 @@ func TestInterruptionCauses(t *testing.T) {
 		t.Fatalf("%d calls, want the one call across every rejoin", len(calls))
 	}
 	got := calls[0].Interruptions
-	if len(got) != len(drops)+2 {
-		t.Fatalf("%d interruptions, want %d: %+v", len(got), len(drops)+2, got)
+	if len(got) != before+2 {
+		t.Fatalf("%d interruptions, want %d: %+v", len(got), before+2, got)
 	}
 	parties := map[string]bool{}
-	for _, in := range got[len(drops):] {
+	for _, in := range got[before:] {
 		if in.Cause != models.CauseNodeShutdown || in.EndedAt != nil {
 			t.Errorf("interruption of the %s at shutdown = %s ended %v, want node_shutdown, open", in.Participant, in.Cause, in.EndedAt)
 		}
