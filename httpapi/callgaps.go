@@ -22,7 +22,7 @@ func (s *Server) callGaps(c *gin.Context, lang string) (*web.CallGaps, error) {
 }
 
 // gapRows is every interruption of calls, call by call, in n's language;
-// an open one is measured to now.
+// an open one is measured to its call's end, or to now.
 func gapRows(n *narrator, calls []*models.Call, now time.Time) *web.CallGaps {
 	g := &web.CallGaps{Calls: len(calls), Rows: []web.CallGap{}}
 	number := make(map[models.CallID]int, len(calls))
@@ -31,8 +31,14 @@ func gapRows(n *narrator, calls []*models.Call, now time.Time) *web.CallGaps {
 	}
 	for i, k := range calls {
 		for _, in := range k.Interruptions {
+			// An open one lasted at least until the call ended (or until
+			// now, while it runs): the page says "at least".
+			until := now
+			if k.EndedAt != nil && k.EndedAt.After(in.StartedAt) {
+				until = *k.EndedAt
+			}
 			row := web.CallGap{Call: i + 1, Participant: n.t("party." + in.Participant), Start: n.at(in.StartedAt),
-				Length: duration(in.Length(now)), Cause: string(in.Cause), CauseText: n.t("cause." + string(in.Cause)),
+				Length: duration(in.Length(until)), Cause: string(in.Cause), CauseText: n.t("cause." + string(in.Cause)),
 				Detail: in.Detail, Open: in.EndedAt == nil}
 			if in.EndedAt != nil {
 				row.End = n.at(*in.EndedAt)

@@ -23,7 +23,14 @@ func TestCallGapsOnCasePages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+	// The clock stands still at e.now, when the call ends; the customer
+	// dropped out 5 minutes before, the clerk 3 minutes before.
+	at := e.now.Add(-5 * time.Minute)
+	branch, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	show := func(d time.Duration) string { return at.Add(d).In(branch).Format("2006-01-02 15:04:05 MST") }
 	if err := e.g.Calls.CallInterrupted(ctx, models.CaseID(id), call, "customer", models.CauseMediaFailed, "media connection failed", at); err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +41,12 @@ func TestCallGapsOnCasePages(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The call ends 3 minutes after the clerk dropped out: they were out
+	// for at least that long.
+	if err := e.g.Calls.EndCall(ctx, models.CaseID(id), call, "everyone left", true); err != nil {
+		t.Fatal(err)
+	}
+
 	row := regexp.MustCompile(`(?s)<tr data-cause="([a-z_]+)"[^>]*>(.*?)</tr>`)
 	tag := regexp.MustCompile(`<[^>]+>`)
 	for _, tc := range []struct {
@@ -41,13 +54,13 @@ func TestCallGapsOnCasePages(t *testing.T) {
 		want             []string // each row's text, in order
 	}{
 		{"clerk", "/console/cases/" + id, "en", []string{
-			"1 customer 2026-12-01 22:00:00 CST 2026-12-01 22:00:47 CST 47s media connection failed (ICE or DTLS) — media connection failed",
-			"1 clerk 2026-12-01 22:02:00 CST not back",
+			"1 customer " + show(0) + " " + show(47*time.Second) + " 47s media connection failed (ICE or DTLS) — media connection failed",
+			"1 clerk " + show(2*time.Minute) + " not back 3m00s+ the server running the call shut down — server shutting down",
 		}},
-		{"supervisor", "/review/cases/" + id, "en", []string{"1 customer", "1 clerk 2026-12-01 22:02:00 CST not back"}},
+		{"supervisor", "/review/cases/" + id, "en", []string{"1 customer", "1 clerk " + show(2*time.Minute) + " not back 3m00s+"}},
 		{"auditor", "/audit/cases/" + id, "zh-CN", []string{
-			"1 客户 2026-12-01 22:00:00 CST 2026-12-01 22:00:47 CST 47s 媒体连接失败（ICE 或 DTLS） — media connection failed",
-			"1 柜员 2026-12-01 22:02:00 CST 未恢复",
+			"1 客户 " + show(0) + " " + show(47*time.Second) + " 47s 媒体连接失败（ICE 或 DTLS） — media connection failed",
+			"1 柜员 " + show(2*time.Minute) + " 未恢复 3m00s+ 运行通话的服务器已关闭",
 		}},
 	} {
 		t.Run(tc.role, func(t *testing.T) {

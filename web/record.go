@@ -85,7 +85,8 @@ type CallGaps struct {
 }
 
 // CallGap is one interruption in the page's language. Open: the party has
-// not come back (End and Length say so, from the time of the page).
+// not come back (End is empty; Length is at least: to the call's end, or
+// to the time of the page while the call runs).
 type CallGap struct {
 	Call          int    // the call's number in the case (1, 2, ...)
 	Participant   string // in words
