@@ -3,6 +3,7 @@ package signaling_test
 import (
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,7 +20,8 @@ import (
 // checks that
 // the one call record holds every interruption with its cause, ended when
 // their media came back; shutting the node down leaves both parties'
-// interruptions open (nobody came back to this call).
+// interruptions open, until they rejoin on another node, in the case's
+// next call.
 func TestInterruptionCauses(t *testing.T) {
 	f := newFixture(t, signaling.Config{})
 	media := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 160), ogg: testenv.OpusTone(t, 2)}
@@ -111,6 +113,32 @@ func TestInterruptionCauses(t *testing.T) {
 	if !parties["customer"] || !parties["clerk"] {
 		t.Errorf("interruptions at shutdown of %v, want the customer and the clerk", parties)
 	}
+
+	// Both rejoin on another node (a second hub on the same workflow): the
+	// case's next call starts, and their media there ends the
+	// interruptions the shutdown left open.
+	next, err := signaling.New(signaling.Config{Loopback: true, RecordDir: t.TempDir()}, f.calls, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.hub = next
+	f.mu.Unlock()
+	clerk2 := dial(t, clURL, nil, media)
+	customer2 := dial(t, cuURL, nil, media)
+	waitCount(t, "clerk video packets on the next node", clerk2.videoIn.Load, 20, 20*time.Second)
+	waitCount(t, "customer video packets on the next node", customer2.videoIn.Load, 20, 20*time.Second)
+	for i := before; i < before+2; i++ {
+		in := waitResumed(t, f, id, i)
+		if in.ResumedIn == "" || in.ResumedIn == in.Call {
+			t.Errorf("interruption %d of the %s resumed in %q, want the case's next call", i, in.Participant, in.ResumedIn)
+		}
+	}
+	customer2.close("")
+	clerk2.close("done")
+	if calls := f.waitEnded(id, 30*time.Second); len(calls) != 2 {
+		t.Errorf("%d calls after the move, want 2", len(calls))
+	}
 }
 
 // waitInterruptions waits until the case's calls hold n interruptions.
@@ -132,18 +160,27 @@ func waitInterruptions(t *testing.T, f *fixture, id models.CaseID, n int) {
 	}
 }
 
-// waitResumed waits until interruption i of the case's first call has
-// ended and returns it.
+// waitResumed waits until interruption i of the case's interrupted call
+// (the only one with interruptions; the fixture's clock stands still, so
+// the calls' order is by ID) has ended and returns it.
 func waitResumed(t *testing.T, f *fixture, id models.CaseID, i int) *models.Interruption {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		calls := f.calls_(id)
-		if len(calls) > 0 && len(calls[0].Interruptions) > i && calls[0].Interruptions[i].EndedAt != nil {
-			return calls[0].Interruptions[i]
+		for _, c := range calls {
+			if len(c.Interruptions) > i && c.Interruptions[i].EndedAt != nil {
+				return c.Interruptions[i]
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("interruption %d not ended after 20s: %+v", i, calls)
+			var all []models.Interruption
+			for _, c := range calls {
+				for _, in := range c.Interruptions {
+					all = append(all, *in)
+				}
+			}
+			t.Fatalf("interruption %d not ended after 20s: %+v", i, all)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
