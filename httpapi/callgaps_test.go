@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -36,6 +37,17 @@ func TestCallGapsOnCasePages(t *testing.T) {
 	}
 	if err := e.g.Calls.CallResumed(ctx, models.CaseID(id), call, "customer", at.Add(47*time.Second)); err != nil {
 		t.Fatal(err)
+	}
+	// The customer's video in two segments around the drop: the auditor's
+	// record names the gap's cause.
+	for i, sg := range []*models.CallSegment{
+		{CallID: call, Seq: 1, Participant: "customer", Track: "video", StartedAt: at.Add(-time.Minute), EndedAt: at.Add(time.Second)},
+		{CallID: call, Seq: 2, Participant: "customer", Track: "video", StartedAt: at.Add(48 * time.Second), EndedAt: at.Add(4 * time.Minute)},
+	} {
+		sg.Evidence, sg.SHA256, sg.Size = models.EvidenceID(fmt.Sprintf("evd_seg%d", i)), fmt.Sprintf("%064x", i+1), 1000
+		if err := e.store.Transact(ctx, func(tx models.Tx) error { return tx.AddCallSegment(ctx, sg) }); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := e.g.Calls.CallInterrupted(ctx, models.CaseID(id), call, "clerk", models.CauseNodeShutdown, "server shutting down", at.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
@@ -82,6 +94,11 @@ func TestCallGapsOnCasePages(t *testing.T) {
 				t.Errorf("%s's page: rows %q, %q, want media_failed then node_shutdown marked open", tc.role, rows[0][0], rows[1][0])
 			}
 		})
+	}
+
+	aud := page(t, e.login(t, "auditor"), "/audit/cases/"+id, "en")
+	if want := "gap of 47s in the customer&#39;s video at " + show(time.Second) + ": media connection failed (ICE or DTLS)"; !strings.Contains(aud, want) {
+		t.Errorf("the auditor's record lacks %q:\n%s", want, regexp.MustCompile(`(?s)<ul id="rs-recording".*?</ul>`).FindString(aud))
 	}
 
 	var out struct {
