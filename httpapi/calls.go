@@ -59,6 +59,18 @@ type callView struct {
 	EndReason string        `json:"end_reason,omitempty"`
 	Recording string        `json:"recording"`
 	Segments  []segmentView `json:"segments"`
+	// Interruptions: each time a party dropped out, and why (ended_at
+	// absent: they have not come back).
+	Interruptions []interruptionView `json:"interruptions"`
+}
+
+type interruptionView struct {
+	Participant string     `json:"participant"`
+	Cause       string     `json:"cause"`
+	Detail      string     `json:"detail,omitempty"`
+	StartedAt   time.Time  `json:"started_at"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	ResumedIn   string     `json:"resumed_in,omitempty"`
 }
 
 // listCalls shows a case's calls with their recorded segments.
@@ -69,7 +81,12 @@ func (s *Server) listCalls(c *gin.Context) error {
 	}
 	out := make([]callView, 0, len(calls))
 	for _, k := range calls {
-		v := callView{ID: string(k.ID), StartedAt: k.StartedAt, EndedAt: k.EndedAt, EndReason: k.EndReason, Recording: string(k.Recording), Segments: []segmentView{}}
+		v := callView{ID: string(k.ID), StartedAt: k.StartedAt, EndedAt: k.EndedAt, EndReason: k.EndReason, Recording: string(k.Recording), Segments: []segmentView{},
+			Interruptions: []interruptionView{}}
+		for _, in := range k.Interruptions {
+			v.Interruptions = append(v.Interruptions, interruptionView{Participant: in.Participant, Cause: string(in.Cause), Detail: in.Detail,
+				StartedAt: in.StartedAt, EndedAt: in.EndedAt, ResumedIn: string(in.ResumedIn)})
+		}
 		for _, sg := range k.Segments {
 			v.Segments = append(v.Segments, segmentView{Seq: sg.Seq, Participant: sg.Participant, Track: sg.Track, Evidence: string(sg.Evidence),
 				SHA256: sg.SHA256, Size: sg.Size, StartedAt: sg.StartedAt, EndedAt: sg.EndedAt})

@@ -29,6 +29,9 @@ type pageSpec struct {
 	options                               []string
 	// record: the page starts with the case's record (recordpage.go).
 	record bool
+	// gaps: the page shows the interruptions of the case's calls
+	// (callgaps.go).
+	gaps bool
 }
 
 // staffNav is the navigation: each link appears for the roles that may open it.
@@ -127,6 +130,15 @@ func (s *Server) staffPage(spec pageSpec) func(*gin.Context) error {
 				return err
 			}
 			data.Record = rec
+		}
+		if spec.gaps {
+			g, err := s.callGaps(c, data.Lang)
+			switch {
+			case models.ErrorCodeOf(err) == models.ENOTFOUND: // the page's script says so
+			case err != nil:
+				return err
+			}
+			data.Calls = g
 		}
 		c.Header("Content-Type", "text/html; charset=utf-8")
 		c.Status(http.StatusOK)

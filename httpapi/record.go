@@ -169,6 +169,17 @@ func (n *narrator) sentence(e *models.AuditEvent) string {
 				v = w
 			}
 		}
+		// An interruption's cause, and who dropped out, in words.
+		if k == "cause" {
+			if w, ok := n.msgs[n.lang]["cause."+v]; ok {
+				v = w
+			}
+		}
+		if k == "participant" {
+			if w, ok := n.msgs[n.lang]["party."+v]; ok {
+				v = w
+			}
+		}
 		vars[k] = v
 	}
 	vars["who"] = p.Subject

@@ -130,8 +130,12 @@ func (s *Server) caseRecord(c *gin.Context, lang string) (*web.CaseRecord, error
 		r.Calls = append(r.Calls, fill(n.t("record.recording_call"), map[string]string{"n": strconv.Itoa(i + 1), "length": length,
 			"recorded": duration(recorded), "gaps": strconv.Itoa(len(gaps))}))
 		for _, g := range gaps {
-			r.Gaps = append(r.Gaps, fill(n.t("record.gap"), map[string]string{"length": duration(g.length), "participant": g.participant,
-				"track": g.track, "at": n.at(g.at)}))
+			line := fill(n.t("record.gap"), map[string]string{"length": duration(g.length), "participant": g.participant,
+				"track": g.track, "at": n.at(g.at)})
+			if in := g.interruption(k.Interruptions); in != nil {
+				line = fill(n.t("record.gap_cause"), map[string]string{"gap": line, "cause": n.t("cause." + string(in.Cause))})
+			}
+			r.Gaps = append(r.Gaps, line)
 		}
 	}
 
@@ -261,6 +265,20 @@ type gap struct {
 	participant, track string
 	at                 time.Time
 	length             time.Duration
+}
+
+// interruption is the recorded interruption that explains g: the
+// participant's, begun between a little before the segment ended (its
+// start is the last media, the segment's end when the track closed) and
+// the next segment's start.
+func (g gap) interruption(ins []*models.Interruption) *models.Interruption {
+	const slack = 10 * time.Second
+	for _, in := range ins {
+		if in.Participant == g.participant && !in.StartedAt.Before(g.at.Add(-slack)) && !in.StartedAt.After(g.at.Add(g.length)) {
+			return in
+		}
+	}
+	return nil
 }
 
 // recording is how long the customer's video was recorded in a call (the

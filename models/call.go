@@ -49,6 +49,87 @@ type Call struct {
 	EndReason string
 	Recording RecordingState
 	Segments  []*CallSegment
+	// Interruptions are the times a party dropped out of this call, with
+	// why, oldest first.
+	Interruptions []*Interruption
+}
+
+// InterruptionCause is why a party of a call dropped out of it while the
+// call went on (or while the node serving it went away). The set is
+// closed: the schema checks it.
+type InterruptionCause string
+
+// Interruption causes. The media server tells them apart by what ended the
+// party's connection; what it cannot see (a reload, a closed tab and a lost
+// network all close the socket without a bye) shares a cause.
+const (
+	// CauseLeft: the party hung up (a bye) while the call went on.
+	CauseLeft InterruptionCause = "left"
+	// CauseSocketClosed: the signaling socket closed without a bye (the
+	// page reloaded or closed, or the network went).
+	CauseSocketClosed InterruptionCause = "socket_closed"
+	// CauseMediaFailed: ICE or DTLS failed (no media got through).
+	CauseMediaFailed InterruptionCause = "media_failed"
+	// CauseMediaClosed: the party's browser closed its peer connection.
+	CauseMediaClosed InterruptionCause = "media_closed"
+	// CauseReplaced: a new connection of the same party took over before
+	// the old one was seen to drop (a reload or a rejoin elsewhere).
+	CauseReplaced InterruptionCause = "replaced"
+	// CauseRemoved: the service put the party out (invite revoked, staff
+	// disabled, signed out or no longer the case's clerk).
+	CauseRemoved InterruptionCause = "removed"
+	// CauseProtocol: the party's page broke a signaling rule (too large,
+	// too fast, invalid, no answer in time).
+	CauseProtocol InterruptionCause = "protocol"
+	// CauseNodeShutdown: the node serving the call shut down (an upgrade,
+	// a restart): the parties rejoin, on another node if need be.
+	CauseNodeShutdown InterruptionCause = "node_shutdown"
+	// CauseRecorderFailed: the party's media went on but the server could
+	// not record it.
+	CauseRecorderFailed InterruptionCause = "recorder_failed"
+)
+
+// InterruptionCauses is every cause, in the order pages explain them.
+var InterruptionCauses = []InterruptionCause{CauseLeft, CauseSocketClosed, CauseMediaFailed, CauseMediaClosed,
+	CauseReplaced, CauseRemoved, CauseProtocol, CauseNodeShutdown, CauseRecorderFailed}
+
+// String returns the cause's stored name.
+func (c InterruptionCause) String() string { return string(c) }
+
+// Valid reports whether c is one of InterruptionCauses.
+func (c InterruptionCause) Valid() bool {
+	for _, k := range InterruptionCauses {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Interruption is a time one party (customer or clerk) of a call had no
+// media in it: from StartedAt (their last media, or the drop when none
+// came) to EndedAt, when their media arrived again, in this call or in
+// the case's next one (ResumedIn). EndedAt nil: they have not come back
+// (yet, or ever). Detail is the media server's own words.
+type Interruption struct {
+	ID          string
+	CaseID      CaseID
+	Call        CallID
+	Participant string // customer, clerk
+	Cause       InterruptionCause
+	Detail      string
+	StartedAt   time.Time
+	EndedAt     *time.Time
+	ResumedIn   CallID // "" while open
+}
+
+// Length is how long the interruption lasted, or has lasted by now when it
+// is still open.
+func (i *Interruption) Length(now time.Time) time.Duration {
+	if i.EndedAt != nil {
+		return i.EndedAt.Sub(i.StartedAt)
+	}
+	return now.Sub(i.StartedAt)
 }
 
 // CallSegment is one recorded stream of one participant between a
@@ -98,8 +179,16 @@ type CallRepo interface {
 	// MarkRecordingIncomplete flags the call's recording as incomplete.
 	MarkRecordingIncomplete(ctx context.Context, id CallID) error
 	AddCallSegment(ctx context.Context, s *CallSegment) error
-	// CallsByCase lists the case's calls with their segments, oldest first.
+	// CallsByCase lists the case's calls with their segments and
+	// interruptions, oldest first.
 	CallsByCase(ctx context.Context, id CaseID) ([]*Call, error)
+	// AddInterruption records a party's drop out of a call (ENOTFOUND for
+	// an unknown call, EINVALID for a cause not in InterruptionCauses).
+	AddInterruption(ctx context.Context, i *Interruption) error
+	// EndInterruptions ends every open interruption of participant in
+	// case c (in any of its calls) at at, resumed in call; it returns
+	// how many it ended.
+	EndInterruptions(ctx context.Context, c CaseID, participant string, at time.Time, call CallID) (int, error)
 }
 
 // RecordingDone reports whether calls recorded the verification: at least

@@ -139,15 +139,19 @@ func newFixtureQuotas(t testing.TB, cfg signaling.Config, q verify.Quotas) *fixt
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		p, ok := f.parts[r.URL.Path]
+		hub := f.hub // a test may start another hub ("node") on the same workflow
 		f.mu.Unlock()
 		if !ok {
 			http.NotFound(w, r)
 			return
 		}
-		f.hub.Serve(w, r, p)
+		hub.Serve(w, r, p)
 	}))
 	t.Cleanup(func() {
-		f.hub.Close()
+		f.mu.Lock()
+		hub := f.hub
+		f.mu.Unlock()
+		hub.Close()
 		f.srv.Close()
 	})
 	return f

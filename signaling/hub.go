@@ -59,6 +59,12 @@ type Workflow interface {
 	// CustomerAllowed returns an error once the customer session may no
 	// longer take part (revoked invite, expired session, case closed).
 	CustomerAllowed(ctx context.Context, s models.CustomerSessionID, c models.CaseID) error
+	// CallInterrupted records that participant (customer or clerk)
+	// dropped out of the call at at (their last media), and why.
+	CallInterrupted(ctx context.Context, c models.CaseID, call models.CallID, participant string, cause models.InterruptionCause, detail string, at time.Time) error
+	// CallResumed ends participant's open interruptions in the case:
+	// their media arrived in call at at.
+	CallResumed(ctx context.Context, c models.CaseID, call models.CallID, participant string, at time.Time) error
 	// ObserveStarted audits an observer (a supervisor) joining the call;
 	// an error keeps the observer out, so no one watches unrecorded.
 	ObserveStarted(ctx context.Context, c models.CaseID, call models.CallID, actor string) error
@@ -651,7 +657,7 @@ func (h *Hub) Close() error {
 	}
 	h.mu.Unlock()
 	for _, rm := range rooms {
-		rm.end("server shutting down")
+		rm.end(reasonShutdown)
 	}
 	h.wg.Wait()
 	errs := []error{h.media.Close()}

@@ -64,6 +64,7 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 	rec, err := newRecorder(rm.h.cfg.RecordDir, rm.h.cfg.RecordKey, rm.h.cfg.Now, rm.caseID, seg)
 	if err != nil {
 		rm.recordingFailed("open recorder", err)
+		rm.recorderFailed(pe, kind)
 	}
 	var pos mediaPos // where the packets land in the recording, once it has a frame
 	var malformed int
@@ -83,12 +84,15 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 			}
 			continue
 		}
+		now := rm.h.cfg.Now()
+		rm.mediaArrived(pe, now)
 		if rec != nil && !rec.stopped {
 			before := rec.n
 			if err := rec.write(pkt); err != nil {
 				rm.recordingFailed("write "+seg.Participant+" "+kind, err)
 				rec.abort()
 				rec = nil
+				rm.recorderFailed(pe, kind)
 			} else if !rm.wrote(int64(rec.n - before)) {
 				// The call's recording cap: this segment ends here and is
 				// saved whole when the track ends with the call.
@@ -101,7 +105,7 @@ func (pe *peer) forward(t *webrtc.TrackRemote) {
 		}
 		if customer {
 			if video {
-				rm.grab.push(pkt, rm.h.cfg.Now(), pos)
+				rm.grab.push(pkt, now, pos)
 				rm.stats.video(pkt, time.Now())
 			} else {
 				rm.stats.audio(pkt)

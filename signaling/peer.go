@@ -36,6 +36,15 @@ type peer struct {
 	rate       rate
 
 	videoSSRC atomic.Uint32 // the participant's video, for PLIs
+	// lastMedia is when the participant's latest packet arrived (unix
+	// µs, 0 before any): an interruption starts there. mediaOnce marks
+	// the first, which ends the party's open interruptions.
+	lastMedia atomic.Int64
+	mediaOnce sync.Once
+	joined    atomic.Bool   // admitted into the call
+	bye       atomic.Bool   // the participant said bye
+	left      atomic.Bool   // leave has looked at the peer's interruption
+	downState atomic.Uint32 // the PeerConnectionState that put the participant out
 	pc        atomic.Pointer[webrtc.PeerConnection]
 	downSeen  atomic.Bool // the PeerConnection failed or was closed under us
 	mediaDown atomic.Bool // ... and the participant is out for that
@@ -177,7 +186,7 @@ func (pe *peer) run() string {
 		if err != nil {
 			switch {
 			case pe.mediaDown.Load():
-				return "media connection failed"
+				return reasonMedia
 			case pe.ctx.Err() != nil:
 				return pe.rm.why() // the call ended: the peer is told why (shutdown, cancelled, time up)
 			case errors.Is(err, websocket.ErrReadLimit):
@@ -185,7 +194,7 @@ func (pe *peer) run() string {
 			case !pe.answered && isTimeout(err):
 				return pe.fail("timeout", "no answer in time")
 			}
-			return "connection closed"
+			return reasonSocket
 		}
 		if !pe.rate.allow(time.Now()) {
 			return pe.fail("rate_limited", "more than 20 messages per second")
@@ -276,6 +285,7 @@ func (pe *peer) handle(m *Message) string {
 		}
 		pe.rm.challenge(pe)
 	case TypeBye:
+		pe.bye.Store(true)
 		reason := m.Reason
 		if reason == "" {
 			reason = "left"
@@ -401,6 +411,7 @@ func (pe *peer) prepare(pc *webrtc.PeerConnection) error {
 		if pe.isClosing() || !pe.downSeen.CompareAndSwap(false, true) {
 			return
 		}
+		pe.downState.Store(uint32(s))
 		pe.log.Warn("media connection "+s.String()+": closing the participant", "state", s.String())
 		grace := mediaGrace
 		if s == webrtc.PeerConnectionStateFailed {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -124,17 +125,18 @@ func (rm *room) run(pe *peer) {
 	rm.mu.Unlock()
 	defer rm.wg.Done()
 	if replaced != nil {
-		replaced.close("replaced by a new connection")
-		rm.leave(replaced)
+		replaced.close(reasonReplaced)
+		rm.leave(replaced, reasonReplaced)
 	}
 	rm.h.track(pe)
 	defer rm.h.untrack(pe)
 	if reason := rm.admit(pe); reason != "" {
 		pe.close(reason)
 		pe.log.WarnContext(rm.ctx, "participant refused", "reason", reason)
-		rm.leave(pe)
+		rm.leave(pe, reason)
 		return
 	}
+	pe.joined.Store(true)
 	pe.log.InfoContext(rm.ctx, "participant joined")
 	reason := pe.run()
 	pe.close(reason)
@@ -149,7 +151,7 @@ func (rm *room) run(pe *peer) {
 		}
 		cancel()
 	}
-	rm.leave(pe)
+	rm.leave(pe, reason)
 }
 
 // admit checks, once the socket is tracked (so that a disable or logout
@@ -171,7 +173,21 @@ func (rm *room) admit(pe *peer) string {
 	return ""
 }
 
-func (rm *room) leave(pe *peer) {
+// leave takes pe out of the call, for reason (its first leave counts:
+// a replaced peer leaves twice). A customer or clerk who leaves a call
+// that goes on, or whose node shuts down under it, is an interruption,
+// recorded before the call can end.
+//
+// The interruption is written while pe still counts as present: were it
+// taken out first, a socket joining during the write would join a call
+// about to end as "everyone left".
+func (rm *room) leave(pe *peer, reason string) {
+	rm.mu.Lock()
+	_, present := rm.peers[pe]
+	rm.mu.Unlock()
+	if present && pe.left.CompareAndSwap(false, true) {
+		rm.interrupted(pe, reason)
+	}
 	rm.mu.Lock()
 	delete(rm.peers, pe)
 	empty := len(rm.peers) == 0
@@ -179,6 +195,112 @@ func (rm *room) leave(pe *peer) {
 	if empty {
 		rm.end("everyone left")
 	}
+}
+
+// Reasons the hub gives that name an interruption's cause.
+const (
+	reasonReplaced = "replaced by a new connection"
+	reasonShutdown = "server shutting down"
+	reasonSocket   = "connection closed"
+	reasonMedia    = "media connection failed"
+)
+
+// interruptionCause is why pe, leaving for reason, dropped out of the
+// call; false when its leaving is no interruption: an observer, a
+// participant never admitted, or the call's own end (the clerk ended it,
+// its time ran out) other than its node shutting down.
+func (rm *room) interruptionCause(pe *peer, reason string) (models.InterruptionCause, bool) {
+	if pe.p.Role != RoleCustomer && pe.p.Role != RoleClerk || !pe.joined.Load() {
+		return "", false
+	}
+	rm.mu.Lock()
+	endReason := rm.endReason
+	rm.mu.Unlock()
+	if rm.ctx.Err() != nil || endReason != "" {
+		// The call is ending: only a node going away under it interrupts
+		// (its parties rejoin, here after a restart or on another node).
+		if endReason == reasonShutdown && reason != reasonReplaced {
+			return models.CauseNodeShutdown, true
+		}
+		if reason != reasonReplaced {
+			return "", false
+		}
+	}
+	switch {
+	case reason == reasonReplaced:
+		return models.CauseReplaced, true
+	case pe.bye.Load():
+		return models.CauseLeft, true // the party's own words are the detail
+	case reason == reasonSocket:
+		return models.CauseSocketClosed, true
+	case reason == reasonMedia:
+		if webrtc.PeerConnectionState(pe.downState.Load()) == webrtc.PeerConnectionStateClosed {
+			return models.CauseMediaClosed, true
+		}
+		return models.CauseMediaFailed, true
+	case reason == "invite revoked" || strings.HasPrefix(reason, "not allowed"):
+		return models.CauseRemoved, true
+	case strings.HasPrefix(reason, "internal: "):
+		return models.CauseMediaFailed, true // the server could not start the media connection
+	case isProtocolReason(reason):
+		return models.CauseProtocol, true
+	}
+	return models.CauseSocketClosed, true
+}
+
+// isProtocolReason reports whether reason is one of peer.fail's ("code:
+// text") for a broken signaling rule.
+func isProtocolReason(reason string) bool {
+	code, _, ok := strings.Cut(reason, ": ")
+	if !ok {
+		return false
+	}
+	switch code {
+	case "too_large", "rate_limited", "invalid", "timeout", "too_many", "forbidden":
+		return true
+	}
+	return false
+}
+
+// interrupted records pe's drop out of the call, if it is one: from its
+// last media (or now, when none came).
+func (rm *room) interrupted(pe *peer, reason string) {
+	cause, ok := rm.interruptionCause(pe, reason)
+	if !ok {
+		return
+	}
+	at := rm.h.cfg.Now().UTC()
+	if us := pe.lastMedia.Load(); us != 0 {
+		at = time.UnixMicro(us).UTC()
+	}
+	rm.interrupt(string(pe.p.Role), cause, reason, at)
+}
+
+// interrupt records that participant dropped out at at, for cause.
+func (rm *room) interrupt(participant string, cause models.InterruptionCause, detail string, at time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rm.h.wf.CallInterrupted(ctx, rm.caseID, rm.call, participant, cause, detail, at); err != nil {
+		rm.log.Error("record an interruption", "participant", participant, "cause", cause, "err", err)
+		return
+	}
+	rm.log.Info("participant interrupted", "participant", participant, "cause", cause, "detail", detail)
+}
+
+// mediaArrived notes a packet of pe's; the first one of the peer ends the
+// party's open interruptions in the case (in the background: it is on the
+// forwarding path).
+func (rm *room) mediaArrived(pe *peer, at time.Time) {
+	pe.lastMedia.Store(at.UnixMicro())
+	pe.mediaOnce.Do(func() {
+		pe.goTracked(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := rm.h.wf.CallResumed(ctx, rm.caseID, rm.call, string(pe.p.Role), at.UTC()); err != nil {
+				rm.log.Error("end the participant's interruptions", "participant", pe.p.Role, "err", err)
+			}
+		})
+	})
 }
 
 // end ends the call (idempotent); supervise tears it down.
@@ -638,4 +760,14 @@ func (rm *room) live() models.LiveCall {
 		lc.Sampled, lc.LossPercent, lc.JitterMS = true, q.LossPercent, q.JitterMS
 	}
 	return lc
+}
+
+// recorderFailed records that the server stopped recording pe's track
+// (its media goes on, unrecorded, until the party reconnects), in the
+// background: it is on the forwarding path.
+func (rm *room) recorderFailed(pe *peer, track string) {
+	at := rm.h.cfg.Now().UTC()
+	pe.goTracked(func() {
+		rm.interrupt(string(pe.p.Role), models.CauseRecorderFailed, "recording of the "+track+" failed", at)
+	})
 }

@@ -359,3 +359,46 @@ func (c *Calls) ObserveStopped(ctx context.Context, id models.CaseID, call model
 	}
 	return nil
 }
+
+// CallInterrupted records that a party dropped out of the call (open
+// until their media comes back) and audits it with the cause, so that the
+// case's record and its evidence bundle show the gap and why.
+func (c *Calls) CallInterrupted(ctx context.Context, id models.CaseID, call models.CallID, participant string, cause models.InterruptionCause, detail string, at time.Time) error {
+	iid, err := models.NewID(c.svc.rand, "int")
+	if err != nil {
+		return fmt.Errorf("interruption of call %s: %w", call, err)
+	}
+	if len(detail) > 500 {
+		detail = detail[:500]
+	}
+	in := &models.Interruption{ID: iid, CaseID: id, Call: call, Participant: participant, Cause: cause, Detail: detail, StartedAt: at.UTC()}
+	err = c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.AddInterruption(ctx, in); err != nil {
+			return err
+		}
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.interrupted", map[string]string{"call": string(call), "interruption": iid,
+			"participant": participant, "cause": string(cause), "detail": detail, "started_at": in.StartedAt.Format(time.RFC3339Nano)})
+	})
+	if err != nil {
+		return fmt.Errorf("interruption of %s in call %s: %w", participant, call, err)
+	}
+	return nil
+}
+
+// CallResumed ends the party's open interruptions in the case: their media
+// arrived again in call (this one or the case's next). Nothing open,
+// nothing is written.
+func (c *Calls) CallResumed(ctx context.Context, id models.CaseID, call models.CallID, participant string, at time.Time) error {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		n, err := tx.EndInterruptions(ctx, id, participant, at.UTC(), call)
+		if err != nil || n == 0 {
+			return err
+		}
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.resumed", map[string]string{"call": string(call), "participant": participant,
+			"ended": strconv.Itoa(n), "ended_at": at.UTC().Format(time.RFC3339Nano)})
+	})
+	if err != nil {
+		return fmt.Errorf("resume %s in call %s: %w", participant, call, err)
+	}
+	return nil
+}

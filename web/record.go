@@ -76,3 +76,25 @@ type EvidenceItem struct {
 	By, At, Archived              string
 	Preview, Href, Src            string
 }
+
+// CallGaps is every interruption of a case's calls, rendered on the
+// server: who dropped out, when, for how long and why.
+type CallGaps struct {
+	Calls int // how many calls the case had
+	Rows  []CallGap
+}
+
+// CallGap is one interruption in the page's language. Open: the party has
+// not come back (End is empty; Length is at least: to the call's end, or
+// to the time of the page while the call runs).
+type CallGap struct {
+	Call          int    // the call's number in the case (1, 2, ...)
+	Participant   string // in words
+	Start, End    string
+	Length        string
+	Cause         string // models.InterruptionCause, for styles and tests
+	CauseText     string // the cause in words
+	Detail        string // the media server's own words
+	Open          bool
+	ResumedInNext bool // the party came back in a later call
+}

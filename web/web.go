@@ -79,6 +79,10 @@ type Page struct {
 	// Record is the auditor's case page's summary, timeline and evidence
 	// (nil on every other page).
 	Record *CaseRecord
+	// Calls is the case's calls' interruptions on the clerk's, the
+	// supervisor's and the auditor's case pages (nil elsewhere, and
+	// before the case's first call).
+	Calls *CallGaps
 	// Demo is the demonstration mode (IDV_DEMO): every page shows a
 	// banner saying so, with a link to the demo mailbox.
 	Demo bool

@@ -172,5 +172,78 @@ func (t *Tx) CallsByCase(ctx context.Context, id models.CaseID) ([]*models.Call,
 			c.Segments = append(c.Segments, &s)
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("segments of %s: %w", id, err)
+	}
+	rows.Close()
+	if err := t.interruptions(ctx, id, byID); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+const insertInterruption = `INSERT INTO call_interruptions (id, case_id, call_id, participant, cause, detail, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+
+// AddInterruption records a party's drop out of a call, open (no end yet).
+func (t *Tx) AddInterruption(ctx context.Context, i *models.Interruption) error {
+	if !i.Cause.Valid() {
+		return models.Errorf(models.EINVALID, "interruption of call %s: unknown cause %q", i.Call, i.Cause)
+	}
+	if i.Participant != "customer" && i.Participant != "clerk" {
+		return models.Errorf(models.EINVALID, "interruption of call %s: participant %q is neither customer nor clerk", i.Call, i.Participant)
+	}
+	var one int
+	if err := t.queryRow(ctx, `SELECT 1 FROM calls WHERE id = ? AND case_id = ?`, i.Call, i.CaseID).Scan(&one); err != nil {
+		return fmt.Errorf("add interruption of call %s: %w", i.Call, t.db.translate(err))
+	}
+	if _, err := t.exec(ctx, insertInterruption, i.ID, i.CaseID, i.Call, i.Participant, string(i.Cause), i.Detail, us(i.StartedAt)); err != nil {
+		return fmt.Errorf("add interruption of call %s: %w", i.Call, err)
+	}
+	return nil
+}
+
+const endInterruptions = `UPDATE call_interruptions SET ended_at = CASE WHEN started_at > ? THEN started_at ELSE ? END, resumed_call = ?
+WHERE case_id = ? AND participant = ? AND ended_at IS NULL`
+
+// EndInterruptions ends the participant's open interruptions in the case
+// (an end before the start, from clocks of two nodes, is taken as the
+// start).
+func (t *Tx) EndInterruptions(ctx context.Context, c models.CaseID, participant string, at time.Time, call models.CallID) (int, error) {
+	r, err := t.exec(ctx, endInterruptions, us(at), us(at), call, c, participant)
+	if err != nil {
+		return 0, fmt.Errorf("end interruptions of %s in %s: %w", participant, c, err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("end interruptions of %s in %s: %w", participant, c, err)
+	}
+	return int(n), nil
+}
+
+const selectInterruptions = `SELECT id, case_id, call_id, participant, cause, detail, started_at, ended_at, COALESCE(resumed_call, '')
+FROM call_interruptions WHERE case_id = ? ORDER BY started_at, id`
+
+// interruptions adds the case's interruptions to its calls.
+func (t *Tx) interruptions(ctx context.Context, id models.CaseID, byID map[models.CallID]*models.Call) error {
+	rows, err := t.query(ctx, selectInterruptions, id)
+	if err != nil {
+		return fmt.Errorf("interruptions of %s: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i models.Interruption
+		var started int64
+		var ended sql.NullInt64
+		if err := rows.Scan(&i.ID, &i.CaseID, &i.Call, &i.Participant, &i.Cause, &i.Detail, &started, &ended, &i.ResumedIn); err != nil {
+			return fmt.Errorf("interruptions of %s: %w", id, err)
+		}
+		i.StartedAt, i.EndedAt = fromUS(started), fromNullUS(ended)
+		if c := byID[i.Call]; c != nil {
+			c.Interruptions = append(c.Interruptions, &i)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("interruptions of %s: %w", id, err)
+	}
+	return nil
 }

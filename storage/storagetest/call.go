@@ -99,3 +99,82 @@ func testCalls(t *testing.T, s models.Store) {
 		t.Fatalf("CallsByCase (-want +got):\n%s", diff)
 	}
 }
+
+// testCallInterruptions: a party's drops are stored open, listed with
+// their call, ended when the party's media comes back (in the same call or
+// the case's next one), and an unknown cause or call is refused.
+func testCallInterruptions(t *testing.T, s models.Store) {
+	ctx := context.Background()
+	seed(t, s)
+	for _, c := range []*models.Call{
+		{ID: "call_1", CaseID: "case_a", StartedAt: t0, Recording: models.RecordingActive},
+		{ID: "call_2", CaseID: "case_a", StartedAt: t0.Add(10 * time.Minute), Recording: models.RecordingActive},
+	} {
+		tx(t, s, func(tx models.Tx) error { return tx.CreateCall(ctx, c) })
+	}
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	in := []*models.Interruption{
+		{ID: "int_1", CaseID: "case_a", Call: "call_1", Participant: "customer", Cause: models.CauseSocketClosed, Detail: "connection closed", StartedAt: at(1)},
+		{ID: "int_2", CaseID: "case_a", Call: "call_1", Participant: "clerk", Cause: models.CauseMediaFailed, Detail: "media connection failed", StartedAt: at(2)},
+		{ID: "int_3", CaseID: "case_a", Call: "call_1", Participant: "customer", Cause: models.CauseNodeShutdown, Detail: "server shutting down", StartedAt: at(5)},
+	}
+	tx(t, s, func(tx models.Tx) error { return tx.AddInterruption(ctx, in[0]) })
+	var n int
+	tx(t, s, func(tx models.Tx) (err error) {
+		n, err = tx.EndInterruptions(ctx, "case_a", "customer", at(3), "call_1")
+		return
+	})
+	if n != 1 {
+		t.Fatalf("EndInterruptions(customer, same call) = %d, want 1", n)
+	}
+	tx(t, s, func(tx models.Tx) error { return tx.AddInterruption(ctx, in[1]) })
+	tx(t, s, func(tx models.Tx) error { return tx.AddInterruption(ctx, in[2]) })
+	// The customer comes back in the next call, by a clock a little behind
+	// the one that saw the drop: the end is taken as the start.
+	tx(t, s, func(tx models.Tx) (err error) {
+		n, err = tx.EndInterruptions(ctx, "case_a", "customer", at(5).Add(-time.Second), "call_2")
+		return
+	})
+	if n != 1 {
+		t.Fatalf("EndInterruptions(customer, next call) = %d, want 1", n)
+	}
+	tx(t, s, func(tx models.Tx) (err error) {
+		n, err = tx.EndInterruptions(ctx, "case_a", "customer", at(6), "call_2")
+		return
+	})
+	if n != 0 {
+		t.Fatalf("EndInterruptions(customer, nothing open) = %d, want 0", n)
+	}
+	var calls []*models.Call
+	tx(t, s, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, "case_a"); return })
+	e0, e2 := at(3), at(5)
+	in[0].EndedAt, in[0].ResumedIn = &e0, "call_1"
+	in[2].EndedAt, in[2].ResumedIn = &e2, "call_2"
+	if len(calls) != 2 {
+		t.Fatalf("CallsByCase = %d calls, want 2", len(calls))
+	}
+	// The clerk's drop stays open: they did not come back.
+	if diff := cmp.Diff(in, calls[0].Interruptions); diff != "" {
+		t.Fatalf("CallsByCase(call_1).Interruptions (-want +got):\n%s", diff)
+	}
+	if len(calls[1].Interruptions) != 0 {
+		t.Fatalf("CallsByCase(call_2).Interruptions = %v, want none", calls[1].Interruptions)
+	}
+
+	for _, tc := range []struct {
+		name string
+		i    models.Interruption
+		want models.ErrorCode
+	}{
+		{"unknown cause", models.Interruption{ID: "int_x", CaseID: "case_a", Call: "call_1", Participant: "customer", Cause: "gremlins", StartedAt: at(7)}, models.EINVALID},
+		{"unknown call", models.Interruption{ID: "int_x", CaseID: "case_a", Call: "call_none", Participant: "customer", Cause: models.CauseLeft, StartedAt: at(7)}, models.ENOTFOUND},
+		{"another case's call", models.Interruption{ID: "int_x", CaseID: "case_b", Call: "call_1", Participant: "customer", Cause: models.CauseLeft, StartedAt: at(7)}, models.ENOTFOUND},
+		{"observer", models.Interruption{ID: "int_x", CaseID: "case_a", Call: "call_1", Participant: "observer", Cause: models.CauseLeft, StartedAt: at(7)}, models.EINVALID},
+		{"repeated id", models.Interruption{ID: "int_1", CaseID: "case_a", Call: "call_1", Participant: "customer", Cause: models.CauseLeft, StartedAt: at(7)}, models.ECONFLICT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.Transact(ctx, func(tx models.Tx) error { return tx.AddInterruption(ctx, &tc.i) })
+			wantCode(t, "AddInterruption("+tc.name+")", err, tc.want)
+		})
+	}
+}

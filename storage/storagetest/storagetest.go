@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Evidence", testEvidence},
 		{"Checks", testChecks},
 		{"Calls", testCalls},
+		{"CallInterruptions", testCallInterruptions},
 		{"Letters", testLetters},
 		{"EmailCodes", testEmailCodes},
 		{"Approvals", testApprovals},

@@ -1,0 +1,187 @@
+package signaling_test
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"remoteidv/internal/testenv"
+	"remoteidv/models"
+	"remoteidv/signaling"
+)
+
+// TestInterruptionCauses drops the customer out of a running call in
+// each way the server can tell apart (bye, socket closed, peer connection
+// closed, a new page taking over, DTLS failing), lets them rejoin, and
+// checks that
+// the one call record holds every interruption with its cause, ended when
+// their media came back; shutting the node down leaves both parties'
+// interruptions open, until they rejoin on another node, in the case's
+// next call.
+func TestInterruptionCauses(t *testing.T) {
+	f := newFixture(t, signaling.Config{})
+	media := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 160), ogg: testenv.OpusTone(t, 2)}
+	id, cuURL, clURL, _ := f.newCall(0)
+	clerk := dial(t, clURL, nil, media)
+	defer clerk.close("")
+	customer := dial(t, cuURL, nil, media)
+	waitCount(t, "clerk video packets", clerk.videoIn.Load, 20, 20*time.Second)
+
+	drops := []struct {
+		name string
+		drop func(p *testPeer) // leaves p's socket and media dead or closed
+		want models.InterruptionCause
+	}{
+		{"bye", func(p *testPeer) { p.close("customer left") }, models.CauseLeft},
+		{"socket closed without a bye", func(p *testPeer) { p.close("") }, models.CauseSocketClosed},
+		{"peer connection closed, socket open", func(p *testPeer) { _ = p.pc.Close() }, models.CauseMediaClosed},
+		{"rejoined while still connected", nil, models.CauseReplaced},
+	}
+	outer := t // the peers outlive the subtests
+	for i, d := range drops {
+		t.Run(d.name, func(t *testing.T) {
+			old := customer
+			if d.drop != nil {
+				d.drop(old)
+				waitInterruptions(t, f, id, i+1)
+			}
+			before := clerk.videoIn.Load()
+			customer = dial(outer, cuURL, nil, media)
+			if d.drop == nil {
+				waitInterruptions(t, f, id, i+1)
+			}
+			old.close("")
+			waitCount(t, "clerk video packets after the rejoin", clerk.videoIn.Load, before+20, 20*time.Second)
+			in := waitResumed(t, f, id, i)
+			if in.Cause != d.want || in.Participant != "customer" {
+				t.Errorf("interruption %d = %s of the %s (%q), want %s of the customer", i, in.Cause, in.Participant, in.Detail, d.want)
+			}
+			if in.ResumedIn != in.Call || in.EndedAt.Before(in.StartedAt) {
+				t.Errorf("interruption %d: %s to %v, resumed in %s, want an end after the start in its own call %s", i, in.StartedAt, in.EndedAt, in.ResumedIn, in.Call)
+			}
+		})
+	}
+
+	// A page whose DTLS certificate is not the one its answer names takes
+	// over (the customer before it: replaced), its media never connects
+	// (media_failed), and the customer comes back: both end then.
+	other := sha256.Sum256([]byte("not the certificate"))
+	var fp []string
+	for _, b := range other {
+		fp = append(fp, fmt.Sprintf("%02X", b))
+	}
+	fingerprint := regexp.MustCompile(`(?m)^a=fingerprint:sha-256 [0-9A-F:]+\r$`)
+	bad := dialWith(t, cuURL, nil, media, peerOpts{mungeAnswer: func(sdp string) string {
+		return fingerprint.ReplaceAllString(sdp, "a=fingerprint:sha-256 "+strings.Join(fp, ":")+"\r")
+	}})
+	waitInterruptions(t, f, id, len(drops)+2)
+	customer.close("")
+	bad.close("")
+	customer = dial(t, cuURL, nil, media)
+	for i, want := range []models.InterruptionCause{models.CauseReplaced, models.CauseMediaFailed} {
+		if in := waitResumed(t, f, id, len(drops)+i); in.Cause != want {
+			t.Errorf("interruption %d = %s (%q), want %s", len(drops)+i, in.Cause, in.Detail, want)
+		}
+	}
+	before := len(drops) + 2 // the interruptions so far
+
+	// The node shuts down under the call: each party's drop is recorded,
+	// still open, before the call is ended.
+	if err := f.hub.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	customer.close("")
+	calls := f.waitEnded(id, 30*time.Second)
+	if len(calls) != 1 {
+		t.Fatalf("%d calls, want the one call across every rejoin", len(calls))
+	}
+	got := calls[0].Interruptions
+	if len(got) != before+2 {
+		t.Fatalf("%d interruptions, want %d: %+v", len(got), before+2, got)
+	}
+	parties := map[string]bool{}
+	for _, in := range got[before:] {
+		if in.Cause != models.CauseNodeShutdown || in.EndedAt != nil {
+			t.Errorf("interruption of the %s at shutdown = %s ended %v, want node_shutdown, open", in.Participant, in.Cause, in.EndedAt)
+		}
+		parties[in.Participant] = true
+	}
+	if !parties["customer"] || !parties["clerk"] {
+		t.Errorf("interruptions at shutdown of %v, want the customer and the clerk", parties)
+	}
+
+	// Both rejoin on another node (a second hub on the same workflow): the
+	// case's next call starts, and their media there ends the
+	// interruptions the shutdown left open.
+	next, err := signaling.New(signaling.Config{Loopback: true, RecordDir: t.TempDir()}, f.calls, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.hub = next
+	f.mu.Unlock()
+	clerk2 := dial(t, clURL, nil, media)
+	customer2 := dial(t, cuURL, nil, media)
+	waitCount(t, "clerk video packets on the next node", clerk2.videoIn.Load, 20, 20*time.Second)
+	waitCount(t, "customer video packets on the next node", customer2.videoIn.Load, 20, 20*time.Second)
+	for i := before; i < before+2; i++ {
+		in := waitResumed(t, f, id, i)
+		if in.ResumedIn == "" || in.ResumedIn == in.Call {
+			t.Errorf("interruption %d of the %s resumed in %q, want the case's next call", i, in.Participant, in.ResumedIn)
+		}
+	}
+	customer2.close("")
+	clerk2.close("done")
+	if calls := f.waitEnded(id, 30*time.Second); len(calls) != 2 {
+		t.Errorf("%d calls after the move, want 2", len(calls))
+	}
+}
+
+// waitInterruptions waits until the case's calls hold n interruptions.
+func waitInterruptions(t *testing.T, f *fixture, id models.CaseID, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := 0
+		for _, c := range f.calls_(id) {
+			got += len(c.Interruptions)
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d interruptions after 20s, want %d", got, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitResumed waits until interruption i of the case's interrupted call
+// (the only one with interruptions; the fixture's clock stands still, so
+// the calls' order is by ID) has ended and returns it.
+func waitResumed(t *testing.T, f *fixture, id models.CaseID, i int) *models.Interruption {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		calls := f.calls_(id)
+		for _, c := range calls {
+			if len(c.Interruptions) > i && c.Interruptions[i].EndedAt != nil {
+				return c.Interruptions[i]
+			}
+		}
+		if time.Now().After(deadline) {
+			var all []models.Interruption
+			for _, c := range calls {
+				for _, in := range c.Interruptions {
+					all = append(all, *in)
+				}
+			}
+			t.Fatalf("interruption %d not ended after 20s: %+v", i, all)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
