@@ -37,7 +37,7 @@ type RecordingState string
 const (
 	RecordingActive     RecordingState = "recording"
 	RecordingComplete   RecordingState = "complete"
-	RecordingIncomplete RecordingState = "incomplete" // a recorder failed: the case cannot be submitted
+	RecordingIncomplete RecordingState = "incomplete" // a recorder failed or the node died: the case is submitted only on a later complete call
 )
 
 // Call is one video call of a case.
@@ -84,6 +84,11 @@ const (
 	// CauseNodeShutdown: the node serving the call shut down (an upgrade,
 	// a restart): the parties rejoin, on another node if need be.
 	CauseNodeShutdown InterruptionCause = "node_shutdown"
+	// CauseNodeLost: the node running the call stopped without shutting
+	// down (killed, crashed, cut off from the database); recorded by the
+	// node that starts the case's next call, from the lost node's last
+	// heartbeat.
+	CauseNodeLost InterruptionCause = "node_lost"
 	// CauseRecorderFailed: the party's media went on but the server could
 	// not record it.
 	CauseRecorderFailed InterruptionCause = "recorder_failed"
@@ -91,7 +96,7 @@ const (
 
 // InterruptionCauses is every cause, in the order pages explain them.
 var InterruptionCauses = []InterruptionCause{CauseLeft, CauseSocketClosed, CauseMediaFailed, CauseMediaClosed,
-	CauseReplaced, CauseRemoved, CauseProtocol, CauseNodeShutdown, CauseRecorderFailed}
+	CauseReplaced, CauseRemoved, CauseProtocol, CauseNodeShutdown, CauseNodeLost, CauseRecorderFailed}
 
 // String returns the cause's stored name.
 func (c InterruptionCause) String() string { return string(c) }
@@ -191,15 +196,26 @@ type CallRepo interface {
 	EndInterruptions(ctx context.Context, c CaseID, participant string, at time.Time, call CallID) (int, error)
 }
 
-// RecordingDone reports whether calls recorded the verification: at least
-// one call, every call ended with its recording complete, and the
-// customer's video kept in at least one non-empty segment. A call whose
-// tracks never arrived is not a recording.
+// RecordingDone reports whether calls (oldest first) recorded the
+// verification: at least one call, every call ended, the last one with its
+// recording complete, and the customer's video kept in a non-empty segment
+// of a complete call. A call whose tracks never arrived is not a
+// recording. A call whose recording is incomplete (a recorder failed, or
+// its node died under it) stays on file with its interruptions and does
+// not stop a case whose call went on in a later complete call; live
+// captures made in it never count toward the face check (verify's
+// liveCapture), so what is decided on was recorded whole.
 func RecordingDone(calls []*Call) bool {
+	if len(calls) == 0 || calls[len(calls)-1].Recording != RecordingComplete {
+		return false
+	}
 	customerVideo := false
 	for _, c := range calls {
-		if c.EndedAt == nil || c.Recording != RecordingComplete {
+		if c.EndedAt == nil {
 			return false
+		}
+		if c.Recording != RecordingComplete {
+			continue
 		}
 		for _, s := range c.Segments {
 			customerVideo = customerVideo || (s.Participant == "customer" && s.Track == "video" && s.Size > 0)

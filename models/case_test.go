@@ -212,7 +212,11 @@ func TestRecordingDone(t *testing.T) {
 		{"only customer audio", []*Call{call(RecordingComplete, true, &CallSegment{Participant: "customer", Track: "audio", Size: 10})}, false},
 		{"empty customer video", []*Call{call(RecordingComplete, true, &CallSegment{Participant: "customer", Track: "video"})}, false},
 		{"still running", []*Call{call(RecordingComplete, false, video)}, false},
-		{"one incomplete call", []*Call{call(RecordingComplete, true, video), call(RecordingIncomplete, true)}, false},
+		{"the last call incomplete", []*Call{call(RecordingComplete, true, video), call(RecordingIncomplete, true)}, false},
+		{"an incomplete call, then a complete one", []*Call{call(RecordingIncomplete, true, video), call(RecordingComplete, true, video)}, true},
+		{"customer video only in the incomplete call", []*Call{call(RecordingIncomplete, true, video), call(RecordingComplete, true)}, false},
+		{"an incomplete call still open", []*Call{call(RecordingIncomplete, false, video), call(RecordingComplete, true, video)}, false},
+		{"only an incomplete call", []*Call{call(RecordingIncomplete, true, video)}, false},
 	}
 	for _, tt := range tests {
 		if got := RecordingDone(tt.calls); got != tt.want {

@@ -25,7 +25,7 @@ type Node struct {
 	Calls     int // running calls at the last heartbeat
 	// Running are the calls running on the node at its last heartbeat.
 	Running []LiveCall
-	GoneAt *time.Time // set at a graceful shutdown
+	GoneAt  *time.Time // set at a graceful shutdown
 }
 
 // Live reports whether n is up at now: not gone, and seen within

@@ -89,7 +89,9 @@ func TestCallPlacement(t *testing.T) {
 			}
 			now = now.Add(16 * time.Second)
 			for _, id := range []models.NodeID{"a", "b"} {
-				if err := db.Transact(ctx, func(tx models.Tx) error { return tx.NodeHeartbeat(ctx, id, "i-"+string(id), now, []models.LiveCall{{CaseID: "case-" + models.CaseID(id)}}) }); err != nil {
+				if err := db.Transact(ctx, func(tx models.Tx) error {
+					return tx.NodeHeartbeat(ctx, id, "i-"+string(id), now, []models.LiveCall{{CaseID: "case-" + models.CaseID(id)}})
+				}); err != nil {
 					t.Fatal(err)
 				}
 			}

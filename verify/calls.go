@@ -77,6 +77,9 @@ func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (
 		if err := tx.UpdateCase(ctx, cs); err != nil {
 			return err
 		}
+		if err := c.endLostCalls(ctx, tx, id, now); err != nil {
+			return err
+		}
 		if err := tx.CreateCall(ctx, &models.Call{ID: models.CallID(cid), CaseID: id, StartedAt: now, Recording: models.RecordingActive}); err != nil {
 			return err
 		}
@@ -86,6 +89,74 @@ func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (
 		return "", fmt.Errorf("start call of %s: %w", id, err)
 	}
 	return models.CallID(cid), nil
+}
+
+// endLostCalls ends the case's calls still open when its next call
+// starts: only one node runs a case's call at a time (the call lease, or
+// the one process), so an open call is one whose node died under it
+// (killed, crashed, cut off from the database) and never ended it. It is
+// ended with its recording incomplete (the node's recovery adds what it
+// kept, if the node comes back), and each party the lost node last
+// reported in the call gets a node_lost interruption from that node's last
+// heartbeat, which their media in the new call ends. With no report of the
+// call (the node died before its first heartbeat with it, or runs alone),
+// both parties' interruptions start at the call's start.
+func (c *Calls) endLostCalls(ctx context.Context, tx models.Tx, id models.CaseID, now time.Time) error {
+	calls, err := tx.CallsByCase(ctx, id)
+	if err != nil {
+		return err
+	}
+	var nodes []*models.Node
+	for _, call := range calls {
+		if call.EndedAt != nil {
+			continue
+		}
+		if nodes == nil {
+			if nodes, err = tx.Nodes(ctx); err != nil {
+				return err
+			}
+		}
+		at, parties, detail := call.StartedAt, []string{"customer", "clerk"}, "the call's node stopped before it reported the call; who was in it is not known"
+		for _, n := range nodes {
+			for _, lc := range n.Running {
+				if lc.Call != call.ID {
+					continue
+				}
+				at, parties = n.LastSeen, nil
+				if lc.Customer {
+					parties = append(parties, "customer")
+				}
+				if len(lc.Clerks) > 0 {
+					parties = append(parties, "clerk")
+				}
+				detail = fmt.Sprintf("node %s stopped heartbeating at %s with the call running", n.ID, n.LastSeen.UTC().Format(time.RFC3339))
+			}
+		}
+		if at.After(now) {
+			at = now
+		}
+		if err := tx.EndCall(ctx, call.ID, now, "node lost", models.RecordingIncomplete); err != nil {
+			return fmt.Errorf("end lost call %s: %w", call.ID, err)
+		}
+		if err := c.svc.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(call.ID), "reason": "node lost", "recording": string(models.RecordingIncomplete)}); err != nil {
+			return err
+		}
+		for _, p := range parties {
+			iid, err := models.NewID(c.svc.rand, "int")
+			if err != nil {
+				return err
+			}
+			in := &models.Interruption{ID: iid, CaseID: id, Call: call.ID, Participant: p, Cause: models.CauseNodeLost, Detail: detail, StartedAt: at.UTC()}
+			if err := tx.AddInterruption(ctx, in); err != nil {
+				return fmt.Errorf("interruption of lost call %s: %w", call.ID, err)
+			}
+			if err := c.svc.event(ctx, tx, "system:signaling", id, "call.interrupted", map[string]string{"call": string(call.ID), "interruption": iid,
+				"participant": p, "cause": string(models.CauseNodeLost), "detail": detail, "started_at": in.StartedAt.Format(time.RFC3339Nano)}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // EndCall records the end of a call, why it ended and whether its recording

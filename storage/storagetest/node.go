@@ -30,7 +30,9 @@ func testNodes(t *testing.T, s models.Store) {
 		{CaseID: "cas_1", Call: "cal_1", StartedAt: t0.Add(time.Second), Customer: true, Clerks: []string{"staff:stf_1"}, Observers: 1, Sampled: true, LossPercent: 1.5, JitterMS: 12},
 		{CaseID: "cas_2", Call: "cal_2", StartedAt: t0.Add(2 * time.Second), Clerks: []string{}},
 	}
-	tx(t, s, func(tx models.Tx) error { return tx.NodeHeartbeat(ctx, a.ID, a.Instance, t0.Add(3*time.Second), running) })
+	tx(t, s, func(tx models.Tx) error {
+		return tx.NodeHeartbeat(ctx, a.ID, a.Instance, t0.Add(3*time.Second), running)
+	})
 	err = s.Transact(ctx, func(tx models.Tx) error { return tx.NodeHeartbeat(ctx, a.ID, "i2", t0.Add(3*time.Second), running[:1]) })
 	wantCode(t, "NodeHeartbeat(other instance)", err, models.ECONFLICT)
 

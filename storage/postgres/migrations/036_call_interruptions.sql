@@ -11,7 +11,7 @@ CREATE TABLE call_interruptions (
 	call_id      TEXT NOT NULL REFERENCES calls(id),
 	participant  TEXT NOT NULL CHECK (participant IN ('customer', 'clerk')),
 	cause        TEXT NOT NULL CHECK (cause IN ('left', 'socket_closed', 'media_failed', 'media_closed', 'replaced',
-	                                            'removed', 'protocol', 'node_shutdown', 'recorder_failed')),
+	                                            'removed', 'protocol', 'node_shutdown', 'node_lost', 'recorder_failed')),
 	detail       TEXT NOT NULL DEFAULT '' CHECK (length(detail) <= 500),
 	started_at   BIGINT NOT NULL,
 	ended_at     BIGINT CHECK (ended_at IS NULL OR ended_at >= started_at),
