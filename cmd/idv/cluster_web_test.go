@@ -46,13 +46,15 @@ import (
 // killed with SIGKILL mid-call. haproxy marks it down; both pages see the
 // call drop and rejoin by themselves through haproxy; the call continues
 // on idv-b (a live capture there matches). idv-a restarts, as its service
-// manager would, and recovers the segments it was writing: nothing
-// recorded is lost, and each party's recording shows exactly one gap.
-// The audit chain verifies and idv check finds nothing wrong.
+// manager would, and recovers the segments it was writing (all but at
+// most their last second); each party's recording shows exactly one gap,
+// and one node_lost interruption of the lost call, ended in the call on
+// idv-b, which lets the case go on. The audit chain verifies and idv check
+// finds nothing wrong.
 func TestClusterBrowserStory(t *testing.T) {
 	start := time.Now()
 	pg := testenv.PostgresURL(t)
-	m := testenv.MinIO(t)
+	m := testenv.MinIO(t, testenv.WithDrives(4)) // erasure-coded, as the bank runs it
 	lbAddr := freeAddr(t)
 	lbURL := "http://" + lbAddr
 	env := func(id string) map[string]string {
