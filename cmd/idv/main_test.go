@@ -64,7 +64,7 @@ func TestCommandUsage(t *testing.T) {
 		{[]string{"models", "get"}, "usage: idv models fetch [-dir DIR]"},
 		{[]string{"face"}, "usage: idv face info|eval|calibrate ..."},
 		{[]string{"face", "bogus"}, "usage: idv face info|eval|calibrate ..."},
-		{[]string{"users"}, "usage: idv users add|list|disable|enable|hours|contact [flags] [-- config flags]"},
+		{[]string{"users"}, "usage: idv users add|list|disable|enable|enrol|hours|contact [flags] [-- config flags]"},
 		{[]string{"tokens"}, tokensUsage},
 		{[]string{"tokens", "mint"}, tokensUsage},
 		{[]string{"tokens", "revoke"}, tokensUsage},
