@@ -45,6 +45,10 @@ type peer struct {
 	bye       atomic.Bool   // the participant said bye
 	left      atomic.Bool   // leave has looked at the peer's interruption
 	downState atomic.Uint32 // the PeerConnectionState that put the participant out
+	// mediaUp is set once the peer connection was connected (ICE and
+	// DTLS done): a close before that is a failure to connect, not the
+	// party closing a working connection.
+	mediaUp   atomic.Bool
 	pc        atomic.Pointer[webrtc.PeerConnection]
 	downSeen  atomic.Bool // the PeerConnection failed or was closed under us
 	mediaDown atomic.Bool // ... and the participant is out for that
@@ -405,6 +409,9 @@ func (pe *peer) prepare(pc *webrtc.PeerConnection) error {
 		// did. Either way the participant has no media: they leave.
 		// After a close, a bye the peer sent just before closing its side
 		// may still be on its way over the socket: it gets mediaGrace.
+		if s == webrtc.PeerConnectionStateConnected {
+			pe.mediaUp.Store(true)
+		}
 		if s != webrtc.PeerConnectionStateFailed && s != webrtc.PeerConnectionStateClosed {
 			return
 		}

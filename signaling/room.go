@@ -234,7 +234,9 @@ func (rm *room) interruptionCause(pe *peer, reason string) (models.InterruptionC
 	case reason == reasonSocket:
 		return models.CauseSocketClosed, true
 	case reason == reasonMedia:
-		if webrtc.PeerConnectionState(pe.downState.Load()) == webrtc.PeerConnectionStateClosed {
+		// A connection that never came up failed, however pion ended
+		// it (a refused DTLS certificate may close before it fails).
+		if pe.mediaUp.Load() && webrtc.PeerConnectionState(pe.downState.Load()) == webrtc.PeerConnectionStateClosed {
 			return models.CauseMediaClosed, true
 		}
 		return models.CauseMediaFailed, true
