@@ -70,7 +70,7 @@ func (s *Server) beginKeyRegistration(c *gin.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	opts, err := s.access.BeginKeyRegistration(c.Request.Context(), principal(c), req.Name, req.EnrolmentCode, c.ClientIP())
+	opts, err := s.access.BeginKeyRegistration(c.Request.Context(), principal(c), req.Name, req.EnrolmentCode, clientIP(c))
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (s *Server) finishKeyRegistration(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	k, err := s.access.FinishKeyRegistration(c.Request.Context(), principal(c), b, c.ClientIP())
+	k, err := s.access.FinishKeyRegistration(c.Request.Context(), principal(c), b, clientIP(c))
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (s *Server) finishKeyRegistration(c *gin.Context) error {
 }
 
 func (s *Server) removeMyKey(c *gin.Context) error {
-	if err := s.access.RemoveKey(c.Request.Context(), principal(c), c.Param("key"), c.ClientIP()); err != nil {
+	if err := s.access.RemoveKey(c.Request.Context(), principal(c), c.Param("key"), clientIP(c)); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)
@@ -126,7 +126,7 @@ func (s *Server) finishKeySignIn(c *gin.Context) error {
 		return err
 	}
 	p := principal(c)
-	if err := s.access.FinishKeySignIn(c.Request.Context(), p, b, c.ClientIP()); err != nil {
+	if err := s.access.FinishKeySignIn(c.Request.Context(), p, b, clientIP(c)); err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, gin.H{"home": homeOf(p.Staff)})
@@ -159,7 +159,7 @@ func (s *Server) resetKeys(c *gin.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	n, err := s.access.ResetKeys(c.Request.Context(), principal(c), c.Param("username"), req.Reason, c.ClientIP())
+	n, err := s.access.ResetKeys(c.Request.Context(), principal(c), c.Param("username"), req.Reason, clientIP(c))
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (s *Server) resetKeys(c *gin.Context) error {
 // admin does not issue their own.
 func (s *Server) issueEnrolment(c *gin.Context) error {
 	p := principal(c)
-	code, expires, err := s.access.IssueEnrolment(c.Request.Context(), p.Actor(), p.Staff.ID, c.Param("username"), c.ClientIP())
+	code, expires, err := s.access.IssueEnrolment(c.Request.Context(), p.Actor(), p.Staff.ID, c.Param("username"), clientIP(c))
 	if err != nil {
 		return err
 	}

@@ -83,7 +83,7 @@ func (s *Server) oidcStart(c *gin.Context) error {
 	u, err := s.idp.AuthURL(ctx, st.State, st.Nonce, st.Challenge, stepUp)
 	if err != nil {
 		s.log.WarnContext(ctx, "OIDC sign-in", "err", err)
-		s.access.OIDCFailed(ctx, c.ClientIP(), "identity provider unavailable")
+		s.access.OIDCFailed(ctx, clientIP(c), "identity provider unavailable")
 		return s.ssoPage(c, http.StatusServiceUnavailable, ssoDown)
 	}
 	s.setOIDCCookie(c, st.State, int(access.OIDCLoginLifetime.Seconds()))
@@ -98,7 +98,7 @@ func (s *Server) oidcCallback(c *gin.Context) error {
 		return models.Errorf(models.ENOTFOUND, "sign-in with an identity provider is not configured")
 	}
 	ctx := c.Request.Context()
-	remote := c.ClientIP()
+	remote := clientIP(c)
 	state := c.Query("state")
 	cookie, _ := c.Cookie(s.oidcCookieName())
 	s.setOIDCCookie(c, "", -1)
@@ -168,7 +168,7 @@ func (s *Server) oidcCallback(c *gin.Context) error {
 func (s *Server) oidcStepUp(c *gin.Context, login *models.OIDCLogin, entry *models.DirectoryEntry) error {
 	p, err := s.access.AuthenticateHash(c.Request.Context(), login.SessionHash)
 	if err != nil {
-		s.access.OIDCFailed(c.Request.Context(), c.ClientIP(), "step-up for a session that ended")
+		s.access.OIDCFailed(c.Request.Context(), clientIP(c), "step-up for a session that ended")
 		return s.ssoPage(c, http.StatusBadRequest, ssoState)
 	}
 	old := p.Session.IDHash

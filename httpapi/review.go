@@ -115,7 +115,7 @@ func (s *Server) decide(c *gin.Context) error {
 			if req.Decision == models.DecisionApprove {
 				bind.StatementSHA256 = req.StatementSHA256
 			}
-			if err := s.access.VerifyDecisionKey(c.Request.Context(), p, bind, req.WebAuthn, c.ClientIP()); err != nil {
+			if err := s.access.VerifyDecisionKey(c.Request.Context(), p, bind, req.WebAuthn, clientIP(c)); err != nil {
 				return nil, err
 			}
 			in.StepUpAt = s.access.Now()
