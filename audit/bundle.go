@@ -103,7 +103,9 @@ audit/events.jsonl       every event of this case in that range, in full; each h
                          (hash = SHA-256(prev_hash || canonical JSON)), its prev_hash is the leaf before it;
                          the seal event lists the seqs of all of them and digests the checkpoints before it;
                          a call's interruptions are its call.interrupted events (participant, cause, started_at)
-                         and call.resumed events (when the party's media came back); none resumed: not back
+                         and call.resumed events (when the party's media came back); none resumed: not back;
+                         a call continued on another node after its node went away has call.suspended
+                         (the node shut down) and call.continued events (leg, previous) and keeps its ID
 audit/log.proof          RFC 6962 consistency proof that the log of these leaves is a prefix of the log of
                          a signed checkpoint note (origin remoteidv/audit, size, root), which ends the file
 audit/checkpoints.json   the signed checkpoints of the log up to the seal, and the one the proof leads to

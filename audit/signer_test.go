@@ -88,14 +88,20 @@ func TestCheckpointSignersAtOnce(t *testing.T) {
 				cpr := audit.Checkpointer{Store: s, Key: key, Now: time.Now, Publish: ev}
 				wg.Go(func() {
 					for {
+						// Whether the last event had been appended before
+						// this round began: then this round sees it.
+						last := false
+						select {
+						case <-appended:
+							last = true
+						default:
+						}
 						if err := cpr.CheckpointAndPublish(ctx); err != nil {
 							errs <- fmt.Errorf("signer %d: %w", i, err)
 							return
 						}
-						select {
-						case <-appended:
+						if last {
 							return
-						default:
 						}
 					}
 				})

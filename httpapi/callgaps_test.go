@@ -14,16 +14,19 @@ import (
 // TestCallGapsOnCasePages: the interruptions of a case's call, one the
 // customer came back from and one the clerk did not, show on the clerk's,
 // the supervisor's and the auditor's case pages with who, when, how long
-// and the cause in the page's language; the calls API lists them too.
+// and the cause in the page's language; the calls API lists them too. The
+// call, suspended by a node's shutdown and continued on another node,
+// shows its two legs on the auditor's record and in the API.
 func TestCallGapsOnCasePages(t *testing.T) {
 	e := newEnv(t)
 	clerk := e.login(t, "clerk")
 	id := e.createCase(t, clerk)
 	ctx := context.Background()
-	call, err := e.g.Calls.StartCall(ctx, models.CaseID(id), "staff:test")
+	leg, err := e.g.Calls.StartCall(ctx, models.CaseID(id), "staff:test")
 	if err != nil {
 		t.Fatal(err)
 	}
+	call := leg.Call
 	// The clock stands still at e.now, when the call ends; the customer
 	// dropped out 5 minutes before, the clerk 3 minutes before.
 	at := e.now.Add(-5 * time.Minute)
@@ -53,9 +56,18 @@ func TestCallGapsOnCasePages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The call ends 3 minutes after the clerk dropped out: they were out
+	// The node shuts down (the call is suspended), the customer rejoins on
+	// another node, which continues the call in its second leg, and the
+	// call ends there 3 minutes after the clerk dropped out: they were out
 	// for at least that long.
-	if err := e.g.Calls.EndCall(ctx, models.CaseID(id), call, "everyone left", true); err != nil {
+	if err := e.g.Calls.SuspendCall(ctx, models.CaseID(id), leg, "server shutting down"); err != nil {
+		t.Fatal(err)
+	}
+	leg2, err := e.g.Calls.StartCall(ctx, models.CaseID(id), "staff:test")
+	if err != nil || leg2.Call != call || leg2.Leg != 2 {
+		t.Fatalf("StartCall after the suspension = %+v, %v; want %s leg 2", leg2, err, call)
+	}
+	if err := e.g.Calls.EndCall(ctx, models.CaseID(id), leg2, "everyone left", true); err != nil {
 		t.Fatal(err)
 	}
 
@@ -100,9 +112,15 @@ func TestCallGapsOnCasePages(t *testing.T) {
 	if want := "gap of 47s in the customer&#39;s video at " + show(time.Second) + ": media connection failed (ICE or DTLS)"; !strings.Contains(aud, want) {
 		t.Errorf("the auditor's record lacks %q:\n%s", want, regexp.MustCompile(`(?s)<ul id="rs-recording".*?</ul>`).FindString(aud))
 	}
+	for lang, want := range map[string]string{"en": "run in 2 legs: a node took over", "zh-CN": "分 2 段进行"} {
+		if aud := page(t, e.login(t, "auditor"), "/audit/cases/"+id, lang); !strings.Contains(aud, want) {
+			t.Errorf("the auditor's record (%s) lacks %q:\n%s", lang, want, regexp.MustCompile(`(?s)<ul id="rs-recording".*?</ul>`).FindString(aud))
+		}
+	}
 
 	var out struct {
 		Calls []struct {
+			Legs          int
 			Interruptions []struct {
 				Participant, Cause string
 				EndedAt            *time.Time `json:"ended_at"`
@@ -110,8 +128,8 @@ func TestCallGapsOnCasePages(t *testing.T) {
 			}
 		}
 	}
-	if code := clerk.do("GET", "/api/cases/"+id+"/calls", nil, &out); code != 200 || len(out.Calls) != 1 || len(out.Calls[0].Interruptions) != 2 {
-		t.Fatalf("GET calls: %d %+v, want one call with two interruptions", code, out)
+	if code := clerk.do("GET", "/api/cases/"+id+"/calls", nil, &out); code != 200 || len(out.Calls) != 1 || len(out.Calls[0].Interruptions) != 2 || out.Calls[0].Legs != 2 {
+		t.Fatalf("GET calls: %d %+v, want one call in two legs with two interruptions", code, out)
 	}
 	if in := out.Calls[0].Interruptions; in[0].Cause != "media_failed" || in[0].EndedAt == nil || in[0].ResumedIn != string(call) ||
 		in[1].Cause != "node_shutdown" || in[1].EndedAt != nil {

@@ -310,7 +310,7 @@ func waitLive(t *testing.T, h *signaling.Hub, id string) {
 // customer's socket reaches node A and the clerk's node B; both meet in
 // one room on one node with media flowing. When that node goes away both
 // sockets end; they rejoin (on B, the one left) and the call continues
-// there as a new call of the same case.
+// there in the same call record, in its second leg.
 func TestCallAcrossNodes(t *testing.T) {
 	e, a, b := twoNodes(t, clusterSecret)
 	frames := ivfFrames(t, testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 1, 320))
@@ -364,25 +364,35 @@ func TestCallAcrossNodes(t *testing.T) {
 
 	var calls struct {
 		Calls []struct {
-			EndReason string `json:"end_reason"`
-			EndedAt   *time.Time
+			EndedAt     *time.Time `json:"ended_at"`
+			SuspendedAt *time.Time `json:"suspended_at"`
+			Legs        int        `json:"legs"`
+			Segments    []struct {
+				Participant, Track string
+				Leg                int
+			}
 		} `json:"calls"`
 	}
 	clerk.base = b.url // the cookie jar keys on the host, which the nodes share
 	if code := clerk.do("GET", "/api/cases/"+id+"/calls", nil, &calls); code != 200 {
 		t.Fatalf("calls: status %d", code)
 	}
-	if len(calls.Calls) != 2 {
-		t.Fatalf("the case has %d calls, want 2 (one per node): %+v", len(calls.Calls), calls)
+	if len(calls.Calls) != 1 {
+		t.Fatalf("the case has %d calls, want the one call continued: %+v", len(calls.Calls), calls)
 	}
-	ended := 0
-	for _, c := range calls.Calls {
-		if c.EndReason != "" {
-			ended++
+	k := calls.Calls[0]
+	if k.Legs != 2 || k.EndedAt != nil || k.SuspendedAt != nil {
+		t.Errorf("the call: legs %d, ended %v, suspended %v; want 2, running on B", k.Legs, k.EndedAt, k.SuspendedAt)
+	}
+	// A kept what it recorded when it shut down: leg 1's segments.
+	leg1 := 0
+	for _, sg := range k.Segments {
+		if sg.Leg == 1 {
+			leg1++
 		}
 	}
-	if ended != 1 {
-		t.Errorf("%d of the case's calls ended, want 1 (the gone node's): %+v", ended, calls)
+	if leg1 == 0 {
+		t.Errorf("no segment of leg 1 (node A's) on file: %+v", k.Segments)
 	}
 }
 

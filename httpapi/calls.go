@@ -43,6 +43,7 @@ func (s *Server) staffSocket(c *gin.Context) error {
 
 type segmentView struct {
 	Seq         int       `json:"seq"`
+	Leg         int       `json:"leg"`
 	Participant string    `json:"participant"`
 	Track       string    `json:"track"`
 	Evidence    string    `json:"evidence_id"`
@@ -53,12 +54,17 @@ type segmentView struct {
 }
 
 type callView struct {
-	ID        string        `json:"id"`
-	StartedAt time.Time     `json:"started_at"`
-	EndedAt   *time.Time    `json:"ended_at,omitempty"`
-	EndReason string        `json:"end_reason,omitempty"`
-	Recording string        `json:"recording"`
-	Segments  []segmentView `json:"segments"`
+	ID        string     `json:"id"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	EndReason string     `json:"end_reason,omitempty"`
+	Recording string     `json:"recording"`
+	// Legs: how many nodes' turns the call took (1 unless a node went
+	// away under it and another continued it); suspended_at: its node
+	// stopped with it unfinished and nobody continued it yet.
+	Legs        int           `json:"legs"`
+	SuspendedAt *time.Time    `json:"suspended_at,omitempty"`
+	Segments    []segmentView `json:"segments"`
 	// Interruptions: each time a party dropped out, and why (ended_at
 	// absent: they have not come back).
 	Interruptions []interruptionView `json:"interruptions"`
@@ -81,14 +87,14 @@ func (s *Server) listCalls(c *gin.Context) error {
 	}
 	out := make([]callView, 0, len(calls))
 	for _, k := range calls {
-		v := callView{ID: string(k.ID), StartedAt: k.StartedAt, EndedAt: k.EndedAt, EndReason: k.EndReason, Recording: string(k.Recording), Segments: []segmentView{},
+		v := callView{ID: string(k.ID), StartedAt: k.StartedAt, EndedAt: k.EndedAt, EndReason: k.EndReason, Recording: string(k.Recording), Legs: k.Legs, SuspendedAt: k.SuspendedAt, Segments: []segmentView{},
 			Interruptions: []interruptionView{}}
 		for _, in := range k.Interruptions {
 			v.Interruptions = append(v.Interruptions, interruptionView{Participant: in.Participant, Cause: string(in.Cause), Detail: in.Detail,
 				StartedAt: in.StartedAt, EndedAt: in.EndedAt, ResumedIn: string(in.ResumedIn)})
 		}
 		for _, sg := range k.Segments {
-			v.Segments = append(v.Segments, segmentView{Seq: sg.Seq, Participant: sg.Participant, Track: sg.Track, Evidence: string(sg.Evidence),
+			v.Segments = append(v.Segments, segmentView{Seq: sg.Seq, Leg: models.SegmentLeg(sg.Seq), Participant: sg.Participant, Track: sg.Track, Evidence: string(sg.Evidence),
 				SHA256: sg.SHA256, Size: sg.Size, StartedAt: sg.StartedAt, EndedAt: sg.EndedAt})
 		}
 		out = append(out, v)

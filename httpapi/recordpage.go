@@ -127,8 +127,15 @@ func (s *Server) caseRecord(c *gin.Context, lang string) (*web.CaseRecord, error
 			length = duration(k.EndedAt.Sub(k.StartedAt))
 		}
 		recorded, gaps := recording(k.Segments)
-		r.Calls = append(r.Calls, fill(n.t("record.recording_call"), map[string]string{"n": strconv.Itoa(i + 1), "length": length,
-			"recorded": duration(recorded), "gaps": strconv.Itoa(len(gaps))}))
+		line := fill(n.t("record.recording_call"), map[string]string{"n": strconv.Itoa(i + 1), "length": length,
+			"recorded": duration(recorded), "gaps": strconv.Itoa(len(gaps))})
+		if k.Legs > 1 {
+			line += fill(n.t("record.recording_legs"), map[string]string{"legs": strconv.Itoa(k.Legs)})
+		}
+		if k.EndedAt == nil && k.SuspendedAt != nil {
+			line += n.t("record.recording_suspended")
+		}
+		r.Calls = append(r.Calls, line)
 		for _, g := range gaps {
 			line := fill(n.t("record.gap"), map[string]string{"length": duration(g.length), "participant": g.participant,
 				"track": g.track, "at": n.at(g.at)})

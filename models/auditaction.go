@@ -26,7 +26,7 @@ var AuditActions = []string{
 	"code.sent", "code.verified", "code.wrong", "code.locked", "code.expired", "code.replayed",
 	// the call
 	"call.ended", "call.recording_incomplete", "call.recording_capped", "call.quality", "call.segment",
-	"call.observe_started", "call.observe_stopped", "call.interrupted", "call.resumed",
+	"call.observe_started", "call.observe_stopped", "call.interrupted", "call.resumed", "call.suspended", "call.continued",
 	// checks and what staff looked at
 	"check.face_match", "check.face_upload", "check.face_confirmed", "check.liveness", "check.signature", "check.registry",
 	"letter.uploaded", "letter.scope_recorded", "letter.viewed", "specimen.viewed", "reference.viewed",

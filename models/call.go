@@ -13,6 +13,27 @@ type CustomerSessionID string
 // keeps the call and adds segments).
 type CallID string
 
+// CallLeg is one node's turn at running a call: a call starts with leg 1,
+// and each time a node continues a call whose node went away (killed, or
+// shut down) the leg goes up by one. The leg numbers the node's segments
+// (LegSeq), so that what a lost node recovers later never collides with
+// what its successor records.
+type CallLeg struct {
+	Call CallID
+	Leg  int
+}
+
+// LegSeqs is how many segment numbers each leg of a call has: leg k's are
+// (k-1)*LegSeqs+1 to k*LegSeqs.
+const LegSeqs = 10000
+
+// LegSeq is the number of the n-th segment (from 1) of a participant's
+// track in leg.
+func LegSeq(leg, n int) int { return (leg-1)*LegSeqs + n }
+
+// SegmentLeg is the leg a segment number belongs to.
+func SegmentLeg(seq int) int { return (seq-1)/LegSeqs + 1 }
+
 // CustomerSession is what the customer's browser holds after exchanging the
 // invite: only the SHA-256 of the cookie secret is stored.
 type CustomerSession struct {
@@ -48,7 +69,15 @@ type Call struct {
 	EndedAt   *time.Time
 	EndReason string
 	Recording RecordingState
-	Segments  []*CallSegment
+	// Legs counts the nodes' turns at running the call (CallLeg): 1 until
+	// a node continues it after its node went away.
+	Legs int
+	// SuspendedAt is when the node running the call stopped with the call
+	// unfinished but its recording kept (a graceful shutdown, or a restart
+	// that recovered the recording): no node runs it, and the case's next
+	// call continues it. Nil while a node runs it, and once it ended.
+	SuspendedAt *time.Time
+	Segments    []*CallSegment
 	// Interruptions are the times a party dropped out of this call, with
 	// why, oldest first.
 	Interruptions []*Interruption
@@ -178,9 +207,21 @@ type CallRepo interface {
 	CustomerSessionsByCase(ctx context.Context, id CaseID) ([]*CustomerSession, error)
 
 	CreateCall(ctx context.Context, c *Call) error
-	// EndCall sets the end, its reason and the recording state once:
-	// ECONFLICT when the call already ended.
-	EndCall(ctx context.Context, id CallID, at time.Time, reason string, rec RecordingState) error
+	// EndCall sets the end, its reason and the recording state once, for
+	// the call's current leg (leg 0: whichever): ECONFLICT when the call
+	// already ended or a later leg continued it.
+	EndCall(ctx context.Context, id CallID, leg int, at time.Time, reason string, rec RecordingState) error
+	// ContinueCall starts the next leg of an unfinished call (its node
+	// went away): it clears the suspension, turns a recording the
+	// suspension completed back to active (an incomplete one stays
+	// incomplete) and returns the new leg. ECONFLICT when the call ended.
+	ContinueCall(ctx context.Context, id CallID) (int, error)
+	// SuspendCall marks leg of the call suspended at at (its node stopped
+	// with the call unfinished and its recording kept): an active
+	// recording counts as complete until a next leg continues it.
+	// ECONFLICT when the call ended, is suspended already or a later leg
+	// continued it.
+	SuspendCall(ctx context.Context, id CallID, leg int, at time.Time) error
 	// MarkRecordingIncomplete flags the call's recording as incomplete.
 	MarkRecordingIncomplete(ctx context.Context, id CallID) error
 	AddCallSegment(ctx context.Context, s *CallSegment) error
@@ -197,21 +238,24 @@ type CallRepo interface {
 }
 
 // RecordingDone reports whether calls (oldest first) recorded the
-// verification: at least one call, every call ended, the last one with its
-// recording complete, and the customer's video kept in a non-empty segment
-// of a complete call. A call whose tracks never arrived is not a
-// recording. A call whose recording is incomplete (a recorder failed, or
-// its node died under it) stays on file with its interruptions and does
-// not stop a case whose call went on in a later complete call; live
-// captures made in it never count toward the face check (verify's
-// liveCapture), so what is decided on was recorded whole.
+// verification: at least one call, every call ended or suspended (its node
+// stopped with the recording kept and nobody continued it), the last one
+// with its recording complete, and the customer's video kept in a
+// non-empty segment of a complete call. A call whose tracks never arrived
+// is not a recording. A call whose recording is incomplete (a recorder
+// failed) stays on file with its interruptions and does not stop a case
+// whose call went on in a later complete call; live captures made in it
+// never count toward the face check (verify's liveCapture). A call that
+// another node continued after its node died is one call: the time lost
+// is its node_lost interruptions, and a capture taken in the lost leg
+// counts only with its segment on file.
 func RecordingDone(calls []*Call) bool {
 	if len(calls) == 0 || calls[len(calls)-1].Recording != RecordingComplete {
 		return false
 	}
 	customerVideo := false
 	for _, c := range calls {
-		if c.EndedAt == nil {
+		if c.EndedAt == nil && c.SuspendedAt == nil {
 			return false
 		}
 		if c.Recording != RecordingComplete {
@@ -274,6 +318,7 @@ type RecordingAllowance struct {
 type LiveCall struct {
 	CaseID    CaseID    `json:"case_id"`
 	Call      CallID    `json:"call_id"`
+	Leg       int       `json:"leg,omitempty"` // the node's leg of the call (0 in a report from before legs: 1)
 	StartedAt time.Time `json:"started_at"`
 	Customer  bool      `json:"customer"` // the customer is connected
 	Clerks    []string  `json:"clerks"`   // audit actors ("staff:stf_...") of the connected clerks

@@ -216,12 +216,24 @@ func (f *fixture) calls_(id models.CaseID) []*models.Call {
 // waitEnded waits until the case's calls have all ended.
 func (f *fixture) waitEnded(id models.CaseID, d time.Duration) []*models.Call {
 	f.t.Helper()
+	return f.waitCalls(id, d, false)
+}
+
+// waitStopped waits until no node runs a call of case id: each ended, or
+// suspended by its node's shutdown.
+func (f *fixture) waitStopped(id models.CaseID, d time.Duration) []*models.Call {
+	f.t.Helper()
+	return f.waitCalls(id, d, true)
+}
+
+func (f *fixture) waitCalls(id models.CaseID, d time.Duration, suspended bool) []*models.Call {
+	f.t.Helper()
 	deadline := time.Now().Add(d)
 	for {
 		calls := f.calls_(id)
 		ended := len(calls) > 0
 		for _, c := range calls {
-			ended = ended && c.EndedAt != nil
+			ended = ended && (c.EndedAt != nil || suspended && c.SuspendedAt != nil)
 		}
 		if ended {
 			return calls

@@ -31,13 +31,21 @@ import (
 // Workflow is what the call needs from the case workflow
 // (*verify.Calls implements it). Errors carry models error kinds.
 type Workflow interface {
-	// StartCall moves the case into its call and opens a call record.
-	StartCall(ctx context.Context, c models.CaseID, actor string) (models.CallID, error)
-	// EndCall records the end of the call and whether its recording is whole.
-	EndCall(ctx context.Context, c models.CaseID, call models.CallID, reason string, recordingComplete bool) error
+	// StartCall moves the case into its call and returns the call to
+	// run: the case's unfinished call (its node went away) continued in
+	// a new leg, else a new call record.
+	StartCall(ctx context.Context, c models.CaseID, actor string) (models.CallLeg, error)
+	// EndCall records the end of the call's leg and whether its recording
+	// is whole (ECONFLICT once another node continued the call).
+	EndCall(ctx context.Context, c models.CaseID, leg models.CallLeg, reason string, recordingComplete bool) error
+	// SuspendCall records that this node stops with the call's leg
+	// unfinished (a graceful shutdown): its recording is kept and the
+	// case's next call continues it.
+	SuspendCall(ctx context.Context, c models.CaseID, leg models.CallLeg, reason string) error
 	// RecoverSegment keeps a segment that a crashed process left half
-	// written (it is evidence all the same), marks the call's recording
-	// incomplete and ends the call if it is still open.
+	// written (it is evidence all the same); a call still at the
+	// segment's leg is suspended, with a node_lost interruption for the
+	// segment's participant.
 	RecoverSegment(ctx context.Context, c models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error
 	// SaveQuality keeps the call's quality samples (JSON) as evidence.
 	SaveQuality(ctx context.Context, c models.CaseID, call models.CallID, samples int, data []byte) error

@@ -17,11 +17,11 @@ import (
 // TestInterruptionCauses drops the customer out of a running call in
 // each way the server can tell apart (bye, socket closed, peer connection
 // closed, a new page taking over, DTLS failing), lets them rejoin, and
-// checks that
-// the one call record holds every interruption with its cause, ended when
-// their media came back; shutting the node down leaves both parties'
-// interruptions open, until they rejoin on another node, in the case's
-// next call.
+// checks that the one call record holds every interruption with its
+// cause, ended when their media came back. Shutting the node down
+// suspends the call with both parties' interruptions open; they rejoin on
+// another node, which continues the same call record in its second leg,
+// and their media there ends the interruptions.
 func TestInterruptionCauses(t *testing.T) {
 	f := newFixture(t, signaling.Config{})
 	media := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 160), ogg: testenv.OpusTone(t, 2)}
@@ -90,14 +90,14 @@ func TestInterruptionCauses(t *testing.T) {
 	before := len(drops) + 2 // the interruptions so far
 
 	// The node shuts down under the call: each party's drop is recorded,
-	// still open, before the call is ended.
+	// still open, and the call is suspended, not ended.
 	if err := f.hub.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	customer.close("")
-	calls := f.waitEnded(id, 30*time.Second)
-	if len(calls) != 1 {
-		t.Fatalf("%d calls, want the one call across every rejoin", len(calls))
+	calls := f.waitStopped(id, 30*time.Second)
+	if len(calls) != 1 || calls[0].EndedAt != nil || calls[0].SuspendedAt == nil || calls[0].Legs != 1 {
+		t.Fatalf("calls after the shutdown = %+v, want the one call across every rejoin, suspended in leg 1", calls)
 	}
 	got := calls[0].Interruptions
 	if len(got) != before+2 {
@@ -114,8 +114,8 @@ func TestInterruptionCauses(t *testing.T) {
 		t.Errorf("interruptions at shutdown of %v, want the customer and the clerk", parties)
 	}
 
-	// Both rejoin on another node (a second hub on the same workflow): the
-	// case's next call starts, and their media there ends the
+	// Both rejoin on another node (a second hub on the same workflow): it
+	// continues the call in leg 2, and their media there ends the
 	// interruptions the shutdown left open.
 	next, err := signaling.New(signaling.Config{Loopback: true, RecordDir: t.TempDir()}, f.calls, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
@@ -130,14 +130,30 @@ func TestInterruptionCauses(t *testing.T) {
 	waitCount(t, "customer video packets on the next node", customer2.videoIn.Load, 20, 20*time.Second)
 	for i := before; i < before+2; i++ {
 		in := waitResumed(t, f, id, i)
-		if in.ResumedIn == "" || in.ResumedIn == in.Call {
-			t.Errorf("interruption %d of the %s resumed in %q, want the case's next call", i, in.Participant, in.ResumedIn)
+		if in.ResumedIn != in.Call {
+			t.Errorf("interruption %d of the %s resumed in %q, want its own call %s", i, in.Participant, in.ResumedIn, in.Call)
 		}
 	}
 	customer2.close("")
 	clerk2.close("done")
-	if calls := f.waitEnded(id, 30*time.Second); len(calls) != 2 {
-		t.Errorf("%d calls after the move, want 2", len(calls))
+	calls = f.waitEnded(id, 30*time.Second)
+	if len(calls) != 1 || calls[0].Legs != 2 || calls[0].Recording != models.RecordingComplete {
+		t.Fatalf("calls after the move = %+v, want the one call, in 2 legs, recorded whole", calls)
+	}
+	// Each node numbered its own segments: leg 1's from 1, leg 2's from
+	// models.LegSeq(2, 1); every party's track has a segment in both.
+	legs := map[string]map[int]bool{}
+	for _, sg := range calls[0].Segments {
+		k := sg.Participant + "/" + sg.Track
+		if legs[k] == nil {
+			legs[k] = map[int]bool{}
+		}
+		legs[k][models.SegmentLeg(sg.Seq)] = true
+	}
+	for _, k := range []string{"customer/video", "customer/audio", "clerk/video", "clerk/audio"} {
+		if !legs[k][1] || !legs[k][2] {
+			t.Errorf("segments of %s in legs %v, want legs 1 and 2", k, legs[k])
+		}
 	}
 }
 

@@ -81,7 +81,7 @@ func closingPeer(t *testing.T) (*peer, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rm, err := newRoom(h, "case_closing", "call_closing", models.RecordingAllowance{})
+	rm, err := newRoom(h, "case_closing", models.CallLeg{Call: "call_closing", Leg: 1}, models.RecordingAllowance{})
 	if err != nil {
 		t.Fatal(err)
 	}

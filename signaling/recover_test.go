@@ -21,8 +21,9 @@ import (
 
 // TestRecoverInterruptedRecording: segments a crashed process left in the
 // recording folder are kept as evidence at the next start, their call is
-// ended with its recording incomplete, and unknown files stay for an
-// operator.
+// suspended (the customer's drop is a node_lost interruption from the
+// segment's end) and continued by the case's next call, and unknown files
+// stay for an operator.
 func TestRecoverInterruptedRecording(t *testing.T) {
 	key, err := encfile.NewKey(bytes.Repeat([]byte{3}, encfile.KeySize))
 	if err != nil {
@@ -75,7 +76,7 @@ func testRecover(t *testing.T, key *encfile.Key, write func(*testing.T, string) 
 		t.Fatal(err)
 	}
 	start := f.now.UnixMicro()
-	name := fmt.Sprintf("rec.%s.%s.customer.video.1.%d.123456", id, call, start)
+	name := fmt.Sprintf("rec.%s.%s.customer.video.1.%d.123456", id, call.Call, start)
 	partial := write(t, filepath.Join(dir, name))
 	if err := os.WriteFile(filepath.Join(dir, "stray.bin"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
@@ -91,15 +92,20 @@ func testRecover(t *testing.T, key *encfile.Key, write func(*testing.T, string) 
 		t.Errorf("unknown file was removed: %v", err)
 	}
 	calls := f.calls_(id)
-	if len(calls) != 1 || calls[0].EndedAt == nil || calls[0].Recording != models.RecordingIncomplete || len(calls[0].Segments) != 1 {
-		t.Fatalf("calls after recovery = %+v, want one ended, incomplete call with one segment", calls)
+	if len(calls) != 1 || calls[0].EndedAt != nil || calls[0].SuspendedAt == nil || len(calls[0].Segments) != 1 {
+		t.Fatalf("calls after recovery = %+v, want one suspended call with one segment", calls)
 	}
 	seg := calls[0].Segments[0]
 	if seg.Participant != "customer" || seg.Track != "video" || seg.Size != int64(len(partial)) || seg.StartedAt.UnixMicro() != start || seg.SHA256 != fmt.Sprintf("%x", sha256.Sum256(partial)) {
 		t.Errorf("recovered segment = %+v, want %d bytes", seg, len(partial))
 	}
-	if models.RecordingDone(calls) {
-		t.Error("an interrupted recording counts as done")
+	if in := calls[0].Interruptions; len(in) != 1 || in[0].Participant != "customer" || in[0].Cause != models.CauseNodeLost || !in[0].StartedAt.Equal(seg.EndedAt) {
+		t.Errorf("interruptions after recovery = %+v, want the customer's node_lost from the segment's end %v", in, seg.EndedAt)
+	}
+	// The parties rejoin: the same call goes on in leg 2.
+	next, err := f.calls.StartCall(ctx, id, "staff:stf_c1")
+	if err != nil || next.Call != call.Call || next.Leg != 2 {
+		t.Fatalf("StartCall after recovery = %+v, %v; want %s leg 2", next, err, call.Call)
 	}
 	// A second start finds nothing more to do.
 	if err := os.Remove(filepath.Join(dir, "stray.bin")); err != nil {
@@ -140,7 +146,7 @@ func TestRecoverFlushedAudio(t *testing.T) {
 				t.Fatal(err)
 			}
 			clock := f.now
-			seg := &models.CallSegment{CallID: call, Seq: 1, Participant: "customer", Track: "audio", StartedAt: clock}
+			seg := &models.CallSegment{CallID: call.Call, Seq: 1, Participant: "customer", Track: "audio", StartedAt: clock}
 			pkts := make([]*rtp.Packet, tt.packets)
 			for i := range pkts {
 				// A 20 ms SILK+CELT frame (TOC 0x78, one frame): about

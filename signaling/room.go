@@ -27,6 +27,7 @@ type room struct {
 	h      *Hub
 	caseID models.CaseID
 	call   models.CallID
+	leg    int // this node's turn at running the call (models.CallLeg)
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -61,9 +62,9 @@ type room struct {
 	capped      atomic.Bool
 }
 
-func newRoom(h *Hub, c models.CaseID, call models.CallID, allow models.RecordingAllowance) (*room, error) {
+func newRoom(h *Hub, c models.CaseID, leg models.CallLeg, allow models.RecordingAllowance) (*room, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.MaxDuration)
-	rm := &room{h: h, caseID: c, call: call, log: h.log.With("case_id", c, "call", call), ctx: ctx, cancel: cancel,
+	rm := &room{h: h, caseID: c, call: leg.Call, leg: leg.Leg, log: h.log.With("case_id", c, "call", leg.Call, "leg", leg.Leg), ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), peers: map[*peer]struct{}{}, seq: map[string]int{}, grab: newGrabber(), stats: &stats{},
 		started: h.cfg.Now(), maxBytes: h.cfg.MaxRecordingBytes}
 	if allow.Duration > 0 && allow.Duration < h.cfg.MaxDuration {
@@ -419,7 +420,18 @@ loop:
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	rm.saveQuality(ctx)
-	if err := rm.h.wf.EndCall(ctx, rm.caseID, rm.call, reason, complete); err != nil {
+	leg := models.CallLeg{Call: rm.call, Leg: rm.leg}
+	if reason == reasonShutdown {
+		// The node goes away under the call: its recording is kept, and
+		// the parties' rejoin continues it here after a restart or on
+		// another node. (A failed recorder marked it incomplete already.)
+		if err := rm.h.wf.SuspendCall(ctx, rm.caseID, leg, reason); err != nil {
+			rm.log.Error("record the suspension of the call", "err", err)
+		}
+		rm.log.Info("call suspended", "reason", reason, "recording_complete", complete)
+		return
+	}
+	if err := rm.h.wf.EndCall(ctx, rm.caseID, leg, reason, complete); err != nil {
 		rm.log.Error("record end of call", "err", err)
 	}
 	rm.log.Info("call ended", "reason", reason, "recording_complete", complete)
@@ -467,13 +479,13 @@ func (rm *room) saveQuality(ctx context.Context) {
 	}
 }
 
-// nextSeq numbers a participant's segments of one kind: a reconnect makes
-// a new segment.
+// nextSeq numbers a participant's segments of one kind in this node's leg
+// of the call (models.LegSeq): a reconnect makes a new segment.
 func (rm *room) nextSeq(participant, track string) int {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	rm.seq[participant+"/"+track]++
-	return rm.seq[participant+"/"+track]
+	return models.LegSeq(rm.leg, rm.seq[participant+"/"+track])
 }
 
 // wrote counts n bytes written to a recording and reports whether the
@@ -746,7 +758,7 @@ func pliPacket(ssrc uint32) []rtcp.Packet {
 func (rm *room) live() models.LiveCall {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
-	lc := models.LiveCall{CaseID: rm.caseID, Call: rm.call, StartedAt: rm.started.UTC()}
+	lc := models.LiveCall{CaseID: rm.caseID, Call: rm.call, Leg: rm.leg, StartedAt: rm.started.UTC()}
 	for pe := range rm.peers {
 		switch pe.p.Role {
 		case RoleCustomer:

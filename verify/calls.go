@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,12 +57,25 @@ func (c *Calls) RecordingComplete(ctx context.Context, id models.CaseID) (bool, 
 }
 
 // StartCall moves the case into its call (join; a reconnect keeps it
-// in_session) and opens a call record, audited as actor.
-func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (models.CallID, error) {
+// in_session) and returns the call to run, audited as actor: the case's
+// unfinished call continued in a new leg when there is one (its node went
+// away under it), else a new call record.
+//
+// Only one node runs a case's call at a time (the call lease, or the one
+// process), so an unfinished call at this point is one whose node stopped
+// without ending it: suspended (a graceful shutdown, or a restart that
+// recovered its recording; its parties' interruptions are on file) or
+// lost (killed, crashed, cut off from the database). A lost call's
+// parties, as its node last reported them, get a node_lost interruption
+// from that node's last heartbeat; their media in the new leg ends it.
+// The call's recording stays whole: what the lost node recorded is kept
+// when it comes back (Recover), and the time lost is the interruption.
+func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (models.CallLeg, error) {
 	cid, err := models.NewID(c.svc.rand, "call")
 	if err != nil {
-		return "", err
+		return models.CallLeg{}, err
 	}
+	var out models.CallLeg
 	err = c.svc.store.Transact(ctx, func(tx models.Tx) error {
 		cs, err := tx.CaseByID(ctx, id)
 		if err != nil {
@@ -77,103 +91,179 @@ func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (
 		if err := tx.UpdateCase(ctx, cs); err != nil {
 			return err
 		}
-		if err := c.endLostCalls(ctx, tx, id, now); err != nil {
+		open, err := c.unfinishedCall(ctx, tx, id, now)
+		if err != nil {
 			return err
 		}
-		if err := tx.CreateCall(ctx, &models.Call{ID: models.CallID(cid), CaseID: id, StartedAt: now, Recording: models.RecordingActive}); err != nil {
-			return err
+		if open != nil {
+			if out, err = c.continueCall(ctx, tx, open, now); err != nil {
+				return err
+			}
+		} else {
+			out = models.CallLeg{Call: models.CallID(cid), Leg: 1}
+			if err := tx.CreateCall(ctx, &models.Call{ID: out.Call, CaseID: id, StartedAt: now, Recording: models.RecordingActive}); err != nil {
+				return err
+			}
 		}
-		return c.svc.event(ctx, tx, actor, id, "case.join", map[string]string{"from": string(from), "to": string(to), "call": cid})
+		return c.svc.event(ctx, tx, actor, id, "case.join", map[string]string{"from": string(from), "to": string(to), "call": string(out.Call)})
 	})
 	if err != nil {
-		return "", fmt.Errorf("start call of %s: %w", id, err)
+		return models.CallLeg{}, fmt.Errorf("start call of %s: %w", id, err)
 	}
-	return models.CallID(cid), nil
+	return out, nil
 }
 
-// endLostCalls ends the case's calls still open when its next call
-// starts: only one node runs a case's call at a time (the call lease, or
-// the one process), so an open call is one whose node died under it
-// (killed, crashed, cut off from the database) and never ended it. It is
-// ended with its recording incomplete (the node's recovery adds what it
-// kept, if the node comes back), and each party the lost node last
-// reported in the call gets a node_lost interruption from that node's last
-// heartbeat, which their media in the new call ends. With no report of the
-// call (the node died before its first heartbeat with it, or runs alone),
-// both parties' interruptions start at the call's start.
-func (c *Calls) endLostCalls(ctx context.Context, tx models.Tx, id models.CaseID, now time.Time) error {
+// unfinishedCall returns the case's latest call that has not ended, if
+// any. Older unfinished ones (left by a version before calls were
+// continued across nodes) are ended as lost.
+func (c *Calls) unfinishedCall(ctx context.Context, tx models.Tx, id models.CaseID, now time.Time) (*models.Call, error) {
 	calls, err := tx.CallsByCase(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var open []*models.Call
+	for _, call := range calls {
+		if call.EndedAt == nil {
+			open = append(open, call)
+		}
+	}
+	if len(open) == 0 {
+		return nil, nil
+	}
+	last := open[len(open)-1]
+	for _, call := range open[:len(open)-1] {
+		if err := c.lostLeg(ctx, tx, call, now); err != nil {
+			return nil, err
+		}
+		if err := tx.EndCall(ctx, call.ID, 0, now, "node lost", models.RecordingIncomplete); err != nil {
+			return nil, fmt.Errorf("end lost call %s: %w", call.ID, err)
+		}
+		if err := c.svc.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(call.ID), "reason": "node lost", "recording": string(models.RecordingIncomplete)}); err != nil {
+			return nil, err
+		}
+	}
+	return last, nil
+}
+
+// continueCall starts the next leg of call, unfinished because its node
+// stopped: node_lost interruptions first when the node was lost rather
+// than suspended, then call.continued.
+func (c *Calls) continueCall(ctx context.Context, tx models.Tx, call *models.Call, now time.Time) (models.CallLeg, error) {
+	how := "suspended"
+	if call.SuspendedAt == nil {
+		how = "node lost"
+		if err := c.lostLeg(ctx, tx, call, now); err != nil {
+			return models.CallLeg{}, err
+		}
+	}
+	leg, err := tx.ContinueCall(ctx, call.ID)
+	if err != nil {
+		return models.CallLeg{}, fmt.Errorf("continue call %s: %w", call.ID, err)
+	}
+	err = c.svc.event(ctx, tx, "system:signaling", call.CaseID, "call.continued", map[string]string{"call": string(call.ID),
+		"leg": strconv.Itoa(leg), "previous": how})
+	return models.CallLeg{Call: call.ID, Leg: leg}, err
+}
+
+// lostLeg records a node_lost interruption for each party of call that
+// the node of its current leg last reported in it, from that node's last heartbeat;
+// with no report (the node died before its first heartbeat with the call,
+// or runs alone), both parties from the call's start or the last time a
+// party of it came back, whichever is later. A party whose interruption
+// is already open gets none.
+func (c *Calls) lostLeg(ctx context.Context, tx models.Tx, call *models.Call, now time.Time) error {
+	nodes, err := tx.Nodes(ctx)
 	if err != nil {
 		return err
 	}
-	var nodes []*models.Node
-	for _, call := range calls {
-		if call.EndedAt != nil {
+	at, parties, detail := call.StartedAt, []string{"customer", "clerk"}, "the call's node stopped before it reported the call; who was in it is not known"
+	for _, in := range call.Interruptions {
+		if in.EndedAt != nil && in.EndedAt.After(at) {
+			at = *in.EndedAt
+		}
+	}
+	for _, n := range nodes {
+		for _, lc := range n.Running {
+			if lc.Call != call.ID || max(lc.Leg, 1) != call.Legs {
+				continue // another call, or a node's report of an earlier leg
+			}
+			at, parties = n.LastSeen, nil
+			if lc.Customer {
+				parties = append(parties, "customer")
+			}
+			if len(lc.Clerks) > 0 {
+				parties = append(parties, "clerk")
+			}
+			detail = fmt.Sprintf("node %s stopped heartbeating at %s with the call running", n.ID, n.LastSeen.UTC().Format(time.RFC3339))
+		}
+	}
+	if at.After(now) {
+		at = now
+	}
+	for _, p := range parties {
+		if openInterruption(call, p) {
 			continue
 		}
-		if nodes == nil {
-			if nodes, err = tx.Nodes(ctx); err != nil {
-				return err
-			}
-		}
-		at, parties, detail := call.StartedAt, []string{"customer", "clerk"}, "the call's node stopped before it reported the call; who was in it is not known"
-		for _, n := range nodes {
-			for _, lc := range n.Running {
-				if lc.Call != call.ID {
-					continue
-				}
-				at, parties = n.LastSeen, nil
-				if lc.Customer {
-					parties = append(parties, "customer")
-				}
-				if len(lc.Clerks) > 0 {
-					parties = append(parties, "clerk")
-				}
-				detail = fmt.Sprintf("node %s stopped heartbeating at %s with the call running", n.ID, n.LastSeen.UTC().Format(time.RFC3339))
-			}
-		}
-		if at.After(now) {
-			at = now
-		}
-		if err := tx.EndCall(ctx, call.ID, now, "node lost", models.RecordingIncomplete); err != nil {
-			return fmt.Errorf("end lost call %s: %w", call.ID, err)
-		}
-		if err := c.svc.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(call.ID), "reason": "node lost", "recording": string(models.RecordingIncomplete)}); err != nil {
+		iid, err := models.NewID(c.svc.rand, "int")
+		if err != nil {
 			return err
 		}
-		for _, p := range parties {
-			iid, err := models.NewID(c.svc.rand, "int")
-			if err != nil {
-				return err
-			}
-			in := &models.Interruption{ID: iid, CaseID: id, Call: call.ID, Participant: p, Cause: models.CauseNodeLost, Detail: detail, StartedAt: at.UTC()}
-			if err := tx.AddInterruption(ctx, in); err != nil {
-				return fmt.Errorf("interruption of lost call %s: %w", call.ID, err)
-			}
-			if err := c.svc.event(ctx, tx, "system:signaling", id, "call.interrupted", map[string]string{"call": string(call.ID), "interruption": iid,
-				"participant": p, "cause": string(models.CauseNodeLost), "detail": detail, "started_at": in.StartedAt.Format(time.RFC3339Nano)}); err != nil {
-				return err
-			}
+		in := &models.Interruption{ID: iid, CaseID: call.CaseID, Call: call.ID, Participant: p, Cause: models.CauseNodeLost, Detail: detail, StartedAt: at.UTC()}
+		if err := tx.AddInterruption(ctx, in); err != nil {
+			return fmt.Errorf("interruption of lost call %s: %w", call.ID, err)
+		}
+		if err := c.svc.event(ctx, tx, "system:signaling", call.CaseID, "call.interrupted", map[string]string{"call": string(call.ID), "interruption": iid,
+			"participant": p, "cause": string(models.CauseNodeLost), "detail": detail, "started_at": in.StartedAt.Format(time.RFC3339Nano)}); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// EndCall records the end of a call, why it ended and whether its recording
-// is complete.
-func (c *Calls) EndCall(ctx context.Context, id models.CaseID, call models.CallID, reason string, recordingComplete bool) error {
+// openInterruption reports whether participant has an interruption of
+// call that has not ended.
+func openInterruption(call *models.Call, participant string) bool {
+	for _, in := range call.Interruptions {
+		if in.Participant == participant && in.EndedAt == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// EndCall records the end of a call's leg, why it ended and whether its
+// recording is complete (ECONFLICT when another node continued the call:
+// its new leg goes on).
+func (c *Calls) EndCall(ctx context.Context, id models.CaseID, leg models.CallLeg, reason string, recordingComplete bool) error {
 	rec := models.RecordingComplete
 	if !recordingComplete {
 		rec = models.RecordingIncomplete
 	}
 	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
-		if err := tx.EndCall(ctx, call, c.svc.now().UTC(), reason, rec); err != nil {
+		if err := tx.EndCall(ctx, leg.Call, leg.Leg, c.svc.now().UTC(), reason, rec); err != nil {
 			return err
 		}
-		return c.svc.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(call), "reason": reason, "recording": string(rec)})
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(leg.Call), "reason": reason, "recording": string(rec)})
 	})
 	if err != nil {
-		return fmt.Errorf("end call %s: %w", call, err)
+		return fmt.Errorf("end call %s: %w", leg.Call, err)
+	}
+	return nil
+}
+
+// SuspendCall records that the node running the call's leg stopped with
+// the call unfinished and its recording kept (a graceful shutdown): the
+// case's next call continues it. Its parties' interruptions were recorded
+// as they dropped.
+func (c *Calls) SuspendCall(ctx context.Context, id models.CaseID, leg models.CallLeg, reason string) error {
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
+		if err := tx.SuspendCall(ctx, leg.Call, leg.Leg, c.svc.now().UTC()); err != nil {
+			return err
+		}
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.suspended", map[string]string{"call": string(leg.Call), "leg": strconv.Itoa(leg.Leg), "reason": reason})
+	})
+	if err != nil {
+		return fmt.Errorf("suspend call %s: %w", leg.Call, err)
 	}
 	return nil
 }
@@ -194,28 +284,71 @@ func (c *Calls) RecordingFailed(ctx context.Context, id models.CaseID, call mode
 }
 
 // RecoverSegment keeps a segment left half written by a process that
-// stopped mid-call: it is stored as evidence like any segment, the call's
-// recording is marked incomplete (the case cannot be submitted on it) and
-// the call is ended if it is still open.
+// stopped mid-call (its chunks sealed up to about a second before the
+// stop): it is stored as evidence like any segment. What else it does
+// depends on the call:
+//   - another node continued the call since (a later leg): nothing; the
+//     segment fills in the lost leg, whose gap is the node_lost
+//     interruption the continuing node recorded;
+//   - the call is still at the segment's leg (the node came back before
+//     anyone rejoined): the segment's participant gets a node_lost
+//     interruption from the segment's end, unless one is open, and the
+//     call is suspended (the next call continues it);
+//   - the call ended at the segment's leg: a segment was missing when it
+//     ended, so its recording is marked incomplete.
 func (c *Calls) RecoverSegment(ctx context.Context, id models.CaseID, seg *models.CallSegment, contentType string, r io.Reader) error {
 	if err := c.SaveSegment(ctx, id, seg, contentType, r); err != nil {
 		return err
 	}
-	if err := c.RecordingFailed(ctx, id, seg.CallID, "the server stopped during the call"); err != nil {
-		return err
-	}
+	leg := models.SegmentLeg(seg.Seq)
 	err := c.svc.store.Transact(ctx, func(tx models.Tx) error {
-		err := tx.EndCall(ctx, seg.CallID, c.svc.now().UTC(), "server restarted", models.RecordingIncomplete)
-		if models.ErrorCodeOf(err) == models.ECONFLICT {
-			return nil // already ended
-		}
+		calls, err := tx.CallsByCase(ctx, id)
 		if err != nil {
 			return err
 		}
-		return c.svc.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(seg.CallID), "reason": "server restarted", "recording": string(models.RecordingIncomplete)})
+		i := slices.IndexFunc(calls, func(k *models.Call) bool { return k.ID == seg.CallID })
+		if i < 0 {
+			return models.Errorf(models.ENOTFOUND, "call %s of case %s not found", seg.CallID, id)
+		}
+		call := calls[i]
+		switch {
+		case call.Legs > leg:
+			return nil
+		case call.EndedAt != nil:
+			if call.Recording == models.RecordingIncomplete {
+				return nil
+			}
+			if err := tx.MarkRecordingIncomplete(ctx, call.ID); err != nil {
+				return err
+			}
+			return c.svc.event(ctx, tx, "system:signaling", id, "call.recording_incomplete", map[string]string{"call": string(call.ID),
+				"why": "a segment was recovered after the call ended"})
+		}
+		if !openInterruption(call, seg.Participant) {
+			iid, err := models.NewID(c.svc.rand, "int")
+			if err != nil {
+				return err
+			}
+			const detail = "the server stopped during the call; its recording was recovered after a restart"
+			in := &models.Interruption{ID: iid, CaseID: id, Call: call.ID, Participant: seg.Participant, Cause: models.CauseNodeLost, Detail: detail, StartedAt: seg.EndedAt.UTC()}
+			if err := tx.AddInterruption(ctx, in); err != nil {
+				return err
+			}
+			if err := c.svc.event(ctx, tx, "system:signaling", id, "call.interrupted", map[string]string{"call": string(call.ID), "interruption": iid,
+				"participant": seg.Participant, "cause": string(models.CauseNodeLost), "detail": detail, "started_at": in.StartedAt.Format(time.RFC3339Nano)}); err != nil {
+				return err
+			}
+		}
+		if call.SuspendedAt != nil {
+			return nil
+		}
+		if err := tx.SuspendCall(ctx, call.ID, leg, c.svc.now().UTC()); err != nil {
+			return err
+		}
+		return c.svc.event(ctx, tx, "system:signaling", id, "call.suspended", map[string]string{"call": string(call.ID), "leg": strconv.Itoa(leg), "reason": "server restarted"})
 	})
 	if err != nil {
-		return fmt.Errorf("end interrupted call %s: %w", seg.CallID, err)
+		return fmt.Errorf("recover segment %d of call %s: %w", seg.Seq, seg.CallID, err)
 	}
 	return nil
 }

@@ -135,6 +135,9 @@ func requireRecording(ctx context.Context, tx models.Tx, id models.CaseID, f *mo
 			return models.Errorf(models.EPRECONDITION, "call %s has ended: no capture is taken", k.ID)
 		case k.Recording != models.RecordingActive:
 			return models.Errorf(models.EPRECONDITION, "the recording of call %s is %s: a capture is taken only while the call is recorded", k.ID, k.Recording)
+		case k.SuspendedAt != nil || models.SegmentLeg(f.Segment) != k.Legs:
+			// Only the node running the call's current leg takes captures.
+			return models.Errorf(models.EPRECONDITION, "call %s is not running on the node that took the capture: no capture is taken", k.ID)
 		}
 		return nil
 	}
@@ -267,8 +270,8 @@ func liveCapture(k *models.Check, calls []*models.Call, consent *time.Time) bool
 		if call.Recording == models.RecordingIncomplete || k.CreatedAt.Before(call.StartedAt) {
 			return false
 		}
-		if call.EndedAt == nil {
-			return true
+		if call.EndedAt == nil && call.SuspendedAt == nil {
+			return true // submission waits for the call's end: see RecordingDone
 		}
 		for _, seg := range call.Segments {
 			if seg.Participant == "customer" && seg.Track == "video" && seg.Seq == k.Segment {

@@ -122,7 +122,7 @@ func TestLiveCaptureNeedsConsentAndRecording(t *testing.T) {
 			}
 		}},
 		{"call ended", true, func(f *deskFixture, c *verifytest.Call) {
-			if err := f.calls.EndCall(context.Background(), f.caseID, c.ID, "bye", true); err != nil {
+			if err := f.calls.EndCall(context.Background(), f.caseID, models.CallLeg{Call: c.ID, Leg: c.Leg}, "bye", true); err != nil {
 				f.t.Fatal(err)
 			}
 		}},

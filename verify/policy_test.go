@@ -252,10 +252,10 @@ func TestDeciderTookNoPartInTheCase(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := calls.ObserveStarted(ctx, id, call, f.sup2.Name); err != nil {
+			if err := calls.ObserveStarted(ctx, id, call.Call, f.sup2.Name); err != nil {
 				t.Fatal(err)
 			}
-			if err := calls.ObserveStopped(ctx, id, call, f.sup2.Name, "left"); err != nil {
+			if err := calls.ObserveStopped(ctx, id, call.Call, f.sup2.Name, "left"); err != nil {
 				t.Fatal(err)
 			}
 		}, "", f.sup2, "", ""},

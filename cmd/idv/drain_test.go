@@ -145,8 +145,8 @@ func slowUpload(t *testing.T, c *staffAPI, id models.CaseID, body []byte, d time
 // while a call runs (clerk and customer sending media, recorded) and a
 // slow upload is in flight. The process must let the upload finish (201),
 // tell both call peers that the call ends because the server shuts down
-// (bye, reason "server shutting down"), record the call's end with its
-// recording whole, release the archiver's leases, sign a last checkpoint
+// (bye, reason "server shutting down"), suspend the call with its
+// recording whole (the parties' rejoin continues it), release the archiver's leases, sign a last checkpoint
 // covering the last audit event, and exit 0, all within the HTTP drain
 // bound of serveAndRun (25 s, below the usual 30 s pod grace period); the
 // drain is measured. No half-written row is left (idv check).
@@ -207,7 +207,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 			t.Errorf("%s's call peer got %+v (bye %t), want bye with reason %q; messages %+v", name, m, ok, "server shutting down", peer.messages())
 		}
 	}
-	for _, want := range []string{"shutting down: draining requests (at most 25s)", `msg="call ended"`, `case_id=` + string(lc.id) + ` call=` + string(calls0(t, idv, lc.id)) + ` reason="server shutting down" recording_complete=true`, "msg=stopped"} {
+	for _, want := range []string{"shutting down: draining requests (at most 25s)", `msg="call suspended"`, `case_id=` + string(lc.id) + ` call=` + string(calls0(t, idv, lc.id)) + ` leg=1 reason="server shutting down" recording_complete=true`, "msg=stopped"} {
 		if !strings.Contains(p.log.String(), want) {
 			t.Errorf("serve's log lacks %q", want)
 		}
@@ -250,8 +250,8 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	if leased > 0 {
 		t.Errorf("%d of %d items waiting for the archiver are still leased after the shutdown", leased, pending)
 	}
-	if len(calls) != 1 || calls[0].EndedAt == nil || calls[0].EndReason != "server shutting down" || calls[0].Recording != models.RecordingComplete || len(calls[0].Segments) < 4 {
-		t.Errorf("calls after the shutdown = %s, want one ended by the shutdown, its recording complete with 4 segments", describeCalls(calls))
+	if len(calls) != 1 || calls[0].EndedAt != nil || calls[0].SuspendedAt == nil || calls[0].Recording != models.RecordingComplete || len(calls[0].Segments) < 4 {
+		t.Errorf("calls after the shutdown = %s, want one suspended by the shutdown, its recording complete with 4 segments", describeCalls(calls))
 	}
 	t.Logf("audit head %d, %d checkpoints; %d evidence items of the case, %d waiting (not leased)", head.Seq, len(cps), len(items), pending)
 	idv.check("after SIGTERM")
@@ -294,7 +294,7 @@ func calls0(t *testing.T, idv *e2eIDV, id models.CaseID) models.CallID {
 func describeCalls(calls []*models.Call) string {
 	var b strings.Builder
 	for _, c := range calls {
-		fmt.Fprintf(&b, "[%s ended %v reason %q recording %s, %d segments] ", c.ID, c.EndedAt != nil, c.EndReason, c.Recording, len(c.Segments))
+		fmt.Fprintf(&b, "[%s ended %v reason %q suspended %v legs %d recording %s, %d segments] ", c.ID, c.EndedAt != nil, c.EndReason, c.SuspendedAt != nil, c.Legs, c.Recording, len(c.Segments))
 	}
 	return b.String()
 }

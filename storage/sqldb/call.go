@@ -88,21 +88,71 @@ func (t *Tx) CreateCall(ctx context.Context, c *models.Call) error {
 	return nil
 }
 
-const endCall = `UPDATE calls SET ended_at = ?, end_reason = ?, recording = CASE WHEN recording = 'incomplete' THEN 'incomplete' ELSE ? END WHERE id = ? AND ended_at IS NULL`
+const endCall = `UPDATE calls SET ended_at = ?, end_reason = ?, suspended_at = NULL,
+recording = CASE WHEN recording = 'incomplete' THEN 'incomplete' ELSE ? END WHERE id = ? AND ended_at IS NULL AND (? = 0 OR legs = ?)`
 
-// EndCall records the end of a call once; an incomplete recording stays
-// incomplete.
-func (t *Tx) EndCall(ctx context.Context, id models.CallID, at time.Time, reason string, rec models.RecordingState) error {
-	r, err := t.exec(ctx, endCall, us(at), reason, string(rec), id)
+// EndCall records the end of a call once, by its current leg (leg 0:
+// whichever); an incomplete recording stays incomplete.
+func (t *Tx) EndCall(ctx context.Context, id models.CallID, leg int, at time.Time, reason string, rec models.RecordingState) error {
+	r, err := t.exec(ctx, endCall, us(at), reason, string(rec), id, leg, leg)
 	if err != nil {
 		return fmt.Errorf("end call %s: %w", id, err)
 	}
 	if n, err := r.RowsAffected(); err != nil || n == 0 {
-		var one int
-		if err := t.queryRow(ctx, `SELECT 1 FROM calls WHERE id = ?`, id).Scan(&one); err != nil {
-			return fmt.Errorf("end call %s: %w", id, t.db.translate(err))
-		}
+		return t.callConflict(ctx, "end", id)
+	}
+	return nil
+}
+
+// callConflict says why an update of call id that expected an unfinished
+// call (of a given leg) changed nothing: ENOTFOUND, or ECONFLICT with the
+// call's state.
+func (t *Tx) callConflict(ctx context.Context, what string, id models.CallID) error {
+	var legs int
+	var ended, suspended sql.NullInt64
+	if err := t.queryRow(ctx, `SELECT legs, ended_at, suspended_at FROM calls WHERE id = ?`, id).Scan(&legs, &ended, &suspended); err != nil {
+		return fmt.Errorf("%s call %s: %w", what, id, t.db.translate(err))
+	}
+	switch {
+	case ended.Valid:
 		return models.Errorf(models.ECONFLICT, "call %s already ended", id)
+	case suspended.Valid:
+		return models.Errorf(models.ECONFLICT, "call %s is suspended (leg %d)", id, legs)
+	}
+	return models.Errorf(models.ECONFLICT, "call %s was continued by another node (leg %d)", id, legs)
+}
+
+const continueCall = `UPDATE calls SET legs = legs + 1, suspended_at = NULL,
+recording = CASE WHEN recording = 'complete' THEN 'recording' ELSE recording END WHERE id = ? AND ended_at IS NULL`
+
+// ContinueCall starts the next leg of an unfinished call and returns it.
+func (t *Tx) ContinueCall(ctx context.Context, id models.CallID) (int, error) {
+	r, err := t.exec(ctx, continueCall, id)
+	if err != nil {
+		return 0, fmt.Errorf("continue call %s: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		return 0, t.callConflict(ctx, "continue", id)
+	}
+	var leg int
+	if err := t.queryRow(ctx, `SELECT legs FROM calls WHERE id = ?`, id).Scan(&leg); err != nil {
+		return 0, fmt.Errorf("continue call %s: %w", id, t.db.translate(err))
+	}
+	return leg, nil
+}
+
+const suspendCall = `UPDATE calls SET suspended_at = ?,
+recording = CASE WHEN recording = 'recording' THEN 'complete' ELSE recording END WHERE id = ? AND legs = ? AND ended_at IS NULL AND suspended_at IS NULL`
+
+// SuspendCall marks the call's leg suspended: its node stopped with the
+// call unfinished and its recording kept.
+func (t *Tx) SuspendCall(ctx context.Context, id models.CallID, leg int, at time.Time) error {
+	r, err := t.exec(ctx, suspendCall, us(at), id, leg)
+	if err != nil {
+		return fmt.Errorf("suspend call %s: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		return t.callConflict(ctx, "suspend", id)
 	}
 	return nil
 }
@@ -126,7 +176,7 @@ func (t *Tx) AddCallSegment(ctx context.Context, s *models.CallSegment) error {
 	return nil
 }
 
-const selectCalls = `SELECT id, case_id, started_at, ended_at, end_reason, recording FROM calls WHERE case_id = ? ORDER BY started_at, id`
+const selectCalls = `SELECT id, case_id, started_at, ended_at, end_reason, recording, legs, suspended_at FROM calls WHERE case_id = ? ORDER BY started_at, id`
 
 const selectSegments = `SELECT s.call_id, s.seq, s.participant, s.track, s.evidence_id, s.sha256, s.size, s.started_at, s.ended_at
 FROM call_segments s JOIN calls c ON c.id = s.call_id WHERE c.case_id = ? ORDER BY s.call_id, s.seq, s.participant, s.track`
@@ -142,12 +192,12 @@ func (t *Tx) CallsByCase(ctx context.Context, id models.CaseID) ([]*models.Call,
 	for rows.Next() {
 		var c models.Call
 		var started int64
-		var ended sql.NullInt64
-		if err := rows.Scan(&c.ID, &c.CaseID, &started, &ended, &c.EndReason, &c.Recording); err != nil {
+		var ended, suspended sql.NullInt64
+		if err := rows.Scan(&c.ID, &c.CaseID, &started, &ended, &c.EndReason, &c.Recording, &c.Legs, &suspended); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("calls of %s: %w", id, err)
 		}
-		c.StartedAt, c.EndedAt = fromUS(started), fromNullUS(ended)
+		c.StartedAt, c.EndedAt, c.SuspendedAt = fromUS(started), fromNullUS(ended), fromNullUS(suspended)
 		out = append(out, &c)
 		byID[c.ID] = &c
 	}

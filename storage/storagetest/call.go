@@ -86,15 +86,17 @@ func testCalls(t *testing.T, s models.Store) {
 	wantCode(t, "AddCallSegment(repeat)", err, models.ECONFLICT)
 	tx(t, s, func(tx models.Tx) error { return tx.MarkRecordingIncomplete(ctx, "call_1") })
 	end := t0.Add(4 * time.Minute)
-	tx(t, s, func(tx models.Tx) error { return tx.EndCall(ctx, "call_1", end, "left", models.RecordingComplete) })
-	err = s.Transact(ctx, func(tx models.Tx) error { return tx.EndCall(ctx, "call_1", end, "left", models.RecordingComplete) })
+	tx(t, s, func(tx models.Tx) error { return tx.EndCall(ctx, "call_1", 0, end, "left", models.RecordingComplete) })
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.EndCall(ctx, "call_1", 0, end, "left", models.RecordingComplete) })
 	wantCode(t, "EndCall(again)", err, models.ECONFLICT)
-	err = s.Transact(ctx, func(tx models.Tx) error { return tx.EndCall(ctx, "call_none", end, "left", models.RecordingComplete) })
+	err = s.Transact(ctx, func(tx models.Tx) error {
+		return tx.EndCall(ctx, "call_none", 0, end, "left", models.RecordingComplete)
+	})
 	wantCode(t, "EndCall(unknown)", err, models.ENOTFOUND)
 	var calls []*models.Call
 	tx(t, s, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, "case_a"); return })
 	wantCall := &models.Call{ID: "call_1", CaseID: "case_a", StartedAt: t0, EndedAt: &end, EndReason: "left",
-		Recording: models.RecordingIncomplete, Segments: []*models.CallSegment{segs[0], segs[1], segs[2]}}
+		Recording: models.RecordingIncomplete, Legs: 1, Segments: []*models.CallSegment{segs[0], segs[1], segs[2]}}
 	if diff := cmp.Diff([]*models.Call{wantCall}, calls); diff != "" {
 		t.Fatalf("CallsByCase (-want +got):\n%s", diff)
 	}
@@ -176,5 +178,101 @@ func testCallInterruptions(t *testing.T, s models.Store) {
 			err := s.Transact(ctx, func(tx models.Tx) error { return tx.AddInterruption(ctx, &tc.i) })
 			wantCode(t, "AddInterruption("+tc.name+")", err, tc.want)
 		})
+	}
+}
+
+// testCallLegs: a call whose node stopped is suspended by its leg (an
+// active recording counts as complete meanwhile) and continued by the next
+// leg (recording active again); a stale leg can neither end nor suspend it;
+// an incomplete recording stays incomplete; an ended call cannot be
+// continued; two nodes continuing the same call get different legs.
+func testCallLegs(t *testing.T, s models.Store) {
+	ctx := context.Background()
+	seed(t, s)
+	tx(t, s, func(tx models.Tx) error {
+		return tx.CreateCall(ctx, &models.Call{ID: "call_1", CaseID: "case_a", StartedAt: t0, Recording: models.RecordingActive})
+	})
+	get := func() *models.Call {
+		t.Helper()
+		var calls []*models.Call
+		tx(t, s, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, "case_a"); return })
+		if len(calls) != 1 {
+			t.Fatalf("CallsByCase = %d calls, want 1", len(calls))
+		}
+		return calls[0]
+	}
+	if c := get(); c.Legs != 1 || c.SuspendedAt != nil || c.Recording != models.RecordingActive {
+		t.Fatalf("new call: legs %d, suspended %v, recording %s; want 1, nil, recording", c.Legs, c.SuspendedAt, c.Recording)
+	}
+	// A graceful shutdown suspends leg 1.
+	at := t0.Add(time.Minute)
+	err := s.Transact(ctx, func(tx models.Tx) error { return tx.SuspendCall(ctx, "call_1", 2, at) })
+	wantCode(t, "SuspendCall(leg 2 of a call at leg 1)", err, models.ECONFLICT)
+	tx(t, s, func(tx models.Tx) error { return tx.SuspendCall(ctx, "call_1", 1, at) })
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.SuspendCall(ctx, "call_1", 1, at) })
+	wantCode(t, "SuspendCall(again)", err, models.ECONFLICT)
+	if c := get(); c.SuspendedAt == nil || !c.SuspendedAt.Equal(at) || c.Recording != models.RecordingComplete {
+		t.Fatalf("suspended call: suspended %v, recording %s; want %v, complete", c.SuspendedAt, c.Recording, at)
+	}
+	// Another node continues it: leg 2, recording again.
+	var leg int
+	tx(t, s, func(tx models.Tx) (err error) { leg, err = tx.ContinueCall(ctx, "call_1"); return })
+	if c := get(); leg != 2 || c.Legs != 2 || c.SuspendedAt != nil || c.Recording != models.RecordingActive {
+		t.Fatalf("continued call: leg %d, legs %d, suspended %v, recording %s; want 2, 2, nil, recording", leg, c.Legs, c.SuspendedAt, c.Recording)
+	}
+	// Leg 1's node, back, can neither end nor suspend what leg 2 runs.
+	err = s.Transact(ctx, func(tx models.Tx) error {
+		return tx.EndCall(ctx, "call_1", 1, at, "everyone left", models.RecordingComplete)
+	})
+	wantCode(t, "EndCall(stale leg)", err, models.ECONFLICT)
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.SuspendCall(ctx, "call_1", 1, at) })
+	wantCode(t, "SuspendCall(stale leg)", err, models.ECONFLICT)
+	// Leg 2's recorder fails; a node dies and the call is continued (leg 3,
+	// concurrently with nothing): incomplete stays incomplete.
+	tx(t, s, func(tx models.Tx) error { return tx.MarkRecordingIncomplete(ctx, "call_1") })
+	tx(t, s, func(tx models.Tx) (err error) { leg, err = tx.ContinueCall(ctx, "call_1"); return })
+	if c := get(); leg != 3 || c.Recording != models.RecordingIncomplete {
+		t.Fatalf("continued incomplete call: leg %d, recording %s; want 3, incomplete", leg, c.Recording)
+	}
+	end := t0.Add(5 * time.Minute)
+	tx(t, s, func(tx models.Tx) error {
+		return tx.EndCall(ctx, "call_1", 3, end, "ended by the clerk", models.RecordingComplete)
+	})
+	c := get()
+	if c.EndedAt == nil || !c.EndedAt.Equal(end) || c.Recording != models.RecordingIncomplete || c.Legs != 3 {
+		t.Fatalf("ended call: ended %v, recording %s, legs %d; want %v, incomplete, 3", c.EndedAt, c.Recording, c.Legs, end)
+	}
+	err = s.Transact(ctx, func(tx models.Tx) error { _, err := tx.ContinueCall(ctx, "call_1"); return err })
+	wantCode(t, "ContinueCall(ended)", err, models.ECONFLICT)
+	err = s.Transact(ctx, func(tx models.Tx) error { _, err := tx.ContinueCall(ctx, "call_none"); return err })
+	wantCode(t, "ContinueCall(unknown)", err, models.ENOTFOUND)
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.SuspendCall(ctx, "call_none", 1, at) })
+	wantCode(t, "SuspendCall(unknown)", err, models.ENOTFOUND)
+
+	// Two nodes continue one call at once: each gets its own leg.
+	tx(t, s, func(tx models.Tx) error {
+		return tx.CreateCall(ctx, &models.Call{ID: "call_2", CaseID: "case_a", StartedAt: t0.Add(time.Hour), Recording: models.RecordingActive})
+	})
+	legs := make(chan int, 2)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var l int
+			if err := s.Transact(ctx, func(tx models.Tx) (err error) { l, err = tx.ContinueCall(ctx, "call_2"); return }); err != nil {
+				t.Errorf("ContinueCall(racing): %v", err)
+			}
+			legs <- l
+		}()
+	}
+	wg.Wait()
+	close(legs)
+	got := map[int]bool{}
+	for l := range legs {
+		got[l] = true
+	}
+	if !got[2] || !got[3] {
+		t.Fatalf("racing ContinueCall legs = %v, want 2 and 3", got)
 	}
 }

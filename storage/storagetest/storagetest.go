@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) models.Store) {
 		{"Checks", testChecks},
 		{"Calls", testCalls},
 		{"CallInterruptions", testCallInterruptions},
+		{"CallLegs", testCallLegs},
 		{"Letters", testLetters},
 		{"EmailCodes", testEmailCodes},
 		{"Approvals", testApprovals},

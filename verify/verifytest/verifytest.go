@@ -28,8 +28,11 @@ type Call struct {
 	now   func() time.Time
 	Case  models.CaseID
 	ID    models.CallID
+	// Leg is the node's turn at running the call (1 unless it continued
+	// a call whose node went away).
+	Leg int
 	// Segment is the Seq of the customer's video segment being recorded
-	// (1: the call has had no reconnect).
+	// (the leg's first: the call has had no reconnect).
 	Segment int
 	media   int64 // media time of the next capture, ms
 }
@@ -58,7 +61,7 @@ func (g *Graph) StartCall(tb testing.TB, id models.CaseID, actor string) *Call {
 	if err != nil {
 		tb.Fatalf("verifytest: start call of %s: %v", id, err)
 	}
-	return &Call{tb: tb, calls: g.Calls, now: g.Now, Case: id, ID: call, Segment: 1, media: 1500}
+	return &Call{tb: tb, calls: g.Calls, now: g.Now, Case: id, ID: call.Call, Leg: call.Leg, Segment: models.LegSeq(call.Leg, 1), media: 1500}
 }
 
 // TryCapture runs the clerk's (actor's) face check on jpeg as a key frame
@@ -104,7 +107,7 @@ func (c *Call) End() {
 	if err := c.calls.SaveSegment(ctx, c.Case, seg, "video/x-ivf", bytes.NewReader(bytes.Repeat([]byte("DKIF frame"), 300))); err != nil {
 		c.tb.Fatalf("verifytest: save segment of %s: %v", c.ID, err)
 	}
-	if err := c.calls.EndCall(ctx, c.Case, c.ID, "bye", true); err != nil {
+	if err := c.calls.EndCall(ctx, c.Case, models.CallLeg{Call: c.ID, Leg: c.Leg}, "bye", true); err != nil {
 		c.tb.Fatalf("verifytest: end call %s: %v", c.ID, err)
 	}
 }
