@@ -188,6 +188,10 @@ type EvidenceQueue interface {
 	// are not archived, are due (NextAttemptAt <= now) and are not leased by
 	// another owner whose lease is still running.
 	ClaimEvidence(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*Evidence, error)
+	// RenewEvidenceLease extends owner's lease of an item being uploaded
+	// to until: ECONFLICT if owner no longer holds it (it ran out and
+	// another owner claimed it) or the item is archived.
+	RenewEvidenceLease(ctx context.Context, id EvidenceID, owner string, until time.Time) error
 	// MarkArchived records the stored object's version and retention and
 	// clears the lease. ECONFLICT if owner no longer holds the lease.
 	MarkArchived(ctx context.Context, id EvidenceID, owner string, info ObjectInfo, at time.Time) error

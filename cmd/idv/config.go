@@ -456,7 +456,7 @@ func (c *Config) settings() []setting {
 		{"s3-sse", "IDV_S3_SSE", "server-side encryption of evidence objects: sse-s3, sse-kms (with IDV_S3_SSE_KMS_KEY) or none; start-up fails when the store refuses it (MinIO needs a KMS)", (*strValue)(&c.S3.SSE)},
 		{"s3-sse-kms-key", "IDV_S3_SSE_KMS_KEY", "KMS key id for IDV_S3_SSE=sse-kms", (*strValue)(&c.S3.KMSKey)},
 		{"seal-interval", "IDV_SEAL_INTERVAL", "how often approved cases whose evidence is all archived are sealed", (*durValue)(&c.SealInterval)},
-		{"archive-lease", "IDV_ARCHIVE_LEASE", "how long the archiver holds an item it is storing; after a crash that item waits this long before another process takes it", (*durValue)(&c.ArchiveLease)},
+		{"archive-lease", "IDV_ARCHIVE_LEASE", "how long the archiver holds an item it is storing without renewing its claim (it renews it every third of this while the upload runs); after a crash that item waits this long before another process takes it", (*durValue)(&c.ArchiveLease)},
 		{"expiry-interval", "IDV_EXPIRY_INTERVAL", "how often evidence past its retention is deleted from the store (unless under a legal hold) and the deletion recorded in the audit trail", (*durValue)(&c.ExpiryInterval)},
 		{"ice-servers", "IDV_ICE_SERVERS", "comma-separated STUN/TURN URLs given to call participants (stun:host:3478,turn:host:3478?transport=udp)", (*strValue)(&c.ICE.Servers)},
 		{"ice-secret", "IDV_ICE_SECRET", "shared secret of the turn: servers in ice-servers (coturn's static-auth-secret), at least 16 bytes (never printed): each participant gets the username expiry-unix:participant and base64(HMAC-SHA1(secret, username)) as credential, valid for the longest call plus 15 minutes; required with turn: servers", (*secretValue)(&c.ICE.Secret)},

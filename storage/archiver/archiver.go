@@ -7,10 +7,12 @@
 // with capped exponential backoff and jitter; an item is never dropped.
 //
 // Two workers, in one process or several, never upload the same item at
-// once: each worker claims under its own lease owner, and the stores' Put is
-// idempotent and conditional, so an item whose lease expired mid-upload is
-// at worst confirmed twice, never stored twice. After a crash the leases
-// run out and another worker (or the restarted process) resumes.
+// once: each worker claims under its own lease owner and renews the lease
+// while its upload runs, and the stores' Put is idempotent and
+// conditional, so an item whose lease expired mid-upload anyway (its
+// worker cut off from the database) is at worst confirmed twice, never
+// stored twice. After a crash the leases run out and another worker (or
+// the restarted process) resumes.
 //
 // A row may have no staged file (Staged == ""): its producer wrote the
 // bytes to the store itself (the sealed case manifest). The archiver then
@@ -50,10 +52,9 @@ type Config struct {
 	// Owner names this archiver in lease columns; each worker appends
 	// "/<n>". Default: host name, process id and random bits.
 	Owner string
-	// Lease is how long a claim lasts. A worker whose upload outlives its
-	// lease loses the item to another worker, which finds it already
-	// stored (Put is idempotent), so the lease bounds only the delay after
-	// a crash.
+	// Lease is how long a claim lasts without renewal. A worker renews
+	// it every third of it while its upload runs, so the lease bounds the
+	// delay after a crash, not the length of an upload.
 	Lease time.Duration
 	// Workers is how many items upload at once.
 	Workers int
@@ -271,7 +272,9 @@ func (a *Archiver) Drain(ctx context.Context, owner string) (int, error) {
 
 func (a *Archiver) archive(ctx context.Context, owner string, e *models.Evidence) {
 	log := a.log.With("evidence_id", e.ID, "case_id", e.CaseID, "key", e.Key, "attempt", e.Attempts+1)
+	stop := a.keepLease(ctx, owner, e.ID, log)
 	info, err := a.upload(ctx, e)
+	stop()
 	if err == nil {
 		err = a.db.Transact(ctx, func(tx models.Tx) error { return tx.MarkArchived(ctx, e.ID, owner, info, a.cfg.Now().UTC()) })
 		if err == nil {
@@ -304,6 +307,40 @@ func (a *Archiver) archive(ctx context.Context, owner string, e *models.Evidence
 		// The lease expires by itself; the item stays in the queue.
 		log.Error("record evidence failure", "err", merr)
 	}
+}
+
+// keepLease renews owner's lease of item id every third of the lease while
+// its upload runs, so that an upload longer than the lease (a large
+// recording, a slow store) is not started again by another worker. The
+// returned function stops it. A renewal that finds the lease taken stops
+// renewing (the other worker finds the object stored and confirms it); one
+// that fails is tried again at the next tick.
+func (a *Archiver) keepLease(ctx context.Context, owner string, id models.EvidenceID, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(a.cfg.Lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			until := a.cfg.Now().UTC().Add(a.cfg.Lease)
+			err := a.db.Transact(ctx, func(tx models.Tx) error { return tx.RenewEvidenceLease(ctx, id, owner, until) })
+			switch {
+			case err == nil:
+			case models.ErrorCodeOf(err) == models.ECONFLICT:
+				log.Warn("evidence lease lost during the upload", "err", err)
+				return
+			case ctx.Err() == nil:
+				log.Warn("renew the evidence lease", "err", err)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // upload makes sure the store holds e's bytes and returns what it holds,

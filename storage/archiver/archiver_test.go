@@ -410,3 +410,80 @@ func TestStageRejectsBadCaseAndLeavesNothing(t *testing.T) {
 		t.Errorf("Discard: %v", err)
 	}
 }
+
+// slow is a store whose uploads take a while.
+type slow struct {
+	models.EvidenceStore
+	took    time.Duration
+	entered chan struct{}
+	mu      sync.Mutex
+	puts    int
+}
+
+func (s *slow) Put(ctx context.Context, key string, r io.Reader, size int64, sum, ct string) (models.ObjectInfo, error) {
+	s.mu.Lock()
+	s.puts++
+	s.mu.Unlock()
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-time.After(s.took):
+	case <-ctx.Done():
+		return models.ObjectInfo{}, ctx.Err()
+	}
+	return s.EvidenceStore.Put(ctx, key, r, size, sum, ct)
+}
+
+// TestLongUploadKeepsItsLease: an upload more than twice as long as the
+// lease keeps its lease: a second
+// archiver polling all along never claims the item, and it is uploaded
+// once.
+func TestLongUploadKeepsItsLease(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(testing.TB) models.Store) {
+		e := newEnv(t, open)
+		c := archivertest.SeedCase(t, e.db, models.StateInSession)
+		archivertest.Stage(t, e.db, e.stager, c.ID, models.EvidenceCheck, 1, 10, 500)
+		// Renewed every second, the lease has two seconds to spare: a
+		// loaded machine does not make it lapse.
+		const lease = 3 * time.Second
+		st := &slow{EvidenceStore: e.store, took: 7 * time.Second, entered: make(chan struct{}, 1)}
+		cfg := archiver.Config{Owner: "first", Lease: lease, Workers: 1, Poll: 50 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Rand: rand.Reader}
+		first, err := archiver.New(e.db, st, cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- first.Run(ctx) }()
+		select {
+		case <-st.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the first archiver did not start uploading")
+		}
+		cfg.Owner = "second"
+		second, err := archiver.New(e.db, st, cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for archivertest.Items(t, e.db, c.ID)[0].ArchivedAt == nil {
+			if n, err := second.RunOnce(context.Background(), "second/0"); err != nil || n != 0 {
+				t.Fatalf("the second archiver's RunOnce during the upload = %d, %v; want nothing to claim", n, err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("not archived after 20 s")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.puts != 1 {
+			t.Errorf("uploads = %d, want 1", st.puts)
+		}
+	})
+}

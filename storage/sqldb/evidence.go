@@ -137,6 +137,18 @@ func (t *Tx) dueEvidence(ctx context.Context, owner string, now time.Time, limit
 	return ids, rows.Err()
 }
 
+// RenewEvidenceLease extends owner's lease of an item it is uploading.
+func (t *Tx) RenewEvidenceLease(ctx context.Context, id models.EvidenceID, owner string, until time.Time) error {
+	r, err := t.exec(ctx, `UPDATE evidence SET lease_until = ? WHERE id = ? AND lease_owner = ? AND archived_at IS NULL`, us(until), id, owner)
+	if err != nil {
+		return fmt.Errorf("renew the lease of %s: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		return models.Errorf(models.ECONFLICT, "evidence %s is not leased by %s", id, owner)
+	}
+	return nil
+}
+
 const markArchived = `UPDATE evidence SET archived_at = ?, version_id = ?, retain_until = ?, lease_owner = '', lease_until = NULL, last_error = ''
 WHERE id = ? AND lease_owner = ? AND archived_at IS NULL`
 

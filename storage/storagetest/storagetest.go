@@ -510,6 +510,22 @@ func testEvidence(t *testing.T, s models.Store) {
 	info := models.ObjectInfo{VersionID: "v1", RetainUntil: t0.AddDate(5, 0, 0)}
 	tx(t, s, func(tx models.Tx) error { return tx.MarkArchived(ctx, a[0].ID, "w1", info, t0.Add(time.Second)) })
 	tx(t, s, func(tx models.Tx) error { return tx.MarkFailed(ctx, a[1].ID, "w1", "minio down", t0.Add(time.Hour)) })
+	// w2 renews its lease past the point where it would run out; w1 cannot
+	// renew what w2 holds.
+	tx(t, s, func(tx models.Tx) error { return tx.RenewEvidenceLease(ctx, b[0].ID, "w2", t0.Add(10*time.Minute)) })
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.RenewEvidenceLease(ctx, b[0].ID, "w1", t0.Add(10*time.Minute)) })
+	wantCode(t, "RenewEvidenceLease(not lease owner)", err, models.ECONFLICT)
+	var renewed []*models.Evidence
+	tx(t, s, func(tx models.Tx) (err error) {
+		renewed, err = tx.ClaimEvidence(ctx, "w4", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 10)
+		return
+	})
+	if len(renewed) != 0 {
+		t.Fatalf("ClaimEvidence(a renewed lease not run out) = %d items, want none", len(renewed))
+	}
+	err = s.Transact(ctx, func(tx models.Tx) error { return tx.RenewEvidenceLease(ctx, a[0].ID, "w1", t0.Add(10*time.Minute)) })
+	wantCode(t, "RenewEvidenceLease(archived)", err, models.ECONFLICT)
+	tx(t, s, func(tx models.Tx) error { return tx.RenewEvidenceLease(ctx, b[0].ID, "w2", lease) }) // back to where it was
 	// After the lease runs out, w2's item is claimable by w3; the failed
 	// one is not due yet; the archived one never again.
 	var c []*models.Evidence
