@@ -245,3 +245,58 @@ func TestRecoveredLegSuspendsTheCall(t *testing.T) {
 		t.Fatalf("rejoin after the restart: call %s leg %d, suspended %v, %d interruptions; want %s leg 2, running, 2", second.ID, second.Leg, k.SuspendedAt, len(k.Interruptions), first.ID)
 	}
 }
+
+// TestUnfinishedCallTooOldIsEnded: an unfinished call whose node went
+// away longer ago than ContinueWithin (15 minutes) is not continued: the
+// case's next session is a call of its own. A suspended call is ended as
+// it was recorded; a lost one incomplete, with its parties' node_lost
+// interruptions.
+func TestUnfinishedCallTooOldIsEnded(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		suspend   bool
+		recording models.RecordingState
+		reason    string
+		lost      int // node_lost interruptions
+	}{
+		{"suspended", true, models.RecordingComplete, "suspended and not continued", 0},
+		{"lost", false, models.RecordingIncomplete, "node lost", 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			c, err := f.svc.CreateCase(ctx, f.clerk, goodCase())
+			if err != nil {
+				t.Fatal(err)
+			}
+			inv, err := f.svc.IssueInvite(ctx, f.clerk, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
+			f.g.Consent(t, inv.Link)
+			first := f.g.StartCall(t, c.ID, f.clerk.Name)
+			if tt.suspend {
+				if err := f.g.Calls.SuspendCall(ctx, c.ID, models.CallLeg{Call: first.ID, Leg: 1}, "server shutting down"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.clock.t = f.clock.t.Add(16 * time.Minute)
+			second := f.g.StartCall(t, c.ID, f.clerk.Name)
+			var calls []*models.Call
+			if err := f.g.Store.Transact(ctx, func(tx models.Tx) (err error) { calls, err = tx.CallsByCase(ctx, c.ID); return }); err != nil {
+				t.Fatal(err)
+			}
+			if second.ID == first.ID || second.Leg != 1 || len(calls) != 2 {
+				t.Fatalf("after 16 minutes: call %s leg %d, %d calls; want a new call, leg 1, 2 calls", second.ID, second.Leg, len(calls))
+			}
+			old := calls[0]
+			if old.EndedAt == nil || old.EndReason != tt.reason || old.Recording != tt.recording || old.Legs != 1 {
+				t.Errorf("the old call: ended %v %q, recording %s, legs %d; want ended %q, %s, 1", old.EndedAt, old.EndReason, old.Recording, old.Legs, tt.reason, tt.recording)
+			}
+			if len(old.Interruptions) != tt.lost {
+				t.Errorf("the old call's interruptions = %+v, want %d node_lost", old.Interruptions, tt.lost)
+			}
+		})
+	}
+}

@@ -20,9 +20,10 @@ import (
 // recordings and server-side captures. signaling uses it through its
 // Workflow interface.
 type Calls struct {
-	svc        *Service
-	sessionTTL time.Duration
-	statusTTL  time.Duration
+	svc            *Service
+	sessionTTL     time.Duration
+	statusTTL      time.Duration
+	continueWithin time.Duration
 
 	mu         sync.Mutex
 	challenges map[string]pendingChallenge // liveness challenges issued, by ID
@@ -33,7 +34,10 @@ func NewCalls(svc *Service, cfg CallsConfig) (*Calls, error) {
 	if svc == nil {
 		return nil, missingError("new calls", []string{"Service"})
 	}
-	c := &Calls{svc: svc, sessionTTL: cfg.SessionTTL, statusTTL: cfg.StatusTTL, challenges: map[string]pendingChallenge{}}
+	c := &Calls{svc: svc, sessionTTL: cfg.SessionTTL, statusTTL: cfg.StatusTTL, continueWithin: cfg.ContinueWithin, challenges: map[string]pendingChallenge{}}
+	if c.continueWithin <= 0 {
+		c.continueWithin = DefaultContinueWithin
+	}
 	if c.sessionTTL <= 0 {
 		c.sessionTTL = 2 * time.Hour
 	}
@@ -42,6 +46,9 @@ func NewCalls(svc *Service, cfg CallsConfig) (*Calls, error) {
 	}
 	return c, nil
 }
+
+// DefaultContinueWithin is CallsConfig.ContinueWithin's default.
+const DefaultContinueWithin = 15 * time.Minute
 
 type pendingChallenge struct {
 	caseID models.CaseID
@@ -58,8 +65,9 @@ func (c *Calls) RecordingComplete(ctx context.Context, id models.CaseID) (bool, 
 
 // StartCall moves the case into its call (join; a reconnect keeps it
 // in_session) and returns the call to run, audited as actor: the case's
-// unfinished call continued in a new leg when there is one (its node went
-// away under it), else a new call record.
+// unfinished call continued in a new leg when there is one whose node went
+// away under it less than CallsConfig.ContinueWithin ago, else a new call
+// record.
 //
 // Only one node runs a case's call at a time (the call lease, or the one
 // process), so an unfinished call at this point is one whose node stopped
@@ -114,8 +122,11 @@ func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (
 }
 
 // unfinishedCall returns the case's latest call that has not ended, if
-// any. Older unfinished ones (left by a version before calls were
-// continued across nodes) are ended as lost.
+// its node went away less than continueWithin ago. Any other unfinished
+// call (older ones left by a version before calls were continued across
+// nodes, or one whose node went away too long ago: the case's next
+// session is a call of its own) is ended: a suspended one as it was
+// recorded, a lost one incomplete, with node_lost interruptions.
 func (c *Calls) unfinishedCall(ctx context.Context, tx models.Tx, id models.CaseID, now time.Time) (*models.Call, error) {
 	calls, err := tx.CallsByCase(ctx, id)
 	if err != nil {
@@ -130,19 +141,39 @@ func (c *Calls) unfinishedCall(ctx context.Context, tx models.Tx, id models.Case
 	if len(open) == 0 {
 		return nil, nil
 	}
-	last := open[len(open)-1]
-	for _, call := range open[:len(open)-1] {
-		if err := c.lostLeg(ctx, tx, call, now); err != nil {
-			return nil, err
+	nodes, err := tx.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var keep *models.Call
+	for i, call := range open {
+		gone := lastAlive(call, nodes)
+		if i == len(open)-1 && now.Sub(gone.at) <= c.continueWithin {
+			keep = call
+			break
 		}
-		if err := tx.EndCall(ctx, call.ID, 0, now, "node lost", models.RecordingIncomplete); err != nil {
-			return nil, fmt.Errorf("end lost call %s: %w", call.ID, err)
-		}
-		if err := c.svc.event(ctx, tx, "system:signaling", id, "call.ended", map[string]string{"call": string(call.ID), "reason": "node lost", "recording": string(models.RecordingIncomplete)}); err != nil {
+		if err := c.endUnfinished(ctx, tx, call, gone, now); err != nil {
 			return nil, err
 		}
 	}
-	return last, nil
+	return keep, nil
+}
+
+// endUnfinished ends an unfinished call that is not continued.
+func (c *Calls) endUnfinished(ctx context.Context, tx models.Tx, call *models.Call, gone alive, now time.Time) error {
+	reason, rec := "node lost", models.RecordingIncomplete
+	if call.SuspendedAt != nil {
+		reason, rec = "suspended and not continued", models.RecordingComplete // an incomplete one stays so
+	} else if err := c.lostLeg(ctx, tx, call, gone, now); err != nil {
+		return err
+	}
+	if err := tx.EndCall(ctx, call.ID, 0, now, reason, rec); err != nil {
+		return fmt.Errorf("end unfinished call %s: %w", call.ID, err)
+	}
+	if rec == models.RecordingComplete && call.Recording == models.RecordingIncomplete {
+		rec = models.RecordingIncomplete
+	}
+	return c.svc.event(ctx, tx, "system:signaling", call.CaseID, "call.ended", map[string]string{"call": string(call.ID), "reason": reason, "recording": string(rec)})
 }
 
 // continueCall starts the next leg of call, unfinished because its node
@@ -152,7 +183,11 @@ func (c *Calls) continueCall(ctx context.Context, tx models.Tx, call *models.Cal
 	how := "suspended"
 	if call.SuspendedAt == nil {
 		how = "node lost"
-		if err := c.lostLeg(ctx, tx, call, now); err != nil {
+		nodes, err := tx.Nodes(ctx)
+		if err != nil {
+			return models.CallLeg{}, err
+		}
+		if err := c.lostLeg(ctx, tx, call, lastAlive(call, nodes), now); err != nil {
 			return models.CallLeg{}, err
 		}
 	}
@@ -165,21 +200,28 @@ func (c *Calls) continueCall(ctx context.Context, tx models.Tx, call *models.Cal
 	return models.CallLeg{Call: call.ID, Leg: leg}, err
 }
 
-// lostLeg records a node_lost interruption for each party of call that
-// the node of its current leg last reported in it, from that node's last heartbeat;
-// with no report (the node died before its first heartbeat with the call,
-// or runs alone), both parties from the call's start or the last time a
-// party of it came back, whichever is later. A party whose interruption
-// is already open gets none.
-func (c *Calls) lostLeg(ctx context.Context, tx models.Tx, call *models.Call, now time.Time) error {
-	nodes, err := tx.Nodes(ctx)
-	if err != nil {
-		return err
+// alive is the last sign of life of an unfinished call's current leg:
+// when, who was in it, and in whose words.
+type alive struct {
+	at      time.Time
+	parties []string
+	detail  string
+}
+
+// lastAlive is when call's current leg was last known to run: its
+// suspension; else the last heartbeat of the node that reported it
+// running, with the parties it reported; with no report (the node died
+// before its first heartbeat with the call, or runs alone), the call's
+// start or the last time a party of it came back, whichever is later,
+// with both parties.
+func lastAlive(call *models.Call, nodes []*models.Node) alive {
+	if call.SuspendedAt != nil {
+		return alive{at: *call.SuspendedAt}
 	}
-	at, parties, detail := call.StartedAt, []string{"customer", "clerk"}, "the call's node stopped before it reported the call; who was in it is not known"
+	a := alive{at: call.StartedAt, parties: []string{"customer", "clerk"}, detail: "the call's node stopped before it reported the call; who was in it is not known"}
 	for _, in := range call.Interruptions {
-		if in.EndedAt != nil && in.EndedAt.After(at) {
-			at = *in.EndedAt
+		if in.EndedAt != nil && in.EndedAt.After(a.at) {
+			a.at = *in.EndedAt
 		}
 	}
 	for _, n := range nodes {
@@ -187,20 +229,28 @@ func (c *Calls) lostLeg(ctx context.Context, tx models.Tx, call *models.Call, no
 			if lc.Call != call.ID || max(lc.Leg, 1) != call.Legs {
 				continue // another call, or a node's report of an earlier leg
 			}
-			at, parties = n.LastSeen, nil
+			a.at, a.parties = n.LastSeen, nil
 			if lc.Customer {
-				parties = append(parties, "customer")
+				a.parties = append(a.parties, "customer")
 			}
 			if len(lc.Clerks) > 0 {
-				parties = append(parties, "clerk")
+				a.parties = append(a.parties, "clerk")
 			}
-			detail = fmt.Sprintf("node %s stopped heartbeating at %s with the call running", n.ID, n.LastSeen.UTC().Format(time.RFC3339))
+			a.detail = fmt.Sprintf("node %s stopped heartbeating at %s with the call running", n.ID, n.LastSeen.UTC().Format(time.RFC3339))
 		}
 	}
+	return a
+}
+
+// lostLeg records a node_lost interruption, from gone.at, for each party
+// of call its lost node last reported in it (gone); a party whose
+// interruption is already open gets none.
+func (c *Calls) lostLeg(ctx context.Context, tx models.Tx, call *models.Call, gone alive, now time.Time) error {
+	at := gone.at
 	if at.After(now) {
 		at = now
 	}
-	for _, p := range parties {
+	for _, p := range gone.parties {
 		if openInterruption(call, p) {
 			continue
 		}
@@ -208,12 +258,12 @@ func (c *Calls) lostLeg(ctx context.Context, tx models.Tx, call *models.Call, no
 		if err != nil {
 			return err
 		}
-		in := &models.Interruption{ID: iid, CaseID: call.CaseID, Call: call.ID, Participant: p, Cause: models.CauseNodeLost, Detail: detail, StartedAt: at.UTC()}
+		in := &models.Interruption{ID: iid, CaseID: call.CaseID, Call: call.ID, Participant: p, Cause: models.CauseNodeLost, Detail: gone.detail, StartedAt: at.UTC()}
 		if err := tx.AddInterruption(ctx, in); err != nil {
 			return fmt.Errorf("interruption of lost call %s: %w", call.ID, err)
 		}
 		if err := c.svc.event(ctx, tx, "system:signaling", call.CaseID, "call.interrupted", map[string]string{"call": string(call.ID), "interruption": iid,
-			"participant": p, "cause": string(models.CauseNodeLost), "detail": detail, "started_at": in.StartedAt.Format(time.RFC3339Nano)}); err != nil {
+			"participant": p, "cause": string(models.CauseNodeLost), "detail": gone.detail, "started_at": in.StartedAt.Format(time.RFC3339Nano)}); err != nil {
 			return err
 		}
 	}

@@ -123,6 +123,11 @@ type CallsConfig struct {
 	// its case's status page (0: 30 days), however long ago its call
 	// ended.
 	StatusTTL time.Duration
+	// ContinueWithin is how soon after its node went away an unfinished
+	// call is continued by the case's next call (0: 15 minutes): the
+	// pages rejoin within seconds, a customer who reloads within
+	// minutes. A later call ends it and starts a new call record.
+	ContinueWithin time.Duration
 }
 
 // missingError names the missing dependencies of what.
