@@ -8,9 +8,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -39,6 +41,7 @@ func Dialect() sqldb.Dialect {
 		SkipLocked:     " FOR UPDATE SKIP LOCKED",
 		IsUnique:       func(err error) bool { return pgCode(err) == "23505" },
 		IsUnavailable:  isUnavailable,
+		IsDeadConn:     isDeadConn,
 		LockMigrations: "SELECT pg_advisory_xact_lock(7311)",
 		JSONText:       func(column, field string) string { return "(" + column + "::jsonb ->> '" + field + "')" },
 	}
@@ -50,6 +53,21 @@ func pgCode(err error) string {
 		return pe.Code
 	}
 	return ""
+}
+
+// isDeadConn reports whether err is an existing connection found cut: the
+// server's goodbye (57P01 admin shutdown, 57P02 crash shutdown) or the
+// socket gone. A new connection that failed (the server is away) is not.
+func isDeadConn(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return false
+	}
+	if c := pgCode(err); c == "57P01" || c == "57P02" {
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
 func isUnavailable(err error) bool {

@@ -107,3 +107,49 @@ func TestLegacyStaff(t *testing.T) {
 	t.Cleanup(func() { sdb.Close() })
 	storagetest.RunLegacyStaff(t, sqldb.New(sdb, postgres.Dialect(), slog.New(slog.DiscardHandler)), postgres.Migrations())
 }
+
+// TestFirstTransactionAfterRestart: a restart of PostgreSQL cuts every
+// pooled connection; the next transactions, each on one of those dead
+// connections, still run (on fresh ones) instead of failing once each.
+// When the server is down they fail clearly, as unavailable.
+func TestFirstTransactionAfterRestart(t *testing.T) {
+	pg := testenv.Postgres(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pg.URL, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Five connections in the pool: five transactions at once.
+	read := func(tx models.Tx) error { _, err := tx.Nodes(ctx); return err }
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range 5 {
+		wg.Go(func() {
+			<-start
+			if err := db.Transact(ctx, func(tx models.Tx) error {
+				if err := read(tx); err != nil {
+					return err
+				}
+				_, err := db.SQL().ExecContext(ctx, "SELECT pg_sleep(0.2)")
+				return err
+			}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	pg.Restart()
+	for i := range 6 {
+		if err := db.Transact(ctx, read); err != nil {
+			t.Fatalf("transaction %d after the restart: %v", i+1, err)
+		}
+	}
+	pg.Stop()
+	err = db.Transact(ctx, read)
+	if models.ErrorCodeOf(err) != models.EUNAVAILABLE {
+		t.Errorf("transaction with the server down = %v, want unavailable", err)
+	}
+	pg.Start()
+}

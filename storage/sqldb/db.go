@@ -35,6 +35,10 @@ type Dialect struct {
 	// IsUnavailable reports whether err means the database is unreachable
 	// or busy, so the caller may retry.
 	IsUnavailable func(err error) bool
+	// IsDeadConn reports whether err, from BEGIN, means the pooled
+	// connection was cut by the server (nothing ran; another connection
+	// may work); nil: never.
+	IsDeadConn func(err error) bool
 	// LockMigrations is run inside the migration transaction before
 	// anything else ("" for none).
 	LockMigrations string
@@ -91,7 +95,7 @@ func (db *DB) Close() error { return db.db.Close() }
 
 // Transact runs fn in one transaction.
 func (db *DB) Transact(ctx context.Context, fn func(tx models.Tx) error) (err error) {
-	stx, err := db.db.BeginTx(ctx, nil)
+	stx, err := db.begin(ctx)
 	if err != nil {
 		return db.translate(fmt.Errorf("begin: %w", err))
 	}
@@ -112,6 +116,27 @@ func (db *DB) Transact(ctx context.Context, fn func(tx models.Tx) error) (err er
 		return db.translate(fmt.Errorf("commit: %w", err))
 	}
 	return nil
+}
+
+// maxDeadBegins bounds how many pooled connections a transaction may find
+// cut before it gives up: more than the pool keeps idle.
+const maxDeadBegins = 8
+
+// begin starts a transaction. A pooled connection the server cut (a
+// database restart or failover cuts them all) fails at BEGIN, before
+// anything ran: the pool then drops it and begin tries the next one,
+// until a connection works or a new one cannot be made (the server is
+// away), so that each dead connection does not fail a request of its own.
+func (db *DB) begin(ctx context.Context) (*sql.Tx, error) {
+	for i := 0; ; i++ {
+		stx, err := db.db.BeginTx(ctx, nil)
+		if err == nil || i == maxDeadBegins || ctx.Err() != nil || db.dialect.IsDeadConn == nil || !db.dialect.IsDeadConn(err) {
+			return stx, err
+		}
+		if db.log != nil {
+			db.log.Debug("a pooled database connection was cut; trying another", "err", err)
+		}
+	}
 }
 
 // translate gives driver errors a domain kind.
