@@ -392,7 +392,28 @@ func (h *Hub) serveConn(reqCtx context.Context, ws *websocket.Conn, p Participan
 
 // join returns the case's room, creating it (and starting the call) first.
 func (h *Hub) join(ctx context.Context, p Participant) (*room, error) {
-	h.mu.Lock()
+	// A room of the case that is ending finishes first: the end of its
+	// call is recorded before the next call starts, which would otherwise
+	// take the call for one whose node went away and continue it.
+	for {
+		h.mu.Lock()
+		rm := h.rooms[p.CaseID]
+		if rm == nil || rm.ctx.Err() == nil {
+			break
+		}
+		select {
+		case <-rm.done:
+		default:
+			h.mu.Unlock()
+			select {
+			case <-rm.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			continue
+		}
+		break // it has finished: a new room replaces it
+	}
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, ErrClosed

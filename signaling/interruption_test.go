@@ -1,17 +1,20 @@
 package signaling_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"remoteidv/internal/testenv"
 	"remoteidv/models"
 	"remoteidv/signaling"
+	"remoteidv/verify"
 )
 
 // TestInterruptionCauses drops the customer out of a running call in
@@ -199,5 +202,85 @@ func waitResumed(t *testing.T, f *fixture, id models.CaseID, i int) *models.Inte
 			t.Fatalf("interruption %d not ended after 20s: %+v", i, all)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// endHeld is the workflow with each call's end held until release is
+// closed; ending receives when one is held.
+type endHeld struct {
+	*verify.Calls
+	ending  chan struct{}
+	release chan struct{}
+}
+
+func (w *endHeld) EndCall(ctx context.Context, c models.CaseID, leg models.CallLeg, reason string, complete bool) error {
+	select {
+	case w.ending <- struct{}{}:
+	default:
+	}
+	<-w.release
+	return w.Calls.EndCall(ctx, c, leg, reason, complete)
+}
+
+// TestRejoinWhileTheCallEnds: when everyone leaves, the call ends; a party
+// who rejoins while the room is still being torn down (its end not yet
+// written) starts the case's next call once that end is recorded. The
+// ending call is not taken for one whose node went away: it is not
+// continued, and nobody gets a node_lost.
+func TestRejoinWhileTheCallEnds(t *testing.T) {
+	f := newFixture(t, signaling.Config{})
+	wf := &endHeld{Calls: f.calls, ending: make(chan struct{}, 1), release: make(chan struct{})}
+	var released sync.Once
+	release := func() { released.Do(func() { close(wf.release) }) }
+	t.Cleanup(release) // before the hub closes, which waits for the held end
+	hub, err := signaling.New(signaling.Config{Loopback: true, RecordDir: t.TempDir()}, wf, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	old := f.hub
+	f.hub = hub
+	f.mu.Unlock()
+	old.Close()
+	media := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 160), ogg: testenv.OpusTone(t, 2)}
+	id, cuURL, clURL, _ := f.newCall(0)
+	clerk := dial(t, clURL, nil, media)
+	customer := dial(t, cuURL, nil, media)
+	waitCount(t, "clerk video packets", clerk.videoIn.Load, 20, 20*time.Second)
+	clerk.close("")
+	customer.close("")
+	select {
+	case <-wf.ending:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the call did not end after everyone left")
+	}
+	// The room is ending, its end held: the customer rejoins.
+	again := dial(t, cuURL, nil, media)
+	time.Sleep(500 * time.Millisecond)
+	if calls := f.calls_(id); len(calls) != 1 || calls[0].Legs != 1 || calls[0].EndedAt != nil {
+		t.Fatalf("while the first call's end is held: calls %+v, want the one call, in leg 1, not ended yet", calls)
+	}
+	release()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(f.calls_(id)) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("calls after the rejoin = %+v, want a second call", f.calls_(id))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	again.close("")
+	calls := f.waitEnded(id, 30*time.Second)
+	for i, k := range calls {
+		if k.Legs != 1 {
+			t.Errorf("call %d in %d legs, want 1", i+1, k.Legs)
+		}
+		for _, in := range k.Interruptions {
+			if in.Cause == models.CauseNodeLost {
+				t.Errorf("call %d: %+v, want no node_lost: no node went away", i+1, in)
+			}
+		}
+	}
+	if calls[0].EndReason != "everyone left" {
+		t.Errorf("the first call ended %q, want \"everyone left\"", calls[0].EndReason)
 	}
 }
