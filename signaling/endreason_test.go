@@ -1,6 +1,7 @@
 package signaling_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 
 // TestPeersAreToldWhyTheCallEnds: when the server ends a call (the case
 // was cancelled, the server shuts down), every participant's bye carries
-// that reason, and so does the call record, rather than a bare "ended".
+// that reason, rather than a bare "ended"; so does the call record's end,
+// or, at a shutdown, the call.suspended event of the call it suspends.
 func TestPeersAreToldWhyTheCallEnds(t *testing.T) {
 	f := newFixture(t, signaling.Config{})
 	media := source{ivf: testenv.VP8FromPhoto(t, testenv.JohnsPhoto(t, "John_Salley", 3), 2, 160), ogg: testenv.OpusTone(t, 2)}
@@ -40,8 +42,28 @@ func TestPeersAreToldWhyTheCallEnds(t *testing.T) {
 				}
 				p.close("")
 			}
-			if calls := f.waitEnded(id, 30*time.Second); calls[0].EndReason != tt.want {
-				t.Errorf("call record's end reason = %q, want %q", calls[0].EndReason, tt.want)
+			if tt.want != "server shutting down" {
+				if calls := f.waitEnded(id, 30*time.Second); calls[0].EndReason != tt.want {
+					t.Errorf("call record's end reason = %q, want %q", calls[0].EndReason, tt.want)
+				}
+				return
+			}
+			// The shutdown suspends the call (a rejoin continues it).
+			if calls := f.waitStopped(id, 30*time.Second); calls[0].EndedAt != nil || calls[0].SuspendedAt == nil {
+				t.Fatalf("call after the shutdown: ended %v, suspended %v; want suspended", calls[0].EndedAt, calls[0].SuspendedAt)
+			}
+			var reason string
+			err := f.store.Transact(context.Background(), func(tx models.Tx) error {
+				evs, err := tx.AuditEvents(context.Background(), models.AuditFilter{CaseID: id, Limit: 1000})
+				for _, e := range evs {
+					if e.Action == "call.suspended" {
+						reason = e.Detail["reason"]
+					}
+				}
+				return err
+			})
+			if err != nil || reason != tt.want {
+				t.Errorf("call.suspended reason = %q (%v), want %q", reason, err, tt.want)
 			}
 		})
 	}
