@@ -33,6 +33,11 @@ func TestLostCallContinued(t *testing.T) {
 	}
 	f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC) // in the invite's window
 	f.g.Consent(t, inv.Link)
+	base, err := f.g.Calls.RecordingAllowance(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := f.clock.t
 	first := f.g.StartCall(t, c.ID, f.clerk.Name)
 	if first.Leg != 1 {
 		t.Fatalf("first leg = %d, want 1", first.Leg)
@@ -166,6 +171,11 @@ func TestLostCallContinued(t *testing.T) {
 		t.Errorf("call.continued events = %s", got)
 	}
 
+	// The call's earlier legs count against the case's recording time.
+	if a, err := f.g.Calls.RecordingAllowance(ctx, c.ID); err != nil || a.Duration != base.Duration-f.clock.t.Sub(start) {
+		t.Errorf("recording time left in leg 5 = %v, %v; want %v", a.Duration, err, base.Duration-f.clock.t.Sub(start))
+	}
+
 	// The verification goes on in leg 5, recorded whole: the case can be
 	// submitted on the one call.
 	if done, err := f.g.Calls.RecordingComplete(ctx, c.ID); err != nil || done {
@@ -250,7 +260,8 @@ func TestRecoveredLegSuspendsTheCall(t *testing.T) {
 // away longer ago than ContinueWithin (15 minutes) is not continued: the
 // case's next session is a call of its own. A suspended call is ended as
 // it was recorded; a lost one incomplete, with its parties' node_lost
-// interruptions.
+// interruptions; either at its node's last sign of life, so the time
+// until the next call does not count as recorded.
 func TestUnfinishedCallTooOldIsEnded(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
@@ -275,6 +286,11 @@ func TestUnfinishedCallTooOldIsEnded(t *testing.T) {
 			}
 			f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
 			f.g.Consent(t, inv.Link)
+			base, err := f.g.Calls.RecordingAllowance(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := f.clock.t
 			first := f.g.StartCall(t, c.ID, f.clerk.Name)
 			if tt.suspend {
 				if err := f.g.Calls.SuspendCall(ctx, c.ID, models.CallLeg{Call: first.ID, Leg: 1}, "server shutting down"); err != nil {
@@ -296,6 +312,15 @@ func TestUnfinishedCallTooOldIsEnded(t *testing.T) {
 			}
 			if len(old.Interruptions) != tt.lost {
 				t.Errorf("the old call's interruptions = %+v, want %d node_lost", old.Interruptions, tt.lost)
+			}
+			// It ended when its node went away, not when the next call
+			// started: the 16 minutes between do not use up the case's
+			// recording time.
+			if old.EndedAt != nil && !old.EndedAt.Equal(start) {
+				t.Errorf("the old call ended at %v, want %v (its node's last sign of life)", old.EndedAt, start)
+			}
+			if a, err := f.g.Calls.RecordingAllowance(ctx, c.ID); err != nil || a.Duration != base.Duration {
+				t.Errorf("recording time left = %v, %v; want %v: neither call has run any time", a.Duration, err, base.Duration)
 			}
 		})
 	}

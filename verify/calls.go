@@ -167,7 +167,13 @@ func (c *Calls) endUnfinished(ctx context.Context, tx models.Tx, call *models.Ca
 	} else if err := c.lostLeg(ctx, tx, call, gone, now); err != nil {
 		return err
 	}
-	if err := tx.EndCall(ctx, call.ID, 0, now, reason, rec); err != nil {
+	// It ended when its node went away (its suspension, the lost node's
+	// last heartbeat), not now: the case's recording time counts to there.
+	end := gone.at
+	if end.After(now) || end.Before(call.StartedAt) {
+		end = now
+	}
+	if err := tx.EndCall(ctx, call.ID, 0, end, reason, rec); err != nil {
 		return fmt.Errorf("end unfinished call %s: %w", call.ID, err)
 	}
 	if rec == models.RecordingComplete && call.Recording == models.RecordingIncomplete {

@@ -95,7 +95,8 @@ type usage struct {
 	recDuration time.Duration
 }
 
-func caseUsage(ctx context.Context, tx models.Tx, id models.CaseID) (usage, error) {
+// caseUsage is what case id's evidence and calls use of its quotas at now.
+func caseUsage(ctx context.Context, tx models.Tx, id models.CaseID, now time.Time) (usage, error) {
 	var u usage
 	evs, err := tx.EvidenceByCase(ctx, id)
 	if err != nil {
@@ -117,11 +118,25 @@ func caseUsage(ctx context.Context, tx models.Tx, id models.CaseID) (usage, erro
 		return u, fmt.Errorf("usage of %s: %w", id, err)
 	}
 	for _, c := range calls {
-		if c.EndedAt != nil && c.EndedAt.After(c.StartedAt) {
-			u.recDuration += c.EndedAt.Sub(c.StartedAt)
-		}
+		u.recDuration += callTime(c, now)
 	}
 	return u, nil
+}
+
+// callTime is how long call c ran, counted against the case's recording
+// time: to its end; to its suspension while no node runs it; to now while
+// it is open (running, or lost and about to be continued: its earlier
+// legs count). The time between two legs (at most
+// CallsConfig.ContinueWithin) counts too.
+func callTime(c *models.Call, now time.Time) time.Duration {
+	end := now
+	switch {
+	case c.EndedAt != nil:
+		end = *c.EndedAt
+	case c.SuspendedAt != nil:
+		end = *c.SuspendedAt
+	}
+	return max(end.Sub(c.StartedAt), 0)
 }
 
 // admit returns a quota error when keeping arts would take the case past
@@ -174,7 +189,7 @@ func (s *Service) admitEvidence(ctx context.Context, tx models.Tx, id models.Cas
 			return fmt.Errorf("quota of %s: %w", id, err)
 		}
 	}
-	u, err := caseUsage(ctx, tx, id)
+	u, err := caseUsage(ctx, tx, id, s.now())
 	if err != nil {
 		return err
 	}
@@ -199,7 +214,7 @@ func (s *Service) quotas() Quotas { return s.cfg.Quotas.WithDefaults() }
 // nothing left answers ETOOLARGE (quota.recording), so no call starts.
 func (c *Calls) RecordingAllowance(ctx context.Context, id models.CaseID) (models.RecordingAllowance, error) {
 	var u usage
-	err := c.svc.store.Transact(ctx, func(tx models.Tx) (err error) { u, err = caseUsage(ctx, tx, id); return })
+	err := c.svc.store.Transact(ctx, func(tx models.Tx) (err error) { u, err = caseUsage(ctx, tx, id, c.svc.now()); return })
 	if err != nil {
 		return models.RecordingAllowance{}, err
 	}
