@@ -23,16 +23,7 @@ import (
 func TestLostCallContinued(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	c, err := f.svc.CreateCase(ctx, f.clerk, goodCase())
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := f.svc.IssueInvite(ctx, f.clerk, c.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC) // in the invite's window
-	f.g.Consent(t, inv.Link)
+	c := consentedCase(t, f)
 	base, err := f.g.Calls.RecordingAllowance(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -194,16 +185,7 @@ func TestLostCallContinued(t *testing.T) {
 func TestRecoveredLegSuspendsTheCall(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	c, err := f.svc.CreateCase(ctx, f.clerk, goodCase())
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := f.svc.IssueInvite(ctx, f.clerk, c.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
-	f.g.Consent(t, inv.Link)
+	c := consentedCase(t, f)
 	first := f.g.StartCall(t, c.ID, f.clerk.Name)
 	cut := f.clock.t.Add(90 * time.Second)
 	for _, s := range []struct{ p, track string }{{"customer", "audio"}, {"customer", "video"}, {"clerk", "video"}} {
@@ -276,16 +258,7 @@ func TestUnfinishedCallTooOldIsEnded(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
-			c, err := f.svc.CreateCase(ctx, f.clerk, goodCase())
-			if err != nil {
-				t.Fatal(err)
-			}
-			inv, err := f.svc.IssueInvite(ctx, f.clerk, c.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC)
-			f.g.Consent(t, inv.Link)
+			c := consentedCase(t, f)
 			base, err := f.g.Calls.RecordingAllowance(ctx, c.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -324,4 +297,22 @@ func TestUnfinishedCallTooOldIsEnded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// consentedCase opens a case whose customer has consented; the clock is
+// then in its invite's window.
+func consentedCase(t *testing.T, f *fixture) *models.Case {
+	t.Helper()
+	ctx := context.Background()
+	c, err := f.svc.CreateCase(ctx, f.clerk, goodCase())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := f.svc.IssueInvite(ctx, f.clerk, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.t = time.Date(2026, 12, 1, 13, 50, 0, 0, time.UTC) // in the invite's window
+	f.g.Consent(t, inv.Link)
+	return c
 }
