@@ -99,12 +99,12 @@ func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (
 		if err := tx.UpdateCase(ctx, cs); err != nil {
 			return err
 		}
-		open, err := c.unfinishedCall(ctx, tx, id, now)
+		open, gone, err := c.unfinishedCall(ctx, tx, id, now)
 		if err != nil {
 			return err
 		}
 		if open != nil {
-			if out, err = c.continueCall(ctx, tx, open, now); err != nil {
+			if out, err = c.continueCall(ctx, tx, open, gone, now); err != nil {
 				return err
 			}
 		} else {
@@ -122,15 +122,16 @@ func (c *Calls) StartCall(ctx context.Context, id models.CaseID, actor string) (
 }
 
 // unfinishedCall returns the case's latest call that has not ended, if
-// its node went away less than continueWithin ago. Any other unfinished
+// its node went away less than continueWithin ago, with its node's last
+// sign of life. Any other unfinished
 // call (older ones left by a version before calls were continued across
 // nodes, or one whose node went away too long ago: the case's next
 // session is a call of its own) is ended: a suspended one as it was
 // recorded, a lost one incomplete, with node_lost interruptions.
-func (c *Calls) unfinishedCall(ctx context.Context, tx models.Tx, id models.CaseID, now time.Time) (*models.Call, error) {
+func (c *Calls) unfinishedCall(ctx context.Context, tx models.Tx, id models.CaseID, now time.Time) (*models.Call, alive, error) {
 	calls, err := tx.CallsByCase(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, alive{}, err
 	}
 	var open []*models.Call
 	for _, call := range calls {
@@ -139,24 +140,22 @@ func (c *Calls) unfinishedCall(ctx context.Context, tx models.Tx, id models.Case
 		}
 	}
 	if len(open) == 0 {
-		return nil, nil
+		return nil, alive{}, nil
 	}
 	nodes, err := tx.Nodes(ctx)
 	if err != nil {
-		return nil, err
+		return nil, alive{}, err
 	}
-	var keep *models.Call
 	for i, call := range open {
 		gone := lastAlive(call, nodes)
 		if i == len(open)-1 && now.Sub(gone.at) <= c.continueWithin {
-			keep = call
-			break
+			return call, gone, nil
 		}
 		if err := c.endUnfinished(ctx, tx, call, gone, now); err != nil {
-			return nil, err
+			return nil, alive{}, err
 		}
 	}
-	return keep, nil
+	return nil, alive{}, nil
 }
 
 // endUnfinished ends an unfinished call that is not continued.
@@ -183,17 +182,13 @@ func (c *Calls) endUnfinished(ctx context.Context, tx models.Tx, call *models.Ca
 }
 
 // continueCall starts the next leg of call, unfinished because its node
-// stopped: node_lost interruptions first when the node was lost rather
-// than suspended, then call.continued.
-func (c *Calls) continueCall(ctx context.Context, tx models.Tx, call *models.Call, now time.Time) (models.CallLeg, error) {
+// stopped (gone: its last sign of life): node_lost interruptions first
+// when the node was lost rather than suspended, then call.continued.
+func (c *Calls) continueCall(ctx context.Context, tx models.Tx, call *models.Call, gone alive, now time.Time) (models.CallLeg, error) {
 	how := "suspended"
 	if call.SuspendedAt == nil {
 		how = "node lost"
-		nodes, err := tx.Nodes(ctx)
-		if err != nil {
-			return models.CallLeg{}, err
-		}
-		if err := c.lostLeg(ctx, tx, call, lastAlive(call, nodes), now); err != nil {
+		if err := c.lostLeg(ctx, tx, call, gone, now); err != nil {
 			return models.CallLeg{}, err
 		}
 	}
